@@ -1,0 +1,274 @@
+/*
+ * infoest.h — information-theoretic quantities, fast, on CPU, CUDA and OpenCL.
+ *
+ * This header is the whole public API and its documentation.  The meaning of
+ * every result is fixed by SPEC.md; this page says how to ask for it.
+ *
+ * Shape of the API (after SQLite and cuBLAS):
+ *
+ *   ie_context *ctx;
+ *   ie_context_options o = {0};             zeroed means: auto backend, device 0
+ *   if (ie_context_create(&ctx, &o) != IE_OK) ... ie_errmsg(ctx) says why
+ *   ie_summary s;
+ *   ie_entropy(ctx, &logits, NULL, NULL, &s);   s.mean is the mean entropy (nats)
+ *   ie_context_destroy(ctx);                    NULL is a no-op
+ *
+ * Every call returns an ie_status.  On failure the context keeps a message that
+ * names the call, the tensor and, for bad values, the first offending row:
+ * ie_errmsg(ctx).  ie_status_string(s) gives the fixed text of a code.
+ *
+ * Tensors are DLPack DLTensors (dlpack.h), so a framework can hand over its
+ * buffers with no copy.  A tensor lives in host memory (kDLCPU, kDLCUDAHost) or
+ * in the memory of the context's device (kDLCUDA / kDLCUDAManaged for a CUDA
+ * context; kDLOpenCL for an OpenCL context, where `data` is a cl_mem and
+ * `byte_offset` the offset into it).  Host tensors given to a GPU context are
+ * staged by the library; device tensors given to another backend are refused
+ * with IE_WRONG_DEVICE.  A batch of distributions is 2-D [B, V] (1-D [V] is one
+ * row); the last dimension must be contiguous (stride 1) and the row stride,
+ * in elements, at least V.  Inputs are never modified.
+ *
+ * Threads: a context is not thread-safe.  Use one context per thread; distinct
+ * contexts may be used concurrently, also on the same device.  Nothing else is
+ * shared between contexts except read-only, lazily built, immutable tables.
+ *
+ * Synchronisation: every call returns when its results are complete and any
+ * bad value has been detected (a GPU call waits for its own stream).
+ *
+ * The library never calls exit() or abort() and never prints.
+ */
+#ifndef INFOEST_H
+#define INFOEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <dlpack/dlpack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(IE_SHARED)
+#  ifdef IE_BUILDING
+#    define IE_API __declspec(dllexport)
+#  else
+#    define IE_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(IE_BUILDING)
+#  define IE_API __attribute__((visibility("default")))
+#else
+#  define IE_API
+#endif
+
+/* ---- Version -------------------------------------------------------------- */
+
+#define IE_VERSION_MAJOR 0
+#define IE_VERSION_MINOR 1
+#define IE_VERSION_PATCH 0
+#define IE_VERSION_STRING "0.1.0"
+#define IE_VERSION_NUMBER \
+  (IE_VERSION_MAJOR * 1000000 + IE_VERSION_MINOR * 1000 + IE_VERSION_PATCH)
+
+/* The version of the library actually linked, as IE_VERSION_NUMBER. */
+IE_API int ie_version(void);
+IE_API const char *ie_version_string(void);
+
+/* ---- Status codes ----------------------------------------------------------- */
+
+/* One list makes the enum, the names and the messages (after libuv). */
+#define IE_STATUS_MAP(X)                                                        \
+  X(OK, 0, "success")                                                           \
+  X(INVALID_ARGUMENT, 1, "invalid argument")                                    \
+  X(BAD_SHAPE, 2, "tensor shape or layout is not accepted")                     \
+  X(BAD_DTYPE, 3, "tensor data type is not supported here")                     \
+  X(WRONG_DEVICE, 4, "tensor is not in memory this context can use")            \
+  X(NONFINITE, 5, "input holds NaN or +inf")                                    \
+  X(NEGATIVE, 6, "probabilities hold a negative value")                         \
+  X(EMPTY_ROW, 7, "a row has no support (all -inf, or zero sum)")              \
+  X(BAD_LABEL, 8, "a label is outside [0, V)")                                  \
+  X(EMPTY_REDUCTION, 9, "a mean over zero kept rows")                           \
+  X(OUT_OF_MEMORY, 10, "out of memory")                                         \
+  X(BACKEND_UNAVAILABLE, 11, "the asked backend is not available here")        \
+  X(BACKEND_FAILURE, 12, "the backend reported a failure")                     \
+  X(UNSUPPORTED, 13, "operation not supported by this backend")                \
+  X(INTERNAL, 14, "internal error")
+
+typedef enum {
+#define IE__STATUS_ENUM(name, code, msg) IE_##name = code,
+  IE_STATUS_MAP(IE__STATUS_ENUM)
+#undef IE__STATUS_ENUM
+  IE_STATUS_COUNT_
+} ie_status;
+
+/* "IE_NONFINITE" for IE_NONFINITE; "IE_UNKNOWN" for codes not in the list. */
+IE_API const char *ie_status_name(ie_status s);
+/* The fixed message of a code ("input holds NaN or +inf"). */
+IE_API const char *ie_status_string(ie_status s);
+
+/* ---- Backends and contexts -------------------------------------------------- */
+
+typedef enum {
+  IE_BACKEND_AUTO = 0, /* a working CUDA device, else an OpenCL GPU, else CPU */
+  IE_BACKEND_CPU = 1,
+  IE_BACKEND_CUDA = 2,
+  IE_BACKEND_OPENCL = 3
+} ie_backend;
+
+IE_API const char *ie_backend_name(ie_backend b); /* "cpu", "cuda", ... */
+/* Parse "auto", "cpu", "cuda", "opencl"; returns -1 for anything else. */
+IE_API int ie_backend_parse(const char *name);
+/* 1 if the backend was compiled into this build (whether or not a device is
+ * present). */
+IE_API int ie_backend_compiled(ie_backend b);
+
+typedef struct ie_context ie_context; /* opaque; one per thread */
+
+typedef struct {
+  size_t size;        /* sizeof(ie_context_options), or 0 for "this version" */
+  ie_backend backend; /* default IE_BACKEND_AUTO */
+  int device;         /* device index within the backend; default 0 */
+} ie_context_options;
+
+/* Make a context.  `opt` may be NULL (auto, device 0).  On failure *out is
+ * still set to a context that holds only the message (ie_errmsg works on it);
+ * destroy it as usual.  IE_BACKEND_AUTO never fails for want of a GPU; an
+ * explicit CUDA or OpenCL request with no usable device gives
+ * IE_BACKEND_UNAVAILABLE. */
+IE_API ie_status ie_context_create(ie_context **out,
+                                   const ie_context_options *opt);
+IE_API void ie_context_destroy(ie_context *ctx); /* NULL: no-op */
+
+/* The backend the context runs on (never AUTO), and its device, in words. */
+IE_API ie_backend ie_context_backend(const ie_context *ctx);
+IE_API const char *ie_context_device_name(const ie_context *ctx);
+
+/* The message of the last failed call on this context ("not an error" when
+ * the last call succeeded).  Owned by the context; valid until its next call. */
+IE_API const char *ie_errmsg(const ie_context *ctx);
+IE_API ie_status ie_errcode(const ie_context *ctx);
+
+/* ---- Common option pieces --------------------------------------------------- */
+
+typedef enum {
+  IE_INPUT_LOGITS = 0, /* any reals; -inf is probability 0 */
+  IE_INPUT_PROBS = 1   /* non-negative; each row divided by its sum */
+} ie_input_kind;
+
+/* Summary over the kept rows.  Every call that takes one fills all fields:
+ * `sum` and `mean` are the SPEC's `sum` and `mean` reductions (weighted by the
+ * row weights when given: sum = Σ w_i v_i, mean = sum / Σ w_i); min and max are
+ * over kept rows (rows with weight 0 are not kept).  A mean over zero kept rows
+ * is IE_EMPTY_REDUCTION.  Reductions run in a fixed order: the same inputs give
+ * bit-identical summaries. */
+typedef struct {
+  int64_t rows;      /* rows in the input */
+  int64_t rows_kept; /* rows with a non-zero weight (all, without weights) */
+  double weight_sum; /* Σ w over kept rows (= rows_kept without weights) */
+  double sum, mean, min, max;
+} ie_summary;
+
+/* ---- One distribution a row (SPEC §2) --------------------------------------- */
+
+typedef struct {
+  size_t size;        /* sizeof, or 0 */
+  double temperature; /* T > 0; 0 means 1.  softmax(a / T) */
+} ie_softmax_options;
+
+/* out[b, i] = a[b, i] / T − lse(a[b] / T).  `out` has the shape of `logits`
+ * (its own row stride allowed) and dtype f32, f16, bf16 (or f64 on the CPU). */
+IE_API ie_status ie_log_softmax(ie_context *ctx, const DLTensor *logits,
+                                DLTensor *out, const ie_softmax_options *opt);
+/* out[b, i] = softmax(a[b] / T)_i. */
+IE_API ie_status ie_softmax(ie_context *ctx, const DLTensor *logits,
+                            DLTensor *out, const ie_softmax_options *opt);
+/* out[b] = lse(a[b] / T); `out` is 1-D [B] f32 or f64. */
+IE_API ie_status ie_logsumexp(ie_context *ctx, const DLTensor *logits,
+                              DLTensor *out, const ie_softmax_options *opt);
+
+typedef enum {
+  IE_ENTROPY_SHANNON = 0, /* −Σ p log p */
+  IE_ENTROPY_RENYI = 1,   /* log(Σ p^α)/(1−α); α = 1 Shannon; α = INFINITY: −log max p */
+  IE_ENTROPY_TSALLIS = 2  /* (1 − Σ p^α)/(α − 1); α = 1 Shannon */
+} ie_entropy_kind;
+
+typedef struct {
+  size_t size;
+  ie_input_kind input;  /* logits (default) or probs */
+  double temperature;   /* 0 means 1; probs: p^(1/T) renormalised */
+  ie_entropy_kind kind; /* default Shannon */
+  double alpha;         /* order for Rényi / Tsallis, taken as given (0 is valid) */
+  /* Optional 1-D [B] row weights: bool/u8/i32/i64 as a mask, f32/f64 as weights
+   * (non-negative, finite).  Host or device memory. */
+  const DLTensor *row_weights;
+} ie_entropy_options;
+
+/* Entropy of each row, in nats.  `per_row` (1-D [B], f32 or f64, may be NULL)
+ * receives one value a row; `summary` (may be NULL) the reductions. */
+IE_API ie_status ie_entropy(ie_context *ctx, const DLTensor *x,
+                            DLTensor *per_row, const ie_entropy_options *opt,
+                            ie_summary *summary);
+
+typedef struct {
+  size_t size;
+  double temperature;   /* 0 means 1 */
+  int64_t ignore_index; /* rows whose label equals it are masked */
+  int has_ignore_index; /* 0: no label is ignored */
+  const DLTensor *row_weights; /* as for ie_entropy; combined with the mask */
+} ie_nll_options;
+
+/* Negative log-likelihood lse(a/T) − a_y/T for each row's label y (int32 or
+ * int64, 1-D [B]).  Ignored rows get 0 in `per_row` and are not kept in the
+ * summary.  A label outside [0, V) that is not ignored is IE_BAD_LABEL.  A
+ * label pointing at a -inf logit gives +inf, a result, not an error. */
+IE_API ie_status ie_nll(ie_context *ctx, const DLTensor *logits,
+                        const DLTensor *labels, DLTensor *per_row,
+                        const ie_nll_options *opt, ie_summary *summary);
+
+/* ---- Two distributions a row (SPEC §3) --------------------------------------- */
+
+#define IE_DIVERGENCE_MAP(X)                \
+  X(KL, "kl")                               \
+  X(REVERSE_KL, "reverse-kl")               \
+  X(JEFFREYS, "jeffreys")                   \
+  X(CROSS_ENTROPY, "cross-entropy")         \
+  X(JS, "js")                               \
+  X(TV, "tv")                               \
+  X(HELLINGER, "hellinger")                 \
+  X(BHATTACHARYYA, "bhattacharyya")         \
+  X(CHI2, "chi2")                           \
+  X(ALPHA, "alpha")                         \
+  X(RENYI, "renyi")                         \
+  X(TSALLIS, "tsallis")                     \
+  X(CAUCHY_SCHWARZ, "cauchy-schwarz")
+
+typedef enum {
+#define IE__DIV_ENUM(name, str) IE_DIV_##name,
+  IE_DIVERGENCE_MAP(IE__DIV_ENUM)
+#undef IE__DIV_ENUM
+  IE_DIV_COUNT_
+} ie_divergence_kind;
+
+IE_API const char *ie_divergence_name(ie_divergence_kind k); /* "kl", ... */
+IE_API int ie_divergence_parse(const char *name); /* -1 if unknown */
+
+typedef struct {
+  size_t size;
+  ie_input_kind p_input; /* logits (default) or probs */
+  ie_input_kind q_input; /* logits (default) or probs: mixed is allowed */
+  double temperature;    /* 0 means 1; applies to both */
+  double alpha;          /* order for alpha, renyi (INFINITY allowed), tsallis */
+  double beta;           /* JS weight in (0, 1); 0 means ½ */
+  const DLTensor *row_weights; /* as for ie_entropy */
+} ie_divergence_options;
+
+/* D(p_b ‖ q_b) for each row.  p and q have the same [B, V] and may have
+ * different dtypes and row strides.  Infinite divergences are +inf results. */
+IE_API ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind,
+                               const DLTensor *p, const DLTensor *q,
+                               DLTensor *per_row,
+                               const ie_divergence_options *opt,
+                               ie_summary *summary);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* INFOEST_H */

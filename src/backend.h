@@ -1,0 +1,149 @@
+/*
+ * backend.h — PRIVATE.  The table of function pointers a backend fills, and
+ * the already-checked argument bundles the dispatcher hands it.
+ *
+ * Contract between src/ and a backend:
+ *  - src/ has checked every argument (shapes, dtypes, devices, options); a
+ *    backend never parses or re-checks them.
+ *  - Matrices are in the backend's own memory (src/ staged host tensors).
+ *  - Row-reducing kernels write one double and one ie_rowerr per row into
+ *    HOST arrays (`val`, `err`); the backend copies them back.  src/ turns the
+ *    first non-zero err into a status and computes all summaries.
+ *  - A failed device call becomes a status with the call, file and line in
+ *    the context's message (ie__error); never an abort.
+ *  - NULL in the table means "not supported by this backend".
+ */
+#ifndef IE_BACKEND_H
+#define IE_BACKEND_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "infoest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  IE_DT_F32 = 0,
+  IE_DT_F16 = 1,
+  IE_DT_BF16 = 2,
+  IE_DT_F64 = 3,
+  IE_DT_I32 = 4,
+  IE_DT_I64 = 5,
+  IE_DT_U8 = 6 /* also bool */
+} ie_dtype;
+
+size_t ie__dtype_size(ie_dtype t);
+const char *ie__dtype_name(ie_dtype t);
+
+/* Per-row error codes written by kernels; 0 means the row is fine.  When
+ * several apply, the kernel may report any of them. */
+typedef enum {
+  IE_ROW_OK = 0,
+  IE_ROW_NONFINITE = 1, /* NaN or +inf in logits; NaN or inf in probs */
+  IE_ROW_NEGATIVE = 2,  /* negative probability */
+  IE_ROW_EMPTY = 3,     /* no support */
+  IE_ROW_BAD_LABEL = 4  /* label outside [0, V) */
+} ie_rowerr_code;
+typedef int32_t ie_rowerr;
+
+/* A row-major matrix view in backend memory.  `buf` is a pointer (CPU, CUDA)
+ * or a cl_mem (OpenCL); the first element is at byte `offset` in it. */
+typedef struct {
+  void *buf;
+  size_t offset; /* bytes */
+  ie_dtype dtype;
+  int64_t rows, cols;
+  int64_t stride; /* elements between row starts, >= cols */
+} ie_mat;
+
+/* A 1-D vector in backend memory (labels). */
+typedef struct {
+  void *buf;
+  size_t offset;
+  ie_dtype dtype;
+  int64_t n;
+  int64_t stride; /* elements */
+} ie_vec;
+
+/* What a row reduction computes (SPEC §2, §3), with parameters resolved. */
+typedef enum {
+  IE_OP_LSE = 0,      /* val = lse(a/T) */
+  IE_OP_ENTROPY = 1,  /* val = entropy of kind `ent` with order `alpha` */
+  IE_OP_NLL = 2,      /* val = lse(a/T) - a_y/T */
+  IE_OP_DIVERGENCE = 3
+} ie_rowop;
+
+typedef struct {
+  ie_rowop op;
+  double inv_temp;         /* 1/T */
+  ie_input_kind input;     /* for the first matrix */
+  ie_input_kind q_input;   /* for the second (divergence) */
+  ie_entropy_kind ent;     /* IE_OP_ENTROPY */
+  ie_divergence_kind div;  /* IE_OP_DIVERGENCE */
+  double alpha;            /* order (limits resolved by src: never exactly 1
+                              for Rényi/Tsallis, which become Shannon/KL) */
+  double beta;             /* JS weight */
+  int64_t ignore_index;    /* IE_OP_NLL */
+  int has_ignore_index;
+} ie_rowargs;
+
+typedef struct ie_backend_ops {
+  const char *name;
+  ie_backend kind;
+
+  /* Open device `device`; fill *state.  Returns IE_BACKEND_UNAVAILABLE with a
+   * message when there is no such device. */
+  ie_status (*open)(ie_context *ctx, int device, void **state);
+  void (*close)(void *state);
+  const char *(*device_name)(void *state);
+
+  /* Memory of the backend.  alloc(0 bytes) may return NULL. */
+  ie_status (*alloc)(ie_context *ctx, size_t bytes, void **buf);
+  void (*free)(ie_context *ctx, void *buf);
+  ie_status (*upload)(ie_context *ctx, void *dst, size_t dst_offset,
+                      const void *src, size_t bytes);
+  ie_status (*download)(ie_context *ctx, void *dst, const void *src,
+                        size_t src_offset, size_t bytes);
+  /* Set every element of the rows of `m` to NaN (all-ones bytes). */
+  ie_status (*fill_nan)(ie_context *ctx, const ie_mat *m);
+
+  /* softmax / log-softmax into `out` (same rows and cols as x).  err (host,
+   * rows entries) is filled; rows with err != 0 are written as NaN. */
+  ie_status (*softmax)(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                       int log_out, double inv_temp, ie_rowerr *err);
+
+  /* One value a row.  `y` is the second matrix (divergences) or NULL;
+   * `labels` the labels (NLL) or NULL.  val and err are host arrays of
+   * x->rows entries. */
+  ie_status (*rows)(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                    const ie_mat *y, const ie_vec *labels, double *val,
+                    ie_rowerr *err);
+} ie_backend_ops;
+
+/* The registry: the tables compiled into this build (NULL if absent). */
+extern const ie_backend_ops ie__cpu_ops;
+const ie_backend_ops *ie__backend_table(ie_backend b);
+
+/* Context internals shared by src/ and the backends. */
+struct ie_context {
+  const ie_backend_ops *ops; /* NULL when creation failed */
+  void *state;               /* the backend's */
+  ie_backend backend;
+  int device;
+  ie_status last;
+  char msg[1024];
+};
+
+/* Record a failure on ctx and return `s`.  printf-style. */
+ie_status ie__error(ie_context *ctx, ie_status s, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
