@@ -98,6 +98,9 @@ typedef struct ie_backend_ops {
   ie_status (*open)(ie_context *ctx, int device, void **state);
   void (*close)(void *state);
   const char *(*device_name)(void *state);
+  /* 1 if the device is a GPU or other accelerator (auto selection); may be
+   * NULL, meaning no. */
+  int (*is_gpu)(void *state);
 
   /* Memory of the backend.  alloc(0 bytes) may return NULL. */
   ie_status (*alloc)(ie_context *ctx, size_t bytes, void **buf);

@@ -1,0 +1,203 @@
+/*
+ * context.c — version, status codes, the backend registry and contexts.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+int ie_version(void) { return IE_VERSION_NUMBER; }
+const char *ie_version_string(void) { return IE_VERSION_STRING; }
+
+const char *ie_status_name(ie_status s) {
+  switch (s) {
+#define IE__STATUS_NAME(name, code, msg) \
+  case IE_##name:                        \
+    return "IE_" #name;
+    IE_STATUS_MAP(IE__STATUS_NAME)
+#undef IE__STATUS_NAME
+  default:
+    return "IE_UNKNOWN";
+  }
+}
+
+const char *ie_status_string(ie_status s) {
+  switch (s) {
+#define IE__STATUS_MSG(name, code, msg) \
+  case IE_##name:                       \
+    return msg;
+    IE_STATUS_MAP(IE__STATUS_MSG)
+#undef IE__STATUS_MSG
+  default:
+    return "unknown status code";
+  }
+}
+
+static const char *const div_names[] = {
+#define IE__DIV_NAME(name, str) str,
+    IE_DIVERGENCE_MAP(IE__DIV_NAME)
+#undef IE__DIV_NAME
+};
+
+const char *ie_divergence_name(ie_divergence_kind k) {
+  if ((unsigned)k >= (unsigned)IE_DIV_COUNT_) return "unknown";
+  return div_names[k];
+}
+
+int ie_divergence_parse(const char *name) {
+  if (!name) return -1;
+  for (int k = 0; k < IE_DIV_COUNT_; k++)
+    if (strcmp(name, div_names[k]) == 0) return k;
+  return -1;
+}
+
+/* ---- Registry ------------------------------------------------------------ */
+
+#ifdef IE_HAVE_CUDA
+extern const ie_backend_ops ie__cuda_ops;
+#endif
+#ifdef IE_HAVE_OPENCL
+extern const ie_backend_ops ie__opencl_ops;
+#endif
+
+const ie_backend_ops *ie__backend_table(ie_backend b) {
+  switch (b) {
+  case IE_BACKEND_CPU:
+    return &ie__cpu_ops;
+#ifdef IE_HAVE_CUDA
+  case IE_BACKEND_CUDA:
+    return &ie__cuda_ops;
+#endif
+#ifdef IE_HAVE_OPENCL
+  case IE_BACKEND_OPENCL:
+    return &ie__opencl_ops;
+#endif
+  default:
+    return NULL;
+  }
+}
+
+int ie_backend_compiled(ie_backend b) {
+  return b != IE_BACKEND_AUTO && ie__backend_table(b) != NULL;
+}
+
+const char *ie_backend_name(ie_backend b) {
+  switch (b) {
+  case IE_BACKEND_AUTO: return "auto";
+  case IE_BACKEND_CPU: return "cpu";
+  case IE_BACKEND_CUDA: return "cuda";
+  case IE_BACKEND_OPENCL: return "opencl";
+  }
+  return "unknown";
+}
+
+int ie_backend_parse(const char *name) {
+  if (!name) return -1;
+  for (int b = IE_BACKEND_AUTO; b <= IE_BACKEND_OPENCL; b++)
+    if (strcmp(name, ie_backend_name((ie_backend)b)) == 0) return b;
+  return -1;
+}
+
+/* ---- Errors ------------------------------------------------------------- */
+
+ie_status ie__error(ie_context *ctx, ie_status s, const char *fmt, ...) {
+  if (!ctx) return s;
+  ctx->last = s;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+const char *ie_errmsg(const ie_context *ctx) {
+  if (!ctx) return "no context (out of memory while creating it?)";
+  if (ctx->last == IE_OK) return "not an error";
+  return ctx->msg;
+}
+
+ie_status ie_errcode(const ie_context *ctx) {
+  return ctx ? ctx->last : IE_OUT_OF_MEMORY;
+}
+
+/* ---- Contexts ------------------------------------------------------------- */
+
+/* Open backend b on ctx; on failure ctx keeps the message. */
+static ie_status open_backend(ie_context *ctx, ie_backend b, int device) {
+  const ie_backend_ops *ops = ie__backend_table(b);
+  if (!ops)
+    return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+                     "ie_context_create: backend '%s' is not compiled into "
+                     "this build of infoest",
+                     ie_backend_name(b));
+  void *state = NULL;
+  ie_status s = ops->open(ctx, device, &state);
+  if (s != IE_OK) return s;
+  ctx->ops = ops;
+  ctx->state = state;
+  ctx->backend = b;
+  ctx->device = device;
+  return IE_OK;
+}
+
+ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
+  if (!out) return IE_INVALID_ARGUMENT;
+  *out = NULL;
+  ie_context_options o = {0};
+  if (opt) {
+    size_t n = opt->size ? opt->size : sizeof o;
+    memcpy(&o, opt, n < sizeof o ? n : sizeof o);
+  }
+  ie_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return IE_OUT_OF_MEMORY;
+  *out = ctx;
+  if (o.device < 0)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "ie_context_create: device index %d is negative", o.device);
+  if ((int)o.backend < IE_BACKEND_AUTO || o.backend > IE_BACKEND_OPENCL)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "ie_context_create: unknown backend %d", (int)o.backend);
+
+  ie_status s;
+  if (o.backend != IE_BACKEND_AUTO) {
+    s = open_backend(ctx, o.backend, o.device);
+  } else {
+    /* A working CUDA device, else an OpenCL GPU, else the CPU.  Failures of
+     * the GPU probes are not errors here. */
+    s = IE_BACKEND_UNAVAILABLE;
+    if (ie__backend_table(IE_BACKEND_CUDA))
+      s = open_backend(ctx, IE_BACKEND_CUDA, o.device);
+    if (s != IE_OK && ie__backend_table(IE_BACKEND_OPENCL)) {
+      s = open_backend(ctx, IE_BACKEND_OPENCL, o.device);
+      if (s == IE_OK && !(ctx->ops->is_gpu && ctx->ops->is_gpu(ctx->state))) {
+        ctx->ops->close(ctx->state);
+        ctx->ops = NULL;
+        ctx->state = NULL;
+        s = IE_BACKEND_UNAVAILABLE;
+      }
+    }
+    if (s != IE_OK) s = open_backend(ctx, IE_BACKEND_CPU, 0);
+  }
+  if (s == IE_OK) {
+    ctx->last = IE_OK;
+    ctx->msg[0] = 0;
+  }
+  return s;
+}
+
+void ie_context_destroy(ie_context *ctx) {
+  if (!ctx) return;
+  if (ctx->ops) ctx->ops->close(ctx->state);
+  free(ctx);
+}
+
+ie_backend ie_context_backend(const ie_context *ctx) {
+  return ctx && ctx->ops ? ctx->backend : IE_BACKEND_AUTO;
+}
+
+const char *ie_context_device_name(const ie_context *ctx) {
+  if (!ctx || !ctx->ops) return "none";
+  return ctx->ops->device_name ? ctx->ops->device_name(ctx->state) : ctx->ops->name;
+}

@@ -1,0 +1,387 @@
+/*
+ * rows.c — the per-row families (SPEC §2, §3): argument checks, staging,
+ * the backend call, bad-row reports and summaries.  Everything a backend
+ * does not have to repeat lives here, once.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define CHECK(expr)                   \
+  do {                                \
+    ie_status s_ = (expr);            \
+    if (s_ != IE_OK) return s_;       \
+  } while (0)
+
+static ie_status begin(ie_context *ctx, const char *fn) {
+  if (!ctx) return IE_INVALID_ARGUMENT;
+  if (!ctx->ops)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
+  ctx->last = IE_OK;
+  ctx->msg[0] = 0;
+  return IE_OK;
+}
+
+static ie_status temperature(ie_context *ctx, const char *fn, double t, double *inv) {
+  if (t == 0) t = 1;
+  if (!(t > 0) || isinf(t))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: temperature %g must be finite and > 0", fn, t);
+  *inv = 1.0 / t;
+  return IE_OK;
+}
+
+/* ---- Bad rows ------------------------------------------------------------- */
+
+/* Look at row `row` of `a` on the host and describe its first bad value.
+ * Returns 1 (and fills status and text) if the row is bad. */
+static int describe_bad_row(ie_context *ctx, const ie__arg *a, ie_input_kind kind,
+                            int64_t row, ie_status *st, char *text, size_t cap) {
+  double *v = NULL;
+  if (ie__fetch_row(ctx, a, row, &v) != IE_OK) return 0;
+  int64_t n = a->m.cols, support = 0;
+  int bad = 0;
+  for (int64_t i = 0; i < n && !bad; i++) {
+    double x = v[i];
+    if (kind == IE_INPUT_LOGITS) {
+      if (isnan(x) || x == INFINITY) {
+        *st = IE_NONFINITE;
+        snprintf(text, cap, "tensor '%s' row %lld, column %lld: %s in logits",
+                 a->name, (long long)row, (long long)i, isnan(x) ? "NaN" : "+inf");
+        bad = 1;
+      }
+      support += x > -INFINITY;
+    } else {
+      if (isnan(x) || isinf(x)) {
+        *st = IE_NONFINITE;
+        snprintf(text, cap, "tensor '%s' row %lld, column %lld: %s in probabilities",
+                 a->name, (long long)row, (long long)i, isnan(x) ? "NaN" : "an infinity");
+        bad = 1;
+      } else if (x < 0) {
+        *st = IE_NEGATIVE;
+        snprintf(text, cap, "tensor '%s' row %lld, column %lld: negative probability %g",
+                 a->name, (long long)row, (long long)i, x);
+        bad = 1;
+      }
+      support += x > 0;
+    }
+  }
+  if (!bad && support == 0) {
+    *st = IE_EMPTY_ROW;
+    snprintf(text, cap, "tensor '%s' row %lld has no support (%s)", a->name, (long long)row,
+             n == 0 ? "the rows are empty" : kind == IE_INPUT_LOGITS ? "every logit is -inf" : "its sum is zero");
+    bad = 1;
+  }
+  free(v);
+  return bad;
+}
+
+/* Turn the first non-zero per-row error into a status and message. */
+static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *err,
+                             int64_t rows, const ie__arg *x, ie_input_kind xk,
+                             const ie__arg *y, ie_input_kind yk, const ie__arg *labels) {
+  int64_t first = -1, count = 0;
+  for (int64_t r = 0; r < rows; r++)
+    if (err[r]) {
+      if (first < 0) first = r;
+      count++;
+    }
+  if (first < 0) return IE_OK;
+  char text[512] = "", more[64] = "";
+  if (count > 1) snprintf(more, sizeof more, " (%lld bad rows in all)", (long long)count);
+  ie_status st = IE_INTERNAL;
+  if (err[first] == IE_ROW_BAD_LABEL && labels) {
+    double *lab = NULL, y_val = NAN;
+    /* Labels are a column: fetch the single element of row `first`. */
+    if (ie__fetch_row(ctx, labels, first, &lab) == IE_OK) {
+      y_val = lab[0];
+      free(lab);
+    }
+    return ie__error(ctx, IE_BAD_LABEL, "%s: tensor '%s' row %lld: label %.0f is outside [0, %lld)%s",
+                     fn, labels->name, (long long)first, y_val, (long long)x->m.cols, more);
+  }
+  if (!describe_bad_row(ctx, x, xk, first, &st, text, sizeof text) &&
+      !(y && describe_bad_row(ctx, y, yk, first, &st, text, sizeof text))) {
+    /* The kernel saw something the host does not: report the code. */
+    static const ie_status by_code[] = {IE_OK, IE_NONFINITE, IE_NEGATIVE, IE_EMPTY_ROW, IE_BAD_LABEL};
+    st = (unsigned)err[first] < 5 ? by_code[err[first]] : IE_INTERNAL;
+    snprintf(text, sizeof text, "row %lld: %s", (long long)first, ie_status_string(st));
+  }
+  return ie__error(ctx, st, "%s: %s%s", fn, text, more);
+}
+
+/* ---- Summaries -------------------------------------------------------------- */
+
+static ie_status summarize(ie_context *ctx, const char *fn, const double *val,
+                           const double *w, int64_t rows, ie_summary *sm) {
+  ie_summary s = {rows, 0, 0, 0, NAN, NAN, NAN};
+  double lo = INFINITY, hi = -INFINITY;
+  for (int64_t i = 0; i < rows; i++) {
+    double wi = w ? w[i] : 1.0;
+    if (wi == 0) continue;
+    s.rows_kept++;
+    s.weight_sum += wi;
+    s.sum += wi == 1.0 ? val[i] : wi * val[i];
+    if (val[i] < lo) lo = val[i];
+    if (val[i] > hi) hi = val[i];
+  }
+  if (s.rows_kept == 0)
+    return ie__error(ctx, IE_EMPTY_REDUCTION, "%s: the mean is over zero kept rows (%lld rows, all masked)",
+                     fn, (long long)rows);
+  s.mean = s.sum / s.weight_sum;
+  s.min = lo;
+  s.max = hi;
+  *sm = s;
+  return IE_OK;
+}
+
+/* ---- The row-reduction driver ---------------------------------------------- */
+
+typedef struct {
+  const char *fn;
+  ie_rowargs ra;
+  ie__arg *x, *y, *labels; /* checked, not yet staged */
+  ie_input_kind xk, yk;
+  DLTensor *per_row;
+  const DLTensor *weights;
+  ie_summary *summary;
+} rowjob;
+
+static ie_status run_rows(ie_context *ctx, rowjob *j) {
+  const int64_t rows = j->x->m.rows;
+  ie__arg out;
+  double *w = NULL, *val = NULL;
+  ie_rowerr *err = NULL;
+  ie_status s = IE_OK;
+  if (j->per_row) CHECK(ie__check_vector(ctx, &out, j->fn, "per_row", j->per_row, rows,
+                                         (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+  CHECK(ie__read_weights(ctx, j->fn, j->weights, rows, &w));
+
+  if (j->labels && j->ra.has_ignore_index) {
+    /* Ignored rows are not kept: fold them into the weights. */
+    double *lab = malloc((size_t)(rows ? rows : 1) * sizeof *lab);
+    if (!w) {
+      w = malloc((size_t)(rows ? rows : 1) * sizeof *w);
+      for (int64_t i = 0; w && i < rows; i++) w[i] = 1;
+    }
+    if (!lab || !w) {
+      free(lab);
+      free(w);
+      return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", j->fn);
+    }
+    if (rows > 0) s = ie__read_vector(ctx, j->labels, lab);
+    for (int64_t i = 0; i < rows && s == IE_OK; i++)
+      if ((double)j->ra.ignore_index == lab[i]) w[i] = 0;
+    free(lab);
+    if (s != IE_OK) goto done;
+  }
+
+  if ((s = ie__stage_in(ctx, j->x)) != IE_OK) goto done;
+  if (j->y && (s = ie__stage_in(ctx, j->y)) != IE_OK) goto done;
+  if (j->labels && (s = ie__stage_in(ctx, j->labels)) != IE_OK) goto done;
+
+  val = malloc((size_t)(rows ? rows : 1) * sizeof *val);
+  err = calloc((size_t)(rows ? rows : 1), sizeof *err);
+  if (!val || !err) {
+    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld row results", j->fn, (long long)rows);
+    goto done;
+  }
+  if (rows > 0 && j->x->m.cols == 0) {
+    s = ie__error(ctx, IE_EMPTY_ROW, "%s: tensor '%s' row 0 has no support (the rows are empty, V = 0)",
+                  j->fn, j->x->name);
+    goto done;
+  }
+  if (rows > 0) {
+    ie_vec lv, *lp = NULL;
+    if (j->labels) {
+      lv = (ie_vec){j->labels->m.buf, j->labels->m.offset, j->labels->m.dtype,
+                    j->labels->m.rows, j->labels->m.stride};
+      lp = &lv;
+    }
+    s = ctx->ops->rows(ctx, &j->ra, &j->x->m, j->y ? &j->y->m : NULL, lp, val, err);
+    if (s != IE_OK) goto done;
+  }
+  if ((s = report_rows(ctx, j->fn, err, rows, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
+  if (j->summary && (s = summarize(ctx, j->fn, val, w, rows, j->summary)) != IE_OK) goto done;
+  if (j->per_row) s = ie__write_per_row(ctx, &out, val);
+
+done:
+  ie__release(ctx, j->x);
+  if (j->y) ie__release(ctx, j->y);
+  if (j->labels) ie__release(ctx, j->labels);
+  free(w);
+  free(val);
+  free(err);
+  return s;
+}
+
+/* ---- Softmax family ----------------------------------------------------- */
+
+static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *logits,
+                             DLTensor *out, const ie_softmax_options *opt, int log_out) {
+  CHECK(begin(ctx, fn));
+  ie_softmax_options o;
+  IE__OPTIONS(o, opt);
+  double inv = 1;
+  CHECK(temperature(ctx, fn, o.temperature, &inv));
+  ie__arg x, y;
+  CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
+  CHECK(ie__check_matrix(ctx, &y, fn, "out", out, IE__FLOATS));
+  if (y.m.rows != x.m.rows || y.m.cols != x.m.cols || out->ndim != logits->ndim)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: 'out' is %lld x %lld but 'logits' is %lld x %lld", fn,
+                     (long long)y.m.rows, (long long)y.m.cols, (long long)x.m.rows, (long long)x.m.cols);
+  if (x.m.buf == y.m.buf && x.m.offset == y.m.offset && x.m.rows * x.m.cols > 0)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "%s: 'out' is 'logits' itself; inputs are never modified, give a separate output", fn);
+  const int64_t rows = x.m.rows;
+  if (rows > 0 && x.m.cols == 0)
+    return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'logits' row 0 has no support (V = 0)", fn);
+  ie_rowerr *err = calloc((size_t)(rows ? rows : 1), sizeof *err);
+  if (!err) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
+  ie_status s = ie__stage_in(ctx, &x);
+  if (s == IE_OK) s = ie__stage_out(ctx, &y);
+  if (s == IE_OK && rows > 0) s = ctx->ops->softmax(ctx, &x.m, &y.m, log_out, inv, err);
+  if (s == IE_OK) {
+    s = report_rows(ctx, fn, err, rows, &x, IE_INPUT_LOGITS, NULL, IE_INPUT_LOGITS, NULL);
+    if (s != IE_OK && !y.owned) {
+      /* The backend wrote into the caller's memory: make sure nothing there
+       * looks like a result. */
+      ie_status keep = ctx->last;
+      char msg[sizeof ctx->msg];
+      memcpy(msg, ctx->msg, sizeof msg);
+      ctx->ops->fill_nan(ctx, &y.m);
+      ctx->last = keep;
+      memcpy(ctx->msg, msg, sizeof msg);
+    }
+  }
+  if (s == IE_OK) s = ie__unstage_out(ctx, &y);
+  ie__release(ctx, &x);
+  ie__release(ctx, &y);
+  free(err);
+  return s;
+}
+
+ie_status ie_log_softmax(ie_context *ctx, const DLTensor *logits, DLTensor *out,
+                         const ie_softmax_options *opt) {
+  return softmax_out(ctx, "ie_log_softmax", logits, out, opt, 1);
+}
+
+ie_status ie_softmax(ie_context *ctx, const DLTensor *logits, DLTensor *out,
+                     const ie_softmax_options *opt) {
+  return softmax_out(ctx, "ie_softmax", logits, out, opt, 0);
+}
+
+ie_status ie_logsumexp(ie_context *ctx, const DLTensor *logits, DLTensor *out,
+                       const ie_softmax_options *opt) {
+  const char *fn = "ie_logsumexp";
+  CHECK(begin(ctx, fn));
+  ie_softmax_options o;
+  IE__OPTIONS(o, opt);
+  if (!out) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'out' is NULL", fn);
+  ie__arg x;
+  rowjob j = {fn, {0}, &x, NULL, NULL, IE_INPUT_LOGITS, IE_INPUT_LOGITS, out, NULL, NULL};
+  j.ra.op = IE_OP_LSE;
+  CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
+  CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
+  return run_rows(ctx, &j);
+}
+
+ie_status ie_entropy(ie_context *ctx, const DLTensor *xt, DLTensor *per_row,
+                     const ie_entropy_options *opt, ie_summary *summary) {
+  const char *fn = "ie_entropy";
+  CHECK(begin(ctx, fn));
+  ie_entropy_options o;
+  IE__OPTIONS(o, opt);
+  ie__arg x;
+  rowjob j = {fn, {0}, &x, NULL, NULL, o.input, o.input, per_row, o.row_weights, summary};
+  j.ra.op = IE_OP_ENTROPY;
+  j.ra.input = o.input;
+  j.ra.ent = o.kind;
+  j.ra.alpha = o.alpha;
+  CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
+  if (o.input != IE_INPUT_LOGITS && o.input != IE_INPUT_PROBS)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown input kind %d", fn, (int)o.input);
+  switch (o.kind) {
+  case IE_ENTROPY_SHANNON:
+    break;
+  case IE_ENTROPY_RENYI:
+    if (!(o.alpha >= 0))
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: Renyi order alpha = %g must be >= 0 (inf allowed)", fn, o.alpha);
+    if (o.alpha == 1) j.ra.ent = IE_ENTROPY_SHANNON; /* the limit */
+    break;
+  case IE_ENTROPY_TSALLIS:
+    if (!(o.alpha >= 0) || isinf(o.alpha))
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: Tsallis index q = %g must be finite and >= 0", fn, o.alpha);
+    if (o.alpha == 1) j.ra.ent = IE_ENTROPY_SHANNON;
+    break;
+  default:
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown entropy kind %d", fn, (int)o.kind);
+  }
+  CHECK(ie__check_matrix(ctx, &x, fn, o.input == IE_INPUT_PROBS ? "probs" : "logits", xt, IE__FLOATS));
+  return run_rows(ctx, &j);
+}
+
+ie_status ie_nll(ie_context *ctx, const DLTensor *logits, const DLTensor *labels,
+                 DLTensor *per_row, const ie_nll_options *opt, ie_summary *summary) {
+  const char *fn = "ie_nll";
+  CHECK(begin(ctx, fn));
+  ie_nll_options o;
+  IE__OPTIONS(o, opt);
+  ie__arg x, l;
+  rowjob j = {fn, {0}, &x, NULL, &l, IE_INPUT_LOGITS, IE_INPUT_LOGITS, per_row, o.row_weights, summary};
+  j.ra.op = IE_OP_NLL;
+  j.ra.ignore_index = o.ignore_index;
+  j.ra.has_ignore_index = o.has_ignore_index;
+  CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
+  CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
+  CHECK(ie__check_vector(ctx, &l, fn, "labels", labels, x.m.rows, IE__INTS));
+  return run_rows(ctx, &j);
+}
+
+ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind, const DLTensor *pt,
+                        const DLTensor *qt, DLTensor *per_row,
+                        const ie_divergence_options *opt, ie_summary *summary) {
+  const char *fn = "ie_divergence";
+  CHECK(begin(ctx, fn));
+  ie_divergence_options o;
+  IE__OPTIONS(o, opt);
+  ie__arg p, q;
+  rowjob j = {fn, {0}, &p, &q, NULL, o.p_input, o.q_input, per_row, o.row_weights, summary};
+  j.ra.op = IE_OP_DIVERGENCE;
+  j.ra.input = o.p_input;
+  j.ra.q_input = o.q_input;
+  j.ra.div = kind;
+  j.ra.alpha = o.alpha;
+  j.ra.beta = o.beta == 0 ? 0.5 : o.beta;
+  CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
+  if ((o.p_input != IE_INPUT_LOGITS && o.p_input != IE_INPUT_PROBS) ||
+      (o.q_input != IE_INPUT_LOGITS && o.q_input != IE_INPUT_PROBS))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown input kind", fn);
+  if ((unsigned)kind >= (unsigned)IE_DIV_COUNT_)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown divergence kind %d", fn, (int)kind);
+  if (kind == IE_DIV_JS && !(j.ra.beta > 0 && j.ra.beta < 1))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: js weight beta = %g must lie in (0, 1)", fn, o.beta);
+  /* Orders at their limits become the limit's kind (SPEC §3). */
+  if (kind == IE_DIV_ALPHA) {
+    if (!isfinite(o.alpha))
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: alpha-divergence order %g must be finite", fn, o.alpha);
+    if (o.alpha == 1) j.ra.div = IE_DIV_KL;
+    if (o.alpha == 0) j.ra.div = IE_DIV_REVERSE_KL;
+  } else if (kind == IE_DIV_RENYI) {
+    if (!(o.alpha > 0))
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: Renyi order alpha = %g must be > 0 (inf allowed)", fn, o.alpha);
+    if (o.alpha == 1) j.ra.div = IE_DIV_KL;
+  } else if (kind == IE_DIV_TSALLIS) {
+    if (!(o.alpha >= 0) || isinf(o.alpha))
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: Tsallis index q = %g must be finite and >= 0", fn, o.alpha);
+    if (o.alpha == 1) j.ra.div = IE_DIV_KL;
+  }
+  CHECK(ie__check_matrix(ctx, &p, fn, "p", pt, IE__FLOATS));
+  CHECK(ie__check_matrix(ctx, &q, fn, "q", qt, IE__FLOATS));
+  if (p.m.rows != q.m.rows || p.m.cols != q.m.cols)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: 'p' is %lld x %lld but 'q' is %lld x %lld", fn,
+                     (long long)p.m.rows, (long long)p.m.cols, (long long)q.m.rows, (long long)q.m.cols);
+  return run_rows(ctx, &j);
+}

@@ -1,0 +1,395 @@
+/*
+ * tensor.c — checking DLTensor arguments once, and staging them between the
+ * caller's memory and the backend's.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+size_t ie__dtype_size(ie_dtype t) {
+  switch (t) {
+  case IE_DT_F16: case IE_DT_BF16: return 2;
+  case IE_DT_F32: case IE_DT_I32: return 4;
+  case IE_DT_F64: case IE_DT_I64: return 8;
+  case IE_DT_U8: return 1;
+  }
+  return 0;
+}
+
+const char *ie__dtype_name(ie_dtype t) {
+  static const char *const names[] = {"float32", "float16", "bfloat16",
+                                      "float64", "int32", "int64", "uint8"};
+  return (unsigned)t < sizeof names / sizeof *names ? names[t] : "?";
+}
+
+static int dtype_of(DLDataType d, ie_dtype *out) {
+  if (d.lanes != 1) return 0;
+  if (d.code == kDLFloat && d.bits == 32) *out = IE_DT_F32;
+  else if (d.code == kDLFloat && d.bits == 16) *out = IE_DT_F16;
+  else if (d.code == kDLFloat && d.bits == 64) *out = IE_DT_F64;
+  else if (d.code == kDLBfloat && d.bits == 16) *out = IE_DT_BF16;
+  else if (d.code == kDLInt && d.bits == 32) *out = IE_DT_I32;
+  else if (d.code == kDLInt && d.bits == 64) *out = IE_DT_I64;
+  else if ((d.code == kDLUInt || d.code == 6 /* kDLBool */) && d.bits == 8) *out = IE_DT_U8;
+  else return 0;
+  return 1;
+}
+
+static void dtype_list(unsigned set, char *buf, size_t cap) {
+  buf[0] = 0;
+  for (int t = 0; t <= IE_DT_U8; t++)
+    if (set & (1u << t)) {
+      size_t n = strlen(buf);
+      snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", ie__dtype_name((ie_dtype)t));
+    }
+}
+
+/* Is memory of device type `dt` usable by ctx, and is it host memory? */
+static ie_status check_device(ie_context *ctx, ie__arg *a) {
+  const DLDevice d = a->t->device;
+  a->on_host = (d.device_type == kDLCPU || d.device_type == kDLCUDAHost);
+  if (a->on_host) return IE_OK;
+  int ok = 0;
+  if (ctx->backend == IE_BACKEND_CUDA)
+    ok = (d.device_type == kDLCUDA || d.device_type == kDLCUDAManaged) &&
+         d.device_id == ctx->device;
+  else if (ctx->backend == IE_BACKEND_OPENCL)
+    ok = d.device_type == kDLOpenCL && d.device_id == ctx->device;
+  if (!ok)
+    return ie__error(ctx, IE_WRONG_DEVICE,
+                     "%s: tensor '%s' is in memory of device type %d, id %d, "
+                     "which a %s context on device %d cannot use",
+                     a->fn, a->name, (int)d.device_type, d.device_id,
+                     ie_backend_name(ctx->backend), ctx->device);
+  return IE_OK;
+}
+
+/* Check the parts every tensor shares: pointer, dtype, device. */
+static ie_status check_common(ie_context *ctx, ie__arg *a, const char *fn,
+                              const char *name, const DLTensor *t,
+                              unsigned dtypes, ie_dtype *dt) {
+  memset(a, 0, sizeof *a);
+  a->fn = fn;
+  a->name = name;
+  a->t = t;
+  if (!t) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is NULL", fn, name);
+  if (!dtype_of(t->dtype, dt) || !(dtypes & (1u << *dt))) {
+    char list[128];
+    dtype_list(dtypes, list, sizeof list);
+    return ie__error(ctx, IE_BAD_DTYPE,
+                     "%s: tensor '%s' has dtype code %d, %d bits, %d lanes; "
+                     "expected one of: %s",
+                     fn, name, t->dtype.code, t->dtype.bits, t->dtype.lanes, list);
+  }
+  if (*dt == IE_DT_F64 && ctx->backend != IE_BACKEND_CPU && (dtypes & (1u << IE_DT_F32)))
+    return ie__error(ctx, IE_BAD_DTYPE,
+                     "%s: tensor '%s' is float64, which only the cpu backend "
+                     "takes; this context is %s",
+                     fn, name, ie_backend_name(ctx->backend));
+  if (t->ndim < 0 || t->ndim > 8 || (t->ndim > 0 && !t->shape))
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has ndim %d (or no shape)",
+                     fn, name, t->ndim);
+  for (int i = 0; i < t->ndim; i++)
+    if (t->shape[i] < 0)
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has negative dimension %d (%lld)",
+                       fn, name, i, (long long)t->shape[i]);
+  return check_device(ctx, a);
+}
+
+/* Bytes from the first element to the end of the last row, or 0 on overflow. */
+static int span_bytes(int64_t rows, int64_t cols, int64_t stride, size_t esz,
+                      size_t *out) {
+  if (rows == 0 || cols == 0) {
+    *out = 0;
+    return 1;
+  }
+  /* (rows - 1) * stride + cols elements, each esz bytes, all within 2^62. */
+  const int64_t lim = INT64_C(1) << 62;
+  if (stride > 0 && rows - 1 > (lim - cols) / stride) return 0;
+  int64_t n = (rows - 1) * stride + cols;
+  if (n > lim / (int64_t)esz) return 0;
+  *out = (size_t)n * esz;
+  return 1;
+}
+
+ie_status ie__check_matrix(ie_context *ctx, ie__arg *a, const char *fn,
+                           const char *name, const DLTensor *t,
+                           unsigned dtypes) {
+  ie_dtype dt;
+  ie_status s = check_common(ctx, a, fn, name, t, dtypes, &dt);
+  if (s != IE_OK) return s;
+  if (t->ndim != 1 && t->ndim != 2)
+    return ie__error(ctx, IE_BAD_SHAPE,
+                     "%s: tensor '%s' must be 2-D [rows, V] (or 1-D [V]); it has %d dimensions",
+                     fn, name, t->ndim);
+  int64_t rows = t->ndim == 2 ? t->shape[0] : 1;
+  int64_t cols = t->shape[t->ndim - 1];
+  int64_t stride = cols;
+  if (t->strides) {
+    int64_t cs = t->strides[t->ndim - 1];
+    if (cols > 1 && cs != 1)
+      return ie__error(ctx, IE_BAD_SHAPE,
+                       "%s: tensor '%s' has column stride %lld; the last dimension must be contiguous (stride 1)",
+                       fn, name, (long long)cs);
+    if (t->ndim == 2) {
+      stride = t->strides[0];
+      if (rows > 1 && stride < cols)
+        return ie__error(ctx, IE_BAD_SHAPE,
+                         "%s: tensor '%s' has row stride %lld, less than its row length %lld (rows would overlap or run backwards)",
+                         fn, name, (long long)stride, (long long)cols);
+      if (rows <= 1) stride = cols;
+    }
+  }
+  size_t esz = ie__dtype_size(dt), span;
+  if (!span_bytes(rows, cols, stride, esz, &span))
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' of %lld x %lld (row stride %lld) is too large to address",
+                     fn, name, (long long)rows, (long long)cols, (long long)stride);
+  if (span && !t->data)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' has a NULL data pointer", fn, name);
+  if (a->on_host && (uintptr_t)((char *)t->data + t->byte_offset) % esz)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is not aligned to its %zu-byte elements",
+                     fn, name, esz);
+  a->m.buf = t->data;
+  a->m.offset = (size_t)t->byte_offset;
+  a->m.dtype = dt;
+  a->m.rows = rows;
+  a->m.cols = cols;
+  a->m.stride = stride;
+  a->host_stride = stride;
+  if (a->on_host) a->host = (char *)t->data + t->byte_offset;
+  return IE_OK;
+}
+
+ie_status ie__check_vector(ie_context *ctx, ie__arg *a, const char *fn,
+                           const char *name, const DLTensor *t, int64_t n,
+                           unsigned dtypes) {
+  ie_dtype dt;
+  ie_status s = check_common(ctx, a, fn, name, t, dtypes, &dt);
+  if (s != IE_OK) return s;
+  if (t->ndim != 1 || t->shape[0] != n)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' must be 1-D with %lld elements (one a row)",
+                     fn, name, (long long)n);
+  int64_t stride = t->strides ? t->strides[0] : 1;
+  if (n <= 1) stride = 1;
+  if (stride < 1)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has stride %lld; it must be positive",
+                     fn, name, (long long)stride);
+  size_t esz = ie__dtype_size(dt), span;
+  if (!span_bytes(n, 1, stride, esz, &span))
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' is too large to address", fn, name);
+  if (span && !t->data)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' has a NULL data pointer", fn, name);
+  if (a->on_host && (uintptr_t)((char *)t->data + t->byte_offset) % esz)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is not aligned to its %zu-byte elements",
+                     fn, name, esz);
+  /* A vector is kept as a column: rows = n, cols = 1, stride = stride. */
+  a->m.buf = t->data;
+  a->m.offset = (size_t)t->byte_offset;
+  a->m.dtype = dt;
+  a->m.rows = n;
+  a->m.cols = 1;
+  a->m.stride = stride;
+  a->host_stride = stride;
+  if (a->on_host) a->host = (char *)t->data + t->byte_offset;
+  return IE_OK;
+}
+
+static int needs_staging(const ie_context *ctx, const ie__arg *a) {
+  return a->on_host && ctx->backend != IE_BACKEND_CPU;
+}
+
+ie_status ie__stage_in(ie_context *ctx, ie__arg *a) {
+  if (!needs_staging(ctx, a)) return IE_OK;
+  size_t esz = ie__dtype_size(a->m.dtype);
+  size_t rowb = (size_t)a->m.cols * esz, bytes = rowb * (size_t)a->m.rows;
+  void *dev = NULL;
+  ie_status s = ctx->ops->alloc(ctx, bytes, &dev);
+  if (s != IE_OK) return s;
+  if (a->m.stride == a->m.cols || a->m.rows <= 1) {
+    s = ctx->ops->upload(ctx, dev, 0, a->host, bytes);
+  } else {
+    /* Pack strided rows on the host so the upload moves only the data. */
+    char *pack = malloc(bytes ? bytes : 1);
+    if (!pack) {
+      ctx->ops->free(ctx, dev);
+      return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to stage tensor '%s' (%zu bytes)",
+                       a->fn, a->name, bytes);
+    }
+    for (int64_t r = 0; r < a->m.rows; r++)
+      memcpy(pack + (size_t)r * rowb, a->host + (size_t)r * (size_t)a->host_stride * esz, rowb);
+    s = ctx->ops->upload(ctx, dev, 0, pack, bytes);
+    free(pack);
+  }
+  if (s != IE_OK) {
+    ctx->ops->free(ctx, dev);
+    return s;
+  }
+  a->owned = dev;
+  a->m.buf = dev;
+  a->m.offset = 0;
+  a->m.stride = a->m.cols;
+  return IE_OK;
+}
+
+ie_status ie__stage_out(ie_context *ctx, ie__arg *a) {
+  if (!needs_staging(ctx, a)) return IE_OK;
+  size_t bytes = (size_t)a->m.cols * ie__dtype_size(a->m.dtype) * (size_t)a->m.rows;
+  void *dev = NULL;
+  ie_status s = ctx->ops->alloc(ctx, bytes, &dev);
+  if (s != IE_OK) return s;
+  a->owned = dev;
+  a->m.buf = dev;
+  a->m.offset = 0;
+  a->m.stride = a->m.cols;
+  return IE_OK;
+}
+
+ie_status ie__unstage_out(ie_context *ctx, ie__arg *a) {
+  if (!a->owned) return IE_OK;
+  size_t esz = ie__dtype_size(a->m.dtype);
+  size_t rowb = (size_t)a->m.cols * esz, bytes = rowb * (size_t)a->m.rows;
+  int64_t ustride = a->host_stride;
+  if (ustride == a->m.cols) return ctx->ops->download(ctx, a->host, a->owned, 0, bytes);
+  char *pack = malloc(bytes ? bytes : 1);
+  if (!pack)
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to return tensor '%s' (%zu bytes)",
+                     a->fn, a->name, bytes);
+  ie_status s = ctx->ops->download(ctx, pack, a->owned, 0, bytes);
+  if (s == IE_OK)
+    for (int64_t r = 0; r < a->m.rows; r++)
+      memcpy(a->host + (size_t)r * (size_t)ustride * esz, pack + (size_t)r * rowb, rowb);
+  free(pack);
+  return s;
+}
+
+void ie__release(ie_context *ctx, ie__arg *a) {
+  if (a->owned) ctx->ops->free(ctx, a->owned);
+  a->owned = NULL;
+}
+
+/* ---- Scalars ---------------------------------------------------------------- */
+
+static double half_to_double(uint16_t h) {
+  int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  double v;
+  if (e == 0) v = ldexp(m, -24);
+  else if (e == 31) v = m ? NAN : INFINITY;
+  else v = ldexp(m + 1024, e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+double ie__load_double(const void *p, ie_dtype t) {
+  switch (t) {
+  case IE_DT_F32: return *(const float *)p;
+  case IE_DT_F64: return *(const double *)p;
+  case IE_DT_F16: return half_to_double(*(const uint16_t *)p);
+  case IE_DT_BF16: {
+    uint32_t u = (uint32_t)*(const uint16_t *)p << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+  }
+  case IE_DT_I32: return *(const int32_t *)p;
+  case IE_DT_I64: return (double)*(const int64_t *)p;
+  case IE_DT_U8: return *(const uint8_t *)p;
+  }
+  return NAN;
+}
+
+ie_status ie__read_vector(ie_context *ctx, const ie__arg *a, double *out) {
+  size_t esz = ie__dtype_size(a->m.dtype);
+  int64_t n = a->m.rows;
+  if (a->on_host) {
+    for (int64_t i = 0; i < n; i++)
+      out[i] = ie__load_double(a->host + (size_t)i * (size_t)a->host_stride * esz, a->m.dtype);
+    return IE_OK;
+  }
+  size_t span = ((size_t)(n - 1) * (size_t)a->m.stride + 1) * esz;
+  char *tmp = malloc(span);
+  if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for tensor '%s'", a->fn, a->name);
+  ie_status s = ctx->ops->download(ctx, tmp, a->m.buf, a->m.offset, span);
+  if (s == IE_OK)
+    for (int64_t i = 0; i < n; i++)
+      out[i] = ie__load_double(tmp + (size_t)i * (size_t)a->m.stride * esz, a->m.dtype);
+  free(tmp);
+  return s;
+}
+
+ie_status ie__read_weights(ie_context *ctx, const char *fn, const DLTensor *t,
+                           int64_t rows, double **w) {
+  *w = NULL;
+  if (!t) return IE_OK;
+  ie__arg a;
+  ie_status s = ie__check_vector(ctx, &a, fn, "row_weights", t, rows,
+                                 IE__INTS | (1u << IE_DT_U8) | (1u << IE_DT_F32) | (1u << IE_DT_F64));
+  if (s != IE_OK) return s;
+  double *v = malloc((size_t)(rows ? rows : 1) * sizeof *v);
+  if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for row weights", fn);
+  if (rows) s = ie__read_vector(ctx, &a, v);
+  for (int64_t i = 0; s == IE_OK && i < rows; i++) {
+    if (a.m.dtype == IE_DT_I32 || a.m.dtype == IE_DT_I64 || a.m.dtype == IE_DT_U8) v[i] = v[i] != 0;
+    else if (!(v[i] >= 0) || isinf(v[i]))
+      s = ie__error(ctx, IE_INVALID_ARGUMENT, "%s: row_weights[%lld] is %g; weights must be finite and >= 0",
+                    fn, (long long)i, v[i]);
+  }
+  if (s != IE_OK) {
+    free(v);
+    return s;
+  }
+  *w = v;
+  return IE_OK;
+}
+
+ie_status ie__write_per_row(ie_context *ctx, ie__arg *out, const double *val) {
+  int64_t n = out->m.rows;
+  int f64 = out->m.dtype == IE_DT_F64;
+  size_t esz = f64 ? 8 : 4;
+  if (out->on_host) {
+    for (int64_t i = 0; i < n; i++) {
+      char *p = out->host + (size_t)i * (size_t)out->host_stride * esz;
+      if (f64) *(double *)p = val[i];
+      else *(float *)p = (float)val[i];
+    }
+    return IE_OK;
+  }
+  if (out->m.stride != 1)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' in device memory must be contiguous", out->fn, out->name);
+  void *tmp = malloc((size_t)(n ? n : 1) * esz);
+  if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for '%s'", out->fn, out->name);
+  for (int64_t i = 0; i < n; i++) {
+    if (f64) ((double *)tmp)[i] = val[i];
+    else ((float *)tmp)[i] = (float)val[i];
+  }
+  ie_status s = ctx->ops->upload(ctx, out->m.buf, out->m.offset, tmp, (size_t)n * esz);
+  free(tmp);
+  return s;
+}
+
+ie_status ie__fetch_row(ie_context *ctx, const ie__arg *a, int64_t row, double **vals) {
+  size_t esz = ie__dtype_size(a->m.dtype), n = (size_t)a->m.cols;
+  double *v = malloc((n ? n : 1) * sizeof *v);
+  char *raw = malloc((n ? n : 1) * esz);
+  if (!v || !raw) {
+    free(v);
+    free(raw);
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", a->fn);
+  }
+  ie_status s = IE_OK;
+  if (a->on_host)
+    memcpy(raw, a->host + (size_t)row * (size_t)a->host_stride * esz, n * esz);
+  else
+    s = ctx->ops->download(ctx, raw, a->m.buf,
+                           a->m.offset + (size_t)row * (size_t)a->m.stride * esz, n * esz);
+  for (size_t i = 0; s == IE_OK && i < n; i++) v[i] = ie__load_double(raw + i * esz, a->m.dtype);
+  free(raw);
+  if (s != IE_OK) {
+    free(v);
+    return s;
+  }
+  *vals = v;
+  return IE_OK;
+}
