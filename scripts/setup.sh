@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian machine and build infoest into build/.
+# Installs the packages the project needs (as root, or through sudo), then
+# configures and builds every backend this machine can compile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(build-essential cmake pkg-config libcriterion-dev libdlpack-dev
+      libopenblas-dev liblapacke-dev ocl-icd-opencl-dev opencl-headers
+      opencl-c-headers pocl-opencl-icd clinfo python3-numpy python3-scipy)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# CUDA is built when nvcc is found (on PATH or in /usr/local/cuda).
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${IE_CMAKE_ARGS:-} >/dev/null
+cmake --build build -j"$(nproc)"
