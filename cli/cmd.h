@@ -1,0 +1,223 @@
+/*
+ * cmd.h — the `infoest` command's own plumbing: the command table, option
+ * parsing, output (JSON / text), exit statuses, streaming of row chunks and
+ * the progress bar.  Private to cli/ (the command is a client of infoest.h
+ * like any other program; it includes nothing from src/).
+ */
+#ifndef IE_CLI_CMD_H
+#define IE_CLI_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "infoest.h"
+#include "io.h"
+
+/* ---- Exit statuses (SPEC §7) ---------------------------------------------- */
+
+enum {
+  CLI_EXIT_OK = 0,      /* done */
+  CLI_EXIT_FAIL = 1,    /* failure while running (I/O, library, interrupted) */
+  CLI_EXIT_USAGE = 2,   /* bad usage */
+  CLI_EXIT_DATA = 3,    /* bad input data */
+  CLI_EXIT_BACKEND = 4  /* the asked backend is not available here */
+};
+
+/* ---- Options ---------------------------------------------------------------- */
+
+#define CLI_MAX_OPTS 48
+
+typedef struct {
+  const char *name;    /* "--logits" */
+  const char *metavar; /* "F", or NULL for a flag */
+  const char *help;    /* one line (may hold '\n' for continuation lines) */
+} cli_opt;
+
+/* What the parser found: val[i] is the value of option i (the command's own
+ * options first, then the common ones), NULL when absent; flags get "". */
+typedef struct {
+  const cli_opt *opt[CLI_MAX_OPTS];
+  const char *val[CLI_MAX_OPTS];
+  int n;
+} cli_args;
+
+/* The options every command takes, parsed. */
+typedef struct {
+  const char *cmd;        /* "entropy" */
+  ie_backend backend;     /* --backend */
+  int backend_given;      /* --backend appeared */
+  int device;             /* --device */
+  const char *out;        /* --out, or NULL */
+  int json;               /* --format json (default) or text */
+  size_t budget;          /* --memory-budget, bytes */
+  int progress;           /* 0 with --no-progress */
+} cli_common;
+
+typedef struct cli_command {
+  const char *name;
+  const char *summary;     /* one line, for `infoest --help` */
+  const char *synopsis;    /* the command's own options, in brief */
+  const char *description; /* paragraphs for `infoest CMD --help` */
+  const char *outputs;     /* JSON keys, in words */
+  const char *example;     /* lines of examples */
+  const cli_opt *opts;     /* the command's own options */
+  int nopts;
+  int (*run)(const struct cli_command *cmd, const cli_args *a,
+             const cli_common *c);
+} cli_command;
+
+/* The value of option `name` ("--alpha") or NULL when absent. */
+const char *cli_get(const cli_args *a, const char *name);
+int cli_has(const cli_args *a, const char *name);
+
+/* Print "infoest CMD: <message> (see 'infoest CMD --help')" to stderr;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* "infoest CMD: <message>" to stderr; returns `code`. */
+int cli_fail(int code, const char *cmd, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Strict number parsing: the whole string must be consumed.  Return 0 on
+ * success.  cli_parse_double accepts "inf"/"infinity" (either sign) only when
+ * allow_inf; never NaN. */
+int cli_parse_double(const char *s, int allow_inf, double *out);
+int cli_parse_int64(const char *s, int64_t *out);
+
+/* Option helpers that print the usage error themselves: return 0 when the
+ * option is absent (leaving *out), 1 when read, -1 on a bad value. */
+int cli_opt_double(const cli_args *a, const char *cmd, const char *name,
+                   int allow_inf, double *out);
+int cli_opt_int64(const cli_args *a, const char *cmd, const char *name,
+                  int64_t *out);
+
+/* ---- Library status → exit status ------------------------------------------- */
+
+int cli_exit_for_status(ie_status s);
+
+/* Make a context for c->backend / c->device.  On failure prints the reason
+ * and returns the exit status (4 when the backend is unavailable). */
+int cli_make_context(const cli_common *c, ie_context **ctx);
+
+/* ---- Output ------------------------------------------------------------------ */
+
+/* A small JSON writer into a growing buffer. */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int oom;
+  int depth;
+  int first[32]; /* no member written yet at this depth */
+} cli_json;
+
+void cj_init(cli_json *j);
+void cj_free(cli_json *j);
+void cj_obj_begin(cli_json *j, const char *key); /* key NULL: value position */
+void cj_obj_end(cli_json *j);
+void cj_arr_begin(cli_json *j, const char *key);
+void cj_arr_end(cli_json *j);
+void cj_str(cli_json *j, const char *key, const char *s);
+void cj_num(cli_json *j, const char *key, double v); /* %.17g; inf/nan as strings */
+void cj_int(cli_json *j, const char *key, int64_t v);
+void cj_bool(cli_json *j, const char *key, int v);
+
+/* A flat result: key → value, emitted as one JSON object on one line, or as
+ * aligned "key  value" lines (--format text). */
+#define CLI_REPORT_MAX 32
+typedef struct {
+  int n;
+  struct {
+    const char *key;
+    int type; /* 0 str, 1 num, 2 int, 3 bool */
+    double d;
+    int64_t i;
+    char s[512];
+  } e[CLI_REPORT_MAX];
+} cli_report;
+
+void rep_str(cli_report *r, const char *key, const char *s);
+void rep_num(cli_report *r, const char *key, double v);
+void rep_int(cli_report *r, const char *key, int64_t v);
+void rep_bool(cli_report *r, const char *key, int v);
+/* Print it to stdout; returns 0, or CLI_EXIT_FAIL when stdout failed. */
+int rep_emit(const cli_report *r, int json, const char *cmd);
+
+/* Format a double for JSON (%.17g, or "\"inf\"" etc.) into buf. */
+void cli_fmt_json_num(char *buf, size_t cap, double v);
+
+/* ---- Misc ----------------------------------------------------------------------- */
+
+double cli_now(void); /* monotonic seconds */
+
+/* Set by SIGINT / SIGTERM (a second signal kills as usual). */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_install_signals(void);
+
+/* Progress bar on stderr: shown only when stderr is a terminal, `enabled`,
+ * and the work has run longer than a second. */
+typedef struct {
+  int enabled;
+  int shown;
+  double t0, last;
+  int64_t total;
+  const char *label;
+} cli_progress;
+void progress_init(cli_progress *p, int enabled, int64_t total,
+                   const char *label);
+void progress_update(cli_progress *p, int64_t done);
+void progress_end(cli_progress *p);
+
+/* Data types. */
+const char *cli_dtype_name(DLDataType t); /* "float32", "bfloat16", ... */
+size_t cli_dtype_size(DLDataType t);
+int cli_dtype_is_float(DLDataType t);
+int cli_dtype_is_int_label(DLDataType t); /* int32 / int64 */
+int cli_dtype_parse(const char *s, DLDataType *t); /* f16 bf16 f32 f64 ... */
+double cli_load_double(const void *p, DLDataType t, int64_t i);
+DLDataType cli_dt(uint8_t code, uint8_t bits);
+
+/* Copy `msg` into dst replacing every "row N" by "row N+offset". */
+void cli_shift_rows(char *dst, size_t cap, const char *msg, int64_t offset);
+
+/* ---- Streaming of row chunks (double buffered, reader thread) ------------------ */
+
+#define STREAM_MAX_SRC 4
+
+typedef struct cli_stream cli_stream;
+typedef struct {
+  int64_t row0, nrows;
+  void *data[STREAM_MAX_SRC];
+  int slot;
+} cli_chunk;
+
+/* Start reading rows [0, rows) of each info (already viewed as [rows, ...])
+ * in chunks of chunk_rows, into 2 alternating buffer sets (1 when one chunk
+ * covers everything).  row_bytes[i] is the size of one row of source i.
+ * Returns 0, or -1 with a message in err (out of memory, no thread). */
+int stream_open(cli_stream **out, const ieio_info *const *infos,
+                const size_t *row_bytes, int nsrc, int64_t rows,
+                int64_t chunk_rows, char *err, size_t errcap);
+/* Wait for the next chunk: 1 got one, 0 no more, -1 read failure (err). */
+int stream_next(cli_stream *s, cli_chunk *c, char *err, size_t errcap);
+/* Hand the chunk's buffers back to the reader. */
+void stream_release(cli_stream *s, const cli_chunk *c);
+/* Stop the reader (if still running) and free everything.  NULL: no-op. */
+void stream_close(cli_stream *s);
+
+/* ---- Commands ------------------------------------------------------------------ */
+
+extern const cli_command cli_cmd_log_softmax;
+extern const cli_command cli_cmd_entropy;
+extern const cli_command cli_cmd_nll;
+extern const cli_command cli_cmd_divergence;
+extern const cli_command cli_cmd_demo;
+
+#endif
