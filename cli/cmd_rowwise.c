@@ -263,7 +263,9 @@ static int rw_run(rw_job *j) {
   if (!j->out_dtype_given) {
     if (matrix_out) {
       j->out_dtype = j->src[0].info.dtype;
-      if (j->out_dtype.code == kDLFloat && j->out_dtype.bits == 64 && be != IE_BACKEND_CPU)
+      /* .npy has no bfloat16; float64 output is the CPU's alone. */
+      if (j->out_dtype.code == kDLBfloat ||
+          (j->out_dtype.code == kDLFloat && j->out_dtype.bits == 64 && be != IE_BACKEND_CPU))
         j->out_dtype = cli_dt(kDLFloat, 32);
     } else {
       j->out_dtype = cli_dt(kDLFloat, 64);
@@ -518,11 +520,11 @@ static int read_out_dtype(rw_job *j, const cli_args *a, int matrix) {
     cli_usage_error(j->cmd->name, "--out-dtype needs --out");
     return -1;
   }
-  if (cli_dtype_parse(v, &j->out_dtype) != 0 ||
+  if (cli_dtype_parse(v, &j->out_dtype) != 0 || j->out_dtype.code == kDLBfloat ||
       (!matrix && j->out_dtype.bits != 32 && j->out_dtype.bits != 64) ||
       (!matrix && j->out_dtype.code != kDLFloat)) {
     cli_usage_error(j->cmd->name, "--out-dtype takes %s, not '%s'",
-                    matrix ? "f16, bf16, f32 or f64" : "f32 or f64", v);
+                    matrix ? "f16, f32 or f64 (.npy has no bfloat16)" : "f32 or f64", v);
     return -1;
   }
   j->out_dtype_given = 1;
@@ -566,7 +568,8 @@ static int run_log_softmax(const cli_command *cmd, const cli_args *a, const cli_
 static const cli_opt log_softmax_opts[] = {
     {"--logits", "F", "logits [B, V] (or one row [V]; leading dimensions are rows)"},
     {"--temperature", "T", "softmax(a / T), T > 0 (default 1)"},
-    {"--out-dtype", "D", "f16, bf16, f32 or f64 (default: the input's type; f64 only on the cpu)"},
+    {"--out-dtype", "D", "f16, f32 or f64 (default: the input's type, bfloat16 as f32;\n"
+                        "f64 only on the cpu)"},
 };
 
 const cli_command cli_cmd_log_softmax = {
