@@ -1,0 +1,238 @@
+/*
+ * context.cu — the CUDA backend's table: device, stream, memory, errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cu_internal.h"
+#include "infoest_cuda.h"
+
+ie_status ie__cu_fail(ie_context *ctx, cudaError_t e, const char *call,
+                      const char *file, int line)
+{
+  const char *p = strstr(file, "src/cuda/");
+  int n = (int)strcspn(call, "(");
+  (void)cudaGetLastError(); /* clear a non-sticky error */
+  if (!p) {
+    p = strrchr(file, '/');
+    p = p ? p + 1 : file;
+  }
+  return ie__error(ctx,
+                   e == cudaErrorMemoryAllocation ? IE_OUT_OF_MEMORY
+                                                  : IE_BACKEND_FAILURE,
+                   "%.*s failed: %s (%s:%d)", n, call, cudaGetErrorString(e),
+                   p, line);
+}
+
+static ie_status cu_open(ie_context *ctx, int device, void **state)
+{
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  *state = NULL;
+  if (e != cudaSuccess || n == 0) {
+    (void)cudaGetLastError();
+    return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+                     "no CUDA device: %s",
+                     e != cudaSuccess ? cudaGetErrorString(e)
+                                      : "cudaGetDeviceCount found none");
+  }
+  if (device < 0 || device >= n)
+    return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+                     "no CUDA device %d (this machine has %d)", device, n);
+  cudaDeviceProp prop;
+  IE_CU(ctx, cudaGetDeviceProperties(&prop, device));
+  ie_cu_state *st = (ie_cu_state *)calloc(1, sizeof *st);
+  if (!st)
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "out of memory for the CUDA context");
+  st->device = device;
+  st->nsm = prop.multiProcessorCount;
+  st->stream = 0;
+  snprintf(st->name, sizeof st->name, "%s (CUDA device %d, sm_%d%d, %d SMs)",
+           prop.name, device, prop.major, prop.minor, prop.multiProcessorCount);
+  {
+    /* Create the primary context now, so a broken device fails here. */
+    ie_cu_devguard g(device);
+    cudaError_t e2 = g.err != cudaSuccess ? g.err : cudaFree(0);
+    if (e2 != cudaSuccess) {
+      free(st);
+      (void)cudaGetLastError();
+      return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+                       "CUDA device %d cannot be used: %s", device,
+                       cudaGetErrorString(e2));
+    }
+  }
+  *state = st;
+  return IE_OK;
+}
+
+static void cu_close(void *state)
+{
+  ie_cu_state *st = (ie_cu_state *)state;
+  if (!st)
+    return;
+  {
+    ie_cu_devguard g(st->device);
+    if (g.err == cudaSuccess) {
+      if (st->stream)
+        (void)cudaStreamSynchronize(st->stream);
+      (void)cudaFree(st->scratch);
+      (void)cudaFree(st->cnt);
+    }
+    (void)cudaGetLastError();
+  }
+  free(st);
+}
+
+static const char *cu_device_name(void *state)
+{
+  return state ? ((ie_cu_state *)state)->name : "cuda";
+}
+
+static ie_status cu_alloc(ie_context *ctx, size_t bytes, void **buf)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  *buf = NULL;
+  if (bytes == 0)
+    return IE_OK;
+  IE_CU_ENTER(ctx, st);
+  IE_CU(ctx, cudaMalloc(buf, bytes));
+  return IE_OK;
+}
+
+static void cu_free(ie_context *ctx, void *buf)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  if (!buf)
+    return;
+  ie_cu_devguard g(st->device);
+  (void)cudaFree(buf);
+  (void)cudaGetLastError();
+}
+
+static ie_status cu_upload(ie_context *ctx, void *dst, size_t dst_offset,
+                           const void *src, size_t bytes)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  if (bytes == 0)
+    return IE_OK;
+  IE_CU_ENTER(ctx, st);
+  IE_CU(ctx, cudaMemcpyAsync((char *)dst + dst_offset, src, bytes,
+                             cudaMemcpyHostToDevice, st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  return IE_OK;
+}
+
+static ie_status cu_download(ie_context *ctx, void *dst, const void *src,
+                             size_t src_offset, size_t bytes)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  if (bytes == 0)
+    return IE_OK;
+  IE_CU_ENTER(ctx, st);
+  IE_CU(ctx, cudaMemcpyAsync(dst, (const char *)src + src_offset, bytes,
+                             cudaMemcpyDeviceToHost, st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  return IE_OK;
+}
+
+/* All-ones bytes are NaN in f16, bf16, f32 and f64. */
+static ie_status cu_fill_nan(ie_context *ctx, const ie_mat *m)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  const size_t esz = ie__dtype_size(m->dtype);
+  if (m->rows <= 0 || m->cols <= 0)
+    return IE_OK;
+  IE_CU_ENTER(ctx, st);
+  char *p = (char *)m->buf + m->offset;
+  IE_CU(ctx, cudaMemset2DAsync(p, (size_t)m->stride * esz, 0xff,
+                               (size_t)m->cols * esz, (size_t)m->rows,
+                               st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  return IE_OK;
+}
+
+ie_status ie__cu_scratch(ie_context *ctx, size_t bytes, void **p)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  if (bytes > st->scratch_size) {
+    size_t want = bytes + bytes / 4;
+    want = (want + 4095) & ~(size_t)4095;
+    IE_CU(ctx, cudaStreamSynchronize(st->stream));
+    IE_CU(ctx, cudaFree(st->scratch));
+    st->scratch = NULL;
+    st->scratch_size = 0;
+    IE_CU(ctx, cudaMalloc(&st->scratch, want));
+    st->scratch_size = want;
+  }
+  *p = st->scratch;
+  return IE_OK;
+}
+
+ie_status ie__cu_counters(ie_context *ctx, size_t n, unsigned **p)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  if (n > st->cnt_n) {
+    size_t want = n + n / 4 + 64;
+    IE_CU(ctx, cudaStreamSynchronize(st->stream));
+    IE_CU(ctx, cudaFree(st->cnt));
+    st->cnt = NULL;
+    st->cnt_n = 0;
+    IE_CU(ctx, cudaMalloc((void **)&st->cnt, want * sizeof(unsigned)));
+    IE_CU(ctx, cudaMemsetAsync(st->cnt, 0, want * sizeof(unsigned), st->stream));
+    st->cnt_n = want;
+  }
+  *p = st->cnt;
+  return IE_OK;
+}
+
+static int cu_is_gpu(void *state)
+{
+  (void)state;
+  return 1;
+}
+
+/* In the order of struct ie_backend_ops (src/backend.h).  The spectral
+ * entries (gram, eigvalsh) are not written yet: NULL means unsupported. */
+extern "C" const ie_backend_ops ie__cuda_ops = {
+    /* name */ "cuda",
+    /* kind */ IE_BACKEND_CUDA,
+    /* open */ cu_open,
+    /* close */ cu_close,
+    /* device_name */ cu_device_name,
+    /* is_gpu */ cu_is_gpu,
+    /* alloc */ cu_alloc,
+    /* free */ cu_free,
+    /* upload */ cu_upload,
+    /* download */ cu_download,
+    /* fill_nan */ cu_fill_nan,
+    /* softmax */ ie__cu_softmax,
+    /* rows */ ie__cu_rows,
+    /* gram */ NULL,
+    /* eigvalsh */ NULL,
+};
+
+extern "C" IE_API ie_status ie_cuda_set_stream(ie_context *ctx,
+                                               cudaStream_t stream)
+{
+  if (!ctx || ctx->ops != &ie__cuda_ops || !ctx->state)
+    return ctx ? ie__error(ctx, IE_INVALID_ARGUMENT,
+                           "ie_cuda_set_stream: not a CUDA context")
+               : IE_INVALID_ARGUMENT;
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  if (st->stream != stream && st->stream) {
+    /* Work on the old stream is complete (every call waits), but be sure. */
+    IE_CU_ENTER(ctx, st);
+    IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  }
+  st->stream = stream;
+  return IE_OK;
+}
+
+extern "C" IE_API ie_status ie_cuda_get_stream(const ie_context *ctx,
+                                               cudaStream_t *stream)
+{
+  if (!ctx || !stream || ctx->ops != &ie__cuda_ops || !ctx->state)
+    return IE_INVALID_ARGUMENT;
+  *stream = ((const ie_cu_state *)ctx->state)->stream;
+  return IE_OK;
+}

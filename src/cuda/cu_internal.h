@@ -1,0 +1,88 @@
+/*
+ * cu_internal.h — PRIVATE to src/cuda: the CUDA context state, error
+ * checking and the entry points the table in context.cu points at.
+ */
+#ifndef IE_CU_INTERNAL_H
+#define IE_CU_INTERNAL_H
+
+#include <cuda_runtime.h>
+#include "backend.h"
+
+/* What a CUDA context owns.  `stream` is where all work goes: the legacy
+ * default stream (0) unless the caller set one with ie_cuda_set_stream().
+ * The legacy stream orders our work after whatever the caller queued on it
+ * (or on any blocking stream), which is the safe default for callers that
+ * never think about streams. */
+typedef struct {
+  int device;
+  int nsm;               /* multiprocessors, for the launch policy */
+  cudaStream_t stream;
+  char name[320];
+  void *scratch;         /* grown as needed, freed at close */
+  size_t scratch_size;
+  unsigned *cnt;         /* chunk counters; zero between calls */
+  size_t cnt_n;
+} ie_cu_state;
+
+/* Record a failed CUDA call on ctx (clearing a non-sticky error) and return
+ * its status: IE_OUT_OF_MEMORY for allocation failures, else
+ * IE_BACKEND_FAILURE.  `call` is the text of the call; only its name is
+ * kept. */
+ie_status ie__cu_fail(ie_context *ctx, cudaError_t e, const char *call,
+                      const char *file, int line);
+
+#define IE_CU(ctx, call)                                              \
+  do {                                                                \
+    cudaError_t ie_e_ = (call);                                       \
+    if (ie_e_ != cudaSuccess)                                         \
+      return ie__cu_fail((ctx), ie_e_, #call, __FILE__, __LINE__);    \
+  } while (0)
+
+/* After a <<<>>> launch. */
+#define IE_CU_LAUNCHED(ctx, kname)                                    \
+  do {                                                                \
+    cudaError_t ie_e_ = cudaGetLastError();                           \
+    if (ie_e_ != cudaSuccess)                                         \
+      return ie__cu_fail((ctx), ie_e_, "launch of " kname "(",        \
+                         __FILE__, __LINE__);                         \
+  } while (0)
+
+/* Makes the context's device current for the life of the object and puts
+ * the caller's device back afterwards. */
+struct ie_cu_devguard {
+  int prev;
+  bool changed;
+  cudaError_t err;
+  explicit ie_cu_devguard(int dev) : prev(-1), changed(false), err(cudaSuccess)
+  {
+    err = cudaGetDevice(&prev);
+    if (err == cudaSuccess && prev != dev) {
+      err = cudaSetDevice(dev);
+      changed = err == cudaSuccess;
+    }
+  }
+  ~ie_cu_devguard()
+  {
+    if (changed)
+      (void)cudaSetDevice(prev);
+  }
+};
+
+#define IE_CU_ENTER(ctx, st)                                          \
+  ie_cu_devguard ie_guard_((st)->device);                             \
+  if (ie_guard_.err != cudaSuccess)                                   \
+    return ie__cu_fail((ctx), ie_guard_.err, "cudaSetDevice(",        \
+                       __FILE__, __LINE__)
+
+/* Device scratch of at least `bytes` (contents undefined), and `n` zeroed
+ * counters (the kernels put them back to zero). */
+ie_status ie__cu_scratch(ie_context *ctx, size_t bytes, void **p);
+ie_status ie__cu_counters(ie_context *ctx, size_t n, unsigned **p);
+
+ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                         int log_out, double inv_temp, ie_rowerr *err);
+ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                      const ie_mat *y, const ie_vec *labels, double *val,
+                      ie_rowerr *err);
+
+#endif
