@@ -1,0 +1,301 @@
+/*
+ * rows_impl.h — PRIVATE.  The row kernels of docs/KERNELS.md for one working
+ * precision.  rows.c includes this file twice: R = double (f64 inputs) and
+ * R = float (f32 / f16 / bf16 inputs, vectorised, with a polynomial exp).
+ * Running states and all cross-chunk sums are double in both; only the sums
+ * within one L1-sized chunk are in R.
+ *
+ * Expects: R (float or double), F(name) (adds a suffix), VEXP (vectorisable
+ * exp for the hot first pass), SEXP / SLOG / SLOG1P / SEXPM1 (scalar libm in R).
+ */
+
+/* Widen elements [i0, i0 + n) of row r to log-weights (KERNELS.md, "Reading
+ * a row").  Returns an ie_rowerr code. */
+IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
+                     ie_input_kind kind, R inv_t, R *restrict z) {
+  const char *base = (const char *)x->buf + x->offset +
+                     ((size_t)r * (size_t)x->stride + (size_t)i0) * ie__dtype_size(x->dtype);
+  switch (x->dtype) {
+  case IE_DT_F32: for (int i = 0; i < n; i++) z[i] = (R)((const float *)base)[i]; break;
+  case IE_DT_F64: for (int i = 0; i < n; i++) z[i] = (R)((const double *)base)[i]; break;
+  case IE_DT_F16: for (int i = 0; i < n; i++) z[i] = ie__half_to_float(((const uint16_t *)base)[i]); break;
+  case IE_DT_BF16:
+#pragma omp simd
+    for (int i = 0; i < n; i++) z[i] = ie__bf16_to_float(((const uint16_t *)base)[i]);
+    break;
+  default: return IE_ROW_NONFINITE;
+  }
+  int bad = 0;
+  if (kind == IE_INPUT_LOGITS) {
+#pragma omp simd reduction(| : bad)
+    for (int i = 0; i < n; i++) {
+      bad |= !(z[i] < (R)INFINITY); /* NaN or +inf */
+      z[i] *= inv_t;
+    }
+    return bad ? IE_ROW_NONFINITE : IE_ROW_OK;
+  }
+  int neg = 0;
+  for (int i = 0; i < n; i++) {
+    bad |= !(z[i] < (R)INFINITY) || isnan(z[i]);
+    neg |= z[i] < 0;
+    z[i] = inv_t == 1 ? SLOG(z[i]) : inv_t * SLOG(z[i]);
+  }
+  return bad ? IE_ROW_NONFINITE : neg ? IE_ROW_NEGATIVE : IE_ROW_OK;
+}
+
+IE_INLINE R F(chunk_max)(const R *restrict z, int n) {
+  R m = -(R)INFINITY;
+#pragma omp simd reduction(max : m)
+  for (int i = 0; i < n; i++) m = z[i] > m ? z[i] : m;
+  return m;
+}
+
+/* ---- One matrix: lse, entropies, NLL ---------------------------------------- */
+
+IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, double inv_t,
+                        int want_t, int want_u, double alpha, one_state *st) {
+  R z[CHUNK];
+  one_state a = {-INFINITY, 0, 0, 0};
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    int e = F(load_z)(x, r, i0, n, kind, (R)inv_t, z);
+    if (e) return e;
+    double cm = F(chunk_max)(z, n);
+    if (cm == -INFINITY) continue;
+    if (cm > a.m) {
+      if (a.m > -INFINITY) {
+        double k = exp(a.m - cm);
+        a.t = k * (a.t + (a.m - cm) * a.s);
+        a.s *= k;
+        a.u *= exp(alpha * (a.m - cm));
+      }
+      a.m = cm;
+    }
+    const R m = (R)a.m, al = (R)alpha;
+    R s = 0, t = 0, u = 0;
+    if (!want_t && !want_u) {
+#pragma omp simd reduction(+ : s)
+      for (int i = 0; i < n; i++) s += VEXP(z[i] - m); /* -inf gives 0 */
+    } else {
+#pragma omp simd reduction(+ : s, t, u)
+      for (int i = 0; i < n; i++) {
+        R d = z[i] - m, e1 = VEXP(d);
+        int ok = z[i] > -(R)INFINITY;
+        s += e1;
+        t += ok ? e1 * d : 0;
+        u += ok ? (al == 0 ? 1 : VEXP(al * d)) : 0;
+      }
+    }
+    a.s += s;
+    if (want_t) a.t += t;
+    if (want_u) a.u += u;
+  }
+  if (a.m == -INFINITY) return IE_ROW_EMPTY;
+  *st = a;
+  return IE_ROW_OK;
+}
+
+IE_CPU_CLONES static int F(row_one)(const ie_rowargs *ra, const ie_mat *x, const ie_vec *labels,
+                      int64_t r, double *val) {
+  int want_t = ra->op == IE_OP_ENTROPY && ra->ent == IE_ENTROPY_SHANNON;
+  int want_u = ra->op == IE_OP_ENTROPY && ra->ent != IE_ENTROPY_SHANNON && !isinf(ra->alpha);
+  int64_t y = 0;
+  if (ra->op == IE_OP_NLL) {
+    const char *lp = (const char *)labels->buf + labels->offset +
+                     (size_t)r * (size_t)labels->stride * ie__dtype_size(labels->dtype);
+    y = labels->dtype == IE_DT_I32 ? *(const int32_t *)lp : *(const int64_t *)lp;
+    if (ra->has_ignore_index && y == ra->ignore_index) {
+      *val = 0;
+      return IE_ROW_OK;
+    }
+    if (y < 0 || y >= x->cols) return IE_ROW_BAD_LABEL;
+  }
+  one_state st;
+  int e = F(pass1_one)(x, r, ra->input, ra->inv_temp, want_t, want_u, ra->alpha, &st);
+  if (e) return e;
+  switch (ra->op) {
+  case IE_OP_LSE:
+    *val = st.m + log(st.s);
+    break;
+  case IE_OP_ENTROPY:
+    *val = entropy_value(ra, &st);
+    break;
+  case IE_OP_NLL: {
+    R zy = 0;
+    F(load_z)(x, r, y, 1, IE_INPUT_LOGITS, (R)ra->inv_temp, &zy);
+    *val = zy == -(R)INFINITY ? INFINITY : (st.m - zy) + log(st.s);
+    break;
+  }
+  default:
+    *val = NAN;
+  }
+  return IE_ROW_OK;
+}
+
+/* ---- Two matrices: divergences ----------------------------------------------- */
+
+IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
+                        two_state *st) {
+  R zp[CHUNK], zq[CHUNK];
+  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0};
+  const ie_divergence_kind k = ra->div;
+  const int want_a = k == IE_DIV_KL || k == IE_DIV_JEFFREYS;
+  const int want_aq = k == IE_DIV_REVERSE_KL || k == IE_DIV_JEFFREYS;
+  const int want_b = k == IE_DIV_CROSS_ENTROPY;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    int ep = F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, zp);
+    int eq = F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, zq);
+    if (ep || eq) return ep ? ep : eq;
+    double cp = F(chunk_max)(zp, n), cq = F(chunk_max)(zq, n);
+    if (cp > a.mp) {
+      if (a.mp > -INFINITY) {
+        double k1 = exp(a.mp - cp);
+        a.sp *= k1;
+        a.a *= k1;
+        a.b *= k1;
+      }
+      a.mp = cp;
+    }
+    if (cq > a.mq) {
+      if (a.mq > -INFINITY) {
+        double k1 = exp(a.mq - cq);
+        a.b += (a.mq - cq) * a.sp;
+        a.sq *= k1;
+        a.aq *= k1;
+      }
+      a.mq = cq;
+    }
+    const R mp = (R)a.mp, mq = (R)a.mq, ninf = -(R)INFINITY;
+    /* inf_p counts entries with p > 0 = q, inf_q those with q > 0 = p
+     * (kept in R so that every lane of the loop has one width). */
+    R sp = 0, sq = 0, ta = 0, taq = 0, tb = 0, inf_p = 0, inf_q = 0;
+#pragma omp simd reduction(+ : sp, sq, ta, taq, tb, inf_p, inf_q)
+    for (int i = 0; i < n; i++) {
+      const R p = zp[i], q = zq[i];
+      R e1 = VEXP(p - mp), e2 = VEXP(q - mq); /* 0 at -inf */
+      sp += e1;
+      sq += e2;
+      inf_p += (p > ninf && q == ninf) ? 1 : 0;
+      inf_q += (q > ninf && p == ninf) ? 1 : 0;
+      R dz = (p > ninf && q > ninf) ? p - q : 0;
+      ta += e1 * dz;
+      taq -= e2 * dz;
+      tb += (p > ninf && q > ninf) ? e1 * (q - mq) : 0;
+    }
+    a.sp += sp;
+    a.sq += sq;
+    if (want_a) a.a += ta;
+    if (want_aq) a.aq += taq;
+    if (want_b) a.b += tb;
+    a.inf_a |= inf_p > 0;
+    a.inf_b |= inf_p > 0;
+    a.inf_aq |= inf_q > 0;
+  }
+  if (a.mp == -INFINITY || a.mq == -INFINITY) return IE_ROW_EMPTY;
+  *st = a;
+  return IE_ROW_OK;
+}
+
+/* log(e^x + e^y) */
+static R F(logaddexp)(R x, R y) {
+  R hi = x > y ? x : y, lo = x > y ? y : x;
+  if (lo == -(R)INFINITY) return hi;
+  return hi + SLOG1P(SEXP(lo - hi));
+}
+
+/* Σ p^α q^{1−α} term in shifted logs (KERNELS.md pass 2). */
+static R F(mix_term)(R dp, R dq, R al) {
+  if (dp == -(R)INFINITY && dq == -(R)INFINITY) return 0;
+  if (dp == dq) return SEXP(dp);
+  if (dp == -(R)INFINITY) return al >= 0 ? 0 : (R)INFINITY;
+  if (dq == -(R)INFINITY) return al < 1 ? 0 : (R)INFINITY;
+  return SEXP(al * dp + (1 - al) * dq);
+}
+
+IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
+                           const two_state *st) {
+  R zp[CHUNK], zq[CHUNK];
+  const R lsp = (R)log(st->sp), lsq = (R)log(st->sq), al = (R)ra->alpha, be = (R)ra->beta;
+  const R lb = SLOG(be), lb1 = SLOG1P(-be), mp = (R)st->mp, mq = (R)st->mq;
+  const ie_divergence_kind k = ra->div;
+  /* sp2, sq2: Σ e^{dp}, Σ e^{dq} summed in the same order as s1, so that
+   * identical rows give exactly 0 where s1 is normalised by them. */
+  double s1 = 0, s2 = 0, s3 = 0, sp2 = 0, sq2 = 0, mx = -INFINITY;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, zp);
+    F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, zq);
+    R c1 = 0, c2 = 0, c3 = 0, cp2 = 0, cq2 = 0;
+    for (int i = 0; i < n; i++) {
+      R dp = zp[i] - mp, dq = zq[i] - mq;
+      R lp = dp - lsp, lq = dq - lsq;
+      cp2 += SEXP(dp);
+      cq2 += SEXP(dq);
+      switch (k) {
+      case IE_DIV_JS:
+        if (lp != lq) {
+          R lm = F(logaddexp)(lb + lp, lb1 + lq);
+          if (lp > -(R)INFINITY) c1 += be * SEXP(lp) * (lp - lm);
+          if (lq > -(R)INFINITY) c1 += (1 - be) * SEXP(lq) * (lq - lm);
+        }
+        break;
+      case IE_DIV_TV:
+        c1 += FABS(SEXP(lp) - SEXP(lq));
+        break;
+      case IE_DIV_HELLINGER: {
+        R h = SEXP((R)0.5 * lp) - SEXP((R)0.5 * lq);
+        c1 += h * h;
+        break;
+      }
+      case IE_DIV_BHATTACHARYYA:
+        if (dp > -(R)INFINITY && dq > -(R)INFINITY) c1 += SEXP((R)0.5 * (dp + dq));
+        break;
+      case IE_DIV_CHI2: {
+        R p = SEXP(lp), q = SEXP(lq);
+        if (q > 0) c1 += (p - q) * (p - q) / q;
+        else if (lq > -(R)INFINITY) c1 += SEXP(2 * lp - lq); /* q underflows: p dominates */
+        else if (lp > -(R)INFINITY) c1 = (R)INFINITY;
+        break;
+      }
+      case IE_DIV_ALPHA:
+      case IE_DIV_TSALLIS:
+        c1 += F(mix_term)(dp, dq, al);
+        break;
+      case IE_DIV_RENYI:
+        if (isinf(ra->alpha)) {
+          if (lp > -(R)INFINITY) {
+            double d = lq == -(R)INFINITY ? INFINITY : (double)lp - (double)lq;
+            mx = d > mx ? d : mx;
+          }
+        } else {
+          c1 += F(mix_term)(dp, dq, al);
+        }
+        break;
+      case IE_DIV_CAUCHY_SCHWARZ:
+        if (dp > -(R)INFINITY && dq > -(R)INFINITY) c1 += SEXP(dp + dq);
+        if (dp > -(R)INFINITY) c2 += SEXP(2 * dp);
+        if (dq > -(R)INFINITY) c3 += SEXP(2 * dq);
+        break;
+      default:
+        break;
+      }
+    }
+    s1 += c1;
+    s2 += c2;
+    s3 += c3;
+    sp2 += cp2;
+    sq2 += cq2;
+  }
+  return pass2_value(ra, s1, s2, s3, sp2, sq2, mx);
+}
+
+IE_CPU_CLONES static int F(row_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
+                      double *val) {
+  two_state st;
+  int e = F(pass1_two)(ra, x, y, r, &st);
+  if (e) return e;
+  if (is_kl_family(ra->div)) *val = kl_value(ra, &st);
+  else *val = F(pass2_two)(ra, x, y, r, &st);
+  return IE_ROW_OK;
+}
