@@ -5,8 +5,9 @@
  * All four share one driver: open the inputs (viewed as [rows, V]; leading
  * dimensions are flattened into rows), size a chunk of rows from the memory
  * budget, stream chunks through a reader thread (double buffering) into the
- * library, combine the per-chunk summaries (sum, min, max, kept rows), and
- * stream per-row values (or the log-softmax matrix) into --out through
+ * library, summarise the per-row values across chunks (sum, min, max, kept
+ * rows; in row order, so chunking never changes a bit), and stream per-row
+ * values (or the log-softmax matrix) into --out through
  * ieio_writer, which renames its temporary file only on success.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -48,9 +49,10 @@ typedef struct {
   ie_nll_options no;
   ie_divergence_options dvo;
   ie_divergence_kind dkind;
-  /* combined summary */
+  /* summary of the per-row values, accumulated in row order */
   int64_t kept;
-  double sum, min, max;
+  double sum, comp, min, max;
+  int64_t n_pinf, n_ninf;
   /* for the report */
   const char *kind_name;
   int has_alpha, has_beta;
@@ -229,12 +231,55 @@ static void narrow_f64(void *data, int64_t count) {
 }
 
 static ie_status call_lib(rw_job *j, ie_context *ctx, const DLTensor *in,
-                          DLTensor *out, ie_summary *sum) {
+                          DLTensor *out) {
   switch (j->op) {
     case OP_LOG_SOFTMAX: return ie_log_softmax(ctx, &in[0], out, &j->so);
-    case OP_ENTROPY: return ie_entropy(ctx, &in[0], out, &j->eo, sum);
-    case OP_NLL: return ie_nll(ctx, &in[0], &in[1], out, &j->no, sum);
-    default: return ie_divergence(ctx, j->dkind, &in[0], &in[1], out, &j->dvo, sum);
+    case OP_ENTROPY: return ie_entropy(ctx, &in[0], out, &j->eo, NULL);
+    case OP_NLL: return ie_nll(ctx, &in[0], &in[1], out, &j->no, NULL);
+    default: return ie_divergence(ctx, j->dkind, &in[0], &in[1], out, &j->dvo, NULL);
+  }
+}
+
+/* ---- Summary ---------------------------------------------------------------------- */
+
+/* The summary is made from the per-row values in row order (Neumaier's
+ * compensated sum), so it does not depend on how the rows were chunked:
+ * the same file gives the same bits whatever --memory-budget is. */
+static void acc_add(rw_job *j, double v) {
+  j->kept++;
+  if (v < j->min) j->min = v;
+  if (v > j->max) j->max = v;
+  if (isinf(v)) {
+    if (v > 0) j->n_pinf++;
+    else j->n_ninf++;
+    return;
+  }
+  double t = j->sum + v;
+  if (fabs(j->sum) >= fabs(v)) j->comp += (j->sum - t) + v;
+  else j->comp += (v - t) + j->sum;
+  j->sum = t;
+}
+
+static double acc_sum(const rw_job *j) {
+  if (j->n_pinf && j->n_ninf) return NAN;
+  if (j->n_pinf) return INFINITY;
+  if (j->n_ninf) return -INFINITY;
+  return j->sum + j->comp;
+}
+
+static void acc_chunk(rw_job *j, const double *val, const DLTensor *labels, int64_t n) {
+  for (int64_t r = 0; r < n; r++) {
+    if (labels && j->no.has_ignore_index) {
+      int64_t y;
+      if (labels->dtype.bits == 64) memcpy(&y, (const char *)labels->data + 8 * r, 8);
+      else {
+        int32_t y32;
+        memcpy(&y32, (const char *)labels->data + 4 * r, 4);
+        y = y32;
+      }
+      if (y == j->no.ignore_index) continue;
+    }
+    acc_add(j, val[r]);
   }
 }
 
@@ -271,9 +316,10 @@ static int rw_run(rw_job *j) {
       j->out_dtype = cli_dt(kDLFloat, 64);
     }
   }
-  size_t out_row_bytes = 0;
-  if (matrix_out) out_row_bytes = (size_t)j->cols * cli_dtype_size(j->out_dtype);
-  else if (c->out) out_row_bytes = cli_dtype_size(j->out_dtype);
+  /* Output buffer: the matrix (log-softmax), or one double a row (the
+   * summary is made from them; narrowed to float32 for --out-dtype f32). */
+  size_t out_row_bytes = matrix_out ? (size_t)j->cols * cli_dtype_size(j->out_dtype) : sizeof(double);
+  size_t file_row_bytes = matrix_out ? out_row_bytes : cli_dtype_size(j->out_dtype);
 
   /* Chunk size: two buffer sets of inputs plus one of outputs within the
    * budget; at least one row. */
@@ -288,7 +334,7 @@ static int rw_run(rw_job *j) {
     fprintf(stderr, "infoest %s: note: one row needs %zu bytes, more than the memory budget; "
                     "working one row at a time\n", cmd, per_row);
 
-  if (out_row_bytes) {
+  {
     outbuf = malloc((size_t)chunk * out_row_bytes);
     if (!outbuf) {
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "out of memory: cannot allocate %zu bytes of output buffer",
@@ -336,7 +382,8 @@ static int rw_run(rw_job *j) {
   progress_init(&pg, c->progress, j->rows, cmd);
   int noted_f32 = 0;
   j->kept = 0;
-  j->sum = 0;
+  j->sum = j->comp = 0;
+  j->n_pinf = j->n_ninf = 0;
   j->min = INFINITY;
   j->max = -INFINITY;
 
@@ -379,15 +426,11 @@ static int rw_run(rw_job *j) {
     memset(&out, 0, sizeof out);
     out.data = outbuf;
     out.device.device_type = kDLCPU;
-    out.dtype = j->out_dtype;
+    out.dtype = matrix_out ? j->out_dtype : cli_dt(kDLFloat, 64);
     out.shape = oshp;
     out.ndim = matrix_out ? 2 : 1;
-    DLTensor *outp = out_row_bytes ? &out : NULL;
 
-    ie_summary sm;
-    memset(&sm, 0, sizeof sm);
-    ie_summary *smp = matrix_out ? NULL : &sm;
-    ie_status s = call_lib(j, ctx, in, outp, smp);
+    ie_status s = call_lib(j, ctx, in, &out);
 
     if (s == IE_BAD_DTYPE) {
       /* A backend without float64: narrow the inputs to float32 and retry. */
@@ -408,15 +451,8 @@ static int rw_run(rw_job *j) {
                           "inputs are converted to float32\n", cmd, ie_backend_name(be));
           noted_f32 = 1;
         }
-        s = call_lib(j, ctx, in, outp, smp);
+        s = call_lib(j, ctx, in, &out);
       }
-    }
-    if (s == IE_EMPTY_REDUCTION && j->op == OP_NLL) {
-      /* Every label of this chunk is ignored: nothing to add to the summary,
-       * but the rows are still checked (and written). */
-      s = call_lib(j, ctx, in, outp, NULL);
-      sm.rows_kept = 0;
-      sm.sum = 0;
     }
     if (s != IE_OK) {
       progress_end(&pg);
@@ -424,15 +460,13 @@ static int rw_run(rw_job *j) {
       goto done;
     }
 
-    if (smp && sm.rows_kept > 0) {
-      j->kept += sm.rows_kept;
-      j->sum += sm.sum;
-      if (sm.min < j->min) j->min = sm.min;
-      if (sm.max > j->max) j->max = sm.max;
+    if (!matrix_out) {
+      acc_chunk(j, outbuf, j->op == OP_NLL ? &in[1] : NULL, ck.nrows);
+      if (w && j->out_dtype.bits == 32) narrow_f64(outbuf, ck.nrows);
     }
     if (w) {
       err[0] = '\0';
-      if (ieio_writer_append(w, outbuf, (size_t)ck.nrows * out_row_bytes, err, sizeof err) != 0) {
+      if (ieio_writer_append(w, outbuf, (size_t)ck.nrows * file_row_bytes, err, sizeof err) != 0) {
         progress_end(&pg);
         rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot write the output");
         goto done;
@@ -470,10 +504,11 @@ static int rw_run(rw_job *j) {
   if (j->op == OP_LOG_SOFTMAX) {
     rep_int(&r, "cols", j->cols);
   } else {
-    double mean = j->sum / (double)j->kept;
+    double sum = acc_sum(j);
+    double mean = sum / (double)j->kept;
     if (j->op == OP_NLL && j->no.has_ignore_index) rep_int(&r, "ignored", j->rows - j->kept);
     rep_num(&r, "mean", mean);
-    rep_num(&r, "sum", j->sum);
+    rep_num(&r, "sum", sum);
     if (j->op == OP_NLL) {
       rep_num(&r, "perplexity", exp(mean));
     } else {
