@@ -859,8 +859,8 @@ def io_fixtures():
     good_t = {"logits": ("F32", arrays["f4"]), "half": ("F16", arrays["f2"]),
               "brain": ("BF16", bf), "dbl": ("F64", arrays["f8"]),
               "i32": ("I32", arrays["i4"]), "labels": ("I64", lab),
-              "u8": ("U8", arrays["u1"]), "mask": ("BOOL", arrays["b1"]),
-              "weird \"name\" é": ("F32", arrays["f4"][:1])}
+              "u8": ("U8", arrays["u1"]), "weird \"name\" é": ("F32", arrays["f4"][:1]),
+              "mask": ("BOOL", arrays["b1"])}  # last: truncated.safetensors cuts into it
     st("good.safetensors", good_t, meta={"format": "pt", "note": "a \\ b \u00e9 \ud83d\ude00"})
     with open(os.path.join(d, "brain.raw"), "wb") as f:
         f.write(bf.tobytes())

@@ -1,0 +1,88 @@
+/*
+ * test_api.c — the small parts of the header: version, status names and
+ * messages for every code, NULL handling, backend and divergence names.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "common.h"
+
+Test(api, version) {
+  cr_expect_eq(ie_version(), IE_VERSION_NUMBER);
+  cr_expect_str_eq(ie_version_string(), IE_VERSION_STRING);
+  cr_expect_eq(IE_VERSION_NUMBER,
+               IE_VERSION_MAJOR * 1000000 + IE_VERSION_MINOR * 1000 + IE_VERSION_PATCH);
+}
+
+Test(api, status_names_and_strings) {
+#define CHECK(name, code, msg)                                                     \
+  cr_expect_eq(IE_##name, code);                                                   \
+  cr_expect_str_eq(ie_status_name(IE_##name), "IE_" #name);                       \
+  cr_expect_str_eq(ie_status_string(IE_##name), msg);
+  IE_STATUS_MAP(CHECK)
+#undef CHECK
+  cr_expect_eq(IE_STATUS_COUNT_, 15);
+  cr_expect_str_eq(ie_status_name((ie_status)999), "IE_UNKNOWN");
+  cr_expect_str_eq(ie_status_name((ie_status)-1), "IE_UNKNOWN");
+  cr_expect_str_eq(ie_status_name(IE_STATUS_COUNT_), "IE_UNKNOWN");
+  cr_expect_not_null(ie_status_string((ie_status)999));
+  cr_expect_not_null(ie_status_string((ie_status)-3));
+}
+
+Test(api, destroy_null) {
+  ie_context_destroy(NULL);
+  cr_expect(1);
+}
+
+Test(api, backend_names) {
+  cr_expect_str_eq(ie_backend_name(IE_BACKEND_CPU), "cpu");
+  cr_expect_str_eq(ie_backend_name(IE_BACKEND_CUDA), "cuda");
+  cr_expect_str_eq(ie_backend_name(IE_BACKEND_OPENCL), "opencl");
+  cr_expect_str_eq(ie_backend_name(IE_BACKEND_AUTO), "auto");
+  cr_expect_not_null(ie_backend_name((ie_backend)77));
+  cr_expect_eq(ie_backend_parse("auto"), IE_BACKEND_AUTO);
+  cr_expect_eq(ie_backend_parse("cpu"), IE_BACKEND_CPU);
+  cr_expect_eq(ie_backend_parse("cuda"), IE_BACKEND_CUDA);
+  cr_expect_eq(ie_backend_parse("opencl"), IE_BACKEND_OPENCL);
+  cr_expect_eq(ie_backend_parse("gpu"), -1);
+  cr_expect_eq(ie_backend_parse(""), -1);
+  cr_expect_eq(ie_backend_parse("cpu "), -1);
+  cr_expect_eq(ie_backend_parse("cudax"), -1);
+  cr_expect_eq(ie_backend_parse(NULL), -1);
+  cr_expect_eq(ie_backend_compiled(IE_BACKEND_CPU), 1);
+  cr_expect_eq(ie_backend_compiled((ie_backend)77), 0);
+#ifdef IE_TEST_HAVE_CUDA
+  cr_expect_eq(ie_backend_compiled(IE_BACKEND_CUDA), IE_TEST_HAVE_CUDA);
+#endif
+#ifdef IE_TEST_HAVE_OPENCL
+  cr_expect_eq(ie_backend_compiled(IE_BACKEND_OPENCL), IE_TEST_HAVE_OPENCL);
+#endif
+}
+
+Test(api, divergence_names) {
+  const char *want[] = {
+#define NAME(e, s) s,
+      IE_DIVERGENCE_MAP(NAME)
+#undef NAME
+  };
+  cr_expect_eq(sizeof want / sizeof want[0], (size_t)IE_DIV_COUNT_);
+  for (int k = 0; k < IE_DIV_COUNT_; k++) {
+    cr_expect_str_eq(ie_divergence_name((ie_divergence_kind)k), want[k]);
+    cr_expect_eq(ie_divergence_parse(want[k]), k, "parse(%s)", want[k]);
+  }
+  cr_expect_eq(ie_divergence_parse("kullback"), -1);
+  cr_expect_eq(ie_divergence_parse(""), -1);
+  cr_expect_eq(ie_divergence_parse(NULL), -1);
+  cr_expect_not_null(ie_divergence_name((ie_divergence_kind)99));
+}
+
+Test(api, context_basics) {
+  ie_context *ctx = NULL;
+  ie_context_options o = {sizeof o, IE_BACKEND_CPU, 0};
+  cr_assert_eq(ie_context_create(&ctx, &o), IE_OK);
+  cr_expect_eq(ie_context_backend(ctx), IE_BACKEND_CPU);
+  cr_expect_not_null(ie_context_device_name(ctx));
+  cr_expect_eq(ie_errcode(ctx), IE_OK);
+  cr_expect_str_eq(ie_errmsg(ctx), "not an error");
+  ie_context_destroy(ctx);
+}
