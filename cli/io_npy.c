@@ -490,9 +490,9 @@ int ieio_read_rows(const ieio_info *info, int64_t row0, int64_t nrows, void *dst
   const char *nm = info->name[0] ? info->name : NULL;
   int64_t total = info->ndim == 0 ? 1 : info->shape[0];
   if (row0 < 0 || nrows < 0 || row0 > total || nrows > total - row0) {
-    ieio__errf(err, errcap, "%s%s%s: rows [%lld, %lld) are outside the %lld rows held",
-               info->path, nm ? ":" : "", nm ? nm : "", (long long)row0,
-               (long long)row0 + (long long)nrows, (long long)total);
+    ieio__errf(err, errcap, "%s%s%s: %lld rows from row %lld are outside the %lld rows held",
+               info->path, nm ? ":" : "", nm ? nm : "", (long long)nrows, (long long)row0,
+               (long long)total);
     return -1;
   }
   if (nrows == 0) return 0;

@@ -5,6 +5,7 @@
  * message, never a crash or an out-of-bounds read), and the writer
  * (byte-identical to numpy.save, temporary file then rename, abort unlinks).
  */
+#define _FILE_OFFSET_BITS 64
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -182,6 +183,48 @@ Test(npy, as_dltensor) {
   cr_expect_eq(t.dtype.bits, 64);
   cr_expect_eq(t.byte_offset, 0);
   free(data);
+}
+
+/* A sparse file of 4.8 GB: offsets past 4 GiB must work. */
+Test(npy, beyond_4GiB) {
+  char path[1024], err[512];
+  snprintf(path, sizeof path, "%s/big_sparse.npy", IE_TEST_TMP);
+  const int64_t n = 1200000000; /* float32: 4.8e9 bytes */
+  char hdr[128];
+  memset(hdr, ' ', sizeof hdr);
+  memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+  hdr[8] = (char)(118 & 0xFF);
+  hdr[9] = 0;
+  const char *dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1200000000,), }";
+  memcpy(hdr + 10, dict, strlen(dict));
+  hdr[127] = '\n';
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  fwrite(hdr, 1, sizeof hdr, f);
+  fclose(f);
+  if (truncate(path, (off_t)(128 + 4 * n)) != 0) {
+    unlink(path);
+    cr_skip_test("SKIPPED: cannot make a sparse 4.8 GB file here");
+  }
+  f = fopen(path, "r+b");
+  float last = 42.5f, first = -1.25f;
+  cr_assert_eq(fseeko(f, (off_t)(128 + 4 * (n - 1)), SEEK_SET), 0);
+  fwrite(&last, 4, 1, f);
+  fseeko(f, 128, SEEK_SET);
+  fwrite(&first, 4, 1, f);
+  fclose(f);
+  ieio_info info;
+  cr_assert_eq(ieio_open_info(path, &info, err, sizeof err), 0, "%s", err);
+  cr_expect_eq(info.nbytes, (uint64_t)(4 * n));
+  cr_expect_eq(info.data_offset, 128);
+  float v[2] = {0, 0};
+  cr_assert_eq(ieio_read_rows(&info, n - 1, 1, v, err, sizeof err), 0, "%s", err);
+  cr_expect_eq(v[0], 42.5f);
+  cr_assert_eq(ieio_read_rows(&info, 0, 1, v, err, sizeof err), 0, "%s", err);
+  cr_expect_eq(v[0], -1.25f);
+  cr_assert_eq(ieio_read_rows(&info, (int64_t)1100000000, 2, v, err, sizeof err), 0, "%s", err);
+  cr_expect(v[0] == 0.0f && v[1] == 0.0f);
+  unlink(path);
 }
 
 /* ---- safetensors ----------------------------------------------------------------- */
