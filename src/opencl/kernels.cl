@@ -133,6 +133,15 @@ kernel void ie_fill_ones(global uchar *b, ulong off, ulong rowbytes,
 #define M_SHANNON 1 /* + x = T = Σ e^{z−m}(z − m) */
 #define M_POW 2     /* + x = U = Σ e^{α(z−m)} (α = 0: count of finite z) */
 #define M_NLL 3     /* m, S; y = z at the label (lane 0 of chunk 0) */
+#define M_POWM1 4   /* + x = W = Σ e^{z−m} expm1((α−1)(z−m)) = U − S, for α near 1 */
+
+/* e^d expm1((α−1)d) = e^{αd} − e^d, accurate for either size of (α−1)d.
+ * am1 = α − 1 rounded once from double (α rounded to float would lose the
+ * relative accuracy of α − 1 near α = 1). */
+static inline float ie_gpow(float d, float ed, float alpha, float am1) {
+  float x = am1 * d;
+  return fabs(x) < 0.5f ? ed * expm1(x) : exp(alpha * d) - ed;
+}
 
 #define ST1_N 4 /* floats of a partial state: m, S, x, y */
 
@@ -141,7 +150,8 @@ typedef struct {
 } st1;
 
 /* Add one log-weight z (not NaN) to a lane's state. */
-static inline void st1_push(st1 *t, float z, const int mode, float alpha) {
+static inline void st1_push(st1 *t, float z, const int mode, float alpha,
+                            float am1) {
   if (z == NEG_INF) return;
   if (z > t->m) {
     if (t->m == NEG_INF) {
@@ -151,6 +161,7 @@ static inline void st1_push(st1 *t, float z, const int mode, float alpha) {
       float d = t->m - z, r = exp(d);
       if (mode == M_SHANNON) t->x = r * (t->x + d * t->s); /* T' = r(T + (m − m')S) */
       if (mode == M_POW) t->x = t->x * exp(alpha * d) + 1.0f; /* U' = U r^α */
+      if (mode == M_POWM1) t->x = t->x * exp(alpha * d) + t->s * ie_gpow(d, r, alpha, am1);
       t->s = t->s * r + 1.0f;
     }
     t->m = z;
@@ -159,11 +170,13 @@ static inline void st1_push(st1 *t, float z, const int mode, float alpha) {
     t->s += e;
     if (mode == M_SHANNON) t->x += e * d;
     if (mode == M_POW) t->x += exp(alpha * d);
+    if (mode == M_POWM1) t->x += ie_gpow(d, e, alpha, am1);
   }
 }
 
 /* Merge b into a (a keeps its y). */
-static inline st1 st1_merge(st1 a, st1 b, const int mode, float alpha) {
+static inline st1 st1_merge(st1 a, st1 b, const int mode, float alpha,
+                           float am1) {
   if (b.m == NEG_INF) return a;
   if (a.m == NEG_INF) {
     b.y = a.y;
@@ -177,6 +190,10 @@ static inline st1 st1_merge(st1 a, st1 b, const int mode, float alpha) {
   r.x = 0.0f;
   if (mode == M_SHANNON) r.x = ra * (a.x + da * a.s) + rb * (b.x + db * b.s);
   if (mode == M_POW) r.x = a.x * exp(alpha * da) + b.x * exp(alpha * db);
+  /* W' = W e^{αδ} + S g(δ) for each side, δ = its max − the new max */
+  if (mode == M_POWM1)
+    r.x = a.x * exp(alpha * da) + a.s * ie_gpow(da, ra, alpha, am1) +
+          b.x * exp(alpha * db) + b.s * ie_gpow(db, rb, alpha, am1);
   r.y = a.y;
   return r;
 }
@@ -194,7 +211,8 @@ static inline long ie_label(global const int *lab, ulong off, ulong stride,
 }
 
 static inline void p1_one(global const uchar *x, ulong xoff, ulong xstride,
-                          int xdt, int xkind, float it, float alpha, ulong V,
+                          int xdt, int xkind, float it, float alpha,
+                          float am1, ulong V,
                           uint nrows, uint nchunks, ulong clen, uint W,
                           global const int *lab, ulong loff, ulong lstride,
                           int lab64, long ignore, int has_ignore,
@@ -227,7 +245,8 @@ static inline void p1_one(global const uchar *x, ulong xoff, ulong xstride,
       }
       if (!skip)
         for (ulong i = beg + lane; i < end; i += W)
-          st1_push(&st, ie_to_z(ie_load(x, rb + i, xdt), xkind, it, &err), mode, alpha);
+          st1_push(&st, ie_to_z(ie_load(x, rb + i, xdt), xkind, it, &err), mode, alpha,
+                   am1);
     }
     /* tree over the team's lanes */
     sh[0 * wg + lid] = st.m;
@@ -240,7 +259,7 @@ static inline void p1_one(global const uchar *x, ulong xoff, ulong xstride,
       if (lane < s) {
         const uint o = lid + s;
         st1 b = {sh[o], sh[wg + o], sh[2 * wg + o], sh[3 * wg + o]};
-        st = st1_merge(st, b, mode, alpha);
+        st = st1_merge(st, b, mode, alpha, am1);
         err = max(err, as_int(sh[4 * wg + o]));
         sh[0 * wg + lid] = st.m;
         sh[1 * wg + lid] = st.s;
@@ -263,18 +282,21 @@ static inline void p1_one(global const uchar *x, ulong xoff, ulong xstride,
 
 #define P1_ONE_ARGS                                                           \
   global const uchar *x, ulong xoff, ulong xstride, int xdt, int xkind,       \
-      float it, float alpha, ulong V, uint nrows, uint nchunks, ulong clen,   \
+      float it, float alpha, float am1, ulong V, uint nrows, uint nchunks,    \
+      ulong clen,                                                             \
       uint W, global const int *lab, ulong loff, ulong lstride, int lab64,    \
       long ignore, int has_ignore, global float *part, global int *perr,      \
       local float *sh
 #define P1_ONE_CALL(mode)                                                      \
-  p1_one(x, xoff, xstride, xdt, xkind, it, alpha, V, nrows, nchunks, clen, W, \
+  p1_one(x, xoff, xstride, xdt, xkind, it, alpha, am1, V, nrows, nchunks,     \
+         clen, W,                                                              \
          lab, loff, lstride, lab64, ignore, has_ignore, part, perr, sh, mode)
 
 kernel void ie_p1_lse(P1_ONE_ARGS) { P1_ONE_CALL(M_LSE); }
 kernel void ie_p1_shannon(P1_ONE_ARGS) { P1_ONE_CALL(M_SHANNON); }
 kernel void ie_p1_pow(P1_ONE_ARGS) { P1_ONE_CALL(M_POW); }
 kernel void ie_p1_nll(P1_ONE_ARGS) { P1_ONE_CALL(M_NLL); }
+kernel void ie_p1_powm1(P1_ONE_ARGS) { P1_ONE_CALL(M_POWM1); }
 
 /* ---- Two matrices: KL family, cross-entropy, lse of both ----------------------- */
 
@@ -458,9 +480,10 @@ kernel void ie_lse_rows(global const float *part, global const int *perr,
 #define K_HELL 2  /* s0 = Σ (√p − √q)² */
 #define K_BHATT 3 /* s0 = Σ e^{(dp+dq)/2}, s1 = Σ e^{dp}, s2 = Σ e^{dq}, s3 = Σ (√p − √q)² */
 #define K_CHI2 4  /* s0 = Σ (p − q)²/q */
-#define K_POW 5   /* s0 = Σ e^{α dp + (1−α) dq}, s1 = Σ e^{dp}, s2 = Σ e^{dq} */
+#define K_POW 5   /* s0 = Σ p expm1((1−α)δ), s1 = Σ p, s2 = Σ q, s3 = Σ p^α q^(1−α) */
 #define K_RINF 6  /* s0 = max over p > 0 of lp − lq */
 #define K_CS 7    /* s0 = Σ e^{dp+dq}, s1 = Σ e^{2dp}, s2 = Σ e^{2dq} */
+#define K_POW0 8  /* K_POW for α near 0: s0 = Σ q expm1(−αδ) */
 
 #define ST3_N 4
 
@@ -468,33 +491,15 @@ static inline float sq_(float v) { return v * v; }
 
 static inline void p2_push(float4 *acc, float zp, float zq, float mp,
                            float Lp, float mq, float Lq, float C,
-                           const int kind, float alpha, float beta,
-                           float lbeta, float lbeta1) {
+                           const int kind, float alpha, float oma,
+                           float beta, float lbeta, float lbeta1) {
   const int hp = zp > NEG_INF, hq = zq > NEG_INF;
   const float dp = zp - mp, dq = zq - mq; /* -inf where there is no mass */
-  if (kind == K_BHATT || kind == K_POW || kind == K_CS) {
-    float t;
-    if (kind == K_BHATT)
-      t = exp(0.5f * (dp + dq));
-    else if (kind == K_CS)
-      t = exp(dp + dq);
-    else if (dp == dq)
-      t = exp(dp); /* also both -inf: 0 */
-    else if (!hp)
-      t = alpha > 0.0f ? 0.0f : INFINITY;
-    else if (!hq)
-      t = alpha < 1.0f ? 0.0f : INFINITY;
-    else
-      t = exp(alpha * dp + (1.0f - alpha) * dq);
-    acc->s0 += t;
-    if (kind == K_CS) {
-      acc->s1 += exp(2.0f * dp);
-      acc->s2 += exp(2.0f * dq);
-    } else {
-      acc->s1 += exp(dp);
-      acc->s2 += exp(dq);
-    }
-    if (kind != K_BHATT) return;
+  if (kind == K_BHATT || kind == K_CS) {
+    acc->s0 += exp(kind == K_CS ? dp + dq : 0.5f * (dp + dq));
+    acc->s1 += exp(kind == K_CS ? 2.0f * dp : dp);
+    acc->s2 += exp(kind == K_CS ? 2.0f * dq : dq);
+    if (kind == K_CS) return;
   }
   if (!hp && !hq) return;
   const float lp = dp - Lp, lq = dq - Lq;
@@ -502,6 +507,37 @@ static inline void p2_push(float4 *acc, float zp, float zq, float mp,
   const float d = !hq ? NEG_INF : !hp ? INFINITY : (zq - zp) - C;
   float t = 0.0f;
   switch (kind) {
+  case K_POW:
+  case K_POW0: {
+    /* Σ p^α q^(1−α) = Σ p + Σ p expm1((1−α)δ) = Σ q + Σ q expm1(−αδ): the
+     * host takes log1p of the expm1 sum (the first for α near 1, the second
+     * for α near 0) when it is small, else the direct sum s3. */
+    const float p = exp(lp), q = exp(lq);
+    float u, w;
+    if (!hq) { /* q = 0 < p */
+      u = oma > 0.0f ? 0.0f : INFINITY;
+      w = kind == K_POW0 ? u : oma > 0.0f ? -p : INFINITY;
+    } else if (!hp) { /* p = 0 < q */
+      u = alpha > 0.0f ? 0.0f : INFINITY;
+      w = kind == K_POW ? u : alpha > 0.0f ? -q : INFINITY;
+    } else if (d == 0.0f) {
+      u = p;
+      w = 0.0f;
+    } else if (kind == K_POW) {
+      const float x = oma * d; /* (1 − α)δ, oma rounded once from double */
+      u = exp(lp + x);
+      w = fabs(x) < 0.5f ? p * expm1(x) : u - p;
+    } else {
+      const float x = -alpha * d;
+      u = exp(lq + x);
+      w = fabs(x) < 0.5f ? q * expm1(x) : u - q;
+    }
+    acc->s0 += w;
+    acc->s1 += hp ? p : 0.0f;
+    acc->s2 += hq ? q : 0.0f;
+    acc->s3 += u;
+    break;
+  }
   case K_JS:
     if (d == NEG_INF) {
       t = -beta * exp(lp) * lbeta; /* lp − lm = −log β */
@@ -552,7 +588,7 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
                       ulong ystride, int ydt, int ykind, float it, ulong V,
                       uint nrows, uint nchunks, ulong clen, uint W,
                       global const float *rs, global const int *rerr,
-                      int kind, float alpha, float beta, float lbeta,
+                      int kind, float alpha, float oma, float beta, float lbeta,
                       float lbeta1, global float *part, local float *sh) {
   const uint lid = get_local_id(0), wg = get_local_size(0);
   const uint lane = lid & (W - 1), tpg = wg / W;
@@ -576,7 +612,7 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
   for (ulong i = beg + lane; i < end; i += W) {                                \
     float zp = ie_to_z(ie_load(x, rx + i, xdt), xkind, it, &err);              \
     float zq = ie_to_z(ie_load(y, ry + i, ydt), ykind, it, &err);              \
-    p2_push(&acc, zp, zq, mp, Lp, mq, Lq, C, K, alpha, beta, lbeta, lbeta1);   \
+    p2_push(&acc, zp, zq, mp, Lp, mq, Lq, C, K, alpha, oma, beta, lbeta, lbeta1); \
   }                                                                            \
   break;
         switch (kind) {
@@ -586,6 +622,7 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
         case K_BHATT: P2_LOOP(K_BHATT)
         case K_CHI2: P2_LOOP(K_CHI2)
         case K_POW: P2_LOOP(K_POW)
+        case K_POW0: P2_LOOP(K_POW0)
         case K_RINF: P2_LOOP(K_RINF)
         default: P2_LOOP(K_CS)
         }

@@ -23,6 +23,7 @@ enum {
   IE_K_P1_SHANNON,
   IE_K_P1_POW,
   IE_K_P1_NLL,
+  IE_K_P1_POWM1,
   IE_K_P1_TWO,
   IE_K_LSE_ROWS,
   IE_K_P2_DIV,

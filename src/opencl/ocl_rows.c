@@ -23,8 +23,8 @@
 #include "ocl.h"
 
 enum { ITEMS = 32, TEAMS = 1 << 18, ST1_N = 4, ST2_N = 8, ST3_N = 4 };
-enum { M_LSE, M_SHANNON, M_POW, M_NLL };                                 /* kernels.cl */
-enum { K_JS, K_TV, K_HELL, K_BHATT, K_CHI2, K_POW, K_RINF, K_CS };      /* kernels.cl */
+enum { M_LSE, M_SHANNON, M_POW, M_NLL, M_POWM1 };                                 /* kernels.cl */
+enum { K_JS, K_TV, K_HELL, K_BHATT, K_CHI2, K_POW, K_RINF, K_CS, K_POW0 };      /* kernels.cl */
 #define ROW_IGNORED 64                                                   /* kernels.cl */
 
 _Static_assert(IE_DT_F32 == 0 && IE_DT_F16 == 1 && IE_DT_BF16 == 2 && IE_DT_F64 == 3,
@@ -130,6 +130,12 @@ typedef struct {
   double m, s, x;
 } h1;
 
+/* e^d expm1((α−1)d) = e^{αd} − e^d (kernels.cl ie_gpow). */
+static double gpow(double d, double ed, double alpha) {
+  double x = (alpha - 1) * d;
+  return fabs(x) < 0.5 ? ed * expm1(x) : exp(alpha * d) - ed;
+}
+
 static void h1_merge(h1 *a, const float *p, int mode, double alpha) {
   double bm = p[0], bs = p[1], bx = p[2];
   if (bm == -INFINITY) return;
@@ -143,6 +149,9 @@ static void h1_merge(h1 *a, const float *p, int mode, double alpha) {
   double ra = exp(da), rb = exp(db);
   if (mode == M_SHANNON) a->x = ra * (a->x + da * a->s) + rb * (bx + db * bs);
   if (mode == M_POW) a->x = a->x * exp(alpha * da) + bx * exp(alpha * db);
+  if (mode == M_POWM1)
+    a->x = a->x * exp(alpha * da) + a->s * gpow(da, ra, alpha) + bx * exp(alpha * db) +
+           bs * gpow(db, rb, alpha);
   a->s = a->s * ra + bs * rb;
   a->m = m;
 }
@@ -183,8 +192,12 @@ static double one_value(const ie_rowargs *a, int mode, const h1 *t, double zy) {
   }
   if (mode == M_SHANNON) return ls - t->x / t->s;
   if (mode == M_LSE) return ls; /* Rényi α = ∞: −log max p */
-  if (a->ent == IE_ENTROPY_RENYI) return al == 0 ? log(t->x) : (log(t->x) - al * ls) / (1 - al);
-  return -expm1(log(t->x) - al * ls) / (al - 1); /* Tsallis */
+  /* log Σ p^α = log U − α log S; near α = 1 from W = U − S:
+   * (1 − α) log S + log1p(W/S) */
+  double lsum = mode == M_POWM1 ? (1 - al) * ls + log1p(t->x / t->s) : log(t->x) - al * ls;
+  if (a->ent == IE_ENTROPY_RENYI)
+    return mode == M_POWM1 ? ls + log1p(t->x / t->s) / (1 - al) : lsum / (1 - al);
+  return -expm1(lsum) / (al - 1); /* Tsallis */
 }
 
 static double two_value(ie_divergence_kind k, const h2 *t) {
@@ -218,9 +231,20 @@ static double pass2_value(const ie_rowargs *a, int kind, const double *s) {
     return -(log(s[0]) - 0.5 * log(s[1]) - 0.5 * log(s[2]));
   }
   case K_CHI2: return s[0];
-  case K_POW: {
-    /* L = log Σ p^α q^(1−α) = (log s0 − log s2) − α(log s1 − log s2) */
-    double L = (log(s[0]) - log(s[2])) - al * (log(s[1]) - log(s[2]));
+  case K_POW:
+  case K_POW0: {
+    /* L = log Σ p^α q^(1−α) over normalised p, q, with P = s1 = Σ p and
+     * Q = s2 = Σ q (1 up to rounding).  K_POW: log1p(W/P) + (1 − α)(log P −
+     * log Q), W = s0 = Σ p expm1((1−α)δ); K_POW0: log1p(W/Q) + α(log Q −
+     * log P), W = s0 = Σ q expm1(−αδ); when W is not small against P (Q),
+     * the direct (log s3 − log Q) − α(log P − log Q). */
+    double w = s[0] / (kind == K_POW ? s[1] : s[2]), L;
+    if (fabs(w) < 0.5 && kind == K_POW)
+      L = log1p(w) + (1 - al) * (log(s[1]) - log(s[2]));
+    else if (fabs(w) < 0.5)
+      L = log1p(w) + al * (log(s[2]) - log(s[1]));
+    else
+      L = (log(s[3]) - log(s[2])) - al * (log(s[1]) - log(s[2]));
     if (a->div == IE_DIV_RENYI) return L / (al - 1);
     if (a->div == IE_DIV_TSALLIS) return expm1(L) / (al - 1);
     return -expm1(L) / (al * (1 - al)); /* alpha (Amari) */
@@ -262,9 +286,9 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
   if (!two) {
     if (a->op == IE_OP_NLL) mode = M_NLL;
     else if (a->op == IE_OP_ENTROPY && a->ent == IE_ENTROPY_SHANNON) mode = M_SHANNON;
-    else if (a->op == IE_OP_ENTROPY && !isinf(a->alpha)) mode = M_POW;
+    else if (a->op == IE_OP_ENTROPY && !isinf(a->alpha)) mode = a->alpha < 1.5 ? M_POWM1 : M_POW;
     k1 = mode == M_NLL ? IE_K_P1_NLL : mode == M_SHANNON ? IE_K_P1_SHANNON
-         : mode == M_POW ? IE_K_P1_POW : IE_K_P1_LSE;
+         : mode == M_POW ? IE_K_P1_POW : mode == M_POWM1 ? IE_K_P1_POWM1 : IE_K_P1_LSE;
   } else {
     k1 = IE_K_P1_TWO;
     switch (a->div) {
@@ -274,8 +298,8 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
     case IE_DIV_BHATTACHARYYA: kind = K_BHATT; break;
     case IE_DIV_CHI2: kind = K_CHI2; break;
     case IE_DIV_ALPHA:
-    case IE_DIV_TSALLIS: kind = K_POW; break;
-    case IE_DIV_RENYI: kind = isinf(a->alpha) ? K_RINF : K_POW; break;
+    case IE_DIV_TSALLIS: kind = a->alpha < 0.5 ? K_POW0 : K_POW; break;
+    case IE_DIV_RENYI: kind = isinf(a->alpha) ? K_RINF : a->alpha < 0.5 ? K_POW0 : K_POW; break;
     case IE_DIV_CAUCHY_SCHWARZ: kind = K_CS; break;
     default: break; /* KL family, cross-entropy: one pass */
     }
@@ -311,7 +335,8 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
     if (!two) {
       karg p1[] = {KMEM(x->buf), KA(cl_ulong, xo), KA(cl_ulong, (cl_ulong)x->stride),
                    KA(cl_int, (cl_int)x->dtype), KA(cl_int, xkind), KA(cl_float, it),
-                   KA(cl_float, alpha), KA(cl_ulong, (cl_ulong)V), KA(cl_uint, (cl_uint)nb),
+                   KA(cl_float, alpha), KA(cl_float, (cl_float)(a->alpha - 1)),
+                   KA(cl_ulong, (cl_ulong)V), KA(cl_uint, (cl_uint)nb),
                    KA(cl_uint, g.nchunks), KA(cl_ulong, g.clen), KA(cl_uint, g.W),
                    KMEM(labels && a->op == IE_OP_NLL ? labels->buf : NULL),
                    KA(cl_ulong, loff + (cl_ulong)r0 * lstride), KA(cl_ulong, lstride),
@@ -375,7 +400,8 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
                  KA(cl_int, (cl_int)y->dtype), KA(cl_int, ykind), KA(cl_float, it),
                  KA(cl_ulong, (cl_ulong)V), KA(cl_uint, (cl_uint)nb), KA(cl_uint, g.nchunks),
                  KA(cl_ulong, g.clen), KA(cl_uint, g.W), KMEM(rs), KMEM(rerr),
-                 KA(cl_int, kind), KA(cl_float, alpha), KA(cl_float, (cl_float)beta),
+                 KA(cl_int, kind), KA(cl_float, alpha), KA(cl_float, (cl_float)(1 - a->alpha)),
+                 KA(cl_float, (cl_float)beta),
                  KA(cl_float, (cl_float)log(beta)), KA(cl_float, (cl_float)log1p(-beta)),
                  KMEM(part2), KLOCAL(s->wg * ST3_N * sizeof(float))};
     if ((r = set_args(ctx, s->k[IE_K_P2_DIV], p2, NARGS(p2))) != IE_OK) return r;
@@ -433,7 +459,8 @@ ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
     const cl_ulong oo = ooff + (cl_ulong)r0 * (cl_ulong)out->stride;
     karg p1[] = {KMEM(x->buf), KA(cl_ulong, xo), KA(cl_ulong, (cl_ulong)x->stride),
                  KA(cl_int, (cl_int)x->dtype), KA(cl_int, IE_INPUT_LOGITS), KA(cl_float, it),
-                 KA(cl_float, 0.0f), KA(cl_ulong, (cl_ulong)V), KA(cl_uint, (cl_uint)nb),
+                 KA(cl_float, 0.0f), KA(cl_float, -1.0f), KA(cl_ulong, (cl_ulong)V),
+                 KA(cl_uint, (cl_uint)nb),
                  KA(cl_uint, g.nchunks), KA(cl_ulong, g.clen), KA(cl_uint, g.W), KMEM(NULL),
                  KA(cl_ulong, 0), KA(cl_ulong, 0), KA(cl_int, 0), KA(cl_long, 0), KA(cl_int, 0),
                  KMEM(part), KMEM(perr), KLOCAL(s->wg * 5 * sizeof(float))};
