@@ -120,7 +120,8 @@ static const demo_op demo_ops[] = {
 #define NOPS ((int)(sizeof demo_ops / sizeof demo_ops[0]))
 
 static ie_status run_op(ie_context *ctx, const demo_op *op, const demo_data *d,
-                        void *out, ie_summary *sm) {
+                        void *out, int row_f32, ie_summary *sm) {
+  const DLDataType rdt = cli_dt(kDLFloat, row_f32 ? 32 : 64);
   int64_t shp[2] = {d->B, d->V}, bshp[1] = {d->B};
   DLTensor p, q, y, o;
   tensor2(&p, d->p, shp, 2, cli_dt(kDLFloat, 32));
@@ -134,7 +135,7 @@ static ie_status run_op(ie_context *ctx, const demo_op *op, const demo_data *d,
       return ie_log_softmax(ctx, &p, &o, &so);
     }
     case D_ENT: {
-      tensor2(&o, out, bshp, 1, cli_dt(kDLFloat, 64));
+      tensor2(&o, out, bshp, 1, rdt);
       ie_entropy_options eo;
       memset(&eo, 0, sizeof eo);
       eo.size = sizeof eo;
@@ -143,14 +144,14 @@ static ie_status run_op(ie_context *ctx, const demo_op *op, const demo_data *d,
       return ie_entropy(ctx, &p, &o, &eo, sm);
     }
     case D_NLL: {
-      tensor2(&o, out, bshp, 1, cli_dt(kDLFloat, 64));
+      tensor2(&o, out, bshp, 1, rdt);
       ie_nll_options no;
       memset(&no, 0, sizeof no);
       no.size = sizeof no;
       return ie_nll(ctx, &p, &y, &o, &no, sm);
     }
     default: {
-      tensor2(&o, out, bshp, 1, cli_dt(kDLFloat, 64));
+      tensor2(&o, out, bshp, 1, rdt);
       ie_divergence_options dv;
       memset(&dv, 0, sizeof dv);
       dv.size = sizeof dv;
@@ -177,6 +178,7 @@ typedef struct {
   int available;
   int selected;
   ie_context *ctx;
+  int row_f32; /* the backend writes per-row values as float32 only */
   char device[256];
   char reason[512];
 } demo_backend;
@@ -214,7 +216,12 @@ static void measure(demo_backend *be, const demo_op *op, const demo_data *d, voi
   ie_summary sm;
   res->ran = 1;
   double t0 = cli_now();
-  ie_status st = run_op(be->ctx, op, d, out, &sm); /* warm-up (and result) */
+  ie_status st = run_op(be->ctx, op, d, out, be->row_f32, &sm); /* warm-up (and result) */
+  if (st == IE_BAD_DTYPE && op->op != D_LSM && !be->row_f32) {
+    be->row_f32 = 1;
+    t0 = cli_now();
+    st = run_op(be->ctx, op, d, out, 1, &sm);
+  }
   double first = cli_now() - t0;
   if (st != IE_OK) {
     snprintf(res->err, sizeof res->err, "%s [%s]", ie_errmsg(be->ctx), ie_status_name(st));
@@ -243,7 +250,7 @@ static void measure(demo_backend *be, const demo_op *op, const demo_data *d, voi
   int minrep = first > 0.25 ? 1 : 3;
   while (reps < MAXREP && (reps < minrep || spent < 0.25) && !cli_interrupted) {
     double a = cli_now();
-    st = run_op(be->ctx, op, d, out, &sm);
+    st = run_op(be->ctx, op, d, out, be->row_f32, &sm);
     double e = cli_now() - a;
     if (st != IE_OK) {
       res->ok = 0;
@@ -257,6 +264,14 @@ static void measure(demo_backend *be, const demo_op *op, const demo_data *d, voi
   if (reps == 0) {
     t[0] = first;
     reps = 1;
+  }
+  if (op->op != D_LSM && be->row_f32) { /* widen to float64, backwards */
+    float *f = out;
+    double *dd = out;
+    for (int64_t i = d->B - 1; i >= 0; i--) {
+      float v = f[i];
+      dd[i] = v;
+    }
   }
   qsort(t, (size_t)reps, sizeof t[0], cmp_double);
   double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);

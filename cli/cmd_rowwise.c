@@ -230,6 +230,16 @@ static void narrow_f64(void *data, int64_t count) {
   }
 }
 
+/* float32 → float64 in place (backwards, so nothing is overwritten early). */
+static void widen_f32(void *data, int64_t count) {
+  const float *f = data;
+  double *d = data;
+  for (int64_t i = count - 1; i >= 0; i--) {
+    float v = f[i];
+    d[i] = v;
+  }
+}
+
 static ie_status call_lib(rw_job *j, ie_context *ctx, const DLTensor *in,
                           DLTensor *out) {
   switch (j->op) {
@@ -381,6 +391,9 @@ static int rw_run(rw_job *j) {
   cli_progress pg;
   progress_init(&pg, c->progress, j->rows, cmd);
   int noted_f32 = 0;
+  /* Per-row values come back as float64; a backend that will not write
+   * float64 gets float32, widened here. */
+  int per_row_f32 = 0;
   j->kept = 0;
   j->sum = j->comp = 0;
   j->n_pinf = j->n_ninf = 0;
@@ -426,14 +439,20 @@ static int rw_run(rw_job *j) {
     memset(&out, 0, sizeof out);
     out.data = outbuf;
     out.device.device_type = kDLCPU;
-    out.dtype = matrix_out ? j->out_dtype : cli_dt(kDLFloat, 64);
+    out.dtype = matrix_out ? j->out_dtype : cli_dt(kDLFloat, per_row_f32 ? 32 : 64);
     out.shape = oshp;
     out.ndim = matrix_out ? 2 : 1;
 
     ie_status s = call_lib(j, ctx, in, &out);
 
+    if (s == IE_BAD_DTYPE && !matrix_out && !per_row_f32) {
+      /* A backend that will not write float64 per-row values. */
+      per_row_f32 = 1;
+      out.dtype = cli_dt(kDLFloat, 32);
+      s = call_lib(j, ctx, in, &out);
+    }
     if (s == IE_BAD_DTYPE) {
-      /* A backend without float64: narrow the inputs to float32 and retry. */
+      /* A backend without float64 inputs: narrow them to float32 and retry. */
       int narrowed = 0;
       for (int i = 0; i < j->nsrc; i++) {
         rw_src *q = &j->src[i];
@@ -461,6 +480,7 @@ static int rw_run(rw_job *j) {
     }
 
     if (!matrix_out) {
+      if (per_row_f32) widen_f32(outbuf, ck.nrows);
       acc_chunk(j, outbuf, j->op == OP_NLL ? &in[1] : NULL, ck.nrows);
       if (w && j->out_dtype.bits == 32) narrow_f64(outbuf, ck.nrows);
     }
