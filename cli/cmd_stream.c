@@ -28,7 +28,7 @@ struct cli_stream {
   int64_t slot_chunk[2];
   int64_t next; /* next chunk the caller takes */
   int failed, cancel, started;
-  char err[1024];
+  char err[1400];
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pthread_t thread;
@@ -36,7 +36,7 @@ struct cli_stream {
 
 static void *reader_main(void *arg) {
   cli_stream *s = arg;
-  char err[1024];
+  char err[1400];
   for (int64_t k = 0; k < s->nchunks; k++) {
     int slot = (int)(k % s->nslots);
     pthread_mutex_lock(&s->mu);
@@ -53,7 +53,7 @@ static void *reader_main(void *arg) {
       if (n == 0 || s->row_bytes[i] == 0) continue;
       if (ieio_read_rows(&s->info[i], row0, n, s->buf[slot][i], err, sizeof err) != 0) {
         bad = 1;
-        if (!err[0]) snprintf(err, sizeof err, "%s: cannot read rows %lld..%lld", s->info[i].path,
+        if (!err[0]) snprintf(err, sizeof err, "%.1000s: cannot read rows %lld..%lld", s->info[i].path,
                               (long long)row0, (long long)(row0 + n - 1));
       }
     }
