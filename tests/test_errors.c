@@ -364,8 +364,8 @@ ParameterizedTest(bparam *bp, arguments, all, .timeout = 120) {
     tc_tensor_2d(&OM, om, TC_F32, R, C - 1, 0);
     EXPECT_ST(ie_log_softmax(ctx, &X.t, &OM.t, NULL), IE_BAD_SHAPE, "log_softmax out narrower");
     tc_tensor W;
-    double w[R + 1] = {1, 1, 1, 1, 1};
-    tc_tensor_1d(&W, w, TC_F64, R + 1);
+    float w[R + 1] = {1, 1, 1, 1, 1};
+    tc_tensor_1d(&W, w, TC_F32, R + 1);
     eo.row_weights = &W.t;
     EXPECT_ST(ie_entropy(ctx, &X.t, &O.t, &eo, &s), IE_BAD_SHAPE, "row_weights [B+1]");
     eo.row_weights = NULL;
