@@ -906,9 +906,19 @@ def main():
     # expected value is checked for NaN in add_case instead.
     np.seterr(all="ignore")
     os.makedirs(OUT, exist_ok=True)
-    for f in os.listdir(OUT):
-        if f.endswith(".npy") or f == "MANIFEST":
-            os.remove(os.path.join(OUT, f))
+    # Remove only what the previous run of this script wrote (the files its
+    # MANIFEST names): tests/vectors/ is shared with other generators.
+    old = os.path.join(OUT, "MANIFEST")
+    if os.path.exists(old):
+        with open(old) as f:
+            for line in f:
+                for tok in line.split()[2:]:
+                    k, _, v = tok.partition("=")
+                    if k in ("x", "y", "labels", "expect") and v != "-" and "/" not in v:
+                        try:
+                            os.remove(os.path.join(OUT, v))
+                        except FileNotFoundError:
+                            pass
     single_ops()
     nll_cases()
     divergence_cases()
