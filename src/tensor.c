@@ -85,11 +85,6 @@ static ie_status check_common(ie_context *ctx, ie__arg *a, const char *fn,
                      "expected one of: %s",
                      fn, name, t->dtype.code, t->dtype.bits, t->dtype.lanes, list);
   }
-  if (*dt == IE_DT_F64 && ctx->backend != IE_BACKEND_CPU && (dtypes & (1u << IE_DT_F32)))
-    return ie__error(ctx, IE_BAD_DTYPE,
-                     "%s: tensor '%s' is float64, which only the cpu backend "
-                     "takes; this context is %s",
-                     fn, name, ie_backend_name(ctx->backend));
   if (t->ndim < 0 || t->ndim > 8 || (t->ndim > 0 && !t->shape))
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has ndim %d (or no shape)",
                      fn, name, t->ndim);
@@ -122,6 +117,11 @@ ie_status ie__check_matrix(ie_context *ctx, ie__arg *a, const char *fn,
   ie_dtype dt;
   ie_status s = check_common(ctx, a, fn, name, t, dtypes, &dt);
   if (s != IE_OK) return s;
+  if (dt == IE_DT_F64 && ctx->backend != IE_BACKEND_CPU)
+    return ie__error(ctx, IE_BAD_DTYPE,
+                     "%s: tensor '%s' is float64, which only the cpu backend "
+                     "takes; this context is %s",
+                     fn, name, ie_backend_name(ctx->backend));
   if (t->ndim != 1 && t->ndim != 2)
     return ie__error(ctx, IE_BAD_SHAPE,
                      "%s: tensor '%s' must be 2-D [rows, V] (or 1-D [V]); it has %d dimensions",

@@ -74,6 +74,8 @@ static ie_status cpu_download(ie_context *ctx, void *dst, const void *src, size_
   return IE_OK;
 }
 
+extern const struct ie_sk_ops ie__cpu_sk_ops; /* src/cpu/sinkhorn.c */
+
 const ie_backend_ops ie__cpu_ops = {
     .name = "cpu",
     .kind = IE_BACKEND_CPU,
@@ -88,4 +90,5 @@ const ie_backend_ops ie__cpu_ops = {
     .fill_nan = ie__cpu_fill_nan,
     .softmax = ie__cpu_softmax,
     .rows = ie__cpu_rows,
+    .sinkhorn = &ie__cpu_sk_ops,
 };

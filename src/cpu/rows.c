@@ -93,7 +93,8 @@ static double kl_value(const ie_rowargs *ra, const two_state *st) {
   }
 }
 
-/* KERNELS.md, pass 2 final values. */
+/* KERNELS.md, pass 2 final values.  For alpha / renyi / tsallis, s1 is
+ * already log Σ p^α q^{1−α} (unnormalised). */
 static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
                           double sp2, double sq2, double mx) {
   const double al = ra->alpha;
@@ -109,7 +110,7 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
     /* fall through */
   case IE_DIV_ALPHA:
   case IE_DIV_TSALLIS: {
-    double l = log(s1) - log(sq2) - al * (log(sp2) - log(sq2));
+    double l = s1 - log(sq2) - al * (log(sp2) - log(sq2));
     if (ra->div == IE_DIV_RENYI) return l / (al - 1);
     if (ra->div == IE_DIV_TSALLIS) return expm1(l) / (al - 1);
     return -expm1(l) / (al * (1 - al));

@@ -204,13 +204,13 @@ static R F(logaddexp)(R x, R y) {
   return hi + SLOG1P(SEXP(lo - hi));
 }
 
-/* Σ p^α q^{1−α} term in shifted logs (KERNELS.md pass 2). */
-static R F(mix_term)(R dp, R dq, R al) {
-  if (dp == -(R)INFINITY && dq == -(R)INFINITY) return 0;
-  if (dp == dq) return SEXP(dp);
-  if (dp == -(R)INFINITY) return al >= 0 ? 0 : (R)INFINITY;
-  if (dq == -(R)INFINITY) return al < 1 ? 0 : (R)INFINITY;
-  return SEXP(al * dp + (1 - al) * dq);
+/* log of the Σ p^α q^{1−α} term, in shifted logs (KERNELS.md pass 2):
+ * -inf for a zero term, +inf for an infinite one. */
+static R F(mix_log)(R dp, R dq, R al) {
+  if (dp == dq) return dp; /* also both -inf */
+  if (dp == -(R)INFINITY) return al >= 0 ? -(R)INFINITY : (R)INFINITY;
+  if (dq == -(R)INFINITY) return al < 1 ? -(R)INFINITY : (R)INFINITY;
+  return al * dp + (1 - al) * dq;
 }
 
 IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
@@ -222,6 +222,11 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
   /* sp2, sq2: Σ e^{dp}, Σ e^{dq} summed in the same order as s1, so that
    * identical rows give exactly 0 where s1 is normalised by them. */
   double s1 = 0, s2 = 0, s3 = 0, sp2 = 0, sq2 = 0, mx = -INFINITY;
+  /* alpha / renyi / tsallis: log Σ e^{t} as an online logsumexp (mt, et),
+   * since t = α·dp + (1−α)·dq overflows for large orders or far-apart rows;
+   * `same` notes rows with dp == dq everywhere, whose divergence is 0. */
+  double mt = -INFINITY, et = 0;
+  int same = 1;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, zp);
@@ -258,20 +263,27 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
         else if (lp > -(R)INFINITY) c1 = (R)INFINITY;
         break;
       }
-      case IE_DIV_ALPHA:
-      case IE_DIV_TSALLIS:
-        c1 += F(mix_term)(dp, dq, al);
-        break;
       case IE_DIV_RENYI:
         if (isinf(ra->alpha)) {
           if (lp > -(R)INFINITY) {
             double d = lq == -(R)INFINITY ? INFINITY : (double)lp - (double)lq;
             mx = d > mx ? d : mx;
           }
-        } else {
-          c1 += F(mix_term)(dp, dq, al);
+          break;
+        }
+        /* fall through */
+      case IE_DIV_ALPHA:
+      case IE_DIV_TSALLIS: {
+        double t = F(mix_log)(dp, dq, al);
+        same &= dp == dq;
+        if (t > mt) {
+          et = (mt == -INFINITY ? 0 : et * exp(mt - t)) + 1;
+          mt = t;
+        } else if (t > -INFINITY) {
+          et += exp(t - mt);
         }
         break;
+      }
       case IE_DIV_CAUCHY_SCHWARZ:
         if (dp > -(R)INFINITY && dq > -(R)INFINITY) c1 += SEXP(dp + dq);
         if (dp > -(R)INFINITY) c2 += SEXP(2 * dp);
@@ -286,6 +298,10 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
     s3 += c3;
     sp2 += cp2;
     sq2 += cq2;
+  }
+  if (k == IE_DIV_ALPHA || k == IE_DIV_TSALLIS || (k == IE_DIV_RENYI && !isinf(ra->alpha))) {
+    if (same) return 0;
+    s1 = mt == INFINITY ? INFINITY : mt + log(et); /* log Σ e^t */
   }
   return pass2_value(ra, s1, s2, s3, sp2, sq2, mx);
 }
