@@ -584,6 +584,7 @@ const cli_command cli_cmd_demo = {
     "opencl; one not compiled in or without a device is listed with the reason).\n"
     "Shows each value, its largest relative difference from the CPU's, and the\n"
     "time each took.  --backend B runs the CPU (the reference) and B only.\n"
+    "Prints a table on stdout; --format json prints one JSON object instead.\n"
     "Exits 1 if any call fails or any backend disagrees with the CPU beyond the\n"
     "SPEC tolerance.",
     "rows, cols, dtype, seed, backends [{name, available, device | reason}],\n"

@@ -28,7 +28,8 @@ static const cli_opt common_opts[] = {
     {"--out", "F.npy", "write the per-row values (log-softmax: the matrix) to this file;\n"
                        "it appears only when the run succeeds"},
     {"--format", "FMT", "json (default: one object on one line) or text"},
-    {"--memory-budget", "MB", "MiB for the command's buffers (default 256), see below"},
+    {"--memory-budget", "MB", "MiB for the command's buffers (default 256): two chunks of\n"
+                             "rows of every input and one of output; inputs stream"},
     {"--no-progress", NULL, "never show the progress bar"},
     {"--help", NULL, "show this help"},
 };
