@@ -1,5 +1,6 @@
 # Turn OpenCL C sources into one C file of NUL-terminated strings:
 #   const char *const ie__cl_sources[]; const char *const ie__cl_names[]; ie__cl_count
+string(REPLACE "|" ";" IN "${IN}")
 set(_body "/* Generated from the .cl files of src/opencl by cmake/embed.cmake. Do not edit. */\n")
 set(_names "")
 set(_ptrs "")
