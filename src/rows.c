@@ -145,9 +145,40 @@ typedef struct {
   ie__arg *x, *y, *labels; /* checked, not yet staged */
   ie_input_kind xk, yk;
   DLTensor *per_row;
+  const char *per_row_name; /* its name in the call; NULL: "per_row" */
   const DLTensor *weights;
   ie_summary *summary;
 } rowjob;
+
+/* GPU kernels sum p^α q^(1−α) in fp32 with a fixed shift; where a term
+ * overflows (orders > 1 with q far below p, e.g. 1e30-scale logits) the row
+ * comes back +inf although the divergence is finite.  Such rows (rare, and
+ * +inf is also the true value when q = 0 < p) are recomputed here in double
+ * by the reference kernels, which sum in the log domain. */
+static ie_status refine_power_rows(ie_context *ctx, const rowjob *j, double *val) {
+  const ie_rowargs *ra = &j->ra;
+  if (ctx->backend == IE_BACKEND_CPU || ra->op != IE_OP_DIVERGENCE ||
+      !(ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_TSALLIS ||
+        (ra->div == IE_DIV_RENYI && !isinf(ra->alpha))))
+    return IE_OK;
+  for (int64_t r = 0; r < j->x->m.rows; r++) {
+    if (val[r] != INFINITY) continue;
+    double *p = NULL, *q = NULL, v = NAN;
+    ie_rowerr e = 0;
+    ie_status s = ie__fetch_row(ctx, j->x, r, &p);
+    if (s == IE_OK) s = ie__fetch_row(ctx, j->y, r, &q);
+    if (s == IE_OK) {
+      ie_mat mp = {p, 0, IE_DT_F64, 1, j->x->m.cols, j->x->m.cols};
+      ie_mat mq = {q, 0, IE_DT_F64, 1, j->x->m.cols, j->x->m.cols};
+      s = ie__cpu_ops.rows(ctx, ra, &mp, &mq, NULL, &v, &e);
+      if (s == IE_OK && e == 0) val[r] = v;
+    }
+    free(p);
+    free(q);
+    if (s != IE_OK) return s;
+  }
+  return IE_OK;
+}
 
 static ie_status run_rows(ie_context *ctx, rowjob *j) {
   const int64_t rows = j->x->m.rows;
@@ -155,15 +186,15 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   double *w = NULL, *val = NULL;
   ie_rowerr *err = NULL;
   ie_status s = IE_OK;
-  if (j->per_row) CHECK(ie__check_vector(ctx, &out, j->fn, "per_row", j->per_row, rows,
+  if (j->per_row) CHECK(ie__check_vector(ctx, &out, j->fn, j->per_row_name ? j->per_row_name : "per_row", j->per_row, rows,
                                          (1u << IE_DT_F32) | (1u << IE_DT_F64)));
   CHECK(ie__read_weights(ctx, j->fn, j->weights, rows, &w));
 
   if (j->labels && j->ra.has_ignore_index) {
     /* Ignored rows are not kept: fold them into the weights. */
-    double *lab = malloc((size_t)(rows ? rows : 1) * sizeof *lab);
+    double *lab = ie__malloc((size_t)(rows ? rows : 1) * sizeof *lab);
     if (!w) {
-      w = malloc((size_t)(rows ? rows : 1) * sizeof *w);
+      w = ie__malloc((size_t)(rows ? rows : 1) * sizeof *w);
       for (int64_t i = 0; w && i < rows; i++) w[i] = 1;
     }
     if (!lab || !w) {
@@ -182,8 +213,8 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   if (j->y && (s = ie__stage_in(ctx, j->y)) != IE_OK) goto done;
   if (j->labels && (s = ie__stage_in(ctx, j->labels)) != IE_OK) goto done;
 
-  val = malloc((size_t)(rows ? rows : 1) * sizeof *val);
-  err = calloc((size_t)(rows ? rows : 1), sizeof *err);
+  val = ie__malloc((size_t)(rows ? rows : 1) * sizeof *val);
+  err = ie__calloc((size_t)(rows ? rows : 1), sizeof *err);
   if (!val || !err) {
     s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld row results", j->fn, (long long)rows);
     goto done;
@@ -200,10 +231,11 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
                     j->labels->m.rows, j->labels->m.stride};
       lp = &lv;
     }
-    s = ctx->ops->rows(ctx, &j->ra, &j->x->m, j->y ? &j->y->m : NULL, lp, val, err);
+    s = IE__BE(ctx, rows, &j->ra, &j->x->m, j->y ? &j->y->m : NULL, lp, val, err);
     if (s != IE_OK) goto done;
   }
   if ((s = report_rows(ctx, j->fn, err, rows, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
+  if ((s = refine_power_rows(ctx, j, val)) != IE_OK) goto done;
   if (j->summary && (s = summarize(ctx, j->fn, val, w, rows, j->summary)) != IE_OK) goto done;
   if (j->per_row) s = ie__write_per_row(ctx, &out, val);
 
@@ -238,11 +270,11 @@ static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *lo
   const int64_t rows = x.m.rows;
   if (rows > 0 && x.m.cols == 0)
     return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'logits' row 0 has no support (V = 0)", fn);
-  ie_rowerr *err = calloc((size_t)(rows ? rows : 1), sizeof *err);
+  ie_rowerr *err = ie__calloc((size_t)(rows ? rows : 1), sizeof *err);
   if (!err) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
   ie_status s = ie__stage_in(ctx, &x);
   if (s == IE_OK) s = ie__stage_out(ctx, &y);
-  if (s == IE_OK && rows > 0) s = ctx->ops->softmax(ctx, &x.m, &y.m, log_out, inv, err);
+  if (s == IE_OK && rows > 0) s = IE__BE(ctx, softmax, &x.m, &y.m, log_out, inv, err);
   if (s == IE_OK) {
     s = report_rows(ctx, fn, err, rows, &x, IE_INPUT_LOGITS, NULL, IE_INPUT_LOGITS, NULL);
     if (s != IE_OK && !y.owned) {
@@ -251,7 +283,13 @@ static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *lo
       ie_status keep = ctx->last;
       char msg[sizeof ctx->msg];
       memcpy(msg, ctx->msg, sizeof msg);
-      ctx->ops->fill_nan(ctx, &y.m);
+      if (IE__BE(ctx, fill_nan, &y.m) != IE_OK && y.on_host) {
+        /* The backend could not: the caller's memory is host memory, so
+         * write the NaNs (all-ones bytes) here.  Never a partial result. */
+        size_t esz = ie__dtype_size(y.m.dtype), rowb = (size_t)y.m.cols * esz;
+        for (int64_t r = 0; r < y.m.rows; r++)
+          memset(y.host + (size_t)r * (size_t)y.host_stride * esz, 0xff, rowb);
+      }
       ctx->last = keep;
       memcpy(ctx->msg, msg, sizeof msg);
     }
@@ -281,7 +319,7 @@ ie_status ie_logsumexp(ie_context *ctx, const DLTensor *logits, DLTensor *out,
   IE__OPTIONS(o, opt);
   if (!out) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'out' is NULL", fn);
   ie__arg x;
-  rowjob j = {fn, {0}, &x, NULL, NULL, IE_INPUT_LOGITS, IE_INPUT_LOGITS, out, NULL, NULL};
+  rowjob j = {fn, {0}, &x, NULL, NULL, IE_INPUT_LOGITS, IE_INPUT_LOGITS, out, "out", NULL, NULL};
   j.ra.op = IE_OP_LSE;
   CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
   CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
@@ -295,7 +333,7 @@ ie_status ie_entropy(ie_context *ctx, const DLTensor *xt, DLTensor *per_row,
   ie_entropy_options o;
   IE__OPTIONS(o, opt);
   ie__arg x;
-  rowjob j = {fn, {0}, &x, NULL, NULL, o.input, o.input, per_row, o.row_weights, summary};
+  rowjob j = {fn, {0}, &x, NULL, NULL, o.input, o.input, per_row, NULL, o.row_weights, summary};
   j.ra.op = IE_OP_ENTROPY;
   j.ra.input = o.input;
   j.ra.ent = o.kind;
@@ -330,7 +368,7 @@ ie_status ie_nll(ie_context *ctx, const DLTensor *logits, const DLTensor *labels
   ie_nll_options o;
   IE__OPTIONS(o, opt);
   ie__arg x, l;
-  rowjob j = {fn, {0}, &x, NULL, &l, IE_INPUT_LOGITS, IE_INPUT_LOGITS, per_row, o.row_weights, summary};
+  rowjob j = {fn, {0}, &x, NULL, &l, IE_INPUT_LOGITS, IE_INPUT_LOGITS, per_row, NULL, o.row_weights, summary};
   j.ra.op = IE_OP_NLL;
   j.ra.ignore_index = o.ignore_index;
   j.ra.has_ignore_index = o.has_ignore_index;
@@ -348,7 +386,7 @@ ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind, const DLTensor
   ie_divergence_options o;
   IE__OPTIONS(o, opt);
   ie__arg p, q;
-  rowjob j = {fn, {0}, &p, &q, NULL, o.p_input, o.q_input, per_row, o.row_weights, summary};
+  rowjob j = {fn, {0}, &p, &q, NULL, o.p_input, o.q_input, per_row, NULL, o.row_weights, summary};
   j.ra.op = IE_OP_DIVERGENCE;
   j.ra.input = o.p_input;
   j.ra.q_input = o.q_input;
