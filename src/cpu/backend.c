@@ -76,6 +76,19 @@ static ie_status cpu_download(ie_context *ctx, void *dst, const void *src, size_
 
 extern const struct ie_sk_ops ie__cpu_sk_ops; /* src/cpu/sinkhorn.c */
 
+/* src/cpu/spectral.c; the eigen step is the host LAPACK one of src/spectral.c. */
+ie_status ie__cpu_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel,
+                       double gamma, int dual, double scale, int mul, ie_dtype dt, void *out,
+                       ie_rowerr *err, double *dev);
+ie_status ie__cpu_eigvalsh(ie_context *ctx, void *a, ie_dtype dt, int64_t sets, int64_t m,
+                           double *w);
+
+/* src/cpu/knn.c */
+ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
+                      ie_knn_metric metric, int self, int64_t *idx, double *dist);
+ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
+                              const double *radius, int self, int64_t *count);
+
 const ie_backend_ops ie__cpu_ops = {
     .name = "cpu",
     .kind = IE_BACKEND_CPU,
@@ -91,4 +104,8 @@ const ie_backend_ops ie__cpu_ops = {
     .softmax = ie__cpu_softmax,
     .rows = ie__cpu_rows,
     .sinkhorn = &ie__cpu_sk_ops,
+    .gram = ie__cpu_gram,
+    .eigvalsh = ie__cpu_eigvalsh,
+    .knn = ie__cpu_knn,
+    .range_count = ie__cpu_range_count,
 };

@@ -2,8 +2,8 @@
  * rows.c — the CPU reference for the row kernels of docs/KERNELS.md, OpenMP
  * across rows.  Each row is read in chunks that stay in L1: a chunk is
  * widened to log-weights z, its max moves the running max (rescaling the
- * accumulators), then its terms are summed.  f64 inputs run in double;
- * f32 / f16 / bf16 inputs in float with a vectorised exp (rows_impl.h).
+ * accumulators), then its terms are summed.  All arithmetic is double,
+ * with a vectorised exp (rows_impl.h holds the kernels).
  */
 #include <math.h>
 #include <stdint.h>
@@ -30,7 +30,7 @@ enum { CHUNK = 512 };
 typedef struct {
   double m, s; /* running max, Σ e^{z−m} */
   double t;    /* Σ e^{z−m}(z − m) */
-  double u;    /* Σ e^{α(z−m)} */
+  double u;    /* V = Σ e^{z−m}·expm1((α−1)(z−m)) = Σ e^{α(z−m)} − S */
 } one_state;
 
 typedef struct {
@@ -39,28 +39,55 @@ typedef struct {
   int inf_a, inf_aq, inf_b;
 } two_state;
 
-/* e^x for float x, written so that `omp simd` loops vectorise it: x = n·ln2
- * + r, |r| ≤ ln2/2, e^r by its degree-7 Taylor polynomial (relative error
- * < 1e-8 before rounding), 2^n through the exponent bits.  Below −87 (where
- * e^x is under FLT_MIN) and at −inf it returns 0. */
+/* e^x in double, written so that `omp simd` loops vectorise it (libm's exp
+ * does not): x = n·ln2 + r, |r| ≤ ln2/2, e^r by its degree-12 Taylor
+ * polynomial (relative error < 1e-15), 2^n built in the exponent bits.  The
+ * range reduction is in double, so the result keeps its digits whatever |x|
+ * (a float reduction would lose |x|·2^-24).  Below −708 and at −inf: 0. */
+static inline double exp_poly(double x) {
+  const double magic = 6755399441055744.0; /* 1.5·2^52: adding it rounds */
+  double xc = x > 709.0 ? 709.0 : x;
+  xc = xc < -708.0 ? -708.0 : xc;
+  double t = xc * 1.4426950408889634 + magic;
+  double n = t - magic;
+  double r = xc - n * 0.6931471803691238;
+  r = r - n * 1.9082149292705877e-10;
+  double p = 1.0 / 39916800 + r * (1.0 / 479001600);
+  p = 1.0 / 3628800 + r * p;
+  p = 1.0 / 362880 + r * p;
+  p = 1.0 / 40320 + r * p;
+  p = 1.0 / 5040 + r * p;
+  p = 1.0 / 720 + r * p;
+  p = 1.0 / 120 + r * p;
+  p = 1.0 / 24 + r * p;
+  p = 1.0 / 6 + r * p;
+  p = 0.5 + r * p;
+  p = 1.0 + r * p;
+  p = 1.0 + r * p;
+  union { double d; int64_t i; } u = {t};
+  u.i = (u.i + 1023) << 52; /* n sits in the low bits of t */
+  return x < -708.0 ? 0.0 : p * u.d;
+}
 
-static inline float expf_poly(float x) {
-  const float big = 12582912.0f; /* 1.5 · 2^23: adding it rounds to integer */
-  float xc = x > 88.0f ? 88.0f : x;
-  xc = xc < -87.0f ? -87.0f : xc;
-  float n = (xc * 1.44269504f + big) - big;
-  float r = xc - n * 0.693145751953125f;
-  r = r - n * 1.428606765330187e-6f;
-  float p = 1.0f / 5040 + r * (1.0f / 40320);
-  p = 1.0f / 720 + r * p;
-  p = 1.0f / 120 + r * p;
-  p = 1.0f / 24 + r * p;
-  p = 1.0f / 6 + r * p;
-  p = 0.5f + r * p;
-  p = 1.0f + r * p;
-  p = 1.0f + r * p;
-  union { int32_t i; float f; } scale = {((int32_t)n + 127) << 23};
-  return x < -87.0f ? 0.0f : p * scale.f;
+/* e^x − 1 in double, vectorisable: Taylor to degree 15 for |x| < ½
+ * (relative error < 1e-16), else e^x − 1. */
+static inline double expm1_poly(double x) {
+  double p = 1.0 / 87178291200.0 + x * (1.0 / 1307674368000.0);
+  p = 1.0 / 6227020800.0 + x * p;
+  p = 1.0 / 479001600 + x * p;
+  p = 1.0 / 39916800 + x * p;
+  p = 1.0 / 3628800 + x * p;
+  p = 1.0 / 362880 + x * p;
+  p = 1.0 / 40320 + x * p;
+  p = 1.0 / 5040 + x * p;
+  p = 1.0 / 720 + x * p;
+  p = 1.0 / 120 + x * p;
+  p = 1.0 / 24 + x * p;
+  p = 1.0 / 6 + x * p;
+  p = 0.5 + x * p;
+  p = 1.0 + x * p;
+  double big = exp_poly(x) - 1.0;
+  return (x < 0.5 && x > -0.5) ? x * p : big;
 }
 
 static double entropy_value(const ie_rowargs *ra, const one_state *st) {
@@ -69,10 +96,11 @@ static double entropy_value(const ie_rowargs *ra, const one_state *st) {
   case IE_ENTROPY_SHANNON:
     return ls - st->t / st->s;
   case IE_ENTROPY_RENYI:
+    /* log Σ p^α = log1p(V/S) + (1 − α) log S: no cancellation near α = 1. */
     if (isinf(al)) return ls; /* −log max p */
-    return (log(st->u) - al * ls) / (1 - al);
+    return ls + log1p(st->u / st->s) / (1 - al);
   case IE_ENTROPY_TSALLIS:
-    return -expm1(log(st->u) - al * ls) / (al - 1);
+    return -expm1(log1p(st->u / st->s) + (1 - al) * ls) / (al - 1);
   }
   return NAN;
 }
@@ -93,6 +121,14 @@ static double kl_value(const ie_rowargs *ra, const two_state *st) {
   }
 }
 
+/* renyi / tsallis / alpha from L = log Σ p^α q^{1−α} (normalised). */
+static double power_value(const ie_rowargs *ra, double l) {
+  const double al = ra->alpha;
+  if (ra->div == IE_DIV_RENYI) return l / (al - 1);
+  if (ra->div == IE_DIV_TSALLIS) return expm1(l) / (al - 1);
+  return -expm1(l) / (al * (1 - al));
+}
+
 /* KERNELS.md, pass 2 final values.  For alpha / renyi / tsallis, s1 is
  * already log Σ p^α q^{1−α} (unnormalised). */
 static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
@@ -110,60 +146,38 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
     /* fall through */
   case IE_DIV_ALPHA:
   case IE_DIV_TSALLIS: {
-    double l = s1 - log(sq2) - al * (log(sp2) - log(sq2));
-    if (ra->div == IE_DIV_RENYI) return l / (al - 1);
-    if (ra->div == IE_DIV_TSALLIS) return expm1(l) / (al - 1);
-    return -expm1(l) / (al * (1 - al));
+    return power_value(ra, s1 - log(sq2) - al * (log(sp2) - log(sq2)));
   }
   default:
     return NAN;
   }
 }
 
-/* double working precision */
+/* The kernels run in double for every input dtype: the reference must meet
+ * SPEC §1's 1e-5 after cancellations (alpha divergences, temperatures), which
+ * float arithmetic on z − m does not.  Loads widen f32 / f16 / bf16. */
 #define R double
 #define F(name) name##_d
-#define VEXP exp
+#define VEXP exp_poly
+#define VEXPM1 expm1_poly
 #define SEXP exp
 #define SLOG log
 #define SLOG1P log1p
 #define FABS fabs
 #include "rows_impl.h"
-#undef R
-#undef F
-#undef VEXP
-#undef SEXP
-#undef SLOG
-#undef SLOG1P
-#undef FABS
-
-/* float working precision */
-#define R float
-#define F(name) name##_f
-#define VEXP expf_poly
-#define SEXP expf
-#define SLOG logf
-#define SLOG1P log1pf
-#define FABS fabsf
-#include "rows_impl.h"
-
-static int wants_double(const ie_mat *x, const ie_mat *y) {
-  return x->dtype == IE_DT_F64 || (y && y->dtype == IE_DT_F64);
-}
 
 ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
                        const ie_mat *y, const ie_vec *labels, double *val,
                        ie_rowerr *err) {
   (void)ctx;
   const int64_t rows = x->rows;
-  const int dbl = wants_double(x, y);
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
     int e;
     if (ra->op == IE_OP_DIVERGENCE)
-      e = dbl ? row_two_d(ra, x, y, r, &val[r]) : row_two_f(ra, x, y, r, &val[r]);
+      e = row_two_d(ra, x, y, r, &val[r]);
     else
-      e = dbl ? row_one_d(ra, x, labels, r, &val[r]) : row_one_f(ra, x, labels, r, &val[r]);
+      e = row_one_d(ra, x, labels, r, &val[r]);
     err[r] = e;
     if (e) val[r] = NAN;
   }
@@ -179,34 +193,28 @@ static void store_nan(const ie_mat *o, int64_t r) {
 
 /* Write z − lse (or its exp) for row r, in chunks, converted to out's dtype. */
 IE_CPU_CLONES static void softmax_row(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
-                        double inv_t, const one_state *st, int dbl) {
-  const double ls = log(st->s);
+                                      double inv_t, const one_state *st) {
+  const double ls = log(st->s), m = st->m;
   const size_t osz = ie__dtype_size(o->dtype);
   char *orow = (char *)o->buf + o->offset + (size_t)r * (size_t)o->stride * osz;
-  double zd[CHUNK];
+  double z[CHUNK];
   float zf[CHUNK];
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     char *dst = orow + (size_t)i0 * osz;
-    if (dbl || o->dtype == IE_DT_F64) {
-      load_z_d(x, r, i0, n, IE_INPUT_LOGITS, inv_t, zd);
-      for (int i = 0; i < n; i++) {
-        double v = (zd[i] - st->m) - ls;
-        zd[i] = log_out ? v : exp(v);
-      }
-      if (o->dtype == IE_DT_F64) memcpy(dst, zd, (size_t)n * 8);
-      else for (int i = 0; i < n; i++) zf[i] = (float)zd[i];
+    load_z_d(x, r, i0, n, IE_INPUT_LOGITS, inv_t, z);
+    if (log_out) {
+#pragma omp simd
+      for (int i = 0; i < n; i++) z[i] = (z[i] - m) - ls;
     } else {
-      load_z_f(x, r, i0, n, IE_INPUT_LOGITS, (float)inv_t, zf);
-      const float m = (float)st->m, lsf = (float)ls;
-      if (log_out) {
 #pragma omp simd
-        for (int i = 0; i < n; i++) zf[i] = (zf[i] - m) - lsf;
-      } else {
-#pragma omp simd
-        for (int i = 0; i < n; i++) zf[i] = expf_poly((zf[i] - m) - lsf);
-      }
+      for (int i = 0; i < n; i++) z[i] = exp_poly((z[i] - m) - ls);
     }
+    if (o->dtype == IE_DT_F64) {
+      memcpy(dst, z, (size_t)n * sizeof *z);
+      continue;
+    }
+    for (int i = 0; i < n; i++) zf[i] = (float)z[i];
     switch (o->dtype) {
     case IE_DT_F32: memcpy(dst, zf, (size_t)n * 4); break;
     case IE_DT_F16: for (int i = 0; i < n; i++) ((uint16_t *)dst)[i] = ie__float_to_half(zf[i]); break;
@@ -220,15 +228,13 @@ ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
                           int log_out, double inv_temp, ie_rowerr *err) {
   (void)ctx;
   const int64_t rows = x->rows;
-  const int dbl = x->dtype == IE_DT_F64;
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
     one_state st;
-    int e = dbl ? pass1_one_d(x, r, IE_INPUT_LOGITS, inv_temp, 0, 0, 0, &st)
-                : pass1_one_f(x, r, IE_INPUT_LOGITS, inv_temp, 0, 0, 0, &st);
+    int e = pass1_one_d(x, r, IE_INPUT_LOGITS, inv_temp, 0, 0, 0, &st);
     err[r] = e;
     if (e) store_nan(out, r);
-    else softmax_row(x, out, r, log_out, inv_temp, &st, dbl);
+    else softmax_row(x, out, r, log_out, inv_temp, &st);
   }
   return IE_OK;
 }

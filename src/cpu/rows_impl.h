@@ -1,9 +1,7 @@
 /*
- * rows_impl.h — PRIVATE.  The row kernels of docs/KERNELS.md for one working
- * precision.  rows.c includes this file twice: R = double (f64 inputs) and
- * R = float (f32 / f16 / bf16 inputs, vectorised, with a polynomial exp).
- * Running states and all cross-chunk sums are double in both; only the sums
- * within one L1-sized chunk are in R.
+ * rows_impl.h — PRIVATE.  The row kernels of docs/KERNELS.md for a working
+ * precision R (rows.c instantiates it in double).  Running states and all
+ * cross-chunk sums are double; the sums within one L1-sized chunk are in R.
  *
  * Expects: R (float or double), F(name) (adds a suffix), VEXP (vectorisable
  * exp for the hot first pass), SEXP / SLOG / SLOG1P / SEXPM1 (scalar libm in R).
@@ -66,8 +64,12 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
       if (a.m > -INFINITY) {
         double k = exp(a.m - cm);
         a.t = k * (a.t + (a.m - cm) * a.s);
+        /* V' = U' − S' with U' = r^α·U, U = S + V: for a small (α−1)(m − m')
+         * as r·(V + U·expm1((α−1)(m − m'))), which keeps V's digits. */
+        double x = (alpha - 1) * (a.m - cm);
+        if (fabs(x) < 0.5) a.u = k * (a.u + (a.s + a.u) * expm1(x));
+        else a.u = (a.s + a.u) * exp(alpha * (a.m - cm)) - k * a.s;
         a.s *= k;
-        a.u *= exp(alpha * (a.m - cm));
       }
       a.m = cm;
     }
@@ -83,7 +85,9 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
         int ok = z[i] > -(R)INFINITY;
         s += e1;
         t += ok ? e1 * d : 0;
-        u += ok ? (al == 0 ? 1 : VEXP(al * d)) : 0;
+        /* e^d·expm1((α−1)d) = e^{αd} − e^d, in the form that keeps digits */
+        R x = (al - 1) * d, g = (x < 0.5 && x > -0.5) ? e1 * VEXPM1(x) : VEXP(al * d) - e1;
+        u += ok ? g : 0;
       }
     }
     a.s += s;
@@ -227,6 +231,12 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
    * `same` notes rows with dp == dq everywhere, whose divergence is 0. */
   double mt = -INFINITY, et = 0;
   int same = 1;
+  /* Near α = 1 (α = 0) that logsumexp cancels: there the sum is also kept as
+   * Σ p^α q^{1−α} = P + W, W = Σ p·expm1((α−1)(lp − lq)) (the q-form
+   * Q + Σ q·expm1(α(lp − lq)) for α < ½), whose terms keep their digits;
+   * P = Σ p, Q = Σ q (1 up to rounding). */
+  const int qform = ra->alpha < 0.5;
+  double w = 0, pp = 0, qq = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, zp);
@@ -276,6 +286,17 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
       case IE_DIV_TSALLIS: {
         double t = F(mix_log)(dp, dq, al);
         same &= dp == dq;
+        {
+          const double p = exp((double)lp), q = exp((double)lq), a = ra->alpha;
+          pp += p;
+          qq += q;
+          if (lp > -(R)INFINITY && lq > -(R)INFINITY)
+            w += qform ? q * expm1(a * ((double)lp - lq)) : p * expm1((a - 1) * ((double)lp - lq));
+          else if (lp > -(R)INFINITY) /* q = 0 < p */
+            w += a < 1 ? (qform ? 0 : -p) : INFINITY;
+          else if (lq > -(R)INFINITY) /* p = 0 < q */
+            w += a >= 0 ? (qform ? -q : 0) : INFINITY;
+        }
         if (t > mt) {
           et = (mt == -INFINITY ? 0 : et * exp(mt - t)) + 1;
           mt = t;
@@ -301,6 +322,13 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
   }
   if (k == IE_DIV_ALPHA || k == IE_DIV_TSALLIS || (k == IE_DIV_RENYI && !isinf(ra->alpha))) {
     if (same) return 0;
+    const double al2 = ra->alpha, ws = qform ? w / qq : w / pp;
+    if (fabs(ws) < 0.5) {
+      /* log Σ p̂^α q̂^{1−α} for the normalised p̂ = p/P, q̂ = q/Q */
+      double l = qform ? log1p(ws) + al2 * (log(qq) - log(pp))
+                       : log1p(ws) + (1 - al2) * (log(pp) - log(qq));
+      return power_value(ra, l);
+    }
     s1 = mt == INFINITY ? INFINITY : mt + log(et); /* log Σ e^t */
   }
   return pass2_value(ra, s1, s2, s3, sp2, sq2, mx);
