@@ -5,7 +5,42 @@
 #ifndef IE_INTERNAL_H
 #define IE_INTERNAL_H
 
+#include <stdlib.h>
+
 #include "backend.h"
+
+/* ---- Fault injection (test builds only) ------------------------------------
+ * With -DIE_FAULT_INJECTION (CMake IE_FAULT_INJECTION=ON) every host
+ * allocation of the dispatcher and every backend call made through the
+ * helpers below passes ie__fault() (src/fault.c), which fails the n-th one
+ * armed by ie_testing_fail_after (include/infoest_testing.h).  In normal
+ * builds ie__fault() is the constant 0 and the helpers are the plain calls. */
+#ifdef IE_FAULT_INJECTION
+int ie__fault(void);
+#else
+#define ie__fault() 0
+#endif
+
+static inline void *ie__malloc(size_t n) { return ie__fault() ? NULL : malloc(n); }
+static inline void *ie__calloc(size_t n, size_t size) {
+  return ie__fault() ? NULL : calloc(n, size);
+}
+
+/* Backend memory: an injected fault is IE_OUT_OF_MEMORY. */
+static inline ie_status ie__be_alloc(ie_context *ctx, size_t bytes, void **buf) {
+  if (ie__fault())
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "injected fault: %s backend allocation of %zu bytes",
+                     ctx->ops->name, bytes);
+  return ctx->ops->alloc(ctx, bytes, buf);
+}
+
+/* Any other backend call: IE__BE(ctx, upload, args...) is
+ * ctx->ops->upload(ctx, args...); an injected fault is IE_BACKEND_FAILURE. */
+#define IE__BE(ctx, call, ...)                                                 \
+  (ie__fault() ? ie__error((ctx), IE_BACKEND_FAILURE,                          \
+                           "injected fault: %s backend call '%s' failed",     \
+                           (ctx)->ops->name, #call)                            \
+               : (ctx)->ops->call((ctx), __VA_ARGS__))
 
 /* Copy a caller's versioned options struct over zeroed defaults. */
 #define IE__OPTIONS(dst, src)                                           \

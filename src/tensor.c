@@ -207,13 +207,13 @@ ie_status ie__stage_in(ie_context *ctx, ie__arg *a) {
   size_t esz = ie__dtype_size(a->m.dtype);
   size_t rowb = (size_t)a->m.cols * esz, bytes = rowb * (size_t)a->m.rows;
   void *dev = NULL;
-  ie_status s = ctx->ops->alloc(ctx, bytes, &dev);
+  ie_status s = ie__be_alloc(ctx, bytes, &dev);
   if (s != IE_OK) return s;
   if (a->m.stride == a->m.cols || a->m.rows <= 1) {
-    s = ctx->ops->upload(ctx, dev, 0, a->host, bytes);
+    s = IE__BE(ctx, upload, dev, 0, a->host, bytes);
   } else {
     /* Pack strided rows on the host so the upload moves only the data. */
-    char *pack = malloc(bytes ? bytes : 1);
+    char *pack = ie__malloc(bytes ? bytes : 1);
     if (!pack) {
       ctx->ops->free(ctx, dev);
       return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to stage tensor '%s' (%zu bytes)",
@@ -221,7 +221,7 @@ ie_status ie__stage_in(ie_context *ctx, ie__arg *a) {
     }
     for (int64_t r = 0; r < a->m.rows; r++)
       memcpy(pack + (size_t)r * rowb, a->host + (size_t)r * (size_t)a->host_stride * esz, rowb);
-    s = ctx->ops->upload(ctx, dev, 0, pack, bytes);
+    s = IE__BE(ctx, upload, dev, 0, pack, bytes);
     free(pack);
   }
   if (s != IE_OK) {
@@ -239,7 +239,7 @@ ie_status ie__stage_out(ie_context *ctx, ie__arg *a) {
   if (!needs_staging(ctx, a)) return IE_OK;
   size_t bytes = (size_t)a->m.cols * ie__dtype_size(a->m.dtype) * (size_t)a->m.rows;
   void *dev = NULL;
-  ie_status s = ctx->ops->alloc(ctx, bytes, &dev);
+  ie_status s = ie__be_alloc(ctx, bytes, &dev);
   if (s != IE_OK) return s;
   a->owned = dev;
   a->m.buf = dev;
@@ -253,12 +253,12 @@ ie_status ie__unstage_out(ie_context *ctx, ie__arg *a) {
   size_t esz = ie__dtype_size(a->m.dtype);
   size_t rowb = (size_t)a->m.cols * esz, bytes = rowb * (size_t)a->m.rows;
   int64_t ustride = a->host_stride;
-  if (ustride == a->m.cols) return ctx->ops->download(ctx, a->host, a->owned, 0, bytes);
-  char *pack = malloc(bytes ? bytes : 1);
+  if (ustride == a->m.cols) return IE__BE(ctx, download, a->host, a->owned, 0, bytes);
+  char *pack = ie__malloc(bytes ? bytes : 1);
   if (!pack)
     return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to return tensor '%s' (%zu bytes)",
                      a->fn, a->name, bytes);
-  ie_status s = ctx->ops->download(ctx, pack, a->owned, 0, bytes);
+  ie_status s = IE__BE(ctx, download, pack, a->owned, 0, bytes);
   if (s == IE_OK)
     for (int64_t r = 0; r < a->m.rows; r++)
       memcpy(a->host + (size_t)r * (size_t)ustride * esz, pack + (size_t)r * rowb, rowb);
@@ -309,9 +309,9 @@ ie_status ie__read_vector(ie_context *ctx, const ie__arg *a, double *out) {
     return IE_OK;
   }
   size_t span = ((size_t)(n - 1) * (size_t)a->m.stride + 1) * esz;
-  char *tmp = malloc(span);
+  char *tmp = ie__malloc(span);
   if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for tensor '%s'", a->fn, a->name);
-  ie_status s = ctx->ops->download(ctx, tmp, a->m.buf, a->m.offset, span);
+  ie_status s = IE__BE(ctx, download, tmp, a->m.buf, a->m.offset, span);
   if (s == IE_OK)
     for (int64_t i = 0; i < n; i++)
       out[i] = ie__load_double(tmp + (size_t)i * (size_t)a->m.stride * esz, a->m.dtype);
@@ -327,7 +327,7 @@ ie_status ie__read_weights(ie_context *ctx, const char *fn, const DLTensor *t,
   ie_status s = ie__check_vector(ctx, &a, fn, "row_weights", t, rows,
                                  IE__INTS | (1u << IE_DT_U8) | (1u << IE_DT_F32) | (1u << IE_DT_F64));
   if (s != IE_OK) return s;
-  double *v = malloc((size_t)(rows ? rows : 1) * sizeof *v);
+  double *v = ie__malloc((size_t)(rows ? rows : 1) * sizeof *v);
   if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for row weights", fn);
   if (rows) s = ie__read_vector(ctx, &a, v);
   for (int64_t i = 0; s == IE_OK && i < rows; i++) {
@@ -358,21 +358,21 @@ ie_status ie__write_per_row(ie_context *ctx, ie__arg *out, const double *val) {
   }
   if (out->m.stride != 1)
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' in device memory must be contiguous", out->fn, out->name);
-  void *tmp = malloc((size_t)(n ? n : 1) * esz);
+  void *tmp = ie__malloc((size_t)(n ? n : 1) * esz);
   if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for '%s'", out->fn, out->name);
   for (int64_t i = 0; i < n; i++) {
     if (f64) ((double *)tmp)[i] = val[i];
     else ((float *)tmp)[i] = (float)val[i];
   }
-  ie_status s = ctx->ops->upload(ctx, out->m.buf, out->m.offset, tmp, (size_t)n * esz);
+  ie_status s = IE__BE(ctx, upload, out->m.buf, out->m.offset, tmp, (size_t)n * esz);
   free(tmp);
   return s;
 }
 
 ie_status ie__fetch_row(ie_context *ctx, const ie__arg *a, int64_t row, double **vals) {
   size_t esz = ie__dtype_size(a->m.dtype), n = (size_t)a->m.cols;
-  double *v = malloc((n ? n : 1) * sizeof *v);
-  char *raw = malloc((n ? n : 1) * esz);
+  double *v = ie__malloc((n ? n : 1) * sizeof *v);
+  char *raw = ie__malloc((n ? n : 1) * esz);
   if (!v || !raw) {
     free(v);
     free(raw);
@@ -382,7 +382,7 @@ ie_status ie__fetch_row(ie_context *ctx, const ie__arg *a, int64_t row, double *
   if (a->on_host)
     memcpy(raw, a->host + (size_t)row * (size_t)a->host_stride * esz, n * esz);
   else
-    s = ctx->ops->download(ctx, raw, a->m.buf,
+    s = IE__BE(ctx, download, raw, a->m.buf,
                            a->m.offset + (size_t)row * (size_t)a->m.stride * esz, n * esz);
   for (size_t i = 0; s == IE_OK && i < n; i++) v[i] = ie__load_double(raw + i * esz, a->m.dtype);
   free(raw);
