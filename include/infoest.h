@@ -268,6 +268,118 @@ IE_API ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind,
                                const ie_divergence_options *opt,
                                ie_summary *summary);
 
+/* ---- Spectral measures of similarity matrices (SPEC §6) ---------------------- */
+
+/* The similarity k(x, y), always with k(x, x) = 1. */
+typedef enum {
+  IE_KERNEL_COSINE = 0,     /* x·y / (‖x‖ ‖y‖); a zero row is an error */
+  IE_KERNEL_RBF = 1,        /* exp(−‖x − y‖² / (2σ²)); σ > 0 must be given */
+  IE_KERNEL_PRECOMPUTED = 2 /* the tensor is K itself: [n, n], symmetric,
+                               unit diagonal (each within 16 ulps of its dtype) */
+} ie_kernel;
+
+/* Which eigenproblem ran.  PRIMAL: the n × n matrix K/n.  DUAL (cosine only):
+ * the d × d matrix X̂ᵀX̂/n of the row-normalised samples, whose nonzero
+ * eigenvalues are those of K/n. */
+typedef enum {
+  IE_SPECTRAL_AUTO = 0,   /* as an option: DUAL for cosine when d < n, else PRIMAL */
+  IE_SPECTRAL_PRIMAL = 1,
+  IE_SPECTRAL_DUAL = 2
+} ie_spectral_path;
+
+typedef struct {
+  size_t size;          /* sizeof, or 0 */
+  ie_kernel kernel;     /* default cosine */
+  double sigma;         /* rbf bandwidth; required (> 0, finite) for rbf */
+  double q;             /* the order: 0, ½, 1, 2, INFINITY or any q >= 0 ... */
+  int has_q;            /* ... taken only when has_q != 0; else q = 1 (Shannon) */
+  ie_spectral_path path; /* default AUTO; DUAL only with cosine */
+  /* Eigenvalues in float32 (cuSOLVER Ssyevd / LAPACK ssyevd): faster on GPUs,
+   * about 1e-5 relative.  Default 0: float64, within 1e-6 relative of a float64
+   * reference. */
+  int single_precision;
+} ie_vendi_options;
+
+/* The result of one spectral call.
+ *
+ * Eigenvalues λ of K/n with |λ| <= tol = 2 (m + d) ε λ_max are zero (m the
+ * order of the eigenproblem, d the features (n for a given K); ε the larger
+ * of the working precision's epsilon and, for a given K, its dtype's: NumPy's
+ * matrix_rank rule, widened by the Gram's own rounding).  Negative
+ * eigenvalues from rounding are clamped to 0 and the largest clamp is
+ * `max_clamp`.  A given K with an eigenvalue below −tol is not positive
+ * semi-definite: IE_INVALID_ARGUMENT.  The kept λ are divided by their sum
+ * (1 up to rounding) so that every order, and q → 1, is continuous. */
+typedef struct {
+  double value;          /* the score, entropy (nats) or information (nats) */
+  double max_clamp;      /* largest negative eigenvalue clamped to 0, as a
+                            positive number; 0 when none was */
+  ie_spectral_path path; /* PRIMAL or DUAL: what ran */
+  int64_t n;             /* samples */
+  int64_t positive;      /* eigenvalues kept as > 0 (of the last matrix) */
+} ie_spectral_result;
+
+/* Vendi score of order q: exp(H_q(λ)), H_q the Rényi entropy of SPEC §2 over
+ * λ > 0.  q = 1: exp(−Σ λ log λ) (the default); q = 0: the number of λ > 0;
+ * q = INFINITY: 1 / max λ.  n identical samples give 1; n orthonormal ones
+ * give n, for every q.
+ *
+ * `x` is [n, d] samples (f32, f16, bf16; f64 on the CPU) or, with
+ * IE_KERNEL_PRECOMPUTED, K itself [n, n].  NaN or ±inf in x is IE_NONFINITE
+ * (the message names the row); a cosine row of zero norm is
+ * IE_INVALID_ARGUMENT; a non-symmetric K or one whose diagonal is not 1 is
+ * IE_INVALID_ARGUMENT naming the entry.  An eigensolver that reports failure
+ * is IE_BACKEND_FAILURE.  `result` must not be NULL. */
+IE_API ie_status ie_vendi(ie_context *ctx, const DLTensor *x,
+                          const ie_vendi_options *opt,
+                          ie_spectral_result *result);
+
+/* Many small sets in one call: `x` is [S, n, d] (or [S, n, n] for a given K;
+ * the set stride must be n times the row stride), `scores` 1-D [S] f32 or
+ * f64, in host or device memory.  `result` (may be NULL) gets the path, n,
+ * the largest clamp over all sets and value = the mean score.  Sets of up
+ * to 32 on CUDA go to one batched Jacobi solve (syevjBatched). */
+IE_API ie_status ie_vendi_batch(ie_context *ctx, const DLTensor *x,
+                                DLTensor *scores, const ie_vendi_options *opt,
+                                ie_spectral_result *result);
+
+typedef struct {
+  size_t size;          /* sizeof, or 0 */
+  ie_kernel kernel;     /* for x; default cosine */
+  double sigma;         /* rbf bandwidth for x */
+  double alpha;         /* the order: any α >= 0 or INFINITY ... */
+  int has_alpha;        /* ... taken only when has_alpha != 0; else α = 1 */
+  /* Mutual information only: y's kernel.  With separate_y = 0, y uses
+   * `kernel` and `sigma`. */
+  int separate_y;
+  ie_kernel kernel_y;
+  double sigma_y;
+  ie_spectral_path path; /* as for ie_vendi (entropy of one matrix only) */
+  int single_precision;  /* as for ie_vendi */
+} ie_matrix_entropy_options;
+
+/* Matrix-based Rényi α-entropy S_α(A) = log(Σ λ̂^α) / (1 − α), in nats, with
+ * λ̂ the eigenvalues of A = K / tr K (= K/n, since K has a unit diagonal);
+ * α = 1: von Neumann −Σ λ̂ log λ̂ (the default).  Inputs as for ie_vendi. */
+IE_API ie_status ie_matrix_entropy(ie_context *ctx, const DLTensor *x,
+                                   const ie_matrix_entropy_options *opt,
+                                   ie_spectral_result *result);
+
+/* Matrix-based joint entropy S_α(A∘B / tr(A∘B)) of paired samples x [n, dx]
+ * and y [n, dy] (A, B from x and y); K_x∘K_y has a unit diagonal, so this is
+ * the entropy of (K_x∘K_y)/n.  Always the primal path. */
+IE_API ie_status ie_matrix_joint_entropy(ie_context *ctx, const DLTensor *x,
+                                         const DLTensor *y,
+                                         const ie_matrix_entropy_options *opt,
+                                         ie_spectral_result *result);
+
+/* Matrix-based mutual information I = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B)),
+ * in nats.  max_clamp is the largest over the three matrices; `positive`
+ * counts those of the joint one. */
+IE_API ie_status ie_matrix_mutual_information(
+    ie_context *ctx, const DLTensor *x, const DLTensor *y,
+    const ie_matrix_entropy_options *opt, ie_spectral_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -123,6 +123,26 @@ typedef struct ie_backend_ops {
   ie_status (*rows)(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
                     const ie_mat *y, const ie_vec *labels, double *val,
                     ie_rowerr *err);
+
+  /* Spectral measures (SPEC §6); NULL: unsupported.  `x` holds `sets`
+   * stacked sets of n = x->rows / sets rows.  For each set, gram writes the
+   * m × m matrix scale·K (with `mul`: multiplies the one already there by it,
+   * elementwise) into `out` (backend memory, dtype dt = F32 or F64, sets·m·m
+   * elements, row-major, both triangles).  cosine and rbf (gamma = 1/(2σ²))
+   * give m = n, or with `dual` (cosine) m = d and scale·X̂ᵀX̂; precomputed
+   * copies x (m = n).  err (host, x->rows entries) gets IE_ROW_NONFINITE for
+   * a row holding NaN or ±inf, IE_ROW_EMPTY for a zero row under cosine; dev
+   * (host, x->rows; precomputed only, else NULL) gets each row's
+   * max_j max(|K_ij − K_ji|, |K_ii − 1|). */
+  ie_status (*gram)(ie_context *ctx, const ie_mat *x, int64_t sets,
+                    ie_kernel kernel, double gamma, int dual, double scale,
+                    int mul, ie_dtype dt, void *out, ie_rowerr *err,
+                    double *dev);
+  /* Eigenvalues of the `sets` symmetric m × m matrices in `a` (backend
+   * memory, dtype dt; overwritten) into w (host, sets·m, ascending in each
+   * set).  A solver reporting failure gives IE_BACKEND_FAILURE naming the set. */
+  ie_status (*eigvalsh)(ie_context *ctx, void *a, ie_dtype dt, int64_t sets,
+                        int64_t m, double *w);
 } ie_backend_ops;
 
 /* The registry: the tables compiled into this build (NULL if absent). */

@@ -359,6 +359,13 @@ IE_API ie_status ie_opencl_get_context(const ie_context *ctx, cl_context *contex
 
 /* ---- The table ---------------------------------------------------------------- */
 
+/* src/opencl/spectral.c: similarity matrices on the device, eigen step on the host. */
+ie_status ie__ocl_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel,
+                       double gamma, int dual, double scale, int mul, ie_dtype dt, void *out,
+                       ie_rowerr *err, double *dev);
+ie_status ie__ocl_eigvalsh(ie_context *ctx, void *a, ie_dtype dt, int64_t sets, int64_t m,
+                           double *w);
+
 const ie_backend_ops ie__opencl_ops = {
     .name = "opencl",
     .kind = IE_BACKEND_OPENCL,
@@ -373,4 +380,6 @@ const ie_backend_ops ie__opencl_ops = {
     .fill_nan = ie__ocl_fill_nan,
     .softmax = ie__ocl_softmax,
     .rows = ie__ocl_rows,
+    .gram = ie__ocl_gram,
+    .eigvalsh = ie__ocl_eigvalsh,
 };

@@ -1,0 +1,671 @@
+/*
+ * spectral.c — spectral measures of similarity matrices (SPEC §6): argument
+ * checks, the choice of the primal or dual eigenproblem, and the one place
+ * where eigenvalues become results (rounding clamps, numerical rank, Vendi
+ * scores and matrix-based Rényi entropies).  Backends only build similarity
+ * matrices (ops->gram) and find eigenvalues (ops->eigvalsh).  Also the host
+ * LAPACK eigen step shared by the CPU and OpenCL backends.
+ */
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "spectral.h"
+
+#define CHECK(expr)                   \
+  do {                                \
+    ie_status s_ = (expr);            \
+    if (s_ != IE_OK) return s_;       \
+  } while (0)
+
+static ie_status begin(ie_context *ctx, const char *fn) {
+  if (!ctx) return IE_INVALID_ARGUMENT;
+  if (!ctx->ops)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
+  if (!ctx->ops->gram || !ctx->ops->eigvalsh)
+    return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no spectral measures", fn,
+                     ctx->ops->name);
+  ctx->last = IE_OK;
+  ctx->msg[0] = 0;
+  return IE_OK;
+}
+
+/* ---- Host eigen step (CPU and OpenCL backends) ----------------------------- */
+
+/* Order up to which a set is reduced here and finished by LAPACK dsterf. */
+#define IE__SMALL_EIG 64
+
+/* Eigenvalues of one small symmetric m × m matrix (full storage, double,
+ * overwritten) into w, ascending: the Householder reduction to tridiagonal
+ * form that ?sytrd performs (A ← H A H, H = I − β v vᵀ, β = 2/vᵀv, as the
+ * rank-2 update A − v uᵀ − u vᵀ with p = β A v, u = p − ½ β (pᵀv) v), then
+ * LAPACK dsterf (Pal–Walker–Kahan QL/QR): what dsyevd does with jobz = 'N',
+ * without a threaded BLAS call for each tiny Level-2 step.  e is m scratch. */
+static lapack_int small_eigvalsh(double *A, int64_t m, double *w, double *e, double *v, double *u) {
+  for (int64_t k = 0; k + 2 < m; k++) {
+    const int64_t t = m - k - 1; /* the trailing block is rows/cols k+1 .. m-1 */
+    double xn = 0;
+    for (int64_t i = 0; i < t; i++) {
+      v[i] = A[(k + 1 + i) * m + k];
+      xn += v[i] * v[i];
+    }
+    xn = sqrt(xn);
+    w[k] = A[k * m + k];
+    if (xn == 0) {
+      e[k] = 0;
+      continue;
+    }
+    const double alpha = v[0] > 0 ? -xn : xn;
+    v[0] -= alpha;
+    double vv = 0;
+    for (int64_t i = 0; i < t; i++) vv += v[i] * v[i];
+    e[k] = alpha;
+    if (vv == 0) continue;
+    const double beta = 2.0 / vv;
+    double pv = 0;
+    for (int64_t i = 0; i < t; i++) {
+      double acc = 0;
+      for (int64_t j = 0; j < t; j++) acc += A[(k + 1 + i) * m + (k + 1 + j)] * v[j];
+      u[i] = beta * acc;
+      pv += u[i] * v[i];
+    }
+    for (int64_t i = 0; i < t; i++) u[i] -= 0.5 * beta * pv * v[i];
+    for (int64_t i = 0; i < t; i++)
+      for (int64_t j = 0; j < t; j++)
+        A[(k + 1 + i) * m + (k + 1 + j)] -= v[i] * u[j] + u[i] * v[j];
+  }
+  if (m >= 2) {
+    w[m - 2] = A[(m - 2) * m + (m - 2)];
+    e[m - 2] = A[(m - 1) * m + (m - 2)];
+  }
+  w[m - 1] = A[(m - 1) * m + (m - 1)];
+  return LAPACKE_dsterf((lapack_int)m, w, e);
+}
+
+ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
+                            ie_dtype dt, int64_t sets, int64_t m, double *w) {
+  if (sets <= 0 || m <= 0) return IE_OK;
+  if (m > INT32_MAX / 2)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: a %lld x %lld eigenproblem is too large for LAPACK",
+                     who, (long long)m, (long long)m);
+  const int f64 = dt == IE_DT_F64, small = m <= IE__SMALL_EIG;
+  const size_t mm = (size_t)m * (size_t)m;
+  lapack_int bad_info = 0;
+  int64_t bad_set = -1;
+  int oom = 0;
+  /* Small sets: one thread a set, no BLAS.  Large ones: one after another,
+   * ?syevd with OpenBLAS's own threads. */
+#pragma omp parallel if (sets > 1 && small)
+  {
+    /* Workspace of ?syevd with jobz = 'N': lwork = 2m + 1, liwork = 1; of the
+     * small path: the matrix in double and three vectors. */
+    lapack_int lw = 2 * (lapack_int)m + 1, liw = 1, iw = 0;
+    size_t words = small ? mm + 3 * (size_t)m : (size_t)lw + (f64 ? 0 : (size_t)m);
+    double *work = malloc(words * sizeof(double));
+    if (!work) {
+#pragma omp atomic write
+      oom = 1;
+    }
+#pragma omp for schedule(dynamic, 16)
+    for (int64_t s = 0; s < sets; s++) {
+      if (!work) continue;
+      lapack_int info;
+      double *ws = w + (size_t)s * (size_t)m;
+      if (small) {
+        double *A = work + 3 * (size_t)m;
+        if (f64) memcpy(A, (double *)a + (size_t)s * mm, mm * sizeof *A);
+        else
+          for (size_t i = 0; i < mm; i++) A[i] = ((float *)a)[(size_t)s * mm + i];
+        info = small_eigvalsh(A, m, ws, work, work + m, work + 2 * (size_t)m);
+      } else if (f64) {
+        /* Both triangles are stored: column-major 'L' reads it in place. */
+        info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)m,
+                                   (double *)a + (size_t)s * mm, (lapack_int)m, ws, work, lw,
+                                   &iw, liw);
+      } else {
+        float *wf = (float *)(work + lw);
+        info = LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)m,
+                                   (float *)a + (size_t)s * mm, (lapack_int)m, wf,
+                                   (float *)work, lw, &iw, liw);
+        for (int64_t i = 0; i < m; i++) ws[i] = wf[i];
+      }
+      if (info != 0) {
+#pragma omp critical(ie_spectral_fail)
+        if (bad_set < 0 || s < bad_set) {
+          bad_set = s;
+          bad_info = info;
+        }
+      }
+    }
+    free(work);
+  }
+  if (oom)
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the eigensolver workspace", who);
+  if (bad_set >= 0)
+    return ie__error(ctx, bad_info < 0 ? IE_INTERNAL : IE_BACKEND_FAILURE,
+                     "%s: LAPACKE_%s failed on set %lld (%lld x %lld): info %d%s", who,
+                     small ? "dsterf" : f64 ? "dsyevd" : "ssyevd", (long long)bad_set, (long long)m,
+                     (long long)m, (int)bad_info,
+                     bad_info > 0 ? " (did not converge)" : " (bad argument)");
+  return IE_OK;
+}
+
+/* ---- Eigenvalues to results -------------------------------------------------- */
+
+/* Machine epsilon of a dtype. */
+static double dtype_eps(ie_dtype t) {
+  switch (t) {
+  case IE_DT_F64: return DBL_EPSILON;
+  case IE_DT_F16: return 0x1p-10;
+  case IE_DT_BF16: return 0x1p-7;
+  default: return FLT_EPSILON;
+  }
+}
+
+/* Rényi entropy H_q of a distribution p (k > 0 entries, all > 0, sum 1), in
+ * nats (SPEC §2): log(Σ p^q)/(1 − q); q = 1 Shannon; q = ∞: −log max p;
+ * q = 0: log k.  Near q = 1 it is log1p(Σ p·expm1((q−1) log p)) / (1 − q),
+ * whose terms share one sign, so the limit is approached without
+ * cancellation; elsewhere log Σ p^q is a log-sum-exp of q·log p (no
+ * underflow for large q). */
+static double renyi(const double *p, int64_t k, double q) {
+  if (q == INFINITY) {
+    double mx = 0;
+    for (int64_t i = 0; i < k; i++) mx = p[i] > mx ? p[i] : mx;
+    return -log(mx);
+  }
+  if (q == 0) return log((double)k);
+  if (q == 1) {
+    double h = 0;
+    for (int64_t i = 0; i < k; i++) h -= p[i] * log(p[i]);
+    return h;
+  }
+  const double dl = q - 1;
+  if (fabs(dl) < 1e-3) {
+    double s = 0;
+    for (int64_t i = 0; i < k; i++) s += p[i] * expm1(dl * log(p[i]));
+    return log1p(s) / -dl;
+  }
+  double mx = -INFINITY, s = 0;
+  for (int64_t i = 0; i < k; i++) {
+    double t = q * log(p[i]);
+    mx = t > mx ? t : mx;
+  }
+  for (int64_t i = 0; i < k; i++) s += exp(q * log(p[i]) - mx);
+  return (mx + log(s)) / (1 - q);
+}
+
+/* What a set's eigenproblem was, for the tolerances. */
+typedef struct {
+  int64_t m;     /* order of the eigenproblem */
+  int64_t d;     /* features behind each Gram entry (n for a given K) */
+  double eps_w;  /* working precision */
+  double eps_k;  /* a given K's dtype epsilon, or 0 (samples are exact and
+                    computed kernels PSD) */
+} eigctx;
+
+/* Turn one set's eigenvalues (w, ascending, overwritten) into the kept,
+ * normalised λ > 0 at the front of w; returns their count in *k, the largest
+ * clamp in *clamp.  |λ| <= tol = 2 (m + d) max(ε, ε_K) λmax is zero (the
+ * rule of infoest.h); a given K with an eigenvalue below −tol is not PSD. */
+static ie_status keep_positive(ie_context *ctx, const char *fn, const char *name,
+                               const eigctx *e, int64_t set, int64_t sets, double *w,
+                               int64_t *k, double *clamp) {
+  const int64_t m = e->m;
+  double mx = -INFINITY;
+  for (int64_t i = 0; i < m; i++) {
+    if (isnan(w[i]))
+      return ie__error(ctx, IE_BACKEND_FAILURE, "%s: the eigensolver returned NaN%s", fn,
+                       sets > 1 ? " (in a set of the batch)" : "");
+    mx = w[i] > mx ? w[i] : mx;
+  }
+  if (!(mx > 0))
+    return ie__error(ctx, IE_INTERNAL, "%s: K/n of '%s' has no positive eigenvalue (largest %g)",
+                     fn, name, mx);
+  const double tol = 2.0 * (double)(m + e->d) * fmax(e->eps_w, e->eps_k) * mx;
+  int64_t kept = 0;
+  double sum = 0, cl = 0;
+  for (int64_t i = 0; i < m; i++) {
+    double l = w[i];
+    if (l < -tol && e->eps_k > 0) {
+      char where[48] = "";
+      if (sets > 1) snprintf(where, sizeof where, " of set %lld", (long long)set);
+      return ie__error(ctx, IE_INVALID_ARGUMENT,
+                       "%s: the given similarity matrix '%s'%s is not positive semi-definite: "
+                       "K/n has eigenvalue %.6g (largest %.6g)",
+                       fn, name, where, l, mx);
+    }
+    if (l < 0) cl = -l > cl ? -l : cl; /* a rounding clamp to 0 */
+    if (l > tol) {
+      w[kept++] = l;
+      sum += l;
+    }
+  }
+  for (int64_t i = 0; i < kept; i++) w[i] /= sum; /* Σλ = 1 up to rounding */
+  *k = kept;
+  *clamp = cl;
+  return IE_OK;
+}
+
+/* ---- Inputs ------------------------------------------------------------------- */
+
+typedef struct {
+  ie__arg a;
+  DLTensor view;       /* [S·n, d] view of a 3-D batch */
+  int64_t view_shape[2], view_strides[2];
+  ie_kernel kernel;
+  double gamma;        /* rbf: 1/(2σ²) */
+  int64_t sets, n, d;  /* d = n for a given K */
+} input;
+
+static ie_status kernel_params(ie_context *ctx, const char *fn, const char *name,
+                               ie_kernel k, double sigma, double *gamma) {
+  if ((int)k < IE_KERNEL_COSINE || k > IE_KERNEL_PRECOMPUTED)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown kernel %d for '%s'", fn, (int)k, name);
+  *gamma = 0;
+  if (k == IE_KERNEL_RBF) {
+    if (!(sigma > 0) || isinf(sigma))
+      return ie__error(ctx, IE_INVALID_ARGUMENT,
+                       "%s: the rbf kernel for '%s' needs a bandwidth sigma > 0 and finite (got %g)",
+                       fn, name, sigma);
+    *gamma = 1.0 / (2.0 * sigma * sigma);
+    if (!(*gamma > 0) || isinf(*gamma))
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: sigma %g for '%s' is out of range", fn, sigma, name);
+  }
+  return IE_OK;
+}
+
+/* Check `t`: [n, d] (batch = 0) or [S, n, d] (batch = 1); [.., n, n] for a
+ * given K. */
+static ie_status check_input(ie_context *ctx, const char *fn, const char *name,
+                             const DLTensor *t, int batch, ie_kernel kernel,
+                             double sigma, input *in) {
+  memset(in, 0, sizeof *in);
+  in->kernel = kernel;
+  CHECK(kernel_params(ctx, fn, name, kernel, sigma, &in->gamma));
+  const DLTensor *use = t;
+  int64_t sets = 1;
+  if (batch) {
+    if (!t) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is NULL", fn, name);
+    if (t->ndim != 3 || !t->shape)
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' must be 3-D [sets, n, %s]; it has %d dimensions",
+                       fn, name, kernel == IE_KERNEL_PRECOMPUTED ? "n" : "d", t->ndim);
+    int64_t S = t->shape[0], n = t->shape[1], d = t->shape[2];
+    if (S < 0 || n < 0 || d < 0)
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has a negative dimension", fn, name);
+    if (n > 0 && S > INT64_MAX / n)
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' is too large to address", fn, name);
+    in->view = *t;
+    in->view.ndim = 2;
+    in->view_shape[0] = S * n;
+    in->view_shape[1] = d;
+    in->view.shape = in->view_shape;
+    in->view.strides = NULL;
+    if (t->strides) {
+      int64_t rs = n > 1 ? t->strides[1] : d;
+      if (d > 1 && t->strides[2] != 1)
+        return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has feature stride %lld; the last dimension must be contiguous",
+                         fn, name, (long long)t->strides[2]);
+      if (S > 1 && n > 0 && t->strides[0] != n * rs)
+        return ie__error(ctx, IE_BAD_SHAPE,
+                         "%s: tensor '%s' has set stride %lld; sets must follow each other: set stride = n x row stride = %lld",
+                         fn, name, (long long)t->strides[0], (long long)(n * rs));
+      in->view_strides[0] = rs;
+      in->view_strides[1] = 1;
+      in->view.strides = in->view_strides;
+    }
+    sets = S;
+    use = &in->view;
+  } else if (t && t->ndim != 2) {
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' must be 2-D [n, %s]; it has %d dimensions", fn,
+                     name, kernel == IE_KERNEL_PRECOMPUTED ? "n" : "d", t->ndim);
+  }
+  CHECK(ie__check_matrix(ctx, &in->a, fn, name, use, IE__FLOATS));
+  in->sets = sets;
+  in->n = sets ? in->a.m.rows / sets : 0;
+  in->d = in->a.m.cols;
+  if (in->n == 0 || (kernel != IE_KERNEL_PRECOMPUTED && in->d == 0))
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' holds no samples (n = %lld, d = %lld); a score needs n >= 1%s",
+                     fn, name, (long long)in->n, (long long)in->d,
+                     kernel == IE_KERNEL_PRECOMPUTED ? "" : " and d >= 1");
+  if (kernel == IE_KERNEL_PRECOMPUTED && in->d != in->n)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: the given similarity matrix '%s' must be square; it is %lld x %lld",
+                     fn, name, (long long)in->n, (long long)in->d);
+  return IE_OK;
+}
+
+static ie_spectral_path choose_path(const input *in, ie_spectral_path want) {
+  if (want == IE_SPECTRAL_AUTO)
+    return in->kernel == IE_KERNEL_COSINE && in->d < in->n ? IE_SPECTRAL_DUAL : IE_SPECTRAL_PRIMAL;
+  return want;
+}
+
+static ie_status check_path(ie_context *ctx, const char *fn, ie_spectral_path p, ie_kernel k) {
+  if ((int)p < IE_SPECTRAL_AUTO || p > IE_SPECTRAL_DUAL)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown path %d", fn, (int)p);
+  if (p == IE_SPECTRAL_DUAL && k != IE_KERNEL_COSINE)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "%s: the dual path (d x d) exists only for the cosine kernel", fn);
+  return IE_OK;
+}
+
+/* ---- Bad rows of the Gram step ------------------------------------------------ */
+
+static void set_row(const input *in, int64_t r, char *buf, size_t cap) {
+  if (in->sets > 1 || in->a.t->ndim == 3)
+    snprintf(buf, cap, "set %lld, row %lld", (long long)(r / in->n), (long long)(r % in->n));
+  else
+    snprintf(buf, cap, "row %lld", (long long)r);
+}
+
+/* The first row the Gram step flagged, as a status. */
+static ie_status report_gram(ie_context *ctx, const char *fn, input *in,
+                             const ie_rowerr *err, const double *dev) {
+  const int64_t rows = in->a.m.rows;
+  char where[64];
+  for (int64_t r = 0; r < rows; r++) {
+    if (!err[r]) continue;
+    set_row(in, r, where, sizeof where);
+    if (err[r] == IE_ROW_EMPTY)
+      return ie__error(ctx, IE_INVALID_ARGUMENT,
+                       "%s: tensor '%s' %s is all zeros: its cosine similarity is undefined", fn,
+                       in->a.name, where);
+    double *v = NULL;
+    int64_t col = -1;
+    double val = NAN;
+    if (ie__fetch_row(ctx, &in->a, r, &v) == IE_OK) {
+      for (int64_t i = 0; i < in->a.m.cols && col < 0; i++)
+        if (!isfinite(v[i])) col = i, val = v[i];
+      free(v);
+    }
+    if (col >= 0)
+      return ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' %s, column %lld: %s", fn, in->a.name,
+                       where, (long long)col, isnan(val) ? "NaN" : val > 0 ? "+inf" : "-inf");
+    return ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' %s holds NaN or an infinity", fn,
+                     in->a.name, where);
+  }
+  if (!dev) return IE_OK;
+  /* A given K: symmetric and unit diagonal, each within 16 ulps of its dtype. */
+  const double tol = 16 * dtype_eps(in->a.m.dtype);
+  for (int64_t r = 0; r < rows; r++) {
+    if (!(dev[r] > tol)) continue;
+    const int64_t i = r % in->n, base = r - i;
+    set_row(in, r, where, sizeof where);
+    double *row = NULL, *other = NULL;
+    ie_status s = ie__fetch_row(ctx, &in->a, r, &row);
+    if (s != IE_OK) return s;
+    if (fabs(row[i] - 1) > tol) {
+      double kii = row[i];
+      free(row);
+      return ie__error(ctx, IE_INVALID_ARGUMENT,
+                       "%s: the given similarity matrix '%s' must have a unit diagonal: %s has K[%lld][%lld] = %.9g",
+                       fn, in->a.name, where, (long long)i, (long long)i, kii);
+    }
+    for (int64_t j = 0; j < in->n; j++) {
+      if (ie__fetch_row(ctx, &in->a, base + j, &other) != IE_OK) break;
+      double kji = other[i];
+      free(other);
+      if (fabs(row[j] - kji) > tol) {
+        double kij = row[j];
+        free(row);
+        return ie__error(ctx, IE_INVALID_ARGUMENT,
+                         "%s: the given similarity matrix '%s' is not symmetric: %s has K[%lld][%lld] = %.9g "
+                         "but K[%lld][%lld] = %.9g",
+                         fn, in->a.name, where, (long long)i, (long long)j, kij, (long long)j,
+                         (long long)i, kji);
+      }
+    }
+    free(row);
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "%s: the given similarity matrix '%s' %s is not symmetric with a unit diagonal", fn,
+                     in->a.name, where);
+  }
+  return IE_OK;
+}
+
+/* ---- The eigen driver ------------------------------------------------------------ */
+
+/* Eigenvalues of, for each set, K_x/n (one input) or (K_x∘K_y)/n (two: the
+ * joint matrix A∘B / tr(A∘B)), on the primal or dual path.  *w (host,
+ * sets·m, caller frees) and *e describe them. */
+static ie_status eigen(ie_context *ctx, const char *fn, input *in, int nin,
+                       ie_spectral_path path, int single, double **w_out, eigctx *e) {
+  const int64_t sets = in[0].sets, n = in[0].n, rows = in[0].a.m.rows;
+  const int dual = path == IE_SPECTRAL_DUAL;
+  const int64_t m = dual ? in[0].d : n;
+  const ie_dtype wdt = single ? IE_DT_F32 : IE_DT_F64;
+  const size_t esz = ie__dtype_size(wdt);
+  if ((uint64_t)m > (uint64_t)(SIZE_MAX / esz / (size_t)m / (size_t)sets) || m > INT32_MAX)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: %lld eigenproblems of order %lld are too large", fn,
+                     (long long)sets, (long long)m);
+  const size_t bytes = (size_t)sets * (size_t)m * (size_t)m * esz;
+
+  e->m = m;
+  e->d = 0;
+  e->eps_w = dtype_eps(wdt);
+  e->eps_k = 0;
+  for (int k = 0; k < nin; k++) {
+    e->d += in[k].d;
+    if (in[k].kernel == IE_KERNEL_PRECOMPUTED) e->eps_k = fmax(e->eps_k, dtype_eps(in[k].a.m.dtype));
+  }
+
+  void *buf = NULL;
+  double *w = NULL, *dev = NULL;
+  ie_rowerr *err = NULL;
+  ie_status s = IE_OK;
+  int staged = 0;
+  for (; staged < nin; staged++)
+    if ((s = ie__stage_in(ctx, &in[staged].a)) != IE_OK) goto done;
+  err = malloc((size_t)rows * sizeof *err);
+  dev = malloc((size_t)rows * sizeof *dev);
+  w = malloc((size_t)sets * (size_t)m * sizeof *w);
+  if (!err || !dev || !w) {
+    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld eigenvalues", fn,
+                  (long long)(sets * m));
+    goto done;
+  }
+  if ((s = ctx->ops->alloc(ctx, bytes, &buf)) != IE_OK) goto done;
+  for (int k = 0; k < nin; k++) {
+    /* scale·K: 1/n for the first factor, 1 for the second (K_x∘K_y/n). */
+    const int pre = in[k].kernel == IE_KERNEL_PRECOMPUTED;
+    memset(err, 0, (size_t)rows * sizeof *err);
+    s = ctx->ops->gram(ctx, &in[k].a.m, sets, in[k].kernel, in[k].gamma, dual,
+                       k == 0 ? 1.0 / (double)n : 1.0, k > 0, wdt, buf, err, pre ? dev : NULL);
+    if (s != IE_OK) goto done;
+    if ((s = report_gram(ctx, fn, &in[k], err, pre ? dev : NULL)) != IE_OK) goto done;
+  }
+  s = ctx->ops->eigvalsh(ctx, buf, wdt, sets, m, w);
+
+done:
+  if (buf) ctx->ops->free(ctx, buf);
+  for (int k = 0; k < staged; k++) ie__release(ctx, &in[k].a);
+  free(err);
+  free(dev);
+  if (s != IE_OK) {
+    free(w);
+    return s;
+  }
+  *w_out = w;
+  return IE_OK;
+}
+
+/* The order parameter: q (or α) >= 0 or +inf; NaN or negative is an error. */
+static ie_status check_order(ie_context *ctx, const char *fn, const char *name, double q) {
+  if (!(q >= 0))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: the order %s = %g must be >= 0 (or INFINITY)", fn,
+                     name, q);
+  return IE_OK;
+}
+
+typedef enum { MEASURE_VENDI, MEASURE_ENTROPY } measure;
+
+/* One score of every set: Vendi exp(H_q(λ)) or the entropy H_α(λ). */
+static ie_status scores(ie_context *ctx, const char *fn, input *in, int nin,
+                        ie_spectral_path path, int single, measure what, double order,
+                        double *val, ie_spectral_result *res) {
+  double *w = NULL;
+  eigctx e;
+  CHECK(eigen(ctx, fn, in, nin, path, single, &w, &e));
+  const int64_t sets = in[0].sets;
+  res->max_clamp = 0;
+  for (int64_t s = 0; s < sets; s++) {
+    double *ws = w + (size_t)s * (size_t)e.m, clamp;
+    int64_t k;
+    ie_status st = keep_positive(ctx, fn, in[nin - 1].a.name, &e, s, sets, ws, &k, &clamp);
+    if (st != IE_OK) {
+      free(w);
+      return st;
+    }
+    double h = renyi(ws, k, order);
+    val[s] = what == MEASURE_VENDI ? (order == 0 ? (double)k : exp(h)) : h;
+    res->max_clamp = fmax(res->max_clamp, clamp);
+    res->positive = k;
+  }
+  free(w);
+  res->path = path;
+  res->n = in[0].n;
+  return IE_OK;
+}
+
+/* ---- Public calls ------------------------------------------------------------------ */
+
+static ie_status vendi_common(ie_context *ctx, const char *fn, const DLTensor *x,
+                              DLTensor *out, int batch, const ie_vendi_options *opt,
+                              ie_spectral_result *result) {
+  CHECK(begin(ctx, fn));
+  if (!batch && !result)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: 'result' is NULL", fn);
+  ie_vendi_options o;
+  IE__OPTIONS(o, opt);
+  const double q = o.has_q ? o.q : 1.0;
+  CHECK(check_order(ctx, fn, "q", q));
+  CHECK(check_path(ctx, fn, o.path, o.kernel));
+  input in;
+  CHECK(check_input(ctx, fn, "x", x, batch, o.kernel, o.sigma, &in));
+  ie__arg outa;
+  if (batch) {
+    if (!out) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'scores' is NULL", fn);
+    CHECK(ie__check_vector(ctx, &outa, fn, "scores", out, in.sets, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+  }
+  ie_spectral_result r = {0};
+  if (in.sets == 0) { /* an empty batch: nothing to score */
+    r.value = NAN;
+    r.path = choose_path(&in, o.path);
+    r.n = in.n;
+    if (result) *result = r;
+    return IE_OK;
+  }
+  double *val = malloc((size_t)in.sets * sizeof *val);
+  if (!val) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld scores", fn, (long long)in.sets);
+  ie_status s = scores(ctx, fn, &in, 1, choose_path(&in, o.path), o.single_precision,
+                       MEASURE_VENDI, q, val, &r);
+  if (s == IE_OK) {
+    double sum = 0;
+    for (int64_t i = 0; i < in.sets; i++) sum += val[i];
+    r.value = sum / (double)in.sets;
+    if (batch) s = ie__write_per_row(ctx, &outa, val);
+  }
+  free(val);
+  if (s == IE_OK && result) *result = r;
+  return s;
+}
+
+IE_API ie_status ie_vendi(ie_context *ctx, const DLTensor *x, const ie_vendi_options *opt,
+                          ie_spectral_result *result) {
+  return vendi_common(ctx, "ie_vendi", x, NULL, 0, opt, result);
+}
+
+IE_API ie_status ie_vendi_batch(ie_context *ctx, const DLTensor *x, DLTensor *scores_out,
+                                const ie_vendi_options *opt, ie_spectral_result *result) {
+  return vendi_common(ctx, "ie_vendi_batch", x, scores_out, 1, opt, result);
+}
+
+/* Options shared by the matrix-entropy calls, checked. */
+static ie_status entropy_setup(ie_context *ctx, const char *fn, const ie_matrix_entropy_options *opt,
+                               ie_spectral_result *result, ie_matrix_entropy_options *o,
+                               double *alpha) {
+  CHECK(begin(ctx, fn));
+  if (!result) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: 'result' is NULL", fn);
+  IE__OPTIONS(*o, opt);
+  *alpha = o->has_alpha ? o->alpha : 1.0;
+  CHECK(check_order(ctx, fn, "alpha", *alpha));
+  CHECK(check_path(ctx, fn, o->path, o->kernel));
+  if (!o->separate_y) {
+    o->kernel_y = o->kernel;
+    o->sigma_y = o->sigma;
+  }
+  return IE_OK;
+}
+
+IE_API ie_status ie_matrix_entropy(ie_context *ctx, const DLTensor *x,
+                                   const ie_matrix_entropy_options *opt,
+                                   ie_spectral_result *result) {
+  const char *fn = "ie_matrix_entropy";
+  ie_matrix_entropy_options o = {0};
+  double alpha = 1, v = 0;
+  CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
+  input in;
+  CHECK(check_input(ctx, fn, "x", x, 0, o.kernel, o.sigma, &in));
+  ie_spectral_result r = {0};
+  CHECK(scores(ctx, fn, &in, 1, choose_path(&in, o.path), o.single_precision, MEASURE_ENTROPY,
+               alpha, &v, &r));
+  r.value = v;
+  *result = r;
+  return IE_OK;
+}
+
+/* x and y: paired samples, n rows each. */
+static ie_status check_pair(ie_context *ctx, const char *fn, const DLTensor *x, const DLTensor *y,
+                            const ie_matrix_entropy_options *o, input in[2]) {
+  CHECK(check_input(ctx, fn, "x", x, 0, o->kernel, o->sigma, &in[0]));
+  CHECK(check_input(ctx, fn, "y", y, 0, o->kernel_y, o->sigma_y, &in[1]));
+  if (in[0].n != in[1].n)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: 'x' has %lld samples but 'y' has %lld; they must be paired",
+                     fn, (long long)in[0].n, (long long)in[1].n);
+  return IE_OK;
+}
+
+IE_API ie_status ie_matrix_joint_entropy(ie_context *ctx, const DLTensor *x, const DLTensor *y,
+                                         const ie_matrix_entropy_options *opt,
+                                         ie_spectral_result *result) {
+  const char *fn = "ie_matrix_joint_entropy";
+  ie_matrix_entropy_options o = {0};
+  double alpha = 1, v = 0;
+  CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
+  input in[2];
+  CHECK(check_pair(ctx, fn, x, y, &o, in));
+  ie_spectral_result r = {0};
+  CHECK(scores(ctx, fn, in, 2, IE_SPECTRAL_PRIMAL, o.single_precision, MEASURE_ENTROPY, alpha, &v, &r));
+  r.value = v;
+  *result = r;
+  return IE_OK;
+}
+
+/* I = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B)). */
+IE_API ie_status ie_matrix_mutual_information(ie_context *ctx, const DLTensor *x, const DLTensor *y,
+                                              const ie_matrix_entropy_options *opt,
+                                              ie_spectral_result *result) {
+  const char *fn = "ie_matrix_mutual_information";
+  ie_matrix_entropy_options o = {0};
+  double alpha = 1, sa = 0, sb = 0, sab = 0;
+  CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
+  if (o.path == IE_SPECTRAL_DUAL && o.kernel_y != IE_KERNEL_COSINE)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: the dual path exists only for the cosine kernel (y's kernel is not)", fn);
+  input in[2];
+  CHECK(check_pair(ctx, fn, x, y, &o, in));
+  ie_spectral_result ra = {0}, rb = {0}, rab = {0};
+  CHECK(scores(ctx, fn, &in[0], 1, choose_path(&in[0], o.path), o.single_precision, MEASURE_ENTROPY,
+               alpha, &sa, &ra));
+  CHECK(scores(ctx, fn, &in[1], 1, choose_path(&in[1], o.path), o.single_precision, MEASURE_ENTROPY,
+               alpha, &sb, &rb));
+  CHECK(scores(ctx, fn, in, 2, IE_SPECTRAL_PRIMAL, o.single_precision, MEASURE_ENTROPY, alpha, &sab,
+               &rab));
+  rab.value = sa + sb - sab;
+  rab.max_clamp = fmax(rab.max_clamp, fmax(ra.max_clamp, rb.max_clamp));
+  *result = rab;
+  return IE_OK;
+}
