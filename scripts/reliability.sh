@@ -85,8 +85,7 @@ operations in a different order per thread, valid and failing calls mixed.
 - TSan: OpenMP is limited to one thread a call (libgomp is not instrumented)
   and OpenCL is left out (PoCL's threads are not instrumented); both run
   concurrently under ASan.
-- \`fuzz/ubsan.supp\`: \`shift-base\` in \`src/cpu/rows.c\` (a signed shift in
-  \`exp_poly\`, reported to its owner).  \`fuzz/lsan.supp\`: PoCL / ICD loader
+- \`fuzz/ubsan.supp\` is empty.  \`fuzz/lsan.supp\`: PoCL / ICD loader
   allocations held for the process's life, by library name only.
 - The command-line fuzzer runs in a scratch directory, refuses arguments
   holding '/', and leaves out \`demo\`.

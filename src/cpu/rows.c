@@ -64,7 +64,7 @@ static inline double exp_poly(double x) {
   p = 0.5 + r * p;
   p = 1.0 + r * p;
   p = 1.0 + r * p;
-  union { double d; int64_t i; } u = {t};
+  union { double d; uint64_t i; } u = {t};
   u.i = (u.i + 1023) << 52; /* n sits in the low bits of t */
   return x < -708.0 ? 0.0 : p * u.d;
 }
