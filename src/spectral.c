@@ -508,13 +508,13 @@ static ie_status scores(ie_context *ctx, const char *fn, input *in, int nin,
                         ie_spectral_path path, int single, measure what, double order,
                         double *val, ie_spectral_result *res) {
   double *w = NULL;
-  eigctx e;
+  eigctx e = {0};
   CHECK(eigen(ctx, fn, in, nin, path, single, &w, &e));
   const int64_t sets = in[0].sets;
   res->max_clamp = 0;
   for (int64_t s = 0; s < sets; s++) {
-    double *ws = w + (size_t)s * (size_t)e.m, clamp;
-    int64_t k;
+    double *ws = w + (size_t)s * (size_t)e.m, clamp = 0;
+    int64_t k = 0;
     ie_status st = keep_positive(ctx, fn, in[nin - 1].a.name, &e, s, sets, ws, &k, &clamp);
     if (st != IE_OK) {
       free(w);

@@ -41,7 +41,7 @@ typedef struct {
   cl_command_queue own_queue; /* made at open */
   cl_command_queue queue;     /* own_queue or the caller's (retained) */
   int is_gpu, fp64;
-  char name[320];
+  char name[400];
 
   int built; /* program and kernels below are valid */
   cl_program program;
