@@ -33,6 +33,7 @@
 
 #define IE_NT 256 /* threads per block, every kernel */
 #define IE_FULL 0xffffffffu
+#define IE_MINB 4 /* blocks an SM must hold: 64 registers (pair kinds: 3, 85) */
 
 /* Row-state flags. */
 enum {
@@ -66,11 +67,16 @@ enum {
 #define IE_TWOPASS(K) ((K) >= K_SMAX && (K) <= K_NONE_CHI2)
 
 /* The online state.  m are maxima of the raw log-weights w (logits a, or
- * log x for probs); terms use d = (w − m)·(1/T). */
+ * log x for probs); terms use d = (w − m)·(1/T).  Terms and the sum of a
+ * batch of 8 are fp32; the running sums and the factors that rescale them
+ * are fp64, so that neither the tree of merges nor a moving max adds fp32
+ * rounding to a whole partial sum (the power divergences subtract logs of
+ * three sums and need them to ~1e-9). */
 struct St {
-  float mp, sp, mq, sq;
-  float x, y, z; /* extras, by kind */
+  float mp, mq;
   int f;
+  double sp, sq;
+  double x, y, z; /* extras, by kind */
 };
 
 /* Per-row statistics handed from pass 1 to pass 2. */
@@ -253,6 +259,7 @@ __device__ __forceinline__ void ie_scan(const Par &P, int64_t row, int64_t c0,
   const bool qea = !PAIR || (uintptr_t)qr % (uintptr_t)qe == 0;
 
   if (a % (uintptr_t)pe) { /* not even element-aligned: all scalar */
+#pragma unroll 1
     for (int64_t b = t; b * 8 < n; b += G) {
       int64_t e0 = c0 + b * 8;
       int cnt = (int)min((int64_t)8, c1 - e0);
@@ -286,6 +293,7 @@ __device__ __forceinline__ void ie_scan(const Par &P, int64_t row, int64_t c0,
     }
     f(wp, wq, e0, cnt, false);
   }
+#pragma unroll 1
   for (int64_t b = t; b < nb; b += G) {
     int64_t e0 = b0 + b * 8;
     ie_ld8(pr + e0 * pe, P.p.dt, wp);
@@ -330,15 +338,15 @@ __device__ __forceinline__ float ie_d(float w, float m, float it)
 
 /* Factor and shift (r = e^δ, δ = (m_old − m_new)/T) for moving a max.  An
  * empty side (m_old = -inf) has r = 0, δ = 0: its sums are all 0. */
-__device__ __forceinline__ void ie_move(float mold, float mnew, float it,
-                                        float &r, float &dl)
+__device__ __forceinline__ void ie_move(float mold, float mnew, double it,
+                                        double &r, double &dl)
 {
   if (mold == -INFINITY || mold == mnew) {
-    r = mold == -INFINITY ? 0.f : 1.f;
-    dl = 0.f;
+    r = mold == -INFINITY ? 0.0 : 1.0;
+    dl = 0.0;
   } else {
-    dl = (mold - mnew) * it;
-    r = expf(dl);
+    dl = ((double)mold - (double)mnew) * it;
+    r = exp(dl);
   }
 }
 
@@ -346,50 +354,50 @@ template <int K> __device__ __forceinline__ St st_empty()
 {
   St s;
   s.mp = s.mq = -INFINITY;
-  s.sp = s.sq = 0.f;
-  s.x = K == K_RINF ? -INFINITY : 0.f;
-  s.y = s.z = 0.f;
+  s.sp = s.sq = 0.0;
+  s.x = K == K_RINF ? -(double)INFINITY : 0.0;
+  s.y = s.z = 0.0;
   s.f = 0;
   return s;
 }
 
 /* Re-express a state relative to new maxima (KERNELS.md pass 1 table).
- * Products are kept out of FMA contraction (__fmul_rn) so that sums that
- * are equal for identical rows stay bit-equal. */
+ * Explicit _rn operations keep FMA contraction out, so that sums that are
+ * equal for identical rows stay bit-equal. */
 template <int K>
-__device__ __forceinline__ void st_rescale(St &s, float rp, float dlp,
-                                           float rq, float dlq, const Par &P)
+__device__ __forceinline__ void st_rescale(St &s, double rp, double dlp,
+                                           double rq, double dlq, const Par &P)
 {
   if (K == K_SHAN)
-    s.x = __fmul_rn(rp, s.x + __fmul_rn(dlp, s.sp));
-  if (K == K_POWE && s.x != 0.f)
-    s.x = __fmul_rn(s.x, rp == 0.f ? 0.f : expf(P.alpha * dlp));
+    s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlp, s.sp)));
+  if (K == K_POWE && s.x != 0.0)
+    s.x = __dmul_rn(s.x, rp == 0.0 ? 0.0 : exp(P.alphad * dlp));
   if (K == K_KL || K == K_JEF)
-    s.x = __fmul_rn(rp, s.x + __fmul_rn(dlp - dlq, s.sp));
+    s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlp - dlq, s.sp)));
   if (K == K_JEF)
-    s.y = __fmul_rn(rq, s.y + __fmul_rn(dlq - dlp, s.sq));
+    s.y = __dmul_rn(rq, __dadd_rn(s.y, __dmul_rn(dlq - dlp, s.sq)));
   if (K == K_CE)
-    s.x = __fmul_rn(rp, s.x + __fmul_rn(dlq, s.sp));
+    s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlq, s.sp)));
   if (K == K_BHAT)
-    s.x = __fmul_rn(s.x, (rp == 0.f || rq == 0.f) ? 0.f : expf((dlp + dlq) * 0.5f));
-  if (K == K_POW && s.x != 0.f) {
-    float g;
+    s.x = __dmul_rn(s.x, (rp == 0.0 || rq == 0.0) ? 0.0 : exp((dlp + dlq) * 0.5));
+  if (K == K_POW && s.x != 0.0) {
+    double g;
     if (dlp == dlq)
       g = rp;
-    else if (rp == 0.f || rq == 0.f)
-      g = 0.f; /* a side was empty: its terms were 0 or flagged */
+    else if (rp == 0.0 || rq == 0.0)
+      g = 0.0; /* a side was empty: its terms were 0 or flagged */
     else
-      g = expf(P.alpha * dlp + (1.f - P.alpha) * dlq);
-    s.x = __fmul_rn(s.x, g);
+      g = exp(P.alphad * dlp + (1.0 - P.alphad) * dlq);
+    s.x = __dmul_rn(s.x, g);
   }
   if (K == K_CS) {
-    s.x = __fmul_rn(s.x, __fmul_rn(rp, rq));
-    s.y = __fmul_rn(s.y, __fmul_rn(rp, rp));
-    s.z = __fmul_rn(s.z, __fmul_rn(rq, rq));
+    s.x = __dmul_rn(s.x, __dmul_rn(rp, rq));
+    s.y = __dmul_rn(s.y, __dmul_rn(rp, rp));
+    s.z = __dmul_rn(s.z, __dmul_rn(rq, rq));
   }
-  s.sp = __fmul_rn(s.sp, rp);
+  s.sp = __dmul_rn(s.sp, rp);
   if (IE_PAIR(K))
-    s.sq = __fmul_rn(s.sq, rq);
+    s.sq = __dmul_rn(s.sq, rq);
 }
 
 /* Fold one batch of log-weights into a thread's state. */
@@ -401,11 +409,11 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
   float vp = ie_max8(wp), vq = IE_PAIR(K) ? ie_max8(wq) : -INFINITY;
   bool mp = vp > s.mp, mq = IE_PAIR(K) && vq > s.mq;
   if (mp || mq) {
-    float rp = 1.f, dlp = 0.f, rq = 1.f, dlq = 0.f;
+    double rp = 1.0, dlp = 0.0, rq = 1.0, dlq = 0.0;
     if (mp)
-      ie_move(s.mp, vp, it, rp, dlp);
+      ie_move(s.mp, vp, P.itd, rp, dlp);
     if (mq)
-      ie_move(s.mq, vq, it, rq, dlq);
+      ie_move(s.mq, vq, P.itd, rq, dlq);
     st_rescale<K>(s, rp, dlp, rq, dlq, P);
     if (mp)
       s.mp = vp;
@@ -422,21 +430,21 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
       eq[k] = expf(dq[k]);
     }
   }
-  s.sp = __fadd_rn(s.sp, ie_sum8(ep));
+  s.sp = __dadd_rn(s.sp, (double)ie_sum8(ep));
   if (IE_PAIR(K))
-    s.sq = __fadd_rn(s.sq, ie_sum8(eq));
+    s.sq = __dadd_rn(s.sq, (double)ie_sum8(eq));
 
   if (K == K_SHAN) {
 #pragma unroll
     for (int k = 0; k < 8; k++)
       t[k] = dp[k] == -INFINITY ? 0.f : ep[k] * dp[k];
-    s.x += ie_sum8(t);
+    s.x += (double)ie_sum8(t);
   }
   if (K == K_POWE) {
 #pragma unroll
     for (int k = 0; k < 8; k++)
       t[k] = dp[k] == -INFINITY ? 0.f : expf(P.alpha * dp[k]);
-    s.x += ie_sum8(t);
+    s.x += (double)ie_sum8(t);
   }
   if (K == K_KL || K == K_JEF || K == K_CE) {
     /* dp − dq as (wp − wq)/T − (mp − mq)/T: exact 0 for equal inputs */
@@ -453,7 +461,7 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
         t[k] = K == K_CE ? ep[k] * dq[k] : ep[k] * ((wp[k] - wq[k]) * it - dm);
       }
     }
-    s.x += ie_sum8(t);
+    s.x += (double)ie_sum8(t);
     if (K == K_JEF) {
 #pragma unroll
       for (int k = 0; k < 8; k++) {
@@ -466,7 +474,7 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
           t[k] = eq[k] * ((wq[k] - wp[k]) * it + dm);
         }
       }
-      s.y += ie_sum8(t);
+      s.y += (double)ie_sum8(t);
     }
     s.f |= fl;
   }
@@ -474,7 +482,7 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
 #pragma unroll
     for (int k = 0; k < 8; k++)
       t[k] = expf((dp[k] + dq[k]) * 0.5f); /* -inf → 0 */
-    s.x = __fadd_rn(s.x, ie_sum8(t));
+    s.x = __dadd_rn(s.x, (double)ie_sum8(t));
   }
   if (K == K_POW) {
     const float a = P.alpha;
@@ -494,7 +502,7 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
         t[k] = expf(a * dp[k] + (1.f - a) * dq[k]);
       }
     }
-    s.x = __fadd_rn(s.x, ie_sum8(t));
+    s.x = __dadd_rn(s.x, (double)ie_sum8(t));
     s.f |= fl;
   }
   if (K == K_RINF) {
@@ -504,7 +512,7 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
         if (dq[k] == -INFINITY)
           s.f |= IE_F_INF;
         else
-          s.x = fmaxf(s.x, wp[k] - wq[k]);
+          s.x = fmax(s.x, (double)(wp[k] - wq[k]));
       }
     }
   }
@@ -516,9 +524,9 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
       u[k] = __fmul_rn(ep[k], ep[k]);
       v[k] = __fmul_rn(eq[k], eq[k]);
     }
-    s.x = __fadd_rn(s.x, ie_sum8(t));
-    s.y = __fadd_rn(s.y, ie_sum8(u));
-    s.z = __fadd_rn(s.z, ie_sum8(v));
+    s.x = __dadd_rn(s.x, (double)ie_sum8(t));
+    s.y = __dadd_rn(s.y, (double)ie_sum8(u));
+    s.z = __dadd_rn(s.z, (double)ie_sum8(v));
   }
 }
 
@@ -526,9 +534,9 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
 template <int K>
 __device__ __forceinline__ void st_merge(St &a, St b, const Par &P)
 {
-  const float it = P.it;
+  const double it = P.itd;
   float mp = fmaxf(a.mp, b.mp), mq = IE_PAIR(K) ? fmaxf(a.mq, b.mq) : -INFINITY;
-  float rpa, dpa, rpb, dpb, rqa = 1.f, dqa = 0.f, rqb = 1.f, dqb = 0.f;
+  double rpa, dpa, rpb, dpb, rqa = 1.0, dqa = 0.0, rqb = 1.0, dqb = 0.0;
   ie_move(a.mp, mp, it, rpa, dpa);
   ie_move(b.mp, mp, it, rpb, dpb);
   if (IE_PAIR(K)) {
@@ -539,11 +547,11 @@ __device__ __forceinline__ void st_merge(St &a, St b, const Par &P)
   st_rescale<K>(b, rpb, dpb, rqb, dqb, P);
   a.mp = mp;
   a.mq = mq;
-  a.sp = __fadd_rn(a.sp, b.sp);
-  a.sq = __fadd_rn(a.sq, b.sq);
-  a.x = K == K_RINF ? fmaxf(a.x, b.x) : __fadd_rn(a.x, b.x);
-  a.y = __fadd_rn(a.y, b.y);
-  a.z = __fadd_rn(a.z, b.z);
+  a.sp = __dadd_rn(a.sp, b.sp);
+  a.sq = __dadd_rn(a.sq, b.sq);
+  a.x = K == K_RINF ? fmax(a.x, b.x) : __dadd_rn(a.x, b.x);
+  a.y = __dadd_rn(a.y, b.y);
+  a.z = __dadd_rn(a.z, b.z);
   a.f |= b.f;
 }
 
@@ -555,8 +563,8 @@ __device__ __forceinline__ St st_shfl(const St &s, int off)
   o.sp = __shfl_xor_sync(IE_FULL, s.sp, off);
   o.f = __shfl_xor_sync(IE_FULL, s.f, off);
   o.mq = -INFINITY;
-  o.sq = o.y = o.z = 0.f;
-  o.x = K == K_RINF ? -INFINITY : 0.f;
+  o.sq = o.y = o.z = 0.0;
+  o.x = K == K_RINF ? -(double)INFINITY : 0.0;
   if (IE_PAIR(K)) {
     o.mq = __shfl_xor_sync(IE_FULL, s.mq, off);
     o.sq = __shfl_xor_sync(IE_FULL, s.sq, off);
@@ -652,8 +660,8 @@ __device__ __forceinline__ int st_err(const St &s, bool pair)
 template <int K>
 __device__ double st_final(const St &s, const Par &P, float wy)
 {
-  const double Lp = log((double)s.sp);
-  const double Lq = IE_PAIR(K) ? log((double)s.sq) : 0.0;
+  const double Lp = log(s.sp);
+  const double Lq = IE_PAIR(K) ? log(s.sq) : 0.0;
   const double a = P.alphad;
   switch (K) {
   case K_LSE:
@@ -872,8 +880,10 @@ __device__ __forceinline__ void sm_write(const Par &P, char *orow, bool oa,
       if (k < cnt)
         ie_st1(orow, P.odt, e0 + k, v[k]);
   } else {
-    for (int k = 0; k < cnt; k++)
-      ie_st1b(orow, P.odt, e0 + k, v[k]);
+#pragma unroll
+    for (int k = 0; k < 8; k++)
+      if (k < cnt)
+        ie_st1b(orow, P.odt, e0 + k, v[k]);
   }
 }
 
@@ -938,7 +948,7 @@ __device__ __forceinline__ float ie_wy(const Par &P, int64_t row, int64_t y)
  * statistics for k_pass2.
  */
 template <int G, int K>
-__global__ void __launch_bounds__(IE_NT) k_pass1(Par P)
+__global__ void __launch_bounds__(IE_NT, IE_PAIR(K) ? IE_MINB - 1 : IE_MINB) k_pass1(Par P)
 {
   __shared__ St sm[G > 32 ? G / 32 + 1 : 1];
   __shared__ float smv[G > 32 ? G / 32 + 1 : 1];
@@ -998,7 +1008,7 @@ __global__ void __launch_bounds__(IE_NT) k_pass1(Par P)
     st_group<32, K>(m, P, nullptr);
     if (lane == 0) {
       P.cnt[row] = 0;
-      if (IE_TWOPASS(K)) {
+      if constexpr (IE_TWOPASS(K)) {
         RowSt r = st_rowstats(m, P, PAIR);
         P.rs[row] = r;
         P.err[row] = r.err;
@@ -1017,7 +1027,7 @@ __global__ void __launch_bounds__(IE_NT) k_pass1(Par P)
   }
 
   /* C == 1: the group has the whole row. */
-  if (!IE_TWOPASS(K)) {
+  if constexpr (!IE_TWOPASS(K)) {
     if (live && t == 0) {
       int e = st_err(s, PAIR);
       float wy = 0.f;
@@ -1026,10 +1036,9 @@ __global__ void __launch_bounds__(IE_NT) k_pass1(Par P)
       P.err[row] = e;
       P.val[row] = e ? (double)NAN : st_final<K>(s, P, wy);
     }
-    return;
-  }
+  } else {
   const RowSt r = st_rowstats(s, P, PAIR);
-  if (K == K_SMAX) {
+  if constexpr (K == K_SMAX) {
     if (live) {
       char *orow = P.ob + row * P.os * (int64_t)P.oesz;
       const bool oa = sm_out_aligned(P, row, orow, c0);
@@ -1040,8 +1049,7 @@ __global__ void __launch_bounds__(IE_NT) k_pass1(Par P)
       if (t == 0)
         P.err[row] = r.err;
     }
-    return;
-  }
+  } else {
   float v = 0.f;
   int f = 0, dummy = 0;
   if (live && r.err == 0)
@@ -1058,6 +1066,8 @@ __global__ void __launch_bounds__(IE_NT) k_pass1(Par P)
     P.err[row] = r.err;
     P.val[row] = r.err ? (double)NAN : p2_final(K, v, f);
   }
+  }
+  }
 }
 
 /*
@@ -1066,7 +1076,7 @@ __global__ void __launch_bounds__(IE_NT) k_pass1(Par P)
  * a partial sum and the row's last block adds them in chunk order.
  */
 template <int K>
-__global__ void __launch_bounds__(IE_NT) k_pass2(Par P)
+__global__ void __launch_bounds__(IE_NT, IE_PAIR(K) ? IE_MINB - 1 : IE_MINB) k_pass2(Par P)
 {
   __shared__ float smv[IE_NT / 32 + 1];
   __shared__ int smf[IE_NT / 32 + 1];
@@ -1080,14 +1090,13 @@ __global__ void __launch_bounds__(IE_NT) k_pass2(Par P)
   const RowSt r = P.rs[row];
   const int64_t c0 = (int64_t)chunk * P.chunk, c1 = min(P.V, c0 + P.chunk);
   int dummy = 0;
-  if (K == K_SMAX) {
+  if constexpr (K == K_SMAX) {
     char *orow = P.ob + row * P.os * (int64_t)P.oesz;
     const bool oa = sm_out_aligned(P, row, orow, c0);
     ie_scan<IE_NT, false>(P, row, c0, c1, t, dummy,
                           [&](const float *wp, const float *, int64_t e0, int cnt,
                               bool vec) { sm_write(P, orow, oa, r, wp, e0, cnt, vec); });
-    return;
-  }
+  } else {
   if (r.err)
     return; /* pass 1 wrote NaN and the code */
   float v = 0.f;
@@ -1122,6 +1131,7 @@ __global__ void __launch_bounds__(IE_NT) k_pass2(Par P)
   if (t == 0) {
     P.cnt2[row] = 0;
     P.val[row] = p2_final(K, s, fl);
+  }
   }
 }
 

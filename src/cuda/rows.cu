@@ -26,9 +26,11 @@ static ie_status launch(ie_context *ctx, cudaStream_t s, const ie_cu_plan &pl,
     break;
   }
   IE_CU_LAUNCHED(ctx, "k_pass1");
-  if (IE_TWOPASS(K) && pl.C > 1) {
-    k_pass2<K><<<(unsigned)pl.groups, IE_NT, 0, s>>>(P);
-    IE_CU_LAUNCHED(ctx, "k_pass2");
+  if constexpr (IE_TWOPASS(K)) {
+    if (pl.C > 1) {
+      k_pass2<K><<<(unsigned)pl.groups, IE_NT, 0, s>>>(P);
+      IE_CU_LAUNCHED(ctx, "k_pass2");
+    }
   }
   return IE_OK;
 }
