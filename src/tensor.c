@@ -95,6 +95,13 @@ static ie_status check_common(ie_context *ctx, ie__arg *a, const char *fn,
   return check_device(ctx, a);
 }
 
+/* Is the first element off its natural alignment?  For OpenCL device
+ * memory `data` is a cl_mem handle: only the offset can be checked. */
+static int misaligned(const ie_context *ctx, const ie__arg *a, const DLTensor *t, size_t esz) {
+  if (!a->on_host && ctx->backend == IE_BACKEND_OPENCL) return t->byte_offset % esz != 0;
+  return (uintptr_t)((char *)t->data + t->byte_offset) % esz != 0;
+}
+
 /* Bytes from the first element to the end of the last row, or 0 on overflow. */
 static int span_bytes(int64_t rows, int64_t cols, int64_t stride, size_t esz,
                       size_t *out) {
@@ -150,7 +157,7 @@ ie_status ie__check_matrix(ie_context *ctx, ie__arg *a, const char *fn,
                      fn, name, (long long)rows, (long long)cols, (long long)stride);
   if (span && !t->data)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' has a NULL data pointer", fn, name);
-  if (a->on_host && (uintptr_t)((char *)t->data + t->byte_offset) % esz)
+  if (misaligned(ctx, a, t, esz))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is not aligned to its %zu-byte elements",
                      fn, name, esz);
   a->m.buf = t->data;
@@ -183,7 +190,7 @@ ie_status ie__check_vector(ie_context *ctx, ie__arg *a, const char *fn,
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' is too large to address", fn, name);
   if (span && !t->data)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' has a NULL data pointer", fn, name);
-  if (a->on_host && (uintptr_t)((char *)t->data + t->byte_offset) % esz)
+  if (misaligned(ctx, a, t, esz))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is not aligned to its %zu-byte elements",
                      fn, name, esz);
   /* A vector is kept as a column: rows = n, cols = 1, stride = stride. */
