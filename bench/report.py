@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""Merge infoest-bench and peers JSON lines into RESULTS.md and a plot.
+
+    report.py --bench B.jsonl [--bench ...] --peers P.jsonl [--peers ...]
+              --out-dir DIR [--note TEXT] [--title TEXT]
+
+Writes DIR/RESULTS.md and DIR/logits_throughput.svg (matplotlib when it can be
+imported, else a hand-made SVG).  Every figure comes from the JSON files given,
+i.e. from the run that wrote them.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+from collections import OrderedDict, defaultdict
+
+GOAL_CPU = {"op": "kl", "rows": 256, "cols": 128256, "dtype": "f32", "roof": 0.60, "speedup": 3.0}
+GOAL_GPU = {"roof": 0.80, "speedup": 3.0}
+PLOT_OPS = ["log-softmax", "kl"]
+
+
+def read_jsonl(paths):
+    out = []
+    for p in paths:
+        if not p or not os.path.exists(p):
+            continue
+        with open(p) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    try:
+                        out.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        pass
+    return out
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                              timeout=20).stdout.strip()
+    except Exception:
+        return ""
+
+
+def fmt_ms(x):
+    if x is None:
+        return "—"
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def fmt_ratio(peer_ms, ours_ms):
+    if peer_ms is None or not ours_ms:
+        return "—"
+    return f"{peer_ms / ours_ms:.2f}×"
+
+
+def machine_header(bench, note, title, commit=None, date=None):
+    lines = [f"# {title}", ""]
+    mach = next((r for r in bench if r.get("type") == "machine"), {})
+    cpu = mach.get("cpu", platform.processor() or "unknown")
+    lines.append(f"- **CPU**: {cpu}, {mach.get('cores', os.cpu_count())} cores online, "
+                 f"{mach.get('mem_gib', '?')} GiB memory; OpenMP threads used: "
+                 f"{mach.get('threads', '?')}")
+    gpus = sh("nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader")
+    devs = OrderedDict()
+    for r in bench:
+        if r.get("type") == "backend":
+            devs[r["backend"]] = r.get("device", "")
+    json_gpus = [d for b, d in devs.items() if b == "cuda"]
+    if json_gpus:
+        lines.append(f"- **GPU**: {'; '.join(json_gpus)}")
+    elif gpus:
+        lines.append(f"- **GPU**: {'; '.join(gpus.splitlines())}")
+    else:
+        lines.append("- **GPU**: none on this machine")
+    lines.append("- **Backends run**: " + (", ".join(f"{b} ({d})" for b, d in devs.items())
+                                         or "none"))
+    if commit:
+        lines.append(f"- **infoest**: {mach.get('version', '?')}, {commit}")
+    else:
+        c = sh("git rev-parse --short HEAD") or "unknown (no git here)"
+        dirty = sh("git status --porcelain --untracked-files=no -- src include CMakeLists.txt")
+        lines.append(f"- **infoest**: {mach.get('version', '?')}, commit {c}"
+                     + (" (the library sources had uncommitted changes when built)" if dirty
+                        else ""))
+    loads = [r.get("loadavg") for r in bench if r.get("type") == "machine" and r.get("loadavg")]
+    if loads:
+        lines.append(f"- **Load average (1/5/15 min) when each bench run started**: "
+                     f"{'; '.join(loads)} (on {mach.get('cores', '?')} cores)")
+    if not date:
+        dates = [r["date"] for r in bench if r.get("type") == "machine" and r.get("date")]
+        date = dates[0] if dates else datetime.datetime.now().astimezone().strftime(
+            "%Y-%m-%d %H:%M %Z")
+    lines.append(f"- **Date of the run**: {date}")
+    if note:
+        lines.append(f"- **Conditions**: {note}")
+    lines.append("")
+    return lines
+
+
+def method_section():
+    return """## Method
+
+- Every figure was measured in the run that wrote this page. Each figure: 2 warm-up
+  calls (1 when a call takes over a second), then calls timed one by one until at
+  least 10 calls and 0.5 s, or, for slow cases, at least 3 calls and 3 s (SciPy: 1
+  warm-up, at most 5 calls; OpenCL on PoCL: 1 warm-up, 3 calls, 2 s); **median**
+  reported, spread as [min – max] and the interquartile range (IQR). Figures with
+  few calls (see `reps` in the JSON) have a less certain median.
+- **Bytes** (compulsory traffic): row reductions count the input matrices read once
+  (+ labels and the one-float-a-row output); softmax / log-softmax count the input
+  read once plus the output written once. GB/s = bytes / median (1 GB = 10⁹ B).
+  Peers are given the same byte count for the same case.
+- **Roofs**, measured on the same device in the same run (start of that backend's
+  run; the value at its end is shown beside it): CPU *read* = an OpenMP summing
+  read over a buffer larger than the last-level cache with the library's thread
+  count; CPU *copy* = memcpy over the same threads, counting read + written bytes;
+  CUDA *copy* = cudaMemcpy device-to-device of 1 GiB (read + written); OpenCL
+  *copy* = clEnqueueCopyBuffer (read + written); *h2d* = host-to-device transfer
+  (cudaMemcpy from pageable memory / blocking clEnqueueWriteBuffer). Reductions are
+  held against *read* on the CPU and against *copy* on devices (no read-only roof
+  is measured there); softmax / log-softmax against *copy*; host tensors given to
+  a GPU backend (staged in every call) against *h2d*. *gemm* (SGEMM GFLOP/s) is the roof for the
+  compute-bound families to come (Sinkhorn, kNN, Vendi); no op here uses it yet.
+- **Modes**: `host` = host tensors (a GPU backend stages them to the device in
+  every call); `device` = tensors already in the device's memory (cudaMalloc /
+  clCreateBuffer on the library's cl_context): the figure to hold against the
+  device roof.
+- **Ratio** = peer median / our median: above 1× we are faster. Device-resident
+  figures are compared with PyTorch on device-resident tensors; host-staged CUDA
+  figures with `torch-cuda-h2d`, PyTorch moving the same inputs to the GPU and the
+  result back inside the timed call.
+- **Peers** on the same inputs (fixed-seed N(0, 2²) logits p; q = p + N(0, 0.5²);
+  bf16 = the same values rounded): PyTorch eager, compositions as a user writes
+  them (`F.log_softmax(x, -1, dtype=float32)` then `F.kl_div(log_q, log_p,
+  reduction='none', log_target=True).sum(-1)`; JS through the mixture
+  `log((P+Q)/2)` and two `kl_div`; entropy `-(P·log P).sum(-1)`; NLL
+  `F.cross_entropy`; `torch.logsumexp`, `F.log_softmax`, `torch.softmax` in the
+  input dtype), and SciPy/NumPy (`scipy.special.rel_entr`, `logsumexp`,
+  `log_softmax`, `softmax`, `scipy.stats.entropy`,
+  `scipy.spatial.distance.jensenshannon`²; fp32 only, as NumPy has no bfloat16).
+  See `bench/peers/peers.py` for every composition. PyTorch on the CPU uses the
+  same thread count as ours.
+"""
+
+
+def key(r):
+    return (r["op"], r["rows"], r["cols"], r["dtype"])
+
+
+def build(bench, peers):
+    results = [r for r in bench if r.get("type") == "result"]
+    roofs = [r for r in bench if r.get("type") == "roof"]
+    skips = [r for r in bench if r.get("type") == "skip"]
+    peer = {}
+    for r in peers:
+        if r.get("type") == "peer" and r.get("status") == "ok":
+            peer[(r["peer"],) + key(r)] = r
+    return results, roofs, skips, peer
+
+
+def peers_for(backend, mode="device"):
+    """The peers a figure is compared with: PyTorch on the same device with the
+    tensors in the same place (host-staged figures against torch moving the same
+    inputs up and the result back); on CPU-side backends, PyTorch and SciPy."""
+    if backend == "cuda":
+        return ["torch-cuda-h2d"] if mode == "host" else ["torch-cuda"]
+    return ["torch-cpu", "scipy"]
+
+
+def ops_in_order(results):
+    seen = OrderedDict()
+    for r in results:
+        seen.setdefault(r["op"], r.get("group", r["op"]))
+    return seen
+
+
+def roof_section(roofs):
+    lines = ["## Roofs measured in this run", "",
+             "| backend | roof | at start | at end | spread at start [min – max] | how |",
+             "| --- | --- | ---: | ---: | --- | --- |"]
+    by = OrderedDict()
+    for r in roofs:
+        by.setdefault((r["backend"], r["kind"]), {})[r["when"]] = r
+    for (b, k), d in by.items():
+        s, e = d.get("start"), d.get("end")
+        unit = (s or e)["unit"]
+        sp = (f"{fmt_ms(s['median_ms'])} ms [{fmt_ms(s['min_ms'])} – {fmt_ms(s['max_ms'])}], "
+              f"{s['reps']} runs") if s else "—"
+        end = f"{e['value']:.1f} {unit}" if e else "—"
+        start = f"{s['value']:.1f} {unit}" if s else "—"
+        lines.append(f"| {b} | {k} | {start} | {end} | {sp} | {(s or e).get('note', '')} |")
+    lines.append("")
+    return lines
+
+
+def result_table(op, rows_, peer):
+    lines = [f"### {op}", "",
+             "| size B × V | dtype | backend (mode) | ours median ms | spread [min – max] (IQR) "
+             "| GB/s | roof GB/s | % of roof | peer | peer median ms | peer / ours |",
+             "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for r in rows_:
+        size = f"{r['rows']} × {r['cols']}"
+        bm = f"{r['backend']} ({r['mode']})"
+        if r.get("status") != "ok":
+            lines.append(f"| {size} | {r['dtype']} | {bm} | failed | {r.get('error', '')[:120]} "
+                         "| — | — | — | — | — | — |")
+            continue
+        spread = (f"[{fmt_ms(r['min_ms'])} – {fmt_ms(r['max_ms'])}] "
+                  f"({fmt_ms(r['q1_ms'])} – {fmt_ms(r['q3_ms'])})")
+        pl = [(n, peer.get((n,) + key(r))) for n in peers_for(r["backend"], r["mode"])]
+        pl = [(n, p) for n, p in pl if p] or [("—", None)]
+        for i, (n, p) in enumerate(pl):
+            if i == 0:
+                head = (f"| {size} | {r['dtype']} | {bm} | {fmt_ms(r['median_ms'])} | {spread} | "
+                        f"{r['gbps']:.2f} | {r['roof_gbps']:.1f} ({r['roof_kind']}) | "
+                        f"{100 * r['roof_frac']:.1f}% |")
+            else:
+                head = "| | | | | | | | |"
+            if p:
+                lines.append(head + f" {n} | {fmt_ms(p['median_ms'])} "
+                             f"[{fmt_ms(p['min_ms'])} – {fmt_ms(p['max_ms'])}] | "
+                             f"{fmt_ratio(p['median_ms'], r['median_ms'])} |")
+            else:
+                lines.append(head + " — | — | — |")
+    lines.append("")
+    return lines
+
+
+def goals_section(results, peer):
+    lines = ["## Goals (divergence issue)", ""]
+    ok = [r for r in results if r.get("status") == "ok"]
+    g = GOAL_CPU
+    cpu = [r for r in ok if r["backend"] == "cpu" and r["op"] == g["op"] and r["rows"] == g["rows"]
+           and r["cols"] == g["cols"] and r["dtype"] == g["dtype"]]
+    if cpu:
+        r = cpu[0]
+        p = peer.get(("torch-cpu",) + key(r))
+        sp = p["median_ms"] / r["median_ms"] if p else None
+        roof_ok = r["roof_frac"] >= g["roof"]
+        sp_ok = sp is not None and sp >= g["speedup"]
+        lines.append(f"- **CPU, forward KL from fp32 logits, {g['rows']} × {g['cols']}**: "
+                     f"{100 * r['roof_frac']:.1f}% of the measured read bandwidth "
+                     f"({r['gbps']:.2f} of {r['roof_gbps']:.1f} GB/s; goal ≥ 60%: "
+                     f"**{'met' if roof_ok else 'missed'}**); "
+                     + (f"{sp:.2f}× PyTorch's composition (goal ≥ 3×: "
+                        f"**{'met' if sp_ok else 'missed'}**)." if sp is not None
+                        else "no PyTorch figure in this run (goal ≥ 3×: not measured)."))
+    else:
+        lines.append("- CPU goal: the KL 256 × 128256 fp32 case was not run here.")
+    gpu = [r for r in ok if r["backend"] == "cuda" and r["mode"] == "device"
+           and r.get("group") == "divergence"]
+    if gpu:
+        lines += ["", "GPU (CUDA, device-resident tensors): goal ≥ 80% of the measured copy "
+                  "bandwidth and ≥ 3× PyTorch eager.", "",
+                  "| kind | size | dtype | % of copy roof | × torch-cuda | goal |",
+                  "| --- | --- | --- | ---: | ---: | --- |"]
+        for r in gpu:
+            p = peer.get(("torch-cuda",) + key(r))
+            sp = p["median_ms"] / r["median_ms"] if p else None
+            met = r["roof_frac"] >= GOAL_GPU["roof"] and sp is not None and sp >= GOAL_GPU["speedup"]
+            lines.append(f"| {r['op']} | {r['rows']} × {r['cols']} | {r['dtype']} | "
+                         f"{100 * r['roof_frac']:.1f}% | {'—' if sp is None else f'{sp:.2f}×'} | "
+                         f"{'met' if met else '**missed**'} |")
+    else:
+        lines.append("- GPU goal: no CUDA device-resident divergence figures in this run "
+                     "(no GPU here, or the CUDA backend was skipped: see below).")
+    lines.append("")
+    return lines
+
+
+# ---- the plot ---------------------------------------------------------------------
+
+def plot_series(results, peer):
+    """{op: {label: [(rows, gbps)]}} and roofs per op."""
+    series = {op: defaultdict(list) for op in PLOT_OPS}
+    done = set()
+    for r in results:
+        if r.get("status") != "ok" or r["op"] not in PLOT_OPS:
+            continue
+        label = f"infoest {r['backend']} ({r['mode']}) {r['dtype']}"
+        series[r["op"]][label].append((r["rows"], r["gbps"]))
+        for n in peers_for(r["backend"], r["mode"]):
+            p = peer.get((n,) + key(r))
+            plabel = f"{n} {r['dtype']}"
+            if p and (r["op"], plabel, r["rows"]) not in done:
+                done.add((r["op"], plabel, r["rows"]))
+                series[r["op"]][plabel].append((r["rows"], r["bytes"] / (p["median_ms"] * 1e-3) / 1e9))
+    for op in series:
+        for k in list(series[op]):
+            pts = sorted(series[op][k])
+            if len(pts) < 2:
+                del series[op][k]
+            else:
+                series[op][k] = pts
+    return series
+
+
+def plot_matplotlib(series, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(PLOT_OPS), figsize=(6.5 * len(PLOT_OPS), 4.6))
+    for ax, op in zip(axes, PLOT_OPS):
+        for label, pts in sorted(series[op].items()):
+            xs, ys = zip(*pts)
+            style = "-o" if label.startswith("infoest") else "--s"
+            ax.plot(xs, ys, style, label=label, markersize=4)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size B (rows of V = 128256)")
+        ax.set_ylabel("throughput, GB/s (compulsory bytes / median)")
+        ax.set_title(op)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_svg(series, path):
+    """A dependency-free SVG line chart (log-log), one panel per op."""
+    W, H, M = 520, 360, 60
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+              "#17becf"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * len(PLOT_OPS)}" '
+           f'height="{H + 120}" font-family="sans-serif" font-size="11">',
+           f'<rect width="100%" height="100%" fill="white"/>']
+    for pi, op in enumerate(PLOT_OPS):
+        ox = pi * W
+        pts_all = [p for s in series[op].values() for p in s]
+        if not pts_all:
+            out.append(f'<text x="{ox + M}" y="{M}">{op}: no data</text>')
+            continue
+        xs = [math.log2(x) for x, _ in pts_all]
+        ys = [math.log10(max(y, 1e-6)) for _, y in pts_all]
+        x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+        y0, y1 = math.floor(min(ys)), math.ceil(max(ys))
+        if y1 == y0:
+            y1 += 1
+
+        def X(v):
+            return ox + M + (math.log2(v) - x0) / (x1 - x0) * (W - 1.5 * M)
+
+        def Y(v):
+            return M / 2 + (y1 - math.log10(max(v, 1e-6))) / (y1 - y0) * (H - 1.5 * M)
+
+        out.append(f'<text x="{ox + W / 2}" y="16" text-anchor="middle" font-size="14">{op}</text>')
+        out.append(f'<rect x="{ox + M}" y="{M / 2}" width="{W - 1.5 * M}" height="{H - 1.5 * M}" '
+                   f'fill="none" stroke="#444"/>')
+        for e in range(int(y0), int(y1) + 1):
+            y = Y(10 ** e)
+            out.append(f'<line x1="{ox + M}" x2="{ox + W - M / 2}" y1="{y}" y2="{y}" stroke="#ddd"/>')
+            out.append(f'<text x="{ox + M - 4}" y="{y + 4}" text-anchor="end">{10 ** e:g}</text>')
+        for b in sorted({x for x, _ in pts_all}):
+            x = X(b)
+            out.append(f'<text x="{x}" y="{H - M + 16}" text-anchor="middle">{b}</text>')
+        out.append(f'<text x="{ox + W / 2}" y="{H - M + 32}" text-anchor="middle">batch size B '
+                   f'(V = 128256)</text>')
+        out.append(f'<text transform="translate({ox + 14},{H / 2}) rotate(-90)" '
+                   f'text-anchor="middle">GB/s</text>')
+        for si, (label, pts) in enumerate(sorted(series[op].items())):
+            c = colors[si % len(colors)]
+            dash = "" if label.startswith("infoest") else ' stroke-dasharray="5,3"'
+            d = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in pts)
+            out.append(f'<polyline points="{d}" fill="none" stroke="{c}" stroke-width="2"{dash}/>')
+            for x, y in pts:
+                out.append(f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="3" fill="{c}"/>')
+            ly = H - 10 + si * 14
+            out.append(f'<line x1="{ox + M}" x2="{ox + M + 24}" y1="{ly}" y2="{ly}" stroke="{c}" '
+                       f'stroke-width="2"{dash}/>')
+            out.append(f'<text x="{ox + M + 30}" y="{ly + 4}">{label}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", action="append", default=[])
+    ap.add_argument("--peers", action="append", default=[])
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--note", default="")
+    ap.add_argument("--title", default="infoest benchmark results")
+    ap.add_argument("--svg-only", action="store_true", help="do not use matplotlib")
+    ap.add_argument("--commit", default=None, help="what was built, in words (default: git)")
+    ap.add_argument("--date", default=None, help="date of the run (default: from the JSON)")
+    args = ap.parse_args()
+
+    bench, peers = read_jsonl(args.bench), read_jsonl(args.peers)
+    results, roofs, skips, peer = build(bench, peers)
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    L = machine_header(bench, args.note, args.title, args.commit, args.date)
+    spreads = [r["max_ms"] / r["min_ms"] for r in results
+               if r.get("status") == "ok" and r["min_ms"] > 0]
+    if spreads:
+        spreads.sort()
+        L.append(f"Timing noise in this run: the median figure's max/min ratio is "
+                 f"{spreads[len(spreads) // 2]:.2f} (worst {spreads[-1]:.1f}); medians are "
+                 f"robust to it, single runs are not.")
+        L.append("")
+    L += goals_section(results, peer)
+
+    plot_name = "logits_throughput.svg"
+    series = plot_series(results, peer)
+    try:
+        if args.svg_only:
+            raise ImportError
+        plot_matplotlib(series, os.path.join(args.out_dir, plot_name))
+        how = "matplotlib"
+    except ImportError:
+        plot_svg(series, os.path.join(args.out_dir, plot_name))
+        how = "hand-made SVG"
+    L += ["## Throughput against batch size (log-softmax, KL)", "",
+          f"![throughput]({plot_name})", "",
+          f"Solid lines: infoest; dashed: peers on the same inputs ({how}). "
+          "Bytes are the compulsory traffic defined below.", ""]
+
+    L += ["## Results", ""]
+    by_op = OrderedDict()
+    for r in results:
+        by_op.setdefault(r["op"], []).append(r)
+    for op, rows_ in by_op.items():
+        rows_.sort(key=lambda r: (r["backend"] != "cpu", r["backend"], r["mode"],
+                                  r["dtype"], r["rows"]))
+        L += result_table(op, rows_, peer)
+
+    L += roof_section(roofs)
+    if skips:
+        L += ["## Skipped", ""]
+        for s in skips:
+            L.append(f"- {s['backend']} {s['what']}: {s['why']}")
+        L.append("")
+    L.append(method_section())
+    with open(os.path.join(args.out_dir, "RESULTS.md"), "w") as f:
+        f.write("\n".join(L))
+    print(f"report: wrote {os.path.join(args.out_dir, 'RESULTS.md')} and {plot_name} ({how})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

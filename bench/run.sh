@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The one command: build infoest-bench, time every op on every backend this
+# machine has, save the inputs, time the peers (PyTorch, SciPy) on the same
+# inputs, and write bench/RESULTS.md and bench/logits_throughput.svg.
+#
+#   bench/run.sh [extra infoest-bench options, e.g. --op kl --repeats 20]
+#
+# Environment:
+#   IE_BENCH_BUILD  build folder (default build-bench; `build` reuses the
+#                   project's build when it was configured with the bench)
+#   IE_BENCH_SIZE   small | standard (default) | gpu
+#   IE_BENCH_OUT    where RESULTS.md and the plot go (default bench/)
+#   IE_BENCH_WORK   JSON lines and saved inputs (default bench/data, ignored by git)
+#   IE_BENCH_JOBS   build parallelism (default 2)
+#   IE_CMAKE_ARGS   extra CMake arguments
+#   IE_BENCH_OPENCL 0 to leave the OpenCL backend out
+#   IE_BENCH_COMMIT what was built, in words, for the page (default: from git)
+#   PYTHON          the Python with torch/scipy (default bench/.venv/bin/python,
+#                   made by bench/peers/setup.sh when missing)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+build="${IE_BENCH_BUILD:-build-bench}"
+size="${IE_BENCH_SIZE:-standard}"
+out="${IE_BENCH_OUT:-bench}"
+work="${IE_BENCH_WORK:-bench/data}"
+jobs="${IE_BENCH_JOBS:-2}"
+t0=$SECONDS
+say() { echo "[run.sh +$((SECONDS - t0))s] $*"; }
+
+py="${PYTHON:-}"
+if [ -z "$py" ]; then
+  if [ ! -x bench/.venv/bin/python ]; then
+    say "no bench/.venv: running bench/peers/setup.sh"
+    bench/peers/setup.sh
+  fi
+  py=bench/.venv/bin/python
+fi
+
+# CUDA is built only where a GPU is visible: elsewhere the backend could not
+# run, and its build is the slowest part.
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DIE_BUILD_TESTS=OFF)
+gpu_note=""
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  cmake_args+=(-DIE_WITH_CUDA=OFF)
+  gpu_note="no GPU visible (nvidia-smi), so the CUDA backend was not built or run here; "
+fi
+say "configuring and building $build"
+# shellcheck disable=SC2086
+cmake -S . -B "$build" "${cmake_args[@]}" ${IE_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" -j"$jobs" --target infoest-bench >/dev/null
+
+mkdir -p "$work" "$out"
+load="$(cut -d' ' -f1-3 /proc/loadavg)"
+say "infoest-bench --size $size: cpu (load average $load)"
+"$build/bench/infoest-bench" --backend cpu --size "$size" --json "$work/bench.jsonl" \
+  --save-inputs "$work/inputs" "$@"
+# GPU backends: every size, host- and device-resident tensors.  OpenCL here is
+# PoCL on the same 2 CPU cores: device-resident tensors only (host staging on a
+# CPU device measures nothing new) and 3 calls a figure, to keep the run short.
+if nvidia-smi -L >/dev/null 2>&1; then
+  say "infoest-bench --size $size: cuda"
+  "$build/bench/infoest-bench" --backend cuda --size "$size" --json "$work/bench.jsonl" --append "$@"
+fi
+if [ "${IE_BENCH_OPENCL:-1}" = 1 ]; then
+  say "infoest-bench --size $size: opencl"
+  "$build/bench/infoest-bench" --backend opencl --size "$size" --json "$work/bench.jsonl" --append \
+    --modes device --repeats 3 --warmup 1 --max-time 2 "$@"
+fi
+
+say "peers (PyTorch, SciPy) on the same inputs"
+"$py" bench/peers/peers.py --bench-json "$work/bench.jsonl" --inputs "$work/inputs" \
+  --out "$work/peers.jsonl" --device cpu
+if "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  "$py" bench/peers/peers.py --bench-json "$work/bench.jsonl" --inputs "$work/inputs" \
+    --out "$work/peers.jsonl" --append --device cuda --peers torch
+fi
+
+load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
+note="${gpu_note}$(nproc) cores shared with other work: load average $load at the start, $load_end at the end; timings on a busy machine are noisy (see the spreads)"
+say "report"
+commit_args=()
+[ -n "${IE_BENCH_COMMIT:-}" ] && commit_args=(--commit "$IE_BENCH_COMMIT")
+"$py" bench/report.py --bench "$work/bench.jsonl" --peers "$work/peers.jsonl" \
+  --out-dir "$out" --note "$note" "${commit_args[@]}"
+say "done: $out/RESULTS.md"
