@@ -127,8 +127,25 @@ static void knn_direct(const double *Q, int64_t m, const double *R, int64_t n, i
     for (int64_t j = 0; j < n; j++) {
       if (self && j == i) continue;
       const double *rj = R + (size_t)j * (size_t)d;
-      const double key = cheb ? key_cheb(qi, rj, d) : key_euclid(qi, rj, d);
-      if (cnt < k || key <= hd[0]) offer(hd, hi, &cnt, k, key, j);
+      if (cnt < k) {
+        offer(hd, hi, &cnt, k, cheb ? key_cheb(qi, rj, d) : key_euclid(qi, rj, d), j);
+        continue;
+      }
+      /* The same key, abandoned as soon as it exceeds the heap's worst. */
+      const double w = hd[0];
+      double key = 0;
+      int64_t c = 0;
+      if (cheb)
+        for (; c < d && key <= w; c++) {
+          const double t = fabs(qi[c] - rj[c]);
+          key = t > key ? t : key;
+        }
+      else
+        for (; c < d && key <= w; c++) {
+          const double t = qi[c] - rj[c];
+          key += t * t;
+        }
+      if (key <= w) offer(hd, hi, &cnt, k, key, j);
     }
     finish(hd, hi, cnt, !cheb);
   }

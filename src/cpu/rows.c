@@ -43,7 +43,8 @@ typedef struct {
  * does not): x = n·ln2 + r, |r| ≤ ln2/2, e^r by its degree-12 Taylor
  * polynomial (relative error < 1e-15), 2^n built in the exponent bits.  The
  * range reduction is in double, so the result keeps its digits whatever |x|
- * (a float reduction would lose |x|·2^-24).  Below −708 and at −inf: 0. */
+ * (a float reduction would lose |x|·2^-24).  Below −708 and at −inf: 0;
+ * above 709 (within 0.8 of DBL_MAX's log): +inf. */
 static inline double exp_poly(double x) {
   const double magic = 6755399441055744.0; /* 1.5·2^52: adding it rounds */
   double xc = x > 709.0 ? 709.0 : x;
@@ -66,7 +67,7 @@ static inline double exp_poly(double x) {
   p = 1.0 + r * p;
   union { double d; uint64_t i; } u = {t};
   u.i = (u.i + 1023) << 52; /* n sits in the low bits of t */
-  return x < -708.0 ? 0.0 : p * u.d;
+  return x < -708.0 ? 0.0 : x > 709.0 ? INFINITY : p * u.d;
 }
 
 /* e^x − 1 in double, vectorisable: Taylor to degree 15 for |x| < ½
@@ -88,6 +89,14 @@ static inline double expm1_poly(double x) {
   p = 1.0 + x * p;
   double big = exp_poly(x) - 1.0;
   return (x < 0.5 && x > -0.5) ? x * p : big;
+}
+
+/* log(1 + y) for y in [0, 1], vectorisable: 2·atanh(s), s = y/(2 + y) ≤ ⅓,
+ * by its odd series to s^31 (relative error < 1e-15). */
+static inline double log1p_poly01(double y) {
+  double s = y / (2.0 + y), s2 = s * s, p = 1.0 / 31;
+  for (int k = 29; k >= 1; k -= 2) p = 1.0 / k + s2 * p;
+  return 2.0 * s * p;
 }
 
 static double entropy_value(const ie_rowargs *ra, const one_state *st) {
@@ -160,6 +169,7 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #define F(name) name##_d
 #define VEXP exp_poly
 #define VEXPM1 expm1_poly
+#define VLOG1P01 log1p_poly01
 #define SEXP exp
 #define SLOG log
 #define SLOG1P log1p

@@ -217,6 +217,75 @@ static R F(mix_log)(R dp, R dq, R al) {
   return al * dp + (1 - al) * dq;
 }
 
+/* Pass 2 of the kinds whose terms need no running state, as vectorised
+ * loops over one chunk (KERNELS.md pass 2; same terms as the scalar loop in
+ * pass2_two).  Returns 0 for the kinds it does not handle. */
+IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R *restrict zq,
+                            int n, R mp, R mq, R lsp, R lsq, R be, R lb, R lb1, R *c) {
+  const R ninf = -(R)INFINITY, inf = (R)INFINITY;
+  R c1 = 0, c2 = 0, c3 = 0;
+  switch (k) {
+  case IE_DIV_JS:
+#pragma omp simd reduction(+ : c1)
+    for (int i = 0; i < n; i++) {
+      R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq;
+      R a = lb + lp, b = lb1 + lq, hi = a > b ? a : b, lo = a > b ? b : a;
+      R lm = hi + VLOG1P01(VEXP(lo - hi)); /* log-add-exp: log m */
+      R tp = lp > ninf ? be * VEXP(lp) * (lp - lm) : 0;
+      R tq = lq > ninf ? (1 - be) * VEXP(lq) * (lq - lm) : 0;
+      c1 += lp != lq ? tp + tq : 0;
+    }
+    break;
+  case IE_DIV_TV:
+#pragma omp simd reduction(+ : c1)
+    for (int i = 0; i < n; i++) {
+      R d = VEXP((zp[i] - mp) - lsp) - VEXP((zq[i] - mq) - lsq);
+      c1 += d < 0 ? -d : d;
+    }
+    break;
+  case IE_DIV_HELLINGER:
+#pragma omp simd reduction(+ : c1)
+    for (int i = 0; i < n; i++) {
+      R h = VEXP((R)0.5 * ((zp[i] - mp) - lsp)) - VEXP((R)0.5 * ((zq[i] - mq) - lsq));
+      c1 += h * h;
+    }
+    break;
+  case IE_DIV_CHI2:
+#pragma omp simd reduction(+ : c1)
+    for (int i = 0; i < n; i++) {
+      R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq, p = VEXP(lp), q = VEXP(lq);
+      /* q underflows: p dominates; q = 0 < p: +inf */
+      R t = q > 0 ? (p - q) * (p - q) / q : lq > ninf ? VEXP(2 * lp - lq) : lp > ninf ? inf : 0;
+      c1 += t;
+    }
+    break;
+  case IE_DIV_BHATTACHARYYA:
+#pragma omp simd reduction(+ : c1, c2, c3)
+    for (int i = 0; i < n; i++) {
+      R dp = zp[i] - mp, dq = zq[i] - mq;
+      c1 += (dp > ninf && dq > ninf) ? VEXP((R)0.5 * (dp + dq)) : 0;
+      c2 += VEXP(dp);
+      c3 += VEXP(dq);
+    }
+    break;
+  case IE_DIV_CAUCHY_SCHWARZ:
+#pragma omp simd reduction(+ : c1, c2, c3)
+    for (int i = 0; i < n; i++) {
+      R dp = zp[i] - mp, dq = zq[i] - mq;
+      c1 += (dp > ninf && dq > ninf) ? VEXP(dp + dq) : 0;
+      c2 += VEXP(2 * dp);
+      c3 += VEXP(2 * dq);
+    }
+    break;
+  default:
+    return 0;
+  }
+  c[0] = c1;
+  c[1] = c2;
+  c[2] = c3;
+  return 1;
+}
+
 IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
                            const two_state *st) {
   R zp[CHUNK], zq[CHUNK];
@@ -241,7 +310,18 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, zp);
     F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, zq);
-    R c1 = 0, c2 = 0, c3 = 0, cp2 = 0, cq2 = 0;
+    R c1 = 0, c2 = 0, c3 = 0, cp2 = 0, cq2 = 0, cf[3];
+    if (F(pass2_fast)(k, zp, zq, n, mp, mq, lsp, lsq, be, lb, lb1, cf)) {
+      s1 += cf[0];
+      if (k == IE_DIV_BHATTACHARYYA) {
+        sp2 += cf[1];
+        sq2 += cf[2];
+      } else {
+        s2 += cf[1];
+        s3 += cf[2];
+      }
+      continue;
+    }
     for (int i = 0; i < n; i++) {
       R dp = zp[i] - mp, dq = zq[i] - mq;
       R lp = dp - lsp, lq = dq - lsq;
