@@ -380,6 +380,130 @@ IE_API ie_status ie_matrix_mutual_information(
     ie_context *ctx, const DLTensor *x, const DLTensor *y,
     const ie_matrix_entropy_options *opt, ie_spectral_result *result);
 
+/* ---- k-nearest-neighbour estimators (SPEC §5) ------------------------------------ */
+
+/* Distances between samples in ℝ^d. */
+typedef enum {
+  IE_METRIC_EUCLIDEAN = 0, /* ‖x − y‖₂ */
+  IE_METRIC_CHEBYSHEV = 1  /* max-norm ‖x − y‖∞ */
+} ie_knn_metric;
+
+typedef struct {
+  size_t size;          /* sizeof, or 0 */
+  ie_knn_metric metric; /* default Euclidean */
+  /* Nonzero: `queries` and `refs` are the same set (same number of rows,
+   * row i of one is row i of the other) and query i never gets itself. */
+  int exclude_self;
+} ie_knn_options;
+
+/* Exact k nearest neighbours.  For each row i of `queries` [m, d], the k rows
+ * of `refs` [n, d] nearest to it, sorted by (distance, index): ties go to
+ * the smaller index.  `indices` [m, k] int64 or int32 (may be NULL);
+ * `distances` [m, k] f64 or f32 (may be NULL), host or device memory.
+ * Points are f32, f16, bf16 (f64 on the CPU); they are compared in double.
+ * The kept neighbours' distances are computed from coordinate differences in
+ * double (SPEC §5): a duplicate is at exactly 0.  The search is exact (the
+ * CPU selects candidates through a GEMM of the expanded form for the
+ * Euclidean metric when d ≥ 8, with a rounding margin that never drops a
+ * true neighbour); memory beyond the inputs and outputs stays bounded by
+ * tiles whatever n.  1 ≤ k ≤ n (k ≤ n − 1 with exclude_self); NaN or inf in
+ * a point is IE_NONFINITE naming the tensor and row. */
+IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor *refs,
+                        int64_t k, DLTensor *indices, DLTensor *distances,
+                        const ie_knn_options *opt);
+
+/* Which estimator ie_knn_divergence runs. */
+typedef enum {
+  IE_KNN_DIV_KL = 0,    /* Wang–Kulkarni–Verdú KL(P_x ‖ P_y) */
+  IE_KNN_DIV_RENYI = 1, /* Póczos–Schneider Rényi divergence of order α */
+  IE_KNN_DIV_NNR = 2    /* Noshad–Moon–Sekeh–Hero nearest-neighbour ratio,
+                           of the kind in `nnr_kind` */
+} ie_knn_divergence_method;
+
+typedef struct {
+  size_t size;     /* sizeof, or 0 */
+  int64_t k;       /* neighbours; 0 means 3 */
+  double alpha;    /* the order (Rényi entropy, Rényi divergence, NNR renyi,
+                      alpha, tsallis) ... */
+  int has_alpha;   /* ... taken only when nonzero: ie_knn_entropy without it
+                      is Kozachenko–Leonenko (Shannon); the Rényi divergence
+                      and NNR renyi/alpha/tsallis need it */
+  /* NNR only: the divergence computed from the density-ratio estimates r_i
+   * (below).  Default IE_DIV_KL. */
+  ie_divergence_kind nnr_kind;
+  double beta;     /* NNR js weight in (0, 1); 0 means ½ */
+  /* Duplicates: 0 (default) makes a zero distance that the formula takes
+   * the log of an error (IE_INVALID_ARGUMENT, with the number of points
+   * affected).  jitter > 0 instead adds Gaussian noise of standard deviation
+   * jitter·s_c to coordinate c of every point, s_c that column's standard
+   * deviation in its tensor (1 if it is 0), drawn from `seed`
+   * (the same seed gives the same points).  On GPU backends the perturbed
+   * points are rounded to float32, so jitter below about 1e-6 may not
+   * separate duplicates there. */
+  double jitter;
+  uint64_t seed;
+} ie_knn_estimator_options;
+
+typedef struct {
+  double estimate; /* nats; raw: a negative MI or divergence is sampling
+                      noise, returned as is, never clipped */
+  int64_t n;       /* rows of x */
+  int64_t m;       /* rows of y (0 for the entropy) */
+  int64_t d;       /* dimension of x (MI: of x plus y) */
+  int64_t k;       /* the k used */
+} ie_knn_result;
+
+/* Differential entropy of the samples x [N, d], in nats.  ρ_k(i) is the
+ * Euclidean distance from x_i to its k-th nearest neighbour in x without
+ * itself, V_d = π^(d/2)/Γ(d/2 + 1):
+ *   without has_alpha (Kozachenko–Leonenko):
+ *     ψ(N) − ψ(k) + log V_d + (d/N) Σ log ρ_k(i)
+ *   with α (Leonenko–Pronzato–Savani), 0 < α < k + 1:
+ *     log((1/N) Σ ζ_i^(1−α)) / (1 − α),  ζ_i = (N−1) C_k V_d ρ_k(i)^d,
+ *     C_k = (Γ(k)/Γ(k+1−α))^(1/(1−α)); α = 1 gives the limit
+ *     (1/N) Σ log ζ_i with C_k = e^(−ψ(k)).
+ * 1 ≤ k < N; a zero ρ_k(i) is an error unless opt->jitter is set. */
+IE_API ie_status ie_knn_entropy(ie_context *ctx, const DLTensor *x,
+                                const ie_knn_estimator_options *opt,
+                                ie_knn_result *result);
+
+/* Divergence of the law of x [N, d] from that of y [M, d], in nats.
+ * ν_k(i) is the distance from x_i to its k-th nearest neighbour in y.
+ *   IE_KNN_DIV_KL (Wang–Kulkarni–Verdú):
+ *     (d/N) Σ log(ν_k(i)/ρ_k(i)) + log(M/(N−1))
+ *   IE_KNN_DIV_RENYI (Póczos–Schneider), α > 0, k > |α − 1|:
+ *     log(B_{k,α} (1/N) Σ ((N−1) ρ_k(i)^d / (M ν_k(i)^d))^(1−α)) / (α − 1),
+ *     B_{k,α} = Γ(k)² / (Γ(k−α+1) Γ(k+α−1)); α = 1 gives the KL estimate.
+ *   IE_KNN_DIV_NNR (Noshad–Moon–Sekeh–Hero): for each y_i, among its k
+ *     nearest neighbours in x ∪ y (itself excluded; ties to x first, then by
+ *     index) N_i are from x and M_i from y; r_i = (M/N) N_i / (M_i + 1)
+ *     estimates p_x/p_y at y_i.  nnr_kind IE_DIV_RENYI (α > 0, α ≠ 1):
+ *     log((1/M) Σ r_i^α)/(α − 1); otherwise (1/M) Σ g(r_i) with the g of
+ *     SPEC §3 written as an f-divergence E_y[g(p_x/p_y)]: kl t log t,
+ *     reverse-kl −log t, jeffreys (t−1) log t, js (β), tv ½|t−1|, hellinger
+ *     ½(√t−1)², chi2 (t−1)², alpha (t^α − αt − (1−α))/(α(α−1)), tsallis
+ *     (t^α − t)/(α−1) (the forms that equal SPEC §3 when E_y[t] = 1 and are
+ *     continuous at α = 1, 0); bhattacharyya is −log((1/M) Σ √r_i).  cross-entropy and
+ *     cauchy-schwarz are not functions of the ratio: IE_INVALID_ARGUMENT.
+ *     An r_i = 0 under reverse-kl gives +inf, an answer.
+ * 1 ≤ k < N and k < M. */
+IE_API ie_status ie_knn_divergence(ie_context *ctx, ie_knn_divergence_method method,
+                                   const DLTensor *x, const DLTensor *y,
+                                   const ie_knn_estimator_options *opt,
+                                   ie_knn_result *result);
+
+/* Mutual information of paired samples x [N, dx] and y [N, dy], in nats:
+ * the first KSG estimator (Kraskov–Stögbauer–Grassberger 2004)
+ *   ψ(k) + ψ(N) − (1/N) Σ [ψ(n_x(i) + 1) + ψ(n_y(i) + 1)],
+ * with ε_i the max-norm distance max(‖Δx‖∞, ‖Δy‖∞) from (x_i, y_i) to its
+ * k-th nearest neighbour in the joint space and n_x(i) = #{j ≠ i :
+ * ‖x_j − x_i‖∞ < ε_i} (strictly), likewise n_y.  Negative estimates are
+ * returned as they are.  1 ≤ k < N. */
+IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x,
+                                           const DLTensor *y,
+                                           const ie_knn_estimator_options *opt,
+                                           ie_knn_result *result);
+
 #ifdef __cplusplus
 }
 #endif

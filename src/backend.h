@@ -143,6 +143,19 @@ typedef struct ie_backend_ops {
    * set).  A solver reporting failure gives IE_BACKEND_FAILURE naming the set. */
   ie_status (*eigvalsh)(ie_context *ctx, void *a, ie_dtype dt, int64_t sets,
                         int64_t m, double *w);
+
+  /* k-nearest neighbours (SPEC §5, src/knn.c); NULL: unsupported.  q (m × d)
+   * and r (n × d) are compact matrices in backend memory, F64 on the CPU,
+   * F32 elsewhere, already checked finite.  knn writes, for each query i,
+   * the k nearest rows of r sorted by (distance, index) into idx and dist
+   * (HOST arrays of m·k), distances computed in double from coordinate
+   * differences; `self` excludes r's row i from query i.  range_count writes
+   * count[i] = #{j (≠ i with self) : ‖r_j − q_i‖∞ < radius[i]} (strictly;
+   * radius and count are HOST arrays of m), the max-norm in double. */
+  ie_status (*knn)(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
+                   ie_knn_metric metric, int self, int64_t *idx, double *dist);
+  ie_status (*range_count)(ie_context *ctx, const ie_mat *q, const ie_mat *r,
+                           const double *radius, int self, int64_t *count);
 } ie_backend_ops;
 
 /* The registry: the tables compiled into this build (NULL if absent). */

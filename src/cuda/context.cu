@@ -193,6 +193,12 @@ static int cu_is_gpu(void *state)
 
 /* In the order of struct ie_backend_ops (src/backend.h).  The spectral
  * entries (gram, eigvalsh) are not written yet: NULL means unsupported. */
+/* src/cuda/knn.cu */
+extern "C" ie_status ie__cu_knn(ie_context *, const ie_mat *, const ie_mat *, int64_t, ie_knn_metric,
+                                int, int64_t *, double *);
+extern "C" ie_status ie__cu_range_count(ie_context *, const ie_mat *, const ie_mat *, const double *,
+                                        int, int64_t *);
+
 extern "C" const ie_backend_ops ie__cuda_ops = {
     /* name */ "cuda",
     /* kind */ IE_BACKEND_CUDA,
@@ -209,6 +215,8 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* rows */ ie__cu_rows,
     /* gram */ NULL,
     /* eigvalsh */ NULL,
+    /* knn (src/cuda/knn.cu) */ ie__cu_knn,
+    /* range_count */ ie__cu_range_count,
 };
 
 extern "C" IE_API ie_status ie_cuda_set_stream(ie_context *ctx,

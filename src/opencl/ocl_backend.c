@@ -366,6 +366,12 @@ ie_status ie__ocl_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel
 ie_status ie__ocl_eigvalsh(ie_context *ctx, void *a, ie_dtype dt, int64_t sets, int64_t m,
                            double *w);
 
+/* src/opencl/knn.c */
+ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
+                      ie_knn_metric metric, int self, int64_t *idx, double *dist);
+ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
+                              const double *radius, int self, int64_t *count);
+
 const ie_backend_ops ie__opencl_ops = {
     .name = "opencl",
     .kind = IE_BACKEND_OPENCL,
@@ -382,4 +388,6 @@ const ie_backend_ops ie__opencl_ops = {
     .rows = ie__ocl_rows,
     .gram = ie__ocl_gram,
     .eigvalsh = ie__ocl_eigvalsh,
+    .knn = ie__ocl_knn,
+    .range_count = ie__ocl_range_count,
 };
