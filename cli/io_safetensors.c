@@ -13,7 +13,7 @@
 #define _FILE_OFFSET_BITS 64
 #define _POSIX_C_SOURCE 200809L
 
-#include "io.h"
+#include "io_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,18 +23,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-/* Shared helpers, defined in io_npy.c. */
-void ieio__errf(char *err, size_t errcap, const char *fmt, ...)
-#ifdef __GNUC__
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-size_t ieio__dtype_size(DLDataType t);
-const char *ieio__dtype_name(DLDataType t);
-int ieio__pread_all(int fd, void *dst, uint64_t nbytes, uint64_t offset);
-int ieio__mul_u64(uint64_t a, uint64_t b, uint64_t *out);
-int ieio__st_open(const char *path, const char *name, ieio_info *info,
-                  char *err, size_t errcap);
 
 #define ST_MAX_HEADER ((uint64_t)100 << 20) /* the format's own limit: 100 MB */
 #define ST_MAX_DEPTH 64

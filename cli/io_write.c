@@ -8,7 +8,7 @@
 #define _FILE_OFFSET_BITS 64
 #define _POSIX_C_SOURCE 200809L
 
-#include "io.h"
+#include "io_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,15 +18,6 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Shared helpers, defined in io_npy.c. */
-void ieio__errf(char *err, size_t errcap, const char *fmt, ...)
-#ifdef __GNUC__
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-size_t ieio__dtype_size(DLDataType t);
-int ieio__mul_u64(uint64_t a, uint64_t b, uint64_t *out);
 
 struct ieio_writer {
   int fd;
