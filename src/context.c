@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "internal.h"
 
 int ie_version(void) { return IE_VERSION_NUMBER; }
 const char *ie_version_string(void) { return IE_VERSION_STRING; }
@@ -200,4 +200,15 @@ ie_backend ie_context_backend(const ie_context *ctx) {
 const char *ie_context_device_name(const ie_context *ctx) {
   if (!ctx || !ctx->ops) return "none";
   return ctx->ops->device_name ? ctx->ops->device_name(ctx->state) : ctx->ops->name;
+}
+
+ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *family) {
+  if (!ctx) return IE_INVALID_ARGUMENT;
+  if (!ctx->ops)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
+  if (!supported)
+    return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no %s", fn, ctx->ops->name, family);
+  ctx->last = IE_OK;
+  ctx->msg[0] = 0;
+  return IE_OK;
 }

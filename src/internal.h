@@ -52,6 +52,18 @@ static inline ie_status ie__be_alloc(ie_context *ctx, size_t bytes, void **buf) 
     }                                                                   \
   } while (0)
 
+/* Return the status of `expr` when it is not IE_OK. */
+#define IE__CHECK(expr)              \
+  do {                               \
+    ie_status s_ = (expr);           \
+    if (s_ != IE_OK) return s_;      \
+  } while (0)
+
+/* Start a public call: the context must exist and hold a backend, and
+ * `supported` says whether that backend has the call's ops (IE_UNSUPPORTED
+ * naming `family` otherwise).  Clears the last message. */
+ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *family);
+
 /* A checked tensor argument, in backend memory after ie__stage. */
 typedef struct {
   const char *fn;   /* the public call, for messages */

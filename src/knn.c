@@ -19,12 +19,6 @@
 
 #include "internal.h"
 
-#define CHECK(expr)             \
-  do {                          \
-    ie_status s_ = (expr);      \
-    if (s_ != IE_OK) return s_; \
-  } while (0)
-
 /* ---- Special functions --------------------------------------------------------- */
 
 /* Digamma ψ(x) for x > 0: the recurrence ψ(x) = ψ(x+1) − 1/x up to x ≥ 10,
@@ -98,7 +92,7 @@ static void pts_free(pts *p) {
 static ie_status read_points(ie_context *ctx, const char *fn, const char *name,
                              const DLTensor *t, pts *p) {
   memset(p, 0, sizeof *p);
-  CHECK(ie__check_matrix(ctx, &p->a, fn, name, t, IE__FLOATS));
+  IE__CHECK(ie__check_matrix(ctx, &p->a, fn, name, t, IE__FLOATS));
   if (t->ndim != 2)
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' must be 2-D [n, d] samples; it has %d dimension%s",
                      fn, name, t->ndim, t->ndim == 1 ? "" : "s");
@@ -237,7 +231,7 @@ static ie_status search(ie_context *ctx, const char *fn, const double *q, int64_
                         int self, int64_t *idx, double *dist) {
   ie_mat qm, rm;
   void *qo = NULL, *ro = NULL;
-  CHECK(to_backend(ctx, fn, q, m, d, &qm, &qo));
+  IE__CHECK(to_backend(ctx, fn, q, m, d, &qm, &qo));
   ie_status s = IE_OK;
   if (r == q && n == m) rm = qm;
   else s = to_backend(ctx, fn, r, n, d, &rm, &ro);
@@ -372,9 +366,9 @@ IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor
   IE__OPTIONS(o, opt);
   if ((int)o.metric != IE_METRIC_EUCLIDEAN && (int)o.metric != IE_METRIC_CHEBYSHEV)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown metric %d", fn, (int)o.metric);
-  CHECK(need_ops(ctx, fn, 0));
+  IE__CHECK(need_ops(ctx, fn, 0));
   pts q, r;
-  CHECK(read_points(ctx, fn, "queries", queries, &q));
+  IE__CHECK(read_points(ctx, fn, "queries", queries, &q));
   ie_status s = read_points(ctx, fn, "refs", refs, &r);
   if (s != IE_OK) {
     pts_free(&q);
@@ -437,16 +431,16 @@ IE_API ie_status ie_knn_entropy(ie_context *ctx, const DLTensor *x, const ie_knn
                                 ie_knn_result *result) {
   static const char *const fn = "ie_knn_entropy";
   ie_knn_estimator_options o;
-  CHECK(common_options(ctx, fn, opt, &o));
+  IE__CHECK(common_options(ctx, fn, opt, &o));
   const int64_t k = o.k;
   const double a = o.alpha;
   if (o.has_alpha && !(a > 0 && a < (double)k + 1))
     return ie__error(ctx, IE_INVALID_ARGUMENT,
                      "%s: alpha = %g; the Leonenko-Pronzato-Savani estimator needs 0 < alpha < k + 1 = %lld",
                      fn, a, (long long)(k + 1));
-  CHECK(need_ops(ctx, fn, 0));
+  IE__CHECK(need_ops(ctx, fn, 0));
   pts p;
-  CHECK(read_points(ctx, fn, "x", x, &p));
+  IE__CHECK(read_points(ctx, fn, "x", x, &p));
   const int64_t N = p.n, d = p.d;
   ie_status s = check_k(ctx, fn, k, N, "x", "the entropy");
   if (s == IE_OK && o.jitter > 0) apply_jitter(&p, o.jitter, o.seed, 0);
@@ -523,7 +517,7 @@ IE_API ie_status ie_knn_divergence(ie_context *ctx, ie_knn_divergence_method met
                                    const ie_knn_estimator_options *opt, ie_knn_result *result) {
   static const char *const fn = "ie_knn_divergence";
   ie_knn_estimator_options o;
-  CHECK(common_options(ctx, fn, opt, &o));
+  IE__CHECK(common_options(ctx, fn, opt, &o));
   const int64_t k = o.k;
   const double a = o.alpha;
   double beta = o.beta == 0 ? 0.5 : o.beta;
@@ -558,9 +552,9 @@ IE_API ie_status ie_knn_divergence(ie_context *ctx, ie_knn_divergence_method met
     if (nk == IE_DIV_JS && !(beta > 0 && beta < 1))
       return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: beta = %g; js needs 0 < beta < 1", fn, beta);
   }
-  CHECK(need_ops(ctx, fn, 0));
+  IE__CHECK(need_ops(ctx, fn, 0));
   pts px, py;
-  CHECK(read_points(ctx, fn, "x", x, &px));
+  IE__CHECK(read_points(ctx, fn, "x", x, &px));
   ie_status s = read_points(ctx, fn, "y", y, &py);
   if (s != IE_OK) {
     pts_free(&px);
@@ -678,12 +672,12 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x, c
                                            ie_knn_result *result) {
   static const char *const fn = "ie_knn_mutual_information";
   ie_knn_estimator_options o;
-  CHECK(common_options(ctx, fn, opt, &o));
+  IE__CHECK(common_options(ctx, fn, opt, &o));
   const int64_t k = o.k;
-  CHECK(need_ops(ctx, fn, 1));
+  IE__CHECK(need_ops(ctx, fn, 1));
   pts px, py, pj;
   memset(&pj, 0, sizeof pj);
-  CHECK(read_points(ctx, fn, "x", x, &px));
+  IE__CHECK(read_points(ctx, fn, "x", x, &px));
   ie_status s = read_points(ctx, fn, "y", y, &py);
   if (s != IE_OK) {
     pts_free(&px);

@@ -10,21 +10,6 @@
 
 #include "internal.h"
 
-#define CHECK(expr)                   \
-  do {                                \
-    ie_status s_ = (expr);            \
-    if (s_ != IE_OK) return s_;       \
-  } while (0)
-
-static ie_status begin(ie_context *ctx, const char *fn) {
-  if (!ctx) return IE_INVALID_ARGUMENT;
-  if (!ctx->ops)
-    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
-  ctx->last = IE_OK;
-  ctx->msg[0] = 0;
-  return IE_OK;
-}
-
 static ie_status temperature(ie_context *ctx, const char *fn, double t, double *inv) {
   if (t == 0) t = 1;
   if (!(t > 0) || isinf(t))
@@ -186,9 +171,9 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   double *w = NULL, *val = NULL;
   ie_rowerr *err = NULL;
   ie_status s = IE_OK;
-  if (j->per_row) CHECK(ie__check_vector(ctx, &out, j->fn, j->per_row_name ? j->per_row_name : "per_row", j->per_row, rows,
+  if (j->per_row) IE__CHECK(ie__check_vector(ctx, &out, j->fn, j->per_row_name ? j->per_row_name : "per_row", j->per_row, rows,
                                          (1u << IE_DT_F32) | (1u << IE_DT_F64)));
-  CHECK(ie__read_weights(ctx, j->fn, j->weights, rows, &w));
+  IE__CHECK(ie__read_weights(ctx, j->fn, j->weights, rows, &w));
 
   if (j->labels && j->ra.has_ignore_index) {
     /* Ignored rows are not kept: fold them into the weights. */
@@ -253,14 +238,14 @@ done:
 
 static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *logits,
                              DLTensor *out, const ie_softmax_options *opt, int log_out) {
-  CHECK(begin(ctx, fn));
+  IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_softmax_options o;
   IE__OPTIONS(o, opt);
   double inv = 1;
-  CHECK(temperature(ctx, fn, o.temperature, &inv));
+  IE__CHECK(temperature(ctx, fn, o.temperature, &inv));
   ie__arg x, y;
-  CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
-  CHECK(ie__check_matrix(ctx, &y, fn, "out", out, IE__FLOATS));
+  IE__CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
+  IE__CHECK(ie__check_matrix(ctx, &y, fn, "out", out, IE__FLOATS));
   if (y.m.rows != x.m.rows || y.m.cols != x.m.cols || out->ndim != logits->ndim)
     return ie__error(ctx, IE_BAD_SHAPE, "%s: 'out' is %lld x %lld but 'logits' is %lld x %lld", fn,
                      (long long)y.m.rows, (long long)y.m.cols, (long long)x.m.rows, (long long)x.m.cols);
@@ -314,22 +299,22 @@ ie_status ie_softmax(ie_context *ctx, const DLTensor *logits, DLTensor *out,
 ie_status ie_logsumexp(ie_context *ctx, const DLTensor *logits, DLTensor *out,
                        const ie_softmax_options *opt) {
   const char *fn = "ie_logsumexp";
-  CHECK(begin(ctx, fn));
+  IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_softmax_options o;
   IE__OPTIONS(o, opt);
   if (!out) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'out' is NULL", fn);
   ie__arg x;
   rowjob j = {fn, {0}, &x, NULL, NULL, IE_INPUT_LOGITS, IE_INPUT_LOGITS, out, "out", NULL, NULL};
   j.ra.op = IE_OP_LSE;
-  CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
-  CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
+  IE__CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
+  IE__CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
   return run_rows(ctx, &j);
 }
 
 ie_status ie_entropy(ie_context *ctx, const DLTensor *xt, DLTensor *per_row,
                      const ie_entropy_options *opt, ie_summary *summary) {
   const char *fn = "ie_entropy";
-  CHECK(begin(ctx, fn));
+  IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_entropy_options o;
   IE__OPTIONS(o, opt);
   ie__arg x;
@@ -338,7 +323,7 @@ ie_status ie_entropy(ie_context *ctx, const DLTensor *xt, DLTensor *per_row,
   j.ra.input = o.input;
   j.ra.ent = o.kind;
   j.ra.alpha = o.alpha;
-  CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
+  IE__CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
   if (o.input != IE_INPUT_LOGITS && o.input != IE_INPUT_PROBS)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown input kind %d", fn, (int)o.input);
   switch (o.kind) {
@@ -357,14 +342,14 @@ ie_status ie_entropy(ie_context *ctx, const DLTensor *xt, DLTensor *per_row,
   default:
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown entropy kind %d", fn, (int)o.kind);
   }
-  CHECK(ie__check_matrix(ctx, &x, fn, o.input == IE_INPUT_PROBS ? "probs" : "logits", xt, IE__FLOATS));
+  IE__CHECK(ie__check_matrix(ctx, &x, fn, o.input == IE_INPUT_PROBS ? "probs" : "logits", xt, IE__FLOATS));
   return run_rows(ctx, &j);
 }
 
 ie_status ie_nll(ie_context *ctx, const DLTensor *logits, const DLTensor *labels,
                  DLTensor *per_row, const ie_nll_options *opt, ie_summary *summary) {
   const char *fn = "ie_nll";
-  CHECK(begin(ctx, fn));
+  IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_nll_options o;
   IE__OPTIONS(o, opt);
   ie__arg x, l;
@@ -372,9 +357,9 @@ ie_status ie_nll(ie_context *ctx, const DLTensor *logits, const DLTensor *labels
   j.ra.op = IE_OP_NLL;
   j.ra.ignore_index = o.ignore_index;
   j.ra.has_ignore_index = o.has_ignore_index;
-  CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
-  CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
-  CHECK(ie__check_vector(ctx, &l, fn, "labels", labels, x.m.rows, IE__INTS));
+  IE__CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
+  IE__CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
+  IE__CHECK(ie__check_vector(ctx, &l, fn, "labels", labels, x.m.rows, IE__INTS));
   return run_rows(ctx, &j);
 }
 
@@ -382,7 +367,7 @@ ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind, const DLTensor
                         const DLTensor *qt, DLTensor *per_row,
                         const ie_divergence_options *opt, ie_summary *summary) {
   const char *fn = "ie_divergence";
-  CHECK(begin(ctx, fn));
+  IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_divergence_options o;
   IE__OPTIONS(o, opt);
   ie__arg p, q;
@@ -393,7 +378,7 @@ ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind, const DLTensor
   j.ra.div = kind;
   j.ra.alpha = o.alpha;
   j.ra.beta = o.beta == 0 ? 0.5 : o.beta;
-  CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
+  IE__CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
   if ((o.p_input != IE_INPUT_LOGITS && o.p_input != IE_INPUT_PROBS) ||
       (o.q_input != IE_INPUT_LOGITS && o.q_input != IE_INPUT_PROBS))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown input kind", fn);
@@ -416,8 +401,8 @@ ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind, const DLTensor
       return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: Tsallis index q = %g must be finite and >= 0", fn, o.alpha);
     if (o.alpha == 1) j.ra.div = IE_DIV_KL;
   }
-  CHECK(ie__check_matrix(ctx, &p, fn, "p", pt, IE__FLOATS));
-  CHECK(ie__check_matrix(ctx, &q, fn, "q", qt, IE__FLOATS));
+  IE__CHECK(ie__check_matrix(ctx, &p, fn, "p", pt, IE__FLOATS));
+  IE__CHECK(ie__check_matrix(ctx, &q, fn, "q", qt, IE__FLOATS));
   if (p.m.rows != q.m.rows || p.m.cols != q.m.cols)
     return ie__error(ctx, IE_BAD_SHAPE, "%s: 'p' is %lld x %lld but 'q' is %lld x %lld", fn,
                      (long long)p.m.rows, (long long)p.m.cols, (long long)q.m.rows, (long long)q.m.cols);

@@ -16,22 +16,8 @@
 #include "internal.h"
 #include "spectral.h"
 
-#define CHECK(expr)                   \
-  do {                                \
-    ie_status s_ = (expr);            \
-    if (s_ != IE_OK) return s_;       \
-  } while (0)
-
-static ie_status begin(ie_context *ctx, const char *fn) {
-  if (!ctx) return IE_INVALID_ARGUMENT;
-  if (!ctx->ops)
-    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
-  if (!ctx->ops->gram || !ctx->ops->eigvalsh)
-    return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no spectral measures", fn,
-                     ctx->ops->name);
-  ctx->last = IE_OK;
-  ctx->msg[0] = 0;
-  return IE_OK;
+static int has_spectral(const ie_context *ctx) {
+  return ctx && ctx->ops && ctx->ops->gram && ctx->ops->eigvalsh;
 }
 
 /* ---- Host eigen step (CPU and OpenCL backends) ----------------------------- */
@@ -286,7 +272,7 @@ static ie_status check_input(ie_context *ctx, const char *fn, const char *name,
                              double sigma, input *in) {
   memset(in, 0, sizeof *in);
   in->kernel = kernel;
-  CHECK(kernel_params(ctx, fn, name, kernel, sigma, &in->gamma));
+  IE__CHECK(kernel_params(ctx, fn, name, kernel, sigma, &in->gamma));
   const DLTensor *use = t;
   int64_t sets = 1;
   if (batch) {
@@ -324,7 +310,7 @@ static ie_status check_input(ie_context *ctx, const char *fn, const char *name,
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' must be 2-D [n, %s]; it has %d dimensions", fn,
                      name, kernel == IE_KERNEL_PRECOMPUTED ? "n" : "d", t->ndim);
   }
-  CHECK(ie__check_matrix(ctx, &in->a, fn, name, use, IE__FLOATS));
+  IE__CHECK(ie__check_matrix(ctx, &in->a, fn, name, use, IE__FLOATS));
   in->sets = sets;
   in->n = sets ? in->a.m.rows / sets : 0;
   in->d = in->a.m.cols;
@@ -509,7 +495,7 @@ static ie_status scores(ie_context *ctx, const char *fn, input *in, int nin,
                         double *val, ie_spectral_result *res) {
   double *w = NULL;
   eigctx e = {0};
-  CHECK(eigen(ctx, fn, in, nin, path, single, &w, &e));
+  IE__CHECK(eigen(ctx, fn, in, nin, path, single, &w, &e));
   const int64_t sets = in[0].sets;
   res->max_clamp = 0;
   for (int64_t s = 0; s < sets; s++) {
@@ -536,20 +522,20 @@ static ie_status scores(ie_context *ctx, const char *fn, input *in, int nin,
 static ie_status vendi_common(ie_context *ctx, const char *fn, const DLTensor *x,
                               DLTensor *out, int batch, const ie_vendi_options *opt,
                               ie_spectral_result *result) {
-  CHECK(begin(ctx, fn));
+  IE__CHECK(ie__begin(ctx, fn, has_spectral(ctx), "spectral measures"));
   if (!batch && !result)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: 'result' is NULL", fn);
   ie_vendi_options o;
   IE__OPTIONS(o, opt);
   const double q = o.has_q ? o.q : 1.0;
-  CHECK(check_order(ctx, fn, "q", q));
-  CHECK(check_path(ctx, fn, o.path, o.kernel));
+  IE__CHECK(check_order(ctx, fn, "q", q));
+  IE__CHECK(check_path(ctx, fn, o.path, o.kernel));
   input in;
-  CHECK(check_input(ctx, fn, "x", x, batch, o.kernel, o.sigma, &in));
+  IE__CHECK(check_input(ctx, fn, "x", x, batch, o.kernel, o.sigma, &in));
   ie__arg outa;
   if (batch) {
     if (!out) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'scores' is NULL", fn);
-    CHECK(ie__check_vector(ctx, &outa, fn, "scores", out, in.sets, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+    IE__CHECK(ie__check_vector(ctx, &outa, fn, "scores", out, in.sets, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
   }
   ie_spectral_result r = {0};
   if (in.sets == 0) { /* an empty batch: nothing to score */
@@ -588,12 +574,12 @@ IE_API ie_status ie_vendi_batch(ie_context *ctx, const DLTensor *x, DLTensor *sc
 static ie_status entropy_setup(ie_context *ctx, const char *fn, const ie_matrix_entropy_options *opt,
                                ie_spectral_result *result, ie_matrix_entropy_options *o,
                                double *alpha) {
-  CHECK(begin(ctx, fn));
+  IE__CHECK(ie__begin(ctx, fn, has_spectral(ctx), "spectral measures"));
   if (!result) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: 'result' is NULL", fn);
   IE__OPTIONS(*o, opt);
   *alpha = o->has_alpha ? o->alpha : 1.0;
-  CHECK(check_order(ctx, fn, "alpha", *alpha));
-  CHECK(check_path(ctx, fn, o->path, o->kernel));
+  IE__CHECK(check_order(ctx, fn, "alpha", *alpha));
+  IE__CHECK(check_path(ctx, fn, o->path, o->kernel));
   if (!o->separate_y) {
     o->kernel_y = o->kernel;
     o->sigma_y = o->sigma;
@@ -607,11 +593,11 @@ IE_API ie_status ie_matrix_entropy(ie_context *ctx, const DLTensor *x,
   const char *fn = "ie_matrix_entropy";
   ie_matrix_entropy_options o = {0};
   double alpha = 1, v = 0;
-  CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
+  IE__CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
   input in;
-  CHECK(check_input(ctx, fn, "x", x, 0, o.kernel, o.sigma, &in));
+  IE__CHECK(check_input(ctx, fn, "x", x, 0, o.kernel, o.sigma, &in));
   ie_spectral_result r = {0};
-  CHECK(scores(ctx, fn, &in, 1, choose_path(&in, o.path), o.single_precision, MEASURE_ENTROPY,
+  IE__CHECK(scores(ctx, fn, &in, 1, choose_path(&in, o.path), o.single_precision, MEASURE_ENTROPY,
                alpha, &v, &r));
   r.value = v;
   *result = r;
@@ -621,8 +607,8 @@ IE_API ie_status ie_matrix_entropy(ie_context *ctx, const DLTensor *x,
 /* x and y: paired samples, n rows each. */
 static ie_status check_pair(ie_context *ctx, const char *fn, const DLTensor *x, const DLTensor *y,
                             const ie_matrix_entropy_options *o, input in[2]) {
-  CHECK(check_input(ctx, fn, "x", x, 0, o->kernel, o->sigma, &in[0]));
-  CHECK(check_input(ctx, fn, "y", y, 0, o->kernel_y, o->sigma_y, &in[1]));
+  IE__CHECK(check_input(ctx, fn, "x", x, 0, o->kernel, o->sigma, &in[0]));
+  IE__CHECK(check_input(ctx, fn, "y", y, 0, o->kernel_y, o->sigma_y, &in[1]));
   if (in[0].n != in[1].n)
     return ie__error(ctx, IE_BAD_SHAPE, "%s: 'x' has %lld samples but 'y' has %lld; they must be paired",
                      fn, (long long)in[0].n, (long long)in[1].n);
@@ -635,11 +621,11 @@ IE_API ie_status ie_matrix_joint_entropy(ie_context *ctx, const DLTensor *x, con
   const char *fn = "ie_matrix_joint_entropy";
   ie_matrix_entropy_options o = {0};
   double alpha = 1, v = 0;
-  CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
+  IE__CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
   input in[2];
-  CHECK(check_pair(ctx, fn, x, y, &o, in));
+  IE__CHECK(check_pair(ctx, fn, x, y, &o, in));
   ie_spectral_result r = {0};
-  CHECK(scores(ctx, fn, in, 2, IE_SPECTRAL_PRIMAL, o.single_precision, MEASURE_ENTROPY, alpha, &v, &r));
+  IE__CHECK(scores(ctx, fn, in, 2, IE_SPECTRAL_PRIMAL, o.single_precision, MEASURE_ENTROPY, alpha, &v, &r));
   r.value = v;
   *result = r;
   return IE_OK;
@@ -652,17 +638,17 @@ IE_API ie_status ie_matrix_mutual_information(ie_context *ctx, const DLTensor *x
   const char *fn = "ie_matrix_mutual_information";
   ie_matrix_entropy_options o = {0};
   double alpha = 1, sa = 0, sb = 0, sab = 0;
-  CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
+  IE__CHECK(entropy_setup(ctx, fn, opt, result, &o, &alpha));
   if (o.path == IE_SPECTRAL_DUAL && o.kernel_y != IE_KERNEL_COSINE)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: the dual path exists only for the cosine kernel (y's kernel is not)", fn);
   input in[2];
-  CHECK(check_pair(ctx, fn, x, y, &o, in));
+  IE__CHECK(check_pair(ctx, fn, x, y, &o, in));
   ie_spectral_result ra = {0}, rb = {0}, rab = {0};
-  CHECK(scores(ctx, fn, &in[0], 1, choose_path(&in[0], o.path), o.single_precision, MEASURE_ENTROPY,
+  IE__CHECK(scores(ctx, fn, &in[0], 1, choose_path(&in[0], o.path), o.single_precision, MEASURE_ENTROPY,
                alpha, &sa, &ra));
-  CHECK(scores(ctx, fn, &in[1], 1, choose_path(&in[1], o.path), o.single_precision, MEASURE_ENTROPY,
+  IE__CHECK(scores(ctx, fn, &in[1], 1, choose_path(&in[1], o.path), o.single_precision, MEASURE_ENTROPY,
                alpha, &sb, &rb));
-  CHECK(scores(ctx, fn, in, 2, IE_SPECTRAL_PRIMAL, o.single_precision, MEASURE_ENTROPY, alpha, &sab,
+  IE__CHECK(scores(ctx, fn, in, 2, IE_SPECTRAL_PRIMAL, o.single_precision, MEASURE_ENTROPY, alpha, &sab,
                &rab));
   rab.value = sa + sb - sab;
   rab.max_clamp = fmax(rab.max_clamp, fmax(ra.max_clamp, rb.max_clamp));
