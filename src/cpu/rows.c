@@ -201,9 +201,13 @@ static void store_nan(const ie_mat *o, int64_t r) {
   memset(base, 0xff, (size_t)o->cols * ie__dtype_size(o->dtype));
 }
 
-/* Write z − lse (or its exp) for row r, in chunks, converted to out's dtype. */
-IE_CPU_CLONES static void softmax_row(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
-                                      double inv_t, const one_state *st) {
+/* Row r's lse (pass 1), then z − lse (or its exp) in chunks, converted to
+ * out's dtype (pass 2). */
+IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
+                                     double inv_t) {
+  one_state st1, *st = &st1;
+  int e = pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
+  if (e) return e;
   const double ls = log(st->s), m = st->m;
   const size_t osz = ie__dtype_size(o->dtype);
   char *orow = (char *)o->buf + o->offset + (size_t)r * (size_t)o->stride * osz;
@@ -232,6 +236,7 @@ IE_CPU_CLONES static void softmax_row(const ie_mat *x, const ie_mat *o, int64_t 
     default: break;
     }
   }
+  return IE_ROW_OK;
 }
 
 ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
@@ -240,11 +245,9 @@ ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   const int64_t rows = x->rows;
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
-    one_state st;
-    int e = pass1_one_d(x, r, IE_INPUT_LOGITS, inv_temp, 0, 0, 0, &st);
+    int e = softmax_row(x, out, r, log_out, inv_temp);
     err[r] = e;
     if (e) store_nan(out, r);
-    else softmax_row(x, out, r, log_out, inv_temp, &st);
   }
   return IE_OK;
 }
