@@ -504,6 +504,103 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x,
                                            const ie_knn_estimator_options *opt,
                                            ie_knn_result *result);
 
+/* ---- Sinkhorn: entropic optimal transport (SPEC §4) ---------------------------- */
+
+/* How a cost is built from point clouds X (n×d), Y (m×d). */
+typedef enum {
+  IE_COST_SQEUCLIDEAN = 0,      /* ‖x − y‖² (POT's convention) */
+  IE_COST_HALF_SQEUCLIDEAN = 1, /* ½‖x − y‖² (GeomLoss's) */
+  IE_COST_EUCLIDEAN = 2         /* ‖x − y‖ */
+} ie_cost_metric;
+
+typedef struct {
+  size_t size;
+  /* The entropic regularisation ε, in the cost's units (POT's `reg`).
+   * Required: there is no default, and ε ≤ 0, NaN or inf is
+   * IE_INVALID_ARGUMENT. */
+  double epsilon;
+  int64_t max_iter; /* full (f, g) iterations; 0 means 1000 */
+  /* Stop when marginal_error ≤ tol (balanced), or when no potential moved by
+   * more than tol·ε in an iteration (unbalanced, where the marginals are not
+   * matched by design).  0 means 1e-6. */
+  double tol;
+  /* Iterations between convergence checks (each check is fused into the
+   * next pass; a check costs no extra pass, the solver may run up to this
+   * many iterations past the point of convergence).  0 means 10. */
+  int64_t check_every;
+  ie_cost_metric metric; /* for point clouds; default sqeuclidean */
+  /* ε-scaling: nonzero turns it on.  The solver first runs eps_stage_iter
+   * iterations (0 means 1) at each of ε_k = eps_start·eps_factor^k while
+   * ε_k > ε, keeping the potentials, then iterates at ε to convergence.
+   * eps_start 0 means the largest cost (for point clouds: the cost across
+   * their bounding box); eps_factor in (0, 1), 0 means 0.5.  Those
+   * iterations count in `iterations` and against max_iter. */
+  int eps_scaling;
+  double eps_start;
+  double eps_factor;
+  int64_t eps_stage_iter;
+  /* Unbalanced transport: ρ > 0 relaxes the marginals with ρ·KL(P1‖a) +
+   * ρ·KL(Pᵀ1‖b), and the updates are damped by τ = ρ/(ρ+ε):
+   * f_i = ε log a_i − τ ε LSE_j((g_j − C_ij)/ε) (POT's reg_type="kl",
+   * reg_m = ρ).  0 or +inf means balanced. */
+  double rho;
+  /* Nonzero: also compute the debiased divergence (three solves).  With a
+   * given cost matrix it needs cost_xx ([n, n] or [B, n, n]) and cost_yy
+   * ([m, m] or [B, m, m]), the costs within each side. */
+  int divergence;
+  const DLTensor *cost_xx, *cost_yy;
+  /* Point clouds: the n×m cost (and its transpose, in double) is built once
+   * when B·n·m·16 bytes fit in this budget; otherwise it is computed in tiles
+   * on the fly in every pass, so memory stays O(B·(n + m)·d).  0 means
+   * 1 GiB. */
+  size_t memory_budget;
+} ie_sinkhorn_options;
+
+/* One problem's results.  P_ij = exp((f_i + g_j − C_ij)/ε) is the plan of
+ * the returned potentials. */
+typedef struct {
+  double transport_cost; /* ⟨P, C⟩, what ot.sinkhorn2(a, b, M, ε) returns */
+  /* OT_ε(a, b) = ⟨P, C⟩ + ε·KL(P ‖ a⊗b), KL the generalised one
+   * (Σ P log(P/Q) − Σ P + Σ Q, the usual one when the masses agree); when
+   * unbalanced, + ρ·KL(P1‖a) + ρ·KL(Pᵀ1‖b). */
+  double objective;
+  /* OT_ε(a, b) − ½OT_ε(a, a) − ½OT_ε(b, b) when asked for; NaN otherwise. */
+  double divergence;
+  double marginal_error; /* ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the returned plan */
+  int64_t iterations;    /* full iterations run for this problem */
+  /* 1 if the stopping rule was met within max_iter (with `divergence`: for
+   * all three solves).  Not converging is not a failed call. */
+  int converged;
+} ie_sinkhorn_result;
+
+/* Entropic optimal transport for a batch of B problems of one shape, in one
+ * launch a pass, in the log domain (no overflow for small ε).
+ *
+ *   a: [n] or [B, n]; b: [m] or [B, m]: non-negative weights, each problem's
+ *      renormalised to sum 1 (a zero-mass point takes no part).
+ *   The cost, exactly one of:
+ *     cost: [n, m] (shared by the batch) or [B, n, m];
+ *     x: [n, d] or [B, n, d] and y: [m, d] or [B, m, d], with opt->metric.
+ *   An input without the batch dimension (or with batch 1) is shared by all
+ *   problems; B is the batch of the others, which must agree.
+ *   results: B entries (host memory).
+ *   f: [B, n] (or [n] when B = 1), g: [B, m], plan: [B, n, m] (or [n, m]):
+ *      optional outputs, f32 or f64 (f64 on the CPU only), NULL to skip.
+ *
+ * Inputs may be f32, f16, bf16, or f64 (CPU); the arithmetic is double on
+ * every backend (an OpenCL device needs cl_khr_fp64, else IE_UNSUPPORTED).
+ * Bad input: a negative weight (IE_NEGATIVE), NaN or inf in a weight, a point
+ * or the cost (IE_NONFINITE), zero total mass (IE_EMPTY_ROW), shapes that do
+ * not agree (IE_BAD_SHAPE), bad options such as ε ≤ 0 (IE_INVALID_ARGUMENT);
+ * the message names the tensor, the problem and the element.  Same inputs,
+ * same backend: bit-identical results. */
+IE_API ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *a,
+                             const DLTensor *b, const DLTensor *cost,
+                             const DLTensor *x, const DLTensor *y,
+                             const ie_sinkhorn_options *opt,
+                             ie_sinkhorn_result *results, DLTensor *f,
+                             DLTensor *g, DLTensor *plan);
+
 #ifdef __cplusplus
 }
 #endif

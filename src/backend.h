@@ -144,6 +144,9 @@ typedef struct ie_backend_ops {
   ie_status (*eigvalsh)(ie_context *ctx, void *a, ie_dtype dt, int64_t sets,
                         int64_t m, double *w);
 
+  /* Sinkhorn (SPEC §4): the sub-table of src/sinkhorn.h; NULL: unsupported. */
+  const struct ie_sk_ops *sinkhorn;
+
   /* k-nearest neighbours (SPEC §5, src/knn.c); NULL: unsupported.  q (m × d)
    * and r (n × d) are compact matrices in backend memory, F64 on the CPU,
    * F32 elsewhere, already checked finite.  knn writes, for each query i,

@@ -18,6 +18,7 @@
 #include "../sinkhorn.h"
 
 enum { TILE = 256 };
+#define PAR_MIN 65536 /* cost elements a pass below which one thread runs it */
 
 typedef struct {
   int64_t B, n, m, d;
@@ -208,7 +209,9 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
   const double inv_eps = 1.0 / eps;
   double *pot = w->pot[side];
   const double *lw = w->lw[side];
-#pragma omp parallel for schedule(dynamic, 16)
+  /* Small batches run on one thread: a parallel region costs more than them. */
+  const int par = B * R * (side ? w->n : w->m) * (w->C ? 1 : w->d) >= PAR_MIN;
+#pragma omp parallel for schedule(dynamic, 16) if (par)
   for (int64_t q = 0; q < B * R; q++) {
     const int64_t b = q / R, r = q % R;
     double *t = w->rowt + q * IE_SK_TERMS;
@@ -241,7 +244,7 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
     }
   }
   if (mode == IE_SK_UPDATE) return IE_OK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
   for (int64_t b = 0; b < B; b++) {
     double acc[IE_SK_TERMS] = {0};
     if (mode == IE_SK_MEASURE || w->active[b])

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cu_internal.h"
 #include "infoest_cuda.h"
+#include "sinkhorn.h"
 
 ie_status ie__cu_fail(ie_context *ctx, cudaError_t e, const char *call,
                       const char *file, int line)
@@ -215,6 +216,7 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* rows */ ie__cu_rows,
     /* gram */ NULL,
     /* eigvalsh */ NULL,
+    /* sinkhorn (src/cuda/sinkhorn.cu) */ &ie__cuda_sk_ops,
     /* knn (src/cuda/knn.cu) */ ie__cu_knn,
     /* range_count */ ie__cu_range_count,
 };

@@ -372,6 +372,8 @@ ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
 ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count);
 
+extern const struct ie_sk_ops ie__opencl_sk_ops;
+
 const ie_backend_ops ie__opencl_ops = {
     .name = "opencl",
     .kind = IE_BACKEND_OPENCL,
@@ -389,5 +391,6 @@ const ie_backend_ops ie__opencl_ops = {
     .gram = ie__ocl_gram,
     .eigvalsh = ie__ocl_eigvalsh,
     .knn = ie__ocl_knn,
+    .sinkhorn = &ie__opencl_sk_ops, /* src/opencl/sinkhorn.c */
     .range_count = ie__ocl_range_count,
 };

@@ -1,0 +1,315 @@
+/*
+ * sinkhorn.c — the OpenCL Sinkhorn passes (src/sinkhorn.h) over the sk_
+ * kernels of sinkhorn.cl, in double (the device needs cl_khr_fp64).  The
+ * workspace holds its own buffers and kernel objects for the call.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocl.h"
+#include "../sinkhorn.h"
+
+enum { K_CONVERT, K_BUILD, K_TRANSPOSE, K_ABSMAX, K_INIT_G, K_PASS, K_REDUCE, K_RESTORE, K_PLAN, K_N };
+static const char *const knames[K_N] = {"sk_convert", "sk_build",   "sk_transpose", "sk_absmax", "sk_init_g",
+                                        "sk_pass",    "sk_reduce",  "sk_restore",   "sk_plan"};
+
+typedef struct {
+  ie_ocl *s;
+  cl_kernel k[K_N];
+  cl_long B, n, m, d, Bc, c_bs, x_bs, y_bs;
+  cl_int metric;
+  cl_mem C, CT, x, y, lw[2], pot[2], fsave, rowt, pterm, active, mask, cmax, bad, dummy;
+} ocl_sk;
+
+#define TRY(call, expr) IE_CL_TRY(ctx, call, expr)
+#define ARG(k, i, v) TRY("clSetKernelArg", clSetKernelArg((k), (i), sizeof(v), &(v)))
+
+static void ocl_sk_end(ie_context *ctx, void *wsv) {
+  (void)ctx;
+  ocl_sk *w = wsv;
+  if (!w) return;
+  if (w->s) clFinish(w->s->queue);
+  cl_mem bufs[] = {w->C, w->CT, w->x, w->y, w->lw[0], w->lw[1], w->pot[0], w->pot[1], w->fsave,
+                   w->rowt, w->pterm, w->active, w->mask, w->cmax, w->bad, w->dummy};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+    if (bufs[i]) clReleaseMemObject(bufs[i]);
+  for (int i = 0; i < K_N; i++)
+    if (w->k[i]) clReleaseKernel(w->k[i]);
+  free(w);
+}
+
+static ie_status mk(ie_context *ctx, ocl_sk *w, cl_mem *out, size_t bytes, const void *init) {
+  cl_int e;
+  *out = clCreateBuffer(w->s->context, CL_MEM_READ_WRITE | (init ? CL_MEM_COPY_HOST_PTR : 0), bytes ? bytes : 8,
+                        (void *)init, &e);
+  if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clCreateBuffer", e);
+  return IE_OK;
+}
+
+static ie_status run1(ie_context *ctx, ocl_sk *w, int k, int64_t items) {
+  size_t g = (size_t)(items > 0 ? items : 1);
+  TRY("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(w->s->queue, w->k[k], 1, NULL, &g, NULL, 0, NULL, NULL));
+  return IE_OK;
+}
+
+#define CK(expr)                    \
+  do {                              \
+    ie_status s_ = (expr);          \
+    if (s_ != IE_OK) return s_;     \
+  } while (0)
+
+static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, double *cmax, int64_t *bad) {
+  ie_ocl *s = w->s;
+  CK(ie__ocl_build(ctx, s));
+  for (int i = 0; i < K_N; i++) {
+    cl_int e;
+    w->k[i] = clCreateKernel(s->program, knames[i], &e);
+    if (e != CL_SUCCESS)
+      return e == CL_INVALID_KERNEL_NAME
+                 ? ie__error(ctx, IE_UNSUPPORTED, "ie_sinkhorn: the OpenCL device '%s' has no double precision "
+                             "(cl_khr_fp64), which the Sinkhorn solver needs", s->name)
+                 : IE_CL_FAIL(ctx, "clCreateKernel", e);
+  }
+  const cl_long B = su->B, n = su->n, m = su->m, d = su->d, R = n > m ? n : m;
+  w->B = B, w->n = n, w->m = m, w->d = d, w->metric = su->metric;
+  w->x_bs = su->x_bstride, w->y_bs = su->y_bstride;
+  const size_t D = sizeof(double);
+  CK(mk(ctx, w, &w->lw[0], (size_t)(B * n) * D, su->la));
+  CK(mk(ctx, w, &w->lw[1], (size_t)(B * m) * D, su->lb));
+  double *zero = calloc((size_t)(B * n), D);
+  uint8_t *ones = malloc((size_t)B);
+  if (!zero || !ones) {
+    free(zero);
+    free(ones);
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory");
+  }
+  memset(ones, 1, (size_t)B);
+  ie_status st = mk(ctx, w, &w->pot[0], (size_t)(B * n) * D, zero);
+  if (st == IE_OK) st = mk(ctx, w, &w->active, (size_t)B, ones);
+  free(zero);
+  free(ones);
+  CK(st);
+  CK(mk(ctx, w, &w->pot[1], (size_t)(B * m) * D, NULL));
+  CK(mk(ctx, w, &w->fsave, (size_t)(B * n) * D, NULL));
+  CK(mk(ctx, w, &w->rowt, (size_t)(B * R) * IE_SK_TERMS * D, NULL));
+  CK(mk(ctx, w, &w->pterm, (size_t)B * IE_SK_TERMS * D, NULL));
+  CK(mk(ctx, w, &w->mask, (size_t)B, NULL));
+  CK(mk(ctx, w, &w->dummy, 8, NULL));
+  cl_long tot = B * m;
+  ARG(w->k[K_INIT_G], 0, w->pot[1]);
+  ARG(w->k[K_INIT_G], 1, w->lw[1]);
+  ARG(w->k[K_INIT_G], 2, tot);
+  CK(run1(ctx, w, K_INIT_G, tot));
+
+  cl_long Bc = 0;
+  if (su->cost) Bc = su->cost_bstride ? B : 1;
+  else if (su->materialize) Bc = (su->x_bstride || su->y_bstride) ? B : 1;
+  w->Bc = Bc;
+  if (!su->cost) {
+    const cl_long nx = (su->x_bstride ? B : 1) * n, ny = (su->y_bstride ? B : 1) * m;
+    CK(mk(ctx, w, &w->x, (size_t)(nx * d) * D, su->x));
+    CK(mk(ctx, w, &w->y, (size_t)(ny * d) * D, su->y));
+  }
+  *bad = -1;
+  if (!Bc) return IE_OK;
+  w->c_bs = Bc > 1 ? n * m : 0;
+  CK(mk(ctx, w, &w->C, (size_t)(Bc * n * m) * D, NULL));
+  CK(mk(ctx, w, &w->CT, (size_t)(Bc * n * m) * D, NULL));
+  const cl_long total = Bc * n * m;
+  if (su->cost) {
+    const ie_mat *cm = su->cost;
+    cl_mem src = (cl_mem)cm->buf;
+    cl_ulong off = cm->offset;
+    cl_int dt = (cl_int)cm->dtype;
+    cl_long stride = cm->stride, rows = Bc * n;
+    CK(mk(ctx, w, &w->bad, (size_t)rows * sizeof(cl_long), NULL));
+    cl_kernel k = w->k[K_CONVERT];
+    ARG(k, 0, src);
+    ARG(k, 1, off);
+    ARG(k, 2, dt);
+    ARG(k, 3, stride);
+    ARG(k, 4, rows);
+    ARG(k, 5, m);
+    ARG(k, 6, w->C);
+    ARG(k, 7, w->bad);
+    CK(run1(ctx, w, K_CONVERT, rows));
+  } else {
+    cl_kernel k = w->k[K_BUILD];
+    ARG(k, 0, w->x);
+    ARG(k, 1, w->y);
+    ARG(k, 2, w->x_bs);
+    ARG(k, 3, w->y_bs);
+    ARG(k, 4, total);
+    ARG(k, 5, n);
+    ARG(k, 6, m);
+    ARG(k, 7, d);
+    ARG(k, 8, w->metric);
+    ARG(k, 9, w->C);
+    CK(run1(ctx, w, K_BUILD, total));
+  }
+  cl_kernel kt = w->k[K_TRANSPOSE];
+  ARG(kt, 0, w->C);
+  ARG(kt, 1, total);
+  ARG(kt, 2, n);
+  ARG(kt, 3, m);
+  ARG(kt, 4, w->CT);
+  CK(run1(ctx, w, K_TRANSPOSE, total));
+  if (su->cost) {
+    cl_long nm = n * m;
+    CK(mk(ctx, w, &w->cmax, (size_t)Bc * D, NULL));
+    cl_kernel k = w->k[K_ABSMAX];
+    ARG(k, 0, w->C);
+    ARG(k, 1, Bc);
+    ARG(k, 2, nm);
+    ARG(k, 3, w->cmax);
+    CK(run1(ctx, w, K_ABSMAX, Bc));
+    TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(s->queue, w->cmax, CL_TRUE, 0, (size_t)Bc * D, cmax, 0, NULL, NULL));
+    cl_long *rb = malloc((size_t)(Bc * n) * sizeof *rb);
+    if (!rb) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory");
+    cl_int e = clEnqueueReadBuffer(s->queue, w->bad, CL_TRUE, 0, (size_t)(Bc * n) * sizeof *rb, rb, 0, NULL, NULL);
+    for (cl_long r = 0; e == CL_SUCCESS && r < Bc * n; r++)
+      if (rb[r] >= 0) {
+        *bad = r * m + rb[r];
+        break;
+      }
+    free(rb);
+    if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clEnqueueReadBuffer", e);
+  }
+  TRY("clFinish", clFinish(s->queue));
+  return IE_OK;
+}
+
+static ie_status ocl_sk_begin(ie_context *ctx, const ie_sk_setup *su, void **wsv, double *cmax, int64_t *bad) {
+  ocl_sk *w = calloc(1, sizeof *w);
+  if (!w) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory for the workspace");
+  w->s = (ie_ocl *)ctx->state;
+  ie_status st = begin_impl(ctx, w, su, cmax, bad);
+  if (st != IE_OK) {
+    ocl_sk_end(ctx, w);
+    return st;
+  }
+  *wsv = w;
+  return IE_OK;
+}
+
+static ie_status ocl_sk_set_active(ie_context *ctx, void *wsv, const uint8_t *mask) {
+  ocl_sk *w = wsv;
+  TRY("clEnqueueWriteBuffer",
+      clEnqueueWriteBuffer(w->s->queue, w->active, CL_TRUE, 0, (size_t)w->B, mask, 0, NULL, NULL));
+  return IE_OK;
+}
+
+static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, double eps, double tau,
+                             double *terms) {
+  ocl_sk *w = wsv;
+  cl_kernel k = w->k[K_PASS];
+  cl_long R = side ? w->m : w->n, K = side ? w->n : w->m;
+  cl_int cmode = mode, use_mat = w->C != NULL, use_save = side == 0;
+  cl_double ce = eps, ct = tau;
+  cl_mem mat = w->C ? (side ? w->CT : w->C) : w->dummy;
+  cl_mem rp = w->x ? (side ? w->y : w->x) : w->dummy, cp = w->x ? (side ? w->x : w->y) : w->dummy;
+  cl_long rp_bs = side ? w->y_bs : w->x_bs, cp_bs = side ? w->x_bs : w->y_bs;
+  ARG(k, 0, w->B);
+  ARG(k, 1, R);
+  ARG(k, 2, K);
+  ARG(k, 3, w->d);
+  ARG(k, 4, w->metric);
+  ARG(k, 5, cmode);
+  ARG(k, 6, ce);
+  ARG(k, 7, ct);
+  ARG(k, 8, use_mat);
+  ARG(k, 9, mat);
+  ARG(k, 10, w->c_bs);
+  ARG(k, 11, rp);
+  ARG(k, 12, cp);
+  ARG(k, 13, rp_bs);
+  ARG(k, 14, cp_bs);
+  ARG(k, 15, w->pot[side ^ 1]);
+  ARG(k, 16, w->pot[side]);
+  ARG(k, 17, w->lw[side]);
+  ARG(k, 18, use_save);
+  ARG(k, 19, w->fsave);
+  ARG(k, 20, w->rowt);
+  ARG(k, 21, w->active);
+  CK(run1(ctx, w, K_PASS, w->B * R));
+  if (mode == IE_SK_UPDATE) return IE_OK;
+  cl_int all = mode == IE_SK_MEASURE;
+  cl_kernel kr = w->k[K_REDUCE];
+  ARG(kr, 0, w->rowt);
+  ARG(kr, 1, w->B);
+  ARG(kr, 2, R);
+  ARG(kr, 3, all);
+  ARG(kr, 4, w->active);
+  ARG(kr, 5, w->pterm);
+  CK(run1(ctx, w, K_REDUCE, w->B));
+  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->pterm, CL_TRUE, 0,
+                                                 (size_t)w->B * IE_SK_TERMS * sizeof(double), terms, 0, NULL, NULL));
+  return IE_OK;
+}
+
+static ie_status ocl_sk_restore(ie_context *ctx, void *wsv, const uint8_t *mask) {
+  ocl_sk *w = wsv;
+  TRY("clEnqueueWriteBuffer", clEnqueueWriteBuffer(w->s->queue, w->mask, CL_TRUE, 0, (size_t)w->B, mask, 0, NULL, NULL));
+  cl_long total = w->B * w->n;
+  cl_kernel k = w->k[K_RESTORE];
+  ARG(k, 0, w->pot[0]);
+  ARG(k, 1, w->fsave);
+  ARG(k, 2, w->mask);
+  ARG(k, 3, total);
+  ARG(k, 4, w->n);
+  CK(run1(ctx, w, K_RESTORE, total));
+  TRY("clFinish", clFinish(w->s->queue));
+  return IE_OK;
+}
+
+static ie_status ocl_sk_potential(ie_context *ctx, void *wsv, int side, double *out) {
+  ocl_sk *w = wsv;
+  size_t bytes = (size_t)(w->B * (side ? w->m : w->n)) * sizeof(double);
+  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->pot[side], CL_TRUE, 0, bytes, out, 0, NULL, NULL));
+  return IE_OK;
+}
+
+static ie_status ocl_sk_plan(ie_context *ctx, void *wsv, double eps, const ie_mat *out) {
+  ocl_sk *w = wsv;
+  cl_kernel k = w->k[K_PLAN];
+  cl_int use_mat = w->C != NULL, f64 = out->dtype == IE_DT_F64;
+  cl_mem C = w->C ? w->C : w->dummy, x = w->x ? w->x : w->dummy, y = w->y ? w->y : w->dummy;
+  cl_mem ob = (cl_mem)out->buf;
+  cl_ulong off = out->offset;
+  cl_long stride = out->stride;
+  cl_double ce = eps;
+  ARG(k, 0, w->B);
+  ARG(k, 1, w->n);
+  ARG(k, 2, w->m);
+  ARG(k, 3, w->d);
+  ARG(k, 4, w->metric);
+  ARG(k, 5, use_mat);
+  ARG(k, 6, C);
+  ARG(k, 7, w->c_bs);
+  ARG(k, 8, x);
+  ARG(k, 9, y);
+  ARG(k, 10, w->x_bs);
+  ARG(k, 11, w->y_bs);
+  ARG(k, 12, w->pot[0]);
+  ARG(k, 13, w->pot[1]);
+  ARG(k, 14, ce);
+  ARG(k, 15, ob);
+  ARG(k, 16, off);
+  ARG(k, 17, f64);
+  ARG(k, 18, stride);
+  CK(run1(ctx, w, K_PLAN, w->B * w->n * w->m));
+  TRY("clFinish", clFinish(w->s->queue));
+  return IE_OK;
+}
+
+const ie_sk_ops ie__opencl_sk_ops = {
+    .begin = ocl_sk_begin,
+    .set_active = ocl_sk_set_active,
+    .pass = ocl_sk_pass,
+    .restore = ocl_sk_restore,
+    .potential = ocl_sk_potential,
+    .plan = ocl_sk_plan,
+    .end = ocl_sk_end,
+};

@@ -1,0 +1,620 @@
+/*
+ * sinkhorn.c — entropic optimal transport (SPEC §4): argument checks, the
+ * iteration driver (ε-scaling, convergence, freezing converged problems),
+ * and the results.  Backends only run passes (src/sinkhorn.h).
+ *
+ * Iteration k (from state (f, g)):
+ *   f_i ← ε log a_i − τ ε LSE_j((g_j − C_ij)/ε)      side-0 pass
+ *   g_j ← ε log b_j − τ ε LSE_i((f_i − C_ij)/ε)      side-1 pass
+ * Convergence is checked every `check_every` iterations, fused into passes:
+ * the side-1 pass before a check reports the column error of the plan it
+ * leaves, the side-0 pass of the check reads the row error of that same plan
+ * (before its own update).  A problem that meets the rule gets its f put
+ * back, so the returned potentials are exactly the checked plan, and stops
+ * (later passes skip it).
+ *
+ * Results come from two MEASURE passes over the returned plan:
+ *   transport_cost = Σ_ij P_ij C_ij
+ *   objective      = ⟨P,C⟩ + ε KL(P‖a⊗b) [+ ρ KL(P1‖a) + ρ KL(Pᵀ1‖b)]
+ * where, with r = P1, c = Pᵀ1 and log P_ij = (f_i + g_j − C_ij)/ε,
+ *   ⟨P,C⟩ + ε KL(P‖a⊗b) = Σ_i r_i (f_i − ε log a_i) + Σ_j c_j (g_j − ε log b_j)
+ *                          − ε (Σ P − 1).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sinkhorn.h"
+
+static const char *const FN = "ie_sinkhorn";
+
+#define CHECK(expr)             \
+  do {                          \
+    ie_status s_ = (expr);      \
+    if (s_ != IE_OK) return s_; \
+  } while (0)
+
+/* ---- Tensors ------------------------------------------------------------------ */
+
+/* An input of shape [n, k] (shared) or [B, n, k]; `vec`: [n] or [B, n]. */
+typedef struct {
+  ie__arg arg;    /* the [rows, cols] view */
+  DLTensor view;  /* 3-D inputs flattened to 2-D */
+  int64_t shape[2], strides[2];
+  int64_t batch;  /* 0: shared (no batch dimension) */
+  int64_t n, k;   /* per problem */
+} sk_in;
+
+/* Check `t` as [n, k] or [B, n, k] (vec: [n] or [B, n], k = 1 then). */
+static ie_status check_in(ie_context *ctx, sk_in *in, const char *name,
+                          const DLTensor *t, int vec, unsigned dtypes) {
+  memset(in, 0, sizeof *in);
+  if (!t) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is NULL", FN, name);
+  const int full = vec ? 2 : 3;
+  if (t->ndim != full && t->ndim != full - 1)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' must be %s; it has %d dimensions", FN,
+                     name, vec ? "[n] or [B, n]" : "[n, k] or [B, n, k]", t->ndim);
+  if (!t->shape) return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has no shape", FN, name);
+  in->view = *t;
+  if (vec) {
+    /* [n] is one shared row; [B, n] is B rows. */
+    CHECK(ie__check_matrix(ctx, &in->arg, FN, name, t, dtypes));
+    in->batch = t->ndim == 2 ? in->arg.m.rows : 0;
+    in->n = in->arg.m.cols;
+    in->k = 1;
+    return IE_OK;
+  }
+  if (t->ndim == 3) {
+    for (int i = 0; i < 3; i++)
+      if (t->shape[i] < 0)
+        return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has a negative dimension", FN, name);
+    int64_t B = t->shape[0], n = t->shape[1], k = t->shape[2];
+    int64_t s1 = t->strides ? t->strides[1] : k, s2 = t->strides ? t->strides[2] : 1;
+    int64_t s0 = t->strides ? t->strides[0] : n * k;
+    if (B > 1 && n > 0 && s0 != n * s1)
+      return ie__error(ctx, IE_BAD_SHAPE,
+                       "%s: tensor '%s' has batch stride %lld; it must be n·(row stride) = %lld "
+                       "(problems stored one after another)",
+                       FN, name, (long long)s0, (long long)(n * s1));
+    in->shape[0] = B * n;
+    in->shape[1] = k;
+    in->strides[0] = s1;
+    in->strides[1] = s2;
+    in->view.ndim = 2;
+    in->view.shape = in->shape;
+    in->view.strides = in->strides;
+    in->batch = B;
+  }
+  CHECK(ie__check_matrix(ctx, &in->arg, FN, name, &in->view, dtypes));
+  in->n = t->ndim == 3 ? t->shape[1] : in->arg.m.rows;
+  in->k = in->arg.m.cols;
+  return IE_OK;
+}
+
+/* The whole [rows, cols] view as host doubles, compact. */
+static ie_status read_all(ie_context *ctx, const ie__arg *a, double *out) {
+  const int64_t rows = a->m.rows, cols = a->m.cols;
+  const size_t esz = ie__dtype_size(a->m.dtype);
+  if (rows == 0 || cols == 0) return IE_OK;
+  const char *src = a->host;
+  char *tmp = NULL;
+  int64_t stride = a->host_stride;
+  if (!a->on_host) {
+    size_t span = ((size_t)(rows - 1) * (size_t)a->m.stride + (size_t)cols) * esz;
+    tmp = malloc(span);
+    if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to read tensor '%s'", FN, a->name);
+    ie_status s = ctx->ops->download(ctx, tmp, a->m.buf, a->m.offset, span);
+    if (s != IE_OK) {
+      free(tmp);
+      return s;
+    }
+    src = tmp;
+    stride = a->m.stride;
+  }
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++)
+      out[r * cols + c] = ie__load_double(src + ((size_t)r * (size_t)stride + (size_t)c) * esz, a->m.dtype);
+  free(tmp);
+  return IE_OK;
+}
+
+/* Write host doubles [rows, cols] into a checked f32/f64 output view. */
+static ie_status write_all(ie_context *ctx, const ie__arg *a, const double *v) {
+  const int64_t rows = a->m.rows, cols = a->m.cols;
+  const int f64 = a->m.dtype == IE_DT_F64;
+  const size_t esz = f64 ? 8 : 4, rowb = (size_t)cols * esz;
+  if (rows == 0 || cols == 0) return IE_OK;
+  char *pack = malloc(a->on_host ? 1 : rowb * (size_t)rows);
+  if (!pack) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for '%s'", FN, a->name);
+  for (int64_t r = 0; r < rows; r++) {
+    char *dst = a->on_host ? a->host + (size_t)r * (size_t)a->host_stride * esz : pack + (size_t)r * rowb;
+    for (int64_t c = 0; c < cols; c++) {
+      if (f64) ((double *)dst)[c] = v[r * cols + c];
+      else ((float *)dst)[c] = (float)v[r * cols + c];
+    }
+  }
+  ie_status s = IE_OK;
+  if (!a->on_host) {
+    if (a->m.stride == cols) s = ctx->ops->upload(ctx, a->m.buf, a->m.offset, pack, rowb * (size_t)rows);
+    for (int64_t r = 0; s == IE_OK && a->m.stride != cols && r < rows; r++)
+      s = ctx->ops->upload(ctx, a->m.buf, a->m.offset + (size_t)r * (size_t)a->m.stride * esz,
+                           pack + (size_t)r * rowb, rowb);
+  }
+  free(pack);
+  return s;
+}
+
+/* Does an input's batch agree with B?  (0 or 1: shared.) */
+static int batch_ok(int64_t batch, int64_t B) { return batch <= 1 || batch == B; }
+static int64_t batch_rows(int64_t batch, int64_t n) { return batch > 1 ? n : 0; }
+
+/* ---- Weights ------------------------------------------------------------------ */
+
+/* Read weights [Bw, n], check them, and write log of the normalised weights
+ * for each of the B problems into lw [B·n]. */
+static ie_status read_weights(ie_context *ctx, const sk_in *w, int64_t B, double *lw) {
+  const int64_t Bw = w->batch ? w->batch : 1, n = w->n;
+  double *v = malloc((size_t)(Bw * n) * sizeof *v);
+  if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for '%s'", FN, w->arg.name);
+  ie_status s = read_all(ctx, &w->arg, v);
+  for (int64_t p = 0; s == IE_OK && p < Bw; p++) {
+    double tot = 0;
+    for (int64_t i = 0; s == IE_OK && i < n; i++) {
+      double x = v[p * n + i];
+      if (isnan(x) || isinf(x))
+        s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, point %lld: %s weight", FN,
+                      w->arg.name, (long long)p, (long long)i, isnan(x) ? "NaN" : "an infinite");
+      else if (x < 0)
+        s = ie__error(ctx, IE_NEGATIVE, "%s: tensor '%s' problem %lld, point %lld: negative mass %g", FN,
+                      w->arg.name, (long long)p, (long long)i, x);
+      tot += x;
+    }
+    if (s == IE_OK && !(tot > 0))
+      s = ie__error(ctx, IE_EMPTY_ROW, "%s: tensor '%s' problem %lld has zero total mass%s", FN,
+                    w->arg.name, (long long)p, n == 0 ? " (it has no points)" : "");
+    if (s == IE_OK && isinf(tot))
+      s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld: the total mass overflows", FN,
+                    w->arg.name, (long long)p);
+    for (int64_t i = 0; s == IE_OK && i < n; i++) v[p * n + i] = log(v[p * n + i] / tot);
+  }
+  for (int64_t b = 0; s == IE_OK && b < B; b++)
+    memcpy(lw + b * n, v + (Bw > 1 ? b : 0) * n, (size_t)n * sizeof *v);
+  free(v);
+  return s;
+}
+
+/* ---- One solve -------------------------------------------------------------- */
+
+typedef struct {
+  ie_sinkhorn_options o;
+  double tau;     /* ρ/(ρ+ε), 1 when balanced */
+  int balanced;
+} sk_conf;
+
+/* The per-problem results of one solve. */
+typedef struct {
+  double cost, objective, merr;
+  int64_t iters;
+  int conv;
+} sk_out;
+
+/* The cost of one problem: a matrix, or points. */
+typedef struct {
+  const sk_in *cost; /* or NULL */
+  const char *cost_name;
+  const double *x, *y; /* host doubles, compact */
+  int64_t x_bstride, y_bstride;
+  double box_cost;     /* the largest cost across the points' bounding box */
+} sk_geom;
+
+static double metric_of(int metric, double sq) {
+  return metric == IE_COST_EUCLIDEAN ? sqrt(sq) : metric == IE_COST_HALF_SQEUCLIDEAN ? 0.5 * sq : sq;
+}
+
+/* Solve B problems; fill out[B]; optionally f [B·n], g [B·m] (host) and the plan. */
+static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n, int64_t m,
+                       int64_t d, const sk_geom *geo, const double *la, const double *lb,
+                       sk_out *out, double *fh, double *gh, const ie_mat *plan) {
+  const ie_sk_ops *ops = ctx->ops->sinkhorn;
+  const ie_sinkhorn_options *o = &cf->o;
+  ie_sk_setup su = {0};
+  su.B = B;
+  su.n = n;
+  su.m = m;
+  su.d = d;
+  su.metric = (int)o->metric;
+  su.la = la;
+  su.lb = lb;
+  if (geo->cost) {
+    su.cost = &geo->cost->arg.m;
+    su.cost_bstride = batch_rows(geo->cost->batch, n);
+  } else {
+    su.x = geo->x;
+    su.y = geo->y;
+    su.x_bstride = geo->x_bstride;
+    su.y_bstride = geo->y_bstride;
+    int64_t Bc = (geo->x_bstride || geo->y_bstride) ? B : 1;
+    double need = 16.0 * (double)Bc * (double)n * (double)m;
+    su.materialize = need <= (double)o->memory_budget;
+  }
+  const int64_t Bc = geo->cost ? (geo->cost->batch > 1 ? geo->cost->batch : 1) : 1;
+  double *cmax = malloc((size_t)Bc * sizeof *cmax);
+  double *terms = malloc((size_t)B * IE_SK_TERMS * sizeof *terms);
+  double *colterm = malloc((size_t)B * 2 * sizeof *colterm);
+  double *meas = malloc((size_t)B * IE_SK_TERMS * sizeof *meas);
+  uint8_t *active = malloc((size_t)B), *done_now = malloc((size_t)B);
+  void *ws = NULL;
+  ie_status s = IE_OK;
+  if (!cmax || !terms || !colterm || !meas || !active || !done_now) {
+    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld problems", FN, (long long)B);
+    goto done;
+  }
+  for (int64_t p = 0; p < Bc; p++) cmax[p] = 0;
+  int64_t bad = -1;
+  if ((s = ops->begin(ctx, &su, &ws, cmax, &bad)) != IE_OK) goto done;
+  if (bad >= 0) {
+    int64_t p = bad / (n * m), r = bad % (n * m);
+    s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, element [%lld, %lld] is not finite "
+                  "(the cost must be finite)", FN, geo->cost_name, (long long)p,
+                  (long long)(r / m), (long long)(r % m));
+    goto done;
+  }
+
+  const double eps = o->epsilon, tau = cf->tau;
+  int64_t it = 0;
+  /* ε-scaling: a few iterations at each ε_k = start·factor^k > ε. */
+  if (o->eps_scaling) {
+    double start = o->eps_start;
+    if (start == 0) {
+      start = geo->box_cost;
+      for (int64_t p = 0; geo->cost && p < Bc; p++) start = fmax(start, cmax[p]);
+    }
+    for (double ek = start; ek > eps && it < o->max_iter; ek *= o->eps_factor) {
+      double tk = cf->balanced ? 1.0 : o->rho / (o->rho + ek);
+      for (int64_t t = 0; t < o->eps_stage_iter && it < o->max_iter; t++, it++) {
+        if ((s = ops->pass(ctx, ws, 0, IE_SK_UPDATE, ek, tk, NULL)) != IE_OK) goto done;
+        if ((s = ops->pass(ctx, ws, 1, IE_SK_UPDATE, ek, tk, NULL)) != IE_OK) goto done;
+      }
+    }
+  }
+
+  /* Iterate at ε. */
+  int64_t left = B;
+  for (int64_t b = 0; b < B; b++) {
+    active[b] = 1;
+    out[b].iters = -1; /* not yet stopped */
+    out[b].conv = 0;
+  }
+  int col_valid = 0; /* colterm holds the plan (f, g) of now */
+  for (;;) {
+    if (it >= o->max_iter) break;
+    const int chk = col_valid;
+    if ((s = ops->pass(ctx, ws, 0, (chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau, chk ? terms : NULL)) != IE_OK)
+      goto done;
+    if (chk) {
+      int any = 0;
+      for (int64_t b = 0; b < B; b++) {
+        done_now[b] = 0;
+        if (!active[b]) continue;
+        const double *t = terms + b * IE_SK_TERMS;
+        double merr = t[0] + colterm[2 * b];
+        double move = fmax(t[2], colterm[2 * b + 1]);
+        if (cf->balanced ? merr <= o->tol : move <= o->tol) {
+          done_now[b] = 1;
+          active[b] = 0;
+          out[b].iters = it;
+          out[b].conv = 1;
+          left--;
+          any = 1;
+        }
+      }
+      if (any) {
+        if ((s = ops->restore(ctx, ws, done_now)) != IE_OK) goto done;
+        if ((s = ops->set_active(ctx, ws, active)) != IE_OK) goto done;
+      }
+      if (left == 0) break;
+    }
+    const int next_chk = (it + 1) % o->check_every == 0;
+    if ((s = ops->pass(ctx, ws, 1, (next_chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau,
+                       next_chk ? terms : NULL)) != IE_OK)
+      goto done;
+    if (next_chk)
+      for (int64_t b = 0; b < B; b++) {
+        colterm[2 * b] = terms[b * IE_SK_TERMS + 1];
+        colterm[2 * b + 1] = terms[b * IE_SK_TERMS + 2];
+      }
+    col_valid = next_chk;
+    it++;
+  }
+
+  /* Measure the returned plans. */
+  if ((s = ops->pass(ctx, ws, 0, IE_SK_MEASURE, eps, tau, meas)) != IE_OK) goto done;
+  if ((s = ops->pass(ctx, ws, 1, IE_SK_MEASURE, eps, tau, terms)) != IE_OK) goto done;
+  for (int64_t b = 0; b < B; b++) {
+    const double *r = meas + b * IE_SK_TERMS, *c = terms + b * IE_SK_TERMS;
+    out[b].cost = r[5];
+    out[b].merr = r[0] + c[0];
+    out[b].objective = r[3] + c[3] - eps * (r[1] - 1.0);
+    if (!cf->balanced) out[b].objective += o->rho * (r[4] + c[4]);
+    if (out[b].iters < 0) {
+      /* Ran to max_iter: balanced problems may still meet the rule there. */
+      out[b].iters = it;
+      out[b].conv = cf->balanced && out[b].merr <= o->tol;
+    }
+  }
+  if (fh && (s = ops->potential(ctx, ws, 0, fh)) != IE_OK) goto done;
+  if (gh && (s = ops->potential(ctx, ws, 1, gh)) != IE_OK) goto done;
+  if (plan) s = ops->plan(ctx, ws, eps, plan);
+
+done:
+  if (ws) ops->end(ctx, ws);
+  free(cmax);
+  free(terms);
+  free(colterm);
+  free(meas);
+  free(active);
+  free(done_now);
+  return s;
+}
+
+/* ---- The entry point ------------------------------------------------------------- */
+
+static ie_status check_options(ie_context *ctx, const ie_sinkhorn_options *opt, sk_conf *cf) {
+  IE__OPTIONS(cf->o, opt);
+  ie_sinkhorn_options *o = &cf->o;
+  if (!(o->epsilon > 0) || isinf(o->epsilon))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: epsilon is %g; it must be given, finite and > 0", FN,
+                     o->epsilon);
+  if (o->max_iter < 0)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: max_iter %lld is negative", FN, (long long)o->max_iter);
+  if (o->max_iter == 0) o->max_iter = 1000;
+  if (!(o->tol >= 0) || isinf(o->tol))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tol %g must be finite and >= 0", FN, o->tol);
+  if (o->tol == 0) o->tol = 1e-6;
+  if (o->check_every < 0)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: check_every %lld is negative", FN, (long long)o->check_every);
+  if (o->check_every == 0) o->check_every = 10;
+  if ((unsigned)o->metric > (unsigned)IE_COST_EUCLIDEAN)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: metric %d is not an ie_cost_metric", FN, (int)o->metric);
+  if (o->eps_scaling) {
+    if (!(o->eps_start >= 0) || isinf(o->eps_start))
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: eps_start %g must be finite and >= 0", FN, o->eps_start);
+    if (o->eps_factor == 0) o->eps_factor = 0.5;
+    if (!(o->eps_factor > 0 && o->eps_factor < 1))
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: eps_factor %g must be in (0, 1)", FN, o->eps_factor);
+    if (o->eps_stage_iter < 0)
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: eps_stage_iter %lld is negative", FN,
+                       (long long)o->eps_stage_iter);
+    if (o->eps_stage_iter == 0) o->eps_stage_iter = 1;
+  }
+  if (isnan(o->rho) || o->rho < 0)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: rho %g must be > 0 (or 0 / inf for balanced transport)",
+                     FN, o->rho);
+  cf->balanced = o->rho == 0 || isinf(o->rho);
+  cf->tau = cf->balanced ? 1.0 : o->rho / (o->rho + o->epsilon);
+  if (o->memory_budget == 0) o->memory_budget = (size_t)1 << 30;
+  return IE_OK;
+}
+
+/* An output [B, k] (or [k] when B = 1), f32/f64. */
+static ie_status check_out(ie_context *ctx, ie__arg *a, const char *name, const DLTensor *t,
+                           int64_t B, int64_t k) {
+  CHECK(ie__check_matrix(ctx, a, FN, name, t, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+  if (a->m.rows != B || a->m.cols != k || (t->ndim == 1 && B != 1))
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: output '%s' is %lld x %lld; it must be [B, %s] = [%lld, %lld]",
+                     FN, name, (long long)a->m.rows, (long long)a->m.cols, name[0] == 'f' ? "n" : "m",
+                     (long long)B, (long long)k);
+  return IE_OK;
+}
+
+/* The largest cost between points of the bounding box of X ∪ Y. */
+static double box_cost(int metric, const double *x, int64_t nx, const double *y, int64_t ny, int64_t d) {
+  double sq = 0;
+  for (int64_t k = 0; k < d; k++) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < nx; i++) lo = fmin(lo, x[i * d + k]), hi = fmax(hi, x[i * d + k]);
+    for (int64_t i = 0; i < ny; i++) lo = fmin(lo, y[i * d + k]), hi = fmax(hi, y[i * d + k]);
+    sq += (hi - lo) * (hi - lo);
+  }
+  return metric_of(metric, sq);
+}
+
+/* Read and check point clouds into host doubles. */
+static ie_status read_points(ie_context *ctx, const sk_in *p, double **out) {
+  const size_t cnt = (size_t)p->arg.m.rows * (size_t)p->arg.m.cols;
+  double *v = malloc((cnt ? cnt : 1) * sizeof *v);
+  if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for tensor '%s'", FN, p->arg.name);
+  ie_status s = read_all(ctx, &p->arg, v);
+  for (size_t e = 0; s == IE_OK && e < cnt; e++)
+    if (isnan(v[e]) || isinf(v[e])) {
+      int64_t row = (int64_t)(e / (size_t)p->k), n = p->n ? p->n : 1;
+      s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, point %lld, coordinate %lld is %s", FN,
+                    p->arg.name, (long long)(row / n), (long long)(row % n), (long long)(e % (size_t)p->k),
+                    isnan(v[e]) ? "NaN" : "infinite");
+    }
+  if (s != IE_OK) {
+    free(v);
+    return s;
+  }
+  *out = v;
+  return IE_OK;
+}
+
+ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, const DLTensor *costt,
+                      const DLTensor *xt, const DLTensor *yt, const ie_sinkhorn_options *opt,
+                      ie_sinkhorn_result *results, DLTensor *ft, DLTensor *gt, DLTensor *plant) {
+  if (!ctx) return IE_INVALID_ARGUMENT;
+  if (!ctx->ops)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", FN);
+  ctx->last = IE_OK;
+  ctx->msg[0] = 0;
+  if (!ctx->ops->sinkhorn)
+    return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no Sinkhorn solver", FN, ctx->ops->name);
+  sk_conf cf;
+  CHECK(check_options(ctx, opt, &cf));
+  if (!results) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: 'results' is NULL", FN);
+  if (costt && (xt || yt))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: give either 'cost' or the points 'x' and 'y', not both", FN);
+  if (!costt && (!xt || !yt))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: give 'cost', or both point clouds 'x' and 'y'%s", FN,
+                     xt ? " ('y' is NULL)" : yt ? " ('x' is NULL)" : "");
+
+  sk_in a, b, c, x, y, cxx, cyy;
+  CHECK(check_in(ctx, &a, "a", at, 1, IE__FLOATS));
+  CHECK(check_in(ctx, &b, "b", bt, 1, IE__FLOATS));
+  const int64_t n = a.n, m = b.n;
+  int64_t B = 1, d = 0;
+  const sk_in *batched[5] = {&a, &b, NULL, NULL, NULL};
+  if (costt) {
+    CHECK(check_in(ctx, &c, "cost", costt, 0, IE__FLOATS));
+    if (c.n != n || c.k != m)
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: 'cost' is %lld x %lld per problem, but 'a' has n = %lld and "
+                       "'b' has m = %lld points", FN, (long long)c.n, (long long)c.k, (long long)n, (long long)m);
+    batched[2] = &c;
+  } else {
+    CHECK(check_in(ctx, &x, "x", xt, 0, IE__FLOATS));
+    CHECK(check_in(ctx, &y, "y", yt, 0, IE__FLOATS));
+    if (x.n != n) return ie__error(ctx, IE_BAD_SHAPE, "%s: 'x' has %lld points but 'a' has %lld", FN, (long long)x.n, (long long)n);
+    if (y.n != m) return ie__error(ctx, IE_BAD_SHAPE, "%s: 'y' has %lld points but 'b' has %lld", FN, (long long)y.n, (long long)m);
+    if (x.k != y.k)
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: 'x' has dimension %lld but 'y' has %lld", FN, (long long)x.k, (long long)y.k);
+    d = x.k;
+    if (d < 1) return ie__error(ctx, IE_BAD_SHAPE, "%s: the points have dimension 0", FN);
+    batched[2] = &x;
+    batched[3] = &y;
+  }
+  if (cf.o.divergence && costt) {
+    if (!cf.o.cost_xx || !cf.o.cost_yy)
+      return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: the divergence with a given cost needs options cost_xx "
+                       "(n x n) and cost_yy (m x m)", FN);
+    CHECK(check_in(ctx, &cxx, "cost_xx", cf.o.cost_xx, 0, IE__FLOATS));
+    CHECK(check_in(ctx, &cyy, "cost_yy", cf.o.cost_yy, 0, IE__FLOATS));
+    if (cxx.n != n || cxx.k != n || cyy.n != m || cyy.k != m)
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: 'cost_xx' must be %lld x %lld and 'cost_yy' %lld x %lld per problem",
+                       FN, (long long)n, (long long)n, (long long)m, (long long)m);
+    batched[3] = &cxx;
+    batched[4] = &cyy;
+  }
+  for (int k = 0; k < 5; k++)
+    if (batched[k] && batched[k]->batch > B) B = batched[k]->batch;
+  for (int k = 0; k < 5; k++)
+    if (batched[k] && !batch_ok(batched[k]->batch, B))
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' holds %lld problems but another input holds %lld",
+                       FN, batched[k]->arg.name, (long long)batched[k]->batch, (long long)B);
+  if (B == 0) return ie__error(ctx, IE_BAD_SHAPE, "%s: the batch is empty (B = 0)", FN);
+  if (n == 0 || m == 0)
+    return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor '%s' problem 0 has zero total mass (it has no points)", FN,
+                     n == 0 ? "a" : "b");
+
+  ie__arg fo, go, po;
+  sk_in pl;
+  if (ft) CHECK(check_out(ctx, &fo, "f", ft, B, n));
+  if (gt) CHECK(check_out(ctx, &go, "g", gt, B, m));
+  if (plant) {
+    CHECK(check_in(ctx, &pl, "plan", plant, 0, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+    if (pl.n != n || pl.k != m || (pl.batch ? pl.batch : 1) != B)
+      return ie__error(ctx, IE_BAD_SHAPE, "%s: output 'plan' must be [B, n, m] = [%lld, %lld, %lld] (or [n, m] "
+                       "when B = 1)", FN, (long long)B, (long long)n, (long long)m);
+    po = pl.arg;
+  }
+
+  /* Host data: log weights, points. */
+  ie_status s = IE_OK;
+  double *la = malloc((size_t)(B * n) * sizeof *la), *lb = malloc((size_t)(B * m) * sizeof *lb);
+  double *xh = NULL, *yh = NULL, *fh = NULL, *gh = NULL;
+  sk_out *o1 = calloc((size_t)B * 3, sizeof *o1);
+  int staged_c = 0, staged_xx = 0, staged_yy = 0, staged_p = 0;
+  if (!la || !lb || !o1) {
+    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld problems", FN, (long long)B);
+    goto done;
+  }
+  if ((s = read_weights(ctx, &a, B, la)) != IE_OK) goto done;
+  if ((s = read_weights(ctx, &b, B, lb)) != IE_OK) goto done;
+  if (ft && !(fh = malloc((size_t)(B * n) * sizeof *fh))) s = IE_OUT_OF_MEMORY;
+  if (gt && !(gh = malloc((size_t)(B * m) * sizeof *gh))) s = IE_OUT_OF_MEMORY;
+  if (s != IE_OK) {
+    s = ie__error(ctx, s, "%s: no host memory for the potentials", FN);
+    goto done;
+  }
+
+  sk_geom geo = {0};
+  if (costt) {
+    if ((s = ie__stage_in(ctx, &c.arg)) != IE_OK) goto done;
+    staged_c = 1;
+    geo.cost = &c;
+    geo.cost_name = "cost";
+  } else {
+    if ((s = read_points(ctx, &x, &xh)) != IE_OK) goto done;
+    if ((s = read_points(ctx, &y, &yh)) != IE_OK) goto done;
+    geo.x = xh;
+    geo.y = yh;
+    geo.x_bstride = batch_rows(x.batch, n);
+    geo.y_bstride = batch_rows(y.batch, m);
+    geo.box_cost = box_cost((int)cf.o.metric, xh, x.arg.m.rows, yh, y.arg.m.rows, d);
+  }
+  if (plant) {
+    if ((s = ie__stage_out(ctx, &po)) != IE_OK) goto done;
+    staged_p = 1;
+  }
+
+  /* OT_ε(a, b), then for the divergence OT_ε(a, a) and OT_ε(b, b) (the same
+   * arithmetic: identical inputs give a divergence of exactly 0). */
+  if ((s = solve(ctx, &cf, B, n, m, d, &geo, la, lb, o1, fh, gh, plant ? &po.m : NULL)) != IE_OK) goto done;
+  if (cf.o.divergence) {
+    sk_geom gxx = {0}, gyy = {0};
+    if (costt) {
+      if ((s = ie__stage_in(ctx, &cxx.arg)) != IE_OK) goto done;
+      staged_xx = 1;
+      if ((s = ie__stage_in(ctx, &cyy.arg)) != IE_OK) goto done;
+      staged_yy = 1;
+      gxx.cost = &cxx;
+      gxx.cost_name = "cost_xx";
+      gyy.cost = &cyy;
+      gyy.cost_name = "cost_yy";
+    } else {
+      gxx.x = gxx.y = xh;
+      gxx.x_bstride = gxx.y_bstride = geo.x_bstride;
+      gxx.box_cost = box_cost((int)cf.o.metric, xh, x.arg.m.rows, xh, x.arg.m.rows, d);
+      gyy.x = gyy.y = yh;
+      gyy.x_bstride = gyy.y_bstride = geo.y_bstride;
+      gyy.box_cost = box_cost((int)cf.o.metric, yh, y.arg.m.rows, yh, y.arg.m.rows, d);
+    }
+    if ((s = solve(ctx, &cf, B, n, n, d, &gxx, la, la, o1 + B, NULL, NULL, NULL)) != IE_OK) goto done;
+    if ((s = solve(ctx, &cf, B, m, m, d, &gyy, lb, lb, o1 + 2 * B, NULL, NULL, NULL)) != IE_OK) goto done;
+  }
+
+  /* Outputs, only once everything has succeeded. */
+  if (staged_p && (s = ie__unstage_out(ctx, &po)) != IE_OK) goto done;
+  if (ft && (s = write_all(ctx, &fo, fh)) != IE_OK) goto done;
+  if (gt && (s = write_all(ctx, &go, gh)) != IE_OK) goto done;
+  for (int64_t k = 0; k < B; k++) {
+    ie_sinkhorn_result r;
+    r.transport_cost = o1[k].cost;
+    r.objective = o1[k].objective;
+    r.marginal_error = o1[k].merr;
+    r.iterations = o1[k].iters;
+    r.converged = o1[k].conv;
+    r.divergence = NAN;
+    if (cf.o.divergence) {
+      r.divergence = o1[k].objective - 0.5 * o1[B + k].objective - 0.5 * o1[2 * B + k].objective;
+      r.converged = r.converged && o1[B + k].conv && o1[2 * B + k].conv;
+    }
+    results[k] = r;
+  }
+
+done:
+  if (staged_c) ie__release(ctx, &c.arg);
+  if (staged_xx) ie__release(ctx, &cxx.arg);
+  if (staged_yy) ie__release(ctx, &cyy.arg);
+  if (staged_p) ie__release(ctx, &po);
+  free(la);
+  free(lb);
+  free(xh);
+  free(yh);
+  free(fh);
+  free(gh);
+  free(o1);
+  return s;
+}

@@ -1,0 +1,94 @@
+/*
+ * sinkhorn.h — PRIVATE.  The Sinkhorn sub-table a backend fills (SPEC §4),
+ * reached through ie_backend_ops.sinkhorn, and the already-checked setup the
+ * driver (src/sinkhorn.c) hands it.
+ *
+ * The driver owns the iteration: schedules, convergence, results.  A backend
+ * owns a workspace (potentials f [B·n], g [B·m], the cost or the points) and
+ * runs whole-batch passes over it, one launch a pass.
+ *
+ * A pass on side 0 updates f from g, on side 1 updates g from f.  For row r
+ * of problem b on that side (columns c on the other side):
+ *   L_r   = LSE_c((h_c − C(r, c)) / ε)        h: the other side's potential
+ *   new_r = ε·lw_r − τ·ε·L_r                    τ = ρ/(ρ+ε); 1 when balanced
+ * where C(r, c) is C_ij with (i, j) = (r, c) on side 0 and (c, r) on side 1,
+ * and lw is the log of the normalised weight (−inf at zero mass, which stays
+ * −inf).  mu_r = exp(pot_r/ε + L_r) is this side's marginal of the plan
+ * P_ij = exp((f_i + g_j − C_ij)/ε).
+ */
+#ifndef IE_SINKHORN_H
+#define IE_SINKHORN_H
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Metric codes (ie_sinkhorn_metric of infoest.h). */
+enum { IE_SK_SQEUCLIDEAN = 0, IE_SK_HALF_SQEUCLIDEAN = 1, IE_SK_EUCLIDEAN = 2 };
+
+/* Pass modes. */
+enum {
+  /* write new_r (problems whose active flag is 0 are skipped) */
+  IE_SK_UPDATE = 0,
+  /* as UPDATE, and keep the old f for restore(); terms per row:
+   *   [0] |exp(old/ε + L) − w|   this side's marginal error of the plan before the update
+   *   [1] |exp(new/ε + L) − w|   ... of the plan after it
+   *   [2] |new − old| / ε        (0 at zero mass), reduced by max */
+  IE_SK_CHECK = 1,
+  /* nothing written; every problem; with mu = exp(pot/ε + L), terms per row:
+   *   [0] |mu − w|   [1] mu   [3] mu·(pot − ε·lw)   [4] mu·log(mu/w) − mu + w
+   *   [5] Σ_c P_rc·C(r, c)   (0 at zero mass for [3], [4], [5]) */
+  IE_SK_MEASURE = 2
+};
+#define IE_SK_TERMS 6 /* terms a row; per problem: sums, except [2] (max) */
+
+typedef struct ie_sk_setup {
+  int64_t B, n, m, d;
+  /* The cost: a matrix in backend memory ([Bc·n, m] view, any float dtype),
+   * or host points. */
+  const ie_mat *cost;
+  int64_t cost_bstride;         /* rows between problems: n, or 0 (shared) */
+  const double *x, *y;          /* host, compact [·, d] */
+  int64_t x_bstride, y_bstride; /* rows between problems: n (m), or 0 */
+  int metric;
+  int materialize;              /* points: build C (and Cᵀ) in the workspace */
+  const double *la, *lb;        /* host [B·n], [B·m]: log weights */
+} ie_sk_setup;
+
+typedef struct ie_sk_ops {
+  /* Stage everything, set f = 0 and g = 0 (−inf at zero mass), all problems
+   * active.  For a matrix cost: cmax[p] = max |C| of the cost's problem p
+   * (p < Bc), and *bad = flat index (p·n·m + i·m + j) of the first element
+   * that is not finite, −1 if none (then the workspace is still made). */
+  ie_status (*begin)(ie_context *ctx, const ie_sk_setup *s, void **ws,
+                     double *cmax, int64_t *bad);
+  /* mask: host [B], 1 = keep iterating. */
+  ie_status (*set_active)(ie_context *ctx, void *ws, const uint8_t *mask);
+  /* One pass; terms (host [B·IE_SK_TERMS], reduced per problem in a fixed
+   * order) for CHECK and MEASURE, NULL for UPDATE. */
+  ie_status (*pass)(ie_context *ctx, void *ws, int side, int mode, double eps,
+                    double tau, double *terms);
+  /* f of the problems with mask[b] = 1 goes back to what the last CHECK pass
+   * on side 0 read. */
+  ie_status (*restore)(ie_context *ctx, void *ws, const uint8_t *mask);
+  /* Copy f (side 0, [B·n]) or g (side 1, [B·m]) to host doubles. */
+  ie_status (*potential)(ie_context *ctx, void *ws, int side, double *out);
+  /* out[b·n + i, j] = P_ij of problem b; out is f32 or f64 in backend memory. */
+  ie_status (*plan)(ie_context *ctx, void *ws, double eps, const ie_mat *out);
+  void (*end)(ie_context *ctx, void *ws);
+} ie_sk_ops;
+
+extern const ie_sk_ops ie__cpu_sk_ops;
+#ifdef IE_HAVE_CUDA
+extern const ie_sk_ops ie__cuda_sk_ops;
+#endif
+#ifdef IE_HAVE_OPENCL
+extern const ie_sk_ops ie__opencl_sk_ops;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,432 @@
+/*
+ * test_sinkhorn.c — ie_sinkhorn (SPEC §4) on every backend compiled in:
+ * the POT vectors of tests/gen_sinkhorn.py (transport_cost within 1e-6
+ * relative, objective and divergence likewise), the approach to ot.emd2 as
+ * ε shrinks, the tiled on-the-fly cost against the built one, determinism,
+ * and one test a bad input.  A backend with no device here is skipped with a
+ * message (tc_context).
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define REL 1e-6
+
+/* ---- tensors of any rank (host, compact) ---------------------------------------- */
+
+typedef struct {
+  DLTensor t;
+  int64_t shape[4];
+  void *data;
+} sk_t;
+
+static void sk_wrap(sk_t *x, void *data, DLDataType dt, int ndim, const int64_t *shape) {
+  memset(x, 0, sizeof *x);
+  x->data = data;
+  for (int i = 0; i < ndim; i++) x->shape[i] = shape[i];
+  x->t.data = data;
+  x->t.device = (DLDevice){kDLCPU, 0};
+  x->t.ndim = ndim;
+  x->t.dtype = dt;
+  x->t.shape = x->shape;
+}
+
+/* Load IE_TEST_VECTORS/<file> as a tensor (data owned by x). */
+static void sk_load(sk_t *x, const char *file) {
+  char err[256];
+  void *data;
+  int64_t shape[8];
+  int ndim;
+  cr_assert_eq(tc_load(file, &data, shape, &ndim, err, sizeof err), 0, "%s", err);
+  sk_wrap(x, data, TC_F32, ndim, shape);
+}
+
+/* ---- the manifest ------------------------------------------------------------------ */
+
+typedef struct {
+  char name[64], src[16], metric[24];
+  double eps, rho;
+  int64_t B, n, m, d;
+  int div, scaling;
+  char a[96], b[96], cost[96], x[96], y[96], expect[96];
+} sk_case;
+
+static int sk_manifest(sk_case **out) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/sinkhorn_MANIFEST", IE_TEST_VECTORS);
+  FILE *fh = fopen(path, "r");
+  cr_assert(fh, "cannot open %s (run tests/gen_sinkhorn.py)", path);
+  sk_case *cs = NULL;
+  int n = 0;
+  char line[2048];
+  while (fgets(line, sizeof line, fh)) {
+    if (strncmp(line, "case ", 5)) continue;
+    cs = realloc(cs, (size_t)(n + 1) * sizeof *cs);
+    sk_case *c = &cs[n++];
+    memset(c, 0, sizeof *c);
+    char *save = NULL, *tok = strtok_r(line + 5, " \n", &save);
+    snprintf(c->name, sizeof c->name, "%s", tok);
+    while ((tok = strtok_r(NULL, " \n", &save))) {
+      char *eq = strchr(tok, '=');
+      if (!eq) continue;
+      *eq = 0;
+      const char *k = tok, *v = eq + 1;
+      if (!strcmp(k, "src")) snprintf(c->src, sizeof c->src, "%s", v);
+      else if (!strcmp(k, "metric")) snprintf(c->metric, sizeof c->metric, "%s", v);
+      else if (!strcmp(k, "eps")) c->eps = strtod(v, NULL);
+      else if (!strcmp(k, "rho")) c->rho = strtod(v, NULL);
+      else if (!strcmp(k, "B")) c->B = strtoll(v, NULL, 10);
+      else if (!strcmp(k, "n")) c->n = strtoll(v, NULL, 10);
+      else if (!strcmp(k, "m")) c->m = strtoll(v, NULL, 10);
+      else if (!strcmp(k, "d")) c->d = strtoll(v, NULL, 10);
+      else if (!strcmp(k, "div")) c->div = atoi(v);
+      else if (!strcmp(k, "scaling")) c->scaling = atoi(v);
+      else if (!strcmp(k, "a")) snprintf(c->a, sizeof c->a, "%s", v);
+      else if (!strcmp(k, "b")) snprintf(c->b, sizeof c->b, "%s", v);
+      else if (!strcmp(k, "cost")) snprintf(c->cost, sizeof c->cost, "%s", v);
+      else if (!strcmp(k, "x")) snprintf(c->x, sizeof c->x, "%s", v);
+      else if (!strcmp(k, "y")) snprintf(c->y, sizeof c->y, "%s", v);
+      else if (!strcmp(k, "expect")) snprintf(c->expect, sizeof c->expect, "%s", v);
+    }
+  }
+  fclose(fh);
+  *out = cs;
+  return n;
+}
+
+static ie_cost_metric sk_metric(const char *s) {
+  if (!strcmp(s, "half-sqeuclidean")) return IE_COST_HALF_SQEUCLIDEAN;
+  if (!strcmp(s, "euclidean")) return IE_COST_EUCLIDEAN;
+  return IE_COST_SQEUCLIDEAN;
+}
+
+static double rel_err(double got, double want) {
+  if (got == want) return 0;
+  return fabs(got - want) / fmax(fabs(want), 1e-300);
+}
+
+/* ---- the vectors on every backend -------------------------------------------------------- */
+
+static void run_vectors(ie_backend be) {
+  ie_context *ctx = tc_context(be);
+  sk_case *cs;
+  int nc = sk_manifest(&cs);
+  cr_assert_gt(nc, 0);
+  double worst = 0;
+  for (int k = 0; k < nc; k++) {
+    const sk_case *c = &cs[k];
+    sk_t a, b, cost, x, y, ex;
+    int pts = !strcmp(c->src, "points");
+    sk_load(&a, c->a);
+    sk_load(&b, c->b);
+    if (pts) {
+      sk_load(&x, c->x);
+      sk_load(&y, c->y);
+    } else {
+      sk_load(&cost, c->cost);
+    }
+    {
+      char err[256];
+      void *data;
+      int64_t shape[8];
+      int nd;
+      cr_assert_eq(tc_load(c->expect, &data, shape, &nd, err, sizeof err), 0, "%s", err);
+      sk_wrap(&ex, data, TC_F64, nd, shape);
+    }
+    const double *want = ex.data;
+    ie_sinkhorn_options o = {0};
+    o.size = sizeof o;
+    o.epsilon = c->eps;
+    o.tol = 1e-10;
+    o.max_iter = c->div ? 20000 : 200000;
+    o.rho = c->rho;
+    o.metric = sk_metric(c->metric);
+    o.eps_scaling = c->scaling;
+    o.divergence = c->div;
+    ie_sinkhorn_result *res = calloc((size_t)c->B, sizeof *res);
+    ie_status s = ie_sinkhorn(ctx, &a.t, &b.t, pts ? NULL : &cost.t, pts ? &x.t : NULL, pts ? &y.t : NULL, &o,
+                              res, NULL, NULL, NULL);
+    cr_assert_eq(s, IE_OK, "%s on %s: %s", c->name, ie_backend_name(be), ie_errmsg(ctx));
+    for (int64_t p = 0; p < c->B; p++) {
+      const double *w = want + p * 4;
+      /* With the divergence, `converged` also covers OT(a, a) and OT(b, b), whose
+       * nearly diagonal plans plain alternating Sinkhorn approaches slowly; the
+       * values are checked below either way. */
+      if (c->div && !res[p].converged)
+        cr_log_warn("%s[%lld] on %s: a debiasing solve did not reach tol 1e-10 in %lld iterations", c->name,
+                    (long long)p, ie_backend_name(be), (long long)o.max_iter);
+      else
+        cr_expect(res[p].converged, "%s[%lld] on %s: not converged after %lld iterations (marginal error %g)",
+                  c->name, (long long)p, ie_backend_name(be), (long long)res[p].iterations, res[p].marginal_error);
+      double e1 = rel_err(res[p].transport_cost, w[0]), e2 = rel_err(res[p].objective, w[1]);
+      worst = fmax(worst, fmax(e1, e2));
+      cr_expect(e1 <= REL, "%s[%lld] on %s: transport_cost %.15g, POT %.15g (rel %.2e)", c->name, (long long)p,
+                ie_backend_name(be), res[p].transport_cost, w[0], e1);
+      cr_expect(e2 <= REL, "%s[%lld] on %s: objective %.15g, POT %.15g (rel %.2e)", c->name, (long long)p,
+                ie_backend_name(be), res[p].objective, w[1], e2);
+      if (c->div) {
+        /* Absolute, on the scale of the objective. */
+        cr_expect(fabs(res[p].divergence - w[2]) <= REL * fabs(w[1]),
+                  "%s[%lld] on %s: divergence %.15g, POT %.15g", c->name, (long long)p, ie_backend_name(be),
+                  res[p].divergence, w[2]);
+        cr_expect(res[p].divergence >= -REL * fabs(w[1]), "%s: divergence %g < 0", c->name, res[p].divergence);
+        if (!strcmp(c->name, "identical"))
+          cr_expect_eq(res[p].divergence, 0.0, "identical inputs: divergence %.17g, not 0", res[p].divergence);
+      } else {
+        cr_expect(isnan(res[p].divergence), "%s: divergence not asked but %g", c->name, res[p].divergence);
+      }
+    }
+    free(res);
+    free(a.data);
+    free(b.data);
+    if (pts) {
+      free(x.data);
+      free(y.data);
+    } else {
+      free(cost.data);
+    }
+    free(ex.data);
+  }
+  cr_log_info("sinkhorn vectors on %s: %d cases, worst relative error %.3e", ie_backend_name(be), nc, worst);
+  free(cs);
+  ie_context_destroy(ctx);
+}
+
+Test(sinkhorn, vectors_cpu) { run_vectors(IE_BACKEND_CPU); }
+Test(sinkhorn, vectors_cuda) {
+  if (!ie_backend_compiled(IE_BACKEND_CUDA)) cr_skip_test("cuda: not compiled into this build");
+  run_vectors(IE_BACKEND_CUDA);
+}
+Test(sinkhorn, vectors_opencl) {
+  if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
+  run_vectors(IE_BACKEND_OPENCL);
+}
+
+/* ---- a small problem built here ---------------------------------------------------------- */
+
+typedef struct {
+  float a[12], b[9], x[24], y[18], cost[108];
+  sk_t ta, tb, tx, ty, tc;
+} small_t;
+
+static void small_make(small_t *s) {
+  unsigned v = 12345u;
+  for (int i = 0; i < 24; i++) s->x[i] = (float)((v = v * 1103515245u + 12345u) % 1000) / 500.0f;
+  for (int i = 0; i < 18; i++) s->y[i] = (float)((v = v * 1103515245u + 12345u) % 1000) / 400.0f;
+  for (int i = 0; i < 12; i++) s->a[i] = 1.0f + (float)(i % 3);
+  for (int j = 0; j < 9; j++) s->b[j] = 1.0f + (float)(j % 4);
+  for (int i = 0; i < 12; i++)
+    for (int j = 0; j < 9; j++) {
+      double d0 = s->x[2 * i] - s->y[2 * j], d1 = s->x[2 * i + 1] - s->y[2 * j + 1];
+      s->cost[i * 9 + j] = (float)(d0 * d0 + d1 * d1);
+    }
+  int64_t n[1] = {12}, m[1] = {9}, xs[2] = {12, 2}, ys[2] = {9, 2}, cs[2] = {12, 9};
+  sk_wrap(&s->ta, s->a, TC_F32, 1, n);
+  sk_wrap(&s->tb, s->b, TC_F32, 1, m);
+  sk_wrap(&s->tx, s->x, TC_F32, 2, xs);
+  sk_wrap(&s->ty, s->y, TC_F32, 2, ys);
+  sk_wrap(&s->tc, s->cost, TC_F32, 2, cs);
+}
+
+static ie_sinkhorn_options small_opts(double eps) {
+  ie_sinkhorn_options o = {0};
+  o.size = sizeof o;
+  o.epsilon = eps;
+  o.tol = 1e-10;
+  o.max_iter = 200000;
+  return o;
+}
+
+/* Tiles on the fly (budget 1 byte) against the built matrix, the given
+ * matrix, and bit-identical repeats; f, g and the plan are consistent. */
+static void run_paths(ie_backend be) {
+  ie_context *ctx = tc_context(be);
+  small_t s;
+  small_make(&s);
+  ie_sinkhorn_options o = small_opts(0.05);
+  ie_sinkhorn_result r1, r2, r3, r4;
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &r1, NULL, NULL, NULL), IE_OK, "%s",
+               ie_errmsg(ctx));
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &r2, NULL, NULL, NULL), IE_OK);
+  cr_expect(r1.transport_cost == r2.transport_cost && r1.objective == r2.objective &&
+                r1.marginal_error == r2.marginal_error && r1.iterations == r2.iterations,
+            "two runs differ: %.17g vs %.17g", r1.transport_cost, r2.transport_cost);
+  o.memory_budget = 1;
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &r3, NULL, NULL, NULL), IE_OK);
+  cr_expect(rel_err(r3.transport_cost, r1.transport_cost) <= 1e-12, "on the fly %.17g, built %.17g",
+            r3.transport_cost, r1.transport_cost);
+  o.memory_budget = 0;
+  double f[12], g[9], plan[108];
+  sk_t tf, tg, tp;
+  int64_t n[1] = {12}, m[1] = {9}, ps[2] = {12, 9};
+  sk_wrap(&tf, f, TC_F64, 1, n);
+  sk_wrap(&tg, g, TC_F64, 1, m);
+  sk_wrap(&tp, plan, TC_F64, 2, ps);
+  DLTensor *pf = &tf.t, *pg = &tg.t, *pp = &tp.t;
+  float f32[12], g32[9], plan32[108];
+  if (be != IE_BACKEND_CPU) { /* f64 outputs are the CPU's */
+    sk_wrap(&tf, f32, TC_F32, 1, n);
+    sk_wrap(&tg, g32, TC_F32, 1, m);
+    sk_wrap(&tp, plan32, TC_F32, 2, ps);
+  }
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, &s.tc.t, NULL, NULL, &o, &r4, pf, pg, pp), IE_OK, "%s",
+               ie_errmsg(ctx));
+  cr_expect(rel_err(r4.transport_cost, r1.transport_cost) <= 1e-6, "matrix %.17g, points %.17g",
+            r4.transport_cost, r1.transport_cost);
+  /* The plan: <P, C> and the marginals. */
+  double tc = 0, mass = 0;
+  for (int i = 0; i < 12; i++)
+    for (int j = 0; j < 9; j++) {
+      double p = be == IE_BACKEND_CPU ? plan[i * 9 + j] : plan32[i * 9 + j];
+      tc += p * s.cost[i * 9 + j];
+      mass += p;
+      double fi = be == IE_BACKEND_CPU ? f[i] : f32[i], gj = be == IE_BACKEND_CPU ? g[j] : g32[j];
+      cr_expect(fabs(p - exp((fi + gj - s.cost[i * 9 + j]) / 0.05)) <= 1e-5 * p + 1e-9, "plan != exp((f+g-C)/eps)");
+    }
+  cr_expect(rel_err(tc, r4.transport_cost) <= 1e-5, "<plan, C> %.17g, transport_cost %.17g", tc, r4.transport_cost);
+  cr_expect(fabs(mass - 1) <= 1e-5, "plan mass %.17g", mass);
+  ie_context_destroy(ctx);
+}
+
+Test(sinkhorn, paths_cpu) { run_paths(IE_BACKEND_CPU); }
+Test(sinkhorn, paths_cuda) {
+  if (!ie_backend_compiled(IE_BACKEND_CUDA)) cr_skip_test("cuda: not compiled into this build");
+  run_paths(IE_BACKEND_CUDA);
+}
+Test(sinkhorn, paths_opencl) {
+  if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
+  run_paths(IE_BACKEND_OPENCL);
+}
+
+/* As ε shrinks (with ε-scaling), transport_cost approaches ot.emd2. */
+Test(sinkhorn, approaches_emd) {
+  ie_context *ctx = tc_context(IE_BACKEND_CPU);
+  sk_t a, b, x, y, ex;
+  sk_load(&a, "sinkhorn_points_sqeuclidean.a.npy");
+  sk_load(&b, "sinkhorn_points_sqeuclidean.b.npy");
+  sk_load(&x, "sinkhorn_points_sqeuclidean.x.npy");
+  sk_load(&y, "sinkhorn_points_sqeuclidean.y.npy");
+  {
+    char err[256];
+    void *data;
+    int64_t shape[8];
+    int nd;
+    cr_assert_eq(tc_load("sinkhorn_points_sqeuclidean.expect.npy", &data, shape, &nd, err, sizeof err), 0);
+    sk_wrap(&ex, data, TC_F64, nd, shape);
+  }
+  const double emd = ((double *)ex.data)[3];
+  double prev = INFINITY;
+  for (double eps = 0.5; eps >= 5e-4; eps /= 10) {
+    ie_sinkhorn_options o = small_opts(eps);
+    o.tol = 1e-9;
+    o.max_iter = 1000000;
+    o.eps_scaling = 1;
+    ie_sinkhorn_result r;
+    cr_assert_eq(ie_sinkhorn(ctx, &a.t, &b.t, NULL, &x.t, &y.t, &o, &r, NULL, NULL, NULL), IE_OK, "%s",
+                 ie_errmsg(ctx));
+    double gap = fabs(r.transport_cost - emd);
+    cr_expect(gap < prev, "eps %g: |cost - emd| = %g did not shrink (was %g)", eps, gap, prev);
+    cr_expect(r.transport_cost >= emd - 1e-9, "eps %g: cost %.17g below the exact OT %.17g", eps,
+              r.transport_cost, emd);
+    prev = gap;
+  }
+  cr_expect(prev / emd < 1e-3, "at eps 5e-4: relative gap to emd2 %g", prev / emd);
+  free(a.data);
+  free(b.data);
+  free(x.data);
+  free(y.data);
+  free(ex.data);
+  ie_context_destroy(ctx);
+}
+
+/* ---- bad input: a status that names it, on every backend ----------------------------------- */
+
+static void expect_bad(ie_backend be, ie_status want, const char *needle,
+                       void (*spoil)(small_t *s, ie_sinkhorn_options *o, int *use_cost)) {
+  ie_context *ctx = tc_context(be);
+  small_t s;
+  small_make(&s);
+  ie_sinkhorn_options o = small_opts(0.1);
+  int use_cost = 1;
+  spoil(&s, &o, &use_cost);
+  ie_sinkhorn_result r = {0};
+  r.iterations = 77;
+  ie_status st = ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, use_cost ? &s.tc.t : NULL, use_cost ? NULL : &s.tx.t,
+                             use_cost ? NULL : &s.ty.t, &o, &r, NULL, NULL, NULL);
+  cr_expect_eq(st, want, "%s: got %s (%s), want %s", ie_backend_name(be), ie_status_name(st), ie_errmsg(ctx),
+               ie_status_name(want));
+  cr_expect(strstr(ie_errmsg(ctx), needle) != NULL, "message '%s' does not name '%s'", ie_errmsg(ctx), needle);
+  cr_expect_eq(r.iterations, 77, "a failed call wrote its results");
+  ie_context_destroy(ctx);
+}
+
+static void each_backend(ie_status want, const char *needle,
+                         void (*spoil)(small_t *s, ie_sinkhorn_options *o, int *use_cost)) {
+  ie_backend bs[3];
+  int nb = tc_backends(bs);
+  for (int k = 0; k < nb; k++) {
+    ie_context *probe = NULL;
+    ie_context_options co = {sizeof co, bs[k], 0};
+    ie_status s = ie_context_create(&probe, &co);
+    ie_context_destroy(probe);
+    if (s != IE_OK) {
+      cr_log_warn("%s: no device here, bad-input check skipped", ie_backend_name(bs[k]));
+      continue;
+    }
+    expect_bad(bs[k], want, needle, spoil);
+  }
+}
+
+static void spoil_negative(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)o, (void)c;
+  s->a[4] = -0.5f;
+}
+static void spoil_zero_mass(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)o, (void)c;
+  memset(s->b, 0, sizeof s->b);
+}
+static void spoil_shape(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)o, (void)c;
+  s->tb.shape[0] = 8; /* cost is 12 x 9 */
+}
+static void spoil_eps_zero(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)s, (void)c;
+  o->epsilon = 0;
+}
+static void spoil_eps_negative(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)s, (void)c;
+  o->epsilon = -1;
+}
+static void spoil_nan_cost(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)o, (void)c;
+  s->cost[5 * 9 + 7] = NAN;
+}
+static void spoil_nan_point(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)o;
+  *c = 0;
+  s->y[2 * 3 + 1] = NAN;
+}
+static void spoil_dims(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)o;
+  *c = 0;
+  s->ty.shape[1] = 3;
+  s->ty.shape[0] = 6; /* 9 points of dimension 2 read as 6 of dimension 3 */
+}
+static void spoil_rho(small_t *s, ie_sinkhorn_options *o, int *c) {
+  (void)s, (void)c;
+  o->rho = -2;
+}
+
+Test(sinkhorn, bad_negative_mass) { each_backend(IE_NEGATIVE, "'a' problem 0, point 4: negative mass", spoil_negative); }
+Test(sinkhorn, bad_zero_total_mass) { each_backend(IE_EMPTY_ROW, "'b' problem 0 has zero total mass", spoil_zero_mass); }
+Test(sinkhorn, bad_shape_mismatch) { each_backend(IE_BAD_SHAPE, "'cost' is 12 x 9", spoil_shape); }
+Test(sinkhorn, bad_epsilon_zero) { each_backend(IE_INVALID_ARGUMENT, "epsilon", spoil_eps_zero); }
+Test(sinkhorn, bad_epsilon_negative) { each_backend(IE_INVALID_ARGUMENT, "epsilon", spoil_eps_negative); }
+Test(sinkhorn, bad_nan_cost) { each_backend(IE_NONFINITE, "'cost' problem 0, element [5, 7]", spoil_nan_cost); }
+Test(sinkhorn, bad_nan_point) { each_backend(IE_NONFINITE, "'y' problem 0, point 3, coordinate 1", spoil_nan_point); }
+Test(sinkhorn, bad_point_dimension) { each_backend(IE_BAD_SHAPE, "'y' has 6 points", spoil_dims); }
+Test(sinkhorn, bad_rho) { each_backend(IE_INVALID_ARGUMENT, "rho", spoil_rho); }
