@@ -212,12 +212,63 @@ void stream_release(cli_stream *s, const cli_chunk *c);
 /* Stop the reader (if still running) and free everything.  NULL: no-op. */
 void stream_close(cli_stream *s);
 
+/* ---- Whole inputs (cmd_load.c) ------------------------------------------------ */
+
+/* The sample-based families (vendi, matrix-entropy, sinkhorn, knn-*) need
+ * every point at once: their inputs are loaded whole, not row-streamed. */
+typedef struct {
+  const char *spec;  /* as given on the command line */
+  const char *role;  /* "x", "a", "cost", ... (names the tensor in messages) */
+  ieio_info info;
+  void *data;        /* malloc'd; the whole tensor */
+  int64_t shape[IEIO_MAX_NDIM];
+  DLTensor t;        /* host tensor over data, with `shape` */
+  int narrowed;      /* float64 converted to float32 for a backend */
+} cli_input;
+
+enum {
+  CLI_IN_AS_2D = 1,  /* a 1-D [n] tensor is read as [n, 1] (samples in R^1) */
+  CLI_IN_NONNEG = 2  /* values must be >= 0 (weights) */
+};
+
+/* Open `spec`, check that it is a float tensor with min_ndim..max_ndim
+ * dimensions, none of them 0, read it whole and check every value (finite;
+ * >= 0 with CLI_IN_NONNEG).  Returns CLI_EXIT_OK, or prints a message naming
+ * the file, the tensor and the fault and returns the exit status (3 for bad
+ * data, 1 for I/O or memory). */
+int cli_input_load(const char *cmd, cli_input *in, const char *spec,
+                   const char *role, int min_ndim, int max_ndim, int flags);
+void cli_input_free(cli_input *in);
+/* float64 → float32 (for a backend that takes no float64); 1 if it was
+ * narrowed now, 0 if there was nothing to narrow, -1 out of memory. */
+int cli_input_narrow(cli_input *in);
+/* Narrow every float64 input of the list; 1 if any was, -1 out of memory.
+ * Prints a note once (per process) naming the backend. */
+int cli_inputs_narrow(const char *cmd, ie_backend be, cli_input *const *ins, int n);
+
+/* A failed library call on whole inputs: the message (with the files
+ * named) on stderr, and the exit status.  Statuses about the values or
+ * shapes — and IE_INVALID_ARGUMENT, since the command checks its options
+ * before calling — are bad input data (3). */
+int cli_lib_fail(const char *cmd, ie_context *ctx, ie_status st,
+                 cli_input *const *ins, int n);
+
+/* Write `count` float64 values as a .npy of shape `shape` (ndim dims) to
+ * path (temporary name, renamed when complete).  Returns an exit status. */
+int cli_write_values(const char *cmd, const char *path, const double *v,
+                     int ndim, const int64_t *shape);
+
 /* ---- Commands ------------------------------------------------------------------ */
 
 extern const cli_command cli_cmd_log_softmax;
 extern const cli_command cli_cmd_entropy;
 extern const cli_command cli_cmd_nll;
 extern const cli_command cli_cmd_divergence;
+extern const cli_command cli_cmd_vendi;
+extern const cli_command cli_cmd_matrix_entropy;
+extern const cli_command cli_cmd_knn_entropy;
+extern const cli_command cli_cmd_knn_divergence;
+extern const cli_command cli_cmd_knn_mi;
 extern const cli_command cli_cmd_demo;
 
 #endif

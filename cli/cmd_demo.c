@@ -1,7 +1,7 @@
 /*
- * cmd_demo.c — `infoest demo`: synthetic logits made in code from a fixed
- * seed, every family of the library on every backend available here, each
- * compared with the CPU and timed.
+ * cmd_demo.c — `infoest demo`: synthetic logits (and point sets) made in
+ * code from a fixed seed, every family of the library on every backend
+ * available here, each compared with the CPU and timed.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cmd.h"
@@ -36,11 +36,22 @@ static void prng_normal2(prng *g, double *a, double *b) {
   *b = r * sin(t);
 }
 
+/* Sizes of the sample-based families: small, so that the demo stays within
+ * a few seconds on the CPU. */
+#define FAM_VENDI_N 500
+#define FAM_VENDI_D 64
+#define FAM_KNN_N 2000
+#define FAM_KNN_D 4
+#define FAM_KNN_K 5
+
 typedef struct {
   int64_t B, V, masked_cols;
   uint64_t seed;
   float *p, *q;
   int32_t *labels;
+  /* the sample-based families */
+  float *vx;         /* [FAM_VENDI_N, FAM_VENDI_D]: 16 clusters, so the score is far from n */
+  float *kx;         /* [FAM_KNN_N, FAM_KNN_D] correlated Gaussian */
 } demo_data;
 
 /* p: logits with a per-row scale (flat to peaked rows); q: p plus noise;
@@ -80,6 +91,33 @@ static int make_data(demo_data *d) {
     }
     d->labels[r] = (int32_t)y;
   }
+
+  d->vx = malloc((size_t)FAM_VENDI_N * FAM_VENDI_D * sizeof(float));
+  d->kx = malloc((size_t)FAM_KNN_N * FAM_KNN_D * sizeof(float));
+  if (!d->vx || !d->kx) return -1;
+  /* A generator of their own, so that --rows / --cols do not change them. */
+  g.s = d->seed ^ 0x5deece66dULL;
+  double z1, z2;
+  enum { CL = 16 };
+  float centre[CL][FAM_VENDI_D];
+  for (int c = 0; c < CL; c++)
+    for (int k = 0; k < FAM_VENDI_D; k++) {
+      prng_normal2(&g, &z1, &z2);
+      centre[c][k] = (float)z1;
+    }
+  for (int i = 0; i < FAM_VENDI_N; i++)
+    for (int k = 0; k < FAM_VENDI_D; k++) {
+      prng_normal2(&g, &z1, &z2);
+      d->vx[i * FAM_VENDI_D + k] = centre[i % CL][k] + (float)(0.4 * z1);
+    }
+  for (int i = 0; i < FAM_KNN_N; i++) {
+    double prev = 0;
+    for (int k = 0; k < FAM_KNN_D; k++) {
+      prng_normal2(&g, &z1, &z2);
+      prev = 0.6 * prev + z1;
+      d->kx[i * FAM_KNN_D + k] = (float)prev;
+    }
+  }
   return 0;
 }
 
@@ -94,10 +132,11 @@ static void tensor2(DLTensor *t, void *data, int64_t *shape, int ndim, DLDataTyp
 
 /* ---- Operations ----------------------------------------------------------------------- */
 
-enum { D_LSM, D_ENT, D_NLL, D_DIV };
+enum { D_LSM, D_ENT, D_NLL, D_DIV, D_VENDI, D_MENT, D_KNN_ENT };
+#define IS_FAMILY(op) ((op) >= D_VENDI) /* one value from sample sets */
 
 typedef struct {
-  const char *family; /* "log-softmax", "entropy", "nll", "divergence" */
+  const char *family; /* "log-softmax", "entropy", ..., "vendi", "knn-entropy" */
   const char *variant;
   const char *label;  /* for the table */
   int op;
@@ -116,12 +155,70 @@ static const demo_op demo_ops[] = {
     {"divergence", "tv", "divergence tv", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_TV, 0},
     {"divergence", "hellinger", "divergence hellinger", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_HELLINGER, 0},
     {"divergence", "renyi a=2", "divergence renyi a=2", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_RENYI, 2},
+    {"vendi", "cosine q=1", "vendi 500x64 cosine", D_VENDI, IE_ENTROPY_SHANNON, IE_DIV_KL, 1},
+    {"matrix-entropy", "rbf a=2", "matrix-ent 500x64 rbf", D_MENT, IE_ENTROPY_SHANNON, IE_DIV_KL, 2},
+    {"knn-entropy", "2000x4 k=5", "knn-entropy 2000x4 k=5", D_KNN_ENT, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
 };
 #define NOPS ((int)(sizeof demo_ops / sizeof demo_ops[0]))
+
+/* A sample-based family: its one value into sm->mean. */
+static ie_status run_family(ie_context *ctx, const demo_op *op, const demo_data *d,
+                            ie_summary *sm) {
+  const DLDataType f32 = cli_dt(kDLFloat, 32);
+  ie_status st;
+  switch (op->op) {
+    case D_VENDI:
+    case D_MENT: {
+      int64_t shp[2] = {FAM_VENDI_N, FAM_VENDI_D};
+      DLTensor x;
+      tensor2(&x, d->vx, shp, 2, f32);
+      ie_spectral_result r;
+      memset(&r, 0, sizeof r);
+      if (op->op == D_VENDI) {
+        ie_vendi_options o;
+        memset(&o, 0, sizeof o);
+        o.size = sizeof o;
+        o.kernel = IE_KERNEL_COSINE;
+        o.q = op->alpha;
+        o.has_q = 1;
+        st = ie_vendi(ctx, &x, &o, &r);
+      } else {
+        ie_matrix_entropy_options o;
+        memset(&o, 0, sizeof o);
+        o.size = sizeof o;
+        o.kernel = IE_KERNEL_RBF;
+        o.sigma = 8.0; /* about the distance within a cluster */
+        o.alpha = op->alpha;
+        o.has_alpha = 1;
+        st = ie_matrix_entropy(ctx, &x, &o, &r);
+      }
+      sm->mean = r.value;
+      return st;
+    }
+    default: {
+      int64_t shp[2] = {FAM_KNN_N, FAM_KNN_D};
+      DLTensor x;
+      tensor2(&x, d->kx, shp, 2, f32);
+      ie_knn_estimator_options o;
+      memset(&o, 0, sizeof o);
+      o.size = sizeof o;
+      o.k = FAM_KNN_K;
+      ie_knn_result r;
+      memset(&r, 0, sizeof r);
+      st = ie_knn_entropy(ctx, &x, &o, &r);
+      sm->mean = r.estimate;
+      return st;
+    }
+  }
+}
 
 /* Run `op` on the first `rows` rows of the data. */
 static ie_status run_op(ie_context *ctx, const demo_op *op, const demo_data *d,
                         int64_t rows, void *out, int row_f32, ie_summary *sm) {
+  if (IS_FAMILY(op->op)) {
+    memset(sm, 0, sizeof *sm);
+    return run_family(ctx, op, d, sm);
+  }
   const DLDataType rdt = cli_dt(kDLFloat, row_f32 ? 32 : 64);
   int64_t shp[2] = {rows, d->V}, bshp[1] = {rows};
   DLTensor p, q, y, o;
@@ -168,7 +265,8 @@ static size_t op_bytes(const demo_op *op, const demo_data *d) {
     case D_LSM: return 2 * m; /* read and write */
     case D_ENT: return m;
     case D_NLL: return m + (size_t)d->B * 4;
-    default: return 2 * m;
+    case D_DIV: return 2 * m;
+    default: return 0; /* compute-bound: no GB/s */
   }
 }
 
@@ -187,6 +285,7 @@ typedef struct {
 typedef struct {
   int ran;       /* attempted */
   int ok;        /* succeeded */
+  int unsupported; /* the backend has no such operation (not a failure) */
   char err[512];
   double value;  /* mean over rows (log-softmax: mean finite log-probability) */
   double maxrel; /* vs CPU; 0 for the CPU itself */
@@ -219,7 +318,12 @@ static void measure(demo_backend *be, const demo_op *op, const demo_data *d, voi
   /* Warm-up on a few rows: kernels built, buffers made, untimed. */
   int64_t wrows = d->B < 8 ? d->B : 8;
   ie_status st = run_op(be->ctx, op, d, wrows, out, be->row_f32, &sm);
-  if (st == IE_BAD_DTYPE && op->op != D_LSM && !be->row_f32) {
+  if (st == IE_UNSUPPORTED && IS_FAMILY(op->op)) {
+    res->unsupported = 1;
+    snprintf(res->err, sizeof res->err, "%s", ie_errmsg(be->ctx));
+    return;
+  }
+  if (st == IE_BAD_DTYPE && op->op != D_LSM && !IS_FAMILY(op->op) && !be->row_f32) {
     be->row_f32 = 1; /* a backend that writes per-row values as float32 only */
     st = run_op(be->ctx, op, d, wrows, out, 1, &sm);
   }
@@ -263,7 +367,7 @@ static void measure(demo_backend *be, const demo_op *op, const demo_data *d, voi
     t[reps++] = e;
     spent += e;
   }
-  if (op->op != D_LSM && be->row_f32) { /* widen to float64, backwards */
+  if (op->op != D_LSM && !IS_FAMILY(op->op) && be->row_f32) { /* widen to float64, backwards */
     float *f = out;
     double *dd = out;
     for (int64_t i = d->B - 1; i >= 0; i--) {
@@ -385,6 +489,10 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
       void *out = op->op == D_LSM ? (void *)(i == 0 ? ref_mat : mat_buf)
                                   : (void *)(i == 0 ? ref_rows : rows_buf);
       measure(be, op, &d, out, r);
+      if (r->unsupported && i > 0) {
+        progress_update(&pg, ++step);
+        continue;
+      }
       if (!r->ok) {
         all_ok = 0;
         if (i == 0) break; /* no reference to compare with */
@@ -399,7 +507,9 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
         r->within = 0;
       } else {
         double m = 0;
-        if (op->op == D_LSM) {
+        if (IS_FAMILY(op->op)) {
+          m = rel_err(r->value, res[k * 3].value);
+        } else if (op->op == D_LSM) {
           for (size_t e = 0; e < nmat; e++) {
             double x = rel_err(mat_buf[e], ref_mat[e]);
             if (!(x <= m)) m = x;
@@ -470,7 +580,10 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
           cj_num(&j, "max_rel_err", r->maxrel);
           cj_bool(&j, "within_tolerance", r->within);
           cj_num(&j, "ms", r->ms);
-          cj_num(&j, "gb_per_s", r->gbps);
+          if (!IS_FAMILY(demo_ops[k].op)) cj_num(&j, "gb_per_s", r->gbps);
+        } else if (r->unsupported) {
+          cj_bool(&j, "unsupported", 1);
+          cj_str(&j, "error", r->err);
         } else {
           cj_str(&j, "error", r->err);
         }
@@ -511,6 +624,10 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
         if (!r->ran) continue;
         const char *lab = first ? demo_ops[k].label : "";
         first = 0;
+        if (r->unsupported) {
+          printf("  %-22s %-7s not supported on this backend\n", lab, ie_backend_name(bes[i].b));
+          continue;
+        }
         if (!r->ok) {
           printf("  %-22s %-7s FAILED: %s\n", lab, ie_backend_name(bes[i].b), r->err);
           continue;
@@ -520,11 +637,18 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
         else if (isnan(r->maxrel)) snprintf(err, sizeof err, "n/a");
         else if (r->maxrel == 0) snprintf(err, sizeof err, "0");
         else snprintf(err, sizeof err, "%.1e", r->maxrel);
-        printf("  %-22s %-7s %20.12g %12s %4s %10.2f %8.2f\n", lab, ie_backend_name(bes[i].b),
-               r->value, err, i == 0 ? "" : (r->within ? "yes" : "NO"), r->ms, r->gbps);
+        char gb[32];
+        if (IS_FAMILY(demo_ops[k].op)) snprintf(gb, sizeof gb, "-");
+        else snprintf(gb, sizeof gb, "%.2f", r->gbps);
+        printf("  %-22s %-7s %20.12g %12s %4s %10.2f %8s\n", lab, ie_backend_name(bes[i].b),
+               r->value, err, i == 0 ? "" : (r->within ? "yes" : "NO"), r->ms, gb);
       }
     }
-    printf("\n  value: the mean over rows (log-softmax: the mean finite log-probability), nats.\n"
+    printf("\n  value: the mean over rows (log-softmax: the mean finite log-probability), nats;\n"
+           "  for the sample-based families one value: the Vendi score (500 float32 points in\n"
+           "  16 clusters, d = 64), the matrix-based Renyi-2 entropy of their rbf kernel\n"
+           "  (sigma 8) and the Kozachenko-Leonenko entropy of 2000 correlated Gaussian\n"
+           "  points in R^4 (k = 5); GB/s does not apply.\n"
            "  max rel err: max over rows (log-softmax: elements) of |x - cpu| / max(|cpu|, 0.1);\n"
            "  SPEC's tolerance (1e-5 relative, or 1e-6 absolute near 0) is max rel err <= 1e-5.\n"
            "  time: per call on host memory, after an untimed warm-up (GPU backends include\n"
@@ -543,7 +667,7 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
     for (int k = 0; k < NOPS; k++)
       for (int i = 0; i < 3; i++) {
         const demo_result *r = &res[k * 3 + i];
-        if (!r->ran) continue;
+        if (!r->ran || r->unsupported) continue;
         if (!r->ok)
           fprintf(stderr, "infoest demo: %s on %s failed: %s\n", demo_ops[k].label,
                   ie_backend_name(bes[i].b), r->err);
@@ -559,6 +683,8 @@ done:
   free(d.p);
   free(d.q);
   free(d.labels);
+  free(d.vx);
+  free(d.kx);
   free(ref_rows);
   free(rows_buf);
   free(ref_mat);
@@ -579,8 +705,12 @@ const cli_command cli_cmd_demo = {
     "[--rows B] [--cols V] [--seed S]",
     "Makes 512 x 32000 float32 logits p and q (and labels) from a fixed seed, then\n"
     "runs log-softmax, entropy (Shannon, Renyi 2), nll and the divergences kl, js,\n"
-    "tv, hellinger and renyi 2 on every backend available here (cpu, cuda,\n"
-    "opencl; one not compiled in or without a device is listed with the reason).\n"
+    "tv, hellinger and renyi 2 on them, and on small built-in point sets a Vendi\n"
+    "score (500 x 64, cosine), a matrix-based entropy (the same points, rbf) and\n"
+    "a kNN entropy (2000 x 4, k = 5), on every\n"
+    "backend available here (cpu, cuda, opencl; one not compiled in or without a\n"
+    "device is listed with the reason; an operation a backend lacks is listed as\n"
+    "not supported there).  --rows and --cols size the logits only.\n"
     "Shows each value, its largest relative difference from the CPU's, and the\n"
     "time each took.  --backend B runs the CPU (the reference) and B only.\n"
     "Prints a table on stdout; --format json prints one JSON object instead.\n"

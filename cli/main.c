@@ -15,6 +15,11 @@ static const cli_command *const commands[] = {
     &cli_cmd_entropy,
     &cli_cmd_nll,
     &cli_cmd_divergence,
+    &cli_cmd_knn_entropy,
+    &cli_cmd_knn_divergence,
+    &cli_cmd_knn_mi,
+    &cli_cmd_vendi,
+    &cli_cmd_matrix_entropy,
     &cli_cmd_demo,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -25,11 +30,13 @@ static const cli_opt common_opts[] = {
     {"--backend", "B", "auto (default: a CUDA device, else an OpenCL GPU, else the CPU),\n"
                        "cpu, cuda or opencl"},
     {"--device", "N", "device index within the backend (default 0)"},
-    {"--out", "F.npy", "write the per-row values (log-softmax: the matrix) to this file;\n"
-                       "it appears only when the run succeeds"},
+    {"--out", "F.npy", "write the per-row values (log-softmax: the matrix; sinkhorn, vendi:\n"
+                       "one value a problem / set; knn-*, matrix-entropy: the value) to\n"
+                       "this file; it appears only when the run succeeds"},
     {"--format", "FMT", "json (default: one object on one line) or text"},
     {"--memory-budget", "MB", "MiB for the command's buffers (default 256): two chunks of\n"
-                             "rows of every input and one of output; inputs stream"},
+                             "rows of every input and one of output; inputs stream (the\n"
+                             "sample-based commands load theirs whole)"},
     {"--no-progress", NULL, "never show the progress bar"},
     {"--help", NULL, "show this help"},
 };
@@ -77,7 +84,9 @@ static const char *const tool_notes =
     "  chunks of every input plus one chunk of output) stay within\n"
     "  --memory-budget, or one row's worth if a single row is larger; add a few\n"
     "  MiB for the program itself and the library's per-chunk workspace (on a GPU:\n"
-    "  device memory for one chunk).  File size does not matter.\n"
+    "  device memory for one chunk).  File size does not matter.  The sample-based\n"
+    "  commands (sinkhorn, knn-*, vendi, matrix-entropy) need every point at once\n"
+    "  and load their inputs whole.\n"
     "\n"
     "Exit status:\n"
     "  0 done; 1 failure while running (I/O, library, interrupted); 2 bad usage;\n"
@@ -94,7 +103,7 @@ static void tool_help(FILE *f) {
           "Commands:\n",
           ie_version_string());
   for (int i = 0; i < NCOMMANDS; i++)
-    fprintf(f, "  %-13s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "  %-15s %s\n", commands[i]->name, commands[i]->summary);
   fprintf(f, "\nOptions every command takes:\n");
   print_opts(f, common_opts, NCOMMON);
   fprintf(f, "\n%s", tool_notes);
@@ -102,7 +111,9 @@ static void tool_help(FILE *f) {
           "\nExamples:\n"
           "  infoest demo\n"
           "  infoest entropy --logits logits.npy --format text\n"
-          "  infoest divergence --kind kl --p p.npy --q q.npy --backend cuda --out kl.npy\n");
+          "  infoest divergence --kind kl --p p.npy --q q.npy --backend cuda --out kl.npy\n"
+          "  infoest vendi --x embeddings.npy --q 2\n"
+          "  infoest knn-entropy --x samples.npy --k 5\n");
 }
 
 static void command_help(FILE *f, const cli_command *c) {
