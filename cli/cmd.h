@@ -266,6 +266,7 @@ extern const cli_command cli_cmd_nll;
 extern const cli_command cli_cmd_divergence;
 extern const cli_command cli_cmd_vendi;
 extern const cli_command cli_cmd_matrix_entropy;
+extern const cli_command cli_cmd_sinkhorn;
 extern const cli_command cli_cmd_knn_entropy;
 extern const cli_command cli_cmd_knn_divergence;
 extern const cli_command cli_cmd_knn_mi;

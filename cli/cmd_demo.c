@@ -40,6 +40,9 @@ static void prng_normal2(prng *g, double *a, double *b) {
  * a few seconds on the CPU. */
 #define FAM_VENDI_N 500
 #define FAM_VENDI_D 64
+#define FAM_SINK_N 200
+#define FAM_SINK_D 4
+#define FAM_SINK_EPS 1.0
 #define FAM_KNN_N 2000
 #define FAM_KNN_D 4
 #define FAM_KNN_K 5
@@ -51,6 +54,8 @@ typedef struct {
   int32_t *labels;
   /* the sample-based families */
   float *vx;         /* [FAM_VENDI_N, FAM_VENDI_D]: 16 clusters, so the score is far from n */
+  float *sa, *sb;    /* [FAM_SINK_N] weights */
+  float *sx, *sy;    /* [FAM_SINK_N, FAM_SINK_D] point clouds, y shifted */
   float *kx;         /* [FAM_KNN_N, FAM_KNN_D] correlated Gaussian */
 } demo_data;
 
@@ -93,8 +98,12 @@ static int make_data(demo_data *d) {
   }
 
   d->vx = malloc((size_t)FAM_VENDI_N * FAM_VENDI_D * sizeof(float));
+  d->sa = malloc((size_t)FAM_SINK_N * sizeof(float));
+  d->sb = malloc((size_t)FAM_SINK_N * sizeof(float));
+  d->sx = malloc((size_t)FAM_SINK_N * FAM_SINK_D * sizeof(float));
+  d->sy = malloc((size_t)FAM_SINK_N * FAM_SINK_D * sizeof(float));
   d->kx = malloc((size_t)FAM_KNN_N * FAM_KNN_D * sizeof(float));
-  if (!d->vx || !d->kx) return -1;
+  if (!d->vx || !d->sa || !d->sb || !d->sx || !d->sy || !d->kx) return -1;
   /* A generator of their own, so that --rows / --cols do not change them. */
   g.s = d->seed ^ 0x5deece66dULL;
   double z1, z2;
@@ -110,6 +119,15 @@ static int make_data(demo_data *d) {
       prng_normal2(&g, &z1, &z2);
       d->vx[i * FAM_VENDI_D + k] = centre[i % CL][k] + (float)(0.4 * z1);
     }
+  for (int i = 0; i < FAM_SINK_N; i++) {
+    d->sa[i] = (float)(0.2 + prng_unit(&g));
+    d->sb[i] = (float)(0.2 + prng_unit(&g));
+    for (int k = 0; k < FAM_SINK_D; k++) {
+      prng_normal2(&g, &z1, &z2);
+      d->sx[i * FAM_SINK_D + k] = (float)z1;
+      d->sy[i * FAM_SINK_D + k] = (float)(0.8 * z2 + 0.5);
+    }
+  }
   for (int i = 0; i < FAM_KNN_N; i++) {
     double prev = 0;
     for (int k = 0; k < FAM_KNN_D; k++) {
@@ -132,11 +150,11 @@ static void tensor2(DLTensor *t, void *data, int64_t *shape, int ndim, DLDataTyp
 
 /* ---- Operations ----------------------------------------------------------------------- */
 
-enum { D_LSM, D_ENT, D_NLL, D_DIV, D_VENDI, D_MENT, D_KNN_ENT };
+enum { D_LSM, D_ENT, D_NLL, D_DIV, D_VENDI, D_MENT, D_SINK, D_KNN_ENT };
 #define IS_FAMILY(op) ((op) >= D_VENDI) /* one value from sample sets */
 
 typedef struct {
-  const char *family; /* "log-softmax", "entropy", ..., "vendi", "knn-entropy" */
+  const char *family; /* "log-softmax", "entropy", ..., "vendi", "sinkhorn", "knn-entropy" */
   const char *variant;
   const char *label;  /* for the table */
   int op;
@@ -157,6 +175,7 @@ static const demo_op demo_ops[] = {
     {"divergence", "renyi a=2", "divergence renyi a=2", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_RENYI, 2},
     {"vendi", "cosine q=1", "vendi 500x64 cosine", D_VENDI, IE_ENTROPY_SHANNON, IE_DIV_KL, 1},
     {"matrix-entropy", "rbf a=2", "matrix-ent 500x64 rbf", D_MENT, IE_ENTROPY_SHANNON, IE_DIV_KL, 2},
+    {"sinkhorn", "200x200 eps=1", "sinkhorn 200x200", D_SINK, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
     {"knn-entropy", "2000x4 k=5", "knn-entropy 2000x4 k=5", D_KNN_ENT, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
 };
 #define NOPS ((int)(sizeof demo_ops / sizeof demo_ops[0]))
@@ -193,6 +212,29 @@ static ie_status run_family(ie_context *ctx, const demo_op *op, const demo_data 
         st = ie_matrix_entropy(ctx, &x, &o, &r);
       }
       sm->mean = r.value;
+      return st;
+    }
+    case D_SINK: {
+      int64_t wshp[1] = {FAM_SINK_N}, pshp[2] = {FAM_SINK_N, FAM_SINK_D};
+      DLTensor a, b, x, y;
+      tensor2(&a, d->sa, wshp, 1, f32);
+      tensor2(&b, d->sb, wshp, 1, f32);
+      tensor2(&x, d->sx, pshp, 2, f32);
+      tensor2(&y, d->sy, pshp, 2, f32);
+      ie_sinkhorn_options o;
+      memset(&o, 0, sizeof o);
+      o.size = sizeof o;
+      o.epsilon = FAM_SINK_EPS;
+      o.tol = 1e-7;
+      o.max_iter = 5000;
+      ie_sinkhorn_result r;
+      memset(&r, 0, sizeof r);
+      st = ie_sinkhorn(ctx, &a, &b, NULL, &x, &y, &o, &r, NULL, NULL, NULL);
+      if (st == IE_OK && !r.converged) {
+        sm->mean = NAN;
+        return IE_INTERNAL; /* reported below as a failure to converge */
+      }
+      sm->mean = r.transport_cost;
       return st;
     }
     default: {
@@ -331,7 +373,10 @@ static void measure(demo_backend *be, const demo_op *op, const demo_data *d, voi
   if (st == IE_OK) st = run_op(be->ctx, op, d, d->B, out, be->row_f32, &sm); /* the result */
   double first = cli_now() - t0;
   if (st != IE_OK) {
-    snprintf(res->err, sizeof res->err, "%s [%s]", ie_errmsg(be->ctx), ie_status_name(st));
+    if (op->op == D_SINK && st == IE_INTERNAL && isnan(sm.mean))
+      snprintf(res->err, sizeof res->err, "did not converge");
+    else
+      snprintf(res->err, sizeof res->err, "%s [%s]", ie_errmsg(be->ctx), ie_status_name(st));
     return;
   }
   res->ok = 1;
@@ -647,8 +692,9 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
     printf("\n  value: the mean over rows (log-softmax: the mean finite log-probability), nats;\n"
            "  for the sample-based families one value: the Vendi score (500 float32 points in\n"
            "  16 clusters, d = 64), the matrix-based Renyi-2 entropy of their rbf kernel\n"
-           "  (sigma 8) and the Kozachenko-Leonenko entropy of 2000 correlated Gaussian\n"
-           "  points in R^4 (k = 5); GB/s does not apply.\n"
+           "  (sigma 8), the Sinkhorn transport cost of one 200 x 200 problem (point clouds\n"
+           "  in R^4, sqeuclidean, eps 1, tol 1e-7) and the Kozachenko-Leonenko entropy\n"
+           "  of 2000 correlated Gaussian points in R^4 (k = 5); GB/s does not apply.\n"
            "  max rel err: max over rows (log-softmax: elements) of |x - cpu| / max(|cpu|, 0.1);\n"
            "  SPEC's tolerance (1e-5 relative, or 1e-6 absolute near 0) is max rel err <= 1e-5.\n"
            "  time: per call on host memory, after an untimed warm-up (GPU backends include\n"
@@ -684,6 +730,10 @@ done:
   free(d.q);
   free(d.labels);
   free(d.vx);
+  free(d.sa);
+  free(d.sb);
+  free(d.sx);
+  free(d.sy);
   free(d.kx);
   free(ref_rows);
   free(rows_buf);
@@ -706,8 +756,8 @@ const cli_command cli_cmd_demo = {
     "Makes 512 x 32000 float32 logits p and q (and labels) from a fixed seed, then\n"
     "runs log-softmax, entropy (Shannon, Renyi 2), nll and the divergences kl, js,\n"
     "tv, hellinger and renyi 2 on them, and on small built-in point sets a Vendi\n"
-    "score (500 x 64, cosine), a matrix-based entropy (the same points, rbf) and\n"
-    "a kNN entropy (2000 x 4, k = 5), on every\n"
+    "score (500 x 64, cosine), a matrix-based entropy (the same points, rbf), one\n"
+    "Sinkhorn problem (200 x 200) and a kNN entropy (2000 x 4, k = 5), on every\n"
     "backend available here (cpu, cuda, opencl; one not compiled in or without a\n"
     "device is listed with the reason; an operation a backend lacks is listed as\n"
     "not supported there).  --rows and --cols size the logits only.\n"

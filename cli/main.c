@@ -15,6 +15,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_entropy,
     &cli_cmd_nll,
     &cli_cmd_divergence,
+    &cli_cmd_sinkhorn,
     &cli_cmd_knn_entropy,
     &cli_cmd_knn_divergence,
     &cli_cmd_knn_mi,
@@ -113,7 +114,7 @@ static void tool_help(FILE *f) {
           "  infoest entropy --logits logits.npy --format text\n"
           "  infoest divergence --kind kl --p p.npy --q q.npy --backend cuda --out kl.npy\n"
           "  infoest vendi --x embeddings.npy --q 2\n"
-          "  infoest knn-entropy --x samples.npy --k 5\n");
+          "  infoest sinkhorn --a a.npy --b b.npy --x xs.npy --y ys.npy --epsilon 0.1\n");
 }
 
 static void command_help(FILE *f, const cli_command *c) {
