@@ -192,14 +192,19 @@ static int cu_is_gpu(void *state)
   return 1;
 }
 
-/* In the order of struct ie_backend_ops (src/backend.h).  The spectral
- * entries (gram, eigvalsh) are not written yet: NULL means unsupported. */
+/* src/cuda/spectral.cu */
+extern "C" ie_status ie__cu_gram(ie_context *, const ie_mat *, int64_t, ie_kernel, double, int,
+                                 double, int, ie_dtype, void *, ie_rowerr *, double *);
+extern "C" ie_status ie__cu_eigvalsh(ie_context *, void *, ie_dtype, int64_t, int64_t, double *);
+
 /* src/cuda/knn.cu */
 extern "C" ie_status ie__cu_knn(ie_context *, const ie_mat *, const ie_mat *, int64_t, ie_knn_metric,
                                 int, int64_t *, double *);
 extern "C" ie_status ie__cu_range_count(ie_context *, const ie_mat *, const ie_mat *, const double *,
                                         int, int64_t *);
 
+/* In the order of struct ie_backend_ops (src/backend.h); entries from other
+ * files name them. */
 extern "C" const ie_backend_ops ie__cuda_ops = {
     /* name */ "cuda",
     /* kind */ IE_BACKEND_CUDA,
@@ -214,8 +219,8 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* fill_nan */ cu_fill_nan,
     /* softmax */ ie__cu_softmax,
     /* rows */ ie__cu_rows,
-    /* gram */ NULL,
-    /* eigvalsh */ NULL,
+    /* gram (src/cuda/spectral.cu) */ ie__cu_gram,
+    /* eigvalsh */ ie__cu_eigvalsh,
     /* sinkhorn (src/cuda/sinkhorn.cu) */ &ie__cuda_sk_ops,
     /* knn (src/cuda/knn.cu) */ ie__cu_knn,
     /* range_count */ ie__cu_range_count,
