@@ -268,117 +268,102 @@ IE_API ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind,
                                const ie_divergence_options *opt,
                                ie_summary *summary);
 
-/* ---- Spectral measures of similarity matrices (SPEC §6) ---------------------- */
+/* ---- Sinkhorn: entropic optimal transport (SPEC §4) ---------------------------- */
 
-/* The similarity k(x, y), always with k(x, x) = 1. */
+/* How a cost is built from point clouds X (n×d), Y (m×d). */
 typedef enum {
-  IE_KERNEL_COSINE = 0,     /* x·y / (‖x‖ ‖y‖); a zero row is an error */
-  IE_KERNEL_RBF = 1,        /* exp(−‖x − y‖² / (2σ²)); σ > 0 must be given */
-  IE_KERNEL_PRECOMPUTED = 2 /* the tensor is K itself: [n, n], symmetric,
-                               unit diagonal (each within 16 ulps of its dtype) */
-} ie_kernel;
-
-/* Which eigenproblem ran.  PRIMAL: the n × n matrix K/n.  DUAL (cosine only):
- * the d × d matrix X̂ᵀX̂/n of the row-normalised samples, whose nonzero
- * eigenvalues are those of K/n. */
-typedef enum {
-  IE_SPECTRAL_AUTO = 0,   /* as an option: DUAL for cosine when d < n, else PRIMAL */
-  IE_SPECTRAL_PRIMAL = 1,
-  IE_SPECTRAL_DUAL = 2
-} ie_spectral_path;
+  IE_COST_SQEUCLIDEAN = 0,      /* ‖x − y‖² (POT's convention) */
+  IE_COST_HALF_SQEUCLIDEAN = 1, /* ½‖x − y‖² (GeomLoss's) */
+  IE_COST_EUCLIDEAN = 2         /* ‖x − y‖ */
+} ie_cost_metric;
 
 typedef struct {
-  size_t size;          /* sizeof, or 0 */
-  ie_kernel kernel;     /* default cosine */
-  double sigma;         /* rbf bandwidth; required (> 0, finite) for rbf */
-  double q;             /* the order: 0, ½, 1, 2, INFINITY or any q >= 0 ... */
-  int has_q;            /* ... taken only when has_q != 0; else q = 1 (Shannon) */
-  ie_spectral_path path; /* default AUTO; DUAL only with cosine */
-  /* Eigenvalues in float32 (cuSOLVER Ssyevd / LAPACK ssyevd): faster on GPUs,
-   * about 1e-5 relative.  Default 0: float64, within 1e-6 relative of a float64
-   * reference. */
-  int single_precision;
-} ie_vendi_options;
+  size_t size;
+  /* The entropic regularisation ε, in the cost's units (POT's `reg`).
+   * Required: there is no default, and ε ≤ 0, NaN or inf is
+   * IE_INVALID_ARGUMENT. */
+  double epsilon;
+  int64_t max_iter; /* full (f, g) iterations; 0 means 1000 */
+  /* Stop when marginal_error ≤ tol (balanced), or when no potential moved by
+   * more than tol·ε in an iteration (unbalanced, where the marginals are not
+   * matched by design).  0 means 1e-6. */
+  double tol;
+  /* Iterations between convergence checks (each check is fused into the
+   * next pass; a check costs no extra pass, the solver may run up to this
+   * many iterations past the point of convergence).  0 means 10. */
+  int64_t check_every;
+  ie_cost_metric metric; /* for point clouds; default sqeuclidean */
+  /* ε-scaling: nonzero turns it on.  The solver first runs eps_stage_iter
+   * iterations (0 means 1) at each of ε_k = eps_start·eps_factor^k while
+   * ε_k > ε, keeping the potentials, then iterates at ε to convergence.
+   * eps_start 0 means the largest cost (for point clouds: the cost across
+   * their bounding box); eps_factor in (0, 1), 0 means 0.5.  Those
+   * iterations count in `iterations` and against max_iter. */
+  int eps_scaling;
+  double eps_start;
+  double eps_factor;
+  int64_t eps_stage_iter;
+  /* Unbalanced transport: ρ > 0 relaxes the marginals with ρ·KL(P1‖a) +
+   * ρ·KL(Pᵀ1‖b), and the updates are damped by τ = ρ/(ρ+ε):
+   * f_i = ε log a_i − τ ε LSE_j((g_j − C_ij)/ε) (POT's reg_type="kl",
+   * reg_m = ρ).  0 or +inf means balanced. */
+  double rho;
+  /* Nonzero: also compute the debiased divergence (three solves).  With a
+   * given cost matrix it needs cost_xx ([n, n] or [B, n, n]) and cost_yy
+   * ([m, m] or [B, m, m]), the costs within each side. */
+  int divergence;
+  const DLTensor *cost_xx, *cost_yy;
+  /* Point clouds: the n×m cost (and its transpose, in double) is built once
+   * when B·n·m·16 bytes fit in this budget; otherwise it is computed in tiles
+   * on the fly in every pass, so memory stays O(B·(n + m)·d).  0 means
+   * 1 GiB. */
+  size_t memory_budget;
+} ie_sinkhorn_options;
 
-/* The result of one spectral call.
+/* One problem's results.  P_ij = exp((f_i + g_j − C_ij)/ε) is the plan of
+ * the returned potentials. */
+typedef struct {
+  double transport_cost; /* ⟨P, C⟩, what ot.sinkhorn2(a, b, M, ε) returns */
+  /* OT_ε(a, b) = ⟨P, C⟩ + ε·KL(P ‖ a⊗b), KL the generalised one
+   * (Σ P log(P/Q) − Σ P + Σ Q, the usual one when the masses agree); when
+   * unbalanced, + ρ·KL(P1‖a) + ρ·KL(Pᵀ1‖b). */
+  double objective;
+  /* OT_ε(a, b) − ½OT_ε(a, a) − ½OT_ε(b, b) when asked for; NaN otherwise. */
+  double divergence;
+  double marginal_error; /* ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the returned plan */
+  int64_t iterations;    /* full iterations run for this problem */
+  /* 1 if the stopping rule was met within max_iter (with `divergence`: for
+   * all three solves).  Not converging is not a failed call. */
+  int converged;
+} ie_sinkhorn_result;
+
+/* Entropic optimal transport for a batch of B problems of one shape, in one
+ * launch a pass, in the log domain (no overflow for small ε).
  *
- * Eigenvalues λ of K/n with |λ| <= tol = 2 (m + d) ε λ_max are zero (m the
- * order of the eigenproblem, d the features (n for a given K); ε the larger
- * of the working precision's epsilon and, for a given K, its dtype's: NumPy's
- * matrix_rank rule, widened by the Gram's own rounding).  Negative
- * eigenvalues from rounding are clamped to 0 and the largest clamp is
- * `max_clamp`.  A given K with an eigenvalue below −tol is not positive
- * semi-definite: IE_INVALID_ARGUMENT.  The kept λ are divided by their sum
- * (1 up to rounding) so that every order, and q → 1, is continuous. */
-typedef struct {
-  double value;          /* the score, entropy (nats) or information (nats) */
-  double max_clamp;      /* largest negative eigenvalue clamped to 0, as a
-                            positive number; 0 when none was */
-  ie_spectral_path path; /* PRIMAL or DUAL: what ran */
-  int64_t n;             /* samples */
-  int64_t positive;      /* eigenvalues kept as > 0 (of the last matrix) */
-} ie_spectral_result;
-
-/* Vendi score of order q: exp(H_q(λ)), H_q the Rényi entropy of SPEC §2 over
- * λ > 0.  q = 1: exp(−Σ λ log λ) (the default); q = 0: the number of λ > 0;
- * q = INFINITY: 1 / max λ.  n identical samples give 1; n orthonormal ones
- * give n, for every q.
+ *   a: [n] or [B, n]; b: [m] or [B, m]: non-negative weights, each problem's
+ *      renormalised to sum 1 (a zero-mass point takes no part).
+ *   The cost, exactly one of:
+ *     cost: [n, m] (shared by the batch) or [B, n, m];
+ *     x: [n, d] or [B, n, d] and y: [m, d] or [B, m, d], with opt->metric.
+ *   An input without the batch dimension (or with batch 1) is shared by all
+ *   problems; B is the batch of the others, which must agree.
+ *   results: B entries (host memory).
+ *   f: [B, n] (or [n] when B = 1), g: [B, m], plan: [B, n, m] (or [n, m]):
+ *      optional outputs, f32 or f64 (f64 on the CPU only), NULL to skip.
  *
- * `x` is [n, d] samples (f32, f16, bf16; f64 on the CPU) or, with
- * IE_KERNEL_PRECOMPUTED, K itself [n, n].  NaN or ±inf in x is IE_NONFINITE
- * (the message names the row); a cosine row of zero norm is
- * IE_INVALID_ARGUMENT; a non-symmetric K or one whose diagonal is not 1 is
- * IE_INVALID_ARGUMENT naming the entry.  An eigensolver that reports failure
- * is IE_BACKEND_FAILURE.  `result` must not be NULL. */
-IE_API ie_status ie_vendi(ie_context *ctx, const DLTensor *x,
-                          const ie_vendi_options *opt,
-                          ie_spectral_result *result);
-
-/* Many small sets in one call: `x` is [S, n, d] (or [S, n, n] for a given K;
- * the set stride must be n times the row stride), `scores` 1-D [S] f32 or
- * f64, in host or device memory.  `result` (may be NULL) gets the path, n,
- * the largest clamp over all sets and value = the mean score.  Sets of up
- * to 32 on CUDA go to one batched Jacobi solve (syevjBatched). */
-IE_API ie_status ie_vendi_batch(ie_context *ctx, const DLTensor *x,
-                                DLTensor *scores, const ie_vendi_options *opt,
-                                ie_spectral_result *result);
-
-typedef struct {
-  size_t size;          /* sizeof, or 0 */
-  ie_kernel kernel;     /* for x; default cosine */
-  double sigma;         /* rbf bandwidth for x */
-  double alpha;         /* the order: any α >= 0 or INFINITY ... */
-  int has_alpha;        /* ... taken only when has_alpha != 0; else α = 1 */
-  /* Mutual information only: y's kernel.  With separate_y = 0, y uses
-   * `kernel` and `sigma`. */
-  int separate_y;
-  ie_kernel kernel_y;
-  double sigma_y;
-  ie_spectral_path path; /* as for ie_vendi (entropy of one matrix only) */
-  int single_precision;  /* as for ie_vendi */
-} ie_matrix_entropy_options;
-
-/* Matrix-based Rényi α-entropy S_α(A) = log(Σ λ̂^α) / (1 − α), in nats, with
- * λ̂ the eigenvalues of A = K / tr K (= K/n, since K has a unit diagonal);
- * α = 1: von Neumann −Σ λ̂ log λ̂ (the default).  Inputs as for ie_vendi. */
-IE_API ie_status ie_matrix_entropy(ie_context *ctx, const DLTensor *x,
-                                   const ie_matrix_entropy_options *opt,
-                                   ie_spectral_result *result);
-
-/* Matrix-based joint entropy S_α(A∘B / tr(A∘B)) of paired samples x [n, dx]
- * and y [n, dy] (A, B from x and y); K_x∘K_y has a unit diagonal, so this is
- * the entropy of (K_x∘K_y)/n.  Always the primal path. */
-IE_API ie_status ie_matrix_joint_entropy(ie_context *ctx, const DLTensor *x,
-                                         const DLTensor *y,
-                                         const ie_matrix_entropy_options *opt,
-                                         ie_spectral_result *result);
-
-/* Matrix-based mutual information I = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B)),
- * in nats.  max_clamp is the largest over the three matrices; `positive`
- * counts those of the joint one. */
-IE_API ie_status ie_matrix_mutual_information(
-    ie_context *ctx, const DLTensor *x, const DLTensor *y,
-    const ie_matrix_entropy_options *opt, ie_spectral_result *result);
+ * Inputs may be f32, f16, bf16, or f64 (CPU); the arithmetic is double on
+ * every backend (an OpenCL device needs cl_khr_fp64, else IE_UNSUPPORTED).
+ * Bad input: a negative weight (IE_NEGATIVE), NaN or inf in a weight, a point
+ * or the cost (IE_NONFINITE), zero total mass (IE_EMPTY_ROW), shapes that do
+ * not agree (IE_BAD_SHAPE), bad options such as ε ≤ 0 (IE_INVALID_ARGUMENT);
+ * the message names the tensor, the problem and the element.  Same inputs,
+ * same backend: bit-identical results. */
+IE_API ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *a,
+                             const DLTensor *b, const DLTensor *cost,
+                             const DLTensor *x, const DLTensor *y,
+                             const ie_sinkhorn_options *opt,
+                             ie_sinkhorn_result *results, DLTensor *f,
+                             DLTensor *g, DLTensor *plan);
 
 /* ---- k-nearest-neighbour estimators (SPEC §5) ------------------------------------ */
 
@@ -504,102 +489,117 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x,
                                            const ie_knn_estimator_options *opt,
                                            ie_knn_result *result);
 
-/* ---- Sinkhorn: entropic optimal transport (SPEC §4) ---------------------------- */
+/* ---- Spectral measures of similarity matrices (SPEC §6) ---------------------- */
 
-/* How a cost is built from point clouds X (n×d), Y (m×d). */
+/* The similarity k(x, y), always with k(x, x) = 1. */
 typedef enum {
-  IE_COST_SQEUCLIDEAN = 0,      /* ‖x − y‖² (POT's convention) */
-  IE_COST_HALF_SQEUCLIDEAN = 1, /* ½‖x − y‖² (GeomLoss's) */
-  IE_COST_EUCLIDEAN = 2         /* ‖x − y‖ */
-} ie_cost_metric;
+  IE_KERNEL_COSINE = 0,     /* x·y / (‖x‖ ‖y‖); a zero row is an error */
+  IE_KERNEL_RBF = 1,        /* exp(−‖x − y‖² / (2σ²)); σ > 0 must be given */
+  IE_KERNEL_PRECOMPUTED = 2 /* the tensor is K itself: [n, n], symmetric,
+                               unit diagonal (each within 16 ulps of its dtype) */
+} ie_kernel;
+
+/* Which eigenproblem ran.  PRIMAL: the n × n matrix K/n.  DUAL (cosine only):
+ * the d × d matrix X̂ᵀX̂/n of the row-normalised samples, whose nonzero
+ * eigenvalues are those of K/n. */
+typedef enum {
+  IE_SPECTRAL_AUTO = 0,   /* as an option: DUAL for cosine when d < n, else PRIMAL */
+  IE_SPECTRAL_PRIMAL = 1,
+  IE_SPECTRAL_DUAL = 2
+} ie_spectral_path;
 
 typedef struct {
-  size_t size;
-  /* The entropic regularisation ε, in the cost's units (POT's `reg`).
-   * Required: there is no default, and ε ≤ 0, NaN or inf is
-   * IE_INVALID_ARGUMENT. */
-  double epsilon;
-  int64_t max_iter; /* full (f, g) iterations; 0 means 1000 */
-  /* Stop when marginal_error ≤ tol (balanced), or when no potential moved by
-   * more than tol·ε in an iteration (unbalanced, where the marginals are not
-   * matched by design).  0 means 1e-6. */
-  double tol;
-  /* Iterations between convergence checks (each check is fused into the
-   * next pass; a check costs no extra pass, the solver may run up to this
-   * many iterations past the point of convergence).  0 means 10. */
-  int64_t check_every;
-  ie_cost_metric metric; /* for point clouds; default sqeuclidean */
-  /* ε-scaling: nonzero turns it on.  The solver first runs eps_stage_iter
-   * iterations (0 means 1) at each of ε_k = eps_start·eps_factor^k while
-   * ε_k > ε, keeping the potentials, then iterates at ε to convergence.
-   * eps_start 0 means the largest cost (for point clouds: the cost across
-   * their bounding box); eps_factor in (0, 1), 0 means 0.5.  Those
-   * iterations count in `iterations` and against max_iter. */
-  int eps_scaling;
-  double eps_start;
-  double eps_factor;
-  int64_t eps_stage_iter;
-  /* Unbalanced transport: ρ > 0 relaxes the marginals with ρ·KL(P1‖a) +
-   * ρ·KL(Pᵀ1‖b), and the updates are damped by τ = ρ/(ρ+ε):
-   * f_i = ε log a_i − τ ε LSE_j((g_j − C_ij)/ε) (POT's reg_type="kl",
-   * reg_m = ρ).  0 or +inf means balanced. */
-  double rho;
-  /* Nonzero: also compute the debiased divergence (three solves).  With a
-   * given cost matrix it needs cost_xx ([n, n] or [B, n, n]) and cost_yy
-   * ([m, m] or [B, m, m]), the costs within each side. */
-  int divergence;
-  const DLTensor *cost_xx, *cost_yy;
-  /* Point clouds: the n×m cost (and its transpose, in double) is built once
-   * when B·n·m·16 bytes fit in this budget; otherwise it is computed in tiles
-   * on the fly in every pass, so memory stays O(B·(n + m)·d).  0 means
-   * 1 GiB. */
-  size_t memory_budget;
-} ie_sinkhorn_options;
+  size_t size;          /* sizeof, or 0 */
+  ie_kernel kernel;     /* default cosine */
+  double sigma;         /* rbf bandwidth; required (> 0, finite) for rbf */
+  double q;             /* the order: 0, ½, 1, 2, INFINITY or any q >= 0 ... */
+  int has_q;            /* ... taken only when has_q != 0; else q = 1 (Shannon) */
+  ie_spectral_path path; /* default AUTO; DUAL only with cosine */
+  /* Eigenvalues in float32 (cuSOLVER Ssyevd / LAPACK ssyevd): faster on GPUs,
+   * about 1e-5 relative.  Default 0: float64, within 1e-6 relative of a float64
+   * reference. */
+  int single_precision;
+} ie_vendi_options;
 
-/* One problem's results.  P_ij = exp((f_i + g_j − C_ij)/ε) is the plan of
- * the returned potentials. */
+/* The result of one spectral call.
+ *
+ * Eigenvalues λ of K/n with |λ| <= tol = 2 (m + d) ε λ_max are zero (m the
+ * order of the eigenproblem, d the features (n for a given K); ε the larger
+ * of the working precision's epsilon and, for a given K, its dtype's: NumPy's
+ * matrix_rank rule, widened by the Gram's own rounding).  Negative
+ * eigenvalues from rounding are clamped to 0 and the largest clamp is
+ * `max_clamp`.  A given K with an eigenvalue below −tol is not positive
+ * semi-definite: IE_INVALID_ARGUMENT.  The kept λ are divided by their sum
+ * (1 up to rounding) so that every order, and q → 1, is continuous. */
 typedef struct {
-  double transport_cost; /* ⟨P, C⟩, what ot.sinkhorn2(a, b, M, ε) returns */
-  /* OT_ε(a, b) = ⟨P, C⟩ + ε·KL(P ‖ a⊗b), KL the generalised one
-   * (Σ P log(P/Q) − Σ P + Σ Q, the usual one when the masses agree); when
-   * unbalanced, + ρ·KL(P1‖a) + ρ·KL(Pᵀ1‖b). */
-  double objective;
-  /* OT_ε(a, b) − ½OT_ε(a, a) − ½OT_ε(b, b) when asked for; NaN otherwise. */
-  double divergence;
-  double marginal_error; /* ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the returned plan */
-  int64_t iterations;    /* full iterations run for this problem */
-  /* 1 if the stopping rule was met within max_iter (with `divergence`: for
-   * all three solves).  Not converging is not a failed call. */
-  int converged;
-} ie_sinkhorn_result;
+  double value;          /* the score, entropy (nats) or information (nats) */
+  double max_clamp;      /* largest negative eigenvalue clamped to 0, as a
+                            positive number; 0 when none was */
+  ie_spectral_path path; /* PRIMAL or DUAL: what ran */
+  int64_t n;             /* samples */
+  int64_t positive;      /* eigenvalues kept as > 0 (of the last matrix) */
+} ie_spectral_result;
 
-/* Entropic optimal transport for a batch of B problems of one shape, in one
- * launch a pass, in the log domain (no overflow for small ε).
+/* Vendi score of order q: exp(H_q(λ)), H_q the Rényi entropy of SPEC §2 over
+ * λ > 0.  q = 1: exp(−Σ λ log λ) (the default); q = 0: the number of λ > 0;
+ * q = INFINITY: 1 / max λ.  n identical samples give 1; n orthonormal ones
+ * give n, for every q.
  *
- *   a: [n] or [B, n]; b: [m] or [B, m]: non-negative weights, each problem's
- *      renormalised to sum 1 (a zero-mass point takes no part).
- *   The cost, exactly one of:
- *     cost: [n, m] (shared by the batch) or [B, n, m];
- *     x: [n, d] or [B, n, d] and y: [m, d] or [B, m, d], with opt->metric.
- *   An input without the batch dimension (or with batch 1) is shared by all
- *   problems; B is the batch of the others, which must agree.
- *   results: B entries (host memory).
- *   f: [B, n] (or [n] when B = 1), g: [B, m], plan: [B, n, m] (or [n, m]):
- *      optional outputs, f32 or f64 (f64 on the CPU only), NULL to skip.
- *
- * Inputs may be f32, f16, bf16, or f64 (CPU); the arithmetic is double on
- * every backend (an OpenCL device needs cl_khr_fp64, else IE_UNSUPPORTED).
- * Bad input: a negative weight (IE_NEGATIVE), NaN or inf in a weight, a point
- * or the cost (IE_NONFINITE), zero total mass (IE_EMPTY_ROW), shapes that do
- * not agree (IE_BAD_SHAPE), bad options such as ε ≤ 0 (IE_INVALID_ARGUMENT);
- * the message names the tensor, the problem and the element.  Same inputs,
- * same backend: bit-identical results. */
-IE_API ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *a,
-                             const DLTensor *b, const DLTensor *cost,
-                             const DLTensor *x, const DLTensor *y,
-                             const ie_sinkhorn_options *opt,
-                             ie_sinkhorn_result *results, DLTensor *f,
-                             DLTensor *g, DLTensor *plan);
+ * `x` is [n, d] samples (f32, f16, bf16; f64 on the CPU) or, with
+ * IE_KERNEL_PRECOMPUTED, K itself [n, n].  NaN or ±inf in x is IE_NONFINITE
+ * (the message names the row); a cosine row of zero norm is
+ * IE_INVALID_ARGUMENT; a non-symmetric K or one whose diagonal is not 1 is
+ * IE_INVALID_ARGUMENT naming the entry.  An eigensolver that reports failure
+ * is IE_BACKEND_FAILURE.  `result` must not be NULL. */
+IE_API ie_status ie_vendi(ie_context *ctx, const DLTensor *x,
+                          const ie_vendi_options *opt,
+                          ie_spectral_result *result);
+
+/* Many small sets in one call: `x` is [S, n, d] (or [S, n, n] for a given K;
+ * the set stride must be n times the row stride), `scores` 1-D [S] f32 or
+ * f64, in host or device memory.  `result` (may be NULL) gets the path, n,
+ * the largest clamp over all sets and value = the mean score.  Sets of up
+ * to 32 on CUDA go to one batched Jacobi solve (syevjBatched). */
+IE_API ie_status ie_vendi_batch(ie_context *ctx, const DLTensor *x,
+                                DLTensor *scores, const ie_vendi_options *opt,
+                                ie_spectral_result *result);
+
+typedef struct {
+  size_t size;          /* sizeof, or 0 */
+  ie_kernel kernel;     /* for x; default cosine */
+  double sigma;         /* rbf bandwidth for x */
+  double alpha;         /* the order: any α >= 0 or INFINITY ... */
+  int has_alpha;        /* ... taken only when has_alpha != 0; else α = 1 */
+  /* Mutual information only: y's kernel.  With separate_y = 0, y uses
+   * `kernel` and `sigma`. */
+  int separate_y;
+  ie_kernel kernel_y;
+  double sigma_y;
+  ie_spectral_path path; /* as for ie_vendi (entropy of one matrix only) */
+  int single_precision;  /* as for ie_vendi */
+} ie_matrix_entropy_options;
+
+/* Matrix-based Rényi α-entropy S_α(A) = log(Σ λ̂^α) / (1 − α), in nats, with
+ * λ̂ the eigenvalues of A = K / tr K (= K/n, since K has a unit diagonal);
+ * α = 1: von Neumann −Σ λ̂ log λ̂ (the default).  Inputs as for ie_vendi. */
+IE_API ie_status ie_matrix_entropy(ie_context *ctx, const DLTensor *x,
+                                   const ie_matrix_entropy_options *opt,
+                                   ie_spectral_result *result);
+
+/* Matrix-based joint entropy S_α(A∘B / tr(A∘B)) of paired samples x [n, dx]
+ * and y [n, dy] (A, B from x and y); K_x∘K_y has a unit diagonal, so this is
+ * the entropy of (K_x∘K_y)/n.  Always the primal path. */
+IE_API ie_status ie_matrix_joint_entropy(ie_context *ctx, const DLTensor *x,
+                                         const DLTensor *y,
+                                         const ie_matrix_entropy_options *opt,
+                                         ie_spectral_result *result);
+
+/* Matrix-based mutual information I = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B)),
+ * in nats.  max_clamp is the largest over the three matrices; `positive`
+ * counts those of the joint one. */
+IE_API ie_status ie_matrix_mutual_information(
+    ie_context *ctx, const DLTensor *x, const DLTensor *y,
+    const ie_matrix_entropy_options *opt, ie_spectral_result *result);
 
 #ifdef __cplusplus
 }
