@@ -370,8 +370,8 @@ __device__ __forceinline__ void st_rescale(St &s, double rp, double dlp,
 {
   if (K == K_SHAN)
     s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlp, s.sp)));
-  if (K == K_POWE && s.x != 0.0)
-    s.x = __dmul_rn(s.x, rp == 0.0 ? 0.0 : exp(P.alphad * dlp));
+  if (K == K_POWE && s.x != 0.0) /* U' = U r^α; at α = 0 the count stays */
+    s.x = __dmul_rn(s.x, exp(P.alphad * dlp));
   if (K == K_KL || K == K_JEF)
     s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlp - dlq, s.sp)));
   if (K == K_JEF)
@@ -752,6 +752,26 @@ __device__ __forceinline__ float p2_term(float wp, float wq, const RowSt &r,
   const float lp = (wp - r.mp) * P.it - r.Lp;
   const float dl = (wq - wp) * P.it - r.c;
   const float p = expf(lp);
+  if (!(fabsf(dl) < 1.f)) {
+    /* Far-apart p and q (up to 1e30-scale logits): the δ forms would
+     * multiply an underflowed p by an overflowed e^δ.  Here the direct
+     * forms lose nothing, with lq taken from wq itself. */
+    const float lq = (wq - r.mq) * P.it - r.Lq, q = expf(lq);
+    if (K == K_NONE_JS) {
+      float a = P.lb + lp, b = P.l1b + lq;
+      float hi = fmaxf(a, b), lm = hi + log1pf(expf(fminf(a, b) - hi));
+      return (p > 0.f ? P.beta * p * (lp - lm) : 0.f) +
+             (q > 0.f ? (1.f - P.beta) * q * (lq - lm) : 0.f);
+    }
+    if (K == K_NONE_TV)
+      return fabsf(p - q);
+    if (K == K_NONE_HEL) {
+      float h = expf(0.5f * lp) - expf(0.5f * lq);
+      return h * h;
+    }
+    /* chi2: q underflowed below p: e^{2lp − lq} */
+    return q > 0.f ? (p - q) * (p - q) / q : expf(2.f * lp - lq);
+  }
   if (K == K_NONE_JS) {
     float g = dl <= 0.f ? log1pf((1.f - P.beta) * expm1f(dl))
                         : dl + log1pf(P.beta * expm1f(-dl));
