@@ -201,8 +201,10 @@ typedef struct {
 /* Start reading rows [0, rows) of each info (already viewed as [rows, ...])
  * in chunks of chunk_rows, into 2 alternating buffer sets (1 when one chunk
  * covers everything).  row_bytes[i] is the size of one row of source i.
+ * The buffers come from ie_host_alloc on ctx (page-locked on CUDA, so the
+ * library's staging copy is one DMA); ctx must outlive the stream.
  * Returns 0, or -1 with a message in err (out of memory, no thread). */
-int stream_open(cli_stream **out, const ieio_info *const *infos,
+int stream_open(cli_stream **out, ie_context *ctx, const ieio_info *const *infos,
                 const size_t *row_bytes, int nsrc, int64_t rows,
                 int64_t chunk_rows, char *err, size_t errcap);
 /* Wait for the next chunk: 1 got one, 0 no more, -1 read failure (err). */

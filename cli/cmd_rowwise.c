@@ -382,7 +382,7 @@ static int rw_run(rw_job *j) {
     rbytes[i] = j->src[i].row_bytes;
   }
   err[0] = '\0';
-  if (stream_open(&st, infos, rbytes, j->nsrc, j->rows, chunk, err, sizeof err) != 0) {
+  if (stream_open(&st, ctx, infos, rbytes, j->nsrc, j->rows, chunk, err, sizeof err) != 0) {
     st = NULL;
     rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
     goto done;

@@ -19,6 +19,7 @@
 enum { SLOT_FREE = 0, SLOT_FULL = 1 };
 
 struct cli_stream {
+  ie_context *ctx; /* owns the buffers' memory (ie_host_alloc) */
   int nsrc, nslots;
   ieio_info info[STREAM_MAX_SRC];
   size_t row_bytes[STREAM_MAX_SRC];
@@ -33,6 +34,13 @@ struct cli_stream {
   pthread_cond_t cv;
   pthread_t thread;
 };
+
+/* The chunk buffers and the stream itself. */
+static void free_buffers(cli_stream *s) {
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < STREAM_MAX_SRC; i++) ie_host_free(s->ctx, s->buf[k][i]);
+  free(s);
+}
 
 static void *reader_main(void *arg) {
   cli_stream *s = arg;
@@ -73,7 +81,7 @@ static void *reader_main(void *arg) {
   return NULL;
 }
 
-int stream_open(cli_stream **out, const ieio_info *const *infos,
+int stream_open(cli_stream **out, ie_context *ctx, const ieio_info *const *infos,
                 const size_t *row_bytes, int nsrc, int64_t rows,
                 int64_t chunk_rows, char *err, size_t errcap) {
   *out = NULL;
@@ -86,6 +94,7 @@ int stream_open(cli_stream **out, const ieio_info *const *infos,
     snprintf(err, errcap, "out of memory");
     return -1;
   }
+  s->ctx = ctx;
   s->nsrc = nsrc;
   s->rows = rows;
   s->chunk_rows = chunk_rows;
@@ -97,9 +106,7 @@ int stream_open(cli_stream **out, const ieio_info *const *infos,
     s->row_bytes[i] = row_bytes[i];
     for (int k = 0; k < s->nslots; k++) {
       size_t bytes = (size_t)slot_rows * row_bytes[i];
-      /* Never malloc(0): a row of zero bytes still gets a valid pointer. */
-      s->buf[k][i] = malloc(bytes ? bytes : 1);
-      if (!s->buf[k][i]) {
+      if (ie_host_alloc(ctx, bytes, &s->buf[k][i]) != IE_OK) {
         snprintf(err, errcap, "out of memory: cannot allocate %zu bytes for a chunk of %s",
                  bytes, infos[i]->path);
         stream_close(s);
@@ -109,17 +116,13 @@ int stream_open(cli_stream **out, const ieio_info *const *infos,
   }
   if (pthread_mutex_init(&s->mu, NULL) != 0) {
     snprintf(err, errcap, "cannot create a mutex");
-    for (int k = 0; k < 2; k++)
-      for (int i = 0; i < STREAM_MAX_SRC; i++) free(s->buf[k][i]);
-    free(s);
+    free_buffers(s);
     return -1;
   }
   if (pthread_cond_init(&s->cv, NULL) != 0) {
     snprintf(err, errcap, "cannot create a condition variable");
     pthread_mutex_destroy(&s->mu);
-    for (int k = 0; k < 2; k++)
-      for (int i = 0; i < STREAM_MAX_SRC; i++) free(s->buf[k][i]);
-    free(s);
+    free_buffers(s);
     return -1;
   }
   int rc = pthread_create(&s->thread, NULL, reader_main, s);
@@ -127,9 +130,7 @@ int stream_open(cli_stream **out, const ieio_info *const *infos,
     snprintf(err, errcap, "cannot start the reader thread: %s", strerror(rc));
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
-    for (int k = 0; k < 2; k++)
-      for (int i = 0; i < STREAM_MAX_SRC; i++) free(s->buf[k][i]);
-    free(s);
+    free_buffers(s);
     return -1;
   }
   s->started = 1;
@@ -175,7 +176,5 @@ void stream_close(cli_stream *s) {
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
   }
-  for (int k = 0; k < 2; k++)
-    for (int i = 0; i < STREAM_MAX_SRC; i++) free(s->buf[k][i]);
-  free(s);
+  free_buffers(s);
 }

@@ -146,6 +146,15 @@ IE_API const char *ie_context_device_name(const ie_context *ctx);
 IE_API const char *ie_errmsg(const ie_context *ctx);
 IE_API ie_status ie_errcode(const ie_context *ctx);
 
+/* Host memory that the context's device reads fastest: page-locked
+ * (cudaMallocHost) on a CUDA context, so that staging a host tensor is one
+ * DMA with no bounce; ordinary memory on the other backends.  A client that
+ * streams batches through host buffers (the `infoest` command does) should
+ * allocate them here.  Free with ie_host_free on the same context; NULL is a
+ * no-op.  IE_OUT_OF_MEMORY when it cannot be had. */
+IE_API ie_status ie_host_alloc(ie_context *ctx, size_t bytes, void **ptr);
+IE_API void ie_host_free(ie_context *ctx, void *ptr);
+
 /* ---- Common option pieces --------------------------------------------------- */
 
 typedef enum {

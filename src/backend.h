@@ -159,6 +159,10 @@ typedef struct ie_backend_ops {
                    ie_knn_metric metric, int self, int64_t *idx, double *dist);
   ie_status (*range_count)(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                            const double *radius, int self, int64_t *count);
+
+  /* Page-locked host memory for ie_host_alloc; NULL: plain malloc/free. */
+  ie_status (*host_alloc)(ie_context *ctx, size_t bytes, void **ptr);
+  void (*host_free)(ie_context *ctx, void *ptr);
 } ie_backend_ops;
 
 /* The registry: the tables compiled into this build (NULL if absent). */

@@ -212,3 +212,19 @@ ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *
   ctx->msg[0] = 0;
   return IE_OK;
 }
+
+ie_status ie_host_alloc(ie_context *ctx, size_t bytes, void **ptr) {
+  if (!ptr) return ie__error(ctx, IE_INVALID_ARGUMENT, "ie_host_alloc: ptr is NULL");
+  *ptr = NULL;
+  IE__CHECK(ie__begin(ctx, "ie_host_alloc", 1, ""));
+  if (ctx->ops->host_alloc) return ctx->ops->host_alloc(ctx, bytes, ptr);
+  *ptr = malloc(bytes ? bytes : 1);
+  if (!*ptr) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_host_alloc: no host memory for %zu bytes", bytes);
+  return IE_OK;
+}
+
+void ie_host_free(ie_context *ctx, void *ptr) {
+  if (!ptr) return;
+  if (ctx && ctx->ops && ctx->ops->host_free) ctx->ops->host_free(ctx, ptr);
+  else free(ptr);
+}

@@ -86,3 +86,28 @@ Test(api, context_basics) {
   cr_expect_str_eq(ie_errmsg(ctx), "not an error");
   ie_context_destroy(ctx);
 }
+
+/* ie_host_alloc on every backend compiled in: usable memory, freed on the
+ * same context; NULL is a no-op; a NULL out-pointer is refused. */
+Test(api, host_alloc) {
+  for (int b = IE_BACKEND_CPU; b <= IE_BACKEND_OPENCL; b++) {
+    if (!ie_backend_compiled((ie_backend)b)) continue;
+    ie_context *ctx = NULL;
+    ie_context_options o = {sizeof o, (ie_backend)b, 0};
+    if (ie_context_create(&ctx, &o) != IE_OK) {
+      cr_log_warn("host_alloc: backend %s has no device here (%s): skipped",
+                  ie_backend_name((ie_backend)b), ie_errmsg(ctx));
+      ie_context_destroy(ctx);
+      continue;
+    }
+    void *p = NULL;
+    cr_assert_eq(ie_host_alloc(ctx, 1 << 20, &p), IE_OK, "%s", ie_errmsg(ctx));
+    cr_assert_not_null(p);
+    memset(p, 0x5a, 1 << 20);
+    cr_expect_eq(((unsigned char *)p)[(1 << 20) - 1], 0x5a);
+    ie_host_free(ctx, p);
+    ie_host_free(ctx, NULL);
+    cr_expect_eq(ie_host_alloc(ctx, 16, NULL), IE_INVALID_ARGUMENT);
+    ie_context_destroy(ctx);
+  }
+}

@@ -192,6 +192,26 @@ static int cu_is_gpu(void *state)
   return 1;
 }
 
+/* Page-locked host memory (ie_host_alloc): staging copies from it are one
+ * DMA.  Any device of the process can use it. */
+static ie_status cu_host_alloc(ie_context *ctx, size_t bytes, void **ptr)
+{
+  cudaError_t e = cudaMallocHost(ptr, bytes ? bytes : 1);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    *ptr = NULL;
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "cudaMallocHost of %zu bytes failed: %s (%s:%d)",
+                     bytes, cudaGetErrorString(e), __FILE__, __LINE__);
+  }
+  return IE_OK;
+}
+
+static void cu_host_free(ie_context *ctx, void *ptr)
+{
+  (void)ctx;
+  (void)cudaFreeHost(ptr);
+}
+
 /* src/cuda/spectral.cu */
 extern "C" ie_status ie__cu_gram(ie_context *, const ie_mat *, int64_t, ie_kernel, double, int,
                                  double, int, ie_dtype, void *, ie_rowerr *, double *);
@@ -224,6 +244,8 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* sinkhorn (src/cuda/sinkhorn.cu) */ &ie__cuda_sk_ops,
     /* knn (src/cuda/knn.cu) */ ie__cu_knn,
     /* range_count */ ie__cu_range_count,
+    /* host_alloc */ cu_host_alloc,
+    /* host_free */ cu_host_free,
 };
 
 extern "C" IE_API ie_status ie_cuda_set_stream(ie_context *ctx,
