@@ -99,6 +99,10 @@ ie_status ie__stage_out(ie_context *ctx, ie__arg *a);
 /* Copy a staged output back into the caller's host memory. */
 ie_status ie__unstage_out(ie_context *ctx, ie__arg *a);
 void ie__release(ie_context *ctx, ie__arg *a);
+/* After a failure: make the caller's memory of output `a` NaN (all-ones
+ * bytes) so that nothing there looks like a result (SPEC §1).  Keeps the
+ * context's message. */
+void ie__spoil(ie_context *ctx, const ie__arg *a);
 
 /* Row weights: 1-D [rows], read to a host array of doubles (NULL t: none). */
 ie_status ie__read_weights(ie_context *ctx, const char *fn, const DLTensor *t,

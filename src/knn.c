@@ -104,7 +104,7 @@ static ie_status read_points(ie_context *ctx, const char *fn, const char *name,
   const size_t cnt = (size_t)p->n * (size_t)p->d;
   if (p->n && cnt / (size_t)p->n != (size_t)p->d)
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' is too large", fn, name);
-  p->h = malloc((cnt ? cnt : 1) * sizeof *p->h);
+  p->h = ie__malloc((cnt ? cnt : 1) * sizeof *p->h);
   if (!p->h)
     return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to read tensor '%s' (%zu values)", fn,
                      name, cnt);
@@ -114,12 +114,12 @@ static ie_status read_points(ie_context *ctx, const char *fn, const char *name,
   if (!p->a.on_host && cnt) {
     stride = p->a.m.stride;
     size_t span = ((size_t)(p->n - 1) * (size_t)stride + (size_t)p->d) * esz;
-    tmp = malloc(span);
+    tmp = ie__malloc(span);
     if (!tmp) {
       pts_free(p);
       return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to read tensor '%s'", fn, name);
     }
-    ie_status s = ctx->ops->download(ctx, tmp, p->a.m.buf, p->a.m.offset, span);
+    ie_status s = IE__BE(ctx, download, tmp, p->a.m.buf, p->a.m.offset, span);
     if (s != IE_OK) {
       free(tmp);
       pts_free(p);
@@ -197,12 +197,12 @@ static ie_status to_backend(ie_context *ctx, const char *fn, const double *h, in
     return IE_OK;
   }
   const size_t cnt = (size_t)n * (size_t)d;
-  float *f = malloc((cnt ? cnt : 1) * sizeof *f);
+  float *f = ie__malloc((cnt ? cnt : 1) * sizeof *f);
   if (!f) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to stage the samples", fn);
   for (size_t i = 0; i < cnt; i++) f[i] = (float)h[i];
   void *dev = NULL;
-  ie_status s = ctx->ops->alloc(ctx, cnt * sizeof *f, &dev);
-  if (s == IE_OK) s = ctx->ops->upload(ctx, dev, 0, f, cnt * sizeof *f);
+  ie_status s = ie__be_alloc(ctx, cnt * sizeof *f, &dev);
+  if (s == IE_OK) s = IE__BE(ctx, upload, dev, 0, f, cnt * sizeof *f);
   free(f);
   if (s != IE_OK) {
     if (dev) ctx->ops->free(ctx, dev);
@@ -235,7 +235,7 @@ static ie_status search(ie_context *ctx, const char *fn, const double *q, int64_
   ie_status s = IE_OK;
   if (r == q && n == m) rm = qm;
   else s = to_backend(ctx, fn, r, n, d, &rm, &ro);
-  if (s == IE_OK) s = ctx->ops->knn(ctx, &qm, &rm, k, metric, self, idx, dist);
+  if (s == IE_OK) s = IE__BE(ctx, knn, &qm, &rm, k, metric, self, idx, dist);
   drop(ctx, ro);
   drop(ctx, qo);
   return s;
@@ -310,8 +310,8 @@ static void fill_result(ie_knn_result *r, double est, int64_t n, int64_t m, int6
 static ie_status kth_distance(ie_context *ctx, const char *fn, const pts *q, const pts *r, int self,
                               int64_t k, ie_knn_metric metric, double *out) {
   const int64_t n = q->n;
-  int64_t *idx = malloc((size_t)n * (size_t)k * sizeof *idx);
-  double *dist = malloc((size_t)n * (size_t)k * sizeof *dist);
+  int64_t *idx = ie__malloc((size_t)n * (size_t)k * sizeof *idx);
+  double *dist = ie__malloc((size_t)n * (size_t)k * sizeof *dist);
   ie_status s = IE_OK;
   if (!idx || !dist)
     s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld x %lld neighbours", fn,
@@ -332,7 +332,7 @@ static ie_status write_out(ie_context *ctx, ie__arg *o, const void *src, int int
   const ie_dtype dt = o->m.dtype;
   const size_t esz = ie__dtype_size(dt);
   const size_t cnt = (size_t)rows * (size_t)cols;
-  char *buf = malloc((cnt ? cnt : 1) * esz);
+  char *buf = ie__malloc((cnt ? cnt : 1) * esz);
   if (!buf) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for '%s'", o->fn, o->name);
   for (size_t i = 0; i < cnt; i++) {
     if (ints) {
@@ -350,7 +350,7 @@ static ie_status write_out(ie_context *ctx, ie__arg *o, const void *src, int int
   for (int64_t r = 0; r < rows && s == IE_OK; r++) {
     if (o->on_host) memcpy(o->host + (size_t)r * (size_t)o->host_stride * esz, buf + (size_t)r * rowb, rowb);
     else if (rowb)
-      s = ctx->ops->upload(ctx, o->m.buf, o->m.offset + (size_t)r * (size_t)o->m.stride * esz,
+      s = IE__BE(ctx, upload, o->m.buf, o->m.offset + (size_t)r * (size_t)o->m.stride * esz,
                            buf + (size_t)r * rowb, rowb);
   }
   free(buf);
@@ -408,8 +408,8 @@ IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor
   int64_t *idx = NULL;
   double *dist = NULL;
   if (s == IE_OK) {
-    idx = malloc(((size_t)m * (size_t)k + 1) * sizeof *idx);
-    dist = malloc(((size_t)m * (size_t)k + 1) * sizeof *dist);
+    idx = ie__malloc(((size_t)m * (size_t)k + 1) * sizeof *idx);
+    dist = ie__malloc(((size_t)m * (size_t)k + 1) * sizeof *dist);
     if (!idx || !dist)
       s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld x %lld neighbours", fn,
                     (long long)m, (long long)k);
@@ -444,7 +444,7 @@ IE_API ie_status ie_knn_entropy(ie_context *ctx, const DLTensor *x, const ie_knn
   const int64_t N = p.n, d = p.d;
   ie_status s = check_k(ctx, fn, k, N, "x", "the entropy");
   if (s == IE_OK && o.jitter > 0) apply_jitter(&p, o.jitter, o.seed, 0);
-  double *rho = s == IE_OK ? malloc((size_t)N * sizeof *rho) : NULL;
+  double *rho = s == IE_OK ? ie__malloc((size_t)N * sizeof *rho) : NULL;
   if (s == IE_OK && !rho) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
   if (s == IE_OK) s = kth_distance(ctx, fn, &p, &p, 1, k, IE_METRIC_EUCLIDEAN, rho);
   if (s == IE_OK) s = zero_check(ctx, fn, rho, N, k, "x", "x");
@@ -572,7 +572,7 @@ IE_API ie_status ie_knn_divergence(ie_context *ctx, ie_knn_divergence_method met
   }
   double est = NAN;
   if (s == IE_OK && method != IE_KNN_DIV_NNR) {
-    double *rho = malloc((size_t)N * sizeof *rho), *nu = malloc((size_t)N * sizeof *nu);
+    double *rho = ie__malloc((size_t)N * sizeof *rho), *nu = ie__malloc((size_t)N * sizeof *nu);
     if (!rho || !nu) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
     if (s == IE_OK) s = kth_distance(ctx, fn, &px, &px, 1, k, IE_METRIC_EUCLIDEAN, rho);
     if (s == IE_OK) s = kth_distance(ctx, fn, &px, &py, 0, k, IE_METRIC_EUCLIDEAN, nu);
@@ -610,9 +610,9 @@ IE_API ie_status ie_knn_divergence(ie_context *ctx, ie_knn_divergence_method met
      * y \ {y_i}; on equal distance x comes first (its indices come first
      * in x ∪ y), then the smaller index. */
     const size_t mk = (size_t)M * (size_t)k;
-    int64_t *ix = malloc(mk * sizeof *ix), *iy = malloc(mk * sizeof *iy);
-    double *dx = malloc(mk * sizeof *dx), *dy = malloc(mk * sizeof *dy);
-    double *r = malloc((size_t)M * sizeof *r);
+    int64_t *ix = ie__malloc(mk * sizeof *ix), *iy = ie__malloc(mk * sizeof *iy);
+    double *dx = ie__malloc(mk * sizeof *dx), *dy = ie__malloc(mk * sizeof *dy);
+    double *r = ie__malloc((size_t)M * sizeof *r);
     if (!ix || !iy || !dx || !dy || !r)
       s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld x %lld neighbours", fn,
                     (long long)M, (long long)k);
@@ -698,10 +698,10 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x, c
     /* The joint samples (x_i, y_i), dx + dy columns. */
     pj.n = N;
     pj.d = dj;
-    pj.h = malloc((size_t)N * (size_t)dj * sizeof *pj.h + 1);
-    eps = malloc((size_t)N * sizeof *eps + 1);
-    nx = malloc((size_t)N * sizeof *nx + 1);
-    ny = malloc((size_t)N * sizeof *ny + 1);
+    pj.h = ie__malloc((size_t)N * (size_t)dj * sizeof *pj.h + 1);
+    eps = ie__malloc((size_t)N * sizeof *eps + 1);
+    nx = ie__malloc((size_t)N * sizeof *nx + 1);
+    ny = ie__malloc((size_t)N * sizeof *ny + 1);
     if (!pj.h || !eps || !nx || !ny) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
   }
   if (s == IE_OK) {
@@ -718,7 +718,7 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x, c
     ie_mat m;
     void *owned = NULL;
     s = to_backend(ctx, fn, p->h, N, p->d, &m, &owned);
-    if (s == IE_OK) s = ctx->ops->range_count(ctx, &m, &m, eps, 1, side ? ny : nx);
+    if (s == IE_OK) s = IE__BE(ctx, range_count, &m, &m, eps, 1, side ? ny : nx);
     drop(ctx, owned);
   }
   if (s == IE_OK) {

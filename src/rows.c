@@ -259,26 +259,13 @@ static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *lo
   if (!err) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
   ie_status s = ie__stage_in(ctx, &x);
   if (s == IE_OK) s = ie__stage_out(ctx, &y);
-  if (s == IE_OK && rows > 0) s = IE__BE(ctx, softmax, &x.m, &y.m, log_out, inv, err);
-  if (s == IE_OK) {
-    s = report_rows(ctx, fn, err, rows, &x, IE_INPUT_LOGITS, NULL, IE_INPUT_LOGITS, NULL);
-    if (s != IE_OK && !y.owned) {
-      /* The backend wrote into the caller's memory: make sure nothing there
-       * looks like a result. */
-      ie_status keep = ctx->last;
-      char msg[sizeof ctx->msg];
-      memcpy(msg, ctx->msg, sizeof msg);
-      if (IE__BE(ctx, fill_nan, &y.m) != IE_OK && y.on_host) {
-        /* The backend could not: the caller's memory is host memory, so
-         * write the NaNs (all-ones bytes) here.  Never a partial result. */
-        size_t esz = ie__dtype_size(y.m.dtype), rowb = (size_t)y.m.cols * esz;
-        for (int64_t r = 0; r < y.m.rows; r++)
-          memset(y.host + (size_t)r * (size_t)y.host_stride * esz, 0xff, rowb);
-      }
-      ctx->last = keep;
-      memcpy(ctx->msg, msg, sizeof msg);
-    }
+  int wrote = 0; /* the backend has written into the caller's memory */
+  if (s == IE_OK && rows > 0) {
+    wrote = !y.owned;
+    s = IE__BE(ctx, softmax, &x.m, &y.m, log_out, inv, err);
   }
+  if (s == IE_OK) s = report_rows(ctx, fn, err, rows, &x, IE_INPUT_LOGITS, NULL, IE_INPUT_LOGITS, NULL);
+  if (s != IE_OK && wrote) ie__spoil(ctx, &y); /* nothing may look like a result */
   if (s == IE_OK) s = ie__unstage_out(ctx, &y);
   ie__release(ctx, &x);
   ie__release(ctx, &y);

@@ -28,6 +28,14 @@
 #include "internal.h"
 #include "sinkhorn.h"
 
+/* A call into the backend's Sinkhorn table (`ops` in scope), through the
+ * fault-injection hook like every other backend call (src/internal.h). */
+#define SK_CALL(call, ...)                                                     \
+  (ie__fault() ? ie__error(ctx, IE_BACKEND_FAILURE,                            \
+                           "injected fault: %s backend call 'sinkhorn.%s' failed", \
+                           ctx->ops->name, #call)                              \
+               : ops->call(ctx, __VA_ARGS__))
+
 static const char *const FN = "ie_sinkhorn";
 
 #define CHECK(expr)             \
@@ -103,9 +111,9 @@ static ie_status read_all(ie_context *ctx, const ie__arg *a, double *out) {
   int64_t stride = a->host_stride;
   if (!a->on_host) {
     size_t span = ((size_t)(rows - 1) * (size_t)a->m.stride + (size_t)cols) * esz;
-    tmp = malloc(span);
+    tmp = ie__malloc(span);
     if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to read tensor '%s'", FN, a->name);
-    ie_status s = ctx->ops->download(ctx, tmp, a->m.buf, a->m.offset, span);
+    ie_status s = IE__BE(ctx, download, tmp, a->m.buf, a->m.offset, span);
     if (s != IE_OK) {
       free(tmp);
       return s;
@@ -126,7 +134,7 @@ static ie_status write_all(ie_context *ctx, const ie__arg *a, const double *v) {
   const int f64 = a->m.dtype == IE_DT_F64;
   const size_t esz = f64 ? 8 : 4, rowb = (size_t)cols * esz;
   if (rows == 0 || cols == 0) return IE_OK;
-  char *pack = malloc(a->on_host ? 1 : rowb * (size_t)rows);
+  char *pack = ie__malloc(a->on_host ? 1 : rowb * (size_t)rows);
   if (!pack) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for '%s'", FN, a->name);
   for (int64_t r = 0; r < rows; r++) {
     char *dst = a->on_host ? a->host + (size_t)r * (size_t)a->host_stride * esz : pack + (size_t)r * rowb;
@@ -137,9 +145,9 @@ static ie_status write_all(ie_context *ctx, const ie__arg *a, const double *v) {
   }
   ie_status s = IE_OK;
   if (!a->on_host) {
-    if (a->m.stride == cols) s = ctx->ops->upload(ctx, a->m.buf, a->m.offset, pack, rowb * (size_t)rows);
+    if (a->m.stride == cols) s = IE__BE(ctx, upload, a->m.buf, a->m.offset, pack, rowb * (size_t)rows);
     for (int64_t r = 0; s == IE_OK && a->m.stride != cols && r < rows; r++)
-      s = ctx->ops->upload(ctx, a->m.buf, a->m.offset + (size_t)r * (size_t)a->m.stride * esz,
+      s = IE__BE(ctx, upload, a->m.buf, a->m.offset + (size_t)r * (size_t)a->m.stride * esz,
                            pack + (size_t)r * rowb, rowb);
   }
   free(pack);
@@ -156,7 +164,7 @@ static int64_t batch_rows(int64_t batch, int64_t n) { return batch > 1 ? n : 0; 
  * for each of the B problems into lw [B·n]. */
 static ie_status read_weights(ie_context *ctx, const sk_in *w, int64_t B, double *lw) {
   const int64_t Bw = w->batch ? w->batch : 1, n = w->n;
-  double *v = malloc((size_t)(Bw * n) * sizeof *v);
+  double *v = ie__malloc((size_t)(Bw * n) * sizeof *v);
   if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for '%s'", FN, w->arg.name);
   ie_status s = read_all(ctx, &w->arg, v);
   for (int64_t p = 0; s == IE_OK && p < Bw; p++) {
@@ -240,11 +248,11 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
     su.materialize = need <= (double)o->memory_budget;
   }
   const int64_t Bc = geo->cost ? (geo->cost->batch > 1 ? geo->cost->batch : 1) : 1;
-  double *cmax = malloc((size_t)Bc * sizeof *cmax);
-  double *terms = malloc((size_t)B * IE_SK_TERMS * sizeof *terms);
-  double *colterm = malloc((size_t)B * 2 * sizeof *colterm);
-  double *meas = malloc((size_t)B * IE_SK_TERMS * sizeof *meas);
-  uint8_t *active = malloc((size_t)B), *done_now = malloc((size_t)B);
+  double *cmax = ie__malloc((size_t)Bc * sizeof *cmax);
+  double *terms = ie__malloc((size_t)B * IE_SK_TERMS * sizeof *terms);
+  double *colterm = ie__malloc((size_t)B * 2 * sizeof *colterm);
+  double *meas = ie__malloc((size_t)B * IE_SK_TERMS * sizeof *meas);
+  uint8_t *active = ie__malloc((size_t)B), *done_now = ie__malloc((size_t)B);
   void *ws = NULL;
   ie_status s = IE_OK;
   if (!cmax || !terms || !colterm || !meas || !active || !done_now) {
@@ -253,7 +261,7 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   }
   for (int64_t p = 0; p < Bc; p++) cmax[p] = 0;
   int64_t bad = -1;
-  if ((s = ops->begin(ctx, &su, &ws, cmax, &bad)) != IE_OK) goto done;
+  if ((s = SK_CALL(begin, &su, &ws, cmax, &bad)) != IE_OK) goto done;
   if (bad >= 0) {
     int64_t p = bad / (n * m), r = bad % (n * m);
     s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, element [%lld, %lld] is not finite "
@@ -274,8 +282,8 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
     for (double ek = start; ek > eps && it < o->max_iter; ek *= o->eps_factor) {
       double tk = cf->balanced ? 1.0 : o->rho / (o->rho + ek);
       for (int64_t t = 0; t < o->eps_stage_iter && it < o->max_iter; t++, it++) {
-        if ((s = ops->pass(ctx, ws, 0, IE_SK_UPDATE, ek, tk, NULL)) != IE_OK) goto done;
-        if ((s = ops->pass(ctx, ws, 1, IE_SK_UPDATE, ek, tk, NULL)) != IE_OK) goto done;
+        if ((s = SK_CALL(pass, ws, 0, IE_SK_UPDATE, ek, tk, NULL)) != IE_OK) goto done;
+        if ((s = SK_CALL(pass, ws, 1, IE_SK_UPDATE, ek, tk, NULL)) != IE_OK) goto done;
       }
     }
   }
@@ -291,7 +299,7 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   for (;;) {
     if (it >= o->max_iter) break;
     const int chk = col_valid;
-    if ((s = ops->pass(ctx, ws, 0, (chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau, chk ? terms : NULL)) != IE_OK)
+    if ((s = SK_CALL(pass, ws, 0, (chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau, chk ? terms : NULL)) != IE_OK)
       goto done;
     if (chk) {
       int any = 0;
@@ -311,13 +319,13 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
         }
       }
       if (any) {
-        if ((s = ops->restore(ctx, ws, done_now)) != IE_OK) goto done;
-        if ((s = ops->set_active(ctx, ws, active)) != IE_OK) goto done;
+        if ((s = SK_CALL(restore, ws, done_now)) != IE_OK) goto done;
+        if ((s = SK_CALL(set_active, ws, active)) != IE_OK) goto done;
       }
       if (left == 0) break;
     }
     const int next_chk = (it + 1) % o->check_every == 0;
-    if ((s = ops->pass(ctx, ws, 1, (next_chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau,
+    if ((s = SK_CALL(pass, ws, 1, (next_chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau,
                        next_chk ? terms : NULL)) != IE_OK)
       goto done;
     if (next_chk)
@@ -330,8 +338,8 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   }
 
   /* Measure the returned plans. */
-  if ((s = ops->pass(ctx, ws, 0, IE_SK_MEASURE, eps, tau, meas)) != IE_OK) goto done;
-  if ((s = ops->pass(ctx, ws, 1, IE_SK_MEASURE, eps, tau, terms)) != IE_OK) goto done;
+  if ((s = SK_CALL(pass, ws, 0, IE_SK_MEASURE, eps, tau, meas)) != IE_OK) goto done;
+  if ((s = SK_CALL(pass, ws, 1, IE_SK_MEASURE, eps, tau, terms)) != IE_OK) goto done;
   for (int64_t b = 0; b < B; b++) {
     const double *r = meas + b * IE_SK_TERMS, *c = terms + b * IE_SK_TERMS;
     out[b].cost = r[5];
@@ -344,9 +352,9 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
       out[b].conv = cf->balanced && out[b].merr <= o->tol;
     }
   }
-  if (fh && (s = ops->potential(ctx, ws, 0, fh)) != IE_OK) goto done;
-  if (gh && (s = ops->potential(ctx, ws, 1, gh)) != IE_OK) goto done;
-  if (plan) s = ops->plan(ctx, ws, eps, plan);
+  if (fh && (s = SK_CALL(potential, ws, 0, fh)) != IE_OK) goto done;
+  if (gh && (s = SK_CALL(potential, ws, 1, gh)) != IE_OK) goto done;
+  if (plan) s = SK_CALL(plan, ws, eps, plan);
 
 done:
   if (ws) ops->end(ctx, ws);
@@ -424,7 +432,7 @@ static double box_cost(int metric, const double *x, int64_t nx, const double *y,
 /* Read and check point clouds into host doubles. */
 static ie_status read_points(ie_context *ctx, const sk_in *p, double **out) {
   const size_t cnt = (size_t)p->arg.m.rows * (size_t)p->arg.m.cols;
-  double *v = malloc((cnt ? cnt : 1) * sizeof *v);
+  double *v = ie__malloc((cnt ? cnt : 1) * sizeof *v);
   if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for tensor '%s'", FN, p->arg.name);
   ie_status s = read_all(ctx, &p->arg, v);
   for (size_t e = 0; s == IE_OK && e < cnt; e++)
@@ -509,6 +517,7 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
                      n == 0 ? "a" : "b");
 
   ie__arg fo, go, po;
+  int touched = 0; /* outputs may have been written */
   sk_in pl;
   if (ft) CHECK(check_out(ctx, &fo, "f", ft, B, n));
   if (gt) CHECK(check_out(ctx, &go, "g", gt, B, m));
@@ -522,9 +531,9 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
 
   /* Host data: log weights, points. */
   ie_status s = IE_OK;
-  double *la = malloc((size_t)(B * n) * sizeof *la), *lb = malloc((size_t)(B * m) * sizeof *lb);
+  double *la = ie__malloc((size_t)(B * n) * sizeof *la), *lb = ie__malloc((size_t)(B * m) * sizeof *lb);
   double *xh = NULL, *yh = NULL, *fh = NULL, *gh = NULL;
-  sk_out *o1 = calloc((size_t)B * 3, sizeof *o1);
+  sk_out *o1 = ie__calloc((size_t)B * 3, sizeof *o1);
   int staged_c = 0, staged_xx = 0, staged_yy = 0, staged_p = 0;
   if (!la || !lb || !o1) {
     s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld problems", FN, (long long)B);
@@ -532,8 +541,8 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
   }
   if ((s = read_weights(ctx, &a, B, la)) != IE_OK) goto done;
   if ((s = read_weights(ctx, &b, B, lb)) != IE_OK) goto done;
-  if (ft && !(fh = malloc((size_t)(B * n) * sizeof *fh))) s = IE_OUT_OF_MEMORY;
-  if (gt && !(gh = malloc((size_t)(B * m) * sizeof *gh))) s = IE_OUT_OF_MEMORY;
+  if (ft && !(fh = ie__malloc((size_t)(B * n) * sizeof *fh))) s = IE_OUT_OF_MEMORY;
+  if (gt && !(gh = ie__malloc((size_t)(B * m) * sizeof *gh))) s = IE_OUT_OF_MEMORY;
   if (s != IE_OK) {
     s = ie__error(ctx, s, "%s: no host memory for the potentials", FN);
     goto done;
@@ -561,6 +570,7 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
 
   /* OT_ε(a, b), then for the divergence OT_ε(a, a) and OT_ε(b, b) (the same
    * arithmetic: identical inputs give a divergence of exactly 0). */
+  touched = 1;
   if ((s = solve(ctx, &cf, B, n, m, d, &geo, la, lb, o1, fh, gh, plant ? &po.m : NULL)) != IE_OK) goto done;
   if (cf.o.divergence) {
     sk_geom gxx = {0}, gyy = {0};
@@ -605,6 +615,13 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
   }
 
 done:
+  if (s != IE_OK && touched) {
+    /* The plan may be in the caller's memory already, and a later output
+     * may have failed: none of them may look like a result (SPEC §1). */
+    if (plant) ie__spoil(ctx, &po);
+    if (ft) ie__spoil(ctx, &fo);
+    if (gt) ie__spoil(ctx, &go);
+  }
   if (staged_c) ie__release(ctx, &c.arg);
   if (staged_xx) ie__release(ctx, &cxx.arg);
   if (staged_yy) ie__release(ctx, &cyy.arg);

@@ -91,7 +91,7 @@ ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
      * small path: the matrix in double and three vectors. */
     lapack_int lw = 2 * (lapack_int)m + 1, liw = 1, iw = 0;
     size_t words = small ? mm + 3 * (size_t)m : (size_t)lw + (f64 ? 0 : (size_t)m);
-    double *work = malloc(words * sizeof(double));
+    double *work = ie__malloc(words * sizeof(double));
     if (!work) {
 #pragma omp atomic write
       oom = 1;
@@ -446,25 +446,25 @@ static ie_status eigen(ie_context *ctx, const char *fn, input *in, int nin,
   int staged = 0;
   for (; staged < nin; staged++)
     if ((s = ie__stage_in(ctx, &in[staged].a)) != IE_OK) goto done;
-  err = malloc((size_t)rows * sizeof *err);
-  dev = malloc((size_t)rows * sizeof *dev);
-  w = malloc((size_t)sets * (size_t)m * sizeof *w);
+  err = ie__malloc((size_t)rows * sizeof *err);
+  dev = ie__malloc((size_t)rows * sizeof *dev);
+  w = ie__malloc((size_t)sets * (size_t)m * sizeof *w);
   if (!err || !dev || !w) {
     s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld eigenvalues", fn,
                   (long long)(sets * m));
     goto done;
   }
-  if ((s = ctx->ops->alloc(ctx, bytes, &buf)) != IE_OK) goto done;
+  if ((s = ie__be_alloc(ctx, bytes, &buf)) != IE_OK) goto done;
   for (int k = 0; k < nin; k++) {
     /* scale·K: 1/n for the first factor, 1 for the second (K_x∘K_y/n). */
     const int pre = in[k].kernel == IE_KERNEL_PRECOMPUTED;
     memset(err, 0, (size_t)rows * sizeof *err);
-    s = ctx->ops->gram(ctx, &in[k].a.m, sets, in[k].kernel, in[k].gamma, dual,
+    s = IE__BE(ctx, gram, &in[k].a.m, sets, in[k].kernel, in[k].gamma, dual,
                        k == 0 ? 1.0 / (double)n : 1.0, k > 0, wdt, buf, err, pre ? dev : NULL);
     if (s != IE_OK) goto done;
     if ((s = report_gram(ctx, fn, &in[k], err, pre ? dev : NULL)) != IE_OK) goto done;
   }
-  s = ctx->ops->eigvalsh(ctx, buf, wdt, sets, m, w);
+  s = IE__BE(ctx, eigvalsh, buf, wdt, sets, m, w);
 
 done:
   if (buf) ctx->ops->free(ctx, buf);
@@ -545,7 +545,7 @@ static ie_status vendi_common(ie_context *ctx, const char *fn, const DLTensor *x
     if (result) *result = r;
     return IE_OK;
   }
-  double *val = malloc((size_t)in.sets * sizeof *val);
+  double *val = ie__malloc((size_t)in.sets * sizeof *val);
   if (!val) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld scores", fn, (long long)in.sets);
   ie_status s = scores(ctx, fn, &in, 1, choose_path(&in, o.path), o.single_precision,
                        MEASURE_VENDI, q, val, &r);

@@ -400,3 +400,19 @@ ie_status ie__fetch_row(ie_context *ctx, const ie__arg *a, int64_t row, double *
   *vals = v;
   return IE_OK;
 }
+
+void ie__spoil(ie_context *ctx, const ie__arg *a) {
+  /* Keep the failure being reported: this is cleanup, not a new error. */
+  ie_status keep = ctx->last;
+  char msg[sizeof ctx->msg];
+  memcpy(msg, ctx->msg, sizeof msg);
+  const size_t esz = ie__dtype_size(a->m.dtype), rowb = (size_t)a->m.cols * esz;
+  if (a->on_host) {
+    for (int64_t r = 0; r < a->m.rows; r++)
+      memset(a->host + (size_t)r * (size_t)a->host_stride * esz, 0xff, rowb);
+  } else {
+    (void)ctx->ops->fill_nan(ctx, &a->m); /* the caller's device memory */
+  }
+  ctx->last = keep;
+  memcpy(ctx->msg, msg, sizeof msg);
+}
