@@ -188,6 +188,48 @@ static ie_status call_mi(ro_case *c) {
                                       c->sres_null ? NULL : &c->sres);
 }
 
+/* ---- k-nearest neighbours ------------------------------------------------------------- */
+
+enum { KN = 24, KM = 20, KD = 3 };
+
+static void setup_knn(ro_case *c) {
+  int64_t sq[2] = {KN, KD}, sr[2] = {KM, KD}, so[2] = {KN, 4};
+  mk(c, 0, "queries", F32, 2, sq, 0, 0, 0, 0, 0);
+  mk(c, 1, "refs", F32, 2, sr, 0, 0, 0, 0, 0);
+  mk(c, 2, "distances", F32, 2, so, 1, 1, 1, 0, 0);
+  c->kk = 4;
+}
+static ie_status call_knn(ro_case *c) {
+  return ie_knn(c->ctx, S(c, 0), S(c, 1), c->kk, NULL, SO(c, 2), &c->ko);
+}
+static void setup_knn_entropy(ro_case *c) {
+  int64_t sx[2] = {KN, KD};
+  mk(c, 0, "x", F32, 2, sx, 0, 0, 0, 0, 0);
+  c->keo.k = 3;
+}
+static ie_status call_knn_entropy(ro_case *c) {
+  return ie_knn_entropy(c->ctx, S(c, 0), &c->keo, c->kres_null ? NULL : &c->kres);
+}
+static void setup_knn_pair(ro_case *c) {
+  int64_t sx[2] = {KN, KD}, sy[2] = {KM, KD};
+  mk(c, 0, "x", F32, 2, sx, 0, 0, 0, 0, 0);
+  mk(c, 1, "y", F32, 2, sy, 0, 0, 0, 0, 0);
+  c->keo.k = 3;
+  c->kdiv = IE_KNN_DIV_KL;
+}
+static ie_status call_knn_div(ro_case *c) {
+  return ie_knn_divergence(c->ctx, c->kdiv, S(c, 0), S(c, 1), &c->keo, c->kres_null ? NULL : &c->kres);
+}
+static void setup_knn_mi(ro_case *c) {
+  int64_t sx[2] = {KN, KD}, sy[2] = {KN, 2};
+  mk(c, 0, "x", F32, 2, sx, 0, 0, 0, 0, 0);
+  mk(c, 1, "y", F32, 2, sy, 0, 0, 1, 0, 0);
+  c->keo.k = 3;
+}
+static ie_status call_knn_mi(ro_case *c) {
+  return ie_knn_mutual_information(c->ctx, S(c, 0), S(c, 1), &c->keo, c->kres_null ? NULL : &c->kres);
+}
+
 /* ---- sinkhorn ------------------------------------------------------------------------ */
 
 enum { SN = 5, SM = 4, SD = 2 };
@@ -454,6 +496,49 @@ static const ro_bad bad_sk_points[] = {
 };
 #undef IA
 
+static void t_knn_k0(ro_case *c) { c->kk = 0; }
+static void t_knn_k_big(ro_case *c) { c->kk = KM + 1; }
+static void t_knn_metric(ro_case *c) { c->ko.metric = (ie_knn_metric)7; }
+static void t_keo_k_big(ro_case *c) { c->keo.k = KN; }
+static void t_keo_k_neg(ro_case *c) { c->keo.k = -2; }
+static void t_keo_jitter_nan(ro_case *c) { c->keo.jitter = NAN; }
+static void t_kres_null(ro_case *c) { c->kres_null = 1; }
+static void t_kdiv_bad(ro_case *c) { c->kdiv = (ie_knn_divergence_method)9; }
+static void t_kdiv_renyi_alpha(ro_case *c) {
+  c->kdiv = IE_KNN_DIV_RENYI;
+  c->keo.alpha = 9; /* needs k > |alpha - 1| */
+  c->keo.has_alpha = 1;
+}
+static const ro_bad bad_knn[] = {
+    {"NaN in queries", 0, 4, NAN, NULL, IE_NONFINITE},
+    {"+inf in refs", 1, 7, INFINITY, NULL, IE_NONFINITE},
+    {"k = 0", -1, 0, 0, t_knn_k0, -1},
+    {"k > refs", -1, 0, 0, t_knn_k_big, -1},
+    {"unknown metric", -1, 0, 0, t_knn_metric, -1},
+};
+static const ro_bad bad_knn_one[] = {
+    {"NaN in x", 0, 4, NAN, NULL, IE_NONFINITE},
+    {"-inf in x", 0, 8, -INFINITY, NULL, IE_NONFINITE},
+    {"k >= N", -1, 0, 0, t_keo_k_big, -1},
+    {"k negative", -1, 0, 0, t_keo_k_neg, -1},
+    {"jitter NaN", -1, 0, 0, t_keo_jitter_nan, -1},
+    {"result NULL", -1, 0, 0, t_kres_null, -1},
+};
+static const ro_bad bad_knn_pair[] = {
+    {"NaN in x", 0, 4, NAN, NULL, IE_NONFINITE},
+    {"+inf in y", 1, 5, INFINITY, NULL, IE_NONFINITE},
+    {"k >= N", -1, 0, 0, t_keo_k_big, -1},
+    {"unknown method", -1, 0, 0, t_kdiv_bad, -1},
+    {"renyi order needs a larger k", -1, 0, 0, t_kdiv_renyi_alpha, -1},
+    {"result NULL", -1, 0, 0, t_kres_null, -1},
+};
+static const ro_bad bad_knn_mi[] = {
+    {"NaN in x", 0, 4, NAN, NULL, IE_NONFINITE},
+    {"+inf in y", 1, 5, INFINITY, NULL, IE_NONFINITE},
+    {"k >= N", -1, 0, 0, t_keo_k_big, -1},
+    {"result NULL", -1, 0, 0, t_kres_null, -1},
+};
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 const ro_op ro_ops[] = {
     {"ie_log_softmax", setup_softmax, call_log_softmax, bad_softmax, N(bad_softmax)},
@@ -469,6 +554,10 @@ const ro_op ro_ops[] = {
     {"ie_matrix_mutual_information", setup_pair, call_mi, bad_pair, N(bad_pair)},
     {"ie_sinkhorn", setup_sk_cost, call_sk_cost, bad_sk_cost, N(bad_sk_cost)},
     {"ie_sinkhorn", setup_sk_points, call_sk_points, bad_sk_points, N(bad_sk_points)},
+    {"ie_knn", setup_knn, call_knn, bad_knn, N(bad_knn)},
+    {"ie_knn_entropy", setup_knn_entropy, call_knn_entropy, bad_knn_one, N(bad_knn_one)},
+    {"ie_knn_divergence", setup_knn_pair, call_knn_div, bad_knn_pair, N(bad_knn_pair)},
+    {"ie_knn_mutual_information", setup_knn_mi, call_knn_mi, bad_knn_mi, N(bad_knn_mi)},
 };
 const int ro_nops = N(ro_ops);
 
@@ -484,6 +573,7 @@ void ro_reset_outputs(ro_case *c) {
   memset(&c->summary, 0xA5, sizeof c->summary);
   memset(&c->sres, 0xA5, sizeof c->sres);
   memset(c->skres, 0xA5, sizeof c->skres);
+  memset(&c->kres, 0xA5, sizeof c->kres);
 }
 
 void ro_setup(const ro_op *op, ro_case *c, ie_context *ctx) {
@@ -503,7 +593,7 @@ void ro_free(ro_case *c) {
 }
 
 void *ro_results(const ro_case *c, size_t *n) {
-  size_t total = sizeof c->summary + sizeof c->sres + sizeof c->skres;
+  size_t total = sizeof c->summary + sizeof c->sres + sizeof c->skres + sizeof c->kres;
   for (int i = 0; i < c->nslots; i++)
     if (c->slot[i].output) total += c->slot[i].bytes;
   char *buf = malloc(total), *p = buf;
@@ -517,6 +607,8 @@ void *ro_results(const ro_case *c, size_t *n) {
   memcpy(p, &c->sres, sizeof c->sres);
   p += sizeof c->sres;
   memcpy(p, c->skres, sizeof c->skres);
+  p += sizeof c->skres;
+  memcpy(p, &c->kres, sizeof c->kres);
   *n = total;
   return buf;
 }
@@ -549,6 +641,10 @@ int ro_outputs_clean(const ro_case *c, char *why, size_t cap) {
   }
   if (!untouched(&c->sres, sizeof c->sres) && !isnan(c->sres.value)) {
     snprintf(why, cap, "spectral result written by a failed call (value %g)", c->sres.value);
+    return 0;
+  }
+  if (!untouched(&c->kres, sizeof c->kres) && !isnan(c->kres.estimate)) {
+    snprintf(why, cap, "knn result written by a failed call (estimate %g)", c->kres.estimate);
     return 0;
   }
   for (int k = 0; k < 4; k++)

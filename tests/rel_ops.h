@@ -54,6 +54,12 @@ typedef struct ro_case {
   int sres_null;
   ie_sinkhorn_result skres[4];
   int skres_null;
+  ie_knn_options ko;
+  ie_knn_estimator_options keo;
+  ie_knn_divergence_method kdiv;
+  int64_t kk; /* ie_knn's k */
+  ie_knn_result kres;
+  int kres_null;
 } ro_case;
 
 /* A bad value (or option) the entry must refuse with `expect`.  slot >= 0:
