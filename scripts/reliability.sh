@@ -83,6 +83,8 @@ operations in a different order per thread, valid and failing calls mixed.
 - TSan: OpenMP is limited to one thread a call (libgomp is not instrumented)
   and OpenCL is left out (PoCL's threads are not instrumented); both run
   concurrently under ASan.
+- \`fuzz/valgrind.supp\`: one entry, the dynamic loader's word-wise strncmp
+  over RUNPATH strings (\`is_dst\`, glibc 2.36) during dlopen in CUDA builds.
 - \`fuzz/ubsan.supp\` is empty.  \`fuzz/lsan.supp\`: PoCL / ICD loader
   allocations held for the process's life, by library name only.
 - The command-line fuzzer runs in a scratch directory, refuses arguments

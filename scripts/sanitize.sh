@@ -73,7 +73,8 @@ nv=0
 for r in "${runs[@]}"; do
   set +e
   # shellcheck disable=SC2086
-  OMP_NUM_THREADS=2 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+  OMP_NUM_THREADS=2 valgrind -q --error-exitcode=99 --suppressions="$ROOT/fuzz/valgrind.supp" \
+    --leak-check=full --errors-for-leak-kinds=definite \
     --show-leak-kinds=definite build/cli/infoest $r >/dev/null 2>"$D/vg.txt"
   rc=$?
   set -e
