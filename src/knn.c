@@ -11,6 +11,7 @@
  * the double array itself on the CPU, float32 on the GPUs (exact for
  * float32/float16/bfloat16 inputs, which is all a GPU context accepts).
  */
+#define _DEFAULT_SOURCE /* lgamma_r: lgamma writes the global signgam */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -35,9 +36,16 @@ static double digamma(double x) {
   return acc + log(x) - 0.5 / x - series;
 }
 
+/* log |Γ(x)| without lgamma's global signgam, so that contexts on different
+ * threads do not race (ThreadSanitizer found it). */
+static double log_gamma(double x) {
+  int sign;
+  return lgamma_r(x, &sign);
+}
+
 /* log V_d, V_d = π^(d/2) / Γ(d/2 + 1), the volume of the unit Euclidean ball. */
 static double log_unit_ball(int64_t d) {
-  return 0.5 * (double)d * log(M_PI) - lgamma(0.5 * (double)d + 1);
+  return 0.5 * (double)d * log(M_PI) - log_gamma(0.5 * (double)d + 1);
 }
 
 /* Neumaier's compensated sum, so the mean of N terms does not drift. */
@@ -462,7 +470,7 @@ IE_API ie_status ie_knn_entropy(ie_context *ctx, const DLTensor *x, const ie_knn
        * log C_k = (lnΓ(k) − lnΓ(k+1−α))/(1−α) (→ −ψ(k) as α → 1). */
       const double t = 1 - a;
       const double lck = fabs(t) < 1e-8 ? -digamma((double)k)
-                                        : (lgamma((double)k) - lgamma((double)k + t)) / t;
+                                        : (log_gamma((double)k) - log_gamma((double)k + t)) / t;
       const double base = log((double)(N - 1)) + lck + lv;
       for (int64_t i = 0; i < N; i++) rho[i] = base + (double)d * log(rho[i]);
       est = log_mean_exp_over(rho, N, t);
@@ -597,7 +605,7 @@ IE_API ie_status ie_knn_divergence(ie_context *ctx, ie_knn_divergence_method met
           est = -kval(&st) / (double)N;
         } else {
           const double kd = (double)k;
-          const double lb = 2 * lgamma(kd) - lgamma(kd - a + 1) - lgamma(kd + a - 1);
+          const double lb = 2 * log_gamma(kd) - log_gamma(kd - a + 1) - log_gamma(kd + a - 1);
           est = (lb + t * log_mean_exp_over(rho, N, t)) / (a - 1);
         }
       }
