@@ -118,6 +118,30 @@ static int span_bytes(int64_t rows, int64_t cols, int64_t stride, size_t esz,
   return 1;
 }
 
+/* The checks every layout ends with (addressable size, data pointer,
+ * alignment), then the view the backend gets. */
+static ie_status finish_view(ie_context *ctx, ie__arg *a, const DLTensor *t, ie_dtype dt,
+                             int64_t rows, int64_t cols, int64_t stride) {
+  size_t esz = ie__dtype_size(dt), span;
+  if (!span_bytes(rows, cols, stride, esz, &span))
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' of %lld x %lld (row stride %lld) is too large to address",
+                     a->fn, a->name, (long long)rows, (long long)cols, (long long)stride);
+  if (span && !t->data)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' has a NULL data pointer", a->fn, a->name);
+  if (misaligned(ctx, a, t, esz))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is not aligned to its %zu-byte elements",
+                     a->fn, a->name, esz);
+  a->m.buf = t->data;
+  a->m.offset = (size_t)t->byte_offset;
+  a->m.dtype = dt;
+  a->m.rows = rows;
+  a->m.cols = cols;
+  a->m.stride = stride;
+  a->host_stride = stride;
+  if (a->on_host) a->host = (char *)t->data + t->byte_offset;
+  return IE_OK;
+}
+
 ie_status ie__check_matrix(ie_context *ctx, ie__arg *a, const char *fn,
                            const char *name, const DLTensor *t,
                            unsigned dtypes) {
@@ -151,24 +175,7 @@ ie_status ie__check_matrix(ie_context *ctx, ie__arg *a, const char *fn,
       if (rows <= 1) stride = cols;
     }
   }
-  size_t esz = ie__dtype_size(dt), span;
-  if (!span_bytes(rows, cols, stride, esz, &span))
-    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' of %lld x %lld (row stride %lld) is too large to address",
-                     fn, name, (long long)rows, (long long)cols, (long long)stride);
-  if (span && !t->data)
-    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' has a NULL data pointer", fn, name);
-  if (misaligned(ctx, a, t, esz))
-    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is not aligned to its %zu-byte elements",
-                     fn, name, esz);
-  a->m.buf = t->data;
-  a->m.offset = (size_t)t->byte_offset;
-  a->m.dtype = dt;
-  a->m.rows = rows;
-  a->m.cols = cols;
-  a->m.stride = stride;
-  a->host_stride = stride;
-  if (a->on_host) a->host = (char *)t->data + t->byte_offset;
-  return IE_OK;
+  return finish_view(ctx, a, t, dt, rows, cols, stride);
 }
 
 ie_status ie__check_vector(ie_context *ctx, ie__arg *a, const char *fn,
@@ -185,24 +192,8 @@ ie_status ie__check_vector(ie_context *ctx, ie__arg *a, const char *fn,
   if (stride < 1)
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has stride %lld; it must be positive",
                      fn, name, (long long)stride);
-  size_t esz = ie__dtype_size(dt), span;
-  if (!span_bytes(n, 1, stride, esz, &span))
-    return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' is too large to address", fn, name);
-  if (span && !t->data)
-    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' has a NULL data pointer", fn, name);
-  if (misaligned(ctx, a, t, esz))
-    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is not aligned to its %zu-byte elements",
-                     fn, name, esz);
   /* A vector is kept as a column: rows = n, cols = 1, stride = stride. */
-  a->m.buf = t->data;
-  a->m.offset = (size_t)t->byte_offset;
-  a->m.dtype = dt;
-  a->m.rows = n;
-  a->m.cols = 1;
-  a->m.stride = stride;
-  a->host_stride = stride;
-  if (a->on_host) a->host = (char *)t->data + t->byte_offset;
-  return IE_OK;
+  return finish_view(ctx, a, t, dt, n, 1, stride);
 }
 
 static int needs_staging(const ie_context *ctx, const ie__arg *a) {
