@@ -38,7 +38,8 @@
  *   h2d: host-to-device transfer (cuda: cudaMemcpy from pageable memory, 256
  *        MiB; opencl: blocking clEnqueueWriteBuffer, 256 MiB); bytes = size.
  *   gemm: SGEMM FLOP/s (cpu: cblas_sgemm; cuda: cublasSgemm, default math
- *        mode), for compute-bound ops.  No op of today is compute-bound.
+ *        mode), for the compute-bound cases (CCASES: exact kNN, Vendi; see
+ *        "compute-bound families" below for their FLOP models).
  * Reductions are held against `read` on the CPU and against `copy` on GPU and
  * OpenCL devices (no read-only roof is measured there); softmax/log-softmax
  * against `copy`; host tensors given to a GPU/OpenCL backend (staged in every
@@ -51,13 +52,13 @@
  * include/infoest_opencl.h provides it) the same op is timed on resident
  * tensors as mode "device": the figure to hold against the device roof.
  *
- * Adding an op: one row in OPS[] with its family, bytes and roof; a new family
- * (Sinkhorn, kNN, Vendi: compute-bound, ROOF_GEMM with a FLOP model) needs a
- * case in run_call() and in the byte/flop model.  Inputs per size come from
- * SIZES[].
+ * Adding an op: one row in OPS[] with its family, bytes and roof; inputs per
+ * size come from SIZES[].  The compute-bound families (Sinkhorn, kNN, Vendi)
+ * are rows of CCASES[] (shape per size set; JSON records of type "compute"),
+ * run on the CPU and any backend given --families compute.
  *
  * Output: a table on stdout; with --json, one JSON object a line (records
- * "machine", "roof", "result", "skip") for bench/report.py.
+ * "machine", "roof", "result", "compute", "skip") for bench/report.py.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -162,6 +163,7 @@ typedef struct {
   int threads; /* 0: OpenMP's default */
   double max_time; /* a case stops after this many seconds once it has 3 calls */
   int modes[2];    /* host, device wanted */
+  int families[2]; /* [0] the logits ops (OPS x SIZES), [1] the compute cases (CCASES) */
 } options;
 
 static FILE *g_json;
@@ -215,8 +217,8 @@ static op_desc OPS[] = {
     {"entropy-tsallis", "entropy", FAM_ENTROPY, IE_ENTROPY_TSALLIS, 2.0, 1, 0},
     {"nll", "nll", FAM_NLL, 0, 0, 1, 0},
     IE_DIVERGENCE_MAP(DIV_OP)
-    /* Later families (Sinkhorn, kNN estimators, Vendi) slot in here with
-     * ROOF_GEMM and a FLOP model; see the header comment. */
+    /* The compute-bound families (Sinkhorn, kNN, Vendi) have their own
+     * table, CCASES[], with fixed shapes per size set. */
 };
 #undef DIV_OP
 enum { N_OPS = sizeof OPS / sizeof OPS[0] };
@@ -911,8 +913,10 @@ static void dev_free(devmem *m) {
 
 /* ---- the run -------------------------------------------------------------------- */
 
+static int name_listed(const char *list, const char *name);
+
 static int op_selected(const options *o, const op_desc *op) {
-  if (!strcmp(o->ops, "all")) return 1;
+  if (name_listed(o->ops, "all")) return 1;
   size_t n = strlen(op->name);
   for (const char *s = o->ops; *s;) {
     const char *e = strchr(s, ',');
@@ -970,6 +974,459 @@ static void measure_roofs(ie_backend b, ie_context *ctx, const options *o, roofs
 #endif
 }
 
+/* ---- compute-bound families: Sinkhorn, kNN, Vendi (SPEC §4–§6) ----------------- */
+
+/* Each case is one library call on fixed-seed inputs that the bench makes (and
+ * saves for the peers with --save-inputs, as <name>_<what>.npy).  They are
+ * timed exactly as the logits ops (time_case's rule).  Roof: the same-run
+ * SGEMM rate, for the cases whose work is GEMM-shaped (exact kNN through the
+ * expanded-form GEMM, Vendi's Gram); the FLOP model is in `flop_model`.
+ * Sinkhorn (exp-bound log-domain passes) and KSG (d = 1 neighbour counts) have
+ * no roof: the peer ratio is their figure. */
+typedef enum { CF_SINKHORN, CF_SINKHORN_BATCH, CF_KNN, CF_KSG, CF_VENDI, CF_VENDI_BATCH } cfamily;
+
+typedef struct {
+  const char *name;  /* --op name, JSON "op", file prefix of the saved inputs */
+  const char *group; /* sinkhorn | knn | vendi */
+  const char *set;   /* small | standard | gpu */
+  cfamily fam;
+  int64_t batch, n, m, d, k; /* k: neighbours; m: Sinkhorn's second side */
+  double eps;        /* Sinkhorn ε */
+  int64_t iters;     /* Sinkhorn: fixed iteration count (tol tiny, never met) */
+} compute_case;
+
+static const compute_case CCASES[] = {
+    {"sinkhorn", "sinkhorn", "small", CF_SINKHORN, 1, 200, 200, 2, 0, 0.01, 100},
+    {"sinkhorn-batch", "sinkhorn", "small", CF_SINKHORN_BATCH, 64, 64, 64, 2, 0, 0.01, 100},
+    {"knn", "knn", "small", CF_KNN, 1, 2000, 0, 64, 5, 0, 0},
+    {"ksg-mi", "knn", "small", CF_KSG, 1, 2000, 0, 1, 3, 0, 0},
+    {"vendi", "vendi", "small", CF_VENDI, 1, 500, 0, 768, 0, 0, 0},
+    {"vendi-batch", "vendi", "small", CF_VENDI_BATCH, 500, 16, 0, 64, 0, 0, 0},
+
+    {"sinkhorn", "sinkhorn", "standard", CF_SINKHORN, 1, 1000, 1000, 2, 0, 0.01, 100},
+    {"sinkhorn-batch", "sinkhorn", "standard", CF_SINKHORN_BATCH, 1024, 64, 64, 2, 0, 0.01, 100},
+    {"knn", "knn", "standard", CF_KNN, 1, 20000, 0, 64, 5, 0, 0},
+    {"ksg-mi", "knn", "standard", CF_KSG, 1, 20000, 0, 1, 3, 0, 0},
+    {"vendi", "vendi", "standard", CF_VENDI, 1, 2000, 0, 768, 0, 0, 0},
+    {"vendi-batch", "vendi", "standard", CF_VENDI_BATCH, 10000, 16, 0, 64, 0, 0, 0},
+    /* The issues' own sizes, timed only when asked for (--op knn-100k,vendi-10k). */
+    {"knn-100k", "knn-large", "standard", CF_KNN, 1, 100000, 0, 64, 5, 0, 0},
+    {"vendi-10k", "vendi-large", "standard", CF_VENDI, 1, 10000, 0, 768, 0, 0, 0},
+
+    {"sinkhorn", "sinkhorn", "gpu", CF_SINKHORN, 1, 10000, 10000, 2, 0, 0.01, 100},
+    {"sinkhorn-batch", "sinkhorn", "gpu", CF_SINKHORN_BATCH, 1024, 64, 64, 2, 0, 0.01, 100},
+    {"knn", "knn", "gpu", CF_KNN, 1, 100000, 0, 64, 5, 0, 0},
+    {"ksg-mi", "knn", "gpu", CF_KSG, 1, 100000, 0, 1, 3, 0, 0},
+    {"vendi", "vendi", "gpu", CF_VENDI, 1, 10000, 0, 768, 0, 0, 0},
+    {"vendi-batch", "vendi", "gpu", CF_VENDI_BATCH, 10000, 16, 0, 64, 0, 0, 0},
+};
+enum { N_CCASES = sizeof CCASES / sizeof CCASES[0] };
+
+/* Cases named only explicitly (not by "all" or their family): --op all,vendi-10k. */
+static int ccase_explicit_only(const compute_case *c) { return strstr(c->group, "-large") != NULL; }
+
+static int name_listed(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *s = list; *s;) {
+    const char *e = strchr(s, ',');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    if (len == n && !strncmp(s, name, n)) return 1;
+    if (!e) break;
+    s = e + 1;
+  }
+  return 0;
+}
+
+static int ccase_selected(const options *o, const compute_case *c) {
+  if (strcmp(c->set, o->size)) return 0;
+  if (!o->families[1]) return 0;
+  if (ccase_explicit_only(c)) return name_listed(o->ops, c->name);
+  if (name_listed(o->ops, "all")) return 1;
+  return name_listed(o->ops, c->name) || name_listed(o->ops, c->group);
+}
+
+typedef struct {
+  float *x, *y;      /* points: [batch*n, d], [batch*m, d] (Sinkhorn: y; KSG: y [n]) */
+  float *cost;       /* Sinkhorn batch: [batch, n, m] */
+  float *a, *b;      /* Sinkhorn weights: [n], [m] (uniform) */
+  int64_t *idx;      /* kNN: [n, k] */
+  float *dist;       /* kNN: [n, k] */
+  double *scores;    /* Vendi batch: [batch] */
+  ie_sinkhorn_result *sres;
+  ie_knn_result kres;
+  ie_spectral_result vres;
+} cinputs;
+
+static double gauss(uint64_t *s) {
+  double u1 = unif(s), u2 = unif(s);
+  return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Fixed-seed inputs: Sinkhorn clouds uniform in [0,1]² (y shifted by 0.25 in
+ * the first coordinate); the batch's cost is the sqeuclidean cost of such
+ * clouds per problem; kNN points N(0, 1); KSG x ~ N(0,1), y = x + N(0, 0.5²);
+ * Vendi points N(0, 1) plus a shared low-rank part (so the score is not n). */
+static void make_cinputs(const compute_case *c, cinputs *in) {
+  memset(in, 0, sizeof *in);
+  uint64_t s = 0xC0FFEEull ^ ((uint64_t)c->fam * 0x9E3779B97F4A7C15ull);
+  int64_t B = c->batch, n = c->n, m = c->m, d = c->d;
+  switch (c->fam) {
+  case CF_SINKHORN: {
+    in->x = xmalloc((size_t)(n * d) * 4);
+    in->y = xmalloc((size_t)(m * d) * 4);
+    for (int64_t i = 0; i < n * d; i++) in->x[i] = (float)unif(&s);
+    for (int64_t i = 0; i < m * d; i++) in->y[i] = (float)(unif(&s) + (i % d == 0 ? 0.25 : 0.0));
+    break;
+  }
+  case CF_SINKHORN_BATCH: {
+    in->cost = xmalloc((size_t)(B * n * m) * 4);
+    float *px = xmalloc((size_t)(n * d) * 4), *py = xmalloc((size_t)(m * d) * 4);
+    for (int64_t bb = 0; bb < B; bb++) {
+      for (int64_t i = 0; i < n * d; i++) px[i] = (float)unif(&s);
+      for (int64_t i = 0; i < m * d; i++) py[i] = (float)(unif(&s) + (i % d == 0 ? 0.25 : 0.0));
+      for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < m; j++) {
+          double acc = 0;
+          for (int64_t t = 0; t < d; t++) {
+            double df = (double)px[i * d + t] - (double)py[j * d + t];
+            acc += df * df;
+          }
+          in->cost[(bb * n + i) * m + j] = (float)acc;
+        }
+    }
+    free(px);
+    free(py);
+    break;
+  }
+  case CF_KNN:
+    in->x = xmalloc((size_t)(n * d) * 4);
+    for (int64_t i = 0; i < n * d; i++) in->x[i] = (float)gauss(&s);
+    in->idx = xmalloc((size_t)(n * c->k) * 8);
+    in->dist = xmalloc((size_t)(n * c->k) * 4);
+    break;
+  case CF_KSG:
+    in->x = xmalloc((size_t)n * 4);
+    in->y = xmalloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) {
+      double v = gauss(&s);
+      in->x[i] = (float)v;
+      in->y[i] = (float)(v + 0.5 * gauss(&s));
+    }
+    break;
+  case CF_VENDI:
+  case CF_VENDI_BATCH: {
+    int64_t rows = B * n, r = 8;
+    float *basis = xmalloc((size_t)(r * d) * 4);
+    for (int64_t i = 0; i < r * d; i++) basis[i] = (float)gauss(&s);
+    in->x = xmalloc((size_t)(rows * d) * 4);
+    for (int64_t i = 0; i < rows; i++) {
+      double w[8];
+      for (int t = 0; t < r; t++) w[t] = gauss(&s);
+      for (int64_t j = 0; j < d; j++) {
+        double v = 0.5 * gauss(&s);
+        for (int t = 0; t < r; t++) v += w[t] * basis[t * d + j];
+        in->x[i * d + j] = (float)v;
+      }
+    }
+    free(basis);
+    if (c->fam == CF_VENDI_BATCH) in->scores = xmalloc((size_t)B * 8);
+    break;
+  }
+  }
+  if (c->fam == CF_SINKHORN || c->fam == CF_SINKHORN_BATCH) {
+    in->a = xmalloc((size_t)n * 4);
+    in->b = xmalloc((size_t)m * 4);
+    for (int64_t i = 0; i < n; i++) in->a[i] = 1.0f / (float)n;
+    for (int64_t j = 0; j < m; j++) in->b[j] = 1.0f / (float)m;
+    in->sres = xmalloc((size_t)B * sizeof *in->sres);
+  }
+}
+
+static void free_cinputs(cinputs *in) {
+  free(in->x);
+  free(in->y);
+  free(in->cost);
+  free(in->a);
+  free(in->b);
+  free(in->idx);
+  free(in->dist);
+  free(in->scores);
+  free(in->sres);
+  memset(in, 0, sizeof *in);
+}
+
+static void save_cinputs(const char *dir, const compute_case *c, const cinputs *in) {
+  char path[1024];
+  mkdir(dir, 0777);
+  int64_t B = c->batch, n = c->n, m = c->m, d = c->d;
+  int64_t s2[2];
+#define SAVE2(what, ptr, r0, r1)                                                         \
+  do {                                                                                   \
+    s2[0] = (r0);                                                                        \
+    s2[1] = (r1);                                                                        \
+    snprintf(path, sizeof path, "%s/%s_%s_%s.npy", dir, c->name, c->set, what);          \
+    write_npy(path, "<f4", 2, s2, ptr, (size_t)((r0) * (r1)) * 4);                       \
+  } while (0)
+  switch (c->fam) {
+  case CF_SINKHORN:
+    SAVE2("x", in->x, n, d);
+    SAVE2("y", in->y, m, d);
+    break;
+  case CF_SINKHORN_BATCH:
+    SAVE2("cost", in->cost, B * n, m); /* [B, n, m] flattened to [B*n, m] */
+    break;
+  case CF_KNN:
+  case CF_VENDI:
+  case CF_VENDI_BATCH:
+    SAVE2("x", in->x, B * n, d); /* batch: [S, n, d] flattened to [S*n, d] */
+    break;
+  case CF_KSG:
+    SAVE2("x", in->x, n, 1);
+    SAVE2("y", in->y, n, 1);
+    break;
+  }
+#undef SAVE2
+  fprintf(stderr, "saved inputs of %s (%s) to %s\n", c->name, c->set, dir);
+}
+
+typedef struct {
+  ie_context *ctx;
+  const compute_case *c;
+  cinputs *in;
+  DLTensor t[6];
+  int64_t sh[6][3];
+} ccall;
+
+static void host_tensor(DLTensor *t, void *data, int code, int bits, int ndim, int64_t *shape) {
+  DLDevice dev = {kDLCPU, 0};
+  DLDataType dt = {(uint8_t)code, (uint8_t)bits, 1};
+  set_tensor(t, data, dev, dt, ndim, shape);
+}
+
+static void build_ccall(ccall *a, ie_context *ctx, const compute_case *c, cinputs *in) {
+  memset(a, 0, sizeof *a);
+  a->ctx = ctx;
+  a->c = c;
+  a->in = in;
+  int64_t B = c->batch, n = c->n, m = c->m, d = c->d;
+  switch (c->fam) {
+  case CF_SINKHORN:
+    a->sh[0][0] = n; host_tensor(&a->t[0], in->a, kDLFloat, 32, 1, a->sh[0]);
+    a->sh[1][0] = m; host_tensor(&a->t[1], in->b, kDLFloat, 32, 1, a->sh[1]);
+    a->sh[2][0] = n; a->sh[2][1] = d; host_tensor(&a->t[2], in->x, kDLFloat, 32, 2, a->sh[2]);
+    a->sh[3][0] = m; a->sh[3][1] = d; host_tensor(&a->t[3], in->y, kDLFloat, 32, 2, a->sh[3]);
+    break;
+  case CF_SINKHORN_BATCH:
+    a->sh[0][0] = n; host_tensor(&a->t[0], in->a, kDLFloat, 32, 1, a->sh[0]);
+    a->sh[1][0] = m; host_tensor(&a->t[1], in->b, kDLFloat, 32, 1, a->sh[1]);
+    a->sh[2][0] = B; a->sh[2][1] = n; a->sh[2][2] = m;
+    host_tensor(&a->t[2], in->cost, kDLFloat, 32, 3, a->sh[2]);
+    break;
+  case CF_KNN:
+    a->sh[0][0] = n; a->sh[0][1] = d; host_tensor(&a->t[0], in->x, kDLFloat, 32, 2, a->sh[0]);
+    a->sh[1][0] = n; a->sh[1][1] = c->k;
+    host_tensor(&a->t[1], in->idx, kDLInt, 64, 2, a->sh[1]);
+    host_tensor(&a->t[2], in->dist, kDLFloat, 32, 2, a->sh[1]);
+    break;
+  case CF_KSG:
+    a->sh[0][0] = n; a->sh[0][1] = 1; host_tensor(&a->t[0], in->x, kDLFloat, 32, 2, a->sh[0]);
+    host_tensor(&a->t[1], in->y, kDLFloat, 32, 2, a->sh[0]);
+    break;
+  case CF_VENDI:
+    a->sh[0][0] = n; a->sh[0][1] = d; host_tensor(&a->t[0], in->x, kDLFloat, 32, 2, a->sh[0]);
+    break;
+  case CF_VENDI_BATCH:
+    a->sh[0][0] = B; a->sh[0][1] = n; a->sh[0][2] = d;
+    host_tensor(&a->t[0], in->x, kDLFloat, 32, 3, a->sh[0]);
+    a->sh[1][0] = B; host_tensor(&a->t[1], in->scores, kDLFloat, 64, 1, a->sh[1]);
+    break;
+  }
+}
+
+static ie_status run_ccall(ccall *a) {
+  const compute_case *c = a->c;
+  cinputs *in = a->in;
+  switch (c->fam) {
+  case CF_SINKHORN:
+  case CF_SINKHORN_BATCH: {
+    ie_sinkhorn_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.epsilon = c->eps;
+    o.max_iter = c->iters;
+    o.tol = 1e-300; /* never met: every call runs max_iter iterations */
+    o.metric = IE_COST_SQEUCLIDEAN;
+    if (c->fam == CF_SINKHORN)
+      return ie_sinkhorn(a->ctx, &a->t[0], &a->t[1], NULL, &a->t[2], &a->t[3], &o, in->sres, NULL,
+                         NULL, NULL);
+    return ie_sinkhorn(a->ctx, &a->t[0], &a->t[1], &a->t[2], NULL, NULL, &o, in->sres, NULL, NULL,
+                       NULL);
+  }
+  case CF_KNN: {
+    ie_knn_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.metric = IE_METRIC_EUCLIDEAN;
+    o.exclude_self = 1;
+    return ie_knn(a->ctx, &a->t[0], &a->t[0], c->k, &a->t[1], &a->t[2], &o);
+  }
+  case CF_KSG: {
+    ie_knn_estimator_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.k = c->k;
+    return ie_knn_mutual_information(a->ctx, &a->t[0], &a->t[1], &o, &in->kres);
+  }
+  case CF_VENDI:
+  case CF_VENDI_BATCH: {
+    ie_vendi_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.kernel = IE_KERNEL_COSINE;
+    o.q = 1.0;
+    o.has_q = 1;
+    if (c->fam == CF_VENDI) return ie_vendi(a->ctx, &a->t[0], &o, &in->vres);
+    return ie_vendi_batch(a->ctx, &a->t[0], &a->t[1], &o, &in->vres);
+  }
+  }
+  return IE_INTERNAL;
+}
+
+/* FLOP model for the GEMM-shaped cases (0: no roof applies). */
+static double ccase_flop(const compute_case *c, const char **model) {
+  double n = (double)c->n, d = (double)c->d;
+  switch (c->fam) {
+  case CF_KNN:
+    *model = "2·n²·d (the all-pairs inner products of the expanded form)";
+    return 2.0 * n * n * d;
+  case CF_VENDI:
+  case CF_VENDI_BATCH: {
+    double r = n < d ? n : d;
+    *model = "per set 2·n·d·min(n,d) (Gram) + (4/3)·min(n,d)³ (tridiagonal reduction)";
+    return (double)c->batch * (2.0 * n * d * r + 4.0 / 3.0 * r * r * r);
+  }
+  default:
+    *model = c->fam == CF_KSG ? "none: d = 1 neighbour counting, no GEMM; peer ratio only"
+                              : "none: exp-bound log-domain passes; peer ratio only";
+    return 0;
+  }
+}
+
+/* Time-case for a compute call (time_case's rule, on a ccall). */
+static ie_status time_ccase(ccall *a, const options *o, timing *t) {
+  static double samples[MAX_REPS];
+  for (int i = 0; i < o->warmup; i++) {
+    double s0 = now_s();
+    ie_status s = run_ccall(a);
+    if (s != IE_OK) return s;
+    if (now_s() - s0 > 1.0) break;
+  }
+  int n = 0;
+  double t0 = now_s();
+  for (;;) {
+    double el = now_s() - t0;
+    if (n >= MAX_REPS) break;
+    if (n >= o->repeats && el >= o->min_time) break;
+    if (n >= 3 && o->max_time > 0 && el >= o->max_time) break;
+    double s0 = now_s();
+    ie_status s = run_ccall(a);
+    samples[n++] = now_s() - s0;
+    if (s != IE_OK) return s;
+  }
+  summarize(samples, n, t);
+  return IE_OK;
+}
+
+static void run_compute(ie_backend b, ie_context *ctx, const options *o, const roofs *r0) {
+  const char *bname = ie_backend_name(b);
+  const char *devname = ie_context_device_name(ctx);
+  int header = 0;
+  for (int ci = 0; ci < N_CCASES; ci++) {
+    const compute_case *c = &CCASES[ci];
+    if (!ccase_selected(o, c)) continue;
+    if (!header) {
+      printf("  %-16s %-22s %10s %10s %10s %9s %7s  %s\n", "op", "size", "median ms", "min ms",
+             "max ms", "GFLOP/s", "%roof", "check");
+      header = 1;
+    }
+    char size[96];
+    if (c->fam == CF_SINKHORN)
+      snprintf(size, sizeof size, "%lldx%lld d=%lld", (long long)c->n, (long long)c->m,
+               (long long)c->d);
+    else if (c->fam == CF_SINKHORN_BATCH)
+      snprintf(size, sizeof size, "%lld x %lldx%lld", (long long)c->batch, (long long)c->n,
+               (long long)c->m);
+    else if (c->batch > 1)
+      snprintf(size, sizeof size, "%lld x %lld d=%lld", (long long)c->batch, (long long)c->n,
+               (long long)c->d);
+    else
+      snprintf(size, sizeof size, "%lld d=%lld", (long long)c->n, (long long)c->d);
+    cinputs in;
+    make_cinputs(c, &in);
+    ccall a;
+    build_ccall(&a, ctx, c, &in);
+    timing t;
+    ie_status s = time_ccase(&a, o, &t);
+    char b1[1200], b2[256], b3[256];
+    if (s != IE_OK) {
+      printf("  %-16s %-22s failed: %s: %s\n", c->name, size, ie_status_name(s), ie_errmsg(ctx));
+      json_printf("{\"type\":\"compute\",\"status\":\"error\",\"op\":\"%s\",\"group\":\"%s\","
+                  "\"set\":\"%s\",\"backend\":\"%s\",\"size\":\"%s\",\"error\":\"%s: %s\"}\n",
+                  c->name, c->group, c->set, bname, size, ie_status_name(s),
+                  jstr(ie_errmsg(ctx), b1, sizeof b1));
+      free_cinputs(&in);
+      continue;
+    }
+    const char *model = "";
+    double flop = ccase_flop(c, &model);
+    double gf = flop > 0 ? flop / t.med / 1e9 : 0;
+    double roof = flop > 0 ? r0->gbps[ROOF_GEMM] : 0;
+    double frac = roof > 0 ? gf / roof : 0;
+    /* What the call returned, to check against the peers (and the iterations). */
+    char check[200];
+    int64_t iters = 0;
+    double value = 0;
+    if (c->fam == CF_SINKHORN || c->fam == CF_SINKHORN_BATCH) {
+      iters = in.sres[0].iterations;
+      value = in.sres[0].transport_cost;
+      snprintf(check, sizeof check, "iterations %lld, <P,C> %.6g (problem 0), marginal error %.2g",
+               (long long)iters, value, in.sres[0].marginal_error);
+    } else if (c->fam == CF_KNN) {
+      value = in.dist[(c->n - 1) * c->k + c->k - 1];
+      snprintf(check, sizeof check, "idx[0] %lld, last 5-NN distance %.6g", (long long)in.idx[0],
+               value);
+    } else if (c->fam == CF_KSG) {
+      value = in.kres.estimate;
+      snprintf(check, sizeof check, "MI %.6f nats", value);
+    } else if (c->fam == CF_VENDI) {
+      value = in.vres.value;
+      snprintf(check, sizeof check, "score %.6f (%s path)", value,
+               in.vres.path == IE_SPECTRAL_DUAL ? "dual" : "primal");
+    } else {
+      value = in.scores[0];
+      snprintf(check, sizeof check, "score[0] %.6f, mean %.6f", value, in.vres.value);
+    }
+    printf("  %-16s %-22s %10.3f %10.3f %10.3f %9.1f %6.1f%%  %s\n", c->name, size, t.med * 1e3,
+           t.min * 1e3, t.max * 1e3, gf, 100 * frac, check);
+    fflush(stdout);
+    json_printf("{\"type\":\"compute\",\"status\":\"ok\",\"op\":\"%s\",\"group\":\"%s\","
+                "\"set\":\"%s\",\"backend\":\"%s\",\"device\":\"%s\",\"mode\":\"host\","
+                "\"size\":\"%s\",\"batch\":%lld,\"n\":%lld,\"m\":%lld,\"d\":%lld,\"k\":%lld,"
+                "\"eps\":%g,\"max_iter\":%lld,\"iterations\":%lld,\"value\":%.10g,"
+                "\"check\":\"%s\",\"median_ms\":%.6g,\"min_ms\":%.6g,\"max_ms\":%.6g,"
+                "\"q1_ms\":%.6g,\"q3_ms\":%.6g,\"reps\":%d,\"flop\":%.6g,\"gflops\":%.6g,"
+                "\"roof_kind\":\"%s\",\"roof_gflops\":%.6g,\"roof_frac\":%.6g,"
+                "\"flop_model\":\"%s\",\"threads\":%d}\n",
+                c->name, c->group, c->set, bname, jstr(devname, b2, sizeof b2), size,
+                (long long)c->batch, (long long)c->n, (long long)c->m, (long long)c->d,
+                (long long)c->k, c->eps, (long long)c->iters, (long long)iters, value,
+                jstr(check, b3, sizeof b3), t.med * 1e3, t.min * 1e3, t.max * 1e3, t.q1 * 1e3,
+                t.q3 * 1e3, t.reps, flop, gf, flop > 0 ? "gemm" : "none", roof, frac,
+                jstr(model, b1, sizeof b1), omp_get_max_threads());
+    free_cinputs(&in);
+  }
+}
+
 static void run_backend(ie_backend b, const options *o) {
   const char *bname = ie_backend_name(b);
   ie_context *ctx = NULL;
@@ -1013,13 +1470,14 @@ static void run_backend(ie_backend b, const options *o) {
                        : "the bench was built without CUDA runtime support");
   }
 
-  printf("  %-16s %5s %-6s %-4s %-6s %10s %10s %10s %8s %7s\n", "op", "rows", "cols", "dt",
+  if (o->families[0])
+    printf("  %-16s %5s %-6s %-4s %-6s %10s %10s %10s %8s %7s\n", "op", "rows", "cols", "dt",
          "mode", "median ms", "min ms", "max ms", "GB/s", "%roof");
 
   host_data h = {0};
   for (int zi = 0; zi < N_SIZES; zi++) {
     const size_desc *z = &SIZES[zi];
-    if (!size_selected(o, z)) continue;
+    if (!o->families[0] || !size_selected(o, z)) continue;
     /* Inputs for this (cols, dtype): generated once at the largest row count
      * of the set; a size uses the first rows. */
     if (!h.p || h.cols != z->cols || h.dt != z->dt || h.rows < z->rows) {
@@ -1124,6 +1582,8 @@ static void run_backend(ie_backend b, const options *o) {
   }
   free_inputs(&h);
 
+  run_compute(b, ctx, o, &r0);
+
   measure_roofs(b, ctx, o, &r1, env);
   emit_roofs(bname, devname, &r1, "end");
 #ifdef IE_BENCH_OPENCL
@@ -1135,9 +1595,17 @@ static void run_backend(ie_backend b, const options *o) {
 /* Inputs for the peers: one file per (cols, dtype) at the largest row count of
  * the chosen set. */
 static void save_all_inputs(const options *o) {
+  for (int ci = 0; ci < N_CCASES; ci++) {
+    const compute_case *c = &CCASES[ci];
+    if (!ccase_selected(o, c)) continue;
+    cinputs in;
+    make_cinputs(c, &in);
+    save_cinputs(o->save_dir, c, &in);
+    free_cinputs(&in);
+  }
   for (int zi = 0; zi < N_SIZES; zi++) {
     const size_desc *z = &SIZES[zi];
-    if (!size_selected(o, z)) continue;
+    if (!o->families[0] || !size_selected(o, z)) continue;
     int first = 1;
     int64_t maxrows = 0;
     for (int zj = 0; zj < N_SIZES; zj++) {
@@ -1208,7 +1676,7 @@ static void usage(FILE *f) {
           "                     [--repeats N] [--min-time S] [--warmup N]\n"
           "                     [--json FILE] [--append] [--save-inputs DIR]\n"
           "                     [--max-time S] [--modes host,device] [--host-limit-mb N]\n"
-          "                     [--threads N] [--list]\n");
+          "                     [--threads N] [--families logits,compute] [--list]\n");
 }
 
 int main(int argc, char **argv) {
@@ -1223,6 +1691,7 @@ int main(int argc, char **argv) {
   o.host_limit_mb = 1200;
   o.max_time = 3.0;
   o.modes[MODE_HOST] = o.modes[MODE_DEVICE] = 1;
+  o.families[0] = o.families[1] = 1;
   const char *backend = "all";
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -1241,6 +1710,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--list")) o.list = 1;
     else if (!strcmp(a, "--threads")) o.threads = atoi(NEXT());
     else if (!strcmp(a, "--max-time")) o.max_time = atof(NEXT());
+    else if (!strcmp(a, "--families")) {
+      const char *m = NEXT();
+      o.families[0] = strstr(m, "logits") != NULL || !strcmp(m, "all");
+      o.families[1] = strstr(m, "compute") != NULL || !strcmp(m, "all");
+      if (!o.families[0] && !o.families[1]) die("--families takes logits, compute or logits,compute");
+    }
     else if (!strcmp(a, "--modes")) {
       const char *m = NEXT();
       o.modes[MODE_HOST] = strstr(m, "host") != NULL;
@@ -1258,11 +1733,22 @@ int main(int argc, char **argv) {
   if (strcmp(o.dtype, "all") && strcmp(o.dtype, "f32") && strcmp(o.dtype, "bf16"))
     die("--dtype must be f32, bf16 or all");
   int nsel = 0;
-  for (int i = 0; i < N_OPS; i++) nsel += op_selected(&o, &OPS[i]);
+  for (int i = 0; i < N_OPS; i++) nsel += o.families[0] && op_selected(&o, &OPS[i]);
+  for (int i = 0; i < N_CCASES; i++) {
+    const compute_case *c = &CCASES[i];
+    if (!o.families[1]) continue;
+    nsel += ccase_explicit_only(c) ? name_listed(o.ops, c->name)
+            : name_listed(o.ops, "all") || name_listed(o.ops, c->name) ||
+                  name_listed(o.ops, c->group);
+  }
   if (o.list || nsel == 0) {
     FILE *f = o.list ? stdout : stderr;
     if (!o.list) fprintf(f, "no op matches --op %s; ops:\n", o.ops);
     for (int i = 0; i < N_OPS; i++) fprintf(f, "  %-16s (%s)\n", OPS[i].name, OPS[i].group);
+    for (int i = 0; i < N_CCASES; i++)
+      if (!strcmp(CCASES[i].set, "standard"))
+        fprintf(f, "  %-16s (%s%s)\n", CCASES[i].name, CCASES[i].group,
+                ccase_explicit_only(&CCASES[i]) ? "; only when named" : "");
     return o.list ? 0 : 2;
   }
   if (!strcmp(backend, "all")) {

@@ -131,8 +131,10 @@ def method_section():
   (cudaMemcpy from pageable memory / blocking clEnqueueWriteBuffer). Reductions are
   held against *read* on the CPU and against *copy* on devices (no read-only roof
   is measured there); softmax / log-softmax against *copy*; host tensors given to
-  a GPU backend (staged in every call) against *h2d*. *gemm* (SGEMM GFLOP/s) is the roof for the
-  compute-bound families to come (Sinkhorn, kNN, Vendi); no op here uses it yet.
+  a GPU backend (staged in every call) against *h2d*. *gemm* (SGEMM GFLOP/s,
+  cblas_sgemm 2048³ on the CPU) is the roof for the GEMM-shaped compute cases
+  (exact kNN, Vendi) with the FLOP models given in their section; Sinkhorn and KSG
+  have no roof and are given as peer ratios.
 - **Modes**: `host` = host tensors (a GPU backend stages them to the device in
   every call); `device` = tensors already in the device's memory (cudaMalloc /
   clCreateBuffer on the library's cl_context): the figure to hold against the
@@ -152,6 +154,17 @@ def method_section():
   `scipy.spatial.distance.jensenshannon`²; fp32 only, as NumPy has no bfloat16).
   See `bench/peers/peers.py` for every composition. PyTorch on the CPU uses the
   same thread count as ours.
+- **Sinkhorn, kNN, Vendi peers** (same saved inputs, same timing rule with one
+  untimed call whose result is kept as the check plus 1 warm-up; BLAS pools
+  limited to the bench's thread count with threadpoolctl): POT
+  `ot.dist` + `ot.bregman.sinkhorn_log(a, b, M, reg=ε, numItermax=<our iterations>,
+  stopThr=0)` in float64 on NumPy (the same fixed iteration count as ours), and a
+  Python loop of it over the batch's given costs; faiss `IndexFlatL2` (add, search
+  k+1, self dropped; `faiss.omp_set_num_threads` = our threads) and scikit-learn
+  `NearestNeighbors(n_neighbors=k+1, n_jobs=threads)`; scikit-learn
+  `mutual_info_regression(n_neighbors=3)`; `vendi_score.vendi.score_X(x, q=1)` and
+  a Python loop of it. Loops over a batch are timed on the first 500 problems and
+  scaled linearly to the whole batch (said beside each such figure).
 """
 
 
@@ -165,7 +178,7 @@ def build(bench, peers):
     skips = [r for r in bench if r.get("type") == "skip"]
     peer = {}
     for r in peers:
-        if r.get("type") == "peer" and r.get("status") == "ok":
+        if r.get("type") == "peer" and r.get("status") == "ok" and r.get("family") != "compute":
             peer[(r["peer"],) + key(r)] = r
     return results, roofs, skips, peer
 
@@ -278,6 +291,183 @@ def goals_section(results, peer):
                      "(no GPU here, or the CUDA backend was skipped: see below).")
     lines.append("")
     return lines
+
+
+# ---- compute-bound families: Sinkhorn, kNN, Vendi ----------------------------------
+
+# (family heading, [ops in order], {op: peers in order})
+COMPUTE_FAMILIES = [
+    ("Sinkhorn (SPEC §4)", ["sinkhorn", "sinkhorn-batch"],
+     {"sinkhorn": ["pot-sinkhorn_log"], "sinkhorn-batch": ["pot-sinkhorn_log-loop"]}),
+    ("kNN (SPEC §5)", ["knn", "knn-100k", "ksg-mi"],
+     {"knn": ["faiss-IndexFlatL2", "sklearn-NearestNeighbors"],
+      "knn-100k": ["faiss-IndexFlatL2", "sklearn-NearestNeighbors"],
+      "ksg-mi": ["sklearn-mutual_info_regression"]}),
+    ("Vendi (SPEC §6)", ["vendi", "vendi-10k", "vendi-batch"],
+     {"vendi": ["vendi-score"], "vendi-10k": ["vendi-score"], "vendi-batch": ["vendi-score-loop"]}),
+]
+
+# The issues' goals: (label, ops that can stand for it (first present wins),
+# the issue's size for the op, peer, speed-up wanted).
+COMPUTE_GOALS = [
+    ("Sinkhorn, CPU, n = m = 1000, d = 2, ε = 0.01", ["sinkhorn"], None,
+     "pot-sinkhorn_log", 5.0, "ot.bregman.sinkhorn_log"),
+    ("Sinkhorn batch, CPU, 1024 problems of 64 × 64", ["sinkhorn-batch"], None,
+     "pot-sinkhorn_log-loop", 20.0, "a Python loop over POT's sinkhorn_log"),
+    ("exact 5-NN, CPU, N = 100 000, d = 64", ["knn-100k", "knn"], 100000,
+     "faiss-IndexFlatL2", 1.0, "faiss IndexFlatL2 with the same threads"),
+    ("KSG mutual information, CPU, k = 3", ["ksg-mi"], None,
+     "sklearn-mutual_info_regression", 10.0, "sklearn mutual_info_regression"),
+    ("Vendi, CPU, n = 10 000, d = 768, cosine, q = 1", ["vendi-10k", "vendi"], 10000,
+     "vendi-score", 10.0, "vendi-score's score_X"),
+    ("Vendi batch, CPU, 10 000 sets of 16, d = 64", ["vendi-batch"], None,
+     "vendi-score-loop", 50.0, "a Python loop over vendi-score"),
+]
+
+
+def compute_build(bench, peers):
+    ours = OrderedDict()
+    for r in bench:
+        if r.get("type") == "compute":
+            ours.setdefault((r["op"], r["set"], r["backend"]), r)
+    peer, peer_bad = {}, {}
+    for r in peers:
+        if r.get("type") == "peer" and r.get("family") == "compute":
+            if r.get("status") == "ok":
+                peer[(r["peer"], r["op"], r["set"])] = r
+            else:
+                peer_bad[(r["peer"], r["op"], r["set"])] = r
+    return ours, peer, peer_bad
+
+
+def thousands(v):
+    return f"{v:,}".replace(",", " ")
+
+
+def size_words(r):
+    op, n, m, d = r["op"], r["n"], r["m"], r["d"]
+    if op.startswith("sinkhorn-batch"):
+        return f"{r['batch']} × ({n} × {m}), given costs"
+    if op.startswith("sinkhorn"):
+        return f"n = m = {n}, d = {d} clouds"
+    if op.startswith("knn"):
+        return f"N = {thousands(n)}, d = {d}, k = {r['k']}"
+    if op.startswith("ksg"):
+        return f"N = {thousands(n)}, dx = dy = 1, k = {r['k']}"
+    if op == "vendi-batch":
+        return f"{thousands(r['batch'])} sets × {n}, d = {d}"
+    return f"n = {thousands(n)}, d = {d}"
+
+
+def what_words(r):
+    op = r["op"]
+    if op.startswith("sinkhorn"):
+        return (f"ie_sinkhorn, ε = {r['eps']:g}, sqeuclidean, {r['iterations']} iterations "
+                f"(max_iter {r['max_iter']}, tol 1e-300: never met)")
+    if op.startswith("knn"):
+        return "ie_knn, Euclidean, exclude_self, int64 indices + f32 distances"
+    if op.startswith("ksg"):
+        return "ie_knn_mutual_information (KSG 1)"
+    if op == "vendi-batch":
+        return "ie_vendi_batch, cosine, q = 1"
+    return "ie_vendi, cosine, q = 1"
+
+
+def compute_sections(bench, peers):
+    ours, peer, peer_bad = compute_build(bench, peers)
+    if not ours:
+        return [], []
+    L = ["## Sinkhorn, kNN, Vendi (compute-bound families)", "",
+         "Roof: the SGEMM rate measured in the same run (cblas_sgemm 2048³, see the roofs "
+         "below), used where the work is GEMM-shaped (exact kNN: 2·N²·d for the all-pairs "
+         "inner products; Vendi: per set 2·n·d·min(n, d) for the Gram + (4/3)·min(n, d)³ for "
+         "the tridiagonal reduction), given as GFLOP/s-equivalent and % of that roof. "
+         "Sinkhorn (exp-bound log-domain passes) and KSG (d = 1 neighbour counting) have no "
+         "roof: the peer ratio is their figure. Ratio = peer median / our median (above 1× "
+         "we are faster). Peers run on the inputs the bench saved, with the bench's thread "
+         "count, timed by the same rule (see Method).", ""]
+    goals = ["## Goals (Sinkhorn, kNN, Vendi issues)", ""]
+    for head, ops, pmap in COMPUTE_FAMILIES:
+        rows = [r for (op, st, b), r in ours.items() if op in ops]
+        if not rows:
+            continue
+        rows.sort(key=lambda r: (ops.index(r["op"]), r["backend"] != "cpu", r["backend"]))
+        L += [f"### {head}", "",
+              "| case | size | backend | ours median ms | spread [min – max] (IQR), reps "
+              "| GFLOP/s-eq. (% of SGEMM roof) | peer | peer median ms [min – max] "
+              "| peer / ours | results (ours; peer) |",
+              "| --- | --- | --- | ---: | --- | --- | --- | ---: | ---: | --- |"]
+        for r in rows:
+            if r.get("status") != "ok":
+                L.append(f"| {r['op']} | {r.get('size', '')} | {r['backend']} | failed | "
+                         f"{r.get('error', '')[:120]} | — | — | — | — | — |")
+                continue
+            spread = (f"[{fmt_ms(r['min_ms'])} – {fmt_ms(r['max_ms'])}] "
+                      f"({fmt_ms(r['q1_ms'])} – {fmt_ms(r['q3_ms'])}), {r['reps']}")
+            roof = (f"{r['gflops']:.1f} ({100 * r['roof_frac']:.1f}% of {r['roof_gflops']:.0f})"
+                    if r.get("flop") else "no roof")
+            plist = pmap.get(r["op"], [])
+            shown = 0
+            for i, pn in enumerate(plist):
+                p = peer.get((pn, r["op"], r["set"]))
+                bad = peer_bad.get((pn, r["op"], r["set"]))
+                head_cells = (f"| {r['op']} | {size_words(r)} | {r['backend']} | "
+                              f"{fmt_ms(r['median_ms'])} | {spread} | {roof} |" if shown == 0
+                              else "| | | | | | |")
+                if p:
+                    sc = (f" (timed on {p['scaled_from']} of {p['batch']}, scaled)"
+                          if p.get("scaled_from") else "")
+                    if p.get("single_call"):
+                        sc += " (one cold call: minutes a call)"
+                    L.append(head_cells + f" {pn} {p.get('version', '')} | "
+                             f"{fmt_ms(p['median_ms'])} [{fmt_ms(p['min_ms'])} – "
+                             f"{fmt_ms(p['max_ms'])}]{sc} | "
+                             f"{fmt_ratio(p['median_ms'], r['median_ms'])} | "
+                             f"{r.get('check', '')}; {p.get('check', '')} |")
+                elif bad:
+                    L.append(head_cells + f" {pn}: {bad['status']} ({bad.get('error', '')[:100]}) "
+                             f"| — | — | {r.get('check', '')} |")
+                else:
+                    L.append(head_cells + f" {pn}: not run | — | — | {r.get('check', '')} |")
+                shown += 1
+            if shown == 0:
+                L.append(f"| {r['op']} | {size_words(r)} | {r['backend']} | "
+                         f"{fmt_ms(r['median_ms'])} | {spread} | {roof} | — | — | — | "
+                         f"{r.get('check', '')} |")
+        L.append("")
+        L.append("Calls: " + "; ".join(f"`{r['op']}`: {what_words(r)}" for r in rows
+                                       if r.get("status") == "ok" and r["backend"] == "cpu")
+                 + ".")
+        L.append("")
+    for label, ops, want_n, pn, target, pwords in COMPUTE_GOALS:
+        r = next((ours.get((op, "standard", "cpu")) for op in ops
+                  if ours.get((op, "standard", "cpu"), {}).get("status") == "ok"), None)
+        if r is None:
+            goals.append(f"- **{label}**: not run here (goal ≥ {target:g}× {pwords}).")
+            continue
+        p = peer.get((pn, r["op"], r["set"]))
+        size_note = ""
+        if want_n and r["n"] != want_n:
+            size_note = (f" Measured at {size_words(r)}, not the issue's {thousands(want_n)}"
+                         + " (not feasible for repeated timing on this 2-core machine "
+                         "within the run; see the note below the goals).")
+        if not p:
+            bad = peer_bad.get((pn, r["op"], r["set"]))
+            why = f"{bad['status']}: {bad.get('error', '')}" if bad else "not run"
+            goals.append(f"- **{label}**: ours {fmt_ms(r['median_ms'])} ms; {pwords}: {why} "
+                         f"(goal ≥ {target:g}×: **not measured**).{size_note}")
+            continue
+        sp = p["median_ms"] / r["median_ms"]
+        met = sp >= target
+        sc = (f", timed on {p['scaled_from']} of {p['batch']} and scaled"
+              if p.get("scaled_from") else "")
+        if p.get("single_call"):
+            sc += ", one cold call (ours: the median of the usual rule)"
+        goals.append(f"- **{label}**: ours {fmt_ms(r['median_ms'])} ms, {pwords} "
+                     f"{fmt_ms(p['median_ms'])} ms{sc}: **{sp:.2f}×** (goal ≥ {target:g}×: "
+                     f"**{'met' if met else 'missed'}**).{size_note}")
+    goals.append("")
+    return goals, L
 
 
 # ---- the plot ---------------------------------------------------------------------
@@ -396,6 +586,11 @@ def main():
     ap.add_argument("--svg-only", action="store_true", help="do not use matplotlib")
     ap.add_argument("--commit", default=None, help="what was built, in words (default: git)")
     ap.add_argument("--date", default=None, help="date of the run (default: from the JSON)")
+    ap.add_argument("--compute-note", default="",
+                    help="a paragraph under the Sinkhorn/kNN/Vendi goals (sizes not run, ...)")
+    ap.add_argument("--gpu-link", default=None,
+                    help="a results folder (relative to --out-dir) holding the GPU figures; "
+                         "default: the newest results/gpu-* under --out-dir")
     args = ap.parse_args()
 
     bench, peers = read_jsonl(args.bench), read_jsonl(args.peers)
@@ -403,6 +598,16 @@ def main():
     os.makedirs(args.out_dir, exist_ok=True)
 
     L = machine_header(bench, args.note, args.title, args.commit, args.date)
+    gpu_link = args.gpu_link
+    if gpu_link is None:
+        rd = os.path.join(args.out_dir, "results")
+        cands = sorted(d for d in (os.listdir(rd) if os.path.isdir(rd) else [])
+                       if d.startswith("gpu-") and os.path.exists(os.path.join(rd, d, "RESULTS.md")))
+        gpu_link = f"results/{cands[-1]}" if cands else ""
+    if gpu_link:
+        L.insert(len(L) - 1, f"- **GPU figures**: not measured in this run; the latest GPU run "
+                 f"is [{gpu_link}/RESULTS.md]({gpu_link}/RESULTS.md) (its own commit, date and "
+                 f"conditions are on that page)")
     spreads = [r["max_ms"] / r["min_ms"] for r in results
                if r.get("status") == "ok" and r["min_ms"] > 0]
     if spreads:
@@ -412,6 +617,10 @@ def main():
                  f"robust to it, single runs are not.")
         L.append("")
     L += goals_section(results, peer)
+    cgoals, csections = compute_sections(bench, peers)
+    if args.compute_note:
+        cgoals = cgoals[:-1] + ["", args.compute_note, ""] if cgoals else cgoals
+    L += cgoals
 
     plot_name = "logits_throughput.svg"
     series = plot_series(results, peer)
@@ -437,6 +646,7 @@ def main():
                                   r["dtype"], r["rows"]))
         L += result_table(op, rows_, peer)
 
+    L += csections
     L += roof_section(roofs)
     if skips:
         L += ["## Skipped", ""]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one command: build infoest-bench, time every op on every backend this
-# machine has, save the inputs, time the peers (PyTorch, SciPy) on the same
-# inputs, and write bench/RESULTS.md and bench/logits_throughput.svg.
+# machine has (the logits ops, and Sinkhorn/kNN/Vendi on the CPU), save the
+# inputs, time the peers (PyTorch, SciPy; POT, faiss, scikit-learn,
+# vendi-score) on the same inputs, and write bench/RESULTS.md and
+# bench/logits_throughput.svg.
 #
 #   bench/run.sh [extra infoest-bench options, e.g. --op kl --repeats 20]
 #
@@ -15,6 +17,10 @@
 #   IE_CMAKE_ARGS   extra CMake arguments
 #   IE_BENCH_OPENCL 0 to leave the OpenCL backend out
 #   IE_BENCH_COMMIT what was built, in words, for the page (default: from git)
+#   IE_BENCH_CPU_OPS  --op for the CPU run (default all; e.g. all,vendi-10k adds
+#                   a case timed only when named; its peer is timed once)
+#   IE_BENCH_COMPUTE_NOTE  a paragraph for the page under the Sinkhorn/kNN/Vendi
+#                   goals (e.g. what was measured outside the timed run)
 #   PYTHON          the Python with torch/scipy (default bench/.venv/bin/python,
 #                   made by bench/peers/setup.sh when missing)
 set -euo pipefail
@@ -54,10 +60,12 @@ mkdir -p "$work" "$out"
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "infoest-bench --size $size: cpu (load average $load)"
 "$build/bench/infoest-bench" --backend cpu --size "$size" --json "$work/bench.jsonl" \
-  --save-inputs "$work/inputs" "$@"
+  --save-inputs "$work/inputs" --op "${IE_BENCH_CPU_OPS:-all}" "$@"
 # GPU backends: every size, host- and device-resident tensors.  OpenCL here is
 # PoCL on the same 2 CPU cores: device-resident tensors only (host staging on a
-# CPU device measures nothing new) and 3 calls a figure, to keep the run short.
+# CPU device measures nothing new), 3 calls a figure and the logits ops only
+# (the compute families, Sinkhorn/kNN/Vendi, are timed on the CPU backend),
+# to keep the run short.
 if nvidia-smi -L >/dev/null 2>&1; then
   say "infoest-bench --size $size: cuda"
   "$build/bench/infoest-bench" --backend cuda --size "$size" --json "$work/bench.jsonl" --append "$@"
@@ -65,10 +73,10 @@ fi
 if [ "${IE_BENCH_OPENCL:-1}" = 1 ]; then
   say "infoest-bench --size $size: opencl"
   "$build/bench/infoest-bench" --backend opencl --size "$size" --json "$work/bench.jsonl" --append \
-    --modes device --repeats 3 --warmup 1 --max-time 2 "$@"
+    --modes device --repeats 3 --warmup 1 --max-time 2 --families logits "$@"
 fi
 
-say "peers (PyTorch, SciPy) on the same inputs"
+say "peers (PyTorch, SciPy; POT, faiss, scikit-learn, vendi-score) on the same inputs"
 "$py" bench/peers/peers.py --bench-json "$work/bench.jsonl" --inputs "$work/inputs" \
   --out "$work/peers.jsonl" --device cpu
 if "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
@@ -82,5 +90,5 @@ say "report"
 commit_args=()
 [ -n "${IE_BENCH_COMMIT:-}" ] && commit_args=(--commit "$IE_BENCH_COMMIT")
 "$py" bench/report.py --bench "$work/bench.jsonl" --peers "$work/peers.jsonl" \
-  --out-dir "$out" --note "$note" "${commit_args[@]}"
+  --out-dir "$out" --note "$note" --compute-note "${IE_BENCH_COMPUTE_NOTE:-}" "${commit_args[@]}"
 say "done: $out/RESULTS.md"

@@ -33,6 +33,23 @@ Compositions (p, q are logits; P, Q = softmax(p), softmax(q)):
     scipy.stats.entropy(P, axis=-1); kl scipy.special.rel_entr(P, Q).sum(-1);
     js scipy.spatial.distance.jensenshannon(P, Q, axis=-1)**2; the rest NumPy
     on P, Q.  float32 inputs only (NumPy has no bfloat16).
+
+Compute-bound families (the bench's "compute" records, --families compute; on
+the CPU, with the bench's thread count, BLAS pools limited by threadpoolctl):
+  sinkhorn: M = ot.dist(x, y) (sqeuclidean) then ot.bregman.sinkhorn_log(a, b,
+    M, reg=eps, numItermax=<the bench's iterations>, stopThr=0) in float64
+    (NumPy backend): the same fixed iteration count as the library.
+  sinkhorn-batch: a Python loop of sinkhorn_log over the saved costs.
+  knn: faiss.IndexFlatL2 (add, then search k+1: self included, then dropped;
+    faiss.omp_set_num_threads = the bench's threads) and scikit-learn
+    NearestNeighbors(n_neighbors=k+1, n_jobs=threads).fit(x).kneighbors(x).
+  ksg-mi: sklearn.feature_selection.mutual_info_regression(x, y,
+    n_neighbors=k, random_state=0).
+  vendi: vendi_score.vendi.score_X(x, q=1); vendi-batch: a Python loop of it.
+  Loops over a batch time the first --loop-subset problems (500) and scale
+  linearly to the whole batch; the record keeps "scaled_from".  The issues'
+  large sizes (knn-100k, vendi-10k: minutes a peer call) are timed once, cold
+  (--single-call; the record says "single_call").
 """
 import argparse
 import json
@@ -359,6 +376,222 @@ def run_scipy(cases, inputs, args, out):
         out.flush()
 
 
+# ---- compute-bound families: Sinkhorn, kNN, Vendi ----------------------------------
+#
+# The cases are the bench's "compute" records; inputs are DIR/<op>_<set>_<what>.npy
+# as infoest-bench --save-inputs wrote them.  Each peer call is what a user
+# would write, timed with the same rule as above (timeit).  A Python loop over
+# many small problems is timed on the first `--loop-subset` problems when the
+# whole batch would take too long, and scaled to the whole batch (the record
+# says so: "scaled_from").
+
+def load_compute_cases(path, backends):
+    cases, seen = [], set()
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            if r.get("type") != "compute" or r.get("status") != "ok" or r["backend"] not in backends:
+                continue
+            k = (r["op"], r["set"])
+            if k not in seen:
+                seen.add(k)
+                cases.append(r)
+    return cases
+
+
+def write_peer(out, rec):
+    out.write(json.dumps(rec) + "\n")
+    out.flush()
+    if rec["status"] == "ok":
+        extra = f" (scaled from {rec['scaled_from']} of {rec['batch']})" if rec.get("scaled_from") else ""
+        print(f"  {rec['peer']:28s} {rec['op']:16s} {rec['median_ms']:12.3f} ms "
+              f"[{rec['min_ms']:.3f}, {rec['max_ms']:.3f}] x{rec['reps']}{extra}  {rec.get('check', '')}",
+              flush=True)
+    else:
+        print(f"  {rec['peer']:28s} {rec['op']:16s} {rec['status']}: {rec.get('error', '')}", flush=True)
+
+
+def compute_peers(case, d, args):
+    """(peer name, version, callable returning a check string, loop size or None)
+    for one bench case; a peer that cannot be imported is returned as an
+    'unavailable' entry."""
+    op, st = case["op"], case["set"]
+
+    def load(what):
+        return np.load(os.path.join(d, f"{op}_{st}_{what}.npy"))
+
+    out = []
+
+    def unavailable(name, e):
+        out.append((name, None, str(e).splitlines()[0] if str(e) else type(e).__name__, None))
+
+    fam = {"sinkhorn": "sinkhorn", "sinkhorn-batch": "sinkhorn-batch", "knn": "knn",
+           "knn-100k": "knn", "ksg-mi": "ksg", "vendi": "vendi", "vendi-10k": "vendi",
+           "vendi-batch": "vendi-batch"}.get(op)
+    threads = args.threads
+
+    if fam == "sinkhorn":
+        try:
+            import ot
+            x = load("x").astype(np.float64)
+            y = load("y").astype(np.float64)
+            a = np.full(len(x), 1.0 / len(x))
+            b = np.full(len(y), 1.0 / len(y))
+            eps, it = case["eps"], case["max_iter"]
+
+            def f():
+                M = ot.dist(x, y)  # sqeuclidean, as the library builds it
+                P = ot.bregman.sinkhorn_log(a, b, M, eps, numItermax=it, stopThr=0.0, warn=False)
+                return f"<P,C> {float(np.sum(P * M)):.6g}"
+            out.append(("pot-sinkhorn_log", ot.__version__, f, None))
+        except ImportError as e:
+            unavailable("pot-sinkhorn_log", e)
+    elif fam == "sinkhorn-batch":
+        try:
+            import ot
+            B, n, m = case["batch"], case["n"], case["m"]
+            C = load("cost").astype(np.float64).reshape(B, n, m)
+            a = np.full(n, 1.0 / n)
+            b = np.full(m, 1.0 / m)
+            eps, it = case["eps"], case["max_iter"]
+
+            def mk(cnt):
+                def f():
+                    for i in range(cnt):
+                        P = ot.bregman.sinkhorn_log(a, b, C[i], eps, numItermax=it, stopThr=0.0,
+                                                    warn=False)
+                    return f"<P,C>[last] {float(np.sum(P * C[cnt - 1])):.6g}"
+                return f
+            out.append(("pot-sinkhorn_log-loop", ot.__version__, mk, B))
+        except ImportError as e:
+            unavailable("pot-sinkhorn_log-loop", e)
+    elif fam == "knn":
+        x = np.ascontiguousarray(load("x"), dtype=np.float32)
+        k = case["k"]
+        try:
+            import faiss
+            faiss.omp_set_num_threads(threads)
+
+            def f():
+                index = faiss.IndexFlatL2(x.shape[1])
+                index.add(x)
+                D, I = index.search(x, k + 1)  # self included ...
+                I, D = I[:, 1:], D[:, 1:]      # ... then dropped
+                return f"last {k}-NN distance {float(np.sqrt(D[-1, -1])):.6g}"
+            out.append(("faiss-IndexFlatL2", faiss.__version__, f, None))
+        except ImportError as e:
+            unavailable("faiss-IndexFlatL2", e)
+        try:
+            import sklearn
+            from sklearn.neighbors import NearestNeighbors
+
+            def g():
+                nn = NearestNeighbors(n_neighbors=k + 1, n_jobs=threads).fit(x)
+                D, I = nn.kneighbors(x)
+                I, D = I[:, 1:], D[:, 1:]
+                return f"last {k}-NN distance {float(D[-1, -1]):.6g}"
+            out.append(("sklearn-NearestNeighbors", sklearn.__version__, g, None))
+        except ImportError as e:
+            unavailable("sklearn-NearestNeighbors", e)
+    elif fam == "ksg":
+        try:
+            import sklearn
+            from sklearn.feature_selection import mutual_info_regression
+            x = load("x").astype(np.float64)
+            y = load("y").astype(np.float64).ravel()
+            k = case["k"]
+
+            def f():
+                mi = mutual_info_regression(x, y, n_neighbors=k, random_state=0)
+                return f"MI {float(mi[0]):.6f} nats"
+            out.append(("sklearn-mutual_info_regression", sklearn.__version__, f, None))
+        except ImportError as e:
+            unavailable("sklearn-mutual_info_regression", e)
+    elif fam == "vendi":
+        try:
+            from vendi_score import vendi
+            x = load("x")
+
+            def f():
+                return f"score {float(vendi.score_X(x, q=1)):.6f}"
+            out.append(("vendi-score", vendi_version(), f, None))
+        except ImportError as e:
+            unavailable("vendi-score", e)
+    elif fam == "vendi-batch":
+        try:
+            from vendi_score import vendi
+            S, n = case["batch"], case["n"]
+            x = load("x").reshape(S, n, -1)
+
+            def mk(cnt):
+                def f():
+                    for i in range(cnt):
+                        s = vendi.score_X(x[i], q=1)
+                    return f"score[{cnt - 1}] {float(s):.6f}"
+                return f
+            out.append(("vendi-score-loop", vendi_version(), mk, S))
+        except ImportError as e:
+            unavailable("vendi-score-loop", e)
+    return out
+
+
+def vendi_version():
+    try:
+        from importlib.metadata import version
+        return version("vendi-score")
+    except Exception:
+        return "?"
+
+
+def run_compute(cases, d, args, out):
+    try:
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(limits=args.threads)
+    except ImportError:
+        limit = None
+    for case in cases:
+        for name, ver, fn, loop in compute_peers(case, d, args):
+            base = {"type": "peer", "peer": name, "op": case["op"], "set": case["set"],
+                    "family": "compute", "batch": case.get("batch", 1)}
+            if ver is None:
+                write_peer(out, {**base, "status": "unavailable", "error": fn})
+                continue
+            scaled = None
+            if loop is not None:
+                cnt = min(loop, args.loop_subset)
+                call = fn(cnt)
+                scaled = cnt if cnt < loop else None
+            else:
+                call = fn
+            single = case["op"] in args.single_call.split(",")
+            try:
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    if single:  # one call, timed: the check call is the figure
+                        t0 = time.perf_counter()
+                        check = call()
+                        ms = (time.perf_counter() - t0) * 1e3
+                        t = {"median_ms": ms, "min_ms": ms, "max_ms": ms, "q1_ms": ms,
+                             "q3_ms": ms, "reps": 1}
+                    else:
+                        check = call()
+                        t = timeit(call, lambda: None, args.compute_warmup, args.compute_repeats,
+                                   args.min_time, args.compute_max_time)
+            except Exception as e:  # a peer that fails is reported, not fatal
+                write_peer(out, {**base, "status": "error", "version": ver,
+                                 "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"})
+                continue
+            if scaled:
+                f = loop / scaled
+                t = {k2: (v * f if k2.endswith("_ms") else v) for k2, v in t.items()}
+            write_peer(out, {**base, "status": "ok", "version": ver, "threads": args.threads,
+                             "check": check, "scaled_from": scaled, "single_call": single, **t})
+    if limit is not None:
+        limit.restore_original_limits()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bench-json", required=True)
@@ -377,20 +610,38 @@ def main():
     ap.add_argument("--max-time", type=float, default=3.0)
     ap.add_argument("--scipy-repeats", type=int, default=5)
     ap.add_argument("--scipy-max-rows", type=int, default=1 << 30)
+    ap.add_argument("--families", default="logits,compute",
+                    help="logits (the bench's result records), compute (Sinkhorn, kNN, Vendi)")
+    ap.add_argument("--compute-repeats", type=int, default=10)
+    ap.add_argument("--compute-warmup", type=int, default=1,
+                    help="warm-up calls for the compute peers, besides the one whose "
+                         "result is checked (default 1)")
+    ap.add_argument("--compute-max-time", type=float, default=3.0)
+    ap.add_argument("--single-call", default="knn-100k,vendi-10k",
+                    help="compute cases whose peers take minutes a call: timed once, no "
+                         "warm-up (the record says reps 1 and single_call)")
+    ap.add_argument("--loop-subset", type=int, default=500,
+                    help="Python loops over a batch time this many problems and scale")
     args = ap.parse_args()
     backends = (args.backends.split(",") if args.backends
                 else (["cuda"] if args.device == "cuda" else ["cpu", "opencl"]))
     cases, threads, host_staged = load_cases(args.bench_json, backends)
+    ccases = (load_compute_cases(args.bench_json, backends)
+              if "compute" in args.families and args.device == "cpu" else [])
+    if "logits" not in args.families:
+        cases = []
     if not args.threads:
         args.threads = threads or os.cpu_count() or 1
     # Group by (cols, dtype) so each input set is loaded (and moved) once.
     cases.sort(key=lambda c: (c[2], c[3], c[1], c[0]))
-    if not cases:
+    if not cases and not ccases:
         print(f"peers: no cases for backends {backends} in {args.bench_json}", file=sys.stderr)
         return 1
     inputs = Inputs(args.inputs)
     peers = args.peers.split(",")
     with open(args.out, "a" if args.append else "w") as out:
+        if ccases:
+            run_compute(ccases, args.inputs, args, out)
         if "torch" in peers:
             try:
                 import torch  # noqa: F401

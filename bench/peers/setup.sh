@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the peer tools (NumPy, SciPy, PyTorch, matplotlib) into bench/.venv.
+# Install the peer tools (NumPy, SciPy, PyTorch, matplotlib; POT, faiss-cpu,
+# scikit-learn, vendi-score for Sinkhorn/kNN/Vendi) into bench/.venv.
 # PyTorch's CPU-only wheel is tried first (its own index); where that index
 # cannot be reached, PyPI's torch is installed instead.  Safe to run again.
 set -euo pipefail
@@ -15,6 +16,12 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 "${pip[@]}" install --upgrade pip >/dev/null 2>&1 || true
 echo "setup: numpy scipy matplotlib threadpoolctl"
 "${pip[@]}" install numpy scipy matplotlib threadpoolctl
+# Peers of the compute families, each on its own: one that cannot be installed
+# is left out, and peers.py/RESULTS.md say so.
+for pkg in pot faiss-cpu scikit-learn vendi-score; do
+  echo "setup: $pkg"
+  "${pip[@]}" install "$pkg" || echo "setup: $pkg could not be installed; its peer will be missing"
+done
 
 if "$venv/bin/python" -c "import torch" 2>/dev/null; then
   echo "setup: torch already installed: $("$venv/bin/python" -c 'import torch; print(torch.__version__)')"
