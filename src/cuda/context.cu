@@ -186,6 +186,18 @@ ie_status ie__cu_counters(ie_context *ctx, size_t n, unsigned **p)
   return IE_OK;
 }
 
+ie_status ie__cu_workspace(ie_context *ctx, size_t bytes, int64_t B, bool split,
+                           char **scr, unsigned **cnt)
+{
+  void *p = NULL;
+  *cnt = NULL;
+  ie_status rc = ie__cu_scratch(ctx, bytes, &p);
+  if (rc != IE_OK)
+    return rc;
+  *scr = (char *)p;
+  return split ? ie__cu_counters(ctx, 2 * (size_t)B, cnt) : IE_OK;
+}
+
 static int cu_is_gpu(void *state)
 {
   (void)state;

@@ -78,6 +78,10 @@ struct ie_cu_devguard {
  * counters (the kernels put them back to zero). */
 ie_status ie__cu_scratch(ie_context *ctx, size_t bytes, void **p);
 ie_status ie__cu_counters(ie_context *ctx, size_t n, unsigned **p);
+/* Both, for a row launch of B rows: `bytes` of scratch, and 2·B counters
+ * when rows are split over several blocks (else *cnt = NULL). */
+ie_status ie__cu_workspace(ie_context *ctx, size_t bytes, int64_t B, bool split,
+                           char **scr, unsigned **cnt);
 
 ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
                          int log_out, double inv_temp, ie_rowerr *err);

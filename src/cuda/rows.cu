@@ -126,17 +126,11 @@ ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
   size_t o_part2 = o_part + align256(n_part * sizeof(St));
   size_t o_rs = o_part2 + align256(two ? n_part * sizeof(Ps) : 0);
   size_t total = o_rs + align256(two && pl.C > 1 ? (size_t)B * sizeof(RowSt) : 0);
-  void *scr;
-  unsigned *cnt = NULL;
-  ie_status rc = ie__cu_scratch(ctx, total, &scr);
+  char *sb;
+  unsigned *cnt;
+  ie_status rc = ie__cu_workspace(ctx, total, B, pl.C > 1, &sb, &cnt);
   if (rc != IE_OK)
     return rc;
-  if (pl.C > 1) {
-    rc = ie__cu_counters(ctx, 2 * (size_t)B, &cnt);
-    if (rc != IE_OK)
-      return rc;
-  }
-  char *sb = (char *)scr;
 
   Par P;
   memset(&P, 0, sizeof P);

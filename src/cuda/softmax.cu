@@ -23,17 +23,11 @@ ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   size_t o_part = align256((size_t)B * sizeof(int));
   size_t o_rs = o_part + align256(pl.C > 1 ? (size_t)pl.groups * sizeof(St) : 0);
   size_t total = o_rs + align256(pl.C > 1 ? (size_t)B * sizeof(RowSt) : 0);
-  void *scr;
-  unsigned *cnt = NULL;
-  ie_status rc = ie__cu_scratch(ctx, total, &scr);
+  char *sb;
+  unsigned *cnt;
+  ie_status rc = ie__cu_workspace(ctx, total, B, pl.C > 1, &sb, &cnt);
   if (rc != IE_OK)
     return rc;
-  if (pl.C > 1) {
-    rc = ie__cu_counters(ctx, 2 * (size_t)B, &cnt);
-    if (rc != IE_OK)
-      return rc;
-  }
-  char *sb = (char *)scr;
 
   Par P;
   memset(&P, 0, sizeof P);
