@@ -1,0 +1,85 @@
+/*
+ * vmath.h — PRIVATE.  Vectorisable elementary functions for the CPU kernels
+ * (libm's exp and log do not vectorise inside `omp simd` loops), and the
+ * function-multiversioning attribute the hot loops use.
+ */
+#ifndef IE_CPU_VMATH_H
+#define IE_CPU_VMATH_H
+
+#include <math.h>
+#include <stdint.h>
+
+/* The hot row functions are built twice, for x86-64-v3 (AVX2, FMA) and for
+ * the baseline, and picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define IE_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define IE_CPU_CLONES
+#endif
+#ifdef __GNUC__
+#define IE_INLINE static inline __attribute__((always_inline))
+#else
+#define IE_INLINE static inline
+#endif
+
+/* e^x in double, written so that `omp simd` loops vectorise it (libm's exp
+ * does not): x = n·ln2 + r, |r| ≤ ln2/2, e^r by its degree-12 Taylor
+ * polynomial (relative error < 1e-15), 2^n built in the exponent bits.  The
+ * range reduction is in double, so the result keeps its digits whatever |x|
+ * (a float reduction would lose |x|·2^-24).  Below −708 and at −inf: 0;
+ * above 709 (within 0.8 of DBL_MAX's log): +inf. */
+static inline double exp_poly(double x) {
+  const double magic = 6755399441055744.0; /* 1.5·2^52: adding it rounds */
+  double xc = x > 709.0 ? 709.0 : x;
+  xc = xc < -708.0 ? -708.0 : xc;
+  double t = xc * 1.4426950408889634 + magic;
+  double n = t - magic;
+  double r = xc - n * 0.6931471803691238;
+  r = r - n * 1.9082149292705877e-10;
+  double p = 1.0 / 39916800 + r * (1.0 / 479001600);
+  p = 1.0 / 3628800 + r * p;
+  p = 1.0 / 362880 + r * p;
+  p = 1.0 / 40320 + r * p;
+  p = 1.0 / 5040 + r * p;
+  p = 1.0 / 720 + r * p;
+  p = 1.0 / 120 + r * p;
+  p = 1.0 / 24 + r * p;
+  p = 1.0 / 6 + r * p;
+  p = 0.5 + r * p;
+  p = 1.0 + r * p;
+  p = 1.0 + r * p;
+  union { double d; uint64_t i; } u = {t};
+  u.i = (u.i + 1023) << 52; /* n sits in the low bits of t */
+  return x < -708.0 ? 0.0 : x > 709.0 ? INFINITY : p * u.d;
+}
+
+/* e^x − 1 in double, vectorisable: Taylor to degree 15 for |x| < ½
+ * (relative error < 1e-16), else e^x − 1. */
+static inline double expm1_poly(double x) {
+  double p = 1.0 / 87178291200.0 + x * (1.0 / 1307674368000.0);
+  p = 1.0 / 6227020800.0 + x * p;
+  p = 1.0 / 479001600 + x * p;
+  p = 1.0 / 39916800 + x * p;
+  p = 1.0 / 3628800 + x * p;
+  p = 1.0 / 362880 + x * p;
+  p = 1.0 / 40320 + x * p;
+  p = 1.0 / 5040 + x * p;
+  p = 1.0 / 720 + x * p;
+  p = 1.0 / 120 + x * p;
+  p = 1.0 / 24 + x * p;
+  p = 1.0 / 6 + x * p;
+  p = 0.5 + x * p;
+  p = 1.0 + x * p;
+  double big = exp_poly(x) - 1.0;
+  return (x < 0.5 && x > -0.5) ? x * p : big;
+}
+
+/* log(1 + y) for y in [0, 1], vectorisable: 2·atanh(s), s = y/(2 + y) ≤ ⅓,
+ * by its odd series to s^31 (relative error < 1e-15). */
+static inline double log1p_poly01(double y) {
+  double s = y / (2.0 + y), s2 = s * s, p = 1.0 / 31;
+  for (int k = 29; k >= 1; k -= 2) p = 1.0 / k + s2 * p;
+  return 2.0 * s * p;
+}
+
+#endif
