@@ -180,6 +180,10 @@ def main():
     # Identical inputs: the divergence is 0.
     a = weights(rng, 10)
     points_case("identical", a, a.copy(), x[:10], x[:10].copy(), "sqeuclidean", 0.1, div=1)
+    # More points than one block of rows and one tile of columns (ragged at
+    # both ends), to be run on the built matrix and on the tiles.
+    points_case("points_tiles", weights(rng, 300, zeros=7), weights(rng, 270), f32(rng.normal(size=(300, 5))),
+                f32(rng.normal(size=(270, 5)) + 0.3), "euclidean", 0.02)
 
     with open(os.path.join(OUT, "sinkhorn_MANIFEST"), "w") as fh:
         fh.write("# Sinkhorn vectors: written by tests/gen_sinkhorn.py; do not edit.\n")

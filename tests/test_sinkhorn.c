@@ -138,49 +138,55 @@ static void run_vectors(ie_backend be) {
       sk_wrap(&ex, data, TC_F64, nd, shape);
     }
     const double *want = ex.data;
-    ie_sinkhorn_options o = {0};
-    o.size = sizeof o;
-    o.epsilon = c->eps;
-    o.tol = 1e-10;
-    o.max_iter = c->div ? 20000 : 200000;
-    o.rho = c->rho;
-    o.metric = sk_metric(c->metric);
-    o.eps_scaling = c->scaling;
-    o.divergence = c->div;
-    ie_sinkhorn_result *res = calloc((size_t)c->B, sizeof *res);
-    ie_status s = ie_sinkhorn(ctx, &a.t, &b.t, pts ? NULL : &cost.t, pts ? &x.t : NULL, pts ? &y.t : NULL, &o,
-                              res, NULL, NULL, NULL);
-    cr_assert_eq(s, IE_OK, "%s on %s: %s", c->name, ie_backend_name(be), ie_errmsg(ctx));
-    for (int64_t p = 0; p < c->B; p++) {
-      const double *w = want + p * 4;
-      /* With the divergence, `converged` also covers OT(a, a) and OT(b, b), whose
-       * nearly diagonal plans plain alternating Sinkhorn approaches slowly; the
-       * values are checked below either way. */
-      if (c->div && !res[p].converged)
-        IE_TEST_NOTE("%s[%lld] on %s: a debiasing solve did not reach tol 1e-10 in %lld iterations", c->name,
-                    (long long)p, ie_backend_name(be), (long long)o.max_iter);
-      else
-        cr_expect(res[p].converged, "%s[%lld] on %s: not converged after %lld iterations (marginal error %g)",
-                  c->name, (long long)p, ie_backend_name(be), (long long)res[p].iterations, res[p].marginal_error);
-      double e1 = rel_err(res[p].transport_cost, w[0]), e2 = rel_err(res[p].objective, w[1]);
-      worst = fmax(worst, fmax(e1, e2));
-      cr_expect(e1 <= REL, "%s[%lld] on %s: transport_cost %.15g, POT %.15g (rel %.2e)", c->name, (long long)p,
-                ie_backend_name(be), res[p].transport_cost, w[0], e1);
-      cr_expect(e2 <= REL, "%s[%lld] on %s: objective %.15g, POT %.15g (rel %.2e)", c->name, (long long)p,
-                ie_backend_name(be), res[p].objective, w[1], e2);
-      if (c->div) {
-        /* Absolute, on the scale of the objective. */
-        cr_expect(fabs(res[p].divergence - w[2]) <= REL * fabs(w[1]),
-                  "%s[%lld] on %s: divergence %.15g, POT %.15g", c->name, (long long)p, ie_backend_name(be),
-                  res[p].divergence, w[2]);
-        cr_expect(res[p].divergence >= -REL * fabs(w[1]), "%s: divergence %g < 0", c->name, res[p].divergence);
-        if (!strcmp(c->name, "identical"))
-          cr_expect_eq(res[p].divergence, 0.0, "identical inputs: divergence %.17g, not 0", res[p].divergence);
-      } else {
-        cr_expect(isnan(res[p].divergence), "%s: divergence not asked but %g", c->name, res[p].divergence);
+    /* Point clouds run twice: the cost built in memory, then in tiles from
+     * the points (a budget of 1 byte). */
+    for (int tiles = 0; tiles <= pts; tiles++) {
+      const char *how = tiles ? " (tiles)" : "";
+      ie_sinkhorn_options o = {0};
+      o.size = sizeof o;
+      o.epsilon = c->eps;
+      o.tol = 1e-10;
+      o.max_iter = c->div ? 20000 : 200000;
+      o.rho = c->rho;
+      o.metric = sk_metric(c->metric);
+      o.eps_scaling = c->scaling;
+      o.divergence = c->div;
+      o.memory_budget = tiles ? 1 : 0;
+      ie_sinkhorn_result *res = calloc((size_t)c->B, sizeof *res);
+      ie_status s = ie_sinkhorn(ctx, &a.t, &b.t, pts ? NULL : &cost.t, pts ? &x.t : NULL, pts ? &y.t : NULL, &o,
+                                res, NULL, NULL, NULL);
+      cr_assert_eq(s, IE_OK, "%s%s on %s: %s", c->name, how, ie_backend_name(be), ie_errmsg(ctx));
+      for (int64_t p = 0; p < c->B; p++) {
+        const double *w = want + p * 4;
+        /* With the divergence, `converged` also covers OT(a, a) and OT(b, b), whose
+         * nearly diagonal plans plain alternating Sinkhorn approaches slowly; the
+         * values are checked below either way. */
+        if (c->div && !res[p].converged)
+          IE_TEST_NOTE("%s%s[%lld] on %s: a debiasing solve did not reach tol 1e-10 in %lld iterations", c->name,
+                      how, (long long)p, ie_backend_name(be), (long long)o.max_iter);
+        else
+          cr_expect(res[p].converged, "%s%s[%lld] on %s: not converged after %lld iterations (marginal error %g)",
+                    c->name, how, (long long)p, ie_backend_name(be), (long long)res[p].iterations, res[p].marginal_error);
+        double e1 = rel_err(res[p].transport_cost, w[0]), e2 = rel_err(res[p].objective, w[1]);
+        worst = fmax(worst, fmax(e1, e2));
+        cr_expect(e1 <= REL, "%s%s[%lld] on %s: transport_cost %.15g, POT %.15g (rel %.2e)", c->name, how, (long long)p,
+                  ie_backend_name(be), res[p].transport_cost, w[0], e1);
+        cr_expect(e2 <= REL, "%s%s[%lld] on %s: objective %.15g, POT %.15g (rel %.2e)", c->name, how, (long long)p,
+                  ie_backend_name(be), res[p].objective, w[1], e2);
+        if (c->div) {
+          /* Absolute, on the scale of the objective. */
+          cr_expect(fabs(res[p].divergence - w[2]) <= REL * fabs(w[1]),
+                    "%s%s[%lld] on %s: divergence %.15g, POT %.15g", c->name, how, (long long)p, ie_backend_name(be),
+                    res[p].divergence, w[2]);
+          cr_expect(res[p].divergence >= -REL * fabs(w[1]), "%s: divergence %g < 0", c->name, res[p].divergence);
+          if (!strcmp(c->name, "identical"))
+            cr_expect_eq(res[p].divergence, 0.0, "identical inputs: divergence %.17g, not 0", res[p].divergence);
+        } else {
+          cr_expect(isnan(res[p].divergence), "%s: divergence not asked but %g", c->name, res[p].divergence);
+        }
       }
+      free(res);
     }
-    free(res);
     free(a.data);
     free(b.data);
     if (pts) {
