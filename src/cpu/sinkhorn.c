@@ -431,8 +431,13 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
     for (int64_t r = 0; r < nr; r++) {
       const int64_t q = b * R + r0 + r;
       double *t = w->rowt + q * IE_SK_TERMS;
-      const double lwr = lw[q], wr = exp(lwr), old = pot[q];
+      const double lwr = lw[q], old = pot[q];
       const int pos = lwr > -INFINITY;
+      if (mode == IE_SK_UPDATE) {
+        pot[q] = pos ? eps * lwr - tau * eps * L[r] : -INFINITY; /* new_r = ε log w_r − τ ε L_r */
+        continue;
+      }
+      const double wr = exp(lwr);
       if (mode == IE_SK_MEASURE) {
         /* mu_r = exp(pot/ε + L): this side's marginal of the plan. */
         double mu = exp(old * inv_eps + L[r]);
@@ -444,16 +449,14 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
         t[5] = mu > 0 ? mu * pc[r] : 0;
         continue;
       }
-      /* new_r = ε log w_r − τ ε L_r */
-      double nw = pos ? eps * lwr - tau * eps * L[r] : -INFINITY;
+      /* CHECK: the update, and the errors of the plans before and after it. */
+      const double nw = pos ? eps * lwr - tau * eps * L[r] : -INFINITY;
       pot[q] = nw;
-      if (mode == IE_SK_CHECK) {
-        if (side == 0) w->fsave[q] = old;
-        t[0] = pos ? fabs(exp(old * inv_eps + L[r]) - wr) : 0;
-        t[1] = pos ? fabs(exp(nw * inv_eps + L[r]) - wr) : 0;
-        t[2] = pos ? fabs(nw - old) * inv_eps : 0;
-        t[3] = t[4] = t[5] = 0;
-      }
+      if (side == 0) w->fsave[q] = old;
+      t[0] = pos ? fabs(exp(old * inv_eps + L[r]) - wr) : 0;
+      t[1] = pos ? fabs(exp(nw * inv_eps + L[r]) - wr) : 0;
+      t[2] = pos ? fabs(nw - old) * inv_eps : 0;
+      t[3] = t[4] = t[5] = 0;
     }
   }
   if (mode == IE_SK_UPDATE) return IE_OK;
