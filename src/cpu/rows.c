@@ -2,8 +2,9 @@
  * rows.c — the CPU reference for the row kernels of docs/KERNELS.md, OpenMP
  * across rows.  Each row is read in chunks that stay in L1: a chunk is
  * widened to log-weights z, its max moves the running max (rescaling the
- * accumulators), then its terms are summed.  All arithmetic is double,
- * with a vectorised exp (rows_impl.h holds the kernels).
+ * accumulators), then its terms are summed.  rows_impl.h holds the kernels,
+ * built in double (every kind) and in float (the kinds whose sums do not
+ * cancel, from non-f64 inputs); kl_row_f32 is the hot KL-family case.
  */
 #include <math.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 
 #include "../backend.h"
 #include "convert.h"
+#include "rows_avx2.h"
 #include "vmath.h"
 
 enum { CHUNK = 512 };
@@ -103,16 +105,153 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #define SLOG1P log1p
 #define FABS fabs
 #include "rows_impl.h"
+#undef R
+#undef F
+#undef VEXP
+#undef VEXPM1
+#undef VLOG1P01
+#undef SEXP
+#undef SLOG
+#undef SLOG1P
+#undef FABS
+
+/* The same kernels in float, for the KL family from f32 / f16 / bf16 inputs:
+ * their terms have no cancellation within a chunk (e^{z−m} ≤ 1 summed in
+ * chunks of CHUNK, chunks summed in double), so float keeps SPEC §1's 1e-5
+ * at twice double's SIMD width.  Only pass 1 is used. */
+static inline float expm1f_via_d(float x) { return (float)expm1_poly(x); }
+static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
+#define R float
+#define F(name) name##_f
+#define VEXP expf_poly
+#define VEXPM1 expm1f_via_d
+#define VLOG1P01 log1pf_via_d
+#define SEXP expf
+#define SLOG logf
+#define SLOG1P log1pf
+#define FABS fabsf
+#include "rows_impl.h"
+
+/* The KL family from two f32 logit rows, the hot case: one read of each
+ * row, straight from the input.  Per chunk, a first loop over the chunk
+ * (from memory) takes both maxima and looks for -inf, NaN and +inf; a chunk
+ * with any of them sends the row to the general kernels.  The second loop
+ * (from L1) sums e^{zp−mp}, e^{zq−mq} and the KL terms in float over the
+ * chunk, two accumulators a lane; chunks are summed in double (KERNELS.md,
+ * pass 1).  Returns -1 for a row it did not finish. */
+IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
+                                    int64_t r, int avx2, double *val) {
+  const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
+  const float *yp = (const float *)y->buf + y->offset / 4 + (size_t)r * (size_t)y->stride;
+  const float it = (float)ra->inv_temp;
+  const int ce = ra->div == IE_DIV_CROSS_ENTROPY;
+  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    const float *restrict pp = xp + i0, *restrict qq = yp + i0;
+    float cp = -INFINITY, cq = -INFINITY, lo = INFINITY;
+    int bad = 0;
+#pragma omp simd reduction(max : cp, cq) reduction(min : lo) reduction(| : bad)
+    for (int i = 0; i < n; i++) {
+      const float u = pp[i], v = qq[i];
+      bad |= !(u < INFINITY) | !(v < INFINITY);
+      cp = u > cp ? u : cp;
+      cq = v > cq ? v : cq;
+      lo = u < lo ? u : lo;
+      lo = v < lo ? v : lo;
+    }
+    if (bad || lo == -INFINITY) return -1;
+    cp *= it; /* max of x·it is it·max x, it > 0 */
+    cq *= it;
+    if (cp > a.mp) {
+      if (a.mp > -INFINITY) {
+        double k1 = exp(a.mp - cp);
+        a.sp *= k1;
+        a.a *= k1;
+        a.b *= k1;
+      }
+      a.mp = cp;
+    }
+    if (cq > a.mq) {
+      if (a.mq > -INFINITY) {
+        double k1 = exp(a.mq - cq);
+        a.b += (a.mq - cq) * a.sp;
+        a.sq *= k1;
+        a.aq *= k1;
+      }
+      a.mq = cq;
+    }
+    const float mp = (float)a.mp, mq = (float)a.mq;
+    float sp = 0, sq = 0, t1 = 0, t2 = 0;
+#if IE_HAVE_AVX2_KL
+    if (avx2) {
+      float o[4];
+      ie__kl_chunk_avx2(pp, qq, n, it, mp, mq, ce, o);
+      sp = o[0], sq = o[1], t1 = o[2], t2 = o[3];
+    } else
+#endif
+    if (ce) {
+#pragma omp simd reduction(+ : sp, sq, t1)
+      for (int i = 0; i < n; i++) {
+        const float u = pp[i] * it, v = qq[i] * it;
+        const float e1 = expf_neg(u - mp), e2 = expf_neg(v - mq);
+        sp += e1, sq += e2, t1 += e1 * (v - mq);
+      }
+    } else {
+#pragma omp simd reduction(+ : sp, sq, t1, t2)
+      for (int i = 0; i < n; i++) {
+        const float u = pp[i] * it, v = qq[i] * it;
+        const float e1 = expf_neg(u - mp), e2 = expf_neg(v - mq);
+        sp += e1, sq += e2, t1 += e1 * (u - v), t2 += e2 * (v - u);
+      }
+    }
+    a.sp += sp;
+    a.sq += sq;
+    if (ce) a.b += t1;
+    else a.a += t1, a.aq += t2;
+  }
+  *val = kl_value(ra, &a);
+  return IE_ROW_OK;
+}
+
+/* Rows that take the float kernels (non-f64 inputs): KL-family divergences,
+ * logsumexp, NLL and Shannon entropy, whose sums all have non-negative terms
+ * or terms bounded by the row's spread. */
+static int float_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
+  if (x->dtype == IE_DT_F64) return 0;
+  switch (ra->op) {
+  case IE_OP_DIVERGENCE: return is_kl_family(ra->div) && y->dtype != IE_DT_F64;
+  case IE_OP_LSE:
+  case IE_OP_NLL: return 1;
+  case IE_OP_ENTROPY: return ra->ent == IE_ENTROPY_SHANNON;
+  default: return 0;
+  }
+}
 
 ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
                        const ie_mat *y, const ie_vec *labels, double *val,
                        ie_rowerr *err) {
   (void)ctx;
   const int64_t rows = x->rows;
+  const int use_f = float_ok(ra, x, y);
+#if IE_HAVE_AVX2_KL
+  const int avx2 = ie__kl_avx2_usable();
+#else
+  const int avx2 = 0;
+#endif
+  const int use_kl32 = use_f && ra->op == IE_OP_DIVERGENCE && x->dtype == IE_DT_F32 &&
+                       y->dtype == IE_DT_F32 && ra->input == IE_INPUT_LOGITS &&
+                       ra->q_input == IE_INPUT_LOGITS && x->offset % 4 == 0 && y->offset % 4 == 0;
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
     int e;
-    if (ra->op == IE_OP_DIVERGENCE)
+    if (use_kl32 && (e = kl_row_f32(ra, x, y, r, avx2, &val[r])) >= 0)
+      ;
+    else if (use_f && ra->op == IE_OP_DIVERGENCE)
+      e = row_two_f(ra, x, y, r, &val[r]);
+    else if (use_f)
+      e = row_one_f(ra, x, labels, r, &val[r]);
+    else if (ra->op == IE_OP_DIVERGENCE)
       e = row_two_d(ra, x, y, r, &val[r]);
     else
       e = row_one_d(ra, x, labels, r, &val[r]);
