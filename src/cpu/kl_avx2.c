@@ -107,6 +107,27 @@ IE_AVX2 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, 
   for (int j = 0; j < 4; j++) out[j] = s[j];
 }
 
+IE_AVX2 float ie__lse_chunk_avx2(const float *p, int n, float it, float m) {
+  const exp_consts k = {_mm256_set1_ps(12582912.0f), _mm256_set1_ps(1.44269504f),
+                        _mm256_set1_ps(0.693147181f),  _mm256_set1_ps(-88.0f),
+                        _mm256_set1_ps(IE_EXPF_C2),    _mm256_set1_ps(IE_EXPF_C3),
+                        _mm256_set1_ps(IE_EXPF_C4),    _mm256_set1_ps(IE_EXPF_C5),
+                        _mm256_set1_ps(IE_EXPF_C6),    _mm256_set1_ps(1.0f),
+                        _mm256_set1_epi32(127)};
+  const __m256 vit = _mm256_set1_ps(it), vm = _mm256_set1_ps(m);
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_add_ps(s0, exp_neg8(_mm256_fmsub_ps(_mm256_loadu_ps(p + i), vit, vm), &k));
+    s1 = _mm256_add_ps(s1, exp_neg8(_mm256_fmsub_ps(_mm256_loadu_ps(p + i + 8), vit, vm), &k));
+  }
+  for (; i + 8 <= n; i += 8)
+    s0 = _mm256_add_ps(s0, exp_neg8(_mm256_fmsub_ps(_mm256_loadu_ps(p + i), vit, vm), &k));
+  float s = hsum8(_mm256_add_ps(s0, s1));
+  for (; i < n; i++) s += _mm256_cvtss_f32(exp_neg8(_mm256_set1_ps(p[i] * it - m), &k));
+  return s;
+}
+
 int ie__kl_avx2_usable(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

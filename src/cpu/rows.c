@@ -214,6 +214,51 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
   return IE_ROW_OK;
 }
 
+/* The logsumexp state (max, Σ e^{z−max}) of one f32 logit row, the hot case
+ * of logsumexp and softmax: as kl_row_f32, one read of the row, chunks
+ * summed in float and across chunks in double.  Returns -1 for a row with
+ * -inf, NaN or +inf, which the general kernels then take. */
+IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, int avx2,
+                                     one_state *st) {
+  const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
+  const float it = (float)inv_t;
+  double m = -INFINITY, s = 0;
+  (void)avx2;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    const float *restrict pp = xp + i0;
+    float cm = -INFINITY, lo = INFINITY;
+    int bad = 0;
+#pragma omp simd reduction(max : cm) reduction(min : lo) reduction(| : bad)
+    for (int i = 0; i < n; i++) {
+      const float u = pp[i];
+      bad |= !(u < INFINITY);
+      cm = u > cm ? u : cm;
+      lo = u < lo ? u : lo;
+    }
+    if (bad || lo == -INFINITY) return -1;
+    cm *= it;
+    if (cm > m) {
+      s = m > -INFINITY ? s * exp(m - cm) : 0;
+      m = cm;
+    }
+    const float mf = (float)m;
+    float cs = 0;
+#if IE_HAVE_AVX2_KL
+    if (avx2) {
+      cs = ie__lse_chunk_avx2(pp, n, it, mf);
+    } else
+#endif
+    {
+#pragma omp simd reduction(+ : cs)
+      for (int i = 0; i < n; i++) cs += expf_neg(pp[i] * it - mf);
+    }
+    s += cs;
+  }
+  st->m = m, st->s = s, st->t = 0, st->u = 0;
+  return IE_ROW_OK;
+}
+
 /* Rows that take the float kernels (non-f64 inputs): KL-family divergences,
  * logsumexp, NLL and Shannon entropy, whose sums all have non-negative terms
  * or terms bounded by the row's spread. */
@@ -242,11 +287,16 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   const int use_kl32 = use_f && ra->op == IE_OP_DIVERGENCE && x->dtype == IE_DT_F32 &&
                        y->dtype == IE_DT_F32 && ra->input == IE_INPUT_LOGITS &&
                        ra->q_input == IE_INPUT_LOGITS && x->offset % 4 == 0 && y->offset % 4 == 0;
+  const int use_lse32 = ra->op == IE_OP_LSE && x->dtype == IE_DT_F32 &&
+                        ra->input == IE_INPUT_LOGITS && x->offset % 4 == 0;
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
     int e;
+    one_state st;
     if (use_kl32 && (e = kl_row_f32(ra, x, y, r, avx2, &val[r])) >= 0)
       ;
+    else if (use_lse32 && lse_row_f32(x, r, ra->inv_temp, avx2, &st) >= 0)
+      e = IE_ROW_OK, val[r] = st.m + log(st.s);
     else if (use_f && ra->op == IE_OP_DIVERGENCE)
       e = row_two_f(ra, x, y, r, &val[r]);
     else if (use_f)
@@ -269,12 +319,17 @@ static void store_nan(const ie_mat *o, int64_t r) {
 }
 
 /* Row r's lse (pass 1), then z − lse (or its exp) in chunks, converted to
- * out's dtype (pass 2). */
+ * out's dtype (pass 2).  f32 rows without -inf take lse_row_f32 and a float
+ * pass 2. */
 IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
-                                     double inv_t) {
+                                     double inv_t, int avx2) {
   one_state st1, *st = &st1;
-  int e = pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
-  if (e) return e;
+  const int f32 = x->dtype == IE_DT_F32 && x->offset % 4 == 0 &&
+                  lse_row_f32(x, r, inv_t, avx2, st) >= 0;
+  if (!f32) {
+    int e = pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
+    if (e) return e;
+  }
   const double ls = log(st->s), m = st->m;
   const size_t osz = ie__dtype_size(o->dtype);
   char *orow = (char *)o->buf + o->offset + (size_t)r * (size_t)o->stride * osz;
@@ -283,20 +338,34 @@ IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     char *dst = orow + (size_t)i0 * osz;
-    load_z_d(x, r, i0, n, IE_INPUT_LOGITS, inv_t, z);
-    if (log_out) {
+    if (f32) {
+      /* z − m − ls in float: z − m ≤ 0 is exact to rounding, ls ≥ 0 */
+      const float *restrict xp = (const float *)x->buf + x->offset / 4 +
+                                 (size_t)r * (size_t)x->stride + i0;
+      const float it = (float)inv_t, mf = (float)m, lf = (float)ls;
+      if (log_out) {
 #pragma omp simd
-      for (int i = 0; i < n; i++) z[i] = (z[i] - m) - ls;
+        for (int i = 0; i < n; i++) zf[i] = (xp[i] * it - mf) - lf;
+      } else {
+#pragma omp simd
+        for (int i = 0; i < n; i++) zf[i] = expf_neg((xp[i] * it - mf) - lf);
+      }
+      if (o->dtype == IE_DT_F64)
+        for (int i = 0; i < n; i++) z[i] = zf[i];
     } else {
+      load_z_d(x, r, i0, n, IE_INPUT_LOGITS, inv_t, z);
+      if (log_out) {
 #pragma omp simd
-      for (int i = 0; i < n; i++) z[i] = exp_poly((z[i] - m) - ls);
+        for (int i = 0; i < n; i++) z[i] = (z[i] - m) - ls;
+      } else {
+#pragma omp simd
+        for (int i = 0; i < n; i++) z[i] = exp_poly((z[i] - m) - ls);
+      }
+      if (o->dtype != IE_DT_F64)
+        for (int i = 0; i < n; i++) zf[i] = (float)z[i];
     }
-    if (o->dtype == IE_DT_F64) {
-      memcpy(dst, z, (size_t)n * sizeof *z);
-      continue;
-    }
-    for (int i = 0; i < n; i++) zf[i] = (float)z[i];
     switch (o->dtype) {
+    case IE_DT_F64: memcpy(dst, z, (size_t)n * sizeof *z); break;
     case IE_DT_F32: memcpy(dst, zf, (size_t)n * 4); break;
     case IE_DT_F16: for (int i = 0; i < n; i++) ((uint16_t *)dst)[i] = ie__float_to_half(zf[i]); break;
     case IE_DT_BF16: for (int i = 0; i < n; i++) ((uint16_t *)dst)[i] = ie__float_to_bf16(zf[i]); break;
@@ -309,10 +378,15 @@ IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r
 ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
                           int log_out, double inv_temp, ie_rowerr *err) {
   (void)ctx;
+#if IE_HAVE_AVX2_KL
+  const int avx2 = ie__kl_avx2_usable();
+#else
+  const int avx2 = 0;
+#endif
   const int64_t rows = x->rows;
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
-    int e = softmax_row(x, out, r, log_out, inv_temp);
+    int e = softmax_row(x, out, r, log_out, inv_temp, avx2);
     err[r] = e;
     if (e) store_nan(out, r);
   }

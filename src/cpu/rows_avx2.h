@@ -14,6 +14,8 @@ int ie__kl_avx2_usable(void);
  * v = it·q, e1 = e^{u−mp}, e2 = e^{v−mq}. */
 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float mp, float mq,
                        int ce, float out[4]);
+/* Σ e^{it·p[i] − m} over p[0..n) (finite f32 logits, it·p ≤ m). */
+float ie__lse_chunk_avx2(const float *p, int n, float it, float m);
 #else
 #define IE_HAVE_AVX2_KL 0
 #endif
