@@ -146,6 +146,7 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
   const float it = (float)ra->inv_temp;
   const int ce = ra->div == IE_DIV_CROSS_ENTROPY;
   two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0};
+  float rq = -INFINITY; /* q's running max before the temperature: mq = it·rq */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = xp + i0, *restrict qq = yp + i0;
@@ -161,6 +162,7 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
       lo = v < lo ? v : lo;
     }
     if (bad || lo == -INFINITY) return -1;
+    rq = cq > rq ? cq : rq;
     cp *= it; /* max of x·it is it·max x, it > 0 */
     cq *= it;
     if (cp > a.mp) {
@@ -186,7 +188,7 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
 #if IE_HAVE_AVX2_KL
     if (avx2) {
       float o[4];
-      ie__kl_chunk_avx2(pp, qq, n, it, mp, mq, ce, o);
+      ie__kl_chunk_avx2(pp, qq, n, it, mp, mq, rq, ce, o);
       sp = o[0], sq = o[1], t1 = o[2], t2 = o[3];
     } else
 #endif
@@ -195,14 +197,15 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
       for (int i = 0; i < n; i++) {
         const float u = pp[i] * it, v = qq[i] * it;
         const float e1 = expf_neg(u - mp), e2 = expf_neg(v - mq);
-        sp += e1, sq += e2, t1 += e1 * (v - mq);
+        sp += e1, sq += e2, t1 += e1 * ((qq[i] - rq) * it); /* 0 at q's max */
       }
     } else {
 #pragma omp simd reduction(+ : sp, sq, t1, t2)
       for (int i = 0; i < n; i++) {
         const float u = pp[i] * it, v = qq[i] * it;
         const float e1 = expf_neg(u - mp), e2 = expf_neg(v - mq);
-        sp += e1, sq += e2, t1 += e1 * (u - v), t2 += e2 * (v - u);
+        const float d = (pp[i] - qq[i]) * it; /* 0 for equal entries, contracted or not */
+        sp += e1, sq += e2, t1 += e1 * d, t2 -= e2 * d;
       }
     }
     a.sp += sp;

@@ -7,13 +7,14 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define IE_HAVE_AVX2_KL 1
-/* 1 if this CPU has AVX2 and FMA. */
+/* 1 if this CPU has AVX2 and FMA, and IE_CPU_NO_AVX2=1 is not set in the
+ * environment (the tests use it to run the portable loops). */
 int ie__kl_avx2_usable(void);
 /* Over p[0..n), q[0..n) (finite f32 logits, times `it`): out = {Σ e1, Σ e2,
- * Σ e1·(u − v) or, with `ce`, Σ e1·(v − mq), Σ e2·(v − u)}, where u = it·p,
- * v = it·q, e1 = e^{u−mp}, e2 = e^{v−mq}. */
+ * Σ e1·(p − q)·it or, with `ce`, Σ e1·(q − rq)·it, Σ e2·(q − p)·it}, where
+ * e1 = e^{it·p − mp}, e2 = e^{it·q − mq}, and mq = it·rq. */
 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float mp, float mq,
-                       int ce, float out[4]);
+                       float rq, int ce, float out[4]);
 /* Σ e^{it·p[i] − m} over p[0..n) (finite f32 logits, it·p ≤ m). */
 float ie__lse_chunk_avx2(const float *p, int n, float it, float m);
 #else
