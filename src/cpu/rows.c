@@ -327,10 +327,12 @@ static void store_nan(const ie_mat *o, int64_t r) {
 IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
                                      double inv_t, int avx2) {
   one_state st1, *st = &st1;
-  const int f32 = x->dtype == IE_DT_F32 && x->offset % 4 == 0 &&
-                  lse_row_f32(x, r, inv_t, avx2, st) >= 0;
-  if (!f32) {
-    int e = pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
+  /* Inputs below f64 take float pass 2 (after lse_row_f32 for f32 rows
+   * without -inf, else the float pass 1); f64 inputs stay in double. */
+  const int fl = x->dtype != IE_DT_F64;
+  if (!(x->dtype == IE_DT_F32 && x->offset % 4 == 0 && lse_row_f32(x, r, inv_t, avx2, st) >= 0)) {
+    int e = fl ? pass1_one_f(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st)
+               : pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
     if (e) return e;
   }
   const double ls = log(st->s), m = st->m;
@@ -341,17 +343,16 @@ IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     char *dst = orow + (size_t)i0 * osz;
-    if (f32) {
+    if (fl) {
       /* z − m − ls in float: z − m ≤ 0 is exact to rounding, ls ≥ 0 */
-      const float *restrict xp = (const float *)x->buf + x->offset / 4 +
-                                 (size_t)r * (size_t)x->stride + i0;
-      const float it = (float)inv_t, mf = (float)m, lf = (float)ls;
+      const float mf = (float)m, lf = (float)ls;
+      load_z_f(x, r, i0, n, IE_INPUT_LOGITS, (float)inv_t, zf);
       if (log_out) {
 #pragma omp simd
-        for (int i = 0; i < n; i++) zf[i] = (xp[i] * it - mf) - lf;
+        for (int i = 0; i < n; i++) zf[i] = (zf[i] - mf) - lf;
       } else {
 #pragma omp simd
-        for (int i = 0; i < n; i++) zf[i] = expf_neg((xp[i] * it - mf) - lf);
+        for (int i = 0; i < n; i++) zf[i] = expf_neg((zf[i] - mf) - lf);
       }
       if (o->dtype == IE_DT_F64)
         for (int i = 0; i < n; i++) z[i] = zf[i];

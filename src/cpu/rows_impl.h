@@ -78,6 +78,13 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
     if (!want_t && !want_u) {
 #pragma omp simd reduction(+ : s)
       for (int i = 0; i < n; i++) s += VEXP(z[i] - m); /* -inf gives 0 */
+    } else if (!want_u) {
+#pragma omp simd reduction(+ : s, t)
+      for (int i = 0; i < n; i++) {
+        R d = z[i] - m, e1 = VEXP(d);
+        s += e1;
+        t += z[i] > -(R)INFINITY ? e1 * d : 0;
+      }
     } else {
 #pragma omp simd reduction(+ : s, t, u)
       for (int i = 0; i < n; i++) {
