@@ -29,91 +29,14 @@
 
 #include <cblas.h>
 
-#include "../backend.h"
+#include "knn.h"
 
 ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
                       ie_knn_metric metric, int self, int64_t *idx, double *dist);
 ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count);
 
-enum { TQ = 1024, TR = 2048, GEMM_MIN_D = 8 };
-
-/* ---- The bounded heap --------------------------------------------------------------- */
-
-/* (a, ia) after (b, ib) in the (key, index) order. */
-static inline int after(double a, int64_t ia, double b, int64_t ib) {
-  return a > b || (a == b && ia > ib);
-}
-
-static void sift_down(double *hd, int64_t *hi, int64_t cnt, int64_t p) {
-  const double d = hd[p];
-  const int64_t x = hi[p];
-  for (;;) {
-    int64_t c = 2 * p + 1;
-    if (c >= cnt) break;
-    if (c + 1 < cnt && after(hd[c + 1], hi[c + 1], hd[c], hi[c])) c++;
-    if (!after(hd[c], hi[c], d, x)) break;
-    hd[p] = hd[c];
-    hi[p] = hi[c];
-    p = c;
-  }
-  hd[p] = d;
-  hi[p] = x;
-}
-
-/* Offer (d, j) to a max-heap of capacity k holding cnt entries. */
-static inline void offer(double *hd, int64_t *hi, int64_t *cnt, int64_t k, double d, int64_t j) {
-  if (*cnt < k) {
-    int64_t p = (*cnt)++;
-    while (p > 0) {
-      int64_t u = (p - 1) / 2;
-      if (!after(d, j, hd[u], hi[u])) break;
-      hd[p] = hd[u];
-      hi[p] = hi[u];
-      p = u;
-    }
-    hd[p] = d;
-    hi[p] = j;
-  } else if (after(hd[0], hi[0], d, j)) {
-    hd[0] = d;
-    hi[0] = j;
-    sift_down(hd, hi, k, 0);
-  }
-}
-
-/* Heap to ascending order (heapsort); square roots for Euclidean keys. */
-static void finish(double *hd, int64_t *hi, int64_t cnt, int sq) {
-  for (int64_t e = cnt - 1; e > 0; e--) {
-    double td = hd[0];
-    int64_t ti = hi[0];
-    hd[0] = hd[e];
-    hi[0] = hi[e];
-    hd[e] = td;
-    hi[e] = ti;
-    sift_down(hd, hi, e, 0);
-  }
-  if (sq)
-    for (int64_t i = 0; i < cnt; i++) hd[i] = sqrt(hd[i]);
-}
-
-/* Exact keys from coordinate differences. */
-static inline double key_euclid(const double *a, const double *b, int64_t d) {
-  double s = 0;
-  for (int64_t c = 0; c < d; c++) {
-    const double t = a[c] - b[c];
-    s += t * t;
-  }
-  return s;
-}
-
-static inline double key_cheb(const double *a, const double *b, int64_t d) {
-  double s = 0;
-  for (int64_t c = 0; c < d; c++) {
-    const double t = fabs(a[c] - b[c]);
-    s = t > s ? t : s;
-  }
-  return s;
-}
+enum { TQ = 1024, TR = 2048, GEMM_MIN_D = 9, KD_MAX_D = 8 };
 
 /* ---- Brute force ------------------------------------------------------------------- */
 
@@ -128,7 +51,7 @@ static void knn_direct(const double *Q, int64_t m, const double *R, int64_t n, i
       if (self && j == i) continue;
       const double *rj = R + (size_t)j * (size_t)d;
       if (cnt < k) {
-        offer(hd, hi, &cnt, k, cheb ? key_cheb(qi, rj, d) : key_euclid(qi, rj, d), j);
+        ie__knn_offer(hd, hi, &cnt, k, cheb ? ie__knn_key_cheb(qi, rj, d) : ie__knn_key_euclid(qi, rj, d), j);
         continue;
       }
       /* The same key, abandoned as soon as it exceeds the heap's worst. */
@@ -145,9 +68,9 @@ static void knn_direct(const double *Q, int64_t m, const double *R, int64_t n, i
           const double t = qi[c] - rj[c];
           key += t * t;
         }
-      if (key <= w) offer(hd, hi, &cnt, k, key, j);
+      if (key <= w) ie__knn_offer(hd, hi, &cnt, k, key, j);
     }
-    finish(hd, hi, cnt, !cheb);
+    ie__knn_finish(hd, hi, cnt, !cheb);
   }
 }
 
@@ -211,7 +134,7 @@ static ie_status knn_gemm(ie_context *ctx, const double *Q, int64_t m, const dou
             const double s2 = qni + rn[j];
             if (s2 - 2 * g[jj] - tol * s2 > hd[0]) continue; /* cannot enter the heap */
           }
-          offer(hd, hi, &c, k, key_euclid(qi, R + (size_t)j * (size_t)d, d), j);
+          ie__knn_offer(hd, hi, &c, k, ie__knn_key_euclid(qi, R + (size_t)j * (size_t)d, d), j);
         }
         cnt[ii] = c;
       }
@@ -219,7 +142,7 @@ static ie_status knn_gemm(ie_context *ctx, const double *Q, int64_t m, const dou
 #pragma omp parallel for schedule(static)
     for (int64_t ii = 0; ii < bq; ii++) {
       const int64_t i = q0 + ii;
-      finish(dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, cnt[ii], 1);
+      ie__knn_finish(dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, cnt[ii], 1);
     }
   }
 done:
@@ -241,6 +164,13 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
   const double *R = (const double *)((const char *)r->buf + r->offset);
   const int64_t m = q->rows, n = r->rows, d = q->cols;
   if (m == 0 || k == 0) return IE_OK;
+  if (d <= KD_MAX_D) {
+    ie__kdtree *t = ie__kd_build(R, n, d);
+    if (!t) return ie__error(ctx, IE_OUT_OF_MEMORY, "knn (cpu): no host memory for the k-d tree");
+    ie__kd_knn(t, Q, m, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist);
+    ie__kd_free(t);
+    return IE_OK;
+  }
   if (metric == IE_METRIC_EUCLIDEAN && d >= GEMM_MIN_D && n <= INT32_MAX && d <= INT32_MAX)
     return knn_gemm(ctx, Q, m, R, n, d, k, self, idx, dist);
   knn_direct(Q, m, R, n, d, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist);
@@ -249,15 +179,22 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
 
 /* ---- Range counting --------------------------------------------------------------------- */
 
-typedef struct {
-  double v;
-  int64_t j;
-} keyed;
-
 static int by_value(const void *a, const void *b) {
-  const keyed *x = a, *y = b;
-  if (x->v != y->v) return x->v < y->v ? -1 : 1;
-  return (x->j > y->j) - (x->j < y->j);
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* First position p of the sorted v[0 .. n) with v[p] − q0 > lim (strict) or
+ * ≥ lim: v[p] − q0 is monotone in v[p], so the answers form a run. */
+static int64_t first_above(const double *v, int64_t n, double q0, double lim, int strict) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    const double t = v[mid] - q0;
+    if (strict ? t > lim : t >= lim) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
@@ -267,43 +204,30 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
   const double *Q = (const double *)((const char *)q->buf + q->offset);
   const double *R = (const double *)((const char *)r->buf + r->offset);
   const int64_t m = q->rows, n = r->rows, d = q->cols;
-  keyed *ord = malloc((size_t)(n ? n : 1) * sizeof *ord);
-  if (!ord) return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory");
-  for (int64_t j = 0; j < n; j++) {
-    ord[j].v = R[(size_t)j * (size_t)d];
-    ord[j].j = j;
+  if (d > 1) {
+    ie__kdtree *t = ie__kd_build(R, n, d);
+    if (!t) return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory for the k-d tree");
+    ie__kd_range_count(t, Q, m, radius, self, count);
+    ie__kd_free(t);
+    return IE_OK;
   }
-  qsort(ord, (size_t)n, sizeof *ord, by_value);
-#pragma omp parallel for schedule(dynamic, 64)
+  /* One dimension: the points with |r − q| < radius are one run of the
+   * sorted values, found by two binary searches; with self, row i itself
+   * (at distance 0) is in that run. */
+  double *v = ie__malloc((size_t)(n ? n : 1) * sizeof *v);
+  if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory");
+  memcpy(v, R, (size_t)n * sizeof *v);
+  qsort(v, (size_t)n, sizeof *v, by_value);
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; i++) {
-    const double *qi = Q + (size_t)i * (size_t)d, rad = radius[i], q0 = qi[0];
+    const double rad = radius[i];
     int64_t c = 0;
     if (rad > 0) {
-      /* lo: first with r_0 − q_0 > −rad; hi: first with r_0 − q_0 >= rad. */
-      int64_t lo = 0, hi = n;
-      while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (ord[mid].v - q0 > -rad) hi = mid;
-        else lo = mid + 1;
-      }
-      int64_t a = lo;
-      hi = n;
-      while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (ord[mid].v - q0 >= rad) hi = mid;
-        else lo = mid + 1;
-      }
-      for (int64_t p = a; p < lo; p++) {
-        const int64_t j = ord[p].j;
-        if (self && j == i) continue;
-        const double *rj = R + (size_t)j * (size_t)d;
-        int in = 1;
-        for (int64_t t = 1; t < d && in; t++) in = fabs(rj[t] - qi[t]) < rad;
-        c += in;
-      }
+      const int64_t a = first_above(v, n, Q[i], -rad, 1);
+      c = first_above(v, n, Q[i], rad, 0) - a - (self != 0);
     }
     count[i] = c;
   }
-  free(ord);
+  free(v);
   return IE_OK;
 }

@@ -1,0 +1,237 @@
+/*
+ * kdtree.c — an exact k-d tree for the CPU backend's nearest-neighbour
+ * search and max-norm range counting in low dimension (SPEC §5).
+ *
+ * Build.  Each node covers a run of the points in tree order; a node of
+ * more than LEAF points is split at the median (quickselect) of the
+ * coordinate along which its points spread most, so the tree is balanced
+ * whatever the data, duplicates included.  Every node keeps the tight
+ * bounding box of its points.
+ *
+ * Exactness.  A box's key, built from the per-coordinate gaps between the
+ * query and the box in the same order and arithmetic as a point's key
+ * (knn.h), is never larger than the key of any point inside: rounding is
+ * monotone.  The search prunes a node only when that key is strictly
+ * larger than the heap's worst, so an equal key with a smaller index still
+ * gets in; results equal brute force bit for bit.  Likewise the range count
+ * takes or drops a whole box only when both of its faces are strictly inside
+ * (or one at or beyond) the radius, which is then true of every point in it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "knn.h"
+
+enum { LEAF = 8 };
+
+typedef struct {
+  int64_t lo, hi; /* the run of points, in tree order */
+  int64_t left;   /* first child (the second is left + 1); −1 for a leaf */
+} kd_node;
+
+struct ie__kdtree {
+  int64_t n, d, nodes;
+  kd_node *node;
+  double *box;  /* node b: d lows, then d highs, at box + 2 d b */
+  double *pts;  /* the points in tree order, n × d */
+  int64_t *id;  /* tree position → row */
+  int64_t *pos; /* row → tree position */
+};
+
+/* ---- Build ------------------------------------------------------------------------------ */
+
+/* Reorder p[0 .. n) so that p[nth] holds the row whose coordinate c would be
+ * there in sorted order, no larger ones before it, no smaller after
+ * (Hoare's quickselect, median-of-three pivot). */
+static void select_nth(int64_t *p, int64_t n, int64_t nth, const double *R, int64_t d, int64_t c) {
+#define V(x) R[(size_t)(x) * (size_t)d + (size_t)c]
+  int64_t lo = 0, hi = n - 1;
+  while (hi > lo) {
+    const double a = V(p[lo]), b = V(p[lo + (hi - lo) / 2]), e = V(p[hi]);
+    const double piv = a < b ? (b < e ? b : a < e ? e : a) : (a < e ? a : b < e ? e : b);
+    int64_t i = lo, j = hi;
+    while (i <= j) {
+      while (V(p[i]) < piv) i++;
+      while (V(p[j]) > piv) j--;
+      if (i <= j) {
+        const int64_t t = p[i];
+        p[i++] = p[j];
+        p[j--] = t;
+      }
+    }
+    if (nth <= j) hi = j;
+    else if (nth >= i) lo = i;
+    else break;
+  }
+#undef V
+}
+
+static void build(ie__kdtree *t, const double *R, int64_t *perm, int64_t nd, int64_t lo, int64_t hi) {
+  const int64_t d = t->d;
+  double *blo = t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d;
+  for (int64_t c = 0; c < d; c++) blo[c] = bhi[c] = R[(size_t)perm[lo] * (size_t)d + (size_t)c];
+  for (int64_t p = lo + 1; p < hi; p++) {
+    const double *r = R + (size_t)perm[p] * (size_t)d;
+    for (int64_t c = 0; c < d; c++) {
+      blo[c] = r[c] < blo[c] ? r[c] : blo[c];
+      bhi[c] = r[c] > bhi[c] ? r[c] : bhi[c];
+    }
+  }
+  t->node[nd].lo = lo;
+  t->node[nd].hi = hi;
+  t->node[nd].left = -1;
+  if (hi - lo <= LEAF) return;
+  int64_t cs = 0;
+  for (int64_t c = 1; c < d; c++)
+    if (bhi[c] - blo[c] > bhi[cs] - blo[cs]) cs = c;
+  const int64_t mid = lo + (hi - lo) / 2;
+  select_nth(perm + lo, hi - lo, mid - lo, R, d, cs);
+  const int64_t left = t->nodes;
+  t->nodes += 2;
+  t->node[nd].left = left;
+  build(t, R, perm, left, lo, mid);
+  build(t, R, perm, left + 1, mid, hi);
+}
+
+void ie__kd_free(ie__kdtree *t) {
+  if (!t) return;
+  free(t->node);
+  free(t->box);
+  free(t->pts);
+  free(t->id);
+  free(t->pos);
+  free(t);
+}
+
+ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d) {
+  ie__kdtree *t = ie__malloc(sizeof *t);
+  if (!t) return NULL;
+  memset(t, 0, sizeof *t);
+  /* Every leaf holds at least LEAF/2 points, so at most n/(LEAF/2) leaves. */
+  const int64_t cap = 2 * (n / (LEAF / 2)) + 1;
+  t->n = n;
+  t->d = d;
+  t->node = ie__malloc((size_t)cap * sizeof *t->node);
+  t->box = ie__malloc((size_t)cap * 2 * (size_t)d * sizeof *t->box);
+  t->pts = ie__malloc(((size_t)n * (size_t)d + 1) * sizeof *t->pts);
+  t->id = ie__malloc(((size_t)n + 1) * sizeof *t->id);
+  t->pos = ie__malloc(((size_t)n + 1) * sizeof *t->pos);
+  if (!t->node || !t->box || !t->pts || !t->id || !t->pos) {
+    ie__kd_free(t);
+    return NULL;
+  }
+  for (int64_t j = 0; j < n; j++) t->id[j] = j;
+  t->nodes = 1;
+  if (n > 0) build(t, R, t->id, 0, 0, n);
+  for (int64_t p = 0; p < n; p++) {
+    t->pos[t->id[p]] = p;
+    memcpy(t->pts + (size_t)p * (size_t)d, R + (size_t)t->id[p] * (size_t)d, (size_t)d * sizeof *t->pts);
+  }
+  return t;
+}
+
+/* ---- k nearest neighbours ------------------------------------------------------------------- */
+
+typedef struct {
+  const ie__kdtree *t;
+  const double *q;
+  int64_t k, self; /* self: the row to skip, or −1 */
+  int cheb;
+  double *hd;
+  int64_t *hi, cnt;
+} kd_query;
+
+/* The key of the box of node nd: gaps in place of differences (see top). */
+static inline double box_key(const kd_query *s, int64_t nd) {
+  const int64_t d = s->t->d;
+  const double *blo = s->t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d, *q = s->q;
+  double key = 0;
+  for (int64_t c = 0; c < d; c++) {
+    const double g = q[c] < blo[c] ? blo[c] - q[c] : q[c] > bhi[c] ? q[c] - bhi[c] : 0;
+    if (s->cheb) key = g > key ? g : key;
+    else key += g * g;
+  }
+  return key;
+}
+
+/* Depth first, the nearer child first. */
+static void knn_node(kd_query *s, int64_t nd) {
+  const ie__kdtree *t = s->t;
+  const kd_node *n = t->node + nd;
+  if (n->left < 0) {
+    const int64_t d = t->d;
+    for (int64_t p = n->lo; p < n->hi; p++) {
+      const int64_t j = t->id[p];
+      if (j == s->self) continue;
+      const double *r = t->pts + (size_t)p * (size_t)d;
+      const double key = s->cheb ? ie__knn_key_cheb(s->q, r, d) : ie__knn_key_euclid(s->q, r, d);
+      if (s->cnt < s->k || key <= s->hd[0]) ie__knn_offer(s->hd, s->hi, &s->cnt, s->k, key, j);
+    }
+    return;
+  }
+  int64_t a = n->left, b = a + 1;
+  double ka = box_key(s, a), kb = box_key(s, b);
+  if (kb < ka) {
+    const double tk = ka;
+    ka = kb;
+    kb = tk;
+    a = b;
+    b = n->left;
+  }
+  if (s->cnt < s->k || ka <= s->hd[0]) knn_node(s, a);
+  if (s->cnt < s->k || kb <= s->hd[0]) knn_node(s, b);
+}
+
+void ie__kd_knn(const ie__kdtree *t, const double *Q, int64_t m, int64_t k, int cheb, int self,
+                int64_t *idx, double *dist) {
+  const int64_t d = t->d;
+  const int order = self && m == t->n;
+  /* Self queries go in tree order: neighbouring queries share nodes. */
+#pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t u = 0; u < m; u++) {
+    const int64_t i = order ? t->id[u] : u;
+    kd_query s = {t, Q + (size_t)i * (size_t)d, k, self ? i : -1, cheb,
+                  dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, 0};
+    knn_node(&s, 0);
+    ie__knn_finish(s.hd, s.hi, s.cnt, !cheb);
+  }
+}
+
+/* ---- Range counting ------------------------------------------------------------------------- */
+
+static int64_t count_node(const ie__kdtree *t, int64_t nd, const double *q, double rad, int64_t spos) {
+  const int64_t d = t->d;
+  const kd_node *n = t->node + nd;
+  const double *blo = t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d;
+  int inside = 1;
+  for (int64_t c = 0; c < d; c++) {
+    const double a = blo[c] - q[c], b = q[c] - bhi[c];
+    if (a >= rad || b >= rad) return 0; /* every point at or beyond the radius */
+    inside &= fabs(a) < rad && fabs(b) < rad;
+  }
+  if (inside) return (n->hi - n->lo) - (spos >= n->lo && spos < n->hi);
+  if (n->left >= 0)
+    return count_node(t, n->left, q, rad, spos) + count_node(t, n->left + 1, q, rad, spos);
+  int64_t cnt = 0;
+  for (int64_t p = n->lo; p < n->hi; p++) {
+    if (p == spos) continue;
+    const double *r = t->pts + (size_t)p * (size_t)d;
+    int in = 1;
+    for (int64_t c = 0; c < d && in; c++) in = fabs(r[c] - q[c]) < rad;
+    cnt += in;
+  }
+  return cnt;
+}
+
+void ie__kd_range_count(const ie__kdtree *t, const double *Q, int64_t m, const double *radius,
+                        int self, int64_t *count) {
+  const int64_t d = t->d;
+  const int order = self && m == t->n;
+#pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t u = 0; u < m; u++) {
+    const int64_t i = order ? t->id[u] : u;
+    const double rad = radius[i];
+    const int64_t spos = self && i < t->n ? t->pos[i] : -1;
+    count[i] = rad > 0 ? count_node(t, 0, Q + (size_t)i * (size_t)d, rad, spos) : 0;
+  }
+}

@@ -1,0 +1,116 @@
+/*
+ * knn.h — pieces shared by the CPU backend's exact nearest-neighbour
+ * searches (knn.c: brute force and GEMM candidates; kdtree.c: the k-d tree
+ * for low dimension).
+ *
+ * Keys are squared Euclidean distances Σ (q_c − r_c)² or max-norm distances
+ * max |q_c − r_c|, from coordinate differences in double, always summed in
+ * coordinate order: a bound built from per-coordinate gaps no larger than
+ * these differences is then no larger than the key (rounding is monotone),
+ * which is what makes the tree's pruning exact.
+ *
+ * A query keeps its k best (key, index) pairs in a bounded max-heap ordered
+ * lexicographically, so that ties go to the smaller index.
+ */
+#ifndef IE_CPU_KNN_H
+#define IE_CPU_KNN_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "../internal.h"
+
+/* (a, ia) after (b, ib) in the (key, index) order. */
+static inline int ie__knn_after(double a, int64_t ia, double b, int64_t ib) {
+  return a > b || (a == b && ia > ib);
+}
+
+static inline void ie__knn_sift_down(double *hd, int64_t *hi, int64_t cnt, int64_t p) {
+  const double d = hd[p];
+  const int64_t x = hi[p];
+  for (;;) {
+    int64_t c = 2 * p + 1;
+    if (c >= cnt) break;
+    if (c + 1 < cnt && ie__knn_after(hd[c + 1], hi[c + 1], hd[c], hi[c])) c++;
+    if (!ie__knn_after(hd[c], hi[c], d, x)) break;
+    hd[p] = hd[c];
+    hi[p] = hi[c];
+    p = c;
+  }
+  hd[p] = d;
+  hi[p] = x;
+}
+
+/* Offer (d, j) to a max-heap of capacity k holding *cnt entries. */
+static inline void ie__knn_offer(double *hd, int64_t *hi, int64_t *cnt, int64_t k, double d,
+                                 int64_t j) {
+  if (*cnt < k) {
+    int64_t p = (*cnt)++;
+    while (p > 0) {
+      int64_t u = (p - 1) / 2;
+      if (!ie__knn_after(d, j, hd[u], hi[u])) break;
+      hd[p] = hd[u];
+      hi[p] = hi[u];
+      p = u;
+    }
+    hd[p] = d;
+    hi[p] = j;
+  } else if (ie__knn_after(hd[0], hi[0], d, j)) {
+    hd[0] = d;
+    hi[0] = j;
+    ie__knn_sift_down(hd, hi, k, 0);
+  }
+}
+
+/* Heap to ascending order (heapsort); square roots for Euclidean keys. */
+static inline void ie__knn_finish(double *hd, int64_t *hi, int64_t cnt, int sq) {
+  for (int64_t e = cnt - 1; e > 0; e--) {
+    double td = hd[0];
+    int64_t ti = hi[0];
+    hd[0] = hd[e];
+    hi[0] = hi[e];
+    hd[e] = td;
+    hi[e] = ti;
+    ie__knn_sift_down(hd, hi, e, 0);
+  }
+  if (sq)
+    for (int64_t i = 0; i < cnt; i++) hd[i] = sqrt(hd[i]);
+}
+
+static inline double ie__knn_key_euclid(const double *a, const double *b, int64_t d) {
+  double s = 0;
+  for (int64_t c = 0; c < d; c++) {
+    const double t = a[c] - b[c];
+    s += t * t;
+  }
+  return s;
+}
+
+static inline double ie__knn_key_cheb(const double *a, const double *b, int64_t d) {
+  double s = 0;
+  for (int64_t c = 0; c < d; c++) {
+    const double t = fabs(a[c] - b[c]);
+    s = t > s ? t : s;
+  }
+  return s;
+}
+
+/* ---- k-d tree (kdtree.c) ----------------------------------------------------------- */
+
+/* The tree owns a copy of the points in tree order. */
+typedef struct ie__kdtree ie__kdtree;
+
+/* Build over the n × d compact rows of R; NULL when out of memory. */
+ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d);
+void ie__kd_free(ie__kdtree *t);
+
+/* k nearest neighbours of the m rows of Q (rows of R themselves when
+ * self: then query i never gets row i), sorted by (distance, index). */
+void ie__kd_knn(const ie__kdtree *t, const double *Q, int64_t m, int64_t k, int cheb, int self,
+                int64_t *idx, double *dist);
+
+/* count[i] = #{j (≠ i with self) : ‖r_j − q_i‖∞ < radius[i]}. */
+void ie__kd_range_count(const ie__kdtree *t, const double *Q, int64_t m, const double *radius,
+                        int self, int64_t *count);
+
+#endif
