@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <pthread.h>
 
 #include "../backend.h"
 #include "convert.h"
@@ -115,6 +116,64 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #undef SLOG1P
 #undef FABS
 
+#if IE_HAVE_AVX2_KL
+static int avx2_flag;
+static pthread_once_t avx2_once = PTHREAD_ONCE_INIT;
+static void avx2_init(void) { avx2_flag = ie__kl_avx2_usable(); }
+/* 1 where the AVX2 inner sums run (kl_avx2.c), decided once a process. */
+static int cpu_avx2(void) {
+  pthread_once(&avx2_once, avx2_init);
+  return avx2_flag;
+}
+#else
+static int cpu_avx2(void) { return 0; }
+#endif
+
+/* The logsumexp state (max, Σ e^{z−max}) of one f32 logit row, the hot case
+ * of logsumexp, NLL and softmax (the float pass 1 starts with it): one read
+ * of the row, chunks summed in float and across chunks in double.  Returns -1 for a row with
+ * -inf, NaN or +inf, which the general kernels then take. */
+IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, one_state *st) {
+  if (x->dtype != IE_DT_F32 || x->offset % 4) return -1;
+  const int avx2 = cpu_avx2();
+  const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
+  const float it = (float)inv_t;
+  double m = -INFINITY, s = 0;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    const float *restrict pp = xp + i0;
+    float cm = -INFINITY, lo = INFINITY;
+    int bad = 0;
+#pragma omp simd reduction(max : cm) reduction(min : lo) reduction(| : bad)
+    for (int i = 0; i < n; i++) {
+      const float u = pp[i];
+      bad |= !(u < INFINITY);
+      cm = u > cm ? u : cm;
+      lo = u < lo ? u : lo;
+    }
+    if (bad || lo == -INFINITY) return -1;
+    cm *= it;
+    if (cm > m) {
+      s = m > -INFINITY ? s * exp(m - cm) : 0;
+      m = cm;
+    }
+    const float mf = (float)m;
+    float cs = 0;
+#if IE_HAVE_AVX2_KL
+    if (avx2) {
+      cs = ie__lse_chunk_avx2(pp, n, it, mf);
+    } else
+#endif
+    {
+#pragma omp simd reduction(+ : cs)
+      for (int i = 0; i < n; i++) cs += expf_neg(pp[i] * it - mf);
+    }
+    s += cs;
+  }
+  st->m = m, st->s = s, st->t = 0, st->u = 0;
+  return IE_ROW_OK;
+}
+
 /* The same kernels in float, for the KL family from f32 / f16 / bf16 inputs:
  * their terms have no cancellation within a chunk (e^{z−m} ≤ 1 summed in
  * chunks of CHUNK, chunks summed in double), so float keeps SPEC §1's 1e-5
@@ -130,7 +189,9 @@ static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #define SLOG logf
 #define SLOG1P log1pf
 #define FABS fabsf
+#define FAST_PASS1 lse_row_f32
 #include "rows_impl.h"
+#undef FAST_PASS1
 
 /* The KL family from two f32 logit rows, the hot case: one read of each
  * row, straight from the input.  Per chunk, a first loop over the chunk
@@ -140,7 +201,8 @@ static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
  * chunk, two accumulators a lane; chunks are summed in double (KERNELS.md,
  * pass 1).  Returns -1 for a row it did not finish. */
 IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
-                                    int64_t r, int avx2, double *val) {
+                                    int64_t r, double *val) {
+  const int avx2 = cpu_avx2();
   const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
   const float *yp = (const float *)y->buf + y->offset / 4 + (size_t)r * (size_t)y->stride;
   const float it = (float)ra->inv_temp;
@@ -217,51 +279,6 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
   return IE_ROW_OK;
 }
 
-/* The logsumexp state (max, Σ e^{z−max}) of one f32 logit row, the hot case
- * of logsumexp and softmax: as kl_row_f32, one read of the row, chunks
- * summed in float and across chunks in double.  Returns -1 for a row with
- * -inf, NaN or +inf, which the general kernels then take. */
-IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, int avx2,
-                                     one_state *st) {
-  const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
-  const float it = (float)inv_t;
-  double m = -INFINITY, s = 0;
-  (void)avx2;
-  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
-    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
-    const float *restrict pp = xp + i0;
-    float cm = -INFINITY, lo = INFINITY;
-    int bad = 0;
-#pragma omp simd reduction(max : cm) reduction(min : lo) reduction(| : bad)
-    for (int i = 0; i < n; i++) {
-      const float u = pp[i];
-      bad |= !(u < INFINITY);
-      cm = u > cm ? u : cm;
-      lo = u < lo ? u : lo;
-    }
-    if (bad || lo == -INFINITY) return -1;
-    cm *= it;
-    if (cm > m) {
-      s = m > -INFINITY ? s * exp(m - cm) : 0;
-      m = cm;
-    }
-    const float mf = (float)m;
-    float cs = 0;
-#if IE_HAVE_AVX2_KL
-    if (avx2) {
-      cs = ie__lse_chunk_avx2(pp, n, it, mf);
-    } else
-#endif
-    {
-#pragma omp simd reduction(+ : cs)
-      for (int i = 0; i < n; i++) cs += expf_neg(pp[i] * it - mf);
-    }
-    s += cs;
-  }
-  st->m = m, st->s = s, st->t = 0, st->u = 0;
-  return IE_ROW_OK;
-}
-
 /* Rows that take the float kernels (non-f64 inputs): KL-family divergences,
  * logsumexp, NLL and Shannon entropy, whose sums all have non-negative terms
  * or terms bounded by the row's spread. */
@@ -282,24 +299,14 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   (void)ctx;
   const int64_t rows = x->rows;
   const int use_f = float_ok(ra, x, y);
-#if IE_HAVE_AVX2_KL
-  const int avx2 = ie__kl_avx2_usable();
-#else
-  const int avx2 = 0;
-#endif
   const int use_kl32 = use_f && ra->op == IE_OP_DIVERGENCE && x->dtype == IE_DT_F32 &&
                        y->dtype == IE_DT_F32 && ra->input == IE_INPUT_LOGITS &&
                        ra->q_input == IE_INPUT_LOGITS && x->offset % 4 == 0 && y->offset % 4 == 0;
-  const int use_lse32 = ra->op == IE_OP_LSE && x->dtype == IE_DT_F32 &&
-                        ra->input == IE_INPUT_LOGITS && x->offset % 4 == 0;
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
     int e;
-    one_state st;
-    if (use_kl32 && (e = kl_row_f32(ra, x, y, r, avx2, &val[r])) >= 0)
+    if (use_kl32 && (e = kl_row_f32(ra, x, y, r, &val[r])) >= 0)
       ;
-    else if (use_lse32 && lse_row_f32(x, r, ra->inv_temp, avx2, &st) >= 0)
-      e = IE_ROW_OK, val[r] = st.m + log(st.s);
     else if (use_f && ra->op == IE_OP_DIVERGENCE)
       e = row_two_f(ra, x, y, r, &val[r]);
     else if (use_f)
@@ -322,19 +329,15 @@ static void store_nan(const ie_mat *o, int64_t r) {
 }
 
 /* Row r's lse (pass 1), then z − lse (or its exp) in chunks, converted to
- * out's dtype (pass 2).  f32 rows without -inf take lse_row_f32 and a float
- * pass 2. */
+ * out's dtype (pass 2). */
 IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
-                                     double inv_t, int avx2) {
+                                     double inv_t) {
   one_state st1, *st = &st1;
-  /* Inputs below f64 take float pass 2 (after lse_row_f32 for f32 rows
-   * without -inf, else the float pass 1); f64 inputs stay in double. */
+  /* Inputs below f64 run in float, f64 inputs in double. */
   const int fl = x->dtype != IE_DT_F64;
-  if (!(x->dtype == IE_DT_F32 && x->offset % 4 == 0 && lse_row_f32(x, r, inv_t, avx2, st) >= 0)) {
-    int e = fl ? pass1_one_f(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st)
-               : pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
-    if (e) return e;
-  }
+  int e = fl ? pass1_one_f(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st)
+             : pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
+  if (e) return e;
   const double ls = log(st->s), m = st->m;
   const size_t osz = ie__dtype_size(o->dtype);
   char *orow = (char *)o->buf + o->offset + (size_t)r * (size_t)o->stride * osz;
@@ -382,15 +385,11 @@ IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r
 ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
                           int log_out, double inv_temp, ie_rowerr *err) {
   (void)ctx;
-#if IE_HAVE_AVX2_KL
-  const int avx2 = ie__kl_avx2_usable();
-#else
-  const int avx2 = 0;
-#endif
+
   const int64_t rows = x->rows;
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
-    int e = softmax_row(x, out, r, log_out, inv_temp, avx2);
+    int e = softmax_row(x, out, r, log_out, inv_temp);
     err[r] = e;
     if (e) store_nan(out, r);
   }

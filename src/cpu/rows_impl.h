@@ -4,7 +4,9 @@
  * cross-chunk sums are double; the sums within one L1-sized chunk are in R.
  *
  * Expects: R (float or double), F(name) (adds a suffix), VEXP (vectorisable
- * exp for the hot first pass), SEXP / SLOG / SLOG1P / SEXPM1 (scalar libm in R).
+ * exp for the hot first pass), SEXP / SLOG / SLOG1P / SEXPM1 (scalar libm in R);
+ * optionally FAST_PASS1(x, r, inv_t, st), a one-read logsumexp state that
+ * returns -1 for rows it does not take.
  */
 
 /* Widen elements [i0, i0 + n) of row r to log-weights (KERNELS.md, "Reading
@@ -52,6 +54,11 @@ IE_INLINE R F(chunk_max)(const R *restrict z, int n) {
 
 IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, double inv_t,
                         int want_t, int want_u, double alpha, one_state *st) {
+#ifdef FAST_PASS1
+  /* The logsumexp state alone: the one-read path where the row allows it. */
+  if (!want_t && !want_u && kind == IE_INPUT_LOGITS && FAST_PASS1(x, r, inv_t, st) >= 0)
+    return IE_ROW_OK;
+#endif
   R z[CHUNK];
   one_state a = {-INFINITY, 0, 0, 0};
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
