@@ -420,8 +420,12 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
   const double inv_eps = 1.0 / eps;
   double *pot = w->pot[side];
   const double *lw = w->lw[side];
-  /* Small batches run on one thread: a parallel region costs more than them. */
-  const int par = B * R * K * (w->C ? 1 : w->d) >= PAR_MIN;
+  /* Small passes (few problems still active) run on one thread: a parallel
+   * region costs more than them. */
+  int64_t live = B;
+  if (mode != IE_SK_MEASURE)
+    for (int64_t b = 0; b < B; b++) live -= !w->active[b];
+  const int par = live * R * K * (w->C ? 1 : w->d) >= PAR_MIN;
 #pragma omp parallel for schedule(dynamic, 1) if (par)
   for (int64_t task = 0; task < B * nb; task++) {
     const int64_t b = task / nb, r0 = task % nb * RB, nr = R - r0 < RB ? R - r0 : RB;
