@@ -9,11 +9,11 @@
  *
  * The cost is read from a matrix in the workspace (a given cost widened to
  * double, with its transpose for the side-1 pass; or one built from the
- * points when the memory budget allows), or computed
- * tile by tile from the points: 4 rows against 8 columns a step, the
- * columns packed as panels [d][8], so the workspace stays O((n + m)·d).
- * Both ways form C_rc = Σ_k (p_rk − q_ck)² in the order k = 0, 1, …, so a
- * built matrix and the tiles agree bit for bit.
+ * points when the memory budget allows), or computed tile by tile from the
+ * points: 4 rows against 8 columns a step, the columns packed as panels
+ * [d][8], so the workspace stays O((n + m)·d).  Both ways form
+ * C_rc = Σ_k (p_rk − q_ck)² in the order k = 0, 1, … with the same kernel,
+ * so a built matrix and the tiles agree bit for bit.
  *
  * Each row is reduced in column order, each problem's terms in row order, so
  * results do not depend on the thread count.
