@@ -26,11 +26,11 @@ enum { LEAF = 8 };
 
 typedef struct {
   int64_t lo, hi; /* the run of points, in tree order */
-  int64_t left;   /* first child (the second is left + 1); −1 for a leaf */
+  int64_t left, right; /* children; left = −1 for a leaf */
 } kd_node;
 
 struct ie__kdtree {
-  int64_t n, d, nodes;
+  int64_t n, d;
   kd_node *node;
   double *box;  /* node b: d lows, then d highs, at box + 2 d b */
   double *pts;  /* the points in tree order, n × d */
@@ -66,6 +66,13 @@ static void select_nth(int64_t *p, int64_t n, int64_t nth, const double *R, int6
 #undef V
 }
 
+/* Nodes of the subtree over c points: they are numbered in preorder, so a
+ * node's right child follows its left subtree. */
+static int64_t subtree_nodes(int64_t c) {
+  return c <= LEAF ? 1 : 1 + subtree_nodes(c / 2) + subtree_nodes(c - c / 2);
+}
+
+/* The subtree of node nd over perm[lo .. hi); big halves are OpenMP tasks. */
 static void build(ie__kdtree *t, const double *R, int64_t *perm, int64_t nd, int64_t lo, int64_t hi) {
   const int64_t d = t->d;
   double *blo = t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d;
@@ -86,11 +93,18 @@ static void build(ie__kdtree *t, const double *R, int64_t *perm, int64_t nd, int
     if (bhi[c] - blo[c] > bhi[cs] - blo[cs]) cs = c;
   const int64_t mid = lo + (hi - lo) / 2;
   select_nth(perm + lo, hi - lo, mid - lo, R, d, cs);
-  const int64_t left = t->nodes;
-  t->nodes += 2;
+  const int64_t left = nd + 1, right = left + subtree_nodes(mid - lo);
   t->node[nd].left = left;
-  build(t, R, perm, left, lo, mid);
-  build(t, R, perm, left + 1, mid, hi);
+  t->node[nd].right = right;
+  if (hi - lo > 8192) {
+#pragma omp task
+    build(t, R, perm, left, lo, mid);
+    build(t, R, perm, right, mid, hi);
+#pragma omp taskwait
+  } else {
+    build(t, R, perm, left, lo, mid);
+    build(t, R, perm, right, mid, hi);
+  }
 }
 
 void ie__kd_free(ie__kdtree *t) {
@@ -121,8 +135,12 @@ ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d) {
     return NULL;
   }
   for (int64_t j = 0; j < n; j++) t->id[j] = j;
-  t->nodes = 1;
-  if (n > 0) build(t, R, t->id, 0, 0, n);
+  if (n > 0) {
+#pragma omp parallel
+#pragma omp single
+    build(t, R, t->id, 0, 0, n);
+  }
+#pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < n; p++) {
     t->pos[t->id[p]] = p;
     memcpy(t->pts + (size_t)p * (size_t)d, R + (size_t)t->id[p] * (size_t)d, (size_t)d * sizeof *t->pts);
@@ -169,13 +187,13 @@ static void knn_node(kd_query *s, int64_t nd) {
     }
     return;
   }
-  int64_t a = n->left, b = a + 1;
+  int64_t a = n->left, b = n->right;
   double ka = box_key(s, a), kb = box_key(s, b);
   if (kb < ka) {
     const double tk = ka;
     ka = kb;
     kb = tk;
-    a = b;
+    a = n->right;
     b = n->left;
   }
   if (s->cnt < s->k || ka <= s->hd[0]) knn_node(s, a);
@@ -211,7 +229,7 @@ static int64_t count_node(const ie__kdtree *t, int64_t nd, const double *q, doub
   }
   if (inside) return (n->hi - n->lo) - (spos >= n->lo && spos < n->hi);
   if (n->left >= 0)
-    return count_node(t, n->left, q, rad, spos) + count_node(t, n->left + 1, q, rad, spos);
+    return count_node(t, n->left, q, rad, spos) + count_node(t, n->right, q, rad, spos);
   int64_t cnt = 0;
   for (int64_t p = n->lo; p < n->hi; p++) {
     if (p == spos) continue;
