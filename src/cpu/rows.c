@@ -138,7 +138,8 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
   const int avx2 = cpu_avx2();
   const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
   const float it = (float)inv_t;
-  double m = -INFINITY, s = 0;
+  double m = -INFINITY, s = 0; /* m = rm·it exactly (a float product fits a double) */
+  float rm = -INFINITY;         /* the running max before the temperature */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = xp + i0;
@@ -152,21 +153,21 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
       lo = u < lo ? u : lo;
     }
     if (bad || lo == -INFINITY) return -1;
-    cm *= it;
-    if (cm > m) {
-      s = m > -INFINITY ? s * exp(m - cm) : 0;
-      m = cm;
+    if (cm > rm) {
+      const double cmt = (double)cm * it;
+      s = m > -INFINITY ? s * exp(m - cmt) : 0;
+      m = cmt, rm = cm;
     }
-    const float mf = (float)m;
     float cs = 0;
 #if IE_HAVE_AVX2_KL
     if (avx2) {
-      cs = ie__lse_chunk_avx2(pp, n, it, mf);
+      cs = ie__lse_chunk_avx2(pp, n, it, rm);
     } else
 #endif
     {
+      /* (p − rm)·it: no product for a compiler to contract */
 #pragma omp simd reduction(+ : cs)
-      for (int i = 0; i < n; i++) cs += expf_neg(pp[i] * it - mf);
+      for (int i = 0; i < n; i++) cs += expf_fast((pp[i] - rm) * it);
     }
     s += cs;
   }
@@ -193,13 +194,93 @@ static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #include "rows_impl.h"
 #undef FAST_PASS1
 
+/* Raise the KL state's running maxima to the chunk's (raw maxima cpr, cqr of
+ * p and q, before the temperature), rescaling its sums (KERNELS.md, pass 1).
+ * The state's maxima are rp·it and rq·it exactly: a product of floats fits
+ * a double, so the kernels' shifts (p − rp)·it agree with them. */
+static void kl_raise(two_state *a, float *rp, float *rq, float cpr, float cqr, float it) {
+  const double cp = (double)cpr * it, cq = (double)cqr * it;
+  *rp = cpr > *rp ? cpr : *rp;
+  *rq = cqr > *rq ? cqr : *rq;
+  if (cp > a->mp) {
+    if (a->mp > -INFINITY) {
+      double k1 = exp(a->mp - cp);
+      a->sp *= k1;
+      a->a *= k1;
+      a->b *= k1;
+    }
+    a->mp = cp;
+  }
+  if (cq > a->mq) {
+    if (a->mq > -INFINITY) {
+      double k1 = exp(a->mq - cq);
+      a->b += (a->mq - cq) * a->sp;
+      a->sq *= k1;
+      a->aq *= k1;
+    }
+    a->mq = cq;
+  }
+}
+
+/* The raw maxima of a chunk; 1 if it holds NaN or ±inf. */
+static int kl_scan(const float *restrict pp, const float *restrict qq, int n, float *cp, float *cq) {
+  float mp = -INFINITY, mq = -INFINITY, lo = INFINITY;
+  int bad = 0;
+#pragma omp simd reduction(max : mp, mq) reduction(min : lo) reduction(| : bad)
+  for (int i = 0; i < n; i++) {
+    const float u = pp[i], v = qq[i];
+    bad |= !(u < INFINITY) | !(v < INFINITY);
+    mp = u > mp ? u : mp;
+    mq = v > mq ? v : mq;
+    lo = u < lo ? u : lo;
+    lo = v < lo ? v : lo;
+  }
+  *cp = mp, *cq = mq;
+  return bad || lo == -INFINITY;
+}
+
+/* One chunk's sums against the shifts (rp, rq): o = {Σ e1, Σ e2, t1, t2,
+ * max p, max q} as ie__kl_chunk_avx2 defines them. */
+static void kl_sums(const float *restrict pp, const float *restrict qq, int n, float it, float rp,
+                    float rq, int ce, int avx2, float o[6]) {
+#if IE_HAVE_AVX2_KL
+  if (avx2) {
+    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, ce, o);
+    return;
+  }
+#else
+  (void)avx2;
+#endif
+  float sp = 0, sq = 0, t1 = 0, t2 = 0, xp = -INFINITY, xq = -INFINITY;
+  if (ce) {
+#pragma omp simd reduction(+ : sp, sq, t1) reduction(max : xp, xq)
+    for (int i = 0; i < n; i++) {
+      const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
+      sp += e1, sq += e2, t1 += e1 * ((qq[i] - rq) * it); /* 0 at q's max */
+      xp = pp[i] > xp ? pp[i] : xp;
+      xq = qq[i] > xq ? qq[i] : xq;
+    }
+  } else {
+#pragma omp simd reduction(+ : sp, sq, t1, t2) reduction(max : xp, xq)
+    for (int i = 0; i < n; i++) {
+      const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
+      const float d = (pp[i] - qq[i]) * it; /* 0 for equal entries, contracted or not */
+      sp += e1, sq += e2, t1 += e1 * d, t2 -= e2 * d;
+      xp = pp[i] > xp ? pp[i] : xp;
+      xq = qq[i] > xq ? qq[i] : xq;
+    }
+  }
+  o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq;
+}
+
 /* The KL family from two f32 logit rows, the hot case: one read of each
- * row, straight from the input.  Per chunk, a first loop over the chunk
- * (from memory) takes both maxima and looks for -inf, NaN and +inf; a chunk
- * with any of them sends the row to the general kernels.  The second loop
- * (from L1) sums e^{zp−mp}, e^{zq−mq} and the KL terms in float over the
- * chunk, two accumulators a lane; chunks are summed in double (KERNELS.md,
- * pass 1).  Returns -1 for a row it did not finish. */
+ * row, straight from the input.  The first chunk is scanned for its maxima
+ * (and for NaN, ±inf) before its sums; later chunks are summed against the
+ * running maxima in the same loop that finds their own, and are summed again
+ * only when a maximum jumps by more than 30 (e^30 keeps float sums far from
+ * overflow).  Sums are float within a chunk, double across chunks.  A row
+ * with NaN or ±inf (non-finite sums or maxima) returns -1, for the general
+ * kernels to take (and to report). */
 IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                     int64_t r, double *val) {
   const int avx2 = cpu_avx2();
@@ -208,72 +289,27 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
   const float it = (float)ra->inv_temp;
   const int ce = ra->div == IE_DIV_CROSS_ENTROPY;
   two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0};
-  float rq = -INFINITY; /* q's running max before the temperature: mq = it·rq */
+  float rp = -INFINITY, rq = -INFINITY; /* running maxima before the temperature */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = xp + i0, *restrict qq = yp + i0;
-    float cp = -INFINITY, cq = -INFINITY, lo = INFINITY;
-    int bad = 0;
-#pragma omp simd reduction(max : cp, cq) reduction(min : lo) reduction(| : bad)
-    for (int i = 0; i < n; i++) {
-      const float u = pp[i], v = qq[i];
-      bad |= !(u < INFINITY) | !(v < INFINITY);
-      cp = u > cp ? u : cp;
-      cq = v > cq ? v : cq;
-      lo = u < lo ? u : lo;
-      lo = v < lo ? v : lo;
+    float cp, cq, o[6];
+    if (i0 == 0) {
+      if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
+      kl_raise(&a, &rp, &rq, cp, cq, it);
     }
-    if (bad || lo == -INFINITY) return -1;
-    rq = cq > rq ? cq : rq;
-    cp *= it; /* max of x·it is it·max x, it > 0 */
-    cq *= it;
-    if (cp > a.mp) {
-      if (a.mp > -INFINITY) {
-        double k1 = exp(a.mp - cp);
-        a.sp *= k1;
-        a.a *= k1;
-        a.b *= k1;
-      }
-      a.mp = cp;
+    kl_sums(pp, qq, n, it, rp, rq, ce, avx2, o);
+    if (!(o[4] * it <= a.mp + 30 && o[5] * it <= a.mq + 30)) { /* or +inf, NaN */
+      if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
+      kl_raise(&a, &rp, &rq, cp, cq, it);
+      kl_sums(pp, qq, n, it, rp, rq, ce, avx2, o);
     }
-    if (cq > a.mq) {
-      if (a.mq > -INFINITY) {
-        double k1 = exp(a.mq - cq);
-        a.b += (a.mq - cq) * a.sp;
-        a.sq *= k1;
-        a.aq *= k1;
-      }
-      a.mq = cq;
-    }
-    const float mp = (float)a.mp, mq = (float)a.mq;
-    float sp = 0, sq = 0, t1 = 0, t2 = 0;
-#if IE_HAVE_AVX2_KL
-    if (avx2) {
-      float o[4];
-      ie__kl_chunk_avx2(pp, qq, n, it, mp, mq, rq, ce, o);
-      sp = o[0], sq = o[1], t1 = o[2], t2 = o[3];
-    } else
-#endif
-    if (ce) {
-#pragma omp simd reduction(+ : sp, sq, t1)
-      for (int i = 0; i < n; i++) {
-        const float u = pp[i] * it, v = qq[i] * it;
-        const float e1 = expf_neg(u - mp), e2 = expf_neg(v - mq);
-        sp += e1, sq += e2, t1 += e1 * ((qq[i] - rq) * it); /* 0 at q's max */
-      }
-    } else {
-#pragma omp simd reduction(+ : sp, sq, t1, t2)
-      for (int i = 0; i < n; i++) {
-        const float u = pp[i] * it, v = qq[i] * it;
-        const float e1 = expf_neg(u - mp), e2 = expf_neg(v - mq);
-        const float d = (pp[i] - qq[i]) * it; /* 0 for equal entries, contracted or not */
-        sp += e1, sq += e2, t1 += e1 * d, t2 -= e2 * d;
-      }
-    }
-    a.sp += sp;
-    a.sq += sq;
-    if (ce) a.b += t1;
-    else a.a += t1, a.aq += t2;
+    if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]))) return -1;
+    a.sp += o[0];
+    a.sq += o[1];
+    if (ce) a.b += o[2];
+    else a.a += o[2], a.aq += o[3];
+    kl_raise(&a, &rp, &rq, o[4], o[5], it);
   }
   *val = kl_value(ra, &a);
   return IE_ROW_OK;
@@ -355,7 +391,7 @@ IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r
         for (int i = 0; i < n; i++) zf[i] = (zf[i] - mf) - lf;
       } else {
 #pragma omp simd
-        for (int i = 0; i < n; i++) zf[i] = expf_neg((zf[i] - mf) - lf);
+        for (int i = 0; i < n; i++) zf[i] = expf_fast((zf[i] - mf) - lf);
       }
       if (o->dtype == IE_DT_F64)
         for (int i = 0; i < n; i++) z[i] = zf[i];

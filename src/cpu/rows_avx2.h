@@ -10,13 +10,16 @@
 /* 1 if this CPU has AVX2 and FMA, and IE_CPU_NO_AVX2=1 is not set in the
  * environment (the tests use it to run the portable loops). */
 int ie__kl_avx2_usable(void);
-/* Over p[0..n), q[0..n) (finite f32 logits, times `it`): out = {Σ e1, Σ e2,
- * Σ e1·(p − q)·it or, with `ce`, Σ e1·(q − rq)·it, Σ e2·(q − p)·it}, where
- * e1 = e^{it·p − mp}, e2 = e^{it·q − mq}, and mq = it·rq. */
-void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float mp, float mq,
-                       float rq, int ce, float out[4]);
-/* Σ e^{it·p[i] − m} over p[0..n) (finite f32 logits, it·p ≤ m). */
-float ie__lse_chunk_avx2(const float *p, int n, float it, float m);
+/* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
+ * {Σ e1, Σ e2, Σ e1·(p − q)·it or, with `ce`, Σ e1·(q − rq)·it,
+ * Σ e2·(q − p)·it, max p, max q}, where e1 = e^{(p − rp)·it},
+ * e2 = e^{(q − rq)·it} (arguments clamped to [−88, 88]).  NaN, ±inf entries make
+ * the sums non-finite or the maxima +inf, except NaN/−inf cases that the
+ * sums carry as 0 (the caller checks). */
+void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp, float rq,
+                       int ce, float out[6]);
+/* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
+float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
 #else
 #define IE_HAVE_AVX2_KL 0
 #endif

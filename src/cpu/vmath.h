@@ -116,16 +116,17 @@ static inline float expf_poly(float x) {
 #define IE_EXPF_C5 0.008374815806746483f
 #define IE_EXPF_C6 0.0013836845755577087f
 
-/* e^x in float for x ≤ 0 only (log-weights less their max), for the fp32
- * fast paths.  x is clamped at −88, where n = −127 makes the 2^n factor +0
- * exactly, so that x ≤ −88 (and −inf) gives 0 with no select; and at 0,
- * since a contracted z·(1/T) − max can land an ulp of z above 0.  The one-step
- * reduction with a float ln2 leaves r off by ≤ |n|·2e-9, which only terms
- * below e^{-20} carry beyond float's precision, and those are < 2e-9 of the
- * largest term of a sum, e^0 = 1. */
-static inline float expf_neg(float x) {
+/* e^x in float for the fp32 fast paths, whose arguments are log-weights
+ * less a running max (≤ 0, or a little above it while a max catches up):
+ * x = n·ln2 + r, |r| ≤ ln2/2, e^r by the polynomial above, 2^n in the
+ * exponent bits.  x is clamped to [−88, 88]: at −88, n = −127 makes the 2^n
+ * factor +0 exactly, so that x ≤ −88 (and −inf) gives 0 with no select;
+ * NaN stays NaN.  The one-step reduction with a float ln2 leaves r off by
+ * ≤ |n|·2e-9, which terms below e^{-20} carry beyond float's precision,
+ * and those are < 2e-9 of the sums' largest terms. */
+static inline float expf_fast(float x) {
   const float magic = 12582912.0f; /* 1.5·2^23: adding it rounds */
-  float xc = x < -88.0f ? -88.0f : x > 0.0f ? 0.0f : x;
+  float xc = x < -88.0f ? -88.0f : x > 88.0f ? 88.0f : x;
   float t = xc * 1.44269504f + magic;
   float n = t - magic;
   float r = xc - n * 0.693147181f;
