@@ -251,6 +251,37 @@ def main():
     x, y = z[:, :1].copy(), z[:, 1:].copy()
     lines.append("mi mi_ties %s %s %d %.17g" % (save("mi_ties.x", x), save("mi_ties.y", y), 3, ksg(x, y, 3)))
 
+    # The CPU's k-d tree (d <= 8) over many leaves: ties, duplicates, queries
+    # from another set, one dimension; its range counts (marginals of d >= 2).
+    x = pts(3000, 2)
+    search_case("kd_d2", x, x, 5, "euclidean", True)
+    search_case("kd_d2_cheb", x, x, 7, "chebyshev", True)
+    g = np.floor(pts(2500, 3) * 2)  # a coarse grid: many ties and duplicates
+    search_case("kd_ties_d3", g, g, 12, "euclidean", True)
+    search_case("kd_ties_d3_cheb", g, g, 12, "chebyshev", True)
+    search_case("kd_cross_d8", pts(400, 8, scale=2.0), pts(2000, 8), 9, "euclidean", False)
+    x = pts(1500, 1)
+    x[700:900] = x[0:200]
+    search_case("kd_d1_dups", x, x, 4, "chebyshev", True)
+    search_case("kd_d1_wide_k", pts(50, 1), x, 1400, "euclidean", False)
+    # The float32 GEMM candidates (d > 8): duplicates, several tiles.
+    x = pts(2600, 64)
+    x[2000:2100] = x[0:100]
+    search_case("gemm_d64", x, x, 5, "euclidean", True)
+    search_case("gemm_cross_d20", pts(300, 20, offset=3.0), pts(4500, 20), 6, "euclidean", False)
+    for dx, dy, n, k in ((2, 2, 2500, 3), (3, 1, 2000, 5)):
+        z = rng.standard_normal((n, dx + dy))
+        z[:, dx] = 0.5 * z[:, 0] + np.sqrt(0.75) * z[:, dx]
+        x, y = z[:, :dx].astype(np.float32), z[:, dx:].astype(np.float32)
+        name = "mi_kd_%dx%d_k%d" % (dx, dy, k)
+        lines.append("mi %s %s %s %d %.17g" % (name, save(name + ".x", x), save(name + ".y", y), k, ksg(x, y, k)))
+    z = np.floor(rng.standard_normal((1500, 3)) * 3).astype(np.float32)  # ties in 2-D marginals
+    z[:, 2] += z[:, 0]
+    x, y = z[:, :2].copy(), z[:, 2:].copy()
+    x += rng.random(x.shape).astype(np.float32) * np.float32(0.125)
+    y += rng.random(y.shape).astype(np.float32) * np.float32(0.125)
+    lines.append("mi mi_kd_ties %s %s %d %.17g" % (save("mi_kd_ties.x", x), save("mi_kd_ties.y", y), 4, ksg(x, y, 4)))
+
     with open(os.path.join(OUT, "knn_manifest.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote %d checks to %s" % (len(lines), os.path.join(OUT, "knn_manifest.txt")))

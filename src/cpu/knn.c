@@ -27,16 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "knn.h"
+#include "vmath.h"
 
 ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
                       ie_knn_metric metric, int self, int64_t *idx, double *dist);
 ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count);
 
-enum { TQ = 1024, TR = 2048, GEMM_MIN_D = 9, KD_MAX_D = 8 };
+enum { GEMM_MIN_D = 9, KD_MAX_D = 8 };
 
 /* ---- Brute force ------------------------------------------------------------------- */
 
@@ -74,84 +73,192 @@ static void knn_direct(const double *Q, int64_t m, const double *R, int64_t n, i
   }
 }
 
-/* ---- GEMM candidates, exact keys ------------------------------------------------------- */
+/* ---- Float32 candidates, exact keys ---------------------------------------------------- */
+
+/* The candidate pass is a register-blocked float32 GEMM of our own (MR
+ * queries × NR references per step, the references packed d × NR) fused
+ * with the test of the bound, so that the m × n products never reach
+ * memory; a step whose MR·NR bounds all exceed their queries' thresholds
+ * costs one vector comparison per row. */
+enum { MR = 6, NR = 16, RCH = 1024, QB = 384 };
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v8f_u __attribute__((vector_size(32), aligned(4)));
+typedef int v8i __attribute__((vector_size(32)));
+
+typedef struct {
+  const double *Q, *R;
+  const float *Qf, *Rp, *rc; /* float queries (m × d), packed references, (1 − tol)‖b‖² */
+  const double *qn;
+  int64_t m, n, d, k;
+  int self;
+  double tol1, slack;
+  float *thr; /* per query */
+  int64_t *cnt, *idx;
+  double *dist;
+} fused;
+
+/* Query i's threshold: worst key − (1 − tol)‖a‖² + slack, rounded up to
+ * float; +inf while its heap is not full. */
+static inline float threshold(const fused *f, int64_t i) {
+  if (f->cnt[i] < f->k) return INFINITY;
+  const double t = f->dist[(size_t)i * (size_t)f->k] - f->tol1 * f->qn[i] + f->slack;
+  float h = (float)t;
+  if ((double)h < t) h = nextafterf(h, INFINITY); /* round up: skip less */
+  return h;
+}
+
+/* Queries [i0, i1) against all references. */
+IE_CPU_CLONES static void fused_block(const fused *f, int64_t i0, int64_t i1) {
+  const int64_t d = f->d, n = f->n, k = f->k;
+  float qa[MR * 128];
+  for (int64_t j0 = 0; j0 < n; j0 += RCH) {
+    const int64_t j1 = n - j0 < RCH ? n : j0 + RCH;
+    for (int64_t g = i0; g < i1; g += MR) {
+      const int64_t mr = i1 - g < MR ? i1 - g : MR;
+      const float *a = f->Qf + (size_t)g * (size_t)d;
+      if (mr < MR || d > 128) {
+        /* A short group: pad with zero rows (never read back). */
+        if (d <= 128) {
+          memset(qa, 0, sizeof qa);
+          memcpy(qa, a, (size_t)mr * (size_t)d * sizeof *qa);
+          a = qa;
+        }
+      }
+      float thr[MR];
+      for (int r = 0; r < MR; r++) thr[r] = r < mr ? f->thr[g + r] : -INFINITY;
+      for (int64_t p0 = j0; p0 < j1; p0 += NR) {
+        const float *pp = f->Rp + (size_t)(p0 / NR) * (size_t)d * NR;
+        v8f acc[MR][2];
+        for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = (v8f){0};
+        if (a == qa || mr == MR) {
+          for (int64_t c = 0; c < d; c++) {
+            const v8f b0 = *(const v8f_u *)(pp + c * NR), b1 = *(const v8f_u *)(pp + c * NR + 8);
+            for (int r = 0; r < MR; r++) {
+              const float ar = a[(size_t)r * (size_t)d + (size_t)c];
+              acc[r][0] += ar * b0;
+              acc[r][1] += ar * b1;
+            }
+          }
+        } else { /* d > 128 with a short group: rows < mr only */
+          for (int64_t c = 0; c < d; c++) {
+            const v8f b0 = *(const v8f_u *)(pp + c * NR), b1 = *(const v8f_u *)(pp + c * NR + 8);
+            for (int r = 0; r < mr; r++) {
+              const float ar = a[(size_t)r * (size_t)d + (size_t)c];
+              acc[r][0] += ar * b0;
+              acc[r][1] += ar * b1;
+            }
+          }
+        }
+        const v8f rc0 = *(const v8f_u *)(f->rc + p0), rc1 = *(const v8f_u *)(f->rc + p0 + 8);
+        v8i any = {0};
+        for (int r = 0; r < MR; r++) {
+          any |= (rc0 - 2 * acc[r][0] <= thr[r]) | (rc1 - 2 * acc[r][1] <= thr[r]);
+        }
+        int hit = 0;
+        for (int t = 0; t < 8; t++) hit |= any[t];
+        if (!hit) continue;
+        for (int r = 0; r < mr; r++) {
+          const int64_t i = g + r;
+          const double *qi = f->Q + (size_t)i * (size_t)d;
+          double *hd = f->dist + (size_t)i * (size_t)k;
+          int64_t *hi = f->idx + (size_t)i * (size_t)k;
+          for (int t = 0; t < NR; t++) {
+            const int64_t j = p0 + t;
+            const float v = f->rc[j] - 2 * acc[r][t >> 3][t & 7];
+            if (!(v <= thr[r]) || j >= n || (f->self && j == i)) continue;
+            const double key = ie__knn_key_euclid(qi, f->R + (size_t)j * (size_t)d, d);
+            if (f->cnt[i] >= k && !(key <= hd[0])) continue;
+            ie__knn_offer(hd, hi, &f->cnt[i], k, key, j);
+            thr[r] = threshold(f, i);
+          }
+        }
+      }
+      for (int r = 0; r < mr; r++) f->thr[g + r] = thr[r];
+    }
+  }
+}
 
 static ie_status knn_gemm(ie_context *ctx, const double *Q, int64_t m, const double *R, int64_t n,
                           int64_t d, int64_t k, int self, int64_t *idx, double *dist) {
-  const int same = Q == R && m == n;
+  const int64_t np = (n + NR - 1) / NR * NR; /* references padded to whole panels */
   double *mu = calloc((size_t)d, sizeof *mu);
-  double *Rc = malloc((size_t)n * (size_t)d * sizeof *Rc);
-  double *Qc = same ? Rc : malloc((size_t)m * (size_t)d * sizeof *Qc);
-  double *rn = malloc((size_t)n * sizeof *rn);
-  double *qn = same ? rn : malloc((size_t)m * sizeof *qn);
-  double *G = malloc((size_t)TQ * TR * sizeof *G);
-  int64_t *cnt = malloc((size_t)TQ * sizeof *cnt);
+  float *Qf = ie__malloc((size_t)m * (size_t)d * sizeof *Qf);
+  float *Rp = ie__malloc((size_t)np * (size_t)d * sizeof *Rp);
+  double *rn = ie__malloc((size_t)n * sizeof *rn);
+  double *qn = ie__malloc((size_t)m * sizeof *qn);
+  float *rc = ie__malloc((size_t)np * sizeof *rc);
+  float *thr = ie__malloc((size_t)m * sizeof *thr);
+  int64_t *cnt = ie__malloc((size_t)m * sizeof *cnt);
   ie_status s = IE_OK;
-  if (!mu || !Rc || !Qc || !rn || !qn || !G || !cnt) {
-    s = ie__error(ctx, IE_OUT_OF_MEMORY, "knn (cpu): no host memory for the GEMM tiles");
+  if (!mu || !Qf || !Rp || !rn || !qn || !rc || !thr || !cnt) {
+    s = ie__error(ctx, IE_OUT_OF_MEMORY, "knn (cpu): no host memory for the float32 copies");
     goto done;
   }
-  /* Centre on the references' mean: smaller norms, a smaller margin. */
+  /* Centre on the references' mean and round to float32 (queries row-major,
+   * references packed by panels of NR); norms of the floats in double. */
   for (int64_t j = 0; j < n; j++)
     for (int64_t c = 0; c < d; c++) mu[c] += R[(size_t)j * (size_t)d + (size_t)c];
   for (int64_t c = 0; c < d; c++) mu[c] /= (double)n;
-  for (int pass = 0; pass < (same ? 1 : 2); pass++) {
-    const double *src = pass ? Q : R;
-    double *dst = pass ? Qc : Rc, *nrm = pass ? qn : rn;
-    const int64_t rows = pass ? m : n;
 #pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < rows; j++) {
-      double sq = 0;
-      for (int64_t c = 0; c < d; c++) {
-        const double v = src[(size_t)j * (size_t)d + (size_t)c] - mu[c];
-        dst[(size_t)j * (size_t)d + (size_t)c] = v;
-        sq += v * v;
-      }
-      nrm[j] = sq;
+  for (int64_t j = 0; j < np; j++) {
+    double sq = 0;
+    float *dst = Rp + (size_t)(j / NR) * (size_t)d * NR + (size_t)(j % NR);
+    for (int64_t c = 0; c < d; c++) {
+      const float v = j < n ? (float)(R[(size_t)j * (size_t)d + (size_t)c] - mu[c]) : 0;
+      dst[(size_t)c * NR] = v;
+      sq += (double)v * v;
     }
+    if (j < n) rn[j] = sq;
   }
-  const double tol = (4.0 * (double)d + 32.0) * DBL_EPSILON;
-  for (int64_t q0 = 0; q0 < m; q0 += TQ) {
-    const int64_t bq = m - q0 < TQ ? m - q0 : TQ;
-    for (int64_t i = 0; i < bq; i++) cnt[i] = 0;
-    for (int64_t r0 = 0; r0 < n; r0 += TR) {
-      const int64_t br = n - r0 < TR ? n - r0 : TR;
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)br, (int)d, 1.0,
-                  Qc + (size_t)q0 * (size_t)d, (int)d, Rc + (size_t)r0 * (size_t)d, (int)d, 0.0, G,
-                  (int)br);
-#pragma omp parallel for schedule(dynamic, 8)
-      for (int64_t ii = 0; ii < bq; ii++) {
-        const int64_t i = q0 + ii;
-        double *hd = dist + (size_t)i * (size_t)k;
-        int64_t *hi = idx + (size_t)i * (size_t)k;
-        const double *qi = Q + (size_t)i * (size_t)d, *g = G + (size_t)ii * (size_t)br;
-        const double qni = qn[i];
-        int64_t c = cnt[ii];
-        for (int64_t jj = 0; jj < br; jj++) {
-          const int64_t j = r0 + jj;
-          if (self && j == i) continue;
-          if (c >= k) {
-            const double s2 = qni + rn[j];
-            if (s2 - 2 * g[jj] - tol * s2 > hd[0]) continue; /* cannot enter the heap */
-          }
-          ie__knn_offer(hd, hi, &c, k, ie__knn_key_euclid(qi, R + (size_t)j * (size_t)d, d), j);
-        }
-        cnt[ii] = c;
-      }
-    }
 #pragma omp parallel for schedule(static)
-    for (int64_t ii = 0; ii < bq; ii++) {
-      const int64_t i = q0 + ii;
-      ie__knn_finish(dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, cnt[ii], 1);
+  for (int64_t i = 0; i < m; i++) {
+    double sq = 0;
+    for (int64_t c = 0; c < d; c++) {
+      const float v = (float)(Q[(size_t)i * (size_t)d + (size_t)c] - mu[c]);
+      Qf[(size_t)i * (size_t)d + (size_t)c] = v;
+      sq += (double)v * v;
     }
+    qn[i] = sq;
+    thr[i] = INFINITY;
+    cnt[i] = 0;
+  }
+  /* With a, b the float vectors, u = 2^-24: the float dot product is within
+   * d u (‖a‖² + ‖b‖²) of 2⟨a, b⟩ (any order, with or without FMA), the
+   * rounding of the centred points to float moves ‖a − b‖² by at most
+   * ~4u (‖a‖² + ‖b‖²), and the float bound rc − 2⟨a, b⟩ and rc's own
+   * rounding add ~3u (‖a‖² + ‖b‖²): a margin of (d + 16) 2u (‖a‖² + ‖b‖²)
+   * covers all, double roundings included.  Reference j is skipped when
+   * ‖a‖² + ‖b‖² − 2⟨a, b⟩ − tol (‖a‖² + ‖b‖²) > worst key, that is
+   * (1 − tol) ‖b‖² − 2⟨a, b⟩ > worst − (1 − tol) ‖a‖². */
+  const double tol = (double)(d + 16) * 0x1p-23, tol1 = 1 - tol;
+  /* Underflow: float's absolute errors below 2^-126 are covered by a
+   * slack; norms near float's range go to the direct search instead. */
+  const double slack = (double)(d + 16) * 0x1p-100;
+  double big = 0;
+  for (int64_t j = 0; j < n; j++) big = rn[j] > big ? rn[j] : big;
+  for (int64_t i = 0; i < m; i++) big = qn[i] > big ? qn[i] : big;
+  if (!(big < 0x1p100)) {
+    s = IE_UNSUPPORTED; /* not an error: the caller searches directly */
+    goto done;
+  }
+  for (int64_t j = 0; j < np; j++) rc[j] = j < n ? (float)(tol1 * rn[j]) : INFINITY;
+  const fused f = {Q, R, Qf, Rp, rc, qn, m, n, d, k, self, tol1, slack, thr, cnt, idx, dist};
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i0 = 0; i0 < m; i0 += QB) {
+    const int64_t i1 = m - i0 < QB ? m : i0 + QB;
+    fused_block(&f, i0, i1);
+    for (int64_t i = i0; i < i1; i++)
+      ie__knn_finish(dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, cnt[i], 1);
   }
 done:
   free(mu);
-  free(Rc);
-  if (!same) free(Qc);
+  free(Qf);
+  free(Rp);
   free(rn);
-  if (!same) free(qn);
-  free(G);
+  free(qn);
+  free(rc);
+  free(thr);
   free(cnt);
   return s;
 }
@@ -171,31 +278,93 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
     ie__kd_free(t);
     return IE_OK;
   }
-  if (metric == IE_METRIC_EUCLIDEAN && d >= GEMM_MIN_D && n <= INT32_MAX && d <= INT32_MAX)
-    return knn_gemm(ctx, Q, m, R, n, d, k, self, idx, dist);
+  if (metric == IE_METRIC_EUCLIDEAN && d >= GEMM_MIN_D && n <= INT32_MAX && d <= INT32_MAX) {
+    const ie_status s = knn_gemm(ctx, Q, m, R, n, d, k, self, idx, dist);
+    if (s != IE_UNSUPPORTED) return s;
+  }
   knn_direct(Q, m, R, n, d, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist);
   return IE_OK;
 }
 
 /* ---- Range counting --------------------------------------------------------------------- */
 
-static int by_value(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
+/* Rows sorted by value: LSD radix sort, eight passes of a byte, on the
+ * doubles' bit patterns mapped to unsigned integers of the same order. */
+static void sort_rows(const double *R, int64_t n, uint64_t *key, int64_t *ord, uint64_t *k2,
+                      int64_t *o2) {
+  for (int64_t j = 0; j < n; j++) {
+    uint64_t u;
+    memcpy(&u, R + j, sizeof u);
+    key[j] = u >> 63 ? ~u : u | UINT64_C(0x8000000000000000);
+    ord[j] = j;
+  }
+  for (int sh = 0; sh < 64; sh += 8) {
+    int64_t at[257] = {0};
+    for (int64_t j = 0; j < n; j++) at[((key[j] >> sh) & 255) + 1]++;
+    if (at[((key[0] >> sh) & 255) + 1] == n) continue; /* one bucket: nothing moves */
+    for (int b = 0; b < 256; b++) at[b + 1] += at[b];
+    for (int64_t j = 0; j < n; j++) {
+      const int64_t p = at[(key[j] >> sh) & 255]++;
+      k2[p] = key[j];
+      o2[p] = ord[j];
+    }
+    memcpy(key, k2, (size_t)n * sizeof *key);
+    memcpy(ord, o2, (size_t)n * sizeof *ord);
+  }
 }
 
-/* First position p of the sorted v[0 .. n) with v[p] − q0 > lim (strict) or
- * ≥ lim: v[p] − q0 is monotone in v[p], so the answers form a run. */
-static int64_t first_above(const double *v, int64_t n, double q0, double lim, int strict) {
-  int64_t lo = 0, hi = n;
+/* v[p] − q0 > lim (strict) or ≥ lim: monotone in v[p] for sorted v. */
+#define ABOVE(x) (strict ? (x) - q0 > lim : (x) - q0 >= lim)
+
+/* The first position in [lo, hi) of the sorted v where ABOVE holds, else hi. */
+static int64_t first_above(const double *v, int64_t lo, int64_t hi, double q0, double lim,
+                           int strict) {
   while (lo < hi) {
     const int64_t mid = lo + (hi - lo) / 2;
-    const double t = v[mid] - q0;
-    if (strict ? t > lim : t >= lim) hi = mid;
+    if (ABOVE(v[mid])) hi = mid;
     else lo = mid + 1;
   }
   return lo;
 }
+
+/* The same over all of v[0 .. n), galloping out from position p, whose
+ * value is q0 itself: O(log of the distance), near p in memory. */
+static int64_t gallop(const double *v, int64_t n, int64_t p, double q0, double lim, int strict) {
+  int64_t lo, hi, step = 1;
+  if (lim < 0) { /* ABOVE holds at p: the answer is at most p */
+    hi = p;
+    for (;;) {
+      lo = hi - step;
+      if (lo <= 0) {
+        lo = 0;
+        break;
+      }
+      if (!ABOVE(v[lo])) {
+        lo++;
+        break;
+      }
+      hi = lo;
+      step *= 2;
+    }
+  } else { /* ABOVE fails at p: the answer is beyond it */
+    lo = p + 1;
+    for (;;) {
+      const int64_t probe = p + step;
+      if (probe >= n) {
+        hi = n;
+        break;
+      }
+      if (ABOVE(v[probe])) {
+        hi = probe;
+        break;
+      }
+      lo = probe + 1;
+      step *= 2;
+    }
+  }
+  return first_above(v, lo, hi, q0, lim, strict);
+}
+#undef ABOVE
 
 ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count) {
@@ -212,22 +381,33 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
     return IE_OK;
   }
   /* One dimension: the points with |r − q| < radius are one run of the
-   * sorted values, found by two binary searches; with self, row i itself
-   * (at distance 0) is in that run. */
-  double *v = ie__malloc((size_t)(n ? n : 1) * sizeof *v);
-  if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory");
-  memcpy(v, R, (size_t)n * sizeof *v);
-  qsort(v, (size_t)n, sizeof *v, by_value);
+   * sorted values, and with self row i itself (at distance 0) is in it.
+   * Self queries go in sorted order, each galloping out from its place. */
+  const size_t nn = (size_t)(n ? n : 1);
+  double *v = ie__malloc(nn * sizeof *v);
+  uint64_t *key = ie__malloc(2 * nn * sizeof *key);
+  int64_t *ord = ie__malloc(2 * nn * sizeof *ord);
+  if (!v || !key || !ord) {
+    free(v);
+    free(key);
+    free(ord);
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory");
+  }
+  if (n > 0) sort_rows(R, n, key, ord, key + n, ord + n);
+  for (int64_t p = 0; p < n; p++) v[p] = R[ord[p]];
+  const int own = self && Q == R && m == n;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < m; i++) {
-    const double rad = radius[i];
+  for (int64_t u = 0; u < m; u++) {
+    const int64_t i = own ? ord[u] : u;
+    const double rad = radius[i], q0 = Q[i];
     int64_t c = 0;
-    if (rad > 0) {
-      const int64_t a = first_above(v, n, Q[i], -rad, 1);
-      c = first_above(v, n, Q[i], rad, 0) - a - (self != 0);
-    }
+    if (rad > 0 && own) c = gallop(v, n, u, q0, rad, 0) - gallop(v, n, u, q0, -rad, 1) - 1;
+    else if (rad > 0)
+      c = first_above(v, 0, n, q0, rad, 0) - first_above(v, 0, n, q0, -rad, 1) - (self != 0);
     count[i] = c;
   }
   free(v);
+  free(key);
+  free(ord);
   return IE_OK;
 }
