@@ -4,9 +4,10 @@
  *
  * Build.  Each node covers a run of the points in tree order; a node of
  * more than LEAF points is split at the median (quickselect) of the
- * coordinate along which its points spread most, so the tree is balanced
- * whatever the data, duplicates included.  Every node keeps the tight
- * bounding box of its points.
+ * coordinate along which its box is widest, so the tree is balanced
+ * whatever the data, duplicates included.  The root and the leaves keep the
+ * tight bounding box of their points, inner nodes their parent's box cut at
+ * the median: boxes that hold their points, which is all exactness needs.
  *
  * Exactness.  A box's key, built from the per-coordinate gaps between the
  * query and the box in the same order and arithmetic as a point's key
@@ -40,23 +41,30 @@ struct ie__kdtree {
 
 /* ---- Build ------------------------------------------------------------------------------ */
 
-/* Reorder p[0 .. n) so that p[nth] holds the row whose coordinate c would be
- * there in sorted order, no larger ones before it, no smaller after
- * (Hoare's quickselect, median-of-three pivot). */
-static void select_nth(int64_t *p, int64_t n, int64_t nth, const double *R, int64_t d, int64_t c) {
-#define V(x) R[(size_t)(x) * (size_t)d + (size_t)c]
+/* Reorder the rows P[0 .. n) (d values each, with their ids) so that row
+ * nth holds the one whose coordinate c would be there in sorted order, no
+ * larger ones before it, no smaller after (Hoare's quickselect,
+ * median-of-three pivot).  Rows move whole: the scans stay sequential. */
+static void select_nth(double *P, int64_t *id, int64_t n, int64_t nth, int64_t d, int64_t c) {
+#define V(x) P[(size_t)(x) * (size_t)d + (size_t)c]
   int64_t lo = 0, hi = n - 1;
   while (hi > lo) {
-    const double a = V(p[lo]), b = V(p[lo + (hi - lo) / 2]), e = V(p[hi]);
+    const double a = V(lo), b = V(lo + (hi - lo) / 2), e = V(hi);
     const double piv = a < b ? (b < e ? b : a < e ? e : a) : (a < e ? a : b < e ? e : b);
     int64_t i = lo, j = hi;
     while (i <= j) {
-      while (V(p[i]) < piv) i++;
-      while (V(p[j]) > piv) j--;
+      while (V(i) < piv) i++;
+      while (V(j) > piv) j--;
       if (i <= j) {
-        const int64_t t = p[i];
-        p[i++] = p[j];
-        p[j--] = t;
+        double *x = P + (size_t)i * (size_t)d, *y = P + (size_t)j * (size_t)d;
+        for (int64_t u = 0; u < d; u++) {
+          const double t = x[u];
+          x[u] = y[u];
+          y[u] = t;
+        }
+        const int64_t t = id[i];
+        id[i++] = id[j];
+        id[j--] = t;
       }
     }
     if (nth <= j) hi = j;
@@ -72,16 +80,20 @@ static int64_t subtree_nodes(int64_t c) {
   return c <= LEAF ? 1 : 1 + subtree_nodes(c / 2) + subtree_nodes(c - c / 2);
 }
 
-/* The subtree of node nd over perm[lo .. hi); big halves are OpenMP tasks. */
-static void build(ie__kdtree *t, const double *R, int64_t *perm, int64_t nd, int64_t lo, int64_t hi) {
+/* The subtree of node nd over rows [lo .. hi) of t->pts; big halves are
+ * OpenMP tasks. */
+static void build(ie__kdtree *t, int64_t nd, int64_t lo, int64_t hi) {
   const int64_t d = t->d;
+  double *P = t->pts;
   double *blo = t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d;
-  for (int64_t c = 0; c < d; c++) blo[c] = bhi[c] = R[(size_t)perm[lo] * (size_t)d + (size_t)c];
-  for (int64_t p = lo + 1; p < hi; p++) {
-    const double *r = R + (size_t)perm[p] * (size_t)d;
-    for (int64_t c = 0; c < d; c++) {
-      blo[c] = r[c] < blo[c] ? r[c] : blo[c];
-      bhi[c] = r[c] > bhi[c] ? r[c] : bhi[c];
+  if (nd == 0 || hi - lo <= LEAF) { /* tight boxes at the root and the leaves */
+    for (int64_t c = 0; c < d; c++) blo[c] = bhi[c] = P[(size_t)lo * (size_t)d + (size_t)c];
+    for (int64_t p = lo + 1; p < hi; p++) {
+      const double *r = P + (size_t)p * (size_t)d;
+      for (int64_t c = 0; c < d; c++) {
+        blo[c] = r[c] < blo[c] ? r[c] : blo[c];
+        bhi[c] = r[c] > bhi[c] ? r[c] : bhi[c];
+      }
     }
   }
   t->node[nd].lo = lo;
@@ -92,18 +104,25 @@ static void build(ie__kdtree *t, const double *R, int64_t *perm, int64_t nd, int
   for (int64_t c = 1; c < d; c++)
     if (bhi[c] - blo[c] > bhi[cs] - blo[cs]) cs = c;
   const int64_t mid = lo + (hi - lo) / 2;
-  select_nth(perm + lo, hi - lo, mid - lo, R, d, cs);
+  select_nth(P + (size_t)lo * (size_t)d, t->id + lo, hi - lo, mid - lo, d, cs);
   const int64_t left = nd + 1, right = left + subtree_nodes(mid - lo);
   t->node[nd].left = left;
   t->node[nd].right = right;
+  /* Inner children get this box cut at the median: it holds their points. */
+  const double cut = P[(size_t)mid * (size_t)d + (size_t)cs];
+  double *l = t->box + 2 * (size_t)d * (size_t)left, *r = t->box + 2 * (size_t)d * (size_t)right;
+  memcpy(l, blo, 2 * (size_t)d * sizeof *l);
+  memcpy(r, blo, 2 * (size_t)d * sizeof *r);
+  l[d + cs] = cut;
+  r[cs] = cut;
   if (hi - lo > 8192) {
 #pragma omp task
-    build(t, R, perm, left, lo, mid);
-    build(t, R, perm, right, mid, hi);
+    build(t, left, lo, mid);
+    build(t, right, mid, hi);
 #pragma omp taskwait
   } else {
-    build(t, R, perm, left, lo, mid);
-    build(t, R, perm, right, mid, hi);
+    build(t, left, lo, mid);
+    build(t, right, mid, hi);
   }
 }
 
@@ -134,17 +153,14 @@ ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d) {
     ie__kd_free(t);
     return NULL;
   }
+  memcpy(t->pts, R, (size_t)n * (size_t)d * sizeof *t->pts);
   for (int64_t j = 0; j < n; j++) t->id[j] = j;
   if (n > 0) {
 #pragma omp parallel
 #pragma omp single
-    build(t, R, t->id, 0, 0, n);
+    build(t, 0, 0, n);
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < n; p++) {
-    t->pos[t->id[p]] = p;
-    memcpy(t->pts + (size_t)p * (size_t)d, R + (size_t)t->id[p] * (size_t)d, (size_t)d * sizeof *t->pts);
-  }
+  for (int64_t p = 0; p < n; p++) t->pos[t->id[p]] = p;
   return t;
 }
 

@@ -316,20 +316,24 @@ static void sort_rows(const double *R, int64_t n, uint64_t *key, int64_t *ord, u
 /* v[p] − q0 > lim (strict) or ≥ lim: monotone in v[p] for sorted v. */
 #define ABOVE(x) (strict ? (x) - q0 > lim : (x) - q0 >= lim)
 
-/* The first position in [lo, hi) of the sorted v where ABOVE holds, else hi. */
-static int64_t first_above(const double *v, int64_t lo, int64_t hi, double q0, double lim,
-                           int strict) {
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (ABOVE(v[mid])) hi = mid;
-    else lo = mid + 1;
+/* The first position in [lo, hi) of the sorted v where ABOVE holds, else
+ * hi.  Branch-free halving (a conditional move a step): the answer stays in
+ * [base, base + len]. */
+static inline int64_t first_above(const double *v, int64_t lo, int64_t hi, double q0, double lim,
+                                  int strict) {
+  int64_t base = lo, len = hi - lo;
+  if (len <= 0) return lo;
+  while (len > 1) {
+    const int64_t half = len / 2;
+    base = ABOVE(v[base + half]) ? base : base + half;
+    len -= half;
   }
-  return lo;
+  return base + !ABOVE(v[base]);
 }
 
 /* The same over all of v[0 .. n), galloping out from position p, whose
  * value is q0 itself: O(log of the distance), near p in memory. */
-static int64_t gallop(const double *v, int64_t n, int64_t p, double q0, double lim, int strict) {
+static inline int64_t gallop(const double *v, int64_t n, int64_t p, double q0, double lim, int strict) {
   int64_t lo, hi, step = 1;
   if (lim < 0) { /* ABOVE holds at p: the answer is at most p */
     hi = p;
