@@ -8,21 +8,21 @@
  * max |q_c − r_c|, always from coordinate differences in double.  At the end
  * each heap is sorted: (distance, index) ascending, ties to the smaller index.
  *
- * Euclidean with d ≥ 8 selects candidates through OpenBLAS: per tile of
- * 1024 queries × 2048 references, G = Q̂ R̂ᵀ (dgemm, both centred on the
- * references' mean) gives D̃² = ‖q̂‖² + ‖r̂‖² − 2G.  A reference is skipped only
- * if D̃² − e > the heap's worst exact key, with
- *   e = (4d + 32) ε (‖q̂‖² + ‖r̂‖²)
- * covering the rounding of the centring, the GEMM, the norms and of the
- * exact sum itself, so no true neighbour is ever dropped; every reference
- * that may enter the heap gets its exact key from coordinate differences.
- * Memory beyond inputs and outputs: the centred copies and one 16 MiB tile.
+ * Three searches, by dimension and metric:
+ *  - d ≤ 8, either metric: the k-d tree of kdtree.c;
+ *  - Euclidean, d > 8: candidates from float32 dot products of points
+ *    centred on the references' mean, in a register-blocked kernel of ours
+ *    fused with the test (knn_gemm below: the rounding margin there never
+ *    drops a true neighbour); every reference that may enter the heap gets
+ *    its exact key from coordinate differences.  Memory beyond inputs and
+ *    outputs: float copies of the points and a few values a row.
+ *  - Chebyshev, d > 8: brute force, each key abandoned once above the worst.
  *
- * Range counting.  References are sorted by their first coordinate; the
- * points with |r_0 − q_0| < radius form one run of that order (rounding is
- * monotone), found by binary search, and only that run is scanned.
+ * Range counting.  d = 1: the points strictly inside form one run of the
+ * sorted values (rounding is monotone), bounded by two binary searches a
+ * query, galloping out from the query's own place when it is a reference;
+ * d ≥ 2: the k-d tree.
  */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
