@@ -396,11 +396,11 @@ typedef struct {
  * `distances` [m, k] f64 or f32 (may be NULL), host or device memory.
  * Points are f32, f16, bf16 (f64 on the CPU); they are compared in double.
  * The kept neighbours' distances are computed from coordinate differences in
- * double (SPEC §5): a duplicate is at exactly 0.  The search is exact (the
- * CPU selects candidates through a GEMM of the expanded form for the
- * Euclidean metric when d ≥ 8, with a rounding margin that never drops a
- * true neighbour); memory beyond the inputs and outputs stays bounded by
- * tiles whatever n.  1 ≤ k ≤ n (k ≤ n − 1 with exclude_self); NaN or inf in
+ * double (SPEC §5): a duplicate is at exactly 0.  The search is exact: on
+ * the CPU an exact k-d tree for d ≤ 8, and for the Euclidean metric above
+ * that a float32 candidate kernel of the expanded form whose rounding margin
+ * never drops a true neighbour (brute force in double otherwise); memory
+ * beyond the inputs and outputs stays bounded by tiles whatever n.  1 ≤ k ≤ n (k ≤ n − 1 with exclude_self); NaN or inf in
  * a point is IE_NONFINITE naming the tensor and row. */
 IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor *refs,
                         int64_t k, DLTensor *indices, DLTensor *distances,
