@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "spectral.h"
+#include "cpu/vmath.h" /* IE_CPU_CLONES */
 
 static int has_spectral(const ie_context *ctx) {
   return ctx && ctx->ops && ctx->ops->gram && ctx->ops->eigvalsh;
@@ -31,7 +32,8 @@ static int has_spectral(const ie_context *ctx) {
  * rank-2 update A − v uᵀ − u vᵀ with p = β A v, u = p − ½ β (pᵀv) v), then
  * LAPACK dsterf (Pal–Walker–Kahan QL/QR): what dsyevd does with jobz = 'N',
  * without a threaded BLAS call for each tiny Level-2 step.  e is m scratch. */
-static lapack_int small_eigvalsh(double *A, int64_t m, double *w, double *e, double *v, double *u) {
+IE_CPU_CLONES static lapack_int small_eigvalsh(double *A, int64_t m, double *w, double *e,
+                                              double *v, double *u) {
   for (int64_t k = 0; k + 2 < m; k++) {
     const int64_t t = m - k - 1; /* the trailing block is rows/cols k+1 .. m-1 */
     double xn = 0;
@@ -54,22 +56,27 @@ static lapack_int small_eigvalsh(double *A, int64_t m, double *w, double *e, dou
     const double beta = 2.0 / vv;
     double pv = 0;
     for (int64_t i = 0; i < t; i++) {
+      const double *Ai = A + (k + 1 + i) * m + (k + 1);
       double acc = 0;
-      for (int64_t j = 0; j < t; j++) acc += A[(k + 1 + i) * m + (k + 1 + j)] * v[j];
+#pragma omp simd reduction(+ : acc)
+      for (int64_t j = 0; j < t; j++) acc += Ai[j] * v[j];
       u[i] = beta * acc;
       pv += u[i] * v[i];
     }
     for (int64_t i = 0; i < t; i++) u[i] -= 0.5 * beta * pv * v[i];
-    for (int64_t i = 0; i < t; i++)
-      for (int64_t j = 0; j < t; j++)
-        A[(k + 1 + i) * m + (k + 1 + j)] -= v[i] * u[j] + u[i] * v[j];
+    for (int64_t i = 0; i < t; i++) {
+      double *Ai = A + (k + 1 + i) * m + (k + 1);
+      const double vi = v[i], ui = u[i];
+#pragma omp simd
+      for (int64_t j = 0; j < t; j++) Ai[j] -= vi * u[j] + ui * v[j];
+    }
   }
   if (m >= 2) {
     w[m - 2] = A[(m - 2) * m + (m - 2)];
     e[m - 2] = A[(m - 1) * m + (m - 2)];
   }
   w[m - 1] = A[(m - 1) * m + (m - 1)];
-  return LAPACKE_dsterf((lapack_int)m, w, e);
+  return LAPACKE_dsterf_work((lapack_int)m, w, e); /* _work: no NaN scan of a finite input */
 }
 
 ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
