@@ -45,10 +45,21 @@ the CPU, with the bench's thread count, BLAS pools limited by threadpoolctl):
     NearestNeighbors(n_neighbors=k+1, n_jobs=threads).fit(x).kneighbors(x).
   ksg-mi: sklearn.feature_selection.mutual_info_regression(x, y,
     n_neighbors=k, random_state=0).
+  sinkhorn, second peer: geomloss.SamplesLoss("sinkhorn", p=2, blur=sqrt(eps/2),
+    debias=False, scaling=<about the bench's iteration count of eps-steps>,
+    backend="tensorized") in float32 torch (GeomLoss's p = 2 cost is |x-y|^2/2,
+    so blur^2 = eps/2 gives the library's Gibbs kernel exp(-|x-y|^2/eps); its
+    iterations are eps-scaling steps, not plain Sinkhorn ones).
+  knn-div: mauve.compute_mauve(p_features=x, q_features=y) (mauve-text: PCA,
+    k-means quantisation, a divergence frontier): a different estimator of
+    divergence between the same two sets; the ratio is time, not agreement.
   vendi: vendi_score.vendi.score_X(x, q=1); vendi-batch: a Python loop of it.
+  vendi-rbf: NumPy builds K = exp(-|x_i-x_j|^2/(2 sigma^2))/n in float64 and
+    np.linalg.eigvalsh(K) (syevd); the figure is both (the library's call also
+    builds the matrix), the check string gives each part's time.
   Loops over a batch time the first --loop-subset problems (500) and scale
   linearly to the whole batch; the record keeps "scaled_from".  The issues'
-  large sizes (knn-100k, vendi-10k: minutes a peer call) are timed once, cold
+  large sizes (knn-100k, vendi-10k, vendi-rbf, sinkhorn-20k: minutes a peer call) are timed once, cold
   (--single-call; the record says "single_call").
 """
 import argparse
@@ -430,7 +441,7 @@ def compute_peers(case, d, args):
 
     fam = {"sinkhorn": "sinkhorn", "sinkhorn-batch": "sinkhorn-batch", "knn": "knn",
            "knn-100k": "knn", "ksg-mi": "ksg", "vendi": "vendi", "vendi-10k": "vendi",
-           "vendi-batch": "vendi-batch"}.get(op)
+           "vendi-batch": "vendi-batch", "vendi-rbf": "vendi-rbf", "knn-div": "knn-div"}.get(op)
     threads = args.threads
 
     if fam == "sinkhorn":
@@ -449,6 +460,10 @@ def compute_peers(case, d, args):
             out.append(("pot-sinkhorn_log", ot.__version__, f, None))
         except ImportError as e:
             unavailable("pot-sinkhorn_log", e)
+        try:
+            out.append(geomloss_peer(case, load, threads))
+        except ImportError as e:
+            unavailable("geomloss-SamplesLoss", e)
     elif fam == "sinkhorn-batch":
         try:
             import ot
@@ -520,6 +535,37 @@ def compute_peers(case, d, args):
             out.append(("vendi-score", vendi_version(), f, None))
         except ImportError as e:
             unavailable("vendi-score", e)
+    elif fam == "vendi-rbf":
+        x = load("x").astype(np.float64)
+        sigma = case["eps"]  # the bench keeps the rbf sigma in "eps"
+
+        def f():
+            t0 = time.perf_counter()
+            sq = np.einsum("ij,ij->i", x, x)
+            D = sq[:, None] + sq[None, :] - 2.0 * (x @ x.T)
+            np.maximum(D, 0.0, out=D)
+            K = np.exp(D * (-0.5 / (sigma * sigma)))
+            K /= len(x)
+            t1 = time.perf_counter()
+            lam = np.linalg.eigvalsh(K)
+            t2 = time.perf_counter()
+            lam = lam[lam > 0]
+            score = math.exp(-float(np.sum(lam * np.log(lam))))
+            return (f"score {score:.6f}; matrix {1e3 * (t1 - t0):.0f} ms + eigvalsh "
+                    f"{1e3 * (t2 - t1):.0f} ms")
+        out.append(("numpy-eigvalsh", np.__version__, f, None))
+    elif fam == "knn-div":
+        try:
+            import mauve
+            x = np.ascontiguousarray(load("x"), dtype=np.float32)
+            y = np.ascontiguousarray(load("y"), dtype=np.float32)
+
+            def f():
+                r = mauve.compute_mauve(p_features=x, q_features=y, device_id=-1, verbose=False)
+                return f"MAUVE {float(r.mauve):.6f} (a different quantity)"
+            out.append(("mauve-compute_mauve", dist_version("mauve-text"), f, None))
+        except ImportError as e:
+            unavailable("mauve-compute_mauve", e)
     elif fam == "vendi-batch":
         try:
             from vendi_score import vendi
@@ -538,12 +584,49 @@ def compute_peers(case, d, args):
     return out
 
 
-def vendi_version():
+def dist_version(name):
     try:
         from importlib.metadata import version
-        return version("vendi-score")
+        return version(name)
     except Exception:
         return "?"
+
+
+def vendi_version():
+    return dist_version("vendi-score")
+
+
+def geomloss_peer(case, load, threads):
+    """GeomLoss SamplesLoss("sinkhorn", p=2, backend="tensorized") on the bench's
+    clouds.  GeomLoss's p = 2 cost is |x - y|^2 / 2 and its temperature is
+    blur^p, so the library's problem (cost |x - y|^2, eps) is GeomLoss's with
+    blur = sqrt(eps / 2): the same Gibbs kernel exp(-|x - y|^2 / eps).  GeomLoss
+    anneals eps from the clouds' diameter down to blur^2 (eps-scaling); the
+    scaling factor is chosen so that the schedule has about the bench's
+    iteration count.  debias=False: the plain entropic OT, not the Sinkhorn
+    divergence.  It returns its dual value, not <P,C>."""
+    import torch
+    from geomloss import SamplesLoss
+    torch.set_num_threads(threads)
+    x = torch.from_numpy(np.ascontiguousarray(load("x"), dtype=np.float32))
+    y = torch.from_numpy(np.ascontiguousarray(load("y"), dtype=np.float32))
+    eps, it = case["eps"], case["max_iter"]
+    blur = math.sqrt(eps / 2.0)
+    lo = torch.minimum(x.min(0).values, y.min(0).values)
+    hi = torch.maximum(x.max(0).values, y.max(0).values)
+    diam = float((hi - lo).norm())
+    # GeomLoss's schedule: exp(p*log(diam)) down to exp(p*log(blur)) in steps of
+    # p*log(scaling), plus the first and last: about log(diam/blur)/log(1/scaling)+2.
+    scaling = math.exp(-math.log(max(diam / blur, 1.0 + 1e-9)) / max(it - 2, 1))
+    loss = SamplesLoss("sinkhorn", p=2, blur=blur, debias=False, scaling=scaling,
+                       backend="tensorized")
+    import geomloss
+
+    def f():
+        with torch.no_grad():
+            v = float(loss(x, y))
+        return f"OT_eps {2.0 * v:.6g} (x2: the library's cost scale), scaling {scaling:.4f}"
+    return ("geomloss-SamplesLoss", geomloss.__version__, f, None)
 
 
 def run_compute(cases, d, args, out):
@@ -617,7 +700,7 @@ def main():
                     help="warm-up calls for the compute peers, besides the one whose "
                          "result is checked (default 1)")
     ap.add_argument("--compute-max-time", type=float, default=3.0)
-    ap.add_argument("--single-call", default="knn-100k,vendi-10k",
+    ap.add_argument("--single-call", default="knn-100k,vendi-10k,vendi-rbf,sinkhorn-20k",
                     help="compute cases whose peers take minutes a call: timed once, no "
                          "warm-up (the record says reps 1 and single_call)")
     ap.add_argument("--loop-subset", type=int, default=500,
