@@ -1483,7 +1483,7 @@ static void run_compute(ie_backend b, ie_context *ctx, const options *o, const r
       snprintf(check, sizeof check, "MI %.6f nats", value);
     } else if (c->fam == CF_KNN_DIV) {
       value = in.kres.estimate;
-      snprintf(check, sizeof check, "KL(x||y) %.6f nats (k = %lld)", value, (long long)c->k);
+      snprintf(check, sizeof check, "KL(x, y) %.6f nats (k = %lld)", value, (long long)c->k);
     } else if (c->fam == CF_VENDI || c->fam == CF_VENDI_RBF) {
       value = in.vres.value;
       snprintf(check, sizeof check, "score %.6f (%s path)", value,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command: build infoest-bench, time every op on every backend this
 # machine has (the logits ops, and Sinkhorn/kNN/Vendi on the CPU), save the
-# inputs, time the peers (PyTorch, SciPy; POT, faiss, scikit-learn,
-# vendi-score) on the same inputs, and write bench/RESULTS.md and
+# inputs, time the peers (PyTorch, SciPy; POT, GeomLoss, faiss, scikit-learn,
+# mauve-text, vendi-score, NumPy eigvalsh) on the same inputs, and write bench/RESULTS.md and
 # bench/logits_throughput.svg.
 #
 #   bench/run.sh [extra infoest-bench options, e.g. --op kl --repeats 20]
@@ -17,8 +17,10 @@
 #   IE_CMAKE_ARGS   extra CMake arguments
 #   IE_BENCH_OPENCL 0 to leave the OpenCL backend out
 #   IE_BENCH_COMMIT what was built, in words, for the page (default: from git)
-#   IE_BENCH_CPU_OPS  --op for the CPU run (default all; e.g. all,vendi-10k adds
-#                   a case timed only when named; its peer is timed once)
+#   IE_BENCH_CPU_OPS  --op for the CPU run (default $default_ops below: all, plus
+#                   the named cases short enough for every run; e.g.
+#                   all,sinkhorn-20k,vendi-10k adds a case timed only when named;
+#                   its peer is timed once)
 #   IE_BENCH_COMPUTE_NOTE  a paragraph for the page under the Sinkhorn/kNN/Vendi
 #                   goals (e.g. what was measured outside the timed run)
 #   PYTHON          the Python with torch/scipy (default bench/.venv/bin/python,
@@ -32,6 +34,9 @@ out="${IE_BENCH_OUT:-bench}"
 work="${IE_BENCH_WORK:-bench/data}"
 jobs="${IE_BENCH_JOBS:-2}"
 t0=$SECONDS
+# sinkhorn-20k (~25 s, one call: the bench times a call over 10 s once) gives
+# the 200 MiB peak-memory goal.
+default_ops="all,sinkhorn-20k"
 say() { echo "[run.sh +$((SECONDS - t0))s] $*"; }
 
 py="${PYTHON:-}"
@@ -60,7 +65,7 @@ mkdir -p "$work" "$out"
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "infoest-bench --size $size: cpu (load average $load)"
 "$build/bench/infoest-bench" --backend cpu --size "$size" --json "$work/bench.jsonl" \
-  --save-inputs "$work/inputs" --op "${IE_BENCH_CPU_OPS:-all}" "$@"
+  --save-inputs "$work/inputs" --op "${IE_BENCH_CPU_OPS:-$default_ops}" "$@"
 # GPU backends: every size, host- and device-resident tensors.  OpenCL here is
 # PoCL on the same 2 CPU cores: device-resident tensors only (host staging on a
 # CPU device measures nothing new), 3 calls a figure and the logits ops only
@@ -76,7 +81,7 @@ if [ "${IE_BENCH_OPENCL:-1}" = 1 ]; then
     --modes device --repeats 3 --warmup 1 --max-time 2 --families logits "$@"
 fi
 
-say "peers (PyTorch, SciPy; POT, faiss, scikit-learn, vendi-score) on the same inputs"
+say "peers (PyTorch, SciPy; POT, GeomLoss, faiss, scikit-learn, mauve-text, vendi-score, NumPy) on the same inputs"
 "$py" bench/peers/peers.py --bench-json "$work/bench.jsonl" --inputs "$work/inputs" \
   --out "$work/peers.jsonl" --device cpu
 if "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
