@@ -387,7 +387,7 @@ def size_words(r):
     if op.startswith("sinkhorn-batch"):
         return f"{r['batch']} × ({n} × {m}), given costs"
     if op.startswith("sinkhorn"):
-        return f"n = m = {n}, d = {d} clouds"
+        return f"n = m = {thousands(n)}, d = {d} clouds"
     if op == "knn-div":
         return f"x: {thousands(n)}, y: {thousands(m)}, d = {d}, k = {r['k']}"
     if op.startswith("knn"):
