@@ -22,6 +22,17 @@ typedef struct {
   __m256i bias;
 } exp_consts;
 
+IE_AVX2 static inline exp_consts exp_consts_make(void) {
+  const exp_consts k = {_mm256_set1_ps(12582912.0f), _mm256_set1_ps(1.44269504f),
+                        _mm256_set1_ps(0.693147181f),  _mm256_set1_ps(-88.0f),
+                        _mm256_set1_ps(88.0f),
+                        _mm256_set1_ps(IE_EXPF_C2),    _mm256_set1_ps(IE_EXPF_C3),
+                        _mm256_set1_ps(IE_EXPF_C4),    _mm256_set1_ps(IE_EXPF_C5),
+                        _mm256_set1_ps(IE_EXPF_C6),    _mm256_set1_ps(1.0f),
+                        _mm256_set1_epi32(127)};
+  return k;
+}
+
 /* vmath.h's expf_fast, 8 lanes.  The clamps take x as their second operand,
  * so that a NaN x stays NaN (MAXPS/MINPS return the second on NaN). */
 IE_AVX2 static inline __m256 exp_fast8(__m256 x, const exp_consts *k) {
@@ -83,13 +94,7 @@ IE_AVX2 static float hsum8(__m256 v) {
 IE_AVX2 static inline __attribute__((always_inline)) void
 kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int ce, int scaled,
         float out[6]) {
-  const exp_consts k = {_mm256_set1_ps(12582912.0f), _mm256_set1_ps(1.44269504f),
-                        _mm256_set1_ps(0.693147181f),  _mm256_set1_ps(-88.0f),
-                        _mm256_set1_ps(88.0f),
-                        _mm256_set1_ps(IE_EXPF_C2),    _mm256_set1_ps(IE_EXPF_C3),
-                        _mm256_set1_ps(IE_EXPF_C4),    _mm256_set1_ps(IE_EXPF_C5),
-                        _mm256_set1_ps(IE_EXPF_C6),    _mm256_set1_ps(1.0f),
-                        _mm256_set1_epi32(127)};
+  const exp_consts k = exp_consts_make();
   const __m256 vit = _mm256_set1_ps(it), vrp = _mm256_set1_ps(rp), vrq = _mm256_set1_ps(rq);
   __m256 sp = _mm256_setzero_ps(), sq = sp, t1 = sp, t2 = sp;
   __m256 xp = _mm256_set1_ps(-INFINITY), xq = xp;
@@ -122,13 +127,7 @@ IE_AVX2 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, 
 }
 
 IE_AVX2 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm) {
-  const exp_consts k = {_mm256_set1_ps(12582912.0f), _mm256_set1_ps(1.44269504f),
-                        _mm256_set1_ps(0.693147181f),  _mm256_set1_ps(-88.0f),
-                        _mm256_set1_ps(88.0f),
-                        _mm256_set1_ps(IE_EXPF_C2),    _mm256_set1_ps(IE_EXPF_C3),
-                        _mm256_set1_ps(IE_EXPF_C4),    _mm256_set1_ps(IE_EXPF_C5),
-                        _mm256_set1_ps(IE_EXPF_C6),    _mm256_set1_ps(1.0f),
-                        _mm256_set1_epi32(127)};
+  const exp_consts k = exp_consts_make();
   const __m256 vit = _mm256_set1_ps(it), vm = _mm256_set1_ps(rm);
   __m256 s0 = _mm256_setzero_ps(), s1 = s0;
   int i = 0;
