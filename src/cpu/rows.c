@@ -183,7 +183,7 @@ static inline float expm1f_via_d(float x) { return (float)expm1_poly(x); }
 static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #define R float
 #define F(name) name##_f
-#define VEXP expf_poly
+#define VEXP expf_fast /* arguments z − max ≤ 0 in the kinds routed here */
 #define VEXPM1 expm1f_via_d
 #define VLOG1P01 log1pf_via_d
 #define SEXP expf

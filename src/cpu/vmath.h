@@ -83,31 +83,6 @@ static inline double log1p_poly01(double y) {
 }
 
 
-/* e^x in float for the fp32 fast paths, vectorisable: x = n·ln2 + r,
- * |r| ≤ ln2/2, with ln2 split so that n·ln2_hi is exact; e^r by its degree-7
- * Taylor polynomial (truncation < 1e-8, so float rounding dominates: about
- * 1 ulp); 2^n built in the exponent bits.  Below −87 and at −inf: 0 (e^−87
- * is within a factor 10 of FLT_MIN); above 88: +inf. */
-static inline float expf_poly(float x) {
-  const float magic = 12582912.0f; /* 1.5·2^23: adding it rounds */
-  float xc = x > 88.0f ? 88.0f : x;
-  xc = xc < -87.0f ? -87.0f : xc;
-  float t = xc * 1.44269504f + magic;
-  float n = t - magic;
-  float r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.0f / 720 + r * (1.0f / 5040);
-  p = 1.0f / 120 + r * p;
-  p = 1.0f / 24 + r * p;
-  p = 1.0f / 6 + r * p;
-  p = 0.5f + r * p;
-  p = 1.0f + r * p;
-  p = 1.0f + r * p;
-  union { float f; uint32_t i; } u = {t};
-  u.i = (u.i + 127) << 23; /* n sits in the low bits of t */
-  return x < -87.0f ? 0.0f : x > 88.0f ? INFINITY : p * u.f;
-}
-
 /* Coefficients of a degree-6 polynomial for e^r, |r| ≤ ln2/2, fitted for
  * least maximum relative error (2e-8 with these float values); c0 = c1 = 1. */
 #define IE_EXPF_C2 0.49999991059303284f
