@@ -6,7 +6,11 @@
  * (long FMA chains, spilled accumulators), which halves its speed.
  *
  * e^x as in vmath.h's expf_fast: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a
- * degree-6 minimax polynomial, 2^n in the exponent bits.
+ * degree-6 minimax polynomial, 2^n in the exponent bits.  What makes this
+ * loop fast: no more operations than the sums need (the kind picks its
+ * accumulators, no upper clamp on exp's argument, the exponent bias folded
+ * into the rounding constant), and prefetches, which keep both streams
+ * ahead of a loop that is otherwise too busy to hide the memory latency.
  */
 #include "rows_avx2.h"
 #include "vmath.h"
@@ -18,25 +22,26 @@
 #define IE_AVX2 __attribute__((target("avx2,fma")))
 
 typedef struct {
-  __m256 magic, log2e, ln2, lo, hi, c2, c3, c4, c5, c6, one;
-  __m256i bias;
+  __m256 magic, log2e, ln2, lo, c2, c3, c4, c5, c6, one;
 } exp_consts;
 
 IE_AVX2 static inline exp_consts exp_consts_make(void) {
-  const exp_consts k = {_mm256_set1_ps(12582912.0f), _mm256_set1_ps(1.44269504f),
-                        _mm256_set1_ps(0.693147181f),  _mm256_set1_ps(-88.0f),
-                        _mm256_set1_ps(88.0f),
-                        _mm256_set1_ps(IE_EXPF_C2),    _mm256_set1_ps(IE_EXPF_C3),
-                        _mm256_set1_ps(IE_EXPF_C4),    _mm256_set1_ps(IE_EXPF_C5),
-                        _mm256_set1_ps(IE_EXPF_C6),    _mm256_set1_ps(1.0f),
-                        _mm256_set1_epi32(127)};
+  const exp_consts k = {_mm256_set1_ps(12582912.0f + 127), _mm256_set1_ps(1.44269504f),
+                        _mm256_set1_ps(0.693147181f),       _mm256_set1_ps(-88.0f),
+                        _mm256_set1_ps(IE_EXPF_C2),         _mm256_set1_ps(IE_EXPF_C3),
+                        _mm256_set1_ps(IE_EXPF_C4),         _mm256_set1_ps(IE_EXPF_C5),
+                        _mm256_set1_ps(IE_EXPF_C6),         _mm256_set1_ps(1.0f)};
   return k;
 }
 
-/* vmath.h's expf_fast, 8 lanes.  The clamps take x as their second operand,
- * so that a NaN x stays NaN (MAXPS/MINPS return the second on NaN). */
+/* vmath.h's expf_fast, 8 lanes, for x ≤ 88 only: it has no upper clamp, and
+ * above 88 returns garbage.  Neither loop below passes such x to a sum it
+ * keeps: the lse chunk's arguments are ≤ 0, and a KL chunk whose maxima
+ * jump by more than 30 is summed again (rows.c, kl_row_f32).  The clamp takes
+ * x as its second operand, so that a NaN x stays NaN (MAXPS returns the
+ * second on NaN). */
 IE_AVX2 static inline __m256 exp_fast8(__m256 x, const exp_consts *k) {
-  __m256 xc = _mm256_min_ps(k->hi, _mm256_max_ps(k->lo, x));
+  __m256 xc = _mm256_max_ps(k->lo, x);
   __m256 t = _mm256_fmadd_ps(xc, k->log2e, k->magic);
   __m256 n = _mm256_sub_ps(t, k->magic);
   /* One-step reduction with a float ln2 (off by 1.9e-9): r is off by
@@ -50,7 +55,7 @@ IE_AVX2 static inline __m256 exp_fast8(__m256 x, const exp_consts *k) {
   p = _mm256_fmadd_ps(p, r, k->c2);
   p = _mm256_fmadd_ps(p, r, k->one);
   p = _mm256_fmadd_ps(p, r, k->one);
-  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), k->bias), 23);
+  __m256i e = _mm256_slli_epi32(_mm256_castps_si256(t), 23); /* n + 127 is in t's low bits */
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
@@ -79,20 +84,20 @@ IE_AVX2 static float hsum8(__m256 v) {
     const __m256 e1 = exp_fast8(a_, &k), e2 = exp_fast8(b_, &k);                         \
     sp = _mm256_add_ps(sp, e1);                                                          \
     sq = _mm256_add_ps(sq, e2);                                                          \
-    if (ce) {                                                                            \
+    if (want & IE_KL_CE) {                                                               \
       t1 = _mm256_fmadd_ps(e1, b_, t1);                                                  \
     } else {                                                                             \
       __m256 d_ = _mm256_sub_ps(P_, Q_);                                                 \
       if (scaled) d_ = _mm256_mul_ps(d_, vit);                                           \
-      t1 = _mm256_fmadd_ps(e1, d_, t1);                                                  \
-      t2 = _mm256_fnmadd_ps(e2, d_, t2);                                                 \
+      if (want & IE_KL_T1) t1 = _mm256_fmadd_ps(e1, d_, t1);                             \
+      if (want & IE_KL_T2) t2 = _mm256_fnmadd_ps(e2, d_, t2);                            \
     }                                                                                    \
   } while (0)
 
-/* The loop, inlined twice: with the temperature factor, and without it
- * (it = 1, the usual case, saves three multiplies in ~45 operations). */
+/* The loop, inlined for each set of sums, with the temperature factor and
+ * without it (it = 1, the usual case, saves three multiplies). */
 IE_AVX2 static inline __attribute__((always_inline)) void
-kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int ce, int scaled,
+kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int want, int scaled,
         float out[6]) {
   const exp_consts k = exp_consts_make();
   const __m256 vit = _mm256_set1_ps(it), vrp = _mm256_set1_ps(rp), vrq = _mm256_set1_ps(rq);
@@ -103,6 +108,8 @@ kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int
    * equal entries give exactly 0, with no product for a compiler to contract
    * into an FMA that would not.  (q − rq)·it is also cross-entropy's term. */
   for (; i + 16 <= n; i += 16) {
+    _mm_prefetch((const char *)(p + i + 128), _MM_HINT_T0); /* 512 bytes ahead */
+    _mm_prefetch((const char *)(q + i + 128), _MM_HINT_T0);
     KL_BLOCK(_mm256_loadu_ps(p + i), _mm256_loadu_ps(q + i));
     KL_BLOCK(_mm256_loadu_ps(p + i + 8), _mm256_loadu_ps(q + i + 8));
   }
@@ -113,7 +120,9 @@ kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int
     const float e2 = _mm256_cvtss_f32(exp_fast8(_mm256_set1_ps((q[i] - rq) * it), &k));
     const float d = (p[i] - q[i]) * it;
     s[0] += e1, s[1] += e2;
-    s[2] += e1 * (ce ? (q[i] - rq) * it : d), s[3] -= e2 * d;
+    if (want & IE_KL_CE) s[2] += e1 * ((q[i] - rq) * it);
+    if (want & IE_KL_T1) s[2] += e1 * d;
+    if (want & IE_KL_T2) s[3] -= e2 * d;
     s[4] = p[i] > s[4] ? p[i] : s[4];
     s[5] = q[i] > s[5] ? q[i] : s[5];
   }
@@ -121,9 +130,20 @@ kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int
 }
 
 IE_AVX2 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp,
-                               float rq, int ce, float out[6]) {
-  if (it == 1.0f) kl_loop(p, q, n, it, rp, rq, ce, 0, out);
-  else kl_loop(p, q, n, it, rp, rq, ce, 1, out);
+                               float rq, int want, float out[6]) {
+#define KL_WANT(W)                                                                       \
+  case W:                                                                                \
+    if (it == 1.0f) kl_loop(p, q, n, it, rp, rq, W, 0, out);                             \
+    else kl_loop(p, q, n, it, rp, rq, W, 1, out);                                        \
+    return;
+  switch (want) {
+    KL_WANT(IE_KL_T1)
+    KL_WANT(IE_KL_T2)
+    KL_WANT(IE_KL_T1 | IE_KL_T2)
+    KL_WANT(IE_KL_CE)
+  }
+#undef KL_WANT
+  for (int j = 0; j < 6; j++) out[j] = NAN; /* not a set the kernel asks for */
 }
 
 IE_AVX2 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm) {

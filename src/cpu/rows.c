@@ -145,6 +145,9 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
     const float *restrict pp = xp + i0;
     float cm = -INFINITY, lo = INFINITY;
     int bad = 0;
+    /* The next chunk, requested now: this one is read twice, the second
+     * time from cache, and the loops are too short to hide memory latency. */
+    for (int64_t j = i0 + CHUNK; j < x->cols && j < i0 + 2 * CHUNK; j += 16) __builtin_prefetch(xp + j);
 #pragma omp simd reduction(max : cm) reduction(min : lo) reduction(| : bad)
     for (int i = 0; i < n; i++) {
       const float u = pp[i];
@@ -240,19 +243,21 @@ static int kl_scan(const float *restrict pp, const float *restrict qq, int n, fl
 }
 
 /* One chunk's sums against the shifts (rp, rq): o = {Σ e1, Σ e2, t1, t2,
- * max p, max q} as ie__kl_chunk_avx2 defines them. */
+ * max p, max q} as ie__kl_chunk_avx2 defines them (the portable loops
+ * compute t2 whenever they compute t1 = Σ e1·(p − q)·it; the caller takes
+ * only what it asked for). */
 static void kl_sums(const float *restrict pp, const float *restrict qq, int n, float it, float rp,
-                    float rq, int ce, int avx2, float o[6]) {
+                    float rq, int want, int avx2, float o[6]) {
 #if IE_HAVE_AVX2_KL
   if (avx2) {
-    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, ce, o);
+    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, want, o);
     return;
   }
 #else
   (void)avx2;
 #endif
   float sp = 0, sq = 0, t1 = 0, t2 = 0, xp = -INFINITY, xq = -INFINITY;
-  if (ce) {
+  if (want & IE_KL_CE) {
 #pragma omp simd reduction(+ : sp, sq, t1) reduction(max : xp, xq)
     for (int i = 0; i < n; i++) {
       const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
@@ -287,7 +292,10 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
   const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
   const float *yp = (const float *)y->buf + y->offset / 4 + (size_t)r * (size_t)y->stride;
   const float it = (float)ra->inv_temp;
-  const int ce = ra->div == IE_DIV_CROSS_ENTROPY;
+  const int want = ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
+                   : ra->div == IE_DIV_KL       ? IE_KL_T1
+                   : ra->div == IE_DIV_REVERSE_KL ? IE_KL_T2
+                                                  : IE_KL_T1 | IE_KL_T2;
   two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0};
   float rp = -INFINITY, rq = -INFINITY; /* running maxima before the temperature */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
@@ -298,16 +306,16 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
       if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
       kl_raise(&a, &rp, &rq, cp, cq, it);
     }
-    kl_sums(pp, qq, n, it, rp, rq, ce, avx2, o);
+    kl_sums(pp, qq, n, it, rp, rq, want, avx2, o);
     if (!(o[4] * it <= a.mp + 30 && o[5] * it <= a.mq + 30)) { /* or +inf, NaN */
       if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
       kl_raise(&a, &rp, &rq, cp, cq, it);
-      kl_sums(pp, qq, n, it, rp, rq, ce, avx2, o);
+      kl_sums(pp, qq, n, it, rp, rq, want, avx2, o);
     }
     if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]))) return -1;
     a.sp += o[0];
     a.sq += o[1];
-    if (ce) a.b += o[2];
+    if (want & IE_KL_CE) a.b += o[2];
     else a.a += o[2], a.aq += o[3];
     kl_raise(&a, &rp, &rq, o[4], o[5], it);
   }

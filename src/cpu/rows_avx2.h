@@ -5,19 +5,27 @@
 #ifndef IE_CPU_ROWS_AVX2_H
 #define IE_CPU_ROWS_AVX2_H
 
+/* The sums a KL-family chunk needs (rows.c, kl_row_f32). */
+enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4 };
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define IE_HAVE_AVX2_KL 1
 /* 1 if this CPU has AVX2 and FMA, and IE_CPU_NO_AVX2=1 is not set in the
  * environment (the tests use it to run the portable loops). */
 int ie__kl_avx2_usable(void);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
- * {Σ e1, Σ e2, Σ e1·(p − q)·it or, with `ce`, Σ e1·(q − rq)·it,
- * Σ e2·(q − p)·it, max p, max q}, where e1 = e^{(p − rp)·it},
- * e2 = e^{(q − rq)·it} (arguments clamped to [−88, 88]).  NaN, ±inf entries make
- * the sums non-finite or the maxima +inf, except NaN/−inf cases that the
- * sums carry as 0 (the caller checks). */
+ * {Σ e1, Σ e2, t1, t2, max p, max q}, where e1 = e^{(p − rp)·it},
+ * e2 = e^{(q − rq)·it} (arguments clamped below at −88) and `want` picks
+ * the sums t1, t2 (those not picked are 0):
+ *   IE_KL_T1    t1 = Σ e1·(p − q)·it
+ *   IE_KL_T2    t2 = Σ e2·(q − p)·it          (or both, IE_KL_T1 | IE_KL_T2)
+ *   IE_KL_CE    t1 = Σ e1·(q − rq)·it
+ * The sums are garbage where an argument exceeds 88: the caller sums such a
+ * chunk again against its own maxima.  NaN, ±inf entries make the sums
+ * non-finite or the maxima +inf, except NaN/−inf cases that the sums carry
+ * as 0 (the caller checks). */
 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp, float rq,
-                       int ce, float out[6]);
+                       int want, float out[6]);
 /* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
 #else

@@ -101,7 +101,7 @@ static inline double log1p_poly01(double y) {
  * KL loop allows), and beyond float's precision only for terms below e^−20,
  * which are < 2e-9 of sums whose largest term is ≥ 1. */
 static inline float expf_fast(float x) {
-  const float magic = 12582912.0f; /* 1.5·2^23: adding it rounds */
+  const float magic = 12582912.0f + 127; /* 1.5·2^23 (adding it rounds) + the bias */
   float xc = x < -88.0f ? -88.0f : x > 88.0f ? 88.0f : x;
   float t = xc * 1.44269504f + magic;
   float n = t - magic;
@@ -113,7 +113,7 @@ static inline float expf_fast(float x) {
   p = 1.0f + r * p;
   p = 1.0f + r * p;
   union { float f; uint32_t i; } u = {t};
-  u.i = (u.i + 127) << 23; /* n sits in the low bits of t */
+  u.i <<= 23; /* n + 127 ∈ [0, 254] sits in the low bits of t */
   return p * u.f;
 }
 #endif
