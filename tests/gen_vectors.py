@@ -762,6 +762,38 @@ def divergence_cases():
                          kind=kind, alpha=alpha, beta=beta, T=T, dtype_q="f32",
                          x_file=f"{name}.x.npy", y_file=f"{name}.y.npy")
 
+    # the power family over rows wider than a chunk: orders next to the
+    # limits (where log Σ p^α q^{1−α} cancels), large orders on far-apart
+    # rows (where p^α q^{1−α} overflows), temperatures a float does and does
+    # not hold (0.5, 3)
+    name = "div_power_wide"
+    r = rng_for(name)
+    V = 3000
+    ap = logits(r, 6, V, scale=2.0)
+    aq = ap + logits(r, 6, V, scale=0.05)      # close
+    aq[2:4] = ap[2:4] + logits(r, 2, V, scale=1.0)
+    aq[4:] = logits(r, 2, V, scale=6.0)         # far apart
+    ap[5, 1700] = 40.0                          # a max that jumps mid-row
+    sp, vp = store(ap, "f32")
+    sq, vq = store(aq, "f32")
+    save(f"{name}.x.npy", sp)
+    save(f"{name}.y.npy", sq)
+    for kind, pars in (("alpha", (0.9999, 1.0001, 1e-4, 7.0)), ("renyi", (0.9999, 1.0001, 40.0)),
+                       ("tsallis", (0.9999, 1.0001, 0.3)), ("bhattacharyya", (None,)),
+                       ("cauchy-schwarz", (None,))):
+        for par in pars:
+            for T in (1.0, 0.5, 3.0):
+                alpha = par if par is not None else 0.0
+                lp = log_probs(vp, "logits", T)
+                lq = log_probs(vq, "logits", T)
+                e = divergence_ref(kind, lp, lq, alpha, 0.5)
+                if alpha < 10:  # the cross-check's p^α overflows
+                    crosscheck_divergence(kind, lp, lq, 0.5, e, alpha)
+                tag = ptag(kind, par).replace("0p0001", "1em4")
+                add_case(f"{name}_{kind}{tag}_T{str(T).replace('.', 'p')}", "divergence", sp, e,
+                         kind=kind, alpha=alpha, T=T, dtype_q="f32",
+                         x_file=f"{name}.x.npy", y_file=f"{name}.y.npy")
+
     # f64 and f16 inputs on both sides, temperature on probs
     name = "div_kl_f64"
     r = rng_for(name)

@@ -1,6 +1,6 @@
 /*
  * kl_avx2.c — the inner sums of the f32 KL-family kernel (rows.c,
- * kl_row_f32) written with AVX2/FMA intrinsics, picked at run time on CPUs
+ * two_row_f32) written with AVX2/FMA intrinsics, picked at run time on CPUs
  * that have them.  The portable loop in rows.c computes the same sums; this
  * one exists because compilers schedule its two exps per element poorly
  * (long FMA chains, spilled accumulators), which halves its speed.
@@ -37,7 +37,7 @@ IE_AVX2 static inline exp_consts exp_consts_make(void) {
 /* vmath.h's expf_fast, 8 lanes, for x ≤ 88 only: it has no upper clamp, and
  * above 88 returns garbage.  Neither loop below passes such x to a sum it
  * keeps: the lse chunk's arguments are ≤ 0, and a KL chunk whose maxima
- * jump by more than 30 is summed again (rows.c, kl_row_f32).  The clamp takes
+ * jump by more than 30 is summed again (rows.c, two_row_f32).  The clamp takes
  * x as its second operand, so that a NaN x stays NaN (MAXPS returns the
  * second on NaN). */
 IE_AVX2 static inline __m256 exp_fast8(__m256 x, const exp_consts *k) {
@@ -137,6 +137,7 @@ IE_AVX2 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, 
     else kl_loop(p, q, n, it, rp, rq, W, 1, out);                                        \
     return;
   switch (want) {
+    KL_WANT(0)
     KL_WANT(IE_KL_T1)
     KL_WANT(IE_KL_T2)
     KL_WANT(IE_KL_T1 | IE_KL_T2)

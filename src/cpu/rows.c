@@ -4,7 +4,7 @@
  * widened to log-weights z, its max moves the running max (rescaling the
  * accumulators), then its terms are summed.  rows_impl.h holds the kernels,
  * built in double (every kind) and in float (the kinds whose sums do not
- * cancel, from non-f64 inputs); kl_row_f32 is the hot KL-family case.
+ * cancel, from non-f64 inputs); two_row_f32 is the hot KL-family case.
  */
 #include <math.h>
 #include <stdint.h>
@@ -29,6 +29,14 @@ typedef struct {
   double a, aq, b; /* Σ e^{dp}(zp−zq), Σ e^{dq}(zq−zp), Σ e^{dp}(zq−mq) */
   int inf_a, inf_aq, inf_b;
 } two_state;
+
+/* Pass 2 of alpha / renyi / tsallis (rows_impl.h, pass2_power). */
+typedef struct {
+  double sp2, sq2; /* Σ e^{dp}, Σ e^{dq} */
+  double mt, et;   /* log Σ e^t = mt + log et, t = α·dp + (1−α)·dq */
+  double w, pp, qq; /* W, P, Q of the expm1 form */
+  int diff;        /* dp ≠ dq somewhere */
+} power_state;
 
 static double entropy_value(const ie_rowargs *ra, const one_state *st) {
   double ls = log(st->s), al = ra->alpha;
@@ -69,24 +77,24 @@ static double power_value(const ie_rowargs *ra, double l) {
   return -expm1(l) / (al * (1 - al));
 }
 
-/* KERNELS.md, pass 2 final values.  For alpha / renyi / tsallis, s1 is
+/* KERNELS.md, pass 2 final values.  For bhattacharyya and the power family,
+ * s2 and s3 are Σ e^{dp} and Σ e^{dq}; for alpha / renyi / tsallis, s1 is
  * already log Σ p^α q^{1−α} (unnormalised). */
-static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
-                          double sp2, double sq2, double mx) {
+static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3, double mx) {
   const double al = ra->alpha;
   switch (ra->div) {
   case IE_DIV_JS: return s1;
   case IE_DIV_TV: return 0.5 * s1;
   case IE_DIV_HELLINGER: return 0.5 * s1;
-  case IE_DIV_BHATTACHARYYA: return -(log(s1) - 0.5 * log(sp2) - 0.5 * log(sq2));
   case IE_DIV_CHI2: return s1;
+  case IE_DIV_BHATTACHARYYA:
   case IE_DIV_CAUCHY_SCHWARZ: return -(log(s1) - 0.5 * log(s2) - 0.5 * log(s3));
   case IE_DIV_RENYI:
     if (isinf(al)) return mx;
     /* fall through */
   case IE_DIV_ALPHA:
   case IE_DIV_TSALLIS: {
-    return power_value(ra, s1 - log(sq2) - al * (log(sp2) - log(sq2)));
+    return power_value(ra, s1 - log(s3) - al * (log(s2) - log(s3)));
   }
   default:
     return NAN;
@@ -99,9 +107,8 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #define R double
 #define F(name) name##_d
 #define VEXP exp_poly
-#define VEXPM1 expm1_poly
+#define VEXPM1 expm1_small
 #define VLOG1P01 log1p_poly01
-#define SEXP exp
 #define SLOG log
 #define SLOG1P log1p
 #define FABS fabs
@@ -111,7 +118,6 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #undef VEXP
 #undef VEXPM1
 #undef VLOG1P01
-#undef SEXP
 #undef SLOG
 #undef SLOG1P
 #undef FABS
@@ -182,14 +188,13 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
  * their terms have no cancellation within a chunk (e^{z−m} ≤ 1 summed in
  * chunks of CHUNK, chunks summed in double), so float keeps SPEC §1's 1e-5
  * at twice double's SIMD width.  Only pass 1 is used. */
-static inline float expm1f_via_d(float x) { return (float)expm1_poly(x); }
+static inline float expm1f_via_d(float x) { return (float)expm1_small(x); }
 static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #define R float
 #define F(name) name##_f
 #define VEXP expf_fast /* arguments z − max ≤ 0 in the kinds routed here */
 #define VEXPM1 expm1f_via_d
 #define VLOG1P01 log1pf_via_d
-#define SEXP expf
 #define SLOG logf
 #define SLOG1P log1pf
 #define FABS fabsf
@@ -285,9 +290,13 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
  * only when a maximum jumps by more than 30 (e^30 keeps float sums far from
  * overflow).  Sums are float within a chunk, double across chunks.  A row
  * with NaN or ±inf (non-finite sums or maxima) returns -1, for the general
- * kernels to take (and to report). */
-IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
-                                    int64_t r, double *val) {
+ * kernels to take (and to report).
+ *
+ * The same pass, with no sums but Σ e1 and Σ e2, is the first pass of the
+ * kinds whose value does not depend on its accuracy (two_f32_ok); their
+ * second pass is the double one. */
+IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
+                                     int64_t r, double *val) {
   const int avx2 = cpu_avx2();
   const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
   const float *yp = (const float *)y->buf + y->offset / 4 + (size_t)r * (size_t)y->stride;
@@ -295,7 +304,8 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
   const int want = ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
                    : ra->div == IE_DIV_KL       ? IE_KL_T1
                    : ra->div == IE_DIV_REVERSE_KL ? IE_KL_T2
-                                                  : IE_KL_T1 | IE_KL_T2;
+                   : ra->div == IE_DIV_JEFFREYS ? IE_KL_T1 | IE_KL_T2
+                                                : 0;
   two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0};
   float rp = -INFINITY, rq = -INFINITY; /* running maxima before the temperature */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
@@ -319,8 +329,34 @@ IE_CPU_CLONES static int kl_row_f32(const ie_rowargs *ra, const ie_mat *x, const
     else a.a += o[2], a.aq += o[3];
     kl_raise(&a, &rp, &rq, o[4], o[5], it);
   }
-  *val = kl_value(ra, &a);
+  *val = want ? kl_value(ra, &a) : pass2_two_d(ra, x, y, r, &a);
   return IE_ROW_OK;
+}
+
+/* Divergences whose first pass may be two_row_f32's: the KL family, and the
+ * kinds whose second pass uses only the exact maxima of the first, or
+ * renormalises by its own sums (bhattacharyya, cauchy-schwarz, alpha,
+ * tsallis, renyi of finite order).  The latter's second pass scales by the
+ * temperature in double, so a 1/T that a float does not hold (1/3) would
+ * move the maxima: those rows take the double pass. */
+static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
+  if (x->dtype != IE_DT_F32 || y->dtype != IE_DT_F32 || ra->input != IE_INPUT_LOGITS ||
+      ra->q_input != IE_INPUT_LOGITS || x->offset % 4 || y->offset % 4)
+    return 0;
+  switch (ra->div) {
+  case IE_DIV_KL:
+  case IE_DIV_REVERSE_KL:
+  case IE_DIV_JEFFREYS:
+  case IE_DIV_CROSS_ENTROPY: return 1;
+  case IE_DIV_RENYI:
+    if (isinf(ra->alpha)) return 0;
+    /* fall through */
+  case IE_DIV_ALPHA:
+  case IE_DIV_TSALLIS:
+  case IE_DIV_BHATTACHARYYA:
+  case IE_DIV_CAUCHY_SCHWARZ: return (double)(float)ra->inv_temp == ra->inv_temp;
+  default: return 0;
+  }
 }
 
 /* Rows that take the float kernels (non-f64 inputs): KL-family divergences,
@@ -343,13 +379,11 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   (void)ctx;
   const int64_t rows = x->rows;
   const int use_f = float_ok(ra, x, y);
-  const int use_kl32 = use_f && ra->op == IE_OP_DIVERGENCE && x->dtype == IE_DT_F32 &&
-                       y->dtype == IE_DT_F32 && ra->input == IE_INPUT_LOGITS &&
-                       ra->q_input == IE_INPUT_LOGITS && x->offset % 4 == 0 && y->offset % 4 == 0;
+  const int use_two32 = ra->op == IE_OP_DIVERGENCE && two_f32_ok(ra, x, y);
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
     int e;
-    if (use_kl32 && (e = kl_row_f32(ra, x, y, r, &val[r])) >= 0)
+    if (use_two32 && (e = two_row_f32(ra, x, y, r, &val[r])) >= 0)
       ;
     else if (use_f && ra->op == IE_OP_DIVERGENCE)
       e = row_two_f(ra, x, y, r, &val[r]);

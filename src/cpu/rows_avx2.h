@@ -5,7 +5,7 @@
 #ifndef IE_CPU_ROWS_AVX2_H
 #define IE_CPU_ROWS_AVX2_H
 
-/* The sums a KL-family chunk needs (rows.c, kl_row_f32). */
+/* The sums a KL-family chunk needs (rows.c, two_row_f32). */
 enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4 };
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -16,7 +16,7 @@ int ie__kl_avx2_usable(void);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
  * {Σ e1, Σ e2, t1, t2, max p, max q}, where e1 = e^{(p − rp)·it},
  * e2 = e^{(q − rq)·it} (arguments clamped below at −88) and `want` picks
- * the sums t1, t2 (those not picked are 0):
+ * the sums t1, t2 (those not picked, or with want = 0 both, are 0):
  *   IE_KL_T1    t1 = Σ e1·(p − q)·it
  *   IE_KL_T2    t2 = Σ e2·(q − p)·it          (or both, IE_KL_T1 | IE_KL_T2)
  *   IE_KL_CE    t1 = Σ e1·(q − rq)·it

@@ -3,8 +3,9 @@
  * precision R (rows.c instantiates it in double).  Running states and all
  * cross-chunk sums are double; the sums within one L1-sized chunk are in R.
  *
- * Expects: R (float or double), F(name) (adds a suffix), VEXP (vectorisable
- * exp for the hot first pass), SEXP / SLOG / SLOG1P / SEXPM1 (scalar libm in R);
+ * Expects: R (float or double), F(name) (adds a suffix), VEXP / VEXPM1 /
+ * VLOG1P01 (vectorisable exp, expm1 on (−½, ½), log1p on [0, 1]), SLOG /
+ * SLOG1P (scalar libm in R);
  * optionally FAST_PASS1(x, r, inv_t, st), a one-read logsumexp state that
  * returns -1 for rows it does not take.
  */
@@ -215,20 +216,66 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
   return IE_ROW_OK;
 }
 
-/* log(e^x + e^y) */
-static R F(logaddexp)(R x, R y) {
-  R hi = x > y ? x : y, lo = x > y ? y : x;
-  if (lo == -(R)INFINITY) return hi;
-  return hi + SLOG1P(SEXP(lo - hi));
+/* log of the Σ p^α q^{1−α} term, in shifted logs (KERNELS.md pass 2):
+ * -inf for a zero term, +inf for an infinite one.  Branch-free, for the
+ * vectorised loops. */
+IE_INLINE R F(mix_log)(R dp, R dq, R al) {
+  const R ninf = -(R)INFINITY, inf = (R)INFINITY;
+  return dp == dq ? dp /* also both -inf */
+         : dp == ninf ? (al >= 0 ? ninf : inf)
+         : dq == ninf ? (al < 1 ? ninf : inf)
+                      : al * dp + (1 - al) * dq;
 }
 
-/* log of the Σ p^α q^{1−α} term, in shifted logs (KERNELS.md pass 2):
- * -inf for a zero term, +inf for an infinite one. */
-static R F(mix_log)(R dp, R dq, R al) {
-  if (dp == dq) return dp; /* also both -inf */
-  if (dp == -(R)INFINITY) return al >= 0 ? -(R)INFINITY : (R)INFINITY;
-  if (dq == -(R)INFINITY) return al < 1 ? -(R)INFINITY : (R)INFINITY;
-  return al * dp + (1 - al) * dq;
+/* Pass 2 of alpha, renyi (finite α) and tsallis over one chunk, into the
+ * row's state.  The log Σ e^t is a logsumexp per chunk (its max, then the
+ * sum against it), merged into the row's (mt, et).  Near α = 1 (α = 0) that
+ * cancels, so the sum is also kept as P + W, W = Σ p·expm1((α−1)(lp − lq))
+ * (the q-form Q + Σ q·expm1(α(lp − lq)) for α < ½), whose terms keep their
+ * digits; P = Σ p, Q = Σ q (1 up to rounding).  The exps are shared:
+ * p = e^{dp}/S_p, and a W term whose expm1 argument x is ½ or more in size
+ * is e^{t − c} − p, c = α·lsp + (1 − α)·lsq (p·e^x = e^{α·lp + (1−α)·lq}),
+ * with e^{t − c} = e^{t − tm}·e^{tm − c} from the logsumexp's own term. */
+IE_INLINE void F(pass2_power)(const R *restrict zp, const R *restrict zq, int n, R mp, R mq,
+                              R lsp, R lsq, double alpha, power_state *s) {
+  const R ninf = -(R)INFINITY, inf = (R)INFINITY, al = (R)alpha;
+  const int qform = alpha < 0.5;
+  const R g = qform ? al : al - 1, zero_p = alpha < 1 ? 0 : inf, zero_q = alpha >= 0 ? 0 : inf;
+  const R isp = (R)exp(-(double)lsp), isq = (R)exp(-(double)lsq);
+  R tm = ninf;
+  int diff = 0;
+#pragma omp simd reduction(max : tm) reduction(| : diff)
+  for (int i = 0; i < n; i++) {
+    const R dp = zp[i] - mp, dq = zq[i] - mq, t = F(mix_log)(dp, dq, al);
+    tm = t > tm ? t : tm;
+    diff |= dp != dq;
+  }
+  const R base = isfinite(tm) ? tm : 0;
+  /* e^{tm − c}: +inf or 0 only where W overflows (or its large terms are
+   * below 1e-300 of P), which then falls back to the logsumexp */
+  const R k = (R)exp((double)base - (alpha * (double)lsp + (1 - alpha) * (double)lsq));
+  R cp2 = 0, cq2 = 0, et = 0, w = 0, pp = 0, qq = 0;
+#pragma omp simd reduction(+ : cp2, cq2, et, w, pp, qq)
+  for (int i = 0; i < n; i++) {
+    const R dp = zp[i] - mp, dq = zq[i] - mq, lp = dp - lsp, lq = dq - lsq;
+    const R ep = VEXP(dp), eq = VEXP(dq), p = ep * isp, q = eq * isq, r = qform ? q : p;
+    const R e = VEXP(F(mix_log)(dp, dq, al) - base), x = g * (lp - lq);
+    cp2 += ep;
+    cq2 += eq;
+    pp += p;
+    qq += q;
+    et += e;
+    /* a zero p (q) against a positive q (p): the term's limit */
+    w += lp > ninf && lq > ninf ? ((x < (R)0.5 && x > (R)-0.5) ? r * VEXPM1(x) : e * k - r)
+         : lp > ninf            ? (qform ? 0 : -p) + zero_p
+         : lq > ninf            ? (qform ? -q : 0) + zero_q
+                                : 0;
+  }
+  s->sp2 += cp2, s->sq2 += cq2, s->w += w, s->pp += pp, s->qq += qq;
+  s->diff |= diff;
+  if (tm == inf) s->mt = inf;
+  else if (tm > s->mt) s->et = (s->mt == ninf ? 0 : s->et * exp(s->mt - tm)) + et, s->mt = tm;
+  else if (tm > ninf) s->et += et * exp(tm - s->mt);
 }
 
 /* Pass 2 of the kinds whose terms need no running state, as vectorised
@@ -303,129 +350,52 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
 IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
                            const two_state *st) {
   R zp[CHUNK], zq[CHUNK];
-  const R lsp = (R)log(st->sp), lsq = (R)log(st->sq), al = (R)ra->alpha, be = (R)ra->beta;
+  const R lsp = (R)log(st->sp), lsq = (R)log(st->sq), be = (R)ra->beta;
   const R lb = SLOG(be), lb1 = SLOG1P(-be), mp = (R)st->mp, mq = (R)st->mq;
   const ie_divergence_kind k = ra->div;
-  /* sp2, sq2: Σ e^{dp}, Σ e^{dq} summed in the same order as s1, so that
-   * identical rows give exactly 0 where s1 is normalised by them. */
-  double s1 = 0, s2 = 0, s3 = 0, sp2 = 0, sq2 = 0, mx = -INFINITY;
-  /* alpha / renyi / tsallis: log Σ e^{t} as an online logsumexp (mt, et),
-   * since t = α·dp + (1−α)·dq overflows for large orders or far-apart rows;
-   * `same` notes rows with dp == dq everywhere, whose divergence is 0. */
-  double mt = -INFINITY, et = 0;
-  int same = 1;
-  /* Near α = 1 (α = 0) that logsumexp cancels: there the sum is also kept as
-   * Σ p^α q^{1−α} = P + W, W = Σ p·expm1((α−1)(lp − lq)) (the q-form
-   * Q + Σ q·expm1(α(lp − lq)) for α < ½), whose terms keep their digits;
-   * P = Σ p, Q = Σ q (1 up to rounding). */
-  const int qform = ra->alpha < 0.5;
-  double w = 0, pp = 0, qq = 0;
+  /* Bhattacharyya's and the power family's s2, s3 (Σ e^{dp}, Σ e^{dq}) are
+   * summed in the same order as s1, so that identical rows give exactly 0
+   * where s1 is normalised by them. */
+  double s1 = 0, s2 = 0, s3 = 0, mx = -INFINITY;
+  /* alpha / renyi / tsallis: log Σ e^{t} as a logsumexp (mt, et), since
+   * t = α·dp + (1−α)·dq overflows for large orders or far-apart rows;
+   * rows with dp == dq everywhere (!diff) have divergence 0. */
+  const int power = k == IE_DIV_ALPHA || k == IE_DIV_TSALLIS || (k == IE_DIV_RENYI && !isinf(ra->alpha));
+  power_state pw = {0, 0, -INFINITY, 0, 0, 0, 0, 0};
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, zp);
     F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, zq);
-    R c1 = 0, c2 = 0, c3 = 0, cp2 = 0, cq2 = 0, cf[3];
+    R cf[3];
     if (F(pass2_fast)(k, zp, zq, n, mp, mq, lsp, lsq, be, lb, lb1, cf)) {
       s1 += cf[0];
-      if (k == IE_DIV_BHATTACHARYYA) {
-        sp2 += cf[1];
-        sq2 += cf[2];
-      } else {
-        s2 += cf[1];
-        s3 += cf[2];
-      }
-      continue;
-    }
-    for (int i = 0; i < n; i++) {
-      R dp = zp[i] - mp, dq = zq[i] - mq;
-      R lp = dp - lsp, lq = dq - lsq;
-      cp2 += SEXP(dp);
-      cq2 += SEXP(dq);
-      switch (k) {
-      case IE_DIV_JS:
-        if (lp != lq) {
-          R lm = F(logaddexp)(lb + lp, lb1 + lq);
-          if (lp > -(R)INFINITY) c1 += be * SEXP(lp) * (lp - lm);
-          if (lq > -(R)INFINITY) c1 += (1 - be) * SEXP(lq) * (lq - lm);
+      s2 += cf[1];
+      s3 += cf[2];
+    } else if (power) {
+      F(pass2_power)(zp, zq, n, mp, mq, lsp, lsq, ra->alpha, &pw);
+    } else { /* Rényi of order ∞: max of lp − lq over p's support */
+      for (int i = 0; i < n; i++) {
+        const R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq;
+        if (lp > -(R)INFINITY) {
+          double d = lq == -(R)INFINITY ? INFINITY : (double)lp - (double)lq;
+          mx = d > mx ? d : mx;
         }
-        break;
-      case IE_DIV_TV:
-        c1 += FABS(SEXP(lp) - SEXP(lq));
-        break;
-      case IE_DIV_HELLINGER: {
-        R h = SEXP((R)0.5 * lp) - SEXP((R)0.5 * lq);
-        c1 += h * h;
-        break;
-      }
-      case IE_DIV_BHATTACHARYYA:
-        if (dp > -(R)INFINITY && dq > -(R)INFINITY) c1 += SEXP((R)0.5 * (dp + dq));
-        break;
-      case IE_DIV_CHI2: {
-        R p = SEXP(lp), q = SEXP(lq);
-        if (q > 0) c1 += (p - q) * (p - q) / q;
-        else if (lq > -(R)INFINITY) c1 += SEXP(2 * lp - lq); /* q underflows: p dominates */
-        else if (lp > -(R)INFINITY) c1 = (R)INFINITY;
-        break;
-      }
-      case IE_DIV_RENYI:
-        if (isinf(ra->alpha)) {
-          if (lp > -(R)INFINITY) {
-            double d = lq == -(R)INFINITY ? INFINITY : (double)lp - (double)lq;
-            mx = d > mx ? d : mx;
-          }
-          break;
-        }
-        /* fall through */
-      case IE_DIV_ALPHA:
-      case IE_DIV_TSALLIS: {
-        double t = F(mix_log)(dp, dq, al);
-        same &= dp == dq;
-        {
-          const double p = exp((double)lp), q = exp((double)lq), a = ra->alpha;
-          pp += p;
-          qq += q;
-          if (lp > -(R)INFINITY && lq > -(R)INFINITY)
-            w += qform ? q * expm1(a * ((double)lp - lq)) : p * expm1((a - 1) * ((double)lp - lq));
-          else if (lp > -(R)INFINITY) /* q = 0 < p */
-            w += a < 1 ? (qform ? 0 : -p) : INFINITY;
-          else if (lq > -(R)INFINITY) /* p = 0 < q */
-            w += a >= 0 ? (qform ? -q : 0) : INFINITY;
-        }
-        if (t > mt) {
-          et = (mt == -INFINITY ? 0 : et * exp(mt - t)) + 1;
-          mt = t;
-        } else if (t > -INFINITY) {
-          et += exp(t - mt);
-        }
-        break;
-      }
-      case IE_DIV_CAUCHY_SCHWARZ:
-        if (dp > -(R)INFINITY && dq > -(R)INFINITY) c1 += SEXP(dp + dq);
-        if (dp > -(R)INFINITY) c2 += SEXP(2 * dp);
-        if (dq > -(R)INFINITY) c3 += SEXP(2 * dq);
-        break;
-      default:
-        break;
       }
     }
-    s1 += c1;
-    s2 += c2;
-    s3 += c3;
-    sp2 += cp2;
-    sq2 += cq2;
   }
-  if (k == IE_DIV_ALPHA || k == IE_DIV_TSALLIS || (k == IE_DIV_RENYI && !isinf(ra->alpha))) {
-    if (same) return 0;
-    const double al2 = ra->alpha, ws = qform ? w / qq : w / pp;
+  if (power) {
+    if (!pw.diff) return 0;
+    const double al2 = ra->alpha, ws = al2 < 0.5 ? pw.w / pw.qq : pw.w / pw.pp;
     if (fabs(ws) < 0.5) {
       /* log Σ p̂^α q̂^{1−α} for the normalised p̂ = p/P, q̂ = q/Q */
-      double l = qform ? log1p(ws) + al2 * (log(qq) - log(pp))
-                       : log1p(ws) + (1 - al2) * (log(pp) - log(qq));
+      double l = al2 < 0.5 ? log1p(ws) + al2 * (log(pw.qq) - log(pw.pp))
+                           : log1p(ws) + (1 - al2) * (log(pw.pp) - log(pw.qq));
       return power_value(ra, l);
     }
-    s1 = mt == INFINITY ? INFINITY : mt + log(et); /* log Σ e^t */
+    s1 = pw.mt == INFINITY ? INFINITY : pw.mt + log(pw.et); /* log Σ e^t */
+    s2 = pw.sp2, s3 = pw.sq2;
   }
-  return pass2_value(ra, s1, s2, s3, sp2, sq2, mx);
+  return pass2_value(ra, s1, s2, s3, mx);
 }
 
 IE_CPU_CLONES static int F(row_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,

@@ -28,7 +28,7 @@
  * range reduction is in double, so the result keeps its digits whatever |x|
  * (a float reduction would lose |x|·2^-24).  Below −708 and at −inf: 0;
  * above 709 (within 0.8 of DBL_MAX's log): +inf. */
-static inline double exp_poly(double x) {
+IE_INLINE double exp_poly(double x) {
   const double magic = 6755399441055744.0; /* 1.5·2^52: adding it rounds */
   double xc = x > 709.0 ? 709.0 : x;
   xc = xc < -708.0 ? -708.0 : xc;
@@ -53,9 +53,9 @@ static inline double exp_poly(double x) {
   return x < -708.0 ? 0.0 : x > 709.0 ? INFINITY : p * u.d;
 }
 
-/* e^x − 1 in double, vectorisable: Taylor to degree 15 for |x| < ½
- * (relative error < 1e-16), else e^x − 1. */
-static inline double expm1_poly(double x) {
+/* e^x − 1 in double for |x| < ½ only (callers take e^x − 1 from exp_poly
+ * beyond), vectorisable: Taylor to degree 15, relative error < 1e-16. */
+IE_INLINE double expm1_small(double x) {
   double p = 1.0 / 87178291200.0 + x * (1.0 / 1307674368000.0);
   p = 1.0 / 6227020800.0 + x * p;
   p = 1.0 / 479001600 + x * p;
@@ -70,13 +70,12 @@ static inline double expm1_poly(double x) {
   p = 1.0 / 6 + x * p;
   p = 0.5 + x * p;
   p = 1.0 + x * p;
-  double big = exp_poly(x) - 1.0;
-  return (x < 0.5 && x > -0.5) ? x * p : big;
+  return x * p;
 }
 
 /* log(1 + y) for y in [0, 1], vectorisable: 2·atanh(s), s = y/(2 + y) ≤ ⅓,
  * by its odd series to s^31 (relative error < 1e-15). */
-static inline double log1p_poly01(double y) {
+IE_INLINE double log1p_poly01(double y) {
   double s = y / (2.0 + y), s2 = s * s, p = 1.0 / 31;
   for (int k = 29; k >= 1; k -= 2) p = 1.0 / k + s2 * p;
   return 2.0 * s * p;
@@ -100,7 +99,7 @@ static inline double log1p_poly01(double y) {
  * ≤ |n|·1.9e-9: about an ulp of the result at |n| = 43 (x = 30, the most the
  * KL loop allows), and beyond float's precision only for terms below e^−20,
  * which are < 2e-9 of sums whose largest term is ≥ 1. */
-static inline float expf_fast(float x) {
+IE_INLINE float expf_fast(float x) {
   const float magic = 12582912.0f + 127; /* 1.5·2^23 (adding it rounds) + the bias */
   float xc = x < -88.0f ? -88.0f : x > 88.0f ? 88.0f : x;
   float t = xc * 1.44269504f + magic;
