@@ -467,6 +467,18 @@ def single_ops():
                  entropy_ref(log_probs(v, "probs", 1.0), kind, a), kind=kind, alpha=a,
                  p_input="probs", x_file=f"{name}.x.npy")
 
+    # Rényi / Tsallis entropies over rows wider than a chunk at orders next to
+    # 1, where log Σ p^α − α·log S cancels
+    name = "ent_power_wide"
+    r = rng_for(name)
+    s, v = store(logits(r, 6, 3000, scale=2.5), "f32")
+    for kind in ("renyi", "tsallis"):
+        for a in (0.9999, 1.0001):
+            for T in (1.0, 3.0):
+                add_case(f"{name}_{kind}_{str(a).replace('.', 'p')}_T{int(T)}", "entropy", s,
+                         entropy_ref(log_probs(v, "logits", T), kind, a), kind=kind, alpha=a,
+                         T=T, x_file=f"{name}.x.npy")
+
     # V = 1
     name = "v1"
     r = rng_for(name)

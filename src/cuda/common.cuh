@@ -47,7 +47,7 @@ enum {
 enum {
   K_LSE = 0,   /* m, S: logsumexp, NLL, Rényi-∞ entropy */
   K_SHAN,      /* + T = Σ e^d d */
-  K_POWE,      /* + U = Σ e^{αd} */
+  K_POWE,      /* + U = Σ e^{αd}, V = Σ e^d·expm1((α−1)d) */
   K_SMAX,      /* m, S then write softmax / log-softmax */
   K_NONE_JS,   /* pair m, S; pass 2 JS */
   K_NONE_TV,
@@ -57,7 +57,7 @@ enum {
   K_JEF,       /* A, Aq */
   K_CE,        /* B = Σ e^dp dq */
   K_BHAT,      /* Σ e^{(dp+dq)/2} */
-  K_POW,       /* Σ e^{α dp + (1−α) dq} */
+  K_POW,       /* Σ e^{α dp + (1−α) dq}; W (st_batch) */
   K_RINF,      /* max (wp − wq) over p > 0 */
   K_CS,        /* Σ e^{dp+dq}, Σ e^{2dp}, Σ e^{2dq} */
   K_COUNT_
@@ -372,6 +372,10 @@ __device__ __forceinline__ void st_rescale(St &s, double rp, double dlp,
     s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlp, s.sp)));
   if (K == K_POWE && s.x != 0.0) /* U' = U r^α; at α = 0 the count stays */
     s.x = __dmul_rn(s.x, exp(P.alphad * dlp));
+  if (K == K_POWE && dlp != 0.0) { /* V' = r(e^u V + expm1(u) S), u = (α−1)δ */
+    const double u = (P.alphad - 1.0) * dlp;
+    s.y = rp * (exp(u) * s.y + expm1(u) * s.sp);
+  }
   if (K == K_KL || K == K_JEF)
     s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlp - dlq, s.sp)));
   if (K == K_JEF)
@@ -380,6 +384,17 @@ __device__ __forceinline__ void st_rescale(St &s, double rp, double dlp,
     s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlq, s.sp)));
   if (K == K_BHAT)
     s.x = __dmul_rn(s.x, (rp == 0.0 || rq == 0.0) ? 0.0 : exp((dlp + dlq) * 0.5));
+  if (K == K_POW) {
+    /* W's terms are S·expm1(g·(dp − dq)) (S = e^dp, or e^dq for α < ½):
+     * with shifts dlp, dlq, expm1(x + u) = e^u·expm1(x) + expm1(u),
+     * u = g·(dlp − dlq), and S scales by r.  Uses the sums before they
+     * are rescaled below. */
+    const bool qf = P.alphad < 0.5;
+    const double u = (qf ? P.alphad : P.alphad - 1.0) * (dlp - dlq);
+    const double r = qf ? rq : rp, S = qf ? s.sq : s.sp;
+    if (u != 0.0 || r != 1.0)
+      s.y = r * (exp(u) * s.y + expm1(u) * S);
+  }
   if (K == K_POW && s.x != 0.0) {
     double g;
     if (dlp == dlq)
@@ -441,10 +456,15 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
     s.x += (double)ie_sum8(t);
   }
   if (K == K_POWE) {
+    const float g = (float)(P.alphad - 1.0);
+    float v[8];
 #pragma unroll
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < 8; k++) {
       t[k] = dp[k] == -INFINITY ? 0.f : expf(P.alpha * dp[k]);
+      v[k] = dp[k] == -INFINITY ? 0.f : ep[k] * expm1f(g * dp[k]);
+    }
     s.x += (double)ie_sum8(t);
+    s.y += (double)ie_sum8(v);
   }
   if (K == K_KL || K == K_JEF || K == K_CE) {
     /* dp − dq as (wp − wq)/T − (mp − mq)/T: exact 0 for equal inputs */
@@ -485,24 +505,35 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
     s.x = __dadd_rn(s.x, (double)ie_sum8(t));
   }
   if (K == K_POW) {
-    const float a = P.alpha;
+    /* t: the terms of Σ p^α q^{1−α}; w: those of W = Σ p·expm1((α−1)(dp − dq))
+     * (for α < ½ the q-form Σ q·expm1(α(dp − dq))), which keeps its digits
+     * where the first sum is ~(α − 1)·D from 1 (st_final). */
+    const float a = P.alpha, dm = (s.mp - s.mq) * it;
+    const bool qf = P.alphad < 0.5;
+    const float g = qf ? a : (float)(P.alphad - 1.0);
+    float w[8];
     int fl = 0;
 #pragma unroll
     for (int k = 0; k < 8; k++) {
       bool zp = dp[k] == -INFINITY, zq = dq[k] == -INFINITY;
       if (zp && zq) {
-        t[k] = 0.f;
+        t[k] = w[k] = 0.f;
       } else if (zp || zq) { /* p = 0: +inf if α ≤ 0; q = 0: +inf if α ≥ 1 */
         t[k] = 0.f;
+        w[k] = zp ? (qf ? -eq[k] : 0.f) : (qf ? 0.f : -ep[k]);
         if (zp ? !(a > 0.f) : !(a < 1.f))
           fl = IE_F_INF;
       } else if (dp[k] == dq[k]) {
         t[k] = ep[k];
+        w[k] = 0.f;
       } else {
         t[k] = expf(a * dp[k] + (1.f - a) * dq[k]);
+        /* dp − dq from the inputs' difference, as for KL */
+        w[k] = (qf ? eq[k] : ep[k]) * expm1f(g * ((wp[k] - wq[k]) * it - dm));
       }
     }
     s.x = __dadd_rn(s.x, (double)ie_sum8(t));
+    s.y = __dadd_rn(s.y, (double)ie_sum8(w));
     s.f |= fl;
   }
   if (K == K_RINF) {
@@ -571,7 +602,7 @@ __device__ __forceinline__ St st_shfl(const St &s, int off)
   }
   if (K != K_LSE && K != K_SMAX && !(K >= K_NONE_JS && K <= K_NONE_CHI2))
     o.x = __shfl_xor_sync(IE_FULL, s.x, off);
-  if (K == K_JEF || K == K_CS)
+  if (K == K_JEF || K == K_CS || K == K_POW || K == K_POWE)
     o.y = __shfl_xor_sync(IE_FULL, s.y, off);
   if (K == K_CS)
     o.z = __shfl_xor_sync(IE_FULL, s.z, off);
@@ -672,7 +703,10 @@ __device__ double st_final(const St &s, const Par &P, float wy)
   case K_SHAN:
     return Lp - (double)s.x / (double)s.sp;
   case K_POWE: {
-    double e = log((double)s.x) - a * Lp;
+    /* log Σ p̂^α: (1 − α)·Lp + log1p(V/S) while V/S is small (orders near 1,
+     * where log U − α·Lp cancels), else from U */
+    const double vs = s.y / s.sp;
+    double e = fabs(vs) < 0.5 ? (1.0 - a) * Lp + log1p(vs) : log((double)s.x) - a * Lp;
     return P.sub ? -expm1(e) / (a - 1.0) : e / (1.0 - a);
   }
   case K_KL:
@@ -688,8 +722,17 @@ __device__ double st_final(const St &s, const Par &P, float wy)
   case K_BHAT:
     return -(log((double)s.x) - 0.5 * (Lp + Lq));
   case K_POW: {
-    double L = (s.f & IE_F_INF) ? (double)INFINITY : log((double)s.x);
-    L = (L - Lq) - a * (Lp - Lq);
+    /* log Σ p̂^α q̂^{1−α} = (1 − α)(Lp − Lq) + log1p(W/Sp), or for α < ½
+     * −α(Lp − Lq) + log1p(W/Sq), while W is small; else from the sum. */
+    const bool qf = a < 0.5;
+    const double ws = s.y / (qf ? s.sq : s.sp);
+    double L;
+    if (!(s.f & IE_F_INF) && fabs(ws) < 0.5) {
+      L = (qf ? -a : 1.0 - a) * (Lp - Lq) + log1p(ws);
+    } else {
+      L = (s.f & IE_F_INF) ? (double)INFINITY : log((double)s.x);
+      L = (L - Lq) - a * (Lp - Lq);
+    }
     if (P.sub == 1)
       return L / (a - 1.0);
     if (P.sub == 2)
