@@ -714,8 +714,8 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x, c
   }
   if (s == IE_OK) {
     for (int64_t i = 0; i < N; i++) {
-      memcpy(pj.h + i * dj, px.h + i * dx, (size_t)dx * sizeof(double));
-      memcpy(pj.h + i * dj + dx, py.h + i * dy, (size_t)dy * sizeof(double));
+      for (int64_t c = 0; c < dx; c++) pj.h[i * dj + c] = px.h[i * dx + c];
+      for (int64_t c = 0; c < dy; c++) pj.h[i * dj + dx + c] = py.h[i * dy + c];
     }
     /* ε_i: the k-th max-norm distance in the joint space. */
     s = kth_distance(ctx, fn, &pj, &pj, 1, k, IE_METRIC_CHEBYSHEV, eps);
@@ -730,9 +730,12 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x, c
     drop(ctx, owned);
   }
   if (s == IE_OK) {
-    /* ψ(k) + ψ(N) − (1/N) Σ [ψ(n_x(i) + 1) + ψ(n_y(i) + 1)] */
+    /* ψ(k) + ψ(N) − (1/N) Σ [ψ(n_x(i) + 1) + ψ(n_y(i) + 1)]; the terms in
+     * parallel (in eps, done with), their sum in order */
+#pragma omp parallel for schedule(static) if (N > 10000)
+    for (int64_t i = 0; i < N; i++) eps[i] = digamma((double)nx[i] + 1) + digamma((double)ny[i] + 1);
     ksum sp = {0, 0};
-    for (int64_t i = 0; i < N; i++) kadd(&sp, digamma((double)nx[i] + 1) + digamma((double)ny[i] + 1));
+    for (int64_t i = 0; i < N; i++) kadd(&sp, eps[i]);
     fill_result(result, digamma((double)k) + digamma((double)N) - kval(&sp) / (double)N, N, N, dj, k);
   }
   free(eps);

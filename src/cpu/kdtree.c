@@ -31,7 +31,7 @@ typedef struct {
 } kd_node;
 
 struct ie__kdtree {
-  int64_t n, d;
+  int64_t n, d, nn; /* points, dimension, nodes */
   kd_node *node;
   double *box;  /* node b: d lows, then d highs, at box + 2 d b */
   double *pts;  /* the points in tree order, n × d */
@@ -41,11 +41,14 @@ struct ie__kdtree {
 
 /* ---- Build ------------------------------------------------------------------------------ */
 
+#define KD_INLINE static inline __attribute__((always_inline))
+
 /* Reorder the rows P[0 .. n) (d values each, with their ids) so that row
  * nth holds the one whose coordinate c would be there in sorted order, no
  * larger ones before it, no smaller after (Hoare's quickselect,
  * median-of-three pivot).  Rows move whole: the scans stay sequential. */
-static void select_nth(double *P, int64_t *id, int64_t n, int64_t nth, int64_t d, int64_t c) {
+KD_INLINE void select_nth(double *P, int64_t *id, int64_t n, int64_t nth, const int64_t d,
+                          int64_t c) {
 #define V(x) P[(size_t)(x) * (size_t)d + (size_t)c]
   int64_t lo = 0, hi = n - 1;
   while (hi > lo) {
@@ -104,7 +107,14 @@ static void build(ie__kdtree *t, int64_t nd, int64_t lo, int64_t hi) {
   for (int64_t c = 1; c < d; c++)
     if (bhi[c] - blo[c] > bhi[cs] - blo[cs]) cs = c;
   const int64_t mid = lo + (hi - lo) / 2;
-  select_nth(P + (size_t)lo * (size_t)d, t->id + lo, hi - lo, mid - lo, d, cs);
+  double *const run = P + (size_t)lo * (size_t)d;
+  switch (d) { /* a constant d unrolls the row moves */
+  case 1: select_nth(run, t->id + lo, hi - lo, mid - lo, 1, cs); break;
+  case 2: select_nth(run, t->id + lo, hi - lo, mid - lo, 2, cs); break;
+  case 3: select_nth(run, t->id + lo, hi - lo, mid - lo, 3, cs); break;
+  case 4: select_nth(run, t->id + lo, hi - lo, mid - lo, 4, cs); break;
+  default: select_nth(run, t->id + lo, hi - lo, mid - lo, d, cs); break;
+  }
   const int64_t left = nd + 1, right = left + subtree_nodes(mid - lo);
   t->node[nd].left = left;
   t->node[nd].right = right;
@@ -161,6 +171,7 @@ ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d) {
     build(t, 0, 0, n);
   }
   for (int64_t p = 0; p < n; p++) t->pos[t->id[p]] = p;
+  t->nn = n > 0 ? subtree_nodes(n) : 0;
   return t;
 }
 
@@ -169,64 +180,183 @@ ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d) {
 typedef struct {
   const ie__kdtree *t;
   const double *q;
-  int64_t k, self; /* self: the row to skip, or −1 */
-  int cheb;
+  int64_t k, spos; /* spos: the tree position of the point to skip, or −1 */
   double *hd;
   int64_t *hi, cnt;
 } kd_query;
 
 /* The key of the box of node nd: gaps in place of differences (see top). */
-static inline double box_key(const kd_query *s, int64_t nd) {
-  const int64_t d = s->t->d;
+KD_INLINE double box_key(const kd_query *s, int64_t nd, const int64_t d, const int cheb) {
   const double *blo = s->t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d, *q = s->q;
   double key = 0;
   for (int64_t c = 0; c < d; c++) {
-    const double g = q[c] < blo[c] ? blo[c] - q[c] : q[c] > bhi[c] ? q[c] - bhi[c] : 0;
-    if (s->cheb) key = g > key ? g : key;
+    const double a = blo[c] - q[c], b = q[c] - bhi[c], ab = a > b ? a : b, g = ab > 0 ? ab : 0;
+    if (cheb) key = g > key ? g : key;
     else key += g * g;
   }
   return key;
 }
 
-/* Depth first, the nearer child first. */
-static void knn_node(kd_query *s, int64_t nd) {
+/* Offer the points of leaf n to the heap. */
+KD_INLINE void kd_leaf(kd_query *s, const kd_node *n, const int64_t d, const int cheb) {
   const ie__kdtree *t = s->t;
-  const kd_node *n = t->node + nd;
-  if (n->left < 0) {
-    const int64_t d = t->d;
-    for (int64_t p = n->lo; p < n->hi; p++) {
-      const int64_t j = t->id[p];
-      if (j == s->self) continue;
-      const double *r = t->pts + (size_t)p * (size_t)d;
-      const double key = s->cheb ? ie__knn_key_cheb(s->q, r, d) : ie__knn_key_euclid(s->q, r, d);
-      if (s->cnt < s->k || key <= s->hd[0]) ie__knn_offer(s->hd, s->hi, &s->cnt, s->k, key, j);
+  for (int64_t p = n->lo; p < n->hi; p++) {
+    if (p == s->spos) continue;
+    const double *r = t->pts + (size_t)p * (size_t)d;
+    const double kp = cheb ? ie__knn_key_cheb(s->q, r, d) : ie__knn_key_euclid(s->q, r, d);
+    if (s->cnt < s->k || kp <= s->hd[0]) ie__knn_offer(s->hd, s->hi, &s->cnt, s->k, kp, t->id[p]);
+  }
+}
+
+/* The subtree of node nd (box key kn), depth first, the nearer child
+ * first, with an explicit stack of nodes still to visit and their box keys:
+ * a node is entered only while its key is at most the heap's worst (or the
+ * heap is not full). */
+KD_INLINE void kd_descend(kd_query *s, int64_t nd, double kn, const int64_t d, const int cheb) {
+  const ie__kdtree *t = s->t;
+  int64_t node[128]; /* the depth is at most log2(n / (LEAF / 2)) + 1 < 64 */
+  double key[128];
+  int top = 0;
+  node[0] = nd;
+  key[0] = kn;
+  while (top >= 0) {
+    const kd_node *n = t->node + node[top];
+    kn = key[top--];
+    if (!(s->cnt < s->k || kn <= s->hd[0])) continue;
+    if (n->left < 0) {
+      kd_leaf(s, n, d, cheb);
+      continue;
     }
-    return;
+    const double ka = box_key(s, n->left, d, cheb), kb = box_key(s, n->right, d, cheb);
+    const int near_left = !(kb < ka);
+    node[top + 1] = near_left ? n->right : n->left; /* the far child waits */
+    key[top + 1] = near_left ? kb : ka;
+    node[top + 2] = near_left ? n->left : n->right;
+    key[top + 2] = near_left ? ka : kb;
+    top += 2;
   }
-  int64_t a = n->left, b = n->right;
-  double ka = box_key(s, a), kb = box_key(s, b);
-  if (kb < ka) {
-    const double tk = ka;
-    ka = kb;
-    kb = tk;
-    a = n->right;
-    b = n->left;
+}
+
+/* The key of the box of node nd from every point of the box qb: gaps
+ * between the boxes, each no larger than the gap of any point of qb to any
+ * of nd (a difference of a lower and an upper bound, rounded monotonely). */
+KD_INLINE double box_box_key(const ie__kdtree *t, const double *qb, int64_t nd, const int64_t d,
+                             const int cheb) {
+  const double *blo = t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d, *qlo = qb, *qhi = qb + d;
+  double key = 0;
+  for (int64_t c = 0; c < d; c++) {
+    const double a = blo[c] - qhi[c], b = qlo[c] - bhi[c], ab = a > b ? a : b, g = ab > 0 ? ab : 0;
+    if (cheb) key = g > key ? g : key;
+    else key += g * g;
   }
-  if (s->cnt < s->k || ka <= s->hd[0]) knn_node(s, a);
-  if (s->cnt < s->k || kb <= s->hd[0]) knn_node(s, b);
+  return key;
+}
+
+/* The k nearest neighbours of every point of leaf `leaf` among the tree's
+ * own points (self queries), in one traversal for them all: a node is
+ * entered while its key from the leaf's box is at most the largest worst
+ * key of the queries' heaps, and at a leaf each query takes its points
+ * unless that query's own box key prunes it.  The traversal, the costly
+ * part of a search, is shared by the LEAF queries that need nearly the same
+ * nodes. */
+KD_INLINE void kd_leaf_queries(const ie__kdtree *t, int64_t leaf, int64_t k, double *dist,
+                               int64_t *idx, const int64_t d, const int cheb) {
+  const kd_node *ln = t->node + leaf;
+  const int nq = (int)(ln->hi - ln->lo);
+  const double *qb = t->box + 2 * (size_t)d * (size_t)leaf; /* leaves' boxes are tight */
+  kd_query s[LEAF];
+  for (int j = 0; j < nq; j++) {
+    const int64_t p = ln->lo + j, i = t->id[p];
+    s[j] = (kd_query){t, t->pts + (size_t)p * (size_t)d, k, p,
+                      dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, 0};
+  }
+  double worst = INFINITY; /* the largest heap worst; +inf until every heap is full */
+  int64_t node[128];
+  double key[128];
+  int top = 0;
+  node[0] = 0;
+  key[0] = 0;
+  while (top >= 0) {
+    const kd_node *n = t->node + node[top];
+    const double kn = key[top--];
+    if (!(kn <= worst)) continue;
+    if (n->left < 0) {
+      const int64_t nd = n - t->node;
+      worst = 0;
+      for (int j = 0; j < nq; j++) {
+        kd_query *q = s + j;
+        if (q->cnt < k || box_key(q, nd, d, cheb) <= q->hd[0]) kd_leaf(q, n, d, cheb);
+        const double w = q->cnt < k ? INFINITY : q->hd[0];
+        worst = w > worst ? w : worst;
+      }
+      continue;
+    }
+    const double ka = box_box_key(t, qb, n->left, d, cheb), kb = box_box_key(t, qb, n->right, d, cheb);
+    const int near_left = !(kb < ka);
+    node[top + 1] = near_left ? n->right : n->left; /* the far child waits */
+    key[top + 1] = near_left ? kb : ka;
+    node[top + 2] = near_left ? n->left : n->right;
+    key[top + 2] = near_left ? ka : kb;
+    top += 2;
+  }
+  for (int j = 0; j < nq; j++) ie__knn_finish(s[j].hd, s[j].hi, s[j].cnt, !cheb);
+}
+
+#define KD_SEARCH(D)                                                                               \
+  static void kd_search_e##D(kd_query *s) { kd_descend(s, 0, 0, D, 0); }                          \
+  static void kd_search_c##D(kd_query *s) { kd_descend(s, 0, 0, D, 1); }                          \
+  static void kd_leafq_e##D(const ie__kdtree *t, int64_t l, int64_t k, double *dd, int64_t *ii) {  \
+    kd_leaf_queries(t, l, k, dd, ii, D, 0);                                                        \
+  }                                                                                                \
+  static void kd_leafq_c##D(const ie__kdtree *t, int64_t l, int64_t k, double *dd, int64_t *ii) {  \
+    kd_leaf_queries(t, l, k, dd, ii, D, 1);                                                        \
+  }
+KD_SEARCH(1)
+KD_SEARCH(2)
+KD_SEARCH(3)
+KD_SEARCH(4)
+KD_SEARCH(5)
+KD_SEARCH(6)
+KD_SEARCH(7)
+KD_SEARCH(8)
+#undef KD_SEARCH
+
+typedef void (*kd_search_fn)(kd_query *s);
+typedef void (*kd_leafq_fn)(const ie__kdtree *t, int64_t leaf, int64_t k, double *dist, int64_t *idx);
+
+/* The search for d ≤ 8 and the metric. */
+static kd_search_fn kd_search_for(int64_t d, int cheb) {
+  static const kd_search_fn euclid[8] = {kd_search_e1, kd_search_e2, kd_search_e3, kd_search_e4,
+                                         kd_search_e5, kd_search_e6, kd_search_e7, kd_search_e8};
+  static const kd_search_fn cheby[8] = {kd_search_c1, kd_search_c2, kd_search_c3, kd_search_c4,
+                                        kd_search_c5, kd_search_c6, kd_search_c7, kd_search_c8};
+  return (cheb ? cheby : euclid)[d - 1];
+}
+
+static kd_leafq_fn kd_leafq_for(int64_t d, int cheb) {
+  static const kd_leafq_fn euclid[8] = {kd_leafq_e1, kd_leafq_e2, kd_leafq_e3, kd_leafq_e4,
+                                        kd_leafq_e5, kd_leafq_e6, kd_leafq_e7, kd_leafq_e8};
+  static const kd_leafq_fn cheby[8] = {kd_leafq_c1, kd_leafq_c2, kd_leafq_c3, kd_leafq_c4,
+                                       kd_leafq_c5, kd_leafq_c6, kd_leafq_c7, kd_leafq_c8};
+  return (cheb ? cheby : euclid)[d - 1];
 }
 
 void ie__kd_knn(const ie__kdtree *t, const double *Q, int64_t m, int64_t k, int cheb, int self,
                 int64_t *idx, double *dist) {
   const int64_t d = t->d;
-  const int order = self && m == t->n;
-  /* Self queries go in tree order: neighbouring queries share nodes. */
+  if (self) { /* the tree's own points (m = n): a leaf's queries at a time */
+    const kd_leafq_fn leafq = kd_leafq_for(d, cheb);
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t nd = 0; nd < t->nn; nd++)
+      if (t->node[nd].left < 0) leafq(t, nd, k, dist, idx);
+    return;
+  }
+  const kd_search_fn search = kd_search_for(d, cheb);
 #pragma omp parallel for schedule(dynamic, 64)
-  for (int64_t u = 0; u < m; u++) {
-    const int64_t i = order ? t->id[u] : u;
-    kd_query s = {t, Q + (size_t)i * (size_t)d, k, self ? i : -1, cheb,
-                  dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, 0};
-    knn_node(&s, 0);
+  for (int64_t i = 0; i < m; i++) {
+    kd_query s = {t, Q + (size_t)i * (size_t)d, k, -1, dist + (size_t)i * (size_t)k,
+                  idx + (size_t)i * (size_t)k, 0};
+    search(&s);
     ie__knn_finish(s.hd, s.hi, s.cnt, !cheb);
   }
 }

@@ -288,28 +288,48 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
 
 /* ---- Range counting --------------------------------------------------------------------- */
 
-/* Rows sorted by value: LSD radix sort, eight passes of a byte, on the
- * doubles' bit patterns mapped to unsigned integers of the same order. */
+/* Rows sorted by value: LSD radix sort on the doubles' bit patterns mapped
+ * to unsigned integers of the same order, six passes of 11 bits whose
+ * counts are all taken in one read; a pass where every key has the same
+ * digit is skipped.  The result is in (key, ord); (k2, o2) is scratch, and
+ * so is at (RADIX_COUNTS entries). */
+enum {
+  RADIX_BITS = 11,
+  RADIX = 1 << RADIX_BITS,
+  RADIX_PASSES = (64 + RADIX_BITS - 1) / RADIX_BITS,
+  RADIX_COUNTS = RADIX_PASSES * (RADIX + 1)
+};
 static void sort_rows(const double *R, int64_t n, uint64_t *key, int64_t *ord, uint64_t *k2,
-                      int64_t *o2) {
+                      int64_t *o2, int64_t (*at)[RADIX + 1]) {
+  memset(at, 0, RADIX_COUNTS * sizeof(int64_t));
   for (int64_t j = 0; j < n; j++) {
     uint64_t u;
     memcpy(&u, R + j, sizeof u);
-    key[j] = u >> 63 ? ~u : u | UINT64_C(0x8000000000000000);
+    u = u >> 63 ? ~u : u | UINT64_C(0x8000000000000000);
+    key[j] = u;
     ord[j] = j;
+    for (int ps = 0; ps < RADIX_PASSES; ps++) at[ps][((u >> (ps * RADIX_BITS)) & (RADIX - 1)) + 1]++;
   }
-  for (int sh = 0; sh < 64; sh += 8) {
-    int64_t at[257] = {0};
-    for (int64_t j = 0; j < n; j++) at[((key[j] >> sh) & 255) + 1]++;
-    if (at[((key[0] >> sh) & 255) + 1] == n) continue; /* one bucket: nothing moves */
-    for (int b = 0; b < 256; b++) at[b + 1] += at[b];
+  uint64_t *ka = key, *kb = k2;
+  int64_t *oa = ord, *ob = o2;
+  for (int ps = 0; ps < RADIX_PASSES; ps++) {
+    const int sh = ps * RADIX_BITS;
+    int64_t *c = at[ps];
+    if (c[((ka[0] >> sh) & (RADIX - 1)) + 1] == n) continue; /* one bucket: nothing moves */
+    for (int b = 0; b < RADIX; b++) c[b + 1] += c[b];
     for (int64_t j = 0; j < n; j++) {
-      const int64_t p = at[(key[j] >> sh) & 255]++;
-      k2[p] = key[j];
-      o2[p] = ord[j];
+      const int64_t p = c[(ka[j] >> sh) & (RADIX - 1)]++;
+      kb[p] = ka[j];
+      ob[p] = oa[j];
     }
-    memcpy(key, k2, (size_t)n * sizeof *key);
-    memcpy(ord, o2, (size_t)n * sizeof *ord);
+    uint64_t *tk = ka;
+    ka = kb, kb = tk;
+    int64_t *to = oa;
+    oa = ob, ob = to;
+  }
+  if (ka != key) {
+    memcpy(key, ka, (size_t)n * sizeof *key);
+    memcpy(ord, oa, (size_t)n * sizeof *ord);
   }
 }
 
@@ -390,14 +410,14 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
   const size_t nn = (size_t)(n ? n : 1);
   double *v = ie__malloc(nn * sizeof *v);
   uint64_t *key = ie__malloc(2 * nn * sizeof *key);
-  int64_t *ord = ie__malloc(2 * nn * sizeof *ord);
+  int64_t *ord = ie__malloc((2 * nn + RADIX_COUNTS) * sizeof *ord);
   if (!v || !key || !ord) {
     free(v);
     free(key);
     free(ord);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory");
   }
-  if (n > 0) sort_rows(R, n, key, ord, key + n, ord + n);
+  if (n > 0) sort_rows(R, n, key, ord, key + n, ord + n, (int64_t(*)[RADIX + 1])(ord + 2 * nn));
   for (int64_t p = 0; p < n; p++) v[p] = R[ord[p]];
   const int own = self && Q == R && m == n;
 #pragma omp parallel for schedule(static)
