@@ -23,7 +23,7 @@
 
 #include "knn.h"
 
-enum { LEAF = 8 };
+enum { LEAF = 16 };
 
 typedef struct {
   int64_t lo, hi; /* the run of points, in tree order */
@@ -43,36 +43,48 @@ struct ie__kdtree {
 
 #define KD_INLINE static inline __attribute__((always_inline))
 
-/* Reorder the rows P[0 .. n) (d values each, with their ids) so that row
- * nth holds the one whose coordinate c would be there in sorted order, no
- * larger ones before it, no smaller after (Hoare's quickselect,
- * median-of-three pivot).  Rows move whole: the scans stay sequential. */
+/* Move the rows of P[lo .. hi) (d values each, with their ids) whose
+ * coordinate c is below piv (at most piv with le) to the front; returns
+ * where the rest begin.  Branch-free (Lomuto's scheme with a swap every
+ * step and the boundary advanced by the test): the tests are unpredictable. */
+KD_INLINE int64_t partition(double *P, int64_t *id, int64_t lo, int64_t hi, double piv, int le,
+                            const int64_t d, int64_t c) {
+  int64_t j = lo;
+  for (int64_t i = lo; i < hi; i++) {
+    double *x = P + (size_t)i * (size_t)d, *y = P + (size_t)j * (size_t)d;
+    const double v = x[c];
+    for (int64_t u = 0; u < d; u++) {
+      const double t = x[u];
+      x[u] = y[u];
+      y[u] = t;
+    }
+    const int64_t t = id[i];
+    id[i] = id[j];
+    id[j] = t;
+    j += le ? v <= piv : v < piv;
+  }
+  return j;
+}
+
+/* Reorder the rows P[0 .. n) so that row nth holds the one whose
+ * coordinate c would be there in sorted order, no larger ones before it, no
+ * smaller after (quickselect, median-of-three pivot).  When no row is below
+ * the pivot, the rows equal to it go first: duplicates stay linear.  Rows
+ * move whole: the scans stay sequential. */
 KD_INLINE void select_nth(double *P, int64_t *id, int64_t n, int64_t nth, const int64_t d,
                           int64_t c) {
 #define V(x) P[(size_t)(x) * (size_t)d + (size_t)c]
-  int64_t lo = 0, hi = n - 1;
-  while (hi > lo) {
-    const double a = V(lo), b = V(lo + (hi - lo) / 2), e = V(hi);
+  int64_t lo = 0, hi = n;
+  while (hi - lo > 1) {
+    const double a = V(lo), b = V(lo + (hi - lo) / 2), e = V(hi - 1);
     const double piv = a < b ? (b < e ? b : a < e ? e : a) : (a < e ? a : b < e ? e : b);
-    int64_t i = lo, j = hi;
-    while (i <= j) {
-      while (V(i) < piv) i++;
-      while (V(j) > piv) j--;
-      if (i <= j) {
-        double *x = P + (size_t)i * (size_t)d, *y = P + (size_t)j * (size_t)d;
-        for (int64_t u = 0; u < d; u++) {
-          const double t = x[u];
-          x[u] = y[u];
-          y[u] = t;
-        }
-        const int64_t t = id[i];
-        id[i++] = id[j];
-        id[j--] = t;
-      }
+    const int64_t j = partition(P, id, lo, hi, piv, 0, d, c);
+    if (nth < j) hi = j;
+    else if (j > lo) lo = j;
+    else { /* the pivot is the least: its copies first */
+      lo = partition(P, id, lo, hi, piv, 1, d, c);
+      if (nth < lo) break;
     }
-    if (nth <= j) hi = j;
-    else if (nth >= i) lo = i;
-    else break;
   }
 #undef V
 }
@@ -183,7 +195,14 @@ typedef struct {
   int64_t k, spos; /* spos: the tree position of the point to skip, or −1 */
   double *hd;
   int64_t *hi, cnt;
+  double worst; /* +inf until the heap is full, then its worst key */
 } kd_query;
+
+/* Offer (kp, j) to the query's heap. */
+KD_INLINE void kd_offer(kd_query *s, double kp, int64_t j) {
+  ie__knn_offer(s->hd, s->hi, &s->cnt, s->k, kp, j);
+  if (s->cnt == s->k) s->worst = s->hd[0];
+}
 
 /* The key of the box of node nd: gaps in place of differences (see top). */
 KD_INLINE double box_key(const kd_query *s, int64_t nd, const int64_t d, const int cheb) {
@@ -204,7 +223,7 @@ KD_INLINE void kd_leaf(kd_query *s, const kd_node *n, const int64_t d, const int
     if (p == s->spos) continue;
     const double *r = t->pts + (size_t)p * (size_t)d;
     const double kp = cheb ? ie__knn_key_cheb(s->q, r, d) : ie__knn_key_euclid(s->q, r, d);
-    if (s->cnt < s->k || kp <= s->hd[0]) ie__knn_offer(s->hd, s->hi, &s->cnt, s->k, kp, t->id[p]);
+    if (kp <= s->worst) kd_offer(s, kp, t->id[p]);
   }
 }
 
@@ -222,7 +241,7 @@ KD_INLINE void kd_descend(kd_query *s, int64_t nd, double kn, const int64_t d, c
   while (top >= 0) {
     const kd_node *n = t->node + node[top];
     kn = key[top--];
-    if (!(s->cnt < s->k || kn <= s->hd[0])) continue;
+    if (!(kn <= s->worst)) continue;
     if (n->left < 0) {
       kd_leaf(s, n, d, cheb);
       continue;
@@ -237,79 +256,54 @@ KD_INLINE void kd_descend(kd_query *s, int64_t nd, double kn, const int64_t d, c
   }
 }
 
-/* The key of the box of node nd from every point of the box qb: gaps
- * between the boxes, each no larger than the gap of any point of qb to any
- * of nd (a difference of a lower and an upper bound, rounded monotonely). */
-KD_INLINE double box_box_key(const ie__kdtree *t, const double *qb, int64_t nd, const int64_t d,
-                             const int cheb) {
-  const double *blo = t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d, *qlo = qb, *qhi = qb + d;
-  double key = 0;
+/* The key of the nearest point outside the box of node nd that holds the
+ * query: the least gap from the query to a face.  Every point outside the
+ * node's subtree lies in a sibling's box, beyond or on one of these faces,
+ * so its key is at least this (rounding is monotone, see top). */
+KD_INLINE double inside_key(const kd_query *s, int64_t nd, const int64_t d, const int cheb) {
+  const double *blo = s->t->box + 2 * (size_t)d * (size_t)nd, *bhi = blo + d, *q = s->q;
+  double key = INFINITY;
   for (int64_t c = 0; c < d; c++) {
-    const double a = blo[c] - qhi[c], b = qlo[c] - bhi[c], ab = a > b ? a : b, g = ab > 0 ? ab : 0;
-    if (cheb) key = g > key ? g : key;
-    else key += g * g;
+    const double a = q[c] - blo[c], b = bhi[c] - q[c], g = a < b ? a : b, gk = cheb ? g : g * g;
+    key = gk < key ? gk : key;
   }
   return key;
 }
 
-/* The k nearest neighbours of every point of leaf `leaf` among the tree's
- * own points (self queries), in one traversal for them all: a node is
- * entered while its key from the leaf's box is at most the largest worst
- * key of the queries' heaps, and at a leaf each query takes its points
- * unless that query's own box key prunes it.  The traversal, the costly
- * part of a search, is shared by the LEAF queries that need nearly the same
- * nodes. */
-KD_INLINE void kd_leaf_queries(const ie__kdtree *t, int64_t leaf, int64_t k, double *dist,
-                               int64_t *idx, const int64_t d, const int cheb) {
-  const kd_node *ln = t->node + leaf;
-  const int nq = (int)(ln->hi - ln->lo);
-  const double *qb = t->box + 2 * (size_t)d * (size_t)leaf; /* leaves' boxes are tight */
-  kd_query s[LEAF];
-  for (int j = 0; j < nq; j++) {
-    const int64_t p = ln->lo + j, i = t->id[p];
-    s[j] = (kd_query){t, t->pts + (size_t)p * (size_t)d, k, p,
-                      dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, 0};
-  }
-  double worst = INFINITY; /* the largest heap worst; +inf until every heap is full */
-  int64_t node[128];
-  double key[128];
-  int top = 0;
-  node[0] = 0;
-  key[0] = 0;
-  while (top >= 0) {
-    const kd_node *n = t->node + node[top];
-    const double kn = key[top--];
-    if (!(kn <= worst)) continue;
-    if (n->left < 0) {
-      const int64_t nd = n - t->node;
-      worst = 0;
-      for (int j = 0; j < nq; j++) {
-        kd_query *q = s + j;
-        if (q->cnt < k || box_key(q, nd, d, cheb) <= q->hd[0]) kd_leaf(q, n, d, cheb);
-        const double w = q->cnt < k ? INFINITY : q->hd[0];
-        worst = w > worst ? w : worst;
-      }
-      continue;
+/* The k nearest neighbours of the points of leaf path[depth] among the
+ * tree's own points (self queries), path holding the leaf's ancestors from
+ * the root.  Each query goes bottom-up: its own leaf, then the sibling of
+ * each ancestor, nearest ancestors first, until every point outside the
+ * ancestor is farther than the heap's worst.  The heap fills at once with
+ * near points, so little is visited beyond the leaf's neighbourhood. */
+KD_INLINE void kd_leaf_queries(const ie__kdtree *t, const int64_t *path, int depth, int64_t k,
+                               double *dist, int64_t *idx, const int64_t d, const int cheb) {
+  const kd_node *ln = t->node + path[depth];
+  for (int64_t p = ln->lo; p < ln->hi; p++) {
+    const int64_t i = t->id[p];
+    kd_query s = {t, t->pts + (size_t)p * (size_t)d, k, p, dist + (size_t)i * (size_t)k,
+                  idx + (size_t)i * (size_t)k, 0, INFINITY};
+    kd_leaf(&s, ln, d, cheb);
+    for (int l = depth; l > 0 && !(inside_key(&s, path[l], d, cheb) > s.worst); l--) {
+      const kd_node *up = t->node + path[l - 1];
+      const int64_t sib = up->left == path[l] ? up->right : up->left;
+      const double kb = box_key(&s, sib, d, cheb);
+      if (kb <= s.worst) kd_descend(&s, sib, kb, d, cheb);
     }
-    const double ka = box_box_key(t, qb, n->left, d, cheb), kb = box_box_key(t, qb, n->right, d, cheb);
-    const int near_left = !(kb < ka);
-    node[top + 1] = near_left ? n->right : n->left; /* the far child waits */
-    key[top + 1] = near_left ? kb : ka;
-    node[top + 2] = near_left ? n->left : n->right;
-    key[top + 2] = near_left ? ka : kb;
-    top += 2;
+    ie__knn_finish(s.hd, s.hi, s.cnt, !cheb);
   }
-  for (int j = 0; j < nq; j++) ie__knn_finish(s[j].hd, s[j].hi, s[j].cnt, !cheb);
 }
 
 #define KD_SEARCH(D)                                                                               \
   static void kd_search_e##D(kd_query *s) { kd_descend(s, 0, 0, D, 0); }                          \
   static void kd_search_c##D(kd_query *s) { kd_descend(s, 0, 0, D, 1); }                          \
-  static void kd_leafq_e##D(const ie__kdtree *t, int64_t l, int64_t k, double *dd, int64_t *ii) {  \
-    kd_leaf_queries(t, l, k, dd, ii, D, 0);                                                        \
+  static void kd_leafq_e##D(const ie__kdtree *t, const int64_t *pa, int l, int64_t k, double *dd, \
+                            int64_t *ii) {                                                         \
+    kd_leaf_queries(t, pa, l, k, dd, ii, D, 0);                                                    \
   }                                                                                                \
-  static void kd_leafq_c##D(const ie__kdtree *t, int64_t l, int64_t k, double *dd, int64_t *ii) {  \
-    kd_leaf_queries(t, l, k, dd, ii, D, 1);                                                        \
+  static void kd_leafq_c##D(const ie__kdtree *t, const int64_t *pa, int l, int64_t k, double *dd, \
+                            int64_t *ii) {                                                         \
+    kd_leaf_queries(t, pa, l, k, dd, ii, D, 1);                                                    \
   }
 KD_SEARCH(1)
 KD_SEARCH(2)
@@ -322,7 +316,8 @@ KD_SEARCH(8)
 #undef KD_SEARCH
 
 typedef void (*kd_search_fn)(kd_query *s);
-typedef void (*kd_leafq_fn)(const ie__kdtree *t, int64_t leaf, int64_t k, double *dist, int64_t *idx);
+typedef void (*kd_leafq_fn)(const ie__kdtree *t, const int64_t *path, int depth, int64_t k,
+                            double *dist, int64_t *idx);
 
 /* The search for d ≤ 8 and the metric. */
 static kd_search_fn kd_search_for(int64_t d, int cheb) {
@@ -341,6 +336,21 @@ static kd_leafq_fn kd_leafq_for(int64_t d, int cheb) {
   return (cheb ? cheby : euclid)[d - 1];
 }
 
+/* The nodes from the root down to leaf `leaf` in path[0 .. depth]; the
+ * depth. */
+static int kd_path(const ie__kdtree *t, int64_t leaf, int64_t *path) {
+  const int64_t lo = t->node[leaf].lo;
+  int depth = 0;
+  int64_t nd = 0;
+  while (nd != leaf) {
+    const kd_node *n = t->node + nd;
+    path[depth++] = nd;
+    nd = lo < t->node[n->right].lo ? n->left : n->right;
+  }
+  path[depth] = leaf;
+  return depth;
+}
+
 void ie__kd_knn(const ie__kdtree *t, const double *Q, int64_t m, int64_t k, int cheb, int self,
                 int64_t *idx, double *dist) {
   const int64_t d = t->d;
@@ -348,14 +358,17 @@ void ie__kd_knn(const ie__kdtree *t, const double *Q, int64_t m, int64_t k, int 
     const kd_leafq_fn leafq = kd_leafq_for(d, cheb);
 #pragma omp parallel for schedule(dynamic, 16)
     for (int64_t nd = 0; nd < t->nn; nd++)
-      if (t->node[nd].left < 0) leafq(t, nd, k, dist, idx);
+      if (t->node[nd].left < 0) {
+        int64_t path[64]; /* the depth is below log2(n / (LEAF / 2)) + 1 < 64 */
+        leafq(t, path, kd_path(t, nd, path), k, dist, idx);
+      }
     return;
   }
   const kd_search_fn search = kd_search_for(d, cheb);
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < m; i++) {
     kd_query s = {t, Q + (size_t)i * (size_t)d, k, -1, dist + (size_t)i * (size_t)k,
-                  idx + (size_t)i * (size_t)k, 0};
+                  idx + (size_t)i * (size_t)k, 0, INFINITY};
     search(&s);
     ie__knn_finish(s.hd, s.hi, s.cnt, !cheb);
   }
