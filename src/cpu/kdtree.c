@@ -216,15 +216,18 @@ KD_INLINE double box_key(const kd_query *s, int64_t nd, const int64_t d, const i
   return key;
 }
 
-/* Offer the points of leaf n to the heap. */
+/* Offer the points of leaf n to the heap: their keys first, in a loop
+ * free of branches, then the few at most the worst. */
 KD_INLINE void kd_leaf(kd_query *s, const kd_node *n, const int64_t d, const int cheb) {
   const ie__kdtree *t = s->t;
-  for (int64_t p = n->lo; p < n->hi; p++) {
-    if (p == s->spos) continue;
-    const double *r = t->pts + (size_t)p * (size_t)d;
-    const double kp = cheb ? ie__knn_key_cheb(s->q, r, d) : ie__knn_key_euclid(s->q, r, d);
-    if (kp <= s->worst) kd_offer(s, kp, t->id[p]);
-  }
+  const double *r = t->pts + (size_t)n->lo * (size_t)d;
+  const int64_t c = n->hi - n->lo;
+  double key[LEAF];
+  for (int64_t u = 0; u < c; u++)
+    key[u] = cheb ? ie__knn_key_cheb(s->q, r + (size_t)u * (size_t)d, d)
+                  : ie__knn_key_euclid(s->q, r + (size_t)u * (size_t)d, d);
+  for (int64_t u = 0; u < c; u++)
+    if (key[u] <= s->worst && n->lo + u != s->spos) kd_offer(s, key[u], t->id[n->lo + u]);
 }
 
 /* The subtree of node nd (box key kn), depth first, the nearer child

@@ -24,6 +24,7 @@
  * d ≥ 2: the k-d tree.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -289,47 +290,60 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
 /* ---- Range counting --------------------------------------------------------------------- */
 
 /* Rows sorted by value: LSD radix sort on the doubles' bit patterns mapped
- * to unsigned integers of the same order, six passes of 11 bits whose
- * counts are all taken in one read; a pass where every key has the same
- * digit is skipped.  The result is in (key, ord); (k2, o2) is scratch, and
- * so is at (RADIX_COUNTS entries). */
-enum {
-  RADIX_BITS = 11,
-  RADIX = 1 << RADIX_BITS,
-  RADIX_PASSES = (64 + RADIX_BITS - 1) / RADIX_BITS,
-  RADIX_COUNTS = RADIX_PASSES * (RADIX + 1)
-};
-static void sort_rows(const double *R, int64_t n, uint64_t *key, int64_t *ord, uint64_t *k2,
-                      int64_t *o2, int64_t (*at)[RADIX + 1]) {
-  memset(at, 0, RADIX_COUNTS * sizeof(int64_t));
-  for (int64_t j = 0; j < n; j++) {
-    uint64_t u;
-    memcpy(&u, R + j, sizeof u);
-    u = u >> 63 ? ~u : u | UINT64_C(0x8000000000000000);
-    key[j] = u;
-    ord[j] = j;
-    for (int ps = 0; ps < RADIX_PASSES; ps++) at[ps][((u >> (ps * RADIX_BITS)) & (RADIX - 1)) + 1]++;
-  }
-  uint64_t *ka = key, *kb = k2;
-  int64_t *oa = ord, *ob = o2;
-  for (int ps = 0; ps < RADIX_PASSES; ps++) {
-    const int sh = ps * RADIX_BITS;
-    int64_t *c = at[ps];
-    if (c[((ka[0] >> sh) & (RADIX - 1)) + 1] == n) continue; /* one bucket: nothing moves */
-    for (int b = 0; b < RADIX; b++) c[b + 1] += c[b];
-    for (int64_t j = 0; j < n; j++) {
-      const int64_t p = c[(ka[j] >> sh) & (RADIX - 1)]++;
-      kb[p] = ka[j];
-      ob[p] = oa[j];
+ * to unsigned integers of the same order, six passes of 11 bits; a pass
+ * where every key has the same digit is skipped.  Each thread keeps one
+ * share of the positions: it counts its share's digits, then scatters the
+ * share after all rows of smaller digits and the same digit's rows of the
+ * shares before it, which keeps the passes stable.  The sorted values go to
+ * v, their rows to ord; key, k2 and o2 (n each) are scratch, and so is at,
+ * a row a thread (omp_get_max_threads()). */
+enum { RADIX_BITS = 11, RADIX = 1 << RADIX_BITS, RADIX_PASSES = (64 + RADIX_BITS - 1) / RADIX_BITS };
+static void sort_rows(const double *R, int64_t n, double *v, int64_t *ord, uint64_t *key,
+                      uint64_t *k2, int64_t *o2, int64_t (*at)[RADIX]) {
+#pragma omp parallel if (n > 32768)
+  {
+    const int64_t nt = omp_get_num_threads(), me = omp_get_thread_num();
+    const int64_t j0 = n * me / nt, j1 = n * (me + 1) / nt;
+    uint64_t *ka = key, *kb = k2;
+    int64_t *oa = ord, *ob = o2, *c = at[me], off[RADIX];
+    for (int64_t j = j0; j < j1; j++) {
+      uint64_t u;
+      memcpy(&u, R + j, sizeof u);
+      ka[j] = u >> 63 ? ~u : u | UINT64_C(0x8000000000000000);
+      oa[j] = j;
     }
-    uint64_t *tk = ka;
-    ka = kb, kb = tk;
-    int64_t *to = oa;
-    oa = ob, ob = to;
-  }
-  if (ka != key) {
-    memcpy(key, ka, (size_t)n * sizeof *key);
-    memcpy(ord, oa, (size_t)n * sizeof *ord);
+    for (int ps = 0; ps < RADIX_PASSES; ps++) {
+      const int sh = ps * RADIX_BITS;
+      memset(c, 0, sizeof at[0]);
+      for (int64_t j = j0; j < j1; j++) c[(ka[j] >> sh) & (RADIX - 1)]++;
+#pragma omp barrier
+      int64_t base = 0, same = 0;
+      for (int64_t b = 0; b < RADIX; b++) {
+        off[b] = base;
+        for (int64_t t = 0; t < nt; t++) {
+          off[b] += t < me ? at[t][b] : 0;
+          base += at[t][b];
+        }
+      }
+      for (int64_t t = 0; t < nt; t++) same += at[t][(ka[0] >> sh) & (RADIX - 1)];
+#pragma omp barrier
+      if (same == n) continue; /* one digit: nothing moves */
+      for (int64_t j = j0; j < j1; j++) {
+        const int64_t p = off[(ka[j] >> sh) & (RADIX - 1)]++;
+        kb[p] = ka[j];
+        ob[p] = oa[j];
+      }
+      uint64_t *tk = ka;
+      ka = kb, kb = tk;
+      int64_t *to = oa;
+      oa = ob, ob = to;
+#pragma omp barrier
+    }
+    for (int64_t j = j0; j < j1; j++) {
+      const uint64_t u = ka[j] >> 63 ? ka[j] & ~UINT64_C(0x8000000000000000) : ~ka[j];
+      memcpy(v + j, &u, sizeof u);
+    }
+    if (oa != ord) memcpy(ord + j0, oa + j0, (size_t)(j1 - j0) * sizeof *ord);
   }
 }
 
@@ -407,18 +421,17 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
   /* One dimension: the points with |r − q| < radius are one run of the
    * sorted values, and with self row i itself (at distance 0) is in it.
    * Self queries go in sorted order, each galloping out from its place. */
-  const size_t nn = (size_t)(n ? n : 1);
+  const size_t nn = (size_t)(n ? n : 1), nt = (size_t)omp_get_max_threads();
   double *v = ie__malloc(nn * sizeof *v);
   uint64_t *key = ie__malloc(2 * nn * sizeof *key);
-  int64_t *ord = ie__malloc((2 * nn + RADIX_COUNTS) * sizeof *ord);
+  int64_t *ord = ie__malloc((2 * nn + nt * RADIX) * sizeof *ord);
   if (!v || !key || !ord) {
     free(v);
     free(key);
     free(ord);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory");
   }
-  if (n > 0) sort_rows(R, n, key, ord, key + n, ord + n, (int64_t(*)[RADIX + 1])(ord + 2 * nn));
-  for (int64_t p = 0; p < n; p++) v[p] = R[ord[p]];
+  if (n > 0) sort_rows(R, n, v, ord, key, key + n, ord + n, (int64_t(*)[RADIX])(ord + 2 * nn));
   const int own = self && Q == R && m == n;
 #pragma omp parallel for schedule(static)
   for (int64_t u = 0; u < m; u++) {
