@@ -365,44 +365,38 @@ static inline int64_t first_above(const double *v, int64_t lo, int64_t hi, doubl
   return base + !ABOVE(v[base]);
 }
 
-/* The same over all of v[0 .. n), galloping out from position p, whose
- * value is q0 itself: O(log of the distance), near p in memory. */
-static inline int64_t gallop(const double *v, int64_t n, int64_t p, double q0, double lim, int strict) {
-  int64_t lo, hi, step = 1;
-  if (lim < 0) { /* ABOVE holds at p: the answer is at most p */
-    hi = p;
-    for (;;) {
-      lo = hi - step;
-      if (lo <= 0) {
-        lo = 0;
-        break;
-      }
-      if (!ABOVE(v[lo])) {
-        lo++;
-        break;
-      }
-      hi = lo;
-      step *= 2;
-    }
-  } else { /* ABOVE fails at p: the answer is beyond it */
-    lo = p + 1;
-    for (;;) {
-      const int64_t probe = p + step;
-      if (probe >= n) {
-        hi = n;
-        break;
-      }
-      if (ABOVE(v[probe])) {
-        hi = probe;
-        break;
-      }
-      lo = probe + 1;
-      step *= 2;
-    }
-  }
-  return first_above(v, lo, hi, q0, lim, strict);
-}
 #undef ABOVE
+
+/* #{j ≠ p : |v[j] − q0| < rad} for the sorted v, whose v[p] is q0 and
+ * v[n] +inf, rad > 0: the run around p.  Both ends at once, in two
+ * independent chains: one loop doubles the steps out from p on each side
+ * until each side's probe is outside the run (or past an end), one
+ * branch-free halving loop narrows both brackets.  O(log of the run),
+ * near p in memory. */
+static inline int64_t run_around(const double *v, int64_t n, int64_t p, double q0, double rad) {
+  int64_t a = 1, b = 1; /* probes at p + a, p − b */
+  for (;;) {
+    const int up = p + a < n && v[p + a] - q0 < rad, down = p - b >= 0 && v[p - b] - q0 > -rad;
+    if (!(up | down)) break;
+    a = up ? 2 * a : a;
+    b = down ? 2 * b : b;
+  }
+  /* The run ends before a position in [hb, hb + hl] and begins at one in
+   * [lb, lb + ll]; a base moves only by a positive half, so reads stay at
+   * most at v[n]. */
+  int64_t hb = p + a / 2 + 1, hl = (p + a < n ? p + a : n) - hb;
+  int64_t lb = p - b + 1 > 0 ? p - b + 1 : 0, ll = p - b / 2 - lb;
+  while (hl > 1 || ll > 1) {
+    const int64_t h2 = hl / 2, l2 = ll / 2;
+    hb = v[hb + h2] - q0 >= rad ? hb : hb + h2;
+    lb = v[lb + l2] - q0 > -rad ? lb : lb + l2;
+    hl -= h2;
+    ll -= l2;
+  }
+  hb += hl > 0 && v[hb] - q0 < rad;
+  lb += ll > 0 && !(v[lb] - q0 > -rad);
+  return hb - lb - 1;
+}
 
 ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count) {
@@ -420,9 +414,9 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
   }
   /* One dimension: the points with |r − q| < radius are one run of the
    * sorted values, and with self row i itself (at distance 0) is in it.
-   * Self queries go in sorted order, each galloping out from its place. */
+   * Self queries go in sorted order, each searching out from its place. */
   const size_t nn = (size_t)(n ? n : 1), nt = (size_t)omp_get_max_threads();
-  double *v = ie__malloc(nn * sizeof *v);
+  double *v = ie__malloc((nn + 1) * sizeof *v);
   uint64_t *key = ie__malloc(2 * nn * sizeof *key);
   int64_t *ord = ie__malloc((2 * nn + nt * RADIX) * sizeof *ord);
   if (!v || !key || !ord) {
@@ -432,13 +426,14 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
     return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory");
   }
   if (n > 0) sort_rows(R, n, v, ord, key, key + n, ord + n, (int64_t(*)[RADIX])(ord + 2 * nn));
+  v[n] = INFINITY;
   const int own = self && Q == R && m == n;
 #pragma omp parallel for schedule(static)
   for (int64_t u = 0; u < m; u++) {
     const int64_t i = own ? ord[u] : u;
     const double rad = radius[i], q0 = Q[i];
     int64_t c = 0;
-    if (rad > 0 && own) c = gallop(v, n, u, q0, rad, 0) - gallop(v, n, u, q0, -rad, 1) - 1;
+    if (rad > 0 && own) c = run_around(v, n, u, q0, rad);
     else if (rad > 0)
       c = first_above(v, 0, n, q0, rad, 0) - first_above(v, 0, n, q0, -rad, 1) - (self != 0);
     count[i] = c;
