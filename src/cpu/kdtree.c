@@ -23,7 +23,7 @@
 
 #include "knn.h"
 
-enum { LEAF = 16 };
+enum { LEAF = 16, SAMPLE = 512, BLOCK = 64 };
 
 typedef struct {
   int64_t lo, hi; /* the run of points, in tree order */
@@ -43,38 +43,87 @@ struct ie__kdtree {
 
 #define KD_INLINE static inline __attribute__((always_inline))
 
-/* Move the rows of P[lo .. hi) (d values each, with their ids) whose
- * coordinate c is below piv (at most piv with le) to the front; returns
- * where the rest begin.  Branch-free (Lomuto's scheme with a swap every
- * step and the boundary advanced by the test): the tests are unpredictable. */
+/* Swap rows a and b of P (d values each) with their ids. */
+KD_INLINE void swap_rows(double *P, int64_t *id, int64_t a, int64_t b, const int64_t d) {
+  double *x = P + (size_t)a * (size_t)d, *y = P + (size_t)b * (size_t)d;
+  for (int64_t u = 0; u < d; u++) {
+    const double t = x[u];
+    x[u] = y[u];
+    y[u] = t;
+  }
+  const int64_t t = id[a];
+  id[a] = id[b];
+  id[b] = t;
+}
+
+/* Whether row x of P goes to the front: its coordinate c below piv (at
+ * most piv with le). */
+KD_INLINE int in_front(const double *P, int64_t x, double piv, int le, const int64_t d, int64_t c) {
+  const double v = P[(size_t)x * (size_t)d + (size_t)c];
+  return le ? v <= piv : v < piv;
+}
+
+/* Move the rows of P[lo .. hi) (with their ids) that go to the front
+ * there; returns where the rest begin.  The tests are unpredictable, so no
+ * branch depends on them: blocks at both ends note their rows on the wrong
+ * side, which are then swapped in pairs (Edelkamp and Weiß's
+ * BlockQuicksort); the rows left in the middle go one by one (Lomuto's
+ * scheme, a swap every step, the boundary advanced by the test). */
 KD_INLINE int64_t partition(double *P, int64_t *id, int64_t lo, int64_t hi, double piv, int le,
                             const int64_t d, int64_t c) {
+  uint8_t wl[BLOCK], wr[BLOCK]; /* offsets of the wrong rows in the end blocks */
+  int nl = 0, nr = 0, sl = 0, sr = 0;
+  while (hi - lo > 2 * BLOCK) {
+    if (!nl)
+      for (int u = sl = 0; u < BLOCK; u++) {
+        wl[nl] = (uint8_t)u;
+        nl += !in_front(P, lo + u, piv, le, d, c);
+      }
+    if (!nr)
+      for (int u = sr = 0; u < BLOCK; u++) {
+        wr[nr] = (uint8_t)u;
+        nr += in_front(P, hi - 1 - u, piv, le, d, c);
+      }
+    const int m = nl < nr ? nl : nr;
+    for (int u = 0; u < m; u++) swap_rows(P, id, lo + wl[sl + u], hi - 1 - wr[sr + u], d);
+    nl -= m, sl += m, nr -= m, sr += m;
+    lo += nl ? 0 : BLOCK;
+    hi -= nr ? 0 : BLOCK;
+  }
   int64_t j = lo;
   for (int64_t i = lo; i < hi; i++) {
-    double *x = P + (size_t)i * (size_t)d, *y = P + (size_t)j * (size_t)d;
-    const double v = x[c];
-    for (int64_t u = 0; u < d; u++) {
-      const double t = x[u];
-      x[u] = y[u];
-      y[u] = t;
-    }
-    const int64_t t = id[i];
-    id[i] = id[j];
-    id[j] = t;
-    j += le ? v <= piv : v < piv;
+    const int front = in_front(P, i, piv, le, d, c);
+    swap_rows(P, id, i, j, d);
+    j += front;
   }
   return j;
 }
 
+static void sample_pivots(const double *P, int64_t n, int64_t nth, int64_t d, int64_t c,
+                          double *plo, double *phi);
+
 /* Reorder the rows P[0 .. n) so that row nth holds the one whose
  * coordinate c would be there in sorted order, no larger ones before it, no
- * smaller after (quickselect, median-of-three pivot).  When no row is below
- * the pivot, the rows equal to it go first: duplicates stay linear.  Rows
- * move whole: the scans stay sequential. */
+ * smaller after.  Many rows: first a cut at two pivots from a sample, which
+ * leaves few rows between them (Floyd and Rivest); then quickselect with a
+ * median-of-three pivot.  When no row is below the pivot, the rows equal to
+ * it go first: duplicates stay linear.  Rows move whole: the scans stay
+ * sequential. */
 KD_INLINE void select_nth(double *P, int64_t *id, int64_t n, int64_t nth, const int64_t d,
                           int64_t c) {
 #define V(x) P[(size_t)(x) * (size_t)d + (size_t)c]
   int64_t lo = 0, hi = n;
+  if (n >= 16 * SAMPLE) { /* rows below plo, then those up to phi, then the rest */
+    double plo, phi;
+    sample_pivots(P, n, nth, d, c, &plo, &phi);
+    const int64_t j = partition(P, id, 0, n, plo, 0, d, c);
+    if (nth < j) hi = j;
+    else {
+      const int64_t j2 = partition(P, id, j, n, phi, 1, d, c);
+      lo = nth < j2 ? j : j2;
+      hi = nth < j2 ? j2 : n;
+    }
+  }
   while (hi - lo > 1) {
     const double a = V(lo), b = V(lo + (hi - lo) / 2), e = V(hi - 1);
     const double piv = a < b ? (b < e ? b : a < e ? e : a) : (a < e ? a : b < e ? e : b);
@@ -87,6 +136,25 @@ KD_INLINE void select_nth(double *P, int64_t *id, int64_t n, int64_t nth, const 
     }
   }
 #undef V
+}
+
+/* Two pivots about the nth smallest coordinate c of the rows P[0 .. n):
+ * order statistics of an evenly spaced sample some two standard deviations
+ * either side of the nth's place in it. */
+static void sample_pivots(const double *P, int64_t n, int64_t nth, int64_t d, int64_t c,
+                          double *plo, double *phi) {
+  double v[SAMPLE];
+  int64_t id[SAMPLE];
+  for (int64_t j = 0; j < SAMPLE; j++) {
+    v[j] = P[(size_t)(j * (n / SAMPLE)) * (size_t)d + (size_t)c];
+    id[j] = j;
+  }
+  const int64_t q = nth / (n / SAMPLE), r = q < SAMPLE - 1 ? q : SAMPLE - 1, g = 24;
+  const int64_t rl = r - g > 0 ? r - g : 0, rh = r + g < SAMPLE - 1 ? r + g : SAMPLE - 1;
+  select_nth(v, id, SAMPLE, rl, 1, 0);
+  select_nth(v + rl, id + rl, SAMPLE - rl, rh - rl, 1, 0);
+  *plo = v[rl];
+  *phi = v[rh];
 }
 
 /* Nodes of the subtree over c points: they are numbered in preorder, so a
