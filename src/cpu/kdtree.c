@@ -23,7 +23,7 @@
 
 #include "knn.h"
 
-enum { LEAF = 16, SAMPLE = 512, BLOCK = 64 };
+enum { LEAF = 16, SAMPLE = 512, BLOCK = 64, SORTED_K = 8 };
 
 typedef struct {
   int64_t lo, hi; /* the run of points, in tree order */
@@ -263,13 +263,46 @@ typedef struct {
   int64_t k, spos; /* spos: the tree position of the point to skip, or −1 */
   double *hd;
   int64_t *hi, cnt;
-  double worst; /* +inf until the heap is full, then its worst key */
+  double worst; /* +inf until k are held, then the worst key of them */
 } kd_query;
 
-/* Offer (kp, j) to the query's heap. */
+/* Offer (kp, j) to the query's k best.  For k ≤ SORTED_K they are an
+ * array kept sorted, which an offer enters by conditional moves, every slot
+ * from the last taking the pair before it, (kp, j) or its own: no branch
+ * on the comparisons, which are unpredictable (a new slot first holds a
+ * sentinel after every pair).  For larger k, the heap of knn.h. */
 KD_INLINE void kd_offer(kd_query *s, double kp, int64_t j) {
+  if (s->k <= SORTED_K) {
+    double *hd = s->hd;
+    int64_t *hi = s->hi, t = s->cnt;
+    if (t < s->k) {
+      hd[t] = INFINITY;
+      hi[t] = INT64_MAX;
+      s->cnt++;
+    } else
+      t--;
+    for (; t > 0; t--) {
+      const int up = ie__knn_after(hd[t - 1], hi[t - 1], kp, j), in = ie__knn_after(hd[t], hi[t], kp, j);
+      const double dv = up ? hd[t - 1] : in ? kp : hd[t];
+      const int64_t iv = up ? hi[t - 1] : in ? j : hi[t];
+      hd[t] = dv;
+      hi[t] = iv;
+    }
+    const int in = ie__knn_after(hd[0], hi[0], kp, j);
+    hd[0] = in ? kp : hd[0];
+    hi[0] = in ? j : hi[0];
+    if (s->cnt == s->k) s->worst = hd[s->k - 1];
+    return;
+  }
   ie__knn_offer(s->hd, s->hi, &s->cnt, s->k, kp, j);
   if (s->cnt == s->k) s->worst = s->hd[0];
+}
+
+/* The k best in (distance, index) order: square roots for Euclidean keys. */
+KD_INLINE void kd_finish(kd_query *s, const int cheb) {
+  if (s->k > SORTED_K) ie__knn_finish(s->hd, s->hi, s->cnt, !cheb);
+  else if (!cheb)
+    for (int64_t u = 0; u < s->cnt; u++) s->hd[u] = sqrt(s->hd[u]);
 }
 
 /* The key of the box of node nd: gaps in place of differences (see top). */
@@ -361,7 +394,7 @@ KD_INLINE void kd_leaf_queries(const ie__kdtree *t, const int64_t *path, int dep
       const double kb = box_key(&s, sib, d, cheb);
       if (kb <= s.worst) kd_descend(&s, sib, kb, d, cheb);
     }
-    ie__knn_finish(s.hd, s.hi, s.cnt, !cheb);
+    kd_finish(&s, cheb);
   }
 }
 
@@ -441,7 +474,7 @@ void ie__kd_knn(const ie__kdtree *t, const double *Q, int64_t m, int64_t k, int 
     kd_query s = {t, Q + (size_t)i * (size_t)d, k, -1, dist + (size_t)i * (size_t)k,
                   idx + (size_t)i * (size_t)k, 0, INFINITY};
     search(&s);
-    ie__knn_finish(s.hd, s.hi, s.cnt, !cheb);
+    kd_finish(&s, cheb);
   }
 }
 

@@ -20,9 +20,9 @@
 
 #include "../internal.h"
 
-/* (a, ia) after (b, ib) in the (key, index) order. */
+/* (a, ia) after (b, ib) in the (key, index) order; no branch. */
 static inline int ie__knn_after(double a, int64_t ia, double b, int64_t ib) {
-  return a > b || (a == b && ia > ib);
+  return (a > b) | ((a == b) & (ia > ib));
 }
 
 static inline void ie__knn_sift_down(double *hd, int64_t *hi, int64_t cnt, int64_t p) {
