@@ -272,7 +272,7 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
   const double *R = (const double *)((const char *)r->buf + r->offset);
   const int64_t m = q->rows, n = r->rows, d = q->cols;
   if (m == 0 || k == 0) return IE_OK;
-  if (d <= KD_MAX_D) {
+  if (d >= 1 && d <= KD_MAX_D) { /* (d = 0, every distance 0, goes to the direct search) */
     ie__kdtree *t = ie__kd_build(R, n, d);
     if (!t) return ie__error(ctx, IE_OUT_OF_MEMORY, "knn (cpu): no host memory for the k-d tree");
     ie__kd_knn(t, Q, m, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist);
