@@ -423,13 +423,26 @@ typedef void (*kd_search_fn)(kd_query *s);
 typedef void (*kd_leafq_fn)(const ie__kdtree *t, const int64_t *path, int depth, int64_t k,
                             double *dist, int64_t *idx);
 
-/* The search for d ≤ 8 and the metric. */
+/* Any other dimension: d read from the tree. */
+static void kd_search_en(kd_query *s) { kd_descend(s, 0, 0, s->t->d, 0); }
+static void kd_search_cn(kd_query *s) { kd_descend(s, 0, 0, s->t->d, 1); }
+static void kd_leafq_en(const ie__kdtree *t, const int64_t *pa, int l, int64_t k, double *dd,
+                        int64_t *ii) {
+  kd_leaf_queries(t, pa, l, k, dd, ii, t->d, 0);
+}
+static void kd_leafq_cn(const ie__kdtree *t, const int64_t *pa, int l, int64_t k, double *dd,
+                        int64_t *ii) {
+  kd_leaf_queries(t, pa, l, k, dd, ii, t->d, 1);
+}
+
+/* The search for the dimension and the metric. */
 static kd_search_fn kd_search_for(int64_t d, int cheb) {
   static const kd_search_fn euclid[8] = {kd_search_e1, kd_search_e2, kd_search_e3, kd_search_e4,
                                          kd_search_e5, kd_search_e6, kd_search_e7, kd_search_e8};
   static const kd_search_fn cheby[8] = {kd_search_c1, kd_search_c2, kd_search_c3, kd_search_c4,
                                         kd_search_c5, kd_search_c6, kd_search_c7, kd_search_c8};
-  return (cheb ? cheby : euclid)[d - 1];
+  if (d < 1 || d > 8) return cheb ? kd_search_cn : kd_search_en;
+  return cheb ? cheby[d - 1] : euclid[d - 1];
 }
 
 static kd_leafq_fn kd_leafq_for(int64_t d, int cheb) {
@@ -437,7 +450,8 @@ static kd_leafq_fn kd_leafq_for(int64_t d, int cheb) {
                                         kd_leafq_e5, kd_leafq_e6, kd_leafq_e7, kd_leafq_e8};
   static const kd_leafq_fn cheby[8] = {kd_leafq_c1, kd_leafq_c2, kd_leafq_c3, kd_leafq_c4,
                                        kd_leafq_c5, kd_leafq_c6, kd_leafq_c7, kd_leafq_c8};
-  return (cheb ? cheby : euclid)[d - 1];
+  if (d < 1 || d > 8) return cheb ? kd_leafq_cn : kd_leafq_en;
+  return cheb ? cheby[d - 1] : euclid[d - 1];
 }
 
 /* The nodes from the root down to leaf `leaf` in path[0 .. depth]; the
