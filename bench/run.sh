@@ -16,7 +16,8 @@
 #   IE_BENCH_JOBS   build parallelism (default 2)
 #   IE_CMAKE_ARGS   extra CMake arguments
 #   IE_BENCH_OPENCL 0 to leave the OpenCL backend out
-#   IE_BENCH_COMMIT what was built, in words, for the page (default: from git)
+#   IE_BENCH_COMMIT what was built, in words, for the page (default: from git
+#                   when the build starts)
 #   IE_BENCH_CPU_OPS  --op for the CPU run (default $default_ops below: all, plus
 #                   the named cases short enough for every run; e.g.
 #                   all,sinkhorn-20k,vendi-10k adds a case timed only when named;
@@ -58,6 +59,14 @@ if ! nvidia-smi -L >/dev/null 2>&1; then
   gpu_note="no GPU visible (nvidia-smi), so the CUDA backend was not built or run here; "
 fi
 say "configuring and building $build"
+# What is built, in words, decided now: the sources may change during the run.
+built="${IE_BENCH_COMMIT:-}"
+if [ -z "$built" ] && c="$(git rev-parse --short HEAD 2>/dev/null)"; then
+  built="commit $c"
+  if [ -n "$(git status --porcelain --untracked-files=no -- src include CMakeLists.txt)" ]; then
+    built+=" (the library sources had uncommitted changes when built)"
+  fi
+fi
 # shellcheck disable=SC2086
 cmake -S . -B "$build" "${cmake_args[@]}" ${IE_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j"$jobs" --target infoest-bench >/dev/null
@@ -94,7 +103,7 @@ load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 note="${gpu_note}$(nproc) cores shared with other work: load average $load at the start, $load_end at the end; timings on a busy machine are noisy (see the spreads)"
 say "report"
 commit_args=()
-[ -n "${IE_BENCH_COMMIT:-}" ] && commit_args=(--commit "$IE_BENCH_COMMIT")
+[ -n "$built" ] && commit_args=(--commit "$built")
 "$py" bench/report.py --bench "$work/bench.jsonl" --peers "$work/peers.jsonl" \
   --out-dir "$out" --note "$note" --compute-note "${IE_BENCH_COMPUTE_NOTE:-}" "${commit_args[@]}"
 say "done: $out/RESULTS.md"
