@@ -479,6 +479,21 @@ def single_ops():
                          entropy_ref(log_probs(v, "logits", T), kind, a), kind=kind, alpha=a,
                          T=T, x_file=f"{name}.x.npy")
 
+    # Entropies of logits far from 0 (3000 + a spread of 2.5) at temperatures
+    # whose 1/T is not a float: a/T rounded to float is off by ~1e-4 there,
+    # so the shifts must come from differences a − max before the scaling;
+    # and of a row dominated by one entry (entropy ~1e-3, its digits in S − 1)
+    name = "ent_offset"
+    r = rng_for(name)
+    x = logits(r, 6, 3000, scale=2.5) + 3000.0
+    x[5, 1234] = 3060.0
+    s, v = store(x, "f32")
+    for kind, a in (("shannon", 0.0), ("renyi", 2.0), ("renyi", 0.9999), ("tsallis", 0.5)):
+        for T in (1.0, 3.0, 0.7):
+            add_case(f"{name}_{kind}_{str(a).replace('.', 'p')}_T{str(T).replace('.', 'p')}",
+                     "entropy", s, entropy_ref(log_probs(v, "logits", T), kind, a), kind=kind,
+                     alpha=a, T=T, x_file=f"{name}.x.npy")
+
     # V = 1
     name = "v1"
     r = rng_for(name)

@@ -38,6 +38,22 @@ typedef struct {
   int diff;        /* dp ≠ dq somewhere */
 } power_state;
 
+/* Raise a one-row state's max to cm (if above it), rescaling its sums. */
+static void one_raise(one_state *a, double cm, double alpha) {
+  if (!(cm > a->m)) return;
+  if (a->m > -INFINITY) {
+    double k = exp(a->m - cm);
+    a->t = k * (a->t + (a->m - cm) * a->s);
+    /* V' = U' − S' with U' = r^α·U, U = S + V: for a small (α−1)(m − m')
+     * as r·(V + U·expm1((α−1)(m − m'))), which keeps V's digits. */
+    double x = (alpha - 1) * (a->m - cm);
+    if (fabs(x) < 0.5) a->u = k * (a->u + (a->s + a->u) * expm1(x));
+    else a->u = (a->s + a->u) * exp(alpha * (a->m - cm)) - k * a->s;
+    a->s *= k;
+  }
+  a->m = cm;
+}
+
 static double entropy_value(const ie_rowargs *ra, const one_state *st) {
   double ls = log(st->s), al = ra->alpha;
   switch (ra->ent) {
@@ -181,6 +197,93 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
     s += cs;
   }
   st->m = m, st->s = s, st->t = 0, st->u = 0;
+  return IE_ROW_OK;
+}
+
+/* A chunk of a logit row as floats: f32 rows in place, f16 / bf16 widened
+ * into buf.  NULL for other dtypes or a misaligned f32 view. */
+static const float *row_chunk_f32(const ie_mat *x, int64_t r, int64_t i0, int n, float *buf) {
+  const size_t at = (size_t)r * (size_t)x->stride + (size_t)i0;
+  const char *base = (const char *)x->buf + x->offset;
+  switch (x->dtype) {
+  case IE_DT_F32:
+    return x->offset % 4 ? NULL : (const float *)base + at;
+  case IE_DT_BF16: {
+    const uint16_t *h = (const uint16_t *)base + at;
+#pragma omp simd
+    for (int i = 0; i < n; i++) buf[i] = ie__bf16_to_float(h[i]);
+    return buf;
+  }
+  case IE_DT_F16: {
+    const uint16_t *h = (const uint16_t *)base + at;
+    for (int i = 0; i < n; i++) buf[i] = ie__half_to_float(h[i]);
+    return buf;
+  }
+  default:
+    return NULL;
+  }
+}
+
+/* The entropy state of one f32 / f16 / bf16 logit row in one read: (m, S, T)
+ * for Shannon, (m, S, V) for Rényi / Tsallis of finite order (see
+ * one_state).  Each chunk is scanned for its max, then its terms are formed
+ * in float against shifts d = (x − rm)/T (an exact difference, then a
+ * product) and summed in double: a row dominated by one term has S near 1,
+ * and its entropy's digits are in S − 1.  T's terms e^d·d, and V's
+ * e^d·expm1((α−1)d), all have one sign, so each keeps float's relative
+ * accuracy.  Orders with |α − 1| < 1e-12 are not taken ((α−1)·d would
+ * leave float's range).  Returns -1 for a row with NaN or ±inf, which the
+ * general kernels take. */
+IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, int shannon,
+                                     double alpha, one_state *st) {
+  /* 1/T as it + itl (two floats) unless it is a float: shifts within an
+   * ulp of (x − rm)/T, which one rounded factor would not give at T = 3. */
+  const float it = (float)inv_t, itl = (float)(inv_t - it);
+  const float al = (float)alpha, am1 = (float)(alpha - 1);
+  one_state a = {-INFINITY, 0, 0, 0};
+  float rm = -INFINITY, buf[CHUNK], te[CHUNK], tv[CHUNK];
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    const float *restrict pp = row_chunk_f32(x, r, i0, n, buf);
+    if (!pp) return -1;
+    float cm = -INFINITY, lo = INFINITY;
+    int bad = 0;
+#pragma omp simd reduction(max : cm) reduction(min : lo) reduction(| : bad)
+    for (int i = 0; i < n; i++) {
+      const float u = pp[i];
+      bad |= !(u < INFINITY);
+      cm = u > cm ? u : cm;
+      lo = u < lo ? u : lo;
+    }
+    if (bad || lo == -INFINITY) return -1;
+    if (cm > rm) {
+      one_raise(&a, (double)cm * inv_t, alpha);
+      rm = cm;
+    }
+    if (shannon) {
+#pragma omp simd
+      for (int i = 0; i < n; i++) {
+        const float dx = pp[i] - rm, d = dx * it + dx * itl, e = expf_fast(d);
+        te[i] = e;
+        tv[i] = e * d;
+      }
+    } else {
+#pragma omp simd
+      for (int i = 0; i < n; i++) {
+        const float dx = pp[i] - rm, d = dx * it + dx * itl, e = expf_fast(d), y = am1 * d;
+        te[i] = e;
+        tv[i] = (y < 0.5f && y > -0.5f) ? e * expm1f_small(y) : expf_fast(al * d) - e;
+      }
+    }
+    double s = 0, v = 0;
+#pragma omp simd reduction(+ : s, v)
+    for (int i = 0; i < n; i++) s += te[i], v += tv[i];
+    a.s += s;
+    if (shannon) a.t += v;
+    else a.u += v;
+  }
+  if (a.m == -INFINITY) return -1; /* no columns */
+  *st = a;
   return IE_ROW_OK;
 }
 
@@ -360,15 +463,16 @@ static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
 }
 
 /* Rows that take the float kernels (non-f64 inputs): KL-family divergences,
- * logsumexp, NLL and Shannon entropy, whose sums all have non-negative terms
- * or terms bounded by the row's spread. */
+ * logsumexp, NLL, Shannon entropy and Rényi entropy of order ∞, whose sums
+ * all have non-negative terms or terms bounded by the row's spread. */
 static int float_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (x->dtype == IE_DT_F64) return 0;
   switch (ra->op) {
   case IE_OP_DIVERGENCE: return is_kl_family(ra->div) && y->dtype != IE_DT_F64;
   case IE_OP_LSE:
   case IE_OP_NLL: return 1;
-  case IE_OP_ENTROPY: return ra->ent == IE_ENTROPY_SHANNON;
+  case IE_OP_ENTROPY: /* Shannon; Rényi of order ∞ is log S, a logsumexp */
+    return ra->ent == IE_ENTROPY_SHANNON || (ra->ent == IE_ENTROPY_RENYI && isinf(ra->alpha));
   default: return 0;
   }
 }
@@ -380,11 +484,17 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   const int64_t rows = x->rows;
   const int use_f = float_ok(ra, x, y);
   const int use_two32 = ra->op == IE_OP_DIVERGENCE && two_f32_ok(ra, x, y);
+  const int shannon = ra->ent == IE_ENTROPY_SHANNON;
+  const int use_ent32 = ra->op == IE_OP_ENTROPY && ra->input == IE_INPUT_LOGITS &&
+                        (shannon || (!isinf(ra->alpha) && fabs(ra->alpha - 1) >= 1e-12));
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
     int e;
+    one_state st;
     if (use_two32 && (e = two_row_f32(ra, x, y, r, &val[r])) >= 0)
       ;
+    else if (use_ent32 && (e = ent_row_f32(x, r, ra->inv_temp, shannon, shannon ? 1 : ra->alpha, &st)) >= 0)
+      val[r] = entropy_value(ra, &st);
     else if (use_f && ra->op == IE_OP_DIVERGENCE)
       e = row_two_f(ra, x, y, r, &val[r]);
     else if (use_f)

@@ -68,19 +68,7 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
     if (e) return e;
     double cm = F(chunk_max)(z, n);
     if (cm == -INFINITY) continue;
-    if (cm > a.m) {
-      if (a.m > -INFINITY) {
-        double k = exp(a.m - cm);
-        a.t = k * (a.t + (a.m - cm) * a.s);
-        /* V' = U' − S' with U' = r^α·U, U = S + V: for a small (α−1)(m − m')
-         * as r·(V + U·expm1((α−1)(m − m'))), which keeps V's digits. */
-        double x = (alpha - 1) * (a.m - cm);
-        if (fabs(x) < 0.5) a.u = k * (a.u + (a.s + a.u) * expm1(x));
-        else a.u = (a.s + a.u) * exp(alpha * (a.m - cm)) - k * a.s;
-        a.s *= k;
-      }
-      a.m = cm;
-    }
+    one_raise(&a, cm, alpha);
     const R m = (R)a.m, al = (R)alpha;
     R s = 0, t = 0, u = 0;
     if (!want_t && !want_u) {
