@@ -494,6 +494,49 @@ def single_ops():
                      "entropy", s, entropy_ref(log_probs(v, "logits", T), kind, a), kind=kind,
                      alpha=a, T=T, x_file=f"{name}.x.npy")
 
+    # The general float kernels (f16 / bf16 inputs, and f32 rows with masked
+    # -inf entries) on logits at 3000 with 1/T = 1/0.7 not a float: their
+    # log-weights must come from differences before the scaling
+    name = "float_offset"
+    for dt in ("f32", "bf16"):
+        r = rng_for(f"{name}_{dt}")
+        a0 = logits(r, 6, 3000, scale=2.5) + 3000.0
+        b0 = a0 + r.normal(0, 0.5, size=a0.shape)
+        if dt == "f32":  # masked entries send every row to the general kernels
+            a0[:, ::7] = NEG_INF
+            b0[:, ::7] = NEG_INF
+        a0[5, 1234] = 3060.0
+        sx, vx = store(a0, dt)
+        sy, vy = store(b0, dt)
+        T = 0.7
+        lp, lq = log_probs(vx, "logits", T), log_probs(vy, "logits", T)
+        xf, yf = f"{name}_{dt}.x.npy", f"{name}_{dt}.y.npy"
+        save(yf, sy)
+        lab = r.integers(0, 3000, size=6)
+        lab[lab % 7 == 0] += 1
+        add_case(f"{name}_{dt}_entropy", "entropy", sx, entropy_ref(lp, "shannon", 0),
+                 kind="shannon", T=T, dtype_p=dt, x_file=xf)
+        add_case(f"{name}_{dt}_nll", "nll", sx, -lp[np.arange(6), lab],
+                 labels=lab.astype(np.int64), T=T, dtype_p=dt, x_file=xf)
+        add_case(f"{name}_{dt}_lse", "lse", sx, lse_ref(vx, T), T=T, dtype_p=dt, x_file=xf)
+        add_case(f"{name}_{dt}_log_softmax", "log_softmax", sx, lp, T=T, dtype_p=dt, x_file=xf)
+        for kind in ("kl", "reverse-kl", "jeffreys", "cross-entropy"):
+            e = divergence_ref(kind, lp, lq, 0.0, 0.5)
+            crosscheck_divergence(kind, lp, lq, 0.5, e)
+            add_case(f"{name}_{dt}_{kind}", "divergence", sx, e, kind=kind, T=T, dtype_p=dt,
+                     dtype_q=dt, x_file=xf, y_file=yf)
+
+    # Entries masked with -3e38 (finite; /0.7 leaves float's range) ahead of
+    # logits at 3000, and one row without them: entropies stay finite
+    name = "ent_hugeneg"
+    r = rng_for(name)
+    x = logits(r, 3, 2000, scale=2.0) + 3000.0
+    x[:2, :600] = -3.0e38
+    s, v = store(x, "f32")
+    for kind, a in (("shannon", 0.0), ("renyi", 2.0)):
+        add_case(f"{name}_{kind}", "entropy", s, entropy_ref(log_probs(v, "logits", 0.7), kind, a),
+                 kind=kind, alpha=a, T=0.7, x_file=f"{name}.x.npy")
+
     # V = 1
     name = "v1"
     r = rng_for(name)

@@ -18,16 +18,22 @@
 
 enum { CHUNK = 512 };
 
+/* Log-weights z are (x − c)/T for logits x and a shift c taken from the row
+ * (rows_impl.h, row_shift), so that in float they keep the digits of the
+ * differences between logits, not of the logits' size; the true log-weight
+ * is z + c/T. */
 typedef struct {
-  double m, s; /* running max, Σ e^{z−m} */
+  double m, s; /* running max of z, Σ e^{z−m} */
   double t;    /* Σ e^{z−m}(z − m) */
   double u;    /* V = Σ e^{z−m}·expm1((α−1)(z−m)) = Σ e^{α(z−m)} − S */
+  double c;    /* the shift */
 } one_state;
 
 typedef struct {
   double mp, sp, mq, sq;
   double a, aq, b; /* Σ e^{dp}(zp−zq), Σ e^{dq}(zq−zp), Σ e^{dp}(zq−mq) */
   int inf_a, inf_aq, inf_b;
+  double cp, cq; /* the shifts of p's and q's log-weights */
 } two_state;
 
 /* Pass 2 of alpha / renyi / tsallis (rows_impl.h, pass2_power). */
@@ -128,6 +134,7 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #define SLOG log
 #define SLOG1P log1p
 #define FABS fabs
+#define ROW_SHIFT 0 /* double keeps x/T's digits unshifted */
 #include "rows_impl.h"
 #undef R
 #undef F
@@ -137,6 +144,7 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #undef SLOG
 #undef SLOG1P
 #undef FABS
+#undef ROW_SHIFT
 
 #if IE_HAVE_AVX2_KL
 static int avx2_flag;
@@ -152,7 +160,8 @@ static int cpu_avx2(void) { return 0; }
 #endif
 
 /* The logsumexp state (max, Σ e^{z−max}) of one f32 logit row, the hot case
- * of logsumexp, NLL and softmax (the float pass 1 starts with it): one read
+ * of logsumexp, NLL and softmax (the float pass 1 starts with it), shifted by
+ * the row's max: one read
  * of the row, chunks summed in float and across chunks in double.  Returns -1 for a row with
  * -inf, NaN or +inf, which the general kernels then take. */
 IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, one_state *st) {
@@ -196,7 +205,8 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
     }
     s += cs;
   }
-  st->m = m, st->s = s, st->t = 0, st->u = 0;
+  /* z shifted by the row's max: z's max is 0 */
+  st->m = 0, st->s = s, st->t = 0, st->u = 0, st->c = rm;
   return IE_ROW_OK;
 }
 
@@ -240,7 +250,7 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
    * ulp of (x − rm)/T, which one rounded factor would not give at T = 3. */
   const float it = (float)inv_t, itl = (float)(inv_t - it);
   const float al = (float)alpha, am1 = (float)(alpha - 1);
-  one_state a = {-INFINITY, 0, 0, 0};
+  one_state a = {-INFINITY, 0, 0, 0, 0};
   float rm = -INFINITY, buf[CHUNK], te[CHUNK], tv[CHUNK];
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
@@ -265,7 +275,7 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
       for (int i = 0; i < n; i++) {
         const float dx = pp[i] - rm, d = dx * it + dx * itl, e = expf_fast(d);
         te[i] = e;
-        tv[i] = e * d;
+        tv[i] = e > 0 ? e * d : 0; /* d = −inf where (x − rm)/T overflows */
       }
     } else {
 #pragma omp simd
@@ -302,6 +312,7 @@ static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #define SLOG1P log1pf
 #define FABS fabsf
 #define FAST_PASS1 lse_row_f32
+#define ROW_SHIFT 1
 #include "rows_impl.h"
 #undef FAST_PASS1
 
@@ -409,7 +420,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
                    : ra->div == IE_DIV_REVERSE_KL ? IE_KL_T2
                    : ra->div == IE_DIV_JEFFREYS ? IE_KL_T1 | IE_KL_T2
                                                 : 0;
-  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0};
+  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   float rp = -INFINITY, rq = -INFINITY; /* running maxima before the temperature */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
@@ -489,20 +500,17 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
                         (shannon || (!isinf(ra->alpha) && fabs(ra->alpha - 1) >= 1e-12));
 #pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536)
   for (int64_t r = 0; r < rows; r++) {
-    int e;
+    /* The fast paths, then the float kernels, return -1 for rows they do
+     * not take; the double kernels take every row. */
+    const int div = ra->op == IE_OP_DIVERGENCE;
+    int e = -1;
     one_state st;
-    if (use_two32 && (e = two_row_f32(ra, x, y, r, &val[r])) >= 0)
-      ;
-    else if (use_ent32 && (e = ent_row_f32(x, r, ra->inv_temp, shannon, shannon ? 1 : ra->alpha, &st)) >= 0)
+    if (use_two32) e = two_row_f32(ra, x, y, r, &val[r]);
+    if (e < 0 && use_ent32 &&
+        (e = ent_row_f32(x, r, ra->inv_temp, shannon, shannon ? 1 : ra->alpha, &st)) >= 0)
       val[r] = entropy_value(ra, &st);
-    else if (use_f && ra->op == IE_OP_DIVERGENCE)
-      e = row_two_f(ra, x, y, r, &val[r]);
-    else if (use_f)
-      e = row_one_f(ra, x, labels, r, &val[r]);
-    else if (ra->op == IE_OP_DIVERGENCE)
-      e = row_two_d(ra, x, y, r, &val[r]);
-    else
-      e = row_one_d(ra, x, labels, r, &val[r]);
+    if (e < 0 && use_f) e = div ? row_two_f(ra, x, y, r, &val[r]) : row_one_f(ra, x, labels, r, &val[r]);
+    if (e < 0) e = div ? row_two_d(ra, x, y, r, &val[r]) : row_one_d(ra, x, labels, r, &val[r]);
     err[r] = e;
     if (e) val[r] = NAN;
   }
@@ -521,10 +529,11 @@ static void store_nan(const ie_mat *o, int64_t r) {
 IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
                                      double inv_t) {
   one_state st1, *st = &st1;
-  /* Inputs below f64 run in float, f64 inputs in double. */
-  const int fl = x->dtype != IE_DT_F64;
-  int e = fl ? pass1_one_f(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st)
-             : pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
+  /* Inputs below f64 run in float (unless their shifted log-weights leave
+   * float's range), f64 inputs in double. */
+  int fl = x->dtype != IE_DT_F64, e = -1;
+  if (fl) e = pass1_one_f(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
+  if (e < 0) fl = 0, e = pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, st);
   if (e) return e;
   const double ls = log(st->s), m = st->m;
   const size_t osz = ie__dtype_size(o->dtype);
@@ -537,7 +546,7 @@ IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r
     if (fl) {
       /* z − m − ls in float: z − m ≤ 0 is exact to rounding, ls ≥ 0 */
       const float mf = (float)m, lf = (float)ls;
-      load_z_f(x, r, i0, n, IE_INPUT_LOGITS, (float)inv_t, zf);
+      load_z_f(x, r, i0, n, IE_INPUT_LOGITS, (float)inv_t, (float)st->c, zf);
       if (log_out) {
 #pragma omp simd
         for (int i = 0; i < n; i++) zf[i] = (zf[i] - mf) - lf;
@@ -548,7 +557,7 @@ IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r
       if (o->dtype == IE_DT_F64)
         for (int i = 0; i < n; i++) z[i] = zf[i];
     } else {
-      load_z_d(x, r, i0, n, IE_INPUT_LOGITS, inv_t, z);
+      load_z_d(x, r, i0, n, IE_INPUT_LOGITS, inv_t, st->c, z);
       if (log_out) {
 #pragma omp simd
         for (int i = 0; i < n; i++) z[i] = (z[i] - m) - ls;

@@ -5,15 +5,19 @@
  *
  * Expects: R (float or double), F(name) (adds a suffix), VEXP / VEXPM1 /
  * VLOG1P01 (vectorisable exp, expm1 on (−½, ½), log1p on [0, 1]), SLOG /
- * SLOG1P (scalar libm in R);
+ * SLOG1P (scalar libm in R); ROW_SHIFT (1: logits are shifted by row_shift
+ * before the temperature; 0: not);
  * optionally FAST_PASS1(x, r, inv_t, st), a one-read logsumexp state that
  * returns -1 for rows it does not take.
+ * The kernels return -1 for a row whose shifted log-weights leave R's range
+ * (only with ROW_SHIFT), for the double kernels to take.
  */
 
 /* Widen elements [i0, i0 + n) of row r to log-weights (KERNELS.md, "Reading
- * a row").  Returns an ie_rowerr code. */
+ * a row"), for logits (x − c)·inv_t.  Returns an ie_rowerr code, or -1
+ * where ROW_SHIFT and a finite logit's log-weight is not finite. */
 IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
-                     ie_input_kind kind, R inv_t, R *restrict z) {
+                     ie_input_kind kind, R inv_t, R c, R *restrict z) {
   const char *base = (const char *)x->buf + x->offset +
                      ((size_t)r * (size_t)x->stride + (size_t)i0) * ie__dtype_size(x->dtype);
   switch (x->dtype) {
@@ -26,14 +30,16 @@ IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
     break;
   default: return IE_ROW_NONFINITE;
   }
-  int bad = 0;
+  int bad = 0, out = 0;
   if (kind == IE_INPUT_LOGITS) {
-#pragma omp simd reduction(| : bad)
+#pragma omp simd reduction(| : bad, out)
     for (int i = 0; i < n; i++) {
+      const R w = (z[i] - c) * inv_t;
       bad |= !(z[i] < (R)INFINITY); /* NaN or +inf */
-      z[i] *= inv_t;
+      out |= z[i] > -(R)INFINITY && !(w > -(R)INFINITY && w < (R)INFINITY);
+      z[i] = w;
     }
-    return bad ? IE_ROW_NONFINITE : IE_ROW_OK;
+    return bad ? IE_ROW_NONFINITE : ROW_SHIFT && out ? -1 : IE_ROW_OK;
   }
   int neg = 0;
   for (int i = 0; i < n; i++) {
@@ -51,6 +57,20 @@ IE_INLINE R F(chunk_max)(const R *restrict z, int n) {
   return m;
 }
 
+/* The shift c of row r's logits: with ROW_SHIFT, the largest finite logit
+ * of its first chunk (so that z = (x − c)/T near the row's max is a
+ * difference of logits, in any float; the first passes hand rows whose max
+ * lands far from c to the double kernels); else 0. */
+IE_INLINE R F(row_shift)(const ie_mat *x, int64_t r, ie_input_kind kind) {
+  if (!ROW_SHIFT || kind != IE_INPUT_LOGITS) return 0;
+  R z[CHUNK], c = -(R)INFINITY;
+  const int n = x->cols < CHUNK ? (int)x->cols : CHUNK;
+  F(load_z)(x, r, 0, n, IE_INPUT_LOGITS, 1, 0, z); /* a bad value is found later */
+#pragma omp simd reduction(max : c)
+  for (int i = 0; i < n; i++) c = z[i] < (R)INFINITY && z[i] > c ? z[i] : c;
+  return c > -(R)INFINITY ? c : 0;
+}
+
 /* ---- One matrix: lse, entropies, NLL ---------------------------------------- */
 
 IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, double inv_t,
@@ -61,10 +81,11 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
     return IE_ROW_OK;
 #endif
   R z[CHUNK];
-  one_state a = {-INFINITY, 0, 0, 0};
+  const R c = F(row_shift)(x, r, kind);
+  one_state a = {-INFINITY, 0, 0, 0, c};
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
-    int e = F(load_z)(x, r, i0, n, kind, (R)inv_t, z);
+    int e = F(load_z)(x, r, i0, n, kind, (R)inv_t, c, z);
     if (e) return e;
     double cm = F(chunk_max)(z, n);
     if (cm == -INFINITY) continue;
@@ -98,6 +119,9 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
     if (want_u) a.u += u;
   }
   if (a.m == -INFINITY) return IE_ROW_EMPTY;
+  /* The row's max far from the shift (a first chunk far below the rest):
+   * z there would carry its size's rounding, for the double kernels. */
+  if (ROW_SHIFT && kind == IE_INPUT_LOGITS && fabs(a.m) > 64) return -1;
   *st = a;
   return IE_ROW_OK;
 }
@@ -122,15 +146,15 @@ IE_CPU_CLONES static int F(row_one)(const ie_rowargs *ra, const ie_mat *x, const
   if (e) return e;
   switch (ra->op) {
   case IE_OP_LSE:
-    *val = st.m + log(st.s);
+    *val = st.c * ra->inv_temp + (st.m + log(st.s));
     break;
   case IE_OP_ENTROPY:
     *val = entropy_value(ra, &st);
     break;
   case IE_OP_NLL: {
-    R zy = 0;
-    F(load_z)(x, r, y, 1, IE_INPUT_LOGITS, (R)ra->inv_temp, &zy);
-    *val = zy == -(R)INFINITY ? INFINITY : (st.m - zy) + log(st.s);
+    R xy = 0; /* the label's logit, and its log-weight in double */
+    F(load_z)(x, r, y, 1, IE_INPUT_LOGITS, 1, 0, &xy);
+    *val = xy == -(R)INFINITY ? INFINITY : (st.m - ((double)xy - st.c) * ra->inv_temp) + log(st.s);
     break;
   }
   default:
@@ -144,16 +168,18 @@ IE_CPU_CLONES static int F(row_one)(const ie_rowargs *ra, const ie_mat *x, const
 IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
                         two_state *st) {
   R zp[CHUNK], zq[CHUNK];
-  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0};
+  const R cp = F(row_shift)(x, r, ra->input), cq = F(row_shift)(y, r, ra->q_input);
+  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, cp, cq};
   const ie_divergence_kind k = ra->div;
   const int want_a = k == IE_DIV_KL || k == IE_DIV_JEFFREYS;
   const int want_aq = k == IE_DIV_REVERSE_KL || k == IE_DIV_JEFFREYS;
   const int want_b = k == IE_DIV_CROSS_ENTROPY;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
-    int ep = F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, zp);
-    int eq = F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, zq);
-    if (ep || eq) return ep ? ep : eq;
+    int ep = F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, cp, zp);
+    int eq = F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, cq, zq);
+    if (ep > 0 || eq > 0) return ep > 0 ? ep : eq;
+    if (ep || eq) return -1;
     double cp = F(chunk_max)(zp, n), cq = F(chunk_max)(zq, n);
     if (cp > a.mp) {
       if (a.mp > -INFINITY) {
@@ -200,6 +226,9 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
     a.inf_aq |= inf_q > 0;
   }
   if (a.mp == -INFINITY || a.mq == -INFINITY) return IE_ROW_EMPTY;
+  if (ROW_SHIFT && ((ra->input == IE_INPUT_LOGITS && fabs(a.mp) > 64) ||
+                    (ra->q_input == IE_INPUT_LOGITS && fabs(a.mq) > 64)))
+    return -1; /* as in pass1_one */
   *st = a;
   return IE_ROW_OK;
 }
@@ -352,8 +381,8 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
   power_state pw = {0, 0, -INFINITY, 0, 0, 0, 0, 0};
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
-    F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, zp);
-    F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, zq);
+    F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, (R)st->cp, zp);
+    F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, (R)st->cq, zq);
     R cf[3];
     if (F(pass2_fast)(k, zp, zq, n, mp, mq, lsp, lsq, be, lb, lb1, cf)) {
       s1 += cf[0];
