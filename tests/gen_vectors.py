@@ -527,15 +527,18 @@ def single_ops():
                      dtype_q=dt, x_file=xf, y_file=yf)
 
     # Entries masked with -3e38 (finite; /0.7 leaves float's range) ahead of
-    # logits at 3000, and one row without them: entropies stay finite
+    # logits at 3000, and one row without them: entropies stay finite (at
+    # T = 1, a rescale's (m − m')·S leaves float's range)
     name = "ent_hugeneg"
     r = rng_for(name)
     x = logits(r, 3, 2000, scale=2.0) + 3000.0
     x[:2, :600] = -3.0e38
     s, v = store(x, "f32")
     for kind, a in (("shannon", 0.0), ("renyi", 2.0)):
-        add_case(f"{name}_{kind}", "entropy", s, entropy_ref(log_probs(v, "logits", 0.7), kind, a),
-                 kind=kind, alpha=a, T=0.7, x_file=f"{name}.x.npy")
+        for T in (0.7, 1.0):
+            add_case(f"{name}_{kind}_T{str(T).replace('.', 'p')}", "entropy", s,
+                     entropy_ref(log_probs(v, "logits", T), kind, a), kind=kind, alpha=a, T=T,
+                     x_file=f"{name}.x.npy")
 
     # V = 1
     name = "v1"

@@ -78,15 +78,17 @@ static inline void ie_store(global uchar *b, ulong i, int dt, float v) {
   }
 }
 
-/* An element v of kind `kind` as a log-weight z at inverse temperature it.
- * A bad element sets *err and reads as -inf (no support). */
-static inline float ie_to_z(float v, int kind, float it, int *err) {
+/* An element v of kind `kind` as a log-weight z at inverse temperature it:
+ * for logits (v − c)·it, c the row's shift (ie_row_max), so that z keeps
+ * the digits of the difference v − c where v·it alone would round at the
+ * size of v.  A bad element sets *err and reads as -inf (no support). */
+static inline float ie_to_z(float v, int kind, float it, float c, int *err) {
   if (kind == IE_LOGITS) {
     if (isnan(v) || v == INFINITY) {
       *err = IE_ROW_NONFINITE;
       return NEG_INF;
     }
-    return v * it;
+    return (v - c) * it;
   }
   if (isnan(v) || isinf(v)) {
     *err = IE_ROW_NONFINITE;
@@ -108,6 +110,30 @@ static inline float ie_logaddexp(float a, float b) {
 
 /* Fill bytes with 0xFF (NaN for every float dtype): rows of rowbytes bytes,
  * stridebytes apart, starting at byte off. */
+/* The largest finite element of each of nrows rows (0 for a row with none),
+ * one work-group a row: the shift of ie_to_z for temperatures whose 1/T is
+ * not a power of two. */
+kernel void ie_row_max(global const uchar *x, ulong xoff, ulong xstride, int xdt, ulong V,
+                       uint nrows, global float *out, local float *sh) {
+  const uint lid = get_local_id(0), wg = get_local_size(0);
+  for (uint row = get_group_id(0); row < nrows; row += get_num_groups(0)) {
+    const ulong rb = xoff + row * xstride;
+    float m = NEG_INF;
+    for (ulong i = lid; i < V; i += wg) {
+      const float v = ie_load(x, rb + i, xdt);
+      if (v < INFINITY) m = fmax(m, v); /* not NaN, not +inf */
+    }
+    sh[lid] = m;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint k = wg >> 1; k > 0; k >>= 1) {
+      if (lid < k) sh[lid] = fmax(sh[lid], sh[lid + k]);
+      barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) out[row] = sh[0] > NEG_INF ? sh[0] : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+}
+
 kernel void ie_fill_ones(global uchar *b, ulong off, ulong rowbytes,
                          ulong stridebytes, ulong rows) {
   const ulong total = rows * rowbytes;
@@ -150,6 +176,12 @@ typedef struct {
 } st1;
 
 /* Add one log-weight z (not NaN) to a lane's state. */
+/* Shannon's T rescaled to a max higher by −d: T' = r(T + d·S), r = e^d; 0
+ * once r is, before d·S (d down to −3e38 with masked logits) overflows. */
+static inline float ie_t_rescale(float r, float t, float d, float s) {
+  return r > 0.0f ? r * (t + d * s) : 0.0f;
+}
+
 static inline void st1_push(st1 *t, float z, const int mode, float alpha,
                             float am1) {
   if (z == NEG_INF) return;
@@ -159,7 +191,7 @@ static inline void st1_push(st1 *t, float z, const int mode, float alpha,
       t->x = mode == M_POW ? 1.0f : 0.0f;
     } else {
       float d = t->m - z, r = exp(d);
-      if (mode == M_SHANNON) t->x = r * (t->x + d * t->s); /* T' = r(T + (m − m')S) */
+      if (mode == M_SHANNON) t->x = ie_t_rescale(r, t->x, d, t->s);
       if (mode == M_POW) t->x = t->x * exp(alpha * d) + 1.0f; /* U' = U r^α */
       if (mode == M_POWM1) t->x = t->x * exp(alpha * d) + t->s * ie_gpow(d, r, alpha, am1);
       t->s = t->s * r + 1.0f;
@@ -188,7 +220,7 @@ static inline st1 st1_merge(st1 a, st1 b, const int mode, float alpha,
   r.m = m;
   r.s = a.s * ra + b.s * rb;
   r.x = 0.0f;
-  if (mode == M_SHANNON) r.x = ra * (a.x + da * a.s) + rb * (b.x + db * b.s);
+  if (mode == M_SHANNON) r.x = ie_t_rescale(ra, a.x, da, a.s) + ie_t_rescale(rb, b.x, db, b.s);
   if (mode == M_POW) r.x = a.x * exp(alpha * da) + b.x * exp(alpha * db);
   /* W' = W e^{αδ} + S g(δ) for each side, δ = its max − the new max */
   if (mode == M_POWM1)
@@ -211,8 +243,8 @@ static inline long ie_label(global const int *lab, ulong off, ulong stride,
 }
 
 static inline void p1_one(global const uchar *x, ulong xoff, ulong xstride,
-                          int xdt, int xkind, float it, float alpha,
-                          float am1, ulong V,
+                          int xdt, int xkind, float it, global const float *shift,
+                          float alpha, float am1, ulong V,
                           uint nrows, uint nchunks, ulong clen, uint W,
                           global const int *lab, ulong loff, ulong lstride,
                           int lab64, long ignore, int has_ignore,
@@ -230,6 +262,7 @@ static inline void p1_one(global const uchar *x, ulong xoff, ulong xstride,
       const ulong row = team / nchunks, c = team - row * nchunks;
       const ulong beg = c * clen, end = min(V, beg + clen);
       const ulong rb = xoff + row * xstride;
+      const float cs = shift ? shift[row] : 0.0f;
       int skip = 0;
       if (mode == M_NLL) {
         long y = ie_label(lab, loff, lstride, lab64, row);
@@ -240,12 +273,12 @@ static inline void p1_one(global const uchar *x, ulong xoff, ulong xstride,
           err = IE_ROW_BAD_LABEL;
           skip = 1;
         } else if (c == 0 && lane == 0) {
-          st.y = ie_load(x, rb + (ulong)y, xdt) * it; /* NaN/+inf: flagged below */
+          st.y = (ie_load(x, rb + (ulong)y, xdt) - cs) * it; /* NaN/+inf: flagged below */
         }
       }
       if (!skip)
         for (ulong i = beg + lane; i < end; i += W)
-          st1_push(&st, ie_to_z(ie_load(x, rb + i, xdt), xkind, it, &err), mode, alpha,
+          st1_push(&st, ie_to_z(ie_load(x, rb + i, xdt), xkind, it, cs, &err), mode, alpha,
                    am1);
     }
     /* tree over the team's lanes */
@@ -282,13 +315,15 @@ static inline void p1_one(global const uchar *x, ulong xoff, ulong xstride,
 
 #define P1_ONE_ARGS                                                           \
   global const uchar *x, ulong xoff, ulong xstride, int xdt, int xkind,       \
-      float it, float alpha, float am1, ulong V, uint nrows, uint nchunks,    \
+      float it, global const float *shift, float alpha, float am1, ulong V,   \
+      uint nrows, uint nchunks,                                               \
       ulong clen,                                                             \
       uint W, global const int *lab, ulong loff, ulong lstride, int lab64,    \
       long ignore, int has_ignore, global float *part, global int *perr,      \
       local float *sh
 #define P1_ONE_CALL(mode)                                                      \
-  p1_one(x, xoff, xstride, xdt, xkind, it, alpha, am1, V, nrows, nchunks,     \
+  p1_one(x, xoff, xstride, xdt, xkind, it, shift, alpha, am1, V, nrows,      \
+         nchunks,                                                              \
          clen, W,                                                              \
          lab, loff, lstride, lab64, ignore, has_ignore, part, perr, sh, mode)
 
@@ -366,7 +401,8 @@ static inline st2 st2_merge(st2 x, st2 y) {
 
 kernel void ie_p1_two(global const uchar *x, ulong xoff, ulong xstride,
                       int xdt, int xkind, global const uchar *y, ulong yoff,
-                      ulong ystride, int ydt, int ykind, float it, ulong V,
+                      ulong ystride, int ydt, int ykind, float it,
+                      global const float *shp, global const float *shq, ulong V,
                       uint nrows, uint nchunks, ulong clen, uint W,
                       global float *part, global int *perr, local float *sh) {
   const uint lid = get_local_id(0), wg = get_local_size(0);
@@ -381,9 +417,10 @@ kernel void ie_p1_two(global const uchar *x, ulong xoff, ulong xstride,
       const ulong row = team / nchunks, c = team - row * nchunks;
       const ulong beg = c * clen, end = min(V, beg + clen);
       const ulong rx = xoff + row * xstride, ry = yoff + row * ystride;
+      const float cp = shp ? shp[row] : 0.0f, cq = shq ? shq[row] : 0.0f;
       for (ulong i = beg + lane; i < end; i += W) {
-        float zp = ie_to_z(ie_load(x, rx + i, xdt), xkind, it, &err);
-        float zq = ie_to_z(ie_load(y, ry + i, ydt), ykind, it, &err);
+        float zp = ie_to_z(ie_load(x, rx + i, xdt), xkind, it, cp, &err);
+        float zq = ie_to_z(ie_load(y, ry + i, ydt), ykind, it, cq, &err);
         st2_push(&st, zp, zq);
       }
     }
@@ -585,7 +622,8 @@ static inline void p2_push(float4 *acc, float zp, float zq, float mp,
 
 kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
                       int xdt, int xkind, global const uchar *y, ulong yoff,
-                      ulong ystride, int ydt, int ykind, float it, ulong V,
+                      ulong ystride, int ydt, int ykind, float it,
+                      global const float *shp, global const float *shq, ulong V,
                       uint nrows, uint nchunks, ulong clen, uint W,
                       global const float *rs, global const int *rerr,
                       int kind, float alpha, float oma, float beta, float lbeta,
@@ -606,12 +644,13 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
         const float mp = rs[4 * row], Lp = rs[4 * row + 1];
         const float mq = rs[4 * row + 2], Lq = rs[4 * row + 3];
         const float C = (mq - mp) + (Lq - Lp);
+        const float cp = shp ? shp[row] : 0.0f, cq = shq ? shq[row] : 0.0f;
         int err = 0; /* the row is known good */
         /* One kernel for every kind: the switch is uniform. */
 #define P2_LOOP(K)                                                             \
   for (ulong i = beg + lane; i < end; i += W) {                                \
-    float zp = ie_to_z(ie_load(x, rx + i, xdt), xkind, it, &err);              \
-    float zq = ie_to_z(ie_load(y, ry + i, ydt), ykind, it, &err);              \
+    float zp = ie_to_z(ie_load(x, rx + i, xdt), xkind, it, cp, &err);          \
+    float zq = ie_to_z(ie_load(y, ry + i, ydt), ykind, it, cq, &err);          \
     p2_push(&acc, zp, zq, mp, Lp, mq, Lq, C, K, alpha, oma, beta, lbeta, lbeta1); \
   }                                                                            \
   break;
@@ -657,7 +696,8 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
 /* Softmax (log_out = 0) or log-softmax (1) of each row into `o`; a bad
  * row is written as NaN. */
 kernel void ie_softmax_out(global const uchar *x, ulong xoff, ulong xstride,
-                           int xdt, float it, global uchar *o, ulong ooff,
+                           int xdt, float it, global const float *shift,
+                           global uchar *o, ulong ooff,
                            ulong ostride, int odt, int log_out, ulong V,
                            uint nrows, uint nchunks, ulong clen, uint W,
                            global const float *rs, global const int *rerr) {
@@ -670,13 +710,13 @@ kernel void ie_softmax_out(global const uchar *x, ulong xoff, ulong xstride,
     const ulong beg = c * clen, end = min(V, beg + clen);
     const ulong rx = xoff + row * xstride, ro = ooff + row * ostride;
     const int bad = rerr[row] != 0;
-    const float m = rs[4 * row], L = rs[4 * row + 1];
+    const float m = rs[4 * row], L = rs[4 * row + 1], cs = shift ? shift[row] : 0.0f;
     int err = 0;
     for (ulong i = beg + lane; i < end; i += W) {
       float v = NAN;
       if (!bad) {
         /* z − lse = (z − m) − log S */
-        float l = (ie_to_z(ie_load(x, rx + i, xdt), IE_LOGITS, it, &err) - m) - L;
+        float l = (ie_to_z(ie_load(x, rx + i, xdt), IE_LOGITS, it, cs, &err) - m) - L;
         v = log_out ? l : exp(l);
       }
       ie_store(o, ro + i, odt, v);

@@ -29,11 +29,13 @@ enum {
   IE_K_P2_DIV,
   IE_K_SOFTMAX_OUT,
   IE_K_FILL_ONES,
+  IE_K_ROW_MAX,
   IE_K_COUNT
 };
 
 /* Device scratch buffers, grown on demand and kept for the context. */
-enum { IE_S_PART, IE_S_PERR, IE_S_RS, IE_S_RERR, IE_S_PART2, IE_S_COUNT };
+enum { IE_S_PART, IE_S_PERR, IE_S_RS, IE_S_RERR, IE_S_PART2, IE_S_SHIFT, IE_S_SHIFT_Q,
+       IE_S_COUNT };
 
 typedef struct {
   cl_device_id device;

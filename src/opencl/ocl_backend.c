@@ -181,7 +181,7 @@ extern const int ie__cl_count;
 
 static const char *const kernel_names[IE_K_COUNT] = {
     "ie_p1_lse", "ie_p1_shannon", "ie_p1_pow", "ie_p1_nll", "ie_p1_powm1", "ie_p1_two",
-    "ie_lse_rows", "ie_p2_div",   "ie_softmax_out", "ie_fill_ones"};
+    "ie_lse_rows", "ie_p2_div",   "ie_softmax_out", "ie_fill_ones", "ie_row_max"};
 
 ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s) {
   if (s->built) return IE_OK;

@@ -102,6 +102,29 @@ static ie_status launch_lse_rows(ie_context *ctx, ie_ocl *s, cl_mem part, cl_mem
   return IE_OK;
 }
 
+/* Logits are read as (x − c)/T with c the row's largest logit (ie_row_max)
+ * unless 1/T is a power of two, where x·(1/T) in float is exact. */
+static int needs_shift(double inv_t) {
+  int e;
+  return fabs(frexp(inv_t, &e)) != 0.5;
+}
+
+/* The shifts of rows [0, nb) of m from element offset mo, into buf. */
+static ie_status launch_row_max(ie_context *ctx, ie_ocl *s, const ie_mat *m, cl_ulong mo,
+                                int64_t nb, cl_mem buf) {
+  karg a[] = {KMEM(m->buf), KA(cl_ulong, mo), KA(cl_ulong, (cl_ulong)m->stride),
+              KA(cl_int, (cl_int)m->dtype), KA(cl_ulong, (cl_ulong)m->cols),
+              KA(cl_uint, (cl_uint)nb), KMEM(buf), KLOCAL(s->wg * sizeof(float))};
+  ie_status r = set_args(ctx, s->k[IE_K_ROW_MAX], a, NARGS(a));
+  if (r != IE_OK) return r;
+  size_t groups = (size_t)nb < s->max_groups ? (size_t)nb : s->max_groups;
+  size_t global = groups * s->wg, local = s->wg;
+  IE_CL_TRY(ctx, "clEnqueueNDRangeKernel",
+            clEnqueueNDRangeKernel(s->queue, s->k[IE_K_ROW_MAX], 1, NULL, &global, &local, 0,
+                                   NULL, NULL));
+  return IE_OK;
+}
+
 /* The element offset of m (its byte offset in elements). */
 static ie_status mat_check(ie_context *ctx, const ie_ocl *s, const ie_mat *m,
                            const char *what, cl_ulong *off) {
@@ -311,9 +334,16 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
   geom g;
   geometry(s, V, rows, &g);
   const size_t teams_max = (size_t)g.batch * g.nchunks;
-  cl_mem part, perr, rs = NULL, rerr = NULL, part2 = NULL;
+  cl_mem part, perr, rs = NULL, rerr = NULL, part2 = NULL, shp = NULL, shq = NULL;
   if ((r = ie__ocl_scratch(ctx, s, IE_S_PART, teams_max * ks * sizeof(float), &part)) != IE_OK ||
       (r = ie__ocl_scratch(ctx, s, IE_S_PERR, teams_max * sizeof(cl_int), &perr)) != IE_OK)
+    return r;
+  const size_t shift_bytes = (size_t)g.batch * sizeof(float);
+  if (needs_shift(a->inv_temp) &&
+      ((xkind == IE_INPUT_LOGITS &&
+        (r = ie__ocl_scratch(ctx, s, IE_S_SHIFT, shift_bytes, &shp)) != IE_OK) ||
+       (two && ykind == IE_INPUT_LOGITS &&
+        (r = ie__ocl_scratch(ctx, s, IE_S_SHIFT_Q, shift_bytes, &shq)) != IE_OK)))
     return r;
   if (kind >= 0 &&
       ((r = ie__ocl_scratch(ctx, s, IE_S_RS, (size_t)g.batch * 4 * sizeof(float), &rs)) != IE_OK ||
@@ -322,20 +352,24 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
     return r;
   void *hostp;
   const size_t hfloats = teams_max * (kind >= 0 ? ST3_N : ks);
-  if ((r = ie__ocl_host(ctx, s, hfloats * sizeof(float) + teams_max * sizeof(cl_int), &hostp)) != IE_OK)
+  if ((r = ie__ocl_host(ctx, s, (hfloats + (size_t)g.batch) * sizeof(float) +
+                                    teams_max * sizeof(cl_int), &hostp)) != IE_OK)
     return r;
-  float *hpart = hostp;
-  cl_int *herr = (cl_int *)(hpart + hfloats);
+  float *hpart = hostp, *hshift = hpart + hfloats;
+  cl_int *herr = (cl_int *)(hshift + g.batch);
 
   for (int64_t r0 = 0; r0 < rows; r0 += g.batch) {
     const int64_t nb = rows - r0 < g.batch ? rows - r0 : g.batch;
     const size_t teams = (size_t)nb * g.nchunks;
     const cl_ulong xo = xoff + (cl_ulong)r0 * (cl_ulong)x->stride;
     const cl_ulong yo = two ? yoff + (cl_ulong)r0 * (cl_ulong)y->stride : 0;
+    if ((shp && (r = launch_row_max(ctx, s, x, xo, nb, shp)) != IE_OK) ||
+        (shq && (r = launch_row_max(ctx, s, y, yo, nb, shq)) != IE_OK))
+      return r;
     if (!two) {
       karg p1[] = {KMEM(x->buf), KA(cl_ulong, xo), KA(cl_ulong, (cl_ulong)x->stride),
                    KA(cl_int, (cl_int)x->dtype), KA(cl_int, xkind), KA(cl_float, it),
-                   KA(cl_float, alpha), KA(cl_float, (cl_float)(a->alpha - 1)),
+                   KMEM(shp), KA(cl_float, alpha), KA(cl_float, (cl_float)(a->alpha - 1)),
                    KA(cl_ulong, (cl_ulong)V), KA(cl_uint, (cl_uint)nb),
                    KA(cl_uint, g.nchunks), KA(cl_ulong, g.clen), KA(cl_uint, g.W),
                    KMEM(labels && a->op == IE_OP_NLL ? labels->buf : NULL),
@@ -349,6 +383,7 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
                    KA(cl_int, (cl_int)x->dtype), KA(cl_int, xkind), KMEM(y->buf),
                    KA(cl_ulong, yo), KA(cl_ulong, (cl_ulong)y->stride),
                    KA(cl_int, (cl_int)y->dtype), KA(cl_int, ykind), KA(cl_float, it),
+                   KMEM(shp), KMEM(shq),
                    KA(cl_ulong, (cl_ulong)V), KA(cl_uint, (cl_uint)nb), KA(cl_uint, g.nchunks),
                    KA(cl_ulong, g.clen), KA(cl_uint, g.W), KMEM(part), KMEM(perr),
                    KLOCAL(s->wg * 9 * sizeof(float))};
@@ -361,6 +396,12 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
       IE_CL_TRY(ctx, "clEnqueueReadBuffer",
                 clEnqueueReadBuffer(s->queue, perr, CL_FALSE, 0, teams * sizeof(cl_int), herr, 0,
                                     NULL, NULL));
+      /* logsumexp is the one value that is not shift-invariant */
+      const int add_shift = a->op == IE_OP_LSE && shp;
+      if (add_shift)
+        IE_CL_TRY(ctx, "clEnqueueReadBuffer",
+                  clEnqueueReadBuffer(s->queue, shp, CL_FALSE, 0, (size_t)nb * sizeof(float),
+                                      hshift, 0, NULL, NULL));
       IE_CL_TRY(ctx, "clEnqueueReadBuffer",
                 clEnqueueReadBuffer(s->queue, part, CL_TRUE, 0, teams * ks * sizeof(float), hpart,
                                     0, NULL, NULL));
@@ -377,7 +418,7 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
           h1 t = {-INFINITY, 0, 0};
           for (cl_uint c = 0; c < g.nchunks; c++) h1_merge(&t, p + (size_t)c * ks, mode, a->alpha);
           if (!e && t.m == -INFINITY) e = IE_ROW_EMPTY;
-          if (!e) v = one_value(a, mode, &t, p[3]);
+          if (!e) v = one_value(a, mode, &t, p[3]) + (add_shift ? hshift[i] * a->inv_temp : 0);
         } else {
           h2 t = {-INFINITY, 0, 0, 0, -INFINITY, 0, 0, 0};
           for (cl_uint c = 0; c < g.nchunks; c++) h2_merge(&t, p + (size_t)c * ks);
@@ -398,6 +439,7 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
                  KA(cl_int, (cl_int)x->dtype), KA(cl_int, xkind), KMEM(y->buf),
                  KA(cl_ulong, yo), KA(cl_ulong, (cl_ulong)y->stride),
                  KA(cl_int, (cl_int)y->dtype), KA(cl_int, ykind), KA(cl_float, it),
+                 KMEM(shp), KMEM(shq),
                  KA(cl_ulong, (cl_ulong)V), KA(cl_uint, (cl_uint)nb), KA(cl_uint, g.nchunks),
                  KA(cl_ulong, g.clen), KA(cl_uint, g.W), KMEM(rs), KMEM(rerr),
                  KA(cl_int, kind), KA(cl_float, alpha), KA(cl_float, (cl_float)(1 - a->alpha)),
@@ -445,8 +487,10 @@ ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   geom g;
   geometry(s, V, rows, &g);
   const size_t teams_max = (size_t)g.batch * g.nchunks;
-  cl_mem part, perr, rs, rerr;
-  if ((r = ie__ocl_scratch(ctx, s, IE_S_PART, teams_max * ST1_N * sizeof(float), &part)) != IE_OK ||
+  cl_mem part, perr, rs, rerr, shift = NULL;
+  if ((needs_shift(inv_temp) &&
+       (r = ie__ocl_scratch(ctx, s, IE_S_SHIFT, (size_t)g.batch * sizeof(float), &shift)) != IE_OK) ||
+      (r = ie__ocl_scratch(ctx, s, IE_S_PART, teams_max * ST1_N * sizeof(float), &part)) != IE_OK ||
       (r = ie__ocl_scratch(ctx, s, IE_S_PERR, teams_max * sizeof(cl_int), &perr)) != IE_OK ||
       (r = ie__ocl_scratch(ctx, s, IE_S_RS, (size_t)g.batch * 4 * sizeof(float), &rs)) != IE_OK ||
       (r = ie__ocl_scratch(ctx, s, IE_S_RERR, (size_t)g.batch * sizeof(cl_int), &rerr)) != IE_OK)
@@ -457,9 +501,10 @@ ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
     const size_t teams = (size_t)nb * g.nchunks;
     const cl_ulong xo = xoff + (cl_ulong)r0 * (cl_ulong)x->stride;
     const cl_ulong oo = ooff + (cl_ulong)r0 * (cl_ulong)out->stride;
+    if (shift && (r = launch_row_max(ctx, s, x, xo, nb, shift)) != IE_OK) return r;
     karg p1[] = {KMEM(x->buf), KA(cl_ulong, xo), KA(cl_ulong, (cl_ulong)x->stride),
                  KA(cl_int, (cl_int)x->dtype), KA(cl_int, IE_INPUT_LOGITS), KA(cl_float, it),
-                 KA(cl_float, 0.0f), KA(cl_float, -1.0f), KA(cl_ulong, (cl_ulong)V),
+                 KMEM(shift), KA(cl_float, 0.0f), KA(cl_float, -1.0f), KA(cl_ulong, (cl_ulong)V),
                  KA(cl_uint, (cl_uint)nb),
                  KA(cl_uint, g.nchunks), KA(cl_ulong, g.clen), KA(cl_uint, g.W), KMEM(NULL),
                  KA(cl_ulong, 0), KA(cl_ulong, 0), KA(cl_int, 0), KA(cl_long, 0), KA(cl_int, 0),
@@ -469,7 +514,7 @@ ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
         (r = launch_lse_rows(ctx, s, part, perr, nb, g.nchunks, ST1_N, 0, rs, rerr)) != IE_OK)
       return r;
     karg p2[] = {KMEM(x->buf), KA(cl_ulong, xo), KA(cl_ulong, (cl_ulong)x->stride),
-                 KA(cl_int, (cl_int)x->dtype), KA(cl_float, it), KMEM(out->buf),
+                 KA(cl_int, (cl_int)x->dtype), KA(cl_float, it), KMEM(shift), KMEM(out->buf),
                  KA(cl_ulong, oo), KA(cl_ulong, (cl_ulong)out->stride),
                  KA(cl_int, (cl_int)out->dtype), KA(cl_int, log_out != 0),
                  KA(cl_ulong, (cl_ulong)V), KA(cl_uint, (cl_uint)nb), KA(cl_uint, g.nchunks),
