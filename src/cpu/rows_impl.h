@@ -9,13 +9,14 @@
  * before the temperature; 0: not);
  * optionally FAST_PASS1(x, r, inv_t, st), a one-read logsumexp state that
  * returns -1 for rows it does not take.
- * The kernels return -1 for a row whose shifted log-weights leave R's range
- * (only with ROW_SHIFT), for the double kernels to take.
+ * With ROW_SHIFT the first passes return -1 for a row whose max lands far
+ * from the shift (or whose log-weights overflow), for the double kernels.
  */
 
 /* Widen elements [i0, i0 + n) of row r to log-weights (KERNELS.md, "Reading
- * a row"), for logits (x − c)·inv_t.  Returns an ie_rowerr code, or -1
- * where ROW_SHIFT and a finite logit's log-weight is not finite. */
+ * a row"), for logits (x − c)·inv_t.  Returns an ie_rowerr code.  A finite
+ * logit far below c may read as -inf (weight 0, as it is to float); one far
+ * above gives +inf, which the first passes' check on the max catches. */
 IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
                      ie_input_kind kind, R inv_t, R c, R *restrict z) {
   const char *base = (const char *)x->buf + x->offset +
@@ -30,16 +31,14 @@ IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
     break;
   default: return IE_ROW_NONFINITE;
   }
-  int bad = 0, out = 0;
+  int bad = 0;
   if (kind == IE_INPUT_LOGITS) {
-#pragma omp simd reduction(| : bad, out)
+#pragma omp simd reduction(| : bad)
     for (int i = 0; i < n; i++) {
-      const R w = (z[i] - c) * inv_t;
       bad |= !(z[i] < (R)INFINITY); /* NaN or +inf */
-      out |= z[i] > -(R)INFINITY && !(w > -(R)INFINITY && w < (R)INFINITY);
-      z[i] = w;
+      z[i] = (z[i] - c) * inv_t;
     }
-    return bad ? IE_ROW_NONFINITE : ROW_SHIFT && out ? -1 : IE_ROW_OK;
+    return bad ? IE_ROW_NONFINITE : IE_ROW_OK;
   }
   int neg = 0;
   for (int i = 0; i < n; i++) {
@@ -120,7 +119,8 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
   }
   if (a.m == -INFINITY) return IE_ROW_EMPTY;
   /* The row's max far from the shift (a first chunk far below the rest):
-   * z there would carry its size's rounding, for the double kernels. */
+   * z there would carry its size's rounding (or be +inf), for the double
+   * kernels. */
   if (ROW_SHIFT && kind == IE_INPUT_LOGITS && fabs(a.m) > 64) return -1;
   *st = a;
   return IE_ROW_OK;
@@ -178,8 +178,7 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     int ep = F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, cp, zp);
     int eq = F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, cq, zq);
-    if (ep > 0 || eq > 0) return ep > 0 ? ep : eq;
-    if (ep || eq) return -1;
+    if (ep || eq) return ep ? ep : eq;
     double cp = F(chunk_max)(zp, n), cq = F(chunk_max)(zq, n);
     if (cp > a.mp) {
       if (a.mp > -INFINITY) {
