@@ -159,6 +159,21 @@ static int cpu_avx2(void) {
 static int cpu_avx2(void) { return 0; }
 #endif
 
+/* The max of p[0..n) (float logits) into *cm; 1 if they hold NaN or ±inf
+ * (rows the general kernels take). */
+IE_INLINE int scan_f32(const float *restrict p, int n, float *cm) {
+  float m = -INFINITY, lo = INFINITY;
+  int bad = 0;
+#pragma omp simd reduction(max : m) reduction(min : lo) reduction(| : bad)
+  for (int i = 0; i < n; i++) {
+    bad |= !(p[i] < INFINITY);
+    m = p[i] > m ? p[i] : m;
+    lo = p[i] < lo ? p[i] : lo;
+  }
+  *cm = m;
+  return bad || lo == -INFINITY;
+}
+
 /* The logsumexp state (max, Σ e^{z−max}) of one f32 logit row, the hot case
  * of logsumexp, NLL and softmax (the float pass 1 starts with it), shifted by
  * the row's max: one read
@@ -174,19 +189,11 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = xp + i0;
-    float cm = -INFINITY, lo = INFINITY;
-    int bad = 0;
+    float cm;
     /* The next chunk, requested now: this one is read twice, the second
      * time from cache, and the loops are too short to hide memory latency. */
     for (int64_t j = i0 + CHUNK; j < x->cols && j < i0 + 2 * CHUNK; j += 16) __builtin_prefetch(xp + j);
-#pragma omp simd reduction(max : cm) reduction(min : lo) reduction(| : bad)
-    for (int i = 0; i < n; i++) {
-      const float u = pp[i];
-      bad |= !(u < INFINITY);
-      cm = u > cm ? u : cm;
-      lo = u < lo ? u : lo;
-    }
-    if (bad || lo == -INFINITY) return -1;
+    if (scan_f32(pp, n, &cm)) return -1;
     if (cm > rm) {
       const double cmt = (double)cm * it;
       s = m > -INFINITY ? s * exp(m - cmt) : 0;
@@ -256,16 +263,8 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = row_chunk_f32(x, r, i0, n, buf);
     if (!pp) return -1;
-    float cm = -INFINITY, lo = INFINITY;
-    int bad = 0;
-#pragma omp simd reduction(max : cm) reduction(min : lo) reduction(| : bad)
-    for (int i = 0; i < n; i++) {
-      const float u = pp[i];
-      bad |= !(u < INFINITY);
-      cm = u > cm ? u : cm;
-      lo = u < lo ? u : lo;
-    }
-    if (bad || lo == -INFINITY) return -1;
+    float cm;
+    if (scan_f32(pp, n, &cm)) return -1;
     if (cm > rm) {
       one_raise(&a, (double)cm * inv_t, alpha);
       rm = cm;
