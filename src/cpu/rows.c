@@ -396,12 +396,12 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
   o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq;
 }
 
-/* The KL family from two f32 logit rows, the hot case: one read of each
- * row, straight from the input.  The first chunk is scanned for its maxima
- * (and for NaN, ±inf) before its sums; later chunks are summed against the
- * running maxima in the same loop that finds their own, and are summed again
- * only when a maximum jumps by more than 30 (e^30 keeps float sums far from
- * overflow).  Sums are float within a chunk, double across chunks.  A row
+/* The KL family from two f32 / f16 / bf16 logit rows (f32, the hot case,
+ * straight from the input; the others widened a chunk at a time): one read
+ * of each row.  The first chunk is scanned for its maxima (and for NaN,
+ * ±inf) before its sums; later chunks are summed against the running maxima
+ * in the same loop that finds their own, and are summed again only when a
+ * maximum jumps by more than 30 (e^30 keeps float sums far from overflow).  Sums are float within a chunk, double across chunks.  A row
  * with NaN or ±inf (non-finite sums or maxima) returns -1, for the general
  * kernels to take (and to report).
  *
@@ -411,8 +411,6 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
 IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                      int64_t r, double *val) {
   const int avx2 = cpu_avx2();
-  const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
-  const float *yp = (const float *)y->buf + y->offset / 4 + (size_t)r * (size_t)y->stride;
   const float it = (float)ra->inv_temp;
   const int want = ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
                    : ra->div == IE_DIV_KL       ? IE_KL_T1
@@ -421,9 +419,12 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
                                                 : 0;
   two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   float rp = -INFINITY, rq = -INFINITY; /* running maxima before the temperature */
+  float bp[CHUNK], bq[CHUNK];
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
-    const float *restrict pp = xp + i0, *restrict qq = yp + i0;
+    const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
+    const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
+    if (!pp || !qq) return -1;
     float cp, cq, o[6];
     if (i0 == 0) {
       if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
@@ -453,8 +454,8 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
  * temperature in double, so a 1/T that a float does not hold (1/3) would
  * move the maxima: those rows take the double pass. */
 static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
-  if (x->dtype != IE_DT_F32 || y->dtype != IE_DT_F32 || ra->input != IE_INPUT_LOGITS ||
-      ra->q_input != IE_INPUT_LOGITS || x->offset % 4 || y->offset % 4)
+  if (x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64 || ra->input != IE_INPUT_LOGITS ||
+      ra->q_input != IE_INPUT_LOGITS)
     return 0;
   switch (ra->div) {
   case IE_DIV_KL:
