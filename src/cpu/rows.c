@@ -212,6 +212,7 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
     }
     s += cs;
   }
+  if (rm == -INFINITY) return -1; /* no columns */
   /* z shifted by the row's max: z's max is 0 */
   st->m = 0, st->s = s, st->t = 0, st->u = 0, st->c = rm;
   return IE_ROW_OK;
@@ -401,7 +402,8 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
  * of each row.  The first chunk is scanned for its maxima (and for NaN,
  * ±inf) before its sums; later chunks are summed against the running maxima
  * in the same loop that finds their own, and are summed again only when a
- * maximum jumps by more than 30 (e^30 keeps float sums far from overflow).  Sums are float within a chunk, double across chunks.  A row
+ * maximum jumps by more than 30 (e^30 keeps float sums far from overflow).
+ * Sums are float within a chunk, double across chunks.  A row
  * with NaN or ±inf (non-finite sums or maxima) returns -1, for the general
  * kernels to take (and to report).
  *

@@ -168,16 +168,16 @@ IE_CPU_CLONES static int F(row_one)(const ie_rowargs *ra, const ie_mat *x, const
 IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
                         two_state *st) {
   R zp[CHUNK], zq[CHUNK];
-  const R cp = F(row_shift)(x, r, ra->input), cq = F(row_shift)(y, r, ra->q_input);
-  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, cp, cq};
+  const R shp = F(row_shift)(x, r, ra->input), shq = F(row_shift)(y, r, ra->q_input);
+  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, shp, shq};
   const ie_divergence_kind k = ra->div;
   const int want_a = k == IE_DIV_KL || k == IE_DIV_JEFFREYS;
   const int want_aq = k == IE_DIV_REVERSE_KL || k == IE_DIV_JEFFREYS;
   const int want_b = k == IE_DIV_CROSS_ENTROPY;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
-    int ep = F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, cp, zp);
-    int eq = F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, cq, zq);
+    int ep = F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, shp, zp);
+    int eq = F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, shq, zq);
     if (ep || eq) return ep ? ep : eq;
     double cp = F(chunk_max)(zp, n), cq = F(chunk_max)(zq, n);
     if (cp > a.mp) {
