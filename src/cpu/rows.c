@@ -301,12 +301,11 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
  * their terms have no cancellation within a chunk (e^{z−m} ≤ 1 summed in
  * chunks of CHUNK, chunks summed in double), so float keeps SPEC §1's 1e-5
  * at twice double's SIMD width.  Only pass 1 is used. */
-static inline float expm1f_via_d(float x) { return (float)expm1_small(x); }
 static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #define R float
 #define F(name) name##_f
 #define VEXP expf_fast /* arguments z − max ≤ 0 in the kinds routed here */
-#define VEXPM1 expm1f_via_d
+#define VEXPM1 expm1f_small
 #define VLOG1P01 log1pf_via_d
 #define SLOG logf
 #define SLOG1P log1pf
