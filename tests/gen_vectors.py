@@ -134,6 +134,8 @@ def entropy_ref(lp, kind, alpha):
 
 def sum_pow(lp, lq, a):
     """log Σ p^a q^(1-a) with SPEC conventions; returns (L, inf_row)."""
+    if np.isfinite(lp).all() and np.isfinite(lq).all():
+        return logsumexp(a * lp + (1.0 - a) * lq, axis=1)
     B, V = lp.shape
     L = np.empty(B)
     for b in range(B):
@@ -885,6 +887,95 @@ def divergence_cases():
     div_case(name, "hellinger", None, sp, vp, sq, vq, "probs", "probs", "f32", "f32")
 
 
+# ---------------------------------------------------------------- language-model rows
+
+LM_NOISE = [0.0, 1e-4, 1e-3, 1e-2, 0.05, 0.3, 1.0]  # student's distance, by row
+
+
+def lm_batch(rng, B, V, noise=LM_NOISE):
+    """Teacher and student logits shaped like a language model's (SPEC §1):
+    a Zipf-like bias −1.2·log(rank) over a shuffled vocabulary, Gaussian
+    noise of 2.5, 30% of rows with a top logit 25 above the rest; the
+    student is the teacher plus noise of a size that cycles through `noise`
+    by row (0: the same distribution), shifted by 0.5."""
+    rank = np.argsort(rng.random((B, V)), axis=1) + 1.0
+    p = -1.2 * np.log(rank) + rng.normal(0.0, 2.5, size=(B, V))
+    confident = rng.random(B) < 0.3
+    top = rng.integers(0, V, size=B)
+    p[confident, top[confident]] = p[confident].max(axis=1) + 25.0
+    size = np.array([noise[i % len(noise)] for i in range(B)])[:, None]
+    return p, p + size * rng.normal(size=(B, V)) + 0.5
+
+
+def lm_cases():
+    """Every row-wise op on language-model-like rows, in every input dtype:
+    the rows where float sums cancel (peaky rows, near-identical p and q,
+    whose KL is 1e-9 of its terms) and that the vectors above never drew."""
+    for dt in ("f32", "bf16", "f16"):
+        name = f"lm_{dt}"
+        r = rng_for(name)
+        a, b = lm_batch(r, 35, 3000)
+        a[4, 2000] = a[4].max() + 60.0  # a max that jumps late in the row
+        b[4, 2000] = a[4, 2000] + 0.5
+        sx, vx = store(a, dt)
+        sy, vy = store(b, dt)
+        xf, yf = f"{name}.x.npy", f"{name}.y.npy"
+        save(yf, sy)
+        lab = r.integers(0, 3000, size=35)
+        lab[::2] = np.argmax(vx[::2], axis=1)  # confident and right: NLL near 0
+        for T in (1.0, 0.7):
+            tt = str(T).replace(".", "p")
+            lp, lq = log_probs(vx, "logits", T), log_probs(vy, "logits", T)
+            add_case(f"{name}_T{tt}_lse", "lse", sx, lse_ref(vx, T), T=T, dtype_p=dt, x_file=xf)
+            add_case(f"{name}_T{tt}_nll", "nll", sx, -lp[np.arange(35), lab],
+                     labels=lab.astype(np.int64), T=T, dtype_p=dt, x_file=xf)
+            for kind, al in (("shannon", 0.0), ("renyi", 2.0), ("renyi", 0.5), ("renyi", np.inf),
+                             ("tsallis", 2.0), ("tsallis", 0.5)):
+                add_case(f"{name}_T{tt}_ent_{kind}{ptag(kind, al if kind != 'shannon' else None)}",
+                         "entropy", sx, entropy_ref(lp, kind, al), kind=kind, alpha=al, T=T,
+                         dtype_p=dt, x_file=xf)
+            for kind in DIV_KINDS:
+                for par in div_params(kind):
+                    alpha = par if (par is not None and kind != "js") else 0.0
+                    beta = par if kind == "js" else 0.5
+                    e = divergence_ref(kind, lp, lq, alpha, beta)
+                    add_case(f"{name}_T{tt}_{kind}{ptag(kind, par)}", "divergence", sx, e,
+                             kind=kind, alpha=alpha, beta=beta, T=T, dtype_p=dt, dtype_q=dt,
+                             x_file=xf, y_file=yf)
+
+    # Masked vocabulary (-inf entries: the general kernels) and p = q
+    # exactly (every kind that vanishes there gives exactly 0)
+    name = "lm_masked"
+    r = rng_for(name)
+    a, b = lm_batch(r, 21, 2500)
+    a[:, 2400:] = NEG_INF
+    b[:, 2400:] = NEG_INF
+    a[3::4, 7::9] = NEG_INF
+    b[3::4, 7::9] = NEG_INF
+    sx, vx = store(a, "f32")
+    sy, vy = store(b, "f32")
+    save(f"{name}.y.npy", sy)
+    lp, lq = log_probs(vx, "logits", 0.7), log_probs(vy, "logits", 0.7)
+    lab = np.argmax(vx, axis=1)
+    add_case(f"{name}_nll", "nll", sx, -lp[np.arange(21), lab], labels=lab.astype(np.int64),
+             T=0.7, x_file=f"{name}.x.npy")
+    add_case(f"{name}_shannon", "entropy", sx, entropy_ref(lp, "shannon", 0), kind="shannon",
+             T=0.7, x_file=f"{name}.x.npy")
+    for kind in DIV_KINDS:
+        for par in div_params(kind):
+            alpha = par if (par is not None and kind != "js") else 0.0
+            beta = par if kind == "js" else 0.5
+            e = divergence_ref(kind, lp, lq, alpha, beta)
+            add_case(f"{name}_{kind}{ptag(kind, par)}", "divergence", sx, e, kind=kind,
+                     alpha=alpha, beta=beta, T=0.7, dtype_q="f32", x_file=f"{name}.x.npy",
+                     y_file=f"{name}.y.npy")
+            if kind in EXACT0 or (kind in ("alpha", "renyi", "tsallis") and par in (1.0, 0.0)):
+                add_case(f"{name}_{kind}{ptag(kind, par)}_same", "divergence", sx,
+                         np.zeros(21), kind=kind, alpha=alpha, beta=beta, T=0.7,
+                         dtype_q="f32", x_file=f"{name}.x.npy", y_file=f"{name}.x.npy",
+                         exact0=1)
+
+
 # ---------------------------------------------------------------- io fixtures
 
 
@@ -1027,6 +1118,7 @@ def main():
     single_ops()
     nll_cases()
     divergence_cases()
+    lm_cases()
     io_fixtures()
     names = [m.split()[1] for m in MANIFEST]
     assert len(names) == len(set(names)), "duplicate case names"

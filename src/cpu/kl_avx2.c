@@ -73,6 +73,25 @@ IE_AVX2 static float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+/* φ(x)/x² (vmath.h, KL_PHI_G), 8 lanes, for |x| < ½. */
+typedef struct {
+  __m256 c[8];
+} phi_consts;
+
+IE_AVX2 static inline phi_consts phi_consts_make(void) {
+  const phi_consts g = {{_mm256_set1_ps((float)IE_PHI_C0), _mm256_set1_ps((float)IE_PHI_C1),
+                         _mm256_set1_ps((float)IE_PHI_C2), _mm256_set1_ps((float)IE_PHI_C3),
+                         _mm256_set1_ps((float)IE_PHI_C4), _mm256_set1_ps((float)IE_PHI_C5),
+                         _mm256_set1_ps((float)IE_PHI_C6), _mm256_set1_ps((float)IE_PHI_C7)}};
+  return g;
+}
+
+IE_AVX2 static inline __m256 phi_g8(__m256 x, const phi_consts *g) {
+  __m256 p = _mm256_fmadd_ps(g->c[7], x, g->c[6]);
+  for (int j = 5; j >= 0; j--) p = _mm256_fmadd_ps(p, x, g->c[j]);
+  return p;
+}
+
 /* One block of 8: the sums' terms, and the maxima. */
 #define KL_BLOCK(P, Q)                                                                   \
   do {                                                                                   \
@@ -86,21 +105,35 @@ IE_AVX2 static float hsum8(__m256 v) {
     sq = _mm256_add_ps(sq, e2);                                                          \
     if (want & IE_KL_CE) {                                                               \
       t1 = _mm256_fmadd_ps(e1, b_, t1);                                                  \
-    } else {                                                                             \
-      __m256 d_ = _mm256_sub_ps(P_, Q_);                                                 \
-      if (scaled) d_ = _mm256_mul_ps(d_, vit);                                           \
-      if (want & IE_KL_T1) t1 = _mm256_fmadd_ps(e1, d_, t1);                             \
-      if (want & IE_KL_T2) t2 = _mm256_fnmadd_ps(e2, d_, t2);                            \
+    } else if (want) {                                                                   \
+      __m256 l_ = _mm256_sub_ps(P_, Q_);                                                 \
+      l_ = scaled ? _mm256_fmsub_ps(l_, vit, vc) : _mm256_sub_ps(l_, vc);                \
+      const __m256 l2_ = _mm256_mul_ps(l_, l_);                                          \
+      const __m256 small_ = _mm256_cmp_ps(_mm256_andnot_ps(sign, l_), half, _CMP_LT_OQ); \
+      if (want & IE_KL_T1) {                                                             \
+        const __m256 far_ = _mm256_fmadd_ps(e1, l_, _mm256_fmsub_ps(e2, vk, e1));        \
+        const __m256 near_ = _mm256_mul_ps(_mm256_mul_ps(e1, l2_), phi_g8(l_, &g));     \
+        t1 = _mm256_add_ps(t1, _mm256_blendv_ps(far_, near_, small_));                   \
+      }                                                                                  \
+      if (want & IE_KL_T2) {                                                             \
+        const __m256 nl_ = _mm256_xor_ps(l_, sign);                                      \
+        const __m256 far_ = _mm256_fmadd_ps(e2, nl_, _mm256_fmsub_ps(e1, vik, e2));      \
+        const __m256 near_ = _mm256_mul_ps(_mm256_mul_ps(e2, l2_), phi_g8(nl_, &g));    \
+        t2 = _mm256_add_ps(t2, _mm256_blendv_ps(far_, near_, small_));                   \
+      }                                                                                  \
     }                                                                                    \
   } while (0)
 
 /* The loop, inlined for each set of sums, with the temperature factor and
  * without it (it = 1, the usual case, saves three multiplies). */
 IE_AVX2 static inline __attribute__((always_inline)) void
-kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int want, int scaled,
-        float out[6]) {
+kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, float c, float kr,
+        int want, int scaled, float out[6]) {
   const exp_consts k = exp_consts_make();
+  const phi_consts g = phi_consts_make();
   const __m256 vit = _mm256_set1_ps(it), vrp = _mm256_set1_ps(rp), vrq = _mm256_set1_ps(rq);
+  const __m256 vc = _mm256_set1_ps(c), vk = _mm256_set1_ps(kr), vik = _mm256_set1_ps(1 / kr);
+  const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
   __m256 sp = _mm256_setzero_ps(), sq = sp, t1 = sp, t2 = sp;
   __m256 xp = _mm256_set1_ps(-INFINITY), xq = xp;
   int i = 0;
@@ -118,11 +151,12 @@ kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int
   for (; i < n; i++) { /* the tail, one lane at a time */
     const float e1 = _mm256_cvtss_f32(exp_fast8(_mm256_set1_ps((p[i] - rp) * it), &k));
     const float e2 = _mm256_cvtss_f32(exp_fast8(_mm256_set1_ps((q[i] - rq) * it), &k));
-    const float d = (p[i] - q[i]) * it;
+    const float l = (p[i] - q[i]) * it - c, l2 = l * l;
+    const int small = fabsf(l) < 0.5f;
     s[0] += e1, s[1] += e2;
     if (want & IE_KL_CE) s[2] += e1 * ((q[i] - rq) * it);
-    if (want & IE_KL_T1) s[2] += e1 * d;
-    if (want & IE_KL_T2) s[3] -= e2 * d;
+    if (want & IE_KL_T1) s[2] += small ? e1 * l2 * KL_PHI_G(float, l) : e2 * kr - e1 + e1 * l;
+    if (want & IE_KL_T2) s[3] += small ? e2 * l2 * KL_PHI_G(float, -l) : e1 / kr - e2 - e2 * l;
     s[4] = p[i] > s[4] ? p[i] : s[4];
     s[5] = q[i] > s[5] ? q[i] : s[5];
   }
@@ -130,11 +164,11 @@ kl_loop(const float *p, const float *q, int n, float it, float rp, float rq, int
 }
 
 IE_AVX2 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp,
-                               float rq, int want, float out[6]) {
+                               float rq, float c, float k, int want, float out[6]) {
 #define KL_WANT(W)                                                                       \
   case W:                                                                                \
-    if (it == 1.0f) kl_loop(p, q, n, it, rp, rq, W, 0, out);                             \
-    else kl_loop(p, q, n, it, rp, rq, W, 1, out);                                        \
+    if (it == 1.0f) kl_loop(p, q, n, it, rp, rq, c, k, W, 0, out);                       \
+    else kl_loop(p, q, n, it, rp, rq, c, k, W, 1, out);                                  \
     return;
   switch (want) {
     KL_WANT(0)

@@ -31,9 +31,11 @@ typedef struct {
 
 typedef struct {
   double mp, sp, mq, sq;
-  double a, aq, b; /* Σ e^{dp}(zp−zq), Σ e^{dq}(zq−zp), Σ e^{dp}(zq−mq) */
+  double a, aq;  /* the f32 path's Σ e^{dp}·φ(L), Σ e^{dq}·φ(−L) (two_row_f32) */
+  double b;      /* Σ e^{dp}(zq − mq), cross-entropy */
   int inf_a, inf_aq, inf_b;
   double cp, cq; /* the shifts of p's and q's log-weights */
+  double cref, kref; /* the f32 path's reference for L, e^{cref − (mp − mq)} */
 } two_state;
 
 /* Pass 2 of alpha / renyi / tsallis (rows_impl.h, pass2_power). */
@@ -79,15 +81,20 @@ static int is_kl_family(ie_divergence_kind k) {
   return k == IE_DIV_KL || k == IE_DIV_REVERSE_KL || k == IE_DIV_JEFFREYS || k == IE_DIV_CROSS_ENTROPY;
 }
 
-/* KERNELS.md, pass 1 final values. */
-static double kl_value(const ie_rowargs *ra, const two_state *st) {
-  double dlse = (st->mp - st->mq) + (log(st->sp) - log(st->sq)); /* lse_p − lse_q */
-  switch (ra->div) {
-  case IE_DIV_KL: return st->inf_a ? INFINITY : st->a / st->sp - dlse;
-  case IE_DIV_REVERSE_KL: return st->inf_aq ? INFINITY : st->aq / st->sq + dlse;
-  case IE_DIV_JEFFREYS: return st->inf_a || st->inf_aq ? INFINITY : st->a / st->sp + st->aq / st->sq;
-  case IE_DIV_CROSS_ENTROPY: return st->inf_b ? INFINITY : log(st->sq) - st->b / st->sp;
-  default: return NAN;
+/* Cross-entropy from pass 1: −Σ p log q = log Sq + Σ p·(mq − zq), both
+ * parts ≥ 0 (pass 1's b = Σ e^{zp−mp}(zq − mq) ≤ 0). */
+static double ce_value(const two_state *st) {
+  return st->inf_b ? INFINITY : log(st->sq) - st->b / st->sp;
+}
+
+/* The KL family's rows that pass 1 found infinite (p > 0 = q somewhere for
+ * KL(p‖q), q > 0 = p for KL(q‖p)). */
+static int kl_infinite(ie_divergence_kind k, const two_state *st) {
+  switch (k) {
+  case IE_DIV_KL: return st->inf_a;
+  case IE_DIV_REVERSE_KL: return st->inf_aq;
+  case IE_DIV_JEFFREYS: return st->inf_a || st->inf_aq;
+  default: return 0;
   }
 }
 
@@ -105,6 +112,9 @@ static double power_value(const ie_rowargs *ra, double l) {
 static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3, double mx) {
   const double al = ra->alpha;
   switch (ra->div) {
+  case IE_DIV_KL:
+  case IE_DIV_REVERSE_KL:
+  case IE_DIV_JEFFREYS:
   case IE_DIV_JS: return s1;
   case IE_DIV_TV: return 0.5 * s1;
   case IE_DIV_HELLINGER: return 0.5 * s1;
@@ -174,50 +184,6 @@ IE_INLINE int scan_f32(const float *restrict p, int n, float *cm) {
   return bad || lo == -INFINITY;
 }
 
-/* The logsumexp state (max, Σ e^{z−max}) of one f32 logit row, the hot case
- * of logsumexp, NLL and softmax (the float pass 1 starts with it), shifted by
- * the row's max: one read
- * of the row, chunks summed in float and across chunks in double.  Returns -1 for a row with
- * -inf, NaN or +inf, which the general kernels then take. */
-IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, one_state *st) {
-  if (x->dtype != IE_DT_F32 || x->offset % 4) return -1;
-  const int avx2 = cpu_avx2();
-  const float *xp = (const float *)x->buf + x->offset / 4 + (size_t)r * (size_t)x->stride;
-  const float it = (float)inv_t;
-  double m = -INFINITY, s = 0; /* m = rm·it exactly (a float product fits a double) */
-  float rm = -INFINITY;         /* the running max before the temperature */
-  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
-    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
-    const float *restrict pp = xp + i0;
-    float cm;
-    /* The next chunk, requested now: this one is read twice, the second
-     * time from cache, and the loops are too short to hide memory latency. */
-    for (int64_t j = i0 + CHUNK; j < x->cols && j < i0 + 2 * CHUNK; j += 16) __builtin_prefetch(xp + j);
-    if (scan_f32(pp, n, &cm)) return -1;
-    if (cm > rm) {
-      const double cmt = (double)cm * it;
-      s = m > -INFINITY ? s * exp(m - cmt) : 0;
-      m = cmt, rm = cm;
-    }
-    float cs = 0;
-#if IE_HAVE_AVX2_KL
-    if (avx2) {
-      cs = ie__lse_chunk_avx2(pp, n, it, rm);
-    } else
-#endif
-    {
-      /* (p − rm)·it: no product for a compiler to contract */
-#pragma omp simd reduction(+ : cs)
-      for (int i = 0; i < n; i++) cs += expf_fast((pp[i] - rm) * it);
-    }
-    s += cs;
-  }
-  if (rm == -INFINITY) return -1; /* no columns */
-  /* z shifted by the row's max: z's max is 0 */
-  st->m = 0, st->s = s, st->t = 0, st->u = 0, st->c = rm;
-  return IE_ROW_OK;
-}
-
 /* A chunk of a logit row as floats: f32 rows in place, f16 / bf16 widened
  * into buf.  NULL for other dtypes or a misaligned f32 view. */
 static const float *row_chunk_f32(const ie_mat *x, int64_t r, int64_t i0, int n, float *buf) {
@@ -240,6 +206,70 @@ static const float *row_chunk_f32(const ie_mat *x, int64_t r, int64_t i0, int n,
   default:
     return NULL;
   }
+}
+
+/* Σ e^{(p[i] − rm)·it} over a chunk that holds the running max rm, as (the
+ * entries equal to rm) + (the others, summed in float): a row dominated by
+ * one entry has a sum of 1 + a small tail, whose digits (its log is a
+ * logsumexp, a cross-entropy) float would lose adding the tail to the 1. */
+static double exp_sum_split(const float *restrict p, int n, float it, float rm) {
+  float tail = 0, ones = 0;
+#pragma omp simd reduction(+ : tail, ones)
+  for (int i = 0; i < n; i++) {
+    tail += p[i] < rm ? expf_fast((p[i] - rm) * it) : 0;
+    ones += p[i] == rm ? 1 : 0;
+  }
+  return (double)tail + (double)ones;
+}
+
+/* The logsumexp state (max, Σ e^{z−max}) of one f32 / f16 / bf16 logit row, the hot case
+ * of logsumexp, NLL and softmax (the float pass 1 starts with it), shifted by
+ * the row's max: one read
+ * of the row, chunks summed in float and across chunks in double.  Returns -1 for a row with
+ * -inf, NaN or +inf, which the general kernels then take. */
+IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, one_state *st) {
+  const int avx2 = cpu_avx2();
+  const float it = (float)inv_t;
+  double m = -INFINITY, s = 0; /* m = rm·it exactly (a float product fits a double) */
+  float rm = -INFINITY;         /* the running max before the temperature */
+  float buf[CHUNK];
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    const float *restrict pp = row_chunk_f32(x, r, i0, n, buf);
+    if (!pp) return -1;
+    float cm;
+    /* The next chunk, requested now: this one is read twice, the second
+     * time from cache, and the loops are too short to hide memory latency. */
+    if (pp != buf)
+      for (int64_t j = CHUNK; j < x->cols - i0 && j < 2 * CHUNK; j += 16) __builtin_prefetch(pp + j);
+    if (scan_f32(pp, n, &cm)) return -1;
+    if (cm > rm) {
+      const double cmt = (double)cm * it;
+      s = m > -INFINITY ? s * exp(m - cmt) : 0;
+      m = cmt, rm = cm;
+    }
+    double cs = 0;
+    if (cm == rm) {
+      cs = exp_sum_split(pp, n, it, rm); /* the chunk holding the max */
+    } else
+#if IE_HAVE_AVX2_KL
+    if (avx2) {
+      cs = ie__lse_chunk_avx2(pp, n, it, rm);
+    } else
+#endif
+    {
+      /* (p − rm)·it: no product for a compiler to contract */
+      float c = 0;
+#pragma omp simd reduction(+ : c)
+      for (int i = 0; i < n; i++) c += expf_fast((pp[i] - rm) * it);
+      cs = c;
+    }
+    s += cs;
+  }
+  if (rm == -INFINITY) return -1; /* no columns */
+  /* z shifted by the row's max: z's max is 0 */
+  st->m = 0, st->s = s, st->t = 0, st->u = 0, st->c = rm;
+  return IE_ROW_OK;
 }
 
 /* The entropy state of one f32 / f16 / bf16 logit row in one read: (m, S, T)
@@ -315,32 +345,62 @@ static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #include "rows_impl.h"
 #undef FAST_PASS1
 
-/* Raise the KL state's running maxima to the chunk's (raw maxima cpr, cqr of
- * p and q, before the temperature), rescaling its sums (KERNELS.md, pass 1).
- * The state's maxima are rp·it and rq·it exactly: a product of floats fits
- * a double, so the kernels' shifts (p − rp)·it agree with them. */
+/* Raise the KL state's running maxima to (cpr, cqr), raw maxima of p and q
+ * before the temperature, rescaling its sums.  The state's maxima are rp·it
+ * and rq·it exactly (a product of floats fits a double), so the kernels'
+ * shifts (p − rp)·it agree with them.  The reference cref is a difference
+ * of unshifted log-weights and does not move; kref = e^{cref − (mp − mq)}
+ * does. */
 static void kl_raise(two_state *a, float *rp, float *rq, float cpr, float cqr, float it) {
-  const double cp = (double)cpr * it, cq = (double)cqr * it;
-  *rp = cpr > *rp ? cpr : *rp;
-  *rq = cqr > *rq ? cqr : *rq;
-  if (cp > a->mp) {
+  if (cpr > *rp) {
+    const double cp = (double)cpr * it;
     if (a->mp > -INFINITY) {
-      double k1 = exp(a->mp - cp);
-      a->sp *= k1;
-      a->a *= k1;
-      a->b *= k1;
+      const double k1 = exp(a->mp - cp);
+      a->sp *= k1, a->a *= k1, a->b *= k1;
     }
-    a->mp = cp;
+    a->mp = cp, *rp = cpr;
   }
-  if (cq > a->mq) {
+  if (cqr > *rq) {
+    const double cq = (double)cqr * it;
     if (a->mq > -INFINITY) {
-      double k1 = exp(a->mq - cq);
-      a->b += (a->mq - cq) * a->sp;
-      a->sq *= k1;
-      a->aq *= k1;
+      const double k1 = exp(a->mq - cq);
+      a->b += (a->mq - cq) * a->sp; /* b is against mq */
+      a->sq *= k1, a->aq *= k1;
     }
-    a->mq = cq;
+    a->mq = cq, *rq = cqr;
   }
+  a->kref = exp(a->cref - (a->mp - a->mq));
+}
+
+/* Move the reference of the φ sums from cref to c.  With L = (p − q)·it −
+ * cref, e^{dp}·e^{−L} = kref·e^{dq}, so G = Σ e^{dp}e^{−L} = kref·Sq and
+ * H = Σ e^{dq}e^{L} = Sp/kref, and for Δ = c − cref:
+ *   Σ e^{dp}·φ(L − Δ) = a + expm1(Δ)·G − Δ·Sp,
+ *   Σ e^{dq}·φ(Δ − L) = aq + expm1(−Δ)·H + Δ·Sq.
+ * Their error is |Δ| times the sums' (float chunk sums, 1e-7 relative): the
+ * caller moves the reference only to better estimates of the final one. */
+static void kl_move_ref(two_state *a, double c) {
+  const double dl = c - a->cref;
+  if (a->sp > 0) { /* (no sums yet: nothing to move) */
+    a->a += expm1(dl) * a->kref * a->sq - dl * a->sp;
+    a->aq += expm1(-dl) * a->sp / a->kref + dl * a->sq;
+  }
+  a->cref = c;
+  a->kref = exp(c - (a->mp - a->mq));
+}
+
+/* KL(p‖q), KL(q‖p) and Jeffreys from the fast state: with δ = C − cref,
+ * C = lse_p − lse_q the exact reference, a/Sp = KL(p‖q) + φ(δ) and
+ * aq/Sq = KL(q‖p) + φ(−δ) (Σ p·φ(L + δ) = Σ p·φ(L) + φ(δ) for normalised
+ * p, q).  δ is small (cref follows C chunk by chunk), so φ(δ) is far below
+ * the sums' rounding and a difference below 0 is rounding of a 0. */
+static double kl_fast_value(const ie_rowargs *ra, const two_state *st) {
+  if (ra->div == IE_DIV_CROSS_ENTROPY) return ce_value(st);
+  const double dl = (st->mp - st->mq) + log(st->sp / st->sq) - st->cref;
+  double kl = st->a / st->sp - kl_phi(dl), rkl = st->aq / st->sq - kl_phi(-dl);
+  kl = kl > 0 ? kl : 0;
+  rkl = rkl > 0 ? rkl : 0;
+  return ra->div == IE_DIV_KL ? kl : ra->div == IE_DIV_REVERSE_KL ? rkl : kl + rkl;
 }
 
 /* The raw maxima of a chunk; 1 if it holds NaN or ±inf. */
@@ -360,15 +420,15 @@ static int kl_scan(const float *restrict pp, const float *restrict qq, int n, fl
   return bad || lo == -INFINITY;
 }
 
-/* One chunk's sums against the shifts (rp, rq): o = {Σ e1, Σ e2, t1, t2,
- * max p, max q} as ie__kl_chunk_avx2 defines them (the portable loops
- * compute t2 whenever they compute t1 = Σ e1·(p − q)·it; the caller takes
- * only what it asked for). */
+/* One chunk's sums against the shifts (rp, rq) and the reference (c, k =
+ * e^{c − (rp − rq)·it}): o = {Σ e1, Σ e2, t1, t2, max p, max q} as
+ * ie__kl_chunk_avx2 defines them (the portable loops compute t2 whenever
+ * they compute the φ sum t1; the caller takes only what it asked for). */
 static void kl_sums(const float *restrict pp, const float *restrict qq, int n, float it, float rp,
-                    float rq, int want, int avx2, float o[6]) {
+                    float rq, float c, float k, int want, int avx2, float o[6]) {
 #if IE_HAVE_AVX2_KL
   if (avx2) {
-    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, want, o);
+    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, c, k, want, o);
     return;
   }
 #else
@@ -383,12 +443,24 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
       xp = pp[i] > xp ? pp[i] : xp;
       xq = qq[i] > xq ? qq[i] : xq;
     }
-  } else {
+  } else if (want) {
+    const float ik = 1 / k;
 #pragma omp simd reduction(+ : sp, sq, t1, t2) reduction(max : xp, xq)
     for (int i = 0; i < n; i++) {
       const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
-      const float d = (pp[i] - qq[i]) * it; /* 0 for equal entries, contracted or not */
-      sp += e1, sq += e2, t1 += e1 * d, t2 -= e2 * d;
+      /* L − Δ: 0 for equal entries and c = 0 (identical rows) */
+      const float l = (pp[i] - qq[i]) * it - c, l2 = l * l;
+      const int small = fabsf(l) < 0.5f;
+      sp += e1, sq += e2;
+      t1 += small ? e1 * l2 * KL_PHI_G(float, l) : e2 * k - e1 + e1 * l;
+      t2 += small ? e2 * l2 * KL_PHI_G(float, -l) : e1 * ik - e2 - e2 * l;
+      xp = pp[i] > xp ? pp[i] : xp;
+      xq = qq[i] > xq ? qq[i] : xq;
+    }
+  } else {
+#pragma omp simd reduction(+ : sp, sq) reduction(max : xp, xq)
+    for (int i = 0; i < n; i++) {
+      sp += expf_fast((pp[i] - rp) * it), sq += expf_fast((qq[i] - rq) * it);
       xp = pp[i] > xp ? pp[i] : xp;
       xq = qq[i] > xq ? qq[i] : xq;
     }
@@ -396,15 +468,36 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
   o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq;
 }
 
+/* Add one chunk's sums to the KL state. */
+static void kl_add(two_state *a, const float o[6], double sq, int want) {
+  a->sp += o[0];
+  a->sq += sq;
+  if (want & IE_KL_CE) a->b += o[2];
+  else a->a += o[2], a->aq += o[3];
+}
+
 /* The KL family from two f32 / f16 / bf16 logit rows (f32, the hot case,
- * straight from the input; the others widened a chunk at a time): one read
- * of each row.  The first chunk is scanned for its maxima (and for NaN,
- * ±inf) before its sums; later chunks are summed against the running maxima
- * in the same loop that finds their own, and are summed again only when a
- * maximum jumps by more than 30 (e^30 keeps float sums far from overflow).
- * Sums are float within a chunk, double across chunks.  A row
- * with NaN or ±inf (non-finite sums or maxima) returns -1, for the general
- * kernels to take (and to report).
+ * straight from the input; the others widened a chunk at a time), in one
+ * read of each row, rarely two.
+ *
+ * KL(p‖q) is summed in its non-negative form Σ p·φ(L), φ(x) = e^{−x} − 1 +
+ * x, L = log p/q, whose terms have no cancellation; but L needs C = lse_p −
+ * lse_q, known only at the end.  So the sums run against a reference cref:
+ * each chunk that raises a maximum (the first among them) first sets cref to
+ * the estimate of C that includes its own plain sums, moving the earlier
+ * chunks' sums exactly (kl_move_ref); after each chunk, cref follows the
+ * running estimate when it drifts by more than 1/64; the end corrects for
+ * the last gap (kl_fast_value).  A chunk that moves C by more than ¼
+ * without raising a maximum has its terms against a stale reference, whose
+ * move would cancel: such rows are summed again, against the final C (the
+ * second read).  Reverse KL likewise with Σ q·φ(−L); Jeffreys is both.
+ * Cross-entropy is log Sq + Σ p·(mq − zq), both parts ≥ 0, with Sq from the
+ * chunks holding q's max summed as (its entries) + (the tail).
+ *
+ * Chunks are summed against the running maxima in the same loop that finds
+ * their own, and again when a maximum rises (so every term e^{z − max} is
+ * ≤ 1).  Sums are float within a chunk, double across chunks.  A row with
+ * NaN or ±inf returns -1, for the general kernels to take (and to report).
  *
  * The same pass, with no sums but Σ e1 and Σ e2, is the first pass of the
  * kinds whose value does not depend on its accuracy (two_f32_ok); their
@@ -418,33 +511,52 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
                    : ra->div == IE_DIV_REVERSE_KL ? IE_KL_T2
                    : ra->div == IE_DIV_JEFFREYS ? IE_KL_T1 | IE_KL_T2
                                                 : 0;
-  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  const int phi = want & (IE_KL_T1 | IE_KL_T2);
+  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   float rp = -INFINITY, rq = -INFINITY; /* running maxima before the temperature */
   float bp[CHUNK], bq[CHUNK];
+  int again = 0; /* the second read is needed */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     if (!pp || !qq) return -1;
     float cp, cq, o[6];
-    if (i0 == 0) {
-      if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
-      kl_raise(&a, &rp, &rq, cp, cq, it);
+    int rose = i0 == 0;
+    if (!rose) {
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
+      rose = !(o[4] <= rp && o[5] <= rq); /* a maximum rose (or +inf, NaN) */
     }
-    kl_sums(pp, qq, n, it, rp, rq, want, avx2, o);
-    if (!(o[4] * it <= a.mp + 30 && o[5] * it <= a.mq + 30)) { /* or +inf, NaN */
+    if (rose) {
       if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
       kl_raise(&a, &rp, &rq, cp, cq, it);
-      kl_sums(pp, qq, n, it, rp, rq, want, avx2, o);
+      if (phi) { /* the reference first, from this chunk's plain sums too */
+        kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, avx2, o);
+        kl_move_ref(&a, (float)((a.mp - a.mq) + log((a.sp + o[0]) / (a.sq + o[1]))));
+      }
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
     }
     if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]))) return -1;
-    a.sp += o[0];
-    a.sq += o[1];
-    if (want & IE_KL_CE) a.b += o[2];
-    else a.a += o[2], a.aq += o[3];
-    kl_raise(&a, &rp, &rq, o[4], o[5], it);
+    kl_add(&a, o, (want & IE_KL_CE) && o[5] == rq ? exp_sum_split(qq, n, it, rq) : o[1], want);
+    /* kref·Sq/Sp = e^{cref − C}: follow C when it drifts */
+    const double drift = a.kref * a.sq / a.sp;
+    if (phi && !(drift > 0.984496 && drift < 1.015748)) { /* e^{∓1/64} */
+      again |= !(drift > 0.7788 && drift < 1.2840);      /* e^{∓1/4} */
+      kl_move_ref(&a, (float)((a.mp - a.mq) + log(a.sp / a.sq)));
+    }
   }
-  *val = want ? kl_value(ra, &a) : pass2_two_d(ra, x, y, r, &a);
+  if (again) { /* the final maxima and C: no raise, no move */
+    a.sp = a.sq = a.a = a.aq = 0;
+    for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+      const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+      const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
+      const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
+      float o[6];
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
+      kl_add(&a, o, o[1], want);
+    }
+  }
+  *val = want ? kl_fast_value(ra, &a) : pass2_two_d(ra, x, y, r, &a);
   return IE_ROW_OK;
 }
 
@@ -514,6 +626,11 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
     if (e < 0) e = div ? row_two_d(ra, x, y, r, &val[r]) : row_one_d(ra, x, labels, r, &val[r]);
     err[r] = e;
     if (e) val[r] = NAN;
+    /* SPEC §1: divergences and entropies are never below 0.  The KL family
+     * is summed in a form with non-negative terms; the other kinds' final
+     * formulas (a log of a normalised sum, an expm1) can land an ulp below
+     * an exact 0, which is 0. */
+    else if (ra->op != IE_OP_LSE && ra->op != IE_OP_NLL && val[r] < 0) val[r] = 0;
   }
   return IE_OK;
 }

@@ -16,16 +16,17 @@ int ie__kl_avx2_usable(void);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
  * {Σ e1, Σ e2, t1, t2, max p, max q}, where e1 = e^{(p − rp)·it},
  * e2 = e^{(q − rq)·it} (arguments clamped below at −88) and `want` picks
- * the sums t1, t2 (those not picked, or with want = 0 both, are 0):
- *   IE_KL_T1    t1 = Σ e1·(p − q)·it
- *   IE_KL_T2    t2 = Σ e2·(q − p)·it          (or both, IE_KL_T1 | IE_KL_T2)
+ * the sums t1, t2 (those not picked, or with want = 0 both, are 0).  With
+ * L = (p − q)·it − c, k = e^{c − (rp − rq)·it} and φ(x) = e^{−x} − 1 + x:
+ *   IE_KL_T1    t1 = Σ e1·φ(L)          (e1·e^{−L} = k·e2)
+ *   IE_KL_T2    t2 = Σ e2·φ(−L)         (e2·e^{L} = e1/k; or both, T1 | T2)
  *   IE_KL_CE    t1 = Σ e1·(q − rq)·it
  * The sums are garbage where an argument exceeds 88: the caller sums such a
  * chunk again against its own maxima.  NaN, ±inf entries make the sums
  * non-finite or the maxima +inf, except NaN/−inf cases that the sums carry
  * as 0 (the caller checks). */
 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp, float rq,
-                       int want, float out[6]);
+                       float c, float k, int want, float out[6]);
 /* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
 #else

@@ -49,6 +49,14 @@ IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
   return bad ? IE_ROW_NONFINITE : neg ? IE_ROW_NEGATIVE : IE_ROW_OK;
 }
 
+/* How far (in log-weight) the row's max may land from the shift for the
+ * first passes to keep a row: z near the max carries its size's rounding
+ * (an ulp of 4 in float is 5e-7), which a result near 0 (an NLL, a KL of
+ * near-identical rows) would show. */
+#ifndef ROW_SHIFT_SPAN
+#define ROW_SHIFT_SPAN 4
+#endif
+
 IE_INLINE R F(chunk_max)(const R *restrict z, int n) {
   R m = -(R)INFINITY;
 #pragma omp simd reduction(max : m)
@@ -90,30 +98,39 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
     if (cm == -INFINITY) continue;
     one_raise(&a, cm, alpha);
     const R m = (R)a.m, al = (R)alpha;
-    R s = 0, t = 0, u = 0;
+    /* S is summed as (entries at the max) + Σ of the others: a row
+     * dominated by one entry has S = 1 + (a small tail), and its digits
+     * (log S is its entropy, NLL, lse) would be lost adding the tail to 1
+     * in R. */
+    R s = 0, ones = 0, t = 0, u = 0;
     if (!want_t && !want_u) {
-#pragma omp simd reduction(+ : s)
-      for (int i = 0; i < n; i++) s += VEXP(z[i] - m); /* -inf gives 0 */
+#pragma omp simd reduction(+ : s, ones)
+      for (int i = 0; i < n; i++) {
+        s += z[i] < m ? VEXP(z[i] - m) : 0; /* -inf gives 0 */
+        ones += z[i] == m ? 1 : 0;
+      }
     } else if (!want_u) {
-#pragma omp simd reduction(+ : s, t)
+#pragma omp simd reduction(+ : s, ones, t)
       for (int i = 0; i < n; i++) {
         R d = z[i] - m, e1 = VEXP(d);
-        s += e1;
+        s += z[i] < m ? e1 : 0;
+        ones += z[i] == m ? 1 : 0;
         t += z[i] > -(R)INFINITY ? e1 * d : 0;
       }
     } else {
-#pragma omp simd reduction(+ : s, t, u)
+#pragma omp simd reduction(+ : s, ones, t, u)
       for (int i = 0; i < n; i++) {
         R d = z[i] - m, e1 = VEXP(d);
         int ok = z[i] > -(R)INFINITY;
-        s += e1;
+        s += z[i] < m ? e1 : 0;
+        ones += z[i] == m ? 1 : 0;
         t += ok ? e1 * d : 0;
         /* e^d·expm1((α−1)d) = e^{αd} − e^d, in the form that keeps digits */
         R x = (al - 1) * d, g = (x < 0.5 && x > -0.5) ? e1 * VEXPM1(x) : VEXP(al * d) - e1;
         u += ok ? g : 0;
       }
     }
-    a.s += s;
+    a.s += (double)s + (double)ones;
     if (want_t) a.t += t;
     if (want_u) a.u += u;
   }
@@ -121,7 +138,7 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
   /* The row's max far from the shift (a first chunk far below the rest):
    * z there would carry its size's rounding (or be +inf), for the double
    * kernels. */
-  if (ROW_SHIFT && kind == IE_INPUT_LOGITS && fabs(a.m) > 64) return -1;
+  if (ROW_SHIFT && kind == IE_INPUT_LOGITS && fabs(a.m) > ROW_SHIFT_SPAN) return -1;
   *st = a;
   return IE_ROW_OK;
 }
@@ -169,11 +186,8 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
                         two_state *st) {
   R zp[CHUNK], zq[CHUNK];
   const R shp = F(row_shift)(x, r, ra->input), shq = F(row_shift)(y, r, ra->q_input);
-  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, shp, shq};
-  const ie_divergence_kind k = ra->div;
-  const int want_a = k == IE_DIV_KL || k == IE_DIV_JEFFREYS;
-  const int want_aq = k == IE_DIV_REVERSE_KL || k == IE_DIV_JEFFREYS;
-  const int want_b = k == IE_DIV_CROSS_ENTROPY;
+  two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, shp, shq, 0, 1};
+  const int want_b = ra->div == IE_DIV_CROSS_ENTROPY;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     int ep = F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, shp, zp);
@@ -201,32 +215,32 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
     const R mp = (R)a.mp, mq = (R)a.mq, ninf = -(R)INFINITY;
     /* inf_p counts entries with p > 0 = q, inf_q those with q > 0 = p
      * (kept in R so that every lane of the loop has one width). */
-    R sp = 0, sq = 0, ta = 0, taq = 0, tb = 0, inf_p = 0, inf_q = 0;
-#pragma omp simd reduction(+ : sp, sq, ta, taq, tb, inf_p, inf_q)
+    /* Σ e^{zp−mp}, Σ e^{zq−mq} as (entries at the max) + the others, as in
+     * pass1_one; tb = Σ e^{zp−mp}(zq − mq) (cross-entropy) has terms of
+     * one sign. */
+    R sp = 0, sq = 0, onep = 0, oneq = 0, tb = 0, inf_p = 0, inf_q = 0;
+#pragma omp simd reduction(+ : sp, sq, onep, oneq, tb, inf_p, inf_q)
     for (int i = 0; i < n; i++) {
       const R p = zp[i], q = zq[i];
       R e1 = VEXP(p - mp), e2 = VEXP(q - mq); /* 0 at -inf */
-      sp += e1;
-      sq += e2;
+      sp += p < mp ? e1 : 0;
+      sq += q < mq ? e2 : 0;
+      onep += p == mp ? 1 : 0;
+      oneq += q == mq ? 1 : 0;
       inf_p += (p > ninf && q == ninf) ? 1 : 0;
       inf_q += (q > ninf && p == ninf) ? 1 : 0;
-      R dz = (p > ninf && q > ninf) ? p - q : 0;
-      ta += e1 * dz;
-      taq -= e2 * dz;
       tb += (p > ninf && q > ninf) ? e1 * (q - mq) : 0;
     }
-    a.sp += sp;
-    a.sq += sq;
-    if (want_a) a.a += ta;
-    if (want_aq) a.aq += taq;
+    a.sp += (double)sp + (double)onep;
+    a.sq += (double)sq + (double)oneq;
     if (want_b) a.b += tb;
     a.inf_a |= inf_p > 0;
     a.inf_b |= inf_p > 0;
     a.inf_aq |= inf_q > 0;
   }
   if (a.mp == -INFINITY || a.mq == -INFINITY) return IE_ROW_EMPTY;
-  if (ROW_SHIFT && ((ra->input == IE_INPUT_LOGITS && fabs(a.mp) > 64) ||
-                    (ra->q_input == IE_INPUT_LOGITS && fabs(a.mq) > 64)))
+  if (ROW_SHIFT && ((ra->input == IE_INPUT_LOGITS && fabs(a.mp) > ROW_SHIFT_SPAN) ||
+                    (ra->q_input == IE_INPUT_LOGITS && fabs(a.mq) > ROW_SHIFT_SPAN)))
     return -1; /* as in pass1_one */
   *st = a;
   return IE_ROW_OK;
@@ -298,10 +312,35 @@ IE_INLINE void F(pass2_power)(const R *restrict zp, const R *restrict zq, int n,
  * loops over one chunk (KERNELS.md pass 2; same terms as the scalar loop in
  * pass2_two).  Returns 0 for the kinds it does not handle. */
 IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R *restrict zq,
-                            int n, R mp, R mq, R lsp, R lsq, R be, R lb, R lb1, R *c) {
+                            int n, R mp, R mq, R lsp, R lsq, R cpq, R be, R lb, R lb1, R *c) {
   const R ninf = -(R)INFINITY, inf = (R)INFINITY;
   R c1 = 0, c2 = 0, c3 = 0;
   switch (k) {
+  case IE_DIV_KL:
+  case IE_DIV_REVERSE_KL:
+  case IE_DIV_JEFFREYS: {
+    /* KL(p‖q) = Σ p·φ(L), KL(q‖p) = Σ q·φ(−L), φ(x) = e^{−x} − 1 + x ≥ 0,
+     * L = log p/q = (zp − zq) − cpq (a difference of inputs first: nearly
+     * equal entries keep their digits, equal ones give 0).  Beyond |L| = ½,
+     * p·φ(L) = q − p + p·L (p·e^{−L} = q), which does not overflow.  An
+     * entry with p = 0 < q adds q to KL(p‖q) (its φ-form term), and the
+     * reverse; p > 0 = q makes KL(p‖q) infinite, which pass 1 flagged. */
+    const int fw = k != IE_DIV_REVERSE_KL, rv = k != IE_DIV_KL;
+#pragma omp simd reduction(+ : c1, c2)
+    for (int i = 0; i < n; i++) {
+      const R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq;
+      const R p = VEXP(lp), q = VEXP(lq), L = (zp[i] - zq[i]) - cpq, small = FABS(L) < (R)0.5;
+      const R L2 = L * L;
+      const R tf = small ? p * L2 * KL_PHI_G(R, L) : q - p + p * L;
+      const R tr = small ? q * L2 * KL_PHI_G(R, -L) : p - q - q * L;
+      const int hp = lp > ninf, hq = lq > ninf;
+      c1 += fw ? (hp && hq ? tf : hq ? q : 0) : 0;
+      c2 += rv ? (hp && hq ? tr : hp ? p : 0) : 0;
+    }
+    c1 += c2;
+    c2 = 0;
+    break;
+  }
   case IE_DIV_JS:
 #pragma omp simd reduction(+ : c1)
     for (int i = 0; i < n; i++) {
@@ -368,6 +407,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
   R zp[CHUNK], zq[CHUNK];
   const R lsp = (R)log(st->sp), lsq = (R)log(st->sq), be = (R)ra->beta;
   const R lb = SLOG(be), lb1 = SLOG1P(-be), mp = (R)st->mp, mq = (R)st->mq;
+  const R cpq = (R)((st->mp + log(st->sp)) - (st->mq + log(st->sq)));
   const ie_divergence_kind k = ra->div;
   /* Bhattacharyya's and the power family's s2, s3 (Σ e^{dp}, Σ e^{dq}) are
    * summed in the same order as s1, so that identical rows give exactly 0
@@ -383,7 +423,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
     F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, (R)st->cp, zp);
     F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, (R)st->cq, zq);
     R cf[3];
-    if (F(pass2_fast)(k, zp, zq, n, mp, mq, lsp, lsq, be, lb, lb1, cf)) {
+    if (F(pass2_fast)(k, zp, zq, n, mp, mq, lsp, lsq, cpq, be, lb, lb1, cf)) {
       s1 += cf[0];
       s2 += cf[1];
       s3 += cf[2];
@@ -416,10 +456,11 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
 
 IE_CPU_CLONES static int F(row_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
                       double *val) {
-  two_state st;
+  two_state st = {0}; /* set by pass1_two when it returns 0 */
   int e = F(pass1_two)(ra, x, y, r, &st);
   if (e) return e;
-  if (is_kl_family(ra->div)) *val = kl_value(ra, &st);
+  if (ra->div == IE_DIV_CROSS_ENTROPY) *val = ce_value(&st);
+  else if (kl_infinite(ra->div, &st)) *val = INFINITY;
   else *val = F(pass2_two)(ra, x, y, r, &st);
   return IE_ROW_OK;
 }

@@ -129,4 +129,31 @@ IE_INLINE float expm1f_small(float x) {
   p = 1.0f + x * p;
   return x * p;
 }
+
+/* φ(x)/x² for φ(x) = e^{−x} − 1 + x, |x| < ½: Σ_k (−x)^k/(k+2)! to k = 7
+ * (truncation < 3e-9 relative).  φ ≥ 0 is the term of KL in its
+ * non-negative form, Σ p·φ(log p/q) = Σ p log(p/q) − p + q; as x²·g(x) it
+ * keeps its digits where e^{−x} − 1 + x would cancel.  KL_PHI_G(T, x)
+ * instantiates it in any float type (the AVX2 loop repeats its
+ * coefficients). */
+#define IE_PHI_C0 (1.0 / 2)
+#define IE_PHI_C1 (-1.0 / 6)
+#define IE_PHI_C2 (1.0 / 24)
+#define IE_PHI_C3 (-1.0 / 120)
+#define IE_PHI_C4 (1.0 / 720)
+#define IE_PHI_C5 (-1.0 / 5040)
+#define IE_PHI_C6 (1.0 / 40320)
+#define IE_PHI_C7 (-1.0 / 362880)
+#define KL_PHI_G(T, x)                                                                    \
+  ((T)IE_PHI_C0 +                                                                         \
+   (x) * ((T)IE_PHI_C1 +                                                                  \
+          (x) * ((T)IE_PHI_C2 +                                                           \
+                 (x) * ((T)IE_PHI_C3 +                                                    \
+                        (x) * ((T)IE_PHI_C4 +                                             \
+                               (x) * ((T)IE_PHI_C5 + (x) * ((T)IE_PHI_C6 + (x) * (T)IE_PHI_C7)))))))
+
+/* φ(x) = e^{−x} − 1 + x in double, for any x (the KL-family state updates). */
+IE_INLINE double kl_phi(double x) {
+  return fabs(x) < 0.5 ? x * x * KL_PHI_G(double, x) : expm1(-x) + x;
+}
 #endif

@@ -467,7 +467,7 @@ kernel void ie_p1_two(global const uchar *x, ulong xoff, ulong xstride,
 
 /* ---- Per-row lse from the chunk states (for a second pass) ---------------------
  * One work-item a row merges its chunks in order: rs[4 row ..] = (mp, log Sp,
- * mq, log Sq), rerr[row] = the row's error (EMPTY when a side has no support).
+ * mq, log Sq/Sp), rerr[row] = the row's error (EMPTY when a side has no support).
  * `ks` is the state size (ST1_N or ST2_N); `two`: the state has a q side. */
 kernel void ie_lse_rows(global const float *part, global const int *perr,
                         uint nrows, uint nchunks, uint ks, int two,
@@ -495,7 +495,7 @@ kernel void ie_lse_rows(global const float *part, global const int *perr,
   rs[4 * row + 0] = mp;
   rs[4 * row + 1] = log(sp);
   rs[4 * row + 2] = mq;
-  rs[4 * row + 3] = log(sq);
+  rs[4 * row + 3] = two ? log(sq / sp) : 0.0f; /* Lq − Lp, without Lp's rounding */
   rerr[row] = err;
 }
 
@@ -504,7 +504,7 @@ kernel void ie_lse_rows(global const float *part, global const int *perr,
 /*
  * Pass 2: second reads: divergences that need normalised terms
  * (docs/KERNELS.md, "Pass 2") and the softmax / log-softmax output.  Both
- * take rs[4 row ..] = (mp, Lp, mq, Lq) and rerr[row] from ie_lse_rows.
+ * take rs[4 row ..] = (mp, Lp, mq, Lq − Lp) and rerr[row] from ie_lse_rows.
  *
  * Divergence terms use δ = lq − lp = (zq − zp) − C with the row constant
  * C = (mq − mp) + (Lq − Lp): the difference of two inputs is formed first,
@@ -521,10 +521,18 @@ kernel void ie_lse_rows(global const float *part, global const int *perr,
 #define K_RINF 6  /* s0 = max over p > 0 of lp − lq */
 #define K_CS 7    /* s0 = Σ e^{dp+dq}, s1 = Σ e^{2dp}, s2 = Σ e^{2dq} */
 #define K_POW0 8  /* K_POW for α near 0: s0 = Σ q expm1(−αδ) */
+#define K_KL 9    /* s0 = Σ p φ(−δ) = KL(p‖q), s1 = Σ q φ(δ) = KL(q‖p) */
 
 #define ST3_N 4
 
 static inline float sq_(float v) { return v * v; }
+
+/* φ(x)/x² for φ(x) = e^{−x} − 1 + x, |x| < ½: Σ_k (−x)^k/(k+2)! to k = 7,
+ * the coefficients of src/cpu/vmath.h's KL_PHI_G. */
+static inline float phi_g(float x) {
+  return 1.0f / 2 + x * (-1.0f / 6 + x * (1.0f / 24 + x * (-1.0f / 120 + x * (1.0f / 720 +
+         x * (-1.0f / 5040 + x * (1.0f / 40320 + x * (-1.0f / 362880)))))));
+}
 
 static inline void p2_push(float4 *acc, float zp, float zq, float mp,
                            float Lp, float mq, float Lq, float C,
@@ -573,6 +581,19 @@ static inline void p2_push(float4 *acc, float zp, float zq, float mp,
     acc->s1 += hp ? p : 0.0f;
     acc->s2 += hq ? q : 0.0f;
     acc->s3 += u;
+    break;
+  }
+  case K_KL: {
+    /* KL in its non-negative form Σ p·φ(log p/q), φ(x) = e^{−x} − 1 + x:
+     * p·φ(−δ) = q − p − p·δ (p·e^{δ} = q), as p·δ²·phi_g(−δ) near δ = 0,
+     * where the first form would cancel; KL(q‖p) likewise with q·φ(δ).
+     * p = 0 < q adds q to KL(p‖q) (its φ-form term) and +inf to KL(q‖p). */
+    const float p = exp(lp), q = exp(lq), d2 = d * d;
+    const int small = fabs(d) < 0.5f;
+    acc->s0 += d == NEG_INF ? INFINITY : d == INFINITY ? q
+               : small ? p * d2 * phi_g(-d) : q - p - p * d;
+    acc->s1 += d == INFINITY ? INFINITY : d == NEG_INF ? p
+               : small ? q * d2 * phi_g(d) : p - q + q * d;
     break;
   }
   case K_JS:
@@ -642,8 +663,9 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
         const ulong beg = c * clen, end = min(V, beg + clen);
         const ulong rx = xoff + row * xstride, ry = yoff + row * ystride;
         const float mp = rs[4 * row], Lp = rs[4 * row + 1];
-        const float mq = rs[4 * row + 2], Lq = rs[4 * row + 3];
-        const float C = (mq - mp) + (Lq - Lp);
+        const float mq = rs[4 * row + 2], Dq = rs[4 * row + 3], Lq = Lp + Dq;
+        const float C = (mq - mp) + Dq;
+        const int raw = xkind == IE_LOGITS && ykind == IE_LOGITS;
         const float cp = shp ? shp[row] : 0.0f, cq = shq ? shq[row] : 0.0f;
         int err = 0; /* the row is known good */
         /* One kernel for every kind: the switch is uniform. */
@@ -662,7 +684,19 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
         case K_CHI2: P2_LOOP(K_CHI2)
         case K_POW: P2_LOOP(K_POW)
         case K_POW0: P2_LOOP(K_POW0)
-        case K_RINF: P2_LOOP(K_RINF)
+        case K_RINF:
+          /* max of lp − lq, from the difference of the inputs where both
+           * are logits: ((xp − xq) − (cp − cq))·it + C keeps digits that
+           * z's own rounding (an ulp of |x − c|·it) would lose */
+          for (ulong i = beg + lane; i < end; i += W) {
+            const float u = ie_load(x, rx + i, xdt), v = ie_load(y, ry + i, ydt);
+            const float zp = ie_to_z(u, xkind, it, cp, &err), zq = ie_to_z(v, ykind, it, cq, &err);
+            if (zp > NEG_INF)
+              acc.s0 = fmax(acc.s0, zq == NEG_INF ? INFINITY
+                                    : raw ? ((u - v) - (cp - cq)) * it + C : (zp - zq) + C);
+          }
+          break;
+        case K_KL: P2_LOOP(K_KL)
         default: P2_LOOP(K_CS)
         }
 #undef P2_LOOP

@@ -24,7 +24,7 @@
 
 enum { ITEMS = 32, TEAMS = 1 << 18, ST1_N = 4, ST2_N = 8, ST3_N = 4 };
 enum { M_LSE, M_SHANNON, M_POW, M_NLL, M_POWM1 };                                 /* kernels.cl */
-enum { K_JS, K_TV, K_HELL, K_BHATT, K_CHI2, K_POW, K_RINF, K_CS, K_POW0 };      /* kernels.cl */
+enum { K_JS, K_TV, K_HELL, K_BHATT, K_CHI2, K_POW, K_RINF, K_CS, K_POW0, K_KL };      /* kernels.cl */
 #define ROW_IGNORED 64                                                   /* kernels.cl */
 
 _Static_assert(IE_DT_F32 == 0 && IE_DT_F16 == 1 && IE_DT_BF16 == 2 && IE_DT_F64 == 3,
@@ -223,21 +223,16 @@ static double one_value(const ie_rowargs *a, int mode, const h1 *t, double zy) {
   return -expm1(lsum) / (al - 1); /* Tsallis */
 }
 
-static double two_value(ie_divergence_kind k, const h2 *t) {
-  switch (k) {
-  case IE_DIV_KL:
-    if (t->fl & 1u) return INFINITY;
-    return t->a / t->sp - (t->mp - t->mq) - (log(t->sp) - log(t->sq));
-  case IE_DIV_REVERSE_KL:
-    if (t->fl & 2u) return INFINITY;
-    return t->aq / t->sq - (t->mq - t->mp) - (log(t->sq) - log(t->sp));
-  case IE_DIV_JEFFREYS:
-    if (t->fl) return INFINITY;
-    return t->a / t->sp + t->aq / t->sq;
-  default: /* cross-entropy */
-    if (t->fl & 1u) return INFINITY;
-    return log(t->sq) - t->b / t->sp;
-  }
+/* Cross-entropy, the one divergence of one pass: log Sq + Σ p·(mq − zq). */
+static double ce_value(const h2 *t) {
+  return t->fl & 1u ? INFINITY : log(t->sq) - t->b / t->sp;
+}
+
+/* SPEC §1: divergences and entropies are never below 0; their final
+ * formulas (a log of a normalised sum, an expm1) can land an ulp below an
+ * exact 0, which is 0. */
+static double nonneg(const ie_rowargs *a, double v) {
+  return a->op != IE_OP_LSE && a->op != IE_OP_NLL && v < 0 ? 0 : v;
 }
 
 static double pass2_value(const ie_rowargs *a, int kind, const double *s) {
@@ -273,6 +268,8 @@ static double pass2_value(const ie_rowargs *a, int kind, const double *s) {
     return -expm1(L) / (al * (1 - al)); /* alpha (Amari) */
   }
   case K_RINF: return s[0];
+  case K_KL:
+    return a->div == IE_DIV_KL ? s[0] : a->div == IE_DIV_REVERSE_KL ? s[1] : s[0] + s[1];
   default: return -(log(s[0]) - 0.5 * log(s[1]) - 0.5 * log(s[2])); /* Cauchy–Schwarz */
   }
 }
@@ -324,7 +321,10 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
     case IE_DIV_TSALLIS: kind = a->alpha < 0.5 ? K_POW0 : K_POW; break;
     case IE_DIV_RENYI: kind = isinf(a->alpha) ? K_RINF : a->alpha < 0.5 ? K_POW0 : K_POW; break;
     case IE_DIV_CAUCHY_SCHWARZ: kind = K_CS; break;
-    default: break; /* KL family, cross-entropy: one pass */
+    case IE_DIV_KL:
+    case IE_DIV_REVERSE_KL:
+    case IE_DIV_JEFFREYS: kind = K_KL; break;
+    default: break; /* cross-entropy: one pass */
     }
   }
   const cl_uint ks = two ? ST2_N : ST1_N;
@@ -423,9 +423,9 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
           h2 t = {-INFINITY, 0, 0, 0, -INFINITY, 0, 0, 0};
           for (cl_uint c = 0; c < g.nchunks; c++) h2_merge(&t, p + (size_t)c * ks);
           if (!e && (t.mp == -INFINITY || t.mq == -INFINITY)) e = IE_ROW_EMPTY;
-          if (!e) v = two_value(a->div, &t);
+          if (!e) v = ce_value(&t);
         }
-        val[r0 + i] = e ? NAN : v;
+        val[r0 + i] = e ? NAN : nonneg(a, v);
         err[r0 + i] = e;
       }
       continue;
@@ -465,7 +465,7 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
         }
       }
       err[r0 + i] = herr[i];
-      val[r0 + i] = herr[i] ? NAN : pass2_value(a, kind, sum);
+      val[r0 + i] = herr[i] ? NAN : nonneg(a, pass2_value(a, kind, sum));
     }
   }
   return IE_OK;
