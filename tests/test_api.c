@@ -21,7 +21,7 @@ Test(api, status_names_and_strings) {
   cr_expect_str_eq(ie_status_string(IE_##name), msg);
   IE_STATUS_MAP(CHECK)
 #undef CHECK
-  cr_expect_eq(IE_STATUS_COUNT_, 15);
+  cr_expect_eq(IE_STATUS_COUNT_, 16);
   cr_expect_str_eq(ie_status_name((ie_status)999), "IE_UNKNOWN");
   cr_expect_str_eq(ie_status_name((ie_status)-1), "IE_UNKNOWN");
   cr_expect_str_eq(ie_status_name(IE_STATUS_COUNT_), "IE_UNKNOWN");
