@@ -120,11 +120,11 @@ Test(api, host_alloc) {
 static void run_cancel(ie_backend be) {
   ie_context *ctx = tc_context(be);
   enum { N = 300, D = 3 };
-  static double x[N * D];
+  static float x[N * D];
   unsigned v = 7u;
-  for (int i = 0; i < N * D; i++) x[i] = (double)((v = v * 1103515245u + 12345u) % 100000) / 1e4;
+  for (int i = 0; i < N * D; i++) x[i] = (float)((v = v * 1103515245u + 12345u) % 100000) / 1e4f;
   tc_tensor t;
-  tc_tensor_2d(&t, x, TC_F64, N, D, 0);
+  tc_tensor_2d(&t, x, TC_F32, N, D, 0);
   int flag = 1;
   ie_context_set_cancel_flag(ctx, &flag);
   ie_knn_estimator_options ko = {0};

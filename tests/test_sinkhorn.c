@@ -462,7 +462,7 @@ static double now_s(void) {
 
 /* A flag set before the call stops it at once with IE_CANCELLED naming the
  * call; cleared, the same context solves normally (no stale message).  Set
- * by another thread during a solve that would run for minutes (tol 0), it
+ * by another thread during a solve that would run for minutes, it
  * stops the solve within a fraction of a second. */
 static void run_cancel(ie_backend be) {
   ie_context *ctx = tc_context(be);
@@ -486,7 +486,7 @@ static void run_cancel(ie_backend be) {
   cr_assert_str_eq(ie_errmsg(ctx), "not an error");
   cr_assert(r.converged);
 
-  o.tol = 0;
+  o.tol = 1e-300; /* never met: runs to max_iter, minutes */
   o.max_iter = 2000000000;
   cancel_later cl = {&flag, 100};
   pthread_t th;
