@@ -805,8 +805,9 @@ if have("sinkhorn"):
                              "--b", save("lr_b.npy", np.full(2000, 1.0, np.float32)),
                              "--x", save("lr_x.npy", px), "--y", save("lr_y.npy", py),
                              "--epsilon", 1e-4, "--max-iter", 10000000]
-if have("vendi"):  # 400 sets of 300 points: an eigenproblem a set
-    long_runs["vendi"] = ["--x", save("lr_sets.npy", RNG.standard_normal((400, 300, 8)).astype(np.float32))]
+if have("vendi"):  # 400 sets of 300 points: a 300 x 300 eigenproblem a set (rbf: no dual path)
+    long_runs["vendi"] = ["--x", save("lr_sets.npy", RNG.standard_normal((400, 300, 8)).astype(np.float32)),
+                          "--kernel", "rbf", "--sigma", 2]
 if have("matrix-entropy"):  # one 2500 x 2500 eigenproblem (cancelled after it at the latest)
     long_runs["matrix-entropy"] = ["--x", save("lr_me.npy", RNG.standard_normal((2500, 64)).astype(np.float32)),
                                    "--kernel", "rbf", "--sigma", 4]
