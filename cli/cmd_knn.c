@@ -118,6 +118,7 @@ static int knn_run(const cli_command *cmd, const cli_common *c, const char *fx, 
     }
     if (r > 0) st = call(ctx, arg, &x, &y, o, &res);
   }
+  if (st == IE_OK && cli_interrupted) st = IE_CANCELLED; /* a signal after the last check */
   if (st != IE_OK) {
     rc = cli_lib_fail(name, ctx, st, ins, 2);
     goto done;

@@ -45,7 +45,10 @@ int cli_input_load(const char *cmd, cli_input *in, const char *spec,
   memset(in, 0, sizeof *in);
   in->spec = spec;
   in->role = role;
-  if (ieio_open_info(spec, &in->info, err, sizeof err) != 0)
+  int r = ieio_open_info(spec, &in->info, err, sizeof err);
+  if (r == IEIO_CANNOT_OPEN) /* I/O, not the data */
+    return cli_fail(CLI_EXIT_FAIL, cmd, "%s (%s)", err[0] ? err : spec, role);
+  if (r != 0)
     return cli_fail(CLI_EXIT_DATA, cmd, "bad input data (%s): %s", role,
                     err[0] ? err : spec);
   ieio_info *fi = &in->info;
@@ -166,6 +169,8 @@ int cli_lib_fail(const char *cmd, ie_context *ctx, ie_status st,
   }
   const char *msg = ctx ? ie_errmsg(ctx) : ie_status_string(st);
   switch (st) {
+    case IE_CANCELLED: /* the library saw cli_interrupted (cli_make_context) */
+      return cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
     case IE_NONFINITE:
     case IE_NEGATIVE:
     case IE_EMPTY_ROW:

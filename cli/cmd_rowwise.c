@@ -69,8 +69,10 @@ static int open_src(rw_job *j, int i, const char *spec, const char *role,
   s->spec = spec;
   s->role = role;
   s->kind = kind;
-  if (ieio_open_info(spec, &s->info, err, sizeof err) != 0)
-    return cli_fail(CLI_EXIT_DATA, j->cmd->name, "%s", err[0] ? err : spec);
+  int r = ieio_open_info(spec, &s->info, err, sizeof err);
+  if (r != 0) /* a file that cannot be opened is an I/O failure, not bad data */
+    return cli_fail(r == IEIO_CANNOT_OPEN ? CLI_EXIT_FAIL : CLI_EXIT_DATA, j->cmd->name, "%s",
+                    err[0] ? err : spec);
   ieio_info *in = &s->info;
   s->orig_ndim = in->ndim;
   for (int d = 0; d < in->ndim && d < IEIO_MAX_NDIM; d++) s->orig_shape[d] = in->shape[d];
@@ -127,7 +129,10 @@ static int64_t scan_bad_row(const rw_job *j, const rw_src *s, const void *data,
       if (dt.bits == 64) memcpy(&yi, (const char *)data + 8 * r, 8);
       if (j->no.has_ignore_index && yi == j->no.ignore_index) continue;
       if (yi < 0 || yi >= V) {
-        snprintf(what, cap, "label %" PRId64 " is outside [0, %" PRId64 ")", yi, V);
+        snprintf(what, cap, "label %" PRId64 " is outside [0, %" PRId64 ")%s", yi, V,
+                 yi == -100 && !j->no.has_ignore_index
+                     ? " (-100 marks ignored positions in PyTorch: add --ignore-index -100)"
+                     : "");
         return r;
       }
       continue;
@@ -170,6 +175,29 @@ static int64_t scan_bad_row(const rw_job *j, const rw_src *s, const void *data,
   return -1;
 }
 
+/* Row r of source s as an index in the input's own shape: "[2, 12]" for
+ * row 612 of [4, 300, V] logits (or of [4, 300] labels); "612" when the
+ * input has one dimension of rows. */
+static void row_label(const rw_src *s, int64_t r, char *buf, size_t cap) {
+  const int lead = s->kind == SRC_LABELS ? s->orig_ndim : s->orig_ndim - 1;
+  if (lead < 2) {
+    snprintf(buf, cap, "%" PRId64, r);
+    return;
+  }
+  int64_t idx[IEIO_MAX_NDIM];
+  for (int d = lead - 1; d >= 0; d--) {
+    const int64_t n = s->orig_shape[d];
+    idx[d] = n > 0 ? r % n : 0;
+    r = n > 0 ? r / n : 0;
+  }
+  size_t o = 0;
+  for (int d = 0; d < lead && o < cap; d++) {
+    int k = snprintf(buf + o, cap - o, "%s%" PRId64 "%s", d ? ", " : "[", idx[d], d == lead - 1 ? "]" : "");
+    if (k < 0) break;
+    o += (size_t)k;
+  }
+}
+
 static int is_data_status(ie_status st) {
   return st == IE_NONFINITE || st == IE_NEGATIVE || st == IE_EMPTY_ROW || st == IE_BAD_LABEL;
 }
@@ -207,10 +235,15 @@ static int report_failure(const rw_job *j, ie_context *ctx, ie_status st,
         memcpy(bwhat, what, sizeof what);
       }
     }
-    if (bi >= 0)
-      return cli_fail(CLI_EXIT_DATA, cmd, "bad input data: %s (%s), row %" PRId64 ": %s [%s: %s]",
-                      j->src[bi].spec, j->src[bi].role, ck->row0 + best, bwhat,
-                      ie_status_name(st), msg);
+    if (bi >= 0) {
+      char at[160];
+      row_label(&j->src[bi], ck->row0 + best, at, sizeof at);
+      if (at[0] == '[') /* the library's message counts flattened rows: leave it out */
+        return cli_fail(CLI_EXIT_DATA, cmd, "bad input data: %s (%s), row %s: %s [%s]",
+                        j->src[bi].spec, j->src[bi].role, at, bwhat, ie_status_name(st));
+      return cli_fail(CLI_EXIT_DATA, cmd, "bad input data: %s (%s), row %s: %s [%s: %s]",
+                      j->src[bi].spec, j->src[bi].role, at, bwhat, ie_status_name(st), msg);
+    }
     return cli_fail(CLI_EXIT_DATA, cmd, "bad input data in %s: %s [%s]", specs, msg,
                     ie_status_name(st));
   }

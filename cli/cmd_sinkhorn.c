@@ -124,6 +124,7 @@ static int run_sinkhorn(const cli_command *cmd, const cli_args *a, const cli_com
     o.cost_xx = ins[S_CXX] ? &in[S_CXX].t : NULL;
     o.cost_yy = ins[S_CYY] ? &in[S_CYY].t : NULL;
   }
+  if (st == IE_OK && cli_interrupted) st = IE_CANCELLED; /* a signal after the last check */
   if (st != IE_OK) {
     rc = cli_lib_fail(name, ctx, st, ins, S_N);
     goto done;

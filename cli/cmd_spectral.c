@@ -155,6 +155,7 @@ static int run_vendi(const cli_command *cmd, const cli_args *a, const cli_common
       scores_f32 = 1; /* a backend that writes float32 scores only */
     }
   }
+  if (st == IE_OK && cli_interrupted) st = IE_CANCELLED; /* a signal after the last check */
   if (st != IE_OK) {
     rc = cli_lib_fail(name, ctx, st, ins, 1);
     goto done;
@@ -269,6 +270,7 @@ static int run_matrix_entropy(const cli_command *cmd, const cli_args *a, const c
     }
     if (r > 0) st = ie_matrix_entropy(ctx, &in.t, &o, &res);
   }
+  if (st == IE_OK && cli_interrupted) st = IE_CANCELLED; /* a signal after the last check */
   if (st != IE_OK) {
     rc = cli_lib_fail(name, ctx, st, ins, 1);
     goto done;

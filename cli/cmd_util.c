@@ -145,7 +145,12 @@ int cli_make_context(const cli_common *c, ie_context **ctx) {
   o.device = c->device;
   *ctx = NULL;
   ie_status st = ie_context_create(ctx, &o);
-  if (st == IE_OK) return CLI_EXIT_OK;
+  if (st == IE_OK) {
+    /* Ctrl-C and SIGTERM stop the long library calls too (IE_CANCELLED). */
+    _Static_assert(sizeof(sig_atomic_t) == sizeof(int), "sig_atomic_t is an int");
+    ie_context_set_cancel_flag(*ctx, (const volatile int *)&cli_interrupted);
+    return CLI_EXIT_OK;
+  }
   const char *msg = *ctx ? ie_errmsg(*ctx) : ie_status_string(st);
   int code = st == IE_BACKEND_UNAVAILABLE ? CLI_EXIT_BACKEND : CLI_EXIT_FAIL;
   if (st == IE_OUT_OF_MEMORY && !*ctx) msg = "out of memory";

@@ -29,7 +29,10 @@ typedef struct {
 } ieio_info;
 
 /* Parse the header of "FILE.npy" or "FILE.safetensors:TENSOR" and check that
- * the file really holds the bytes the header promises. */
+ * the file really holds the bytes the header promises.  0 on success;
+ * IEIO_CANNOT_OPEN when the file cannot be opened (missing, no permission:
+ * an I/O failure); -1 for anything wrong with the file itself. */
+#define IEIO_CANNOT_OPEN (-2)
 int ieio_open_info(const char *spec, ieio_info *info, char *err, size_t errcap);
 
 /* Read rows [row0, row0 + nrows) of the tensor (rows = first dimension) into

@@ -422,7 +422,7 @@ int ieio_open_info(const char *spec, ieio_info *info, char *err, size_t errcap) 
   int fd = open(tmp.path, O_RDONLY);
   if (fd < 0) {
     ieio__errf(err, errcap, "%s: cannot open: %s", tmp.path, strerror(errno));
-    return -1;
+    return IEIO_CANNOT_OPEN;
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

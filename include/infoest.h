@@ -90,7 +90,8 @@ IE_API const char *ie_version_string(void);
   X(BACKEND_UNAVAILABLE, 11, "the asked backend is not available here")        \
   X(BACKEND_FAILURE, 12, "the backend reported a failure")                     \
   X(UNSUPPORTED, 13, "operation not supported by this backend")                \
-  X(INTERNAL, 14, "internal error")
+  X(INTERNAL, 14, "internal error")                                            \
+  X(CANCELLED, 15, "the call was cancelled through the context's cancel flag")
 
 typedef enum {
 #define IE__STATUS_ENUM(name, code, msg) IE_##name = code,
@@ -136,6 +137,17 @@ typedef struct {
 IE_API ie_status ie_context_create(ie_context **out,
                                    const ie_context_options *opt);
 IE_API void ie_context_destroy(ie_context *ctx); /* NULL: no-op */
+
+/* Cancellation, so that a server or a Ctrl-C can stop a runaway call.  The
+ * long calls (ie_sinkhorn*, the kNN estimators and ie_knn, ie_vendi*,
+ * ie_matrix_*) read *flag (never write it) between iterations, query blocks,
+ * tiles and kernel launches; once it is non-zero the call stops, frees what it
+ * made and returns IE_CANCELLED, with a message naming the call, and its
+ * outputs are as after any failure.  The context stays usable: clear the flag
+ * and call again.  Set it from a signal handler (a volatile sig_atomic_t is an
+ * int) or from another thread with an atomic store.  NULL (the default)
+ * removes it; the flag must outlive its use on the context. */
+IE_API void ie_context_set_cancel_flag(ie_context *ctx, const volatile int *flag);
 
 /* The backend the context runs on (never AUTO), and its device, in words. */
 IE_API ie_backend ie_context_backend(const ie_context *ctx);

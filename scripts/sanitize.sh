@@ -47,7 +47,9 @@ echo "== valgrind memcheck of the command"
 [ -x build/cli/infoest ] || { echo "build/cli/infoest missing: run scripts/setup.sh first" >&2; exit 1; }
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
-python3 - "$D" <<'PY'
+PY=.venv/bin/python # made by scripts/setup.sh: NumPy whatever python3 is
+[ -x "$PY" ] || PY=python3
+"$PY" - "$D" <<'PY'
 import sys, numpy as np
 d = sys.argv[1]; r = np.random.default_rng(7)
 np.save(f"{d}/logits.npy", r.normal(size=(64, 33)).astype(np.float32))

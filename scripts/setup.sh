@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian machine and build infoest into build/.
-# Installs the packages the project needs (as root, or through sudo), then
-# configures and builds every backend this machine can compile.
+# Installs the packages the project needs (as root, or through sudo), makes
+# .venv, the Python the tests use (Debian's /usr/bin/python3 with apt's NumPy
+# and SciPy, whatever `python3` on the PATH is), then configures and builds
+# every backend this machine can compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libcriterion-dev libdlpack-dev
       libopenblas-dev liblapacke-dev ocl-icd-opencl-dev opencl-headers
-      opencl-c-headers pocl-opencl-icd clinfo python3-numpy python3-scipy
+      opencl-c-headers pocl-opencl-icd clinfo python3 python3-venv python3-numpy python3-scipy
       clang libclang-rt-14-dev libomp-dev valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -20,9 +22,20 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The tests' Python: a virtual environment over the system interpreter, so
+# apt's packages are seen whatever python3 comes first on the PATH (pyenv,
+# conda, ...).  POT, when installed there, adds a cross-check.
+if ! .venv/bin/python -c 'import numpy, scipy' 2>/dev/null; then
+  rm -rf .venv
+  /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+.venv/bin/python -c 'import numpy, scipy' ||
+  { echo "setup.sh: .venv/bin/python cannot import numpy and scipy" >&2; exit 1; }
+
 # CUDA is built when nvcc is found (on PATH or in /usr/local/cuda).
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
 fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${IE_CMAKE_ARGS:-} >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$PWD/.venv/bin/python" \
+  ${IE_CMAKE_ARGS:-} >/dev/null
 cmake --build build -j"$(nproc)"

@@ -177,6 +177,7 @@ struct ie_context {
   int device;
   ie_status last;
   char msg[1024];
+  const volatile int *cancel; /* ie_context_set_cancel_flag; NULL: none */
 };
 
 /* Record a failure on ctx and return `s`.  printf-style. */
@@ -185,6 +186,11 @@ ie_status ie__error(ie_context *ctx, ie_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* 1 when the caller's cancel flag is set (read atomically; any thread). */
+int ie__cancelled(const ie_context *ctx);
+/* Record IE_CANCELLED for public call `fn` and return it. */
+ie_status ie__cancel(ie_context *ctx, const char *fn);
 
 #ifdef __cplusplus
 }

@@ -122,6 +122,18 @@ ie_status ie_errcode(const ie_context *ctx) {
   return ctx ? ctx->last : IE_OUT_OF_MEMORY;
 }
 
+void ie_context_set_cancel_flag(ie_context *ctx, const volatile int *flag) {
+  if (ctx) ctx->cancel = flag;
+}
+
+int ie__cancelled(const ie_context *ctx) {
+  return ctx && ctx->cancel && __atomic_load_n(ctx->cancel, __ATOMIC_RELAXED) != 0;
+}
+
+ie_status ie__cancel(ie_context *ctx, const char *fn) {
+  return ie__error(ctx, IE_CANCELLED, "%s: cancelled (the context's cancel flag is set)", fn);
+}
+
 /* ---- Contexts ------------------------------------------------------------- */
 
 /* Open backend b on ctx; on failure ctx keeps the message. */

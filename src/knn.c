@@ -244,6 +244,7 @@ static ie_status search(ie_context *ctx, const char *fn, const double *q, int64_
   if (r == q && n == m) rm = qm;
   else s = to_backend(ctx, fn, r, n, d, &rm, &ro);
   if (s == IE_OK) s = IE__BE(ctx, knn, &qm, &rm, k, metric, self, idx, dist);
+  if (s == IE_CANCELLED) s = ie__cancel(ctx, fn); /* named after the public call */
   drop(ctx, ro);
   drop(ctx, qo);
   return s;
@@ -727,6 +728,7 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x, c
     void *owned = NULL;
     s = to_backend(ctx, fn, p->h, N, p->d, &m, &owned);
     if (s == IE_OK) s = IE__BE(ctx, range_count, &m, &m, eps, 1, side ? ny : nx);
+    if (s == IE_CANCELLED) s = ie__cancel(ctx, fn);
     drop(ctx, owned);
   }
   if (s == IE_OK) {

@@ -282,6 +282,10 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
     for (double ek = start; ek > eps && it < o->max_iter; ek *= o->eps_factor) {
       double tk = cf->balanced ? 1.0 : o->rho / (o->rho + ek);
       for (int64_t t = 0; t < o->eps_stage_iter && it < o->max_iter; t++, it++) {
+        if (ie__cancelled(ctx)) {
+          s = ie__cancel(ctx, FN);
+          goto done;
+        }
         if ((s = SK_CALL(pass, ws, 0, IE_SK_UPDATE, ek, tk, NULL)) != IE_OK) goto done;
         if ((s = SK_CALL(pass, ws, 1, IE_SK_UPDATE, ek, tk, NULL)) != IE_OK) goto done;
       }
@@ -298,6 +302,10 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   int col_valid = 0; /* colterm holds the plan (f, g) of now */
   for (;;) {
     if (it >= o->max_iter) break;
+    if (ie__cancelled(ctx)) { /* between iterations: every backend's passes are synchronous */
+      s = ie__cancel(ctx, FN);
+      goto done;
+    }
     const int chk = col_valid;
     if ((s = SK_CALL(pass, ws, 0, (chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau, chk ? terms : NULL)) != IE_OK)
       goto done;

@@ -89,7 +89,7 @@ ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
   const size_t mm = (size_t)m * (size_t)m;
   lapack_int bad_info = 0;
   int64_t bad_set = -1;
-  int oom = 0;
+  int oom = 0, stop = 0;
   /* Workspace of ?syevd with jobz = 'N': at least 2m + 1 (liwork = 1), but
    * the size its query returns, since with the minimum ?sytrd falls back to
    * its unblocked Level-2 reduction (2.5x slower than NumPy at m = 8000). */
@@ -119,7 +119,12 @@ ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
     }
 #pragma omp for schedule(dynamic, 16)
     for (int64_t s = 0; s < sets; s++) {
-      if (!work) continue;
+      if (!work || stop) continue;
+      if (ie__cancelled(ctx)) {
+#pragma omp atomic write
+        stop = 1;
+        continue;
+      }
       lapack_int info;
       double *ws = w + (size_t)s * (size_t)m;
       if (small) {
@@ -152,6 +157,7 @@ ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
   }
   if (oom)
     return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the eigensolver workspace", who);
+  if (stop) return ie__cancel(ctx, who);
   if (bad_set >= 0)
     return ie__error(ctx, bad_info < 0 ? IE_INTERNAL : IE_BACKEND_FAILURE,
                      "%s: LAPACKE_%s failed on set %lld (%lld x %lld): info %d%s", who,
@@ -476,18 +482,27 @@ static ie_status eigen(ie_context *ctx, const char *fn, input *in, int nin,
     goto done;
   }
   if ((s = ie__be_alloc(ctx, bytes, &buf)) != IE_OK) goto done;
+  /* The cancel flag is read here between the steps, and by the backends
+   * between sets (a single large eigenproblem is one LAPACK or cuSOLVER call). */
   for (int k = 0; k < nin; k++) {
     /* scale·K: 1/n for the first factor, 1 for the second (K_x∘K_y/n). */
     const int pre = in[k].kernel == IE_KERNEL_PRECOMPUTED;
     memset(err, 0, (size_t)rows * sizeof *err);
+    if (ie__cancelled(ctx)) {
+      s = IE_CANCELLED;
+      goto done;
+    }
     s = IE__BE(ctx, gram, &in[k].a.m, sets, in[k].kernel, in[k].gamma, dual,
                        k == 0 ? 1.0 / (double)n : 1.0, k > 0, wdt, buf, err, pre ? dev : NULL);
     if (s != IE_OK) goto done;
     if ((s = report_gram(ctx, fn, &in[k], err, pre ? dev : NULL)) != IE_OK) goto done;
   }
-  s = IE__BE(ctx, eigvalsh, buf, wdt, sets, m, w);
+  if (ie__cancelled(ctx)) s = IE_CANCELLED;
+  else s = IE__BE(ctx, eigvalsh, buf, wdt, sets, m, w);
+  if (s == IE_OK && ie__cancelled(ctx)) s = IE_CANCELLED;
 
 done:
+  if (s == IE_CANCELLED) s = ie__cancel(ctx, fn); /* named after the public call */
   if (buf) ctx->ops->free(ctx, buf);
   for (int k = 0; k < staged; k++) ie__release(ctx, &in[k].a);
   free(err);

@@ -21,7 +21,7 @@ Test(api, status_names_and_strings) {
   cr_expect_str_eq(ie_status_string(IE_##name), msg);
   IE_STATUS_MAP(CHECK)
 #undef CHECK
-  cr_expect_eq(IE_STATUS_COUNT_, 15);
+  cr_expect_eq(IE_STATUS_COUNT_, 16);
   cr_expect_str_eq(ie_status_name((ie_status)999), "IE_UNKNOWN");
   cr_expect_str_eq(ie_status_name((ie_status)-1), "IE_UNKNOWN");
   cr_expect_str_eq(ie_status_name(IE_STATUS_COUNT_), "IE_UNKNOWN");
@@ -110,4 +110,55 @@ Test(api, host_alloc) {
     cr_expect_eq(ie_host_alloc(ctx, 16, NULL), IE_INVALID_ARGUMENT);
     ie_context_destroy(ctx);
   }
+}
+
+/* Cancellation: with the context's flag set before the call, the kNN and
+ * spectral calls return IE_CANCELLED naming themselves (their checks sit in
+ * the query and set loops, on every backend here), and work again once the
+ * flag is cleared.  (Sinkhorn's, also set from another thread mid-solve:
+ * test_sinkhorn.c.) */
+static void run_cancel(ie_backend be) {
+  ie_context *ctx = tc_context(be);
+  enum { N = 300, D = 3 };
+  static float x[N * D];
+  unsigned v = 7u;
+  for (int i = 0; i < N * D; i++) x[i] = (float)((v = v * 1103515245u + 12345u) % 100000) / 1e4f;
+  tc_tensor t;
+  tc_tensor_2d(&t, x, TC_F32, N, D, 0);
+  int flag = 1;
+  ie_context_set_cancel_flag(ctx, &flag);
+  ie_knn_estimator_options ko = {0};
+  ko.size = sizeof ko;
+  ie_knn_result kr;
+  ie_vendi_options vo = {0};
+  vo.size = sizeof vo;
+  ie_matrix_entropy_options mo = {0};
+  mo.size = sizeof mo;
+  ie_spectral_result sr;
+  for (int pass = 0; pass < 2; pass++) {
+    const ie_status want = pass ? IE_OK : IE_CANCELLED;
+    ie_status s = ie_knn_entropy(ctx, &t.t, &ko, &kr);
+    cr_expect_eq(s, want, "ie_knn_entropy: %s: %s", ie_status_name(s), ie_errmsg(ctx));
+    if (!pass) cr_expect(strstr(ie_errmsg(ctx), "ie_knn_entropy: cancelled") != NULL, "%s", ie_errmsg(ctx));
+    s = ie_knn_mutual_information(ctx, &t.t, &t.t, &ko, &kr);
+    cr_expect_eq(s, want, "ie_knn_mutual_information: %s: %s", ie_status_name(s), ie_errmsg(ctx));
+    s = ie_vendi(ctx, &t.t, &vo, &sr);
+    cr_expect_eq(s, want, "ie_vendi: %s: %s", ie_status_name(s), ie_errmsg(ctx));
+    if (!pass) cr_expect(strstr(ie_errmsg(ctx), "ie_vendi: cancelled") != NULL, "%s", ie_errmsg(ctx));
+    s = ie_matrix_entropy(ctx, &t.t, &mo, &sr);
+    cr_expect_eq(s, want, "ie_matrix_entropy: %s: %s", ie_status_name(s), ie_errmsg(ctx));
+    flag = 0;
+  }
+  cr_expect_eq(ie_errcode(ctx), IE_OK);
+  ie_context_destroy(ctx);
+}
+
+Test(api, cancel_cpu) { run_cancel(IE_BACKEND_CPU); }
+Test(api, cancel_cuda) {
+  if (!ie_backend_compiled(IE_BACKEND_CUDA)) cr_skip_test("cuda: not compiled into this build");
+  run_cancel(IE_BACKEND_CUDA);
+}
+Test(api, cancel_opencl) {
+  if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
+  run_cancel(IE_BACKEND_OPENCL);
 }

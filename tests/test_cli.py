@@ -16,10 +16,12 @@ import json
 import math
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -644,7 +646,6 @@ bad_files = {
     "complex dtype": save("complex.npy", good.astype(np.complex64)),
     "int8 dtype": save("int8.npy", good.astype(np.int8)),
     "fortran order": save("fortran.npy", np.asfortranarray(good)),
-    "missing file": path("does_not_exist.npy"),
 }
 nan_pts = good.copy()
 nan_pts[17, 2] = np.nan
@@ -750,6 +751,10 @@ if rc == 0:
     print("note: a CUDA device is available here; the exit-status-4 check is skipped")
 else:
     check("entropy --backend cuda unavailable", rc == 4, f"exit {rc}: {err.strip()}")
+    # No GPU or no driver is said in those words, not as the runtime's
+    # "driver version is insufficient".
+    check("entropy --backend cuda unavailable message",
+          ("NVIDIA" in err or "not compiled" in err) and "insufficient" not in err, f"stderr: {err.strip()}")
     for c, args in [("vendi", ["--x", f_xs]), ("matrix-entropy", ["--x", f_xs]),
                     ("knn-entropy", ["--x", f_kx, "--k", 3]),
                     ("knn-divergence", ["--x", f_kx, "--y", f_ky, "--k", 3]),
@@ -759,6 +764,94 @@ else:
                     ("demo", [])]:
         if have(c):
             expect_exit(f"{c} --backend cuda unavailable", [c] + args + ["--backend", "cuda"], 4)
+
+# ---- Messages ------------------------------------------------------------------------------------
+
+# A file that cannot be opened is an I/O failure (1, README), not bad data (3).
+f_missing = path("does_not_exist.npy")
+expect_exit("entropy missing file", ["entropy", "--logits", f_missing], 1, must_name=f_missing)
+expect_exit("divergence missing file", ["divergence", "--kind", "kl", "--p", f_logits, "--q", f_missing],
+            1, must_name=f_missing)
+for c, args in [("vendi", ["--x", f_missing]), ("knn-entropy", ["--x", f_missing, "--k", 3]),
+                ("sinkhorn", ["--a", f_missing, "--b", f_missing, "--cost", f_missing, "--epsilon", 1])]:
+    if have(c):
+        expect_exit(f"{c} missing file", [c] + args, 1, must_name=f_missing)
+
+# A bad value in [batch, seq, V] logits: the index in that shape, not the flattened row.
+bsv = RNG.standard_normal((4, 300, 17)).astype(np.float32)
+bsv[2, 100, 5] = np.nan
+f_bsv = save("bsv_nan.npy", bsv)
+rc, err = expect_exit("entropy [batch, seq, V] NaN", ["entropy", "--logits", f_bsv], 3, must_name=f_bsv)
+check("entropy [batch, seq, V] NaN index", "row [2, 100]" in err and "row 700" not in err and "column 5" in err,
+      f"stderr: {err.strip()}")
+bsl = RNG.integers(0, 17, (4, 300)).astype(np.int64)
+bsl[1, 7] = 40
+rc, err = expect_exit("nll [batch, seq] bad label",
+                      ["nll", "--logits", save("bsv.npy", bsv[:, :, :] * 0), "--labels", save("bsl.npy", bsl)], 3)
+check("nll [batch, seq] bad label index", "row [1, 7]" in err and "label 40" in err, f"stderr: {err.strip()}")
+
+# Labels of -100 without --ignore-index: the error suggests it.
+rc, err = expect_exit("nll -100 without --ignore-index", ["nll", "--logits", f_logits, "--labels", f_labels], 3,
+                      must_name=f_labels)
+check("nll -100 hint", "--ignore-index -100" in err, f"stderr: {err.strip()}")
+
+# ---- Ctrl-C and SIGTERM: every long-running command stops, exits 1, writes nothing ------------------
+
+long_runs = {}
+if have("sinkhorn"):
+    px = RNG.random((2000, 2)).astype(np.float32)
+    py = RNG.random((2000, 2)).astype(np.float32)
+    long_runs["sinkhorn"] = ["--a", save("lr_a.npy", np.full(2000, 1.0, np.float32)),
+                             "--b", save("lr_b.npy", np.full(2000, 1.0, np.float32)),
+                             "--x", save("lr_x.npy", px), "--y", save("lr_y.npy", py),
+                             "--epsilon", 1e-4, "--max-iter", 10000000]
+if have("vendi"):  # 400 sets of 300 points: a 300 x 300 eigenproblem a set (rbf: no dual path)
+    long_runs["vendi"] = ["--x", save("lr_sets.npy", RNG.standard_normal((400, 300, 8)).astype(np.float32)),
+                          "--kernel", "rbf", "--sigma", 2]
+if have("matrix-entropy"):  # one 2500 x 2500 eigenproblem (cancelled after it at the latest)
+    long_runs["matrix-entropy"] = ["--x", save("lr_me.npy", RNG.standard_normal((2500, 64)).astype(np.float32)),
+                                   "--kernel", "rbf", "--sigma", 4]
+f_lk = save("lr_k.npy", RNG.standard_normal((100000, 12)).astype(np.float32))
+f_lk2 = save("lr_k2.npy", RNG.standard_normal((100000, 12)).astype(np.float32))
+if have("knn-entropy"):
+    long_runs["knn-entropy"] = ["--x", f_lk, "--k", 3]
+if have("knn-divergence"):
+    long_runs["knn-divergence"] = ["--x", f_lk, "--y", f_lk2, "--k", 3]
+if have("knn-mi"):
+    long_runs["knn-mi"] = ["--x", save("lr_mi_x.npy", RNG.standard_normal((60000, 6)).astype(np.float32)),
+                           "--y", save("lr_mi_y.npy", RNG.standard_normal((60000, 6)).astype(np.float32)),
+                           "--k", 3]
+
+for c, args in long_runs.items():
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        name = f"{c} {sig.name}"
+        out = path(f"lr_out_{c}.npy")
+        before = set(os.listdir(TMP))
+        p = subprocess.Popen([EXE, c] + [str(a) for a in args] + ["--backend", "cpu", "--out", out,
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        if not check(name + " still running after 1 s", p.poll() is None,
+                     f"exit {p.returncode} before the signal: make the input larger"):
+            p.communicate()
+            continue
+        p.send_signal(sig)
+        t0 = time.monotonic()
+        try:
+            sout, serr = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            sout, serr = p.communicate()
+            fail(name, "still running 60 s after the signal")
+            continue
+        took = time.monotonic() - t0
+        check(name + " exit 1", p.returncode == 1, f"exit {p.returncode}; stderr: {serr.strip()}")
+        check(name + " says interrupted", "interrupted" in serr, f"stderr: {serr.strip()}")
+        check(name + " stdout empty", sout.strip() == "", f"stdout: {sout!r}")
+        check(name + " no output file", not os.path.exists(out), f"{out} exists")
+        left = set(os.listdir(TMP)) - before
+        check(name + " leaves no temporary", not left, f"left behind: {sorted(left)}")
+        check(name + " stops promptly", took < 10, f"{took:.1f} s after the signal")
+        print(f"note: {name}: stopped {took:.2f} s after the signal", flush=True)
 
 # ---- Done ---------------------------------------------------------------------------------------
 

@@ -70,6 +70,7 @@ static void scalar_api(void) {
   check(ie_context_device_name(NULL) != NULL, "ie_context_device_name(NULL)", "NULL");
   check(ie_errmsg(NULL) != NULL, "ie_errmsg(NULL)", "NULL");
   (void)ie_errcode(NULL);
+  ie_context_set_cancel_flag(NULL, NULL); /* a no-op */
 
   /* contexts that cannot be made: the status, a message, destroy works */
   struct {

@@ -3,14 +3,16 @@
  * the POT vectors of tests/gen_sinkhorn.py (transport_cost within 1e-6
  * relative, objective and divergence likewise), the approach to ot.emd2 as
  * ε shrinks, the tiled on-the-fly cost against the built one, determinism,
- * and one test a bad input.  A backend with no device here is skipped with a
+ * one test a bad input, and cancellation through the context's flag.  A backend with no device here is skipped with a
  * message (tc_context).
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 
@@ -436,3 +438,79 @@ Test(sinkhorn, bad_nan_cost) { each_backend(IE_NONFINITE, "'cost' problem 0, ele
 Test(sinkhorn, bad_nan_point) { each_backend(IE_NONFINITE, "'y' problem 0, point 3, coordinate 1", spoil_nan_point); }
 Test(sinkhorn, bad_point_dimension) { each_backend(IE_BAD_SHAPE, "'y' has 6 points", spoil_dims); }
 Test(sinkhorn, bad_rho) { each_backend(IE_INVALID_ARGUMENT, "rho", spoil_rho); }
+
+/* ---- cancellation (ie_context_set_cancel_flag) --------------------------------------------- */
+
+typedef struct {
+  int *flag;
+  int ms;
+} cancel_later;
+
+static void *set_after(void *p) {
+  const cancel_later *c = p;
+  struct timespec ts = {c->ms / 1000, (long)(c->ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+  __atomic_store_n(c->flag, 1, __ATOMIC_RELAXED);
+  return NULL;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A flag set before the call stops it at once with IE_CANCELLED naming the
+ * call; cleared, the same context solves normally (no stale message).  Set
+ * by another thread during a solve that would run for minutes, it
+ * stops the solve within a fraction of a second. */
+static void run_cancel(ie_backend be) {
+  ie_context *ctx = tc_context(be);
+  small_t s;
+  small_make(&s);
+  ie_sinkhorn_options o = small_opts(0.05);
+  ie_sinkhorn_result r;
+  int flag = 1;
+  ie_context_set_cancel_flag(ctx, &flag);
+  for (int pts = 0; pts < 2; pts++) {
+    ie_status st = ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, pts ? NULL : &s.tc.t, pts ? &s.tx.t : NULL,
+                               pts ? &s.ty.t : NULL, &o, &r, NULL, NULL, NULL);
+    cr_assert_eq(st, IE_CANCELLED, "%s: %s", ie_status_name(st), ie_errmsg(ctx));
+    cr_assert(strstr(ie_errmsg(ctx), "ie_sinkhorn: cancelled") != NULL, "%s", ie_errmsg(ctx));
+    cr_assert_eq(ie_errcode(ctx), IE_CANCELLED);
+  }
+  flag = 0;
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, &s.tc.t, NULL, NULL, &o, &r, NULL, NULL, NULL), IE_OK, "%s",
+               ie_errmsg(ctx));
+  cr_assert_eq(ie_errcode(ctx), IE_OK);
+  cr_assert_str_eq(ie_errmsg(ctx), "not an error");
+  cr_assert(r.converged);
+
+  o.tol = 1e-300; /* never met: runs to max_iter, minutes */
+  o.max_iter = 2000000000;
+  cancel_later cl = {&flag, 100};
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, set_after, &cl), 0);
+  const double t0 = now_s();
+  ie_status st = ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, &s.tc.t, NULL, NULL, &o, &r, NULL, NULL, NULL);
+  const double took = now_s() - t0;
+  pthread_join(th, NULL);
+  cr_assert_eq(st, IE_CANCELLED, "%s: %s", ie_status_name(st), ie_errmsg(ctx));
+  cr_assert_lt(took, 5.0, "cancelled after %.3f s", took);
+
+  ie_context_set_cancel_flag(ctx, NULL); /* flag still set: no longer read */
+  o = small_opts(0.05);
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &r, NULL, NULL, NULL), IE_OK, "%s",
+               ie_errmsg(ctx));
+  ie_context_destroy(ctx);
+}
+
+Test(sinkhorn, cancel_cpu) { run_cancel(IE_BACKEND_CPU); }
+Test(sinkhorn, cancel_cuda) {
+  if (!ie_backend_compiled(IE_BACKEND_CUDA)) cr_skip_test("cuda: not compiled into this build");
+  run_cancel(IE_BACKEND_CUDA);
+}
+Test(sinkhorn, cancel_opencl) {
+  if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
+  run_cancel(IE_BACKEND_OPENCL);
+}

@@ -469,27 +469,38 @@ static int kd_path(const ie__kdtree *t, int64_t leaf, int64_t *path) {
   return depth;
 }
 
-void ie__kd_knn(const ie__kdtree *t, const double *Q, int64_t m, int64_t k, int cheb, int self,
-                int64_t *idx, double *dist) {
+/* In a parallel loop: 1 (and *stop set) once the caller cancels. */
+static inline int kd_cancelled(const ie_context *ctx, int *stop) {
+  if (!ie__cancelled(ctx)) return 0;
+#pragma omp atomic write
+  *stop = 1;
+  return 1;
+}
+
+int ie__kd_knn(const ie_context *ctx, const ie__kdtree *t, const double *Q, int64_t m, int64_t k,
+               int cheb, int self, int64_t *idx, double *dist) {
   const int64_t d = t->d;
+  int stop = 0;
   if (self) { /* the tree's own points (m = n): a leaf's queries at a time */
     const kd_leafq_fn leafq = kd_leafq_for(d, cheb);
 #pragma omp parallel for schedule(dynamic, 16)
     for (int64_t nd = 0; nd < t->nn; nd++)
-      if (t->node[nd].left < 0) {
+      if (t->node[nd].left < 0 && !kd_cancelled(ctx, &stop)) {
         int64_t path[64]; /* the depth is below log2(n / (LEAF / 2)) + 1 < 64 */
         leafq(t, path, kd_path(t, nd, path), k, dist, idx);
       }
-    return;
+    return stop;
   }
   const kd_search_fn search = kd_search_for(d, cheb);
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < m; i++) {
+    if (kd_cancelled(ctx, &stop)) continue;
     kd_query s = {t, Q + (size_t)i * (size_t)d, k, -1, dist + (size_t)i * (size_t)k,
                   idx + (size_t)i * (size_t)k, 0, INFINITY};
     search(&s);
     kd_finish(&s, cheb);
   }
+  return stop;
 }
 
 /* ---- Range counting ------------------------------------------------------------------------- */
@@ -518,15 +529,18 @@ static int64_t count_node(const ie__kdtree *t, int64_t nd, const double *q, doub
   return cnt;
 }
 
-void ie__kd_range_count(const ie__kdtree *t, const double *Q, int64_t m, const double *radius,
-                        int self, int64_t *count) {
+int ie__kd_range_count(const ie_context *ctx, const ie__kdtree *t, const double *Q, int64_t m,
+                       const double *radius, int self, int64_t *count) {
   const int64_t d = t->d;
   const int order = self && m == t->n;
+  int stop = 0;
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t u = 0; u < m; u++) {
+    if (kd_cancelled(ctx, &stop)) continue;
     const int64_t i = order ? t->id[u] : u;
     const double rad = radius[i];
     const int64_t spos = self && i < t->n ? t->pos[i] : -1;
     count[i] = rad > 0 ? count_node(t, 0, Q + (size_t)i * (size_t)d, rad, spos) : 0;
   }
+  return stop;
 }

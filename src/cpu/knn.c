@@ -40,10 +40,21 @@ enum { GEMM_MIN_D = 9, KD_MAX_D = 8 };
 
 /* ---- Brute force ------------------------------------------------------------------- */
 
-static void knn_direct(const double *Q, int64_t m, const double *R, int64_t n, int64_t d,
-                       int64_t k, int cheb, int self, int64_t *idx, double *dist) {
+/* In a parallel loop: 1 (and *stop set) once the caller cancels. */
+static inline int knn_cancelled(const ie_context *ctx, int *stop) {
+  if (!ie__cancelled(ctx)) return 0;
+#pragma omp atomic write
+  *stop = 1;
+  return 1;
+}
+
+/* Returns 1 when cancelled (results incomplete). */
+static int knn_direct(const ie_context *ctx, const double *Q, int64_t m, const double *R, int64_t n,
+                      int64_t d, int64_t k, int cheb, int self, int64_t *idx, double *dist) {
+  int stop = 0;
 #pragma omp parallel for schedule(dynamic, 8)
   for (int64_t i = 0; i < m; i++) {
+    if (knn_cancelled(ctx, &stop)) continue;
     double *hd = dist + (size_t)i * (size_t)k;
     int64_t *hi = idx + (size_t)i * (size_t)k, cnt = 0;
     const double *qi = Q + (size_t)i * (size_t)d;
@@ -72,6 +83,7 @@ static void knn_direct(const double *Q, int64_t m, const double *R, int64_t n, i
     }
     ie__knn_finish(hd, hi, cnt, !cheb);
   }
+  return stop;
 }
 
 /* ---- Float32 candidates, exact keys ---------------------------------------------------- */
@@ -245,13 +257,16 @@ static ie_status knn_gemm(ie_context *ctx, const double *Q, int64_t m, const dou
   }
   for (int64_t j = 0; j < np; j++) rc[j] = j < n ? (float)(tol1 * rn[j]) : INFINITY;
   const fused f = {Q, R, Qf, Rp, rc, qn, m, n, d, k, self, tol1, slack, thr, cnt, idx, dist};
+  int stop = 0;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t i0 = 0; i0 < m; i0 += QB) {
+    if (knn_cancelled(ctx, &stop)) continue;
     const int64_t i1 = m - i0 < QB ? m : i0 + QB;
     fused_block(&f, i0, i1);
     for (int64_t i = i0; i < i1; i++)
       ie__knn_finish(dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, cnt[i], 1);
   }
+  if (stop) s = ie__cancel(ctx, "knn (cpu)");
 done:
   free(mu);
   free(Qf);
@@ -275,15 +290,16 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
   if (d >= 1 && d <= KD_MAX_D) { /* (d = 0, every distance 0, goes to the direct search) */
     ie__kdtree *t = ie__kd_build(R, n, d);
     if (!t) return ie__error(ctx, IE_OUT_OF_MEMORY, "knn (cpu): no host memory for the k-d tree");
-    ie__kd_knn(t, Q, m, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist);
+    const int stop = ie__kd_knn(ctx, t, Q, m, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist);
     ie__kd_free(t);
-    return IE_OK;
+    return stop ? ie__cancel(ctx, "knn (cpu)") : IE_OK;
   }
   if (metric == IE_METRIC_EUCLIDEAN && d >= GEMM_MIN_D && n <= INT32_MAX && d <= INT32_MAX) {
     const ie_status s = knn_gemm(ctx, Q, m, R, n, d, k, self, idx, dist);
     if (s != IE_UNSUPPORTED) return s;
   }
-  knn_direct(Q, m, R, n, d, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist);
+  if (knn_direct(ctx, Q, m, R, n, d, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist))
+    return ie__cancel(ctx, "knn (cpu)");
   return IE_OK;
 }
 
@@ -408,9 +424,9 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
   if (d > 1) {
     ie__kdtree *t = ie__kd_build(R, n, d);
     if (!t) return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory for the k-d tree");
-    ie__kd_range_count(t, Q, m, radius, self, count);
+    const int stop = ie__kd_range_count(ctx, t, Q, m, radius, self, count);
     ie__kd_free(t);
-    return IE_OK;
+    return stop ? ie__cancel(ctx, "range_count (cpu)") : IE_OK;
   }
   /* One dimension: the points with |r − q| < radius are one run of the
    * sorted values, and with self row i itself (at distance 0) is in it.

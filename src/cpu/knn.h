@@ -105,12 +105,14 @@ ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d);
 void ie__kd_free(ie__kdtree *t);
 
 /* k nearest neighbours of the m rows of Q (rows of R themselves when
- * self: then query i never gets row i), sorted by (distance, index). */
-void ie__kd_knn(const ie__kdtree *t, const double *Q, int64_t m, int64_t k, int cheb, int self,
-                int64_t *idx, double *dist);
+ * self: then query i never gets row i), sorted by (distance, index).
+ * Returns 1 when ctx's cancel flag stopped it (results incomplete), else 0. */
+int ie__kd_knn(const ie_context *ctx, const ie__kdtree *t, const double *Q, int64_t m, int64_t k,
+               int cheb, int self, int64_t *idx, double *dist);
 
-/* count[i] = #{j (≠ i with self) : ‖r_j − q_i‖∞ < radius[i]}. */
-void ie__kd_range_count(const ie__kdtree *t, const double *Q, int64_t m, const double *radius,
-                        int self, int64_t *count);
+/* count[i] = #{j (≠ i with self) : ‖r_j − q_i‖∞ < radius[i]}.  Returns 1
+ * when cancelled, as ie__kd_knn. */
+int ie__kd_range_count(const ie_context *ctx, const ie__kdtree *t, const double *Q, int64_t m,
+                       const double *radius, int self, int64_t *count);
 
 #endif

@@ -163,7 +163,7 @@ ie_status ie__cpu_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel
   j.blas = (double)j.m * (double)j.m * (double)inner > 1e6 && kernel != IE_KERNEL_PRECOMPUTED &&
            j.n < INT32_MAX && j.d < INT32_MAX;
   const size_t nx = (size_t)(j.n * j.d), ng = (size_t)(j.m * j.m), nsq = (size_t)j.n;
-  int oom = 0;
+  int oom = 0, stop = 0;
 #pragma omp parallel if (sets > 1 && !j.blas)
   {
     double *X = malloc((nx + ng + nsq) * sizeof *X);
@@ -172,13 +172,21 @@ ie_status ie__cpu_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel
       oom = 1;
     }
 #pragma omp for schedule(dynamic, 8)
-    for (int64_t s = 0; s < sets; s++)
-      if (X) gram_set(&j, s, X, X + nx, X + nx + ng);
+    for (int64_t s = 0; s < sets; s++) {
+      if (!X) continue;
+      if (ie__cancelled(ctx)) { /* a set at a time */
+#pragma omp atomic write
+        stop = 1;
+        continue;
+      }
+      gram_set(&j, s, X, X + nx, X + nx + ng);
+    }
     free(X);
   }
   if (oom)
     return ie__error(ctx, IE_OUT_OF_MEMORY, "cpu: no host memory for a %lld x %lld similarity matrix",
                      (long long)j.m, (long long)j.m);
+  if (stop) return ie__cancel(ctx, "cpu");
   return IE_OK;
 }
 

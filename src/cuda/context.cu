@@ -32,10 +32,27 @@ static ie_status cu_open(ie_context *ctx, int device, void **state)
   *state = NULL;
   if (e != cudaSuccess || n == 0) {
     (void)cudaGetLastError();
-    return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
-                     "no CUDA device: %s",
-                     e != cudaSuccess ? cudaGetErrorString(e)
-                                      : "cudaGetDeviceCount found none");
+    /* The runtime's own words ("CUDA driver version is insufficient ...")
+     * mislead on a machine with no driver at all: say what is missing. */
+    int drv = 0, rt = 0;
+    (void)cudaDriverGetVersion(&drv);
+    (void)cudaRuntimeGetVersion(&rt);
+    (void)cudaGetLastError();
+    if (e == cudaErrorInsufficientDriver && drv == 0)
+      return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+                       "no NVIDIA GPU or driver: this machine has no NVIDIA driver "
+                       "(libcuda) [cudaErrorInsufficientDriver]");
+    if (e == cudaErrorInsufficientDriver)
+      return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+                       "the NVIDIA driver supports CUDA %d.%d, older than this build's "
+                       "CUDA runtime %d.%d: update the driver [cudaErrorInsufficientDriver]",
+                       drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10);
+    if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0))
+      return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+                       "no NVIDIA GPU: the NVIDIA driver finds no CUDA device%s",
+                       e == cudaErrorNoDevice ? " [cudaErrorNoDevice]" : "");
+    return ie__error(ctx, IE_BACKEND_UNAVAILABLE, "no usable NVIDIA GPU: %s [%s]",
+                     cudaGetErrorString(e), cudaGetErrorName(e));
   }
   if (device < 0 || device >= n)
     return ie__error(ctx, IE_BACKEND_UNAVAILABLE,

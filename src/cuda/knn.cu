@@ -230,6 +230,10 @@ extern "C" ie_status ie__cu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *
   const int tr = knn_tile_rows(d);
   const size_t shmem = tr > 0 ? (size_t)tr * (size_t)d * sizeof(float) : 0;
   for (int64_t q0 = 0; q0 < m && s == IE_OK; q0 += chunk) {
+    if (ie__cancelled(ctx)) { /* each chunk is synchronised: nothing is left queued */
+      s = ie__cancel(ctx, "knn (cuda)");
+      break;
+    }
     const int64_t bq = m - q0 < chunk ? m - q0 : chunk;
     const unsigned blocks = (unsigned)((bq + KNN_NT - 1) / KNN_NT);
     knn_search_kernel<<<blocks, KNN_NT, shmem, st->stream>>>(

@@ -353,6 +353,7 @@ ie_status eig(ie_context *ctx, T *a, int64_t sets, int64_t m, double *w)
     SP_SOLVER(ctx, routine, syevj_size(sc.solver, im, a, dw, &lw, sc.syevj, (int)chunk));
     if ((s = grab(ctx, sc, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
     for (int64_t s0 = 0; s0 < sets; s0 += chunk) {
+      if (ie__cancelled(ctx)) return ie__cancel(ctx, "cuda"); /* scope's cudaFree waits for the queue */
       const int b = (int)(sets - s0 < chunk ? sets - s0 : chunk);
       SP_SOLVER(ctx, routine, syevj(sc.solver, im, a + (size_t)s0 * mm, dw + (size_t)s0 * (size_t)m, (T *)p, lw,
                                     dinfo + s0, sc.syevj, b));
@@ -362,9 +363,11 @@ ie_status eig(ie_context *ctx, T *a, int64_t sets, int64_t m, double *w)
     int lw = 0;
     SP_SOLVER(ctx, routine, syevd_size(sc.solver, im, a, dw, &lw));
     if ((s = grab(ctx, sc, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
-    for (int64_t k = 0; k < sets; k++)
+    for (int64_t k = 0; k < sets; k++) {
+      if (ie__cancelled(ctx)) return ie__cancel(ctx, "cuda"); /* scope's cudaFree waits for the queue */
       SP_SOLVER(ctx, routine, syevd(sc.solver, im, a + (size_t)k * mm, dw + (size_t)k * (size_t)m, (T *)p, lw,
                                     dinfo + k));
+    }
   }
   k_widen<T><<<grid_for(sets * m), 256, 0, st->stream>>>(dw, sets * m, dw64);
   IE_CU_LAUNCHED(ctx, "k_widen");

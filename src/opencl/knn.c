@@ -89,6 +89,10 @@ ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
   cl_long cm, cn = n, ck = k;
   cl_int cd = (cl_int)d, cheb = metric == IE_METRIC_CHEBYSHEV, cself = self != 0, ctr = tr;
   for (int64_t q0 = 0; q0 < m && st == IE_OK; q0 += chunk) {
+    if (ie__cancelled(ctx)) { /* each chunk is read back blocking: nothing is left queued */
+      st = ie__cancel(ctx, "knn (opencl)");
+      break;
+    }
     const int64_t bq = m - q0 < chunk ? m - q0 : chunk;
     cl_long cq0 = q0;
     cm = bq;
