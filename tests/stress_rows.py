@@ -31,7 +31,8 @@ import gen_vectors as gv  # noqa: E402  (the references, float64)
 KINDS = [("kl", None), ("reverse-kl", None), ("jeffreys", None), ("cross-entropy", None),
          ("js", None), ("tv", None), ("hellinger", None), ("bhattacharyya", None),
          ("chi2", None), ("alpha", 0.5), ("alpha", 2.0), ("renyi", 0.5), ("renyi", 2.0),
-         ("renyi", np.inf), ("tsallis", 0.5), ("tsallis", 2.0), ("cauchy-schwarz", None)]
+         ("renyi", np.inf), ("renyi", 0.999), ("alpha", 0.01), ("tsallis", 0.5),
+         ("tsallis", 2.0), ("cauchy-schwarz", None)]
 ENTROPIES = [("shannon", None), ("renyi", 2.0), ("renyi", 0.5), ("tsallis", 2.0)]
 
 

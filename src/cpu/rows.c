@@ -468,9 +468,142 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
   o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq;
 }
 
+/* Pass 2 of JS, TV, Hellinger, χ², Bhattacharyya and Cauchy–Schwarz from
+ * f32 / f16 / bf16 logits, in float, after two_row_f32's first pass (raw
+ * maxima rp, rq; Sp, Sq against them).  Terms use δ = lq − lp =
+ * ((q − p) − (rq − rp))·it − log(Sq/Sp), a difference of inputs first, and
+ * are written on the side (p or q) whose expm1 argument −|δ| is ≤ 0, so
+ * that near-equal rows lose nothing to cancellation (as kernels.cl's pass 2):
+ *   TV  |p − q| = p·|expm1(δ)|,  Hellinger (√p − √q)² = p·expm1(δ/2)²,
+ *   χ²  (p − q)²/q = q·expm1(−δ)² (p²/q = e^{2lp − lq} where q ≪ p),
+ *   JS  −β·p·g + (1−β)·q·(δ − g), g = lm − lp = log(β + (1−β)e^δ)
+ *       = log1p((1−β)·expm1(δ)), or δ + log1p(β·expm1(−δ)) for δ > 0,
+ *   Bhattacharyya −log Σ√(pq) = −log1p(−½Σ(√p − √q)²) for close rows.
+ * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
+ * Alpha / Rényi / Tsallis sum U = Σ p^α q^{1−α} and W = Σ p·expm1((1−α)δ)
+ * (q-form Σ q·expm1(−αδ) for α < ½), as kernels.cl's K_POW.  Returns NAN
+ * where rq − rp is not a float or a term passes float's exp, for the double
+ * kernels. */
+IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
+                                      int64_t r, float rp, float rq, const two_state *st) {
+  const double drd = (double)rq - (double)rp;
+  const float it = (float)ra->inv_temp, dr = (float)drd;
+  if ((double)dr != drd) return NAN;
+  const float be = (float)ra->beta, be1 = (float)(1 - ra->beta);
+  const int qform = ra->alpha < 0.5; /* the power family's W on q's side */
+  /* its expm1 factor, rounded once from double: 1 − (float)α would be off
+   * by 6e-4 relative at α = 0.9999 */
+  const float gal = (float)(qform ? -ra->alpha : 1 - ra->alpha);
+  const float lsp = (float)log(st->sp), lsq = (float)log(st->sq), dls = (float)log(st->sq / st->sp);
+  const ie_divergence_kind k = ra->div;
+  float bp[CHUNK], bq[CHUNK];
+  double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
+    const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
+    float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY;
+    switch (k) {
+    case IE_DIV_JS:
+#pragma omp simd reduction(+ : c1)
+      for (int i = 0; i < n; i++) {
+        const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expm1f_fast(d <= 0 ? d : -d);
+        /* g = l for δ ≤ 0, δ + l for δ > 0 (δ − g = −l there: no huge δ
+         * subtracted from itself) */
+        const float l = log1pf_fast((d <= 0 ? be1 : be) * e), p = expf_fast(lp), q = expf_fast(lq);
+        c1 += d <= 0 ? be1 * q * (d - l) - be * p * l : -be1 * q * l - be * p * (d + l);
+      }
+      break;
+    case IE_DIV_TV:
+    case IE_DIV_HELLINGER:
+#pragma omp simd reduction(+ : c1)
+      for (int i = 0; i < n; i++) {
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
+        const float l = d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq;
+        const float a = d <= 0 ? d : -d, e = expm1f_fast(k == IE_DIV_TV ? a : 0.5f * a);
+        c1 += k == IE_DIV_TV ? -expf_fast(l) * e : expf_fast(l) * e * e;
+      }
+      break;
+    case IE_DIV_CHI2:
+#pragma omp simd reduction(+ : c1) reduction(max : hi)
+      for (int i = 0; i < n; i++) {
+        const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expm1f_fast(-d), x = 2 * lp - lq;
+        c1 += d < -20 ? expf_fast(x) : expf_fast(lq) * e * e;
+        hi = d < -20 && x > hi ? x : hi;
+      }
+      break;
+    case IE_DIV_BHATTACHARYYA:
+#pragma omp simd reduction(+ : c1, c2, c3, c4)
+      for (int i = 0; i < n; i++) {
+        const float dp = (pp[i] - rp) * it, dq = (qq[i] - rq) * it;
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
+        const float l = d <= 0 ? dp - lsp : dq - lsq, e = expm1f_fast(0.5f * (d <= 0 ? d : -d));
+        c1 += expf_fast(0.5f * (dp + dq));
+        c2 += expf_fast(dp);
+        c3 += expf_fast(dq);
+        c4 += expf_fast(l) * e * e;
+      }
+      break;
+    case IE_DIV_ALPHA:
+    case IE_DIV_RENYI:
+    case IE_DIV_TSALLIS:
+#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi)
+      for (int i = 0; i < n; i++) {
+        const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls, p = expf_fast(lp), q = expf_fast(lq);
+        const float g = gal * d, x = (qform ? lq : lp) + g, u = expf_fast(x);
+        hi = x > hi ? x : hi;
+        const float w = g < 0.5f && g > -0.5f ? (qform ? q : p) * expm1f_small(g) : u - (qform ? q : p);
+        c1 += w, c2 += p, c3 += q, c4 += u;
+      }
+      break;
+    default: /* Cauchy–Schwarz */
+#pragma omp simd reduction(+ : c1, c2, c3)
+      for (int i = 0; i < n; i++) {
+        const float dp = (pp[i] - rp) * it, dq = (qq[i] - rq) * it;
+        c1 += expf_fast(dp + dq);
+        c2 += expf_fast(2 * dp);
+        c3 += expf_fast(2 * dq);
+      }
+      break;
+    }
+    /* a term past float's exp (expf_fast clamps at 88): the double kernels */
+    if (hi > 80) return NAN;
+    s1 += c1, s2 += c2, s3 += c3, s4 += c4;
+  }
+  switch (k) {
+  case IE_DIV_JS:
+  case IE_DIV_CHI2: return s1;
+  case IE_DIV_TV:
+  case IE_DIV_HELLINGER: return 0.5 * s1;
+  case IE_DIV_BHATTACHARYYA:
+    if (0.5 * s4 < 0.5) return -log1p(-0.5 * s4); /* Σ√(pq) = 1 − ½Σ(√p − √q)² */
+    return -(log(s1) - 0.5 * log(s2) - 0.5 * log(s3));
+  case IE_DIV_CAUCHY_SCHWARZ: return -(log(s1) - 0.5 * log(s2) - 0.5 * log(s3));
+  default: {
+    /* Σ p^α q^{1−α} = P + W = U over P = Σ p, Q = Σ q (1 up to rounding):
+     * L = log Σ p̂^α q̂^{1−α} from log1p(W/P) near α = 1 (q-form: W/Q near
+     * α = 0), where log U would cancel; U past float's range: NaN, for the
+     * double kernels. */
+    const double a = ra->alpha, lpq = log(s2) - log(s3), ws = s1 / (qform ? s3 : s2);
+    const double l = fabs(ws) >= 0.5 ? (log(s4) - log(s3)) - a * lpq
+                     : qform         ? log1p(ws) - a * lpq
+                                     : log1p(ws) + (1 - a) * lpq;
+    return power_value(ra, l);
+  }
+  }
+}
+
+/* The kinds pass2_f32 takes. */
+static int pass2_f32_kind(const ie_rowargs *ra) {
+  return ra->div != IE_DIV_RENYI || !isinf(ra->alpha);
+}
+
 /* Add one chunk's sums to the KL state. */
-static void kl_add(two_state *a, const float o[6], double sq, int want) {
-  a->sp += o[0];
+static void kl_add(two_state *a, const float o[6], double sp, double sq, int want) {
+  a->sp += sp;
   a->sq += sq;
   if (want & IE_KL_CE) a->b += o[2];
   else a->a += o[2], a->aq += o[3];
@@ -537,7 +670,10 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
     }
     if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]))) return -1;
-    kl_add(&a, o, (want & IE_KL_CE) && o[5] == rq ? exp_sum_split(qq, n, it, rq) : o[1], want);
+    /* the sums of chunks holding a max, as (its entries) + (the tail),
+     * for the kinds whose value needs log S to its last digits */
+    kl_add(&a, o, o[4] == rp && !phi ? exp_sum_split(pp, n, it, rp) : o[0],
+           o[5] == rq && !phi ? exp_sum_split(qq, n, it, rq) : o[1], want);
     /* kref·Sq/Sp = e^{cref − C}: follow C when it drifts */
     const double drift = a.kref * a.sq / a.sp;
     if (phi && !(drift > 0.984496 && drift < 1.015748)) { /* e^{∓1/64} */
@@ -553,19 +689,28 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
       float o[6];
       kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
-      kl_add(&a, o, o[1], want);
+      kl_add(&a, o, o[0], o[1], want);
     }
   }
-  *val = want ? kl_fast_value(ra, &a) : pass2_two_d(ra, x, y, r, &a);
+  if (want) {
+    *val = kl_fast_value(ra, &a);
+  } else if (pass2_f32_kind(ra)) {
+    const double v = pass2_f32(ra, x, y, r, rp, rq, &a);
+    if (isnan(v)) return -1; /* the double kernels take the row */
+    *val = v;
+  } else {
+    *val = pass2_two_d(ra, x, y, r, &a);
+  }
   return IE_ROW_OK;
 }
 
-/* Divergences whose first pass may be two_row_f32's: the KL family, and the
- * kinds whose second pass uses only the exact maxima of the first, or
- * renormalises by its own sums (bhattacharyya, cauchy-schwarz, alpha,
- * tsallis, renyi of finite order).  The latter's second pass scales by the
- * temperature in double, so a 1/T that a float does not hold (1/3) would
- * move the maxima: those rows take the double pass. */
+/* Divergences that two_row_f32 takes from f32 / f16 / bf16 logits: the KL
+ * family in one read; JS, TV, Hellinger, χ², Bhattacharyya and
+ * Cauchy–Schwarz with pass2_f32 as their second read; alpha / tsallis /
+ * renyi of finite order with the double second pass, which uses only the
+ * first pass's exact maxima and renormalises by its own sums, and scales by
+ * the temperature in double: a 1/T that a float does not hold (1/3) would
+ * move the maxima, so those rows take the double kernels. */
 static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64 || ra->input != IE_INPUT_LOGITS ||
       ra->q_input != IE_INPUT_LOGITS)
@@ -574,14 +719,16 @@ static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   case IE_DIV_KL:
   case IE_DIV_REVERSE_KL:
   case IE_DIV_JEFFREYS:
-  case IE_DIV_CROSS_ENTROPY: return 1;
-  case IE_DIV_RENYI:
-    if (isinf(ra->alpha)) return 0;
-    /* fall through */
-  case IE_DIV_ALPHA:
-  case IE_DIV_TSALLIS:
+  case IE_DIV_CROSS_ENTROPY:
+  case IE_DIV_JS:
+  case IE_DIV_TV:
+  case IE_DIV_HELLINGER:
+  case IE_DIV_CHI2:
   case IE_DIV_BHATTACHARYYA:
-  case IE_DIV_CAUCHY_SCHWARZ: return (double)(float)ra->inv_temp == ra->inv_temp;
+  case IE_DIV_CAUCHY_SCHWARZ:
+  case IE_DIV_ALPHA:
+  case IE_DIV_TSALLIS: return 1; /* pass 2: pass2_f32 */
+  case IE_DIV_RENYI: return !isinf(ra->alpha);
   default: return 0;
   }
 }

@@ -130,6 +130,34 @@ IE_INLINE float expm1f_small(float x) {
   return x * p;
 }
 
+/* e^x − 1 in float for x ≤ 88, vectorisable: the Taylor polynomial on
+ * (−½, ½), e^x − 1 beyond (no cancellation there). */
+IE_INLINE float expm1f_fast(float x) {
+  return x < 0.5f && x > -0.5f ? expm1f_small(x) : expf_fast(x) - 1.0f;
+}
+
+/* log x in float for normal x > 0, vectorisable: x = m·2^k with m in
+ * [√½, √2) (the mantissa moved by the bits of √½, as in musl's logf), then
+ * log m = 2·atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.172, to s^9
+ * (truncation < 3e-9 relative). */
+IE_INLINE float logf_fast(float x) {
+  union { float f; uint32_t i; } u = {x};
+  const uint32_t ix = u.i + (0x3f800000u - 0x3f3504f3u);
+  const float k = (float)((int32_t)(ix >> 23) - 0x7f);
+  u.i = (ix & 0x007fffffu) + 0x3f3504f3u;
+  const float s = (u.f - 1.0f) / (u.f + 1.0f), s2 = s * s;
+  const float p = 2.0f + s2 * (2.0f / 3 + s2 * (2.0f / 5 + s2 * (2.0f / 7 + s2 * (2.0f / 9))));
+  return k * 0.693147181f + s * p;
+}
+
+/* log(1 + y) in float for y > −1, vectorisable: log u·(y/(u − 1)) with u =
+ * 1 + y rounded, which corrects u's rounding (Goldberg); y itself where u
+ * rounds to 1. */
+IE_INLINE float log1pf_fast(float y) {
+  const float u = 1.0f + y, d = u - 1.0f;
+  return d == 0.0f ? y : logf_fast(u) * (y / d);
+}
+
 /* φ(x)/x² for φ(x) = e^{−x} − 1 + x, |x| < ½: Σ_k (−x)^k/(k+2)! to k = 7
  * (truncation < 3e-9 relative).  φ ≥ 0 is the term of KL in its
  * non-negative form, Σ p·φ(log p/q) = Σ p log(p/q) − p + q; as x²·g(x) it

@@ -39,8 +39,7 @@
 enum {
   IE_F_NONFIN = 1, /* NaN / +inf (logits), NaN / inf (probs) */
   IE_F_NEG = 2,    /* negative probability */
-  IE_F_INF = 4,    /* value is +inf: p > 0 = q (or the sum is infinite) */
-  IE_F_INF2 = 8    /* Jeffreys: q > 0 = p */
+  IE_F_INF = 4     /* value is +inf: p > 0 = q (or the sum is infinite) */
 };
 
 /* What a kernel computes.  Pair kinds (two matrices) start at K_NONE_JS. */
@@ -53,8 +52,8 @@ enum {
   K_NONE_TV,
   K_NONE_HEL,
   K_NONE_CHI2,
-  K_KL,        /* A = Σ e^dp (dp − dq) */
-  K_JEF,       /* A, Aq */
+  K_NONE_KL,   /* pair m, S; pass 2 KL(p‖q) (reverse KL: p, q swapped) */
+  K_NONE_JEF,  /* pair m, S; pass 2 Jeffreys */
   K_CE,        /* B = Σ e^dp dq */
   K_BHAT,      /* Σ e^{(dp+dq)/2} */
   K_POW,       /* Σ e^{α dp + (1−α) dq}; W (st_batch) */
@@ -64,7 +63,7 @@ enum {
 };
 
 #define IE_PAIR(K) ((K) >= K_NONE_JS)
-#define IE_TWOPASS(K) ((K) >= K_SMAX && (K) <= K_NONE_CHI2)
+#define IE_TWOPASS(K) ((K) >= K_SMAX && (K) <= K_NONE_JEF)
 
 /* The online state.  m are maxima of the raw log-weights w (logits a, or
  * log x for probs); terms use d = (w − m)·(1/T).  Terms and the sum of a
@@ -376,10 +375,6 @@ __device__ __forceinline__ void st_rescale(St &s, double rp, double dlp,
     const double u = (P.alphad - 1.0) * dlp;
     s.y = rp * (exp(u) * s.y + expm1(u) * s.sp);
   }
-  if (K == K_KL || K == K_JEF)
-    s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlp - dlq, s.sp)));
-  if (K == K_JEF)
-    s.y = __dmul_rn(rq, __dadd_rn(s.y, __dmul_rn(dlq - dlp, s.sq)));
   if (K == K_CE)
     s.x = __dmul_rn(rp, __dadd_rn(s.x, __dmul_rn(dlq, s.sp)));
   if (K == K_BHAT)
@@ -466,9 +461,7 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
     s.x += (double)ie_sum8(t);
     s.y += (double)ie_sum8(v);
   }
-  if (K == K_KL || K == K_JEF || K == K_CE) {
-    /* dp − dq as (wp − wq)/T − (mp − mq)/T: exact 0 for equal inputs */
-    const float dm = (s.mp - s.mq) * it;
+  if (K == K_CE) {
     int fl = 0;
 #pragma unroll
     for (int k = 0; k < 8; k++) {
@@ -478,24 +471,10 @@ __device__ __forceinline__ void st_batch(St &s, const float wp[8],
         t[k] = 0.f;
         fl = IE_F_INF;
       } else {
-        t[k] = K == K_CE ? ep[k] * dq[k] : ep[k] * ((wp[k] - wq[k]) * it - dm);
+        t[k] = ep[k] * dq[k];
       }
     }
     s.x += (double)ie_sum8(t);
-    if (K == K_JEF) {
-#pragma unroll
-      for (int k = 0; k < 8; k++) {
-        if (dq[k] == -INFINITY) {
-          t[k] = 0.f;
-        } else if (dp[k] == -INFINITY) {
-          t[k] = 0.f;
-          fl |= IE_F_INF2;
-        } else {
-          t[k] = eq[k] * ((wq[k] - wp[k]) * it + dm);
-        }
-      }
-      s.y += (double)ie_sum8(t);
-    }
     s.f |= fl;
   }
   if (K == K_BHAT) {
@@ -600,9 +579,9 @@ __device__ __forceinline__ St st_shfl(const St &s, int off)
     o.mq = __shfl_xor_sync(IE_FULL, s.mq, off);
     o.sq = __shfl_xor_sync(IE_FULL, s.sq, off);
   }
-  if (K != K_LSE && K != K_SMAX && !(K >= K_NONE_JS && K <= K_NONE_CHI2))
+  if (K != K_LSE && K != K_SMAX && !(K >= K_NONE_JS && K <= K_NONE_JEF))
     o.x = __shfl_xor_sync(IE_FULL, s.x, off);
-  if (K == K_JEF || K == K_CS || K == K_POW || K == K_POWE)
+  if (K == K_CS || K == K_POW || K == K_POWE)
     o.y = __shfl_xor_sync(IE_FULL, s.y, off);
   if (K == K_CS)
     o.z = __shfl_xor_sync(IE_FULL, s.z, off);
@@ -709,13 +688,6 @@ __device__ double st_final(const St &s, const Par &P, float wy)
     double e = fabs(vs) < 0.5 ? (1.0 - a) * Lp + log1p(vs) : log((double)s.x) - a * Lp;
     return P.sub ? -expm1(e) / (a - 1.0) : e / (1.0 - a);
   }
-  case K_KL:
-    return (s.f & IE_F_INF) ? (double)INFINITY
-                            : (Lq - Lp) + (double)s.x / (double)s.sp;
-  case K_JEF:
-    return (s.f & (IE_F_INF | IE_F_INF2))
-               ? (double)INFINITY
-               : (double)s.x / (double)s.sp + (double)s.y / (double)s.sq;
   case K_CE:
     return (s.f & IE_F_INF) ? (double)INFINITY
                             : Lq - (double)s.x / (double)s.sp;
@@ -768,12 +740,24 @@ __device__ __forceinline__ RowSt st_rowstats(const St &s, const Par &P, bool pai
 
 /* ---- Pass 2 terms ---------------------------------------------------------- */
 
-/* One summed term of JS, TV, Hellinger or chi2 (KERNELS.md pass 2), written
- * with δ = lq − lp so that near-equal rows lose nothing to cancellation:
+/* φ(x)/x² for φ(x) = e^{−x} − 1 + x, |x| < ½: Σ_k (−x)^k/(k+2)! to k = 7,
+ * the coefficients of src/cpu/vmath.h's KL_PHI_G. */
+__device__ __forceinline__ float ie_phi_g(float x)
+{
+  return 1.f / 2 + x * (-1.f / 6 + x * (1.f / 24 + x * (-1.f / 120 + x * (1.f / 720 +
+         x * (-1.f / 5040 + x * (1.f / 40320 + x * (-1.f / 362880)))))));
+}
+
+/* One summed term of JS, TV, Hellinger, chi2, KL or Jeffreys (KERNELS.md
+ * pass 2), written with δ = lq − lp so that near-equal rows lose nothing
+ * to cancellation:
  *   JS   β p (lp − lm) + (1−β) q (lq − lm) = −β p g + (1−β) q (δ − g),
  *        g = lm − lp = log(β + (1−β) e^δ)
  *   TV   |p − q| = p |e^δ − 1|,  Hellinger (√p − √q)² = p (e^{δ/2} − 1)²,
- *   chi2 (p − q)²/q = p (e^δ − 1)² e^{−δ}. */
+ *   chi2 (p − q)²/q = p (e^δ − 1)² e^{−δ},
+ *   KL   p log(p/q) − p + q = p φ(−δ) = p (e^δ − 1 − δ) ≥ 0, as p δ² g(−δ)
+ *        near δ = 0 (SPEC §1's non-negative form; p = 0 < q adds q),
+ *   Jeffreys (p − q)(lp − lq) = p (e^δ − 1) δ ≥ 0. */
 template <int K>
 __device__ __forceinline__ float p2_term(float wp, float wq, const RowSt &r,
                                          const Par &P, int &f)
@@ -786,11 +770,15 @@ __device__ __forceinline__ float p2_term(float wp, float wq, const RowSt &r,
     float v = expf(l);
     if (K == K_NONE_JS)
       return zp ? -(1.f - P.beta) * P.l1b * v : -P.beta * P.lb * v;
-    if (K == K_NONE_CHI2 && zq) {
+    if ((K == K_NONE_CHI2 || K == K_NONE_KL) && zq) {
+      f |= IE_F_INF; /* p > 0 = q */
+      return 0.f;
+    }
+    if (K == K_NONE_JEF) {
       f |= IE_F_INF;
       return 0.f;
     }
-    return v;
+    return v; /* KL: p = 0 < q adds q */
   }
   const float lp = (wp - r.mp) * P.it - r.Lp;
   const float dl = (wq - wp) * P.it - r.c;
@@ -812,9 +800,17 @@ __device__ __forceinline__ float p2_term(float wp, float wq, const RowSt &r,
       float h = expf(0.5f * lp) - expf(0.5f * lq);
       return h * h;
     }
+    if (K == K_NONE_KL)
+      return q - p + p * (lp - lq);
+    if (K == K_NONE_JEF)
+      return (p - q) * (lp - lq);
     /* chi2: q underflowed below p: e^{2lp − lq} */
     return q > 0.f ? (p - q) * (p - q) / q : expf(2.f * lp - lq);
   }
+  if (K == K_NONE_KL)
+    return fabsf(dl) < 0.5f ? p * dl * dl * ie_phi_g(-dl) : p * (expm1f(dl) - dl);
+  if (K == K_NONE_JEF)
+    return p * expm1f(dl) * dl;
   if (K == K_NONE_JS) {
     float g = dl <= 0.f ? log1pf((1.f - P.beta) * expm1f(dl))
                         : dl + log1pf(P.beta * expm1f(-dl));
@@ -834,7 +830,7 @@ __device__ __forceinline__ float p2_term(float wp, float wq, const RowSt &r,
 
 __device__ __forceinline__ double p2_final(int K, float sum, int f)
 {
-  if (K == K_NONE_CHI2 && (f & IE_F_INF))
+  if ((K == K_NONE_CHI2 || K == K_NONE_KL || K == K_NONE_JEF) && (f & IE_F_INF))
     return (double)INFINITY;
   if (K == K_NONE_TV || K == K_NONE_HEL)
     return 0.5 * (double)sum;

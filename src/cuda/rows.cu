@@ -58,12 +58,12 @@ static int pick(const ie_rowargs *a, int *sub, int *swap)
   case IE_OP_DIVERGENCE:
     switch (a->div) {
     case IE_DIV_KL:
-      return K_KL;
+      return K_NONE_KL;
     case IE_DIV_REVERSE_KL:
       *swap = 1;
-      return K_KL;
+      return K_NONE_KL;
     case IE_DIV_JEFFREYS:
-      return K_JEF;
+      return K_NONE_JEF;
     case IE_DIV_CROSS_ENTROPY:
       return K_CE;
     case IE_DIV_JS:
@@ -176,7 +176,7 @@ ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
     rc = launch<k>(ctx, st->stream, pl, P);      \
     break;
     IE_K(K_LSE) IE_K(K_SHAN) IE_K(K_POWE) IE_K(K_NONE_JS) IE_K(K_NONE_TV)
-    IE_K(K_NONE_HEL) IE_K(K_NONE_CHI2) IE_K(K_KL) IE_K(K_JEF) IE_K(K_CE)
+    IE_K(K_NONE_HEL) IE_K(K_NONE_CHI2) IE_K(K_NONE_KL) IE_K(K_NONE_JEF) IE_K(K_CE)
     IE_K(K_BHAT) IE_K(K_POW) IE_K(K_RINF) IE_K(K_CS)
 #undef IE_K
   default:
