@@ -1206,7 +1206,7 @@ static void measure_roofs(ie_backend b, ie_context *ctx, const options *o, roofs
 #endif
 }
 
-/* ---- compute-bound families: Sinkhorn, kNN, Vendi (SPEC §4–§6) ----------------- */
+/* ---- compute-bound families: Sinkhorn, kNN, Vendi (docs/SPEC.md §4–§6) --------- */
 
 /* Each case is one library call on fixed-seed inputs that the bench makes (and
  * saves for the peers with --save-inputs, as <name>_<what>.npy).  They are

@@ -354,15 +354,15 @@ def goals_section(results, peer, llc_mib=None):
 
 # (family heading, [ops in order], {op: peers in order})
 COMPUTE_FAMILIES = [
-    ("Sinkhorn (SPEC §4)", ["sinkhorn", "sinkhorn-20k", "sinkhorn-batch"],
+    ("Sinkhorn (docs/SPEC.md §4)", ["sinkhorn", "sinkhorn-20k", "sinkhorn-batch"],
      {"sinkhorn": ["pot-sinkhorn_log", "geomloss-SamplesLoss"],
       "sinkhorn-batch": ["pot-sinkhorn_log-loop"]}),
-    ("kNN (SPEC §5)", ["knn", "knn-100k", "ksg-mi", "knn-div"],
+    ("kNN (docs/SPEC.md §5)", ["knn", "knn-100k", "ksg-mi", "knn-div"],
      {"knn": ["faiss-IndexFlatL2", "sklearn-NearestNeighbors"],
       "knn-100k": ["faiss-IndexFlatL2", "sklearn-NearestNeighbors"],
       "ksg-mi": ["sklearn-mutual_info_regression"],
       "knn-div": ["mauve-compute_mauve"]}),
-    ("Vendi (SPEC §6)", ["vendi", "vendi-10k", "vendi-rbf", "vendi-batch"],
+    ("Vendi (docs/SPEC.md §6)", ["vendi", "vendi-10k", "vendi-rbf", "vendi-batch"],
      {"vendi": ["vendi-score"], "vendi-10k": ["vendi-score"], "vendi-rbf": ["numpy-eigvalsh"],
       "vendi-batch": ["vendi-score-loop"]}),
 ]

@@ -15,7 +15,7 @@
 #include "infoest.h"
 #include "io.h"
 
-/* ---- Exit statuses (SPEC §7) ---------------------------------------------- */
+/* ---- Exit statuses (docs/SPEC.md §7) -------------------------------------- */
 
 enum {
   CLI_EXIT_OK = 0,      /* done */

@@ -339,7 +339,7 @@ typedef struct {
 
 #define TOL 1e-5
 
-/* |x - r| / max(|r|, 0.1): ≤ 1e-5 exactly when x is within SPEC §1's
+/* |x - r| / max(|r|, 0.1): ≤ 1e-5 exactly when x is within docs/SPEC.md §1's
  * tolerance (1e-5 relative, or 1e-6 absolute near 0). */
 static double rel_err(double x, double r) {
   if (x == r) return 0; /* also inf == inf */
@@ -696,12 +696,13 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
            "  in R^4, sqeuclidean, eps 1, tol 1e-7) and the Kozachenko-Leonenko entropy\n"
            "  of 2000 correlated Gaussian points in R^4 (k = 5); GB/s does not apply.\n"
            "  max rel err: max over rows (log-softmax: elements) of |x - cpu| / max(|cpu|, 0.1);\n"
-           "  SPEC's tolerance (1e-5 relative, or 1e-6 absolute near 0) is max rel err <= 1e-5.\n"
+           "  docs/SPEC.md's tolerance (1e-5 relative, or 1e-6 absolute near 0) is\n"
+           "  max rel err <= 1e-5.\n"
            "  time: per call on host memory, after an untimed warm-up (GPU backends include\n"
            "  the host-device copies); the median of 3 to 15 calls, or one call when it\n"
            "  takes over 0.25 s.  GB/s: bytes of input and output moved per second.\n");
     printf("\n  %s in %.2f s (data made in %.2f s).\n",
-           all_ok ? "All results agree with the CPU within SPEC tolerance"
+           all_ok ? "All results agree with the CPU within docs/SPEC.md tolerance"
                   : "SOME RESULTS FAILED OR DISAGREE WITH THE CPU",
            t_all + tg, tg);
   }
@@ -765,7 +766,7 @@ const cli_command cli_cmd_demo = {
     "time each took.  --backend B runs the CPU (the reference) and B only.\n"
     "Prints a table on stdout; --format json prints one JSON object instead.\n"
     "Exits 1 if any call fails or any backend disagrees with the CPU beyond the\n"
-    "SPEC tolerance.",
+    "docs/SPEC.md tolerance.",
     "rows, cols, dtype, seed, backends [{name, available, device | reason}],\n"
     "results [{op, variant, backend, ok, value, max_rel_err, within_tolerance, ms,\n"
     "gb_per_s | error}], tolerance, all_within_tolerance, seconds, backend",

@@ -1,5 +1,5 @@
 /*
- * cmd_knn.c — `infoest knn-entropy`, `knn-divergence`, `knn-mi` (SPEC §5):
+ * cmd_knn.c — `infoest knn-entropy`, `knn-divergence`, `knn-mi` (docs/SPEC.md §5):
  * k-nearest-neighbour estimators from samples in R^d.  Inputs are loaded
  * whole (every point is a candidate neighbour of every other).
  */
@@ -67,7 +67,7 @@ static ie_status call_mi(ie_context *ctx, const void *arg, cli_input *x, cli_inp
 }
 
 /* Load, call (narrowing float64 for a backend without it), write --out,
- * report: the SPEC's keys, then `keys` (NULL: none). */
+ * report: the keys of docs/SPEC.md §7, then `keys` (NULL: none). */
 typedef struct {
   const char *kind;
   int has_alpha;
@@ -207,7 +207,8 @@ const cli_command cli_cmd_knn_entropy = {
     "knn-entropy",
     "differential entropy of samples, k-NN estimate (Kozachenko-Leonenko), nats",
     "--x F --k K [--alpha A]",
-    "Differential entropy of the law of the samples, in nats (SPEC section 5):\n"
+    "Differential entropy of the law of the samples, in nats\n"
+    "(docs/SPEC.md section 5):\n"
     "  psi(N) - psi(k) + log V_d + (d/N) sum log rho_k(i)     (Kozachenko-Leonenko)\n"
     "with rho_k(i) the Euclidean distance from x_i to its k-th nearest neighbour;\n"
     "with --alpha, the Renyi entropy of Leonenko, Pronzato and Savani.\n"
@@ -302,7 +303,7 @@ const cli_command cli_cmd_knn_divergence = {
     "divergence D(P || Q) between two samples, k-NN estimate, nats",
     "--x F --y F --k K [--kind kl|renyi|nnr --alpha A]",
     "Divergence of the law P of the samples x from the law Q of the samples y,\n"
-    "in nats (SPEC section 5):\n"
+    "in nats (docs/SPEC.md section 5):\n"
     "  kl     (d/N) sum log(nu_k(i) / rho_k(i)) + log(M / (N - 1))\n"
     "  renyi  Poczos-Schneider estimate of order alpha\n"
     "  nnr    from the ratio estimates r_i = (M/N) N_i / (M_i + 1) at each y_i\n"
@@ -341,8 +342,8 @@ const cli_command cli_cmd_knn_mi = {
     "knn-mi",
     "mutual information I(X; Y) of paired samples, k-NN estimate (KSG), nats",
     "--x F --y F --k K",
-    "Mutual information of the paired samples (x_i, y_i), in nats (SPEC section 5),\n"
-    "the first Kraskov-Stoegbauer-Grassberger estimator:\n"
+    "Mutual information of the paired samples (x_i, y_i), in nats\n"
+    "(docs/SPEC.md section 5), the first Kraskov-Stoegbauer-Grassberger estimator:\n"
     "  psi(k) + psi(N) - (1/N) sum [psi(n_x(i) + 1) + psi(n_y(i) + 1)]\n"
     "with max-norm distances in the joint space.\n"
     "\n" KNN_NOTES,

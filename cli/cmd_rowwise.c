@@ -732,7 +732,7 @@ const cli_command cli_cmd_entropy = {
     "entropy",
     "entropy of each row (Shannon, Renyi, Tsallis), in nats",
     "(--logits F | --probs F) [--kind shannon|renyi|tsallis --alpha A] [--temperature T]",
-    "Entropy of each row's distribution, in nats (SPEC section 2):\n"
+    "Entropy of each row's distribution, in nats (docs/SPEC.md section 2):\n"
     "  shannon  -sum p log p\n"
     "  renyi    log(sum p^A) / (1 - A); A = 1 gives shannon, A = inf gives -log max p\n"
     "  tsallis  (1 - sum p^A) / (A - 1); A = 1 gives shannon\n"
@@ -894,8 +894,8 @@ const cli_command cli_cmd_divergence = {
     "divergence",
     "divergence D(p || q) between matching rows of two files, in nats",
     "--kind K --p F --q F [--input logits|probs] [--alpha A] [--beta B] [--temperature T]",
-    "D(p_b || q_b) for each row b (SPEC section 3), in nats.  An infinite divergence\n"
-    "(p_i > 0 = q_i for kl) is a result, reported as \"inf\".",
+    "D(p_b || q_b) for each row b (docs/SPEC.md section 3), in nats.  An infinite\n"
+    "divergence (p_i > 0 = q_i for kl) is a result, reported as \"inf\".",
     "kind, alpha / beta (when they apply), rows, mean, sum, min, max, backend, device",
     "infoest divergence --kind kl --p student.npy --q teacher.npy\n"
     "infoest divergence --kind js --p a.npy --q b.npy --input probs --out js.npy\n"

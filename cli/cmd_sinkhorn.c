@@ -1,5 +1,5 @@
 /*
- * cmd_sinkhorn.c — `infoest sinkhorn` (SPEC §4): entropic optimal transport
+ * cmd_sinkhorn.c — `infoest sinkhorn` (docs/SPEC.md §4): entropic optimal transport
  * between histograms a and b with a given cost or one built from point
  * clouds, for one problem or a batch of problems of one shape.  Inputs are
  * loaded whole.
@@ -204,8 +204,8 @@ const cli_command cli_cmd_sinkhorn = {
     "entropic optimal transport between two histograms (Sinkhorn, log domain)",
     "--a F --b F (--cost F | --x F --y F [--metric M]) --epsilon E [--max-iter N] [--tol T]\n"
     "       [--divergence]",
-    "Entropic optimal transport (SPEC section 4), solved in the log domain: the\n"
-    "plan P minimising <P, C> + epsilon KL(P || a x b) with marginals a and b.\n"
+    "Entropic optimal transport (docs/SPEC.md section 4), solved in the log domain:\n"
+    "the plan P minimising <P, C> + epsilon KL(P || a x b) with marginals a and b.\n"
     "  transport_cost  <P, C>, what POT's ot.sinkhorn2(a, b, C, epsilon) returns\n"
     "  objective       <P, C> + epsilon KL(P || a x b), the entropic OT value\n"
     "  divergence      (--divergence) OT(a,b) - OT(a,a)/2 - OT(b,b)/2, >= 0\n"

@@ -1,5 +1,5 @@
 /*
- * cmd_spectral.c — `infoest vendi` and `infoest matrix-entropy` (SPEC §6):
+ * cmd_spectral.c — `infoest vendi` and `infoest matrix-entropy` (docs/SPEC.md §6):
  * spectral measures of a similarity matrix, from samples and a kernel
  * (cosine, rbf) or from a given kernel matrix.  Inputs are loaded whole.
  */
@@ -211,7 +211,7 @@ const cli_command cli_cmd_vendi = {
     "Vendi score (effective number of distinct samples) of a set",
     "(--x F [--kernel cosine|rbf --sigma S] | --kernel-matrix F) [--q Q]",
     "The Vendi score of order q, exp(H_q(lambda)), lambda the eigenvalues of K / n\n"
-    "(SPEC section 6): between 1 (all samples alike) and n (all orthogonal).\n"
+    "(docs/SPEC.md section 6): between 1 (all samples alike) and n (all orthogonal).\n"
     "q = 1 (default) uses the Shannon entropy, q = 0 counts the positive\n"
     "eigenvalues, q = inf gives 1 / max lambda.  A 3-D input [S, n, d] is a\n"
     "batch of S sets of n samples: \"vendi\" is then the mean score and --out\n"
@@ -315,9 +315,9 @@ const cli_command cli_cmd_matrix_entropy = {
     "matrix-based Renyi entropy of a kernel matrix, in nats",
     "(--x F [--kernel cosine|rbf --sigma S] | --kernel-matrix F) [--alpha A]",
     "The matrix-based Renyi alpha-entropy log(sum lambda^alpha) / (1 - alpha) of\n"
-    "A = K / tr K (SPEC section 6), in nats; alpha = 1 (default) is the von Neumann\n"
-    "entropy -sum lambda log lambda.  --out receives the value as a [1] float64\n"
-    "array.\n"
+    "A = K / tr K (docs/SPEC.md section 6), in nats; alpha = 1 (default) is the\n"
+    "von Neumann entropy -sum lambda log lambda.  --out receives the value as a\n"
+    "[1] float64 array.\n"
     "\n" KERNEL_NOTES,
     "entropy, alpha, n, path, kernel, sigma (rbf), positive, max_clamp, out,\n"
     "backend, device",

@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   argv[argc] = NULL;
   if (ok) {
     int rc = ie_cli_main(argc, argv);
-    if (rc < 0 || rc > 4) abort(); /* SPEC §7: exit statuses 0..4 */
+    if (rc < 0 || rc > 4) abort(); /* docs/SPEC.md §7: exit statuses 0..4 */
   }
   for (int k = 0; k < argc; k++) free(argv[k]);
   return 0;

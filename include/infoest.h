@@ -2,7 +2,7 @@
  * infoest.h — information-theoretic quantities, fast, on CPU, CUDA and OpenCL.
  *
  * This header is the whole public API and its documentation.  The meaning of
- * every result is fixed by SPEC.md; this page says how to ask for it.
+ * every result is fixed by docs/SPEC.md; this page says how to ask for it.
  *
  * Shape of the API (after SQLite and cuBLAS):
  *
@@ -175,7 +175,7 @@ typedef enum {
 } ie_input_kind;
 
 /* Summary over the kept rows.  Every call that takes one fills all fields:
- * `sum` and `mean` are the SPEC's `sum` and `mean` reductions (weighted by the
+ * `sum` and `mean` are the `sum` and `mean` reductions of docs/SPEC.md §1 (weighted by the
  * row weights when given: sum = Σ w_i v_i, mean = sum / Σ w_i); min and max are
  * over kept rows (rows with weight 0 are not kept).  A mean over zero kept rows
  * is IE_EMPTY_REDUCTION.  Reductions run in a fixed order: the same inputs give
@@ -187,7 +187,7 @@ typedef struct {
   double sum, mean, min, max;
 } ie_summary;
 
-/* ---- One distribution a row (SPEC §2) --------------------------------------- */
+/* ---- One distribution a row (docs/SPEC.md §2) ------------------------------- */
 
 typedef struct {
   size_t size;        /* sizeof, or 0 */
@@ -244,7 +244,7 @@ IE_API ie_status ie_nll(ie_context *ctx, const DLTensor *logits,
                         const DLTensor *labels, DLTensor *per_row,
                         const ie_nll_options *opt, ie_summary *summary);
 
-/* ---- Two distributions a row (SPEC §3) --------------------------------------- */
+/* ---- Two distributions a row (docs/SPEC.md §3) ------------------------------- */
 
 #define IE_DIVERGENCE_MAP(X)                \
   X(KL, "kl")                               \
@@ -289,7 +289,7 @@ IE_API ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind,
                                const ie_divergence_options *opt,
                                ie_summary *summary);
 
-/* ---- Sinkhorn: entropic optimal transport (SPEC §4) ---------------------------- */
+/* ---- Sinkhorn: entropic optimal transport (docs/SPEC.md §4) -------------------- */
 
 /* How a cost is built from point clouds X (n×d), Y (m×d). */
 typedef enum {
@@ -386,7 +386,7 @@ IE_API ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *a,
                              ie_sinkhorn_result *results, DLTensor *f,
                              DLTensor *g, DLTensor *plan);
 
-/* ---- k-nearest-neighbour estimators (SPEC §5) ------------------------------------ */
+/* ---- k-nearest-neighbour estimators (docs/SPEC.md §5) ---------------------------- */
 
 /* Distances between samples in ℝ^d. */
 typedef enum {
@@ -408,7 +408,7 @@ typedef struct {
  * `distances` [m, k] f64 or f32 (may be NULL), host or device memory.
  * Points are f32, f16, bf16 (f64 on the CPU); they are compared in double.
  * The kept neighbours' distances are computed from coordinate differences in
- * double (SPEC §5): a duplicate is at exactly 0.  The search is exact: on
+ * double (docs/SPEC.md §5): a duplicate is at exactly 0.  The search is exact: on
  * the CPU an exact k-d tree for d ≤ 8, and for the Euclidean metric above
  * that a float32 candidate kernel of the expanded form whose rounding margin
  * never drops a true neighbour (brute force in double otherwise); memory
@@ -485,10 +485,10 @@ IE_API ie_status ie_knn_entropy(ie_context *ctx, const DLTensor *x,
  *     index) N_i are from x and M_i from y; r_i = (M/N) N_i / (M_i + 1)
  *     estimates p_x/p_y at y_i.  nnr_kind IE_DIV_RENYI (α > 0, α ≠ 1):
  *     log((1/M) Σ r_i^α)/(α − 1); otherwise (1/M) Σ g(r_i) with the g of
- *     SPEC §3 written as an f-divergence E_y[g(p_x/p_y)]: kl t log t,
+ *     docs/SPEC.md §3 written as an f-divergence E_y[g(p_x/p_y)]: kl t log t,
  *     reverse-kl −log t, jeffreys (t−1) log t, js (β), tv ½|t−1|, hellinger
  *     ½(√t−1)², chi2 (t−1)², alpha (t^α − αt − (1−α))/(α(α−1)), tsallis
- *     (t^α − t)/(α−1) (the forms that equal SPEC §3 when E_y[t] = 1 and are
+ *     (t^α − t)/(α−1) (the forms that equal docs/SPEC.md §3 when E_y[t] = 1 and are
  *     continuous at α = 1, 0); bhattacharyya is −log((1/M) Σ √r_i).  cross-entropy and
  *     cauchy-schwarz are not functions of the ratio: IE_INVALID_ARGUMENT.
  *     An r_i = 0 under reverse-kl gives +inf, an answer.
@@ -510,7 +510,7 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x,
                                            const ie_knn_estimator_options *opt,
                                            ie_knn_result *result);
 
-/* ---- Spectral measures of similarity matrices (SPEC §6) ---------------------- */
+/* ---- Spectral measures of similarity matrices (docs/SPEC.md §6) -------------- */
 
 /* The similarity k(x, y), always with k(x, x) = 1. */
 typedef enum {
@@ -561,7 +561,7 @@ typedef struct {
   int64_t positive;      /* eigenvalues kept as > 0 (of the last matrix) */
 } ie_spectral_result;
 
-/* Vendi score of order q: exp(H_q(λ)), H_q the Rényi entropy of SPEC §2 over
+/* Vendi score of order q: exp(H_q(λ)), H_q the Rényi entropy of docs/SPEC.md §2 over
  * λ > 0.  q = 1: exp(−Σ λ log λ) (the default); q = 0: the number of λ > 0;
  * q = INFINITY: 1 / max λ.  n identical samples give 1; n orthonormal ones
  * give n, for every q.

@@ -54,7 +54,7 @@ empty rows, labels outside [0, V), every row masked, bad orders, temperatures,
 ε, kernels, paths, NULL result pointers, output aliasing the input).  Each
 must return its status, set \`ie_errmsg\` to a message that names the call
 (and the tensor), leave inputs untouched, leave outputs untouched or NaN
-(SPEC §1), and the same context's next valid call must be bit-identical to
+(docs/SPEC.md §1), and the same context's next valid call must be bit-identical to
 its first.
 
 **Faults.**  A build with \`-DIE_FAULT_INJECTION=ON\` routes every host

@@ -67,7 +67,7 @@ typedef struct {
   int64_t stride; /* elements */
 } ie_vec;
 
-/* What a row reduction computes (SPEC §2, §3), with parameters resolved. */
+/* What a row reduction computes (docs/SPEC.md §2, §3), with parameters resolved. */
 typedef enum {
   IE_OP_LSE = 0,      /* val = lse(a/T) */
   IE_OP_ENTROPY = 1,  /* val = entropy of kind `ent` with order `alpha` */
@@ -124,7 +124,7 @@ typedef struct ie_backend_ops {
                     const ie_mat *y, const ie_vec *labels, double *val,
                     ie_rowerr *err);
 
-  /* Spectral measures (SPEC §6); NULL: unsupported.  `x` holds `sets`
+  /* Spectral measures (docs/SPEC.md §6); NULL: unsupported.  `x` holds `sets`
    * stacked sets of n = x->rows / sets rows.  For each set, gram writes the
    * m × m matrix scale·K (with `mul`: multiplies the one already there by it,
    * elementwise) into `out` (backend memory, dtype dt = F32 or F64, sets·m·m
@@ -144,10 +144,10 @@ typedef struct ie_backend_ops {
   ie_status (*eigvalsh)(ie_context *ctx, void *a, ie_dtype dt, int64_t sets,
                         int64_t m, double *w);
 
-  /* Sinkhorn (SPEC §4): the sub-table of src/sinkhorn.h; NULL: unsupported. */
+  /* Sinkhorn (docs/SPEC.md §4): the sub-table of src/sinkhorn.h; NULL: unsupported. */
   const struct ie_sk_ops *sinkhorn;
 
-  /* k-nearest neighbours (SPEC §5, src/knn.c); NULL: unsupported.  q (m × d)
+  /* k-nearest neighbours (docs/SPEC.md §5, src/knn.c); NULL: unsupported.  q (m × d)
    * and r (n × d) are compact matrices in backend memory, F64 on the CPU,
    * F32 elsewhere, already checked finite.  knn writes, for each query i,
    * the k nearest rows of r sorted by (distance, index) into idx and dist

@@ -100,7 +100,7 @@ ie_status ie__stage_out(ie_context *ctx, ie__arg *a);
 ie_status ie__unstage_out(ie_context *ctx, ie__arg *a);
 void ie__release(ie_context *ctx, ie__arg *a);
 /* After a failure: make the caller's memory of output `a` NaN (all-ones
- * bytes) so that nothing there looks like a result (SPEC §1).  Keeps the
+ * bytes) so that nothing there looks like a result (docs/SPEC.md §1).  Keeps the
  * context's message. */
 void ie__spoil(ie_context *ctx, const ie__arg *a);
 

@@ -1,5 +1,5 @@
 /*
- * knn.c — k-nearest-neighbour estimators (SPEC §5): argument checks, reading
+ * knn.c — k-nearest-neighbour estimators (docs/SPEC.md §5): argument checks, reading
  * and validating the samples, the seeded jitter, and every formula.  The
  * backends only search (ops->knn: exact k nearest neighbours, distances from
  * coordinate differences in double) and count (ops->range_count: points
@@ -485,7 +485,7 @@ IE_API ie_status ie_knn_entropy(ie_context *ctx, const DLTensor *x, const ie_knn
 
 /* ---- Divergences -------------------------------------------------------------------- */
 
-/* NNR: g(t) for E_y[g(p_x/p_y)] (SPEC §3 kinds written as f-divergences). */
+/* NNR: g(t) for E_y[g(p_x/p_y)] (docs/SPEC.md §3 kinds written as f-divergences). */
 static double nnr_term(ie_divergence_kind kind, double t, double a, double b) {
   switch (kind) {
   case IE_DIV_KL: return t > 0 ? t * log(t) : 0;

@@ -1,5 +1,5 @@
 /*
- * rows.c — the per-row families (SPEC §2, §3): argument checks, staging,
+ * rows.c — the per-row families (docs/SPEC.md §2, §3): argument checks, staging,
  * the backend call, bad-row reports and summaries.  Everything a backend
  * does not have to repeat lives here, once.
  */
@@ -373,7 +373,7 @@ ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind, const DLTensor
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown divergence kind %d", fn, (int)kind);
   if (kind == IE_DIV_JS && !(j.ra.beta > 0 && j.ra.beta < 1))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: js weight beta = %g must lie in (0, 1)", fn, o.beta);
-  /* Orders at their limits become the limit's kind (SPEC §3). */
+  /* Orders at their limits become the limit's kind (docs/SPEC.md §3). */
   if (kind == IE_DIV_ALPHA) {
     if (!isfinite(o.alpha))
       return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: alpha-divergence order %g must be finite", fn, o.alpha);

@@ -1,5 +1,5 @@
 /*
- * sinkhorn.c — entropic optimal transport (SPEC §4): argument checks, the
+ * sinkhorn.c — entropic optimal transport (docs/SPEC.md §4): argument checks, the
  * iteration driver (ε-scaling, convergence, freezing converged problems),
  * and the results.  Backends only run passes (src/sinkhorn.h).
  *
@@ -625,7 +625,7 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
 done:
   if (s != IE_OK && touched) {
     /* The plan may be in the caller's memory already, and a later output
-     * may have failed: none of them may look like a result (SPEC §1). */
+     * may have failed: none of them may look like a result (docs/SPEC.md §1). */
     if (plant) ie__spoil(ctx, &po);
     if (ft) ie__spoil(ctx, &fo);
     if (gt) ie__spoil(ctx, &go);

@@ -1,5 +1,5 @@
 /*
- * sinkhorn.h — PRIVATE.  The Sinkhorn sub-table a backend fills (SPEC §4),
+ * sinkhorn.h — PRIVATE.  The Sinkhorn sub-table a backend fills (docs/SPEC.md §4),
  * reached through ie_backend_ops.sinkhorn, and the already-checked setup the
  * driver (src/sinkhorn.c) hands it.
  *

@@ -1,5 +1,5 @@
 /*
- * spectral.c — spectral measures of similarity matrices (SPEC §6): argument
+ * spectral.c — spectral measures of similarity matrices (docs/SPEC.md §6): argument
  * checks, the choice of the primal or dual eigenproblem, and the one place
  * where eigenvalues become results (rounding clamps, numerical rank, Vendi
  * scores and matrix-based Rényi entropies).  Backends only build similarity
@@ -180,7 +180,7 @@ static double dtype_eps(ie_dtype t) {
 }
 
 /* Rényi entropy H_q of a distribution p (k > 0 entries, all > 0, sum 1), in
- * nats (SPEC §2): log(Σ p^q)/(1 − q); q = 1 Shannon; q = ∞: −log max p;
+ * nats (docs/SPEC.md §2): log(Σ p^q)/(1 − q); q = 1 Shannon; q = ∞: −log max p;
  * q = 0: log k.  Near q = 1 it is log1p(Σ p·expm1((q−1) log p)) / (1 − q),
  * whose terms share one sign, so the limit is approached without
  * cancellation; elsewhere log Σ p^q is a log-sum-exp of q·log p (no

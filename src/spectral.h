@@ -1,6 +1,6 @@
 /*
  * spectral.h — PRIVATE: the host LAPACK eigen step of the spectral measures
- * (SPEC §6), shared by the CPU backend and the OpenCL backend (which, as
+ * (docs/SPEC.md §6), shared by the CPU backend and the OpenCL backend (which, as
  * MAGMA does, solves small dense eigenproblems on the host).
  */
 #ifndef IE_SPECTRAL_H

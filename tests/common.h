@@ -1,7 +1,7 @@
 /*
  * common.h — helpers shared by the Criterion suites: the backends to run,
  * contexts that skip (loudly) when a backend has no device here, DLTensor
- * builders, fp16/bf16 conversion, the vectors manifest, and the SPEC §1
+ * builders, fp16/bf16 conversion, the vectors manifest, and the docs/SPEC.md §1
  * tolerance.
  */
 #ifndef IE_TESTS_COMMON_H
@@ -70,7 +70,7 @@ double tc_get(const void *buf, DLDataType dt, size_t k);
 /* Store v into element k (float dtypes). */
 void tc_set(void *buf, DLDataType dt, size_t k, double v);
 
-/* ---- tolerance (SPEC §1) ---------------------------------------------------------- */
+/* ---- tolerance (docs/SPEC.md §1) -------------------------------------------------- */
 
 /* |got - exp| <= 1e-5 |exp| or <= 1e-6; infinities exact; NaN never. */
 int tc_close(double got, double exp);

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Reference vectors for the k-nearest-neighbour estimators (SPEC §5), in
+"""Reference vectors for the k-nearest-neighbour estimators (docs/SPEC.md §5), in
 float64 NumPy/SciPy.
 
 Writes tests/vectors/knn_*.npy and tests/vectors/knn_manifest.txt (removing
 only its own previous files: tests/vectors is shared).  Independent of the C
 code: every distance comes from scipy.spatial.distance.cdist on the float32
 points widened to float64 (brute force, all pairs), neighbours are ordered by
-np.lexsort on (index, distance), and the estimators are SPEC §5 written out
+np.lexsort on (index, distance), and the estimators are docs/SPEC.md §5 written out
 with scipy.special.digamma / gammaln.
 
 Manifest, one check a line, whitespace separated:
@@ -69,7 +69,7 @@ def log_vd(d):
     return 0.5 * d * np.log(np.pi) - gammaln(0.5 * d + 1)
 
 
-# ---- the estimators, SPEC §5 ------------------------------------------------------
+# ---- the estimators, docs/SPEC.md §5 ----------------------------------------------
 
 def kl_entropy(x, k):
     n, d = x.shape

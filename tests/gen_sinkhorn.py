@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sinkhorn test vectors (SPEC §4): float64 references from POT.
+"""Sinkhorn test vectors (docs/SPEC.md §4): float64 references from POT.
 
 Writes tests/vectors/sinkhorn_<case>.{a,b,cost,x,y,expect}.npy and
 tests/vectors/sinkhorn_MANIFEST (one `case` line each, key=value tokens).

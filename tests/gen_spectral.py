@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Reference vectors for the spectral measures (SPEC §6), in float64 NumPy.
+"""Reference vectors for the spectral measures (docs/SPEC.md §6), in float64 NumPy.
 
 Writes tests/vectors/spectral_*.npy and tests/vectors/spectral_manifest.txt.
 Independent of the C code: similarity matrices are built from coordinate
 differences and norms with NumPy, eigenvalues come from numpy.linalg.eigvalsh,
-and the orders follow SPEC §2 literally (log(Σ λ^q)/(1 − q), Shannon at 1,
+and the orders follow docs/SPEC.md §2 literally (log(Σ λ^q)/(1 − q), Shannon at 1,
 −log max at ∞, log of the count at 0).
 
 Manifest, one check a line, whitespace separated:

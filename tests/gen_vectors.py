@@ -29,7 +29,7 @@ Layout of tests/vectors/:
   io/               small files for tests/test_io.c (.npy in every version
                     and dtype, broken files, .safetensors good and broken)
 
-Every reference follows SPEC.md §2–§3: natural logs, 0·log 0 = 0, +inf where
+Every reference follows docs/SPEC.md §2–§3: natural logs, 0·log 0 = 0, +inf where
 the quantity is infinite, limits at α = 1 / q = 1, Rényi α = ∞.  The inputs
 are first rounded to their storage dtype (fp16 via astype(np.float16); bf16
 by round-to-nearest-even of the fp32 bits), and the reference is computed in
@@ -133,7 +133,7 @@ def entropy_ref(lp, kind, alpha):
 
 
 def sum_pow(lp, lq, a):
-    """log Σ p^a q^(1-a) with SPEC conventions; returns (L, inf_row)."""
+    """log Σ p^a q^(1-a) with docs/SPEC.md conventions; returns (L, inf_row)."""
     if np.isfinite(lp).all() and np.isfinite(lq).all():
         return logsumexp(a * lp + (1.0 - a) * lq, axis=1)
     B, V = lp.shape
@@ -893,7 +893,7 @@ LM_NOISE = [0.0, 1e-4, 1e-3, 1e-2, 0.05, 0.3, 1.0]  # student's distance, by row
 
 
 def lm_batch(rng, B, V, noise=LM_NOISE):
-    """Teacher and student logits shaped like a language model's (SPEC §1):
+    """Teacher and student logits shaped like a language model's (docs/SPEC.md §1):
     a Zipf-like bias −1.2·log(rank) over a shuffled vocabulary, Gaussian
     noise of 2.5, 30% of rows with a top logit 25 above the rest; the
     student is the teacher plus noise of a size that cycles through `noise`

@@ -4,7 +4,7 @@ logits, against float64 NumPy/SciPy references (tests/gen_vectors.py).
 
     stress_rows.py INFOEST [--backends cpu,opencl] [--seeds N] [--rows B] [--cols V]
 
-Each seed draws a batch the way a language model's logits look (SPEC §1): a
+Each seed draws a batch the way a language model's logits look (docs/SPEC.md §1): a
 Zipf-like bias −1.2·log(rank) over a shuffled vocabulary, Gaussian noise of
 2.5, a share of confident rows whose top logit stands 25 above the rest,
 and a student q that is a noisy copy of the teacher p shifted by 0.5, from
@@ -13,7 +13,7 @@ are f32, f16 or bf16 at temperatures 1, 0.7 and 2.  Every divergence kind,
 the three entropies and the NLL are run through `infoest ... --out` on each
 backend and compared row by row: within 1e-5 relative or 1e-6 absolute,
 never negative (divergences, entropies), and exactly 0 for identical rows
-of the kinds SPEC says vanish there.  Exits 1 on the first seed with a
+of the kinds docs/SPEC.md says vanish there.  Exits 1 on the first seed with a
 mismatch, printing every bad row of it; a backend the build lacks, or that
 has no device here, is skipped with a message.
 """

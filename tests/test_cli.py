@@ -91,7 +91,7 @@ def run_json(name, args):
 
 
 def close(name, got, ref, rtol=1e-5, atol=1e-6):
-    """SPEC §1: within rtol relative, or atol absolute when the value is near 0."""
+    """docs/SPEC.md §1: within rtol relative, or atol absolute when the value is near 0."""
     got = np.asarray(got, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     if got.shape != ref.shape:

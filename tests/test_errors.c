@@ -1,5 +1,5 @@
 /*
- * test_errors.c — SPEC §1's bad input and the header's argument rules, on
+ * test_errors.c — docs/SPEC.md §1's bad input and the header's argument rules, on
  * every backend compiled in: the right status, a message that names the
  * tensor and the first offending row, inputs untouched, outputs untouched or
  * NaN; argument errors (NULL, shapes, dtypes, strides, devices, options);

@@ -1,5 +1,5 @@
 /*
- * test_knn.c — k-nearest-neighbour search and estimators (SPEC §5) on every
+ * test_knn.c — k-nearest-neighbour search and estimators (docs/SPEC.md §5) on every
  * backend compiled in.  A backend with no device here is skipped with a
  * message (tc_context), never passed.
  *

@@ -11,7 +11,7 @@
  *     the other tensors, zero-sized dimensions;
  *   - the function's own bad values and options (NaN, ±inf, negative
  *     probabilities, empty rows, bad labels, orders, ε, ...).
- * Each must return its status (SPEC §1) with a message in ie_errmsg that
+ * Each must return its status (docs/SPEC.md §1) with a message in ie_errmsg that
  * names the call, leave inputs untouched, leave outputs untouched or NaN
  * (never a plausible partial result), and leave the context usable: the
  * valid call made next gives bit-identical results to the first one.

@@ -1,5 +1,5 @@
 /*
- * test_sinkhorn.c — ie_sinkhorn (SPEC §4) on every backend compiled in:
+ * test_sinkhorn.c — ie_sinkhorn (docs/SPEC.md §4) on every backend compiled in:
  * the POT vectors of tests/gen_sinkhorn.py (transport_cost within 1e-6
  * relative, objective and divergence likewise), the approach to ot.emd2 as
  * ε shrinks, the tiled on-the-fly cost against the built one, determinism,

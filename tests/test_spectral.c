@@ -1,5 +1,5 @@
 /*
- * test_spectral.c — Vendi scores and matrix-based entropies (SPEC §6) on
+ * test_spectral.c — Vendi scores and matrix-based entropies (docs/SPEC.md §6) on
  * every backend compiled in, against float64 NumPy vectors made by
  * tests/gen_spectral.py (tests/vectors/spectral_manifest.txt).  A backend with
  * no device here is skipped with a message, never passed.

@@ -72,7 +72,7 @@ static void fail_msg(ctx_report *r, const char *fmt, const char *a, const char *
   cr_expect(0, "[%s] case %s: %s %s %s", r->bname, r->c->name, fmt, a, b ? b : "");
 }
 
-/* SPEC §1: divergences and entropies are never below 0, not even within
+/* docs/SPEC.md §1: divergences and entropies are never below 0, not even within
  * the tolerance of a 0. */
 static int nonneg_op(const tc_case *c) {
   return !strcmp(c->op, "divergence") || !strcmp(c->op, "entropy");

@@ -1,6 +1,6 @@
 /*
  * kdtree.c — an exact k-d tree for the CPU backend's nearest-neighbour
- * search and max-norm range counting in low dimension (SPEC §5).
+ * search and max-norm range counting in low dimension (docs/SPEC.md §5).
  *
  * Build.  Each node covers a run of the points in tree order; a node of
  * more than LEAF points is split at the median (quickselect) of the

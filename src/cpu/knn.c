@@ -1,6 +1,6 @@
 /*
  * knn.c — the CPU backend's exact k-nearest-neighbour search and max-norm
- * range counting (SPEC §5), in double, OpenMP across queries.
+ * range counting (docs/SPEC.md §5), in double, OpenMP across queries.
  *
  * Search.  Every query keeps a bounded max-heap of its k best (key, index)
  * pairs, ordered lexicographically, in its own rows of the outputs; keys

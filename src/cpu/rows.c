@@ -134,7 +134,7 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 }
 
 /* The kernels run in double for every input dtype: the reference must meet
- * SPEC §1's 1e-5 after cancellations (alpha divergences, temperatures), which
+ * docs/SPEC.md §1's 1e-5 after cancellations (alpha divergences, temperatures), which
  * float arithmetic on z − m does not.  Loads widen f32 / f16 / bf16. */
 #define R double
 #define F(name) name##_d
@@ -329,7 +329,7 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
 
 /* The same kernels in float, for the KL family from f32 / f16 / bf16 inputs:
  * their terms have no cancellation within a chunk (e^{z−m} ≤ 1 summed in
- * chunks of CHUNK, chunks summed in double), so float keeps SPEC §1's 1e-5
+ * chunks of CHUNK, chunks summed in double), so float keeps docs/SPEC.md §1's 1e-5
  * at twice double's SIMD width.  Only pass 1 is used. */
 static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #define R float
@@ -471,7 +471,7 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
 /* Pass 2 of JS, TV, Hellinger, χ², Bhattacharyya and Cauchy–Schwarz from
  * f32 / f16 / bf16 logits, in float, after two_row_f32's first pass (raw
  * maxima rp, rq; Sp, Sq against them).  Terms use δ = lq − lp =
- * ((q − p) − (rq − rp))·it − log(Sq/Sp), a difference of inputs first, and
+ * ((q − p) − (rq − rp))·it − (log Sq − log Sp), a difference of inputs first, and
  * are written on the side (p or q) whose expm1 argument −|δ| is ≤ 0, so
  * that near-equal rows lose nothing to cancellation (as kernels.cl's pass 2):
  *   TV  |p − q| = p·|expm1(δ)|,  Hellinger (√p − √q)² = p·expm1(δ/2)²,
@@ -494,7 +494,10 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   /* its expm1 factor, rounded once from double: 1 − (float)α would be off
    * by 6e-4 relative at α = 0.9999 */
   const float gal = (float)(qform ? -ra->alpha : 1 - ra->alpha);
-  const float lsp = (float)log(st->sp), lsq = (float)log(st->sq), dls = (float)log(st->sq / st->sp);
+  /* δ from the same rounded log-sums as lp, lq: q/p = e^δ holds for the
+   * p and q the terms use (the power family's U = P + W needs it; a rounding
+   * of log Sp common to all p cancels in its normalisation) */
+  const float lsp = (float)log(st->sp), lsq = (float)log(st->sq), dls = lsq - lsp;
   const ie_divergence_kind k = ra->div;
   float bp[CHUNK], bq[CHUNK];
   double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
@@ -529,9 +532,9 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
 #pragma omp simd reduction(+ : c1) reduction(max : hi)
       for (int i = 0; i < n; i++) {
         const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expm1f_fast(-d), x = 2 * lp - lq;
-        c1 += d < -20 ? expf_fast(x) : expf_fast(lq) * e * e;
-        hi = d < -20 && x > hi ? x : hi;
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expm1f_fast(-d), arg = 2 * lp - lq;
+        c1 += d < -20 ? expf_fast(arg) : expf_fast(lq) * e * e;
+        hi = d < -20 && arg > hi ? arg : hi;
       }
       break;
     case IE_DIV_BHATTACHARYYA:
@@ -553,8 +556,8 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
       for (int i = 0; i < n; i++) {
         const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
         const float d = ((qq[i] - pp[i]) - dr) * it - dls, p = expf_fast(lp), q = expf_fast(lq);
-        const float g = gal * d, x = (qform ? lq : lp) + g, u = expf_fast(x);
-        hi = x > hi ? x : hi;
+        const float g = gal * d, arg = (qform ? lq : lp) + g, u = expf_fast(arg);
+        hi = arg > hi ? arg : hi;
         const float w = g < 0.5f && g > -0.5f ? (qform ? q : p) * expm1f_small(g) : u - (qform ? q : p);
         c1 += w, c2 += p, c3 += q, c4 += u;
       }
@@ -773,7 +776,7 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
     if (e < 0) e = div ? row_two_d(ra, x, y, r, &val[r]) : row_one_d(ra, x, labels, r, &val[r]);
     err[r] = e;
     if (e) val[r] = NAN;
-    /* SPEC §1: divergences and entropies are never below 0.  The KL family
+    /* docs/SPEC.md §1: divergences and entropies are never below 0.  The KL family
      * is summed in a form with non-negative terms; the other kinds' final
      * formulas (a log of a normalised sum, an expm1) can land an ulp below
      * an exact 0, which is 0. */

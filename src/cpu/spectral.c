@@ -1,6 +1,6 @@
 /*
  * spectral.c — the CPU backend's similarity matrices for the spectral
- * measures (SPEC §6), in float64: OpenBLAS dsyrk for the Gram of a large set,
+ * measures (docs/SPEC.md §6), in float64: OpenBLAS dsyrk for the Gram of a large set,
  * plain loops with OpenMP across sets for batches of small ones.  The eigen
  * step is the shared host LAPACK one (src/spectral.c).
  */

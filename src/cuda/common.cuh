@@ -756,7 +756,7 @@ __device__ __forceinline__ float ie_phi_g(float x)
  *   TV   |p − q| = p |e^δ − 1|,  Hellinger (√p − √q)² = p (e^{δ/2} − 1)²,
  *   chi2 (p − q)²/q = p (e^δ − 1)² e^{−δ},
  *   KL   p log(p/q) − p + q = p φ(−δ) = p (e^δ − 1 − δ) ≥ 0, as p δ² g(−δ)
- *        near δ = 0 (SPEC §1's non-negative form; p = 0 < q adds q),
+ *        near δ = 0 (docs/SPEC.md §1's non-negative form; p = 0 < q adds q),
  *   Jeffreys (p − q)(lp − lq) = p (e^δ − 1) δ ≥ 0. */
 template <int K>
 __device__ __forceinline__ float p2_term(float wp, float wq, const RowSt &r,

@@ -1,6 +1,6 @@
 /*
  * knn.cu — exact k-nearest-neighbour search and max-norm range counting
- * (SPEC §5) for the CUDA backend.
+ * (docs/SPEC.md §5) for the CUDA backend.
  *
  * Distances are computed in double from coordinate differences of the
  * float32 points: the same arithmetic as the CPU and OpenCL backends and a

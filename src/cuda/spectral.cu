@@ -1,5 +1,5 @@
 /*
- * spectral.cu — the CUDA backend's spectral measures (SPEC §6): similarity
+ * spectral.cu — the CUDA backend's spectral measures (docs/SPEC.md §6): similarity
  * matrices with cuBLAS (a strided-batched GEMM: X Xᵀ, or X̂ᵀX̂ on the dual
  * path) around two kernels of ours (row norms / normalisation, and the rbf
  * map exp(−γ‖x − y‖²)); eigenvalues with cuSOLVER: ?syevd a set, or

@@ -664,7 +664,10 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
         const ulong rx = xoff + row * xstride, ry = yoff + row * ystride;
         const float mp = rs[4 * row], Lp = rs[4 * row + 1];
         const float mq = rs[4 * row + 2], Dq = rs[4 * row + 3], Lq = Lp + Dq;
-        const float C = (mq - mp) + Dq;
+        /* C from the same rounded Lq, Lp as the terms' lp, lq (q/p = e^δ
+         * for the p, q they use); Rényi ∞, a difference alone, from the
+         * log of the ratio */
+        const float C = (mq - mp) + (Lq - Lp), Cr = (mq - mp) + Dq;
         const int raw = xkind == IE_LOGITS && ykind == IE_LOGITS;
         const float cp = shp ? shp[row] : 0.0f, cq = shq ? shq[row] : 0.0f;
         int err = 0; /* the row is known good */
@@ -693,7 +696,7 @@ kernel void ie_p2_div(global const uchar *x, ulong xoff, ulong xstride,
             const float zp = ie_to_z(u, xkind, it, cp, &err), zq = ie_to_z(v, ykind, it, cq, &err);
             if (zp > NEG_INF)
               acc.s0 = fmax(acc.s0, zq == NEG_INF ? INFINITY
-                                    : raw ? ((u - v) - (cp - cq)) * it + C : (zp - zq) + C);
+                                    : raw ? ((u - v) - (cp - cq)) * it + Cr : (zp - zq) + Cr);
           }
           break;
         case K_KL: P2_LOOP(K_KL)

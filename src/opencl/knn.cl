@@ -1,6 +1,6 @@
 /*
  * knn.cl — exact k-nearest-neighbour search and max-norm range counting
- * (SPEC §5) for the OpenCL backend.  Every name here starts with knn_ (the
+ * (docs/SPEC.md §5) for the OpenCL backend.  Every name here starts with knn_ (the
  * .cl files are one program).  Needs cl_khr_fp64: distances are computed in
  * double from coordinate differences of the float32 points, the same
  * arithmetic as the CPU backend and a float64 NumPy reference.

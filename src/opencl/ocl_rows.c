@@ -228,7 +228,7 @@ static double ce_value(const h2 *t) {
   return t->fl & 1u ? INFINITY : log(t->sq) - t->b / t->sp;
 }
 
-/* SPEC §1: divergences and entropies are never below 0; their final
+/* docs/SPEC.md §1: divergences and entropies are never below 0; their final
  * formulas (a log of a normalised sum, an expm1) can land an ulp below an
  * exact 0, which is 0. */
 static double nonneg(const ie_rowargs *a, double v) {

@@ -1,5 +1,5 @@
 /*
- * spectral.c — the OpenCL backend's spectral measures (SPEC §6): similarity
+ * spectral.c — the OpenCL backend's spectral measures (docs/SPEC.md §6): similarity
  * matrices built on the device by the kernels of spectral.cl; the eigen step
  * on the host with LAPACK (as MAGMA does for small dense problems), shared
  * with the CPU backend (src/spectral.c).

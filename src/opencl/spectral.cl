@@ -1,5 +1,5 @@
 /*
- * spectral.cl — similarity matrices for the spectral measures (SPEC §6),
+ * spectral.cl — similarity matrices for the spectral measures (docs/SPEC.md §6),
  * built on the device; the eigen step runs on the host (src/opencl/spectral.c).
  * Self-contained (names ie_sp_*), OpenCL C 1.2.  Every kernel comes in a
  * float version (_f32) and, where the device has cl_khr_fp64, a double one
