@@ -473,7 +473,12 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
  * maxima rp, rq; Sp, Sq against them).  Terms use δ = lq − lp =
  * ((q − p) − (rq − rp))·it − (log Sq − log Sp), a difference of inputs first, and
  * are written on the side (p or q) whose expm1 argument −|δ| is ≤ 0, so
- * that near-equal rows lose nothing to cancellation (as kernels.cl's pass 2):
+ * that near-equal rows lose nothing to cancellation (as kernels.cl's pass 2).
+ * Their expm1 is e^x − 1: its absolute error (6e-8) is a relative one of
+ * the terms' first-order factor (TV, JS's log1p) or of the square root of
+ * their second-order one (Hellinger, χ²), so a sum's error stays below
+ * 6e-8·Σ p|δ|; the power family's W, divided by α(1 − α), keeps the
+ * polynomial.
  *   TV  |p − q| = p·|expm1(δ)|,  Hellinger (√p − √q)² = p·expm1(δ/2)²,
  *   χ²  (p − q)²/q = q·expm1(−δ)² (p²/q = e^{2lp − lq} where q ≪ p),
  *   JS  −β·p·g + (1−β)·q·(δ − g), g = lm − lp = log(β + (1−β)e^δ)
@@ -510,12 +515,14 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     case IE_DIV_JS:
 #pragma omp simd reduction(+ : c1)
       for (int i = 0; i < n; i++) {
-        const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expm1f_fast(d <= 0 ? d : -d);
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
+        const int le = d <= 0; /* q ≤ p: p's side */
+        const float lb = le ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq;
+        const float b = expf_fast(lb), e = expf_fast(le ? d : -d) - 1, sm = b * (1 + e);
         /* g = l for δ ≤ 0, δ + l for δ > 0 (δ − g = −l there: no huge δ
-         * subtracted from itself) */
-        const float l = log1pf_fast((d <= 0 ? be1 : be) * e), p = expf_fast(lp), q = expf_fast(lq);
-        c1 += d <= 0 ? be1 * q * (d - l) - be * p * l : -be1 * q * l - be * p * (d + l);
+         * subtracted from itself); b the larger of p, q, sm the smaller */
+        const float l = log1pf_fast((le ? be1 : be) * e);
+        c1 += le ? be1 * sm * (d - l) - be * b * l : -be1 * b * l - be * sm * (d + l);
       }
       break;
     case IE_DIV_TV:
@@ -524,7 +531,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
       for (int i = 0; i < n; i++) {
         const float d = ((qq[i] - pp[i]) - dr) * it - dls;
         const float l = d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq;
-        const float a = d <= 0 ? d : -d, e = expm1f_fast(k == IE_DIV_TV ? a : 0.5f * a);
+        const float a = d <= 0 ? d : -d, e = expf_fast(k == IE_DIV_TV ? a : 0.5f * a) - 1;
         c1 += k == IE_DIV_TV ? -expf_fast(l) * e : expf_fast(l) * e * e;
       }
       break;
@@ -532,21 +539,19 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
 #pragma omp simd reduction(+ : c1) reduction(max : hi)
       for (int i = 0; i < n; i++) {
         const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expm1f_fast(-d), arg = 2 * lp - lq;
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expf_fast(-d) - 1, arg = 2 * lp - lq;
         c1 += d < -20 ? expf_fast(arg) : expf_fast(lq) * e * e;
         hi = d < -20 && arg > hi ? arg : hi;
       }
       break;
     case IE_DIV_BHATTACHARYYA:
-#pragma omp simd reduction(+ : c1, c2, c3, c4)
+#pragma omp simd reduction(+ : c1, c4)
       for (int i = 0; i < n; i++) {
-        const float dp = (pp[i] - rp) * it, dq = (qq[i] - rq) * it;
+        const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
         const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-        const float l = d <= 0 ? dp - lsp : dq - lsq, e = expm1f_fast(0.5f * (d <= 0 ? d : -d));
-        c1 += expf_fast(0.5f * (dp + dq));
-        c2 += expf_fast(dp);
-        c3 += expf_fast(dq);
-        c4 += expf_fast(l) * e * e;
+        const float e = expf_fast(0.5f * (d <= 0 ? d : -d)) - 1;
+        c1 += expf_fast(0.5f * (lp + lq));
+        c4 += expf_fast(d <= 0 ? lp : lq) * e * e;
       }
       break;
     case IE_DIV_ALPHA:
@@ -582,8 +587,9 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   case IE_DIV_TV:
   case IE_DIV_HELLINGER: return 0.5 * s1;
   case IE_DIV_BHATTACHARYYA:
-    if (0.5 * s4 < 0.5) return -log1p(-0.5 * s4); /* Σ√(pq) = 1 − ½Σ(√p − √q)² */
-    return -(log(s1) - 0.5 * log(s2) - 0.5 * log(s3));
+    /* Σ√(pq) = 1 − ½Σ(√p − √q)² for close rows (identical: exactly 0); the
+     * direct sum for far ones, whose Σ√(pq) the first would cancel */
+    return 0.5 * s4 < 0.5 ? -log1p(-0.5 * s4) : -log(s1);
   case IE_DIV_CAUCHY_SCHWARZ: return -(log(s1) - 0.5 * log(s2) - 0.5 * log(s3));
   default: {
     /* Σ p^α q^{1−α} = P + W = U over P = Σ p, Q = Σ q (1 up to rounding):
