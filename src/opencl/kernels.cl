@@ -517,7 +517,7 @@ kernel void ie_lse_rows(global const float *part, global const int *perr,
 #define K_HELL 2  /* s0 = Σ (√p − √q)² */
 #define K_BHATT 3 /* s0 = Σ e^{(dp+dq)/2}, s1 = Σ e^{dp}, s2 = Σ e^{dq}, s3 = Σ (√p − √q)² */
 #define K_CHI2 4  /* s0 = Σ (p − q)²/q */
-#define K_POW 5   /* s0 = Σ p expm1((1−α)δ), s1 = Σ p, s2 = Σ q, s3 = Σ p^α q^(1−α) */
+#define K_POW 5   /* s0 = Σ p expm1((1−α)δ), s1 = Σ p, s2 = Σ q, s3 = Σ (p − q) */
 #define K_RINF 6  /* s0 = max over p > 0 of lp − lq */
 #define K_CS 7    /* s0 = Σ e^{dp+dq}, s1 = Σ e^{2dp}, s2 = Σ e^{2dq} */
 #define K_POW0 8  /* K_POW for α near 0: s0 = Σ q expm1(−αδ) */
@@ -556,9 +556,11 @@ static inline void p2_push(float4 *acc, float zp, float zq, float mp,
   case K_POW0: {
     /* Σ p^α q^(1−α) = Σ p + Σ p expm1((1−α)δ) = Σ q + Σ q expm1(−αδ): the
      * host takes log1p of the expm1 sum (the first for α near 1, the second
-     * for α near 0) when it is small, else the direct sum s3. */
+     * for α near 0) when it is small, else log(P + W).  s3 = Σ (p − q), a
+     * sum of small terms for close rows: log P − log Q = log1p(s3/Q) keeps
+     * digits that two float sums P, Q, each off by 1e-7, would not. */
     const float p = exp(lp), q = exp(lq);
-    float u, w;
+    float u, w; /* u: the term of Σ p^α q^(1−α), for w */
     if (!hq) { /* q = 0 < p */
       u = oma > 0.0f ? 0.0f : INFINITY;
       w = kind == K_POW0 ? u : oma > 0.0f ? -p : INFINITY;
@@ -580,7 +582,7 @@ static inline void p2_push(float4 *acc, float zp, float zq, float mp,
     acc->s0 += w;
     acc->s1 += hp ? p : 0.0f;
     acc->s2 += hq ? q : 0.0f;
-    acc->s3 += u;
+    acc->s3 += (hp ? p : 0.0f) - (hq ? q : 0.0f);
     break;
   }
   case K_KL: {

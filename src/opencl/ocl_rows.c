@@ -255,14 +255,17 @@ static double pass2_value(const ie_rowargs *a, int kind, const double *s) {
      * Q = s2 = Σ q (1 up to rounding).  K_POW: log1p(W/P) + (1 − α)(log P −
      * log Q), W = s0 = Σ p expm1((1−α)δ); K_POW0: log1p(W/Q) + α(log Q −
      * log P), W = s0 = Σ q expm1(−αδ); when W is not small against P (Q),
-     * the direct (log s3 − log Q) − α(log P − log Q). */
-    double w = s[0] / (kind == K_POW ? s[1] : s[2]), L;
+     * the direct (log(P + W) − log Q) − α(log P − log Q) (Q + W for
+     * K_POW0).  log P − log Q is log1p(s3/Q), s3 = Σ (p − q). */
+    const double base = kind == K_POW ? s[1] : s[2], w = s[0] / base;
+    const double lpq = log1p(s[3] / s[2]); /* log P − log Q, from Σ (p − q) */
+    double L;
     if (fabs(w) < 0.5 && kind == K_POW)
-      L = log1p(w) + (1 - al) * (log(s[1]) - log(s[2]));
+      L = log1p(w) + (1 - al) * lpq;
     else if (fabs(w) < 0.5)
-      L = log1p(w) + al * (log(s[2]) - log(s[1]));
+      L = log1p(w) - al * lpq;
     else
-      L = (log(s[3]) - log(s[2])) - al * (log(s[1]) - log(s[2]));
+      L = (log(base + s[0]) - log(s[2])) - al * lpq; /* Σ p^α q^(1−α) = P + W (Q + W) */
     if (a->div == IE_DIV_RENYI) return L / (al - 1);
     if (a->div == IE_DIV_TSALLIS) return expm1(L) / (al - 1);
     return -expm1(L) / (al * (1 - al)); /* alpha (Amari) */
