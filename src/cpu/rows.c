@@ -485,8 +485,8 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
  *       = log1p((1−β)·expm1(δ)), or δ + log1p(β·expm1(−δ)) for δ > 0,
  *   Bhattacharyya −log Σ√(pq) = −log1p(−½Σ(√p − √q)²) for close rows.
  * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
- * Alpha / Rényi / Tsallis sum U = Σ p^α q^{1−α} and W = Σ p·expm1((1−α)δ)
- * (q-form Σ q·expm1(−αδ) for α < ½), as kernels.cl's K_POW.  Returns NAN
+ * Alpha / Rényi / Tsallis sum W = Σ p·expm1((1−α)δ) (q-form Σ q·expm1(−αδ)
+ * for α < ½), P, Q and Σ (p − q), as kernels.cl's K_POW.  Returns NAN
  * where rq − rp is not a float or a term passes float's exp, for the double
  * kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
@@ -564,7 +564,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
         const float g = gal * d, arg = (qform ? lq : lp) + g, u = expf_fast(arg);
         hi = arg > hi ? arg : hi;
         const float w = g < 0.5f && g > -0.5f ? (qform ? q : p) * expm1f_small(g) : u - (qform ? q : p);
-        c1 += w, c2 += p, c3 += q, c4 += u;
+        c1 += w, c2 += p, c3 += q, c4 += p - q;
       }
       break;
     default: /* Cauchy–Schwarz */
@@ -592,12 +592,13 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     return 0.5 * s4 < 0.5 ? -log1p(-0.5 * s4) : -log(s1);
   case IE_DIV_CAUCHY_SCHWARZ: return -(log(s1) - 0.5 * log(s2) - 0.5 * log(s3));
   default: {
-    /* Σ p^α q^{1−α} = P + W = U over P = Σ p, Q = Σ q (1 up to rounding):
-     * L = log Σ p̂^α q̂^{1−α} from log1p(W/P) near α = 1 (q-form: W/Q near
-     * α = 0), where log U would cancel; U past float's range: NaN, for the
-     * double kernels. */
-    const double a = ra->alpha, lpq = log(s2) - log(s3), ws = s1 / (qform ? s3 : s2);
-    const double l = fabs(ws) >= 0.5 ? (log(s4) - log(s3)) - a * lpq
+    /* Σ p^α q^{1−α} = P + W (q-form Q + W) over P = Σ p, Q = Σ q (1 up to
+     * rounding): L = log Σ p̂^α q̂^{1−α} from log1p(W/P) near α = 1 (W/Q
+     * near α = 0), where log(P + W) would cancel.  log P − log Q is
+     * log1p(D/Q), D = Σ (p − q) a sum of small terms for close rows (two
+     * sums P, Q, each off by its rounding, would not keep those digits). */
+    const double a = ra->alpha, lpq = log1p(s4 / s3), base = qform ? s3 : s2, ws = s1 / base;
+    const double l = fabs(ws) >= 0.5 ? (log(base + s1) - log(s3)) - a * lpq
                      : qform         ? log1p(ws) - a * lpq
                                      : log1p(ws) + (1 - a) * lpq;
     return power_value(ra, l);
