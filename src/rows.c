@@ -165,6 +165,16 @@ static ie_status refine_power_rows(ie_context *ctx, const rowjob *j, double *val
   return IE_OK;
 }
 
+/* docs/SPEC.md §1: divergences and entropies are never below 0.  The KL
+ * family is summed in a form with non-negative terms; the other kinds'
+ * final formulas (a log of a normalised sum, an expm1) can land an ulp
+ * below an exact 0, which is 0.  Once here, for every backend. */
+static void clamp_nonneg(const ie_rowargs *ra, double *val, int64_t rows) {
+  if (ra->op != IE_OP_DIVERGENCE && ra->op != IE_OP_ENTROPY) return;
+  for (int64_t r = 0; r < rows; r++)
+    if (val[r] < 0) val[r] = 0;
+}
+
 static ie_status run_rows(ie_context *ctx, rowjob *j) {
   const int64_t rows = j->x->m.rows;
   ie__arg out;
@@ -221,6 +231,7 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   }
   if ((s = report_rows(ctx, j->fn, err, rows, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
   if ((s = refine_power_rows(ctx, j, val)) != IE_OK) goto done;
+  clamp_nonneg(&j->ra, val, rows);
   if (j->summary && (s = summarize(ctx, j->fn, val, w, rows, j->summary)) != IE_OK) goto done;
   if (j->per_row) s = ie__write_per_row(ctx, &out, val);
 

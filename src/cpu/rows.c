@@ -783,11 +783,6 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
     if (e < 0) e = div ? row_two_d(ra, x, y, r, &val[r]) : row_one_d(ra, x, labels, r, &val[r]);
     err[r] = e;
     if (e) val[r] = NAN;
-    /* docs/SPEC.md §1: divergences and entropies are never below 0.  The KL family
-     * is summed in a form with non-negative terms; the other kinds' final
-     * formulas (a log of a normalised sum, an expm1) can land an ulp below
-     * an exact 0, which is 0. */
-    else if (ra->op != IE_OP_LSE && ra->op != IE_OP_NLL && val[r] < 0) val[r] = 0;
   }
   return IE_OK;
 }

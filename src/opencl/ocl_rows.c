@@ -228,13 +228,6 @@ static double ce_value(const h2 *t) {
   return t->fl & 1u ? INFINITY : log(t->sq) - t->b / t->sp;
 }
 
-/* docs/SPEC.md §1: divergences and entropies are never below 0; their final
- * formulas (a log of a normalised sum, an expm1) can land an ulp below an
- * exact 0, which is 0. */
-static double nonneg(const ie_rowargs *a, double v) {
-  return a->op != IE_OP_LSE && a->op != IE_OP_NLL && v < 0 ? 0 : v;
-}
-
 static double pass2_value(const ie_rowargs *a, int kind, const double *s) {
   const double al = a->alpha;
   switch (kind) {
@@ -428,7 +421,7 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
           if (!e && (t.mp == -INFINITY || t.mq == -INFINITY)) e = IE_ROW_EMPTY;
           if (!e) v = ce_value(&t);
         }
-        val[r0 + i] = e ? NAN : nonneg(a, v);
+        val[r0 + i] = e ? NAN : v;
         err[r0 + i] = e;
       }
       continue;
@@ -468,7 +461,7 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
         }
       }
       err[r0 + i] = herr[i];
-      val[r0 + i] = herr[i] ? NAN : nonneg(a, pass2_value(a, kind, sum));
+      val[r0 + i] = herr[i] ? NAN : pass2_value(a, kind, sum);
     }
   }
   return IE_OK;
