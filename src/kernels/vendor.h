@@ -3,7 +3,8 @@
  * GPU math of src/kernels/ is written once (as hashcat's inc_vendor.h does for
  * CUDA, HIP and OpenCL).
  *
- * Every file of src/kernels/ is compiled twice:
+ * Every kernel file of src/kernels/ is compiled twice (and the plain helpers a
+ * third time, as host C for the CPU backend):
  *  - by the CUDA module, as CUDA C++: a .cu file of src/cuda/ includes it and
  *    launches its kernels;
  *  - by the OpenCL module, as OpenCL C 1.2: cmake/embed.cmake inlines its
@@ -77,6 +78,43 @@ typedef unsigned short ie_u16;
 #define IE_INFINITY (__longlong_as_double(0x7ff0000000000000LL))
 #define IE_NAN_F __int_as_float(0x7fffffff)
 #define IE_NAN (__longlong_as_double(0x7fffffffffffffffLL))
+
+#elif !defined(__OPENCL_VERSION__)
+/* ---- Host C (or C++) ------------------------------------------------------------ */
+/* The plain helpers of src/kernels/ (final formulas, heaps, pass terms) are also
+ * compiled into host code (the CPU backend) so that it shares them; kernels
+ * (KERNEL, LOCAL_ARRAY, BARRIER, ids) are not available here. */
+#define IE_KERNEL_HOST 1
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include <float.h>
+
+typedef int32_t ie_i32;
+typedef uint32_t ie_u32;
+typedef int64_t ie_i64;
+typedef uint64_t ie_u64;
+typedef uint8_t ie_u8;
+typedef uint16_t ie_u16;
+
+#define FN static inline
+#define GLOBAL
+#define LOCAL
+#define CONSTANT static const
+
+static inline float ie__as_float(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
+static inline uint32_t ie__as_uint(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
+static inline double ie__as_double(uint64_t u) { double d; memcpy(&d, &u, sizeof d); return d; }
+static inline uint64_t ie__as_ulong(double d) { uint64_t u; memcpy(&u, &d, sizeof u); return u; }
+#define AS_FLOAT(u) ie__as_float(u)
+#define AS_UINT(f) ie__as_uint(f)
+#define AS_DOUBLE(u) ie__as_double(u)
+#define AS_ULONG(d) ie__as_ulong(d)
+
+#define IE_INFINITY_F INFINITY
+#define IE_INFINITY ((double)INFINITY)
+#define IE_NAN_F NAN
+#define IE_NAN ((double)NAN)
 
 #else
 /* ---- OpenCL C 1.2 ------------------------------------------------------------- */
