@@ -153,10 +153,38 @@ IE_API void ie_context_set_cancel_flag(ie_context *ctx, const volatile int *flag
 IE_API ie_backend ie_context_backend(const ie_context *ctx);
 IE_API const char *ie_context_device_name(const ie_context *ctx);
 
+/* ---- Errors ------------------------------------------------------------------ */
+
+/* Every call that takes a (non-const) context and returns an ie_status
+ * starts by forgetting the context's last failure, so after a successful call
+ * ie_errcode is IE_OK, ie_errmsg is "not an error" and the location below is
+ * -1 / NULL, whatever failed before.  The other calls that take a context
+ * (ie_context_destroy, ie_context_set_cancel_flag, ie_host_free and the
+ * readers below, which take a const context) leave it as it is. */
+
 /* The message of the last failed call on this context ("not an error" when
  * the last call succeeded).  Owned by the context; valid until its next call. */
 IE_API const char *ie_errmsg(const ie_context *ctx);
 IE_API ie_status ie_errcode(const ie_context *ctx);
+
+/* Where the last failure is, as numbers, so that a caller need not parse the
+ * message (after SQLite's sqlite3_error_offset).  When a failure names one
+ * element of one input (a NaN, a negative probability, a row with no
+ * support, a bad label or weight, a zero-distance point, an asymmetric K),
+ * ie_error_tensor is that input's name in the call ("logits", "p", "q",
+ * "labels", "row_weights", "x", "cost", ...; it is what the message says) and
+ * the position is in that tensor's OWN shape, counted from 0:
+ *   1-D [n]        ie_error_row is the element (labels, row weights: the row);
+ *   2-D [n, k]     ie_error_row, ie_error_column;
+ *   3-D [B, n, k]  ie_error_index (the problem or set), then row, column.
+ * A part the failure does not name is -1: a row with no support has no
+ * column; a failure that names no element (a bad shape or option, out of
+ * memory) gives -1 everywhere and a NULL tensor.  When several rows are bad,
+ * the first (lowest) is named.  All -1 / NULL after a successful call. */
+IE_API int64_t ie_error_index(const ie_context *ctx);
+IE_API int64_t ie_error_row(const ie_context *ctx);
+IE_API int64_t ie_error_column(const ie_context *ctx);
+IE_API const char *ie_error_tensor(const ie_context *ctx);
 
 /* Host memory that the context's device reads fastest: page-locked
  * (cudaMallocHost) on a CUDA context, so that staging a host tensor is one
