@@ -184,9 +184,6 @@ int cli_dtype_parse(const char *s, DLDataType *t); /* f16 bf16 f32 f64 ... */
 double cli_load_double(const void *p, DLDataType t, int64_t i);
 DLDataType cli_dt(uint8_t code, uint8_t bits);
 
-/* Copy `msg` into dst replacing every "row N" by "row N+offset". */
-void cli_shift_rows(char *dst, size_t cap, const char *msg, int64_t offset);
-
 /* ---- Streaming of row chunks (double buffered, reader thread) ------------------ */
 
 #define STREAM_MAX_SRC 4

@@ -4,428 +4,7 @@
  * available here, each compared with the CPU and timed.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "cmd.h"
-
-#include <inttypes.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* ---- Data ------------------------------------------------------------------------ */
-
-typedef struct {
-  uint64_t s;
-} prng;
-
-static uint64_t prng_next(prng *g) { /* splitmix64 */
-  uint64_t z = (g->s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static double prng_unit(prng *g) { /* (0, 1) */
-  return ((double)(prng_next(g) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-/* Two standard normals (Box–Muller). */
-static void prng_normal2(prng *g, double *a, double *b) {
-  double r = sqrt(-2.0 * log(prng_unit(g)));
-  double t = 6.283185307179586 * prng_unit(g);
-  *a = r * cos(t);
-  *b = r * sin(t);
-}
-
-/* Sizes of the sample-based families: small, so that the demo stays within
- * a few seconds on the CPU. */
-#define FAM_VENDI_N 500
-#define FAM_VENDI_D 64
-#define FAM_SINK_N 200
-#define FAM_SINK_D 4
-#define FAM_SINK_EPS 1.0
-#define FAM_KNN_N 2000
-#define FAM_KNN_D 4
-#define FAM_KNN_K 5
-
-typedef struct {
-  int64_t B, V, masked_cols;
-  uint64_t seed;
-  float *p, *q;
-  int32_t *labels;
-  /* the sample-based families */
-  float *vx;         /* [FAM_VENDI_N, FAM_VENDI_D]: 16 clusters, so the score is far from n */
-  float *sa, *sb;    /* [FAM_SINK_N] weights */
-  float *sx, *sy;    /* [FAM_SINK_N, FAM_SINK_D] point clouds, y shifted */
-  float *kx;         /* [FAM_KNN_N, FAM_KNN_D] correlated Gaussian */
-} demo_data;
-
-/* p: logits with a per-row scale (flat to peaked rows); q: p plus noise;
- * every 8th row masks its last V/16 columns (-inf in both, probability 0);
- * labels: the argmax of p half of the time, else uniform over the unmasked
- * columns. */
-static int make_data(demo_data *d) {
-  size_t n = (size_t)d->B * (size_t)d->V;
-  d->p = malloc(n * sizeof(float));
-  d->q = malloc(n * sizeof(float));
-  d->labels = malloc((size_t)d->B * sizeof(int32_t));
-  if (!d->p || !d->q || !d->labels) return -1;
-  prng g = {d->seed};
-  d->masked_cols = d->V / 16;
-  for (int64_t r = 0; r < d->B; r++) {
-    double scale = 0.5 + 3.5 * prng_unit(&g);
-    float *pr = d->p + r * d->V, *qr = d->q + r * d->V;
-    for (int64_t k = 0; k < d->V; k++) {
-      double z1, z2;
-      prng_normal2(&g, &z1, &z2);
-      pr[k] = (float)(scale * z1);
-      qr[k] = (float)(scale * z1 + 0.7 * z2);
-    }
-    int64_t live = d->V;
-    if (r % 8 == 0 && d->masked_cols > 0) {
-      live = d->V - d->masked_cols;
-      for (int64_t k = live; k < d->V; k++) pr[k] = qr[k] = -INFINITY;
-    }
-    int64_t y;
-    if (prng_unit(&g) < 0.5) {
-      y = 0;
-      for (int64_t k = 1; k < live; k++)
-        if (pr[k] > pr[y]) y = k;
-    } else {
-      y = (int64_t)(prng_unit(&g) * (double)live);
-      if (y >= live) y = live - 1;
-    }
-    d->labels[r] = (int32_t)y;
-  }
-
-  d->vx = malloc((size_t)FAM_VENDI_N * FAM_VENDI_D * sizeof(float));
-  d->sa = malloc((size_t)FAM_SINK_N * sizeof(float));
-  d->sb = malloc((size_t)FAM_SINK_N * sizeof(float));
-  d->sx = malloc((size_t)FAM_SINK_N * FAM_SINK_D * sizeof(float));
-  d->sy = malloc((size_t)FAM_SINK_N * FAM_SINK_D * sizeof(float));
-  d->kx = malloc((size_t)FAM_KNN_N * FAM_KNN_D * sizeof(float));
-  if (!d->vx || !d->sa || !d->sb || !d->sx || !d->sy || !d->kx) return -1;
-  /* A generator of their own, so that --rows / --cols do not change them. */
-  g.s = d->seed ^ 0x5deece66dULL;
-  double z1, z2;
-  enum { CL = 16 };
-  float centre[CL][FAM_VENDI_D];
-  for (int c = 0; c < CL; c++)
-    for (int k = 0; k < FAM_VENDI_D; k++) {
-      prng_normal2(&g, &z1, &z2);
-      centre[c][k] = (float)z1;
-    }
-  for (int i = 0; i < FAM_VENDI_N; i++)
-    for (int k = 0; k < FAM_VENDI_D; k++) {
-      prng_normal2(&g, &z1, &z2);
-      d->vx[i * FAM_VENDI_D + k] = centre[i % CL][k] + (float)(0.4 * z1);
-    }
-  for (int i = 0; i < FAM_SINK_N; i++) {
-    d->sa[i] = (float)(0.2 + prng_unit(&g));
-    d->sb[i] = (float)(0.2 + prng_unit(&g));
-    for (int k = 0; k < FAM_SINK_D; k++) {
-      prng_normal2(&g, &z1, &z2);
-      d->sx[i * FAM_SINK_D + k] = (float)z1;
-      d->sy[i * FAM_SINK_D + k] = (float)(0.8 * z2 + 0.5);
-    }
-  }
-  for (int i = 0; i < FAM_KNN_N; i++) {
-    double prev = 0;
-    for (int k = 0; k < FAM_KNN_D; k++) {
-      prng_normal2(&g, &z1, &z2);
-      prev = 0.6 * prev + z1;
-      d->kx[i * FAM_KNN_D + k] = (float)prev;
-    }
-  }
-  return 0;
-}
-
-static void tensor2(DLTensor *t, void *data, int64_t *shape, int ndim, DLDataType dt) {
-  memset(t, 0, sizeof *t);
-  t->data = data;
-  t->device.device_type = kDLCPU;
-  t->ndim = ndim;
-  t->dtype = dt;
-  t->shape = shape;
-}
-
-/* ---- Operations ----------------------------------------------------------------------- */
-
-enum { D_LSM, D_ENT, D_NLL, D_DIV, D_VENDI, D_MENT, D_SINK, D_KNN_ENT };
-#define IS_FAMILY(op) ((op) >= D_VENDI) /* one value from sample sets */
-
-typedef struct {
-  const char *family; /* "log-softmax", "entropy", ..., "vendi", "sinkhorn", "knn-entropy" */
-  const char *variant;
-  const char *label;  /* for the table */
-  int op;
-  ie_entropy_kind ek;
-  ie_divergence_kind dk;
-  double alpha;
-} demo_op;
-
-static const demo_op demo_ops[] = {
-    {"log-softmax", "", "log-softmax", D_LSM, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
-    {"entropy", "shannon", "entropy shannon", D_ENT, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
-    {"entropy", "renyi a=2", "entropy renyi a=2", D_ENT, IE_ENTROPY_RENYI, IE_DIV_KL, 2},
-    {"nll", "", "nll", D_NLL, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
-    {"divergence", "kl", "divergence kl", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
-    {"divergence", "js", "divergence js", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_JS, 0},
-    {"divergence", "tv", "divergence tv", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_TV, 0},
-    {"divergence", "hellinger", "divergence hellinger", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_HELLINGER, 0},
-    {"divergence", "renyi a=2", "divergence renyi a=2", D_DIV, IE_ENTROPY_SHANNON, IE_DIV_RENYI, 2},
-    {"vendi", "cosine q=1", "vendi 500x64 cosine", D_VENDI, IE_ENTROPY_SHANNON, IE_DIV_KL, 1},
-    {"matrix-entropy", "rbf a=2", "matrix-ent 500x64 rbf", D_MENT, IE_ENTROPY_SHANNON, IE_DIV_KL, 2},
-    {"sinkhorn", "200x200 eps=1", "sinkhorn 200x200", D_SINK, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
-    {"knn-entropy", "2000x4 k=5", "knn-entropy 2000x4 k=5", D_KNN_ENT, IE_ENTROPY_SHANNON, IE_DIV_KL, 0},
-};
-#define NOPS ((int)(sizeof demo_ops / sizeof demo_ops[0]))
-
-/* A sample-based family: its one value into sm->mean. */
-static ie_status run_family(ie_context *ctx, const demo_op *op, const demo_data *d,
-                            ie_summary *sm) {
-  const DLDataType f32 = cli_dt(kDLFloat, 32);
-  ie_status st;
-  switch (op->op) {
-    case D_VENDI:
-    case D_MENT: {
-      int64_t shp[2] = {FAM_VENDI_N, FAM_VENDI_D};
-      DLTensor x;
-      tensor2(&x, d->vx, shp, 2, f32);
-      ie_spectral_result r;
-      memset(&r, 0, sizeof r);
-      if (op->op == D_VENDI) {
-        ie_vendi_options o;
-        memset(&o, 0, sizeof o);
-        o.size = sizeof o;
-        o.kernel = IE_KERNEL_COSINE;
-        o.q = op->alpha;
-        o.has_q = 1;
-        st = ie_vendi(ctx, &x, &o, &r);
-      } else {
-        ie_matrix_entropy_options o;
-        memset(&o, 0, sizeof o);
-        o.size = sizeof o;
-        o.kernel = IE_KERNEL_RBF;
-        o.sigma = 8.0; /* about the distance within a cluster */
-        o.alpha = op->alpha;
-        o.has_alpha = 1;
-        st = ie_matrix_entropy(ctx, &x, &o, &r);
-      }
-      sm->mean = r.value;
-      return st;
-    }
-    case D_SINK: {
-      int64_t wshp[1] = {FAM_SINK_N}, pshp[2] = {FAM_SINK_N, FAM_SINK_D};
-      DLTensor a, b, x, y;
-      tensor2(&a, d->sa, wshp, 1, f32);
-      tensor2(&b, d->sb, wshp, 1, f32);
-      tensor2(&x, d->sx, pshp, 2, f32);
-      tensor2(&y, d->sy, pshp, 2, f32);
-      ie_sinkhorn_options o;
-      memset(&o, 0, sizeof o);
-      o.size = sizeof o;
-      o.epsilon = FAM_SINK_EPS;
-      o.tol = 1e-7;
-      o.max_iter = 5000;
-      ie_sinkhorn_result r;
-      memset(&r, 0, sizeof r);
-      st = ie_sinkhorn(ctx, &a, &b, NULL, &x, &y, &o, &r, NULL, NULL, NULL);
-      if (st == IE_OK && !r.converged) {
-        sm->mean = NAN;
-        return IE_INTERNAL; /* reported below as a failure to converge */
-      }
-      sm->mean = r.transport_cost;
-      return st;
-    }
-    default: {
-      int64_t shp[2] = {FAM_KNN_N, FAM_KNN_D};
-      DLTensor x;
-      tensor2(&x, d->kx, shp, 2, f32);
-      ie_knn_estimator_options o;
-      memset(&o, 0, sizeof o);
-      o.size = sizeof o;
-      o.k = FAM_KNN_K;
-      ie_knn_result r;
-      memset(&r, 0, sizeof r);
-      st = ie_knn_entropy(ctx, &x, &o, &r);
-      sm->mean = r.estimate;
-      return st;
-    }
-  }
-}
-
-/* Run `op` on the first `rows` rows of the data. */
-static ie_status run_op(ie_context *ctx, const demo_op *op, const demo_data *d,
-                        int64_t rows, void *out, int row_f32, ie_summary *sm) {
-  if (IS_FAMILY(op->op)) {
-    memset(sm, 0, sizeof *sm);
-    return run_family(ctx, op, d, sm);
-  }
-  const DLDataType rdt = cli_dt(kDLFloat, row_f32 ? 32 : 64);
-  int64_t shp[2] = {rows, d->V}, bshp[1] = {rows};
-  DLTensor p, q, y, o;
-  tensor2(&p, d->p, shp, 2, cli_dt(kDLFloat, 32));
-  tensor2(&q, d->q, shp, 2, cli_dt(kDLFloat, 32));
-  tensor2(&y, d->labels, bshp, 1, cli_dt(kDLInt, 32));
-  memset(sm, 0, sizeof *sm);
-  switch (op->op) {
-    case D_LSM: {
-      tensor2(&o, out, shp, 2, cli_dt(kDLFloat, 32));
-      ie_softmax_options so = {sizeof so, 0};
-      return ie_log_softmax(ctx, &p, &o, &so);
-    }
-    case D_ENT: {
-      tensor2(&o, out, bshp, 1, rdt);
-      ie_entropy_options eo;
-      memset(&eo, 0, sizeof eo);
-      eo.size = sizeof eo;
-      eo.kind = op->ek;
-      eo.alpha = op->alpha;
-      return ie_entropy(ctx, &p, &o, &eo, sm);
-    }
-    case D_NLL: {
-      tensor2(&o, out, bshp, 1, rdt);
-      ie_nll_options no;
-      memset(&no, 0, sizeof no);
-      no.size = sizeof no;
-      return ie_nll(ctx, &p, &y, &o, &no, sm);
-    }
-    default: {
-      tensor2(&o, out, bshp, 1, rdt);
-      ie_divergence_options dv;
-      memset(&dv, 0, sizeof dv);
-      dv.size = sizeof dv;
-      dv.alpha = op->alpha;
-      return ie_divergence(ctx, op->dk, &p, &q, &o, &dv, sm);
-    }
-  }
-}
-
-static size_t op_bytes(const demo_op *op, const demo_data *d) {
-  size_t m = (size_t)d->B * (size_t)d->V * sizeof(float);
-  switch (op->op) {
-    case D_LSM: return 2 * m; /* read and write */
-    case D_ENT: return m;
-    case D_NLL: return m + (size_t)d->B * 4;
-    case D_DIV: return 2 * m;
-    default: return 0; /* compute-bound: no GB/s */
-  }
-}
-
-/* ---- Backends and results ------------------------------------------------------------- */
-
-typedef struct {
-  ie_backend b;
-  int available;
-  int selected;
-  ie_context *ctx;
-  int row_f32; /* the backend writes per-row values as float32 only */
-  char device[256];
-  char reason[512];
-} demo_backend;
-
-typedef struct {
-  int ran;       /* attempted */
-  int ok;        /* succeeded */
-  int unsupported; /* the backend has no such operation (not a failure) */
-  char err[512];
-  double value;  /* mean over rows (log-softmax: mean finite log-probability) */
-  double maxrel; /* vs CPU; 0 for the CPU itself */
-  int within;
-  double ms;     /* median */
-  int reps;
-  double gbps;
-} demo_result;
-
-#define TOL 1e-5
-
-/* |x - r| / max(|r|, 0.1): ≤ 1e-5 exactly when x is within docs/SPEC.md §1's
- * tolerance (1e-5 relative, or 1e-6 absolute near 0). */
-static double rel_err(double x, double r) {
-  if (x == r) return 0; /* also inf == inf */
-  if (isnan(x) || isnan(r) || isinf(x) || isinf(r)) return INFINITY;
-  double m = fabs(r) > 0.1 ? fabs(r) : 0.1;
-  return fabs(x - r) / m;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static void measure(demo_backend *be, const demo_op *op, const demo_data *d, void *out,
-                    demo_result *res) {
-  ie_summary sm;
-  res->ran = 1;
-  /* Warm-up on a few rows: kernels built, buffers made, untimed. */
-  int64_t wrows = d->B < 8 ? d->B : 8;
-  ie_status st = run_op(be->ctx, op, d, wrows, out, be->row_f32, &sm);
-  if (st == IE_UNSUPPORTED && IS_FAMILY(op->op)) {
-    res->unsupported = 1;
-    snprintf(res->err, sizeof res->err, "%s", ie_errmsg(be->ctx));
-    return;
-  }
-  if (st == IE_BAD_DTYPE && op->op != D_LSM && !IS_FAMILY(op->op) && !be->row_f32) {
-    be->row_f32 = 1; /* a backend that writes per-row values as float32 only */
-    st = run_op(be->ctx, op, d, wrows, out, 1, &sm);
-  }
-  double t0 = cli_now();
-  if (st == IE_OK) st = run_op(be->ctx, op, d, d->B, out, be->row_f32, &sm); /* the result */
-  double first = cli_now() - t0;
-  if (st != IE_OK) {
-    if (op->op == D_SINK && st == IE_INTERNAL && isnan(sm.mean))
-      snprintf(res->err, sizeof res->err, "did not converge");
-    else
-      snprintf(res->err, sizeof res->err, "%s [%s]", ie_errmsg(be->ctx), ie_status_name(st));
-    return;
-  }
-  res->ok = 1;
-  if (op->op == D_LSM) {
-    const float *o = out;
-    double s = 0;
-    size_t n = 0, all = (size_t)d->B * (size_t)d->V;
-    for (size_t i = 0; i < all; i++)
-      if (isfinite(o[i])) {
-        s += o[i];
-        n++;
-      }
-    res->value = n ? s / (double)n : NAN;
-  } else {
-    res->value = sm.mean;
-  }
-  enum { MAXREP = 15 };
-  double t[MAXREP];
-  t[0] = first;
-  int reps = 1;
-  double spent = first;
-  /* More timed calls while they are quick: at least 3, up to 15 or about
-   * 0.25 s in all.  A call slower than that is timed once. */
-  while (first < 0.25 && reps < MAXREP && (reps < 3 || spent < 0.25) && !cli_interrupted) {
-    double a = cli_now();
-    st = run_op(be->ctx, op, d, d->B, out, be->row_f32, &sm);
-    double e = cli_now() - a;
-    if (st != IE_OK) {
-      res->ok = 0;
-      snprintf(res->err, sizeof res->err, "%s [%s]", ie_errmsg(be->ctx), ie_status_name(st));
-      return;
-    }
-    t[reps++] = e;
-    spent += e;
-  }
-  if (op->op != D_LSM && !IS_FAMILY(op->op) && be->row_f32) { /* widen to float64, backwards */
-    float *f = out;
-    double *dd = out;
-    for (int64_t i = d->B - 1; i >= 0; i--) {
-      float v = f[i];
-      dd[i] = v;
-    }
-  }
-  qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-  double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-  res->ms = 1e3 * med;
-  res->reps = reps;
-  res->gbps = med > 0 ? (double)op_bytes(op, d) / med / 1e9 : 0;
-}
+#include "demo.h"
 
 /* ---- The command ------------------------------------------------------------------------ */
 
@@ -501,7 +80,7 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
   }
 
   double tg = cli_now();
-  if (make_data(&d) != 0) {
+  if (demo_make_data(&d) != 0) {
     rc = cli_fail(CLI_EXIT_FAIL, name, "out of memory making %" PRId64 " x %" PRId64 " demo logits", d.B, d.V);
     goto done;
   }
@@ -512,7 +91,7 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
   rows_buf = malloc((size_t)d.B * sizeof(double));
   ref_mat = malloc(nmat * sizeof(float));
   mat_buf = malloc(nmat * sizeof(float));
-  res = calloc((size_t)NOPS * 3, sizeof *res);
+  res = calloc((size_t)demo_nops * 3, sizeof *res);
   if (!ref_rows || !rows_buf || !ref_mat || !mat_buf || !res) {
     rc = cli_fail(CLI_EXIT_FAIL, name, "out of memory");
     goto done;
@@ -521,11 +100,11 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
   cli_progress pg;
   int navail = 0;
   for (int i = 0; i < 3; i++) navail += bes[i].available && bes[i].selected;
-  progress_init(&pg, c->progress, (int64_t)NOPS * navail, "demo");
+  progress_init(&pg, c->progress, (int64_t)demo_nops * navail, "demo");
   int64_t step = 0;
   int all_ok = 1;
   double t_all = cli_now();
-  for (int k = 0; k < NOPS && !cli_interrupted; k++) {
+  for (int k = 0; k < demo_nops && !cli_interrupted; k++) {
     const demo_op *op = &demo_ops[k];
     for (int i = 0; i < 3 && !cli_interrupted; i++) {
       demo_backend *be = &bes[i];
@@ -533,7 +112,7 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
       demo_result *r = &res[k * 3 + i];
       void *out = op->op == D_LSM ? (void *)(i == 0 ? ref_mat : mat_buf)
                                   : (void *)(i == 0 ? ref_rows : rows_buf);
-      measure(be, op, &d, out, r);
+      demo_measure(be, op, &d, out, r);
       if (r->unsupported && i > 0) {
         progress_update(&pg, ++step);
         continue;
@@ -553,15 +132,15 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
       } else {
         double m = 0;
         if (IS_FAMILY(op->op)) {
-          m = rel_err(r->value, res[k * 3].value);
+          m = demo_rel_err(r->value, res[k * 3].value);
         } else if (op->op == D_LSM) {
           for (size_t e = 0; e < nmat; e++) {
-            double x = rel_err(mat_buf[e], ref_mat[e]);
+            double x = demo_rel_err(mat_buf[e], ref_mat[e]);
             if (!(x <= m)) m = x;
           }
         } else {
           for (int64_t e = 0; e < d.B; e++) {
-            double x = rel_err(rows_buf[e], ref_rows[e]);
+            double x = demo_rel_err(rows_buf[e], ref_rows[e]);
             if (!(x <= m)) m = x;
           }
         }
@@ -611,7 +190,7 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
     }
     cj_arr_end(&j);
     cj_arr_begin(&j, "results");
-    for (int k = 0; k < NOPS; k++)
+    for (int k = 0; k < demo_nops; k++)
       for (int i = 0; i < 3; i++) {
         const demo_result *r = &res[k * 3 + i];
         if (!r->ran) continue;
@@ -662,7 +241,7 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
            "max rel err", "ok", "time ms", "GB/s");
     printf("  %-22s %-7s %20s %12s %4s %10s %8s\n", "----------------------", "-------",
            "--------------------", "------------", "----", "----------", "--------");
-    for (int k = 0; k < NOPS; k++) {
+    for (int k = 0; k < demo_nops; k++) {
       int first = 1;
       for (int i = 0; i < 3; i++) {
         const demo_result *r = &res[k * 3 + i];
@@ -711,7 +290,7 @@ static int run_demo(const cli_command *cmd, const cli_args *a, const cli_common 
     goto done;
   }
   if (!all_ok) {
-    for (int k = 0; k < NOPS; k++)
+    for (int k = 0; k < demo_nops; k++)
       for (int i = 0; i < 3; i++) {
         const demo_result *r = &res[k * 3 + i];
         if (!r->ran || r->unsupported) continue;

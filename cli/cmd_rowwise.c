@@ -212,40 +212,31 @@ static void join_specs(const rw_job *j, char *buf, size_t cap) {
   }
 }
 
-/* A failed call on chunk `ck`: print the message with rows counted in the
- * file, and return the exit status. */
+/* A failed call on chunk `ck`: print the message with the bad row counted in
+ * the file.  The library says which input and which row of the chunk
+ * (ie_error_tensor, ie_error_row: the input's name in the call is its role
+ * here); the row's own scan says what is wrong in the file's terms.  Returns
+ * the exit status. */
 static int report_failure(const rw_job *j, ie_context *ctx, ie_status st,
                           const cli_chunk *ck, const DLTensor *in) {
-  char msg[1400], specs[2400];
-  cli_shift_rows(msg, sizeof msg, ie_errmsg(ctx), ck->row0);
+  char specs[2400];
   join_specs(j, specs, sizeof specs);
-  const char *cmd = j->cmd->name;
-  if (is_data_status(st)) {
-    int64_t best = -1;
-    int bi = -1;
-    char what[256], bwhat[256];
+  const char *cmd = j->cmd->name, *msg = ie_errmsg(ctx), *tensor = ie_error_tensor(ctx);
+  const int64_t row = ie_error_row(ctx);
+  if (is_data_status(st) && tensor && row >= 0 && row < ck->nrows) {
     for (int i = 0; i < j->nsrc; i++) {
       const rw_src *s = &j->src[i];
-      if (st == IE_BAD_LABEL && s->kind != SRC_LABELS) continue;
-      if (st != IE_BAD_LABEL && s->kind == SRC_LABELS) continue;
-      int64_t r = scan_bad_row(j, s, in[i].data, in[i].dtype, ck->nrows, what, sizeof what);
-      if (r >= 0 && (best < 0 || r < best)) {
-        best = r;
-        bi = i;
-        memcpy(bwhat, what, sizeof what);
-      }
+      if (strcmp(tensor, s->role) != 0) continue;
+      const size_t esz = (size_t)(in[i].dtype.bits / 8) * in[i].dtype.lanes;
+      const size_t per_row = s->kind == SRC_LABELS ? esz : esz * (size_t)j->cols;
+      const char *one = (const char *)in[i].data + (size_t)row * per_row;
+      char what[256] = "", at[160];
+      if (scan_bad_row(j, s, one, in[i].dtype, 1, what, sizeof what) < 0)
+        snprintf(what, sizeof what, "%s", ie_status_string(st));
+      row_label(s, ck->row0 + row, at, sizeof at);
+      return cli_fail(CLI_EXIT_DATA, cmd, "bad input data: %s (%s), row %s: %s [%s]", s->spec, s->role, at,
+                      what, ie_status_name(st));
     }
-    if (bi >= 0) {
-      char at[160];
-      row_label(&j->src[bi], ck->row0 + best, at, sizeof at);
-      if (at[0] == '[') /* the library's message counts flattened rows: leave it out */
-        return cli_fail(CLI_EXIT_DATA, cmd, "bad input data: %s (%s), row %s: %s [%s]",
-                        j->src[bi].spec, j->src[bi].role, at, bwhat, ie_status_name(st));
-      return cli_fail(CLI_EXIT_DATA, cmd, "bad input data: %s (%s), row %s: %s [%s: %s]",
-                      j->src[bi].spec, j->src[bi].role, at, bwhat, ie_status_name(st), msg);
-    }
-    return cli_fail(CLI_EXIT_DATA, cmd, "bad input data in %s: %s [%s]", specs, msg,
-                    ie_status_name(st));
   }
   int code = cli_exit_for_status(st);
   if (code == CLI_EXIT_DATA)

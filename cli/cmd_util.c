@@ -509,29 +509,3 @@ double cli_load_double(const void *p, DLDataType t, int64_t i) {
   }
   return NAN;
 }
-
-void cli_shift_rows(char *dst, size_t cap, const char *msg, int64_t offset) {
-  size_t o = 0;
-  if (cap == 0) return;
-  const char *p = msg ? msg : "";
-  while (*p && o + 1 < cap) {
-    if (strncmp(p, "row ", 4) == 0 && isdigit((unsigned char)p[4]) &&
-        (p == msg || !isalnum((unsigned char)p[-1]))) {
-      char *end = NULL;
-      errno = 0;
-      long long r = strtoll(p + 4, &end, 10);
-      if (errno == 0 && end && !isalnum((unsigned char)*end)) {
-        int n = snprintf(dst + o, cap - o, "row %lld", (long long)(r + offset));
-        if (n < 0 || (size_t)n >= cap - o) {
-          o = cap - 1;
-          break;
-        }
-        o += (size_t)n;
-        p = end;
-        continue;
-      }
-    }
-    dst[o++] = *p++;
-  }
-  dst[o] = '\0';
-}

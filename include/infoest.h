@@ -15,7 +15,8 @@
  *
  * Every call returns an ie_status.  On failure the context keeps a message that
  * names the call, the tensor and, for bad values, the first offending row:
- * ie_errmsg(ctx).  ie_status_string(s) gives the fixed text of a code.
+ * ie_errmsg(ctx); the same place as numbers: ie_error_tensor, ie_error_row,
+ * ie_error_column.  ie_status_string(s) gives the fixed text of a code.
  *
  * Tensors are DLPack DLTensors (dlpack.h), so a framework can hand over its
  * buffers with no copy.  A tensor lives in host memory (kDLCPU, kDLCUDAHost) or
@@ -124,7 +125,7 @@ IE_API int ie_backend_compiled(ie_backend b);
 typedef struct ie_context ie_context; /* opaque; one per thread */
 
 typedef struct {
-  size_t size;        /* sizeof(ie_context_options), or 0 for "this version" */
+  size_t size;        /* sizeof(ie_context_options), or 0: see "Options structs" */
   ie_backend backend; /* default IE_BACKEND_AUTO */
   int device;         /* device index within the backend; default 0 */
 } ie_context_options;
@@ -153,10 +154,38 @@ IE_API void ie_context_set_cancel_flag(ie_context *ctx, const volatile int *flag
 IE_API ie_backend ie_context_backend(const ie_context *ctx);
 IE_API const char *ie_context_device_name(const ie_context *ctx);
 
+/* ---- Errors ------------------------------------------------------------------ */
+
+/* Every call that takes a (non-const) context and returns an ie_status
+ * starts by forgetting the context's last failure, so after a successful call
+ * ie_errcode is IE_OK, ie_errmsg is "not an error" and the location below is
+ * -1 / NULL, whatever failed before.  The other calls that take a context
+ * (ie_context_destroy, ie_context_set_cancel_flag, ie_host_free and the
+ * readers below, which take a const context) leave it as it is. */
+
 /* The message of the last failed call on this context ("not an error" when
  * the last call succeeded).  Owned by the context; valid until its next call. */
 IE_API const char *ie_errmsg(const ie_context *ctx);
 IE_API ie_status ie_errcode(const ie_context *ctx);
+
+/* Where the last failure is, as numbers, so that a caller need not parse the
+ * message (after SQLite's sqlite3_error_offset).  When a failure names one
+ * element of one input (a NaN, a negative probability, a row with no
+ * support, a bad label or weight, a zero-distance point, an asymmetric K),
+ * ie_error_tensor is that input's name in the call ("logits", "p", "q",
+ * "labels", "row_weights", "x", "cost", ...; it is what the message says) and
+ * the position is in that tensor's OWN shape, counted from 0:
+ *   1-D [n]        ie_error_row is the element (labels, row weights: the row);
+ *   2-D [n, k]     ie_error_row, ie_error_column;
+ *   3-D [B, n, k]  ie_error_index (the problem or set), then row, column.
+ * A part the failure does not name is -1: a row with no support has no
+ * column; a failure that names no element (a bad shape or option, out of
+ * memory) gives -1 everywhere and a NULL tensor.  When several rows are bad,
+ * the first (lowest) is named.  All -1 / NULL after a successful call. */
+IE_API int64_t ie_error_index(const ie_context *ctx);
+IE_API int64_t ie_error_row(const ie_context *ctx);
+IE_API int64_t ie_error_column(const ie_context *ctx);
+IE_API const char *ie_error_tensor(const ie_context *ctx);
 
 /* Host memory that the context's device reads fastest: page-locked
  * (cudaMallocHost) on a CUDA context, so that staging a host tensor is one
@@ -166,6 +195,23 @@ IE_API ie_status ie_errcode(const ie_context *ctx);
  * no-op.  IE_OUT_OF_MEMORY when it cannot be had. */
 IE_API ie_status ie_host_alloc(ie_context *ctx, size_t bytes, void **ptr);
 IE_API void ie_host_free(ie_context *ctx, void *ptr);
+
+/* ---- Options structs --------------------------------------------------------
+ *
+ * Every options struct (ie_*_options) starts with `size_t size`, and a NULL
+ * options pointer means every default.  Structs grow only at their end, so a
+ * binary built against an older infoest keeps working with a newer library:
+ *
+ *   size = sizeof the struct as the caller compiled it: the library reads
+ *          that many bytes (no more than it knows of); fields beyond them
+ *          take their defaults;
+ *   size = 0: the struct's FIRST version (infoest 0.1): only its fields are
+ *          read, never more, so a zeroed struct is safe whatever version of
+ *          the header made it, and fields added since take their defaults;
+ *   0 < size < the first version's size: IE_INVALID_ARGUMENT (no version was
+ *          that small: the size is garbage).
+ *
+ * A zero field means its default wherever the field's comment says so. */
 
 /* ---- Common option pieces --------------------------------------------------- */
 
@@ -190,7 +236,7 @@ typedef struct {
 /* ---- One distribution a row (docs/SPEC.md §2) ------------------------------- */
 
 typedef struct {
-  size_t size;        /* sizeof, or 0 */
+  size_t size;        /* sizeof, or 0 (see "Options structs") */
   double temperature; /* T > 0; 0 means 1.  softmax(a / T) */
 } ie_softmax_options;
 
@@ -198,7 +244,7 @@ typedef struct {
  * (its own row stride allowed) and dtype f32, f16, bf16 (or f64 on the CPU). */
 IE_API ie_status ie_log_softmax(ie_context *ctx, const DLTensor *logits,
                                 DLTensor *out, const ie_softmax_options *opt);
-/* out[b, i] = softmax(a[b] / T)_i. */
+/* out[b, i] = softmax(a[b] / T)_i; `out` as for ie_log_softmax. */
 IE_API ie_status ie_softmax(ie_context *ctx, const DLTensor *logits,
                             DLTensor *out, const ie_softmax_options *opt);
 /* out[b] = lse(a[b] / T); `out` is 1-D [B] f32 or f64. */
@@ -212,7 +258,7 @@ typedef enum {
 } ie_entropy_kind;
 
 typedef struct {
-  size_t size;
+  size_t size; /* sizeof, or 0 (see "Options structs") */
   ie_input_kind input;  /* logits (default) or probs */
   double temperature;   /* 0 means 1; probs: p^(1/T) renormalised */
   ie_entropy_kind kind; /* default Shannon */
@@ -222,22 +268,27 @@ typedef struct {
   const DLTensor *row_weights;
 } ie_entropy_options;
 
-/* Entropy of each row, in nats.  `per_row` (1-D [B], f32 or f64, may be NULL)
- * receives one value a row; `summary` (may be NULL) the reductions. */
+/* Entropy of each row, in nats.  `x` is [B, V] (or [V]) f32, f16, bf16 (f64
+ * on the CPU).  Outputs, each may be NULL:
+ *   per_row: 1-D [B], f32 or f64, host or device memory: every row's value
+ *            (rows of weight 0 too; they are only left out of the summary);
+ *   summary: host struct, the reductions over the kept rows. */
 IE_API ie_status ie_entropy(ie_context *ctx, const DLTensor *x,
                             DLTensor *per_row, const ie_entropy_options *opt,
                             ie_summary *summary);
 
 typedef struct {
-  size_t size;
+  size_t size; /* sizeof, or 0 (see "Options structs") */
   double temperature;   /* 0 means 1 */
   int64_t ignore_index; /* rows whose label equals it are masked */
   int has_ignore_index; /* 0: no label is ignored */
   const DLTensor *row_weights; /* as for ie_entropy; combined with the mask */
 } ie_nll_options;
 
-/* Negative log-likelihood lse(a/T) − a_y/T for each row's label y (int32 or
- * int64, 1-D [B]).  Ignored rows get 0 in `per_row` and are not kept in the
+/* Negative log-likelihood lse(a/T) − a_y/T, in nats, for each row's label y
+ * (`labels`: int32 or int64, 1-D [B]).  Outputs as for ie_entropy: `per_row`
+ * 1-D [B] f32 or f64 (host or device, may be NULL), `summary` (host, may be
+ * NULL).  Ignored rows get 0 in `per_row` and are not kept in the
  * summary.  A label outside [0, V) that is not ignored is IE_BAD_LABEL.  A
  * label pointing at a -inf logit gives +inf, a result, not an error. */
 IE_API ie_status ie_nll(ie_context *ctx, const DLTensor *logits,
@@ -272,7 +323,7 @@ IE_API const char *ie_divergence_name(ie_divergence_kind k); /* "kl", ... */
 IE_API int ie_divergence_parse(const char *name); /* -1 if unknown */
 
 typedef struct {
-  size_t size;
+  size_t size; /* sizeof, or 0 (see "Options structs") */
   ie_input_kind p_input; /* logits (default) or probs */
   ie_input_kind q_input; /* logits (default) or probs: mixed is allowed */
   double temperature;    /* 0 means 1; applies to both */
@@ -281,8 +332,12 @@ typedef struct {
   const DLTensor *row_weights; /* as for ie_entropy */
 } ie_divergence_options;
 
-/* D(p_b ‖ q_b) for each row.  p and q have the same [B, V] and may have
- * different dtypes and row strides.  Infinite divergences are +inf results. */
+/* D(p_b ‖ q_b) for each row, in nats.  p and q have the same [B, V] (or [V])
+ * and may have different dtypes (f32, f16, bf16; f64 on the CPU) and row
+ * strides.  Outputs as for ie_entropy, each may be NULL: `per_row` 1-D [B]
+ * f32 or f64, host or device memory, one value a row (weight-0 rows too);
+ * `summary` (host) the reductions over the kept rows.  Infinite divergences
+ * are +inf results (in per_row, and then in the summary's sum and mean). */
 IE_API ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind,
                                const DLTensor *p, const DLTensor *q,
                                DLTensor *per_row,
@@ -299,7 +354,7 @@ typedef enum {
 } ie_cost_metric;
 
 typedef struct {
-  size_t size;
+  size_t size; /* sizeof, or 0 (see "Options structs") */
   /* The entropic regularisation ε, in the cost's units (POT's `reg`).
    * Required: there is no default, and ε ≤ 0, NaN or inf is
    * IE_INVALID_ARGUMENT. */
@@ -395,7 +450,7 @@ typedef enum {
 } ie_knn_metric;
 
 typedef struct {
-  size_t size;          /* sizeof, or 0 */
+  size_t size;          /* sizeof, or 0 (see "Options structs") */
   ie_knn_metric metric; /* default Euclidean */
   /* Nonzero: `queries` and `refs` are the same set (same number of rows,
    * row i of one is row i of the other) and query i never gets itself. */
@@ -404,8 +459,9 @@ typedef struct {
 
 /* Exact k nearest neighbours.  For each row i of `queries` [m, d], the k rows
  * of `refs` [n, d] nearest to it, sorted by (distance, index): ties go to
- * the smaller index.  `indices` [m, k] int64 or int32 (may be NULL);
- * `distances` [m, k] f64 or f32 (may be NULL), host or device memory.
+ * the smaller index.  Outputs, host or device memory, each may be NULL:
+ * `indices` [m, k] int64 or int32 (row numbers of `refs`); `distances`
+ * [m, k] f64 or f32 (in the metric's units).
  * Points are f32, f16, bf16 (f64 on the CPU); they are compared in double.
  * The kept neighbours' distances are computed from coordinate differences in
  * double (docs/SPEC.md §5): a duplicate is at exactly 0.  The search is exact: on
@@ -427,7 +483,7 @@ typedef enum {
 } ie_knn_divergence_method;
 
 typedef struct {
-  size_t size;     /* sizeof, or 0 */
+  size_t size;     /* sizeof, or 0 (see "Options structs") */
   int64_t k;       /* neighbours; 0 means 3 */
   double alpha;    /* the order (Rényi entropy, Rényi divergence, NNR renyi,
                       alpha, tsallis) ... */
@@ -450,6 +506,8 @@ typedef struct {
   uint64_t seed;
 } ie_knn_estimator_options;
 
+/* The result of a kNN estimator: a host struct, filled on success (a NULL
+ * `result` is accepted and gets nothing). */
 typedef struct {
   double estimate; /* nats; raw: a negative MI or divergence is sampling
                       noise, returned as is, never clipped */
@@ -530,7 +588,7 @@ typedef enum {
 } ie_spectral_path;
 
 typedef struct {
-  size_t size;          /* sizeof, or 0 */
+  size_t size;          /* sizeof, or 0 (see "Options structs") */
   ie_kernel kernel;     /* default cosine */
   double sigma;         /* rbf bandwidth; required (> 0, finite) for rbf */
   double q;             /* the order: 0, ½, 1, 2, INFINITY or any q >= 0 ... */
@@ -542,7 +600,8 @@ typedef struct {
   int single_precision;
 } ie_vendi_options;
 
-/* The result of one spectral call.
+/* The result of one spectral call: a host struct (`result` must not be NULL,
+ * but for ie_vendi_batch).
  *
  * Eigenvalues λ of K/n with |λ| <= tol = 2 (m + d) ε λ_max are zero (m the
  * order of the eigenproblem, d the features (n for a given K); ε the larger
@@ -586,7 +645,7 @@ IE_API ie_status ie_vendi_batch(ie_context *ctx, const DLTensor *x,
                                 ie_spectral_result *result);
 
 typedef struct {
-  size_t size;          /* sizeof, or 0 */
+  size_t size;          /* sizeof, or 0 (see "Options structs") */
   ie_kernel kernel;     /* for x; default cosine */
   double sigma;         /* rbf bandwidth for x */
   double alpha;         /* the order: any α >= 0 or INFINITY ... */

@@ -177,6 +177,10 @@ struct ie_context {
   int device;
   ie_status last;
   char msg[1024];
+  /* Where the last failure is (ie_error_index/row/column/tensor): -1 and ""
+   * when it names no element.  Set by ie__locate, cleared by ie__clear_error. */
+  int64_t err_index, err_row, err_col;
+  char err_tensor[32];
   const volatile int *cancel; /* ie_context_set_cancel_flag; NULL: none */
 };
 
@@ -186,6 +190,11 @@ ie_status ie__error(ie_context *ctx, ie_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* The first statement of every public call that takes a (non-const)
+ * context: forget the last failure (code, message, location), so that a
+ * success after a failure reads IE_OK.  NULL: no-op. */
+void ie__clear_error(ie_context *ctx);
 
 /* 1 when the caller's cancel flag is set (read atomically; any thread). */
 int ie__cancelled(const ie_context *ctx);

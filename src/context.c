@@ -112,6 +112,30 @@ ie_status ie__error(ie_context *ctx, ie_status s, const char *fmt, ...) {
   return s;
 }
 
+void ie__clear_error(ie_context *ctx) {
+  if (!ctx) return;
+  ctx->last = IE_OK;
+  ctx->msg[0] = 0;
+  ctx->err_index = ctx->err_row = ctx->err_col = -1;
+  ctx->err_tensor[0] = 0;
+}
+
+void ie__locate(ie_context *ctx, const char *tensor, int64_t index, int64_t row, int64_t col) {
+  if (!ctx) return;
+  ctx->err_index = index;
+  ctx->err_row = row;
+  ctx->err_col = col;
+  snprintf(ctx->err_tensor, sizeof ctx->err_tensor, "%s", tensor ? tensor : "");
+}
+
+/* The location is that of the last call's failure; a success cleared it. */
+int64_t ie_error_index(const ie_context *ctx) { return ctx && ctx->last != IE_OK ? ctx->err_index : -1; }
+int64_t ie_error_row(const ie_context *ctx) { return ctx && ctx->last != IE_OK ? ctx->err_row : -1; }
+int64_t ie_error_column(const ie_context *ctx) { return ctx && ctx->last != IE_OK ? ctx->err_col : -1; }
+const char *ie_error_tensor(const ie_context *ctx) {
+  return ctx && ctx->last != IE_OK && ctx->err_tensor[0] ? ctx->err_tensor : NULL;
+}
+
 const char *ie_errmsg(const ie_context *ctx) {
   if (!ctx) return "no context (out of memory while creating it?)";
   if (ctx->last == IE_OK) return "not an error";
@@ -157,14 +181,17 @@ static ie_status open_backend(ie_context *ctx, ie_backend b, int device) {
 ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
   if (!out) return IE_INVALID_ARGUMENT;
   *out = NULL;
-  ie_context_options o = {0};
-  if (opt) {
-    size_t n = opt->size ? opt->size : sizeof o;
-    memcpy(&o, opt, n < sizeof o ? n : sizeof o);
-  }
+  ie_context_options o;
+  const int size_ok = ie__options_copy(&o, sizeof o, opt, opt ? opt->size : 0, IE__FIRST_SIZE(o, device));
   ie_context *ctx = calloc(1, sizeof *ctx);
   if (!ctx) return IE_OUT_OF_MEMORY;
   *out = ctx;
+  ie__clear_error(ctx);
+  if (!size_ok)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "ie_context_create: options size %zu is smaller than the struct's first version "
+                     "(%zu bytes); set size = sizeof the struct, or 0",
+                     opt->size, IE__FIRST_SIZE(o, device));
   if (o.device < 0)
     return ie__error(ctx, IE_INVALID_ARGUMENT,
                      "ie_context_create: device index %d is negative", o.device);
@@ -192,10 +219,7 @@ ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
     }
     if (s != IE_OK) s = open_backend(ctx, IE_BACKEND_CPU, 0);
   }
-  if (s == IE_OK) {
-    ctx->last = IE_OK;
-    ctx->msg[0] = 0;
-  }
+  if (s == IE_OK) ie__clear_error(ctx); /* the probes' failures are not this call's */
   return s;
 }
 
@@ -216,16 +240,16 @@ const char *ie_context_device_name(const ie_context *ctx) {
 
 ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *family) {
   if (!ctx) return IE_INVALID_ARGUMENT;
+  ie__clear_error(ctx);
   if (!ctx->ops)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
   if (!supported)
     return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no %s", fn, ctx->ops->name, family);
-  ctx->last = IE_OK;
-  ctx->msg[0] = 0;
   return IE_OK;
 }
 
 ie_status ie_host_alloc(ie_context *ctx, size_t bytes, void **ptr) {
+  ie__clear_error(ctx);
   if (!ptr) return ie__error(ctx, IE_INVALID_ARGUMENT, "ie_host_alloc: ptr is NULL");
   *ptr = NULL;
   IE__CHECK(ie__begin(ctx, "ie_host_alloc", 1, ""));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "backend.h"
+#include "options.h"
 
 /* ---- Fault injection (test builds only) ------------------------------------
  * With -DIE_FAULT_INJECTION (CMake IE_FAULT_INJECTION=ON) every host
@@ -42,15 +43,18 @@ static inline ie_status ie__be_alloc(ie_context *ctx, size_t bytes, void **buf) 
                            (ctx)->ops->name, #call)                            \
                : (ctx)->ops->call((ctx), __VA_ARGS__))
 
-/* Copy a caller's versioned options struct over zeroed defaults. */
-#define IE__OPTIONS(dst, src)                                           \
-  do {                                                                  \
-    memset(&(dst), 0, sizeof(dst));                                     \
-    if (src) {                                                          \
-      size_t n_ = (src)->size ? (src)->size : sizeof(dst);              \
-      memcpy(&(dst), (src), n_ < sizeof(dst) ? n_ : sizeof(dst));       \
-    }                                                                   \
-  } while (0)
+/* Read a caller's versioned options struct `src` (may be NULL) into `dst`
+ * by the rule of src/options.h; `last_v1` is the last field of the struct's
+ * first version.  An expression: IE_OK, or IE_INVALID_ARGUMENT recorded on
+ * ctx for public call `fn`. */
+#define IE__OPTIONS(ctx, fn, dst, src, last_v1)                                            \
+  (ie__options_copy(&(dst), sizeof(dst), (src), (src) ? (src)->size : 0,                  \
+                    IE__FIRST_SIZE(dst, last_v1))                                         \
+       ? IE_OK                                                                            \
+       : ie__error((ctx), IE_INVALID_ARGUMENT,                                            \
+                   "%s: options size %zu is smaller than the struct's first version "     \
+                   "(%zu bytes); set size = sizeof the struct, or 0",                     \
+                   (fn), (src)->size, IE__FIRST_SIZE(dst, last_v1)))
 
 /* Return the status of `expr` when it is not IE_OK. */
 #define IE__CHECK(expr)              \
@@ -59,9 +63,17 @@ static inline ie_status ie__be_alloc(ie_context *ctx, size_t bytes, void **buf) 
     if (s_ != IE_OK) return s_;      \
   } while (0)
 
+/* Record where the failure being reported is (ie_error_tensor, _index, _row,
+ * _column): the tensor's name in the call, and the element's position in the
+ * tensor's own shape ([B, n, k]: index, row, column; [n, k]: row, column;
+ * a 1-D tensor of one value a row: row; -1 for what it does not name).
+ * Call it next to the ie__error of that failure. */
+void ie__locate(ie_context *ctx, const char *tensor, int64_t index, int64_t row, int64_t col);
+
 /* Start a public call: the context must exist and hold a backend, and
  * `supported` says whether that backend has the call's ops (IE_UNSUPPORTED
- * naming `family` otherwise).  Clears the last message. */
+ * naming `family` otherwise).  Clears the last error first (ie__clear_error),
+ * whatever it returns. */
 ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *family);
 
 /* A checked tensor argument, in backend memory after ie__stage. */

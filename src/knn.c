@@ -146,6 +146,7 @@ static ie_status read_points(ie_context *ctx, const char *fn, const char *name,
       for (int64_t c = 0; c < p->d; c++) dst[c] = ie__load_double(row + (size_t)c * esz, p->a.m.dtype);
     for (int64_t c = 0; c < p->d; c++)
       if (!isfinite(dst[c])) {
+        ie__locate(ctx, name, -1, i, c);
         s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' row %lld, column %lld: %s", fn, name,
                       (long long)i, (long long)c, isnan(dst[c]) ? "NaN" : dst[c] > 0 ? "+inf" : "-inf");
         break;
@@ -254,9 +255,8 @@ static ie_status search(ie_context *ctx, const char *fn, const double *q, int64_
 
 static ie_status common_options(ie_context *ctx, const char *fn, const ie_knn_estimator_options *in,
                                 ie_knn_estimator_options *o) {
-  if (!ctx) return IE_INVALID_ARGUMENT;
-  if (!ctx->ops) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: the context was not created", fn);
-  IE__OPTIONS(*o, in);
+  IE__CHECK(ie__begin(ctx, fn, 1, ""));
+  IE__CHECK(IE__OPTIONS(ctx, fn, *o, in, seed));
   if (o->k == 0) o->k = 3;
   if (o->k < 0)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: k = %lld; k must be >= 1 (0 means 3)", fn,
@@ -298,6 +298,7 @@ static ie_status zero_check(ie_context *ctx, const char *fn, const double *kth, 
       z++;
     }
   if (!z) return IE_OK;
+  ie__locate(ctx, qname, -1, first, -1);
   return ie__error(ctx, IE_INVALID_ARGUMENT,
                    "%s: %lld of %lld points of '%s' (the first: row %lld) are at distance 0 from "
                    "their %lld%s nearest neighbour in '%s' (duplicate points); use a larger k, "
@@ -369,10 +370,9 @@ static ie_status write_out(ie_context *ctx, ie__arg *o, const void *src, int int
 IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor *refs, int64_t k,
                         DLTensor *indices, DLTensor *distances, const ie_knn_options *opt) {
   static const char *const fn = "ie_knn";
-  if (!ctx) return IE_INVALID_ARGUMENT;
-  if (!ctx->ops) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: the context was not created", fn);
+  IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_knn_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, exclude_self));
   if ((int)o.metric != IE_METRIC_EUCLIDEAN && (int)o.metric != IE_METRIC_CHEBYSHEV)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown metric %d", fn, (int)o.metric);
   IE__CHECK(need_ops(ctx, fn, 0));

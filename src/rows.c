@@ -28,7 +28,9 @@ static int describe_bad_row(ie_context *ctx, const ie__arg *a, ie_input_kind kin
   if (ie__fetch_row(ctx, a, row, &v) != IE_OK) return 0;
   int64_t n = a->m.cols, support = 0;
   int bad = 0;
+  int64_t col = -1;
   for (int64_t i = 0; i < n && !bad; i++) {
+    col = i;
     double x = v[i];
     if (kind == IE_INPUT_LOGITS) {
       if (isnan(x) || x == INFINITY) {
@@ -57,8 +59,10 @@ static int describe_bad_row(ie_context *ctx, const ie__arg *a, ie_input_kind kin
     *st = IE_EMPTY_ROW;
     snprintf(text, cap, "tensor '%s' row %lld has no support (%s)", a->name, (long long)row,
              n == 0 ? "the rows are empty" : kind == IE_INPUT_LOGITS ? "every logit is -inf" : "its sum is zero");
+    col = -1;
     bad = 1;
   }
+  if (bad) ie__locate(ctx, a->name, -1, row, col);
   free(v);
   return bad;
 }
@@ -84,6 +88,7 @@ static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *e
       y_val = lab[0];
       free(lab);
     }
+    ie__locate(ctx, labels->name, -1, first, -1);
     return ie__error(ctx, IE_BAD_LABEL, "%s: tensor '%s' row %lld: label %.0f is outside [0, %lld)%s",
                      fn, labels->name, (long long)first, y_val, (long long)x->m.cols, more);
   }
@@ -93,6 +98,7 @@ static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *e
     static const ie_status by_code[] = {IE_OK, IE_NONFINITE, IE_NEGATIVE, IE_EMPTY_ROW, IE_BAD_LABEL};
     st = (unsigned)err[first] < 5 ? by_code[err[first]] : IE_INTERNAL;
     snprintf(text, sizeof text, "row %lld: %s", (long long)first, ie_status_string(st));
+    ie__locate(ctx, NULL, -1, first, -1);
   }
   return ie__error(ctx, st, "%s: %s%s", fn, text, more);
 }
@@ -215,6 +221,7 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
     goto done;
   }
   if (rows > 0 && j->x->m.cols == 0) {
+    ie__locate(ctx, j->x->name, -1, 0, -1);
     s = ie__error(ctx, IE_EMPTY_ROW, "%s: tensor '%s' row 0 has no support (the rows are empty, V = 0)",
                   j->fn, j->x->name);
     goto done;
@@ -251,7 +258,7 @@ static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *lo
                              DLTensor *out, const ie_softmax_options *opt, int log_out) {
   IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_softmax_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, temperature));
   double inv = 1;
   IE__CHECK(temperature(ctx, fn, o.temperature, &inv));
   ie__arg x, y;
@@ -264,6 +271,7 @@ static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *lo
     return ie__error(ctx, IE_INVALID_ARGUMENT,
                      "%s: 'out' is 'logits' itself; inputs are never modified, give a separate output", fn);
   const int64_t rows = x.m.rows;
+  if (rows > 0 && x.m.cols == 0) ie__locate(ctx, "logits", -1, 0, -1);
   if (rows > 0 && x.m.cols == 0)
     return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'logits' row 0 has no support (V = 0)", fn);
   ie_rowerr *err = ie__calloc((size_t)(rows ? rows : 1), sizeof *err);
@@ -299,7 +307,7 @@ ie_status ie_logsumexp(ie_context *ctx, const DLTensor *logits, DLTensor *out,
   const char *fn = "ie_logsumexp";
   IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_softmax_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, temperature));
   if (!out) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'out' is NULL", fn);
   ie__arg x;
   rowjob j = {fn, {0}, &x, NULL, NULL, IE_INPUT_LOGITS, IE_INPUT_LOGITS, out, "out", NULL, NULL};
@@ -314,7 +322,7 @@ ie_status ie_entropy(ie_context *ctx, const DLTensor *xt, DLTensor *per_row,
   const char *fn = "ie_entropy";
   IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_entropy_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, row_weights));
   ie__arg x;
   rowjob j = {fn, {0}, &x, NULL, NULL, o.input, o.input, per_row, NULL, o.row_weights, summary};
   j.ra.op = IE_OP_ENTROPY;
@@ -349,7 +357,7 @@ ie_status ie_nll(ie_context *ctx, const DLTensor *logits, const DLTensor *labels
   const char *fn = "ie_nll";
   IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_nll_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, row_weights));
   ie__arg x, l;
   rowjob j = {fn, {0}, &x, NULL, &l, IE_INPUT_LOGITS, IE_INPUT_LOGITS, per_row, NULL, o.row_weights, summary};
   j.ra.op = IE_OP_NLL;
@@ -367,7 +375,7 @@ ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind, const DLTensor
   const char *fn = "ie_divergence";
   IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_divergence_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, row_weights));
   ie__arg p, q;
   rowjob j = {fn, {0}, &p, &q, NULL, o.p_input, o.q_input, per_row, NULL, o.row_weights, summary};
   j.ra.op = IE_OP_DIVERGENCE;

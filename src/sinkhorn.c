@@ -171,6 +171,8 @@ static ie_status read_weights(ie_context *ctx, const sk_in *w, int64_t B, double
     double tot = 0;
     for (int64_t i = 0; s == IE_OK && i < n; i++) {
       double x = v[p * n + i];
+      if ((isnan(x) || isinf(x) || x < 0) && s == IE_OK)
+        ie__locate(ctx, w->arg.name, -1, w->batch ? p : i, w->batch ? i : -1);
       if (isnan(x) || isinf(x))
         s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, point %lld: %s weight", FN,
                       w->arg.name, (long long)p, (long long)i, isnan(x) ? "NaN" : "an infinite");
@@ -179,6 +181,7 @@ static ie_status read_weights(ie_context *ctx, const sk_in *w, int64_t B, double
                       w->arg.name, (long long)p, (long long)i, x);
       tot += x;
     }
+    if (s == IE_OK && (!(tot > 0) || isinf(tot))) ie__locate(ctx, w->arg.name, -1, w->batch ? p : -1, -1);
     if (s == IE_OK && !(tot > 0))
       s = ie__error(ctx, IE_EMPTY_ROW, "%s: tensor '%s' problem %lld has zero total mass%s", FN,
                     w->arg.name, (long long)p, n == 0 ? " (it has no points)" : "");
@@ -264,6 +267,7 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   if ((s = SK_CALL(begin, &su, &ws, cmax, &bad)) != IE_OK) goto done;
   if (bad >= 0) {
     int64_t p = bad / (n * m), r = bad % (n * m);
+    ie__locate(ctx, geo->cost_name, geo->cost && geo->cost->batch ? p : -1, r / m, r % m);
     s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, element [%lld, %lld] is not finite "
                   "(the cost must be finite)", FN, geo->cost_name, (long long)p,
                   (long long)(r / m), (long long)(r % m));
@@ -378,7 +382,7 @@ done:
 /* ---- The entry point ------------------------------------------------------------- */
 
 static ie_status check_options(ie_context *ctx, const ie_sinkhorn_options *opt, sk_conf *cf) {
-  IE__OPTIONS(cf->o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, FN, cf->o, opt, memory_budget));
   ie_sinkhorn_options *o = &cf->o;
   if (!(o->epsilon > 0) || isinf(o->epsilon))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: epsilon is %g; it must be given, finite and > 0", FN,
@@ -446,6 +450,8 @@ static ie_status read_points(ie_context *ctx, const sk_in *p, double **out) {
   for (size_t e = 0; s == IE_OK && e < cnt; e++)
     if (isnan(v[e]) || isinf(v[e])) {
       int64_t row = (int64_t)(e / (size_t)p->k), n = p->n ? p->n : 1;
+      ie__locate(ctx, p->arg.name, p->batch ? row / n : -1, p->batch ? row % n : row,
+                 (int64_t)(e % (size_t)p->k));
       s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, point %lld, coordinate %lld is %s", FN,
                     p->arg.name, (long long)(row / n), (long long)(row % n), (long long)(e % (size_t)p->k),
                     isnan(v[e]) ? "NaN" : "infinite");
@@ -461,11 +467,7 @@ static ie_status read_points(ie_context *ctx, const sk_in *p, double **out) {
 ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, const DLTensor *costt,
                       const DLTensor *xt, const DLTensor *yt, const ie_sinkhorn_options *opt,
                       ie_sinkhorn_result *results, DLTensor *ft, DLTensor *gt, DLTensor *plant) {
-  if (!ctx) return IE_INVALID_ARGUMENT;
-  if (!ctx->ops)
-    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", FN);
-  ctx->last = IE_OK;
-  ctx->msg[0] = 0;
+  IE__CHECK(ie__begin(ctx, FN, 1, ""));
   if (!ctx->ops->sinkhorn)
     return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no Sinkhorn solver", FN, ctx->ops->name);
   sk_conf cf;
@@ -520,6 +522,7 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
       return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' holds %lld problems but another input holds %lld",
                        FN, batched[k]->arg.name, (long long)batched[k]->batch, (long long)B);
   if (B == 0) return ie__error(ctx, IE_BAD_SHAPE, "%s: the batch is empty (B = 0)", FN);
+  if (n == 0 || m == 0) ie__locate(ctx, n == 0 ? "a" : "b", -1, -1, -1);
   if (n == 0 || m == 0)
     return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor '%s' problem 0 has zero total mass (it has no points)", FN,
                      n == 0 ? "a" : "b");

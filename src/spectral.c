@@ -368,11 +368,16 @@ static ie_status check_path(ie_context *ctx, const char *fn, ie_spectral_path p,
 
 /* ---- Bad rows of the Gram step ------------------------------------------------ */
 
-static void set_row(const input *in, int64_t r, char *buf, size_t cap) {
-  if (in->sets > 1 || in->a.t->ndim == 3)
+/* Flat row r of the [sets·n, cols] view, in words; and the failure's place
+ * on ctx (index = set for a 3-D tensor), column `col`. */
+static void set_row(ie_context *ctx, const input *in, int64_t r, int64_t col, char *buf, size_t cap) {
+  if (in->sets > 1 || in->a.t->ndim == 3) {
     snprintf(buf, cap, "set %lld, row %lld", (long long)(r / in->n), (long long)(r % in->n));
-  else
+    ie__locate(ctx, in->a.name, r / in->n, r % in->n, col);
+  } else {
     snprintf(buf, cap, "row %lld", (long long)r);
+    ie__locate(ctx, in->a.name, -1, r, col);
+  }
 }
 
 /* The first row the Gram step flagged, as a status. */
@@ -382,7 +387,7 @@ static ie_status report_gram(ie_context *ctx, const char *fn, input *in,
   char where[64];
   for (int64_t r = 0; r < rows; r++) {
     if (!err[r]) continue;
-    set_row(in, r, where, sizeof where);
+    set_row(ctx, in, r, -1, where, sizeof where);
     if (err[r] == IE_ROW_EMPTY)
       return ie__error(ctx, IE_INVALID_ARGUMENT,
                        "%s: tensor '%s' %s is all zeros: its cosine similarity is undefined", fn,
@@ -395,6 +400,7 @@ static ie_status report_gram(ie_context *ctx, const char *fn, input *in,
         if (!isfinite(v[i])) col = i, val = v[i];
       free(v);
     }
+    if (col >= 0) set_row(ctx, in, r, col, where, sizeof where);
     if (col >= 0)
       return ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' %s, column %lld: %s", fn, in->a.name,
                        where, (long long)col, isnan(val) ? "NaN" : val > 0 ? "+inf" : "-inf");
@@ -407,11 +413,12 @@ static ie_status report_gram(ie_context *ctx, const char *fn, input *in,
   for (int64_t r = 0; r < rows; r++) {
     if (!(dev[r] > tol)) continue;
     const int64_t i = r % in->n, base = r - i;
-    set_row(in, r, where, sizeof where);
+    set_row(ctx, in, r, -1, where, sizeof where);
     double *row = NULL, *other = NULL;
     ie_status s = ie__fetch_row(ctx, &in->a, r, &row);
     if (s != IE_OK) return s;
     if (fabs(row[i] - 1) > tol) {
+      set_row(ctx, in, r, i, where, sizeof where);
       double kii = row[i];
       free(row);
       return ie__error(ctx, IE_INVALID_ARGUMENT,
@@ -423,6 +430,7 @@ static ie_status report_gram(ie_context *ctx, const char *fn, input *in,
       double kji = other[i];
       free(other);
       if (fabs(row[j] - kji) > tol) {
+        set_row(ctx, in, r, j, where, sizeof where);
         double kij = row[j];
         free(row);
         return ie__error(ctx, IE_INVALID_ARGUMENT,
@@ -562,7 +570,7 @@ static ie_status vendi_common(ie_context *ctx, const char *fn, const DLTensor *x
   if (!batch && !result)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: 'result' is NULL", fn);
   ie_vendi_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, single_precision));
   const double q = o.has_q ? o.q : 1.0;
   IE__CHECK(check_order(ctx, fn, "q", q));
   IE__CHECK(check_path(ctx, fn, o.path, o.kernel));
@@ -612,7 +620,7 @@ static ie_status entropy_setup(ie_context *ctx, const char *fn, const ie_matrix_
                                double *alpha) {
   IE__CHECK(ie__begin(ctx, fn, has_spectral(ctx), "spectral measures"));
   if (!result) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: 'result' is NULL", fn);
-  IE__OPTIONS(*o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, *o, opt, single_precision));
   *alpha = o->has_alpha ? o->alpha : 1.0;
   IE__CHECK(check_order(ctx, fn, "alpha", *alpha));
   IE__CHECK(check_path(ctx, fn, o->path, o->kernel));

@@ -330,9 +330,11 @@ ie_status ie__read_weights(ie_context *ctx, const char *fn, const DLTensor *t,
   if (rows) s = ie__read_vector(ctx, &a, v);
   for (int64_t i = 0; s == IE_OK && i < rows; i++) {
     if (a.m.dtype == IE_DT_I32 || a.m.dtype == IE_DT_I64 || a.m.dtype == IE_DT_U8) v[i] = v[i] != 0;
-    else if (!(v[i] >= 0) || isinf(v[i]))
+    else if (!(v[i] >= 0) || isinf(v[i])) {
+      ie__locate(ctx, "row_weights", -1, i, -1);
       s = ie__error(ctx, IE_INVALID_ARGUMENT, "%s: row_weights[%lld] is %g; weights must be finite and >= 0",
                     fn, (long long)i, v[i]);
+    }
   }
   if (s != IE_OK) {
     free(v);
@@ -395,8 +397,10 @@ ie_status ie__fetch_row(ie_context *ctx, const ie__arg *a, int64_t row, double *
 void ie__spoil(ie_context *ctx, const ie__arg *a) {
   /* Keep the failure being reported: this is cleanup, not a new error. */
   ie_status keep = ctx->last;
-  char msg[sizeof ctx->msg];
+  char msg[sizeof ctx->msg], tensor[sizeof ctx->err_tensor];
   memcpy(msg, ctx->msg, sizeof msg);
+  memcpy(tensor, ctx->err_tensor, sizeof tensor);
+  const int64_t index = ctx->err_index, row = ctx->err_row, col = ctx->err_col;
   const size_t esz = ie__dtype_size(a->m.dtype), rowb = (size_t)a->m.cols * esz;
   if (a->on_host) {
     for (int64_t r = 0; r < a->m.rows; r++)
@@ -406,4 +410,5 @@ void ie__spoil(ie_context *ctx, const ie__arg *a) {
   }
   ctx->last = keep;
   memcpy(ctx->msg, msg, sizeof msg);
+  ie__locate(ctx, tensor, index, row, col);
 }

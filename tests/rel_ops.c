@@ -324,6 +324,12 @@ static void t_p_probs(ro_case *c) {
   memcpy(c->slot[0].orig, c->slot[0].data, c->slot[0].bytes);
 }
 static void t_size_huge(ro_case *c) { c->sm.size = c->en.size = c->dv.size = c->nl.size = (size_t)1 << 40; }
+/* Every options struct with a size below its first version: a garbage size,
+ * refused (an old binary's struct is never read past its end). */
+static void t_size_small(ro_case *c) {
+  c->sm.size = c->en.size = c->dv.size = c->nl.size = c->vo.size = c->mo.size = c->so.size =
+      c->ko.size = c->keo.size = 1;
+}
 static void t_rbf_nosigma(ro_case *c) {
   c->vo.kernel = IE_KERNEL_RBF;
   c->mo.kernel = IE_KERNEL_RBF;
@@ -386,6 +392,7 @@ static const ro_bad bad_softmax[] = {
     {"temperature NaN", -1, 0, 0, t_temp_nan, IA},
     {"temperature +inf", -1, 0, 0, t_temp_inf, IA},
     {"options size 2^40", -1, 0, 0, t_size_huge, IE_OK},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_entropy[] = {
     {"NaN logit", 0, 3 * RV + 4, NAN, NULL, IE_NONFINITE},
@@ -405,6 +412,7 @@ static const ro_bad bad_entropy[] = {
     {"weight -1", 2, 1, -1, NULL, IA},
     {"weight +inf", 2, 1, INFINITY, NULL, IA},
     {"NaN logit, no summary", 0, 0, NAN, t_no_summary, IE_NONFINITE},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_nll[] = {
     {"NaN logit", 0, 3 * RV + 4, NAN, NULL, IE_NONFINITE},
@@ -416,6 +424,7 @@ static const ro_bad bad_nll[] = {
     {"every weight 0", -1, 0, 0, t_zero_weights, IE_EMPTY_REDUCTION},
     {"weight NaN", 3, 1, NAN, NULL, IA},
     {"temperature +inf", -1, 0, 0, t_temp_inf, IA},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_div[] = {
     {"NaN in p", 0, 3 * RV + 4, NAN, NULL, IE_NONFINITE},
@@ -433,6 +442,7 @@ static const ro_bad bad_div[] = {
     {"temperature NaN", -1, 0, 0, t_temp_nan, IA},
     {"weight -1", 3, 0, -1, NULL, IA},
     {"every weight 0", -1, 0, 0, t_zero_weights, IE_EMPTY_REDUCTION},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_vendi[] = {
     {"NaN in x", 0, 5, NAN, NULL, IE_NONFINITE},
@@ -448,6 +458,7 @@ static const ro_bad bad_vendi[] = {
     {"unknown path", -1, 0, 0, t_path_bad, IA},
     {"precomputed K not square", -1, 0, 0, t_precomputed_rect, -1},
     {"result NULL", -1, 0, 0, t_sres_null, IA},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_vendi_batch[] = {
     {"NaN in x", 0, 17, NAN, NULL, IE_NONFINITE},
@@ -457,6 +468,7 @@ static const ro_bad bad_vendi_batch[] = {
     {"unknown kernel", -1, 0, 0, t_kernel_bad, IA},
     {"order NaN", -1, 0, 0, t_q_nan, IA},
     {"result NULL (allowed)", -1, 0, 0, t_sres_null, IE_OK},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_pair[] = {
     {"NaN in x", 0, 5, NAN, NULL, IE_NONFINITE},
@@ -466,6 +478,7 @@ static const ro_bad bad_pair[] = {
     {"order -1", -1, 0, 0, t_q_neg, IA},
     {"unknown kernel", -1, 0, 0, t_kernel_bad, IA},
     {"result NULL", -1, 0, 0, t_sres_null, IA},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_sk_cost[] = {
     {"negative weight in a", 0, 1, -0.5, NULL, IE_NEGATIVE},
@@ -484,6 +497,7 @@ static const ro_bad bad_sk_cost[] = {
     {"eps_factor 1.5", -1, 0, 0, t_factor_bad, IA},
     {"divergence without cost_xx", -1, 0, 0, t_div_no_cxx, IA},
     {"results NULL", -1, 0, 0, t_skres_null, IA},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_sk_points[] = {
     {"NaN in x", 2, 1, NAN, NULL, IE_NONFINITE},
@@ -493,6 +507,7 @@ static const ro_bad bad_sk_points[] = {
     {"unknown metric", -1, 0, 0, t_metric_bad, IA},
     {"epsilon NaN", -1, 0, 0, t_eps_nan, IA},
     {"results NULL", -1, 0, 0, t_skres_null, IA},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 #undef IA
 
@@ -515,6 +530,7 @@ static const ro_bad bad_knn[] = {
     {"k = 0", -1, 0, 0, t_knn_k0, -1},
     {"k > refs", -1, 0, 0, t_knn_k_big, -1},
     {"unknown metric", -1, 0, 0, t_knn_metric, -1},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_knn_one[] = {
     {"NaN in x", 0, 4, NAN, NULL, IE_NONFINITE},
@@ -523,6 +539,7 @@ static const ro_bad bad_knn_one[] = {
     {"k negative", -1, 0, 0, t_keo_k_neg, -1},
     {"jitter NaN", -1, 0, 0, t_keo_jitter_nan, -1},
     {"result NULL", -1, 0, 0, t_kres_null, -1},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_knn_pair[] = {
     {"NaN in x", 0, 4, NAN, NULL, IE_NONFINITE},
@@ -531,12 +548,14 @@ static const ro_bad bad_knn_pair[] = {
     {"unknown method", -1, 0, 0, t_kdiv_bad, -1},
     {"renyi order needs a larger k", -1, 0, 0, t_kdiv_renyi_alpha, -1},
     {"result NULL", -1, 0, 0, t_kres_null, -1},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 static const ro_bad bad_knn_mi[] = {
     {"NaN in x", 0, 4, NAN, NULL, IE_NONFINITE},
     {"+inf in y", 1, 5, INFINITY, NULL, IE_NONFINITE},
     {"k >= N", -1, 0, 0, t_keo_k_big, -1},
     {"result NULL", -1, 0, 0, t_kres_null, -1},
+    {"options size 1", -1, 0, 0, t_size_small, IE_INVALID_ARGUMENT},
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))

@@ -82,7 +82,9 @@ static void scalar_api(void) {
       {"backend -3", {sizeof(ie_context_options), (ie_backend)-3, 0}, IE_INVALID_ARGUMENT},
       {"device -1", {sizeof(ie_context_options), IE_BACKEND_CPU, -1}, IE_INVALID_ARGUMENT},
       {"options size 2^40", {(size_t)1 << 40, IE_BACKEND_CPU, 0}, IE_OK},
-      {"options size 1", {1, IE_BACKEND_CPU, 0}, IE_OK},
+      /* no version of the struct was this small: a garbage size */
+      {"options size 1", {1, IE_BACKEND_CPU, 0}, IE_INVALID_ARGUMENT},
+      {"options size 8", {8, IE_BACKEND_CPU, 0}, IE_INVALID_ARGUMENT},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     ie_context *ctx = (ie_context *)&bad; /* must be overwritten */
@@ -143,6 +145,36 @@ static void run_bad(const ro_op *op, ro_case *c, const char *what, int expect, c
   check(ro_inputs_unchanged(c), tag, "an input was modified");
 }
 
+/* A bad element that is the failure (NaN, a negative probability, a bad
+ * label): ie_error_tensor/_index/_row/_column name it, in the tensor's own
+ * shape (compact here, so the flat element `elem` fixes the position). */
+static void check_location(const ro_op *op, const ro_case *c, const ro_bad *bv) {
+  if (bv->expect != IE_NONFINITE && bv->expect != IE_NEGATIVE && bv->expect != IE_BAD_LABEL) return;
+  const ro_slot *sl = &c->slot[bv->slot];
+  int64_t want[3] = {-1, -1, -1}, e = bv->elem; /* index, row, column */
+  const int nd = sl->t.ndim;
+  if (nd == 1) want[1] = e;
+  else {
+    want[2] = e % sl->shape[nd - 1];
+    e /= sl->shape[nd - 1];
+    want[1] = e % sl->shape[nd - 2];
+    if (nd == 3) want[0] = e / sl->shape[nd - 2];
+  }
+  char tag[256], d[600];
+  snprintf(tag, sizeof tag, "%s [%s] %s: location", op->name, ie_backend_name(ie_context_backend(c->ctx)),
+           bv->what);
+  const char *tn = ie_error_tensor(c->ctx);
+  /* ie_entropy names its input after opt->input */
+  const char *name = !strcmp(op->name, "ie_entropy") && c->en.input == IE_INPUT_PROBS ? "probs" : sl->name;
+  snprintf(d, sizeof d, "got tensor %s index %lld row %lld column %lld, expected '%s' %lld %lld %lld (%s)",
+           tn ? tn : "NULL", (long long)ie_error_index(c->ctx), (long long)ie_error_row(c->ctx),
+           (long long)ie_error_column(c->ctx), name, (long long)want[0], (long long)want[1],
+           (long long)want[2], ie_errmsg(c->ctx));
+  check(tn && !strcmp(tn, name) && ie_error_index(c->ctx) == want[0] && ie_error_row(c->ctx) == want[1] &&
+            ie_error_column(c->ctx) == want[2],
+        tag, d);
+}
+
 /* After any failure the same context must run a valid call bit-identically. */
 static void recheck(const ro_op *op, ie_context *ctx, const char *after) {
   ro_case c;
@@ -153,6 +185,12 @@ static void recheck(const ro_op *op, ie_context *ctx, const char *after) {
            ie_backend_name(ie_context_backend(ctx)), after);
   snprintf(d, sizeof d, "%s: %s", ie_status_name(s), ie_errmsg(ctx));
   check(s == IE_OK, tag, d);
+  /* ... and forget the failure: a success reads IE_OK everywhere. */
+  check(ie_errcode(ctx) == IE_OK, tag, "ie_errcode is not IE_OK after a successful call");
+  check(strcmp(ie_errmsg(ctx), "not an error") == 0, tag, "ie_errmsg still holds the old message");
+  check(ie_error_row(ctx) == -1 && ie_error_column(ctx) == -1 && ie_error_index(ctx) == -1 &&
+            ie_error_tensor(ctx) == NULL,
+        tag, "the old failure's location survived a successful call");
   size_t n;
   unsigned char *r = ro_results(&c, &n);
   check(n == baseline_n && memcmp(r, baseline, n) == 0, tag, "results differ from the first valid call");
@@ -344,6 +382,7 @@ static void run_backend(ie_backend b) {
         memcpy(sl->orig, sl->data, sl->bytes);
       }
       run_bad(op, &c, bv->what, bv->expect, NULL);
+      if (bv->slot >= 0) check_location(op, &c, bv);
       ro_free(&c);
       recheck(op, ctx, bv->what);
     }

@@ -280,6 +280,7 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
 extern "C" IE_API ie_status ie_cuda_set_stream(ie_context *ctx,
                                                cudaStream_t stream)
 {
+  ie__clear_error(ctx);
   if (!ctx || ctx->ops != &ie__cuda_ops || !ctx->state)
     return ctx ? ie__error(ctx, IE_INVALID_ARGUMENT,
                            "ie_cuda_set_stream: not a CUDA context")

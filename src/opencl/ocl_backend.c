@@ -315,6 +315,7 @@ static ie_status own_ctx(ie_context *ctx, const char *fn) {
 
 IE_API ie_status ie_opencl_set_queue(ie_context *ctx, cl_command_queue queue) {
   const char *fn = "ie_opencl_set_queue";
+  ie__clear_error(ctx);
   ie_status r = own_ctx(ctx, fn);
   if (r != IE_OK) return r;
   ie_ocl *s = st(ctx);

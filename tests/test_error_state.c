@@ -1,0 +1,196 @@
+/*
+ * test_error_state.c — the error state of a context, call by call.
+ *
+ * include/infoest.h promises: every call that takes a (non-const) context and
+ * returns an ie_status first forgets the context's last failure, so a
+ * successful call after a failed one leaves ie_errcode at IE_OK, ie_errmsg at
+ * "not an error" and ie_error_tensor/_index/_row/_column at NULL / -1.
+ *
+ * The calls are ENUMERATED here: the ops of rel_ops.c (every public
+ * operation) and the `extras` table below.  `test_error_state --list` prints
+ * them with the calls that keep the error state (`keeps`), and
+ * tests/check_entry_points.py holds that list against every IE_API function
+ * of include/infoest*.h that takes a context: a new entry point that is in
+ * neither list fails that test.  On every backend here (CUDA without a
+ * device: skipped), each call is made right after a failure that located an
+ * element, and right after its own failure, and must then read clean.
+ *
+ * A plain program (no Criterion), like test_reliability.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rel_ops.h"
+
+/* The GPU extras, declared with their handles as void * (cl_command_queue
+ * and cudaStream_t are pointers), so that this test needs neither SDK. */
+#if IE_TEST_HAVE_OPENCL
+IE_API ie_status ie_opencl_set_queue(ie_context *ctx, void *queue);
+#endif
+#if IE_TEST_HAVE_CUDA
+IE_API ie_status ie_cuda_set_stream(ie_context *ctx, void *stream);
+#endif
+
+static long long n_checks, n_fail, n_calls;
+
+static void check(int ok, const char *what, const char *detail) {
+  n_checks++;
+  if (!ok) {
+    n_fail++;
+    fprintf(stderr, "FAIL: %s: %s\n", what, detail);
+  }
+}
+
+/* ---- The calls that are not in rel_ops.c's table ----------------------------- */
+
+/* A successful call; returns its status (-1: not on this backend). */
+static int good_host_alloc(ie_context *ctx) {
+  void *p = NULL;
+  ie_status s = ie_host_alloc(ctx, 64, &p);
+  ie_host_free(ctx, p); /* keeps the state: checked after it */
+  return s;
+}
+/* Its own failure. */
+static int bad_host_alloc(ie_context *ctx) { return ie_host_alloc(ctx, 64, NULL); }
+
+static int good_opencl_set_queue(ie_context *ctx) {
+#if IE_TEST_HAVE_OPENCL
+  if (ie_context_backend(ctx) == IE_BACKEND_OPENCL) return ie_opencl_set_queue(ctx, NULL);
+#endif
+  (void)ctx;
+  return -1;
+}
+
+static int good_cuda_set_stream(ie_context *ctx) {
+#if IE_TEST_HAVE_CUDA
+  if (ie_context_backend(ctx) == IE_BACKEND_CUDA) return ie_cuda_set_stream(ctx, NULL);
+#endif
+  (void)ctx;
+  return -1;
+}
+
+static const struct {
+  const char *name;
+  int (*good)(ie_context *);
+  int (*bad)(ie_context *); /* NULL: only the generic failure */
+} extras[] = {
+    {"ie_host_alloc", good_host_alloc, bad_host_alloc},
+    {"ie_opencl_set_queue", good_opencl_set_queue, NULL},
+    {"ie_cuda_set_stream", good_cuda_set_stream, NULL},
+};
+enum { N_EXTRAS = sizeof extras / sizeof extras[0] };
+
+/* The calls that take a context and leave its error state as it is: the
+ * readers (a const context), and the void calls. */
+static const char *const keeps[] = {
+    "ie_errmsg",      "ie_errcode",          "ie_error_index",         "ie_error_row",
+    "ie_error_column", "ie_error_tensor",    "ie_context_backend",     "ie_context_device_name",
+    "ie_context_destroy", "ie_context_set_cancel_flag", "ie_host_free", "ie_opencl_get_context",
+    "ie_cuda_get_stream",
+};
+
+/* ---- Checks --------------------------------------------------------------------- */
+
+/* A failure that names an element: a NaN at logits[2][1] of ie_entropy. */
+static void located_failure(ie_context *ctx, const char *before) {
+  float v[3 * 4] = {0};
+  v[2 * 4 + 1] = 0.0f / 0.0f;
+  int64_t shape[2] = {3, 4};
+  DLTensor t = {v, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, shape, NULL, 0};
+  ie_summary sm;
+  ie_status s = ie_entropy(ctx, &t, NULL, NULL, &sm);
+  char tag[200], d[1400];
+  snprintf(tag, sizeof tag, "[%s] the failure before %s", ie_backend_name(ie_context_backend(ctx)), before);
+  const char *tn = ie_error_tensor(ctx);
+  snprintf(d, sizeof d, "%s, tensor %s index %lld row %lld column %lld: %s", ie_status_name(s),
+           tn ? tn : "NULL", (long long)ie_error_index(ctx), (long long)ie_error_row(ctx),
+           (long long)ie_error_column(ctx), ie_errmsg(ctx));
+  check(s == IE_NONFINITE && ie_errcode(ctx) == IE_NONFINITE && tn && !strcmp(tn, "logits") &&
+            ie_error_index(ctx) == -1 && ie_error_row(ctx) == 2 && ie_error_column(ctx) == 1,
+        tag, d);
+}
+
+/* After the successful call `name`: nothing of the failure is left. */
+static void expect_clean(ie_context *ctx, const char *name, int s, const char *after) {
+  char tag[300], d[1400];
+  snprintf(tag, sizeof tag, "%s [%s] after %s", name, ie_backend_name(ie_context_backend(ctx)), after);
+  snprintf(d, sizeof d, "returned %s: %s", ie_status_name((ie_status)s), ie_errmsg(ctx));
+  check(s == IE_OK, tag, d);
+  const char *tn = ie_error_tensor(ctx);
+  snprintf(d, sizeof d, "ie_errcode %s, ie_errmsg \"%s\", tensor %s, index %lld, row %lld, column %lld",
+           ie_status_name(ie_errcode(ctx)), ie_errmsg(ctx), tn ? tn : "NULL", (long long)ie_error_index(ctx),
+           (long long)ie_error_row(ctx), (long long)ie_error_column(ctx));
+  check(ie_errcode(ctx) == IE_OK && !strcmp(ie_errmsg(ctx), "not an error") && tn == NULL &&
+            ie_error_index(ctx) == -1 && ie_error_row(ctx) == -1 && ie_error_column(ctx) == -1,
+        tag, d);
+  n_calls++;
+}
+
+static int op_call(const ro_op *op, ie_context *ctx, const ro_bad *bad) {
+  ro_case c;
+  ro_setup(op, &c, ctx);
+  if (bad) {
+    if (bad->tweak) bad->tweak(&c);
+    if (bad->slot >= 0) {
+      ro_slot *sl = &c.slot[bad->slot];
+      if (sl->t.dtype.code == kDLInt) ((int64_t *)sl->data)[bad->elem] = (int64_t)bad->value;
+      else ((float *)sl->data)[bad->elem] = (float)bad->value;
+    }
+  }
+  ie_status s = op->call(&c);
+  ro_free(&c);
+  return s;
+}
+
+static void run_backend(ie_backend b) {
+  ie_context *ctx = NULL;
+  ie_context_options o = {sizeof o, b, 0};
+  if (ie_context_create(&ctx, &o) != IE_OK) {
+    printf("SKIP %s: %s\n", ie_backend_name(b), ie_errmsg(ctx));
+    ie_context_destroy(ctx);
+    return;
+  }
+  for (int k = 0; k < ro_nops; k++) {
+    const ro_op *op = &ro_ops[k];
+    located_failure(ctx, op->name);
+    expect_clean(ctx, op->name, op_call(op, ctx, NULL), "a located failure");
+    /* its own first refused value */
+    for (int j = 0; j < op->nbad; j++) {
+      if (op->bad[j].expect <= 0) continue;
+      int s = op_call(op, ctx, &op->bad[j]);
+      char tag[300];
+      snprintf(tag, sizeof tag, "%s [%s] %s", op->name, ie_backend_name(b), op->bad[j].what);
+      check(s != IE_OK && (int)ie_errcode(ctx) == s, tag, "the bad call did not fail with its status");
+      expect_clean(ctx, op->name, op_call(op, ctx, NULL), op->bad[j].what);
+      break;
+    }
+  }
+  for (int k = 0; k < N_EXTRAS; k++) {
+    located_failure(ctx, extras[k].name);
+    int s = extras[k].good(ctx);
+    if (s < 0) continue; /* not on this backend */
+    located_failure(ctx, extras[k].name);
+    expect_clean(ctx, extras[k].name, extras[k].good(ctx), "a located failure");
+    if (extras[k].bad) {
+      check(extras[k].bad(ctx) != IE_OK, extras[k].name, "its bad call did not fail");
+      expect_clean(ctx, extras[k].name, extras[k].good(ctx), "its own failure");
+    }
+  }
+  ie_context_destroy(ctx);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--list")) {
+    for (int k = 0; k < ro_nops; k++) printf("clears %s\n", ro_ops[k].name);
+    for (int k = 0; k < N_EXTRAS; k++) printf("clears %s\n", extras[k].name);
+    for (size_t k = 0; k < sizeof keeps / sizeof keeps[0]; k++) printf("keeps %s\n", keeps[k]);
+    return 0;
+  }
+  const ie_backend all[3] = {IE_BACKEND_CPU, IE_BACKEND_OPENCL, IE_BACKEND_CUDA};
+  for (int k = 0; k < 3; k++)
+    if (ie_backend_compiled(all[k])) run_backend(all[k]);
+  printf("test_error_state: %lld successful calls after a failure, %lld checks, %lld failures\n", n_calls,
+         n_checks, n_fail);
+  return n_fail || n_calls == 0 ? 1 : 0;
+}
