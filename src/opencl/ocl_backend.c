@@ -180,8 +180,9 @@ extern const char *const ie__cl_names[];
 extern const int ie__cl_count;
 
 static const char *const kernel_names[IE_K_COUNT] = {
-    "ie_p1_lse", "ie_p1_shannon", "ie_p1_pow", "ie_p1_nll", "ie_p1_powm1", "ie_p1_two",
-    "ie_lse_rows", "ie_p2_div",   "ie_softmax_out", "ie_fill_ones", "ie_row_max"};
+    "rows_p1_lse",   "rows_p1_shannon", "rows_p1_power",        "rows_p1_nll",
+    "rows_p1_pair",  "rows_finish",     "rows_stats",           "rows_p2",
+    "rows_finish_terms", "rows_softmax_out", "rows_fill_ones"};
 
 ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s) {
   if (s->built) return IE_OK;
@@ -224,11 +225,8 @@ ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s) {
                                        sizeof kmax, &kmax, NULL));
     if (kmax < wg) wg = kmax;
   }
-  /* Local memory: 9 floats a work-item at most (ie_p1_two). */
-  cl_ulong lmem = 0;
-  IE_CL_TRY(ctx, "clGetDeviceInfo",
-            clGetDeviceInfo(s->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL));
-  while (wg > 1 && (cl_ulong)wg * 9 * sizeof(float) + 1024 > lmem) wg >>= 1;
+  /* The row kernels' local arrays are sized for ROWS_WG_MAX (256) work-items;
+   * clCreateKernel's work-group size above already accounts for them. */
   size_t p2 = 1;
   while (p2 * 2 <= wg) p2 *= 2;
   s->wg = p2;
