@@ -476,7 +476,7 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
  * maxima rp, rq; Sp, Sq against them).  Terms use δ = lq − lp =
  * ((q − p) − (rq − rp))·it − (log Sq − log Sp), a difference of inputs first, and
  * are written on the side (p or q) whose expm1 argument −|δ| is ≤ 0, so
- * that near-equal rows lose nothing to cancellation (as kernels.cl's pass 2).
+ * that near-equal rows lose nothing to cancellation (as src/kernels/rows.cl's pass 2).
  * Their expm1 is e^x − 1: its absolute error (6e-8) is a relative one of
  * the terms' first-order factor (TV, JS's log1p) or of the square root of
  * their second-order one (Hellinger, χ²), so a sum's error stays below
@@ -489,7 +489,7 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
  *   Bhattacharyya −log Σ√(pq) = −log1p(−½Σ(√p − √q)²) for close rows.
  * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
  * Alpha / Rényi / Tsallis sum W = Σ p·expm1((1−α)δ) (q-form Σ q·expm1(−αδ)
- * for α < ½), P, Q and Σ (p − q), as kernels.cl's K_POW.  Returns NAN
+ * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  Returns NAN
  * where rq − rp is not a float or a term passes float's exp, for the double
  * kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
