@@ -29,22 +29,6 @@ static unsigned team_blocks(uint32_t W, size_t teams)
 }
 static unsigned row_blocks(int64_t nb) { return (unsigned)((nb + WG - 1) / WG); }
 
-/* Where a matrix's rows start, in elements; the kernels read whole elements. */
-static ie_status mat_check(ie_context *ctx, const ie_mat *m, const char *what, uint64_t *off)
-{
-  if (m->dtype != IE_DT_F32 && m->dtype != IE_DT_F16 && m->dtype != IE_DT_BF16 &&
-      m->dtype != IE_DT_F64)
-    return ie__error(ctx, IE_BAD_DTYPE, "cuda: %s has dtype %s, which the row kernels cannot use",
-                     what, ie__dtype_name(m->dtype));
-  const size_t es = ie__dtype_size(m->dtype);
-  if (m->offset % es)
-    return ie__error(ctx, IE_BAD_SHAPE,
-                     "cuda: %s starts at byte offset %zu, not a multiple of its element size %zu",
-                     what, m->offset, es);
-  *off = (uint64_t)(m->offset / es);
-  return IE_OK;
-}
-
 /* Device scratch of one batch: chunk states and errors, row values, errors
  * and statistics, pass-2 sums. */
 typedef struct {
@@ -82,34 +66,17 @@ ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   const int64_t rows = x->rows, V = x->cols;
-  const int value = rows_value_of(a);
-  if (value < 0)
-    return ie__error(ctx, IE_UNSUPPORTED, "cuda: this kind/order is not supported (order %g)",
-                     a->alpha);
-  const int mode = rows_state_of(value), terms = rows_terms_of(value, a->alpha);
-  const bool two = mode == ROWS_STATE_PAIR;
-  if (two && !y)
-    return ie__error(ctx, IE_INTERNAL, "cuda: divergence without q");
-  if (mode == ROWS_STATE_NLL && !labels)
-    return ie__error(ctx, IE_INTERNAL, "cuda: NLL without labels");
   if (rows <= 0)
     return IE_OK;
-  uint64_t xoff = 0, yoff = 0, loff = 0, lstride = 0;
-  ie_status rc = mat_check(ctx, x, two ? "p" : "x", &xoff);
-  if (rc == IE_OK && two)
-    rc = mat_check(ctx, y, "q", &yoff);
+  rows_job j;
+  ie_status rc = rows_prepare(ctx, "cuda", a, x, y, labels, &j);
   if (rc != IE_OK)
     return rc;
-  int lab64 = 0;
-  const ie_i32 *lab = NULL;
-  if (mode == ROWS_STATE_NLL) {
-    lab64 = labels->dtype == IE_DT_I64;
-    if ((labels->dtype != IE_DT_I32 && !lab64) || labels->offset % 4)
-      return ie__error(ctx, IE_BAD_DTYPE, "cuda: labels must be int32 or int64 at a 4-byte offset");
-    lab = (const ie_i32 *)labels->buf;
-    loff = labels->offset / 4;
-    lstride = (uint64_t)labels->stride * (lab64 ? 2u : 1u);
-  }
+  const int value = j.value, mode = j.mode, terms = j.terms;
+  const bool two = mode == ROWS_STATE_PAIR;
+  const uint64_t xoff = j.xoff, yoff = j.yoff, loff = j.loff, lstride = j.lstride;
+  const int lab64 = j.lab64;
+  const ie_i32 *lab = mode == ROWS_STATE_NLL ? (const ie_i32 *)labels->buf : NULL;
   IE_CU_ENTER(ctx, st);
 
   const rows_geom g = rows_geometry(WG, V, rows);
@@ -183,9 +150,9 @@ ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   if (rows <= 0)
     return IE_OK;
   uint64_t xoff = 0, ooff = 0;
-  ie_status rc = mat_check(ctx, x, "logits", &xoff);
+  ie_status rc = rows_mat_offset(ctx, "cuda", x, "logits", &xoff);
   if (rc == IE_OK)
-    rc = mat_check(ctx, out, "out", &ooff);
+    rc = rows_mat_offset(ctx, "cuda", out, "out", &ooff);
   if (rc != IE_OK)
     return rc;
   IE_CU_ENTER(ctx, st);

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rows_kinds.h"
 
@@ -79,6 +80,60 @@ static inline int rows_terms_of(int value, double alpha) {
   case ROWS_TSALLIS_DIV: return alpha < 0.5 ? ROWS_TERMS_POWER_Q : ROWS_TERMS_POWER_P;
   default: return ROWS_TERMS_NONE;
   }
+}
+
+/* A matrix's start in elements; the kernels read whole elements of the four
+ * float dtypes.  `who` ("opencl", "cuda") and `what` name it in errors. */
+static inline ie_status rows_mat_offset(ie_context *ctx, const char *who, const ie_mat *m,
+                                        const char *what, uint64_t *off) {
+  if (m->dtype != IE_DT_F32 && m->dtype != IE_DT_F16 && m->dtype != IE_DT_BF16 &&
+      m->dtype != IE_DT_F64)
+    return ie__error(ctx, IE_BAD_DTYPE, "%s: %s has dtype %s, which the row kernels cannot use",
+                     who, what, ie__dtype_name(m->dtype));
+  const size_t es = ie__dtype_size(m->dtype);
+  if (m->offset % es)
+    return ie__error(ctx, IE_BAD_SHAPE,
+                     "%s: %s starts at byte offset %zu, not a multiple of its element size %zu",
+                     who, what, m->offset, es);
+  *off = (uint64_t)(m->offset / es);
+  return IE_OK;
+}
+
+/* What a row launch needs from ie_rowargs and its operands. */
+typedef struct {
+  int value, mode, terms; /* ROWS_* value, ROWS_STATE_*, ROWS_TERMS_* */
+  uint64_t xoff, yoff;    /* elements */
+  int lab64;              /* NLL labels: int64 (else int32), read as int32 words */
+  uint64_t loff, lstride; /* in int32 words */
+} rows_job;
+
+static inline ie_status rows_prepare(ie_context *ctx, const char *who, const ie_rowargs *a,
+                                     const ie_mat *x, const ie_mat *y, const ie_vec *labels,
+                                     rows_job *j) {
+  memset(j, 0, sizeof *j);
+  j->value = rows_value_of(a);
+  if (j->value < 0)
+    return ie__error(ctx, IE_UNSUPPORTED, "%s: this kind/order is not supported (order %g)", who,
+                     a->alpha);
+  j->mode = rows_state_of(j->value);
+  j->terms = rows_terms_of(j->value, a->alpha);
+  const int two = j->mode == ROWS_STATE_PAIR;
+  ie_status r = rows_mat_offset(ctx, who, x, two ? "p" : "x", &j->xoff);
+  if (r != IE_OK) return r;
+  if (two) {
+    if (!y) return ie__error(ctx, IE_INTERNAL, "%s: divergence without q", who);
+    if ((r = rows_mat_offset(ctx, who, y, "q", &j->yoff)) != IE_OK) return r;
+  }
+  if (j->mode == ROWS_STATE_NLL) {
+    if (!labels) return ie__error(ctx, IE_INTERNAL, "%s: NLL without labels", who);
+    j->lab64 = labels->dtype == IE_DT_I64;
+    if ((labels->dtype != IE_DT_I32 && !j->lab64) || labels->offset % 4)
+      return ie__error(ctx, IE_BAD_DTYPE, "%s: labels must be int32 or int64 at a 4-byte offset",
+                       who);
+    j->loff = labels->offset / 4;
+    j->lstride = (uint64_t)labels->stride * (j->lab64 ? 2u : 1u);
+  }
+  return IE_OK;
 }
 
 /*

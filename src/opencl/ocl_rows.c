@@ -54,23 +54,6 @@ static ie_status launch_rows(ie_context *ctx, ie_ocl *s, int k, const karg *a, i
   return IE_OK;
 }
 
-/* The element offset of m (its byte offset in elements). */
-static ie_status mat_check(ie_context *ctx, const ie_ocl *s, const ie_mat *m,
-                           const char *what, cl_ulong *off) {
-  if (m->dtype != IE_DT_F32 && m->dtype != IE_DT_F16 && m->dtype != IE_DT_BF16 &&
-      m->dtype != IE_DT_F64)
-    return ie__error(ctx, IE_BAD_DTYPE, "opencl: %s has dtype %s, which the row kernels cannot use",
-                     what, ie__dtype_name(m->dtype));
-  (void)s;
-  size_t es = ie__dtype_size(m->dtype);
-  if (m->offset % es)
-    return ie__error(ctx, IE_BAD_SHAPE,
-                     "opencl: %s starts at byte offset %zu, not a multiple of its element size %zu",
-                     what, m->offset, es);
-  *off = (cl_ulong)(m->offset / es);
-  return IE_OK;
-}
-
 /* The row kernels finish every row in double. */
 static ie_status begin(ie_context *ctx, ie_ocl **s) {
   *s = ctx->state;
@@ -99,27 +82,11 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
   if (r != IE_OK) return r;
   const int64_t rows = x->rows, V = x->cols;
   if (rows <= 0) return IE_OK;
-  const int value = rows_value_of(a);
-  if (value < 0)
-    return ie__error(ctx, IE_UNSUPPORTED, "opencl: this kind/order is not supported (order %g)",
-                     a->alpha);
-  const int mode = rows_state_of(value), terms = rows_terms_of(value, a->alpha);
-  const int two = mode == ROWS_STATE_PAIR;
-  cl_ulong xoff = 0, yoff = 0, loff = 0, lstride = 0;
-  if ((r = mat_check(ctx, s, x, two ? "p" : "x", &xoff)) != IE_OK) return r;
-  if (two) {
-    if (!y) return ie__error(ctx, IE_INTERNAL, "opencl: divergence without q");
-    if ((r = mat_check(ctx, s, y, "q", &yoff)) != IE_OK) return r;
-  }
-  int lab64 = 0;
-  if (mode == ROWS_STATE_NLL) {
-    if (!labels) return ie__error(ctx, IE_INTERNAL, "opencl: NLL without labels");
-    lab64 = labels->dtype == IE_DT_I64;
-    if ((labels->dtype != IE_DT_I32 && !lab64) || labels->offset % 4)
-      return ie__error(ctx, IE_BAD_DTYPE, "opencl: labels must be int32 or int64 at a 4-byte offset");
-    loff = labels->offset / 4;
-    lstride = (cl_ulong)labels->stride * (lab64 ? 2u : 1u);
-  }
+  rows_job j;
+  if ((r = rows_prepare(ctx, "opencl", a, x, y, labels, &j)) != IE_OK) return r;
+  const int value = j.value, mode = j.mode, terms = j.terms, two = mode == ROWS_STATE_PAIR;
+  const cl_ulong xoff = j.xoff, yoff = j.yoff, loff = j.loff, lstride = j.lstride;
+  const cl_int lab64 = j.lab64;
   static const int p1_kernel[] = {IE_K_ROWS_P1_LSE, IE_K_ROWS_P1_SHANNON, IE_K_ROWS_P1_POWER,
                                   IE_K_ROWS_P1_NLL, IE_K_ROWS_P1_PAIR};
   const int k1 = p1_kernel[mode];
@@ -200,9 +167,9 @@ ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   if (r != IE_OK) return r;
   const int64_t rows = x->rows, V = x->cols;
   if (rows <= 0) return IE_OK;
-  cl_ulong xoff = 0, ooff = 0;
-  if ((r = mat_check(ctx, s, x, "logits", &xoff)) != IE_OK ||
-      (r = mat_check(ctx, s, out, "out", &ooff)) != IE_OK)
+  uint64_t xoff = 0, ooff = 0;
+  if ((r = rows_mat_offset(ctx, "opencl", x, "logits", &xoff)) != IE_OK ||
+      (r = rows_mat_offset(ctx, "opencl", out, "out", &ooff)) != IE_OK)
     return r;
   const rows_geom g = rows_geometry((int64_t)s->wg, V, rows);
   const size_t teams_max = (size_t)g.batch * g.nchunks;
