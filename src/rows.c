@@ -141,36 +141,6 @@ typedef struct {
   ie_summary *summary;
 } rowjob;
 
-/* GPU kernels sum p^α q^(1−α) in fp32 with a fixed shift; where a term
- * overflows (orders > 1 with q far below p, e.g. 1e30-scale logits) the row
- * comes back +inf although the divergence is finite.  Such rows (rare, and
- * +inf is also the true value when q = 0 < p) are recomputed here in double
- * by the reference kernels, which sum in the log domain. */
-static ie_status refine_power_rows(ie_context *ctx, const rowjob *j, double *val) {
-  const ie_rowargs *ra = &j->ra;
-  if (ctx->backend == IE_BACKEND_CPU || ra->op != IE_OP_DIVERGENCE ||
-      !(ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_TSALLIS ||
-        (ra->div == IE_DIV_RENYI && !isinf(ra->alpha))))
-    return IE_OK;
-  for (int64_t r = 0; r < j->x->m.rows; r++) {
-    if (val[r] != INFINITY) continue;
-    double *p = NULL, *q = NULL, v = NAN;
-    ie_rowerr e = 0;
-    ie_status s = ie__fetch_row(ctx, j->x, r, &p);
-    if (s == IE_OK) s = ie__fetch_row(ctx, j->y, r, &q);
-    if (s == IE_OK) {
-      ie_mat mp = {p, 0, IE_DT_F64, 1, j->x->m.cols, j->x->m.cols};
-      ie_mat mq = {q, 0, IE_DT_F64, 1, j->x->m.cols, j->x->m.cols};
-      s = ie__cpu_ops.rows(ctx, ra, &mp, &mq, NULL, &v, &e);
-      if (s == IE_OK && e == 0) val[r] = v;
-    }
-    free(p);
-    free(q);
-    if (s != IE_OK) return s;
-  }
-  return IE_OK;
-}
-
 /* docs/SPEC.md §1: divergences and entropies are never below 0.  The KL
  * family is summed in a form with non-negative terms; the other kinds'
  * final formulas (a log of a normalised sum, an expm1) can land an ulp
@@ -237,7 +207,6 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
     if (s != IE_OK) goto done;
   }
   if ((s = report_rows(ctx, j->fn, err, rows, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
-  if ((s = refine_power_rows(ctx, j, val)) != IE_OK) goto done;
   clamp_nonneg(&j->ra, val, rows);
   if (j->summary && (s = summarize(ctx, j->fn, val, w, rows, j->summary)) != IE_OK) goto done;
   if (j->per_row) s = ie__write_per_row(ctx, &out, val);

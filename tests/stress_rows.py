@@ -33,7 +33,9 @@ KINDS = [("kl", None), ("reverse-kl", None), ("jeffreys", None), ("cross-entropy
          ("chi2", None), ("alpha", 0.5), ("alpha", 2.0), ("renyi", 0.5), ("renyi", 2.0),
          ("renyi", np.inf), ("renyi", 0.999), ("alpha", 0.01), ("tsallis", 0.5),
          ("tsallis", 2.0), ("cauchy-schwarz", None)]
-ENTROPIES = [("shannon", None), ("renyi", 2.0), ("renyi", 0.5), ("tsallis", 2.0)]
+# Orders near 1 and large ones take either branch of rows_log_power_sum.
+ENTROPIES = [("shannon", None), ("renyi", 2.0), ("renyi", 0.5), ("tsallis", 2.0),
+             ("renyi", 0.999), ("renyi", 20.0), ("tsallis", 1.001)]
 
 
 def lm_batch(rng, B, V):

@@ -15,6 +15,7 @@
 #include "convert.h"
 #include "rows_avx2.h"
 #include "vmath.h"
+#include "../kernels/rows_final.h"
 
 enum { CHUNK = 512 };
 
@@ -68,11 +69,11 @@ static double entropy_value(const ie_rowargs *ra, const one_state *st) {
   case IE_ENTROPY_SHANNON:
     return ls - st->t / st->s;
   case IE_ENTROPY_RENYI:
-    /* log Σ p^α = log1p(V/S) + (1 − α) log S: no cancellation near α = 1. */
+    /* log Σ p^α from S, U = S + V and V (the GPUs' rows_final.h formula) */
     if (isinf(al)) return ls; /* −log max p */
-    return ls + log1p(st->u / st->s) / (1 - al);
+    return rows_renyi_entropy(rows_log_power_sum(st->s, st->s + st->u, st->u, al), al);
   case IE_ENTROPY_TSALLIS:
-    return -expm1(log1p(st->u / st->s) + (1 - al) * ls) / (al - 1);
+    return rows_tsallis_entropy(rows_log_power_sum(st->s, st->s + st->u, st->u, al), al);
   }
   return NAN;
 }
@@ -100,16 +101,18 @@ static int kl_infinite(ie_divergence_kind k, const two_state *st) {
 
 /* renyi / tsallis / alpha from L = log Σ p^α q^{1−α} (normalised). */
 static double power_value(const ie_rowargs *ra, double l) {
-  const double al = ra->alpha;
-  if (ra->div == IE_DIV_RENYI) return l / (al - 1);
-  if (ra->div == IE_DIV_TSALLIS) return expm1(l) / (al - 1);
-  return -expm1(l) / (al * (1 - al));
+  const int value = ra->div == IE_DIV_RENYI     ? ROWS_RENYI_DIV
+                    : ra->div == IE_DIV_TSALLIS ? ROWS_TSALLIS_DIV
+                                                : ROWS_ALPHA_DIV;
+  return rows_power_value(value, l, ra->alpha);
 }
 
 /* KERNELS.md, pass 2 final values.  For bhattacharyya and the power family,
  * s2 and s3 are Σ e^{dp} and Σ e^{dq}; for alpha / renyi / tsallis, s1 is
- * already log Σ p^α q^{1−α} (unnormalised). */
-static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3, double mx) {
+ * already log Σ p^α q^{1−α} (unnormalised); for bhattacharyya s4 is
+ * Σ (√p − √q)². */
+static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3, double s4,
+                          double mx) {
   const double al = ra->alpha;
   switch (ra->div) {
   case IE_DIV_KL:
@@ -119,8 +122,8 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
   case IE_DIV_TV: return 0.5 * s1;
   case IE_DIV_HELLINGER: return 0.5 * s1;
   case IE_DIV_CHI2: return s1;
-  case IE_DIV_BHATTACHARYYA:
-  case IE_DIV_CAUCHY_SCHWARZ: return -(log(s1) - 0.5 * log(s2) - 0.5 * log(s3));
+  case IE_DIV_BHATTACHARYYA: return rows_bhattacharyya(s1, s2, s3, s4);
+  case IE_DIV_CAUCHY_SCHWARZ: return rows_cauchy_schwarz(s1, s2, s3);
   case IE_DIV_RENYI:
     if (isinf(al)) return mx;
     /* fall through */
@@ -473,7 +476,7 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
  * maxima rp, rq; Sp, Sq against them).  Terms use δ = lq − lp =
  * ((q − p) − (rq − rp))·it − (log Sq − log Sp), a difference of inputs first, and
  * are written on the side (p or q) whose expm1 argument −|δ| is ≤ 0, so
- * that near-equal rows lose nothing to cancellation (as kernels.cl's pass 2).
+ * that near-equal rows lose nothing to cancellation (as src/kernels/rows.cl's pass 2).
  * Their expm1 is e^x − 1: its absolute error (6e-8) is a relative one of
  * the terms' first-order factor (TV, JS's log1p) or of the square root of
  * their second-order one (Hellinger, χ²), so a sum's error stays below
@@ -486,7 +489,7 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
  *   Bhattacharyya −log Σ√(pq) = −log1p(−½Σ(√p − √q)²) for close rows.
  * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
  * Alpha / Rényi / Tsallis sum W = Σ p·expm1((1−α)δ) (q-form Σ q·expm1(−αδ)
- * for α < ½), P, Q and Σ (p − q), as kernels.cl's K_POW.  Returns NAN
+ * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  Returns NAN
  * where rq − rp is not a float or a term passes float's exp, for the double
  * kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
@@ -588,20 +591,17 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   case IE_DIV_HELLINGER: return 0.5 * s1;
   case IE_DIV_BHATTACHARYYA:
     /* Σ√(pq) = 1 − ½Σ(√p − √q)² for close rows (identical: exactly 0); the
-     * direct sum for far ones, whose Σ√(pq) the first would cancel */
-    return 0.5 * s4 < 0.5 ? -log1p(-0.5 * s4) : -log(s1);
-  case IE_DIV_CAUCHY_SCHWARZ: return -(log(s1) - 0.5 * log(s2) - 0.5 * log(s3));
+     * direct sum for far ones (s1 here is already normalised) */
+    return rows_bhattacharyya(s1, 1, 1, s4);
+  case IE_DIV_CAUCHY_SCHWARZ: return rows_cauchy_schwarz(s1, s2, s3);
   default: {
     /* Σ p^α q^{1−α} = P + W (q-form Q + W) over P = Σ p, Q = Σ q (1 up to
      * rounding): L = log Σ p̂^α q̂^{1−α} from log1p(W/P) near α = 1 (W/Q
      * near α = 0), where log(P + W) would cancel.  log P − log Q is
      * log1p(D/Q), D = Σ (p − q) a sum of small terms for close rows (two
      * sums P, Q, each off by its rounding, would not keep those digits). */
-    const double a = ra->alpha, lpq = log1p(s4 / s3), base = qform ? s3 : s2, ws = s1 / base;
-    const double l = fabs(ws) >= 0.5 ? (log(base + s1) - log(s3)) - a * lpq
-                     : qform         ? log1p(ws) - a * lpq
-                                     : log1p(ws) + (1 - a) * lpq;
-    return power_value(ra, l);
+    const double base = qform ? s3 : s2;
+    return power_value(ra, rows_power_log(s1, s2, s3, s4, log(base + s1), ra->alpha, qform));
   }
   }
 }

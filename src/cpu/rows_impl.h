@@ -314,7 +314,7 @@ IE_INLINE void F(pass2_power)(const R *restrict zp, const R *restrict zq, int n,
 IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R *restrict zq,
                             int n, R mp, R mq, R lsp, R lsq, R cpq, R be, R lb, R lb1, R *c) {
   const R ninf = -(R)INFINITY, inf = (R)INFINITY;
-  R c1 = 0, c2 = 0, c3 = 0;
+  R c1 = 0, c2 = 0, c3 = 0, c4 = 0;
   switch (k) {
   case IE_DIV_KL:
   case IE_DIV_REVERSE_KL:
@@ -376,12 +376,15 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
     }
     break;
   case IE_DIV_BHATTACHARYYA:
-#pragma omp simd reduction(+ : c1, c2, c3)
+    /* c4 = Σ (√p − √q)², for rows_bhattacharyya's form of close rows */
+#pragma omp simd reduction(+ : c1, c2, c3, c4)
     for (int i = 0; i < n; i++) {
       R dp = zp[i] - mp, dq = zq[i] - mq;
+      R h = VEXP((R)0.5 * (dp - lsp)) - VEXP((R)0.5 * (dq - lsq));
       c1 += (dp > ninf && dq > ninf) ? VEXP((R)0.5 * (dp + dq)) : 0;
       c2 += VEXP(dp);
       c3 += VEXP(dq);
+      c4 += h * h;
     }
     break;
   case IE_DIV_CAUCHY_SCHWARZ:
@@ -399,6 +402,7 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
   c[0] = c1;
   c[1] = c2;
   c[2] = c3;
+  c[3] = c4;
   return 1;
 }
 
@@ -412,7 +416,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
   /* Bhattacharyya's and the power family's s2, s3 (Σ e^{dp}, Σ e^{dq}) are
    * summed in the same order as s1, so that identical rows give exactly 0
    * where s1 is normalised by them. */
-  double s1 = 0, s2 = 0, s3 = 0, mx = -INFINITY;
+  double s1 = 0, s2 = 0, s3 = 0, s4 = 0, mx = -INFINITY;
   /* alpha / renyi / tsallis: log Σ e^{t} as a logsumexp (mt, et), since
    * t = α·dp + (1−α)·dq overflows for large orders or far-apart rows;
    * rows with dp == dq everywhere (!diff) have divergence 0. */
@@ -422,11 +426,12 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, (R)st->cp, zp);
     F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, (R)st->cq, zq);
-    R cf[3];
+    R cf[4];
     if (F(pass2_fast)(k, zp, zq, n, mp, mq, lsp, lsq, cpq, be, lb, lb1, cf)) {
       s1 += cf[0];
       s2 += cf[1];
       s3 += cf[2];
+      s4 += cf[3];
     } else if (power) {
       F(pass2_power)(zp, zq, n, mp, mq, lsp, lsq, ra->alpha, &pw);
     } else { /* Rényi of order ∞: max of lp − lq over p's support */
@@ -451,7 +456,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
     s1 = pw.mt == INFINITY ? INFINITY : pw.mt + log(pw.et); /* log Σ e^t */
     s2 = pw.sp2, s3 = pw.sq2;
   }
-  return pass2_value(ra, s1, s2, s3, mx);
+  return pass2_value(ra, s1, s2, s3, s4, mx);
 }
 
 IE_CPU_CLONES static int F(row_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,

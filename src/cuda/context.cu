@@ -94,7 +94,6 @@ static void cu_close(void *state)
       if (st->stream)
         (void)cudaStreamSynchronize(st->stream);
       (void)cudaFree(st->scratch);
-      (void)cudaFree(st->cnt);
     }
     (void)cudaGetLastError();
   }
@@ -184,35 +183,6 @@ ie_status ie__cu_scratch(ie_context *ctx, size_t bytes, void **p)
   }
   *p = st->scratch;
   return IE_OK;
-}
-
-ie_status ie__cu_counters(ie_context *ctx, size_t n, unsigned **p)
-{
-  ie_cu_state *st = (ie_cu_state *)ctx->state;
-  if (n > st->cnt_n) {
-    size_t want = n + n / 4 + 64;
-    IE_CU(ctx, cudaStreamSynchronize(st->stream));
-    IE_CU(ctx, cudaFree(st->cnt));
-    st->cnt = NULL;
-    st->cnt_n = 0;
-    IE_CU(ctx, cudaMalloc((void **)&st->cnt, want * sizeof(unsigned)));
-    IE_CU(ctx, cudaMemsetAsync(st->cnt, 0, want * sizeof(unsigned), st->stream));
-    st->cnt_n = want;
-  }
-  *p = st->cnt;
-  return IE_OK;
-}
-
-ie_status ie__cu_workspace(ie_context *ctx, size_t bytes, int64_t B, bool split,
-                           char **scr, unsigned **cnt)
-{
-  void *p = NULL;
-  *cnt = NULL;
-  ie_status rc = ie__cu_scratch(ctx, bytes, &p);
-  if (rc != IE_OK)
-    return rc;
-  *scr = (char *)p;
-  return split ? ie__cu_counters(ctx, 2 * (size_t)B, cnt) : IE_OK;
 }
 
 static int cu_is_gpu(void *state)

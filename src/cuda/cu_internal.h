@@ -20,8 +20,6 @@ typedef struct {
   char name[320];
   void *scratch;         /* grown as needed, freed at close */
   size_t scratch_size;
-  unsigned *cnt;         /* chunk counters; zero between calls */
-  size_t cnt_n;
 } ie_cu_state;
 
 /* Record a failed CUDA call on ctx (clearing a non-sticky error) and return
@@ -74,14 +72,8 @@ struct ie_cu_devguard {
     return ie__cu_fail((ctx), ie_guard_.err, "cudaSetDevice(",        \
                        __FILE__, __LINE__)
 
-/* Device scratch of at least `bytes` (contents undefined), and `n` zeroed
- * counters (the kernels put them back to zero). */
+/* Device scratch of at least `bytes` (contents undefined). */
 ie_status ie__cu_scratch(ie_context *ctx, size_t bytes, void **p);
-ie_status ie__cu_counters(ie_context *ctx, size_t n, unsigned **p);
-/* Both, for a row launch of B rows: `bytes` of scratch, and 2·B counters
- * when rows are split over several blocks (else *cnt = NULL). */
-ie_status ie__cu_workspace(ie_context *ctx, size_t bytes, int64_t B, bool split,
-                           char **scr, unsigned **cnt);
 
 ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
                          int log_out, double inv_temp, ie_rowerr *err);

@@ -1,99 +1,63 @@
 /*
- * rows.cu — one value a row: logsumexp, entropies, NLL, every divergence.
- * The kernels are in common.cuh; this file picks the kind, the launch shape
- * and the scratch, launches, and copies val/err back to the host.
+ * rows.cu — the row family on CUDA: logsumexp, softmax / log-softmax,
+ * entropies, NLL and every divergence.  The kernels are the shared source
+ * src/kernels/rows.cl (compiled here as CUDA C++); this file carves the
+ * scratch, launches them on the context's stream in the order of
+ * src/opencl/ocl_rows.c (same kernels, same geometry from rows_plan.h), and
+ * copies values and errors back.
+ *
+ * Launches: 256 threads a block (ROWS_WG_MAX, the size the kernels' static
+ * shared arrays are made for: at most 12 KiB, rows_p2), at most 65536
+ * blocks a team kernel (blocks loop over teams beyond), one thread a row
+ * for the finish kernels (at most ROWS_TEAMS rows a batch: 1024 blocks).
  */
 #include <math.h>
 #include <string.h>
+
 #include "cu_internal.h"
-#include "common.cuh"
+#include "../kernels/rows.cl"
+#include "../kernels/rows_plan.h"
+
+enum { WG = ROWS_WG_MAX, MAX_GROUPS = 65536 };
 
 static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
 
-template <int K>
-static ie_status launch(ie_context *ctx, cudaStream_t s, const ie_cu_plan &pl,
-                        const Par &P)
+/* Blocks for `teams` teams of W threads, and for one thread a row. */
+static unsigned team_blocks(uint32_t W, size_t teams)
 {
-  switch (pl.G) {
-  case 8:
-    k_pass1<8, K><<<pl.blocks, IE_NT, 0, s>>>(P);
-    break;
-  case 32:
-    k_pass1<32, K><<<pl.blocks, IE_NT, 0, s>>>(P);
-    break;
-  default:
-    k_pass1<IE_NT, K><<<pl.blocks, IE_NT, 0, s>>>(P);
-    break;
-  }
-  IE_CU_LAUNCHED(ctx, "k_pass1");
-  if constexpr (IE_TWOPASS(K)) {
-    if (pl.C > 1) {
-      k_pass2<K><<<(unsigned)pl.groups, IE_NT, 0, s>>>(P);
-      IE_CU_LAUNCHED(ctx, "k_pass2");
-    }
-  }
-  return IE_OK;
+  return (unsigned)rows_groups(WG, W, teams, MAX_GROUPS);
 }
+static unsigned row_blocks(int64_t nb) { return (unsigned)((nb + WG - 1) / WG); }
 
-/* Kernel kind and variant for the arguments (see st_final for `sub`). */
-static int pick(const ie_rowargs *a, int *sub, int *swap)
+/* Device scratch of one batch: chunk states and errors, row values, errors
+ * and statistics, pass-2 sums. */
+typedef struct {
+  float *part;
+  ie_i32 *perr, *rerr;
+  double *val, *rs, *part2;
+} scratch;
+
+static ie_status get_scratch(ie_context *ctx, const rows_geom &g, size_t ks, scratch *sc)
 {
-  *sub = 0;
-  *swap = 0;
-  switch (a->op) {
-  case IE_OP_LSE:
-  case IE_OP_NLL:
-    return K_LSE;
-  case IE_OP_ENTROPY:
-    if (a->ent == IE_ENTROPY_SHANNON)
-      return K_SHAN;
-    if (a->ent == IE_ENTROPY_RENYI && isinf(a->alpha)) {
-      *sub = 1;
-      return K_LSE;
-    }
-    if (!isfinite(a->alpha))
-      return -1;
-    *sub = a->ent == IE_ENTROPY_TSALLIS;
-    return K_POWE;
-  case IE_OP_DIVERGENCE:
-    switch (a->div) {
-    case IE_DIV_KL:
-      return K_NONE_KL;
-    case IE_DIV_REVERSE_KL:
-      *swap = 1;
-      return K_NONE_KL;
-    case IE_DIV_JEFFREYS:
-      return K_NONE_JEF;
-    case IE_DIV_CROSS_ENTROPY:
-      return K_CE;
-    case IE_DIV_JS:
-      return K_NONE_JS;
-    case IE_DIV_TV:
-      return K_NONE_TV;
-    case IE_DIV_HELLINGER:
-      return K_NONE_HEL;
-    case IE_DIV_BHATTACHARYYA:
-      return K_BHAT;
-    case IE_DIV_CHI2:
-      return K_NONE_CHI2;
-    case IE_DIV_CAUCHY_SCHWARZ:
-      return K_CS;
-    case IE_DIV_RENYI:
-      if (isinf(a->alpha) && a->alpha > 0)
-        return K_RINF;
-      *sub = 1;
-      return isfinite(a->alpha) ? K_POW : -1;
-    case IE_DIV_ALPHA:
-      *sub = 0;
-      return isfinite(a->alpha) ? K_POW : -1;
-    case IE_DIV_TSALLIS:
-      *sub = 2;
-      return isfinite(a->alpha) ? K_POW : -1;
-    default:
-      return -1;
-    }
-  }
-  return -1;
+  const size_t teams = (size_t)g.batch * g.nchunks, nb = (size_t)g.batch;
+  const size_t o_perr = align256(teams * ks * sizeof(float));
+  const size_t o_rerr = o_perr + align256(teams * sizeof(ie_i32));
+  const size_t o_val = o_rerr + align256(nb * sizeof(ie_i32));
+  const size_t o_rs = o_val + align256(nb * sizeof(double));
+  const size_t o_part2 = o_rs + align256(nb * ROWS_STATS_N * sizeof(double));
+  const size_t total = o_part2 + align256(teams * ROWS_SUMS_N * sizeof(double));
+  void *p = NULL;
+  ie_status rc = ie__cu_scratch(ctx, total, &p);
+  if (rc != IE_OK)
+    return rc;
+  char *b = (char *)p;
+  sc->part = (float *)b;
+  sc->perr = (ie_i32 *)(b + o_perr);
+  sc->rerr = (ie_i32 *)(b + o_rerr);
+  sc->val = (double *)(b + o_val);
+  sc->rs = (double *)(b + o_rs);
+  sc->part2 = (double *)(b + o_part2);
+  return IE_OK;
 }
 
 ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
@@ -101,93 +65,125 @@ ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
                       ie_rowerr *err)
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
-  const int64_t B = x->rows, V = x->cols;
-  int sub, swap;
-  const int K = pick(a, &sub, &swap);
-  if (K < 0)
-    return ie__error(ctx, IE_UNSUPPORTED,
-                     "cuda: this kind/order is not supported (order %g)",
-                     a->alpha);
-  if (IE_PAIR(K) && !y)
-    return ie__error(ctx, IE_INTERNAL, "cuda: divergence without q");
-  if (a->op == IE_OP_NLL && !labels)
-    return ie__error(ctx, IE_INTERNAL, "cuda: NLL without labels");
-  if (B <= 0)
+  const int64_t rows = x->rows, V = x->cols;
+  if (rows <= 0)
     return IE_OK;
+  rows_job j;
+  ie_status rc = rows_prepare(ctx, "cuda", a, x, y, labels, &j);
+  if (rc != IE_OK)
+    return rc;
+  const int value = j.value, mode = j.mode, terms = j.terms;
+  const bool two = mode == ROWS_STATE_PAIR;
+  const uint64_t xoff = j.xoff, yoff = j.yoff, loff = j.loff, lstride = j.lstride;
+  const int lab64 = j.lab64;
+  const ie_i32 *lab = mode == ROWS_STATE_NLL ? (const ie_i32 *)labels->buf : NULL;
   IE_CU_ENTER(ctx, st);
 
-  const ie_cu_plan pl = ie_cu_make_plan(B, V, st->nsm);
-  const bool two = IE_TWOPASS(K);
+  const rows_geom g = rows_geometry(WG, V, rows);
+  scratch sc;
+  if ((rc = get_scratch(ctx, g, two ? ROWS_PAIR_N : ROWS_ONE_N, &sc)) != IE_OK)
+    return rc;
+  const float it = (float)a->inv_temp, alpha = (float)a->alpha, am1 = (float)(a->alpha - 1);
+  const double beta = a->beta;
+  const ie_u8 *xb = (const ie_u8 *)x->buf, *yb = two ? (const ie_u8 *)y->buf : NULL;
+  cudaStream_t s = st->stream;
 
-  /* scratch: val | err | part | part2 | rs */
-  size_t o_err = align256((size_t)B * sizeof(double));
-  size_t o_part = o_err + align256((size_t)B * sizeof(int));
-  size_t n_part = pl.C > 1 ? (size_t)pl.groups : 0;
-  size_t o_part2 = o_part + align256(n_part * sizeof(St));
-  size_t o_rs = o_part2 + align256(two ? n_part * sizeof(Ps) : 0);
-  size_t total = o_rs + align256(two && pl.C > 1 ? (size_t)B * sizeof(RowSt) : 0);
-  char *sb;
-  unsigned *cnt;
-  ie_status rc = ie__cu_workspace(ctx, total, B, pl.C > 1, &sb, &cnt);
+  for (int64_t r0 = 0; r0 < rows; r0 += g.batch) {
+    const int64_t nb = rows - r0 < g.batch ? rows - r0 : g.batch;
+    const uint32_t nr = (uint32_t)nb;
+    const size_t teams = (size_t)nb * g.nchunks;
+    const unsigned tb = team_blocks(g.W, teams), rb = row_blocks(nb);
+    const uint64_t xo = xoff + (uint64_t)r0 * (uint64_t)x->stride;
+    const uint64_t yo = two ? yoff + (uint64_t)r0 * (uint64_t)y->stride : 0;
+    const uint64_t xs = (uint64_t)x->stride, ys = two ? (uint64_t)y->stride : 0;
+    const int xdt = (int)x->dtype, ydt = two ? (int)y->dtype : 0;
+    if (two) {
+      rows_p1_pair<<<tb, WG, 0, s>>>(xb, xo, xs, xdt, a->input, yb, yo, ys, ydt, a->q_input, it,
+                                     (uint64_t)V, nr, g.nchunks, g.clen, g.W, sc.part, sc.perr);
+    } else {
+      const uint64_t lo = loff + (uint64_t)r0 * lstride;
+      const int hi = a->has_ignore_index != 0;
+      const long long ign = (long long)a->ignore_index;
+#define P1_ARGS                                                                              \
+  xb, xo, xs, xdt, a->input, it, alpha, am1, (uint64_t)V, nr, g.nchunks, g.clen, g.W, lab, lo, \
+      lstride, lab64, ign, hi, sc.part, sc.perr
+      switch (mode) {
+      case ROWS_STATE_SHANNON: rows_p1_shannon<<<tb, WG, 0, s>>>(P1_ARGS); break;
+      case ROWS_STATE_POWER: rows_p1_power<<<tb, WG, 0, s>>>(P1_ARGS); break;
+      case ROWS_STATE_NLL: rows_p1_nll<<<tb, WG, 0, s>>>(P1_ARGS); break;
+      default: rows_p1_lse<<<tb, WG, 0, s>>>(P1_ARGS); break;
+      }
+#undef P1_ARGS
+    }
+    IE_CU_LAUNCHED(ctx, "rows_p1");
+    if (terms == ROWS_TERMS_NONE) {
+      rows_finish<<<rb, WG, 0, s>>>(sc.part, sc.perr, nr, g.nchunks, mode, value, a->inv_temp,
+                                    a->alpha, sc.val, sc.rerr);
+      IE_CU_LAUNCHED(ctx, "rows_finish");
+    } else {
+      rows_stats<<<rb, WG, 0, s>>>(sc.part, sc.perr, nr, g.nchunks, 1, a->inv_temp, sc.rs,
+                                   sc.rerr);
+      IE_CU_LAUNCHED(ctx, "rows_stats");
+      rows_p2<<<tb, WG, 0, s>>>(xb, xo, xs, xdt, a->input, yb, yo, ys, ydt, a->q_input, it,
+                                (uint64_t)V, nr, g.nchunks, g.clen, g.W, sc.rs, sc.rerr, terms,
+                                a->inv_temp, a->alpha, (float)beta, (float)log(beta),
+                                (float)log1p(-beta), sc.part2);
+      IE_CU_LAUNCHED(ctx, "rows_p2");
+      rows_finish_terms<<<rb, WG, 0, s>>>(sc.part2, sc.rs, sc.rerr, nr, g.nchunks, terms, value,
+                                          a->inv_temp, a->alpha, sc.val, sc.rerr);
+      IE_CU_LAUNCHED(ctx, "rows_finish_terms");
+    }
+    IE_CU(ctx, cudaMemcpyAsync(val + r0, sc.val, (size_t)nb * sizeof(double),
+                               cudaMemcpyDeviceToHost, s));
+    IE_CU(ctx, cudaMemcpyAsync(err + r0, sc.rerr, (size_t)nb * sizeof(ie_rowerr),
+                               cudaMemcpyDeviceToHost, s));
+  }
+  IE_CU(ctx, cudaStreamSynchronize(s));
+  return IE_OK;
+}
+
+ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                         int log_out, double inv_temp, ie_rowerr *err)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  const int64_t rows = x->rows, V = x->cols;
+  if (rows <= 0)
+    return IE_OK;
+  uint64_t xoff = 0, ooff = 0;
+  ie_status rc = rows_mat_offset(ctx, "cuda", x, "logits", &xoff);
+  if (rc == IE_OK)
+    rc = rows_mat_offset(ctx, "cuda", out, "out", &ooff);
   if (rc != IE_OK)
     return rc;
-
-  Par P;
-  memset(&P, 0, sizeof P);
-  const ie_mat *mp = swap ? y : x, *mq = swap ? x : y;
-  const int pin = swap ? a->q_input : a->input, qin = swap ? a->input : a->q_input;
-  P.p = ie_cu_src(mp, pin == IE_INPUT_PROBS);
-  if (IE_PAIR(K))
-    P.q = ie_cu_src(mq, qin == IE_INPUT_PROBS);
-  P.B = B;
-  P.V = V;
-  P.chunk = pl.chunk;
-  P.C = pl.C;
-  P.sub = sub;
-  P.itd = a->inv_temp;
-  P.it = (float)a->inv_temp;
-  P.alphad = a->alpha;
-  P.alpha = (float)a->alpha;
-  {
-    double b = a->beta > 0 && a->beta < 1 ? a->beta : 0.5;
-    P.beta = (float)b;
-    P.lb = (float)log(b);
-    P.l1b = (float)log1p(-b);
-  }
-  if (a->op == IE_OP_NLL) {
-    P.nll = 1;
-    P.lab = (const char *)labels->buf + labels->offset;
-    P.labs = labels->stride;
-    P.labdt = (int)labels->dtype;
-    P.has_ign = a->has_ignore_index;
-    P.ign = a->ignore_index;
-  }
-  P.val = (double *)sb;
-  P.err = (int *)(sb + o_err);
-  P.part = (St *)(sb + o_part);
-  P.part2 = (Ps *)(sb + o_part2);
-  P.rs = (RowSt *)(sb + o_rs);
-  P.cnt = cnt;
-  P.cnt2 = cnt ? cnt + B : NULL;
-
-  switch (K) {
-#define IE_K(k)                                  \
-  case k:                                        \
-    rc = launch<k>(ctx, st->stream, pl, P);      \
-    break;
-    IE_K(K_LSE) IE_K(K_SHAN) IE_K(K_POWE) IE_K(K_NONE_JS) IE_K(K_NONE_TV)
-    IE_K(K_NONE_HEL) IE_K(K_NONE_CHI2) IE_K(K_NONE_KL) IE_K(K_NONE_JEF) IE_K(K_CE)
-    IE_K(K_BHAT) IE_K(K_POW) IE_K(K_RINF) IE_K(K_CS)
-#undef IE_K
-  default:
-    return ie__error(ctx, IE_INTERNAL, "cuda: bad kernel kind %d", K);
-  }
-  if (rc != IE_OK)
+  IE_CU_ENTER(ctx, st);
+  const rows_geom g = rows_geometry(WG, V, rows);
+  scratch sc;
+  if ((rc = get_scratch(ctx, g, ROWS_ONE_N, &sc)) != IE_OK)
     return rc;
-  IE_CU(ctx, cudaMemcpyAsync(val, P.val, (size_t)B * sizeof(double),
-                             cudaMemcpyDeviceToHost, st->stream));
-  IE_CU(ctx, cudaMemcpyAsync(err, P.err, (size_t)B * sizeof(ie_rowerr),
-                             cudaMemcpyDeviceToHost, st->stream));
-  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  const float it = (float)inv_temp;
+  const ie_u8 *xb = (const ie_u8 *)x->buf;
+  ie_u8 *ob = (ie_u8 *)out->buf;
+  cudaStream_t s = st->stream;
+  for (int64_t r0 = 0; r0 < rows; r0 += g.batch) {
+    const int64_t nb = rows - r0 < g.batch ? rows - r0 : g.batch;
+    const uint32_t nr = (uint32_t)nb;
+    const size_t teams = (size_t)nb * g.nchunks;
+    const unsigned tb = team_blocks(g.W, teams), rb = row_blocks(nb);
+    const uint64_t xo = xoff + (uint64_t)r0 * (uint64_t)x->stride;
+    const uint64_t oo = ooff + (uint64_t)r0 * (uint64_t)out->stride;
+    rows_p1_lse<<<tb, WG, 0, s>>>(xb, xo, (uint64_t)x->stride, (int)x->dtype, ROWS_LOGITS, it,
+                                  0.0f, -1.0f, (uint64_t)V, nr, g.nchunks, g.clen, g.W, NULL, 0,
+                                  0, 0, 0, 0, sc.part, sc.perr);
+    IE_CU_LAUNCHED(ctx, "rows_p1_lse");
+    rows_stats<<<rb, WG, 0, s>>>(sc.part, sc.perr, nr, g.nchunks, 0, inv_temp, sc.rs, sc.rerr);
+    IE_CU_LAUNCHED(ctx, "rows_stats");
+    rows_softmax_out<<<tb, WG, 0, s>>>(xb, xo, (uint64_t)x->stride, (int)x->dtype, it, ob, oo,
+                                       (uint64_t)out->stride, (int)out->dtype, log_out != 0,
+                                       (uint64_t)V, nr, g.nchunks, g.clen, g.W, sc.rs, sc.rerr);
+    IE_CU_LAUNCHED(ctx, "rows_softmax_out");
+    IE_CU(ctx, cudaMemcpyAsync(err + r0, sc.rerr, (size_t)nb * sizeof(ie_rowerr),
+                               cudaMemcpyDeviceToHost, s));
+  }
+  IE_CU(ctx, cudaStreamSynchronize(s));
   return IE_OK;
 }

@@ -17,25 +17,26 @@
 
 extern const ie_backend_ops ie__opencl_ops;
 
-/* The kernels of the .cl files, built once per context. */
+/* The row kernels of src/kernels/rows.cl, made once per context. */
 enum {
-  IE_K_P1_LSE,
-  IE_K_P1_SHANNON,
-  IE_K_P1_POW,
-  IE_K_P1_NLL,
-  IE_K_P1_POWM1,
-  IE_K_P1_TWO,
-  IE_K_LSE_ROWS,
-  IE_K_P2_DIV,
-  IE_K_SOFTMAX_OUT,
-  IE_K_FILL_ONES,
-  IE_K_ROW_MAX,
+  IE_K_ROWS_P1_LSE,
+  IE_K_ROWS_P1_SHANNON,
+  IE_K_ROWS_P1_POWER,
+  IE_K_ROWS_P1_NLL,
+  IE_K_ROWS_P1_PAIR,
+  IE_K_ROWS_FINISH,
+  IE_K_ROWS_STATS,
+  IE_K_ROWS_P2,
+  IE_K_ROWS_FINISH_TERMS,
+  IE_K_ROWS_SOFTMAX_OUT,
+  IE_K_ROWS_FILL_ONES,
   IE_K_COUNT
 };
 
-/* Device scratch buffers, grown on demand and kept for the context. */
-enum { IE_S_PART, IE_S_PERR, IE_S_RS, IE_S_RERR, IE_S_PART2, IE_S_SHIFT, IE_S_SHIFT_Q,
-       IE_S_COUNT };
+/* Device scratch buffers of the row kernels, grown on demand and kept for
+ * the context: chunk states and their errors, row statistics and errors,
+ * pass-2 sums, row values. */
+enum { IE_S_PART, IE_S_PERR, IE_S_RS, IE_S_RERR, IE_S_PART2, IE_S_VAL, IE_S_COUNT };
 
 typedef struct {
   cl_device_id device;
@@ -53,8 +54,6 @@ typedef struct {
 
   cl_mem scratch[IE_S_COUNT];
   size_t scratch_size[IE_S_COUNT];
-  void *host; /* host staging for partial states */
-  size_t host_size;
 } ie_ocl;
 
 /* Record a failed OpenCL call on ctx: "clXxx failed: CL_NAME (src/opencl/f.c:N)". */
@@ -73,8 +72,6 @@ ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s);
 /* A scratch buffer of at least `bytes`. */
 ie_status ie__ocl_scratch(ie_context *ctx, ie_ocl *s, int which, size_t bytes,
                           cl_mem *out);
-/* Host staging of at least `bytes`. */
-ie_status ie__ocl_host(ie_context *ctx, ie_ocl *s, size_t bytes, void **out);
 
 /* ops entries of ocl_rows.c */
 ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,

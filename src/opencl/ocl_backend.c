@@ -104,7 +104,6 @@ static void release_all(ie_ocl *s) {
   if (s->queue && s->queue != s->own_queue) clReleaseCommandQueue(s->queue);
   if (s->own_queue) clReleaseCommandQueue(s->own_queue);
   if (s->context) clReleaseContext(s->context);
-  free(s->host);
   free(s);
 }
 
@@ -180,8 +179,9 @@ extern const char *const ie__cl_names[];
 extern const int ie__cl_count;
 
 static const char *const kernel_names[IE_K_COUNT] = {
-    "ie_p1_lse", "ie_p1_shannon", "ie_p1_pow", "ie_p1_nll", "ie_p1_powm1", "ie_p1_two",
-    "ie_lse_rows", "ie_p2_div",   "ie_softmax_out", "ie_fill_ones", "ie_row_max"};
+    "rows_p1_lse",   "rows_p1_shannon", "rows_p1_power",        "rows_p1_nll",
+    "rows_p1_pair",  "rows_finish",     "rows_stats",           "rows_p2",
+    "rows_finish_terms", "rows_softmax_out", "rows_fill_ones"};
 
 ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s) {
   if (s->built) return IE_OK;
@@ -224,11 +224,8 @@ ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s) {
                                        sizeof kmax, &kmax, NULL));
     if (kmax < wg) wg = kmax;
   }
-  /* Local memory: 9 floats a work-item at most (ie_p1_two). */
-  cl_ulong lmem = 0;
-  IE_CL_TRY(ctx, "clGetDeviceInfo",
-            clGetDeviceInfo(s->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL));
-  while (wg > 1 && (cl_ulong)wg * 9 * sizeof(float) + 1024 > lmem) wg >>= 1;
+  /* The row kernels' local arrays are sized for ROWS_WG_MAX (256) work-items;
+   * clCreateKernel's work-group size above already accounts for them. */
   size_t p2 = 1;
   while (p2 * 2 <= wg) p2 *= 2;
   s->wg = p2;
@@ -291,18 +288,6 @@ ie_status ie__ocl_scratch(ie_context *ctx, ie_ocl *s, int which, size_t bytes,
   return IE_OK;
 }
 
-ie_status ie__ocl_host(ie_context *ctx, ie_ocl *s, size_t bytes, void **out) {
-  if (s->host_size < bytes) {
-    void *p = realloc(s->host, bytes);
-    if (!p)
-      return ie__error(ctx, IE_OUT_OF_MEMORY,
-                       "opencl: no host memory for %zu bytes of partial results", bytes);
-    s->host = p;
-    s->host_size = bytes;
-  }
-  *out = s->host;
-  return IE_OK;
-}
 
 /* ---- Public extras (infoest_opencl.h) ------------------------------------------ */
 

@@ -1,0 +1,835 @@
+/*
+ * rows.cl — the row family on the GPU: logsumexp, softmax / log-softmax,
+ * entropies, NLL and every divergence (docs/KERNELS.md is the arithmetic).
+ * One source: OpenCL C 1.2 for src/opencl/ocl_rows.c, CUDA C++ for
+ * src/cuda/rows.cu (vendor.h holds the words they differ in).
+ *
+ * Work decomposition (every team kernel): a "team" of W work-items (W a
+ * power of two dividing the work-group size) owns one (row, chunk) pair; a
+ * work-group holds wg/W teams, and work-groups loop over teams, so every
+ * work-item of a group runs the same iterations and meets the same
+ * barriers.  Lane l of a team reads elements chunk_begin + l, + l + W, ...
+ * (coalesced) and keeps an online state; the team merges its lanes' states
+ * by a fixed tree (rows_team_reduce), and lane 0 writes one partial state a
+ * (row, chunk).  One work-item a row then merges a row's chunks in chunk
+ * order, in double (rows_finish, rows_stats, rows_finish_terms).  The launch
+ * shape depends only on (V, rows, device): results are the same bits run
+ * after run, and no float atomics are used.
+ *
+ * Log-weights.  An element is read as a raw log-weight w (the logit, or log x
+ * of a probability); the states keep the maxima m of the raw w, and every
+ * term is formed as d = (w − m)·(1/T): the difference of two inputs first,
+ * so that d keeps the digits of the differences between logits rather than
+ * an ulp of their size (logits near 3000 at T = 0.7).  Only logsumexp adds
+ * m/T back, in double.
+ */
+#include "vendor.h"
+#include "rows_kinds.h"
+#include "rows_final.h"
+
+/* ---- Elements ------------------------------------------------------------------ */
+
+/* Element i of a matrix of type dt, widened to float. */
+FN float rows_load(GLOBAL const ie_u8 *b, ie_u64 i, int dt) {
+  switch (dt) {
+  case ROWS_F16: return LOAD_HALF(i, b);
+  case ROWS_BF16: return AS_FLOAT((ie_u32)((GLOBAL const ie_u16 *)b)[i] << 16);
+  case ROWS_F64: return (float)((GLOBAL const double *)b)[i];
+  default: return ((GLOBAL const float *)b)[i];
+  }
+}
+
+/* float -> bf16 bits, rounded to nearest even; NaN stays a (quiet) NaN. */
+FN ie_u16 rows_to_bf16(float f) {
+  ie_u32 u = AS_UINT(f);
+  if (f != f) return (ie_u16)((u >> 16) | 0x40u);
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return (ie_u16)(u >> 16);
+}
+
+FN void rows_store(GLOBAL ie_u8 *b, ie_u64 i, int dt, float v) {
+  switch (dt) {
+  case ROWS_F16: STORE_HALF(v, i, b); break;
+  case ROWS_BF16: ((GLOBAL ie_u16 *)b)[i] = rows_to_bf16(v); break;
+  case ROWS_F64: ((GLOBAL double *)b)[i] = (double)v; break;
+  default: ((GLOBAL float *)b)[i] = v;
+  }
+}
+
+/* An element v as a raw log-weight w: the logit itself, or log v of a
+ * probability (log 0 = −inf).  A bad element raises *err and reads as −inf
+ * (no mass). */
+FN float rows_to_w(float v, int kind, int *err) {
+  if (kind == ROWS_LOGITS) {
+    if (v != v || v == IE_INFINITY_F) {
+      *err = ROWS_ERR_NONFINITE;
+      return -IE_INFINITY_F;
+    }
+    return v;
+  }
+  if (v != v || v == IE_INFINITY_F || v == -IE_INFINITY_F) {
+    *err = ROWS_ERR_NONFINITE;
+    return -IE_INFINITY_F;
+  }
+  if (v < 0.0f) {
+    *err = max(*err, ROWS_ERR_NEGATIVE);
+    return -IE_INFINITY_F;
+  }
+  return log(v);
+}
+
+/* Label of row `row`: int32 or int64 (read as two int32 words, little-endian
+ * on every device we run on: CUDA, and OpenCL's __ENDIAN_LITTLE__). */
+FN ie_i64 rows_label(GLOBAL const ie_i32 *lab, ie_u64 off, ie_u64 stride, int lab64, ie_u64 row) {
+  const ie_u64 i = off + row * stride;
+  if (!lab64) return (ie_i64)lab[i];
+#if defined(IE_KERNEL_CUDA) || defined(__ENDIAN_LITTLE__)
+  return (ie_i64)(((ie_u64)(ie_u32)lab[i + 1] << 32) | (ie_u64)(ie_u32)lab[i]);
+#else
+  return (ie_i64)(((ie_u64)(ie_u32)lab[i] << 32) | (ie_u64)(ie_u32)lab[i + 1]);
+#endif
+}
+
+/* ---- Team reduction ---------------------------------------------------------------
+ * Lanes hold N floats each (a state packed by its rows_*_pack); the tree takes
+ * strides W/2, W/4, ..., 1 and lane l merges lane l + s into its own, so the
+ * order is the same on every device.  Between work-items it goes through
+ * local memory `sh` (N·ROWS_WG_MAX floats); on CUDA, once the stride is
+ * within a warp, by warp shuffles (no barrier), in the same order.  After
+ * it, lane 0 holds the team's state in v.  Every work-item of the group
+ * runs it (lid, lane, W in scope). */
+#ifdef IE_KERNEL_CUDA
+#define ROWS_IN_WARP(s) ((s) < 32u)
+#define ROWS_SHUFFLE(v, o, N, s)                                               \
+  for (int k_ = 0; k_ < (N); k_++) (o)[k_] = __shfl_down_sync(0xffffffffu, (v)[k_], (s))
+#else
+#define ROWS_IN_WARP(s) 0
+#define ROWS_SHUFFLE(v, o, N, s)
+#endif
+
+#define ROWS_TEAM_REDUCE(v, o, N, MERGE)                                       \
+  do {                                                                         \
+    for (int k_ = 0; k_ < (N); k_++) sh[k_ * ROWS_WG_MAX + lid] = (v)[k_];      \
+    BARRIER();                                                                 \
+    for (ie_u32 s_ = W >> 1; s_ > 0; s_ >>= 1) {                               \
+      if (ROWS_IN_WARP(s_)) {                                                  \
+        ROWS_SHUFFLE(v, o, N, s_);                                             \
+        if (lane < s_) MERGE;                                                  \
+      } else {                                                                 \
+        if (lane < s_) {                                                       \
+          for (int k_ = 0; k_ < (N); k_++) (o)[k_] = sh[k_ * ROWS_WG_MAX + lid + s_]; \
+          MERGE;                                                               \
+          for (int k_ = 0; k_ < (N); k_++) sh[k_ * ROWS_WG_MAX + lid] = (v)[k_]; \
+        }                                                                      \
+        BARRIER();                                                             \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
+
+/* The loop over teams every team kernel runs (defines lid, lane, team). */
+#define ROWS_TEAMS_BEGIN(nteams)                                               \
+  const ie_u32 lid = (ie_u32)LOCAL_ID(), wg = (ie_u32)LOCAL_SIZE();            \
+  const ie_u32 lane = lid & (W - 1), tpg = wg / W;                             \
+  for (ie_u64 base_ = (ie_u64)GROUP_ID() * tpg; base_ < (nteams);              \
+       base_ += (ie_u64)NUM_GROUPS() * tpg) {                                  \
+    const ie_u64 team = base_ + lid / W;
+#define ROWS_TEAMS_END                                                         \
+    BARRIER();                                                                 \
+  }
+
+/* ======================================================================== */
+/* Pass 1: one read, an online (max, sum) state per lane.                     */
+
+/* e^d·expm1((α−1)d) = e^{αd} − e^d, accurate for either size of (α−1)d.
+ * am1 = α − 1 rounded once from double. */
+FN float rows_gpow(float d, float ed, float alpha, float am1) {
+  const float x = am1 * d;
+  return fabs(x) < 0.5f ? ed * expm1(x) : exp(alpha * d) - ed;
+}
+
+/* Shannon's T moved to a max higher by −d (r = e^d): T' = r(T + d·S); 0 once
+ * r is, before d·S (d down to −3e38 with masked logits) overflows. */
+FN float rows_t_rescale(float r, float t, float d, float s) {
+  return r > 0.0f ? r * (t + d * s) : 0.0f;
+}
+
+/* One matrix: m = max w, S = Σ e^{d}, X = T (Shannon) or U (power),
+ * V (power), y = the label's w (NLL). */
+typedef struct {
+  float m, s, x, v, y;
+} rows_one;
+
+FN void rows_one_push(rows_one *t, float w, const int mode, float it, float alpha, float am1) {
+  if (w == -IE_INFINITY_F) return;
+  if (w > t->m) {
+    if (t->m == -IE_INFINITY_F) {
+      t->s = 1.0f;
+      t->x = mode == ROWS_STATE_POWER ? 1.0f : 0.0f;
+      t->v = 0.0f;
+    } else {
+      const float d = (t->m - w) * it, r = exp(d);
+      if (mode == ROWS_STATE_SHANNON) t->x = rows_t_rescale(r, t->x, d, t->s);
+      if (mode == ROWS_STATE_POWER) {
+        const float ra = exp(alpha * d); /* U' = U r^α + 1; V' = V r^α + S g(d) */
+        t->x = t->x * ra + 1.0f;
+        t->v = t->v * ra + t->s * rows_gpow(d, r, alpha, am1);
+      }
+      t->s = t->s * r + 1.0f;
+    }
+    t->m = w;
+  } else {
+    const float d = (w - t->m) * it, e = exp(d);
+    t->s += e;
+    if (mode == ROWS_STATE_SHANNON) t->x += e * d;
+    if (mode == ROWS_STATE_POWER) {
+      t->x += exp(alpha * d);
+      t->v += rows_gpow(d, e, alpha, am1);
+    }
+  }
+}
+
+/* a ⊕ b (a keeps its y). */
+FN void rows_one_merge(rows_one *a, const rows_one *b, const int mode, float it, float alpha,
+                       float am1) {
+  if (b->m == -IE_INFINITY_F) return;
+  if (a->m == -IE_INFINITY_F) {
+    const float y = a->y;
+    *a = *b;
+    a->y = y;
+    return;
+  }
+  const float m = fmax(a->m, b->m), da = (a->m - m) * it, db = (b->m - m) * it;
+  const float ra = exp(da), rb = exp(db);
+  if (mode == ROWS_STATE_SHANNON)
+    a->x = rows_t_rescale(ra, a->x, da, a->s) + rows_t_rescale(rb, b->x, db, b->s);
+  if (mode == ROWS_STATE_POWER) {
+    const float qa = exp(alpha * da), qb = exp(alpha * db);
+    a->v = a->v * qa + a->s * rows_gpow(da, ra, alpha, am1) + b->v * qb +
+           b->s * rows_gpow(db, rb, alpha, am1);
+    a->x = a->x * qa + b->x * qb;
+  }
+  a->s = a->s * ra + b->s * rb;
+  a->m = m;
+}
+
+FN void rows_one_pack(const rows_one *t, int err, float *v) {
+  v[0] = t->m, v[1] = t->s, v[2] = t->x, v[3] = t->v, v[4] = t->y, v[5] = AS_FLOAT((ie_u32)err);
+}
+FN void rows_one_unpack(const float *v, rows_one *t, int *err) {
+  t->m = v[0], t->s = v[1], t->x = v[2], t->v = v[3], t->y = v[4], *err = (int)AS_UINT(v[5]);
+}
+
+/* v ⊕= o for packed states (the team tree's step). */
+FN void rows_one_merge_packed(float *v, const float *o, const int mode, float it, float alpha,
+                              float am1) {
+  rows_one a, b;
+  int ea, eb;
+  rows_one_unpack(v, &a, &ea);
+  rows_one_unpack(o, &b, &eb);
+  rows_one_merge(&a, &b, mode, it, alpha, am1);
+  rows_one_pack(&a, max(ea, eb), v);
+}
+
+FN void rows_p1_one(GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride, int xdt, int xkind,
+                    float it, float alpha, float am1, ie_u64 V, ie_u32 nrows, ie_u32 nchunks,
+                    ie_u64 clen, ie_u32 W, GLOBAL const ie_i32 *lab, ie_u64 loff,
+                    ie_u64 lstride, int lab64, ie_i64 ignore, int has_ignore,
+                    GLOBAL float *part, GLOBAL ie_i32 *perr, LOCAL float *sh, const int mode) {
+  const ie_u64 nteams = (ie_u64)nrows * nchunks;
+  ROWS_TEAMS_BEGIN(nteams)
+    rows_one st = {-IE_INFINITY_F, 0.0f, 0.0f, 0.0f, -IE_INFINITY_F};
+    int err = 0;
+    if (team < nteams) {
+      const ie_u64 row = team / nchunks, c = team - row * nchunks;
+      const ie_u64 beg = c * clen, end = min(V, beg + clen), rb = xoff + row * xstride;
+      int skip = 0;
+      if (mode == ROWS_STATE_NLL) {
+        const ie_i64 y = rows_label(lab, loff, lstride, lab64, row);
+        if (has_ignore && y == ignore) {
+          err = ROWS_ERR_IGNORED;
+          skip = 1;
+        } else if (y < 0 || (ie_u64)y >= V) {
+          err = ROWS_ERR_BAD_LABEL;
+          skip = 1;
+        } else if (c == 0 && lane == 0) {
+          int e = 0; /* a bad label element is flagged by the scan */
+          st.y = rows_to_w(rows_load(x, rb + (ie_u64)y, xdt), xkind, &e);
+        }
+      }
+      if (!skip)
+        for (ie_u64 i = beg + lane; i < end; i += W)
+          rows_one_push(&st, rows_to_w(rows_load(x, rb + i, xdt), xkind, &err), mode, it, alpha,
+                        am1);
+    }
+    float v[ROWS_ONE_N + 1], o[ROWS_ONE_N + 1];
+    rows_one_pack(&st, err, v);
+    ROWS_TEAM_REDUCE(v, o, ROWS_ONE_N + 1, rows_one_merge_packed(v, o, mode, it, alpha, am1));
+    if (lane == 0 && team < nteams) {
+      for (int k = 0; k < ROWS_ONE_N; k++) part[team * ROWS_ONE_N + k] = v[k];
+      perr[team] = (ie_i32)AS_UINT(v[ROWS_ONE_N]);
+    }
+  ROWS_TEAMS_END
+}
+
+#define ROWS_P1_ONE_ARGS                                                       \
+  GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride, int xdt, int xkind, float it, \
+      float alpha, float am1, ie_u64 V, ie_u32 nrows, ie_u32 nchunks, ie_u64 clen, \
+      ie_u32 W, GLOBAL const ie_i32 *lab, ie_u64 loff, ie_u64 lstride, int lab64,  \
+      ie_i64 ignore, int has_ignore, GLOBAL float *part, GLOBAL ie_i32 *perr
+#define ROWS_P1_ONE_BODY(mode)                                                 \
+  LOCAL_ARRAY(float, sh, ROWS_WG_MAX *(ROWS_ONE_N + 1));                       \
+  rows_p1_one(x, xoff, xstride, xdt, xkind, it, alpha, am1, V, nrows, nchunks, clen, W, lab, \
+              loff, lstride, lab64, ignore, has_ignore, part, perr, sh, mode)
+
+KERNEL void rows_p1_lse(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_LSE); }
+KERNEL void rows_p1_shannon(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_SHANNON); }
+KERNEL void rows_p1_power(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_POWER); }
+KERNEL void rows_p1_nll(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_NLL); }
+
+/* Two matrices: both sides' (max, Σ), and for cross-entropy
+ * B = Σ e^{dp}(wq − mq)·(1/T); flag 1: p > 0 where q = 0 (cross-entropy +inf). */
+typedef struct {
+  float mp, sp, b, mq, sq;
+  ie_u32 fl;
+} rows_pair;
+
+FN void rows_pair_push(rows_pair *t, float wp, float wq, float it) {
+  const int hp = wp > -IE_INFINITY_F, hq = wq > -IE_INFINITY_F;
+  if (wp > t->mp) {
+    if (t->mp != -IE_INFINITY_F) {
+      const float r = exp((t->mp - wp) * it);
+      t->sp *= r;
+      t->b *= r;
+    }
+    t->mp = wp;
+  }
+  if (wq > t->mq) {
+    if (t->mq != -IE_INFINITY_F) {
+      const float d = (t->mq - wq) * it;
+      t->b += d * t->sp; /* B' = B + (mq − mq')·Sp */
+      t->sq *= exp(d);
+    }
+    t->mq = wq;
+  }
+  const float dq = (wq - t->mq) * it, ep = hp ? exp((wp - t->mp) * it) : 0.0f;
+  t->sp += ep;
+  t->sq += hq ? exp(dq) : 0.0f;
+  if (hp && hq) t->b += ep * dq;
+  else if (hp) t->fl |= 1u;
+}
+
+FN void rows_pair_merge(rows_pair *x, const rows_pair *y, float it) {
+  const float mp = fmax(x->mp, y->mp), mq = fmax(x->mq, y->mq);
+  const float rxp = x->mp == -IE_INFINITY_F ? 0.0f : exp((x->mp - mp) * it);
+  const float ryp = y->mp == -IE_INFINITY_F ? 0.0f : exp((y->mp - mp) * it);
+  const float rxq = x->mq == -IE_INFINITY_F ? 0.0f : exp((x->mq - mq) * it);
+  const float ryq = y->mq == -IE_INFINITY_F ? 0.0f : exp((y->mq - mq) * it);
+  /* B of each side moved to the new mq (with its own Sp), then rescaled */
+  const float bx = x->mq == -IE_INFINITY_F ? x->b : x->b + (x->mq - mq) * it * x->sp;
+  const float by = y->mq == -IE_INFINITY_F ? y->b : y->b + (y->mq - mq) * it * y->sp;
+  x->sp = x->sp * rxp + y->sp * ryp;
+  x->b = bx * rxp + by * ryp;
+  x->sq = x->sq * rxq + y->sq * ryq;
+  x->mp = mp;
+  x->mq = mq;
+  x->fl |= y->fl;
+}
+
+FN void rows_pair_pack(const rows_pair *t, int err, float *v) {
+  v[0] = t->mp, v[1] = t->sp, v[2] = t->b, v[3] = t->mq, v[4] = t->sq, v[5] = AS_FLOAT(t->fl);
+  v[6] = AS_FLOAT((ie_u32)err);
+}
+FN void rows_pair_unpack(const float *v, rows_pair *t, int *err) {
+  t->mp = v[0], t->sp = v[1], t->b = v[2], t->mq = v[3], t->sq = v[4], t->fl = AS_UINT(v[5]);
+  *err = (int)AS_UINT(v[6]);
+}
+
+FN void rows_pair_merge_packed(float *v, const float *o, float it) {
+  rows_pair a, b;
+  int ea, eb;
+  rows_pair_unpack(v, &a, &ea);
+  rows_pair_unpack(o, &b, &eb);
+  rows_pair_merge(&a, &b, it);
+  rows_pair_pack(&a, max(ea, eb), v);
+}
+
+#define ROWS_TWO_ARGS                                                          \
+  GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride, int xdt, int xkind,     \
+      GLOBAL const ie_u8 *y, ie_u64 yoff, ie_u64 ystride, int ydt, int ykind, float it, \
+      ie_u64 V, ie_u32 nrows, ie_u32 nchunks, ie_u64 clen, ie_u32 W
+
+KERNEL void rows_p1_pair(ROWS_TWO_ARGS, GLOBAL float *part, GLOBAL ie_i32 *perr) {
+  LOCAL_ARRAY(float, sh, ROWS_WG_MAX *(ROWS_PAIR_N + 1));
+  const ie_u64 nteams = (ie_u64)nrows * nchunks;
+  ROWS_TEAMS_BEGIN(nteams)
+    rows_pair st = {-IE_INFINITY_F, 0.0f, 0.0f, -IE_INFINITY_F, 0.0f, 0u};
+    int err = 0;
+    if (team < nteams) {
+      const ie_u64 row = team / nchunks, c = team - row * nchunks;
+      const ie_u64 beg = c * clen, end = min(V, beg + clen);
+      const ie_u64 rx = xoff + row * xstride, ry = yoff + row * ystride;
+      for (ie_u64 i = beg + lane; i < end; i += W) {
+        const float wp = rows_to_w(rows_load(x, rx + i, xdt), xkind, &err);
+        const float wq = rows_to_w(rows_load(y, ry + i, ydt), ykind, &err);
+        rows_pair_push(&st, wp, wq, it);
+      }
+    }
+    float v[ROWS_PAIR_N + 1], o[ROWS_PAIR_N + 1];
+    rows_pair_pack(&st, err, v);
+    ROWS_TEAM_REDUCE(v, o, ROWS_PAIR_N + 1, rows_pair_merge_packed(v, o, it));
+    if (lane == 0 && team < nteams) {
+      for (int k = 0; k < ROWS_PAIR_N; k++) part[team * ROWS_PAIR_N + k] = v[k];
+      perr[team] = (ie_i32)AS_UINT(v[ROWS_PAIR_N]);
+    }
+  ROWS_TEAMS_END
+}
+
+/* ======================================================================== */
+/* Finishing a row: its chunks merged in chunk order, in double.              */
+
+/* The merged state of one side: max, S, and the extras of one matrix. */
+typedef struct {
+  double m, s, x, v;
+} rows_acc;
+
+FN double rows_gpow_d(double d, double ed, double alpha) {
+  const double x = (alpha - 1.0) * d;
+  return fabs(x) < 0.5 ? ed * expm1(x) : exp(alpha * d) - ed;
+}
+
+/* a ⊕ (chunk state bm, bs, bx, bv) for mode (ROWS_STATE_*), in double. */
+FN void rows_acc_merge(rows_acc *a, float bm, float bs, float bx, float bv, int mode, double it,
+                       double alpha) {
+  if (bm == -IE_INFINITY_F) return;
+  if (a->m == -IE_INFINITY) {
+    a->m = bm, a->s = bs, a->x = bx, a->v = bv;
+    return;
+  }
+  const double m = a->m > (double)bm ? a->m : (double)bm;
+  const double da = (a->m - m) * it, db = ((double)bm - m) * it, ra = exp(da), rb = exp(db);
+  if (mode == ROWS_STATE_SHANNON) a->x = ra * (a->x + da * a->s) + rb * (bx + db * bs);
+  if (mode == ROWS_STATE_POWER) {
+    const double qa = exp(alpha * da), qb = exp(alpha * db);
+    a->v = a->v * qa + a->s * rows_gpow_d(da, ra, alpha) + bv * qb + bs * rows_gpow_d(db, rb, alpha);
+    a->x = a->x * qa + bx * qb;
+  }
+  a->s = a->s * ra + bs * rb;
+  a->m = m;
+}
+
+/* One-pass rows: logsumexp, NLL, the entropies (mode ROWS_STATE_LSE, _NLL,
+ * _SHANNON, _POWER) and cross-entropy (ROWS_STATE_PAIR).  One work-item a
+ * row writes val and err. */
+KERNEL void rows_finish(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_u32 nrows,
+                        ie_u32 nchunks, int mode, int value, double it, double alpha,
+                        GLOBAL double *val, GLOBAL ie_i32 *err) {
+  const ie_u64 row = (ie_u64)GLOBAL_ID();
+  if (row >= nrows) return;
+  const int ks = mode == ROWS_STATE_PAIR ? ROWS_PAIR_N : ROWS_ONE_N;
+  rows_acc p = {-IE_INFINITY, 0.0, 0.0, 0.0}, q = {-IE_INFINITY, 0.0, 0.0, 0.0};
+  double b = 0.0; /* cross-entropy's B, relative to the merged maxima */
+  ie_u32 fl = 0;
+  int e = 0;
+  for (ie_u32 c = 0; c < nchunks; c++) {
+    const ie_u64 t = row * nchunks + c;
+    GLOBAL const float *s = part + t * ks;
+    e = max(e, (int)perr[t]);
+    if (mode != ROWS_STATE_PAIR) {
+      rows_acc_merge(&p, s[0], s[1], s[2], s[3], mode, it, alpha);
+      continue;
+    }
+    /* B moves with mq (B' = B + (mq − mq')·Sp) and scales with mp */
+    const double mp = p.m > (double)s[0] ? p.m : (double)s[0];
+    const double mq = q.m > (double)s[3] ? q.m : (double)s[3];
+    const double ba = q.m == -IE_INFINITY ? b : b + (q.m - mq) * it * p.s;
+    const double bb = s[3] == -IE_INFINITY_F ? s[2] : s[2] + ((double)s[3] - mq) * it * s[1];
+    const double ra = p.m == -IE_INFINITY ? 0.0 : exp((p.m - mp) * it);
+    const double rb = s[0] == -IE_INFINITY_F ? 0.0 : exp(((double)s[0] - mp) * it);
+    b = ba * ra + bb * rb;
+    fl |= AS_UINT(s[5]);
+    rows_acc_merge(&p, s[0], s[1], 0.0f, 0.0f, ROWS_STATE_LSE, it, alpha);
+    rows_acc_merge(&q, s[3], s[4], 0.0f, 0.0f, ROWS_STATE_LSE, it, alpha);
+  }
+  double v = IE_NAN;
+  if (e == ROWS_ERR_IGNORED) {
+    e = 0;
+    v = 0.0;
+  } else {
+    if (!e && (p.m == -IE_INFINITY || (mode == ROWS_STATE_PAIR && q.m == -IE_INFINITY)))
+      e = ROWS_ERR_EMPTY;
+    if (!e) {
+      const double ls = log(p.s);
+      switch (value) {
+      case ROWS_LOGSUMEXP: v = p.m * it + ls; break;
+      case ROWS_NLL: {
+        const float y = part[row * nchunks * ks + 4]; /* chunk 0's label w */
+        v = y == -IE_INFINITY_F ? IE_INFINITY : (p.m - (double)y) * it + ls;
+        break;
+      }
+      case ROWS_SHANNON: v = ls - p.x / p.s; break;
+      case ROWS_RENYI_INF: v = ls; break;
+      case ROWS_RENYI: v = rows_renyi_entropy(rows_log_power_sum(p.s, p.x, p.v, alpha), alpha); break;
+      case ROWS_TSALLIS: v = rows_tsallis_entropy(rows_log_power_sum(p.s, p.x, p.v, alpha), alpha); break;
+      default: v = (fl & 1u) ? IE_INFINITY : log(q.s) - b / p.s; /* cross-entropy */
+      }
+    }
+  }
+  val[row] = e ? IE_NAN : v;
+  err[row] = e;
+}
+
+/* What a second read needs of each row: rs[ROWS_STATS_N·row ..] = mp, Lp,
+ * mq, Lq, C (C = (mq − mp)/T + Lq − Lp, so that lq − lp = (wq − wp)/T − C);
+ * rerr[row] its error (EMPTY when a side has no mass).  `pair`: the chunk
+ * states are rows_pair (else rows_one). */
+KERNEL void rows_stats(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_u32 nrows,
+                       ie_u32 nchunks, int pair, double it, GLOBAL double *rs, GLOBAL ie_i32 *rerr) {
+  const ie_u64 row = (ie_u64)GLOBAL_ID();
+  if (row >= nrows) return;
+  const int ks = pair ? ROWS_PAIR_N : ROWS_ONE_N;
+  rows_acc p = {-IE_INFINITY, 0.0, 0.0, 0.0}, q = {-IE_INFINITY, 0.0, 0.0, 0.0};
+  int e = 0;
+  for (ie_u32 c = 0; c < nchunks; c++) {
+    const ie_u64 t = row * nchunks + c;
+    GLOBAL const float *s = part + t * ks;
+    e = max(e, (int)perr[t]);
+    rows_acc_merge(&p, s[0], s[1], 0.0f, 0.0f, ROWS_STATE_LSE, it, 0.0);
+    if (pair) rows_acc_merge(&q, s[3], s[4], 0.0f, 0.0f, ROWS_STATE_LSE, it, 0.0);
+  }
+  if (!e && (p.m == -IE_INFINITY || (pair && q.m == -IE_INFINITY))) e = ROWS_ERR_EMPTY;
+  GLOBAL double *r = rs + row * ROWS_STATS_N;
+  const double Lp = log(p.s), Lq = pair ? log(q.s) : 0.0;
+  r[0] = p.m;
+  r[1] = Lp;
+  r[2] = q.m;
+  r[3] = Lq;
+  r[4] = pair && !e ? (q.m - p.m) * it + (Lq - Lp) : 0.0;
+  rerr[row] = e;
+}
+
+/* ======================================================================== */
+/* Pass 2: a second read for the kinds that need normalised terms.           */
+
+/* φ(x)/x² for φ(x) = e^{−x} − 1 + x, |x| < ½: Σ_k (−x)^k/(k+2)! to k = 7
+ * (the coefficients of src/cpu/vmath.h's KL_PHI_G). */
+FN float rows_phi_g(float x) {
+  return 1.0f / 2 + x * (-1.0f / 6 + x * (1.0f / 24 + x * (-1.0f / 120 + x * (1.0f / 720 +
+         x * (-1.0f / 5040 + x * (1.0f / 40320 + x * (-1.0f / 362880)))))));
+}
+
+FN float rows_sq(float v) { return v * v; }
+
+/* An online logsumexp (m, s) of the values t (t = +inf: +inf), in double. */
+FN void rows_lse_push(double *m, double *s, double t) {
+  if (t == -IE_INFINITY) return;
+  if (t > *m) {
+    *s = *m == -IE_INFINITY ? 1.0 : *s * exp(*m - t) + 1.0;
+    *m = t;
+  } else {
+    *s += t == *m ? 1.0 : exp(t - *m);
+  }
+}
+FN void rows_lse_merge(double *m, double *s, double bm, double bs) {
+  if (bm == -IE_INFINITY || *m == IE_INFINITY) return;
+  if (*m == -IE_INFINITY || bm == IE_INFINITY) {
+    *m = bm;
+    *s = bs;
+  } else if (bm > *m) {
+    *s = *s * exp(*m - bm) + bs;
+    *m = bm;
+  } else {
+    *s += bs * exp(bm - *m);
+  }
+}
+
+/* The row's statistics as the terms use them: floats, and the doubles that
+ * the power family's far terms need. */
+typedef struct {
+  float it, mp, Lp, mq, Lq, C;
+  double itd, Lpd, Lqd, Cd, alpha, oma;
+} rows_row;
+
+/* Add the terms of one element (log-weights wp, wq) to the sums s[0..5]
+ * (docs/KERNELS.md, "Pass 2"): dp = (wp − mp)/T, lp = dp − Lp (likewise q),
+ * and δ = lq − lp = (wq − wp)/T − C from the difference of the inputs first,
+ * so that terms of nearly equal p and q keep their accuracy and identical
+ * rows give exactly 0.  Terms are float, their running sums double. */
+FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const int terms,
+                        float alpha, float oma, float beta, float lbeta, float lbeta1) {
+  const float it = r->it, mp = r->mp, Lp = r->Lp, mq = r->mq, Lq = r->Lq, C = r->C;
+  const int hp = wp > -IE_INFINITY_F, hq = wq > -IE_INFINITY_F;
+  const float dp = hp ? (wp - mp) * it : -IE_INFINITY_F, dq = hq ? (wq - mq) * it : -IE_INFINITY_F;
+  if (terms == ROWS_TERMS_BHATTACHARYYA || terms == ROWS_TERMS_CAUCHY_SCHWARZ) {
+    const int cs = terms == ROWS_TERMS_CAUCHY_SCHWARZ;
+    s[0] += exp(cs ? dp + dq : 0.5f * (dp + dq));
+    s[1] += exp(cs ? 2.0f * dp : dp);
+    s[2] += exp(cs ? 2.0f * dq : dq);
+    if (cs) return;
+  }
+  if (terms == ROWS_TERMS_RENYI_INF) { /* max over p > 0 of wp − wq; +inf where q = 0 */
+    if (hp) s[0] = fmax(s[0], hq ? (double)(wp - wq) : IE_INFINITY);
+    return;
+  }
+  if (!hp && !hq) return;
+  const float lp = dp - Lp, lq = dq - Lq;
+  /* δ = lq − lp; ±inf when one side has no mass */
+  const float d = !hq ? -IE_INFINITY_F : !hp ? IE_INFINITY_F : (wq - wp) * it - C;
+  float t = 0.0f;
+  switch (terms) {
+  case ROWS_TERMS_POWER_P:
+  case ROWS_TERMS_POWER_Q: {
+    /* The term p^α q^{1−α} = e^{lt}, lt = lp + (1−α)δ = lq − αδ, into the
+     * logsumexp s[4], s[5]; its expm1 part w = p^α q^{1−α} − p (POWER_P) or
+     * − q (POWER_Q) into s[0], from expm1 while the exponent is small;
+     * s[1] = Σ p, s[2] = Σ q, s[3] = Σ (p − q) (rows_power_log).  Where the
+     * exponent is not small, lt is formed in double: far-apart rows at large
+     * orders give lt of 100s, where a float's ulp (1e-5) would be the
+     * result's relative error. */
+    const float p = hp ? exp(lp) : 0.0f, q = hq ? exp(lq) : 0.0f;
+    double lt;
+    float w;
+    if (!hq) { /* q = 0 < p: the term is 0 for α < 1, else +inf */
+      lt = oma > 0.0f ? -IE_INFINITY : IE_INFINITY;
+      w = terms == ROWS_TERMS_POWER_Q ? (oma > 0.0f ? 0.0f : IE_INFINITY_F)
+                                      : (oma > 0.0f ? -p : IE_INFINITY_F);
+    } else if (!hp) { /* p = 0 < q: 0 for α > 0, else +inf */
+      lt = alpha > 0.0f ? -IE_INFINITY : IE_INFINITY;
+      w = terms == ROWS_TERMS_POWER_P ? (alpha > 0.0f ? 0.0f : IE_INFINITY_F)
+                                      : (alpha > 0.0f ? -q : IE_INFINITY_F);
+    } else if (d == 0.0f) {
+      lt = lp;
+      w = 0.0f;
+    } else if (terms == ROWS_TERMS_POWER_P) {
+      const float u = oma * d; /* (1 − α)δ, oma rounded once from double */
+      if (fabs(u) < 0.5f) {
+        lt = lp + u;
+        w = p * expm1(u);
+      } else {
+        lt = (((double)wp - mp) * r->itd - r->Lpd) + r->oma * (((double)wq - wp) * r->itd - r->Cd);
+        w = exp((float)lt) - p;
+      }
+    } else {
+      const float u = -alpha * d;
+      if (fabs(u) < 0.5f) {
+        lt = lq + u;
+        w = q * expm1(u);
+      } else {
+        lt = (((double)wq - mq) * r->itd - r->Lqd) - r->alpha * (((double)wq - wp) * r->itd - r->Cd);
+        w = exp((float)lt) - q;
+      }
+    }
+    s[0] += w;
+    s[1] += p;
+    s[2] += q;
+    s[3] += p - q;
+    rows_lse_push(&s[4], &s[5], lt);
+    break;
+  }
+  case ROWS_TERMS_KL: {
+    /* KL in its non-negative form Σ p·φ(log p/q), φ(x) = e^{−x} − 1 + x:
+     * p·φ(−δ) = q − p − p·δ (p·e^{δ} = q), as p·δ²·φ_g(−δ) near δ = 0,
+     * where the first form would cancel; KL(q‖p) likewise with q·φ(δ).
+     * p = 0 < q adds q to KL(p‖q) and +inf to KL(q‖p). */
+    const float p = exp(lp), q = exp(lq), d2 = d * d;
+    const int small = fabs(d) < 0.5f;
+    s[0] += d == -IE_INFINITY_F ? IE_INFINITY_F : d == IE_INFINITY_F ? q
+            : small ? p * d2 * rows_phi_g(-d) : q - p - p * d;
+    s[1] += d == IE_INFINITY_F ? IE_INFINITY_F : d == -IE_INFINITY_F ? p
+            : small ? q * d2 * rows_phi_g(d) : p - q + q * d;
+    break;
+  }
+  case ROWS_TERMS_JS:
+    if (d == -IE_INFINITY_F) {
+      t = -beta * exp(lp) * lbeta; /* lp − lm = −log β */
+    } else if (d == IE_INFINITY_F) {
+      t = -(1.0f - beta) * exp(lq) * lbeta1;
+    } else if (d != 0.0f) {
+      /* u = lq − lm, v = lp − lm = u − δ, each from log1p of a small term */
+      float u, v;
+      if (d > 0.0f) {
+        u = -log1p(beta * expm1(-d));
+        v = u - d;
+      } else {
+        v = -log1p((1.0f - beta) * expm1(d));
+        u = v + d;
+      }
+      t = beta * exp(lp) * v + (1.0f - beta) * exp(lq) * u;
+    }
+    s[0] += t;
+    break;
+  case ROWS_TERMS_TV: /* |p − q| = p |expm1(δ)| = q |expm1(−δ)| */
+    s[0] += d <= 0.0f ? -exp(lp) * expm1(d) : -exp(lq) * expm1(-d);
+    break;
+  case ROWS_TERMS_HELLINGER:
+  case ROWS_TERMS_BHATTACHARYYA: /* (√p − √q)² = p·expm1(δ/2)² */
+    t = d <= 0.0f ? exp(lp) * rows_sq(expm1(0.5f * d)) : exp(lq) * rows_sq(expm1(-0.5f * d));
+    s[terms == ROWS_TERMS_HELLINGER ? 0 : 3] += t;
+    break;
+  default: /* chi2: (p − q)²/q = q·expm1(−δ)²; q = 0 < p: +inf */
+    if (d == -IE_INFINITY_F) t = IE_INFINITY_F;
+    else if (d < -20.0f) t = exp(lq - 2.0f * d); /* q e^{−2δ} = p²/q */
+    else t = exp(lq) * rows_sq(expm1(-d));
+    s[0] += t;
+    break;
+  }
+}
+
+/* Merge the sums o into s for `terms`. */
+FN void rows_sums_merge(double *s, const double *o, const int terms) {
+  if (terms == ROWS_TERMS_RENYI_INF) {
+    s[0] = fmax(s[0], o[0]);
+    return;
+  }
+  for (int k = 0; k < 4; k++) s[k] += o[k];
+  if (terms == ROWS_TERMS_POWER_P || terms == ROWS_TERMS_POWER_Q)
+    rows_lse_merge(&s[4], &s[5], o[4], o[5]);
+}
+
+FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBAL const ie_u8 *y,
+                     ie_u64 ry, int ydt, int ykind, ie_u64 beg, ie_u64 end, ie_u32 lane,
+                     ie_u32 W, const rows_row *r, double *s, const int terms, float alpha,
+                     float oma, float beta, float lbeta, float lbeta1) {
+  int err = 0; /* the row is known good */
+  for (ie_u64 i = beg + lane; i < end; i += W) {
+    const float wp = rows_to_w(rows_load(x, rx + i, xdt), xkind, &err);
+    const float wq = rows_to_w(rows_load(y, ry + i, ydt), ykind, &err);
+    rows_terms_push(s, wp, wq, r, terms, alpha, oma, beta, lbeta, lbeta1);
+  }
+}
+
+KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 *rerr, int terms,
+                    double itd, double alphad, float beta, float lbeta, float lbeta1,
+                    GLOBAL double *part) {
+  LOCAL_ARRAY(double, sh, ROWS_WG_MAX *ROWS_SUMS_N);
+  const float alpha = (float)alphad, oma = (float)(1.0 - alphad);
+  const ie_u64 nteams = (ie_u64)nrows * nchunks;
+  ROWS_TEAMS_BEGIN(nteams)
+    double v[ROWS_SUMS_N] = {0.0, 0.0, 0.0, 0.0, -IE_INFINITY, 0.0}, o[ROWS_SUMS_N];
+    if (terms == ROWS_TERMS_RENYI_INF) v[0] = -IE_INFINITY;
+    if (team < nteams) {
+      const ie_u64 row = team / nchunks, c = team - row * nchunks;
+      if (rerr[row] == 0) {
+        const ie_u64 beg = c * clen, end = min(V, beg + clen);
+        const ie_u64 rx = xoff + row * xstride, ry = yoff + row * ystride;
+        GLOBAL const double *rr = rs + row * ROWS_STATS_N;
+        rows_row r;
+        r.it = it, r.mp = (float)rr[0], r.Lp = (float)rr[1], r.mq = (float)rr[2];
+        r.Lq = (float)rr[3], r.C = (float)rr[4];
+        r.itd = itd, r.Lpd = rr[1], r.Lqd = rr[3], r.Cd = rr[4];
+        r.alpha = alphad, r.oma = 1.0 - alphad;
+        /* one call a kind, each with its constant, so that the compilers
+         * specialise the loop; the switch is uniform */
+#define ROWS_P2_CASE(K)                                                        \
+  case K:                                                                      \
+    rows_p2_team(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, &r, v, K, alpha, \
+                 oma, beta, lbeta, lbeta1);                                    \
+    break;
+        switch (terms) {
+          ROWS_P2_CASE(ROWS_TERMS_KL)
+          ROWS_P2_CASE(ROWS_TERMS_JS)
+          ROWS_P2_CASE(ROWS_TERMS_TV)
+          ROWS_P2_CASE(ROWS_TERMS_HELLINGER)
+          ROWS_P2_CASE(ROWS_TERMS_BHATTACHARYYA)
+          ROWS_P2_CASE(ROWS_TERMS_CHI2)
+          ROWS_P2_CASE(ROWS_TERMS_POWER_P)
+          ROWS_P2_CASE(ROWS_TERMS_POWER_Q)
+          ROWS_P2_CASE(ROWS_TERMS_RENYI_INF)
+          ROWS_P2_CASE(ROWS_TERMS_CAUCHY_SCHWARZ)
+        }
+#undef ROWS_P2_CASE
+      }
+    }
+    ROWS_TEAM_REDUCE(v, o, ROWS_SUMS_N, rows_sums_merge(v, o, terms));
+    if (lane == 0 && team < nteams)
+      for (int k = 0; k < ROWS_SUMS_N; k++) part[team * ROWS_SUMS_N + k] = v[k];
+  ROWS_TEAMS_END
+}
+
+/* A pass-2 row's value from its chunks' sums (merged in chunk order, in
+ * double) and its statistics. */
+KERNEL void rows_finish_terms(GLOBAL const double *part, GLOBAL const double *rs,
+                              GLOBAL const ie_i32 *rerr, ie_u32 nrows, ie_u32 nchunks, int terms,
+                              int value, double it, double alpha, GLOBAL double *val,
+                              GLOBAL ie_i32 *err) {
+  const ie_u64 row = (ie_u64)GLOBAL_ID();
+  if (row >= nrows) return;
+  double s[4] = {terms == ROWS_TERMS_RENYI_INF ? -IE_INFINITY : 0.0, 0.0, 0.0, 0.0};
+  double tm = -IE_INFINITY, ts = 0.0; /* logsumexp of the power terms */
+  for (ie_u32 c = 0; c < nchunks; c++) {
+    GLOBAL const double *o = part + (row * nchunks + c) * ROWS_SUMS_N;
+    if (terms == ROWS_TERMS_RENYI_INF) {
+      if (o[0] > s[0]) s[0] = o[0];
+      continue;
+    }
+    for (int k = 0; k < 4; k++) s[k] += o[k];
+    rows_lse_merge(&tm, &ts, o[4], o[5]);
+  }
+  const int e = rerr[row];
+  double v = IE_NAN;
+  GLOBAL const double *r = rs + row * ROWS_STATS_N;
+  if (!e) switch (terms) {
+    case ROWS_TERMS_KL:
+      v = value == ROWS_KL ? s[0] : value == ROWS_REVERSE_KL ? s[1] : s[0] + s[1];
+      break;
+    case ROWS_TERMS_TV:
+    case ROWS_TERMS_HELLINGER: v = 0.5 * s[0]; break;
+    case ROWS_TERMS_BHATTACHARYYA: v = rows_bhattacharyya(s[0], s[1], s[2], s[3]); break;
+    case ROWS_TERMS_CAUCHY_SCHWARZ: v = rows_cauchy_schwarz(s[0], s[1], s[2]); break;
+    case ROWS_TERMS_POWER_P:
+    case ROWS_TERMS_POWER_Q: {
+      const double L = rows_power_log(s[0], s[1], s[2], s[3], rows_lse_of(tm, ts), alpha,
+                                      terms == ROWS_TERMS_POWER_Q);
+      v = rows_power_value(value, L, alpha);
+      break;
+    }
+    case ROWS_TERMS_RENYI_INF: /* max lp − lq = max (wp − wq)/T + C */
+      v = s[0] == IE_INFINITY ? IE_INFINITY : s[0] * it + r[4];
+      break;
+    default: v = s[0]; /* JS, chi2 */
+    }
+  val[row] = v;
+  err[row] = e;
+}
+
+/* ======================================================================== */
+/* Softmax (log_out = 0) or log-softmax (1) of each row into o, from the    */
+/* row statistics of rows_stats; a bad row is written as NaN.               */
+
+KERNEL void rows_softmax_out(GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride, int xdt,
+                             float it, GLOBAL ie_u8 *o, ie_u64 ooff, ie_u64 ostride, int odt,
+                             int log_out, ie_u64 V, ie_u32 nrows, ie_u32 nchunks, ie_u64 clen,
+                             ie_u32 W, GLOBAL const double *rs, GLOBAL const ie_i32 *rerr) {
+  const ie_u32 lid = (ie_u32)LOCAL_ID(), wg = (ie_u32)LOCAL_SIZE();
+  const ie_u32 lane = lid & (W - 1), tpg = wg / W;
+  const ie_u64 nteams = (ie_u64)nrows * nchunks;
+  for (ie_u64 team = (ie_u64)GROUP_ID() * tpg + lid / W; team < nteams;
+       team += (ie_u64)NUM_GROUPS() * tpg) {
+    const ie_u64 row = team / nchunks, c = team - row * nchunks;
+    const ie_u64 beg = c * clen, end = min(V, beg + clen);
+    const ie_u64 rx = xoff + row * xstride, ro = ooff + row * ostride;
+    const int bad = rerr[row] != 0;
+    const float m = (float)rs[row * ROWS_STATS_N], L = (float)rs[row * ROWS_STATS_N + 1];
+    int err = 0;
+    for (ie_u64 i = beg + lane; i < end; i += W) {
+      float v = IE_NAN_F;
+      if (!bad) {
+        /* w − lse = (w − m)/T − log S; w = −inf gives −inf (probability 0) */
+        const float w = rows_to_w(rows_load(x, rx + i, xdt), ROWS_LOGITS, &err);
+        const float l = w == -IE_INFINITY_F ? -IE_INFINITY_F : (w - m) * it - L;
+        v = log_out ? l : exp(l);
+      }
+      rows_store(o, ro + i, odt, v);
+    }
+  }
+}
+
+/* Bytes set to 0xFF (NaN in every float dtype): rows of rowbytes bytes,
+ * stridebytes apart, from byte off (ie__ocl_fill_nan of a strided view). */
+KERNEL void rows_fill_ones(GLOBAL ie_u8 *b, ie_u64 off, ie_u64 rowbytes, ie_u64 stridebytes,
+                           ie_u64 rows) {
+  const ie_u64 total = rows * rowbytes;
+  for (ie_u64 i = (ie_u64)GLOBAL_ID(); i < total; i += (ie_u64)GLOBAL_SIZE()) {
+    const ie_u64 r = i / rowbytes, c = i - r * rowbytes;
+    b[off + r * stridebytes + c] = (ie_u8)0xFF;
+  }
+}

@@ -1,0 +1,74 @@
+/*
+ * rows_final.h — the final formulas of the row family (docs/KERNELS.md,
+ * "Final values"), in double, written once: the GPU kernels' finish step
+ * (rows.cl, on CUDA and OpenCL) and the CPU backend (src/cpu/rows.c, as
+ * host C through vendor.h) call the same functions, so that every backend
+ * takes the same branch for the same sums.
+ */
+#ifndef IE_KERNELS_ROWS_FINAL_H
+#define IE_KERNELS_ROWS_FINAL_H
+
+#include "vendor.h"
+#include "rows_kinds.h"
+
+/* log Σ p^α of a normalised row, from its sums relative to the max:
+ * S = Σ e^{d}, U = Σ e^{αd}, V = Σ e^{d}·expm1((α−1)d) = U − S.  Near α = 1
+ * (and wherever U is close to S) log U − α log S cancels, while
+ * (1 − α) log S + log1p(V/S) keeps V's digits; far from it (|V/S| ≥ ½, e.g.
+ * large orders on a flat row, where V/S → −1) log U is the accurate one.
+ * One switch, on the data, for every backend. */
+FN double rows_log_power_sum(double S, double U, double V, double alpha) {
+  const double vs = V / S;
+  if (fabs(vs) < 0.5) return (1.0 - alpha) * log(S) + log1p(vs);
+  return log(U) - alpha * log(S);
+}
+
+/* Rényi and Tsallis entropies from lsum = log Σ p^α (α ∉ {1, ∞}). */
+FN double rows_renyi_entropy(double lsum, double alpha) { return lsum / (1.0 - alpha); }
+FN double rows_tsallis_entropy(double lsum, double alpha) { return -expm1(lsum) / (alpha - 1.0); }
+
+/* L = log Σ p̂^α q̂^{1−α} over the normalised p̂ = p/P, q̂ = q/Q, from the
+ * pass-2 sums P = Σ p, Q = Σ q (1 up to rounding), D = Σ (p − q), the
+ * expm1 sum W = Σ p·expm1((1−α)δ) (qform: W = Σ q·expm1(−αδ)), δ = lq − lp,
+ * and lse_t = log Σ e^{t}, t = α·lp + (1−α)·lq (a logsumexp, so that large
+ * orders and far-apart rows do not overflow).  While W is small against P
+ * (Q), log1p(W/P) keeps the digits that log Σ p^α q^{1−α} would cancel near
+ * α = 1 (0); log P − log Q is log1p(D/Q), D a sum of small terms for close
+ * rows. */
+FN double rows_power_log(double W, double P, double Q, double D, double lse_t, double alpha,
+                         int qform) {
+  const double lpq = log1p(D / Q), ws = W / (qform ? Q : P);
+  if (fabs(ws) < 0.5) return log1p(ws) + (qform ? -alpha : 1.0 - alpha) * lpq;
+  return (lse_t - log(Q)) - alpha * lpq;
+}
+
+/* The α-, Rényi or Tsallis divergence (value: ROWS_*_DIV) from L. */
+FN double rows_power_value(int value, double L, double alpha) {
+  if (value == ROWS_RENYI_DIV) return L / (alpha - 1.0);
+  if (value == ROWS_TSALLIS_DIV) return expm1(L) / (alpha - 1.0);
+  return -expm1(L) / (alpha * (1.0 - alpha)); /* Amari */
+}
+
+/* Bhattacharyya −log Σ√(p̂q̂) from s = Σ e^{(dp+dq)/2}, Sp = Σ e^{dp},
+ * Sq = Σ e^{dq} (summed in one order, so identical rows give exactly 0)
+ * and hell = Σ (√p̂ − √q̂)²: Σ√(p̂q̂) = 1 − hell/2, so close rows take
+ * −log1p(−hell/2), which keeps the digits the direct log cancels; far
+ * rows (hell/2 ≥ ½) the direct form. */
+FN double rows_bhattacharyya(double s, double Sp, double Sq, double hell) {
+  if (0.5 * hell < 0.5) return -log1p(-0.5 * hell);
+  return -(log(s) - 0.5 * log(Sp) - 0.5 * log(Sq));
+}
+
+/* Cauchy–Schwarz −log(Σpq / √(Σp² Σq²)) from unnormalised sums. */
+FN double rows_cauchy_schwarz(double spq, double spp, double sqq) {
+  return -(log(spq) - 0.5 * log(spp) - 0.5 * log(sqq));
+}
+
+/* logsumexp of a log-sum held as (max, sum relative to it). */
+FN double rows_lse_of(double m, double s) {
+  if (m == IE_INFINITY) return IE_INFINITY;
+  if (m == -IE_INFINITY) return -IE_INFINITY;
+  return m + log(s);
+}
+
+#endif /* IE_KERNELS_ROWS_FINAL_H */
