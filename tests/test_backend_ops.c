@@ -32,7 +32,9 @@
  * CUDA without a GPU: skipped with a message, or a failure when the
  * environment has IE_REQUIRE_GPU=1.  IE_TEST_SEED=N repeats a run's inputs
  * (the seed is printed); `--op NAME` runs one op; `--quick` drops the wide
- * rows.  Known defects of a backend (known[] below) are still run and
+ * rows; `--extreme` adds rows far beyond language-model logits (x250 to
+ * x2.5e28), where the backends still disagree (see known[]; not yet in
+ * ctest).  Known defects of a backend (known[] below) are still run and
  * reported as KNOWN, and do not fail the run unless IE_BACKEND_OPS_STRICT=1.
  */
 #include <math.h>
@@ -95,6 +97,36 @@ static float from_bf16(uint16_t h) {
   return f;
 }
 
+/* float16 by bits (round to nearest even; F. Giesen's float_to_half_fast3_rtne
+ * scheme), for compilers without _Float16. */
+static uint16_t to_f16(float f) {
+  uint32_t x, sign;
+  memcpy(&x, &f, 4);
+  sign = x & 0x80000000u;
+  x ^= sign;
+  uint16_t o;
+  if (x >= 0x47800000u) { /* >= 65536 (rounds to inf), inf, NaN */
+    o = x > 0x7F800000u ? 0x7E00 : 0x7C00;
+  } else if (x < 0x38800000u) { /* below the smallest normal: let float add round */
+    float t;
+    memcpy(&t, &x, 4);
+    t += 0.5f;
+    uint32_t u;
+    memcpy(&u, &t, 4);
+    o = (uint16_t)(u - 0x3F000000u);
+  } else {
+    const uint32_t odd = (x >> 13) & 1u;
+    x += 0xC8000FFFu + odd; /* rebias the exponent (-112 << 23), round half to even */
+    o = (uint16_t)(x >> 13);
+  }
+  return (uint16_t)(o | (sign >> 16));
+}
+static float from_f16(uint16_t h) {
+  const int e = (h >> 10) & 0x1F, m = h & 0x3FF;
+  float f = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m | 0x400), e - 25);
+  return (h & 0x8000) ? -f : f;
+}
+
 static void put(void *buf, DLDataType d, size_t k, double v) {
   if (d.code == kDLInt) {
     if (d.bits == 32) ((int32_t *)buf)[k] = (int32_t)v;
@@ -102,7 +134,7 @@ static void put(void *buf, DLDataType d, size_t k, double v) {
   } else if (d.code == kDLBfloat) {
     ((uint16_t *)buf)[k] = to_bf16((float)v);
   } else if (d.bits == 16) {
-    ((_Float16 *)buf)[k] = (_Float16)(float)v;
+    ((uint16_t *)buf)[k] = to_f16((float)v);
   } else if (d.bits == 32) {
     ((float *)buf)[k] = (float)v;
   } else {
@@ -112,7 +144,7 @@ static void put(void *buf, DLDataType d, size_t k, double v) {
 static double get(const void *buf, DLDataType d, size_t k) {
   if (d.code == kDLInt) return d.bits == 32 ? ((const int32_t *)buf)[k] : (double)((const int64_t *)buf)[k];
   if (d.code == kDLBfloat) return from_bf16(((const uint16_t *)buf)[k]);
-  if (d.bits == 16) return (double)(float)((const _Float16 *)buf)[k];
+  if (d.bits == 16) return from_f16(((const uint16_t *)buf)[k]);
   if (d.bits == 32) return ((const float *)buf)[k];
   return ((const double *)buf)[k];
 }
@@ -465,7 +497,7 @@ typedef struct {
   ie_backend b;
   memkind mem;
   int cases, fails, known;
-  double worst;
+  double worst, secs; /* secs: process CPU time of the op's cases (on its cpu row) */
   char worst_var[112];
 } tally;
 static tally tallies[128];
@@ -492,13 +524,29 @@ typedef struct {
   const char *var;
   const char *what;
 } known_defect;
+/* IE_BACKEND_AUTO: any backend compared with the CPU. */
 static const known_defect known[] = {
-    {NULL, IE_BACKEND_CPU, 0, NULL, NULL},
+    /* The CPU's float kernels (f32/f16/bf16 input; the same rows in f64 and
+     * float64 NumPy agree with OpenCL): wrong on rows far beyond LM logits. */
+    {"divergence", IE_BACKEND_AUTO, -1, "x250 renyi a=0.5",
+     "CPU reference wrong: f32 renyi a=0.5 gives +inf where the value is finite (~80-160; f64 input right)"},
+    {"divergence", IE_BACKEND_AUTO, -1, "x2.5e+28 renyi a=0.5",
+     "CPU reference wrong: f32 renyi a=0.5 gives +inf where the value is ~1e27-1e28 (f64 input right); "
+     "OpenCL without src/rows.c's refine_power_rows also gives +inf on other rows"},
+    {"divergence", IE_BACKEND_AUTO, -1, "x2.5e+28 kl",
+     "CPU reference wrong: f32 KL gives 0 where the value is ~1e28 (f64 input right)"},
+    /* The OpenCL power-family kernels overflow to +inf on these rows; today
+     * src/rows.c's refine_power_rows recomputes such rows on the CPU and
+     * hides it (they pass), once it is gone they fail. */
+    {"divergence", IE_BACKEND_OPENCL, -1, "x250 renyi a=3",
+     "OpenCL renyi a=3 gives +inf where the value is finite (hidden while src/rows.c refines +inf rows)"},
+    {"divergence", IE_BACKEND_OPENCL, -1, "x2.5e+28 renyi a=3",
+     "OpenCL renyi a=3 gives +inf where the value is finite (hidden while src/rows.c refines +inf rows)"},
 };
 
 static const known_defect *known_of(const char *op, ie_backend b, memkind mem, const char *var) {
   for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-    if (known[i].op && !strcmp(known[i].op, op) && known[i].b == b && (known[i].mem < 0 || known[i].mem == (int)mem) &&
+    if (!strcmp(known[i].op, op) && (known[i].b == b || known[i].b == IE_BACKEND_AUTO) && (known[i].mem < 0 || known[i].mem == (int)mem) &&
         strstr(var, known[i].var))
       return &known[i];
   return NULL;
@@ -609,7 +657,17 @@ static void dump_case(const opcase *c, const char *failure) {
 }
 
 /* Run one case: the CPU reference, then every GPU target in every memory kind. */
+static void run_case_timed(opcase *c);
 static void run_case(opcase *c) {
+  const clock_t t0 = clock();
+  tally *ct = tally_of(c->op, IE_BACKEND_CPU, MEM_HOST);
+  run_case_timed(c);
+  const double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+  ct->secs += secs;
+  if (getenv("IE_BACKEND_OPS_TIMES")) note("time %s [%s]: %.2f s cpu", ct->op, c->var, secs);
+  free_case(c);
+}
+static void run_case_timed(opcase *c) {
   /* the reference: CPU, host tensors */
   for (int i = 0; i < c->ns; i++) {
     place(&cpu, MEM_HOST, c, i, i);
@@ -693,7 +751,6 @@ static void run_case(opcase *c) {
     }
   }
   for (int i = 0; i < c->ns; i++) free(ref[i]);
-  free_case(c);
 }
 
 /* ---- the row families (docs/SPEC.md §2, §3) ---------------------------------- */
@@ -940,6 +997,56 @@ static void row_cases(const char *only, int quick) {
   }
 }
 
+/* Rows beyond the language-model range (docs/SPEC.md §1: the tolerance holds
+ * for every input): logits of LM rows scaled by 40, 1e4 and 1e30 (in f32),
+ * so that orders above 1 meet q far below p, and terms that overflow a
+ * float if summed unshifted.  Power divergences and entropies, f32 only. */
+static void extreme_cases(const char *only) {
+  const int64_t B = 12, V = 1000;
+  static const double scale[3] = {40, 1e4, 1e30};
+  static const struct {
+    ie_divergence_kind k;
+    double a;
+  } divs[] = {{IE_DIV_ALPHA, 2}, {IE_DIV_ALPHA, 0.5}, {IE_DIV_RENYI, 3}, {IE_DIV_RENYI, 0.5}, {IE_DIV_TSALLIS, 2},
+              {IE_DIV_CHI2, 0}, {IE_DIV_KL, 0}, {IE_DIV_JS, 0}, {IE_DIV_BHATTACHARYYA, 0}, {IE_DIV_CAUCHY_SCHWARZ, 0}};
+  double *p = malloc((size_t)(B * V) * sizeof *p), *q = malloc((size_t)(B * V) * sizeof *q);
+  for (int sc_i = 0; sc_i < 3; sc_i++) {
+    for (size_t e = 0; e < sizeof divs / sizeof *divs && (!only || !strcmp(only, "divergence")); e++) {
+      lm_rows(B, V, p, q);
+      for (int64_t k = 0; k < B * V; k++) {
+        p[k] = isinf(p[k]) ? p[k] : p[k] * scale[sc_i] / 40 - 1e20 * (scale[sc_i] > 1e20);
+        q[k] = isinf(q[k]) ? q[k] : q[k] * scale[sc_i] / 40;
+      }
+      opcase *c = new_case("divergence", "extreme %lldx%lld f32 logits x%g %s a=%g", (long long)B, (long long)V,
+                           scale[sc_i] / 40, ie_divergence_name(divs[e].k), divs[e].a);
+      add(c, "p", 0, F32, 2, B, V, 0, 0);
+      add(c, "per_row", 1, F32, 1, B, 0, 0, 0);
+      add(c, "q", 0, F32, 2, B, V, 0, 0);
+      fill_rows(c, 0, p, 0);
+      fill_rows(c, 2, q, 0);
+      c->dk = divs[e].k;
+      c->dv.alpha = divs[e].a;
+      c->call = call_divergence;
+      run_case(c);
+    }
+    for (int e = 0; e < 3 && (!only || !strcmp(only, "entropy")); e++) {
+      lm_rows(B, V, p, q);
+      for (int64_t k = 0; k < B * V; k++) p[k] = isinf(p[k]) ? p[k] : p[k] * scale[sc_i] / 40;
+      opcase *c = new_case("entropy", "extreme %lldx%lld f32 logits x%g %s", (long long)B, (long long)V,
+                           scale[sc_i] / 40, e == 0 ? "shannon" : e == 1 ? "renyi a=2" : "tsallis a=0.5");
+      add(c, "logits", 0, F32, 2, B, V, 0, 0);
+      add(c, "per_row", 1, F32, 1, B, 0, 0, 0);
+      fill_rows(c, 0, p, 0);
+      c->en.kind = e == 0 ? IE_ENTROPY_SHANNON : e == 1 ? IE_ENTROPY_RENYI : IE_ENTROPY_TSALLIS;
+      c->en.alpha = e == 1 ? 2 : 0.5;
+      c->call = call_entropy;
+      run_case(c);
+    }
+  }
+  free(p);
+  free(q);
+}
+
 /* ---- points: embeddings, duplicates, ties ------------------------------------------ */
 
 /* Clustered embeddings [n, d]: 8 centres on a sphere, points near them with a
@@ -1183,12 +1290,12 @@ static void sinkhorn_cases(const char *only) {
     double eps, rho;
     size_t budget;
   } sk[] = {{"clouds sqeuclidean", 1, 0, 0, 0, IE_COST_SQEUCLIDEAN, 0.05, 0, 0},
-            {"batch 3 half-sqeuclidean divergence", 3, 0, 1, 0, IE_COST_HALF_SQEUCLIDEAN, 0.05, 0, 0},
+            {"batch 3 half-sqeuclidean divergence", 3, 0, 1, 0, IE_COST_HALF_SQEUCLIDEAN, 0.1, 0, 0},
             {"given cost unbalanced rho=0.5", 2, 1, 0, 0, IE_COST_SQEUCLIDEAN, 0.1, 0.5, 0},
             {"given cost divergence", 1, 1, 1, 0, IE_COST_SQEUCLIDEAN, 0.1, 0, 0},
-            {"euclidean eps-scaling", 1, 0, 0, 1, IE_COST_EUCLIDEAN, 0.02, 0, 0},
-            {"tiled cost (budget 4 KiB) unbalanced rho=2", 2, 0, 0, 0, IE_COST_SQEUCLIDEAN, 0.05, 2, 4096}};
-  const int64_t n = 150, m = 130, D = 3;
+            {"euclidean eps-scaling", 1, 0, 0, 1, IE_COST_EUCLIDEAN, 0.05, 0, 0},
+            {"tiled cost (budget 4 KiB) unbalanced rho=2", 1, 0, 0, 0, IE_COST_SQEUCLIDEAN, 0.1, 2, 4096}};
+  const int64_t n = 96, m = 80, D = 3;
   for (int d = 0; d < 3; d++)
     for (size_t e = 0; e < sizeof sk / sizeof *sk; e++) {
       const DLDataType dt = dts[d];
@@ -1247,7 +1354,7 @@ static void sinkhorn_cases(const char *only) {
       c->so.divergence = sk[e].div;
       c->so.eps_scaling = sk[e].scaling;
       c->so.memory_budget = sk[e].budget;
-      c->so.max_iter = 2000;
+      c->so.max_iter = 1000;
       c->call = call_sinkhorn;
       run_case(c);
       free(x);
@@ -1410,12 +1517,13 @@ static void spectral_cases(const char *only) {
 
 int main(int argc, char **argv) {
   const char *only = NULL;
-  int quick = 0;
+  int quick = 0, extreme = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--op") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--extreme")) extreme = 1;
     else {
-      fprintf(stderr, "usage: %s [--op NAME] [--quick]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--op NAME] [--quick] [--extreme]\n", argv[0]);
       return 2;
     }
   }
@@ -1440,16 +1548,20 @@ int main(int argc, char **argv) {
   const clock_t t0 = clock();
   const time_t w0 = time(NULL);
   row_cases(only, quick);
+  if (extreme) extreme_cases(only);
   knn_cases(only);
   sinkhorn_cases(only);
   spectral_cases(only);
 
   note("\n%-26s %-7s %-7s %6s %6s %6s  %-9s %s", "op", "backend", "memory", "cases", "fails", "known",
-       "worst/tol", "(worst case)");
+       "worst/tol", "(worst case; on the cpu rows: the op's cpu seconds, all backends)");
   for (int i = 0; i < ntallies; i++) {
     const tally *t = &tallies[i];
-    note("%-26s %-7s %-7s %6d %6d %6d  %-9.3g %s", t->op, ie_backend_name(t->b), t->b == IE_BACKEND_CPU ? "ref" : mem_name[t->mem],
-         t->cases, t->fails, t->known, t->b == IE_BACKEND_CPU ? 0.0 : t->worst, t->b == IE_BACKEND_CPU ? "" : t->worst_var);
+    if (t->b == IE_BACKEND_CPU)
+      note("%-26s %-7s %-7s %6d %6d %6d  %-9s %.1f s", t->op, "cpu", "ref", t->cases, t->fails, t->known, "-", t->secs);
+    else
+      note("%-26s %-7s %-7s %6d %6d %6d  %-9.3g %s", t->op, ie_backend_name(t->b), mem_name[t->mem], t->cases,
+           t->fails, t->known, t->worst, t->worst_var);
   }
   note("test_backend_ops: %d failures, %d known defects seen, seed %llu, %.0f s wall, %.0f s cpu", failures, known_seen,
        (unsigned long long)seed, difftime(time(NULL), w0), (double)(clock() - t0) / CLOCKS_PER_SEC);
