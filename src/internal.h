@@ -91,6 +91,9 @@ typedef struct {
 /* Accepted dtypes, as a bit set of (1 << ie_dtype). */
 #define IE__FLOATS ((1u << IE_DT_F32) | (1u << IE_DT_F16) | (1u << IE_DT_BF16) | (1u << IE_DT_F64))
 #define IE__INTS ((1u << IE_DT_I32) | (1u << IE_DT_I64))
+/* With the dtypes of an output that the dispatcher writes itself (from host
+ * values, in any memory): float64 is then taken on every backend. */
+#define IE__HOST_WRITTEN (1u << 31)
 
 /* Check `t` as a [rows, cols] matrix (1-D is one row) of one of `dtypes`,
  * in memory usable by ctx.  Fills a->m (pointing at the caller's memory). */

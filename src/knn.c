@@ -408,8 +408,9 @@ IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor
                     (long long)r.n);
   }
   if (s == IE_OK && distances) {
+    /* written by write_out from double values: f64 on every backend */
     s = ie__check_matrix(ctx, &da, fn, "distances", distances,
-                         (1u << IE_DT_F32) | (1u << IE_DT_F64));
+                         (1u << IE_DT_F32) | (1u << IE_DT_F64) | IE__HOST_WRITTEN);
     if (s == IE_OK && (distances->ndim != 2 || da.m.rows != m || da.m.cols != k))
       s = ie__error(ctx, IE_BAD_SHAPE, "%s: tensor 'distances' must be [%lld, %lld]", fn,
                     (long long)m, (long long)k);

@@ -148,7 +148,7 @@ ie_status ie__check_matrix(ie_context *ctx, ie__arg *a, const char *fn,
   ie_dtype dt;
   ie_status s = check_common(ctx, a, fn, name, t, dtypes, &dt);
   if (s != IE_OK) return s;
-  if (dt == IE_DT_F64 && ctx->backend != IE_BACKEND_CPU)
+  if (dt == IE_DT_F64 && ctx->backend != IE_BACKEND_CPU && !(dtypes & IE__HOST_WRITTEN))
     return ie__error(ctx, IE_BAD_DTYPE,
                      "%s: tensor '%s' is float64, which only the cpu backend "
                      "takes; this context is %s",

@@ -225,8 +225,10 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
       R e1 = VEXP(p - mp), e2 = VEXP(q - mq); /* 0 at -inf */
       sp += p < mp ? e1 : 0;
       sq += q < mq ? e2 : 0;
-      onep += p == mp ? 1 : 0;
-      oneq += q == mq ? 1 : 0;
+      /* not while a side's max is still -inf (its entries so far all
+       * have probability 0): -inf == -inf would count them as at the max */
+      onep += p == mp && p > ninf ? 1 : 0;
+      oneq += q == mq && q > ninf ? 1 : 0;
       inf_p += (p > ninf && q == ninf) ? 1 : 0;
       inf_q += (q > ninf && p == ninf) ? 1 : 0;
       tb += (p > ninf && q > ninf) ? e1 * (q - mq) : 0;
