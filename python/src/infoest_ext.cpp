@@ -52,7 +52,10 @@ nb::object g_errors[IE_STATUS_COUNT_];
   PyObject *cls = (st > 0 && st < IE_STATUS_COUNT_ && g_errors[st].is_valid())
                       ? g_errors[st].ptr()
                       : PyExc_RuntimeError;
-  PyErr_SetString(cls, msg.c_str());
+  std::string text = msg;
+  if (st == IE_BAD_DTYPE)
+    text += "; cast it, e.g. x.astype(numpy.float32) (NumPy) or x.float() (PyTorch)";
+  PyErr_SetString(cls, text.c_str());
   throw nb::python_error();
 }
 
