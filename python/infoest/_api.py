@@ -219,8 +219,8 @@ def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = N
     perplexity.  ``reduction`` and ``row_weights`` as for :func:`entropy`.
 
     >>> logits = np.log(np.array([[0.25, 0.75], [0.5, 0.5]]))
-    >>> infoest.nll(logits, [1, -100], ignore_index=-100)      # −log 0.75
-    0.2876820724517809
+    >>> round(infoest.nll(logits, [1, -100], ignore_index=-100), 9)      # −log 0.75
+    0.287682072
     """
     call = _Call(context, logits)
     po, ret = _per_row(call, _shape(logits)[:-1], reduction, out, out_dtype)
@@ -275,8 +275,8 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
     ``row_weights`` and errors as for :func:`entropy`.
 
     >>> p = np.array([[0.5, 0.5]]); q = np.array([[0.9, 0.1]])
-    >>> infoest.divergence(p, q, "kl", input="probs")     # ½log(0.5/0.9) + ½log(0.5/0.1)
-    0.5108256237659907
+    >>> round(infoest.divergence(p, q, "kl", input="probs"), 9)  # ½log(0.5/0.9) + ½log(0.5/0.1)
+    0.510825624
     >>> infoest.divergence(student_logits, teacher_logits, "js", reduction="none")  # doctest: +SKIP
     """
     k = _choice("kind", kind, _DIV)
@@ -654,8 +654,8 @@ def matrix_entropy(x: Optional[ArrayLike] = None, *, kernel_matrix: Optional[Arr
     λ̂ the eigenvalues of ``A = K/tr K``; α = 1 (default) is von Neumann
     ``−Σ λ̂ log λ̂``.  Inputs and options as for :func:`vendi`.
 
-    >>> round(infoest.matrix_entropy(np.eye(4)), 12)       # log 4
-    1.386294361120
+    >>> round(infoest.matrix_entropy(np.eye(4)), 9)       # log 4
+    1.386294361
     """
     arr, kc, sg = _kernel_args(x, kernel_matrix, kernel, sigma)
     call = _Call(context, arr)
@@ -691,8 +691,8 @@ def matrix_joint_entropy(x: ArrayLike, y: ArrayLike, *, kernel: str = "cosine",
     ``[n, dy]``: ``S_α(A∘B / tr(A∘B))`` (Hadamard product of the two kernel
     matrices).  ``kernel``/``sigma`` for x (and y unless ``kernel_y``/``sigma_y``).
 
-    >>> x = np.eye(4); round(infoest.matrix_joint_entropy(x, x), 12)
-    1.386294361120
+    >>> x = np.eye(4); round(infoest.matrix_joint_entropy(x, x), 9)
+    1.386294361
     """
     return _matrix_pair(1, x, y, kernel, sigma, kernel_y, sigma_y, alpha, single_precision,
                         details, context)
@@ -708,8 +708,8 @@ def matrix_mutual_information(x: ArrayLike, y: ArrayLike, *, kernel: str = "cosi
     ``I = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B))``.  Options as for
     :func:`matrix_joint_entropy`.
 
-    >>> x = np.eye(4); round(infoest.matrix_mutual_information(x, x), 12)   # log 4
-    1.386294361120
+    >>> x = np.eye(4); round(infoest.matrix_mutual_information(x, x), 9)   # log 4
+    1.386294361
     """
     return _matrix_pair(2, x, y, kernel, sigma, kernel_y, sigma_y, alpha, single_precision,
                         details, context)

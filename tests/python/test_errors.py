@@ -129,3 +129,11 @@ def test_help_shows_formula_and_example():
               infoest.knn_divergence, infoest.knn_mutual_information, infoest.vendi,
               infoest.matrix_entropy, infoest.log_softmax):
         assert ">>> " in f.__doc__, f.__name__
+
+
+def test_docstring_examples_run():
+    import doctest
+    import infoest._api as api
+    r = doctest.testmod(api, extraglobs={"np": np, "infoest": infoest},
+                        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert r.attempted >= 20 and r.failed == 0, r
