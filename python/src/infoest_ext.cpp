@@ -98,8 +98,8 @@ struct Context {
 };
 
 // Runs `f(ctx)` without the GIL, holding the context; raises on failure.
-// `stream` >= 0 is a CUDA stream handle to run on (the framework's current
-// one, already handed to __dlpack__ by the caller); -1 leaves it as it is.
+// `stream` is the CUDA stream handle to run on (the framework's current one,
+// already handed to __dlpack__ by the caller); 0 or -1: the default stream.
 template <class F>
 void run(Context &c, intptr_t stream, F &&f) {
   ie_status st = IE_OK;
@@ -109,8 +109,10 @@ void run(Context &c, intptr_t stream, F &&f) {
     std::lock_guard<std::mutex> hold(c.mu);
     __atomic_store_n(&c.cancel_flag, 0, __ATOMIC_SEQ_CST);
 #ifdef IE_PY_HAVE_CUDA
-    if (stream >= 0 && ie_context_backend(c.ctx) == IE_BACKEND_CUDA)
-      st = ie_cuda_set_stream(c.ctx, (cudaStream_t)stream);
+    // Every call names its stream (the default one for host arrays), so a
+    // framework stream set by an earlier call is never used after it is gone.
+    if (ie_context_backend(c.ctx) == IE_BACKEND_CUDA)
+      st = ie_cuda_set_stream(c.ctx, stream > 0 ? (cudaStream_t)stream : (cudaStream_t)0);
 #else
     (void)stream;
 #endif
