@@ -133,7 +133,7 @@ def test_a_context_per_thread_and_a_shared_one():
     xs = [rng.standard_normal((50, 300)).astype(np.float32) for _ in range(4)]
     want = [infoest.entropy(x, reduction="none") for x in xs]
     shared = infoest.Context(backend="cpu")
-    ids, errors = {}, []
+    ctxs, errors = {}, []
 
     def work(i):
         try:
@@ -141,7 +141,7 @@ def test_a_context_per_thread_and_a_shared_one():
                 np.testing.assert_array_equal(infoest.entropy(xs[i], reduction="none"), want[i])
                 np.testing.assert_array_equal(
                     infoest.entropy(xs[i], reduction="none", context=shared), want[i])
-            ids[i] = id(_context._local.defaults[("cpu", 0)])
+            ctxs[i] = _context._local.defaults[("cpu", 0)]   # kept alive: ids stay distinct
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -151,4 +151,5 @@ def test_a_context_per_thread_and_a_shared_one():
     for t in ths:
         t.join()
     assert not errors, errors
-    assert len(set(ids.values())) == 4      # one default context per thread
+    assert len({id(c) for c in ctxs.values()}) == 4      # one default context per thread
+    assert all(c is not shared for c in ctxs.values())
