@@ -30,6 +30,7 @@ ArrayLike = Any
 """Anything with ``__dlpack__`` (NumPy, PyTorch, CuPy, JAX arrays), or a list."""
 
 Reduction = str  # "mean" | "sum" | "none"
+_REDUCTIONS = ("mean", "sum", "none")
 
 DIVERGENCE_KINDS: Tuple[str, ...] = tuple(_ext.divergence_kinds())
 _DIV = {k: i for i, k in enumerate(DIVERGENCE_KINDS)}
@@ -53,6 +54,8 @@ def _choice(option: str, value: Any, table: dict) -> int:
 
 
 def _positive(option: str, value: Any) -> float:
+    if value == 1.0 and type(value) in (float, int):
+        return 1.0
     v = float(value)
     if not v > 0 or math.isnan(v):
         raise OptionError(f"{option} must be > 0, not {value!r}")
@@ -85,17 +88,20 @@ def _reduce(call: _Call, summary: tuple, reduction: str, out: Any) -> Any:
     return _finish(call, out)
 
 
-def _per_row(call: _Call, lead: Tuple[int, ...], reduction: str, out: Any,
+def _per_row(call: _Call, rows_of: Any, reduction: str, out: Any,
              out_dtype: Any) -> Tuple[Any, Any]:
     """(the per-row output as the extension takes it, as returned) for a
-    reduction; None when only the summary is wanted."""
-    if reduction not in ("mean", "sum", "none"):
-        raise OptionError(f"reduction takes 'mean', 'sum' or 'none', not {reduction!r}")
+    reduction, shaped as `rows_of`'s leading dimensions; None when only the
+    summary is wanted."""
     if out is not None:
+        if reduction not in _REDUCTIONS:
+            raise OptionError(f"reduction takes 'mean', 'sum' or 'none', not {reduction!r}")
         return _out_arg(call, out), out
-    if reduction != "none":
+    if reduction == "mean" or reduction == "sum":
         return None, None
-    o = _empty(call, lead, _out_dtype(out_dtype, ("float64", "float32")))
+    if reduction != "none":
+        raise OptionError(f"reduction takes 'mean', 'sum' or 'none', not {reduction!r}")
+    o = _empty(call, _shape(rows_of)[:-1], _out_dtype(out_dtype, ("float64", "float32")))
     return _out_arg(call, o), o
 
 
@@ -197,7 +203,7 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
     if k != 0 and alpha is None:
         raise OptionError(f"kind={kind!r} needs alpha")
     call = _Call(context, x)
-    po, ret = _per_row(call, _shape(x)[:-1], reduction, out, out_dtype)
+    po, ret = _per_row(call, x, reduction, out, out_dtype)
     s = _ext.entropy(call.ctx._c, _arg(call, x, "x"), po, _choice("input", input, _INPUT), k,
                      float(alpha) if alpha is not None else 1.0,
                      _positive("temperature", temperature),
@@ -223,7 +229,7 @@ def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = N
     0.287682072
     """
     call = _Call(context, logits)
-    po, ret = _per_row(call, _shape(logits)[:-1], reduction, out, out_dtype)
+    po, ret = _per_row(call, logits, reduction, out, out_dtype)
     s = _ext.nll(call.ctx._c, _arg(call, logits, "logits"), _arg(call, labels, "labels", integer=True),
                  po, _positive("temperature", temperature),
                  int(ignore_index) if ignore_index is not None else None,
@@ -293,7 +299,7 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
     pin = _choice("p_input", p_input, _INPUT) if p_input is not None else both
     qin = _choice("q_input", q_input, _INPUT) if q_input is not None else both
     call = _Call(context, p)
-    po, ret = _per_row(call, _shape(p)[:-1], reduction, out, out_dtype)
+    po, ret = _per_row(call, p, reduction, out, out_dtype)
     s = _ext.divergence(call.ctx._c, k, _arg(call, p, "p"), _arg(call, q, "q"), po, pin, qin,
                         _positive("temperature", temperature),
                         float(alpha) if alpha is not None else 0.0,

@@ -17,6 +17,7 @@ __all__ = ["Context", "current_context", "backends"]
 # DLPack device types (dlpack.h).
 _DL_CPU, _DL_CUDA, _DL_CUDA_HOST, _DL_CUDA_MANAGED = 1, 2, 3, 13
 _HOST = (_DL_CPU, _DL_CUDA_HOST)
+_CPU_DEV = (_DL_CPU, 0)
 _CUDA = (_DL_CUDA, _DL_CUDA_MANAGED)
 
 
@@ -83,6 +84,7 @@ class _Local(threading.local):
     def __init__(self) -> None:
         self.stack: List[Context] = []
         self.defaults: Dict[Tuple[str, int], Context] = {}
+        self.cpu: Optional[Context] = None     # defaults[("cpu", 0)], looked up faster
 
 
 _local = _Local()
@@ -104,6 +106,8 @@ def _default(backend: str, device: int) -> Context:
     c = d.get((backend, device))
     if c is None:
         c = d[(backend, device)] = Context(backend, device)
+        if (backend, device) == ("cpu", 0):
+            _local.cpu = c
     return c
 
 
@@ -123,6 +127,13 @@ class _Call:
 
     def __init__(self, context: Optional[Context], first: Any) -> None:
         self.like = first          # the array whose framework and device outputs follow
+        if type(first) is np.ndarray:          # the common case, kept short
+            self.fw, self.device, self.stream, self.dl_stream = "numpy", _CPU_DEV, -1, None
+            if context is None:
+                st = _local.stack
+                context = st[-1] if st else (_local.cpu or _default("cpu", 0))
+            self.ctx = context
+            return
         self.fw = _framework(first)
         self.device = _device_of(first)
         if self.device[0] in _CUDA:
