@@ -207,7 +207,8 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
     s = _ext.entropy(call.ctx._c, _arg(call, x, "x"), po, _choice("input", input, _INPUT), k,
                      float(alpha) if alpha is not None else 1.0,
                      _positive("temperature", temperature),
-                     _arg(call, row_weights, "row_weights", integer=True), call.stream)
+                     _arg(call, row_weights, "row_weights", integer=True),
+                     reduction != "none", call.stream)
     return _reduce(call, s, reduction, ret)
 
 
@@ -233,7 +234,8 @@ def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = N
     s = _ext.nll(call.ctx._c, _arg(call, logits, "logits"), _arg(call, labels, "labels", integer=True),
                  po, _positive("temperature", temperature),
                  int(ignore_index) if ignore_index is not None else None,
-                 _arg(call, row_weights, "row_weights", integer=True), call.stream)
+                 _arg(call, row_weights, "row_weights", integer=True),
+                     reduction != "none", call.stream)
     return _reduce(call, s, reduction, ret)
 
 
@@ -304,7 +306,8 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
                         _positive("temperature", temperature),
                         float(alpha) if alpha is not None else 0.0,
                         float(beta) if beta is not None else 0.0,
-                        _arg(call, row_weights, "row_weights", integer=True), call.stream)
+                        _arg(call, row_weights, "row_weights", integer=True),
+                     reduction != "none", call.stream)
     return _reduce(call, s, reduction, ret)
 
 

@@ -228,6 +228,9 @@ struct OptView {
   OptView(const OptView &) = delete;
 };
 
+// The summary of a call made with summarize = false (reduction "none") is
+// all zeros: the library was not asked for it (so that zero kept rows is
+// not an error there).
 nb::tuple summary(const ie_summary &s) {
   return nb::make_tuple(s.rows, s.rows_kept, s.weight_sum, s.sum, s.mean, s.min, s.max);
 }
@@ -259,7 +262,7 @@ void softmax_family(Context &c, const In &logits, const Out &out, double tempera
 
 nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int kind,
                   double alpha, double temperature, const OptIn &row_weights,
-                  intptr_t stream) {
+                  bool summarize, intptr_t stream) {
   View xv = view(x, "x", 2);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
@@ -271,13 +274,13 @@ nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int
   opt.temperature = temperature;
   opt.row_weights = w.p;
   ie_summary s{};
-  run(c, stream, [&](ie_context *ctx) { return ie_entropy(ctx, &xv.t, pr.p, &opt, &s); });
+  run(c, stream, [&](ie_context *ctx) { return ie_entropy(ctx, &xv.t, pr.p, &opt, summarize ? &s : nullptr); });
   return summary(s);
 }
 
 nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_row,
               double temperature, std::optional<int64_t> ignore_index,
-              const OptIn &row_weights, intptr_t stream) {
+              const OptIn &row_weights, bool summarize, intptr_t stream) {
   View x = view(logits, "logits", 2);
   View y = view(labels, "labels", 1);
   OptView<Out> pr(per_row, "out", 1);
@@ -289,7 +292,7 @@ nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_
   opt.ignore_index = ignore_index.value_or(0);
   opt.row_weights = w.p;
   ie_summary s{};
-  run(c, stream, [&](ie_context *ctx) { return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, &s); });
+  run(c, stream, [&](ie_context *ctx) { return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, summarize ? &s : nullptr); });
   return summary(s);
 }
 
@@ -297,7 +300,7 @@ nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_
 
 nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOut &per_row,
                      int p_input, int q_input, double temperature, double alpha, double beta,
-                     const OptIn &row_weights, intptr_t stream) {
+                     const OptIn &row_weights, bool summarize, intptr_t stream) {
   View pv = view(p, "p", 2), qv = view(q, "q", 2);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
@@ -311,7 +314,8 @@ nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOu
   opt.row_weights = w.p;
   ie_summary s{};
   run(c, stream, [&](ie_context *ctx) {
-    return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt, &s);
+    return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt,
+                         summarize ? &s : nullptr);
   });
   return summary(s);
 }

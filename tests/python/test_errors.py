@@ -137,3 +137,12 @@ def test_docstring_examples_run():
     r = doctest.testmod(api, extraglobs={"np": np, "infoest": infoest},
                         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert r.attempted >= 20 and r.failed == 0, r
+
+
+def test_no_rows_and_all_masked_with_reduction_none():
+    got = infoest.entropy(np.zeros((0, 4), np.float32), reduction="none")
+    assert got.shape == (0,)
+    got = infoest.entropy(np.zeros((2, 4)), row_weights=np.zeros(2, bool), reduction="none")
+    assert got.shape == (2,)
+    with pytest.raises(infoest.EmptyReductionError):
+        infoest.entropy(np.zeros((0, 4), np.float32))
