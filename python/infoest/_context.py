@@ -248,6 +248,8 @@ def _out_arg(call: _Call, out: Any) -> Any:
     for CUDA framework arrays)."""
     if call.stream >= 0 and call.fw in ("torch", "cupy"):
         return out.__dlpack__(stream=call.dl_stream)
+    if type(out) is np.ndarray and not out.flags.writeable:
+        raise OptionError("out is a read-only array")
     return out
 
 

@@ -36,7 +36,11 @@ namespace nb = nanobind;
 using namespace nb::literals;
 
 using In = nb::ndarray<nb::ro>;  // any dtype, device and layout, never converted
-using Out = nb::ndarray<>;       // a writable array
+// Outputs are imported like inputs (nanobind's writable import asks
+// __dlpack__ for a versioned capsule first, which NumPy < 2 answers with an
+// exception: microseconds a call); infoest/_context.py refuses read-only
+// NumPy outputs before they get here.
+using Out = nb::ndarray<nb::ro>;
 using OptIn = std::optional<In>;
 using OptOut = std::optional<Out>;
 

@@ -146,3 +146,11 @@ def test_no_rows_and_all_masked_with_reduction_none():
     assert got.shape == (2,)
     with pytest.raises(infoest.EmptyReductionError):
         infoest.entropy(np.zeros((0, 4), np.float32))
+
+
+def test_read_only_out_is_refused():
+    out = np.zeros(2)
+    out.setflags(write=False)
+    with pytest.raises(infoest.OptionError, match="read-only"):
+        infoest.entropy(np.zeros((2, 4)), reduction="none", out=out)
+    assert (out == 0).all()
