@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libcriterion-dev libdlpack-dev
       libopenblas-dev liblapacke-dev ocl-icd-opencl-dev opencl-headers
-      opencl-c-headers pocl-opencl-icd clinfo python3 python3-venv python3-numpy python3-scipy
+      opencl-c-headers pocl-opencl-icd clinfo python3 python3-venv python3-dev python3-numpy python3-scipy
       clang libclang-rt-14-dev libomp-dev valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -31,6 +31,13 @@ if ! .venv/bin/python -c 'import numpy, scipy' 2>/dev/null; then
 fi
 .venv/bin/python -c 'import numpy, scipy' ||
   { echo "setup.sh: .venv/bin/python cannot import numpy and scipy" >&2; exit 1; }
+# The Python package (python/, `import infoest`) is built with nanobind and
+# tested with pytest, both from PyPI; scikit-build-core is what `pip install .`
+# builds with.
+if ! .venv/bin/python -c 'import nanobind, pytest, scikit_build_core' 2>/dev/null; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check nanobind scikit-build-core pytest ||
+    { echo "setup.sh: could not pip install nanobind, scikit-build-core and pytest into .venv" >&2; exit 1; }
+fi
 
 # CUDA is built when nvcc is found (on PATH or in /usr/local/cuda).
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then

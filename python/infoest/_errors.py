@@ -1,0 +1,150 @@
+"""The exceptions of infoest: one class per status of the C library.
+
+Every failed call raises a subclass of :class:`Error` whose text is the
+library's message (``ie_errmsg``: the call, the tensor, what is wrong and,
+for bad values, the first offending row).  Problems with shapes, dtypes,
+options and values are also ``ValueError``\\ s, so ``except ValueError`` works
+as it does for NumPy.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+__all__ = [
+    "Error", "OptionError", "ShapeError", "DTypeError", "DeviceError",
+    "BadValueError", "NonFiniteError", "NegativeError", "EmptyRowError",
+    "LabelError", "EmptyReductionError", "OutOfMemoryError", "BackendUnavailable",
+    "BackendError", "UnsupportedError", "CancelledError", "InternalError",
+]
+
+_ROW = re.compile(r"\b(?:row|problem|set) (\d+)")
+
+
+class Error(Exception):
+    """Base class of every infoest error.
+
+    ``status`` is the C status name (``"IE_NONFINITE"``, ...); ``str(e)`` the
+    library's message.
+    """
+
+    status: str = "IE_INTERNAL"
+
+    @property
+    def row(self) -> Optional[int]:
+        """The first row (problem, set) the message names, or None."""
+        m = _ROW.search(str(self))
+        return int(m.group(1)) if m else None
+
+
+class OptionError(Error, ValueError):
+    """A bad option or argument (IE_INVALID_ARGUMENT)."""
+    status = "IE_INVALID_ARGUMENT"
+
+
+class ShapeError(Error, ValueError):
+    """A shape or layout that is not accepted (IE_BAD_SHAPE), e.g. a last
+    dimension that is not contiguous: pass ``x.contiguous()`` (PyTorch) or
+    ``numpy.ascontiguousarray(x)``."""
+    status = "IE_BAD_SHAPE"
+
+
+class DTypeError(Error, ValueError):
+    """A dtype that is not supported here (IE_BAD_DTYPE): cast the array,
+    e.g. ``x.astype(numpy.float32)`` or ``x.float()``."""
+    status = "IE_BAD_DTYPE"
+
+
+class DeviceError(Error, ValueError):
+    """An array in memory the context cannot use (IE_WRONG_DEVICE), e.g. a
+    CUDA tensor given to a CPU context."""
+    status = "IE_WRONG_DEVICE"
+
+
+class BadValueError(Error, ValueError):
+    """Base of the errors about the values of an input."""
+
+
+class NonFiniteError(BadValueError):
+    """NaN or +inf in the input (IE_NONFINITE); the message names the row,
+    also in ``e.row``."""
+    status = "IE_NONFINITE"
+
+
+class NegativeError(BadValueError):
+    """A negative probability (IE_NEGATIVE)."""
+    status = "IE_NEGATIVE"
+
+
+class EmptyRowError(BadValueError):
+    """A row with no support: all -inf logits or a zero sum (IE_EMPTY_ROW)."""
+    status = "IE_EMPTY_ROW"
+
+
+class LabelError(BadValueError):
+    """A label outside [0, V) that is not ignored (IE_BAD_LABEL)."""
+    status = "IE_BAD_LABEL"
+
+
+class EmptyReductionError(Error, ValueError):
+    """A mean over zero kept rows (IE_EMPTY_REDUCTION)."""
+    status = "IE_EMPTY_REDUCTION"
+
+
+class OutOfMemoryError(Error, MemoryError):
+    """The memory could not be had (IE_OUT_OF_MEMORY)."""
+    status = "IE_OUT_OF_MEMORY"
+
+
+class BackendUnavailable(Error, RuntimeError):
+    """The asked backend is not compiled in or has no device here
+    (IE_BACKEND_UNAVAILABLE)."""
+    status = "IE_BACKEND_UNAVAILABLE"
+
+
+class BackendError(Error, RuntimeError):
+    """The backend (CUDA, OpenCL, LAPACK) reported a failure
+    (IE_BACKEND_FAILURE)."""
+    status = "IE_BACKEND_FAILURE"
+
+
+class UnsupportedError(Error, ValueError):
+    """The operation or dtype is not supported by this backend
+    (IE_UNSUPPORTED), e.g. float64 on a GPU."""
+    status = "IE_UNSUPPORTED"
+
+
+class CancelledError(Error, RuntimeError):
+    """The call was stopped by :meth:`infoest.Context.cancel` (IE_CANCELLED)."""
+    status = "IE_CANCELLED"
+
+
+class InternalError(Error, RuntimeError):
+    """A bug in infoest (IE_INTERNAL)."""
+    status = "IE_INTERNAL"
+
+
+_BY_STATUS = {
+    "INVALID_ARGUMENT": OptionError,
+    "BAD_SHAPE": ShapeError,
+    "BAD_DTYPE": DTypeError,
+    "WRONG_DEVICE": DeviceError,
+    "NONFINITE": NonFiniteError,
+    "NEGATIVE": NegativeError,
+    "EMPTY_ROW": EmptyRowError,
+    "BAD_LABEL": LabelError,
+    "EMPTY_REDUCTION": EmptyReductionError,
+    "OUT_OF_MEMORY": OutOfMemoryError,
+    "BACKEND_UNAVAILABLE": BackendUnavailable,
+    "BACKEND_FAILURE": BackendError,
+    "UNSUPPORTED": UnsupportedError,
+    "INTERNAL": InternalError,
+    "CANCELLED": CancelledError,
+}
+
+
+def install(ext) -> None:
+    """Tell the extension which class to raise for each status code."""
+    codes = ext.status_codes()
+    ext._set_error_classes({code: _BY_STATUS.get(name, InternalError)
+                            for name, code in codes.items() if code != 0})

@@ -1,0 +1,601 @@
+// infoest._ext: the nanobind module under the `infoest` Python package.
+//
+// One thin function per C call of include/infoest.h.  Arrays arrive as
+// nb::ndarray (anything with __dlpack__, the buffer protocol, or a DLPack
+// capsule made by the Python layer with the framework's stream), are viewed
+// as DLTensors with no copy, and the call runs with the GIL released under
+// the context's mutex.  Option strings are parsed in Python (infoest/_api.py);
+// here they are the C enums' integer values.  A failed call raises the
+// Python exception class registered for its status (infoest/_errors.py)
+// with ie_errmsg() as its text.
+//
+// Adding a C function: write a def like the ones below (view the arrays,
+// fill the options, run()), then a Python wrapper with its docstring.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "infoest.h"
+#ifdef IE_PY_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#include "infoest_cuda.h"
+#endif
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+using In = nb::ndarray<nb::ro>;  // any dtype, device and layout, never converted
+// Outputs are imported like inputs (nanobind's writable import asks
+// __dlpack__ for a versioned capsule first, which NumPy < 2 answers with an
+// exception: microseconds a call); infoest/_context.py refuses read-only
+// NumPy outputs before they get here.
+using Out = nb::ndarray<nb::ro>;
+using OptIn = std::optional<In>;
+using OptOut = std::optional<Out>;
+
+namespace {
+
+// ---- Errors -------------------------------------------------------------------
+
+// Python classes by status code (set once by infoest/_errors.py), and the
+// class for layout problems found here before the library sees the arrays.
+nb::object g_errors[IE_STATUS_COUNT_];
+
+[[noreturn]] void raise(ie_status st, const std::string &msg) {
+  PyObject *cls = (st > 0 && st < IE_STATUS_COUNT_ && g_errors[st].is_valid())
+                      ? g_errors[st].ptr()
+                      : PyExc_RuntimeError;
+  std::string text = msg;
+  if (st == IE_BAD_DTYPE)
+    text += "; cast it, e.g. x.astype(numpy.float32) (NumPy) or x.float() (PyTorch)";
+  PyErr_SetString(cls, text.c_str());
+  throw nb::python_error();
+}
+
+// ---- Contexts -----------------------------------------------------------------
+
+// An ie_context, plus a mutex: a context is not thread-safe, so an explicit
+// Context shared by threads is used by one at a time instead of crashing.
+struct Context {
+  ie_context *ctx = nullptr;
+  std::mutex mu;
+  volatile int cancel_flag = 0;
+
+  Context(const std::string &backend, int device) {
+    int b = ie_backend_parse(backend.c_str());
+    if (b < 0)
+      raise(IE_INVALID_ARGUMENT, "Context: backend '" + backend +
+                                     "' is not one of auto, cpu, cuda, opencl");
+    if (device < 0) raise(IE_INVALID_ARGUMENT, "Context: device must be >= 0");
+    ie_context_options o{};
+    o.size = sizeof o;
+    o.backend = (ie_backend)b;
+    o.device = device;
+    ie_status st;
+    std::string msg;
+    {
+      nb::gil_scoped_release release;
+      st = ie_context_create(&ctx, &o);
+      if (st != IE_OK) {
+        msg = ie_errmsg(ctx);
+        ie_context_destroy(ctx);
+        ctx = nullptr;
+      }
+    }
+    if (st != IE_OK) raise(st, msg);
+    ie_context_set_cancel_flag(ctx, &cancel_flag);
+  }
+  ~Context() { ie_context_destroy(ctx); }
+  Context(const Context &) = delete;
+  Context &operator=(const Context &) = delete;
+};
+
+// Runs `f(ctx)` without the GIL, holding the context; raises on failure.
+// `stream` is the CUDA stream handle to run on (the framework's current one,
+// already handed to __dlpack__ by the caller); 0 or -1: the default stream.
+template <class F>
+void run(Context &c, intptr_t stream, F &&f) {
+  ie_status st = IE_OK;
+  std::string msg;
+  {
+    nb::gil_scoped_release release;
+    std::lock_guard<std::mutex> hold(c.mu);
+    __atomic_store_n(&c.cancel_flag, 0, __ATOMIC_SEQ_CST);
+#ifdef IE_PY_HAVE_CUDA
+    // Every call names its stream (the default one for host arrays), so a
+    // framework stream set by an earlier call is never used after it is gone.
+    if (ie_context_backend(c.ctx) == IE_BACKEND_CUDA)
+      st = ie_cuda_set_stream(c.ctx, stream > 0 ? (cudaStream_t)stream : (cudaStream_t)0);
+#else
+    (void)stream;
+#endif
+    if (st == IE_OK) st = f(c.ctx);
+    if (st != IE_OK) msg = ie_errmsg(c.ctx);
+  }
+  if (st != IE_OK) raise(st, msg);
+}
+
+// ---- Arrays as DLTensors ---------------------------------------------------------
+
+// A DLTensor over an nb::ndarray's memory, with its own shape and strides so
+// that leading dimensions can be merged into rows ([batch, seq, V] as
+// [batch*seq, V]) without touching the caller's array.
+struct View {
+  DLTensor t{};
+  int64_t shape[8]{};
+  int64_t strides[8]{};
+  View() = default;
+  View(const View &o) { *this = o; }
+  View &operator=(const View &o) {  // t points into this copy, not into `o`
+    std::memcpy(shape, o.shape, sizeof shape);
+    std::memcpy(strides, o.strides, sizeof strides);
+    t = o.t;
+    t.shape = shape;
+    t.strides = strides;
+    return *this;
+  }
+};
+
+template <class A>
+View view(const A &a, const char *name, int rank) {
+  View v;
+  int nd = (int)a.ndim();
+  if (nd > 8)
+    raise(IE_BAD_SHAPE, std::string("'") + name + "' has " + std::to_string(nd) +
+                            " dimensions; at most 8 are taken");
+  int64_t acc = 1;
+  for (int i = nd - 1; i >= 0; --i) {
+    v.shape[i] = (int64_t)a.shape(i);
+    v.strides[i] = a.stride_ptr() ? a.stride(i) : acc;
+    acc *= v.shape[i];
+  }
+  if (nd >= 1 && v.shape[nd - 1] > 1 && v.strides[nd - 1] != 1)
+    raise(IE_BAD_SHAPE,
+          std::string("'") + name + "': the last dimension is not contiguous (stride " +
+              std::to_string(v.strides[nd - 1]) +
+              " elements); pass a contiguous array: x.contiguous() (PyTorch), "
+              "numpy.ascontiguousarray(x) (NumPy), cupy.ascontiguousarray(x) (CuPy)");
+  if (nd >= 1 && v.shape[nd - 1] <= 1) v.strides[nd - 1] = 1;
+  if (rank > 0 && nd == 0) {  // a 0-d output for one row: [1]
+    v.shape[0] = 1;
+    v.strides[0] = 1;
+    nd = 1;
+  } else if (rank > 0 && nd > rank) {
+    // Merge dimensions 0 .. merge-1 into one (rows): the ones of extent > 1
+    // must be evenly strided, as in a reshape that needs no copy.
+    int merge = nd - rank + 1;
+    int64_t n = 1, row_stride = 0, prev_stride = 0;
+    bool seen = false;
+    for (int i = merge - 1; i >= 0; --i) {
+      n *= v.shape[i];
+      if (v.shape[i] == 1) continue;
+      if (!seen) {
+        row_stride = v.strides[i];
+        seen = true;
+      } else if (v.strides[i] != prev_stride) {
+        raise(IE_BAD_SHAPE,
+              std::string("'") + name +
+                  "': its leading dimensions cannot be viewed as rows without a copy "
+                  "(they are not evenly strided); pass a contiguous array: x.contiguous() "
+                  "(PyTorch), numpy.ascontiguousarray(x) (NumPy)");
+      }
+      prev_stride = v.strides[i] * v.shape[i];
+    }
+    if (!seen) {  // one row (or none): any stride that the library accepts
+      row_stride = 1;
+      for (int i = merge; i < nd; ++i) row_stride *= v.shape[i] > 0 ? v.shape[i] : 1;
+    }
+    v.shape[0] = n;
+    v.strides[0] = row_stride;
+    for (int i = 1; i < rank; ++i) {
+      v.shape[i] = v.shape[merge - 1 + i];
+      v.strides[i] = v.strides[merge - 1 + i];
+    }
+    nd = rank;
+  }
+  v.t.data = a.data_handle();
+  v.t.byte_offset = a.byte_offset();
+  v.t.device.device_type = (DLDeviceType)a.device_type();
+  v.t.device.device_id = a.device_id();
+  v.t.ndim = nd;
+  v.t.dtype.code = a.dtype().code;
+  v.t.dtype.bits = a.dtype().bits;
+  v.t.dtype.lanes = a.dtype().lanes;
+  v.t.shape = v.shape;
+  v.t.strides = v.strides;
+  return v;
+}
+
+// Views of optional arrays: `p` is NULL when the array is absent.
+template <class A>
+struct OptView {
+  View v;
+  DLTensor *p = nullptr;
+  OptView(const std::optional<A> &a, const char *name, int rank) {
+    if (a) {
+      v = view(*a, name, rank);
+      p = &v.t;
+    }
+  }
+  // View's DLTensor points into itself: never copy.
+  OptView(const OptView &) = delete;
+};
+
+// The summary of a call made with summarize = false (reduction "none") is
+// all zeros: the library was not asked for it (so that zero kept rows is
+// not an error there).
+nb::tuple summary(const ie_summary &s) {
+  return nb::make_tuple(s.rows, s.rows_kept, s.weight_sum, s.sum, s.mean, s.min, s.max);
+}
+
+nb::tuple spectral(const ie_spectral_result &r) {
+  return nb::make_tuple(r.value, r.max_clamp, (int)r.path, r.n, r.positive);
+}
+
+nb::tuple knn_result(const ie_knn_result &r) {
+  return nb::make_tuple(r.estimate, r.n, r.m, r.d, r.k);
+}
+
+// ---- One distribution a row ------------------------------------------------------
+
+// which: 0 log-softmax, 1 softmax, 2 logsumexp.
+void softmax_family(Context &c, const In &logits, const Out &out, double temperature,
+                    int which, intptr_t stream) {
+  View x = view(logits, "logits", 2);
+  View o = view(out, "out", which == 2 ? 1 : 2);
+  ie_softmax_options opt{};
+  opt.size = sizeof opt;
+  opt.temperature = temperature;
+  run(c, stream, [&](ie_context *ctx) {
+    if (which == 0) return ie_log_softmax(ctx, &x.t, &o.t, &opt);
+    if (which == 1) return ie_softmax(ctx, &x.t, &o.t, &opt);
+    return ie_logsumexp(ctx, &x.t, &o.t, &opt);
+  });
+}
+
+nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int kind,
+                  double alpha, double temperature, const OptIn &row_weights,
+                  bool summarize, intptr_t stream) {
+  View xv = view(x, "x", 2);
+  OptView<Out> pr(per_row, "out", 1);
+  OptView<In> w(row_weights, "row_weights", 1);
+  ie_entropy_options opt{};
+  opt.size = sizeof opt;
+  opt.input = (ie_input_kind)input;
+  opt.kind = (ie_entropy_kind)kind;
+  opt.alpha = alpha;
+  opt.temperature = temperature;
+  opt.row_weights = w.p;
+  ie_summary s{};
+  run(c, stream, [&](ie_context *ctx) { return ie_entropy(ctx, &xv.t, pr.p, &opt, summarize ? &s : nullptr); });
+  return summary(s);
+}
+
+nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_row,
+              double temperature, std::optional<int64_t> ignore_index,
+              const OptIn &row_weights, bool summarize, intptr_t stream) {
+  View x = view(logits, "logits", 2);
+  View y = view(labels, "labels", 1);
+  OptView<Out> pr(per_row, "out", 1);
+  OptView<In> w(row_weights, "row_weights", 1);
+  ie_nll_options opt{};
+  opt.size = sizeof opt;
+  opt.temperature = temperature;
+  opt.has_ignore_index = ignore_index.has_value();
+  opt.ignore_index = ignore_index.value_or(0);
+  opt.row_weights = w.p;
+  ie_summary s{};
+  run(c, stream, [&](ie_context *ctx) { return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, summarize ? &s : nullptr); });
+  return summary(s);
+}
+
+// ---- Two distributions a row ------------------------------------------------------
+
+nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOut &per_row,
+                     int p_input, int q_input, double temperature, double alpha, double beta,
+                     const OptIn &row_weights, bool summarize, intptr_t stream) {
+  View pv = view(p, "p", 2), qv = view(q, "q", 2);
+  OptView<Out> pr(per_row, "out", 1);
+  OptView<In> w(row_weights, "row_weights", 1);
+  ie_divergence_options opt{};
+  opt.size = sizeof opt;
+  opt.p_input = (ie_input_kind)p_input;
+  opt.q_input = (ie_input_kind)q_input;
+  opt.temperature = temperature;
+  opt.alpha = alpha;
+  opt.beta = beta;
+  opt.row_weights = w.p;
+  ie_summary s{};
+  run(c, stream, [&](ie_context *ctx) {
+    return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt,
+                         summarize ? &s : nullptr);
+  });
+  return summary(s);
+}
+
+// ---- Sinkhorn ----------------------------------------------------------------------
+
+// The number of problems: the largest leading (batch) dimension among the
+// inputs, which is what the library's B is when the call succeeds, and an
+// upper bound of it otherwise (so `results` is never too short).
+int64_t batch_of(const View &v, int unbatched_rank) {
+  return v.t.ndim > unbatched_rank ? v.shape[0] : 1;
+}
+
+nb::list sinkhorn(Context &c, const In &a, const In &b, const OptIn &cost, const OptIn &x,
+                  const OptIn &y, double epsilon, int64_t max_iter, double tol,
+                  int64_t check_every, int metric, bool eps_scaling, double eps_start,
+                  double eps_factor, int64_t eps_stage_iter, double rho, bool divergence,
+                  const OptIn &cost_xx, const OptIn &cost_yy, size_t memory_budget,
+                  const OptOut &f, const OptOut &g, const OptOut &plan, intptr_t stream) {
+  View av = view(a, "a", 0), bv = view(b, "b", 0);
+  OptView<In> cv(cost, "cost", 0), xv(x, "x", 0), yv(y, "y", 0);
+  OptView<In> cxx(cost_xx, "cost_xx", 0), cyy(cost_yy, "cost_yy", 0);
+  OptView<Out> fv(f, "f", 0), gv(g, "g", 0), pv(plan, "plan", 0);
+  int64_t B = std::max(batch_of(av, 1), batch_of(bv, 1));
+  if (cv.p) B = std::max(B, batch_of(cv.v, 2));
+  if (xv.p) B = std::max(B, batch_of(xv.v, 2));
+  if (yv.p) B = std::max(B, batch_of(yv.v, 2));
+  if (B < 1) B = 1;
+  ie_sinkhorn_options o{};
+  o.size = sizeof o;
+  o.epsilon = epsilon;
+  o.max_iter = max_iter;
+  o.tol = tol;
+  o.check_every = check_every;
+  o.metric = (ie_cost_metric)metric;
+  o.eps_scaling = eps_scaling;
+  o.eps_start = eps_start;
+  o.eps_factor = eps_factor;
+  o.eps_stage_iter = eps_stage_iter;
+  o.rho = rho;
+  o.divergence = divergence;
+  o.cost_xx = cxx.p;
+  o.cost_yy = cyy.p;
+  o.memory_budget = memory_budget;
+  std::vector<ie_sinkhorn_result> res((size_t)B);
+  run(c, stream, [&](ie_context *ctx) {
+    return ie_sinkhorn(ctx, &av.t, &bv.t, cv.p, xv.p, yv.p, &o, res.data(), fv.p, gv.p, pv.p);
+  });
+  nb::list out;
+  for (const ie_sinkhorn_result &r : res)
+    out.append(nb::make_tuple(r.transport_cost, r.objective, r.divergence, r.marginal_error,
+                              r.iterations, (bool)r.converged));
+  return out;
+}
+
+// ---- k nearest neighbours -----------------------------------------------------------
+
+void knn(Context &c, const In &queries, const In &refs, int64_t k, const OptOut &indices,
+         const OptOut &distances, int metric, bool exclude_self, intptr_t stream) {
+  View qv = view(queries, "queries", 0), rv = view(refs, "refs", 0);
+  OptView<Out> iv(indices, "indices", 0), dv(distances, "distances", 0);
+  ie_knn_options o{};
+  o.size = sizeof o;
+  o.metric = (ie_knn_metric)metric;
+  o.exclude_self = exclude_self;
+  run(c, stream, [&](ie_context *ctx) { return ie_knn(ctx, &qv.t, &rv.t, k, iv.p, dv.p, &o); });
+}
+
+ie_knn_estimator_options knn_options(int64_t k, std::optional<double> alpha, int nnr_kind,
+                                     double beta, double jitter, uint64_t seed) {
+  ie_knn_estimator_options o{};
+  o.size = sizeof o;
+  o.k = k;
+  o.has_alpha = alpha.has_value();
+  o.alpha = alpha.value_or(0.0);
+  o.nnr_kind = (ie_divergence_kind)nnr_kind;
+  o.beta = beta;
+  o.jitter = jitter;
+  o.seed = seed;
+  return o;
+}
+
+nb::tuple knn_entropy(Context &c, const In &x, int64_t k, std::optional<double> alpha,
+                      double jitter, uint64_t seed, intptr_t stream) {
+  View xv = view(x, "x", 0);
+  ie_knn_estimator_options o = knn_options(k, alpha, 0, 0.0, jitter, seed);
+  ie_knn_result r{};
+  run(c, stream, [&](ie_context *ctx) { return ie_knn_entropy(ctx, &xv.t, &o, &r); });
+  return knn_result(r);
+}
+
+nb::tuple knn_divergence(Context &c, int method, const In &x, const In &y, int64_t k,
+                         std::optional<double> alpha, int nnr_kind, double beta, double jitter,
+                         uint64_t seed, intptr_t stream) {
+  View xv = view(x, "x", 0), yv = view(y, "y", 0);
+  ie_knn_estimator_options o = knn_options(k, alpha, nnr_kind, beta, jitter, seed);
+  ie_knn_result r{};
+  run(c, stream, [&](ie_context *ctx) {
+    return ie_knn_divergence(ctx, (ie_knn_divergence_method)method, &xv.t, &yv.t, &o, &r);
+  });
+  return knn_result(r);
+}
+
+nb::tuple knn_mutual_information(Context &c, const In &x, const In &y, int64_t k,
+                                 double jitter, uint64_t seed, intptr_t stream) {
+  View xv = view(x, "x", 0), yv = view(y, "y", 0);
+  ie_knn_estimator_options o = knn_options(k, std::nullopt, 0, 0.0, jitter, seed);
+  ie_knn_result r{};
+  run(c, stream, [&](ie_context *ctx) {
+    return ie_knn_mutual_information(ctx, &xv.t, &yv.t, &o, &r);
+  });
+  return knn_result(r);
+}
+
+// ---- Spectral measures ----------------------------------------------------------------
+
+ie_vendi_options vendi_options(int kernel, double sigma, std::optional<double> q, int path,
+                               bool single_precision) {
+  ie_vendi_options o{};
+  o.size = sizeof o;
+  o.kernel = (ie_kernel)kernel;
+  o.sigma = sigma;
+  o.has_q = q.has_value();
+  o.q = q.value_or(1.0);
+  o.path = (ie_spectral_path)path;
+  o.single_precision = single_precision;
+  return o;
+}
+
+nb::tuple vendi(Context &c, const In &x, int kernel, double sigma, std::optional<double> q,
+                int path, bool single_precision, intptr_t stream) {
+  View xv = view(x, "x", 0);
+  ie_vendi_options o = vendi_options(kernel, sigma, q, path, single_precision);
+  ie_spectral_result r{};
+  run(c, stream, [&](ie_context *ctx) { return ie_vendi(ctx, &xv.t, &o, &r); });
+  return spectral(r);
+}
+
+nb::tuple vendi_batch(Context &c, const In &x, const Out &scores, int kernel, double sigma,
+                      std::optional<double> q, int path, bool single_precision,
+                      intptr_t stream) {
+  View xv = view(x, "x", 0), sv = view(scores, "out", 1);
+  ie_vendi_options o = vendi_options(kernel, sigma, q, path, single_precision);
+  ie_spectral_result r{};
+  run(c, stream, [&](ie_context *ctx) { return ie_vendi_batch(ctx, &xv.t, &sv.t, &o, &r); });
+  return spectral(r);
+}
+
+ie_matrix_entropy_options matrix_options(int kernel, double sigma,
+                                         std::optional<int> kernel_y, double sigma_y,
+                                         std::optional<double> alpha, int path,
+                                         bool single_precision) {
+  ie_matrix_entropy_options o{};
+  o.size = sizeof o;
+  o.kernel = (ie_kernel)kernel;
+  o.sigma = sigma;
+  o.has_alpha = alpha.has_value();
+  o.alpha = alpha.value_or(1.0);
+  o.separate_y = kernel_y.has_value();
+  o.kernel_y = (ie_kernel)kernel_y.value_or(0);
+  o.sigma_y = sigma_y;
+  o.path = (ie_spectral_path)path;
+  o.single_precision = single_precision;
+  return o;
+}
+
+// which: 0 entropy of x, 1 joint entropy of (x, y), 2 mutual information.
+nb::tuple matrix_measure(Context &c, int which, const In &x, const std::optional<In> &y,
+                         int kernel, double sigma, std::optional<int> kernel_y,
+                         double sigma_y, std::optional<double> alpha, int path,
+                         bool single_precision, intptr_t stream) {
+  View xv = view(x, "x", 0);
+  OptView<In> yv(y, "y", 0);
+  if (which != 0 && !yv.p) raise(IE_INVALID_ARGUMENT, "y is required");
+  ie_matrix_entropy_options o =
+      matrix_options(kernel, sigma, kernel_y, sigma_y, alpha, path, single_precision);
+  ie_spectral_result r{};
+  run(c, stream, [&](ie_context *ctx) {
+    if (which == 0) return ie_matrix_entropy(ctx, &xv.t, &o, &r);
+    if (which == 1) return ie_matrix_joint_entropy(ctx, &xv.t, yv.p, &o, &r);
+    return ie_matrix_mutual_information(ctx, &xv.t, yv.p, &o, &r);
+  });
+  return spectral(r);
+}
+
+// ---- Device memory for frameworks that cannot allocate a writable output ----------
+
+#ifdef IE_PY_HAVE_CUDA
+// An uninitialised C-contiguous CUDA array of `shape` and dtype (code, bits)
+// on `device`, freed (cudaFree) when the last reference goes: the output of
+// a framework that cannot allocate a writable CUDA array itself (JAX); the
+// Python layer hands it to that framework through DLPack once written.
+nb::ndarray<nb::device::cuda> cuda_empty(const std::vector<size_t> &shape, int code, int bits,
+                                         int device) {
+  size_t nbytes = (size_t)bits / 8;
+  for (size_t s : shape) nbytes *= s;
+  int prev = 0;
+  void *p = nullptr;
+  cudaError_t e;
+  {
+    nb::gil_scoped_release release;
+    cudaGetDevice(&prev);
+    e = cudaSetDevice(device);
+    if (e == cudaSuccess) e = cudaMalloc(&p, nbytes ? nbytes : 1);
+    cudaSetDevice(prev);
+  }
+  if (e != cudaSuccess)
+    raise(e == cudaErrorMemoryAllocation ? IE_OUT_OF_MEMORY : IE_BACKEND_FAILURE,
+          std::string("cuda_empty: ") + cudaGetErrorString(e));
+  nb::capsule owner(p, [](void *q) noexcept { cudaFree(q); });
+  nb::dlpack::dtype dt{(uint8_t)code, (uint8_t)bits, 1};
+  return nb::ndarray<nb::device::cuda>(p, shape.size(), shape.data(), owner, nullptr, dt,
+                                       nb::device::cuda::value, device);
+}
+#endif
+
+}  // namespace
+
+NB_MODULE(_ext, m) {
+  m.doc() = "infoest's C library, bound with nanobind (use the `infoest` package instead)";
+
+  m.def("_set_error_classes", [](nb::dict classes) {
+    for (auto [k, v] : classes) {
+      int code = nb::cast<int>(k);
+      if (code > 0 && code < IE_STATUS_COUNT_) g_errors[code] = nb::borrow(v);
+    }
+  });
+  m.def("_clear_error_classes", []() {
+    for (auto &e : g_errors) e.reset();
+  });
+
+  m.attr("version") = ie_version_string();
+  m.attr("header_version") = IE_VERSION_STRING;
+  m.def("backend_compiled", [](const std::string &name) {
+    int b = ie_backend_parse(name.c_str());
+    return b > 0 && ie_backend_compiled((ie_backend)b);
+  });
+  m.def("status_name", [](int s) { return std::string(ie_status_name((ie_status)s)); });
+  m.def("status_codes", []() {
+    nb::dict d;
+#define IE__PY_STATUS(name, code, msg) d[#name] = code;
+    IE_STATUS_MAP(IE__PY_STATUS)
+#undef IE__PY_STATUS
+    return d;
+  });
+  m.def("divergence_kinds", []() {
+    nb::list l;
+    for (int k = 0; k < IE_DIV_COUNT_; ++k) l.append(ie_divergence_name((ie_divergence_kind)k));
+    return l;
+  });
+  m.attr("has_cuda_streams") =
+#ifdef IE_PY_HAVE_CUDA
+      true;
+  m.def("cuda_empty", &cuda_empty, "shape"_a, "code"_a, "bits"_a, "device"_a);
+#else
+      false;
+#endif
+
+  nb::class_<Context>(m, "Context")
+      .def(nb::init<const std::string &, int>(), "backend"_a = "auto", "device"_a = 0)
+      .def_prop_ro("backend",
+                   [](Context &c) { return std::string(ie_backend_name(ie_context_backend(c.ctx))); })
+      .def_prop_ro("device_name",
+                   [](Context &c) { return std::string(ie_context_device_name(c.ctx)); })
+      .def("cancel", [](Context &c) { __atomic_store_n(&c.cancel_flag, 1, __ATOMIC_SEQ_CST); });
+
+  m.def("softmax_family", &softmax_family);
+  m.def("entropy", &entropy);
+  m.def("nll", &nll);
+  m.def("divergence", &divergence);
+  m.def("sinkhorn", &sinkhorn);
+  m.def("knn", &knn);
+  m.def("knn_entropy", &knn_entropy);
+  m.def("knn_divergence", &knn_divergence);
+  m.def("knn_mutual_information", &knn_mutual_information);
+  m.def("vendi", &vendi);
+  m.def("vendi_batch", &vendi_batch);
+  m.def("matrix_measure", &matrix_measure);
+}
