@@ -35,7 +35,6 @@
 enum { MAX_REPS = 2000 };
 
 typedef enum { MODE_HOST = 0, MODE_DEVICE = 1 } mode;
-extern const char *const MODE_NAMES[];
 
 typedef struct {
   int backends[4]; /* indexed by ie_backend */
@@ -69,9 +68,6 @@ typedef struct {
   int reps;
 } timing;
 
-double now_s(void);
-/* Sorts the n samples and fills *t. */
-void summarize(double *s, int n, timing *t);
 /* One warm-up call, then calls until `reps` calls and `min_time` seconds (at
  * most 64): for the roofs. */
 void time_plain(void (*f)(void *), void *arg, int reps, double min_time, timing *t);
@@ -264,8 +260,6 @@ typedef struct {
 
 extern const compute_family SINKHORN_FAMILY, KNN_FAMILY, SPECTRAL_FAMILY;
 
-/* Whether --op names c (ignoring the size set and --families). */
-int ccase_named(const char *ops, const compute_case *c);
 /* Prints the standard set's cases to f (for --list). */
 void list_compute_cases(FILE *f);
 /* How many of CCASES[] --op selects (any size set). */
@@ -276,9 +270,6 @@ void run_compute(ie_backend b, ie_context *ctx, const options *o, const roofs *r
 
 /* ---- peer_inputs.c -------------------------------------------------------------- */
 
-/* .npy v1.0 of a 1- or 2-dimensional array. */
-void write_npy(const char *path, const char *descr, int ndim, const int64_t *shape,
-               const void *data, size_t bytes);
 /* dir/<case>_<set>_<what>.npy: a float32 [r0, r1] matrix of case c. */
 void save_matrix(const char *dir, const compute_case *c, const char *what, const float *data,
                  int64_t r0, int64_t r1);

@@ -51,7 +51,8 @@ enum { N_CCASES = sizeof CCASES / sizeof CCASES[0] };
 /* Cases named only explicitly (not by "all" or their family): --op all,vendi-10k. */
 static int ccase_explicit_only(const compute_case *c) { return strstr(c->group, "-large") != NULL; }
 
-int ccase_named(const char *ops, const compute_case *c) {
+/* Whether --op names c (the size set and --families aside). */
+static int ccase_named(const char *ops, const compute_case *c) {
   if (ccase_explicit_only(c)) return name_listed(ops, c->name);
   return name_listed(ops, "all") || name_listed(ops, c->name) || name_listed(ops, c->group);
 }

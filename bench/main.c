@@ -78,8 +78,6 @@
 
 #include "bench.h"
 
-const char *const MODE_NAMES[] = {"host", "device"};
-
 void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

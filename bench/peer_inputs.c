@@ -9,7 +9,7 @@
 
 /* .npy v1.0 writer.  bf16 is stored as '<u2' bit patterns (NumPy has no
  * bfloat16); the file name says bf16. */
-void write_npy(const char *path, const char *descr, int ndim, const int64_t *shape,
+static void write_npy(const char *path, const char *descr, int ndim, const int64_t *shape,
                       const void *data, size_t bytes) {
   char hdr[256];
   int n;

@@ -7,6 +7,8 @@
 
 #include "bench.h"
 
+static const char *const MODE_NAMES[] = {"host", "device"};
+
 /* ---- the op table ------------------------------------------------------------- */
 
 typedef enum { FAM_SOFTMAX, FAM_LOGSOFTMAX, FAM_LSE, FAM_ENTROPY, FAM_NLL, FAM_DIV } family;

@@ -7,7 +7,7 @@
 
 #include "bench.h"
 
-double now_s(void) {
+static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
@@ -28,7 +28,7 @@ static double quantile(const double *s, int n, double q) {
   return s[i] * (1 - f) + s[i + 1] * f;
 }
 
-void summarize(double *s, int n, timing *t) {
+static void summarize(double *s, int n, timing *t) {
   qsort(s, (size_t)n, sizeof *s, cmp_double);
   t->reps = n;
   t->min = s[0];
