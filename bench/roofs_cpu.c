@@ -1,0 +1,318 @@
+/* The CPU roofs: a summing read and a copy of a buffer larger than the
+ * last-level cache, each the best of several loops, and an SGEMM roof
+ * (cblas_sgemm) for the compute-bound cases.  The conventions are at the top
+ * of main.c. */
+#define _GNU_SOURCE
+#include <omp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#ifdef IE_BENCH_CBLAS
+#include <cblas.h>
+#endif
+
+const char *const ROOF_NAMES[ROOF_COUNT] = {"read", "copy", "h2d", "gemm"};
+
+void time_roof(roofs *r, roof_kind k, void (*f)(void *), void *arg, int reps, double min_time,
+               double amount, const char *note_fmt, ...) {
+  time_plain(f, arg, reps, min_time, &r->t[k]);
+  r->bytes[k] = amount;
+  r->gbps[k] = amount / r->t[k].med / 1e9;
+  va_list ap;
+  va_start(ap, note_fmt);
+  vsnprintf(r->note[k], sizeof r->note[k], note_fmt, ap);
+  va_end(ap);
+}
+
+size_t llc_bytes(void) {
+  long l3 = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+  if (l3 <= 0) l3 = 64l << 20;
+  return (size_t)l3;
+}
+
+typedef void (*roof_fn)(void *);
+
+/* The CPU roofs are each the best of several loops (the highest median wins,
+ * so that no op reading or copying the same bytes can pass it): a plain OpenMP
+ * loop, and on x86-64 AVX2 / AVX-512 loops picked at run time.  Every loop
+ * splits the buffer over the threads in RD_BLOCK blocks, as the first touch
+ * does. */
+typedef uint64_t (*read_loop_fn)(const uint64_t *a, size_t n, int streams, int prefetch);
+typedef void (*copy_loop_fn)(uint64_t *d, const uint64_t *s, size_t n);
+typedef struct {
+  uint64_t *a, *b;
+  size_t words;
+  int streams, prefetch; /* read loops: streams per thread, software prefetch */
+  read_loop_fn read_loop; /* the SIMD loops of cpu_read_simd_once, cpu_copy_simd_once */
+  copy_loop_fn copy_loop;
+  volatile uint64_t sink;
+} cpu_buf;
+
+#define RD_BLOCK 4096 /* bytes */
+
+static void thread_range(size_t words, size_t *lo, size_t *hi) {
+  const size_t bw = RD_BLOCK / 8, nb = words / bw;
+  const size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+  *lo = nb * t / nt * bw;
+  *hi = t + 1 == nt ? words : nb * (t + 1) / nt * bw;
+}
+
+static void cpu_read_once(void *v) {
+  cpu_buf *c = v;
+  uint64_t acc = 0;
+  const uint64_t *a = c->a;
+  const size_t n = c->words;
+#pragma omp parallel for schedule(static) reduction(+ : acc)
+  for (size_t i = 0; i < n; i++) acc += a[i];
+  c->sink = acc;
+}
+
+static void cpu_copy_once(void *v) {
+  cpu_buf *c = v;
+#pragma omp parallel
+  {
+    size_t lo, hi;
+    thread_range(c->words, &lo, &hi);
+    memcpy(c->b + lo, c->a + lo, (hi - lo) * 8);
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define IE_BENCH_X86 1
+#include <immintrin.h>
+
+/* Read loops: S streams per thread (its range cut in S equal parts read side
+ * by side, as a divergence reads p and q), 8 vector accumulators in all, and
+ * optionally a software prefetch PF_AHEAD bytes ahead of each stream.  S and
+ * PF are constants at each call, so the inner loops unroll. */
+#define PF_AHEAD 1024
+#define READ_BODY(V, LANES, ZERO, LOAD, ADD, REDUCE)                                   \
+  V acc[8];                                                                            \
+  for (int k = 0; k < 8; k++) acc[k] = ZERO;                                           \
+  const size_t step = (size_t)(8 / S) * LANES, part = n / S / step * step;             \
+  for (size_t i = 0; i < part; i += step)                                              \
+    for (int s = 0; s < S; s++) {                                                      \
+      const uint64_t *p = a + (size_t)s * part + i;                                    \
+      if (PF)                                                                          \
+        for (int k = 0; k < 8 / S; k += 64 / (int)(LANES * 8))                          \
+          _mm_prefetch((const char *)(p + k * LANES) + PF_AHEAD, _MM_HINT_T0);         \
+      for (int k = 0; k < 8 / S; k++)                                                  \
+        acc[s * (8 / S) + k] = ADD(acc[s * (8 / S) + k], LOAD((const void *)(p + k * LANES))); \
+    }                                                                                  \
+  for (int k = 1; k < 8; k++) acc[0] = ADD(acc[0], acc[k]);                            \
+  uint64_t r = REDUCE(acc[0]);                                                         \
+  for (size_t i = (size_t)S * part; i < n; i++) r += a[i];                             \
+  return r;
+
+static inline __attribute__((target("avx2"), always_inline)) uint64_t
+read_avx2_(const uint64_t *a, size_t n, const int S, const int PF) {
+#define AVX2_SUM(x) \
+  ((uint64_t)_mm256_extract_epi64(x, 0) + (uint64_t)_mm256_extract_epi64(x, 1) + \
+   (uint64_t)_mm256_extract_epi64(x, 2) + (uint64_t)_mm256_extract_epi64(x, 3))
+  READ_BODY(__m256i, 4, _mm256_setzero_si256(), _mm256_load_si256, _mm256_add_epi64, AVX2_SUM)
+#undef AVX2_SUM
+}
+
+static inline __attribute__((target("avx512f"), always_inline)) uint64_t
+read_avx512_(const uint64_t *a, size_t n, const int S, const int PF) {
+  READ_BODY(__m512i, 8, _mm512_setzero_si512(), _mm512_load_si512, _mm512_add_epi64,
+            (uint64_t)_mm512_reduce_add_epi64)
+}
+#undef READ_BODY
+
+/* One wrapper per ISA: the (streams, prefetch) cases as constant calls. */
+#define READ_CASES(F, a, n, s, pf)                                                      \
+  ((s) == 1   ? ((pf) ? F(a, n, 1, 1) : F(a, n, 1, 0))                                  \
+   : (s) == 2 ? ((pf) ? F(a, n, 2, 1) : F(a, n, 2, 0))                                  \
+              : ((pf) ? F(a, n, 4, 1) : F(a, n, 4, 0)))
+__attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *a, size_t n, int s,
+                                                          int pf) {
+  return READ_CASES(read_avx2_, a, n, s, pf);
+}
+__attribute__((target("avx512f"))) static uint64_t read_avx512(const uint64_t *a, size_t n,
+                                                               int s, int pf) {
+  return READ_CASES(read_avx512_, a, n, s, pf);
+}
+#undef READ_CASES
+
+/* A read loop over each thread's range. */
+static void cpu_read_simd_once(void *v) {
+  cpu_buf *c = v;
+  uint64_t acc = 0;
+#pragma omp parallel reduction(+ : acc)
+  {
+    size_t lo, hi;
+    thread_range(c->words, &lo, &hi);
+    acc += c->read_loop(c->a + lo, hi - lo, c->streams, c->prefetch);
+  }
+  c->sink = acc;
+}
+
+/* Copy loops with non-temporal (streaming) stores: the destination is not read
+ * for ownership, so memory carries just the bytes counted.  Ranges are 64-byte
+ * aligned (xmalloc, RD_BLOCK); sfence orders the stores before the join. */
+#define COPY_NT_BODY(V, LANES, LOAD, STREAM)                                            \
+  size_t i = 0;                                                                         \
+  for (; i + 4 * LANES <= n; i += 4 * LANES) {                                          \
+    V x0 = LOAD((const void *)(s + i));                                                 \
+    V x1 = LOAD((const void *)(s + i + LANES));                                         \
+    V x2 = LOAD((const void *)(s + i + 2 * LANES));                                     \
+    V x3 = LOAD((const void *)(s + i + 3 * LANES));                                     \
+    STREAM((void *)(d + i), x0);                                                        \
+    STREAM((void *)(d + i + LANES), x1);                                                \
+    STREAM((void *)(d + i + 2 * LANES), x2);                                            \
+    STREAM((void *)(d + i + 3 * LANES), x3);                                            \
+  }                                                                                     \
+  for (; i < n; i++) d[i] = s[i];                                                       \
+  _mm_sfence();
+
+__attribute__((target("avx2"))) static void copy_avx2_nt(uint64_t *d, const uint64_t *s,
+                                                         size_t n) {
+  COPY_NT_BODY(__m256i, 4, _mm256_load_si256, _mm256_stream_si256)
+}
+
+__attribute__((target("avx512f"))) static void copy_avx512_nt(uint64_t *d, const uint64_t *s,
+                                                             size_t n) {
+  COPY_NT_BODY(__m512i, 8, _mm512_load_si512, _mm512_stream_si512)
+}
+#undef COPY_NT_BODY
+
+/* A copy loop over each thread's range. */
+static void cpu_copy_simd_once(void *v) {
+  cpu_buf *c = v;
+#pragma omp parallel
+  {
+    size_t lo, hi;
+    thread_range(c->words, &lo, &hi);
+    c->copy_loop(c->b + lo, c->a + lo, hi - lo);
+  }
+}
+#endif /* x86-64 */
+
+typedef struct {
+  const char *name;
+  roof_fn f;
+  int streams, prefetch, isa; /* isa: 0 any, 2 AVX2, 5 AVX-512F */
+  read_loop_fn read_loop;      /* f's loop, where f takes one */
+  copy_loop_fn copy_loop;
+} roof_method;
+
+static const roof_method READ_METHODS[] = {
+    {"omp-sum", cpu_read_once, 1, 0, 0, NULL, NULL},
+#ifdef IE_BENCH_X86
+    {"avx2-1s", cpu_read_simd_once, 1, 0, 2, read_avx2, NULL},
+    {"avx2-4s", cpu_read_simd_once, 4, 0, 2, read_avx2, NULL},
+    {"avx512-1s", cpu_read_simd_once, 1, 0, 5, read_avx512, NULL},
+    {"avx512-2s", cpu_read_simd_once, 2, 0, 5, read_avx512, NULL},
+    {"avx512-4s", cpu_read_simd_once, 4, 0, 5, read_avx512, NULL},
+    {"avx512-4s-pf", cpu_read_simd_once, 4, 1, 5, read_avx512, NULL},
+#endif
+};
+static const roof_method COPY_METHODS[] = {
+    {"memcpy", cpu_copy_once, 0, 0, 0, NULL, NULL},
+#ifdef IE_BENCH_X86
+    {"avx2-nt", cpu_copy_simd_once, 0, 0, 2, NULL, copy_avx2_nt},
+    {"avx512-nt", cpu_copy_simd_once, 0, 0, 5, NULL, copy_avx512_nt},
+#endif
+};
+
+static int isa_ok(int isa) {
+#ifdef IE_BENCH_X86
+  if (isa == 2) return __builtin_cpu_supports("avx2");
+  if (isa == 5) return __builtin_cpu_supports("avx512f");
+#endif
+  return isa == 0;
+}
+
+/* Times every method of a roof; the one with the highest rate (bytes / median)
+ * is the roof, named in r->method, and all rates go in r->methods. */
+static void best_of(const roof_method *m, int nm, cpu_buf *c, double bytes, int reps,
+                    roofs *r, roof_kind k) {
+  size_t o = 0;
+  for (int i = 0; i < nm; i++) {
+    if (!isa_ok(m[i].isa)) continue;
+    c->streams = m[i].streams;
+    c->prefetch = m[i].prefetch;
+    c->read_loop = m[i].read_loop;
+    c->copy_loop = m[i].copy_loop;
+    timing t;
+    time_plain(m[i].f, c, reps, 0.3, &t);
+    double g = bytes / t.med / 1e9;
+    if (o < sizeof r->methods[k])
+      o += (size_t)snprintf(r->methods[k] + o, sizeof r->methods[k] - o, "%s%s %.1f",
+                            o ? ", " : "", m[i].name, g);
+    if (g > r->gbps[k]) {
+      r->gbps[k] = g;
+      r->t[k] = t;
+      snprintf(r->method[k], sizeof r->method[k], "%s", m[i].name);
+    }
+  }
+  r->bytes[k] = bytes;
+}
+
+#ifdef IE_BENCH_CBLAS
+typedef struct { float *a, *b, *c; int n; } gemm_buf;
+static void cpu_gemm_once(void *v) {
+  gemm_buf *g = v;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n, g->n, g->n, 1.0f, g->a, g->n,
+              g->b, g->n, 0.0f, g->c, g->n);
+}
+#endif
+
+void measure_cpu_roofs(roofs *r, const options *o) {
+  memset(r, 0, sizeof *r);
+  size_t bytes = 8 * llc_bytes();
+  if (bytes < (512u << 20)) bytes = 512u << 20;
+  if (bytes > (4ull << 30)) bytes = 4ull << 30;
+  cpu_buf c = {0};
+  c.words = bytes / 8;
+  c.a = xmalloc(bytes);
+  c.b = xmalloc(bytes);
+  /* First touch with the same split as the timed loops (pages placed near the
+   * thread that reads them). */
+#pragma omp parallel
+  {
+    size_t lo, hi;
+    thread_range(c.words, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+      c.a[i] = i;
+      c.b[i] = 0;
+    }
+  }
+  int reps = o->repeats < 5 ? 5 : o->repeats;
+  best_of(READ_METHODS, (int)(sizeof READ_METHODS / sizeof READ_METHODS[0]), &c, (double)bytes,
+          reps, r, ROOF_READ);
+  snprintf(r->note[ROOF_READ], sizeof r->note[0], "best summing read (%s) of %zu MiB, %d threads",
+           r->method[ROOF_READ], bytes >> 20, omp_get_max_threads());
+  best_of(COPY_METHODS, (int)(sizeof COPY_METHODS / sizeof COPY_METHODS[0]), &c, 2.0 * bytes,
+          reps, r, ROOF_COPY);
+  snprintf(r->note[ROOF_COPY], sizeof r->note[0],
+           "best copy (%s) of %zu MiB, %d threads; bytes = read + written", r->method[ROOF_COPY],
+           bytes >> 20, omp_get_max_threads());
+  free(c.a);
+  free(c.b);
+#ifdef IE_BENCH_CBLAS
+  gemm_buf g = {0};
+  g.n = 2048;
+  size_t gn = (size_t)g.n * (size_t)g.n;
+  g.a = xmalloc(gn * 4);
+  g.b = xmalloc(gn * 4);
+  g.c = xmalloc(gn * 4);
+  for (size_t i = 0; i < gn; i++) {
+    g.a[i] = (float)((i % 7) * 0.25);
+    g.b[i] = (float)((i % 5) * 0.5);
+  }
+  time_roof(r, ROOF_GEMM, cpu_gemm_once, &g, 3, 0.2, 2.0 * g.n * (double)g.n * g.n,
+            "cblas_sgemm %d^3 (OpenBLAS), GFLOP/s", g.n);
+  free(g.a);
+  free(g.b);
+  free(g.c);
+#endif
+}
