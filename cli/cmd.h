@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "infoest.h"
 #include "io.h"
@@ -79,6 +80,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Under MPI with several ranks the messages of cli_usage_error and cli_fail
+ * are kept, not printed, so that only the first failing rank's are printed
+ * (cli_print_deferred, by cli/mpi.c), once. */
+extern int cli_defer_messages;
+void cli_print_deferred(void);
+
 /* "infoest CMD: <message>" to stderr; returns `code`. */
 int cli_fail(int code, const char *cmd, const char *fmt, ...)
 #ifdef __GNUC__
@@ -190,19 +197,19 @@ DLDataType cli_dt(uint8_t code, uint8_t bits);
 
 typedef struct cli_stream cli_stream;
 typedef struct {
-  int64_t row0, nrows;
+  int64_t row0, nrows; /* row0: counted in the whole input */
   void *data[STREAM_MAX_SRC];
   int slot;
 } cli_chunk;
 
-/* Start reading rows [0, rows) of each info (already viewed as [rows, ...])
+/* Start reading rows [first, first + rows) of each info (viewed as [rows, ...])
  * in chunks of chunk_rows, into 2 alternating buffer sets (1 when one chunk
  * covers everything).  row_bytes[i] is the size of one row of source i.
  * The buffers come from ie_host_alloc on ctx (page-locked on CUDA, so the
  * library's staging copy is one DMA); ctx must outlive the stream.
  * Returns 0, or -1 with a message in err (out of memory, no thread). */
 int stream_open(cli_stream **out, ie_context *ctx, const ieio_info *const *infos,
-                const size_t *row_bytes, int nsrc, int64_t rows,
+                const size_t *row_bytes, int nsrc, int64_t first, int64_t rows,
                 int64_t chunk_rows, char *err, size_t errcap);
 /* Wait for the next chunk: 1 got one, 0 no more, -1 read failure (err). */
 int stream_next(cli_stream *s, cli_chunk *c, char *err, size_t errcap);
@@ -256,6 +263,41 @@ int cli_lib_fail(const char *cmd, ie_context *ctx, ie_status st,
  * path (temporary name, renamed when complete).  Returns an exit status. */
 int cli_write_values(const char *cmd, const char *path, const double *v,
                      int ndim, const int64_t *shape);
+
+/* ---- MPI (cli/mpi.c, built with IE_WITH_MPI) ----------------------------------- */
+
+/* Under `mpirun -n R infoest ...` the row-wise commands split their rows
+ * among the R ranks in whole blocks of IE_PARTIAL_BLOCK_ROWS; see README.
+ * Every call below is collective (every rank makes it, in the same order)
+ * but cli_mpi_begin/cli_mpi_end's bookkeeping.  Without MPI (or when not
+ * launched by mpirun) there is one rank and they do nothing. */
+#ifdef IE_CLI_MPI
+/* MPI_Init when launched by an MPI launcher; returns the number of ranks. */
+int cli_mpi_begin(int *argc, char ***argv);
+/* The agreement the run still owes (when no final one was made), then
+ * MPI_Finalize; returns the exit status. */
+int cli_mpi_end(int rc);
+int cli_mpi_rank(void);
+int cli_mpi_size(void);
+int cli_mpi_local_rank(void); /* among the ranks of this node */
+/* Every rank's status: 0 when all are 0, else the status of the first
+ * failing rank in rank order, whose kept messages it prints (once).  After
+ * a failure, or with `final`, no other agreement is made. */
+int cli_mpi_agree(int rc, int final);
+/* rank 0's `bytes` bytes to every rank. */
+void cli_mpi_bcast(void *buf, int bytes);
+/* Every rank's `bytes` bytes, in rank order, to every rank. */
+void cli_mpi_allgather(const void *mine, void *all, int bytes);
+#else
+static inline int cli_mpi_rank(void) { return 0; }
+static inline int cli_mpi_size(void) { return 1; }
+static inline int cli_mpi_local_rank(void) { return 0; }
+static inline int cli_mpi_agree(int rc, int final) { (void)final; return rc; }
+static inline void cli_mpi_bcast(void *buf, int bytes) { (void)buf; (void)bytes; }
+static inline void cli_mpi_allgather(const void *mine, void *all, int bytes) {
+  memcpy(all, mine, (size_t)bytes);
+}
+#endif
 
 /* ---- Commands ------------------------------------------------------------------ */
 

@@ -49,10 +49,9 @@ typedef struct {
   ie_nll_options no;
   ie_divergence_options dvo;
   ie_divergence_kind dkind;
-  /* summary of the per-row values, accumulated in row order */
-  int64_t kept;
-  double sum, comp, min, max;
-  int64_t n_pinf, n_ninf;
+  /* the partial state of the chunk the library just did (its options point
+   * here), merged into this rank's, then all ranks' in rank order */
+  ie_partial piece;
   /* for the report */
   const char *kind_name;
   int has_alpha, has_beta;
@@ -265,7 +264,9 @@ static void widen_f32(void *data, int64_t count) {
 }
 
 static ie_status call_lib(rw_job *j, ie_context *ctx, const DLTensor *in,
-                          DLTensor *out) {
+                          DLTensor *out, int64_t row0) {
+  j->eo.partial = j->no.partial = j->dvo.partial = &j->piece;
+  j->eo.first_row = j->no.first_row = j->dvo.first_row = row0;
   switch (j->op) {
     case OP_LOG_SOFTMAX: return ie_log_softmax(ctx, &in[0], out, &j->so);
     case OP_ENTROPY: return ie_entropy(ctx, &in[0], out, &j->eo, NULL);
@@ -274,51 +275,30 @@ static ie_status call_lib(rw_job *j, ie_context *ctx, const DLTensor *in,
   }
 }
 
-/* ---- Summary ---------------------------------------------------------------------- */
-
-/* The summary is made from the per-row values in row order (Neumaier's
- * compensated sum), so it does not depend on how the rows were chunked:
- * the same file gives the same bits whatever --memory-budget is. */
-static void acc_add(rw_job *j, double v) {
-  j->kept++;
-  if (v < j->min) j->min = v;
-  if (v > j->max) j->max = v;
-  if (isinf(v)) {
-    if (v > 0) j->n_pinf++;
-    else j->n_ninf++;
-    return;
-  }
-  double t = j->sum + v;
-  if (fabs(j->sum) >= fabs(v)) j->comp += (j->sum - t) + v;
-  else j->comp += (v - t) + j->sum;
-  j->sum = t;
-}
-
-static double acc_sum(const rw_job *j) {
-  if (j->n_pinf && j->n_ninf) return NAN;
-  if (j->n_pinf) return INFINITY;
-  if (j->n_ninf) return -INFINITY;
-  return j->sum + j->comp;
-}
-
-static void acc_chunk(rw_job *j, const double *val, const DLTensor *labels, int64_t n) {
-  for (int64_t r = 0; r < n; r++) {
-    if (labels && j->no.has_ignore_index) {
-      int64_t y;
-      if (labels->dtype.bits == 64) memcpy(&y, (const char *)labels->data + 8 * r, 8);
-      else {
-        int32_t y32;
-        memcpy(&y32, (const char *)labels->data + 4 * r, 4);
-        y = y32;
-      }
-      if (y == j->no.ignore_index) continue;
-    }
-    acc_add(j, val[r]);
-  }
-}
-
 /* ---- The driver ----------------------------------------------------------------- */
 
+/* Rows [first, first + count) of `rows` for rank `me` of R: whole blocks of
+ * IE_PARTIAL_BLOCK_ROWS, contiguous, in rank order (the last block may be
+ * short; a rank may get none). */
+static void rank_rows(int64_t rows, int me, int R, int64_t *first, int64_t *count) {
+  const int64_t B = IE_PARTIAL_BLOCK_ROWS, nb = (rows + B - 1) / B;
+  const int64_t b0 = nb / R * me + (me < nb % R ? me : nb % R);
+  const int64_t b1 = b0 + nb / R + (me < nb % R ? 1 : 0);
+  const int64_t r0 = b0 * B < rows ? b0 * B : rows, r1 = b1 * B < rows ? b1 * B : rows;
+  *first = r0;
+  *count = r1 - r0;
+}
+
+/* What rank 0 tells the others about --out. */
+typedef struct {
+  char tmp[4096];
+  uint64_t data_offset;
+  DLDataType dtype;
+} out_info;
+
+/* The run, on one process or on each of R MPI ranks (the calls named
+ * cli_mpi_* are collective; see cli/mpi.c for the failure protocol: a rank
+ * that fails returns, and meets the others at their next agreement). */
 static int rw_run(rw_job *j) {
   const cli_common *c = j->c;
   const char *cmd = j->cmd->name;
@@ -327,8 +307,14 @@ static int rw_run(rw_job *j) {
   ieio_writer *w = NULL;
   cli_stream *st = NULL;
   void *outbuf = NULL;
+  ie_partial *all = NULL;
   char err[1400];
-  int matrix_out = j->op == OP_LOG_SOFTMAX;
+  const int matrix_out = j->op == OP_LOG_SOFTMAX;
+  const int R = cli_mpi_size(), me = cli_mpi_rank();
+  int64_t first, count;
+  rank_rows(j->rows, me, R, &first, &count);
+  ie_partial mine;
+  ie_partial_init(&mine, first);
 
   if (j->op != OP_LOG_SOFTMAX && j->rows == 0)
     return cli_fail(CLI_EXIT_DATA, cmd, "%s (%s) holds no rows: nothing to average",
@@ -350,8 +336,8 @@ static int rw_run(rw_job *j) {
       j->out_dtype = cli_dt(kDLFloat, 64);
     }
   }
-  /* Output buffer: the matrix (log-softmax), or one double a row (the
-   * summary is made from them; narrowed to float32 for --out-dtype f32). */
+  /* Output buffer: the matrix (log-softmax), or one double a row (narrowed
+   * to float32 for --out-dtype f32). */
   size_t out_row_bytes = matrix_out ? (size_t)j->cols * cli_dtype_size(j->out_dtype) : sizeof(double);
   size_t file_row_bytes = matrix_out ? out_row_bytes : cli_dtype_size(j->out_dtype);
 
@@ -360,24 +346,23 @@ static int rw_run(rw_job *j) {
   size_t in_row = 0;
   for (int i = 0; i < j->nsrc; i++) in_row += j->src[i].row_bytes;
   size_t per_row = 2 * in_row + out_row_bytes;
-  int64_t chunk = per_row ? (int64_t)(c->budget / per_row) : j->rows;
+  int64_t chunk = per_row ? (int64_t)(c->budget / per_row) : count;
   if (chunk < 1) chunk = 1;
-  if (chunk > j->rows) chunk = j->rows > 0 ? j->rows : 1;
+  if (chunk > count) chunk = count > 0 ? count : 1;
   if (chunk > ((int64_t)1 << 40)) chunk = (int64_t)1 << 40;
-  if (c->budget / per_row < 1)
+  if (c->budget / per_row < 1 && me == 0)
     fprintf(stderr, "infoest %s: note: one row needs %zu bytes, more than the memory budget; "
                     "working one row at a time\n", cmd, per_row);
 
-  {
-    outbuf = malloc((size_t)chunk * out_row_bytes);
-    if (!outbuf) {
-      rc = cli_fail(CLI_EXIT_FAIL, cmd, "out of memory: cannot allocate %zu bytes of output buffer",
-                    (size_t)chunk * out_row_bytes);
-      goto done;
-    }
+  outbuf = malloc((size_t)chunk * out_row_bytes);
+  if (!outbuf) {
+    rc = cli_fail(CLI_EXIT_FAIL, cmd, "out of memory: cannot allocate %zu bytes of output buffer",
+                  (size_t)chunk * out_row_bytes);
+    goto done;
   }
 
-  if (c->out) {
+  /* --out: rank 0 makes the temporary file (header and whole shape). */
+  if (c->out && me == 0) {
     int64_t shape[IEIO_MAX_NDIM];
     int ndim;
     const rw_src *s0 = &j->src[0];
@@ -398,33 +383,59 @@ static int rw_run(rw_job *j) {
       goto done;
     }
   }
+  if ((rc = cli_mpi_agree(CLI_EXIT_OK, 0)) != CLI_EXIT_OK) goto done;
 
-  const ieio_info *infos[RW_MAX_SRC];
-  size_t rbytes[RW_MAX_SRC];
-  for (int i = 0; i < j->nsrc; i++) {
-    infos[i] = &j->src[i].info;
-    rbytes[i] = j->src[i].row_bytes;
-  }
-  err[0] = '\0';
-  if (stream_open(&st, ctx, infos, rbytes, j->nsrc, j->rows, chunk, err, sizeof err) != 0) {
-    st = NULL;
-    rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
-    goto done;
+  if (c->out) {
+    /* The others write their rows into rank 0's temporary file. */
+    if (R > 1) {
+      out_info oi;
+      memset(&oi, 0, sizeof oi);
+      if (me == 0) {
+        snprintf(oi.tmp, sizeof oi.tmp, "%s", ieio_writer_tmp_path(w));
+        oi.data_offset = ieio_writer_data_offset(w);
+        oi.dtype = j->out_dtype;
+      }
+      cli_mpi_bcast(&oi, (int)sizeof oi);
+      if (me != 0) {
+        j->out_dtype = oi.dtype; /* rank 0's, whatever this rank's backend */
+        file_row_bytes = matrix_out ? (size_t)j->cols * cli_dtype_size(j->out_dtype) : cli_dtype_size(j->out_dtype);
+        if (matrix_out && file_row_bytes != out_row_bytes) {
+          rc = cli_fail(CLI_EXIT_FAIL, cmd, "the ranks' backends disagree on the output type: give --out-dtype");
+          goto done;
+        }
+        err[0] = '\0';
+        if (ieio_writer_join(&w, c->out, oi.tmp, oi.data_offset, err, sizeof err) != 0) {
+          w = NULL;
+          rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot open the output file");
+          goto done;
+        }
+      }
+    }
+    ieio_writer_range(w, (uint64_t)first * file_row_bytes, (uint64_t)count * file_row_bytes);
   }
 
   cli_progress pg;
-  progress_init(&pg, c->progress, j->rows, cmd);
+  progress_init(&pg, c->progress && me == 0, count, cmd);
+  if (count > 0) {
+    const ieio_info *infos[RW_MAX_SRC];
+    size_t rbytes[RW_MAX_SRC];
+    for (int i = 0; i < j->nsrc; i++) {
+      infos[i] = &j->src[i].info;
+      rbytes[i] = j->src[i].row_bytes;
+    }
+    err[0] = '\0';
+    if (stream_open(&st, ctx, infos, rbytes, j->nsrc, first, count, chunk, err, sizeof err) != 0) {
+      st = NULL;
+      rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
+      goto done;
+    }
+  }
   int noted_f32 = 0;
   /* Per-row values come back as float64; a backend that will not write
    * float64 gets float32, widened here. */
   int per_row_f32 = 0;
-  j->kept = 0;
-  j->sum = j->comp = 0;
-  j->n_pinf = j->n_ninf = 0;
-  j->min = INFINITY;
-  j->max = -INFINITY;
 
-  for (;;) {
+  while (st) {
     if (cli_interrupted) {
       progress_end(&pg);
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted%s", c->out ? "; no output written" : "");
@@ -467,13 +478,13 @@ static int rw_run(rw_job *j) {
     out.shape = oshp;
     out.ndim = matrix_out ? 2 : 1;
 
-    ie_status s = call_lib(j, ctx, in, &out);
+    ie_status s = call_lib(j, ctx, in, &out, ck.row0);
 
     if (s == IE_BAD_DTYPE && !matrix_out && !per_row_f32) {
       /* A backend that will not write float64 per-row values. */
       per_row_f32 = 1;
       out.dtype = cli_dt(kDLFloat, 32);
-      s = call_lib(j, ctx, in, &out);
+      s = call_lib(j, ctx, in, &out, ck.row0);
     }
     if (s == IE_BAD_DTYPE) {
       /* A backend without float64 inputs: narrow them to float32 and retry. */
@@ -494,7 +505,7 @@ static int rw_run(rw_job *j) {
                           "inputs are converted to float32\n", cmd, ie_backend_name(be));
           noted_f32 = 1;
         }
-        s = call_lib(j, ctx, in, &out);
+        s = call_lib(j, ctx, in, &out, ck.row0);
       }
     }
     if (s != IE_OK) {
@@ -505,7 +516,11 @@ static int rw_run(rw_job *j) {
 
     if (!matrix_out) {
       if (per_row_f32) widen_f32(outbuf, ck.nrows);
-      acc_chunk(j, outbuf, j->op == OP_NLL ? &in[1] : NULL, ck.nrows);
+      if (ie_partial_merge(ctx, &mine, &j->piece) != IE_OK) {
+        progress_end(&pg);
+        rc = cli_fail(CLI_EXIT_FAIL, cmd, "internal error: %s", ie_errmsg(ctx));
+        goto done;
+      }
       if (w && j->out_dtype.bits == 32) narrow_f64(outbuf, ck.nrows);
     }
     if (w) {
@@ -517,21 +532,55 @@ static int rw_run(rw_job *j) {
       }
     }
     stream_release(st, &ck);
-    progress_update(&pg, ck.row0 + ck.nrows);
+    progress_update(&pg, ck.row0 - first + ck.nrows);
   }
   progress_end(&pg);
-
-  if (j->op != OP_LOG_SOFTMAX && j->kept == 0) {
-    rc = cli_fail(CLI_EXIT_DATA, cmd,
-                  j->op == OP_NLL ? "%s: every label equals the ignore index: the mean is over zero rows"
-                                  : "%s: no rows kept: the mean is over zero rows",
-                  j->op == OP_NLL ? j->src[1].spec : j->src[0].spec);
-    goto done;
-  }
-
   if (w) {
     err[0] = '\0';
-    int wr = ieio_writer_finish(w, err, sizeof err);
+    if (ieio_writer_close(w, err, sizeof err) != 0) {
+      rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot finish the output file");
+      goto done;
+    }
+  }
+  if ((rc = cli_mpi_agree(CLI_EXIT_OK, 0)) != CLI_EXIT_OK) goto done;
+
+  /* Every rank's partial state, merged in rank order: the summary of the
+   * whole, the same bits whatever R (include/infoest.h, "Partial states"). */
+  ie_summary sm;
+  memset(&sm, 0, sizeof sm);
+  if (!matrix_out) {
+    all = malloc((size_t)R * sizeof *all);
+    if (!all) {
+      rc = cli_fail(CLI_EXIT_FAIL, cmd, "out of memory");
+      goto done;
+    }
+    cli_mpi_allgather(&mine, all, (int)sizeof mine);
+    ie_status ms = IE_OK;
+    for (int r = 1; r < R && ms == IE_OK; r++) ms = ie_partial_merge(ctx, &all[0], &all[r]);
+    if (ms != IE_OK) {
+      rc = cli_fail(CLI_EXIT_FAIL, cmd, "internal error: %s", ie_errmsg(ctx));
+      goto done;
+    }
+    if (all[0].rows_kept == 0) {
+      rc = cli_fail(CLI_EXIT_DATA, cmd,
+                    j->op == OP_NLL ? "%s: every label equals the ignore index: the mean is over zero rows"
+                                    : "%s: no rows kept: the mean is over zero rows",
+                    j->op == OP_NLL ? j->src[1].spec : j->src[0].spec);
+      goto done;
+    }
+    ie_status fs = ie_partial_finalize(ctx, &all[0], &sm);
+    if (fs != IE_OK) {
+      rc = cli_fail(CLI_EXIT_FAIL, cmd, "internal error: %s", ie_errmsg(ctx));
+      goto done;
+    }
+  }
+  if ((rc = cli_mpi_agree(CLI_EXIT_OK, 1)) != CLI_EXIT_OK) goto done;
+
+  /* Every rank succeeded: rank 0 renames the file into place and reports. */
+  if (me != 0) goto done;
+  if (w) {
+    err[0] = '\0';
+    int wr = ieio_writer_commit(w, err, sizeof err);
     w = NULL;
     if (wr != 0) {
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot finish the output file");
@@ -548,16 +597,14 @@ static int rw_run(rw_job *j) {
   if (j->op == OP_LOG_SOFTMAX) {
     rep_int(&r, "cols", j->cols);
   } else {
-    double sum = acc_sum(j);
-    double mean = sum / (double)j->kept;
-    if (j->op == OP_NLL && j->no.has_ignore_index) rep_int(&r, "ignored", j->rows - j->kept);
-    rep_num(&r, "mean", mean);
-    rep_num(&r, "sum", sum);
+    if (j->op == OP_NLL && j->no.has_ignore_index) rep_int(&r, "ignored", j->rows - sm.rows_kept);
+    rep_num(&r, "mean", sm.mean);
+    rep_num(&r, "sum", sm.sum);
     if (j->op == OP_NLL) {
-      rep_num(&r, "perplexity", exp(mean));
+      rep_num(&r, "perplexity", exp(sm.mean));
     } else {
-      rep_num(&r, "min", j->min);
-      rep_num(&r, "max", j->max);
+      rep_num(&r, "min", sm.min);
+      rep_num(&r, "max", sm.max);
     }
   }
   if (c->out) {
@@ -569,9 +616,11 @@ static int rw_run(rw_job *j) {
   rc = rep_emit(&r, c->json, cmd);
 
 done:
+  /* rank 0's writer removes the temporary file; the others' only close */
   if (w) ieio_writer_abort(w);
   stream_close(st);
   free(outbuf);
+  free(all);
   ie_context_destroy(ctx);
   return rc;
 }

@@ -23,7 +23,7 @@ struct cli_stream {
   int nsrc, nslots;
   ieio_info info[STREAM_MAX_SRC];
   size_t row_bytes[STREAM_MAX_SRC];
-  int64_t rows, chunk_rows, nchunks;
+  int64_t first, rows, chunk_rows, nchunks; /* rows [first, first + rows) */
   void *buf[2][STREAM_MAX_SRC];
   int state[2];
   int64_t slot_chunk[2];
@@ -53,8 +53,8 @@ static void *reader_main(void *arg) {
     pthread_mutex_unlock(&s->mu);
     if (cancel) break;
 
-    int64_t row0 = k * s->chunk_rows;
-    int64_t n = s->rows - row0 < s->chunk_rows ? s->rows - row0 : s->chunk_rows;
+    int64_t n = s->rows - k * s->chunk_rows < s->chunk_rows ? s->rows - k * s->chunk_rows : s->chunk_rows;
+    int64_t row0 = s->first + k * s->chunk_rows;
     int bad = 0;
     err[0] = '\0';
     for (int i = 0; i < s->nsrc && !bad; i++) {
@@ -82,10 +82,10 @@ static void *reader_main(void *arg) {
 }
 
 int stream_open(cli_stream **out, ie_context *ctx, const ieio_info *const *infos,
-                const size_t *row_bytes, int nsrc, int64_t rows,
+                const size_t *row_bytes, int nsrc, int64_t first, int64_t rows,
                 int64_t chunk_rows, char *err, size_t errcap) {
   *out = NULL;
-  if (nsrc < 1 || nsrc > STREAM_MAX_SRC || rows < 0 || chunk_rows < 1) {
+  if (nsrc < 1 || nsrc > STREAM_MAX_SRC || first < 0 || rows < 0 || chunk_rows < 1) {
     snprintf(err, errcap, "internal error: bad stream arguments");
     return -1;
   }
@@ -96,6 +96,7 @@ int stream_open(cli_stream **out, ie_context *ctx, const ieio_info *const *infos
   }
   s->ctx = ctx;
   s->nsrc = nsrc;
+  s->first = first;
   s->rows = rows;
   s->chunk_rows = chunk_rows;
   s->nchunks = rows == 0 ? 0 : (rows + chunk_rows - 1) / chunk_rows;
@@ -151,8 +152,9 @@ int stream_next(cli_stream *s, cli_chunk *c, char *err, size_t errcap) {
   }
   pthread_mutex_unlock(&s->mu);
   c->slot = slot;
-  c->row0 = s->next * s->chunk_rows;
-  c->nrows = s->rows - c->row0 < s->chunk_rows ? s->rows - c->row0 : s->chunk_rows;
+  const int64_t done = s->next * s->chunk_rows;
+  c->row0 = s->first + done;
+  c->nrows = s->rows - done < s->chunk_rows ? s->rows - done : s->chunk_rows;
   for (int i = 0; i < s->nsrc; i++) c->data[i] = s->buf[slot][i];
   s->next++;
   return 1;

@@ -31,23 +31,58 @@ const char *cli_get(const cli_args *a, const char *name) {
 
 int cli_has(const cli_args *a, const char *name) { return cli_get(a, name) != NULL; }
 
+/* ---- Messages ------------------------------------------------------------------ */
+
+int cli_defer_messages;
+static char deferred[8192];
+static size_t deferred_len;
+
+/* Append to stderr, or to the kept messages under cli_defer_messages. */
+static void say(const char *fmt, va_list ap) {
+  if (!cli_defer_messages) {
+    vfprintf(stderr, fmt, ap);
+    return;
+  }
+  if (deferred_len + 1 >= sizeof deferred) return;
+  int n = vsnprintf(deferred + deferred_len, sizeof deferred - deferred_len, fmt, ap);
+  if (n > 0) deferred_len += (size_t)n < sizeof deferred - deferred_len ? (size_t)n : sizeof deferred - deferred_len - 1;
+}
+
+static void sayf(const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static void sayf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  say(fmt, ap);
+  va_end(ap);
+}
+
+void cli_print_deferred(void) {
+  if (deferred_len) fputs(deferred, stderr);
+  deferred_len = 0;
+  deferred[0] = '\0';
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
-  fprintf(stderr, "infoest%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+  sayf("infoest%s%s: ", cmd ? " " : "", cmd ? cmd : "");
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  say(fmt, ap);
   va_end(ap);
-  fprintf(stderr, " (see 'infoest%s%s --help')\n", cmd ? " " : "", cmd ? cmd : "");
+  sayf(" (see 'infoest%s%s --help')\n", cmd ? " " : "", cmd ? cmd : "");
   return CLI_EXIT_USAGE;
 }
 
 int cli_fail(int code, const char *cmd, const char *fmt, ...) {
   va_list ap;
-  fprintf(stderr, "infoest%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+  sayf("infoest%s%s: ", cmd ? " " : "", cmd ? cmd : "");
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  say(fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  sayf("\n");
   return code;
 }
 

@@ -61,6 +61,23 @@ int ieio_writer_append(ieio_writer *w, const void *data, size_t nbytes,
 int ieio_writer_finish(ieio_writer *w, char *err, size_t errcap); /* frees w */
 void ieio_writer_abort(ieio_writer *w);                            /* frees w */
 
+/* One file written by several processes (MPI ranks), each its own rows:
+ * one process begins it (ieio_writer_begin, with the whole shape) and hands
+ * the others ieio_writer_tmp_path and ieio_writer_data_offset; they open the
+ * same temporary file with ieio_writer_join.  ieio_writer_range points a
+ * writer's appends at data bytes [first, first + nbytes) (positioned
+ * writes); ieio_writer_close flushes and closes (the range must be whole).
+ * When every process has closed without failure, the one that began it
+ * renames the file into place with ieio_writer_commit; on any failure it
+ * removes it with ieio_writer_abort (a joined writer's abort only closes). */
+const char *ieio_writer_tmp_path(const ieio_writer *w);
+uint64_t ieio_writer_data_offset(const ieio_writer *w);
+int ieio_writer_join(ieio_writer **w, const char *path, const char *tmp,
+                     uint64_t data_offset, char *err, size_t errcap);
+void ieio_writer_range(ieio_writer *w, uint64_t first, uint64_t nbytes);
+int ieio_writer_close(ieio_writer *w, char *err, size_t errcap);
+int ieio_writer_commit(ieio_writer *w, char *err, size_t errcap); /* frees w */
+
 /* Write a whole array as .npy at once (same temporary-then-rename rule). */
 int ieio_write_npy(const char *path, DLDataType dtype, int ndim,
                    const int64_t *shape, const void *data, char *err,

@@ -24,6 +24,10 @@ struct ieio_writer {
   char *path; /* final */
   char *tmp;  /* temporary */
   uint64_t expect, written;
+  uint64_t data_offset; /* where the data starts: the header's size */
+  int positioned;       /* appends are pwrite()s at data_offset + at */
+  uint64_t at;
+  int joined;           /* opened another's temporary file: abort only closes */
 };
 
 static const char *npy_descr(DLDataType t) {
@@ -175,7 +179,103 @@ int ieio_writer_begin(ieio_writer **out, const char *path, DLDataType dtype, int
   }
   w->expect = nbytes;
   w->written = 0;
+  w->data_offset = total;
   *out = w;
+  return 0;
+}
+
+static int pwrite_all(int fd, const void *data, size_t n, uint64_t off) {
+  const char *p = data;
+  while (n > 0) {
+    ssize_t k = pwrite(fd, p, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n, (off_t)off);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (k == 0) {
+      errno = EIO;
+      return -1;
+    }
+    p += k;
+    n -= (size_t)k;
+    off += (uint64_t)k;
+  }
+  return 0;
+}
+
+const char *ieio_writer_tmp_path(const ieio_writer *w) { return w ? w->tmp : NULL; }
+uint64_t ieio_writer_data_offset(const ieio_writer *w) { return w ? w->data_offset : 0; }
+
+int ieio_writer_join(ieio_writer **out, const char *path, const char *tmp, uint64_t data_offset,
+                     char *err, size_t errcap) {
+  *out = NULL;
+  ieio_writer *w = calloc(1, sizeof *w);
+  size_t plen = strlen(path), tlen = strlen(tmp);
+  if (w) {
+    w->fd = -1;
+    w->path = malloc(plen + 1);
+    w->tmp = malloc(tlen + 1);
+  }
+  if (!w || !w->path || !w->tmp) {
+    writer_free(w);
+    ieio__errf(err, errcap, "%s: out of memory", path);
+    return -1;
+  }
+  memcpy(w->path, path, plen + 1);
+  memcpy(w->tmp, tmp, tlen + 1);
+  w->joined = 1;
+  w->data_offset = data_offset;
+  w->fd = open(tmp, O_WRONLY);
+  if (w->fd < 0) {
+    ieio__errf(err, errcap, "%s: cannot open the temporary file %s: %s", path, tmp, strerror(errno));
+    writer_free(w);
+    return -1;
+  }
+  *out = w;
+  return 0;
+}
+
+void ieio_writer_range(ieio_writer *w, uint64_t first, uint64_t nbytes) {
+  w->positioned = 1;
+  w->at = first;
+  w->expect = nbytes;
+  w->written = 0;
+}
+
+int ieio_writer_close(ieio_writer *w, char *err, size_t errcap) {
+  if (w->written != w->expect) {
+    ieio__errf(err, errcap, "%s: only %llu of %llu data bytes were written", w->path,
+               (unsigned long long)w->written, (unsigned long long)w->expect);
+    return -1;
+  }
+  int fd = w->fd;
+  w->fd = -1;
+  if (fd < 0) return 0;
+  if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
+    ieio__errf(err, errcap, "%s: cannot flush: %s", w->tmp, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if (close(fd) != 0) {
+    ieio__errf(err, errcap, "%s: cannot close: %s", w->tmp, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+int ieio_writer_commit(ieio_writer *w, char *err, size_t errcap) {
+  if (w->joined || w->fd >= 0) {
+    ieio__errf(err, errcap, "%s: internal error: commit of a %s writer", w->path,
+               w->joined ? "joined" : "still open");
+    ieio_writer_abort(w);
+    return -1;
+  }
+  if (rename(w->tmp, w->path) != 0) {
+    ieio__errf(err, errcap, "%s: cannot rename %s into place: %s", w->path, w->tmp, strerror(errno));
+    ieio_writer_abort(w);
+    return -1;
+  }
+  writer_free(w);
   return 0;
 }
 
@@ -195,7 +295,8 @@ int ieio_writer_append(ieio_writer *w, const void *data, size_t nbytes, char *er
                w->path, nbytes, (unsigned long long)w->expect);
     return -1;
   }
-  if (write_all(w->fd, data, nbytes) != 0) {
+  if ((w->positioned ? pwrite_all(w->fd, data, nbytes, w->data_offset + w->at + w->written)
+                     : write_all(w->fd, data, nbytes)) != 0) {
     ieio__errf(err, errcap, "%s: cannot write: %s", w->tmp, strerror(errno));
     return -1;
   }
@@ -241,7 +342,7 @@ void ieio_writer_abort(ieio_writer *w) {
   if (!w) return;
   if (w->fd >= 0) close(w->fd);
   w->fd = -1;
-  if (w->tmp) unlink(w->tmp);
+  if (w->tmp && !w->joined) unlink(w->tmp);
   writer_free(w);
 }
 

@@ -213,7 +213,16 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, cli_args *a
   return CLI_EXIT_OK;
 }
 
-int main(int argc, char **argv) {
+/* The commands whose rows can be split among MPI ranks: the row-wise ones.
+ * The others need every sample at once. */
+static int splits_rows(const cli_command *cmd) {
+  static const char *const rowwise[] = {"log-softmax", "entropy", "nll", "divergence"};
+  for (size_t i = 0; i < sizeof rowwise / sizeof rowwise[0]; i++)
+    if (!strcmp(cmd->name, rowwise[i])) return 1;
+  return 0;
+}
+
+static int run_main(int argc, char **argv) {
   if (argc < 2) {
     tool_help(stderr);
     return CLI_EXIT_USAGE;
@@ -248,6 +257,26 @@ int main(int argc, char **argv) {
   cli_common c;
   int rc = parse_args(cmd, argc - 2, argv + 2, &a, &c);
   if (rc != CLI_EXIT_OK) return rc;
+  if (cli_mpi_size() > 1) {
+    if (!splits_rows(cmd))
+      return cli_usage_error(cmd->name,
+                             "needs all its samples at once in one process (%s), so its rows cannot be "
+                             "split among %d MPI ranks: run it without mpirun (or with -n 1)",
+                             !strcmp(cmd->name, "demo") ? "it runs on built-in data"
+                                                        : "every result depends on every row",
+                             cli_mpi_size());
+    /* One GPU a rank: the local rank's, unless --device says otherwise. */
+    if (!cli_has(&a, "--device") && c.backend != IE_BACKEND_CPU) c.device = cli_mpi_local_rank();
+  }
   cli_install_signals();
   return cmd->run(cmd, &a, &c);
+}
+
+int main(int argc, char **argv) {
+#ifdef IE_CLI_MPI
+  cli_mpi_begin(&argc, &argv);
+  return cli_mpi_end(run_main(argc, argv));
+#else
+  return run_main(argc, argv);
+#endif
 }

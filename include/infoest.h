@@ -233,6 +233,76 @@ typedef struct {
   double sum, mean, min, max;
 } ie_summary;
 
+/* ---- Partial states: one summary computed in pieces (docs/SPEC.md §11) ------
+ *
+ * A summary over many rows can be made piece by piece, by processes or
+ * machines that never see each other's rows (MPI ranks, mpi4py, Ray or Dask
+ * workers): each piece of rows gives an ie_partial (set `partial` in the
+ * call's options; see ie_entropy, ie_nll, ie_divergence, or fill one from
+ * values of your own with ie_partial_add), the pieces are merged in row order,
+ * and ie_partial_finalize turns the whole into the ie_summary that one call
+ * over all the rows gives, to the last bit.
+ *
+ * Why the bits cannot depend on the split: the sums are kept EXACTLY, as
+ * fixed-point integers over the whole range of doubles (so merging is exact
+ * integer addition, in any grouping), and rounded once, to the nearest
+ * double, by ie_partial_finalize.  Every summary (a single call's too) is
+ * made this way, so `sum` is the correctly rounded Σ w_i v_i of the
+ * (rounded) products w_i v_i, and `weight_sum` the correctly rounded Σ w_i.
+ * Infinite values are counted aside (+inf and −inf together make a NaN
+ * sum), as are NaN values.  Min, max and counts are exact by nature.
+ *
+ * The struct is plain data of fixed size with no pointers: send its bytes
+ * between processes of the same build (it holds int64 and double in host
+ * order).  Treat its fields as read-only; the library checks the state it
+ * is given (IE_INVALID_ARGUMENT for a struct it did not make). */
+
+#define IE_PARTIAL_VERSION 1
+/* Limbs of the exact sums: limb k holds 32 bits of weight 2^(32 k − 1088);
+ * the top one is signed.  68 limbs cover every double and 2^63 of them. */
+#define IE_PARTIAL_LIMBS 68
+/* Rows a piece should hold, preferably: the `infoest` command splits rows
+ * among MPI ranks in whole blocks of this many rows (any split gives the
+ * same bits; whole blocks keep the pieces' files aligned). */
+#define IE_PARTIAL_BLOCK_ROWS 4096
+
+typedef struct {
+  uint32_t version;   /* IE_PARTIAL_VERSION */
+  uint32_t reserved_; /* 0 */
+  int64_t row_begin;  /* the rows covered, [row_begin, row_end), counted */
+  int64_t row_end;    /* in the caller's numbering of all rows */
+  int64_t rows_kept;  /* rows with a non-zero weight (not ignored) */
+  int64_t count_pinf, count_ninf, count_nan; /* kept values +inf, −inf, NaN */
+  double min, max;    /* over kept rows; +inf / −inf when none */
+  int64_t sum[IE_PARTIAL_LIMBS];        /* Σ w v over finite kept values */
+  int64_t weight_sum[IE_PARTIAL_LIMBS]; /* Σ w over kept rows */
+} ie_partial;
+
+/* An empty state covering no rows: [first_row, first_row).  A NULL
+ * `partial` is a no-op. */
+IE_API void ie_partial_init(ie_partial *partial, int64_t first_row);
+
+/* Add `values` (1-D [n] f32 or f64, host memory) as rows
+ * [row_end, row_end + n) of `partial`, weighted by `weights` (NULL: every
+ * row kept with weight 1; else 1-D [n], as ie_entropy's row_weights: a mask
+ * of bool/u8/i32/i64, or non-negative finite f32/f64 weights; rows of weight
+ * 0 are covered but not kept).  For engines that compute per-row values
+ * themselves.  Values may be ±inf or NaN (counted aside, see above). */
+IE_API ie_status ie_partial_add(ie_context *ctx, ie_partial *partial,
+                                const DLTensor *values, const DLTensor *weights);
+
+/* a ← a followed by b.  b must begin where a ends (b->row_begin ==
+ * a->row_end), else IE_INVALID_ARGUMENT: merging is in row order, so a
+ * piece can be neither lost nor counted twice.  On failure a is unchanged. */
+IE_API ie_status ie_partial_merge(ie_context *ctx, ie_partial *a,
+                                  const ie_partial *b);
+
+/* The summary of the rows covered: rows = row_end − row_begin, the exact
+ * sums rounded to nearest, mean = sum / weight_sum.  A state with no kept
+ * row is IE_EMPTY_REDUCTION, as for a call. */
+IE_API ie_status ie_partial_finalize(ie_context *ctx, const ie_partial *partial,
+                                     ie_summary *summary);
+
 /* ---- One distribution a row (docs/SPEC.md §2) ------------------------------- */
 
 typedef struct {
@@ -266,6 +336,12 @@ typedef struct {
   /* Optional 1-D [B] row weights: bool/u8/i32/i64 as a mask, f32/f64 as weights
    * (non-negative, finite).  Host or device memory. */
   const DLTensor *row_weights;
+  /* Since 0.2.  Non-NULL: *partial also receives the partial state of the
+   * rows of this call (see "Partial states"), as rows [first_row,
+   * first_row + B) of the caller's whole; with `summary` NULL only it is
+   * filled.  Left as it was when the call fails. */
+  ie_partial *partial;
+  int64_t first_row;
 } ie_entropy_options;
 
 /* Entropy of each row, in nats.  `x` is [B, V] (or [V]) f32, f16, bf16 (f64
@@ -283,6 +359,8 @@ typedef struct {
   int64_t ignore_index; /* rows whose label equals it are masked */
   int has_ignore_index; /* 0: no label is ignored */
   const DLTensor *row_weights; /* as for ie_entropy; combined with the mask */
+  ie_partial *partial; /* since 0.2: as for ie_entropy (ignored rows: not kept) */
+  int64_t first_row;
 } ie_nll_options;
 
 /* Negative log-likelihood lse(a/T) − a_y/T, in nats, for each row's label y
@@ -330,6 +408,8 @@ typedef struct {
   double alpha;          /* order for alpha, renyi (INFINITY allowed), tsallis */
   double beta;           /* JS weight in (0, 1); 0 means ½ */
   const DLTensor *row_weights; /* as for ie_entropy */
+  ie_partial *partial; /* since 0.2: as for ie_entropy */
+  int64_t first_row;
 } ie_divergence_options;
 
 /* D(p_b ‖ q_b) for each row, in nats.  p and q have the same [B, V] (or [V])

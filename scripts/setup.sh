@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libcriterion-dev libdlpack-dev
       libopenblas-dev liblapacke-dev ocl-icd-opencl-dev opencl-headers
       opencl-c-headers pocl-opencl-icd clinfo python3 python3-venv python3-dev python3-numpy python3-scipy
-      clang libclang-rt-14-dev libomp-dev valgrind)
+      clang libclang-rt-14-dev libomp-dev valgrind openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

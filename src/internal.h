@@ -119,6 +119,11 @@ void ie__release(ie_context *ctx, ie__arg *a);
  * context's message. */
 void ie__spoil(ie_context *ctx, const ie__arg *a);
 
+/* Partial states (partial.c): add rows of values (w NULL: all weight 1) to
+ * a state; the summary of a state (IE_EMPTY_REDUCTION with no kept row). */
+void ie__partial_add_rows(ie_partial *p, const double *val, const double *w, int64_t n);
+ie_status ie__partial_summary(ie_context *ctx, const char *fn, const ie_partial *p, ie_summary *sm);
+
 /* Row weights: 1-D [rows], read to a host array of doubles (NULL t: none). */
 ie_status ie__read_weights(ie_context *ctx, const char *fn, const DLTensor *t,
                            int64_t rows, double **w);

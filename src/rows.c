@@ -105,26 +105,20 @@ static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *e
 
 /* ---- Summaries -------------------------------------------------------------- */
 
-static ie_status summarize(ie_context *ctx, const char *fn, const double *val,
-                           const double *w, int64_t rows, ie_summary *sm) {
-  ie_summary s = {rows, 0, 0, 0, NAN, NAN, NAN};
-  double lo = INFINITY, hi = -INFINITY;
-  for (int64_t i = 0; i < rows; i++) {
-    double wi = w ? w[i] : 1.0;
-    if (wi == 0) continue;
-    s.rows_kept++;
-    s.weight_sum += wi;
-    s.sum += wi == 1.0 ? val[i] : wi * val[i];
-    if (val[i] < lo) lo = val[i];
-    if (val[i] > hi) hi = val[i];
+/* The summary and the partial state of one call's rows (partial.c: exact
+ * sums, so a summary of pieces is the summary of the whole).  Both are
+ * written only when everything succeeded. */
+static ie_status summarize(ie_context *ctx, const char *fn, const double *val, const double *w,
+                           int64_t rows, int64_t first_row, ie_summary *sm, ie_partial *pt) {
+  ie_partial p;
+  ie_partial_init(&p, first_row);
+  ie__partial_add_rows(&p, val, w, rows);
+  if (sm) {
+    ie_summary s;
+    IE__CHECK(ie__partial_summary(ctx, fn, &p, &s));
+    *sm = s;
   }
-  if (s.rows_kept == 0)
-    return ie__error(ctx, IE_EMPTY_REDUCTION, "%s: the mean is over zero kept rows (%lld rows, all masked)",
-                     fn, (long long)rows);
-  s.mean = s.sum / s.weight_sum;
-  s.min = lo;
-  s.max = hi;
-  *sm = s;
+  if (pt) *pt = p;
   return IE_OK;
 }
 
@@ -139,6 +133,8 @@ typedef struct {
   const char *per_row_name; /* its name in the call; NULL: "per_row" */
   const DLTensor *weights;
   ie_summary *summary;
+  ie_partial *partial; /* from the options: the rows' partial state */
+  int64_t first_row;   /* the first row's number in the caller's whole */
 } rowjob;
 
 /* docs/SPEC.md §1: divergences and entropies are never below 0.  The KL
@@ -159,6 +155,9 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   ie_status s = IE_OK;
   if (j->per_row) IE__CHECK(ie__check_vector(ctx, &out, j->fn, j->per_row_name ? j->per_row_name : "per_row", j->per_row, rows,
                                          (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+  if (j->partial && (j->first_row < 0 || rows > INT64_MAX - j->first_row))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: first_row %lld must be >= 0 and leave room for %lld rows",
+                     j->fn, (long long)j->first_row, (long long)rows);
   IE__CHECK(ie__read_weights(ctx, j->fn, j->weights, rows, &w));
 
   if (j->labels && j->ra.has_ignore_index) {
@@ -208,7 +207,9 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   }
   if ((s = report_rows(ctx, j->fn, err, rows, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
   clamp_nonneg(&j->ra, val, rows);
-  if (j->summary && (s = summarize(ctx, j->fn, val, w, rows, j->summary)) != IE_OK) goto done;
+  if ((j->summary || j->partial) &&
+      (s = summarize(ctx, j->fn, val, w, rows, j->first_row, j->summary, j->partial)) != IE_OK)
+    goto done;
   if (j->per_row) s = ie__write_per_row(ctx, &out, val);
 
 done:
@@ -279,7 +280,7 @@ ie_status ie_logsumexp(ie_context *ctx, const DLTensor *logits, DLTensor *out,
   IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, temperature));
   if (!out) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'out' is NULL", fn);
   ie__arg x;
-  rowjob j = {fn, {0}, &x, NULL, NULL, IE_INPUT_LOGITS, IE_INPUT_LOGITS, out, "out", NULL, NULL};
+  rowjob j = {fn, {0}, &x, NULL, NULL, IE_INPUT_LOGITS, IE_INPUT_LOGITS, out, "out", NULL, NULL, NULL, 0};
   j.ra.op = IE_OP_LSE;
   IE__CHECK(temperature(ctx, fn, o.temperature, &j.ra.inv_temp));
   IE__CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
@@ -293,7 +294,9 @@ ie_status ie_entropy(ie_context *ctx, const DLTensor *xt, DLTensor *per_row,
   ie_entropy_options o;
   IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, row_weights));
   ie__arg x;
-  rowjob j = {fn, {0}, &x, NULL, NULL, o.input, o.input, per_row, NULL, o.row_weights, summary};
+  rowjob j = {fn, {0}, &x, NULL, NULL, o.input, o.input, per_row, NULL, o.row_weights, summary, NULL, 0};
+  j.partial = o.partial;
+  j.first_row = o.first_row;
   j.ra.op = IE_OP_ENTROPY;
   j.ra.input = o.input;
   j.ra.ent = o.kind;
@@ -328,7 +331,9 @@ ie_status ie_nll(ie_context *ctx, const DLTensor *logits, const DLTensor *labels
   ie_nll_options o;
   IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, row_weights));
   ie__arg x, l;
-  rowjob j = {fn, {0}, &x, NULL, &l, IE_INPUT_LOGITS, IE_INPUT_LOGITS, per_row, NULL, o.row_weights, summary};
+  rowjob j = {fn, {0}, &x, NULL, &l, IE_INPUT_LOGITS, IE_INPUT_LOGITS, per_row, NULL, o.row_weights, summary, NULL, 0};
+  j.partial = o.partial;
+  j.first_row = o.first_row;
   j.ra.op = IE_OP_NLL;
   j.ra.ignore_index = o.ignore_index;
   j.ra.has_ignore_index = o.has_ignore_index;
@@ -346,7 +351,9 @@ ie_status ie_divergence(ie_context *ctx, ie_divergence_kind kind, const DLTensor
   ie_divergence_options o;
   IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, row_weights));
   ie__arg p, q;
-  rowjob j = {fn, {0}, &p, &q, NULL, o.p_input, o.q_input, per_row, NULL, o.row_weights, summary};
+  rowjob j = {fn, {0}, &p, &q, NULL, o.p_input, o.q_input, per_row, NULL, o.row_weights, summary, NULL, 0};
+  j.partial = o.partial;
+  j.first_row = o.first_row;
   j.ra.op = IE_OP_DIVERGENCE;
   j.ra.input = o.p_input;
   j.ra.q_input = o.q_input;

@@ -70,6 +70,52 @@ static int good_cuda_set_stream(ie_context *ctx) {
   return -1;
 }
 
+/* The partial states: a state of two rows, then merged and finalized. */
+static int good_partial_add(ie_context *ctx) {
+  double v[2] = {1.0, 2.0};
+  int64_t shape[1] = {2};
+  DLTensor t = {v, {kDLCPU, 0}, 1, {kDLFloat, 64, 1}, shape, NULL, 0};
+  ie_partial p;
+  ie_partial_init(&p, 0);
+  return ie_partial_add(ctx, &p, &t, NULL);
+}
+static int bad_partial_add(ie_context *ctx) {
+  ie_partial p;
+  memset(&p, 0, sizeof p); /* not made by the library */
+  double v[1] = {1.0};
+  int64_t shape[1] = {1};
+  DLTensor t = {v, {kDLCPU, 0}, 1, {kDLFloat, 64, 1}, shape, NULL, 0};
+  return ie_partial_add(ctx, &p, &t, NULL);
+}
+static int good_partial_merge(ie_context *ctx) {
+  ie_partial a, b;
+  ie_partial_init(&a, 0);
+  ie_partial_init(&b, 0);
+  return ie_partial_merge(ctx, &a, &b);
+}
+static int bad_partial_merge(ie_context *ctx) {
+  ie_partial a, b;
+  ie_partial_init(&a, 0);
+  ie_partial_init(&b, 3); /* a gap: out of order */
+  return ie_partial_merge(ctx, &a, &b);
+}
+static int good_partial_finalize(ie_context *ctx) {
+  double v[1] = {0.5};
+  int64_t shape[1] = {1};
+  DLTensor t = {v, {kDLCPU, 0}, 1, {kDLFloat, 64, 1}, shape, NULL, 0};
+  ie_partial p;
+  ie_partial_init(&p, 0);
+  if (ie_partial_add(ctx, &p, &t, NULL) != IE_OK) return IE_INTERNAL;
+  ie_summary s;
+  return ie_partial_finalize(ctx, &p, &s);
+}
+static int bad_partial_finalize(ie_context *ctx) {
+  ie_partial p;
+  ie_partial_init(&p, 0); /* no kept row */
+  ie_summary s;
+  return ie_partial_finalize(ctx, &p, &s);
+}
+
 static const struct {
   const char *name;
   int (*good)(ie_context *);
@@ -78,6 +124,9 @@ static const struct {
     {"ie_host_alloc", good_host_alloc, bad_host_alloc},
     {"ie_opencl_set_queue", good_opencl_set_queue, NULL},
     {"ie_cuda_set_stream", good_cuda_set_stream, NULL},
+    {"ie_partial_add", good_partial_add, bad_partial_add},
+    {"ie_partial_merge", good_partial_merge, bad_partial_merge},
+    {"ie_partial_finalize", good_partial_finalize, bad_partial_finalize},
 };
 enum { N_EXTRAS = sizeof extras / sizeof extras[0] };
 
