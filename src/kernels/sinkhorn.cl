@@ -17,7 +17,9 @@
  * same bits); L = M + log S, and the row's new potential and terms are
  * sinkhorn_terms.h's.  Per-problem terms are reduced by one group a problem
  * in a fixed tree order.  No float atomics: results are bit-identical run to
- * run.  Every kernel here must be launched with SK_NT work-items a group.
+ * run.  The kernels that work in groups (sk_convert, sk_absmax, the passes,
+ * sk_reduce) must be launched with SK_NT work-items a group; the others take
+ * one work-item an element, in any group size.
  */
 #include "vendor.h"
 #include "widen.h"
