@@ -282,25 +282,25 @@ KD_INLINE void kd_offer(kd_query *s, double kp, int64_t j) {
     } else
       t--;
     for (; t > 0; t--) {
-      const int up = ie__knn_after(hd[t - 1], hi[t - 1], kp, j), in = ie__knn_after(hd[t], hi[t], kp, j);
+      const int up = knn_after(hd[t - 1], hi[t - 1], kp, j), in = knn_after(hd[t], hi[t], kp, j);
       const double dv = up ? hd[t - 1] : in ? kp : hd[t];
       const int64_t iv = up ? hi[t - 1] : in ? j : hi[t];
       hd[t] = dv;
       hi[t] = iv;
     }
-    const int in = ie__knn_after(hd[0], hi[0], kp, j);
+    const int in = knn_after(hd[0], hi[0], kp, j);
     hd[0] = in ? kp : hd[0];
     hi[0] = in ? j : hi[0];
     if (s->cnt == s->k) s->worst = hd[s->k - 1];
     return;
   }
-  ie__knn_offer(s->hd, s->hi, &s->cnt, s->k, kp, j);
+  knn_offer(s->hd, s->hi, &s->cnt, s->k, kp, j);
   if (s->cnt == s->k) s->worst = s->hd[0];
 }
 
 /* The k best in (distance, index) order: square roots for Euclidean keys. */
 KD_INLINE void kd_finish(kd_query *s, const int cheb) {
-  if (s->k > SORTED_K) ie__knn_finish(s->hd, s->hi, s->cnt, !cheb);
+  if (s->k > SORTED_K) knn_heap_finish(s->hd, s->hi, s->cnt, !cheb);
   else if (!cheb)
     for (int64_t u = 0; u < s->cnt; u++) s->hd[u] = sqrt(s->hd[u]);
 }

@@ -62,7 +62,7 @@ static int knn_direct(const ie_context *ctx, const double *Q, int64_t m, const d
       if (self && j == i) continue;
       const double *rj = R + (size_t)j * (size_t)d;
       if (cnt < k) {
-        ie__knn_offer(hd, hi, &cnt, k, cheb ? ie__knn_key_cheb(qi, rj, d) : ie__knn_key_euclid(qi, rj, d), j);
+        knn_offer(hd, hi, &cnt, k, cheb ? ie__knn_key_cheb(qi, rj, d) : ie__knn_key_euclid(qi, rj, d), j);
         continue;
       }
       /* The same key, abandoned as soon as it exceeds the heap's worst. */
@@ -79,9 +79,9 @@ static int knn_direct(const ie_context *ctx, const double *Q, int64_t m, const d
           const double t = qi[c] - rj[c];
           key += t * t;
         }
-      if (key <= w) ie__knn_offer(hd, hi, &cnt, k, key, j);
+      if (key <= w) knn_offer(hd, hi, &cnt, k, key, j);
     }
-    ie__knn_finish(hd, hi, cnt, !cheb);
+    knn_heap_finish(hd, hi, cnt, !cheb);
   }
   return stop;
 }
@@ -182,7 +182,7 @@ IE_CPU_CLONES static void fused_block(const fused *f, int64_t i0, int64_t i1) {
             if (!(v <= thr[r]) || j >= n || (f->self && j == i)) continue;
             const double key = ie__knn_key_euclid(qi, f->R + (size_t)j * (size_t)d, d);
             if (f->cnt[i] >= k && !(key <= hd[0])) continue;
-            ie__knn_offer(hd, hi, &f->cnt[i], k, key, j);
+            knn_offer(hd, hi, &f->cnt[i], k, key, j);
             thr[r] = threshold(f, i);
           }
         }
@@ -264,7 +264,7 @@ static ie_status knn_gemm(ie_context *ctx, const double *Q, int64_t m, const dou
     const int64_t i1 = m - i0 < QB ? m : i0 + QB;
     fused_block(&f, i0, i1);
     for (int64_t i = i0; i < i1; i++)
-      ie__knn_finish(dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, cnt[i], 1);
+      knn_heap_finish(dist + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, cnt[i], 1);
   }
   if (stop) s = ie__cancel(ctx, "knn (cpu)");
 done:

@@ -10,7 +10,8 @@
  * which is what makes the tree's pruning exact.
  *
  * A query keeps its k best (key, index) pairs in a bounded max-heap ordered
- * lexicographically, so that ties go to the smaller index.
+ * lexicographically, so that ties go to the smaller index: the heap of
+ * src/kernels/knn_heap.h, which the GPU backends' searches share.
  */
 #ifndef IE_CPU_KNN_H
 #define IE_CPU_KNN_H
@@ -19,63 +20,7 @@
 #include <stdint.h>
 
 #include "../internal.h"
-
-/* (a, ia) after (b, ib) in the (key, index) order; no branch. */
-static inline int ie__knn_after(double a, int64_t ia, double b, int64_t ib) {
-  return (a > b) | ((a == b) & (ia > ib));
-}
-
-static inline void ie__knn_sift_down(double *hd, int64_t *hi, int64_t cnt, int64_t p) {
-  const double d = hd[p];
-  const int64_t x = hi[p];
-  for (;;) {
-    int64_t c = 2 * p + 1;
-    if (c >= cnt) break;
-    if (c + 1 < cnt && ie__knn_after(hd[c + 1], hi[c + 1], hd[c], hi[c])) c++;
-    if (!ie__knn_after(hd[c], hi[c], d, x)) break;
-    hd[p] = hd[c];
-    hi[p] = hi[c];
-    p = c;
-  }
-  hd[p] = d;
-  hi[p] = x;
-}
-
-/* Offer (d, j) to a max-heap of capacity k holding *cnt entries. */
-static inline void ie__knn_offer(double *hd, int64_t *hi, int64_t *cnt, int64_t k, double d,
-                                 int64_t j) {
-  if (*cnt < k) {
-    int64_t p = (*cnt)++;
-    while (p > 0) {
-      int64_t u = (p - 1) / 2;
-      if (!ie__knn_after(d, j, hd[u], hi[u])) break;
-      hd[p] = hd[u];
-      hi[p] = hi[u];
-      p = u;
-    }
-    hd[p] = d;
-    hi[p] = j;
-  } else if (ie__knn_after(hd[0], hi[0], d, j)) {
-    hd[0] = d;
-    hi[0] = j;
-    ie__knn_sift_down(hd, hi, k, 0);
-  }
-}
-
-/* Heap to ascending order (heapsort); square roots for Euclidean keys. */
-static inline void ie__knn_finish(double *hd, int64_t *hi, int64_t cnt, int sq) {
-  for (int64_t e = cnt - 1; e > 0; e--) {
-    double td = hd[0];
-    int64_t ti = hi[0];
-    hd[0] = hd[e];
-    hi[0] = hi[e];
-    hd[e] = td;
-    hi[e] = ti;
-    ie__knn_sift_down(hd, hi, e, 0);
-  }
-  if (sq)
-    for (int64_t i = 0; i < cnt; i++) hd[i] = sqrt(hd[i]);
-}
+#include "../kernels/knn_heap.h"
 
 static inline double ie__knn_key_euclid(const double *a, const double *b, int64_t d) {
   double s = 0;

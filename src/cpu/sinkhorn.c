@@ -25,7 +25,12 @@
 
 #include "../internal.h"
 #include "../sinkhorn.h"
+#include "../kernels/sinkhorn_terms.h"
 #include "vmath.h"
+
+_Static_assert(SK_MEASURE == IE_SK_MEASURE && SK_CHECK == IE_SK_CHECK && SK_TERMS == IE_SK_TERMS &&
+                   SK_EUCLIDEAN == IE_SK_EUCLIDEAN && SK_HALF_SQEUCLIDEAN == IE_SK_HALF_SQEUCLIDEAN,
+               "src/kernels/sinkhorn_terms.h and src/sinkhorn.h agree");
 
 enum {
   TILE = 256, /* columns a tile: the arguments (and a 4-row cost tile) stay in L1 */
@@ -49,19 +54,6 @@ typedef struct {
   double *rowt;         /* per-row terms [B·max(n,m)·IE_SK_TERMS] */
   uint8_t *active;
 } cpu_sk;
-
-static double metric_of(int metric, double s) {
-  return metric == IE_SK_EUCLIDEAN ? sqrt(s) : metric == IE_SK_HALF_SQEUCLIDEAN ? 0.5 * s : s;
-}
-
-static double dist(int metric, const double *p, const double *q, int64_t d) {
-  double s = 0;
-  for (int64_t k = 0; k < d; k++) {
-    double t = p[k] - q[k];
-    s += t * t;
-  }
-  return metric_of(metric, s);
-}
 
 /* ---- Costs from points ------------------------------------------------------ */
 
@@ -436,31 +428,16 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
       const int64_t q = b * R + r0 + r;
       double *t = w->rowt + q * IE_SK_TERMS;
       const double lwr = lw[q], old = pot[q];
-      const int pos = lwr > -INFINITY;
-      if (mode == IE_SK_UPDATE) {
-        pot[q] = pos ? eps * lwr - tau * eps * L[r] : -INFINITY; /* new_r = ε log w_r − τ ε L_r */
-        continue;
-      }
-      const double wr = exp(lwr);
       if (mode == IE_SK_MEASURE) {
-        /* mu_r = exp(pot/ε + L): this side's marginal of the plan. */
-        double mu = exp(old * inv_eps + L[r]);
-        t[0] = fabs(mu - wr);
-        t[1] = mu;
-        t[2] = 0;
-        t[3] = pos && mu > 0 ? mu * (old - eps * lwr) : 0;
-        t[4] = pos ? (mu > 0 ? mu * log(mu / wr) : 0) - mu + wr : mu;
-        t[5] = mu > 0 ? mu * pc[r] : 0;
+        sk_measure_terms(eps, inv_eps, lwr, old, L[r], pc[r], t);
         continue;
       }
-      /* CHECK: the update, and the errors of the plans before and after it. */
-      const double nw = pos ? eps * lwr - tau * eps * L[r] : -INFINITY;
+      const double nw = sk_new_potential(eps, tau, lwr, L[r]);
       pot[q] = nw;
-      if (side == 0) w->fsave[q] = old;
-      t[0] = pos ? fabs(exp(old * inv_eps + L[r]) - wr) : 0;
-      t[1] = pos ? fabs(exp(nw * inv_eps + L[r]) - wr) : 0;
-      t[2] = pos ? fabs(nw - old) * inv_eps : 0;
-      t[3] = t[4] = t[5] = 0;
+      if (mode == IE_SK_CHECK) { /* the errors of the plans before and after the update */
+        if (side == 0) w->fsave[q] = old;
+        sk_check_terms(inv_eps, lwr, old, nw, L[r], t);
+      }
     }
   }
   if (mode == IE_SK_UPDATE) return IE_OK;
@@ -470,7 +447,7 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
     if (mode == IE_SK_MEASURE || w->active[b])
       for (int64_t r = 0; r < R; r++) {
         const double *t = w->rowt + (b * R + r) * IE_SK_TERMS;
-        for (int k = 0; k < IE_SK_TERMS; k++) acc[k] = k == 2 ? fmax(acc[k], t[k]) : acc[k] + t[k];
+        for (int k = 0; k < IE_SK_TERMS; k++) acc[k] = sk_term_merge(k, acc[k], t[k]);
       }
     memcpy(terms + b * IE_SK_TERMS, acc, sizeof acc);
   }
@@ -506,7 +483,7 @@ static ie_status cpu_plan(ie_context *ctx, void *wsv, double eps, const ie_mat *
     const double fi = w->pot[0][q], *g = w->pot[1] + b * m;
     const double *xi = w->C ? NULL : w->pt[0] + (b * w->pt_bs[0] + i) * d;
     for (int64_t j = 0; j < m; j++) {
-      double c = w->C ? w->C[b * w->c_bs + i * m + j] : dist(w->metric, xi, w->pt[1] + (b * w->pt_bs[1] + j) * d, d);
+      double c = w->C ? w->C[b * w->c_bs + i * m + j] : sk_dist(w->metric, xi, w->pt[1] + (b * w->pt_bs[1] + j) * d, d);
       double p = exp((fi + g[j] - c) / eps); /* P_ij = exp((f_i + g_j − C_ij)/ε) */
       if (f64) ((double *)row)[j] = p;
       else ((float *)row)[j] = (float)p;

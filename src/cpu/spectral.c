@@ -12,6 +12,7 @@
 
 #include "../backend.h"
 #include "../spectral.h"
+#include "../kernels/spectral_terms.h"
 #include "convert.h"
 #include "vmath.h"
 
@@ -128,7 +129,7 @@ IE_CPU_CLONES static void gram_set(const gram_job *j, int64_t s, double *X, doub
       for (int64_t b = 0; b < n; b++) {
         double kab = X[a * n + b], kba = X[b * n + a];
         dv = fmax(dv, fabs(kab - kba));
-        put(j->out, j->dt, base + (size_t)(a * m + b), j->scale * 0.5 * (kab + kba), j->mul);
+        put(j->out, j->dt, base + (size_t)(a * m + b), spec_given_value(j->scale, kab, kba), j->mul);
       }
       j->dev[r0 + a] = dv;
     }
@@ -140,13 +141,11 @@ IE_CPU_CLONES static void gram_set(const gram_job *j, int64_t s, double *X, doub
       for (int64_t k = 0; k < d; k++) X[i * d + k] *= inv;
     }
   gram_product(j, X, G);
+  const int rbf = j->kernel == IE_KERNEL_RBF;
   for (int64_t a = 0; a < m; a++)
     for (int64_t b = 0; b < m; b++) {
-      double v = G[a * m + b];
-      if (j->kernel == IE_KERNEL_RBF) /* exp(−γ ‖x_a − x_b‖²), ‖·‖² = sq_a + sq_b − 2 x_a·x_b */
-        v = a == b ? 1.0 : exp(-j->gamma * fmax(0.0, sq[a] + sq[b] - 2 * v));
-      else if (!j->dual && a == b)
-        v = 1.0; /* x̂·x̂ = 1 exactly */
+      const double v = spec_kernel_value(rbf, j->dual, a == b, G[a * m + b], rbf ? sq[a] : 0,
+                                         rbf ? sq[b] : 0, j->gamma);
       put(j->out, j->dt, base + (size_t)(a * m + b), j->scale * v, j->mul);
     }
 }

@@ -1,8 +1,9 @@
 /*
  * spectral.cu — the CUDA backend's spectral measures (docs/SPEC.md §6): similarity
  * matrices with cuBLAS (a strided-batched GEMM: X Xᵀ, or X̂ᵀX̂ on the dual
- * path) around two kernels of ours (row norms / normalisation, and the rbf
- * map exp(−γ‖x − y‖²)); eigenvalues with cuSOLVER: ?syevd a set, or
+ * path) between the shared kernels of src/kernels/spectral.cl (spec_rows:
+ * row norms / normalisation; spec_finish: the kernel values; spec_given: a
+ * precomputed K); eigenvalues with cuSOLVER: ?syevd a set, or
  * ?syevjBatched for many sets of order <= 32.  T = double (default) or float
  * (single_precision).  Every CUDA, cuBLAS and cuSOLVER call is checked and
  * becomes a status with the call, file and line; nothing aborts.
@@ -17,6 +18,11 @@
 #include <string.h>
 
 #include "cu_internal.h"
+#include "../kernels/spectral.cl"
+
+static_assert(SPEC_ROW_NONFINITE == IE_ROW_NONFINITE && SPEC_ROW_EMPTY == IE_ROW_EMPTY &&
+                  SPEC_COSINE == IE_KERNEL_COSINE && SPEC_RBF == IE_KERNEL_RBF,
+              "src/kernels/spectral_terms.h agrees with the codes of the library");
 
 extern "C" ie_status ie__cu_gram(ie_context *ctx, const ie_mat *x, int64_t sets,
                                  ie_kernel kernel, double gamma, int dual, double scale,
@@ -90,91 +96,43 @@ ie_status grab(ie_context *ctx, scope &sc, size_t bytes, void **out)
   return IE_OK;
 }
 
-/* ---- kernels -------------------------------------------------------------------------- */
+/* ---- kernels (src/kernels/spectral.cl) ------------------------------------------------- */
 
-__device__ __forceinline__ double load(const char *base, int64_t i, int dt)
+/* Launches of spec_rows, spec_finish and spec_given in T (float or double);
+ * the caller checks cudaGetLastError. */
+void launch_rows(unsigned grid, cudaStream_t str, const char *x, int64_t off, int64_t stride, int dt,
+                 int64_t rows, int64_t d, int cosine, float *xw, float *sq, int32_t *err)
 {
-  switch (dt) {
-  case IE_DT_F16: return (double)__half2float(((const __half *)base)[i]);
-  case IE_DT_BF16: return (double)__bfloat162float(((const __nv_bfloat16 *)base)[i]);
-  case IE_DT_F64: return ((const double *)base)[i];
-  default: return (double)((const float *)base)[i];
-  }
+  spec_rows_f32<<<grid, SPEC_NT, 0, str>>>((const ie_u8 *)x, (ie_u64)off, stride, dt, rows, d, cosine, xw, sq,
+                                           err);
 }
-
-/* One warp a sample row r: ‖x_r‖² (in double), a finiteness check, and the
- * row copied to xw (compact rows × d, in T), under cosine as x̂ = x/‖x‖.
- * err[r]: IE_ROW_NONFINITE, or IE_ROW_EMPTY for a zero row under cosine. */
-template <typename T>
-__global__ void k_rows(const char *x, int64_t stride, int dt, int64_t rows, int64_t d,
-                       int cosine, T *xw, T *sq, int32_t *err)
+void launch_rows(unsigned grid, cudaStream_t str, const char *x, int64_t off, int64_t stride, int dt,
+                 int64_t rows, int64_t d, int cosine, double *xw, double *sq, int32_t *err)
 {
-  const int64_t r = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x & 31;
-  if (r >= rows) return; /* whole warps leave together: r is uniform in a warp */
-  double q = 0;
-  int finite = 1;
-  for (int64_t k = lane; k < d; k += 32) {
-    double v = load(x, r * stride + k, dt);
-    finite &= isfinite(v) ? 1 : 0;
-    q += v * v;
-  }
-  for (int o = 16; o > 0; o >>= 1) {
-    q += __shfl_xor_sync(0xffffffffu, q, o);
-    finite &= __shfl_xor_sync(0xffffffffu, finite, o);
-  }
-  const int e = !finite ? IE_ROW_NONFINITE : (cosine && !(q > 0)) ? IE_ROW_EMPTY : 0;
-  const double inv = cosine && !e ? 1.0 / sqrt(q) : 1.0;
-  for (int64_t k = lane; k < d; k += 32) xw[r * d + k] = (T)(load(x, r * stride + k, dt) * inv);
-  if (lane == 0) {
-    err[r] = e;
-    sq[r] = (T)q;
-  }
+  spec_rows_f64<<<grid, SPEC_NT, 0, str>>>((const ie_u8 *)x, (ie_u64)off, stride, dt, rows, d, cosine, xw, sq,
+                                           err);
 }
-
-/* One thread an entry (s, a, b): the Gram entry G mapped to the kernel
- * value (rbf: exp(−γ max(0, ‖x_a‖² + ‖x_b‖² − 2G)), primal diagonal exactly
- * 1), then out = scale·v, or out ∘= scale·v. */
-template <typename T>
-__global__ void k_finish(const T *g, const T *sq, int64_t sets, int64_t n, int64_t m, int rbf,
-                         int dual, T gamma, T scale, int mul, T *out)
+void launch_finish(unsigned grid, cudaStream_t str, const float *g, const float *sq, int64_t sets, int64_t n,
+                   int64_t m, int rbf, int dual, double gamma, double scale, int mul, float *out)
 {
-  const int64_t total = sets * m * m;
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t s = i / (m * m), ab = i - s * m * m, a = ab / m, b = ab - a * m;
-    T v = g[i];
-    if (rbf) {
-      const T d2 = sq[s * n + a] + sq[s * n + b] - 2 * v;
-      v = a == b ? (T)1 : exp(-gamma * (d2 > 0 ? d2 : (T)0));
-    } else if (!dual && a == b) {
-      v = (T)1;
-    }
-    out[i] = mul ? out[i] * (scale * v) : scale * v;
-  }
+  spec_finish_f32<<<grid, 256, 0, str>>>(g, sq, sets, n, m, rbf, dual, gamma, scale, mul, out);
 }
-
-/* One thread a row a of a given K: out = scale·½(K + Kᵀ) (or ∘=), dev[a] =
- * max_b max(|K_ab − K_ba|, |K_aa − 1|), err[a] for NaN or ±inf. */
-template <typename T>
-__global__ void k_given(const char *x, int64_t stride, int dt, int64_t n, int64_t sets, T scale,
-                        int mul, T *out, int32_t *err, double *dev)
+void launch_finish(unsigned grid, cudaStream_t str, const double *g, const double *sq, int64_t sets, int64_t n,
+                   int64_t m, int rbf, int dual, double gamma, double scale, int mul, double *out)
 {
-  const int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-  if (r >= n * sets) return;
-  const int64_t s = r / n, a = r - s * n, base = s * n;
-  double dv = fabs(load(x, r * stride + a, dt) - 1.0);
-  int finite = 1;
-  for (int64_t b = 0; b < n; b++) {
-    const double kab = load(x, r * stride + b, dt), kba = load(x, (base + b) * stride + a, dt);
-    finite &= isfinite(kab) ? 1 : 0;
-    dv = fmax(dv, fabs(kab - kba));
-    T *o = out + (s * n + a) * n + b;
-    const T v = (T)(scale * (T)(0.5 * (kab + kba)));
-    *o = mul ? *o * v : v;
-  }
-  err[r] = finite ? 0 : IE_ROW_NONFINITE;
-  dev[r] = finite ? dv : 0.0;
+  spec_finish_f64<<<grid, 256, 0, str>>>(g, sq, sets, n, m, rbf, dual, gamma, scale, mul, out);
+}
+void launch_given(unsigned grid, cudaStream_t str, const char *x, int64_t off, int64_t stride, int dt, int64_t n,
+                  int64_t sets, double scale, int mul, float *out, int32_t *err, double *dev)
+{
+  spec_given_f32<<<grid, 256, 0, str>>>((const ie_u8 *)x, (ie_u64)off, stride, dt, n, sets, scale, mul, out, err,
+                                        dev);
+}
+void launch_given(unsigned grid, cudaStream_t str, const char *x, int64_t off, int64_t stride, int dt, int64_t n,
+                  int64_t sets, double scale, int mul, double *out, int32_t *err, double *dev)
+{
+  spec_given_f64<<<grid, 256, 0, str>>>((const ie_u8 *)x, (ie_u64)off, stride, dt, n, sets, scale, mul, out, err,
+                                        dev);
 }
 
 template <typename T>
@@ -274,9 +232,9 @@ ie_status gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel,
     ie_status s = grab(ctx, sc, (size_t)rows * sizeof(double), &p);
     if (s != IE_OK) return s;
     double *ddev = (double *)p;
-    k_given<T><<<grid_for(rows), 256, 0, st->stream>>>(xb, x->stride, (int)x->dtype, n, sets, (T)scale, mul,
-                                                        (T *)out, derr, ddev);
-    IE_CU_LAUNCHED(ctx, "k_given");
+    launch_given(grid_for(rows), st->stream, xb, 0, x->stride, (int)x->dtype, n, sets, scale,
+                 mul, (T *)out, derr, ddev);
+    IE_CU_LAUNCHED(ctx, "spec_given");
     IE_CU(ctx, cudaMemcpyAsync(err, derr, (size_t)rows * sizeof(int32_t), cudaMemcpyDeviceToHost, st->stream));
     IE_CU(ctx, cudaMemcpyAsync(dev, ddev, (size_t)rows * sizeof(double), cudaMemcpyDeviceToHost, st->stream));
     IE_CU(ctx, cudaStreamSynchronize(st->stream));
@@ -294,9 +252,10 @@ ie_status gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel,
   if ((s = grab(ctx, sc, (size_t)sets * (size_t)m * (size_t)m * sizeof(T), &p)) != IE_OK) return s;
   g = (T *)p;
   const int cosine = kernel == IE_KERNEL_COSINE;
-  k_rows<T><<<grid_for(rows * 32), 256, 0, st->stream>>>(xb, x->stride, (int)x->dtype, rows, d, cosine, xw, sq,
-                                                          derr);
-  IE_CU_LAUNCHED(ctx, "k_rows");
+  /* one block a row (the kernel loops past the grid's blocks) */
+  launch_rows((unsigned)(rows < 65535 * 8 ? rows : 65535 * 8), st->stream, xb, 0, x->stride,
+              (int)x->dtype, rows, d, cosine, xw, sq, derr);
+  IE_CU_LAUNCHED(ctx, "spec_rows");
   IE_CU(ctx, cudaMemcpyAsync(err, derr, (size_t)rows * sizeof(int32_t), cudaMemcpyDeviceToHost, st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
   for (int64_t r = 0; r < rows; r++)
@@ -315,9 +274,9 @@ ie_status gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel,
     SP_BLAS(ctx, "cublas?gemmStridedBatched",
             gemm_sb(sc.blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)n, (int)d, xw, (int)d, (long long)(n * d), xw,
                     (int)d, (long long)(n * d), g, (int)n, (long long)(n * n), (int)sets));
-  k_finish<T><<<grid_for(sets * m * m), 256, 0, st->stream>>>(g, sq, sets, n, m, kernel == IE_KERNEL_RBF, dual,
-                                                               (T)gamma, (T)scale, mul, (T *)out);
-  IE_CU_LAUNCHED(ctx, "k_finish");
+  launch_finish(grid_for(sets * m * m), st->stream, g, sq, sets, n, m, kernel == IE_KERNEL_RBF, dual, gamma, scale,
+                mul, (T *)out);
+  IE_CU_LAUNCHED(ctx, "spec_finish");
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
   return IE_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * knn.c — host side of the OpenCL k-nearest-neighbour search and range
- * counting (kernels in knn.cl).  Queries run in chunks whose heaps (k
+ * counting (the shared kernels of src/kernels/knn.cl).  Queries run in chunks whose heaps (k
  * doubles and k longs each) fit in 256 MiB, so device memory stays bounded
  * whatever m·k; each chunk's sorted neighbours are read back to the host
  * arrays of the backend contract.
@@ -10,13 +10,14 @@
 #include <string.h>
 
 #include "ocl.h"
+#include "../kernels/knn_heap.h"
 
 ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
                       ie_knn_metric metric, int self, int64_t *idx, double *dist);
 ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count);
 
-enum { KNN_WG = 64, KNN_TILE_BYTES = 16384 };
+enum { KNN_WG = 64 };
 #define KNN_CHUNK_BYTES ((size_t)256 << 20)
 
 /* Build the program if needed and make one of our kernels. */
@@ -42,13 +43,8 @@ static ie_status knn_kernel(ie_context *ctx, const char *name, cl_kernel *out) {
 static cl_mem mem_of(const ie_mat *m) { return (cl_mem)m->buf; }
 
 /* Rows of the reference tile in local memory (0: read global memory). */
-static int tile_rows(ie_ocl *s, int64_t d) {
-  cl_ulong lmem = 0;
-  if (clGetDeviceInfo(s->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL) != CL_SUCCESS)
-    return 0;
-  size_t bytes = KNN_TILE_BYTES;
-  if (lmem < 2 * (cl_ulong)bytes) bytes = (size_t)(lmem / 2);
-  const int64_t rows = (int64_t)(bytes / (sizeof(float) * (size_t)d));
+static int tile_rows(int64_t d) {
+  const int64_t rows = KNN_TILE_FLOATS / d;
   return rows >= 8 ? (int)(rows > 1024 ? 1024 : rows) : 0;
 }
 
@@ -84,7 +80,7 @@ ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
     clReleaseKernel(kr);
     return IE_CL_FAIL(ctx, "clCreateBuffer", e);
   }
-  const int tr = tile_rows(s, d);
+  const int tr = tile_rows(d);
   cl_mem Q = mem_of(q), R = mem_of(r);
   cl_long cm, cn = n, ck = k;
   cl_int cd = (cl_int)d, cheb = metric == IE_METRIC_CHEBYSHEV, cself = self != 0, ctr = tr;
@@ -108,7 +104,6 @@ ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
     e |= clSetKernelArg(kr, a++, sizeof cself, &cself);
     e |= clSetKernelArg(kr, a++, sizeof bd, &bd);
     e |= clSetKernelArg(kr, a++, sizeof bi, &bi);
-    e |= clSetKernelArg(kr, a++, tr > 0 ? (size_t)tr * (size_t)d * sizeof(float) : sizeof(float), NULL);
     e |= clSetKernelArg(kr, a++, sizeof ctr, &ctr);
     if (e != CL_SUCCESS) {
       st = IE_CL_FAIL(ctx, "clSetKernelArg", e);
@@ -153,7 +148,7 @@ ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
     clReleaseKernel(kr);
     return IE_CL_FAIL(ctx, "clCreateBuffer", e);
   }
-  const int tr = tile_rows(s, d);
+  const int tr = tile_rows(d);
   cl_mem Q = mem_of(q), R = mem_of(r);
   cl_long cm = m, cn = n;
   cl_int cd = (cl_int)d, cself = self != 0, ctr = tr;
@@ -166,7 +161,6 @@ ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
   e |= clSetKernelArg(kr, a++, sizeof brad, &brad);
   e |= clSetKernelArg(kr, a++, sizeof cself, &cself);
   e |= clSetKernelArg(kr, a++, sizeof bc, &bc);
-  e |= clSetKernelArg(kr, a++, tr > 0 ? (size_t)tr * (size_t)d * sizeof(float) : sizeof(float), NULL);
   e |= clSetKernelArg(kr, a++, sizeof ctr, &ctr);
   if (e != CL_SUCCESS) st = IE_CL_FAIL(ctx, "clSetKernelArg", e);
   if (st == IE_OK) {

@@ -1,6 +1,7 @@
 /*
- * sinkhorn.c — the OpenCL Sinkhorn passes (src/sinkhorn.h) over the sk_
- * kernels of sinkhorn.cl, in double (the device needs cl_khr_fp64).  The
+ * sinkhorn.c — the OpenCL Sinkhorn passes (src/sinkhorn.h) over the shared
+ * sk_ kernels of src/kernels/sinkhorn.cl, in double (the device needs
+ * cl_khr_fp64).  The
  * workspace holds its own buffers and kernel objects for the call.
  */
 #include <math.h>
@@ -10,16 +11,25 @@
 
 #include "ocl.h"
 #include "../sinkhorn.h"
+#include "../kernels/sinkhorn_terms.h"
 
-enum { K_CONVERT, K_BUILD, K_TRANSPOSE, K_ABSMAX, K_INIT_G, K_PASS, K_REDUCE, K_RESTORE, K_PLAN, K_N };
-static const char *const knames[K_N] = {"sk_convert", "sk_build",   "sk_transpose", "sk_absmax", "sk_init_g",
-                                        "sk_pass",    "sk_reduce",  "sk_restore",   "sk_plan"};
+_Static_assert(SK_MEASURE == IE_SK_MEASURE && SK_CHECK == IE_SK_CHECK && SK_TERMS == IE_SK_TERMS &&
+                   SK_EUCLIDEAN == IE_SK_EUCLIDEAN && SK_HALF_SQEUCLIDEAN == IE_SK_HALF_SQEUCLIDEAN,
+               "src/kernels/sinkhorn_terms.h and src/sinkhorn.h agree");
+
+enum {
+  K_CONVERT, K_BUILD, K_TRANSPOSE, K_ABSMAX, K_INIT_G, K_PASS_MAT, K_PASS_PTS, K_REDUCE, K_RESTORE, K_PLAN, K_N
+};
+static const char *const knames[K_N] = {"sk_convert", "sk_build",    "sk_transpose", "sk_absmax",
+                                        "sk_init_g",  "sk_pass_mat", "sk_pass_pts",  "sk_reduce",
+                                        "sk_restore", "sk_plan"};
 
 typedef struct {
   ie_ocl *s;
   cl_kernel k[K_N];
   cl_long B, n, m, d, Bc, c_bs, x_bs, y_bs;
   cl_int metric;
+  cl_int lanes; /* work-items a row in a pass: 32 on a GPU, 1 on a CPU device */
   cl_mem C, CT, x, y, lw[2], pot[2], fsave, rowt, pterm, active, mask, cmax, bad, dummy;
 } ocl_sk;
 
@@ -48,9 +58,20 @@ static ie_status mk(ie_context *ctx, ocl_sk *w, cl_mem *out, size_t bytes, const
   return IE_OK;
 }
 
+/* One work-item an element. */
 static ie_status run1(ie_context *ctx, ocl_sk *w, int k, int64_t items) {
   size_t g = (size_t)(items > 0 ? items : 1);
   TRY("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(w->s->queue, w->k[k], 1, NULL, &g, NULL, 0, NULL, NULL));
+  return IE_OK;
+}
+
+/* Groups of SK_NT work-items (the kernels loop when there are fewer groups
+ * than units of work). */
+static ie_status run_groups(ie_context *ctx, ocl_sk *w, int k, int64_t groups) {
+  if (groups < 1) groups = 1;
+  if (groups > 65536) groups = 65536;
+  size_t l = SK_NT, g = (size_t)groups * SK_NT;
+  TRY("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(w->s->queue, w->k[k], 1, NULL, &g, &l, 0, NULL, NULL));
   return IE_OK;
 }
 
@@ -74,6 +95,9 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
   }
   const cl_long B = su->B, n = su->n, m = su->m, d = su->d, R = n > m ? n : m;
   w->B = B, w->n = n, w->m = m, w->d = d, w->metric = su->metric;
+  cl_device_type type = CL_DEVICE_TYPE_GPU;
+  TRY("clGetDeviceInfo", clGetDeviceInfo(s->device, CL_DEVICE_TYPE, sizeof type, &type, NULL));
+  w->lanes = type & CL_DEVICE_TYPE_CPU ? 1 : SK_LANES;
   w->x_bs = su->x_bstride, w->y_bs = su->y_bstride;
   const size_t D = sizeof(double);
   CK(mk(ctx, w, &w->lw[0], (size_t)(B * n) * D, su->la));
@@ -134,14 +158,14 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
     ARG(k, 5, m);
     ARG(k, 6, w->C);
     ARG(k, 7, w->bad);
-    CK(run1(ctx, w, K_CONVERT, rows));
+    CK(run_groups(ctx, w, K_CONVERT, rows));
   } else {
     cl_kernel k = w->k[K_BUILD];
     ARG(k, 0, w->x);
     ARG(k, 1, w->y);
     ARG(k, 2, w->x_bs);
     ARG(k, 3, w->y_bs);
-    ARG(k, 4, total);
+    ARG(k, 4, Bc);
     ARG(k, 5, n);
     ARG(k, 6, m);
     ARG(k, 7, d);
@@ -151,7 +175,7 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
   }
   cl_kernel kt = w->k[K_TRANSPOSE];
   ARG(kt, 0, w->C);
-  ARG(kt, 1, total);
+  ARG(kt, 1, Bc);
   ARG(kt, 2, n);
   ARG(kt, 3, m);
   ARG(kt, 4, w->CT);
@@ -164,7 +188,7 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
     ARG(k, 1, Bc);
     ARG(k, 2, nm);
     ARG(k, 3, w->cmax);
-    CK(run1(ctx, w, K_ABSMAX, Bc));
+    CK(run_groups(ctx, w, K_ABSMAX, Bc));
     TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(s->queue, w->cmax, CL_TRUE, 0, (size_t)Bc * D, cmax, 0, NULL, NULL));
     cl_long *rb = malloc((size_t)(Bc * n) * sizeof *rb);
     if (!rb) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory");
@@ -204,9 +228,9 @@ static ie_status ocl_sk_set_active(ie_context *ctx, void *wsv, const uint8_t *ma
 static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, double eps, double tau,
                              double *terms) {
   ocl_sk *w = wsv;
-  cl_kernel k = w->k[K_PASS];
+  cl_kernel k = w->k[w->C ? K_PASS_MAT : K_PASS_PTS];
   cl_long R = side ? w->m : w->n, K = side ? w->n : w->m;
-  cl_int cmode = mode, use_mat = w->C != NULL, use_save = side == 0;
+  cl_int cmode = mode, use_save = side == 0;
   cl_double ce = eps, ct = tau;
   cl_mem mat = w->C ? (side ? w->CT : w->C) : w->dummy;
   cl_mem rp = w->x ? (side ? w->y : w->x) : w->dummy, cp = w->x ? (side ? w->x : w->y) : w->dummy;
@@ -219,21 +243,24 @@ static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, dou
   ARG(k, 5, cmode);
   ARG(k, 6, ce);
   ARG(k, 7, ct);
-  ARG(k, 8, use_mat);
-  ARG(k, 9, mat);
-  ARG(k, 10, w->c_bs);
-  ARG(k, 11, rp);
-  ARG(k, 12, cp);
-  ARG(k, 13, rp_bs);
-  ARG(k, 14, cp_bs);
-  ARG(k, 15, w->pot[side ^ 1]);
-  ARG(k, 16, w->pot[side]);
-  ARG(k, 17, w->lw[side]);
-  ARG(k, 18, use_save);
-  ARG(k, 19, w->fsave);
-  ARG(k, 20, w->rowt);
-  ARG(k, 21, w->active);
-  CK(run1(ctx, w, K_PASS, w->B * R));
+  ARG(k, 8, mat);
+  ARG(k, 9, w->c_bs);
+  ARG(k, 10, rp);
+  ARG(k, 11, cp);
+  ARG(k, 12, rp_bs);
+  ARG(k, 13, cp_bs);
+  ARG(k, 14, w->pot[side ^ 1]);
+  ARG(k, 15, w->pot[side]);
+  ARG(k, 16, w->lw[side]);
+  ARG(k, 17, use_save);
+  ARG(k, 18, w->fsave);
+  ARG(k, 19, w->rowt);
+  ARG(k, 20, w->active);
+  ARG(k, 21, w->lanes);
+  /* SK_NT / lanes rows a group; no grid-stride loop in a pass, so every row its lanes */
+  const int64_t rows_per_group = SK_NT / w->lanes;
+  size_t l = SK_NT, g = (size_t)((w->B * R + rows_per_group - 1) / rows_per_group) * SK_NT;
+  TRY("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(w->s->queue, k, 1, NULL, &g, &l, 0, NULL, NULL));
   if (mode == IE_SK_UPDATE) return IE_OK;
   cl_int all = mode == IE_SK_MEASURE;
   cl_kernel kr = w->k[K_REDUCE];
@@ -243,7 +270,7 @@ static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, dou
   ARG(kr, 3, all);
   ARG(kr, 4, w->active);
   ARG(kr, 5, w->pterm);
-  CK(run1(ctx, w, K_REDUCE, w->B));
+  CK(run_groups(ctx, w, K_REDUCE, w->B));
   TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->pterm, CL_TRUE, 0,
                                                  (size_t)w->B * IE_SK_TERMS * sizeof(double), terms, 0, NULL, NULL));
   return IE_OK;

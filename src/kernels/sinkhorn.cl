@@ -1,0 +1,283 @@
+/*
+ * sinkhorn.cl — the Sinkhorn passes of src/sinkhorn.h on a GPU, in double:
+ * compiled as OpenCL C by the OpenCL backend (src/opencl/sinkhorn.c) and as
+ * CUDA C++ by the CUDA backend (src/cuda/sinkhorn.cu).  Names start with sk_.
+ * On OpenCL without cl_khr_fp64 the file defines nothing, and the host
+ * reports the solver as unsupported on that device.
+ *
+ * A pass is one launch over the whole batch, `lanes` work-items a (problem,
+ * row) (a power of two up to SK_LANES: a warp on CUDA; on OpenCL 32 on a GPU,
+ * 1 on a CPU device, where a work-item is a thread's loop iteration and
+ * lanes would only add barriers), SK_NT work-items a group.  Lane l takes
+ * columns l, l + lanes, ... and keeps an online (M, S, T):
+ *   v = (h_c − C_rc)/ε;  v > M: S ← S·e^{M−v} + 1, T ← T·e^{M−v} + C, M ← v;
+ *   else e = e^{v−M}: S += e, T += e·C.
+ * The lanes merge by a xor butterfly (warp shuffles on CUDA, local memory on
+ * OpenCL: the same operations, and a commutative merge, so both give the
+ * same bits); L = M + log S, and the row's new potential and terms are
+ * sinkhorn_terms.h's.  Per-problem terms are reduced by one group a problem
+ * in a fixed tree order.  No float atomics: results are bit-identical run to
+ * run.  The kernels that work in groups (sk_convert, sk_absmax, the passes,
+ * sk_reduce) must be launched with SK_NT work-items a group; the others take
+ * one work-item an element, in any group size.
+ */
+#include "vendor.h"
+#include "widen.h"
+#include "sinkhorn_terms.h"
+
+#if !defined(IE_KERNEL_OPENCL) || defined(cl_khr_fp64)
+
+/* (M, S, T) ← (M, S, T) ⊕ (M2, S2, T2); commutative, bit for bit. */
+FN void sk_lse_merge(double *M, double *S, double *T, double M2, double S2, double T2)
+{
+  const double Mn = fmax(*M, M2);
+  if (Mn == -IE_INFINITY) return;
+  const double e1 = exp(*M - Mn), e2 = exp(M2 - Mn);
+  *S = *S * e1 + S2 * e2;
+  *T = *T * e1 + T2 * e2;
+  *M = Mn;
+}
+
+/* Fold v = (h − cost)/ε of one column into a lane's (M, S, T). */
+FN void sk_lse_add(double *M, double *S, double *T, double v, double cost, int want_t)
+{
+  if (v == -IE_INFINITY) return; /* zero mass */
+  if (v > *M) {
+    const double sc = exp(*M - v);
+    *S = *S * sc + 1.0;
+    if (want_t) *T = *T * sc + cost;
+    *M = v;
+  } else {
+    const double e = exp(v - *M);
+    *S += e;
+    if (want_t) *T += e * cost;
+  }
+}
+
+/* ---- Setup kernels ------------------------------------------------------------------ */
+
+/* Widen rows of a given cost to double (compact rows × m) and find each
+ * row's first non-finite column (bad[r], −1 if none): one group a row,
+ * lanes over the columns, the first column by a tree of minima. */
+KERNEL void sk_convert(GLOBAL const ie_u8 *src, ie_u64 off, int dt, ie_i64 stride, ie_i64 rows,
+                       ie_i64 m, GLOBAL double *dst, GLOBAL ie_i64 *bad)
+{
+  LOCAL_ARRAY(ie_i64, first, SK_NT);
+  const ie_i64 lane = LOCAL_ID();
+  GLOBAL const ie_u8 *base = src + off;
+  for (ie_i64 r = GROUP_ID(); r < rows; r += NUM_GROUPS()) {
+    ie_i64 f = m;
+    for (ie_i64 j = lane; j < m; j += SK_NT) {
+      const double v = widen_load(base, r * stride + j, dt);
+      dst[r * m + j] = v;
+      if (f == m && !isfinite(v)) f = j;
+    }
+    first[lane] = f;
+    BARRIER();
+    for (int s = SK_NT / 2; s > 0; s >>= 1) {
+      if (lane < s && first[lane + s] < first[lane]) first[lane] = first[lane + s];
+      BARRIER();
+    }
+    if (lane == 0) bad[r] = first[0] < m ? first[0] : -1;
+    BARRIER();
+  }
+}
+
+/* C[p, i, j] = cost(x_i, y_j) of problem p, for p < Bc. */
+KERNEL void sk_build(GLOBAL const double *x, GLOBAL const double *y, ie_i64 x_bs, ie_i64 y_bs,
+                     ie_i64 Bc, ie_i64 n, ie_i64 m, ie_i64 d, int metric, GLOBAL double *C)
+{
+  const ie_i64 total = Bc * n * m;
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE()) {
+    const ie_i64 p = e / (n * m), r = e - p * n * m, i = r / m, j = r - i * m;
+    C[e] = sk_dist(metric, x + (p * x_bs + i) * d, y + (p * y_bs + j) * d, d);
+  }
+}
+
+/* CT[p, j, i] = C[p, i, j]. */
+KERNEL void sk_transpose(GLOBAL const double *C, ie_i64 Bc, ie_i64 n, ie_i64 m, GLOBAL double *CT)
+{
+  const ie_i64 total = Bc * n * m;
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE()) {
+    const ie_i64 p = e / (n * m), r = e - p * n * m, j = r / n, i = r - j * n;
+    CT[e] = C[p * n * m + i * m + j];
+  }
+}
+
+/* cmax[p] = max |C| over problem p: one group a problem. */
+KERNEL void sk_absmax(GLOBAL const double *C, ie_i64 Bc, ie_i64 nm, GLOBAL double *cmax)
+{
+  LOCAL_ARRAY(double, sh, SK_NT);
+  const ie_i64 lane = LOCAL_ID();
+  for (ie_i64 p = GROUP_ID(); p < Bc; p += NUM_GROUPS()) {
+    double v = 0;
+    for (ie_i64 e = lane; e < nm; e += SK_NT) v = fmax(v, fabs(C[p * nm + e]));
+    sh[lane] = v;
+    BARRIER();
+    for (int s = SK_NT / 2; s > 0; s >>= 1) {
+      if (lane < s) sh[lane] = fmax(sh[lane], sh[lane + s]);
+      BARRIER();
+    }
+    if (lane == 0) cmax[p] = sh[0];
+    BARRIER();
+  }
+}
+
+/* g = 0, −inf at zero mass. */
+KERNEL void sk_init_g(GLOBAL double *g, GLOBAL const double *lb, ie_i64 total)
+{
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE())
+    g[e] = lb[e] == -IE_INFINITY ? -IE_INFINITY : 0.0;
+}
+
+/* ---- The pass ------------------------------------------------------------------------- */
+
+/* Rows q = b·R + r of every problem b on this side (R rows, K columns):
+ * the cost from mat (rows [·, K], mat_bs elements between problems) when
+ * use_mat, else from the points rp (this side's) and cp (the other side's).
+ * h: the other side's potential, pot: this side's, lw: its log weights;
+ * save (CHECK on side 0, when use_save) gets the old potential. */
+FN void sk_pass_body(int use_mat, int lanes, ie_i64 B, ie_i64 R, ie_i64 K, ie_i64 d, int metric, int mode,
+                     double eps, double tau, GLOBAL const double *mat, ie_i64 mat_bs,
+                     GLOBAL const double *rp, GLOBAL const double *cp, ie_i64 rp_bs, ie_i64 cp_bs,
+                     GLOBAL const double *h, GLOBAL double *pot, GLOBAL const double *lw,
+                     int use_save, GLOBAL double *save, GLOBAL double *rowt,
+                     GLOBAL const ie_u8 *active, LOCAL double *sM, LOCAL double *sS,
+                     LOCAL double *sT)
+{
+  const int lid = (int)LOCAL_ID(), lane = lid % lanes;
+  const ie_i64 q = GROUP_ID() * (SK_NT / lanes) + lid / lanes;
+  const ie_i64 b = q < B * R ? q / R : 0, r = q - b * R;
+  /* uniform over a row's lanes (a whole warp on CUDA) */
+  const int live = q < B * R && (mode == SK_MEASURE || active[b]);
+  const int want_t = mode == SK_MEASURE;
+  const double inv_eps = 1.0 / eps;
+  double M = -IE_INFINITY, S = 0, T = 0;
+  if (live) {
+    GLOBAL const double *hb = h + b * K;
+    GLOBAL const double *crow = use_mat ? mat + b * mat_bs + r * K : mat;
+    GLOBAL const double *rpt = use_mat ? rp : rp + (b * rp_bs + r) * d;
+    GLOBAL const double *cpts = use_mat ? cp : cp + b * cp_bs * d;
+    for (ie_i64 c = lane; c < K; c += lanes) {
+      const double cost = use_mat ? crow[c] : sk_dist(metric, rpt, cpts + c * d, d);
+      sk_lse_add(&M, &S, &T, (hb[c] - cost) * inv_eps, cost, want_t); /* −inf at zero mass */
+    }
+  }
+  for (int o = lanes / 2; o > 0; o >>= 1) { /* stays inside the row's lanes */
+#ifdef IE_KERNEL_CUDA
+    (void)sM, (void)sS, (void)sT; /* shuffles need no scratch */
+    const double M2 = __shfl_xor_sync(0xffffffffu, M, o);
+    const double S2 = __shfl_xor_sync(0xffffffffu, S, o);
+    const double T2 = __shfl_xor_sync(0xffffffffu, T, o);
+#else
+    sM[lid] = M;
+    sS[lid] = S;
+    sT[lid] = T;
+    BARRIER();
+    const double M2 = sM[lid ^ o], S2 = sS[lid ^ o], T2 = sT[lid ^ o];
+    BARRIER();
+#endif
+    sk_lse_merge(&M, &S, &T, M2, S2, T2);
+  }
+  if (!live || lane != 0) return;
+  const double L = M + log(S); /* −inf when every column has zero mass */
+  const double lwr = lw[q], old = pot[q];
+  GLOBAL double *t = rowt + q * SK_TERMS;
+  if (mode == SK_MEASURE) {
+    sk_measure_terms(eps, inv_eps, lwr, old, L, S > 0 ? T / S : 0, t);
+    return;
+  }
+  const double nw = sk_new_potential(eps, tau, lwr, L);
+  pot[q] = nw;
+  if (mode == SK_CHECK) {
+    if (use_save) save[q] = old;
+    sk_check_terms(inv_eps, lwr, old, nw, L, t);
+  }
+}
+
+#ifdef IE_KERNEL_CUDA
+#define SK_PASS_SCRATCH double *sM = 0, *sS = 0, *sT = 0 /* shuffles need none */
+#else
+#define SK_PASS_SCRATCH                                                                     \
+  LOCAL_ARRAY(double, sM, SK_NT);                                                           \
+  LOCAL_ARRAY(double, sS, SK_NT);                                                           \
+  LOCAL_ARRAY(double, sT, SK_NT)
+#endif
+
+#define SK_PASS_PARAMS                                                                      \
+  ie_i64 B, ie_i64 R, ie_i64 K, ie_i64 d, int metric, int mode, double eps, double tau,     \
+      GLOBAL const double *mat, ie_i64 mat_bs, GLOBAL const double *rp,                     \
+      GLOBAL const double *cp, ie_i64 rp_bs, ie_i64 cp_bs, GLOBAL const double *h,          \
+      GLOBAL double *pot, GLOBAL const double *lw, int use_save, GLOBAL double *save,       \
+      GLOBAL double *rowt, GLOBAL const ie_u8 *active, int lanes
+#define SK_PASS_ARGS                                                                        \
+  lanes, B, R, K, d, metric, mode, eps, tau, mat, mat_bs, rp, cp, rp_bs, cp_bs, h, pot, lw,        \
+      use_save, save, rowt, active, sM, sS, sT
+
+/* A pass reading the cost from a matrix, and one forming it from points. */
+KERNEL void sk_pass_mat(SK_PASS_PARAMS)
+{
+  SK_PASS_SCRATCH;
+  sk_pass_body(1, SK_PASS_ARGS);
+}
+KERNEL void sk_pass_pts(SK_PASS_PARAMS)
+{
+  SK_PASS_SCRATCH;
+  sk_pass_body(0, SK_PASS_ARGS);
+}
+
+/* pterm[b, k] = Σ_r rowt[b, r, k] (k = 2: max) of the problems with active[b]
+ * (all of them when all): one group a problem, lanes over the rows, then a
+ * tree in a fixed order. */
+KERNEL void sk_reduce(GLOBAL const double *rowt, ie_i64 B, ie_i64 R, int all,
+                      GLOBAL const ie_u8 *active, GLOBAL double *pterm)
+{
+  LOCAL_ARRAY(double, sh, SK_TERMS * SK_NT);
+  const int lane = (int)LOCAL_ID();
+  for (ie_i64 b = GROUP_ID(); b < B; b += NUM_GROUPS()) {
+    double acc[SK_TERMS] = {0, 0, 0, 0, 0, 0};
+    if (all || active[b])
+      for (ie_i64 r = lane; r < R; r += SK_NT)
+        for (int k = 0; k < SK_TERMS; k++)
+          acc[k] = sk_term_merge(k, acc[k], rowt[(b * R + r) * SK_TERMS + k]);
+    for (int k = 0; k < SK_TERMS; k++) sh[k * SK_NT + lane] = acc[k];
+    BARRIER();
+    for (int s = SK_NT / 2; s > 0; s >>= 1) {
+      if (lane < s)
+        for (int k = 0; k < SK_TERMS; k++)
+          sh[k * SK_NT + lane] = sk_term_merge(k, sh[k * SK_NT + lane], sh[k * SK_NT + lane + s]);
+      BARRIER();
+    }
+    if (lane < SK_TERMS) pterm[b * SK_TERMS + lane] = sh[lane * SK_NT];
+    BARRIER();
+  }
+}
+
+/* f of the problems with mask[b] = 1 back to the saved f (total = B·n). */
+KERNEL void sk_restore(GLOBAL double *f, GLOBAL const double *save, GLOBAL const ie_u8 *mask,
+                       ie_i64 total, ie_i64 n)
+{
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE())
+    if (mask[e / n]) f[e] = save[e];
+}
+
+/* P_ij = exp((f_i + g_j − C_ij)/ε) into out (f32 or f64 at byte offset off,
+ * row stride in elements); the cost from C (use_mat) or the points. */
+KERNEL void sk_plan(ie_i64 B, ie_i64 n, ie_i64 m, ie_i64 d, int metric, int use_mat,
+                    GLOBAL const double *C, ie_i64 c_bs, GLOBAL const double *x,
+                    GLOBAL const double *y, ie_i64 x_bs, ie_i64 y_bs, GLOBAL const double *f,
+                    GLOBAL const double *g, double eps, GLOBAL ie_u8 *out, ie_u64 off, int f64,
+                    ie_i64 stride)
+{
+  const ie_i64 total = B * n * m;
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE()) {
+    const ie_i64 q = e / m, j = e - q * m, b = q / n, i = q - b * n;
+    const double c = use_mat ? C[b * c_bs + i * m + j]
+                             : sk_dist(metric, x + (b * x_bs + i) * d, y + (b * y_bs + j) * d, d);
+    const double p = exp((f[q] + g[b * m + j] - c) / eps);
+    if (f64) ((GLOBAL double *)(out + off))[q * stride + j] = p;
+    else ((GLOBAL float *)(out + off))[q * stride + j] = (float)p;
+  }
+}
+
+#endif /* fp64 */
