@@ -18,7 +18,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "../internal.h"
+#include "../host/host.h"
 
 /* (a, ia) after (b, ib) in the (key, index) order; no branch. */
 static inline int ie__knn_after(double a, int64_t ia, double b, int64_t ib) {

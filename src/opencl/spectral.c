@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "ocl.h"
-#include "../spectral.h"
 
 ie_status ie__ocl_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel,
                        double gamma, int dual, double scale, int mul, ie_dtype dt, void *out,
