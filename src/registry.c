@@ -89,6 +89,14 @@ static const char *module_file(ie_backend b) {
   return b == IE_BACKEND_CUDA ? "libinfoest-cuda.so" : "libinfoest-opencl.so";
 }
 
+/* The driver-side library a backend cannot work without, probed before its
+ * module is opened: on a machine without it the module's own libraries are
+ * never loaded (the CUDA module's cuBLAS and cuSOLVER alone make some
+ * 260 MiB resident before anything runs). */
+static const char *driver_file(ie_backend b) {
+  return b == IE_BACKEND_CUDA ? "libcuda.so.1" : "libOpenCL.so.1";
+}
+
 /* The directory of the core library, with a trailing '/', into buf. */
 static int own_dir(char *buf, size_t cap) {
   Dl_info info;
@@ -111,6 +119,14 @@ static int try_dir(ie_context *ctx, ie_backend b, const char *dir, size_t dlen,
   int n = snprintf(path, sizeof path, "%.*s%s%s", (int)dlen, dir,
                    dlen && dir[dlen - 1] != '/' ? "/" : "", file);
   if (n < 0 || (size_t)n >= sizeof path || access(path, F_OK) != 0) return 0;
+  if (!dlopen(driver_file(b), RTLD_LAZY | RTLD_LOCAL)) { /* kept: the module needs it */
+    const char *why = dlerror();
+    ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+              "ie_context_create: %s: %s cannot be loaded (%s); the module %s was not opened",
+              b == IE_BACKEND_CUDA ? "no NVIDIA driver" : "no OpenCL ICD loader", driver_file(b),
+              why ? why : "unknown error", path);
+    return -1;
+  }
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *why = dlerror();
