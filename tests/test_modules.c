@@ -169,7 +169,7 @@ Test(modules, build_tree_modules_load) {
         cr_expect_eq(ie_cuda_set_stream(ctx, q), IE_OK, "%s", ie_errmsg(ctx));
       }
     } else {
-      cr_log_info("%s: module loaded, no device: %s", ie_backend_name(b), msg);
+      cr_log_info("%s: module found; no driver or device here: %s", ie_backend_name(b), msg);
     }
     ie_context_destroy(ctx);
   }
