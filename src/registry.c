@@ -57,11 +57,14 @@ static const ie_backend_module *check_module(ie_context *ctx, const ie_backend_m
                   : !m->ops ? "has no table" : NULL;
   if (!bad) return m;
   if (!m || m->abi != IE_BACKEND_ABI || !m->ops)
-    ie__error(ctx, IE_BACKEND_UNAVAILABLE, "ie_context_create: the backend module %s %s: reinstall infoest", what, bad);
+    ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+              "ie_context_create: the backend module %s %s: reinstall infoest", what, bad);
   else
     ie__error(ctx, IE_BACKEND_UNAVAILABLE,
-              "ie_context_create: the backend module %s %s (module %u.%u.%u, library %s): reinstall infoest", what, bad,
-              m->version / 1000000, m->version / 1000 % 1000, m->version % 1000, IE_VERSION_STRING);
+              "ie_context_create: the backend module %s %s (module %u.%u.%u, library %s): "
+              "reinstall infoest",
+              what, bad, m->version / 1000000, m->version / 1000 % 1000, m->version % 1000,
+              IE_VERSION_STRING);
   return NULL;
 }
 
@@ -131,8 +134,8 @@ static int try_dir(ie_context *ctx, ie_backend b, const char *dir, size_t dlen,
   if (!h) {
     const char *why = dlerror();
     ie__error(ctx, IE_BACKEND_UNAVAILABLE,
-              "ie_context_create: the %s backend module %s failed to load: %s%s", ie_backend_name(b), path,
-              why ? why : "unknown error",
+              "ie_context_create: the %s backend module %s failed to load: %s%s",
+              ie_backend_name(b), path, why ? why : "unknown error",
               b == IE_BACKEND_CUDA ? " (are the NVIDIA driver and the CUDA runtime installed?)"
                                    : " (is an OpenCL ICD loader, libOpenCL.so.1, installed?)");
     return -1;
@@ -150,7 +153,8 @@ static int try_dir(ie_context *ctx, ie_backend b, const char *dir, size_t dlen,
   const ie_backend_module *m = check_module(ctx, entry(), path);
   if (!m || m->ops->kind != b) {
     if (m)
-      ie__error(ctx, IE_BACKEND_UNAVAILABLE, "ie_context_create: the backend module %s is not the %s backend", path,
+      ie__error(ctx, IE_BACKEND_UNAVAILABLE,
+                "ie_context_create: the backend module %s is not the %s backend", path,
                 ie_backend_name(b));
     dlclose(h);
     return -1;
@@ -186,8 +190,8 @@ static const ie_backend_module *module_of(ie_context *ctx, ie_backend b) {
     }
     if (r == 0)
       ie__error(ctx, IE_BACKEND_UNAVAILABLE,
-                "ie_context_create: no %s backend: the module %s is not in %s (%s); install it next to "
-                "libinfoest or set IE_BACKEND_PATH",
+                "ie_context_create: no %s backend: the module %s is not in %s (%s); "
+                "install it next to libinfoest or set IE_BACKEND_PATH",
                 ie_backend_name(b), module_file(b), where, dir);
     if (r == 1) loaded[b] = m;
   }
@@ -200,7 +204,8 @@ const ie_backend_ops *ie__backend_load(ie_context *ctx, ie_backend b) {
   if (b == IE_BACKEND_CPU) return &ie__cpu_ops;
   if (!built(b)) {
     ie__error(ctx, IE_BACKEND_UNAVAILABLE,
-              "ie_context_create: backend '%s' is not compiled into this build of infoest", ie_backend_name(b));
+              "ie_context_create: backend '%s' is not compiled into this build of infoest",
+              ie_backend_name(b));
     return NULL;
   }
   const ie_backend_module *m = module_of(ctx, b);
