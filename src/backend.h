@@ -221,6 +221,11 @@ struct ie_context {
   const volatile int *cancel; /* ie_context_set_cancel_flag; NULL: none */
 };
 
+/* ---- Services a backend may use ------------------------------------------------
+ * Defined in src/host/ (error.c, dtype.c), which is compiled into the core
+ * and into each module: a backend calling them never calls into the core.
+ * (ie__dtype_size and ie__dtype_name are declared above.) */
+
 /* Record a failure on ctx and return `s`.  printf-style. */
 ie_status ie__error(ie_context *ctx, ie_status s, const char *fmt, ...)
 #ifdef __GNUC__
