@@ -1,8 +1,8 @@
 /*
- * module.c — the one symbol that libinfoest-cuda.so exports: the core library
+ * module.c — the one symbol libinfoest-cuda.so exports: the core library
  * (src/registry.c) finds it with dlsym and gets the backend's descriptor,
- * defined in src/cuda/context.cu.  Not part of the static library, which holds every
- * backend and reaches the descriptors directly.
+ * defined in src/cuda/context.cu.  Not part of the static library, which
+ * holds every backend and reaches the descriptors directly.
  */
 #include "../backend.h"
 

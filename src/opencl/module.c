@@ -1,8 +1,8 @@
 /*
- * module.c — the one symbol that libinfoest-opencl.so exports: the core library
+ * module.c — the one symbol libinfoest-opencl.so exports: the core library
  * (src/registry.c) finds it with dlsym and gets the backend's descriptor,
- * defined in src/opencl/ocl_backend.c.  Not part of the static library, which holds every
- * backend and reaches the descriptors directly.
+ * defined in src/opencl/ocl_backend.c.  Not part of the static library, which
+ * holds every backend and reaches the descriptors directly.
  */
 #include "../backend.h"
 
