@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "spectral.h"
+#include "threads.h"
 #include "cpu/vmath.h" /* IE_CPU_CLONES */
 
 static int has_spectral(const ie_context *ctx) {
@@ -107,7 +108,7 @@ ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
   }
   /* Small sets: one thread a set, no BLAS.  Large ones: one after another,
    * ?syevd with OpenBLAS's own threads. */
-#pragma omp parallel if (sets > 1 && small)
+#pragma omp parallel if (sets > 1 && small) num_threads(ie__threads(ctx))
   {
     /* The small path's workspace: the matrix in double and three vectors. */
     lapack_int liw = 1, iw = 0;
