@@ -63,6 +63,7 @@ trap 'rm -rf "$tmp"' EXIT
 # One nvcc a file, in parallel; each file's ptxas lines to its own log.
 compile() {
   local f="$1" log="$2"
+  # shellcheck disable=SC2086 # IE_PTXAS_FLAGS: several flags, split on purpose
   "$nvcc" -arch="sm_$arch" -O3 -DNDEBUG -DIE_BUILDING=1 -DIE_HAVE_CUDA=1 \
     -I"$root/include" -I"$root/src" -I"$dl" ${IE_PTXAS_FLAGS:-} -Xptxas -v -c "$f" -o "$log.o" >"$log" 2>&1
   echo $? >"$log.rc"
@@ -76,7 +77,7 @@ for f in "${srcs[@]}"; do
 done
 wait
 
-demangle=cat
+demangle="cat"
 for c in cu++filt c++filt; do command -v "$c" >/dev/null && demangle="$c" && break; done
 [ "$demangle" = cat ] && [ -x "$(dirname "$nvcc")/cu++filt" ] && demangle="$(dirname "$nvcc")/cu++filt"
 
