@@ -31,6 +31,8 @@
  * Threads: a context is not thread-safe.  Use one context per thread; distinct
  * contexts may be used concurrently, also on the same device.  Nothing else is
  * shared between contexts except read-only, lazily built, immutable tables.
+ * A call's own host threads (OpenMP) are bounded per context:
+ * ie_context_options.threads (1 for a server with a context per core).
  *
  * Synchronisation: every call returns when its results are complete and any
  * bad value has been detected (a GPU call waits for its own stream).
@@ -131,6 +133,22 @@ typedef struct {
   size_t size;        /* sizeof(ie_context_options), or 0: see "Options structs" */
   ie_backend backend; /* default IE_BACKEND_AUTO */
   int device;         /* device index within the backend; default 0 */
+  /* Fields below were added after the first version (size 0 reads none). */
+  /* Host threads a call on this context may use; 0 (the default, and what
+   * a caller of the first version gets): as many as OpenMP would (all cores,
+   * or OMP_NUM_THREADS).  A server that runs one context per thread sets 1
+   * so that its threads do not oversubscribe the cores.  It bounds every
+   * OpenMP region of the library's calls on this context: all the work of
+   * the CPU backend and the host-side steps of the others (kNN estimator
+   * sums, spectral eigenvalues), as a per-call clause, so other contexts
+   * and the caller's own OpenMP settings are untouched.  Not bounded:
+   * OpenBLAS's own threads, used by the CPU backend's large Gram matrices
+   * and by the eigenvalue step of ie_vendi* / ie_matrix_* (a process-wide
+   * setting in OpenBLAS: set OPENBLAS_NUM_THREADS=1, or call
+   * openblas_set_num_threads(1), in such a server), and the threads of an
+   * OpenCL runtime (PoCL's own pool).  At most 4096; negative or more:
+   * IE_INVALID_ARGUMENT. */
+  int threads;
 } ie_context_options;
 
 /* Make a context.  `opt` may be NULL (auto, device 0).  On failure *out is

@@ -223,6 +223,7 @@ struct ie_context {
   int64_t err_index, err_row, err_col;
   char err_tensor[32];
   const volatile int *cancel; /* ie_context_set_cancel_flag; NULL: none */
+  int threads;                /* ie_context_options.threads; 0: OpenMP's count (src/threads.h) */
 };
 
 /* ---- Services a backend may use ------------------------------------------------
