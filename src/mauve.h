@@ -44,6 +44,8 @@ typedef struct ie_mauve_ops {
 } ie_mauve_ops;
 
 extern const ie_mauve_ops ie__cpu_mauve_ops;
+extern const ie_mauve_ops ie__opencl_mauve_ops;
+extern const ie_mauve_ops ie__cuda_mauve_ops;
 
 /* The frontier and integrals of count histograms pc, qc (k bins, checked
  * non-negative with positive sums) as mauve-text computes them.  curve
