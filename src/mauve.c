@@ -236,6 +236,8 @@ typedef struct {
   ie__arg *in;     /* 1 + sets inputs */
   char (*names)[24];
   void *z, *y, *c; /* backend buffers */
+  void *sess;      /* the backend's state for this call (ie_mauve_ops.begin) */
+  int began;
   double *cov, *w, *mean, *v, *yn, *d2, *cum, *dots_d, *sc, *hist, *fscratch;
   float *yh, *ch, *best_c, *dots;
   int32_t *lab, *lab2, *best_lab, *perm;
@@ -250,6 +252,7 @@ static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
   if (w->z) ctx->ops->free(ctx, w->z);
   if (w->y) ctx->ops->free(ctx, w->y);
   if (w->c) ctx->ops->free(ctx, w->c);
+  if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
   void *host[] = {w->in, w->names, w->cov, w->w, w->mean, w->v, w->yn, w->d2, w->cum, w->dots_d,
                   w->sc, w->hist, w->fscratch, w->yh, w->ch, w->best_c, w->dots, w->lab, w->lab2,
                   w->best_lab, w->perm, w->off, w->cand, w->err, w->acc};
@@ -280,14 +283,14 @@ static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo
     splitmix rng = {seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + 1))};
     kmeanspp(kd, &rng, w->ch, w->d2, w->cum, w->dots, w->cand);
     IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->ch, cbytes));
-    IE__CHECK(mo->assign(ctx, ym, cm, w->lab));
+    IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab));
     int64_t it = 0;
     while (it < o->max_iter) {
       if (ie__cancelled(ctx)) return ie__cancel(ctx, fn);
       group(w->lab, n, k, w->perm, w->off);
-      IE__CHECK(mo->update(ctx, ym, w->perm, w->off, cm));
+      IE__CHECK(mo->update(ctx, w->sess, ym, w->perm, w->off, cm));
       it++;
-      IE__CHECK(mo->assign(ctx, ym, cm, w->lab2));
+      IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab2));
       const int same = memcmp(w->lab, w->lab2, (size_t)n * sizeof *w->lab) == 0;
       int32_t *t = w->lab;
       w->lab = w->lab2;
@@ -373,6 +376,11 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
     goto done;
   }
 
+  if (mo->begin) {
+    if ((s = mo->begin(ctx, &w.sess)) != IE_OK) goto done;
+    w.began = 1;
+  }
+
   /* 1. unit rows, all sets stacked (P first) */
   const size_t zsz = ie__dtype_size(mo->zdt);
   s = ie__be_alloc(ctx, (size_t)N * (size_t)d * zsz, &w.z);
@@ -384,7 +392,7 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
     for (int64_t i = 0; i < nin; i++) {
       if ((s = ie__stage_in(ctx, &w.in[i])) != IE_OK) goto done;
       memset(w.err, 0, (size_t)w.in[i].m.rows * sizeof *w.err);
-      if ((s = mo->unit_rows(ctx, &w.in[i].m, &zm, row0, w.err)) != IE_OK) goto done;
+      if ((s = mo->unit_rows(ctx, w.sess, &w.in[i].m, &zm, row0, w.err)) != IE_OK) goto done;
       for (int64_t row = 0; row < w.in[i].m.rows; row++)
         if (w.err[row]) {
           s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld holds NaN or inf", fn, w.names[i], (long long)row);
@@ -399,7 +407,7 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   ALLOC(w.mean, d);
   ALLOC(w.cov, (size_t)d * (size_t)d);
   ALLOC(w.w, d);
-  if ((s = mo->covariance(ctx, &zm, w.mean, w.cov)) != IE_OK) goto done;
+  if ((s = mo->covariance(ctx, w.sess, &zm, w.mean, w.cov)) != IE_OK) goto done;
   if (ie__cancelled(ctx)) {
     s = ie__cancel(ctx, fn);
     goto done;
@@ -438,7 +446,7 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   s = ie__be_alloc(ctx, (size_t)N * (size_t)r * sizeof(float), &w.y);
   if (s != IE_OK) goto done;
   ie_mat ym = {w.y, 0, IE_DT_F32, N, r, r};
-  if ((s = mo->project(ctx, &zm, w.v, r, &ym)) != IE_OK) goto done;
+  if ((s = mo->project(ctx, w.sess, &zm, w.v, r, &ym)) != IE_OK) goto done;
   ctx->ops->free(ctx, w.z);
   w.z = NULL;
   ALLOC(w.yh, (size_t)N * (size_t)r);

@@ -22,8 +22,9 @@ static double elem(const char *row, ie_dtype dt, int64_t j) {
   }
 }
 
-static ie_status cpu_unit_rows(ie_context *ctx, const ie_mat *x, const ie_mat *z, int64_t row0,
+static ie_status cpu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z, int64_t row0,
                                ie_rowerr *err) {
+  (void)sess;
   (void)ctx;
   const size_t esz = ie__dtype_size(x->dtype);
   const int64_t d = x->cols;
@@ -52,7 +53,8 @@ static ie_status cpu_unit_rows(ie_context *ctx, const ie_mat *x, const ie_mat *z
 }
 
 /* Centres z in place (z ← z − μ) and writes μ and the covariance. */
-static ie_status cpu_covariance(ie_context *ctx, const ie_mat *z, double *mean, double *cov) {
+static ie_status cpu_covariance(ie_context *ctx, void *sess, const ie_mat *z, double *mean, double *cov) {
+  (void)sess;
   (void)ctx;
   const int64_t n = z->rows, d = z->cols;
   double *Z = (double *)((char *)z->buf + z->offset);
@@ -74,8 +76,9 @@ static ie_status cpu_covariance(ie_context *ctx, const ie_mat *z, double *mean, 
 
 /* y = z V (z already centred by cpu_covariance), in double, rounded to float;
  * in blocks of rows so the double product stays small. */
-static ie_status cpu_project(ie_context *ctx, const ie_mat *z, const double *v, int64_t r,
+static ie_status cpu_project(ie_context *ctx, void *sess, const ie_mat *z, const double *v, int64_t r,
                              const ie_mat *y) {
+  (void)sess;
   const int64_t n = z->rows, d = z->cols, B = 4096;
   double *tmp = malloc((size_t)(n < B ? n : B) * (size_t)r * sizeof *tmp);
   if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the projection");
@@ -96,7 +99,8 @@ static ie_status cpu_project(ie_context *ctx, const ie_mat *z, const double *v, 
 /* Rows at a time in the assignment: the block of dot products stays in cache. */
 #define IE__KM_BLOCK 1024
 
-static ie_status cpu_assign(ie_context *ctx, const ie_mat *y, const ie_mat *c, int32_t *labels) {
+static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, int32_t *labels) {
+  (void)sess;
   const int64_t n = y->rows, k = c->rows, r = y->cols;
   const float *Y = (const float *)((const char *)y->buf + y->offset);
   const float *C = (const float *)((const char *)c->buf + c->offset);
@@ -139,8 +143,9 @@ static ie_status cpu_assign(ie_context *ctx, const ie_mat *y, const ie_mat *c, i
   return IE_OK;
 }
 
-static ie_status cpu_update(ie_context *ctx, const ie_mat *y, const int32_t *perm, const int64_t *off,
+static ie_status cpu_update(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm, const int64_t *off,
                             const ie_mat *c) {
+  (void)sess;
   const int64_t k = c->rows, r = y->cols;
   const float *Y = (const float *)((const char *)y->buf + y->offset);
   float *C = (float *)((char *)c->buf + c->offset);

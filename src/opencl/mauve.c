@@ -77,8 +77,9 @@ static cl_int launch(ie_ocl *s, const km_res *r, size_t items, size_t group) {
   return clEnqueueNDRangeKernel(s->queue, r->k, 1, NULL, &global, &group, 0, NULL, NULL);
 }
 
-static ie_status ocl_unit_rows(ie_context *ctx, const ie_mat *x, const ie_mat *z, int64_t row0,
+static ie_status ocl_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z, int64_t row0,
                                ie_rowerr *err) {
+  (void)sess;
   ie_ocl *s = (ie_ocl *)ctx->state;
   km_res r;
   memset(&r, 0, sizeof r);
@@ -107,7 +108,8 @@ static ie_status ocl_unit_rows(ie_context *ctx, const ie_mat *x, const ie_mat *z
   return IE_OK;
 }
 
-static ie_status ocl_covariance(ie_context *ctx, const ie_mat *z, double *mean, double *cov) {
+static ie_status ocl_covariance(ie_context *ctx, void *sess, const ie_mat *z, double *mean, double *cov) {
+  (void)sess;
   ie_ocl *s = (ie_ocl *)ctx->state;
   km_res r;
   memset(&r, 0, sizeof r);
@@ -145,8 +147,9 @@ static ie_status ocl_covariance(ie_context *ctx, const ie_mat *z, double *mean, 
   return IE_OK;
 }
 
-static ie_status ocl_project(ie_context *ctx, const ie_mat *z, const double *v, int64_t rr,
+static ie_status ocl_project(ie_context *ctx, void *sess, const ie_mat *z, const double *v, int64_t rr,
                              const ie_mat *y) {
+  (void)sess;
   ie_ocl *s = (ie_ocl *)ctx->state;
   km_res r;
   memset(&r, 0, sizeof r);
@@ -176,7 +179,8 @@ static int64_t block_rows(int64_t n, int64_t k) {
   return b < n ? b : n;
 }
 
-static ie_status ocl_assign(ie_context *ctx, const ie_mat *y, const ie_mat *c, int32_t *labels) {
+static ie_status ocl_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, int32_t *labels) {
+  (void)sess;
   ie_ocl *s = (ie_ocl *)ctx->state;
   km_res r;
   memset(&r, 0, sizeof r);
@@ -219,8 +223,9 @@ static ie_status ocl_assign(ie_context *ctx, const ie_mat *y, const ie_mat *c, i
   return IE_OK;
 }
 
-static ie_status ocl_update(ie_context *ctx, const ie_mat *y, const int32_t *perm, const int64_t *off,
+static ie_status ocl_update(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm, const int64_t *off,
                             const ie_mat *c) {
+  (void)sess;
   ie_ocl *s = (ie_ocl *)ctx->state;
   km_res r;
   memset(&r, 0, sizeof r);
