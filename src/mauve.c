@@ -144,10 +144,11 @@ static int64_t sample(const double *cum, int64_t n, double t) {
 /* Greedy k-means++ (Arthur & Vassilvitskii 2007; the variant of
  * scikit-learn's _kmeans_plusplus): each new centre is the best, by the
  * potential Σ min(D², d²), of 2 + ⌊ln k⌋ rows sampled with probability ∝ D².
- * Squared distances in double from float dot products (sgemv), clamped at 0.
- * c: k × r float (out); d2, cum: n doubles; dots: n·t floats; cand: t. */
+ * Squared distances in double from float dot products (sgemm), clamped at 0.
+ * c: k × r float (out); d2, cum: n doubles; dots: n·t floats; cc: t·r floats;
+ * cand: t. */
 static void kmeanspp(const kdata *kd, splitmix *rng, float *c, double *d2, double *cum,
-                     float *dots, int64_t *cand) {
+                     float *dots, float *cc, int64_t *cand) {
   const int64_t n = kd->n, r = kd->r, k = kd->k;
   const int64_t t = 2 + (int64_t)floor(log((double)k));
   int64_t first = (int64_t)(sm_unit(rng) * (double)n);
@@ -171,20 +172,18 @@ static void kmeanspp(const kdata *kd, splitmix *rng, float *c, double *d2, doubl
       if (cand[m] >= n) cand[m] = n - 1;
     }
     /* dots[i, m] = y_i · y_cand[m]: gather the candidates, one sgemm */
-    float *cc = c + (size_t)j * (size_t)r; /* scratch: row j is written last */
+    for (int64_t m = 0; m < t; m++)
+      memcpy(cc + (size_t)m * (size_t)r, kd->y + (size_t)cand[m] * (size_t)r, (size_t)r * sizeof *cc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)t, (int)r, 1.0f, kd->y, (int)r, cc,
+                (int)r, 0.0f, dots, (int)t);
     int64_t best = -1;
     double best_pot = INFINITY;
     for (int64_t m = 0; m < t; m++) {
-      memcpy(cc, kd->y + (size_t)cand[m] * (size_t)r, (size_t)r * sizeof *cc);
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)r, 1.0f, kd->y, (int)r, cc, 1, 0.0f,
-                  dots + (size_t)m * (size_t)n, 1);
-    }
-    for (int64_t m = 0; m < t; m++) {
       const double cn = kd->yn[cand[m]];
-      const float *dm = dots + (size_t)m * (size_t)n;
+      const float *dm = dots + m;
       double pot = 0;
       for (int64_t i = 0; i < n; i++) {
-        double v = kd->yn[i] + cn - 2.0 * (double)dm[i];
+        double v = kd->yn[i] + cn - 2.0 * (double)dm[(size_t)i * (size_t)t];
         if (i == cand[m] || v < 0) v = 0;
         pot += v < d2[i] ? v : d2[i];
       }
@@ -195,13 +194,13 @@ static void kmeanspp(const kdata *kd, splitmix *rng, float *c, double *d2, doubl
     }
     if (best < 0) best = 0; /* every potential NaN: cannot happen on finite rows */
     const double cn = kd->yn[cand[best]];
-    const float *dm = dots + (size_t)best * (size_t)n;
+    const float *dm = dots + best;
     for (int64_t i = 0; i < n; i++) {
-      double v = kd->yn[i] + cn - 2.0 * (double)dm[i];
+      double v = kd->yn[i] + cn - 2.0 * (double)dm[(size_t)i * (size_t)t];
       if (i == cand[best] || v < 0) v = 0;
       if (v < d2[i]) d2[i] = v;
     }
-    memcpy(cc, kd->y + (size_t)cand[best] * (size_t)r, (size_t)r * sizeof *cc);
+    memcpy(c + (size_t)j * (size_t)r, kd->y + (size_t)cand[best] * (size_t)r, (size_t)r * sizeof *c);
   }
 }
 
@@ -239,7 +238,7 @@ typedef struct {
   void *sess;      /* the backend's state for this call (ie_mauve_ops.begin) */
   int began;
   double *cov, *w, *mean, *v, *yn, *d2, *cum, *dots_d, *sc, *hist, *fscratch;
-  float *yh, *ch, *best_c, *dots;
+  float *yh, *ch, *best_c, *dots, *cc;
   int32_t *lab, *lab2, *best_lab, *perm;
   int64_t *off, *cand;
   ie_rowerr *err;
@@ -254,7 +253,7 @@ static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
   if (w->c) ctx->ops->free(ctx, w->c);
   if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
   void *host[] = {w->in, w->names, w->cov, w->w, w->mean, w->v, w->yn, w->d2, w->cum, w->dots_d,
-                  w->sc, w->hist, w->fscratch, w->yh, w->ch, w->best_c, w->dots, w->lab, w->lab2,
+                  w->sc, w->hist, w->fscratch, w->yh, w->ch, w->best_c, w->dots, w->cc, w->lab, w->lab2,
                   w->best_lab, w->perm, w->off, w->cand, w->err, w->acc};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
 }
@@ -281,7 +280,7 @@ static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo
   ie_status s = IE_OK;
   for (int64_t start = 0; start < o->redo; start++) {
     splitmix rng = {seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + 1))};
-    kmeanspp(kd, &rng, w->ch, w->d2, w->cum, w->dots, w->cand);
+      kmeanspp(kd, &rng, w->ch, w->d2, w->cum, w->dots, w->cc, w->cand);
     IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->ch, cbytes));
     IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab));
     int64_t it = 0;
@@ -402,7 +401,6 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
       ie__release(ctx, &w.in[i]);
     }
   }
-
   /* 2. PCA: covariance by the backend, eigenvectors by LAPACK */
   ALLOC(w.mean, d);
   ALLOC(w.cov, (size_t)d * (size_t)d);
@@ -441,7 +439,6 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
     for (int64_t c = 0; c < r; c++) w.v[(size_t)i * (size_t)r + (size_t)c] = w.cov[(size_t)i * (size_t)d + (size_t)(d - 1 - c)];
   free(w.cov);
   w.cov = NULL;
-
   /* 3. project, then k-means on float rows */
   s = ie__be_alloc(ctx, (size_t)N * (size_t)r * sizeof(float), &w.y);
   if (s != IE_OK) goto done;
@@ -466,6 +463,7 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   ALLOC(w.cum, N);
   ALLOC(w.dots, (size_t)N * (size_t)t);
   ALLOC(w.cand, t);
+  ALLOC(w.cc, (size_t)t * (size_t)r);
   ALLOC(w.lab, N);
   ALLOC(w.lab2, N);
   ALLOC(w.best_lab, N);

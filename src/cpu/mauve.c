@@ -97,7 +97,7 @@ static ie_status cpu_project(ie_context *ctx, void *sess, const ie_mat *z, const
 }
 
 /* Rows at a time in the assignment: the block of dot products stays in cache. */
-#define IE__KM_BLOCK 1024
+#define IE__KM_BLOCK 4096
 
 static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, int32_t *labels) {
   (void)sess;
@@ -123,7 +123,7 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
     const int64_t m = n - b < IE__KM_BLOCK ? n - b : IE__KM_BLOCK;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)r, 1.0f,
                 Y + (size_t)b * (size_t)y->stride, (int)y->stride, C, (int)c->stride, 0.0f, g, (int)k);
-#pragma omp parallel for schedule(static)
+    /* serial: a few ms, and no OpenMP team to wake between OpenBLAS's calls */
     for (int64_t i = 0; i < m; i++) {
       const float *gi = g + (size_t)i * (size_t)k;
       float best = cn[0] - 2.0f * gi[0];
@@ -143,34 +143,26 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
   return IE_OK;
 }
 
-static ie_status cpu_update(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm, const int64_t *off,
-                            const ie_mat *c) {
+/* Serial: n·r additions, less than waking a team costs between OpenBLAS's calls. */
+static ie_status cpu_update(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm,
+                            const int64_t *off, const ie_mat *c) {
   (void)sess;
   const int64_t k = c->rows, r = y->cols;
   const float *Y = (const float *)((const char *)y->buf + y->offset);
   float *C = (float *)((char *)c->buf + c->offset);
-  int oom = 0;
-#pragma omp parallel
-  {
-    double *acc = malloc((size_t)r * sizeof *acc);
-    if (!acc) {
-#pragma omp atomic write
-      oom = 1;
+  double *acc = malloc((size_t)r * sizeof *acc);
+  if (!acc) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the centroid update");
+  for (int64_t j = 0; j < k; j++) {
+    if (off[j + 1] == off[j]) continue;
+    memset(acc, 0, (size_t)r * sizeof *acc);
+    for (int64_t m = off[j]; m < off[j + 1]; m++) {
+      const float *yi = Y + (size_t)perm[m] * (size_t)y->stride;
+      for (int64_t t = 0; t < r; t++) acc[t] += yi[t];
     }
-#pragma omp for schedule(dynamic, 8)
-    for (int64_t j = 0; j < k; j++) {
-      if (!acc || off[j + 1] == off[j]) continue;
-      memset(acc, 0, (size_t)r * sizeof *acc);
-      for (int64_t m = off[j]; m < off[j + 1]; m++) {
-        const float *yi = Y + (size_t)perm[m] * (size_t)y->stride;
-        for (int64_t t = 0; t < r; t++) acc[t] += yi[t];
-      }
-      const double cnt = (double)(off[j + 1] - off[j]);
-      for (int64_t t = 0; t < r; t++) C[(size_t)j * (size_t)c->stride + (size_t)t] = (float)(acc[t] / cnt);
-    }
-    free(acc);
+    const double cnt = (double)(off[j + 1] - off[j]);
+    for (int64_t t = 0; t < r; t++) C[(size_t)j * (size_t)c->stride + (size_t)t] = (float)(acc[t] / cnt);
   }
-  if (oom) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the centroid update");
+  free(acc);
   return IE_OK;
 }
 
