@@ -237,8 +237,8 @@ typedef struct {
   void *z, *y, *c; /* backend buffers */
   void *sess;      /* the backend's state for this call (ie_mauve_ops.begin) */
   int began;
-  double *cov, *w, *mean, *v, *yn, *d2, *cum, *dots_d, *sc, *hist, *fscratch;
-  float *yh, *ch, *best_c, *dots, *cc;
+  double *cov, *w, *mean, *v, *yn, *d2, *cum, *hist, *hist0, *curve0, *fscratch;
+  float *yh, *ch, *dots, *cc;
   int32_t *lab, *lab2, *best_lab, *perm;
   int64_t *off, *cand;
   ie_rowerr *err;
@@ -252,8 +252,8 @@ static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
   if (w->y) ctx->ops->free(ctx, w->y);
   if (w->c) ctx->ops->free(ctx, w->c);
   if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
-  void *host[] = {w->in, w->names, w->cov, w->w, w->mean, w->v, w->yn, w->d2, w->cum, w->dots_d,
-                  w->sc, w->hist, w->fscratch, w->yh, w->ch, w->best_c, w->dots, w->cc, w->lab, w->lab2,
+  void *host[] = {w->in, w->names, w->cov, w->w, w->mean, w->v, w->yn, w->d2, w->cum, 
+                  w->hist, w->hist0, w->curve0, w->fscratch, w->yh, w->ch, w->dots, w->cc, w->lab, w->lab2,
                   w->best_lab, w->perm, w->off, w->cand, w->err, w->acc};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
 }
@@ -470,6 +470,8 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   ALLOC(w.perm, N);
   ALLOC(w.off, 2 * k + 1);
   ALLOC(w.hist, (size_t)nin * (size_t)k);
+  ALLOC(w.hist0, (size_t)nin * (size_t)k);
+  ALLOC(w.curve0, (size_t)n_sets * 2 * (size_t)(o.grid + 2));
   ALLOC(w.fscratch, 3 * (size_t)k + 2 * (size_t)(o.grid + 2));
   ALLOC(w.acc, (size_t)o.seeds * (size_t)n_sets);
   kdata kd = {N, r, k, w.yh, w.yn};
@@ -490,17 +492,17 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
       for (int64_t j = 0; j < rows; j++) w.hist[(size_t)i * (size_t)k + (size_t)w.best_lab[row0 + j]] += 1;
       row0 += rows;
     }
-    if (e == 0 && counts)
-      for (size_t j = 0; j < (size_t)nin * (size_t)k; j++) counts[j] = (int64_t)w.hist[j];
+    if (e == 0) memcpy(w.hist0, w.hist, (size_t)nin * (size_t)k * sizeof *w.hist);
     /* 5–6. the frontier of each Q set against P */
     for (int64_t i = 0; i < n_sets; i++)
       ie__frontier(w.hist, w.hist + (size_t)(i + 1) * (size_t)k, k, o.grid, o.scaling, w.fscratch,
                    &w.acc[(size_t)e * (size_t)n_sets + (size_t)i],
-                   e == 0 && curves ? curves + (size_t)i * 2 * (size_t)(o.grid + 2) : NULL);
+                   e == 0 ? w.curve0 + (size_t)i * 2 * (size_t)(o.grid + 2) : NULL);
   }
   /* the ensemble: means and sample standard deviations */
   for (int64_t i = 0; i < n_sets; i++) {
     double m[4] = {0, 0, 0, 0}, v[4] = {0, 0, 0, 0};
+    /* (scores are written below, after every seed succeeded) */
     for (int64_t e = 0; e < o.seeds; e++) {
       const ie_mauve_scores *a = &w.acc[(size_t)e * (size_t)n_sets + (size_t)i];
       const double x[4] = {a->mauve, a->frontier_integral, a->mauve_star, a->frontier_integral_star};
@@ -523,6 +525,10 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
     out->mauve_star_std = v[2];
     out->frontier_integral_star_std = v[3];
   }
+  /* the outputs only now, so that a failed call leaves them untouched */
+  if (counts)
+    for (size_t j = 0; j < (size_t)nin * (size_t)k; j++) counts[j] = (int64_t)w.hist0[j];
+  if (curves) memcpy(curves, w.curve0, (size_t)n_sets * 2 * (size_t)(o.grid + 2) * sizeof *curves);
   if (info) {
     info->clusters = k;
     info->pca_dims = r;

@@ -335,6 +335,43 @@ static void run_errors(ie_backend b) {
   o.explained_variance = 1.5;
   expect_fail(ctx, run(ctx, p, 40, q, 30, d, &o, &s, NULL, NULL), IE_INVALID_ARGUMENT, "explained_variance");
   o.explained_variance = 0;
+  /* a failed call leaves the outputs untouched; so does a cancelled one */
+  {
+    int64_t cnt[3 * 7];
+    double curve[2 * 27];
+    ie_mauve_scores sc;
+    ie_mauve_info inf;
+    for (int j = 0; j < 21; j++) cnt[j] = -7;
+    for (int j = 0; j < 54; j++) curve[j] = -7;
+    memset(&sc, 0xA5, sizeof sc);
+    memset(&inf, 0xA5, sizeof inf);
+    const ie_mauve_scores sc0 = sc;
+    const ie_mauve_info inf0 = inf;
+    tc_tensor tp, tq;
+    mat(&tp, p, 40, d);
+    mat(&tq, q, 30, d);
+    const DLTensor *qs[1] = {&tq.t};
+    o.clusters = 7;
+    o.seeds = 3;
+    q[29 * d + 15] = -INFINITY;
+    expect_fail(ctx, ie_mauve(ctx, &tp.t, qs, 1, &o, &sc, &inf, cnt, curve), IE_NONFINITE, "q[0] row 29");
+    q[29 * d + 15] = 0;
+    volatile int flag = 1;
+    ie_context_set_cancel_flag(ctx, &flag);
+    expect_fail(ctx, ie_mauve(ctx, &tp.t, qs, 1, &o, &sc, &inf, cnt, curve), IE_CANCELLED, "ie_mauve");
+    ie_context_set_cancel_flag(ctx, NULL);
+    for (int j = 0; j < 21; j++) cr_expect(cnt[j] == -7, "counts[%d] written by a failed call", j);
+    for (int j = 0; j < 54; j++) cr_expect(curve[j] == -7, "curve[%d] written by a failed call", j);
+    cr_expect(memcmp(&sc, &sc0, sizeof sc) == 0 && memcmp(&inf, &inf0, sizeof inf) == 0,
+              "scores or info written by a failed call");
+    cr_assert(ie_mauve(ctx, &tp.t, qs, 1, &o, &sc, &inf, cnt, curve) == IE_OK, "%s", ie_errmsg(ctx));
+    int64_t tot = 0;
+    for (int j = 0; j < 14; j++) tot += cnt[j]; /* (1 + 1 sets) x 7 clusters */
+    cr_expect(tot == 70 && cnt[14] == -7 && curve[0] == 1 && curve[1] == 0 && curve[52] == 0 && curve[53] == 1,
+              "counts total %lld", (long long)tot);
+    o.clusters = 0;
+    o.seeds = 0;
+  }
   /* the context is usable afterwards, and clears its message */
   cr_assert(run(ctx, p, 40, q, 30, d, &o, &s, NULL, NULL) == IE_OK, "%s", ie_errmsg(ctx));
   cr_expect(ie_errcode(ctx) == IE_OK);
