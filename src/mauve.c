@@ -331,8 +331,8 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   memset(&w, 0, sizeof w);
   ie_status s = IE_OK;
   ALLOC(w.in, nin);
+  memset(w.in, 0, (size_t)nin * sizeof *w.in); /* before anything can fail: work_free reads it */
   ALLOC(w.names, nin);
-  memset(w.in, 0, (size_t)nin * sizeof *w.in);
   int64_t N = 0, d = 0, nq_min = INT64_MAX;
   for (int64_t i = 0; i < nin; i++) {
     if (i == 0) snprintf(w.names[0], sizeof w.names[0], "p");
