@@ -794,6 +794,88 @@ IE_API ie_status ie_matrix_mutual_information(
     ie_context *ctx, const DLTensor *x, const DLTensor *y,
     const ie_matrix_entropy_options *opt, ie_spectral_result *result);
 
+
+/* ---- MAUVE: divergence frontiers between two samples (docs/SPEC.md §8) ------- */
+
+typedef struct {
+  size_t size;      /* sizeof(ie_mauve_options), or 0 */
+  /* k-means clusters k; 0 means ie_mauve_default_clusters(n_p, n_q), n_q the
+   * smallest Q set.  2 <= k <= the rows of P and of the Q sets together. */
+  int64_t clusters;
+  /* PCA keeps the fewest leading components whose cumulative share of the
+   * variance reaches this; 0 means 0.9; otherwise in (0, 1]. */
+  double explained_variance;
+  int64_t redo;     /* k-means starts, the lowest inertia kept; 0 means 5 */
+  int64_t max_iter; /* Lloyd iterations at most; 0 means 500 */
+  uint64_t seed;    /* the first clustering's seed (0 is a seed) */
+  /* Clusterings in the seed ensemble, with seeds seed, seed+1, ...; the
+   * scores are their means.  0 means 1. */
+  int64_t seeds;
+  int64_t grid;     /* λ points of the frontier; 0 means 25; at least 2 */
+  double scaling;   /* the constant c; 0 means 5; > 0 */
+} ie_mauve_options;
+
+/* Scores of one Q set against P.  The *_std fields are the sample standard
+ * deviations (ddof 1) over the seed ensemble; 0 with one seed. */
+typedef struct {
+  double mauve, frontier_integral, mauve_star, frontier_integral_star;
+  double mauve_std, frontier_integral_std, mauve_star_std, frontier_integral_star_std;
+} ie_mauve_scores;
+
+/* What the clustering was (ie_mauve). */
+typedef struct {
+  int64_t clusters;   /* k */
+  int64_t pca_dims;   /* components kept */
+  double explained;   /* their share of the variance */
+  int64_t n_p, d;     /* rows and width of P */
+  double inertia;     /* Σ ‖y − c‖² over all rows, kept start, first seed */
+  int64_t iterations; /* Lloyd iterations of that start */
+} ie_mauve_info;
+
+/* The default k of docs/SPEC.md §8: max(2, round(min(n_p, n_q) / 10)). */
+IE_API int64_t ie_mauve_default_clusters(int64_t n_p, int64_t n_q);
+
+/* The frontier and its integrals of given histograms (docs/SPEC.md §8, step 5
+ * on): p_counts and q_counts are 1-D [k] host tensors (f32, f64, i32, i64) of
+ * non-negative bin weights, normally counts; each is divided by its sum.
+ * mauve_star and frontier_integral_star use the counts + ½ in every bin.
+ * Computed as mauve-text 0.4 computes them (its get_fronter_integral leaves
+ * out bins with |p_i − q_i| <= 1e-8; KL terms with p_i = 0 are 0).  `curve`
+ * (may be NULL) receives (grid + 2) points (x, y), 2·(grid + 2) doubles:
+ * (1, 0), then exp(−c·KL(q‖R_λ)), exp(−c·KL(p‖R_λ)) for λ ascending, then
+ * (0, 1).  A negative, NaN or inf weight is IE_NEGATIVE / IE_NONFINITE
+ * naming the bin; a zero sum IE_EMPTY_ROW.  Only opt->grid and opt->scaling
+ * are read.  The _std fields are set to 0. */
+IE_API ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts,
+                                     const DLTensor *q_counts,
+                                     const ie_mauve_options *opt,
+                                     ie_mauve_scores *scores, double *curve);
+
+/* MAUVE of each of the n_sets feature matrices q[s] [n_q_s, d] against p
+ * [n_p, d] (f32, f16, bf16; f64 on the CPU; host or device memory), all
+ * clustered jointly (docs/SPEC.md §8): rows scaled to unit L2 norm (a zero row
+ * stays zero); PCA of all rows together (covariance by GEMM, LAPACK syevd);
+ * k-means on the projected rows in float32: a k-means++ start (the greedy
+ * variant, 2 + ⌊ln k⌋ candidates a centre, as scikit-learn) from the
+ * SplitMix64 stream x_0 = seed ⊕ 0xD1B54A32D192ED03·(start + 1), u = (next
+ * >> 11)·2⁻⁵³, then Lloyd iterations (assignment argmin_j ‖c_j‖² − 2 y·c_j,
+ * ties to the lower j; centres the mean of their rows summed in double in
+ * row order; an empty cluster keeps its centre) until no assignment changes
+ * or max_iter; the start with the lowest inertia (then the earliest) is kept.
+ * The same inputs, seed and backend give the same clusters, bit for bit.
+ *
+ * scores: n_sets entries.  info (may be NULL).  counts (may be NULL): host
+ * int64 [(1 + n_sets) · k], the rows of P, then of each Q set, in each
+ * cluster, for the first seed.  curves (may be NULL): host double
+ * [n_sets · (grid + 2) · 2], each set's frontier as in ie_mauve_histograms,
+ * first seed.  Bad input: NaN or inf in a feature (IE_NONFINITE naming the
+ * set and row), widths that differ (IE_BAD_SHAPE), a set of fewer than two
+ * rows or k above the rows (IE_INVALID_ARGUMENT).  Honours the cancel flag. */
+IE_API ie_status ie_mauve(ie_context *ctx, const DLTensor *p,
+                          const DLTensor *const *q, int64_t n_sets,
+                          const ie_mauve_options *opt, ie_mauve_scores *scores,
+                          ie_mauve_info *info, int64_t *counts, double *curves);
+
 #ifdef __cplusplus
 }
 #endif

@@ -163,6 +163,9 @@ typedef struct ie_backend_ops {
   /* Page-locked host memory for ie_host_alloc; NULL: plain malloc/free. */
   ie_status (*host_alloc)(ie_context *ctx, size_t bytes, void **ptr);
   void (*host_free)(ie_context *ctx, void *ptr);
+
+  /* MAUVE (docs/SPEC.md §8): the sub-table of src/mauve.h; NULL: unsupported. */
+  const struct ie_mauve_ops *mauve;
 } ie_backend_ops;
 
 /* ---- The registry (src/registry.c) -------------------------------------------

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../backend.h"
+#include "../mauve.h"
 
 ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
                        const ie_mat *y, const ie_vec *labels, double *val,
@@ -108,4 +109,5 @@ const ie_backend_ops ie__cpu_ops = {
     .eigvalsh = ie__cpu_eigvalsh,
     .knn = ie__cpu_knn,
     .range_count = ie__cpu_range_count,
+    .mauve = &ie__cpu_mauve_ops,
 };
