@@ -33,7 +33,7 @@ typedef struct {
 static ie_status resolve(ie_context *ctx, const char *fn, const ie_mauve_options *in,
                          mauve_opts *o) {
   ie_mauve_options v;
-  IE__OPTIONS(v, in);
+  IE__CHECK(IE__OPTIONS(ctx, fn, v, in, scaling));
   o->clusters = v.clusters;
   o->redo = v.redo ? v.redo : 5;
   o->max_iter = v.max_iter ? v.max_iter : 500;
