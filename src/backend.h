@@ -163,6 +163,10 @@ typedef struct ie_backend_ops {
   /* Page-locked host memory for ie_host_alloc; NULL: plain malloc/free. */
   ie_status (*host_alloc)(ie_context *ctx, size_t bytes, void **ptr);
   void (*host_free)(ie_context *ctx, void *ptr);
+
+  /* Discrete information (docs/SPEC.md §9): the sub-table of src/discrete.h;
+   * NULL: unsupported. */
+  const struct ie_disc_ops *discrete;
 } ie_backend_ops;
 
 /* The registry: the tables compiled into this build (NULL if absent). */
