@@ -231,11 +231,18 @@ static void run_pid(ie_context *ctx, const check *k, double tol) {
   ie_pid_options o = {sizeof o, IE_PID_IMIN};
   if (!strcmp(k->s1, "mmi")) o.measure = IE_PID_MMI;
   if (!strcmp(k->s1, "broja")) o.measure = IE_PID_BROJA, tol = fmax(tol, 1e-7);
+  /* The [B, 4] output: float64 on the CPU, float32 elsewhere (the only
+   * floating types those backends take). */
+  const int f64 = ie_context_backend(ctx) == IE_BACKEND_CPU;
   double *flat = malloc((size_t)B * 4 * sizeof *flat);
+  float *flat32 = malloc((size_t)B * 4 * sizeof *flat32);
   int64_t oshape[2] = {B, 4};
   DLTensor ot;
-  host_tensor(&ot, flat, TC_F64, j.ndim == 4 ? 2 : 1, j.ndim == 4 ? oshape : oshape + 1);
+  host_tensor(&ot, f64 ? (void *)flat : (void *)flat32, f64 ? TC_F64 : TC_F32, j.ndim == 4 ? 2 : 1,
+              j.ndim == 4 ? oshape : oshape + 1);
   cr_assert(ie_pid(ctx, &j.t, &o, r, &ot) == IE_OK, "%s: %s", k->name, ie_errmsg(ctx));
+  if (!f64)
+    for (int64_t q = 0; q < 4 * B; q++) flat[q] = flat32[q];
   for (int64_t b = 0; b < B; b++) {
     const double *ex = (double *)e.data + 7 * b;
     const double got[7] = {r[b].redundancy, r[b].unique1, r[b].unique2, r[b].synergy,
@@ -246,7 +253,9 @@ static void run_pid(ie_context *ctx, const check *k, double tol) {
                 (long long)b, names[q], got[q], ex[q]);
       cr_assert(got[q] >= 0, "%s: joint %lld: %s = %g < 0", k->name, (long long)b, names[q], got[q]);
     }
-    for (int q = 0; q < 4; q++) cr_assert(flat[4 * b + q] == got[q], "%s: out[%lld, %d]", k->name, (long long)b, q);
+    for (int q = 0; q < 4; q++)
+      cr_assert(flat[4 * b + q] == (f64 ? got[q] : (double)(float)got[q]), "%s: out[%lld, %d]",
+                k->name, (long long)b, q);
     /* The three consistency equations, to rounding. */
     cr_assert(fabs(got[4] - got[0] - got[1]) <= 1e-12 * fmax(1, got[4]), "%s: I1 != R + U1", k->name);
     cr_assert(fabs(got[5] - got[0] - got[2]) <= 1e-12 * fmax(1, got[5]), "%s: I2 != R + U2", k->name);
@@ -254,6 +263,7 @@ static void run_pid(ie_context *ctx, const check *k, double tol) {
               "%s: I12 != R + U1 + U2 + S", k->name);
   }
   free(flat);
+  free(flat32);
   free(r);
   arr_free(&j), arr_free(&e);
 }

@@ -373,6 +373,7 @@ ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count);
 
 extern const struct ie_sk_ops ie__opencl_sk_ops;
+extern const struct ie_disc_ops ie__opencl_disc_ops; /* src/opencl/discrete.c */
 
 const ie_backend_ops ie__opencl_ops = {
     .name = "opencl",
@@ -393,4 +394,5 @@ const ie_backend_ops ie__opencl_ops = {
     .knn = ie__ocl_knn,
     .sinkhorn = &ie__opencl_sk_ops, /* src/opencl/sinkhorn.c */
     .range_count = ie__ocl_range_count,
+    .discrete = &ie__opencl_disc_ops,
 };
