@@ -21,6 +21,12 @@
 
 #include "common.h"
 #include "io.h"
+#if IE_TEST_HAVE_OPENCL
+#include "infoest_opencl.h"
+#endif
+#if IE_TEST_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
 
 /* ---- arrays ------------------------------------------------------------------------ */
 
@@ -297,8 +303,26 @@ static int has_discrete(ie_context *ctx) {
   return 0;
 }
 
+/* tc_context, except that with IE_REQUIRE_GPU=1 a CUDA build without a
+ * usable GPU fails instead of skipping. */
+static ie_context *backend_context(ie_backend b) {
+  const char *req = getenv("IE_REQUIRE_GPU");
+  if (b == IE_BACKEND_CUDA && req && !strcmp(req, "1")) {
+    ie_context *c = NULL;
+    ie_context_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.backend = b;
+    const ie_status s = ie_context_create(&c, &o);
+    cr_assert(s == IE_OK, "IE_REQUIRE_GPU=1 but no CUDA context: %s",
+              c ? ie_errmsg(c) : ie_status_name(s));
+    ie_context_destroy(c);
+  }
+  return tc_context(b);
+}
+
 static void run_vectors(ie_backend b, const char *only) {
-  ie_context *ctx = tc_context(b);
+  ie_context *ctx = backend_context(b);
   if (!has_discrete(ctx)) {
     ie_context_destroy(ctx);
     cr_skip_test("the %s backend has no discrete information", ie_backend_name(b));
@@ -350,8 +374,12 @@ ON_BACKEND(gauss, IE_BACKEND_CUDA, cuda)
 /* ---- properties ------------------------------------------------------------------------ */
 
 /* Two shards counted into one table equal the whole counted at once. */
-Test(discrete, shards_add_up) {
-  ie_context *ctx = tc_context(IE_BACKEND_CPU);
+static void shards_add_up(ie_backend b) {
+  ie_context *ctx = backend_context(b);
+  if (!has_discrete(ctx)) {
+    ie_context_destroy(ctx);
+    return;
+  }
   enum { N = 1000, X = 7, Y = 5 };
   int64_t x[N], y[N], whole[X * Y] = {0}, parts[X * Y] = {0};
   uint64_t st = 12345;
@@ -384,28 +412,33 @@ Test(discrete, shards_add_up) {
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-Test(discrete, errors) {
-  ie_context *ctx = tc_context(IE_BACKEND_CPU);
+/* Float32 tables and outputs, which every backend takes. */
+static void errors(ie_backend b) {
+  ie_context *ctx = backend_context(b);
+  if (!has_discrete(ctx)) {
+    ie_context_destroy(ctx);
+    return;
+  }
   /* Inconsistent counts: a cell above its row marginal. */
-  double C[6] = {3, 1, 0, 2, 2, 1};
-  double xc[2] = {4, 4}, yc[3] = {5, 3, 1};
+  float C[6] = {3, 1, 0, 2, 2, 1};
+  float xc[2] = {4, 4}, yc[3] = {5, 3, 1};
   int64_t sc[2] = {2, 3}, sx[1] = {2}, sy[1] = {3};
   DLTensor tc_, tx, ty;
-  host_tensor(&tc_, C, TC_F64, 2, sc);
-  host_tensor(&tx, xc, TC_F64, 1, sx);
-  host_tensor(&ty, yc, TC_F64, 1, sy);
+  host_tensor(&tc_, C, TC_F32, 2, sc);
+  host_tensor(&tx, xc, TC_F32, 1, sx);
+  host_tensor(&ty, yc, TC_F32, 1, sy);
   ie_pmi_options o = {sizeof o, IE_PMI_NORMALIZED, 0, 0, &tx, &ty, 0};
-  double out[6] = {7, 7, 7, 7, 7, 7};
+  float out[6] = {7, 7, 7, 7, 7, 7};
   DLTensor to;
-  host_tensor(&to, out, TC_F64, 2, sc);
-  xc[0] = 3.5; /* C[0,0] = 3 <= 3.5 but C[0, *] sums fine; make a cell exceed: */
-  xc[1] = 1.5; /* C[1,0] = 2 > 1.5 */
+  host_tensor(&to, out, TC_F32, 2, sc);
+  xc[0] = 3.5f; /* C[0,0] = 3 <= 3.5 but C[0, *] sums fine; make a cell exceed: */
+  xc[1] = 1.5f; /* C[1,0] = 2 > 1.5 */
   cr_assert_eq(ie_pmi(ctx, &tc_, &to, &o, NULL), IE_INVALID_ARGUMENT);
   cr_assert(strstr(ie_errmsg(ctx), "row 1, column 0"), "%s", ie_errmsg(ctx));
   cr_assert(strstr(ie_errmsg(ctx), "inconsistent"), "%s", ie_errmsg(ctx));
   for (int i = 0; i < 6; i++) cr_assert(out[i] == 7 || isnan(out[i]), "out touched with a value");
   xc[1] = 4;
-  yc[2] = 0.5; /* C[1,2] = 1 > 0.5 */
+  yc[2] = 0.5f; /* C[1,2] = 1 > 0.5 */
   cr_assert_eq(ie_pmi(ctx, &tc_, &to, &o, NULL), IE_INVALID_ARGUMENT);
   cr_assert(strstr(ie_errmsg(ctx), "row 1, column 2"), "%s", ie_errmsg(ctx));
   yc[2] = 1;
@@ -420,14 +453,14 @@ Test(discrete, errors) {
   cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_NEGATIVE);
   C[4] = NAN;
   cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_NONFINITE);
-  C[4] = 0.5; /* AMI needs integer margins */
+  C[4] = 0.5f; /* AMI needs integer margins */
   cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_INVALID_ARGUMENT);
   cr_assert(strstr(ie_errmsg(ctx), "integer"), "%s", ie_errmsg(ctx));
   ie_table_mi_options skip = {sizeof skip, IE_AVERAGE_ARITHMETIC, 1};
   cr_assert_eq(ie_table_mi(ctx, &tc_, &skip, &tr), IE_OK, "%s", ie_errmsg(ctx));
   cr_assert(isnan(tr.ami) && tr.mi > 0);
   /* Empty table. */
-  double Z[6] = {0};
+  float Z[6] = {0};
   tc_.data = Z;
   cr_assert_eq(ie_pmi(ctx, &tc_, NULL, NULL, NULL), IE_EMPTY_ROW);
   cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_EMPTY_ROW);
@@ -459,14 +492,14 @@ Test(discrete, errors) {
   cr_assert_eq(ie_count_pairs(ctx, &ttx, &tty, &ttt, NULL), IE_BAD_SHAPE);
 
   /* PID: negative probability, no mass, bad shape. */
-  double J[8] = {0.1, 0.2, 0.1, 0.1, 0.2, 0.1, 0.1, 0.1};
+  float J[8] = {0.1f, 0.2f, 0.1f, 0.1f, 0.2f, 0.1f, 0.1f, 0.1f};
   int64_t sj[3] = {2, 2, 2}, sj2[2] = {2, 4};
   DLTensor tj;
-  host_tensor(&tj, J, TC_F64, 3, sj);
+  host_tensor(&tj, J, TC_F32, 3, sj);
   ie_pid_result pr;
   ie_pid_options po = {sizeof po, IE_PID_BROJA};
   cr_assert_eq(ie_pid(ctx, &tj, &po, &pr, NULL), IE_OK, "%s", ie_errmsg(ctx));
-  J[3] = -0.1;
+  J[3] = -0.1f;
   for (int m = 0; m < 3; m++) {
     po.measure = (ie_pid_measure)m;
     cr_assert_eq(ie_pid(ctx, &tj, &po, &pr, NULL), IE_NEGATIVE, "measure %d", m);
@@ -479,10 +512,10 @@ Test(discrete, errors) {
   cr_assert_eq(ie_pid(ctx, &tj, &po, &pr, NULL), IE_BAD_SHAPE);
 
   /* Gaussian: not positive definite; sizes that do not add up. */
-  double G[9] = {1, 2, 0, 2, 1, 0, 0, 0, 1};
+  float G[9] = {1, 2, 0, 2, 1, 0, 0, 0, 1};
   int64_t sg[2] = {3, 3}, sizes[3] = {1, 1, 1}, bad_sizes[3] = {1, 1, 2};
   DLTensor tg;
-  host_tensor(&tg, G, TC_F64, 2, sg);
+  host_tensor(&tg, G, TC_F32, 2, sg);
   cr_assert_eq(ie_pid_gaussian(ctx, &tg, sizes, NULL, &pr), IE_INVALID_ARGUMENT);
   cr_assert(strstr(ie_errmsg(ctx), "positive definite"), "%s", ie_errmsg(ctx));
   G[1] = G[3] = 0.5;
@@ -492,14 +525,12 @@ Test(discrete, errors) {
 }
 
 /* Pointwise MMI against the formula, and a NaN named. */
-Test(discrete, pointwise) {
-  ie_backend bs[3];
-  const int nb = tc_backends(bs);
-  for (int bi = 0; bi < nb; bi++) {
-    ie_context *ctx = tc_context(bs[bi]);
+static void pointwise(ie_backend be) {
+  {
+    ie_context *ctx = backend_context(be);
     if (!has_discrete(ctx)) {
       ie_context_destroy(ctx);
-      continue;
+      return;
     }
     enum { H = 37, W = 53 };
     static float a[H * W], b[H * W], c[H * W], r[H * W], u1[H * W], u2[H * W], s[H * W];
@@ -532,3 +563,184 @@ Test(discrete, pointwise) {
     ie_context_destroy(ctx);
   }
 }
+
+/* ---- device tensors ---------------------------------------------------------------------- */
+
+/* Memory of the context's device (cl_mem or a CUDA pointer), for tensors the
+ * caller keeps there (no staging). */
+static void *dev_alloc(ie_context *ctx, size_t bytes) {
+  void *p = NULL;
+#if IE_TEST_HAVE_OPENCL
+  if (ie_context_backend(ctx) == IE_BACKEND_OPENCL) {
+    cl_context c = NULL;
+    cr_assert(ie_opencl_get_context(ctx, &c, NULL, NULL) == IE_OK);
+    cl_int e = CL_SUCCESS;
+    p = clCreateBuffer(c, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    cr_assert(e == CL_SUCCESS, "clCreateBuffer: %d", (int)e);
+  }
+#endif
+#if IE_TEST_HAVE_CUDA
+  if (ie_context_backend(ctx) == IE_BACKEND_CUDA)
+    cr_assert(cudaMalloc(&p, bytes) == cudaSuccess, "cudaMalloc");
+#endif
+  cr_assert(p, "no device memory");
+  return p;
+}
+
+static void dev_put(ie_context *ctx, void *buf, const void *src, size_t bytes) {
+#if IE_TEST_HAVE_OPENCL
+  if (ie_context_backend(ctx) == IE_BACKEND_OPENCL) {
+    cl_command_queue q = NULL;
+    cr_assert(ie_opencl_get_context(ctx, NULL, NULL, &q) == IE_OK);
+    cr_assert(clEnqueueWriteBuffer(q, (cl_mem)buf, CL_TRUE, 0, bytes, src, 0, NULL, NULL) == CL_SUCCESS);
+  }
+#endif
+#if IE_TEST_HAVE_CUDA
+  if (ie_context_backend(ctx) == IE_BACKEND_CUDA)
+    cr_assert(cudaMemcpy(buf, src, bytes, cudaMemcpyHostToDevice) == cudaSuccess);
+#endif
+  (void)ctx, (void)buf, (void)src, (void)bytes;
+}
+
+static void dev_get(ie_context *ctx, void *dst, void *buf, size_t bytes) {
+#if IE_TEST_HAVE_OPENCL
+  if (ie_context_backend(ctx) == IE_BACKEND_OPENCL) {
+    cl_command_queue q = NULL;
+    cr_assert(ie_opencl_get_context(ctx, NULL, NULL, &q) == IE_OK);
+    cr_assert(clEnqueueReadBuffer(q, (cl_mem)buf, CL_TRUE, 0, bytes, dst, 0, NULL, NULL) == CL_SUCCESS);
+  }
+#endif
+#if IE_TEST_HAVE_CUDA
+  if (ie_context_backend(ctx) == IE_BACKEND_CUDA)
+    cr_assert(cudaMemcpy(dst, buf, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
+#endif
+  (void)ctx, (void)dst, (void)buf, (void)bytes;
+}
+
+static void dev_free(ie_context *ctx, void *buf) {
+#if IE_TEST_HAVE_OPENCL
+  if (ie_context_backend(ctx) == IE_BACKEND_OPENCL) clReleaseMemObject((cl_mem)buf);
+#endif
+#if IE_TEST_HAVE_CUDA
+  if (ie_context_backend(ctx) == IE_BACKEND_CUDA) cudaFree(buf);
+#endif
+  (void)ctx, (void)buf;
+}
+
+static void dev_tensor(ie_context *ctx, DLTensor *t, void *buf, DLDataType dt, int ndim, int64_t *shape,
+                       int64_t *strides, uint64_t byte_offset) {
+  memset(t, 0, sizeof *t);
+  t->data = buf;
+  t->device.device_type = ie_context_backend(ctx) == IE_BACKEND_CUDA ? kDLCUDA : kDLOpenCL;
+  t->device.device_id = 0;
+  t->ndim = ndim;
+  t->dtype = dt;
+  t->shape = shape;
+  t->strides = strides;
+  t->byte_offset = byte_offset;
+}
+
+/* Labels and table in device memory (strided labels, a table at a byte
+ * offset holding a previous shard's counts): the count adds exactly what a
+ * plain loop counts, a bad label is named and adds nothing, and MI / PMI of
+ * the device table (PMI into a device output) agree with the CPU's. */
+static void device_tensors(ie_backend b) {
+  ie_context *ctx = backend_context(b);
+  if (!has_discrete(ctx)) {
+    ie_context_destroy(ctx);
+    return;
+  }
+  enum { N = 5000, K = 3, KS = 4, X = 37, Y = 11, XS = 2, TOFF = 8 };
+  int32_t *x = calloc(N * XS, sizeof *x);
+  int64_t *y = calloc(N * KS, sizeof *y);
+  int64_t *tab = calloc(TOFF + X * Y, sizeof *tab), *want = calloc(X * Y, sizeof *want),
+          *got = calloc(TOFF + X * Y, sizeof *got);
+  uint64_t st = 2024;
+  for (int i = 0; i < N; i++) {
+    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+    /* Zipf-like rows: small labels far more often. */
+    const int64_t r = (int64_t)((st >> 33) % 1000);
+    x[i * XS] = i % 97 == 5 ? -1 : (int32_t)((r * r) / 27028); /* < 37 */
+    for (int j = 0; j < K; j++) {
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      y[i * KS + j] = j == 2 && i % 13 == 0 ? -1 : (int64_t)((st >> 40) % Y);
+    }
+  }
+  for (int c = 0; c < X * Y; c++) tab[TOFF + c] = want[c] = c % 5; /* an earlier shard */
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < K; j++)
+      if (x[i * XS] != -1 && y[i * KS + j] != -1) want[x[i * XS] * Y + y[i * KS + j]]++;
+  void *dx = dev_alloc(ctx, sizeof *x * N * XS), *dy = dev_alloc(ctx, sizeof *y * N * KS),
+       *dt = dev_alloc(ctx, sizeof *tab * (TOFF + X * Y));
+  dev_put(ctx, dx, x, sizeof *x * N * XS);
+  dev_put(ctx, dy, y, sizeof *y * N * KS);
+  dev_put(ctx, dt, tab, sizeof *tab * (TOFF + X * Y));
+  int64_t shx[1] = {N}, stx[1] = {XS}, shy[2] = {N, K}, sty[2] = {KS, 1}, sht[2] = {X, Y};
+  DLTensor tx, ty, tt;
+  dev_tensor(ctx, &tx, dx, TC_I32, 1, shx, stx, 0);
+  dev_tensor(ctx, &ty, dy, TC_I64, 2, shy, sty, 0);
+  dev_tensor(ctx, &tt, dt, TC_I64, 2, sht, NULL, TOFF * sizeof(int64_t));
+  ie_count_options ign = {sizeof ign, -1, 1};
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, &ign), IE_OK, "%s", ie_errmsg(ctx));
+  dev_get(ctx, got, dt, sizeof *got * (TOFF + X * Y));
+  for (int c = 0; c < X * Y; c++)
+    cr_assert(got[TOFF + c] == want[c], "cell %d: %lld, expected %lld", c, (long long)got[TOFF + c],
+              (long long)want[c]);
+  /* A label out of range: named, nothing added. */
+  y[1234 * KS + 2] = Y;
+  dev_put(ctx, dy, y, sizeof *y * N * KS);
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, &ign), IE_BAD_LABEL);
+  cr_assert(strstr(ie_errmsg(ctx), "'y', row 1234, column 2"), "%s", ie_errmsg(ctx));
+  dev_get(ctx, got, dt, sizeof *got * (TOFF + X * Y));
+  for (int c = 0; c < X * Y; c++) cr_assert(got[TOFF + c] == want[c], "a failed count changed cell %d", c);
+
+  /* MI / PMI of the device table against the CPU's on a host copy. */
+  ie_context *cpu = tc_context(IE_BACKEND_CPU);
+  DLTensor th;
+  host_tensor(&th, want, TC_I64, 2, sht);
+  ie_table_mi_result rd, rh;
+  cr_assert_eq(ie_table_mi(ctx, &tt, NULL, &rd), IE_OK, "%s", ie_errmsg(ctx));
+  cr_assert_eq(ie_table_mi(cpu, &th, NULL, &rh), IE_OK, "%s", ie_errmsg(cpu));
+  cr_assert(near(rd.mi, rh.mi, 1e-12) && near(rd.nmi, rh.nmi, 1e-12) && near(rd.ami, rh.ami, 1e-12),
+            "device MI %.17g NMI %.17g AMI %.17g; cpu %.17g %.17g %.17g", rd.mi, rd.nmi, rd.ami, rh.mi,
+            rh.nmi, rh.ami);
+  float *po = calloc(4 + X * Y, sizeof *po);
+  double *ph = calloc(X * Y, sizeof *ph);
+  void *dpo = dev_alloc(ctx, sizeof *po * (4 + X * Y));
+  DLTensor tpo, tph;
+  dev_tensor(ctx, &tpo, dpo, TC_F32, 2, sht, NULL, 4 * sizeof(float));
+  host_tensor(&tph, ph, TC_F64, 2, sht);
+  ie_pmi_options po_opt = {sizeof po_opt, IE_PMI_NORMALIZED, 2, 0.5, NULL, NULL, 0};
+  ie_pmi_result pd, phr;
+  cr_assert_eq(ie_pmi(ctx, &tt, &tpo, &po_opt, &pd), IE_OK, "%s", ie_errmsg(ctx));
+  cr_assert_eq(ie_pmi(cpu, &th, &tph, &po_opt, &phr), IE_OK, "%s", ie_errmsg(cpu));
+  dev_get(ctx, po, dpo, sizeof *po * (4 + X * Y));
+  for (int c = 0; c < X * Y; c++)
+    cr_assert(near(po[4 + c], ph[c], 1e-6) && po[4 + c] >= -1 && po[4 + c] <= 1,
+              "nPMI cell %d: %.9g, cpu %.17g", c, po[4 + c], ph[c]);
+  cr_assert(near(pd.min_npmi, phr.min_npmi, 1e-12) && near(pd.max_npmi, phr.max_npmi, 1e-12));
+  dev_free(ctx, dpo), dev_free(ctx, dx), dev_free(ctx, dy), dev_free(ctx, dt);
+  free(po), free(ph), free(x), free(y), free(tab), free(want), free(got);
+  ie_context_destroy(cpu);
+  ie_context_destroy(ctx);
+}
+
+/* Each backend in its own test (tc_context skips a test whose backend has
+ * no device here). */
+#define EACH(fn, be, tag) \
+  Test(discrete, fn##_##tag) { fn(be); }
+EACH(shards_add_up, IE_BACKEND_CPU, cpu)
+EACH(errors, IE_BACKEND_CPU, cpu)
+EACH(pointwise, IE_BACKEND_CPU, cpu)
+#if IE_TEST_HAVE_OPENCL
+EACH(shards_add_up, IE_BACKEND_OPENCL, opencl)
+EACH(errors, IE_BACKEND_OPENCL, opencl)
+EACH(pointwise, IE_BACKEND_OPENCL, opencl)
+EACH(device_tensors, IE_BACKEND_OPENCL, opencl)
+#endif
+#if IE_TEST_HAVE_CUDA
+EACH(shards_add_up, IE_BACKEND_CUDA, cuda)
+EACH(errors, IE_BACKEND_CUDA, cuda)
+EACH(pointwise, IE_BACKEND_CUDA, cuda)
+EACH(device_tensors, IE_BACKEND_CUDA, cuda)
+#endif
