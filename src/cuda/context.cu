@@ -7,6 +7,7 @@
 #include "cu_internal.h"
 #include "infoest_cuda.h"
 #include "sinkhorn.h"
+#include "discrete.h"
 
 ie_status ie__cu_fail(ie_context *ctx, cudaError_t e, const char *call,
                       const char *file, int line)
@@ -252,6 +253,9 @@ extern "C" ie_status ie__cu_knn(ie_context *, const ie_mat *, const ie_mat *, in
 extern "C" ie_status ie__cu_range_count(ie_context *, const ie_mat *, const ie_mat *, const double *,
                                         int, int64_t *);
 
+/* src/cuda/discrete.cu */
+extern "C" const ie_disc_ops ie__cuda_disc_ops;
+
 /* In the order of struct ie_backend_ops (src/backend.h); entries from other
  * files name them. */
 extern "C" const ie_backend_ops ie__cuda_ops = {
@@ -275,6 +279,7 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* range_count */ ie__cu_range_count,
     /* host_alloc */ cu_host_alloc,
     /* host_free */ cu_host_free,
+    /* discrete (src/cuda/discrete.cu) */ &ie__cuda_disc_ops,
 };
 
 extern "C" IE_API ie_status ie_cuda_set_stream(ie_context *ctx,
