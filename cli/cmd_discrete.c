@@ -273,7 +273,10 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
   ot.data = out;
   ot.device.device_type = kDLCPU;
   ot.ndim = 2;
-  ot.dtype = cli_dt(kDLFloat, 64);
+  /* A GPU backend writes float32 (float64 is the CPU's): into the first
+   * half of `out`, widened in place below. */
+  const int out32 = ie_context_backend(ctx) != IE_BACKEND_CPU;
+  ot.dtype = out32 ? cli_dt(kDLFloat, 32) : cli_dt(kDLFloat, 64);
   ot.shape = oshape;
   ie_pmi_result r;
   ie_status s = ie_pmi(ctx, t, out ? &ot : NULL, &o, &r);
@@ -286,6 +289,8 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
     rc = cli_lib_fail(name, ctx, s, ins, 1);
     goto done;
   }
+  if (out && out32) /* backwards: element i's double covers floats 2i, 2i + 1, already read */
+    for (int64_t i = X * Y - 1; i >= 0; i--) out[i] = (double)((const float *)out)[i];
   if (out && o.kind != IE_PMI_NORMALIZED && scale != 1)
     for (int64_t i = 0; i < X * Y; i++) out[i] *= scale;
   if (out && (rc = cli_write_values(name, c->out, out, 2, oshape))) goto done;
