@@ -319,5 +319,8 @@ extern const cli_command cli_cmd_knn_divergence;
 extern const cli_command cli_cmd_knn_mi;
 extern const cli_command cli_cmd_demo;
 extern const cli_command cli_cmd_mauve;
+extern const cli_command cli_cmd_pmi;      /* cmd_discrete.c */
+extern const cli_command cli_cmd_table_mi;
+extern const cli_command cli_cmd_pid;
 
 #endif

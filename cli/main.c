@@ -22,6 +22,9 @@ static const cli_command *const commands[] = {
     &cli_cmd_vendi,
     &cli_cmd_matrix_entropy,
     &cli_cmd_mauve,
+    &cli_cmd_pmi,
+    &cli_cmd_table_mi,
+    &cli_cmd_pid,
     &cli_cmd_demo,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))

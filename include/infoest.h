@@ -876,6 +876,167 @@ IE_API ie_status ie_mauve(ie_context *ctx, const DLTensor *p,
                           const ie_mauve_options *opt, ie_mauve_scores *scores,
                           ie_mauve_info *info, int64_t *counts, double *curves);
 
+/* ---- Discrete information (docs/SPEC.md §9) ------------------------------------ */
+
+/* Tables are DLTensors of counts or masses: [X, Y] (a batch: [B, X, Y]) and
+ * joints [S1, S2, T] (a batch: [B, S1, S2, T]), compact (strides NULL or
+ * row-major), int32, int64, f32 or f64, in host or device memory.  Every
+ * value must be finite and >= 0 (IE_NONFINITE, IE_NEGATIVE, naming the
+ * cell).  Results are in nats. */
+
+typedef struct {
+  size_t size;            /* sizeof, or 0 */
+  int64_t ignore_label;   /* pairs where x or y equals it are skipped ... */
+  int has_ignore_label;   /* ... when nonzero (padding such as -1 or -100) */
+} ie_count_options;
+
+/* Count paired labels into `table` [X, Y], int64, host or device memory:
+ * table[x_i, y_ij] += 1 for every i < N and j < k.  x is 1-D [N], y is [N]
+ * or [N, k] (top-k routing: each of the k labels of row i pairs with x_i),
+ * int32 or int64.  The table is ADDED to, never cleared: zero it first; two
+ * shards counted into one table (or two tables added) give the table of
+ * both.  Exact in 64-bit integers.  A label outside [0, X) or [0, Y) is
+ * IE_BAD_LABEL naming the row (and column) and nothing is added.  On a GPU
+ * the count runs on the device with 64-bit atomics. */
+IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTensor *y,
+                                DLTensor *table, const ie_count_options *opt);
+
+typedef enum {
+  IE_PMI_PLAIN = 0,    /* log(p(x,y) / (p(x) p(y))); −inf where p(x,y) = 0 */
+  IE_PMI_NORMALIZED = 1, /* nPMI = PMI / (−log p(x,y)) in [−1, 1] */
+  IE_PMI_POSITIVE = 2  /* PPMI = max(PMI, 0) */
+} ie_pmi_kind;
+
+typedef struct {
+  size_t size;        /* sizeof, or 0 */
+  ie_pmi_kind kind;   /* default IE_PMI_PLAIN */
+  /* A pair whose count (as given, before smoothing) is below min_count gets
+   * PMI −inf, nPMI −1, PPMI 0.  0: no threshold. */
+  double min_count;
+  /* Add-k smoothing: k (>= 0) is added to every cell; the marginals and N
+   * grow accordingly (C_x + kY, C_y + kX, N + kXY). */
+  double smooth;
+  /* Optional marginal counts x_counts [X] and y_counts [Y] (e.g. unigram
+   * counts of a co-occurrence table), with `total` the N they are counts of
+   * (0: the sum of x_counts).  NULL: the table's own row and column sums and
+   * N its total.  Counts that contradict each other (C_xy > C_x, C_xy > C_y,
+   * C_x > N or C_y > N) are IE_INVALID_ARGUMENT naming the cell: never a
+   * score above 1. */
+  const DLTensor *x_counts;
+  const DLTensor *y_counts;
+  double total;
+} ie_pmi_options;
+
+typedef struct {
+  double n;                   /* N (after smoothing) */
+  int64_t rows, cols;         /* X, Y */
+  double min, max;            /* of the returned kind over all cells */
+  double min_npmi, max_npmi;  /* of nPMI over all cells, whatever the kind */
+} ie_pmi_result;
+
+/* The PMI map of a count table `counts` [X, Y] into `out` [X, Y] (f32 or f64,
+ * compact, host or device memory; may be NULL for the result only), with
+ * the limits of docs/SPEC.md §9: nPMI is −1 where p(x,y) = 0 and 1 where
+ * p(x,y) = 1 (not 0/0); it never leaves [−1, 1].  A table with N = 0 is
+ * IE_EMPTY_ROW.  `result` may be NULL. */
+IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
+                        const ie_pmi_options *opt, ie_pmi_result *result);
+
+typedef enum {
+  IE_AVERAGE_ARITHMETIC = 0, /* (H(X) + H(Y)) / 2 */
+  IE_AVERAGE_GEOMETRIC = 1,  /* sqrt(H(X) H(Y)) */
+  IE_AVERAGE_MIN = 2,
+  IE_AVERAGE_MAX = 3
+} ie_average;
+
+typedef struct {
+  size_t size;        /* sizeof, or 0 */
+  ie_average average; /* the mean of H(X), H(Y) in NMI and AMI */
+  int skip_ami;       /* nonzero: ami and emi are NaN (saves E[I]) */
+} ie_table_mi_options;
+
+typedef struct {
+  double mi;     /* I(X;Y) = Σ p(x,y) log(p(x,y)/(p(x)p(y))), never < 0 */
+  double nmi;    /* I / mean(H(X), H(Y)) */
+  double ami;    /* (I − E[I]) / (mean(H(X), H(Y)) − E[I]) */
+  double emi;    /* E[I] under the hypergeometric model (Vinh et al. 2010) */
+  double hx, hy; /* H(X), H(Y) of the marginals */
+  double n;      /* N, the table's total */
+} ie_table_mi_result;
+
+/* MI, NMI and AMI of a contingency table `counts` [X, Y], or of each table
+ * of a batch [B, X, Y]; `results` has B entries (1 for [X, Y]).  As
+ * scikit-learn's mutual_info_score, normalized_mutual_info_score and
+ * adjusted_mutual_info_score on the labels the table counts, including their
+ * conventions: with one (non-empty) row and one column, NMI = AMI = 1; NMI
+ * is 0 when I = 0; AMI's denominator is kept at least machine epsilon
+ * away from 0.  E[I] is exact (Vinh, Epps, Bailey 2010): per pair of
+ * marginals (a, b), summed over n_ij from the hypergeometric mode outwards
+ * with the ratio of consecutive terms, stopping where the terms fall below
+ * 1e-18 of the largest; pairs of equal marginals are computed once.  AMI
+ * needs integer counts (IE_INVALID_ARGUMENT naming the cell otherwise); a
+ * table with N = 0 is IE_EMPTY_ROW naming it. */
+IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
+                             const ie_table_mi_options *opt,
+                             ie_table_mi_result *results);
+
+typedef enum {
+  IE_PID_IMIN = 0,  /* Williams–Beer: R = Σ_t p(t) min_i I(S_i; T = t) */
+  IE_PID_MMI = 1,   /* R = min_i I(S_i; T) */
+  IE_PID_BROJA = 2  /* U1 = min over Q with P's (s1,t), (s2,t) marginals of
+                       I_Q(S1; T | S2) (Bertschinger et al. 2014) */
+} ie_pid_measure;
+
+typedef struct {
+  size_t size;            /* sizeof, or 0 */
+  ie_pid_measure measure; /* default IE_PID_IMIN */
+} ie_pid_options;
+
+/* One decomposition; I(S1;T) = R + U1, I(S2;T) = R + U2 and
+ * I(S1,S2;T) = R + U1 + U2 + S hold to rounding; no part is below 0. */
+typedef struct {
+  double redundancy, unique1, unique2, synergy;
+  double mi1, mi2, mi12;  /* I(S1;T), I(S2;T), I(S1,S2;T) */
+  int64_t iterations;     /* BROJA: Newton steps taken (0 otherwise) */
+} ie_pid_result;
+
+/* Partial information decomposition of the joint `joint` [S1, S2, T] (or each
+ * joint of [B, S1, S2, T]) of counts or probabilities (each joint divided by
+ * its sum; a joint of zero mass is IE_EMPTY_ROW naming it).  `results`
+ * (host, B entries; may be NULL) and `out` ([B, 4] or [4] for one joint:
+ * R, U1, U2, S; f32 or f64, host or device; may be NULL).  BROJA is solved
+ * on the host for every backend (a primal barrier method, src/discrete_pid.c)
+ * to 1e-10 in the objective; imin and mmi run one joint a GPU thread. */
+IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_options *opt,
+                        ie_pid_result *results, DLTensor *out);
+
+typedef struct {
+  size_t size;     /* sizeof, or 0 */
+  /* The number n of samples the covariance was estimated from (with the
+   * mean estimated: the 1/(n−1) estimator).  0: no bias correction.
+   * Otherwise every log det Σ_A (dimension d) is corrected by
+   * −Σ_{k=1..d} [ψ((n−k)/2) − log((n−1)/2)], its bias under the Wishart law
+   * (Cai, Liang, Zhou 2015); n must exceed the total dimension. */
+  int64_t samples;
+} ie_pid_gaussian_options;
+
+/* Gaussian MMI PID from the covariance `cov` [d, d] (f32 or f64, symmetric,
+ * positive definite; host or device) of (X1, X2, Y) with block sizes
+ * sizes[0] + sizes[1] + sizes[2] = d: I(A;Y) = ½(log det Σ_A + log det Σ_Y −
+ * log det Σ_{A,Y}), R = min(I(X1;Y), I(X2;Y)).  A non-positive-definite
+ * block is IE_INVALID_ARGUMENT. */
+IE_API ie_status ie_pid_gaussian(ie_context *ctx, const DLTensor *cov, const int64_t sizes[3],
+                                 const ie_pid_gaussian_options *opt, ie_pid_result *result);
+
+/* Pointwise MMI decomposition of per-element information maps i1, i2, i12 of
+ * one shape (any, compact; f32 or f64): r = min(i1, i2), u1 = i1 − r,
+ * u2 = i2 − r, s = i12 − r − u1 − u2, written to r, u1, u2, s (same shape,
+ * f32 or f64; any may be NULL).  Host or device memory, one pass.  NaN or
+ * inf in a map is IE_NONFINITE naming the element. */
+IE_API ie_status ie_pid_pointwise(ie_context *ctx, const DLTensor *i1, const DLTensor *i2,
+                                  const DLTensor *i12, DLTensor *r, DLTensor *u1,
+                                  DLTensor *u2, DLTensor *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -166,6 +166,9 @@ typedef struct ie_backend_ops {
 
   /* MAUVE (docs/SPEC.md §8): the sub-table of src/mauve.h; NULL: unsupported. */
   const struct ie_mauve_ops *mauve;
+  /* Discrete information (docs/SPEC.md §9): the sub-table of src/discrete.h;
+   * NULL: unsupported. */
+  const struct ie_disc_ops *discrete;
 } ie_backend_ops;
 
 /* ---- The registry (src/registry.c) -------------------------------------------
