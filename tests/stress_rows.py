@@ -2,7 +2,7 @@
 """Randomized stress test of the row-wise commands on language-model-like
 logits, against float64 NumPy/SciPy references (tests/gen_vectors.py).
 
-    stress_rows.py INFOEST [--backends cpu,opencl] [--seeds N] [--rows B] [--cols V]
+    stress_rows.py INFOEST [--backends cpu,opencl] [--seeds N] [--rows B] [--cols V] [--extreme]
 
 Each seed draws a batch the way a language model's logits look (docs/SPEC.md §1): a
 Zipf-like bias −1.2·log(rank) over a shuffled vocabulary, Gaussian noise of
@@ -16,6 +16,11 @@ never negative (divergences, entropies), and exactly 0 for identical rows
 of the kinds docs/SPEC.md says vanish there.  Exits 1 on the first seed with a
 mismatch, printing every bad row of it; a backend the build lacks, or that
 has no device here, is skipped with a message.
+
+--extreme draws the same rows scaled far beyond a language model's logits
+(x250, x1e4 and x2.5e28, f32, T = 1 and 0.7; docs/SPEC.md §1: the tolerance
+holds on every input): orders above 1 then meet q far below p, the power
+sums underflow a float, and the values reach 1e28.
 """
 import argparse
 import os
@@ -36,6 +41,8 @@ KINDS = [("kl", None), ("reverse-kl", None), ("jeffreys", None), ("cross-entropy
 # Orders near 1 and large ones take either branch of rows_log_power_sum.
 ENTROPIES = [("shannon", None), ("renyi", 2.0), ("renyi", 0.5), ("tsallis", 2.0),
              ("renyi", 0.999), ("renyi", 20.0), ("tsallis", 1.001)]
+
+EXTREME_SCALES = [250.0, 1e4, 2.5e28]  # --extreme: logits times these, by seed
 
 
 def lm_batch(rng, B, V):
@@ -82,6 +89,7 @@ def main():
     ap.add_argument("--seed0", type=int, default=1)
     ap.add_argument("--rows", type=int, default=48)
     ap.add_argument("--cols", type=int, default=6000)
+    ap.add_argument("--extreme", action="store_true")
     args = ap.parse_args()
 
     backends = []
@@ -111,6 +119,10 @@ def main():
             dt = dtypes[s % len(dtypes)]
             T = temps[(s // len(dtypes)) % len(temps)]
             a, b = lm_batch(rng, args.rows, args.cols)
+            if args.extreme:
+                scale = EXTREME_SCALES[s % len(EXTREME_SCALES)]
+                dt, T = "f32", temps[(s // len(EXTREME_SCALES)) % 2]
+                a, b = a * scale, b * scale
             sa, va = gv.store(a, dt)
             sb, vb = gv.store(b, dt)
             same = {i for i in range(args.rows) if np.array_equal(sa[i], sb[i])}
@@ -153,7 +165,8 @@ def main():
                         continue
                     got = np.load(out).astype(np.float64).ravel()
                     bad += check(tag, got, exp, nonneg, zero)
-                head = f"seed {s} ({dt}, T={T}, {args.rows}x{args.cols}) on {be}"
+                xs = f", x{scale:g}" if args.extreme else ""
+                head = f"seed {s} ({dt}{xs}, T={T}, {args.rows}x{args.cols}) on {be}"
                 if bad:
                     failures += 1
                     print(f"FAIL {head}: {len(bad)} bad rows")

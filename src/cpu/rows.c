@@ -47,6 +47,13 @@ typedef struct {
   int diff;        /* dp ≠ dq somewhere */
 } power_state;
 
+/* Add a sum s taken against m to the logsumexp (xm, xs) (s = 0: nothing). */
+static void lse_merge(double *xm, double *xs, double m, double s) {
+  if (!(s > 0)) return;
+  if (m > *xm) *xs = (*xm == -INFINITY ? 0 : *xs * exp(*xm - m)) + s, *xm = m;
+  else *xs += s * exp(m - *xm);
+}
+
 /* Raise a one-row state's max to cm (if above it), rescaling its sums. */
 static void one_raise(one_state *a, double cm, double alpha) {
   if (!(cm > a->m)) return;
@@ -109,7 +116,8 @@ static double power_value(const ie_rowargs *ra, double l) {
 
 /* KERNELS.md, pass 2 final values.  For bhattacharyya and the power family,
  * s2 and s3 are Σ e^{dp} and Σ e^{dq}; for alpha / renyi / tsallis, s1 is
- * already log Σ p^α q^{1−α} (unnormalised); for bhattacharyya s4 is
+ * already log Σ p^α q^{1−α} (unnormalised); for bhattacharyya and
+ * cauchy-schwarz s1 is the log of the cross sum, and for bhattacharyya s4 is
  * Σ (√p − √q)². */
 static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3, double s4,
                           double mx) {
@@ -400,6 +408,9 @@ static void kl_move_ref(two_state *a, double c) {
 static double kl_fast_value(const ie_rowargs *ra, const two_state *st) {
   if (ra->div == IE_DIV_CROSS_ENTROPY) return ce_value(st);
   const double dl = (st->mp - st->mq) + log(st->sp / st->sq) - st->cref;
+  /* a reference far from C (a float cref of a C past 2^22, or k past
+   * float's range): φ(δ) would swamp the sums; the general kernels */
+  if (!(fabs(dl) < 0.5)) return NAN;
   double kl = st->a / st->sp - kl_phi(dl), rkl = st->aq / st->sq - kl_phi(-dl);
   kl = kl > 0 ? kl : 0;
   rkl = rkl > 0 ? rkl : 0;
@@ -590,10 +601,14 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   case IE_DIV_TV:
   case IE_DIV_HELLINGER: return 0.5 * s1;
   case IE_DIV_BHATTACHARYYA:
+  case IE_DIV_CAUCHY_SCHWARZ:
+    /* the cross sum where its terms may have left float's exp (rows far
+     * apart): the double kernels, which sum it as a logsumexp */
+    if (!(s1 >= 1e-30)) return NAN;
     /* Σ√(pq) = 1 − ½Σ(√p − √q)² for close rows (identical: exactly 0); the
      * direct sum for far ones (s1 here is already normalised) */
-    return rows_bhattacharyya(s1, 1, 1, s4);
-  case IE_DIV_CAUCHY_SCHWARZ: return rows_cauchy_schwarz(s1, s2, s3);
+    return k == IE_DIV_BHATTACHARYYA ? rows_bhattacharyya(log(s1), 1, 1, s4)
+                                     : rows_cauchy_schwarz(log(s1), s2, s3);
   default: {
     /* Σ p^α q^{1−α} = P + W (q-form Q + W) over P = Σ p, Q = Σ q (1 up to
      * rounding): L = log Σ p̂^α q̂^{1−α} from log1p(W/P) near α = 1 (W/Q
@@ -601,6 +616,11 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
      * log1p(D/Q), D = Σ (p − q) a sum of small terms for close rows (two
      * sums P, Q, each off by its rounding, would not keep those digits). */
     const double base = qform ? s3 : s2;
+    /* Far rows (|W| ≥ ½ of P): log(P + W) from a sum that cancels; once
+     * P + W < P/16 its float rounding (1e-7 of P) would reach the value's
+     * 1e-5, and its terms may have left float's exp: the double kernels,
+     * which take log Σ p^α q^{1−α} as a logsumexp. */
+    if (!(base + s1 >= base / 16)) return NAN;
     return power_value(ra, rows_power_log(s1, s2, s3, s4, log(base + s1), ra->alpha, qform));
   }
   }
@@ -675,7 +695,13 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       kl_raise(&a, &rp, &rq, cp, cq, it);
       if (phi) { /* the reference first, from this chunk's plain sums too */
         kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, avx2, o);
-        kl_move_ref(&a, (float)((a.mp - a.mq) + log((a.sp + o[0]) / (a.sq + o[1]))));
+        const float c = (float)((a.mp - a.mq) + log((a.sp + o[0]) / (a.sq + o[1])));
+        /* a large move of earlier chunks' sums (their terms against a
+         * reference far from this one: rows far apart whose maxima lie in
+         * later chunks) would carry e^{|Δ|} times their rounding, or find
+         * them rescaled to 0 and not move them at all: a second read */
+        again |= i0 > 0 && !(fabs(c - a.cref) < 8);
+        kl_move_ref(&a, c);
       }
       kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
     }
@@ -704,6 +730,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
   }
   if (want) {
     *val = kl_fast_value(ra, &a);
+    if (isnan(*val)) return -1;
   } else if (pass2_f32_kind(ra)) {
     const double v = pass2_f32(ra, x, y, r, rp, rq, &a);
     if (isnan(v)) return -1; /* the double kernels take the row */
