@@ -524,7 +524,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
-    float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY;
+    float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY, gbig = 0;
     switch (k) {
     case IE_DIV_JS:
 #pragma omp simd reduction(+ : c1)
@@ -571,12 +571,13 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     case IE_DIV_ALPHA:
     case IE_DIV_RENYI:
     case IE_DIV_TSALLIS:
-#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi)
+#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi, gbig)
       for (int i = 0; i < n; i++) {
         const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
         const float d = ((qq[i] - pp[i]) - dr) * it - dls, p = expf_fast(lp), q = expf_fast(lq);
         const float g = gal * d, arg = (qform ? lq : lp) + g, u = expf_fast(arg);
         hi = arg > hi ? arg : hi;
+        gbig = arg > -20 && fabsf(g) > gbig ? fabsf(g) : gbig;
         const float w = g < 0.5f && g > -0.5f ? (qform ? q : p) * expm1f_small(g) : u - (qform ? q : p);
         c1 += w, c2 += p, c3 += q, c4 += p - q;
       }
@@ -593,6 +594,12 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     }
     /* a term past float's exp (expf_fast clamps at 88): the double kernels */
     if (hi > 80) return NAN;
+    /* terms whose float exponent carries more than 1e-6: a χ² term p²/q
+     * (δ < −20) within e^{-40} of 1, a power term within e^{-20} of 1 whose
+     * (1 − α)δ is 12 or more (its float δ's rounding, 6e-8 of |δ|, is the
+     * term's relative error; far rows at large orders): the double
+     * kernels */
+    if (k == IE_DIV_CHI2 ? hi > -40 : gbig >= 12) return NAN;
     s1 += c1, s2 += c2, s3 += c3, s4 += c4;
   }
   switch (k) {

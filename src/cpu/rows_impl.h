@@ -430,7 +430,9 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
   /* Bhattacharyya's and the power family's s2, s3 (Σ e^{dp}, Σ e^{dq}) are
    * summed in the same order as s1, so that identical rows give exactly 0
    * where s1 is normalised by them. */
-  double s1 = 0, s2 = 0, s3 = 0, s4 = 0, mx = -INFINITY;
+  double s1 = 0, s2 = 0, s3 = 0, s4 = 0, mx = -INFINITY, rxp = -INFINITY, rxq = -INFINITY;
+  const int raw = k == IE_DIV_RENYI && isinf(ra->alpha) && ra->input == IE_INPUT_LOGITS &&
+                  ra->q_input == IE_INPUT_LOGITS && !ROW_SHIFT;
   /* alpha / renyi / tsallis: log Σ e^{t} as a logsumexp (mt, et), since
    * t = α·dp + (1−α)·dq overflows for large orders or far-apart rows;
    * rows with dp == dq everywhere (!diff) have divergence 0. */
@@ -452,6 +454,22 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
       s4 += cf[3];
     } else if (power) {
       F(pass2_power)(zp, zq, n, mp, mq, lsp, lsq, ra->alpha, &pw);
+    } else if (raw) {
+      /* Rényi of order ∞ from two logit rows: the max of xp − xq over p's
+       * support, exact in double (as the raw maxima), so that
+       * ((xp − xq) − (rxp − rxq))/T rounds once: z = x/T of logits near
+       * 1e29 would carry 1e13 each */
+      R xp[CHUNK], xq[CHUNK];
+      F(load_z)(x, r, i0, n, IE_INPUT_LOGITS, 1, 0, xp);
+      F(load_z)(y, r, i0, n, IE_INPUT_LOGITS, 1, 0, xq);
+      for (int i = 0; i < n; i++) {
+        rxp = xp[i] > rxp ? xp[i] : rxp;
+        rxq = xq[i] > rxq ? xq[i] : rxq;
+        if (zp[i] > -(R)INFINITY) {
+          double d = zq[i] == -(R)INFINITY ? INFINITY : (double)xp[i] - (double)xq[i];
+          mx = d > mx ? d : mx;
+        }
+      }
     } else { /* Rényi of order ∞: max of lp − lq over p's support */
       for (int i = 0; i < n; i++) {
         const R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq;
@@ -462,6 +480,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
       }
     }
   }
+  if (raw && mx < INFINITY) mx = ((mx - (rxp - rxq)) * ra->inv_temp) - ((double)lsp - (double)lsq);
   if (power) {
     if (!pw.diff) return 0;
     const double al2 = ra->alpha, ws = al2 < 0.5 ? pw.w / pw.qq : pw.w / pw.pp;

@@ -583,8 +583,8 @@ FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const 
     s[2] += exp(cs ? 2.0f * dq : dq);
     if (cs) return;
   }
-  if (terms == ROWS_TERMS_RENYI_INF) { /* max over p > 0 of wp − wq; +inf where q = 0 */
-    if (hp) s[0] = fmax(s[0], hq ? (double)(wp - wq) : IE_INFINITY);
+  if (terms == ROWS_TERMS_RENYI_INF) { /* max over p > 0 of wp − wq (exact in double); +inf where q = 0 */
+    if (hp) s[0] = fmax(s[0], hq ? (double)wp - (double)wq : IE_INFINITY);
     return;
   }
   if (!hp && !hq) return;
@@ -813,8 +813,11 @@ KERNEL void rows_finish_terms(GLOBAL const double *part, GLOBAL const double *rs
       v = rows_power_value(value, L, alpha);
       break;
     }
-    case ROWS_TERMS_RENYI_INF: /* max lp − lq = max (wp − wq)/T + C */
-      v = s[0] == IE_INFINITY ? IE_INFINITY : s[0] * it + r[4];
+    case ROWS_TERMS_RENYI_INF:
+      /* max lp − lq = (max (wp − wq) − (mp − mq))/T − (Lp − Lq), the
+       * differences of inputs exact in double and rounded once: z = w/T of
+       * logits near 1e29 would carry 1e13 */
+      v = s[0] == IE_INFINITY ? IE_INFINITY : (s[0] - (r[0] - r[2])) * it - (r[1] - r[3]);
       break;
     default: v = s[0]; /* JS, chi2 */
     }
