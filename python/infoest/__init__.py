@@ -21,7 +21,13 @@ arrays, CUDA device N for arrays on it); ``with infoest.Context(backend=
 "opencl"):`` runs the calls inside the block on another backend.
 
 Errors: :class:`infoest.Error` and its subclasses, with the library's
-message; shape, dtype, option and value problems are also ``ValueError``.
+message and the failing place as numbers (``e.tensor``, ``e.row``, ...);
+shape, dtype, option and value problems are also ``ValueError``.
+
+Pieces: ``partial=True`` (entropy, nll, divergence) returns an
+:class:`infoest.Partial` instead of a summary; pieces computed anywhere
+(mpi4py ranks, Ray tasks) pickle, merge in row order and finalize to the
+one-process summary, bit for bit (examples/python/mpi4py_reduce.py).
 """
 from . import _ext
 from . import _errors
@@ -30,6 +36,7 @@ from ._errors import (Error, OptionError, ShapeError, DTypeError, DeviceError, B
                       EmptyReductionError, OutOfMemoryError, BackendUnavailable, BackendError,
                       UnsupportedError, CancelledError, InternalError)
 from ._context import Context, current_context, backends
+from ._partial import Partial, Summary, merge_partials, PARTIAL_BLOCK_ROWS
 from ._api import (log_softmax, softmax, logsumexp, entropy, nll, divergence, DIVERGENCE_KINDS,
                    sinkhorn, SinkhornResult, knn, knn_entropy, knn_divergence,
                    knn_mutual_information, KnnResult, vendi, vendi_batch, matrix_entropy,
@@ -41,6 +48,7 @@ __version__ = _ext.version
 
 __all__ = [
     "Context", "current_context", "backends",
+    "Partial", "Summary", "merge_partials", "PARTIAL_BLOCK_ROWS",
     "log_softmax", "softmax", "logsumexp", "entropy", "nll", "divergence", "DIVERGENCE_KINDS",
     "sinkhorn", "SinkhornResult", "knn", "knn_entropy", "knn_divergence",
     "knn_mutual_information", "KnnResult", "vendi", "vendi_batch", "matrix_entropy",

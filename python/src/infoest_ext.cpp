@@ -52,14 +52,45 @@ namespace {
 // class for layout problems found here before the library sees the arrays.
 nb::object g_errors[IE_STATUS_COUNT_];
 
-[[noreturn]] void raise(ie_status st, const std::string &msg) {
+// Where a failure is (ie_error_tensor/_index/_row/_column), read from the
+// context with the message, before the GIL is taken back: the exception gets
+// them as `tensor`, `index`, `row`, `column` (None where the library says -1
+// or NULL).  Failures found here, before the library is called, name no place.
+struct Place {
+  int64_t index = -1, row = -1, column = -1;
+  bool has_tensor = false;
+  std::string tensor;
+  static Place of(const ie_context *ctx) {
+    Place p;
+    p.index = ie_error_index(ctx);
+    p.row = ie_error_row(ctx);
+    p.column = ie_error_column(ctx);
+    const char *t = ie_error_tensor(ctx);
+    if (t) {
+      p.has_tensor = true;
+      p.tensor = t;
+    }
+    return p;
+  }
+};
+
+nb::object position(int64_t v) { return v >= 0 ? nb::object(nb::int_(v)) : nb::object(nb::none()); }
+
+[[noreturn]] void raise(ie_status st, const std::string &msg, const Place &at = Place()) {
   PyObject *cls = (st > 0 && st < IE_STATUS_COUNT_ && g_errors[st].is_valid())
                       ? g_errors[st].ptr()
                       : PyExc_RuntimeError;
   std::string text = msg;
   if (st == IE_BAD_DTYPE)
     text += "; cast it, e.g. x.astype(numpy.float32) (NumPy) or x.float() (PyTorch)";
-  PyErr_SetString(cls, text.c_str());
+  nb::object e = nb::borrow(cls)(nb::str(text.c_str(), text.size()));
+  if (cls != PyExc_RuntimeError) {
+    e.attr("tensor") = at.has_tensor ? nb::object(nb::str(at.tensor.c_str())) : nb::none();
+    e.attr("index") = position(at.index);
+    e.attr("row") = position(at.row);
+    e.attr("column") = position(at.column);
+  }
+  PyErr_SetObject(cls, e.ptr());
   throw nb::python_error();
 }
 
@@ -108,6 +139,7 @@ template <class F>
 void run(Context &c, intptr_t stream, F &&f) {
   ie_status st = IE_OK;
   std::string msg;
+  Place at;
   {
     nb::gil_scoped_release release;
     std::lock_guard<std::mutex> hold(c.mu);
@@ -121,9 +153,12 @@ void run(Context &c, intptr_t stream, F &&f) {
     (void)stream;
 #endif
     if (st == IE_OK) st = f(c.ctx);
-    if (st != IE_OK) msg = ie_errmsg(c.ctx);
+    if (st != IE_OK) {
+      msg = ie_errmsg(c.ctx);
+      at = Place::of(c.ctx);
+    }
   }
-  if (st != IE_OK) raise(st, msg);
+  if (st != IE_OK) raise(st, msg, at);
 }
 
 // ---- Arrays as DLTensors ---------------------------------------------------------
@@ -247,6 +282,82 @@ nb::tuple knn_result(const ie_knn_result &r) {
   return nb::make_tuple(r.estimate, r.n, r.m, r.d, r.k);
 }
 
+// ---- Partial states ------------------------------------------------------------------
+
+// An ie_partial owned by Python (infoest.Partial wraps it), with a mutex: the
+// calls that fill or read it run without the GIL, so two threads handed the
+// same state take turns instead of racing.
+struct Partial {
+  ie_partial p;
+  std::mutex mu;
+  explicit Partial(int64_t first_row) { ie_partial_init(&p, first_row); }
+  Partial(const Partial &) = delete;
+  Partial &operator=(const Partial &) = delete;
+};
+
+// The state's bytes (plain data of fixed size, host order: for processes of
+// the same build), and a state made from them.  The library checks the
+// contents when the state is next used.
+nb::bytes partial_bytes(Partial &s) {
+  ie_partial copy;
+  {
+    std::lock_guard<std::mutex> hold(s.mu);
+    copy = s.p;
+  }
+  return nb::bytes(reinterpret_cast<const char *>(&copy), sizeof copy);
+}
+
+Partial *partial_from_bytes(nb::bytes b) {
+  if (b.size() != sizeof(ie_partial))
+    raise(IE_INVALID_ARGUMENT, "Partial.from_bytes: " + std::to_string(b.size()) +
+                                   " bytes; a partial state of this build is " +
+                                   std::to_string(sizeof(ie_partial)) + " bytes");
+  auto *s = new Partial(0);
+  std::memcpy(&s->p, b.c_str(), sizeof s->p);
+  return s;
+}
+
+void partial_add(Context &c, Partial &s, const In &values, const OptIn &weights) {
+  View v = view(values, "values", 0);
+  OptView<In> w(weights, "weights", 0);
+  run(c, -1, [&](ie_context *ctx) {
+    std::lock_guard<std::mutex> hold(s.mu);
+    return ie_partial_add(ctx, &s.p, &v.t, w.p);
+  });
+}
+
+// a <- a followed by b (a and b may be the same object: then the library
+// refuses it unless it covers no rows).
+void partial_merge(Context &c, Partial &a, Partial &b) {
+  run(c, -1, [&](ie_context *ctx) {
+    if (&a == &b) {
+      std::lock_guard<std::mutex> hold(a.mu);
+      ie_partial copy = b.p;
+      return ie_partial_merge(ctx, &a.p, &copy);
+    }
+    std::scoped_lock hold(a.mu, b.mu);
+    return ie_partial_merge(ctx, &a.p, &b.p);
+  });
+}
+
+nb::tuple partial_finalize(Context &c, Partial &s) {
+  ie_summary sm{};
+  run(c, -1, [&](ie_context *ctx) {
+    std::lock_guard<std::mutex> hold(s.mu);
+    return ie_partial_finalize(ctx, &s.p, &sm);
+  });
+  return summary(sm);
+}
+
+// A call's `partial` option (None: nullptr): `call(state)` runs the library
+// call with the state locked.  Inside run(), so without the GIL.
+template <class F>
+ie_status with_partial(Partial *s, F &&call) {
+  if (!s) return call(nullptr);
+  std::lock_guard<std::mutex> hold(s->mu);
+  return call(&s->p);
+}
+
 // ---- One distribution a row ------------------------------------------------------
 
 // which: 0 log-softmax, 1 softmax, 2 logsumexp.
@@ -266,7 +377,7 @@ void softmax_family(Context &c, const In &logits, const Out &out, double tempera
 
 nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int kind,
                   double alpha, double temperature, const OptIn &row_weights,
-                  bool summarize, intptr_t stream) {
+                  bool summarize, Partial *partial, int64_t first_row, intptr_t stream) {
   View xv = view(x, "x", 2);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
@@ -277,14 +388,21 @@ nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int
   opt.alpha = alpha;
   opt.temperature = temperature;
   opt.row_weights = w.p;
+  opt.first_row = first_row;
   ie_summary s{};
-  run(c, stream, [&](ie_context *ctx) { return ie_entropy(ctx, &xv.t, pr.p, &opt, summarize ? &s : nullptr); });
+  run(c, stream, [&](ie_context *ctx) {
+    return with_partial(partial, [&](ie_partial *pt) {
+      opt.partial = pt;
+      return ie_entropy(ctx, &xv.t, pr.p, &opt, summarize ? &s : nullptr);
+    });
+  });
   return summary(s);
 }
 
 nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_row,
               double temperature, std::optional<int64_t> ignore_index,
-              const OptIn &row_weights, bool summarize, intptr_t stream) {
+              const OptIn &row_weights, bool summarize, Partial *partial, int64_t first_row,
+              intptr_t stream) {
   View x = view(logits, "logits", 2);
   View y = view(labels, "labels", 1);
   OptView<Out> pr(per_row, "out", 1);
@@ -295,8 +413,14 @@ nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_
   opt.has_ignore_index = ignore_index.has_value();
   opt.ignore_index = ignore_index.value_or(0);
   opt.row_weights = w.p;
+  opt.first_row = first_row;
   ie_summary s{};
-  run(c, stream, [&](ie_context *ctx) { return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, summarize ? &s : nullptr); });
+  run(c, stream, [&](ie_context *ctx) {
+    return with_partial(partial, [&](ie_partial *pt) {
+      opt.partial = pt;
+      return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, summarize ? &s : nullptr);
+    });
+  });
   return summary(s);
 }
 
@@ -304,7 +428,8 @@ nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_
 
 nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOut &per_row,
                      int p_input, int q_input, double temperature, double alpha, double beta,
-                     const OptIn &row_weights, bool summarize, intptr_t stream) {
+                     const OptIn &row_weights, bool summarize, Partial *partial,
+                     int64_t first_row, intptr_t stream) {
   View pv = view(p, "p", 2), qv = view(q, "q", 2);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
@@ -316,10 +441,14 @@ nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOu
   opt.alpha = alpha;
   opt.beta = beta;
   opt.row_weights = w.p;
+  opt.first_row = first_row;
   ie_summary s{};
   run(c, stream, [&](ie_context *ctx) {
-    return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt,
-                         summarize ? &s : nullptr);
+    return with_partial(partial, [&](ie_partial *pt) {
+      opt.partial = pt;
+      return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt,
+                           summarize ? &s : nullptr);
+    });
   });
   return summary(s);
 }
@@ -586,10 +715,34 @@ NB_MODULE(_ext, m) {
                    [](Context &c) { return std::string(ie_context_device_name(c.ctx)); })
       .def("cancel", [](Context &c) { __atomic_store_n(&c.cancel_flag, 1, __ATOMIC_SEQ_CST); });
 
+  nb::class_<Partial>(m, "Partial")
+      .def(nb::init<int64_t>(), "first_row"_a = 0)
+      .def_static("from_bytes", &partial_from_bytes, "data"_a)
+      .def("to_bytes", &partial_bytes)
+      .def("fields", [](Partial &s) {
+        std::lock_guard<std::mutex> hold(s.mu);
+        const ie_partial &p = s.p;
+        return nb::make_tuple(p.row_begin, p.row_end, p.rows_kept, p.count_pinf, p.count_ninf,
+                              p.count_nan, p.min, p.max, p.version);
+      });
+  m.attr("partial_block_rows") = IE_PARTIAL_BLOCK_ROWS;
+  m.attr("partial_version") = IE_PARTIAL_VERSION;
+  m.def("partial_add", &partial_add, "context"_a, "partial"_a, "values"_a,
+        "weights"_a.none());
+  m.def("partial_merge", &partial_merge);
+  m.def("partial_finalize", &partial_finalize);
+
   m.def("softmax_family", &softmax_family);
-  m.def("entropy", &entropy);
-  m.def("nll", &nll);
-  m.def("divergence", &divergence);
+  // The `partial` argument may be None (no state asked for).
+  m.def("entropy", &entropy, "c"_a, "x"_a, "per_row"_a.none(), "input"_a, "kind"_a, "alpha"_a,
+        "temperature"_a, "row_weights"_a.none(), "summarize"_a, "partial"_a.none(),
+        "first_row"_a, "stream"_a);
+  m.def("nll", &nll, "c"_a, "logits"_a, "labels"_a, "per_row"_a.none(), "temperature"_a,
+        "ignore_index"_a.none(), "row_weights"_a.none(), "summarize"_a, "partial"_a.none(),
+        "first_row"_a, "stream"_a);
+  m.def("divergence", &divergence, "c"_a, "kind"_a, "p"_a, "q"_a, "per_row"_a.none(),
+        "p_input"_a, "q_input"_a, "temperature"_a, "alpha"_a, "beta"_a,
+        "row_weights"_a.none(), "summarize"_a, "partial"_a.none(), "first_row"_a, "stream"_a);
   m.def("sinkhorn", &sinkhorn);
   m.def("knn", &knn);
   m.def("knn_entropy", &knn_entropy);
