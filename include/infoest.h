@@ -118,8 +118,11 @@ typedef enum {
 IE_API const char *ie_backend_name(ie_backend b); /* "cpu", "cuda", ... */
 /* Parse "auto", "cpu", "cuda", "opencl"; returns -1 for anything else. */
 IE_API int ie_backend_parse(const char *name);
-/* 1 if the backend was compiled into this build (whether or not a device is
- * present). */
+/* 1 if this build of infoest has the backend: the CPU always; CUDA and
+ * OpenCL when they were built, as modules (libinfoest-cuda.so,
+ * libinfoest-opencl.so) of the shared library or compiled into the static
+ * one.  Whether a module is installed and loads, and whether there is a
+ * device, is known when a context asks for the backend. */
 IE_API int ie_backend_compiled(ie_backend b);
 
 typedef struct ie_context ie_context; /* opaque; one per thread */
@@ -134,7 +137,19 @@ typedef struct {
  * still set to a context that holds only the message (ie_errmsg works on it);
  * destroy it as usual.  IE_BACKEND_AUTO never fails for want of a GPU; an
  * explicit CUDA or OpenCL request with no usable device gives
- * IE_BACKEND_UNAVAILABLE. */
+ * IE_BACKEND_UNAVAILABLE.
+ *
+ * The shared library libinfoest.so is the core (every call, the CPU
+ * backend) and links no GPU library.  The CUDA and OpenCL backends are
+ * modules it opens the first time a context asks for them (or `auto`
+ * probes), and keeps open: libinfoest-cuda.so and libinfoest-opencl.so, from
+ * the directories listed in the environment variable IE_BACKEND_PATH
+ * (':'-separated) when it is set and not empty, else from the directory
+ * libinfoest.so itself was loaded from (where they are installed).  A module
+ * not found there, one that fails to load (its GPU runtime is missing), one
+ * of another build of infoest, no driver or no device: IE_BACKEND_UNAVAILABLE,
+ * with a message that says which.  The static library libinfoest.a has every
+ * backend built compiled in and looks for no module. */
 IE_API ie_status ie_context_create(ie_context **out,
                                    const ie_context_options *opt);
 IE_API void ie_context_destroy(ie_context *ctx); /* NULL: no-op */

@@ -165,9 +165,50 @@ typedef struct ie_backend_ops {
   void (*host_free)(ie_context *ctx, void *ptr);
 } ie_backend_ops;
 
-/* The registry: the tables compiled into this build (NULL if absent). */
+/* ---- The registry (src/registry.c) -------------------------------------------
+ * The CPU backend is part of the core library (libinfoest.so: dispatcher +
+ * CPU, no GPU library).  The CUDA and OpenCL backends are modules,
+ * libinfoest-cuda.so and libinfoest-opencl.so, opened with dlopen the first
+ * time a context asks for them (or `auto` probes) and kept for the life of
+ * the process, as ggml's backend registry does.  A module exports one
+ * symbol, IE_BACKEND_MODULE_ENTRY, returning its ie_backend_module; the core
+ * refuses a module whose abi, version, ops_size or context_size differ from
+ * its own (a module of another build).  A module never calls into the core:
+ * what both need (ie__error, the dtype helpers, the host numerics) is
+ * src/host/, compiled into each with hidden visibility.  The static library
+ * libinfoest.a holds every backend built, and the registry reaches their
+ * descriptors directly. */
+#define IE_BACKEND_ABI 1
+#define IE_BACKEND_MODULE_ENTRY "ie_backend_module_v1"
+
+typedef struct ie_backend_module {
+  uint32_t abi;          /* IE_BACKEND_ABI */
+  uint32_t version;      /* IE_VERSION_NUMBER of the sources it was built from */
+  uint32_t ops_size;     /* sizeof(ie_backend_ops) */
+  uint32_t context_size; /* sizeof(struct ie_context) */
+  const ie_backend_ops *ops;
+  /* The public extras of infoest_cuda.h / infoest_opencl.h (the core
+   * defines the entry points and forwards to these once it has checked that
+   * ctx is an open context of this backend; NULL: none).  `queue` is the
+   * cudaStream_t or cl_command_queue; get_queue's outputs may be NULL. */
+  ie_status (*set_queue)(ie_context *ctx, void *queue);
+  ie_status (*get_queue)(const ie_context *ctx, void **context, void **device,
+                         void **queue);
+} ie_backend_module;
+
+typedef const ie_backend_module *(*ie_backend_module_fn)(void);
+
 extern const ie_backend_ops ie__cpu_ops;
-const ie_backend_ops *ie__backend_table(ie_backend b);
+/* The GPU backends' descriptors (src/cuda/context.cu,
+ * src/opencl/ocl_backend.c); their modules' entry symbols return them. */
+extern const ie_backend_module ie__cuda_module;
+extern const ie_backend_module ie__opencl_module;
+
+/* The table of backend b, loading its module if needed.  On failure: NULL,
+ * and ctx (may be NULL) records IE_BACKEND_UNAVAILABLE with a message that
+ * names the module and why (not built, not found where, failed to load and
+ * the loader's words, another build's module). */
+const ie_backend_ops *ie__backend_load(ie_context *ctx, ie_backend b);
 
 /* Context internals shared by src/ and the backends. */
 struct ie_context {
@@ -183,6 +224,11 @@ struct ie_context {
   char err_tensor[32];
   const volatile int *cancel; /* ie_context_set_cancel_flag; NULL: none */
 };
+
+/* ---- Services a backend may use ------------------------------------------------
+ * Defined in src/host/ (error.c, dtype.c), which is compiled into the core
+ * and into each module: a backend calling them never calls into the core.
+ * (ie__dtype_size and ie__dtype_name are declared above.) */
 
 /* Record a failure on ctx and return `s`.  printf-style. */
 ie_status ie__error(ie_context *ctx, ie_status s, const char *fmt, ...)

@@ -1,7 +1,7 @@
 /*
- * context.c — version, status codes, the backend registry and contexts.
+ * context.c — version, status codes, backend names and contexts (the
+ * registry of backends and their modules: src/registry.c).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,35 +53,7 @@ int ie_divergence_parse(const char *name) {
   return -1;
 }
 
-/* ---- Registry ------------------------------------------------------------ */
-
-#ifdef IE_HAVE_CUDA
-extern const ie_backend_ops ie__cuda_ops;
-#endif
-#ifdef IE_HAVE_OPENCL
-extern const ie_backend_ops ie__opencl_ops;
-#endif
-
-const ie_backend_ops *ie__backend_table(ie_backend b) {
-  switch (b) {
-  case IE_BACKEND_CPU:
-    return &ie__cpu_ops;
-#ifdef IE_HAVE_CUDA
-  case IE_BACKEND_CUDA:
-    return &ie__cuda_ops;
-#endif
-#ifdef IE_HAVE_OPENCL
-  case IE_BACKEND_OPENCL:
-    return &ie__opencl_ops;
-#endif
-  default:
-    return NULL;
-  }
-}
-
-int ie_backend_compiled(ie_backend b) {
-  return b != IE_BACKEND_AUTO && ie__backend_table(b) != NULL;
-}
+/* ---- Backends (the registry is src/registry.c) ------------------------------ */
 
 const char *ie_backend_name(ie_backend b) {
   switch (b) {
@@ -102,15 +74,7 @@ int ie_backend_parse(const char *name) {
 
 /* ---- Errors ------------------------------------------------------------- */
 
-ie_status ie__error(ie_context *ctx, ie_status s, const char *fmt, ...) {
-  if (!ctx) return s;
-  ctx->last = s;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
-  va_end(ap);
-  return s;
-}
+/* ie__error: src/host/error.c (each module has its own copy). */
 
 void ie__clear_error(ie_context *ctx) {
   if (!ctx) return;
@@ -150,24 +114,14 @@ void ie_context_set_cancel_flag(ie_context *ctx, const volatile int *flag) {
   if (ctx) ctx->cancel = flag;
 }
 
-int ie__cancelled(const ie_context *ctx) {
-  return ctx && ctx->cancel && __atomic_load_n(ctx->cancel, __ATOMIC_RELAXED) != 0;
-}
-
-ie_status ie__cancel(ie_context *ctx, const char *fn) {
-  return ie__error(ctx, IE_CANCELLED, "%s: cancelled (the context's cancel flag is set)", fn);
-}
+/* ie__cancelled, ie__cancel: src/host/error.c. */
 
 /* ---- Contexts ------------------------------------------------------------- */
 
 /* Open backend b on ctx; on failure ctx keeps the message. */
 static ie_status open_backend(ie_context *ctx, ie_backend b, int device) {
-  const ie_backend_ops *ops = ie__backend_table(b);
-  if (!ops)
-    return ie__error(ctx, IE_BACKEND_UNAVAILABLE,
-                     "ie_context_create: backend '%s' is not compiled into "
-                     "this build of infoest",
-                     ie_backend_name(b));
+  const ie_backend_ops *ops = ie__backend_load(ctx, b);
+  if (!ops) return ctx->last; /* the message says why */
   void *state = NULL;
   ie_status s = ops->open(ctx, device, &state);
   if (s != IE_OK) return s;
@@ -206,9 +160,9 @@ ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
     /* A working CUDA device, else an OpenCL GPU, else the CPU.  Failures of
      * the GPU probes are not errors here. */
     s = IE_BACKEND_UNAVAILABLE;
-    if (ie__backend_table(IE_BACKEND_CUDA))
+    if (ie_backend_compiled(IE_BACKEND_CUDA))
       s = open_backend(ctx, IE_BACKEND_CUDA, o.device);
-    if (s != IE_OK && ie__backend_table(IE_BACKEND_OPENCL)) {
+    if (s != IE_OK && ie_backend_compiled(IE_BACKEND_OPENCL)) {
       s = open_backend(ctx, IE_BACKEND_OPENCL, o.device);
       if (s == IE_OK && !(ctx->ops->is_gpu && ctx->ops->is_gpu(ctx->state))) {
         ctx->ops->close(ctx->state);

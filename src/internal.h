@@ -9,23 +9,9 @@
 
 #include "backend.h"
 #include "options.h"
+#include "host/host.h"
 
-/* ---- Fault injection (test builds only) ------------------------------------
- * With -DIE_FAULT_INJECTION (CMake IE_FAULT_INJECTION=ON) every host
- * allocation of the dispatcher and every backend call made through the
- * helpers below passes ie__fault() (src/fault.c), which fails the n-th one
- * armed by ie_testing_fail_after (include/infoest_testing.h).  In normal
- * builds ie__fault() is the constant 0 and the helpers are the plain calls. */
-#ifdef IE_FAULT_INJECTION
-int ie__fault(void);
-#else
-#define ie__fault() 0
-#endif
-
-static inline void *ie__malloc(size_t n) { return ie__fault() ? NULL : malloc(n); }
-static inline void *ie__calloc(size_t n, size_t size) {
-  return ie__fault() ? NULL : calloc(n, size);
-}
+/* Fault injection and ie__malloc / ie__calloc: src/host/host.h. */
 
 /* Backend memory: an injected fault is IE_OUT_OF_MEMORY. */
 static inline ie_status ie__be_alloc(ie_context *ctx, size_t bytes, void **buf) {

@@ -281,8 +281,7 @@ done:
 
 ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
                       ie_knn_metric metric, int self, int64_t *idx, double *dist) {
-  if (q->dtype != IE_DT_F64 || r->dtype != IE_DT_F64 || q->stride != q->cols || r->stride != r->cols)
-    return ie__error(ctx, IE_INTERNAL, "knn (cpu): expects compact float64 samples");
+  /* q and r: compact float64 (src/knn.c makes them so; src/backend.h). */
   const double *Q = (const double *)((const char *)q->buf + q->offset);
   const double *R = (const double *)((const char *)r->buf + r->offset);
   const int64_t m = q->rows, n = r->rows, d = q->cols;
@@ -416,8 +415,7 @@ static inline int64_t run_around(const double *v, int64_t n, int64_t p, double q
 
 ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count) {
-  if (q->dtype != IE_DT_F64 || r->dtype != IE_DT_F64 || q->stride != q->cols || r->stride != r->cols)
-    return ie__error(ctx, IE_INTERNAL, "range_count (cpu): expects compact float64 samples");
+  /* q and r: compact float64 (src/knn.c makes them so; src/backend.h). */
   const double *Q = (const double *)((const char *)q->buf + q->offset);
   const double *R = (const double *)((const char *)r->buf + r->offset);
   const int64_t m = q->rows, n = r->rows, d = q->cols;

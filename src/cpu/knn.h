@@ -19,7 +19,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "../internal.h"
+#include "../host/host.h"
 #include "../kernels/knn_heap.h"
 
 static inline double ie__knn_key_euclid(const double *a, const double *b, int64_t d) {

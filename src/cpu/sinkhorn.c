@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "../host/host.h"
 #include "../sinkhorn.h"
 #include "../kernels/sinkhorn_terms.h"
 #include "vmath.h"

@@ -11,7 +11,7 @@
 #include <cblas.h>
 
 #include "../backend.h"
-#include "../spectral.h"
+#include "../host/host.h"
 #include "../kernels/spectral_terms.h"
 #include "convert.h"
 #include "vmath.h"

@@ -1,7 +1,8 @@
 /*
  * vmath.h — PRIVATE.  Vectorisable elementary functions for the CPU kernels
- * (libm's exp and log do not vectorise inside `omp simd` loops), and the
- * function-multiversioning attribute the hot loops use.
+ * (libm's exp and log do not vectorise inside `omp simd` loops).  The
+ * function-multiversioning attribute the hot loops use, IE_CPU_CLONES, is in
+ * src/host/host.h.
  */
 #ifndef IE_CPU_VMATH_H
 #define IE_CPU_VMATH_H
@@ -9,13 +10,8 @@
 #include <math.h>
 #include <stdint.h>
 
-/* The hot row functions are built twice, for x86-64-v3 (AVX2, FMA) and for
- * the baseline, and picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define IE_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define IE_CPU_CLONES
-#endif
+#include "../host/host.h" /* IE_CPU_CLONES */
+
 #ifdef __GNUC__
 #define IE_INLINE static inline __attribute__((always_inline))
 #else

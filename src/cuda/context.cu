@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cu_internal.h"
-#include "infoest_cuda.h"
 #include "sinkhorn.h"
 
 ie_status ie__cu_fail(ie_context *ctx, cudaError_t e, const char *call,
@@ -247,14 +246,11 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* host_free */ cu_host_free,
 };
 
-extern "C" IE_API ie_status ie_cuda_set_stream(ie_context *ctx,
-                                               cudaStream_t stream)
+/* The public extras of infoest_cuda.h, reached through the core
+ * (src/registry.c), which has checked that ctx is an open CUDA context. */
+static ie_status cu_set_stream(ie_context *ctx, void *queue)
 {
-  ie__clear_error(ctx);
-  if (!ctx || ctx->ops != &ie__cuda_ops || !ctx->state)
-    return ctx ? ie__error(ctx, IE_INVALID_ARGUMENT,
-                           "ie_cuda_set_stream: not a CUDA context")
-               : IE_INVALID_ARGUMENT;
+  cudaStream_t stream = (cudaStream_t)queue;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   if (st->stream != stream && st->stream) {
     /* Work on the old stream is complete (every call waits), but be sure. */
@@ -265,11 +261,19 @@ extern "C" IE_API ie_status ie_cuda_set_stream(ie_context *ctx,
   return IE_OK;
 }
 
-extern "C" IE_API ie_status ie_cuda_get_stream(const ie_context *ctx,
-                                               cudaStream_t *stream)
+static ie_status cu_get_stream(const ie_context *ctx, void **context, void **device,
+                               void **queue)
 {
-  if (!ctx || !stream || ctx->ops != &ie__cuda_ops || !ctx->state)
-    return IE_INVALID_ARGUMENT;
-  *stream = ((const ie_cu_state *)ctx->state)->stream;
+  (void)context;
+  (void)device;
+  if (queue)
+    *queue = (void *)((const ie_cu_state *)ctx->state)->stream;
   return IE_OK;
 }
+
+/* What libinfoest-cuda.so's entry symbol returns (src/cuda/module.c). */
+extern "C" const ie_backend_module ie__cuda_module = {
+    IE_BACKEND_ABI,          IE_VERSION_NUMBER, (uint32_t)sizeof(ie_backend_ops),
+    (uint32_t)sizeof(ie_context), &ie__cuda_ops,    cu_set_stream,
+    cu_get_stream,
+};

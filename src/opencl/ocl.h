@@ -14,6 +14,7 @@
 #endif
 
 #include "../backend.h"
+#include "../host/host.h"
 
 extern const ie_backend_ops ie__opencl_ops;
 

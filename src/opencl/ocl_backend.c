@@ -1,6 +1,7 @@
 /*
  * ocl_backend.c — the OpenCL backend: devices, contexts, memory, the program
- * cache, the public extras of infoest_opencl.h, and the ops table.
+ * cache, the public extras of infoest_opencl.h, the ops table and the
+ * module descriptor.
  *
  * Device order (the `device` index of ie_context_options): every GPU of every
  * platform, platforms in clGetPlatformIDs order and devices in
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "infoest_opencl.h"
 #include "ocl.h"
 
 /* ---- Errors ------------------------------------------------------------------ */
@@ -291,18 +291,12 @@ ie_status ie__ocl_scratch(ie_context *ctx, ie_ocl *s, int which, size_t bytes,
 
 /* ---- Public extras (infoest_opencl.h) ------------------------------------------ */
 
-static ie_status own_ctx(ie_context *ctx, const char *fn) {
-  if (!ctx) return IE_INVALID_ARGUMENT;
-  if (ctx->ops != &ie__opencl_ops || !ctx->state)
-    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: the context is not an OpenCL context", fn);
-  return IE_OK;
-}
+/* Reached through the core (src/registry.c), which has checked that ctx is an
+ * open OpenCL context. */
 
-IE_API ie_status ie_opencl_set_queue(ie_context *ctx, cl_command_queue queue) {
+static ie_status ocl_set_queue(ie_context *ctx, void *caller_queue) {
   const char *fn = "ie_opencl_set_queue";
-  ie__clear_error(ctx);
-  ie_status r = own_ctx(ctx, fn);
-  if (r != IE_OK) return r;
+  cl_command_queue queue = caller_queue;
   ie_ocl *s = st(ctx);
   if (!queue) queue = s->own_queue;
   if (queue != s->own_queue) {
@@ -333,9 +327,8 @@ IE_API ie_status ie_opencl_set_queue(ie_context *ctx, cl_command_queue queue) {
   return IE_OK;
 }
 
-IE_API ie_status ie_opencl_get_context(const ie_context *ctx, cl_context *context,
-                                       cl_device_id *device, cl_command_queue *queue) {
-  if (!ctx || ctx->ops != &ie__opencl_ops || !ctx->state) return IE_INVALID_ARGUMENT;
+static ie_status ocl_get_context(const ie_context *ctx, void **context, void **device,
+                                 void **queue) {
   const ie_ocl *s = ctx->state;
   if (context) *context = s->context;
   if (device) *device = s->device;
@@ -379,4 +372,15 @@ const ie_backend_ops ie__opencl_ops = {
     .knn = ie__ocl_knn,
     .sinkhorn = &ie__opencl_sk_ops, /* src/opencl/sinkhorn.c */
     .range_count = ie__ocl_range_count,
+};
+
+/* What libinfoest-opencl.so's entry symbol returns (src/opencl/module.c). */
+const ie_backend_module ie__opencl_module = {
+    .abi = IE_BACKEND_ABI,
+    .version = IE_VERSION_NUMBER,
+    .ops_size = sizeof(ie_backend_ops),
+    .context_size = sizeof(ie_context),
+    .ops = &ie__opencl_ops,
+    .set_queue = ocl_set_queue,
+    .get_queue = ocl_get_context,
 };

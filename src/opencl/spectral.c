@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "ocl.h"
-#include "../spectral.h"
 #include "../kernels/spectral_terms.h"
 
 _Static_assert(SPEC_ROW_NONFINITE == IE_ROW_NONFINITE && SPEC_ROW_EMPTY == IE_ROW_EMPTY &&
