@@ -1,134 +1,214 @@
 #!/usr/bin/env bash
-# For a machine with an NVIDIA GPU (and no network): build with CUDA, run the
-# test suite, run the benchmark (CUDA at the GPU sizes, CPU at the standard
-# size for comparison) and the PyTorch peers on CUDA, and leave everything in
-# one folder, so that a short GPU lease is spent measuring, not setting up.
+# The first thing to run on an NVIDIA GPU machine (H100/H200, no network), in
+# under 8 minutes: build with CUDA for the GPU's own architecture, run the
+# whole test suite with IE_REQUIRE_GPU=1 (ctest: test_backend_ops, the
+# stress-rows test with the cuda backend, ...), the ptxas report, the GPU
+# benchmark and its peers (PyTorch eager; Liger-Kernel's fused KL/JSD,
+# torch.cdist + topk for kNN and GeomLoss on CUDA for Sinkhorn when
+# importable: nothing can be installed there), and leave everything in one
+# folder.
 #
-#   bench/gpu.sh [OUTDIR]        default bench/results/gpu-<date>
+#   bench/gpu.sh [--check] [OUTDIR]
 #
-# OUTDIR receives (8 files): RESULTS.md, logits_throughput.svg, bench.jsonl,
-# peers.jsonl, ctest.log, build.log, nvidia-smi.txt, gpu.log (this script's
-# progress).  Inputs saved for the peers go to $IE_BENCH_DATA (default
-# /tmp/infoest-bench-data; about 4.5 GB for the 8192 x 128256 bf16 pair).
-# Uses the system python3 (torch, numpy, scipy preinstalled there).  Debian
-# packages shipped as .deb files in .debs/ at the repo root are unpacked first.
-# Environment: IE_GPU_ARCH (default 90), IE_BENCH_JOBS (default nproc),
-# IE_GPU_SKIP_TESTS=1, IE_GPU_SKIP_CPU=1, IE_BENCH_ARGS / IE_PEERS_ARGS (extra
-# options for infoest-bench / peers.py, e.g. "--min-time 0.2").
+# --check: only look (tools, GPU, libraries, Python packages, peers), print
+# the plan and stop; exit 3 when the machine cannot run it.
+# OUTDIR: default $OUT/gpu-<date> when $OUT is set (the device tool brings
+# back $OUT: at most 8 files, two folders down), else bench/results/gpu-<date>.
+# It receives 8 files: gpu.log (progress, nvidia-smi, what was found),
+# build.log, ctest.log, ptxas-sm<ARCH>.txt, bench.jsonl, peers.jsonl,
+# RESULTS.md, logits_throughput.svg.  Saved peer inputs go to $IE_BENCH_DATA
+# (default /tmp/infoest-bench-data, ~4.5 GB).
+#
+# Libraries the machine lacks (OpenBLAS, LAPACKE, Criterion and their needs)
+# travel as Debian packages in .debs/ at the repo root (bench/gpu_debs.sh
+# fetches them here; name .debs in the device tool's carry); they are
+# unpacked into a private folder, never over the system's own.
+# Each stage has a time limit; one that fails or runs out is reported and the
+# next one runs.  Environment: IE_GPU_ARCH (default: the GPU's compute
+# capability, else 90), IE_BENCH_JOBS (default nproc), IE_GPU_SKIP_TESTS=1,
+# IE_GPU_CPU=1 (also the CPU bench at the standard size, ~2 more minutes),
+# IE_BENCH_ARGS / IE_PEERS_ARGS (extra options), IE_CMAKE_ARGS, PYTHON.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-out="${1:-bench/results/gpu-$(date +%Y%m%d-%H%M)}"
-mkdir -p "$out"
-out="$(cd "$out" && pwd)"
+cd "$root" || exit 3
+check=0
+if [ "${1:-}" = --check ]; then check=1; shift; fi
+stamp="$(date +%Y-%m-%d-%H%M)"
+if [ -n "${1:-}" ]; then out="$1"
+elif [ -n "${OUT:-}" ]; then out="$OUT/gpu-$stamp"
+else out="bench/results/gpu-$stamp"; fi
 data="${IE_BENCH_DATA:-/tmp/infoest-bench-data}"
 build="${IE_GPU_BUILD:-build-gpu}"
 jobs="${IE_BENCH_JOBS:-$(nproc)}"
-arch="${IE_GPU_ARCH:-90}"
 py="${PYTHON:-python3}"
 t0=$SECONDS
-exec > >(tee -a "$out/gpu.log") 2>&1
 say() { echo "[gpu.sh +$((SECONDS - t0))s] $*"; }
+# run LIMIT_S LOG CMD...: CMD with a time limit, output appended to LOG.
+run() {
+  local lim="$1" log="$2"
+  shift 2
+  timeout --kill-after=10 "$lim" "$@" >>"$log" 2>&1
+  local rc=$?
+  [ $rc = 124 ] || [ $rc = 137 ] && say "  ... stopped at its ${lim}s limit: $*"
+  return $rc
+}
 
-if [ -d .debs ] && compgen -G ".debs/*.deb" >/dev/null; then
-  say "unpacking .debs/*.deb"
-  for f in .debs/*.deb; do dpkg -x "$f" / || say "could not unpack $f"; done
-  ldconfig
+if [ "$check" = 0 ]; then
+  mkdir -p "$out" || { echo "gpu.sh: cannot make $out" >&2; exit 3; }
+  out="$(cd "$out" && pwd)"
+  exec > >(tee -a "$out/gpu.log") 2>&1
 fi
-# dpkg -x sets up no alternatives: the unpacked OpenBLAS (and the LAPACK 3.11
-# that Debian's liblapacke needs) sits in openblas-pthread/, while the machine
-# may have an older liblapack.so.3 on the default path.  Prefer the unpacked one,
-# at link time (GNU ld follows LD_LIBRARY_PATH for DT_NEEDED) and at run time.
-blas_args=()
-ob=/usr/lib/x86_64-linux-gnu/openblas-pthread
-if [ -d .debs ] && [ -e "$ob/libopenblas.so" ]; then
-  export LD_LIBRARY_PATH="$ob${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  blas_args=(-DBLAS_LIBRARIES="$ob/libopenblas.so" -DLAPACK_LIBRARIES="$ob/libopenblas.so")
-fi
-# ldconfig may point liblapacke.so.3 at a newer liblapacke already on the
-# machine (3.12, which needs ?gedmd_ from a LAPACK the machine lacks).  Put the
-# unpacked 3.11 first, through a private folder on LD_LIBRARY_PATH (which GNU ld
-# also follows for DT_NEEDED), without touching the system's links.
-if [ -d .debs ] && [ -e /usr/lib/x86_64-linux-gnu/liblapacke.so.3.11.0 ]; then
-  mkdir -p "$build/ie-libs"
-  libs="$(cd "$build/ie-libs" && pwd)"
-  ln -sf /usr/lib/x86_64-linux-gnu/liblapacke.so.3.11.0 "$libs/liblapacke.so.3"
-  export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
-{ echo "== lapack/lapacke/blas libraries seen"; ls -la /lib/x86_64-linux-gnu/liblapack* /usr/lib/x86_64-linux-gnu/liblapack* /usr/lib/x86_64-linux-gnu/libopenblas* 2>&1; } >>"$out/build.log"
+
+# ---- what is here ------------------------------------------------------------------
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
 fi
-nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || say "nvidia-smi failed (see nvidia-smi.txt)"
-say "GPU: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null)"
+missing=""
+command -v nvcc >/dev/null || missing="$missing nvcc (the CUDA compiler);"
+command -v cmake >/dev/null || missing="$missing cmake;"
+command -v "$py" >/dev/null || missing="$missing $py;"
+gpu="$(nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv,noheader 2>/dev/null | head -1)"
+[ -n "$gpu" ] || missing="$missing an NVIDIA GPU (nvidia-smi lists none);"
+say "GPU: ${gpu:-none}"
+cap="$(echo "$gpu" | awk -F', ' '{print $4}' | tr -d .)"
+arch="${IE_GPU_ARCH:-${cap:-90}}"
+say "CUDA architecture: sm_$arch; nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo none)"
+pyinfo="$("$py" - <<'EOF' 2>&1
+import importlib
+for m in ("numpy", "scipy", "torch", "liger_kernel", "geomloss", "faiss", "ot"):
+    try:
+        mod = importlib.import_module(m)
+        extra = ""
+        if m == "torch":
+            extra = f" cuda={mod.cuda.is_available()}"
+        print(f"  {m} {getattr(mod, '__version__', '?')}{extra}")
+    except Exception as e:  # noqa: BLE001 - any failure means 'not usable'
+        print(f"  {m}: not importable ({type(e).__name__})")
+EOF
+)"
+say "Python ($py) packages (peers run only when importable):"
+echo "$pyinfo"
+echo "$pyinfo" | grep -q "^  numpy " || missing="$missing numpy for $py;"
+debs=0
+compgen -G ".debs/*.deb" >/dev/null && debs=1
+ndebs=0
+[ $debs = 1 ] && { for _ in .debs/*.deb; do ndebs=$((ndebs + 1)); done; }
+say ".debs/: $ndebs packages"
+if [ -n "$missing" ]; then
+  say "cannot run here; missing:$missing"
+  say "stopping (nothing built).  On a GPU machine: bash bench/gpu.sh (see its header)."
+  exit 3
+fi
+if [ "$check" = 1 ]; then
+  say "check only: the machine has what the run needs; plan: build (sm_$arch) -> ctest (IE_REQUIRE_GPU=1)" \
+      "+ ptxas report -> bench (cuda, --size gpu) -> peers -> report into $out"
+  exit 0
+fi
+nvidia-smi 2>&1 | sed 's/^/  | /'
 
-# ---- build ---------------------------------------------------------------------
+# ---- private libraries from .debs ----------------------------------------------------
+cmake_args=()
+if [ $debs = 1 ]; then
+  pfx=/tmp/ie-debs
+  say "unpacking .debs/*.deb into $pfx"
+  for f in .debs/*.deb; do
+    # the machine's own libgfortran (newer) serves the unpacked OpenBLAS
+    case "$f" in */libgfortran5_*) ldconfig -p | grep -q 'libgfortran\.so\.5 ' && continue ;; esac
+    dpkg -x "$f" "$pfx" || say "could not unpack $f"
+  done
+  lib="$pfx/usr/lib/x86_64-linux-gnu"
+  ob="$lib/openblas-pthread"
+  export LD_LIBRARY_PATH="$ob:$lib:$pfx/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # (its .pc files say prefix=/usr: keep pkg-config out of the private folder)
+  cmake_args+=(-DCMAKE_PREFIX_PATH="$pfx/usr" -DPKG_CONFIG_USE_CMAKE_PREFIX_PATH=OFF)
+  [ -e "$ob/libopenblas.so" ] && cmake_args+=(-DBLAS_LIBRARIES="$ob/libopenblas.so" -DLAPACK_LIBRARIES="$ob/libopenblas.so")
+  [ -e "$lib/liblapacke.so" ] && cmake_args+=(-DLAPACKE_LIBRARY="$lib/liblapacke.so")
+  [ -e "$pfx/usr/include/lapacke.h" ] && cmake_args+=(-DLAPACKE_INCLUDE_DIR="$pfx/usr/include")
+  [ -d "$pfx/usr/include/x86_64-linux-gnu/openblas-pthread" ] &&
+    cmake_args+=(-DCBLAS_INCLUDE_DIR="$pfx/usr/include/x86_64-linux-gnu/openblas-pthread")
+  [ -e "$lib/libcriterion.so" ] &&
+    cmake_args+=(-DCRITERION_INCLUDE_DIR="$pfx/usr/include" -DCRITERION_LIBRARY="$lib/libcriterion.so")
+fi
+
+# ---- build ------------------------------------------------------------------------------
 tests=ON
 [ "${IE_GPU_SKIP_TESTS:-0}" = 1 ] && tests=OFF
-say "configuring $build (CUDA arch $arch, tests $tests)"
 configure() {
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DIE_WITH_CUDA=ON \
-    -DCMAKE_CUDA_ARCHITECTURES="$arch" -DIE_BUILD_TESTS="$1" "${blas_args[@]}" \
-    ${IE_CMAKE_ARGS:-} >>"$out/build.log" 2>&1
+  # shellcheck disable=SC2086
+  run 120 "$out/build.log" cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DIE_WITH_CUDA=ON \
+    -DCMAKE_CUDA_ARCHITECTURES="$arch" -DIE_BUILD_TESTS="$1" -DIE_TESTS_ALLOW_NO_CRITERION=ON \
+    -DPython3_EXECUTABLE="$(command -v "$py")" "${cmake_args[@]}" ${IE_CMAKE_ARGS:-}
 }
+say "configuring $build (sm_$arch, tests $tests)"
 if ! configure "$tests"; then
   if [ "$tests" = ON ]; then
-    say "configure failed with the tests (Criterion missing?); again without them"
+    say "configure failed with the tests (see build.log); again without them"
     tests=OFF
-    configure OFF || { say "configure failed: see build.log"; exit 1; }
+    configure OFF || { say "configure failed: see build.log"; tail -20 "$out/build.log"; exit 1; }
   else
-    say "configure failed: see build.log"; exit 1
+    say "configure failed: see build.log"; tail -20 "$out/build.log"; exit 1
   fi
 fi
+grep -E "infoest backends|Criterion|criterion" "$out/build.log" | tail -3 | sed 's/^/  /'
 say "building with -j$jobs"
-if ! cmake --build "$build" -j"$jobs" >>"$out/build.log" 2>&1; then
-  say "full build failed (see build.log); building the library and the bench alone"
-  cmake --build "$build" -j"$jobs" --target infoest-bench >>"$out/build.log" 2>&1 ||
-    { say "the bench does not build: see build.log"; tail -30 "$out/build.log"; exit 1; }
+if ! run 300 "$out/build.log" cmake --build "$build" -j"$jobs"; then
+  say "full build failed (see build.log); the library and the bench alone"
+  tail -15 "$out/build.log" | sed 's/^/  | /'
+  run 240 "$out/build.log" cmake --build "$build" -j"$jobs" --target infoest-bench ||
+    { say "the bench does not build either: see build.log"; exit 1; }
   tests=OFF
 fi
 say "built"
 
-# ---- tests -----------------------------------------------------------------------
-if [ "$tests" = ON ]; then
-  say "ctest"
-  ctest --test-dir "$build" --output-on-failure -j4 --timeout 240 >"$out/ctest.log" 2>&1
-  say "ctest exit $?: $(grep -E 'tests passed|tests failed' "$out/ctest.log" | tail -1)"
-else
-  echo "tests not built on this run" >"$out/ctest.log"
-fi
+# ---- ptxas report (in the background, beside the tests) -----------------------------
+IE_PTXAS_JOBS=4 timeout 240 scripts/ptxas_report.sh --check --arch "$arch" --out "$out/ptxas-sm$arch.txt" \
+  >"$build/ptxas.log" 2>&1 &
+ptxas_pid=$!
 
-# ---- benchmark -------------------------------------------------------------------
+# ---- tests ------------------------------------------------------------------------------
+if [ "$tests" = ON ]; then
+  say "ctest (IE_REQUIRE_GPU=1; the slow pip-install test and ptxas-spills, run beside, left out)"
+  IE_REQUIRE_GPU=1 run 270 "$out/ctest.log" ctest --test-dir "$build" --output-on-failure -j8 \
+    --timeout 240 -LE slow -E '^ptxas-spills$'
+  say "ctest exit $?: $(grep -E 'tests passed|tests failed' "$out/ctest.log" | tail -1)"
+  grep -E '^\s+[0-9]+ - ' "$out/ctest.log" | sed 's/^/  failed: /'
+else
+  echo "tests not built on this run (see build.log and gpu.log)" >"$out/ctest.log"
+fi
+wait $ptxas_pid
+prc=$?
+say "ptxas report: exit $prc ($(tail -1 "$build/ptxas.log"))"
+[ $prc = 0 ] || sed 's/^/  | /' "$build/ptxas.log" | tail -20
+
+# ---- benchmark --------------------------------------------------------------------------
 bench="$build/bench/infoest-bench"
 rm -f "$out/bench.jsonl" "$out/peers.jsonl"
-say "bench: cuda, GPU sizes (inputs saved to $data)"
-# shellcheck disable=SC2086
-"$bench" --backend cuda --size gpu --json "$out/bench.jsonl" --append --save-inputs "$data" \
-  ${IE_BENCH_ARGS:-} ||
-  say "bench (cuda) exit $?"
-if [ "${IE_GPU_SKIP_CPU:-0}" != 1 ]; then
-  say "bench: cpu, standard size, for comparison"
+touch "$out/bench.jsonl" "$out/peers.jsonl"
+if [ -x "$bench" ]; then
+  say "bench: cuda, GPU sizes (inputs saved to $data)"
   # shellcheck disable=SC2086
-  "$bench" --backend cpu --size standard --json "$out/bench.jsonl" --append ${IE_BENCH_ARGS:-} ||
-    say "bench (cpu) exit $?"
+  timeout --kill-after=10 200 "$bench" --backend cuda --size gpu --json "$out/bench.jsonl" --append \
+    --save-inputs "$data" ${IE_BENCH_ARGS:-} || say "bench (cuda) exit $?"
+  if [ "${IE_GPU_CPU:-0}" = 1 ]; then
+    say "bench: cpu, standard size, for comparison"
+    # shellcheck disable=SC2086
+    timeout --kill-after=10 150 "$bench" --backend cpu --size standard --json "$out/bench.jsonl" --append \
+      ${IE_BENCH_ARGS:-} || say "bench (cpu) exit $?"
+  fi
+  say "peers on CUDA: torch (+ liger-kernel, torch cdist+topk, geomloss when importable)"
+  # shellcheck disable=SC2086
+  timeout --kill-after=10 150 "$py" bench/peers/peers.py --bench-json "$out/bench.jsonl" --inputs "$data" \
+    --out "$out/peers.jsonl" --append --device cuda --backends cuda --peers torch ${IE_PEERS_ARGS:-} ||
+    say "peers (cuda) exit $?"
+else
+  say "no $bench: no benchmark"
 fi
 
-# ---- peers -----------------------------------------------------------------------
-say "peers: torch on CUDA"
-"$py" bench/peers/peers.py --bench-json "$out/bench.jsonl" --inputs "$data" \
-  --out "$out/peers.jsonl" --append --device cuda --peers torch ${IE_PEERS_ARGS:-} ||
-  say "peers (cuda) exit $?"
-if [ "${IE_GPU_SKIP_CPU:-0}" != 1 ]; then
-  say "peers: torch on the CPU, for the CPU figures"
-  "$py" bench/peers/peers.py --bench-json "$out/bench.jsonl" --inputs "$data" \
-    --out "$out/peers.jsonl" --append --device cpu --backends cpu --peers torch ${IE_PEERS_ARGS:-} ||
-    say "peers (cpu) exit $?"
-fi
-
-# ---- report ----------------------------------------------------------------------
+# ---- report -----------------------------------------------------------------------------
 say "report"
 "$py" bench/report.py --bench "$out/bench.jsonl" --peers "$out/peers.jsonl" --out-dir "$out" \
-  --title "infoest benchmark results (GPU machine)" \
-  --note "GPU lease via bench/gpu.sh; CUDA arch $arch; CPU figures at the standard size use all $(nproc) cores" ||
-  say "report exit $?"
-say "done: $out"
+  --title "infoest benchmark results (GPU machine: ${gpu%%,*})" \
+  --note "bench/gpu.sh; CUDA sm_$arch; $(date -u +%F)" || say "report exit $?"
+nfiles=0
+for _ in "$out"/*; do nfiles=$((nfiles + 1)); done
+say "done in $((SECONDS - t0)) s: $out ($nfiles files)"

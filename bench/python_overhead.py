@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
   int64_t shape[2] = {1, V};
   DLTensor P = {p, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, shape, NULL, 0};
   DLTensor Q = {q, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, shape, NULL, 0};
-  ie_context *ctx; ie_context_options o = {sizeof o, IE_BACKEND_CPU, 0};
+  ie_context *ctx; ie_context_options o = {sizeof o, IE_BACKEND_CPU, 0, 0};
   if (ie_context_create(&ctx, &o) != IE_OK) { fprintf(stderr, "%s\n", ie_errmsg(ctx)); return 1; }
   ie_summary sum;
   for (int i = 0; i < 100; i++) ie_divergence(ctx, IE_DIV_KL, &P, &Q, NULL, NULL, &sum);

@@ -29,6 +29,7 @@ enum {
 /* ---- Options ---------------------------------------------------------------- */
 
 #define CLI_MAX_OPTS 48
+#define CLI_MAX_SEEN 256
 
 typedef struct {
   const char *name;    /* "--logits" */
@@ -42,6 +43,11 @@ typedef struct {
   const cli_opt *opt[CLI_MAX_OPTS];
   const char *val[CLI_MAX_OPTS];
   int n;
+  /* Every occurrence in order (for options given more than once, such as
+   * mauve's --q): the option's index in opt[] and its value. */
+  int seen_opt[CLI_MAX_SEEN];
+  const char *seen_val[CLI_MAX_SEEN];
+  int nseen;
 } cli_args;
 
 /* The options every command takes, parsed. */
@@ -312,5 +318,9 @@ extern const cli_command cli_cmd_knn_entropy;
 extern const cli_command cli_cmd_knn_divergence;
 extern const cli_command cli_cmd_knn_mi;
 extern const cli_command cli_cmd_demo;
+extern const cli_command cli_cmd_mauve;
+extern const cli_command cli_cmd_pmi;      /* cmd_discrete.c */
+extern const cli_command cli_cmd_table_mi;
+extern const cli_command cli_cmd_pid;
 
 #endif

@@ -21,6 +21,10 @@ static const cli_command *const commands[] = {
     &cli_cmd_knn_mi,
     &cli_cmd_vendi,
     &cli_cmd_matrix_entropy,
+    &cli_cmd_mauve,
+    &cli_cmd_pmi,
+    &cli_cmd_table_mi,
+    &cli_cmd_pid,
     &cli_cmd_demo,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -86,8 +90,8 @@ static const char *const tool_notes =
     "  --memory-budget, or one row's worth if a single row is larger; add a few\n"
     "  MiB for the program itself and the library's per-chunk workspace (on a GPU:\n"
     "  device memory for one chunk).  File size does not matter.  The sample-based\n"
-    "  commands (sinkhorn, knn-*, vendi, matrix-entropy) need every point at once\n"
-    "  and load their inputs whole.\n"
+    "  commands (sinkhorn, knn-*, vendi, matrix-entropy, mauve) need every point at\n"
+    "  once and load their inputs whole.\n"
     "\n"
     "Exit status:\n"
     "  0 done; 1 failure while running (I/O, library, interrupted); 2 bad usage;\n"
@@ -114,7 +118,8 @@ static void tool_help(FILE *f) {
           "  infoest entropy --logits logits.npy --format text\n"
           "  infoest divergence --kind kl --p p.npy --q q.npy --backend cuda --out kl.npy\n"
           "  infoest vendi --x embeddings.npy --q 2\n"
-          "  infoest sinkhorn --a a.npy --b b.npy --x xs.npy --y ys.npy --epsilon 0.1\n");
+          "  infoest sinkhorn --a a.npy --b b.npy --x xs.npy --y ys.npy --epsilon 0.1\n"
+          "  infoest mauve --p human.npy --q model.npy\n");
 }
 
 static void command_help(FILE *f, const cli_command *c) {
@@ -173,6 +178,9 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, cli_args *a
     }
     if (o->metavar && a->val[k][0] == '\0')
       return cli_usage_error(cmd->name, "%s needs a non-empty value", o->name);
+    if (a->nseen >= CLI_MAX_SEEN) return cli_usage_error(cmd->name, "too many options");
+    a->seen_opt[a->nseen] = k;
+    a->seen_val[a->nseen++] = a->val[k];
   }
 
   memset(c, 0, sizeof *c);

@@ -31,6 +31,8 @@
  * Threads: a context is not thread-safe.  Use one context per thread; distinct
  * contexts may be used concurrently, also on the same device.  Nothing else is
  * shared between contexts except read-only, lazily built, immutable tables.
+ * A call's own host threads (OpenMP) are bounded per context:
+ * ie_context_options.threads (1 for a server with a context per core).
  *
  * Synchronisation: every call returns when its results are complete and any
  * bad value has been detected (a GPU call waits for its own stream).
@@ -131,6 +133,22 @@ typedef struct {
   size_t size;        /* sizeof(ie_context_options), or 0: see "Options structs" */
   ie_backend backend; /* default IE_BACKEND_AUTO */
   int device;         /* device index within the backend; default 0 */
+  /* Fields below were added after the first version (size 0 reads none). */
+  /* Host threads a call on this context may use; 0 (the default, and what
+   * a caller of the first version gets): as many as OpenMP would (all cores,
+   * or OMP_NUM_THREADS).  A server that runs one context per thread sets 1
+   * so that its threads do not oversubscribe the cores.  It bounds every
+   * OpenMP region of the library's calls on this context: all the work of
+   * the CPU backend and the host-side steps of the others (kNN estimator
+   * sums, spectral eigenvalues), as a per-call clause, so other contexts
+   * and the caller's own OpenMP settings are untouched.  Not bounded:
+   * OpenBLAS's own threads, used by the CPU backend's large Gram matrices
+   * and by the eigenvalue step of ie_vendi* / ie_matrix_* (a process-wide
+   * setting in OpenBLAS: set OPENBLAS_NUM_THREADS=1, or call
+   * openblas_set_num_threads(1), in such a server), and the threads of an
+   * OpenCL runtime (PoCL's own pool).  At most 4096; negative or more:
+   * IE_INVALID_ARGUMENT. */
+  int threads;
 } ie_context_options;
 
 /* Make a context.  `opt` may be NULL (auto, device 0).  On failure *out is
@@ -775,6 +793,249 @@ IE_API ie_status ie_matrix_joint_entropy(ie_context *ctx, const DLTensor *x,
 IE_API ie_status ie_matrix_mutual_information(
     ie_context *ctx, const DLTensor *x, const DLTensor *y,
     const ie_matrix_entropy_options *opt, ie_spectral_result *result);
+
+
+/* ---- MAUVE: divergence frontiers between two samples (docs/SPEC.md §8) ------- */
+
+typedef struct {
+  size_t size;      /* sizeof(ie_mauve_options), or 0 */
+  /* k-means clusters k; 0 means ie_mauve_default_clusters(n_p, n_q), n_q the
+   * smallest Q set.  2 <= k <= the rows of P and of the Q sets together. */
+  int64_t clusters;
+  /* PCA keeps the fewest leading components whose cumulative share of the
+   * variance reaches this; 0 means 0.9; otherwise in (0, 1]. */
+  double explained_variance;
+  int64_t redo;     /* k-means starts, the lowest inertia kept; 0 means 5 */
+  int64_t max_iter; /* Lloyd iterations at most; 0 means 500 */
+  uint64_t seed;    /* the first clustering's seed (0 is a seed) */
+  /* Clusterings in the seed ensemble, with seeds seed, seed+1, ...; the
+   * scores are their means.  0 means 1. */
+  int64_t seeds;
+  int64_t grid;     /* λ points of the frontier; 0 means 25; at least 2 */
+  double scaling;   /* the constant c; 0 means 5; > 0 */
+} ie_mauve_options;
+
+/* Scores of one Q set against P.  The *_std fields are the sample standard
+ * deviations (ddof 1) over the seed ensemble; 0 with one seed. */
+typedef struct {
+  double mauve, frontier_integral, mauve_star, frontier_integral_star;
+  double mauve_std, frontier_integral_std, mauve_star_std, frontier_integral_star_std;
+} ie_mauve_scores;
+
+/* What the clustering was (ie_mauve). */
+typedef struct {
+  int64_t clusters;   /* k */
+  int64_t pca_dims;   /* components kept */
+  double explained;   /* their share of the variance */
+  int64_t n_p, d;     /* rows and width of P */
+  double inertia;     /* Σ ‖y − c‖² over all rows, kept start, first seed */
+  int64_t iterations; /* Lloyd iterations of that start */
+} ie_mauve_info;
+
+/* The default k of docs/SPEC.md §8: max(2, round(min(n_p, n_q) / 10)). */
+IE_API int64_t ie_mauve_default_clusters(int64_t n_p, int64_t n_q);
+
+/* The frontier and its integrals of given histograms (docs/SPEC.md §8, step 5
+ * on): p_counts and q_counts are 1-D [k] host tensors (f32, f64, i32, i64) of
+ * non-negative bin weights, normally counts; each is divided by its sum.
+ * mauve_star and frontier_integral_star use the counts + ½ in every bin.
+ * Computed as mauve-text 0.4 computes them (its get_fronter_integral leaves
+ * out bins with |p_i − q_i| <= 1e-8; KL terms with p_i = 0 are 0).  `curve`
+ * (may be NULL) receives (grid + 2) points (x, y), 2·(grid + 2) doubles:
+ * (1, 0), then exp(−c·KL(q‖R_λ)), exp(−c·KL(p‖R_λ)) for λ ascending, then
+ * (0, 1).  A negative, NaN or inf weight is IE_NEGATIVE / IE_NONFINITE
+ * naming the bin; a zero sum IE_EMPTY_ROW.  Only opt->grid and opt->scaling
+ * are read.  The _std fields are set to 0. */
+IE_API ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts,
+                                     const DLTensor *q_counts,
+                                     const ie_mauve_options *opt,
+                                     ie_mauve_scores *scores, double *curve);
+
+/* MAUVE of each of the n_sets feature matrices q[s] [n_q_s, d] against p
+ * [n_p, d] (f32, f16, bf16; f64 on the CPU; host or device memory), all
+ * clustered jointly (docs/SPEC.md §8): rows scaled to unit L2 norm (a zero row
+ * stays zero); PCA of all rows together (covariance by GEMM, LAPACK syevd);
+ * k-means on the projected rows in float32: a k-means++ start (the greedy
+ * variant, 2 + ⌊ln k⌋ candidates a centre, as scikit-learn) from the
+ * SplitMix64 stream x_0 = seed ⊕ 0xD1B54A32D192ED03·(start + 1), u = (next
+ * >> 11)·2⁻⁵³, then Lloyd iterations (assignment argmin_j ‖c_j‖² − 2 y·c_j,
+ * ties to the lower j; centres the mean of their rows summed in double in
+ * row order; an empty cluster keeps its centre) until no assignment changes
+ * or max_iter; the start with the lowest inertia (then the earliest) is kept.
+ * The same inputs, seed and backend give the same clusters, bit for bit.
+ *
+ * scores: n_sets entries.  info (may be NULL).  counts (may be NULL): host
+ * int64 [(1 + n_sets) · k], the rows of P, then of each Q set, in each
+ * cluster, for the first seed.  curves (may be NULL): host double
+ * [n_sets · (grid + 2) · 2], each set's frontier as in ie_mauve_histograms,
+ * first seed.  Bad input: NaN or inf in a feature (IE_NONFINITE naming the
+ * set and row), widths that differ (IE_BAD_SHAPE), a set of fewer than two
+ * rows or k above the rows (IE_INVALID_ARGUMENT).  Honours the cancel flag. */
+IE_API ie_status ie_mauve(ie_context *ctx, const DLTensor *p,
+                          const DLTensor *const *q, int64_t n_sets,
+                          const ie_mauve_options *opt, ie_mauve_scores *scores,
+                          ie_mauve_info *info, int64_t *counts, double *curves);
+
+/* ---- Discrete information (docs/SPEC.md §9) ------------------------------------ */
+
+/* Tables are DLTensors of counts or masses: [X, Y] (a batch: [B, X, Y]) and
+ * joints [S1, S2, T] (a batch: [B, S1, S2, T]), compact (strides NULL or
+ * row-major), int32, int64, f32 or f64, in host or device memory.  Every
+ * value must be finite and >= 0 (IE_NONFINITE, IE_NEGATIVE, naming the
+ * cell).  Results are in nats. */
+
+typedef struct {
+  size_t size;            /* sizeof, or 0 */
+  int64_t ignore_label;   /* pairs where x or y equals it are skipped ... */
+  int has_ignore_label;   /* ... when nonzero (padding such as -1 or -100) */
+} ie_count_options;
+
+/* Count paired labels into `table` [X, Y], int64, host or device memory:
+ * table[x_i, y_ij] += 1 for every i < N and j < k.  x is 1-D [N], y is [N]
+ * or [N, k] (top-k routing: each of the k labels of row i pairs with x_i),
+ * int32 or int64.  The table is ADDED to, never cleared: zero it first; two
+ * shards counted into one table (or two tables added) give the table of
+ * both.  Exact in 64-bit integers.  A label outside [0, X) or [0, Y) is
+ * IE_BAD_LABEL naming the row (and column) and nothing is added.  On a GPU
+ * the count runs on the device with 64-bit atomics. */
+IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTensor *y,
+                                DLTensor *table, const ie_count_options *opt);
+
+typedef enum {
+  IE_PMI_PLAIN = 0,    /* log(p(x,y) / (p(x) p(y))); −inf where p(x,y) = 0 */
+  IE_PMI_NORMALIZED = 1, /* nPMI = PMI / (−log p(x,y)) in [−1, 1] */
+  IE_PMI_POSITIVE = 2  /* PPMI = max(PMI, 0) */
+} ie_pmi_kind;
+
+typedef struct {
+  size_t size;        /* sizeof, or 0 */
+  ie_pmi_kind kind;   /* default IE_PMI_PLAIN */
+  /* A pair whose count (as given, before smoothing) is below min_count gets
+   * PMI −inf, nPMI −1, PPMI 0.  0: no threshold. */
+  double min_count;
+  /* Add-k smoothing: k (>= 0) is added to every cell; the marginals and N
+   * grow accordingly (C_x + kY, C_y + kX, N + kXY). */
+  double smooth;
+  /* Optional marginal counts x_counts [X] and y_counts [Y] (e.g. unigram
+   * counts of a co-occurrence table), with `total` the N they are counts of
+   * (0: the sum of x_counts).  NULL: the table's own row and column sums and
+   * N its total.  Counts that contradict each other (C_xy > C_x, C_xy > C_y,
+   * C_x > N or C_y > N) are IE_INVALID_ARGUMENT naming the cell: never a
+   * score above 1. */
+  const DLTensor *x_counts;
+  const DLTensor *y_counts;
+  double total;
+} ie_pmi_options;
+
+typedef struct {
+  double n;                   /* N (after smoothing) */
+  int64_t rows, cols;         /* X, Y */
+  double min, max;            /* of the returned kind over all cells */
+  double min_npmi, max_npmi;  /* of nPMI over all cells, whatever the kind */
+} ie_pmi_result;
+
+/* The PMI map of a count table `counts` [X, Y] into `out` [X, Y] (f32 or f64,
+ * compact, host or device memory; may be NULL for the result only), with
+ * the limits of docs/SPEC.md §9: nPMI is −1 where p(x,y) = 0 and 1 where
+ * p(x,y) = 1 (not 0/0); it never leaves [−1, 1].  A table with N = 0 is
+ * IE_EMPTY_ROW.  `result` may be NULL. */
+IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
+                        const ie_pmi_options *opt, ie_pmi_result *result);
+
+typedef enum {
+  IE_AVERAGE_ARITHMETIC = 0, /* (H(X) + H(Y)) / 2 */
+  IE_AVERAGE_GEOMETRIC = 1,  /* sqrt(H(X) H(Y)) */
+  IE_AVERAGE_MIN = 2,
+  IE_AVERAGE_MAX = 3
+} ie_average;
+
+typedef struct {
+  size_t size;        /* sizeof, or 0 */
+  ie_average average; /* the mean of H(X), H(Y) in NMI and AMI */
+  int skip_ami;       /* nonzero: ami and emi are NaN (saves E[I]) */
+} ie_table_mi_options;
+
+typedef struct {
+  double mi;     /* I(X;Y) = Σ p(x,y) log(p(x,y)/(p(x)p(y))), never < 0 */
+  double nmi;    /* I / mean(H(X), H(Y)) */
+  double ami;    /* (I − E[I]) / (mean(H(X), H(Y)) − E[I]) */
+  double emi;    /* E[I] under the hypergeometric model (Vinh et al. 2010) */
+  double hx, hy; /* H(X), H(Y) of the marginals */
+  double n;      /* N, the table's total */
+} ie_table_mi_result;
+
+/* MI, NMI and AMI of a contingency table `counts` [X, Y], or of each table
+ * of a batch [B, X, Y]; `results` has B entries (1 for [X, Y]).  As
+ * scikit-learn's mutual_info_score, normalized_mutual_info_score and
+ * adjusted_mutual_info_score on the labels the table counts, including their
+ * conventions: with one (non-empty) row and one column, NMI = AMI = 1; NMI
+ * is 0 when I = 0; AMI's denominator is kept at least machine epsilon
+ * away from 0.  E[I] is exact (Vinh, Epps, Bailey 2010): per pair of
+ * marginals (a, b), summed over n_ij from the hypergeometric mode outwards
+ * with the ratio of consecutive terms, stopping where the terms fall below
+ * 1e-18 of the largest; pairs of equal marginals are computed once.  AMI
+ * needs integer counts (IE_INVALID_ARGUMENT naming the cell otherwise); a
+ * table with N = 0 is IE_EMPTY_ROW naming it. */
+IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
+                             const ie_table_mi_options *opt,
+                             ie_table_mi_result *results);
+
+typedef enum {
+  IE_PID_IMIN = 0,  /* Williams–Beer: R = Σ_t p(t) min_i I(S_i; T = t) */
+  IE_PID_MMI = 1,   /* R = min_i I(S_i; T) */
+  IE_PID_BROJA = 2  /* U1 = min over Q with P's (s1,t), (s2,t) marginals of
+                       I_Q(S1; T | S2) (Bertschinger et al. 2014) */
+} ie_pid_measure;
+
+typedef struct {
+  size_t size;            /* sizeof, or 0 */
+  ie_pid_measure measure; /* default IE_PID_IMIN */
+} ie_pid_options;
+
+/* One decomposition; I(S1;T) = R + U1, I(S2;T) = R + U2 and
+ * I(S1,S2;T) = R + U1 + U2 + S hold to rounding; no part is below 0. */
+typedef struct {
+  double redundancy, unique1, unique2, synergy;
+  double mi1, mi2, mi12;  /* I(S1;T), I(S2;T), I(S1,S2;T) */
+  int64_t iterations;     /* BROJA: Newton steps taken (0 otherwise) */
+} ie_pid_result;
+
+/* Partial information decomposition of the joint `joint` [S1, S2, T] (or each
+ * joint of [B, S1, S2, T]) of counts or probabilities (each joint divided by
+ * its sum; a joint of zero mass is IE_EMPTY_ROW naming it).  `results`
+ * (host, B entries; may be NULL) and `out` ([B, 4] or [4] for one joint:
+ * R, U1, U2, S; f32 or f64, host or device; may be NULL).  BROJA is solved
+ * on the host for every backend (a primal barrier method, src/discrete_pid.c)
+ * to 1e-10 in the objective; imin and mmi run one joint a GPU thread. */
+IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_options *opt,
+                        ie_pid_result *results, DLTensor *out);
+
+typedef struct {
+  size_t size;     /* sizeof, or 0 */
+  /* The number n of samples the covariance was estimated from (with the
+   * mean estimated: the 1/(n−1) estimator).  0: no bias correction.
+   * Otherwise every log det Σ_A (dimension d) is corrected by
+   * −Σ_{k=1..d} [ψ((n−k)/2) − log((n−1)/2)], its bias under the Wishart law
+   * (Cai, Liang, Zhou 2015); n must exceed the total dimension. */
+  int64_t samples;
+} ie_pid_gaussian_options;
+
+/* Gaussian MMI PID from the covariance `cov` [d, d] (f32 or f64, symmetric,
+ * positive definite; host or device) of (X1, X2, Y) with block sizes
+ * sizes[0] + sizes[1] + sizes[2] = d: I(A;Y) = ½(log det Σ_A + log det Σ_Y −
+ * log det Σ_{A,Y}), R = min(I(X1;Y), I(X2;Y)).  A non-positive-definite
+ * block is IE_INVALID_ARGUMENT. */
+IE_API ie_status ie_pid_gaussian(ie_context *ctx, const DLTensor *cov, const int64_t sizes[3],
+                                 const ie_pid_gaussian_options *opt, ie_pid_result *result);
+
+/* Pointwise MMI decomposition of per-element information maps i1, i2, i12 of
+ * one shape (any, compact; f32 or f64): r = min(i1, i2), u1 = i1 − r,
+ * u2 = i2 − r, s = i12 − r − u1 − u2, written to r, u1, u2, s (same shape,
+ * f32 or f64; any may be NULL).  Host or device memory, one pass.  NaN or
+ * inf in a map is IE_NONFINITE naming the element. */
+IE_API ie_status ie_pid_pointwise(ie_context *ctx, const DLTensor *i1, const DLTensor *i2,
+                                  const DLTensor *i12, DLTensor *r, DLTensor *u1,
+                                  DLTensor *u2, DLTensor *s);
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,7 @@
  * offset of element 0 in that buffer.
  *
  *   ie_context *ctx;
- *   ie_context_options o = {sizeof o, IE_BACKEND_OPENCL, 0};
+ *   ie_context_options o = {.size = sizeof o, .backend = IE_BACKEND_OPENCL};
  *   ie_context_create(&ctx, &o);
  *   cl_context clctx; cl_device_id dev;
  *   ie_opencl_get_context(ctx, &clctx, &dev, NULL);

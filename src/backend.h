@@ -163,6 +163,12 @@ typedef struct ie_backend_ops {
   /* Page-locked host memory for ie_host_alloc; NULL: plain malloc/free. */
   ie_status (*host_alloc)(ie_context *ctx, size_t bytes, void **ptr);
   void (*host_free)(ie_context *ctx, void *ptr);
+
+  /* MAUVE (docs/SPEC.md §8): the sub-table of src/mauve.h; NULL: unsupported. */
+  const struct ie_mauve_ops *mauve;
+  /* Discrete information (docs/SPEC.md §9): the sub-table of src/discrete.h;
+   * NULL: unsupported. */
+  const struct ie_disc_ops *discrete;
 } ie_backend_ops;
 
 /* ---- The registry (src/registry.c) -------------------------------------------
@@ -223,6 +229,7 @@ struct ie_context {
   int64_t err_index, err_row, err_col;
   char err_tensor[32];
   const volatile int *cancel; /* ie_context_set_cancel_flag; NULL: none */
+  int threads;                /* ie_context_options.threads; 0: OpenMP's count (src/threads.h) */
 };
 
 /* ---- Services a backend may use ------------------------------------------------

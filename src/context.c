@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "threads.h"
 
 int ie_version(void) { return IE_VERSION_NUMBER; }
 const char *ie_version_string(void) { return IE_VERSION_STRING; }
@@ -152,6 +153,11 @@ ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
   if ((int)o.backend < IE_BACKEND_AUTO || o.backend > IE_BACKEND_OPENCL)
     return ie__error(ctx, IE_INVALID_ARGUMENT,
                      "ie_context_create: unknown backend %d", (int)o.backend);
+  if (o.threads < 0 || o.threads > IE_MAX_THREADS)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "ie_context_create: threads %d is outside [0, %d] (0: OpenMP's count)",
+                     o.threads, (int)IE_MAX_THREADS);
+  ctx->threads = o.threads;
 
   ie_status s;
   if (o.backend != IE_BACKEND_AUTO) {

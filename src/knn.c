@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "threads.h"
 
 /* ---- Special functions --------------------------------------------------------- */
 
@@ -735,7 +736,7 @@ IE_API ie_status ie_knn_mutual_information(ie_context *ctx, const DLTensor *x, c
   if (s == IE_OK) {
     /* ψ(k) + ψ(N) − (1/N) Σ [ψ(n_x(i) + 1) + ψ(n_y(i) + 1)]; the terms in
      * parallel (in eps, done with), their sum in order */
-#pragma omp parallel for schedule(static) if (N > 10000)
+#pragma omp parallel for schedule(static) if (N > 10000) num_threads(ie__threads(ctx))
     for (int64_t i = 0; i < N; i++) eps[i] = digamma((double)nx[i] + 1) + digamma((double)ny[i] + 1);
     ksum sp = {0, 0};
     for (int64_t i = 0; i < N; i++) kadd(&sp, eps[i]);

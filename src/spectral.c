@@ -14,11 +14,13 @@
 #include <string.h>
 
 #include "internal.h"
+#include "threads.h"
 
 static int has_spectral(const ie_context *ctx) {
   return ctx && ctx->ops && ctx->ops->gram && ctx->ops->eigvalsh;
 }
 
+#include "threads.h"
 /* ---- Eigenvalues to results -------------------------------------------------- */
 
 /* Machine epsilon of a dtype. */

@@ -91,6 +91,9 @@ def main():
         for b in args.backends.split(","):
             rc, err = run([args.infoest, "entropy", "--probs", probe, "--backend", b])
             # rc 4: backend not built or no device here
+            if rc == 4 and b == "cuda" and os.environ.get("IE_REQUIRE_GPU") == "1":
+                print(f"stress_rows: backend cuda is unavailable with IE_REQUIRE_GPU=1: {err}")
+                return 1
             if rc == 4:
                 print(f"stress_rows: skipping backend {b}: {err}")
             elif rc == 0:

@@ -194,7 +194,7 @@ static int op_call(const ro_op *op, ie_context *ctx, const ro_bad *bad) {
 
 static void run_backend(ie_backend b) {
   ie_context *ctx = NULL;
-  ie_context_options o = {sizeof o, b, 0};
+  ie_context_options o = {sizeof o, b, 0, 0};
   if (ie_context_create(&ctx, &o) != IE_OK) {
     printf("SKIP %s: %s\n", ie_backend_name(b), ie_errmsg(ctx));
     ie_context_destroy(ctx);

@@ -27,7 +27,7 @@ ie_status ie_cuda_get_stream(const ie_context *ctx, void **stream);
 static const ie_backend gpus[] = {IE_BACKEND_CUDA, IE_BACKEND_OPENCL};
 
 static ie_status open_ctx(ie_backend b, ie_context **ctx) {
-  ie_context_options o = {sizeof o, b, 0};
+  ie_context_options o = {.size = sizeof o, .backend = b};
   *ctx = NULL;
   return ie_context_create(ctx, &o);
 }

@@ -250,6 +250,7 @@ def run_torch(cases, inputs, device, args, out, host_staged=()):
         print("peers: torch.cuda is not available; no CUDA peer", file=sys.stderr)
         return
     ops = torch_ops(torch)
+    fused = liger_ops(torch) if device == "cuda" else {}
     dev = torch.device(device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     name = "torch-cuda" if device == "cuda" else "torch-cpu"
@@ -273,6 +274,8 @@ def run_torch(cases, inputs, device, args, out, host_staged=()):
             xp, xq, xy = tp[:rows], tq[:rows], ty[:rows]
             fn = ops[op]
             variants = [(name, lambda: fn(xp, xq, xy))]
+            if op in fused:
+                variants.append(("liger-kernel", lambda lf=fused[op]: lf(xp, xq)))
             if device == "cuda" and (op, rows, cols, dtype) in host_staged:
                 hp, hq, hy = inputs_host(inputs, cols, dtype, torch, rows)
                 uses_q = op not in ONE_INPUT
@@ -287,6 +290,29 @@ def run_torch(cases, inputs, device, args, out, host_staged=()):
                 time_variant(vname, call, sync, op, rows, cols, dtype, args, out, torch, device)
             if device == "cuda":
                 torch.cuda.empty_cache()
+
+
+def liger_ops(torch):
+    """Liger-Kernel's fused (Triton) KL and JSD losses, when importable, on
+    logits p (teacher), q (student): log-softmax of each (PyTorch), then
+    LigerKLDIVLoss(batchmean, log_target) = mean KL(P || Q) and LigerJSD
+    (beta 0.5) = mean JS(P, Q), each over rows.  {} when Liger is absent."""
+    try:
+        from liger_kernel.transformers import LigerJSD, LigerKLDIVLoss
+        import liger_kernel  # noqa: F401
+    except ImportError as e:
+        print(f"peers: Liger-Kernel is not importable ({e}); no liger-kernel peer", file=sys.stderr)
+        return {}
+    F = torch.nn.functional
+    kld = LigerKLDIVLoss(reduction="batchmean", log_target=True)
+    jsd = LigerJSD(beta=0.5)
+
+    def kl(p, q):
+        return kld(F.log_softmax(q, -1), F.log_softmax(p, -1))
+
+    def js(p, q):
+        return jsd(F.log_softmax(q, -1), F.log_softmax(p, -1))
+    return {"kl": kl, "js": js}
 
 
 def inputs_host(inputs, cols, dtype, torch, rows):
@@ -464,6 +490,11 @@ def compute_peers(case, d, args):
             out.append(geomloss_peer(case, load, threads))
         except ImportError as e:
             unavailable("geomloss-SamplesLoss", e)
+        if args.device == "cuda":
+            try:
+                out.append(geomloss_peer(case, load, threads, "cuda"))
+            except ImportError as e:
+                unavailable("geomloss-SamplesLoss-cuda", e)
     elif fam == "sinkhorn-batch":
         try:
             import ot
@@ -499,6 +530,11 @@ def compute_peers(case, d, args):
             out.append(("faiss-IndexFlatL2", faiss.__version__, f, None))
         except ImportError as e:
             unavailable("faiss-IndexFlatL2", e)
+        if args.device == "cuda":
+            try:
+                out.append(torch_cdist_peer(x, k))
+            except ImportError as e:
+                unavailable("torch-cuda-cdist-topk", e)
         try:
             import sklearn
             from sklearn.neighbors import NearestNeighbors
@@ -596,7 +632,27 @@ def vendi_version():
     return dist_version("vendi-score")
 
 
-def geomloss_peer(case, load, threads):
+def torch_cdist_peer(x, k):
+    """Exact k-NN as a PyTorch user writes it on the GPU: torch.cdist of a
+    block of queries against all points, topk of the k + 1 smallest (self
+    included, then dropped), block after block (4096 queries: 1.6 GB of
+    distances at n = 100 000), synchronised."""
+    import torch
+    if not torch.cuda.is_available():
+        raise ImportError("torch.cuda is not available")
+    xt = torch.from_numpy(x).cuda()
+    B = 4096
+
+    def f():
+        with torch.no_grad():
+            for i0 in range(0, xt.shape[0], B):
+                v, _ = torch.topk(torch.cdist(xt[i0:i0 + B], xt), k + 1, largest=False)
+            torch.cuda.synchronize()
+        return f"last {k}-NN distance {float(v[-1, -1]):.6g}"
+    return ("torch-cuda-cdist-topk", torch.__version__, f, None)
+
+
+def geomloss_peer(case, load, threads, device="cpu"):
     """GeomLoss SamplesLoss("sinkhorn", p=2, backend="tensorized") on the bench's
     clouds.  GeomLoss's p = 2 cost is |x - y|^2 / 2 and its temperature is
     blur^p, so the library's problem (cost |x - y|^2, eps) is GeomLoss's with
@@ -604,12 +660,15 @@ def geomloss_peer(case, load, threads):
     anneals eps from the clouds' diameter down to blur^2 (eps-scaling); the
     scaling factor is chosen so that the schedule has about the bench's
     iteration count.  debias=False: the plain entropic OT, not the Sinkhorn
-    divergence.  It returns its dual value, not <P,C>."""
+    divergence.  It returns its dual value, not <P,C>.  device "cuda": the
+    clouds on the GPU (name geomloss-SamplesLoss-cuda), synchronised."""
     import torch
     from geomloss import SamplesLoss
     torch.set_num_threads(threads)
-    x = torch.from_numpy(np.ascontiguousarray(load("x"), dtype=np.float32))
-    y = torch.from_numpy(np.ascontiguousarray(load("y"), dtype=np.float32))
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ImportError("torch.cuda is not available")
+    x = torch.from_numpy(np.ascontiguousarray(load("x"), dtype=np.float32)).to(device)
+    y = torch.from_numpy(np.ascontiguousarray(load("y"), dtype=np.float32)).to(device)
     eps, it = case["eps"], case["max_iter"]
     blur = math.sqrt(eps / 2.0)
     lo = torch.minimum(x.min(0).values, y.min(0).values)
@@ -624,9 +683,10 @@ def geomloss_peer(case, load, threads):
 
     def f():
         with torch.no_grad():
-            v = float(loss(x, y))
+            v = float(loss(x, y))  # float(): waits for the GPU
         return f"OT_eps {2.0 * v:.6g} (x2: the library's cost scale), scaling {scaling:.4f}"
-    return ("geomloss-SamplesLoss", geomloss.__version__, f, None)
+    name = "geomloss-SamplesLoss" + ("-cuda" if device == "cuda" else "")
+    return (name, geomloss.__version__, f, None)
 
 
 def run_compute(cases, d, args, out):

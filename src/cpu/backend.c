@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../backend.h"
+#include "../mauve.h"
 
 ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
                        const ie_mat *y, const ie_vec *labels, double *val,
@@ -75,6 +76,7 @@ static ie_status cpu_download(ie_context *ctx, void *dst, const void *src, size_
 }
 
 extern const struct ie_sk_ops ie__cpu_sk_ops; /* src/cpu/sinkhorn.c */
+extern const struct ie_disc_ops ie__cpu_disc_ops; /* src/cpu/discrete.c */
 
 /* src/cpu/spectral.c; the eigen step is the host LAPACK one of src/spectral.c. */
 ie_status ie__cpu_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel,
@@ -108,4 +110,6 @@ const ie_backend_ops ie__cpu_ops = {
     .eigvalsh = ie__cpu_eigvalsh,
     .knn = ie__cpu_knn,
     .range_count = ie__cpu_range_count,
+    .mauve = &ie__cpu_mauve_ops,
+    .discrete = &ie__cpu_disc_ops,
 };

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "knn.h"
+#include "../threads.h"
 
 enum { LEAF = 16, SAMPLE = 512, BLOCK = 64, SORTED_K = 8 };
 
@@ -226,7 +227,7 @@ void ie__kd_free(ie__kdtree *t) {
   free(t);
 }
 
-ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d) {
+ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d, int threads) {
   ie__kdtree *t = ie__malloc(sizeof *t);
   if (!t) return NULL;
   memset(t, 0, sizeof *t);
@@ -246,7 +247,7 @@ ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d) {
   memcpy(t->pts, R, (size_t)n * (size_t)d * sizeof *t->pts);
   for (int64_t j = 0; j < n; j++) t->id[j] = j;
   if (n > 0) {
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
 #pragma omp single
     build(t, 0, 0, n);
   }
@@ -483,7 +484,7 @@ int ie__kd_knn(const ie_context *ctx, const ie__kdtree *t, const double *Q, int6
   int stop = 0;
   if (self) { /* the tree's own points (m = n): a leaf's queries at a time */
     const kd_leafq_fn leafq = kd_leafq_for(d, cheb);
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) num_threads(ie__threads(ctx))
     for (int64_t nd = 0; nd < t->nn; nd++)
       if (t->node[nd].left < 0 && !kd_cancelled(ctx, &stop)) {
         int64_t path[64]; /* the depth is below log2(n / (LEAF / 2)) + 1 < 64 */
@@ -492,7 +493,7 @@ int ie__kd_knn(const ie_context *ctx, const ie__kdtree *t, const double *Q, int6
     return stop;
   }
   const kd_search_fn search = kd_search_for(d, cheb);
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64) num_threads(ie__threads(ctx))
   for (int64_t i = 0; i < m; i++) {
     if (kd_cancelled(ctx, &stop)) continue;
     kd_query s = {t, Q + (size_t)i * (size_t)d, k, -1, dist + (size_t)i * (size_t)k,
@@ -534,7 +535,7 @@ int ie__kd_range_count(const ie_context *ctx, const ie__kdtree *t, const double 
   const int64_t d = t->d;
   const int order = self && m == t->n;
   int stop = 0;
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64) num_threads(ie__threads(ctx))
   for (int64_t u = 0; u < m; u++) {
     if (kd_cancelled(ctx, &stop)) continue;
     const int64_t i = order ? t->id[u] : u;

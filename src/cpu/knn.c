@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "knn.h"
+#include "../threads.h"
 #include "vmath.h"
 
 ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
@@ -52,7 +53,7 @@ static inline int knn_cancelled(const ie_context *ctx, int *stop) {
 static int knn_direct(const ie_context *ctx, const double *Q, int64_t m, const double *R, int64_t n,
                       int64_t d, int64_t k, int cheb, int self, int64_t *idx, double *dist) {
   int stop = 0;
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) num_threads(ie__threads(ctx))
   for (int64_t i = 0; i < m; i++) {
     if (knn_cancelled(ctx, &stop)) continue;
     double *hd = dist + (size_t)i * (size_t)k;
@@ -213,7 +214,7 @@ static ie_status knn_gemm(ie_context *ctx, const double *Q, int64_t m, const dou
   for (int64_t j = 0; j < n; j++)
     for (int64_t c = 0; c < d; c++) mu[c] += R[(size_t)j * (size_t)d + (size_t)c];
   for (int64_t c = 0; c < d; c++) mu[c] /= (double)n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(ie__threads(ctx))
   for (int64_t j = 0; j < np; j++) {
     double sq = 0;
     float *dst = Rp + (size_t)(j / NR) * (size_t)d * NR + (size_t)(j % NR);
@@ -224,7 +225,7 @@ static ie_status knn_gemm(ie_context *ctx, const double *Q, int64_t m, const dou
     }
     if (j < n) rn[j] = sq;
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(ie__threads(ctx))
   for (int64_t i = 0; i < m; i++) {
     double sq = 0;
     for (int64_t c = 0; c < d; c++) {
@@ -258,7 +259,7 @@ static ie_status knn_gemm(ie_context *ctx, const double *Q, int64_t m, const dou
   for (int64_t j = 0; j < np; j++) rc[j] = j < n ? (float)(tol1 * rn[j]) : INFINITY;
   const fused f = {Q, R, Qf, Rp, rc, qn, m, n, d, k, self, tol1, slack, thr, cnt, idx, dist};
   int stop = 0;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ie__threads(ctx))
   for (int64_t i0 = 0; i0 < m; i0 += QB) {
     if (knn_cancelled(ctx, &stop)) continue;
     const int64_t i1 = m - i0 < QB ? m : i0 + QB;
@@ -287,7 +288,7 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
   const int64_t m = q->rows, n = r->rows, d = q->cols;
   if (m == 0 || k == 0) return IE_OK;
   if (d >= 1 && d <= KD_MAX_D) { /* (d = 0, every distance 0, goes to the direct search) */
-    ie__kdtree *t = ie__kd_build(R, n, d);
+    ie__kdtree *t = ie__kd_build(R, n, d, ie__threads(ctx));
     if (!t) return ie__error(ctx, IE_OUT_OF_MEMORY, "knn (cpu): no host memory for the k-d tree");
     const int stop = ie__kd_knn(ctx, t, Q, m, k, metric == IE_METRIC_CHEBYSHEV, self, idx, dist);
     ie__kd_free(t);
@@ -311,11 +312,11 @@ ie_status ie__cpu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t
  * share after all rows of smaller digits and the same digit's rows of the
  * shares before it, which keeps the passes stable.  The sorted values go to
  * v, their rows to ord; key, k2 and o2 (n each) are scratch, and so is at,
- * a row a thread (omp_get_max_threads()). */
+ * a row a thread (nt, the team's most). */
 enum { RADIX_BITS = 11, RADIX = 1 << RADIX_BITS, RADIX_PASSES = (64 + RADIX_BITS - 1) / RADIX_BITS };
 static void sort_rows(const double *R, int64_t n, double *v, int64_t *ord, uint64_t *key,
-                      uint64_t *k2, int64_t *o2, int64_t (*at)[RADIX]) {
-#pragma omp parallel if (n > 32768)
+                      uint64_t *k2, int64_t *o2, int64_t (*at)[RADIX], int nt) {
+#pragma omp parallel if (n > 32768) num_threads(nt)
   {
     const int64_t nt = omp_get_num_threads(), me = omp_get_thread_num();
     const int64_t j0 = n * me / nt, j1 = n * (me + 1) / nt;
@@ -420,7 +421,7 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
   const double *R = (const double *)((const char *)r->buf + r->offset);
   const int64_t m = q->rows, n = r->rows, d = q->cols;
   if (d > 1) {
-    ie__kdtree *t = ie__kd_build(R, n, d);
+    ie__kdtree *t = ie__kd_build(R, n, d, ie__threads(ctx));
     if (!t) return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory for the k-d tree");
     const int stop = ie__kd_range_count(ctx, t, Q, m, radius, self, count);
     ie__kd_free(t);
@@ -429,7 +430,7 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
   /* One dimension: the points with |r − q| < radius are one run of the
    * sorted values, and with self row i itself (at distance 0) is in it.
    * Self queries go in sorted order, each searching out from its place. */
-  const size_t nn = (size_t)(n ? n : 1), nt = (size_t)omp_get_max_threads();
+  const size_t nn = (size_t)(n ? n : 1), nt = (size_t)ie__threads(ctx);
   double *v = ie__malloc((nn + 1) * sizeof *v);
   uint64_t *key = ie__malloc(2 * nn * sizeof *key);
   int64_t *ord = ie__malloc((2 * nn + nt * RADIX) * sizeof *ord);
@@ -439,10 +440,10 @@ ie_status ie__cpu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
     free(ord);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "range_count (cpu): no host memory");
   }
-  if (n > 0) sort_rows(R, n, v, ord, key, key + n, ord + n, (int64_t(*)[RADIX])(ord + 2 * nn));
+  if (n > 0) sort_rows(R, n, v, ord, key, key + n, ord + n, (int64_t(*)[RADIX])(ord + 2 * nn), (int)nt);
   v[n] = INFINITY;
   const int own = self && Q == R && m == n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(ie__threads(ctx))
   for (int64_t u = 0; u < m; u++) {
     const int64_t i = own ? ord[u] : u;
     const double rad = radius[i], q0 = Q[i];

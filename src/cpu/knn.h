@@ -46,7 +46,7 @@ static inline double ie__knn_key_cheb(const double *a, const double *b, int64_t 
 typedef struct ie__kdtree ie__kdtree;
 
 /* Build over the n × d compact rows of R; NULL when out of memory. */
-ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d);
+ie__kdtree *ie__kd_build(const double *R, int64_t n, int64_t d, int threads);
 void ie__kd_free(ie__kdtree *t);
 
 /* k nearest neighbours of the m rows of Q (rows of R themselves when

@@ -26,6 +26,7 @@
 #include "../host/host.h"
 #include "../sinkhorn.h"
 #include "../kernels/sinkhorn_terms.h"
+#include "../threads.h"
 #include "vmath.h"
 
 _Static_assert(SK_MEASURE == IE_SK_MEASURE && SK_CHECK == IE_SK_CHECK && SK_TERMS == IE_SK_TERMS &&
@@ -42,6 +43,7 @@ enum {
 typedef struct {
   int64_t B, n, m, d;
   int metric;
+  int nt; /* the context's thread count (src/threads.h) */
   double *C, *CT;       /* [Bc·n, m] and [Bc·m, n], or NULL (tiles from the points) */
   int64_t c_bs;         /* elements between problems of C (and CT): n·m or 0 */
   const double *pt[2];  /* side s's points: x [·, d], y [·, d] */
@@ -287,7 +289,7 @@ static void stage_matrix(cpu_sk *w, const ie_mat *cm, int64_t Bc, double *cmax, 
   const size_t esz = ie__dtype_size(cm->dtype);
   const char *base = (const char *)cm->buf + cm->offset;
   int64_t first = INT64_MAX;
-#pragma omp parallel for schedule(static) reduction(min : first)
+#pragma omp parallel for schedule(static) reduction(min : first) num_threads(w->nt)
   for (int64_t r = 0; r < Bc * n; r++) {
     const char *row = base + (size_t)r * (size_t)cm->stride * esz;
     double *dst = w->C + r * m;
@@ -304,14 +306,14 @@ static void stage_matrix(cpu_sk *w, const ie_mat *cm, int64_t Bc, double *cmax, 
   for (int64_t p = 0; p < Bc; p++) {
     const double *c = w->C + p * n * m;
     double mx = 0;
-#pragma omp parallel for schedule(static) reduction(max : mx) if (n * m >= PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(max : mx) if (n * m >= PAR_MIN) num_threads(w->nt)
     for (int64_t e = 0; e < n * m; e++) {
       double a = fabs(c[e]);
       mx = a > mx ? a : mx;
     }
     cmax[p] = mx;
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(w->nt)
   for (int64_t r = 0; r < Bc * m; r++) {
     const int64_t p = r / m, j = r % m;
     const double *src = w->C + p * n * m + j;
@@ -329,6 +331,7 @@ static ie_status cpu_begin(ie_context *ctx, const ie_sk_setup *s, void **wsv, do
   w->m = m;
   w->d = d;
   w->metric = s->metric;
+  w->nt = ie__threads(ctx);
   w->lw[0] = malloc((size_t)(B * n) * sizeof(double));
   w->lw[1] = malloc((size_t)(B * m) * sizeof(double));
   w->pot[0] = malloc((size_t)(B * n) * sizeof(double));
@@ -383,7 +386,7 @@ static ie_status cpu_begin(ie_context *ctx, const ie_sk_setup *s, void **wsv, do
     if (Bc) {
       /* C and Cᵀ from the same kernel: (p − q)² = (q − p)², so Cᵀ is exact. */
       const int64_t nbn = (n + RB - 1) / RB, nbm = (m + RB - 1) / RB;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ie__threads(ctx))
       for (int64_t t = 0; t < Bc * (nbn + nbm); t++) {
         const int64_t p = t / (nbn + nbm), u = t % (nbn + nbm);
         const int side = u >= nbn;
@@ -418,7 +421,7 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
   if (mode != IE_SK_MEASURE)
     for (int64_t b = 0; b < B; b++) live -= !w->active[b];
   const int par = live * R * K * (w->C ? 1 : w->d) >= PAR_MIN;
-#pragma omp parallel for schedule(dynamic, 1) if (par)
+#pragma omp parallel for schedule(dynamic, 1) if (par) num_threads(ie__threads(ctx))
   for (int64_t task = 0; task < B * nb; task++) {
     const int64_t b = task / nb, r0 = task % nb * RB, nr = R - r0 < RB ? R - r0 : RB;
     if (mode != IE_SK_MEASURE && !w->active[b]) continue;
@@ -441,7 +444,7 @@ static ie_status cpu_pass(ie_context *ctx, void *wsv, int side, int mode, double
     }
   }
   if (mode == IE_SK_UPDATE) return IE_OK;
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(ie__threads(ctx))
   for (int64_t b = 0; b < B; b++) {
     double acc[IE_SK_TERMS] = {0};
     if (mode == IE_SK_MEASURE || w->active[b])
@@ -476,7 +479,7 @@ static ie_status cpu_plan(ie_context *ctx, void *wsv, double eps, const ie_mat *
   const int f64 = out->dtype == IE_DT_F64;
   const size_t esz = f64 ? 8 : 4;
   char *base = (char *)out->buf + out->offset;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(ie__threads(ctx))
   for (int64_t q = 0; q < w->B * n; q++) {
     const int64_t b = q / n, i = q % n;
     char *row = base + (size_t)q * (size_t)out->stride * esz;

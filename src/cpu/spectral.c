@@ -13,6 +13,7 @@
 #include "../backend.h"
 #include "../host/host.h"
 #include "../kernels/spectral_terms.h"
+#include "../threads.h"
 #include "convert.h"
 #include "vmath.h"
 
@@ -163,7 +164,7 @@ ie_status ie__cpu_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel
            j.n < INT32_MAX && j.d < INT32_MAX;
   const size_t nx = (size_t)(j.n * j.d), ng = (size_t)(j.m * j.m), nsq = (size_t)j.n;
   int oom = 0, stop = 0;
-#pragma omp parallel if (sets > 1 && !j.blas)
+#pragma omp parallel if (sets > 1 && !j.blas) num_threads(ie__threads(ctx))
   {
     double *X = malloc((nx + ng + nsq) * sizeof *X);
     if (!X) {

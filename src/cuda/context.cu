@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cu_internal.h"
 #include "sinkhorn.h"
+#include "discrete.h"
 
 ie_status ie__cu_fail(ie_context *ctx, cudaError_t e, const char *call,
                       const char *file, int line)
@@ -221,6 +222,10 @@ extern "C" ie_status ie__cu_knn(ie_context *, const ie_mat *, const ie_mat *, in
 extern "C" ie_status ie__cu_range_count(ie_context *, const ie_mat *, const ie_mat *, const double *,
                                         int, int64_t *);
 
+extern "C" const struct ie_mauve_ops ie__cuda_mauve_ops;
+/* src/cuda/discrete.cu */
+extern "C" const ie_disc_ops ie__cuda_disc_ops;
+
 /* In the order of struct ie_backend_ops (src/backend.h); entries from other
  * files name them. */
 extern "C" const ie_backend_ops ie__cuda_ops = {
@@ -244,6 +249,8 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* range_count */ ie__cu_range_count,
     /* host_alloc */ cu_host_alloc,
     /* host_free */ cu_host_free,
+    /* mauve (src/cuda/mauve.cu) */ &ie__cuda_mauve_ops,
+    /* discrete (src/cuda/discrete.cu) */ &ie__cuda_disc_ops,
 };
 
 /* The public extras of infoest_cuda.h, reached through the core

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "../threads.h"
 
 /* Order up to which a set is reduced here and finished by LAPACK dsterf. */
 #define IE__SMALL_EIG 64
@@ -94,7 +95,7 @@ ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
   }
   /* Small sets: one thread a set, no BLAS.  Large ones: one after another,
    * ?syevd with OpenBLAS's own threads. */
-#pragma omp parallel if (sets > 1 && small)
+#pragma omp parallel if (sets > 1 && small) num_threads(ie__threads(ctx))
   {
     /* The small path's workspace: the matrix in double and three vectors. */
     lapack_int liw = 1, iw = 0;

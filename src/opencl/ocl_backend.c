@@ -352,6 +352,8 @@ ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
                               const double *radius, int self, int64_t *count);
 
 extern const struct ie_sk_ops ie__opencl_sk_ops;
+extern const struct ie_mauve_ops ie__opencl_mauve_ops; /* src/opencl/mauve.c */
+extern const struct ie_disc_ops ie__opencl_disc_ops; /* src/opencl/discrete.c */
 
 const ie_backend_ops ie__opencl_ops = {
     .name = "opencl",
@@ -372,6 +374,8 @@ const ie_backend_ops ie__opencl_ops = {
     .knn = ie__ocl_knn,
     .sinkhorn = &ie__opencl_sk_ops, /* src/opencl/sinkhorn.c */
     .range_count = ie__ocl_range_count,
+    .mauve = &ie__opencl_mauve_ops,
+    .discrete = &ie__opencl_disc_ops,
 };
 
 /* What libinfoest-opencl.so's entry symbol returns (src/opencl/module.c). */

@@ -1,0 +1,226 @@
+/*
+ * discrete.c (infoest-bench-discrete) — times the discrete-information rows
+ * of issue 22 on inputs that bench/discrete.sh writes (and its peers read):
+ *
+ *   infoest-bench-discrete BACKEND broja JOINTS.npy REPEATS
+ *       ie_pid(IE_PID_BROJA) of the whole batch [B, S1, S2, T] in one call
+ *   infoest-bench-discrete BACKEND ami A.npy B.npy X Y REPEATS
+ *       ie_count_pairs of the labels into an X × Y table, then ie_table_mi
+ *       (MI, NMI, AMI with its exact E[I]); both timed, and apart
+ *   infoest-bench-discrete BACKEND count X.npy Y.npy X Y CHUNK REPEATS
+ *       labels x [N] and y [N, k] read from the files CHUNK rows at a time
+ *       (one buffer, read() then ie_count_pairs) into an X × Y table: the
+ *       counting of a file, to set against `cat FILES > /dev/null`
+ *
+ * One warm-up call, then REPEATS timed calls; prints one JSON line with the
+ * median and every sample (seconds, wall clock; and the median process CPU
+ * time, all threads) and the values computed, so the peers' can be compared.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "infoest.h"
+#include "io.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void print_samples(const double *v, int n) {
+  printf("[");
+  for (int i = 0; i < n; i++) printf("%s%.6g", i ? ", " : "", v[i]);
+  printf("]");
+}
+
+static void *load(const char *path, ieio_info *info, DLTensor *t) {
+  char err[1400];
+  void *data = NULL;
+  if (ieio_open_info(path, info, err, sizeof err) || ieio_read_all(info, &data, err, sizeof err)) {
+    fprintf(stderr, "infoest-bench-discrete: %s\n", err);
+    exit(2);
+  }
+  ieio_as_dltensor(info, data, info->shape, t);
+  return data;
+}
+
+static void fail(ie_context *ctx, const char *what) {
+  fprintf(stderr, "infoest-bench-discrete: %s: %s\n", what, ie_errmsg(ctx));
+  exit(1);
+}
+
+static int broja(ie_context *ctx, const char *file, int reps) {
+  ieio_info info;
+  DLTensor j;
+  void *data = load(file, &info, &j);
+  const int64_t B = info.ndim == 4 ? info.shape[0] : 1;
+  ie_pid_result *r = calloc((size_t)B, sizeof *r);
+  double *t = calloc((size_t)reps, sizeof *t), *c = calloc((size_t)reps, sizeof *c);
+  ie_pid_options o = {sizeof o, IE_PID_BROJA};
+  if (ie_pid(ctx, &j, &o, r, NULL) != IE_OK) fail(ctx, "ie_pid");
+  for (int k = 0; k < reps; k++) {
+    const double t0 = now(), c0 = cpu_now();
+    if (ie_pid(ctx, &j, &o, r, NULL) != IE_OK) fail(ctx, "ie_pid");
+    t[k] = now() - t0;
+    c[k] = cpu_now() - c0;
+  }
+  double syn = 0, uni = 0;
+  int64_t iters = 0;
+  for (int64_t b = 0; b < B; b++) syn += r[b].synergy, uni += r[b].unique1, iters += r[b].iterations;
+  printf("{\"case\": \"broja\", \"backend\": \"%s\", \"joints\": %lld, \"shape\": [%lld, %lld, %lld], "
+         "\"mean_synergy\": %.17g, \"mean_unique1\": %.17g, \"mean_iterations\": %.3f, \"samples\": ",
+         ie_backend_name(ie_context_backend(ctx)), (long long)B, (long long)info.shape[info.ndim - 3],
+         (long long)info.shape[info.ndim - 2], (long long)info.shape[info.ndim - 1], syn / (double)B,
+         uni / (double)B, (double)iters / (double)B);
+  print_samples(t, reps);
+  printf(", \"cpu_median_s\": %.6g, \"median_s\": %.6g}\n", median(c, reps), median(t, reps));
+  free(t);
+  free(c);
+  free(r);
+  free(data);
+  return 0;
+}
+
+static int ami(ie_context *ctx, const char *fa, const char *fb, int64_t X, int64_t Y, int reps) {
+  ieio_info ia, ib;
+  DLTensor ta, tb;
+  void *da = load(fa, &ia, &ta), *db = load(fb, &ib, &tb);
+  int64_t shape[2] = {X, Y};
+  int64_t *tab = malloc((size_t)(X * Y) * sizeof *tab);
+  DLTensor tt;
+  memset(&tt, 0, sizeof tt);
+  tt.data = tab;
+  tt.device.device_type = kDLCPU;
+  tt.ndim = 2;
+  tt.dtype = (DLDataType){kDLInt, 64, 1};
+  tt.shape = shape;
+  double *tc = calloc((size_t)reps, sizeof *tc), *tm = calloc((size_t)reps, sizeof *tm),
+         *tt_ = calloc((size_t)reps, sizeof *tt_), *cc = calloc((size_t)reps, sizeof *cc);
+  ie_table_mi_result r;
+  for (int k = -1; k < reps; k++) { /* k = -1: warm-up */
+    memset(tab, 0, (size_t)(X * Y) * sizeof *tab);
+    const double t0 = now(), c0 = cpu_now();
+    if (ie_count_pairs(ctx, &ta, &tb, &tt, NULL) != IE_OK) fail(ctx, "ie_count_pairs");
+    const double t1 = now();
+    if (ie_table_mi(ctx, &tt, NULL, &r) != IE_OK) fail(ctx, "ie_table_mi");
+    const double t2 = now();
+    if (k >= 0) tc[k] = t1 - t0, tm[k] = t2 - t1, tt_[k] = t2 - t0, cc[k] = cpu_now() - c0;
+  }
+  printf("{\"case\": \"ami\", \"backend\": \"%s\", \"labels\": %lld, \"table\": [%lld, %lld], "
+         "\"mi\": %.17g, \"nmi\": %.17g, \"ami\": %.17g, \"count_median_s\": %.6g, "
+         "\"table_mi_median_s\": %.6g, \"samples\": ",
+         ie_backend_name(ie_context_backend(ctx)), (long long)ia.shape[0], (long long)X, (long long)Y,
+         r.mi, r.nmi, r.ami, median(tc, reps), median(tm, reps));
+  print_samples(tt_, reps);
+  printf(", \"cpu_median_s\": %.6g, \"median_s\": %.6g}\n", median(cc, reps), median(tt_, reps));
+  free(tc), free(tm), free(tt_), free(cc), free(tab), free(da), free(db);
+  return 0;
+}
+
+static void open_file(const char *path, ieio_info *info) {
+  char err[1400];
+  if (ieio_open_info(path, info, err, sizeof err)) {
+    fprintf(stderr, "infoest-bench-discrete: %s\n", err);
+    exit(2);
+  }
+}
+
+static int count(ie_context *ctx, const char *fx, const char *fy, int64_t X, int64_t Y,
+                 int64_t chunk, int reps) {
+  ieio_info ix, iy;
+  open_file(fx, &ix);
+  open_file(fy, &iy);
+  const int64_t N = ix.shape[0], k = iy.ndim == 2 ? iy.shape[1] : 1;
+  const size_t xb = ix.nbytes / (size_t)(N ? N : 1), yb = iy.nbytes / (size_t)(N ? N : 1);
+  char *bx = malloc((size_t)chunk * xb), *by = malloc((size_t)chunk * yb);
+  int64_t *tab = malloc((size_t)(X * Y) * sizeof *tab);
+  int64_t shape[2] = {X, Y}, sx[1], sy[2];
+  DLTensor tt, tx, ty;
+  memset(&tt, 0, sizeof tt);
+  tt.data = tab;
+  tt.device.device_type = kDLCPU;
+  tt.ndim = 2;
+  tt.dtype = (DLDataType){kDLInt, 64, 1};
+  tt.shape = shape;
+  double *t = calloc((size_t)reps, sizeof *t), *c = calloc((size_t)reps, sizeof *c);
+  int64_t total = 0;
+  char err[1400];
+  for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
+    memset(tab, 0, (size_t)(X * Y) * sizeof *tab);
+    const double t0 = now(), c0 = cpu_now();
+    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+      const int64_t m = N - r0 < chunk ? N - r0 : chunk;
+      if (ieio_read_rows(&ix, r0, m, bx, err, sizeof err) || ieio_read_rows(&iy, r0, m, by, err, sizeof err)) {
+        fprintf(stderr, "infoest-bench-discrete: %s\n", err);
+        exit(2);
+      }
+      sx[0] = m, sy[0] = m, sy[1] = k;
+      memset(&tx, 0, sizeof tx);
+      tx.data = bx, tx.device.device_type = kDLCPU, tx.ndim = 1, tx.dtype = ix.dtype, tx.shape = sx;
+      ty = tx;
+      ty.data = by, ty.ndim = iy.ndim, ty.dtype = iy.dtype, ty.shape = sy;
+      if (ie_count_pairs(ctx, &tx, &ty, &tt, NULL) != IE_OK) fail(ctx, "ie_count_pairs");
+    }
+    if (r >= 0) t[r] = now() - t0, c[r] = cpu_now() - c0;
+  }
+  for (int64_t i = 0; i < X * Y; i++) total += tab[i];
+  printf("{\"case\": \"count\", \"backend\": \"%s\", \"pairs\": %lld, \"counted\": %lld, "
+         "\"bytes\": %llu, \"chunk_rows\": %lld, \"samples\": ",
+         ie_backend_name(ie_context_backend(ctx)), (long long)(N * k), (long long)total,
+         (unsigned long long)(ix.nbytes + iy.nbytes), (long long)chunk);
+  print_samples(t, reps);
+  printf(", \"cpu_median_s\": %.6g, \"median_s\": %.6g}\n", median(c, reps), median(t, reps));
+  free(t), free(c), free(bx), free(by), free(tab);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr,
+            "usage: infoest-bench-discrete BACKEND broja JOINTS.npy REPEATS\n"
+            "       infoest-bench-discrete BACKEND ami A.npy B.npy X Y REPEATS\n"
+            "       infoest-bench-discrete BACKEND count X.npy Y.npy X Y CHUNK REPEATS\n");
+    return 2;
+  }
+  ie_context_options o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  o.backend = !strcmp(argv[1], "cuda") ? IE_BACKEND_CUDA
+              : !strcmp(argv[1], "opencl") ? IE_BACKEND_OPENCL
+                                           : IE_BACKEND_CPU;
+  ie_context *ctx = NULL;
+  if (ie_context_create(&ctx, &o) != IE_OK) {
+    fprintf(stderr, "infoest-bench-discrete: no %s context: %s\n", argv[1], ctx ? ie_errmsg(ctx) : "");
+    ie_context_destroy(ctx);
+    return 4;
+  }
+  int rc = 2;
+  if (!strcmp(argv[2], "broja") && argc == 5) rc = broja(ctx, argv[3], atoi(argv[4]));
+  else if (!strcmp(argv[2], "ami") && argc == 8)
+    rc = ami(ctx, argv[3], argv[4], atoll(argv[5]), atoll(argv[6]), atoi(argv[7]));
+  else if (!strcmp(argv[2], "count") && argc == 9)
+    rc = count(ctx, argv[3], argv[4], atoll(argv[5]), atoll(argv[6]), atoll(argv[7]), atoi(argv[8]));
+  else fprintf(stderr, "infoest-bench-discrete: bad arguments (run it without any for usage)\n");
+  ie_context_destroy(ctx);
+  return rc;
+}

@@ -1,0 +1,176 @@
+/*
+ * cpu/mauve.c — the CPU's share of MAUVE (docs/SPEC.md §8, src/mauve.h): unit
+ * rows and the PCA in double (BLAS dsyrk, dgemm), the k-means assignment by
+ * float GEMM (sgemm) and an argmin, and the centroid update in double.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "../backend.h"
+#include "../mauve.h"
+#include "convert.h"
+
+static double elem(const char *row, ie_dtype dt, int64_t j) {
+  switch (dt) {
+  case IE_DT_F64: return ((const double *)row)[j];
+  case IE_DT_F32: return ((const float *)row)[j];
+  case IE_DT_F16: return ie__half_to_float(((const uint16_t *)row)[j]);
+  default: return ie__bf16_to_float(((const uint16_t *)row)[j]);
+  }
+}
+
+static ie_status cpu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z, int64_t row0,
+                               ie_rowerr *err) {
+  (void)sess;
+  (void)ctx;
+  const size_t esz = ie__dtype_size(x->dtype);
+  const int64_t d = x->cols;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < x->rows; i++) {
+    const char *row = (const char *)x->buf + x->offset + (size_t)i * (size_t)x->stride * esz;
+    double *out = (double *)((char *)z->buf + z->offset) + (size_t)(row0 + i) * (size_t)z->stride;
+    double ss = 0;
+    int bad = 0;
+    for (int64_t j = 0; j < d; j++) {
+      const double v = elem(row, x->dtype, j);
+      out[j] = v;
+      bad |= !isfinite(v);
+      ss += v * v;
+    }
+    if (bad) {
+      err[i] = IE_ROW_NONFINITE;
+      continue;
+    }
+    /* as sklearn.preprocessing.normalize: a zero row stays zero */
+    const double nrm = sqrt(ss);
+    if (nrm > 0)
+      for (int64_t j = 0; j < d; j++) out[j] /= nrm;
+  }
+  return IE_OK;
+}
+
+/* Centres z in place (z ← z − μ) and writes μ and the covariance. */
+static ie_status cpu_covariance(ie_context *ctx, void *sess, const ie_mat *z, double *mean, double *cov) {
+  (void)sess;
+  (void)ctx;
+  const int64_t n = z->rows, d = z->cols;
+  double *Z = (double *)((char *)z->buf + z->offset);
+#pragma omp parallel for schedule(static)
+  for (int64_t j = 0; j < d; j++) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += Z[(size_t)i * (size_t)z->stride + (size_t)j];
+    mean[j] = s / (double)n;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < d; j++) Z[(size_t)i * (size_t)z->stride + (size_t)j] -= mean[j];
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0 / (double)(n - 1), Z,
+              (int)z->stride, 0.0, cov, (int)d);
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t j = 0; j < i; j++) cov[(size_t)i * (size_t)d + (size_t)j] = cov[(size_t)j * (size_t)d + (size_t)i];
+  return IE_OK;
+}
+
+/* y = z V (z already centred by cpu_covariance), in double, rounded to float;
+ * in blocks of rows so the double product stays small. */
+static ie_status cpu_project(ie_context *ctx, void *sess, const ie_mat *z, const double *v, int64_t r,
+                             const ie_mat *y) {
+  (void)sess;
+  const int64_t n = z->rows, d = z->cols, B = 4096;
+  double *tmp = malloc((size_t)(n < B ? n : B) * (size_t)r * sizeof *tmp);
+  if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the projection");
+  const double *Z = (const double *)((const char *)z->buf + z->offset);
+  float *Y = (float *)((char *)y->buf + y->offset);
+  for (int64_t b = 0; b < n; b += B) {
+    const int64_t m = n - b < B ? n - b : B;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)r, (int)d, 1.0,
+                Z + (size_t)b * (size_t)z->stride, (int)z->stride, v, (int)r, 0.0, tmp, (int)r);
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < r; j++)
+        Y[(size_t)(b + i) * (size_t)y->stride + (size_t)j] = (float)tmp[(size_t)i * (size_t)r + (size_t)j];
+  }
+  free(tmp);
+  return IE_OK;
+}
+
+/* Rows at a time in the assignment: the block of dot products stays in cache. */
+#define IE__KM_BLOCK 4096
+
+static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, int32_t *labels) {
+  (void)sess;
+  const int64_t n = y->rows, k = c->rows, r = y->cols;
+  const float *Y = (const float *)((const char *)y->buf + y->offset);
+  const float *C = (const float *)((const char *)c->buf + c->offset);
+  float *cn = malloc((size_t)k * sizeof *cn);
+  float *g = malloc((size_t)(n < IE__KM_BLOCK ? n : IE__KM_BLOCK) * (size_t)k * sizeof *g);
+  if (!cn || !g) {
+    free(cn);
+    free(g);
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the k-means assignment");
+  }
+  for (int64_t j = 0; j < k; j++) {
+    double a = 0;
+    for (int64_t t = 0; t < r; t++) {
+      const double v = C[(size_t)j * (size_t)c->stride + (size_t)t];
+      a += v * v;
+    }
+    cn[j] = (float)a;
+  }
+  for (int64_t b = 0; b < n; b += IE__KM_BLOCK) {
+    const int64_t m = n - b < IE__KM_BLOCK ? n - b : IE__KM_BLOCK;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)r, 1.0f,
+                Y + (size_t)b * (size_t)y->stride, (int)y->stride, C, (int)c->stride, 0.0f, g, (int)k);
+    /* serial: a few ms, and no OpenMP team to wake between OpenBLAS's calls */
+    for (int64_t i = 0; i < m; i++) {
+      const float *gi = g + (size_t)i * (size_t)k;
+      float best = cn[0] - 2.0f * gi[0];
+      int32_t arg = 0;
+      for (int64_t j = 1; j < k; j++) {
+        const float v = cn[j] - 2.0f * gi[j];
+        if (v < best) {
+          best = v;
+          arg = (int32_t)j;
+        }
+      }
+      labels[b + i] = arg;
+    }
+  }
+  free(cn);
+  free(g);
+  return IE_OK;
+}
+
+/* Serial: n·r additions, less than waking a team costs between OpenBLAS's calls. */
+static ie_status cpu_update(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm,
+                            const int64_t *off, const ie_mat *c) {
+  (void)sess;
+  const int64_t k = c->rows, r = y->cols;
+  const float *Y = (const float *)((const char *)y->buf + y->offset);
+  float *C = (float *)((char *)c->buf + c->offset);
+  double *acc = malloc((size_t)r * sizeof *acc);
+  if (!acc) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the centroid update");
+  for (int64_t j = 0; j < k; j++) {
+    if (off[j + 1] == off[j]) continue;
+    memset(acc, 0, (size_t)r * sizeof *acc);
+    for (int64_t m = off[j]; m < off[j + 1]; m++) {
+      const float *yi = Y + (size_t)perm[m] * (size_t)y->stride;
+      for (int64_t t = 0; t < r; t++) acc[t] += yi[t];
+    }
+    const double cnt = (double)(off[j + 1] - off[j]);
+    for (int64_t t = 0; t < r; t++) C[(size_t)j * (size_t)c->stride + (size_t)t] = (float)(acc[t] / cnt);
+  }
+  free(acc);
+  return IE_OK;
+}
+
+const ie_mauve_ops ie__cpu_mauve_ops = {
+    .zdt = IE_DT_F64,
+    .unit_rows = cpu_unit_rows,
+    .covariance = cpu_covariance,
+    .project = cpu_project,
+    .assign = cpu_assign,
+    .update = cpu_update,
+};

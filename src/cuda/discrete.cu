@@ -1,0 +1,309 @@
+/*
+ * discrete.cu — discrete information (docs/SPEC.md §9) on CUDA: the kernels
+ * of src/kernels/discrete.cl (shared with OpenCL), launched on the
+ * context's stream, with the small per-row results copied to the host
+ * arrays of the sub-table in src/discrete.h.  BROJA is solved on the host
+ * (src/discrete_pid.c).
+ *
+ * Small results share the context's scratch as one array of doubles (the
+ * `d` of the kernels, arrays at element offsets), after the per-group
+ * first-bad-index slots of the searches.  Every call but the count waits
+ * for its copies; the count leaves its atomic adds queued on the stream
+ * (the dispatcher's copy of a staged table back waits for them).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cu_internal.h"
+#include "discrete.h"
+#include "kernels/discrete.cl"
+
+extern "C" const ie_disc_ops ie__cuda_disc_ops;
+
+static_assert(IE_DT_F32 == DISC_DT_F32 && IE_DT_F64 == DISC_DT_F64 && IE_DT_I32 == DISC_DT_I32 &&
+                  IE_DT_I64 == DISC_DT_I64,
+              "discrete.cl dtype codes");
+static_assert(IE_ROW_NONFINITE == DISC_NONFINITE && IE_ROW_NEGATIVE == DISC_NEGATIVE &&
+                  IE_ROW_EMPTY == DISC_EMPTY,
+              "discrete.cl error codes");
+
+namespace {
+
+constexpr int WG = DISC_WG;            /* threads a block: the kernels' local arrays */
+constexpr int64_t MAX_GROUPS = 4096;   /* blocks of a grid-stride search */
+constexpr int64_t MAX_ROW_GROUPS = 65535;
+
+int64_t groups_for(int64_t items, int64_t cap)
+{
+  const int64_t g = (items + WG - 1) / WG;
+  return g < 1 ? 1 : g > cap ? cap : g;
+}
+
+ie_cu_state *state(ie_context *ctx) { return (ie_cu_state *)ctx->state; }
+
+/* Scratch: `groups` first-bad slots, then `doubles` doubles. */
+ie_status scratch(ie_context *ctx, int64_t groups, int64_t doubles, ie_i64 **part, double **d)
+{
+  void *p = NULL;
+  const size_t pb = ((size_t)groups * sizeof(ie_i64) + 255) & ~(size_t)255;
+  ie_status st = ie__cu_scratch(ctx, pb + (size_t)doubles * sizeof(double), &p);
+  if (st != IE_OK)
+    return st;
+  *part = (ie_i64 *)p;
+  *d = (double *)((char *)p + pb);
+  return IE_OK;
+}
+
+ie_status to_device(ie_context *ctx, double *dst, const double *src, int64_t n)
+{
+  if (n > 0)
+    IE_CU(ctx, cudaMemcpyAsync(dst, src, (size_t)n * sizeof(double), cudaMemcpyHostToDevice,
+                               state(ctx)->stream));
+  return IE_OK;
+}
+
+ie_status to_host(ie_context *ctx, void *dst, const void *src, size_t bytes)
+{
+  if (bytes > 0)
+    IE_CU(ctx, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, state(ctx)->stream));
+  return IE_OK;
+}
+
+ie_status finish(ie_context *ctx)
+{
+  IE_CU(ctx, cudaStreamSynchronize(state(ctx)->stream));
+  return IE_OK;
+}
+
+/* The minimum of `groups` first-bad slots (INT64_MAX: none); waits. */
+ie_status first_of(ie_context *ctx, const ie_i64 *part, int64_t groups, int64_t *first)
+{
+  ie_i64 *h = (ie_i64 *)malloc((size_t)groups * sizeof *h);
+  if (!h)
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "discrete information (cuda): no host memory");
+  ie_status st = to_host(ctx, h, part, (size_t)groups * sizeof *h);
+  if (st == IE_OK)
+    st = finish(ctx);
+  int64_t m = INT64_MAX;
+  for (int64_t g = 0; st == IE_OK && g < groups; g++)
+    m = h[g] < m ? h[g] : m;
+  free(h);
+  *first = m;
+  return st;
+}
+
+const ie_u8 *bytes_of(const void *p) { return (const ie_u8 *)p; }
+
+} /* namespace */
+
+/* ---- Counting ------------------------------------------------------------------------ */
+
+static ie_status cu_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, int64_t X, int64_t Y,
+                          int has_ignore, int64_t ignore, void *table, size_t table_off,
+                          int64_t *bad)
+{
+  ie_cu_state *s = state(ctx);
+  IE_CU_ENTER(ctx, s);
+  *bad = -1;
+  const int64_t groups = groups_for(x->n, MAX_GROUPS);
+  ie_i64 *part = NULL;
+  double *d = NULL;
+  ie_status st = scratch(ctx, groups, 0, &part, &d);
+  if (st != IE_OK)
+    return st;
+  disc_count_check<<<(unsigned)groups, WG, 0, s->stream>>>(
+      bytes_of(x->buf), (ie_i64)x->offset, (ie_i32)x->dtype, x->stride, bytes_of(y->buf),
+      (ie_i64)y->offset, (ie_i32)y->dtype, y->stride, x->n, y->cols, X, Y, has_ignore != 0,
+      ignore, part);
+  IE_CU_LAUNCHED(ctx, "disc_count_check");
+  int64_t first = INT64_MAX;
+  st = first_of(ctx, part, groups, &first);
+  if (st != IE_OK)
+    return st;
+  if (first != INT64_MAX) {
+    *bad = first;
+    return IE_OK;
+  }
+  disc_count_add<<<(unsigned)groups, WG, 0, s->stream>>>(
+      bytes_of(x->buf), (ie_i64)x->offset, (ie_i32)x->dtype, x->stride, bytes_of(y->buf),
+      (ie_i64)y->offset, (ie_i32)y->dtype, y->stride, x->n, y->cols, X, Y, has_ignore != 0,
+      ignore, (ie_u8 *)table, (ie_i64)table_off);
+  IE_CU_LAUNCHED(ctx, "disc_count_add");
+  return IE_OK;
+}
+
+/* ---- Table sums ------------------------------------------------------------------------ */
+
+static ie_status cu_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double *rowsum,
+                         double *colsum, double *rowmax, double *colmax, int64_t *bad,
+                         ie_rowerr *code)
+{
+  ie_cu_state *s = state(ctx);
+  IE_CU_ENTER(ctx, s);
+  *bad = -1;
+  *code = IE_ROW_OK;
+  const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
+  const int64_t groups = groups_for(rows * Y, MAX_GROUPS);
+  const int maxima = rowmax != NULL;
+  const int64_t o_rs = 0, o_rm = rows, o_cs = 2 * rows, o_cm = 2 * rows + nc;
+  ie_i64 *part = NULL;
+  double *d = NULL;
+  ie_status st = scratch(ctx, groups, 2 * rows + 2 * nc, &part, &d);
+  if (st != IE_OK)
+    return st;
+  const ie_u8 *tb = bytes_of(t->buf);
+  disc_cells_check<<<(unsigned)groups, WG, 0, s->stream>>>(tb, (ie_i64)t->offset,
+                                                           (ie_i32)t->dtype, rows * Y, part);
+  IE_CU_LAUNCHED(ctx, "disc_cells_check");
+  int64_t first = INT64_MAX;
+  st = first_of(ctx, part, groups, &first);
+  if (st != IE_OK)
+    return st;
+  if (first != INT64_MAX) {
+    *bad = first / 4;
+    *code = (ie_rowerr)(first % 4);
+    return IE_OK;
+  }
+  disc_row_sums<<<(unsigned)groups_for(rows, MAX_ROW_GROUPS), WG, 0, s->stream>>>(
+      tb, (ie_i64)t->offset, (ie_i32)t->dtype, rows, Y, d, o_rs, o_rm, maxima);
+  IE_CU_LAUNCHED(ctx, "disc_row_sums");
+  disc_col_sums<<<(unsigned)groups_for(nc, MAX_ROW_GROUPS), WG, 0, s->stream>>>(
+      tb, (ie_i64)t->offset, (ie_i32)t->dtype, sets, X, Y, d, o_cs, o_cm, maxima);
+  IE_CU_LAUNCHED(ctx, "disc_col_sums");
+  st = to_host(ctx, rowsum, d + o_rs, (size_t)rows * sizeof(double));
+  if (st == IE_OK)
+    st = to_host(ctx, colsum, d + o_cs, (size_t)nc * sizeof(double));
+  if (st == IE_OK && maxima)
+    st = to_host(ctx, rowmax, d + o_rm, (size_t)rows * sizeof(double));
+  if (st == IE_OK && maxima)
+    st = to_host(ctx, colmax, d + o_cm, (size_t)nc * sizeof(double));
+  return st == IE_OK ? finish(ctx) : st;
+}
+
+/* ---- PMI map and MI terms ---------------------------------------------------------------- */
+
+static ie_status cu_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args *pa,
+                        const double *rowm, const double *colm, const ie_mat *out, double *stats)
+{
+  ie_cu_state *s = state(ctx);
+  IE_CU_ENTER(ctx, s);
+  const int64_t X = t->rows, Y = t->cols;
+  const int64_t o_rowm = 0, o_colm = X, o_stats = X + Y;
+  ie_i64 *part = NULL;
+  double *d = NULL;
+  ie_status st = scratch(ctx, 0, 5 * X + Y, &part, &d);
+  if (st == IE_OK)
+    st = to_device(ctx, d + o_rowm, rowm, X);
+  if (st == IE_OK)
+    st = to_device(ctx, d + o_colm, colm, Y);
+  if (st != IE_OK)
+    return st;
+  ie_u8 *ob = out ? (ie_u8 *)out->buf : (ie_u8 *)d; /* not written without an output */
+  disc_pmi<<<(unsigned)(X < MAX_ROW_GROUPS ? X : MAX_ROW_GROUPS), WG, 0, s->stream>>>(
+      bytes_of(t->buf), (ie_i64)t->offset, (ie_i32)t->dtype, X, Y, pa->kind, pa->min_count,
+      pa->smooth, log(pa->n), pa->smooth * (double)Y, pa->smooth * (double)X, d, o_rowm, o_colm,
+      o_stats, ob, out ? (ie_i64)out->offset : 0, out ? (ie_i32)out->dtype : DISC_DT_F32,
+      out != NULL);
+  IE_CU_LAUNCHED(ctx, "disc_pmi");
+  st = to_host(ctx, stats, d + o_stats, (size_t)(4 * X) * sizeof(double));
+  return st == IE_OK ? finish(ctx) : st;
+}
+
+static ie_status cu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, const double *rowsum,
+                            const double *colsum, const double *n, double *rowmi)
+{
+  ie_cu_state *s = state(ctx);
+  IE_CU_ENTER(ctx, s);
+  const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
+  const int64_t o_rs = 0, o_cs = rows, o_n = rows + nc, o_mi = rows + nc + sets;
+  ie_i64 *part = NULL;
+  double *d = NULL;
+  ie_status st = scratch(ctx, 0, 2 * rows + nc + sets, &part, &d);
+  if (st == IE_OK)
+    st = to_device(ctx, d + o_rs, rowsum, rows);
+  if (st == IE_OK)
+    st = to_device(ctx, d + o_cs, colsum, nc);
+  if (st == IE_OK)
+    st = to_device(ctx, d + o_n, n, sets);
+  if (st != IE_OK)
+    return st;
+  disc_mi_rows<<<(unsigned)(rows < MAX_ROW_GROUPS ? rows : MAX_ROW_GROUPS), WG, 0, s->stream>>>(
+      bytes_of(t->buf), (ie_i64)t->offset, (ie_i32)t->dtype, rows, X, Y, d, o_rs, o_cs, o_n, o_mi);
+  IE_CU_LAUNCHED(ctx, "disc_mi_rows");
+  st = to_host(ctx, rowmi, d + o_mi, (size_t)rows * sizeof(double));
+  return st == IE_OK ? finish(ctx) : st;
+}
+
+/* ---- PID ---------------------------------------------------------------------------------- */
+
+static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
+                        int measure, double *res, ie_rowerr *err)
+{
+  ie_cu_state *s = state(ctx);
+  IE_CU_ENTER(ctx, s);
+  const int64_t B = j->rows, o_res = 0, o_err = 7 * B;
+  ie_i64 *part = NULL;
+  double *d = NULL;
+  ie_status st = scratch(ctx, 0, 8 * B, &part, &d);
+  if (st != IE_OK)
+    return st;
+  disc_pid<<<(unsigned)groups_for(B, MAX_ROW_GROUPS), WG, 0, s->stream>>>(
+      bytes_of(j->buf), (ie_i64)j->offset, (ie_i32)j->dtype, B, S1, S2, T, measure, d, o_res,
+      o_err);
+  IE_CU_LAUNCHED(ctx, "disc_pid");
+  double *codes = (double *)malloc((size_t)B * sizeof *codes);
+  if (!codes)
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_pid (cuda): no host memory");
+  st = to_host(ctx, res, d + o_res, (size_t)(7 * B) * sizeof(double));
+  if (st == IE_OK)
+    st = to_host(ctx, codes, d + o_err, (size_t)B * sizeof(double));
+  if (st == IE_OK)
+    st = finish(ctx);
+  for (int64_t b = 0; st == IE_OK && b < B; b++)
+    err[b] = (ie_rowerr)codes[b];
+  free(codes);
+  return st;
+}
+
+static ie_status cu_pointwise(ie_context *ctx, const ie_mat *i1, const ie_mat *i2,
+                              const ie_mat *i12, const ie_mat *out[4], int64_t *bad)
+{
+  ie_cu_state *s = state(ctx);
+  IE_CU_ENTER(ctx, s);
+  *bad = -1;
+  const int64_t n = i1->cols, groups = groups_for(n, MAX_GROUPS);
+  int mask = 0;
+  ie_u8 *ob[4];
+  ie_i64 oo[4];
+  for (int o = 0; o < 4; o++) {
+    if (out[o])
+      mask |= (1 << o) | (out[o]->dtype == IE_DT_F64 ? 16 << o : 0);
+    ob[o] = out[o] ? (ie_u8 *)out[o]->buf : NULL;
+    oo[o] = out[o] ? (ie_i64)out[o]->offset : 0;
+  }
+  ie_i64 *part = NULL;
+  double *d = NULL;
+  ie_status st = scratch(ctx, groups, 0, &part, &d);
+  if (st != IE_OK)
+    return st;
+  disc_pointwise<<<(unsigned)groups, WG, 0, s->stream>>>(
+      bytes_of(i1->buf), (ie_i64)i1->offset, (ie_i32)i1->dtype, bytes_of(i2->buf),
+      (ie_i64)i2->offset, (ie_i32)i2->dtype, bytes_of(i12->buf), (ie_i64)i12->offset,
+      (ie_i32)i12->dtype, n, ob[0], oo[0], ob[1], oo[1], ob[2], oo[2], ob[3], oo[3], mask, part);
+  IE_CU_LAUNCHED(ctx, "disc_pointwise");
+  int64_t first = INT64_MAX;
+  st = first_of(ctx, part, groups, &first);
+  if (st == IE_OK && first != INT64_MAX)
+    *bad = first;
+  return st;
+}
+
+extern "C" const ie_disc_ops ie__cuda_disc_ops = {
+    /* count */ cu_count,
+    /* sums */ cu_sums,
+    /* pmi */ cu_pmi,
+    /* mi_rows */ cu_mi_rows,
+    /* pid */ cu_pid,
+    /* pointwise */ cu_pointwise,
+};

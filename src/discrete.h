@@ -1,0 +1,75 @@
+/*
+ * discrete.h — PRIVATE.  The discrete-information sub-table a backend fills
+ * (docs/SPEC.md §9), reached through ie_backend_ops.discrete, and what the
+ * dispatcher (src/discrete.c, src/discrete_pid.c) hands it.
+ *
+ * Tables are compact matrices in backend memory (ie_mat, stride = cols):
+ * `sets` tables of X rows stacked into sets·X rows of Y columns.  Small
+ * per-row or per-table results go to HOST arrays; the dispatcher reduces
+ * them in a fixed order (bit-identical results run after run).  The cell
+ * formulas are those of src/kernels/discrete.h on every backend.
+ */
+#ifndef IE_DISCRETE_H
+#define IE_DISCRETE_H
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the PMI map needs besides the table. */
+typedef struct {
+  int kind;          /* DISC_PMI, DISC_NPMI, DISC_PPMI */
+  double min_count;  /* on the raw count */
+  double smooth;     /* k added to every cell */
+  double n;          /* N after smoothing */
+} ie_disc_pmi_args;
+
+typedef struct ie_disc_ops {
+  /* Count pairs: for i < x->n and j < y->cols, table[x_i·Y + y_ij] += 1,
+   * `table` a compact int64 X × Y array in backend memory at byte offset
+   * table_off.  Every label is checked first (pairs where either equals
+   * `ignore` are skipped when has_ignore); *bad gets the flat index i·k + j
+   * of the first pair with a label out of range (−1 when none), and then
+   * nothing is added. */
+  ie_status (*count)(ie_context *ctx, const ie_vec *x, const ie_mat *y, int64_t X, int64_t Y,
+                     int has_ignore, int64_t ignore, void *table, size_t table_off,
+                     int64_t *bad);
+  /* Row sums (host, t->rows entries) and column sums of each of the `sets`
+   * tables (host, sets·t->cols), and when rowmax / colmax are not NULL the
+   * row and column maxima likewise.  *bad gets the flat index of the first
+   * cell that is NaN/inf (*code = IE_ROW_NONFINITE) or negative
+   * (IE_ROW_NEGATIVE), −1 when none (the sums are then not computed). */
+  ie_status (*sums)(ie_context *ctx, const ie_mat *t, int64_t sets, double *rowsum,
+                    double *colsum, double *rowmax, double *colmax, int64_t *bad,
+                    ie_rowerr *code);
+  /* The PMI map of one table t [X, Y] with (unsmoothed) marginals rowm [X],
+   * colm [Y] (host), into out (X × Y, f32/f64, backend memory; NULL: none).
+   * stats (host, 4·X): per row min and max of the asked kind, min and max
+   * of nPMI. */
+  ie_status (*pmi)(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args *a,
+                   const double *rowm, const double *colm, const ie_mat *out, double *stats);
+  /* Per row r of t (sets·X rows), Σ_y disc_mi_term(t_ry, rowsum_r, colsum_(set, y),
+   * n_set) into rowmi (host, t->rows).  n: host, one total a table. */
+  ie_status (*mi_rows)(ie_context *ctx, const ie_mat *t, int64_t sets, const double *rowsum,
+                       const double *colsum, const double *n, double *rowmi);
+  /* imin or mmi (DISC_PID_*) of each joint: j is B rows of S1·S2·T masses.
+   * res (host, 7·B) as disc_pid_joint; err (host, B) gets each joint's
+   * DISC_* code (the joint's values are then not computed). */
+  ie_status (*pid)(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
+                   int measure, double *res, ie_rowerr *err);
+  /* Pointwise MMI of three maps (1 × n each) into up to four outputs
+   * (NULL: skip).  *bad: first element where an input is NaN/inf, −1 if none. */
+  ie_status (*pointwise)(ie_context *ctx, const ie_mat *i1, const ie_mat *i2,
+                         const ie_mat *i12, const ie_mat *out[4], int64_t *bad);
+} ie_disc_ops;
+
+/* BROJA unique information of one joint (src/discrete_pid.c, host): p is
+ * S1·S2·T masses summing to 1; fills out[0..6] as disc_pid_joint. */
+int64_t ie__broja(const double *p, int64_t S1, int64_t S2, int64_t T, double *out, int *fail);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,290 @@
+/*
+ * discrete.cl — the device kernels of discrete information (docs/SPEC.md §9),
+ * written once for the OpenCL program (cmake/embed.cmake) and the CUDA module
+ * (src/cuda/discrete.cu includes this file); see vendor.h.  The per-cell and
+ * per-joint formulas are those of discrete.h, which the CPU backend shares.
+ *
+ * Launch shapes (chosen by the host code): work-groups of LOCAL_SIZE() a
+ * power of two <= DISC_WG; every kernel loops (grid-stride) so that any
+ * number of groups covers any size.  Every sum is taken in a fixed order
+ * (a row or a column by one work-item, in the CPU's order; a work-group's
+ * tree of fixed shape), so results are the same bits run after run.
+ *
+ * Scratch results go to one double array `d` at element offsets o_*; the
+ * first-bad-index searches write one ie_i64 a work-group to `part`
+ * (DISC_NONE: nothing found there), whose minimum the host takes.
+ *
+ * BROJA is not here: its convex program is solved on the host for every
+ * backend (src/discrete_pid.c).
+ */
+#include "discrete.h"
+
+#define DISC_WG 256
+#define DISC_NONE ((ie_i64)9223372036854775807)
+
+/* Label i of an int32 or int64 array, widened. */
+FN ie_i64 disc_label(GLOBAL const ie_u8 *b, ie_i32 dt, ie_i64 i) {
+  if (dt == DISC_DT_I32) return (ie_i64)((GLOBAL const ie_i32 *)b)[i];
+  return ((GLOBAL const ie_i64 *)b)[i];
+}
+
+/* Store v as element i of a float32 or float64 array. */
+FN void disc_store(GLOBAL ie_u8 *b, ie_i32 dt, ie_i64 i, double v) {
+  if (dt == DISC_DT_F64) ((GLOBAL double *)b)[i] = v;
+  else ((GLOBAL float *)b)[i] = (float)v;
+}
+
+FN int disc_finite(double v) { return v == v && v != IE_INFINITY && v != -IE_INFINITY; }
+
+/* Work-group reductions over sh[0 .. LOCAL_SIZE()) (every item calls them;
+ * sh is free again on return).  The tree has a fixed shape. */
+FN ie_i64 disc_group_min_i64(LOCAL ie_i64 *sh, ie_i64 v) {
+  const ie_i64 l = LOCAL_ID();
+  sh[l] = v;
+  BARRIER();
+  for (ie_i64 w = LOCAL_SIZE() / 2; w > 0; w /= 2) {
+    if (l < w && sh[l + w] < sh[l]) sh[l] = sh[l + w];
+    BARRIER();
+  }
+  const ie_i64 r = sh[0];
+  BARRIER();
+  return r;
+}
+
+/* op 0: sum, 1: min, 2: max. */
+FN double disc_group_reduce(LOCAL double *sh, double v, ie_i32 op) {
+  const ie_i64 l = LOCAL_ID();
+  sh[l] = v;
+  BARRIER();
+  for (ie_i64 w = LOCAL_SIZE() / 2; w > 0; w /= 2) {
+    if (l < w) {
+      const double a = sh[l], b = sh[l + w];
+      sh[l] = op == 0 ? a + b : op == 1 ? (b < a ? b : a) : (b > a ? b : a);
+    }
+    BARRIER();
+  }
+  const double r = sh[0];
+  BARRIER();
+  return r;
+}
+
+/* ---- Counting ------------------------------------------------------------------ */
+
+/* Pair (i, j) of the count: 1 with *cell set when counted, 0 when a label is
+ * the ignored one, −1 when a label is out of range (as the CPU backend). */
+FN ie_i32 disc_pair(ie_i64 a, ie_i64 b, ie_i64 X, ie_i64 Y, ie_i32 has_ignore, ie_i64 ignore,
+                    ie_i64 *cell) {
+  if (has_ignore && (a == ignore || b == ignore)) return 0;
+  if (a < 0 || a >= X || b < 0 || b >= Y) return -1;
+  *cell = a * Y + b;
+  return 1;
+}
+
+/* The check pass: part[group] = the smallest flat index i·k + j of a pair
+ * with a label out of range among the group's rows. */
+KERNEL void disc_count_check(GLOBAL const ie_u8 *xb, ie_i64 xoff, ie_i32 xdt, ie_i64 xs,
+                             GLOBAL const ie_u8 *yb, ie_i64 yoff, ie_i32 ydt, ie_i64 ys,
+                             ie_i64 n, ie_i64 k, ie_i64 X, ie_i64 Y, ie_i32 has_ignore,
+                             ie_i64 ignore, GLOBAL ie_i64 *part) {
+  LOCAL_ARRAY(ie_i64, sh, DISC_WG);
+  GLOBAL const ie_u8 *x = xb + xoff;
+  GLOBAL const ie_u8 *y = yb + yoff;
+  ie_i64 first = DISC_NONE;
+  for (ie_i64 i = GLOBAL_ID(); i < n && first == DISC_NONE; i += GLOBAL_SIZE()) {
+    const ie_i64 a = disc_label(x, xdt, i * xs);
+    for (ie_i64 j = 0; j < k; j++) {
+      ie_i64 cell = 0;
+      if (disc_pair(a, disc_label(y, ydt, i * ys + j), X, Y, has_ignore, ignore, &cell) < 0) {
+        first = i * k + j;
+        break;
+      }
+    }
+  }
+  const ie_i64 m = disc_group_min_i64(sh, first);
+  if (LOCAL_ID() == 0) part[GROUP_ID()] = m;
+}
+
+/* The count pass (after a clean check): table[a·Y + b] += 1 with 64-bit
+ * atomics.  An OpenCL device without 64-bit atomics has no such kernel (the
+ * host code reports it). */
+#if !defined(IE_KERNEL_OPENCL) || defined(cl_khr_int64_base_atomics)
+KERNEL void disc_count_add(GLOBAL const ie_u8 *xb, ie_i64 xoff, ie_i32 xdt, ie_i64 xs,
+                           GLOBAL const ie_u8 *yb, ie_i64 yoff, ie_i32 ydt, ie_i64 ys, ie_i64 n,
+                           ie_i64 k, ie_i64 X, ie_i64 Y, ie_i32 has_ignore, ie_i64 ignore,
+                           GLOBAL ie_u8 *tb, ie_i64 toff) {
+  GLOBAL const ie_u8 *x = xb + xoff;
+  GLOBAL const ie_u8 *y = yb + yoff;
+  GLOBAL ie_u64 *table = (GLOBAL ie_u64 *)(tb + toff);
+  for (ie_i64 i = GLOBAL_ID(); i < n; i += GLOBAL_SIZE()) {
+    const ie_i64 a = disc_label(x, xdt, i * xs);
+    for (ie_i64 j = 0; j < k; j++) {
+      ie_i64 cell = 0;
+      if (disc_pair(a, disc_label(y, ydt, i * ys + j), X, Y, has_ignore, ignore, &cell) > 0)
+        ATOMIC_ADD_U64(table + cell, 1);
+    }
+  }
+}
+#endif
+
+/* ---- Table sums -------------------------------------------------------------------- */
+
+/* part[group] = the smallest 4·i + code of a cell i that is NaN/inf
+ * (code DISC_NONFINITE) or negative (DISC_NEGATIVE). */
+KERNEL void disc_cells_check(GLOBAL const ie_u8 *tb, ie_i64 toff, ie_i32 dt, ie_i64 n,
+                             GLOBAL ie_i64 *part) {
+  LOCAL_ARRAY(ie_i64, sh, DISC_WG);
+  GLOBAL const ie_u8 *t = tb + toff;
+  ie_i64 first = DISC_NONE;
+  for (ie_i64 i = GLOBAL_ID(); i < n; i += GLOBAL_SIZE()) {
+    const double v = disc_load(t, dt, i);
+    if (!disc_finite(v) || v < 0) {
+      first = 4 * i + (disc_finite(v) ? DISC_NEGATIVE : DISC_NONFINITE);
+      break;
+    }
+  }
+  const ie_i64 m = disc_group_min_i64(sh, first);
+  if (LOCAL_ID() == 0) part[GROUP_ID()] = m;
+}
+
+/* One work-item a row: d[o_sum + r] = Σ_c t[r, c] and, when want_max,
+ * d[o_max + r] = max(0, max_c t[r, c]), in column order (the CPU's). */
+KERNEL void disc_row_sums(GLOBAL const ie_u8 *tb, ie_i64 toff, ie_i32 dt, ie_i64 rows, ie_i64 Y,
+                          GLOBAL double *d, ie_i64 o_sum, ie_i64 o_max, ie_i32 want_max) {
+  GLOBAL const ie_u8 *t = tb + toff;
+  for (ie_i64 r = GLOBAL_ID(); r < rows; r += GLOBAL_SIZE()) {
+    double s = 0, m = 0;
+    for (ie_i64 c = 0; c < Y; c++) {
+      const double v = disc_load(t, dt, r * Y + c);
+      s += v;
+      m = v > m ? v : m;
+    }
+    d[o_sum + r] = s;
+    if (want_max) d[o_max + r] = m;
+  }
+}
+
+/* One work-item a (table, column) of `sets` tables of X rows: column sums
+ * (and maxima) in row order. */
+KERNEL void disc_col_sums(GLOBAL const ie_u8 *tb, ie_i64 toff, ie_i32 dt, ie_i64 sets, ie_i64 X,
+                          ie_i64 Y, GLOBAL double *d, ie_i64 o_sum, ie_i64 o_max,
+                          ie_i32 want_max) {
+  GLOBAL const ie_u8 *t = tb + toff;
+  for (ie_i64 q = GLOBAL_ID(); q < sets * Y; q += GLOBAL_SIZE()) {
+    const ie_i64 s = q / Y, c = q - s * Y;
+    double sum = 0, m = 0;
+    for (ie_i64 r = 0; r < X; r++) {
+      const double v = disc_load(t, dt, (s * X + r) * Y + c);
+      sum += v;
+      m = v > m ? v : m;
+    }
+    d[o_sum + q] = sum;
+    if (want_max) d[o_max + q] = m;
+  }
+}
+
+/* ---- PMI map and MI terms ------------------------------------------------------------ */
+
+/* One work-group a row r of the table [X, Y]: each cell's PMI/nPMI from the
+ * (unsmoothed) marginals d[o_rowm + r], d[o_colm + c] plus the smoothing
+ * (kx = k·Y, ky = k·X), the asked kind stored to `out` when has_out, and the
+ * row's min and max of that kind and of nPMI to d[o_stats + 4r ..]. */
+KERNEL void disc_pmi(GLOBAL const ie_u8 *tb, ie_i64 toff, ie_i32 dt, ie_i64 X, ie_i64 Y,
+                     ie_i32 kind, double min_count, double smooth, double logn, double kx,
+                     double ky, GLOBAL double *d, ie_i64 o_rowm, ie_i64 o_colm, ie_i64 o_stats,
+                     GLOBAL ie_u8 *ob, ie_i64 ooff, ie_i32 odt, ie_i32 has_out) {
+  LOCAL_ARRAY(double, sh, DISC_WG);
+  GLOBAL const ie_u8 *t = tb + toff;
+  GLOBAL ie_u8 *out = ob + ooff;
+  for (ie_i64 r = GROUP_ID(); r < X; r += NUM_GROUPS()) {
+    const double cx = d[o_rowm + r] + kx;
+    double mn = IE_INFINITY, mx = -IE_INFINITY, nmn = IE_INFINITY, nmx = -IE_INFINITY;
+    for (ie_i64 c = LOCAL_ID(); c < Y; c += LOCAL_SIZE()) {
+      const double raw = disc_load(t, dt, r * Y + c);
+      double pmi, npmi;
+      disc_pmi_cell(raw, raw + smooth, cx, d[o_colm + c] + ky, logn, min_count, &pmi, &npmi);
+      const double v = disc_pmi_pick(kind, pmi, npmi);
+      mn = v < mn ? v : mn;
+      mx = v > mx ? v : mx;
+      nmn = npmi < nmn ? npmi : nmn;
+      nmx = npmi > nmx ? npmi : nmx;
+      if (has_out) disc_store(out, odt, r * Y + c, v);
+    }
+    mn = disc_group_reduce(sh, mn, 1);
+    mx = disc_group_reduce(sh, mx, 2);
+    nmn = disc_group_reduce(sh, nmn, 1);
+    nmx = disc_group_reduce(sh, nmx, 2);
+    if (LOCAL_ID() == 0) {
+      d[o_stats + 4 * r] = mn;
+      d[o_stats + 4 * r + 1] = mx;
+      d[o_stats + 4 * r + 2] = nmn;
+      d[o_stats + 4 * r + 3] = nmx;
+    }
+  }
+}
+
+/* One work-group a row r of `rows` = sets·X: d[o_mi + r] = Σ_c of
+ * disc_mi_term with the row's sum, its table's column sums and total. */
+KERNEL void disc_mi_rows(GLOBAL const ie_u8 *tb, ie_i64 toff, ie_i32 dt, ie_i64 rows, ie_i64 X,
+                         ie_i64 Y, GLOBAL double *d, ie_i64 o_rowsum, ie_i64 o_colsum,
+                         ie_i64 o_n, ie_i64 o_mi) {
+  LOCAL_ARRAY(double, sh, DISC_WG);
+  GLOBAL const ie_u8 *t = tb + toff;
+  for (ie_i64 r = GROUP_ID(); r < rows; r += NUM_GROUPS()) {
+    const ie_i64 s = r / X;
+    const double n = d[o_n + s], logn = log(n), rs = d[o_rowsum + r];
+    double acc = 0;
+    for (ie_i64 c = LOCAL_ID(); c < Y; c += LOCAL_SIZE())
+      acc += disc_mi_term(disc_load(t, dt, r * Y + c), rs, d[o_colsum + s * Y + c], n, logn);
+    acc = disc_group_reduce(sh, acc, 0);
+    if (LOCAL_ID() == 0) d[o_mi + r] = acc;
+  }
+}
+
+/* ---- PID -------------------------------------------------------------------------- */
+
+/* One work-item a joint b of B joints of S1·S2·T masses: its DISC_* code to
+ * d[o_err + b] and, when fine, imin or MMI (measure) to d[o_res + 7b ..]. */
+KERNEL void disc_pid(GLOBAL const ie_u8 *jb, ie_i64 joff, ie_i32 dt, ie_i64 B, ie_i64 S1,
+                     ie_i64 S2, ie_i64 T, ie_i32 measure, GLOBAL double *d, ie_i64 o_res,
+                     ie_i64 o_err) {
+  GLOBAL const ie_u8 *j = jb + joff;
+  const ie_i64 n = S1 * S2 * T;
+  for (ie_i64 b = GLOBAL_ID(); b < B; b += GLOBAL_SIZE()) {
+    double total = 0, out[7];
+    const ie_i32 code = disc_joint_check(j, dt, b * n, n, &total);
+    d[o_err + b] = (double)code;
+    if (code != DISC_OK) continue;
+    disc_pid_joint(j, dt, b * n, S1, S2, T, total, measure, out);
+    for (int q = 0; q < 7; q++) d[o_res + 7 * b + q] = out[q];
+  }
+}
+
+/* Pointwise MMI of three maps of n elements: r = min(i1, i2), u1 = i1 − r,
+ * u2 = i2 − r, s = i12 − max(i1, i2) into the outputs whose bit o of `mask`
+ * is set (bit 4 + o: that output is float64).  part[group]: the smallest
+ * element where an input is NaN/inf. */
+KERNEL void disc_pointwise(GLOBAL const ie_u8 *ab, ie_i64 aoff, ie_i32 adt, GLOBAL const ie_u8 *bb,
+                           ie_i64 boff, ie_i32 bdt, GLOBAL const ie_u8 *cb, ie_i64 coff,
+                           ie_i32 cdt, ie_i64 n, GLOBAL ie_u8 *o0, ie_i64 off0, GLOBAL ie_u8 *o1,
+                           ie_i64 off1, GLOBAL ie_u8 *o2, ie_i64 off2, GLOBAL ie_u8 *o3,
+                           ie_i64 off3, ie_i32 mask, GLOBAL ie_i64 *part) {
+  LOCAL_ARRAY(ie_i64, sh, DISC_WG);
+  GLOBAL const ie_u8 *a = ab + aoff;
+  GLOBAL const ie_u8 *b = bb + boff;
+  GLOBAL const ie_u8 *c = cb + coff;
+  ie_i64 first = DISC_NONE;
+  for (ie_i64 e = GLOBAL_ID(); e < n; e += GLOBAL_SIZE()) {
+    const double x = disc_load(a, adt, e), y = disc_load(b, bdt, e), z = disc_load(c, cdt, e);
+    if (!disc_finite(x) || !disc_finite(y) || !disc_finite(z)) {
+      if (first == DISC_NONE) first = e;
+      continue;
+    }
+    const double r = x < y ? x : y, big = x > y ? x : y;
+    if (mask & 1) disc_store(o0 + off0, (mask & 16) ? DISC_DT_F64 : DISC_DT_F32, e, r);
+    if (mask & 2) disc_store(o1 + off1, (mask & 32) ? DISC_DT_F64 : DISC_DT_F32, e, x - r);
+    if (mask & 4) disc_store(o2 + off2, (mask & 64) ? DISC_DT_F64 : DISC_DT_F32, e, y - r);
+    if (mask & 8) disc_store(o3 + off3, (mask & 128) ? DISC_DT_F64 : DISC_DT_F32, e, z - big);
+  }
+  const ie_i64 m = disc_group_min_i64(sh, first);
+  if (LOCAL_ID() == 0) part[GROUP_ID()] = m;
+}

@@ -1,0 +1,544 @@
+/*
+ * mauve.c — MAUVE (docs/SPEC.md §8; Pillutla et al., NeurIPS 2021): argument
+ * checks, the principal axes (host LAPACK on a covariance the backend
+ * computes), the k-means++ start on the host, the Lloyd loop driving the
+ * backend's assignment and update, the seed ensemble and the frontier of
+ * each Q set's histogram against P's.
+ */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "mauve.h"
+
+int64_t ie_mauve_default_clusters(int64_t n_p, int64_t n_q) {
+  const int64_t n = n_p < n_q ? n_p : n_q;
+  /* Python's round(n / 10): half to even */
+  const int64_t k = (int64_t)nearbyint((double)n / 10.0);
+  return k > 2 ? k : 2;
+}
+
+/* ---- Options ------------------------------------------------------------------ */
+
+typedef struct {
+  int64_t clusters, redo, max_iter, seeds, grid;
+  double ev, scaling;
+  uint64_t seed;
+} mauve_opts;
+
+static ie_status resolve(ie_context *ctx, const char *fn, const ie_mauve_options *in,
+                         mauve_opts *o) {
+  ie_mauve_options v;
+  IE__CHECK(IE__OPTIONS(ctx, fn, v, in, scaling));
+  o->clusters = v.clusters;
+  o->redo = v.redo ? v.redo : 5;
+  o->max_iter = v.max_iter ? v.max_iter : 500;
+  o->seeds = v.seeds ? v.seeds : 1;
+  o->grid = v.grid ? v.grid : 25;
+  o->ev = v.explained_variance != 0 ? v.explained_variance : 0.9;
+  o->scaling = v.scaling != 0 ? v.scaling : 5;
+  o->seed = v.seed;
+  if (o->clusters < 0)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: clusters is %lld; it must be >= 2 (or 0 for the default)",
+                     fn, (long long)o->clusters);
+  if (o->clusters == 1)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: clusters is 1; it must be >= 2", fn);
+  if (o->redo < 0 || o->max_iter < 0 || o->seeds < 0)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: redo, max_iter and seeds must be >= 0 (0 is the default)", fn);
+  if (o->grid < 2 || o->grid > 1000000)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: grid is %lld; it must be in [2, 1e6] (or 0 for 25)",
+                     fn, (long long)o->grid);
+  if (!(o->ev > 0 && o->ev <= 1))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: explained_variance is %g; it must be in (0, 1]", fn, o->ev);
+  if (!(o->scaling > 0) || isinf(o->scaling))
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: scaling is %g; it must be finite and > 0", fn, o->scaling);
+  return IE_OK;
+}
+
+/* ---- Histograms given ------------------------------------------------------------ */
+
+static ie_status read_counts(ie_context *ctx, const char *fn, const char *name, const DLTensor *t,
+                             int64_t k, double *out) {
+  ie__arg a;
+  IE__CHECK(ie__check_vector(ctx, &a, fn, name, t, k,
+                             IE__INTS | (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+  IE__CHECK(ie__read_vector(ctx, &a, out));
+  double sum = 0;
+  for (int64_t i = 0; i < k; i++) {
+    if (isnan(out[i]) || isinf(out[i]))
+      return ie__error(ctx, IE_NONFINITE, "%s: %s[%lld] is %g; counts must be finite", fn, name,
+                       (long long)i, out[i]);
+    if (out[i] < 0)
+      return ie__error(ctx, IE_NEGATIVE, "%s: %s[%lld] is %g; counts must be >= 0", fn, name,
+                       (long long)i, out[i]);
+    sum += out[i];
+  }
+  if (!(sum > 0) || isinf(sum))
+    return ie__error(ctx, IE_EMPTY_ROW, "%s: %s sums to %g; it needs a positive finite total", fn, name, sum);
+  return IE_OK;
+}
+
+ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts, const DLTensor *q_counts,
+                              const ie_mauve_options *opt, ie_mauve_scores *scores, double *curve) {
+  static const char fn[] = "ie_mauve_histograms";
+  IE__CHECK(ie__begin(ctx, fn, 1, "MAUVE"));
+  if (!p_counts || !q_counts || !scores)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: p_counts, q_counts and scores must not be NULL", fn);
+  mauve_opts o;
+  IE__CHECK(resolve(ctx, fn, opt, &o));
+  if (p_counts->ndim != 1 || q_counts->ndim != 1)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: p_counts and q_counts must be 1-D (they are %d-D and %d-D)", fn,
+                     p_counts->ndim, q_counts->ndim);
+  const int64_t k = p_counts->shape[0];
+  if (q_counts->shape[0] != k)
+    return ie__error(ctx, IE_BAD_SHAPE, "%s: p_counts has %lld bins, q_counts %lld", fn, (long long)k,
+                     (long long)q_counts->shape[0]);
+  if (k < 1) return ie__error(ctx, IE_BAD_SHAPE, "%s: the histograms have no bins", fn);
+  double *buf = ie__malloc(((size_t)k * 5 + 2 * (size_t)(o.grid + 2)) * sizeof *buf);
+  if (!buf) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld bins", fn, (long long)k);
+  ie_status s = read_counts(ctx, fn, "p_counts", p_counts, k, buf);
+  if (s == IE_OK) s = read_counts(ctx, fn, "q_counts", q_counts, k, buf + k);
+  if (s == IE_OK) ie__frontier(buf, buf + k, k, o.grid, o.scaling, buf + 2 * k, scores, curve);
+  free(buf);
+  return s;
+}
+
+/* ---- The seeded stream (documented in infoest.h) ------------------------------------ */
+
+typedef struct {
+  uint64_t x;
+} splitmix;
+
+static uint64_t sm_next(splitmix *r) {
+  uint64_t z = (r->x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static double sm_unit(splitmix *r) { return (double)(sm_next(r) >> 11) * 0x1p-53; }
+
+/* ---- k-means on the host copy of y: the k-means++ start ------------------------------ */
+
+typedef struct {
+  int64_t n, r, k;
+  const float *y;  /* host copy, n × r */
+  const double *yn; /* ‖y_i‖² */
+} kdata;
+
+/* First index whose running sum of w exceeds t (the last positive one when
+ * rounding leaves t at the total). */
+static int64_t sample(const double *cum, int64_t n, double t) {
+  int64_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (cum[mid] > t) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/* Greedy k-means++ (Arthur & Vassilvitskii 2007; the variant of
+ * scikit-learn's _kmeans_plusplus): each new centre is the best, by the
+ * potential Σ min(D², d²), of 2 + ⌊ln k⌋ rows sampled with probability ∝ D².
+ * Squared distances in double from float dot products (sgemm), clamped at 0.
+ * c: k × r float (out); d2, cum: n doubles; dots: n·t floats; cc: t·r floats;
+ * cand: t. */
+static void kmeanspp(const kdata *kd, splitmix *rng, float *c, double *d2, double *cum,
+                     float *dots, float *cc, int64_t *cand) {
+  const int64_t n = kd->n, r = kd->r, k = kd->k;
+  const int64_t t = 2 + (int64_t)floor(log((double)k));
+  int64_t first = (int64_t)(sm_unit(rng) * (double)n);
+  if (first >= n) first = n - 1;
+  memcpy(c, kd->y + (size_t)first * (size_t)r, (size_t)r * sizeof *c);
+  {
+    double cn = kd->yn[first];
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)r, 1.0f, kd->y, (int)r, c, 1, 0.0f, dots, 1);
+    for (int64_t i = 0; i < n; i++) {
+      const double v = kd->yn[i] + cn - 2.0 * (double)dots[i];
+      d2[i] = v > 0 ? v : 0;
+    }
+    d2[first] = 0;
+  }
+  for (int64_t j = 1; j < k; j++) {
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) cum[i] = (total += d2[i]);
+    for (int64_t m = 0; m < t; m++) {
+      const double u = sm_unit(rng);
+      cand[m] = total > 0 ? sample(cum, n, u * total) : (int64_t)(u * (double)n);
+      if (cand[m] >= n) cand[m] = n - 1;
+    }
+    /* dots[i, m] = y_i · y_cand[m]: gather the candidates, one sgemm */
+    for (int64_t m = 0; m < t; m++)
+      memcpy(cc + (size_t)m * (size_t)r, kd->y + (size_t)cand[m] * (size_t)r, (size_t)r * sizeof *cc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)t, (int)r, 1.0f, kd->y, (int)r, cc,
+                (int)r, 0.0f, dots, (int)t);
+    int64_t best = -1;
+    double best_pot = INFINITY;
+    for (int64_t m = 0; m < t; m++) {
+      const double cn = kd->yn[cand[m]];
+      const float *dm = dots + m;
+      double pot = 0;
+      for (int64_t i = 0; i < n; i++) {
+        double v = kd->yn[i] + cn - 2.0 * (double)dm[(size_t)i * (size_t)t];
+        if (i == cand[m] || v < 0) v = 0;
+        pot += v < d2[i] ? v : d2[i];
+      }
+      if (pot < best_pot) {
+        best_pot = pot;
+        best = m;
+      }
+    }
+    if (best < 0) best = 0; /* every potential NaN: cannot happen on finite rows */
+    const double cn = kd->yn[cand[best]];
+    const float *dm = dots + best;
+    for (int64_t i = 0; i < n; i++) {
+      double v = kd->yn[i] + cn - 2.0 * (double)dm[(size_t)i * (size_t)t];
+      if (i == cand[best] || v < 0) v = 0;
+      if (v < d2[i]) d2[i] = v;
+    }
+    memcpy(c + (size_t)j * (size_t)r, kd->y + (size_t)cand[best] * (size_t)r, (size_t)r * sizeof *c);
+  }
+}
+
+/* Σ ‖y_i − c_{l_i}‖², in double from differences, in row order. */
+static double inertia(const kdata *kd, const float *c, const int32_t *lab) {
+  double s = 0;
+  for (int64_t i = 0; i < kd->n; i++) {
+    const float *yi = kd->y + (size_t)i * (size_t)kd->r, *ci = c + (size_t)lab[i] * (size_t)kd->r;
+    double a = 0;
+    for (int64_t j = 0; j < kd->r; j++) {
+      const double d = (double)yi[j] - (double)ci[j];
+      a += d * d;
+    }
+    s += a;
+  }
+  return s;
+}
+
+/* Rows grouped by cluster, in row order within each (a counting sort). */
+static void group(const int32_t *lab, int64_t n, int64_t k, int32_t *perm, int64_t *off) {
+  memset(off, 0, (size_t)(k + 1) * sizeof *off);
+  for (int64_t i = 0; i < n; i++) off[lab[i] + 1]++;
+  for (int64_t j = 0; j < k; j++) off[j + 1] += off[j];
+  int64_t *pos = off + k + 1; /* k more entries of scratch */
+  memcpy(pos, off, (size_t)k * sizeof *pos);
+  for (int64_t i = 0; i < n; i++) perm[pos[lab[i]]++] = (int32_t)i;
+}
+
+/* ---- The whole computation ------------------------------------------------------------ */
+
+typedef struct {
+  ie__arg *in;     /* 1 + sets inputs */
+  char (*names)[24];
+  void *z, *y, *c; /* backend buffers */
+  void *sess;      /* the backend's state for this call (ie_mauve_ops.begin) */
+  int began;
+  double *cov, *w, *mean, *v, *yn, *d2, *cum, *hist, *hist0, *curve0, *fscratch;
+  float *yh, *ch, *dots, *cc;
+  int32_t *lab, *lab2, *best_lab, *perm;
+  int64_t *off, *cand;
+  ie_rowerr *err;
+  ie_mauve_scores *acc; /* seeds × sets */
+} mauve_work;
+
+static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
+  if (w->in)
+    for (int64_t i = 0; i < nin; i++) ie__release(ctx, &w->in[i]);
+  if (w->z) ctx->ops->free(ctx, w->z);
+  if (w->y) ctx->ops->free(ctx, w->y);
+  if (w->c) ctx->ops->free(ctx, w->c);
+  if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
+  void *host[] = {w->in, w->names, w->cov, w->w, w->mean, w->v, w->yn, w->d2, w->cum, 
+                  w->hist, w->hist0, w->curve0, w->fscratch, w->yh, w->ch, w->dots, w->cc, w->lab, w->lab2,
+                  w->best_lab, w->perm, w->off, w->cand, w->err, w->acc};
+  for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
+}
+
+#define ALLOC(ptr, count)                                                                     \
+  do {                                                                                        \
+    const size_t n_ = (size_t)(count);                                                        \
+    (ptr) = ie__malloc((n_ > 0 ? n_ : 1) * sizeof *(ptr));                                    \
+    if (!(ptr)) {                                                                             \
+      s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %s (%zu bytes)", fn, #ptr, \
+                    n_ * sizeof *(ptr));                                                      \
+      goto done;                                                                              \
+    }                                                                                         \
+  } while (0)
+
+/* One clustering: `redo` starts of k-means from the stream of `seed`; the
+ * kept labels in w->best_lab.  *iters and *inert describe the kept start. */
+static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo, mauve_work *w,
+                         const kdata *kd, const ie_mat *ym, const ie_mat *cm, uint64_t seed,
+                         const mauve_opts *o, double *inert, int64_t *iters) {
+  const int64_t n = kd->n, k = kd->k, r = kd->r;
+  const size_t cbytes = (size_t)k * (size_t)r * sizeof(float);
+  double best = INFINITY;
+  ie_status s = IE_OK;
+  for (int64_t start = 0; start < o->redo; start++) {
+    splitmix rng = {seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + 1))};
+      kmeanspp(kd, &rng, w->ch, w->d2, w->cum, w->dots, w->cc, w->cand);
+    IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->ch, cbytes));
+    IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab));
+    int64_t it = 0;
+    while (it < o->max_iter) {
+      if (ie__cancelled(ctx)) return ie__cancel(ctx, fn);
+      group(w->lab, n, k, w->perm, w->off);
+      IE__CHECK(mo->update(ctx, w->sess, ym, w->perm, w->off, cm));
+      it++;
+      IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab2));
+      const int same = memcmp(w->lab, w->lab2, (size_t)n * sizeof *w->lab) == 0;
+      int32_t *t = w->lab;
+      w->lab = w->lab2;
+      w->lab2 = t;
+      if (same) break;
+    }
+    IE__CHECK(IE__BE(ctx, download, w->ch, w->c, 0, cbytes));
+    const double in = inertia(kd, w->ch, w->lab);
+    if (in < best || start == 0) {
+      best = in;
+      *iters = it;
+      memcpy(w->best_lab, w->lab, (size_t)n * sizeof *w->lab);
+    }
+  }
+  *inert = best;
+  return s;
+}
+
+ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q, int64_t n_sets,
+                   const ie_mauve_options *opt, ie_mauve_scores *scores, ie_mauve_info *info,
+                   int64_t *counts, double *curves) {
+  static const char fn[] = "ie_mauve";
+  IE__CHECK(ie__begin(ctx, fn, ctx && ctx->ops && ctx->ops->mauve, "MAUVE"));
+  const ie_mauve_ops *mo = ctx->ops->mauve;
+  if (!p || !q || !scores)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: p, q and scores must not be NULL", fn);
+  if (n_sets < 1 || n_sets > 1000000)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: n_sets is %lld; it must be in [1, 1e6]", fn,
+                     (long long)n_sets);
+  for (int64_t i = 0; i < n_sets; i++)
+    if (!q[i]) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: q[%lld] is NULL", fn, (long long)i);
+  mauve_opts o;
+  IE__CHECK(resolve(ctx, fn, opt, &o));
+
+  const int64_t nin = 1 + n_sets;
+  double inert0 = 0;
+  int64_t iters0 = 0;
+  mauve_work w;
+  memset(&w, 0, sizeof w);
+  ie_status s = IE_OK;
+  ALLOC(w.in, nin);
+  memset(w.in, 0, (size_t)nin * sizeof *w.in); /* before anything can fail: work_free reads it */
+  ALLOC(w.names, nin);
+  int64_t N = 0, d = 0, nq_min = INT64_MAX;
+  for (int64_t i = 0; i < nin; i++) {
+    if (i == 0) snprintf(w.names[0], sizeof w.names[0], "p");
+    else snprintf(w.names[i], sizeof w.names[i], "q[%lld]", (long long)(i - 1));
+    s = ie__check_matrix(ctx, &w.in[i], fn, w.names[i], i ? q[i - 1] : p, IE__FLOATS);
+    if (s != IE_OK) goto done;
+    const ie_mat *m = &w.in[i].m;
+    if ((i ? q[i - 1] : p)->ndim != 2) {
+      s = ie__error(ctx, IE_BAD_SHAPE, "%s: %s must be 2-D [rows, features]", fn, w.names[i]);
+      goto done;
+    }
+    if (i == 0) d = m->cols;
+    else if (m->cols != d) {
+      s = ie__error(ctx, IE_BAD_SHAPE, "%s: %s has %lld features a row, p has %lld", fn, w.names[i],
+                    (long long)m->cols, (long long)d);
+      goto done;
+    }
+    if (m->rows < 2) {
+      s = ie__error(ctx, IE_INVALID_ARGUMENT, "%s: %s has %lld row(s); each set needs at least 2", fn,
+                    w.names[i], (long long)m->rows);
+      goto done;
+    }
+    if (i && m->rows < nq_min) nq_min = m->rows;
+    N += m->rows;
+  }
+  if (d < 1) {
+    s = ie__error(ctx, IE_BAD_SHAPE, "%s: the features have width 0", fn);
+    goto done;
+  }
+  if (N > INT32_MAX || d > 65536) {
+    s = ie__error(ctx, IE_BAD_SHAPE, "%s: %lld rows of %lld features is too large", fn, (long long)N,
+                  (long long)d);
+    goto done;
+  }
+  const int64_t n_p = w.in[0].m.rows;
+  const int64_t k = o.clusters ? o.clusters : ie_mauve_default_clusters(n_p, nq_min);
+  if (k > N) {
+    s = ie__error(ctx, IE_INVALID_ARGUMENT, "%s: %lld clusters for %lld rows in all; k must not exceed the rows",
+                  fn, (long long)k, (long long)N);
+    goto done;
+  }
+
+  if (mo->begin) {
+    if ((s = mo->begin(ctx, &w.sess)) != IE_OK) goto done;
+    w.began = 1;
+  }
+
+  /* 1. unit rows, all sets stacked (P first) */
+  const size_t zsz = ie__dtype_size(mo->zdt);
+  s = ie__be_alloc(ctx, (size_t)N * (size_t)d * zsz, &w.z);
+  if (s != IE_OK) goto done;
+  ie_mat zm = {w.z, 0, mo->zdt, N, d, d};
+  ALLOC(w.err, N);
+  {
+    int64_t row0 = 0;
+    for (int64_t i = 0; i < nin; i++) {
+      if ((s = ie__stage_in(ctx, &w.in[i])) != IE_OK) goto done;
+      memset(w.err, 0, (size_t)w.in[i].m.rows * sizeof *w.err);
+      if ((s = mo->unit_rows(ctx, w.sess, &w.in[i].m, &zm, row0, w.err)) != IE_OK) goto done;
+      for (int64_t row = 0; row < w.in[i].m.rows; row++)
+        if (w.err[row]) {
+          s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld holds NaN or inf", fn, w.names[i], (long long)row);
+          goto done;
+        }
+      row0 += w.in[i].m.rows;
+      ie__release(ctx, &w.in[i]);
+    }
+  }
+  /* 2. PCA: covariance by the backend, eigenvectors by LAPACK */
+  ALLOC(w.mean, d);
+  ALLOC(w.cov, (size_t)d * (size_t)d);
+  ALLOC(w.w, d);
+  if ((s = mo->covariance(ctx, w.sess, &zm, w.mean, w.cov)) != IE_OK) goto done;
+  if (ie__cancelled(ctx)) {
+    s = ie__cancel(ctx, fn);
+    goto done;
+  }
+  {
+    lapack_int li = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, w.cov, (lapack_int)d, w.w);
+    if (li != 0) {
+      s = ie__error(ctx, IE_BACKEND_FAILURE, "%s: LAPACK dsyevd failed on the %lld x %lld covariance (info %d)",
+                    fn, (long long)d, (long long)d, (int)li);
+      goto done;
+    }
+  }
+  double total = 0, kept = 0;
+  for (int64_t j = 0; j < d; j++) total += w.w[j] > 0 ? w.w[j] : 0;
+  int64_t r = 1;
+  if (total > 0) {
+    /* descending: the fewest leading components whose share reaches ev */
+    double cum = 0;
+    for (r = 1; r <= d; r++) {
+      const double l = w.w[d - r];
+      cum += l > 0 ? l : 0;
+      if (cum / total >= o.ev) break;
+    }
+    if (r > d) r = d;
+    kept = cum / total;
+  } else {
+    kept = 1;
+  }
+  ALLOC(w.v, (size_t)d * (size_t)r);
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t c = 0; c < r; c++) w.v[(size_t)i * (size_t)r + (size_t)c] = w.cov[(size_t)i * (size_t)d + (size_t)(d - 1 - c)];
+  free(w.cov);
+  w.cov = NULL;
+  /* 3. project, then k-means on float rows */
+  s = ie__be_alloc(ctx, (size_t)N * (size_t)r * sizeof(float), &w.y);
+  if (s != IE_OK) goto done;
+  ie_mat ym = {w.y, 0, IE_DT_F32, N, r, r};
+  if ((s = mo->project(ctx, w.sess, &zm, w.v, r, &ym)) != IE_OK) goto done;
+  ctx->ops->free(ctx, w.z);
+  w.z = NULL;
+  ALLOC(w.yh, (size_t)N * (size_t)r);
+  if ((s = IE__BE(ctx, download, w.yh, w.y, 0, (size_t)N * (size_t)r * sizeof(float))) != IE_OK) goto done;
+  ALLOC(w.yn, N);
+  for (int64_t i = 0; i < N; i++) {
+    double a = 0;
+    for (int64_t j = 0; j < r; j++) a += (double)w.yh[(size_t)i * (size_t)r + (size_t)j] * (double)w.yh[(size_t)i * (size_t)r + (size_t)j];
+    w.yn[i] = a;
+  }
+  s = ie__be_alloc(ctx, (size_t)k * (size_t)r * sizeof(float), &w.c);
+  if (s != IE_OK) goto done;
+  ie_mat cm = {w.c, 0, IE_DT_F32, k, r, r};
+  const int64_t t = 2 + (int64_t)floor(log((double)k));
+  ALLOC(w.ch, (size_t)k * (size_t)r);
+  ALLOC(w.d2, N);
+  ALLOC(w.cum, N);
+  ALLOC(w.dots, (size_t)N * (size_t)t);
+  ALLOC(w.cand, t);
+  ALLOC(w.cc, (size_t)t * (size_t)r);
+  ALLOC(w.lab, N);
+  ALLOC(w.lab2, N);
+  ALLOC(w.best_lab, N);
+  ALLOC(w.perm, N);
+  ALLOC(w.off, 2 * k + 1);
+  ALLOC(w.hist, (size_t)nin * (size_t)k);
+  ALLOC(w.hist0, (size_t)nin * (size_t)k);
+  ALLOC(w.curve0, (size_t)n_sets * 2 * (size_t)(o.grid + 2));
+  ALLOC(w.fscratch, 3 * (size_t)k + 2 * (size_t)(o.grid + 2));
+  ALLOC(w.acc, (size_t)o.seeds * (size_t)n_sets);
+  kdata kd = {N, r, k, w.yh, w.yn};
+  for (int64_t e = 0; e < o.seeds; e++) {
+    double inert = 0;
+    int64_t iters = 0;
+    s = cluster(ctx, fn, mo, &w, &kd, &ym, &cm, o.seed + (uint64_t)e, &o, &inert, &iters);
+    if (s != IE_OK) goto done;
+    if (e == 0) {
+      inert0 = inert;
+      iters0 = iters;
+    }
+    /* 4. histograms: rows of each set in each cluster */
+    memset(w.hist, 0, (size_t)nin * (size_t)k * sizeof *w.hist);
+    int64_t row0 = 0;
+    for (int64_t i = 0; i < nin; i++) {
+      const int64_t rows = w.in[i].m.rows;
+      for (int64_t j = 0; j < rows; j++) w.hist[(size_t)i * (size_t)k + (size_t)w.best_lab[row0 + j]] += 1;
+      row0 += rows;
+    }
+    if (e == 0) memcpy(w.hist0, w.hist, (size_t)nin * (size_t)k * sizeof *w.hist);
+    /* 5–6. the frontier of each Q set against P */
+    for (int64_t i = 0; i < n_sets; i++)
+      ie__frontier(w.hist, w.hist + (size_t)(i + 1) * (size_t)k, k, o.grid, o.scaling, w.fscratch,
+                   &w.acc[(size_t)e * (size_t)n_sets + (size_t)i],
+                   e == 0 ? w.curve0 + (size_t)i * 2 * (size_t)(o.grid + 2) : NULL);
+  }
+  /* the ensemble: means and sample standard deviations */
+  for (int64_t i = 0; i < n_sets; i++) {
+    double m[4] = {0, 0, 0, 0}, v[4] = {0, 0, 0, 0};
+    /* (scores are written below, after every seed succeeded) */
+    for (int64_t e = 0; e < o.seeds; e++) {
+      const ie_mauve_scores *a = &w.acc[(size_t)e * (size_t)n_sets + (size_t)i];
+      const double x[4] = {a->mauve, a->frontier_integral, a->mauve_star, a->frontier_integral_star};
+      for (int j = 0; j < 4; j++) m[j] += x[j];
+    }
+    for (int j = 0; j < 4; j++) m[j] /= (double)o.seeds;
+    for (int64_t e = 0; e < o.seeds; e++) {
+      const ie_mauve_scores *a = &w.acc[(size_t)e * (size_t)n_sets + (size_t)i];
+      const double x[4] = {a->mauve, a->frontier_integral, a->mauve_star, a->frontier_integral_star};
+      for (int j = 0; j < 4; j++) v[j] += (x[j] - m[j]) * (x[j] - m[j]);
+    }
+    for (int j = 0; j < 4; j++) v[j] = o.seeds > 1 ? sqrt(v[j] / (double)(o.seeds - 1)) : 0;
+    ie_mauve_scores *out = &scores[i];
+    out->mauve = m[0];
+    out->frontier_integral = m[1];
+    out->mauve_star = m[2];
+    out->frontier_integral_star = m[3];
+    out->mauve_std = v[0];
+    out->frontier_integral_std = v[1];
+    out->mauve_star_std = v[2];
+    out->frontier_integral_star_std = v[3];
+  }
+  /* the outputs only now, so that a failed call leaves them untouched */
+  if (counts)
+    for (size_t j = 0; j < (size_t)nin * (size_t)k; j++) counts[j] = (int64_t)w.hist0[j];
+  if (curves) memcpy(curves, w.curve0, (size_t)n_sets * 2 * (size_t)(o.grid + 2) * sizeof *curves);
+  if (info) {
+    info->clusters = k;
+    info->pca_dims = r;
+    info->explained = kept;
+    info->n_p = n_p;
+    info->d = d;
+    info->inertia = inert0;
+    info->iterations = iters0;
+  }
+done:
+  work_free(ctx, &w, nin);
+  return s;
+}

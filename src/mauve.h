@@ -1,0 +1,66 @@
+/*
+ * mauve.h — PRIVATE.  MAUVE (docs/SPEC.md §8): the backend sub-table that
+ * src/mauve.c drives, and the host frontier math (src/frontier.c).
+ *
+ * src/mauve.c runs the algorithm: it checks the inputs, finds the principal
+ * axes on the host (LAPACK) from the covariance a backend computes, seeds
+ * k-means on the host, and runs Lloyd iterations through `assign` and
+ * `update`.  A backend does the O(n·d) and O(n·k·r) work.
+ */
+#ifndef IE_MAUVE_H
+#define IE_MAUVE_H
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ie_mauve_ops {
+  /* The dtype of the unit rows z the backend works on: F64 on the CPU, F32
+   * on GPUs.  src/ allocates z (compact, n × d) in that dtype. */
+  ie_dtype zdt;
+  /* Optional (NULL: none): state for one ie_mauve call (a BLAS handle,
+   * buffers kept between iterations), made before the first op below and
+   * freed after the last; every op gets it as `sess`. */
+  ie_status (*begin)(ie_context *ctx, void **sess);
+  void (*end)(ie_context *ctx, void *sess);
+  /* z[row0 + i] = x_i / ‖x_i‖₂ for the rows of x (a zero row stays zero).
+   * err (host, x->rows) gets IE_ROW_NONFINITE for a row holding NaN or inf. */
+  ie_status (*unit_rows)(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z,
+                         int64_t row0, ie_rowerr *err);
+  /* mean μ (host, d) and the covariance Σ (z_i − μ)ᵀ(z_i − μ) / (n − 1)
+   * (host, d × d, both triangles) of z's rows; z is left centred (z − μ). */
+  ie_status (*covariance)(ie_context *ctx, void *sess, const ie_mat *z, double *mean,
+                          double *cov);
+  /* y = z V for the centred z: V host, d × r row-major; y F32 compact
+   * n × r, backend memory. */
+  ie_status (*project)(ie_context *ctx, void *sess, const ie_mat *z, const double *v,
+                       int64_t r, const ie_mat *y);
+  /* labels (host, n) = argmin_j fl(‖c_j‖²) − 2 fl(y_i·c_j), in float, ties
+   * to the lowest j (‖c_j‖² summed in double, then rounded); c F32 k × r. */
+  ie_status (*assign)(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c,
+                      int32_t *labels);
+  /* c_j = the mean of rows perm[off[j]] .. perm[off[j+1] − 1] of y, summed
+   * in double in that order and rounded to float; clusters with no rows are
+   * left as they are.  perm (n) and off (k + 1) are host arrays. */
+  ie_status (*update)(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm,
+                      const int64_t *off, const ie_mat *c);
+} ie_mauve_ops;
+
+extern const ie_mauve_ops ie__cpu_mauve_ops;
+extern const ie_mauve_ops ie__opencl_mauve_ops;
+extern const ie_mauve_ops ie__cuda_mauve_ops;
+
+/* The frontier and integrals of count histograms pc, qc (k bins, checked
+ * non-negative with positive sums) as mauve-text computes them.  curve
+ * (2·(grid + 2) doubles) may be NULL.  scratch: 3k + 2·(grid + 2)
+ * doubles. */
+void ie__frontier(const double *pc, const double *qc, int64_t k, int64_t grid,
+                  double scaling, double *scratch, ie_mauve_scores *s,
+                  double *curve);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,354 @@
+/*
+ * discrete.c (opencl) — host side of the discrete-information kernels
+ * (src/kernels/discrete.cl; the sub-table of src/discrete.h): launch shapes,
+ * the scratch layout, and the copies of the small per-row results to the
+ * host arrays of the contract.  BROJA is solved on the host (src/discrete_pid.c).
+ *
+ * Small results share one scratch buffer of doubles (the `d` of the kernels,
+ * arrays at element offsets); first-bad-index searches write one long a
+ * work-group into a second, whose minimum is taken here.  Every read back is
+ * blocking, so a call has finished its work when it returns, except the
+ * count, which leaves its additions queued in order before the caller's next
+ * command (the dispatcher reads a staged table back, blocking).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocl.h"
+#include "../discrete.h"
+#include "../kernels/discrete.h"
+
+extern const ie_disc_ops ie__opencl_disc_ops;
+
+_Static_assert(IE_DT_F32 == DISC_DT_F32 && IE_DT_F64 == DISC_DT_F64 && IE_DT_I32 == DISC_DT_I32 &&
+                   IE_DT_I64 == DISC_DT_I64,
+               "discrete.cl dtype codes");
+_Static_assert(IE_ROW_NONFINITE == DISC_NONFINITE && IE_ROW_NEGATIVE == DISC_NEGATIVE &&
+                   IE_ROW_EMPTY == DISC_EMPTY,
+               "discrete.cl error codes");
+
+enum { MAX_WG = 256, MAX_GROUPS = 4096, MAX_ROW_GROUPS = 65536 }; /* MAX_WG: DISC_WG */
+
+/* ---- Kernels, arguments, launches ------------------------------------------------- */
+
+typedef struct {
+  size_t n;
+  const void *p;
+} darg;
+#define DA(T, v) ((darg){sizeof(T), &(T){v}})
+#define DMEM(m) ((darg){sizeof(cl_mem), &(cl_mem){(cl_mem)(m)}})
+#define NARGS(a) ((int)(sizeof(a) / sizeof(a)[0]))
+
+typedef struct {
+  ie_ocl *s;
+  cl_kernel k;
+  size_t wg; /* work-group size for k: a power of two <= MAX_WG */
+} kern;
+
+/* Build the program if needed and make kernel `name`. */
+static ie_status kern_make(ie_context *ctx, const char *name, kern *out) {
+  ie_ocl *s = ctx->state;
+  memset(out, 0, sizeof *out);
+  out->s = s;
+  if (!s->fp64)
+    return ie__error(ctx, IE_UNSUPPORTED,
+                     "discrete information: this OpenCL device has no cl_khr_fp64 (the sums "
+                     "are taken in double)");
+  ie_status st = ie__ocl_build(ctx, s);
+  if (st != IE_OK) return st;
+  cl_int e = CL_SUCCESS;
+  out->k = clCreateKernel(s->program, name, &e);
+  if (e != CL_SUCCESS) {
+    out->k = NULL;
+    if (e == CL_INVALID_KERNEL_NAME && !strcmp(name, "disc_count_add"))
+      return ie__error(ctx, IE_UNSUPPORTED,
+                       "ie_count_pairs: this OpenCL device has no cl_khr_int64_base_atomics "
+                       "(64-bit counts are added atomically)");
+    return IE_CL_FAIL(ctx, "clCreateKernel", e);
+  }
+  size_t kmax = 0;
+  e = clGetKernelWorkGroupInfo(out->k, s->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
+                               NULL);
+  if (e != CL_SUCCESS) {
+    clReleaseKernel(out->k);
+    out->k = NULL;
+    return IE_CL_FAIL(ctx, "clGetKernelWorkGroupInfo", e);
+  }
+  size_t wg = s->wg < MAX_WG ? s->wg : MAX_WG;
+  while (wg > 1 && wg > kmax) wg >>= 1;
+  out->wg = wg ? wg : 1;
+  return IE_OK;
+}
+
+static void kern_free(kern *k) {
+  if (k->k) clReleaseKernel(k->k);
+  k->k = NULL;
+}
+
+/* Set the arguments and enqueue `groups` work-groups. */
+static ie_status kern_run(ie_context *ctx, kern *k, const darg *a, int na, size_t groups) {
+  for (int i = 0; i < na; i++)
+    IE_CL_TRY(ctx, "clSetKernelArg", clSetKernelArg(k->k, (cl_uint)i, a[i].n, a[i].p));
+  if (groups == 0) groups = 1;
+  size_t global = groups * k->wg, local = k->wg;
+  IE_CL_TRY(ctx, "clEnqueueNDRangeKernel",
+            clEnqueueNDRangeKernel(k->s->queue, k->k, 1, NULL, &global, &local, 0, NULL, NULL));
+  return IE_OK;
+}
+
+/* Groups for a grid-stride loop over `items` work-items' worth of work. */
+static size_t groups_for(const kern *k, int64_t items, size_t cap) {
+  const size_t g = (size_t)((items + (int64_t)k->wg - 1) / (int64_t)k->wg);
+  return g < 1 ? 1 : g > cap ? cap : g;
+}
+
+static ie_status scratch_d(ie_context *ctx, size_t doubles, cl_mem *d) {
+  return ie__ocl_scratch(ctx, ctx->state, IE_S_PART2, doubles * sizeof(double), d);
+}
+
+static ie_status upload(ie_context *ctx, cl_mem d, int64_t off, const double *src, int64_t n) {
+  if (n <= 0) return IE_OK;
+  ie_ocl *s = ctx->state;
+  IE_CL_TRY(ctx, "clEnqueueWriteBuffer",
+            clEnqueueWriteBuffer(s->queue, d, CL_TRUE, (size_t)off * sizeof(double),
+                                 (size_t)n * sizeof(double), src, 0, NULL, NULL));
+  return IE_OK;
+}
+
+static ie_status download(ie_context *ctx, cl_mem d, int64_t off, double *dst, int64_t n) {
+  if (n <= 0) return IE_OK;
+  ie_ocl *s = ctx->state;
+  IE_CL_TRY(ctx, "clEnqueueReadBuffer",
+            clEnqueueReadBuffer(s->queue, d, CL_TRUE, (size_t)off * sizeof(double),
+                                (size_t)n * sizeof(double), dst, 0, NULL, NULL));
+  return IE_OK;
+}
+
+/* Run a first-bad-index kernel (its last argument the part buffer) and
+ * return the minimum over its groups in *first (INT64_MAX: none). */
+static ie_status run_search(ie_context *ctx, kern *k, darg *a, int na, size_t groups,
+                            int64_t *first) {
+  ie_ocl *s = ctx->state;
+  cl_mem part = NULL;
+  void *h = NULL;
+  ie_status st = ie__ocl_scratch(ctx, s, IE_S_PERR, groups * sizeof(cl_long), &part);
+  if (st == IE_OK) st = ie__ocl_host(ctx, s, groups * sizeof(cl_long), &h);
+  if (st != IE_OK) return st;
+  a[na - 1] = DMEM(part);
+  st = kern_run(ctx, k, a, na, groups);
+  if (st != IE_OK) return st;
+  IE_CL_TRY(ctx, "clEnqueueReadBuffer",
+            clEnqueueReadBuffer(s->queue, part, CL_TRUE, 0, groups * sizeof(cl_long), h, 0, NULL,
+                                NULL));
+  int64_t m = INT64_MAX;
+  for (size_t g = 0; g < groups; g++)
+    if (((const cl_long *)h)[g] < m) m = ((const cl_long *)h)[g];
+  *first = m;
+  return IE_OK;
+}
+
+/* ---- Counting ------------------------------------------------------------------------ */
+
+static ie_status ocl_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, int64_t X, int64_t Y,
+                           int has_ignore, int64_t ignore, void *table, size_t table_off,
+                           int64_t *bad) {
+  *bad = -1;
+  kern kc, ka;
+  ie_status st = kern_make(ctx, "disc_count_check", &kc);
+  if (st != IE_OK) return st;
+  st = kern_make(ctx, "disc_count_add", &ka);
+  if (st != IE_OK) {
+    kern_free(&kc);
+    return st;
+  }
+  darg a[] = {DMEM(x->buf),          DA(cl_long, (cl_long)x->offset), DA(cl_int, (cl_int)x->dtype),
+              DA(cl_long, x->stride), DMEM(y->buf),                   DA(cl_long, (cl_long)y->offset),
+              DA(cl_int, (cl_int)y->dtype), DA(cl_long, y->stride),  DA(cl_long, x->n),
+              DA(cl_long, y->cols),  DA(cl_long, X),                  DA(cl_long, Y),
+              DA(cl_int, has_ignore != 0), DA(cl_long, ignore),       DMEM(table),
+              DA(cl_long, (cl_long)table_off)};
+  int64_t first = INT64_MAX;
+  /* The check takes the same first 14 arguments and its part buffer. */
+  darg ac[15];
+  memcpy(ac, a, 14 * sizeof *a);
+  st = run_search(ctx, &kc, ac, 15, groups_for(&kc, x->n, MAX_GROUPS), &first);
+  if (st == IE_OK && first != INT64_MAX) *bad = first;
+  if (st == IE_OK && first == INT64_MAX)
+    st = kern_run(ctx, &ka, a, NARGS(a), groups_for(&ka, x->n, MAX_GROUPS));
+  kern_free(&kc);
+  kern_free(&ka);
+  return st;
+}
+
+/* ---- Table sums ------------------------------------------------------------------------ */
+
+static ie_status ocl_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double *rowsum,
+                          double *colsum, double *rowmax, double *colmax, int64_t *bad,
+                          ie_rowerr *code) {
+  *bad = -1;
+  *code = IE_ROW_OK;
+  const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
+  kern kc, kr, kcol;
+  ie_status st = kern_make(ctx, "disc_cells_check", &kc);
+  if (st != IE_OK) return st;
+  darg ac[] = {DMEM(t->buf), DA(cl_long, (cl_long)t->offset), DA(cl_int, (cl_int)t->dtype),
+               DA(cl_long, rows * Y), DMEM(NULL)};
+  int64_t first = INT64_MAX;
+  st = run_search(ctx, &kc, ac, NARGS(ac), groups_for(&kc, rows * Y, MAX_GROUPS), &first);
+  kern_free(&kc);
+  if (st != IE_OK) return st;
+  if (first != INT64_MAX) {
+    *bad = first / 4;
+    *code = (ie_rowerr)(first % 4);
+    return IE_OK;
+  }
+  const int maxima = rowmax != NULL;
+  const int64_t o_rs = 0, o_rm = rows, o_cs = 2 * rows, o_cm = 2 * rows + nc;
+  cl_mem d = NULL;
+  st = scratch_d(ctx, (size_t)(2 * rows + 2 * nc), &d);
+  if (st != IE_OK) return st;
+  st = kern_make(ctx, "disc_row_sums", &kr);
+  if (st != IE_OK) return st;
+  darg ar[] = {DMEM(t->buf),      DA(cl_long, (cl_long)t->offset), DA(cl_int, (cl_int)t->dtype),
+               DA(cl_long, rows), DA(cl_long, Y),                  DMEM(d),
+               DA(cl_long, o_rs), DA(cl_long, o_rm),               DA(cl_int, maxima)};
+  st = kern_run(ctx, &kr, ar, NARGS(ar), groups_for(&kr, rows, MAX_ROW_GROUPS));
+  kern_free(&kr);
+  if (st == IE_OK) st = kern_make(ctx, "disc_col_sums", &kcol);
+  if (st != IE_OK) return st;
+  darg acol[] = {DMEM(t->buf),      DA(cl_long, (cl_long)t->offset), DA(cl_int, (cl_int)t->dtype),
+                 DA(cl_long, sets), DA(cl_long, X),                  DA(cl_long, Y),
+                 DMEM(d),           DA(cl_long, o_cs),               DA(cl_long, o_cm),
+                 DA(cl_int, maxima)};
+  st = kern_run(ctx, &kcol, acol, NARGS(acol), groups_for(&kcol, nc, MAX_ROW_GROUPS));
+  kern_free(&kcol);
+  if (st == IE_OK) st = download(ctx, d, o_rs, rowsum, rows);
+  if (st == IE_OK) st = download(ctx, d, o_cs, colsum, nc);
+  if (st == IE_OK && maxima) st = download(ctx, d, o_rm, rowmax, rows);
+  if (st == IE_OK && maxima) st = download(ctx, d, o_cm, colmax, nc);
+  return st;
+}
+
+/* ---- PMI map and MI terms ---------------------------------------------------------------- */
+
+static ie_status ocl_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args *pa,
+                         const double *rowm, const double *colm, const ie_mat *out,
+                         double *stats) {
+  const int64_t X = t->rows, Y = t->cols;
+  const int64_t o_rowm = 0, o_colm = X, o_stats = X + Y;
+  cl_mem d = NULL;
+  ie_status st = scratch_d(ctx, (size_t)(5 * X + Y), &d);
+  if (st == IE_OK) st = upload(ctx, d, o_rowm, rowm, X);
+  if (st == IE_OK) st = upload(ctx, d, o_colm, colm, Y);
+  kern k;
+  if (st == IE_OK) st = kern_make(ctx, "disc_pmi", &k);
+  if (st != IE_OK) return st;
+  const double logn = log(pa->n);
+  darg a[] = {DMEM(t->buf),
+              DA(cl_long, (cl_long)t->offset),
+              DA(cl_int, (cl_int)t->dtype),
+              DA(cl_long, X),
+              DA(cl_long, Y),
+              DA(cl_int, pa->kind),
+              DA(cl_double, pa->min_count),
+              DA(cl_double, pa->smooth),
+              DA(cl_double, logn),
+              DA(cl_double, pa->smooth * (double)Y),
+              DA(cl_double, pa->smooth * (double)X),
+              DMEM(d),
+              DA(cl_long, o_rowm),
+              DA(cl_long, o_colm),
+              DA(cl_long, o_stats),
+              DMEM(out ? out->buf : (void *)d), /* not written without an output */
+              DA(cl_long, out ? (cl_long)out->offset : 0),
+              DA(cl_int, out ? (cl_int)out->dtype : DISC_DT_F32),
+              DA(cl_int, out != NULL)};
+  st = kern_run(ctx, &k, a, NARGS(a), (size_t)(X < MAX_ROW_GROUPS ? X : MAX_ROW_GROUPS));
+  kern_free(&k);
+  if (st == IE_OK) st = download(ctx, d, o_stats, stats, 4 * X);
+  return st;
+}
+
+static ie_status ocl_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, const double *rowsum,
+                             const double *colsum, const double *n, double *rowmi) {
+  const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
+  const int64_t o_rs = 0, o_cs = rows, o_n = rows + nc, o_mi = rows + nc + sets;
+  cl_mem d = NULL;
+  ie_status st = scratch_d(ctx, (size_t)(2 * rows + nc + sets), &d);
+  if (st == IE_OK) st = upload(ctx, d, o_rs, rowsum, rows);
+  if (st == IE_OK) st = upload(ctx, d, o_cs, colsum, nc);
+  if (st == IE_OK) st = upload(ctx, d, o_n, n, sets);
+  kern k;
+  if (st == IE_OK) st = kern_make(ctx, "disc_mi_rows", &k);
+  if (st != IE_OK) return st;
+  darg a[] = {DMEM(t->buf),      DA(cl_long, (cl_long)t->offset), DA(cl_int, (cl_int)t->dtype),
+              DA(cl_long, rows), DA(cl_long, X),                  DA(cl_long, Y),
+              DMEM(d),           DA(cl_long, o_rs),               DA(cl_long, o_cs),
+              DA(cl_long, o_n),  DA(cl_long, o_mi)};
+  st = kern_run(ctx, &k, a, NARGS(a), (size_t)(rows < MAX_ROW_GROUPS ? rows : MAX_ROW_GROUPS));
+  kern_free(&k);
+  if (st == IE_OK) st = download(ctx, d, o_mi, rowmi, rows);
+  return st;
+}
+
+/* ---- PID ---------------------------------------------------------------------------------- */
+
+static ie_status ocl_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
+                         int measure, double *res, ie_rowerr *err) {
+  const int64_t B = j->rows, o_res = 0, o_err = 7 * B;
+  cl_mem d = NULL;
+  ie_status st = scratch_d(ctx, (size_t)(8 * B), &d);
+  kern k;
+  if (st == IE_OK) st = kern_make(ctx, "disc_pid", &k);
+  if (st != IE_OK) return st;
+  darg a[] = {DMEM(j->buf),    DA(cl_long, (cl_long)j->offset), DA(cl_int, (cl_int)j->dtype),
+              DA(cl_long, B),  DA(cl_long, S1),                 DA(cl_long, S2),
+              DA(cl_long, T),  DA(cl_int, measure),             DMEM(d),
+              DA(cl_long, o_res), DA(cl_long, o_err)};
+  st = kern_run(ctx, &k, a, NARGS(a), groups_for(&k, B, MAX_ROW_GROUPS));
+  kern_free(&k);
+  double *codes = NULL;
+  if (st == IE_OK) {
+    codes = malloc((size_t)B * sizeof *codes);
+    if (!codes) st = ie__error(ctx, IE_OUT_OF_MEMORY, "ie_pid: no host memory");
+  }
+  if (st == IE_OK) st = download(ctx, d, o_res, res, 7 * B);
+  if (st == IE_OK) st = download(ctx, d, o_err, codes, B);
+  for (int64_t b = 0; st == IE_OK && b < B; b++) err[b] = (ie_rowerr)codes[b];
+  free(codes);
+  return st;
+}
+
+static ie_status ocl_pointwise(ie_context *ctx, const ie_mat *i1, const ie_mat *i2,
+                               const ie_mat *i12, const ie_mat *out[4], int64_t *bad) {
+  *bad = -1;
+  const int64_t n = i1->cols;
+  cl_int mask = 0;
+  for (int o = 0; o < 4; o++)
+    if (out[o]) mask |= (1 << o) | (out[o]->dtype == IE_DT_F64 ? 16 << o : 0);
+  kern k;
+  ie_status st = kern_make(ctx, "disc_pointwise", &k);
+  if (st != IE_OK) return st;
+#define OUT_ARGS(o) DMEM(out[o] ? out[o]->buf : i1->buf), DA(cl_long, out[o] ? (cl_long)out[o]->offset : 0)
+  darg a[] = {DMEM(i1->buf),  DA(cl_long, (cl_long)i1->offset),  DA(cl_int, (cl_int)i1->dtype),
+              DMEM(i2->buf),  DA(cl_long, (cl_long)i2->offset),  DA(cl_int, (cl_int)i2->dtype),
+              DMEM(i12->buf), DA(cl_long, (cl_long)i12->offset), DA(cl_int, (cl_int)i12->dtype),
+              DA(cl_long, n), OUT_ARGS(0), OUT_ARGS(1), OUT_ARGS(2), OUT_ARGS(3),
+              DA(cl_int, mask), DMEM(NULL)};
+#undef OUT_ARGS
+  int64_t first = INT64_MAX;
+  st = run_search(ctx, &k, a, NARGS(a), groups_for(&k, n, MAX_GROUPS), &first);
+  kern_free(&k);
+  if (st == IE_OK && first != INT64_MAX) *bad = first;
+  return st;
+}
+
+const ie_disc_ops ie__opencl_disc_ops = {
+    .count = ocl_count,
+    .sums = ocl_sums,
+    .pmi = ocl_pmi,
+    .mi_rows = ocl_mi_rows,
+    .pid = ocl_pid,
+    .pointwise = ocl_pointwise,
+};
