@@ -166,10 +166,21 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
     tt.shape = st;
     ie_status s = ie_count_pairs(ctx, &tx, &ty, &tt, NULL);
     if (s != IE_OK) {
-      char msg[1400];
-      cli_shift_rows(msg, sizeof msg, ie_errmsg(ctx), r0);
-      rc = cli_fail(cli_exit_for_status(s) == CLI_EXIT_USAGE ? CLI_EXIT_DATA : cli_exit_for_status(s), cmd,
-                    "bad input data in %s (x), %s (y): %s [%s]", fx, fy, msg, ie_status_name(s));
+      /* The library counts rows in this chunk; the file's row is r0 more. */
+      const int64_t row = ie_error_row(ctx), col = ie_error_column(ctx);
+      const char *who = ie_error_tensor(ctx);
+      const int code = cli_exit_for_status(s) == CLI_EXIT_USAGE ? CLI_EXIT_DATA : cli_exit_for_status(s);
+      if (row >= 0 && col >= 0)
+        rc = cli_fail(code, cmd, "bad input data in %s, row %lld, column %lld: %s [%s]",
+                      who && who[0] == 'x' ? fx : fy, (long long)(r0 + row), (long long)col,
+                      ie_errmsg(ctx), ie_status_name(s));
+      else if (row >= 0)
+        rc = cli_fail(code, cmd, "bad input data in %s, row %lld: %s [%s]",
+                      who && who[0] == 'x' ? fx : fy, (long long)(r0 + row), ie_errmsg(ctx),
+                      ie_status_name(s));
+      else
+        rc = cli_fail(code, cmd, "bad input data in %s (x), %s (y): %s [%s]", fx, fy,
+                      ie_errmsg(ctx), ie_status_name(s));
     }
     progress_update(&pg, r0 + n);
     if (!rc && cli_interrupted) rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");

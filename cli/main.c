@@ -266,6 +266,12 @@ static int run_main(int argc, char **argv) {
   int rc = parse_args(cmd, argc - 2, argv + 2, &a, &c);
   if (rc != CLI_EXIT_OK) return rc;
   if (cli_mpi_size() > 1) {
+    if (!splits_rows(cmd) && (!strcmp(cmd->name, "pmi") || !strcmp(cmd->name, "table-mi")))
+      return cli_usage_error(cmd->name,
+                             "does not split its labels among MPI ranks yet (%d ranks): run it without "
+                             "mpirun (or with -n 1), or count shards with ie_count_pairs and add the "
+                             "tables",
+                             cli_mpi_size());
     if (!splits_rows(cmd))
       return cli_usage_error(cmd->name,
                              "needs all its samples at once in one process (%s), so its rows cannot be "

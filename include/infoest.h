@@ -880,7 +880,8 @@ IE_API ie_status ie_mauve(ie_context *ctx, const DLTensor *p,
 
 /* Tables are DLTensors of counts or masses: [X, Y] (a batch: [B, X, Y]) and
  * joints [S1, S2, T] (a batch: [B, S1, S2, T]), compact (strides NULL or
- * row-major), int32, int64, f32 or f64, in host or device memory.  Every
+ * row-major), int32, int64, f32 or f64 (f64 on the CPU backend only, as
+ * everywhere), in host or device memory.  Every
  * value must be finite and >= 0 (IE_NONFINITE, IE_NEGATIVE, naming the
  * cell).  Results are in nats. */
 

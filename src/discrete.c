@@ -122,7 +122,7 @@ IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTens
   static const char fn[] = "ie_count_pairs";
   IE__CHECK(ie__begin(ctx, fn, has_disc(ctx), "discrete information"));
   ie_count_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, has_ignore_label));
   ie__disc_tensor tv;
   IE__CHECK(ie__disc_view(ctx, &tv, fn, "table", table, 2, 2, 1u << IE_DT_I64));
   const int64_t X = tv.dims[0], Y = tv.dims[1];
@@ -174,16 +174,20 @@ IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTens
     free(yr);
     if (s == IE_OK) {
       const int xbad = !(xv >= 0 && xv < (double)X) && !(o.has_ignore_label && xv == (double)o.ignore_label);
-      if (xbad)
+      if (xbad) {
         s = ie__error(ctx, IE_BAD_LABEL, "%s: tensor 'x', row %lld: label %.0f is outside [0, %lld)",
                       fn, (long long)i, xv, (long long)X);
-      else if (y->ndim == 1)
+        ie__locate(ctx, "x", -1, i, -1);
+      } else if (y->ndim == 1) {
         s = ie__error(ctx, IE_BAD_LABEL, "%s: tensor 'y', row %lld: label %.0f is outside [0, %lld)",
                       fn, (long long)i, yv, (long long)Y);
-      else
+        ie__locate(ctx, "y", -1, i, -1);
+      } else {
         s = ie__error(ctx, IE_BAD_LABEL,
                       "%s: tensor 'y', row %lld, column %lld: label %.0f is outside [0, %lld)", fn,
                       (long long)i, (long long)j, yv, (long long)Y);
+        ie__locate(ctx, "y", -1, i, j);
+      }
     }
   }
   if (s == IE_OK) s = ie__unstage_out(ctx, &tv.a);
@@ -263,7 +267,7 @@ IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
   static const char fn[] = "ie_pmi";
   IE__CHECK(ie__begin(ctx, fn, has_disc(ctx), "discrete information"));
   ie_pmi_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, total));
   if ((unsigned)o.kind > IE_PMI_POSITIVE)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown kind %d", fn, (int)o.kind);
   if (!(o.smooth >= 0) || !isfinite(o.smooth))
@@ -463,7 +467,7 @@ IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
   static const char fn[] = "ie_table_mi";
   IE__CHECK(ie__begin(ctx, fn, has_disc(ctx), "discrete information"));
   ie_table_mi_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, skip_ami));
   if ((unsigned)o.average > IE_AVERAGE_MAX)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown average %d", fn, (int)o.average);
   if (!results) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: results is NULL", fn);

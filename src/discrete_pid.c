@@ -288,7 +288,7 @@ IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_opt
   static const char fn[] = "ie_pid";
   IE__CHECK(ie__begin(ctx, fn, ctx && ctx->ops && ctx->ops->discrete, "discrete information"));
   ie_pid_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, measure));
   if ((unsigned)o.measure > IE_PID_BROJA)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: unknown measure %d", fn, (int)o.measure);
   ie__disc_tensor jv, ov;
@@ -423,7 +423,7 @@ IE_API ie_status ie_pid_gaussian(ie_context *ctx, const DLTensor *cov, const int
   static const char fn[] = "ie_pid_gaussian";
   IE__CHECK(ie__begin(ctx, fn, 1, ""));
   ie_pid_gaussian_options o;
-  IE__OPTIONS(o, opt);
+  IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, samples));
   if (!sizes || !result)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: %s is NULL", fn, sizes ? "result" : "sizes");
   ie__disc_tensor cv;

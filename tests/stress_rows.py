@@ -2,7 +2,7 @@
 """Randomized stress test of the row-wise commands on language-model-like
 logits, against float64 NumPy/SciPy references (tests/gen_vectors.py).
 
-    stress_rows.py INFOEST [--backends cpu,opencl] [--seeds N] [--rows B] [--cols V]
+    stress_rows.py INFOEST [--backends cpu,opencl] [--seeds N] [--rows B] [--cols V] [--extreme]
 
 Each seed draws a batch the way a language model's logits look (docs/SPEC.md §1): a
 Zipf-like bias −1.2·log(rank) over a shuffled vocabulary, Gaussian noise of
@@ -16,6 +16,11 @@ never negative (divergences, entropies), and exactly 0 for identical rows
 of the kinds docs/SPEC.md says vanish there.  Exits 1 on the first seed with a
 mismatch, printing every bad row of it; a backend the build lacks, or that
 has no device here, is skipped with a message.
+
+--extreme draws the same rows scaled far beyond a language model's logits
+(x250, x1e4 and x2.5e28, f32, T = 1 and 0.7; docs/SPEC.md §1: the tolerance
+holds on every input): orders above 1 then meet q far below p, the power
+sums underflow a float, and the values reach 1e28.
 """
 import argparse
 import os
@@ -37,6 +42,8 @@ KINDS = [("kl", None), ("reverse-kl", None), ("jeffreys", None), ("cross-entropy
 ENTROPIES = [("shannon", None), ("renyi", 2.0), ("renyi", 0.5), ("tsallis", 2.0),
              ("renyi", 0.999), ("renyi", 20.0), ("tsallis", 1.001)]
 
+EXTREME_SCALES = [250.0, 1e4, 2.5e28]  # --extreme: logits times these, by seed
+
 
 def lm_batch(rng, B, V):
     """gen_vectors.lm_batch, with every eighth row's student the teacher
@@ -46,7 +53,19 @@ def lm_batch(rng, B, V):
     return p, q
 
 
-def div_ref(kind, par, lp, lq):
+def div_ref(kind, par, lp, lq, raw=None):
+    if kind == "renyi" and np.isinf(par) and raw is not None:
+        # max over p's support of lp − lq from two logit rows a, b at T:
+        # ((a − b) − (ma − mb))/T − (La − Lb), the differences exact in
+        # float64, so that logits near 1e29 (whose a/T carry 1e13) give
+        # the value to its last digits
+        a, b, T = raw
+        ma, mb = a.max(axis=1, keepdims=True), b.max(axis=1, keepdims=True)
+        la = gv.logsumexp((a - ma) / T, axis=1)
+        lb = gv.logsumexp((b - mb) / T, axis=1)
+        d = np.where(np.isneginf(b), np.inf, ((a - b) - (ma - mb)) / T)
+        d = np.where(np.isneginf(a), -np.inf, d)
+        return d.max(axis=1) - (la - lb)
     if kind in ("alpha", "renyi", "tsallis") and np.isfinite(par):
         # every entry finite: log Σ p^a q^(1-a) directly
         L = gv.logsumexp(par * lp + (1.0 - par) * lq, axis=1)
@@ -82,7 +101,10 @@ def main():
     ap.add_argument("--seed0", type=int, default=1)
     ap.add_argument("--rows", type=int, default=48)
     ap.add_argument("--cols", type=int, default=6000)
+    ap.add_argument("--extreme", action="store_true")
     args = ap.parse_args()
+    if args.extreme:  # the references meet overflowing and infinite terms there
+        np.seterr(over="ignore", divide="ignore", invalid="ignore")
 
     backends = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,6 +136,10 @@ def main():
             dt = dtypes[s % len(dtypes)]
             T = temps[(s // len(dtypes)) % len(temps)]
             a, b = lm_batch(rng, args.rows, args.cols)
+            if args.extreme:
+                scale = EXTREME_SCALES[s % len(EXTREME_SCALES)]
+                dt, T = "f32", temps[(s // len(EXTREME_SCALES)) % 2]
+                a, b = a * scale, b * scale
             sa, va = gv.store(a, dt)
             sb, vb = gv.store(b, dt)
             same = {i for i in range(args.rows) if np.array_equal(sa[i], sb[i])}
@@ -136,7 +162,7 @@ def main():
                     cmd += ["--alpha", "inf" if np.isinf(par) else repr(par)]
                 zero = same if kind in gv.EXACT0 or kind in ("alpha", "renyi", "tsallis") else set()
                 jobs.append((f"{kind}{'' if par is None else f'({par})'}", cmd,
-                             div_ref(kind, par, lp, lq), True, zero))
+                             div_ref(kind, par, lp, lq, (va, vb, T)), True, zero))
             for kind, par in ENTROPIES:
                 cmd = ["entropy", "--logits", fp, "--kind", kind]
                 if par is not None:
@@ -156,7 +182,8 @@ def main():
                         continue
                     got = np.load(out).astype(np.float64).ravel()
                     bad += check(tag, got, exp, nonneg, zero)
-                head = f"seed {s} ({dt}, T={T}, {args.rows}x{args.cols}) on {be}"
+                xs = f", x{scale:g}" if args.extreme else ""
+                head = f"seed {s} ({dt}{xs}, T={T}, {args.rows}x{args.cols}) on {be}"
                 if bad:
                     failures += 1
                     print(f"FAIL {head}: {len(bad)} bad rows")

@@ -116,6 +116,97 @@ static int bad_partial_finalize(ie_context *ctx) {
   return ie_partial_finalize(ctx, &p, &s);
 }
 
+/* MAUVE (one histogram pair; a tiny clustering) and discrete information. */
+static DLTensor host_tensor(void *data, int ndim, int64_t *shape, uint8_t code, uint8_t bits) {
+  DLTensor t = {data, {kDLCPU, 0}, ndim, {code, bits, 1}, shape, NULL, 0};
+  return t;
+}
+static int good_mauve_histograms(ie_context *ctx) {
+  double p[3] = {1, 2, 3}, q[3] = {3, 2, 1};
+  int64_t n[1] = {3};
+  DLTensor tp = host_tensor(p, 1, n, kDLFloat, 64), tq = host_tensor(q, 1, n, kDLFloat, 64);
+  ie_mauve_scores sc;
+  return ie_mauve_histograms(ctx, &tp, &tq, NULL, &sc, NULL);
+}
+static int bad_mauve_histograms(ie_context *ctx) {
+  double p[3] = {1, -2, 3}, q[3] = {3, 2, 1};
+  int64_t n[1] = {3};
+  DLTensor tp = host_tensor(p, 1, n, kDLFloat, 64), tq = host_tensor(q, 1, n, kDLFloat, 64);
+  ie_mauve_scores sc;
+  return ie_mauve_histograms(ctx, &tp, &tq, NULL, &sc, NULL);
+}
+static int mauve_call(ie_context *ctx, int bad) {
+  float p[8 * 3], q[8 * 3];
+  for (int i = 0; i < 8 * 3; i++) {
+    p[i] = (float)((i * 7) % 5) + 0.25f * (float)i;
+    q[i] = (float)((i * 3) % 4) - 0.5f * (float)(i % 3);
+  }
+  if (bad) q[5] = 0.0f / 0.0f;
+  int64_t n[2] = {8, 3};
+  DLTensor tp = host_tensor(p, 2, n, kDLFloat, 32), tq = host_tensor(q, 2, n, kDLFloat, 32);
+  const DLTensor *qs[1] = {&tq};
+  ie_mauve_options o = {.size = sizeof o, .clusters = 2, .redo = 1};
+  ie_mauve_scores sc;
+  return ie_mauve(ctx, &tp, qs, 1, &o, &sc, NULL, NULL, NULL);
+}
+static int good_mauve(ie_context *ctx) { return mauve_call(ctx, 0); }
+static int bad_mauve(ie_context *ctx) { return mauve_call(ctx, 1); }
+static int count_call(ie_context *ctx, int64_t label) {
+  int64_t x[4] = {0, 1, 1, 0}, y[4] = {1, 0, label, 1}, table[4] = {0};
+  int64_t n[1] = {4}, ts[2] = {2, 2};
+  DLTensor tx = host_tensor(x, 1, n, kDLInt, 64), ty = host_tensor(y, 1, n, kDLInt, 64);
+  DLTensor tt = host_tensor(table, 2, ts, kDLInt, 64);
+  return ie_count_pairs(ctx, &tx, &ty, &tt, NULL);
+}
+static int good_count_pairs(ie_context *ctx) { return count_call(ctx, 1); }
+static int bad_count_pairs(ie_context *ctx) { return count_call(ctx, 7); }
+static int pmi_call(ie_context *ctx, double cell) {
+  float c[4] = {3, 1, (float)cell, 2}; /* f32: float64 tables are the CPU's only */
+  float out[4];
+  int64_t ts[2] = {2, 2};
+  DLTensor tc = host_tensor(c, 2, ts, kDLFloat, 32), to = host_tensor(out, 2, ts, kDLFloat, 32);
+  ie_pmi_result r;
+  return ie_pmi(ctx, &tc, &to, NULL, &r);
+}
+static int good_pmi(ie_context *ctx) { return pmi_call(ctx, 1); }
+static int bad_pmi(ie_context *ctx) { return pmi_call(ctx, -1); }
+static int table_mi_call(ie_context *ctx, double cell) {
+  float c[4] = {3, 1, (float)cell, 2};
+  int64_t ts[2] = {2, 2};
+  DLTensor tc = host_tensor(c, 2, ts, kDLFloat, 32);
+  ie_table_mi_result r;
+  return ie_table_mi(ctx, &tc, NULL, &r);
+}
+static int good_table_mi(ie_context *ctx) { return table_mi_call(ctx, 1); }
+static int bad_table_mi(ie_context *ctx) { return table_mi_call(ctx, -1); }
+static int pid_call(ie_context *ctx, double cell) {
+  float j[8] = {0.25f, 0, 0, 0.25f, 0, 0.25f, (float)cell, 0}; /* XOR when cell = 0.25 */
+  int64_t js[3] = {2, 2, 2};
+  DLTensor tj = host_tensor(j, 3, js, kDLFloat, 32);
+  ie_pid_result r;
+  return ie_pid(ctx, &tj, NULL, &r, NULL);
+}
+static int good_pid(ie_context *ctx) { return pid_call(ctx, 0.25); }
+static int bad_pid(ie_context *ctx) { return pid_call(ctx, -0.25); }
+static int pid_gaussian_call(ie_context *ctx, double off) {
+  float c[9] = {1, 0.2f, 0.3f, 0.2f, 1, (float)off, 0.3f, (float)off, 1};
+  int64_t cs[2] = {3, 3}, sizes[3] = {1, 1, 1};
+  DLTensor tc = host_tensor(c, 2, cs, kDLFloat, 32);
+  ie_pid_result r;
+  return ie_pid_gaussian(ctx, &tc, sizes, NULL, &r);
+}
+static int good_pid_gaussian(ie_context *ctx) { return pid_gaussian_call(ctx, 0.4); }
+static int bad_pid_gaussian(ie_context *ctx) { return pid_gaussian_call(ctx, 5.0); }
+static int pid_pointwise_call(ie_context *ctx, float v) {
+  float i1[3] = {0.1f, 0.5f, 0.2f}, i2[3] = {0.3f, 0.2f, v}, i12[3] = {0.6f, 0.9f, 0.4f}, r[3];
+  int64_t n[1] = {3};
+  DLTensor a = host_tensor(i1, 1, n, kDLFloat, 32), b = host_tensor(i2, 1, n, kDLFloat, 32);
+  DLTensor c = host_tensor(i12, 1, n, kDLFloat, 32), tr = host_tensor(r, 1, n, kDLFloat, 32);
+  return ie_pid_pointwise(ctx, &a, &b, &c, &tr, NULL, NULL, NULL);
+}
+static int good_pid_pointwise(ie_context *ctx) { return pid_pointwise_call(ctx, 0.1f); }
+static int bad_pid_pointwise(ie_context *ctx) { return pid_pointwise_call(ctx, 1.0f / 0.0f); }
+
 static const struct {
   const char *name;
   int (*good)(ie_context *);
@@ -127,6 +218,14 @@ static const struct {
     {"ie_partial_add", good_partial_add, bad_partial_add},
     {"ie_partial_merge", good_partial_merge, bad_partial_merge},
     {"ie_partial_finalize", good_partial_finalize, bad_partial_finalize},
+    {"ie_mauve_histograms", good_mauve_histograms, bad_mauve_histograms},
+    {"ie_mauve", good_mauve, bad_mauve},
+    {"ie_count_pairs", good_count_pairs, bad_count_pairs},
+    {"ie_pmi", good_pmi, bad_pmi},
+    {"ie_table_mi", good_table_mi, bad_table_mi},
+    {"ie_pid", good_pid, bad_pid},
+    {"ie_pid_gaussian", good_pid_gaussian, bad_pid_gaussian},
+    {"ie_pid_pointwise", good_pid_pointwise, bad_pid_pointwise},
 };
 enum { N_EXTRAS = sizeof extras / sizeof extras[0] };
 

@@ -48,6 +48,13 @@ typedef struct {
   int diff;        /* dp ≠ dq somewhere */
 } power_state;
 
+/* Add a sum s taken against m to the logsumexp (xm, xs) (s = 0: nothing). */
+static void lse_merge(double *xm, double *xs, double m, double s) {
+  if (!(s > 0)) return;
+  if (m > *xm) *xs = (*xm == -INFINITY ? 0 : *xs * exp(*xm - m)) + s, *xm = m;
+  else *xs += s * exp(m - *xm);
+}
+
 /* Raise a one-row state's max to cm (if above it), rescaling its sums. */
 static void one_raise(one_state *a, double cm, double alpha) {
   if (!(cm > a->m)) return;
@@ -110,7 +117,8 @@ static double power_value(const ie_rowargs *ra, double l) {
 
 /* KERNELS.md, pass 2 final values.  For bhattacharyya and the power family,
  * s2 and s3 are Σ e^{dp} and Σ e^{dq}; for alpha / renyi / tsallis, s1 is
- * already log Σ p^α q^{1−α} (unnormalised); for bhattacharyya s4 is
+ * already log Σ p^α q^{1−α} (unnormalised); for bhattacharyya and
+ * cauchy-schwarz s1 is the log of the cross sum, and for bhattacharyya s4 is
  * Σ (√p − √q)². */
 static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3, double s4,
                           double mx) {
@@ -401,6 +409,9 @@ static void kl_move_ref(two_state *a, double c) {
 static double kl_fast_value(const ie_rowargs *ra, const two_state *st) {
   if (ra->div == IE_DIV_CROSS_ENTROPY) return ce_value(st);
   const double dl = (st->mp - st->mq) + log(st->sp / st->sq) - st->cref;
+  /* a reference far from C (a float cref of a C past 2^22, or k past
+   * float's range): φ(δ) would swamp the sums; the general kernels */
+  if (!(fabs(dl) < 0.5)) return NAN;
   double kl = st->a / st->sp - kl_phi(dl), rkl = st->aq / st->sq - kl_phi(-dl);
   kl = kl > 0 ? kl : 0;
   rkl = rkl > 0 ? rkl : 0;
@@ -514,7 +525,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
-    float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY;
+    float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY, gbig = 0;
     switch (k) {
     case IE_DIV_JS:
 #pragma omp simd reduction(+ : c1)
@@ -561,12 +572,13 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     case IE_DIV_ALPHA:
     case IE_DIV_RENYI:
     case IE_DIV_TSALLIS:
-#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi)
+#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi, gbig)
       for (int i = 0; i < n; i++) {
         const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
         const float d = ((qq[i] - pp[i]) - dr) * it - dls, p = expf_fast(lp), q = expf_fast(lq);
         const float g = gal * d, arg = (qform ? lq : lp) + g, u = expf_fast(arg);
         hi = arg > hi ? arg : hi;
+        gbig = arg > -20 && fabsf(g) > gbig ? fabsf(g) : gbig;
         const float w = g < 0.5f && g > -0.5f ? (qform ? q : p) * expm1f_small(g) : u - (qform ? q : p);
         c1 += w, c2 += p, c3 += q, c4 += p - q;
       }
@@ -583,6 +595,12 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     }
     /* a term past float's exp (expf_fast clamps at 88): the double kernels */
     if (hi > 80) return NAN;
+    /* terms whose float exponent carries more than 1e-6: a χ² term p²/q
+     * (δ < −20) within e^{-40} of 1, a power term within e^{-20} of 1 whose
+     * (1 − α)δ is 12 or more (its float δ's rounding, 6e-8 of |δ|, is the
+     * term's relative error; far rows at large orders): the double
+     * kernels */
+    if (k == IE_DIV_CHI2 ? hi > -40 : gbig >= 12) return NAN;
     s1 += c1, s2 += c2, s3 += c3, s4 += c4;
   }
   switch (k) {
@@ -591,10 +609,14 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   case IE_DIV_TV:
   case IE_DIV_HELLINGER: return 0.5 * s1;
   case IE_DIV_BHATTACHARYYA:
+  case IE_DIV_CAUCHY_SCHWARZ:
+    /* the cross sum where its terms may have left float's exp (rows far
+     * apart): the double kernels, which sum it as a logsumexp */
+    if (!(s1 >= 1e-30)) return NAN;
     /* Σ√(pq) = 1 − ½Σ(√p − √q)² for close rows (identical: exactly 0); the
      * direct sum for far ones (s1 here is already normalised) */
-    return rows_bhattacharyya(s1, 1, 1, s4);
-  case IE_DIV_CAUCHY_SCHWARZ: return rows_cauchy_schwarz(s1, s2, s3);
+    return k == IE_DIV_BHATTACHARYYA ? rows_bhattacharyya(log(s1), 1, 1, s4)
+                                     : rows_cauchy_schwarz(log(s1), s2, s3);
   default: {
     /* Σ p^α q^{1−α} = P + W (q-form Q + W) over P = Σ p, Q = Σ q (1 up to
      * rounding): L = log Σ p̂^α q̂^{1−α} from log1p(W/P) near α = 1 (W/Q
@@ -602,6 +624,11 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
      * log1p(D/Q), D = Σ (p − q) a sum of small terms for close rows (two
      * sums P, Q, each off by its rounding, would not keep those digits). */
     const double base = qform ? s3 : s2;
+    /* Far rows (|W| ≥ ½ of P): log(P + W) from a sum that cancels; once
+     * P + W < P/16 its float rounding (1e-7 of P) would reach the value's
+     * 1e-5, and its terms may have left float's exp: the double kernels,
+     * which take log Σ p^α q^{1−α} as a logsumexp. */
+    if (!(base + s1 >= base / 16)) return NAN;
     return power_value(ra, rows_power_log(s1, s2, s3, s4, log(base + s1), ra->alpha, qform));
   }
   }
@@ -676,7 +703,13 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       kl_raise(&a, &rp, &rq, cp, cq, it);
       if (phi) { /* the reference first, from this chunk's plain sums too */
         kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, avx2, o);
-        kl_move_ref(&a, (float)((a.mp - a.mq) + log((a.sp + o[0]) / (a.sq + o[1]))));
+        const float c = (float)((a.mp - a.mq) + log((a.sp + o[0]) / (a.sq + o[1])));
+        /* a large move of earlier chunks' sums (their terms against a
+         * reference far from this one: rows far apart whose maxima lie in
+         * later chunks) would carry e^{|Δ|} times their rounding, or find
+         * them rescaled to 0 and not move them at all: a second read */
+        again |= i0 > 0 && !(fabs(c - a.cref) < 8);
+        kl_move_ref(&a, c);
       }
       kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
     }
@@ -705,6 +738,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
   }
   if (want) {
     *val = kl_fast_value(ra, &a);
+    if (isnan(*val)) return -1;
   } else if (pass2_f32_kind(ra)) {
     const double v = pass2_f32(ra, x, y, r, rp, rq, &a);
     if (isnan(v)) return -1; /* the double kernels take the row */

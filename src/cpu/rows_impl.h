@@ -315,6 +315,7 @@ IE_INLINE void F(pass2_power)(const R *restrict zp, const R *restrict zq, int n,
  * pass2_two).  Returns 0 for the kinds it does not handle. */
 IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R *restrict zq,
                             int n, R mp, R mq, R lsp, R lsq, R cpq, R be, R lb, R lb1, R *c) {
+  c[4] = 0;
   const R ninf = -(R)INFINITY, inf = (R)INFINITY;
   R c1 = 0, c2 = 0, c3 = 0, c4 = 0;
   switch (k) {
@@ -378,26 +379,37 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
     }
     break;
   case IE_DIV_BHATTACHARYYA:
-    /* c4 = Σ (√p − √q)², for rows_bhattacharyya's form of close rows */
+  case IE_DIV_CAUCHY_SCHWARZ: {
+    /* The cross sum Σ e^{t}, t = (dp + dq)/2 (Bhattacharyya) or dp + dq,
+     * against c[4]: 0, or the chunk's own max of t where that is far below
+     * 0 (every term of far-apart rows can lie below exp's range; a chunk
+     * that holds a term above it loses only terms e^{-100} below it),
+     * merged by the caller as a logsumexp;
+     * c2, c3 = Σ e^{dp}, Σ e^{dq} (Σ e^{2dp}, Σ e^{2dq}); c4 = Σ (√p − √q)²,
+     * for rows_bhattacharyya's form of close rows. */
+    const int cs = k == IE_DIV_CAUCHY_SCHWARZ;
+    const R h = cs ? 1 : (R)0.5, h2 = cs ? 2 : 1;
+    R tm = ninf;
+#pragma omp simd reduction(max : tm)
+    for (int i = 0; i < n; i++) {
+      const R dp = zp[i] - mp, dq = zq[i] - mq, t = (dp > ninf && dq > ninf) ? h * (dp + dq) : ninf;
+      tm = t > tm ? t : tm;
+    }
+    const R base = tm > ninf && tm < (sizeof(R) == 4 ? (R)-60 : (R)-600) ? tm : 0;
 #pragma omp simd reduction(+ : c1, c2, c3, c4)
     for (int i = 0; i < n; i++) {
       R dp = zp[i] - mp, dq = zq[i] - mq;
-      R h = VEXP((R)0.5 * (dp - lsp)) - VEXP((R)0.5 * (dq - lsq));
-      c1 += (dp > ninf && dq > ninf) ? VEXP((R)0.5 * (dp + dq)) : 0;
-      c2 += VEXP(dp);
-      c3 += VEXP(dq);
-      c4 += h * h;
+      c1 += (dp > ninf && dq > ninf) ? VEXP(h * (dp + dq) - base) : 0;
+      c2 += VEXP(h2 * dp);
+      c3 += VEXP(h2 * dq);
+      if (!cs) {
+        R hh = VEXP((R)0.5 * (dp - lsp)) - VEXP((R)0.5 * (dq - lsq));
+        c4 += hh * hh;
+      }
     }
+    c[4] = base;
     break;
-  case IE_DIV_CAUCHY_SCHWARZ:
-#pragma omp simd reduction(+ : c1, c2, c3)
-    for (int i = 0; i < n; i++) {
-      R dp = zp[i] - mp, dq = zq[i] - mq;
-      c1 += (dp > ninf && dq > ninf) ? VEXP(dp + dq) : 0;
-      c2 += VEXP(2 * dp);
-      c3 += VEXP(2 * dq);
-    }
-    break;
+  }
   default:
     return 0;
   }
@@ -418,24 +430,46 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
   /* Bhattacharyya's and the power family's s2, s3 (Σ e^{dp}, Σ e^{dq}) are
    * summed in the same order as s1, so that identical rows give exactly 0
    * where s1 is normalised by them. */
-  double s1 = 0, s2 = 0, s3 = 0, s4 = 0, mx = -INFINITY;
+  double s1 = 0, s2 = 0, s3 = 0, s4 = 0, mx = -INFINITY, rxp = -INFINITY, rxq = -INFINITY;
+  const int raw = k == IE_DIV_RENYI && isinf(ra->alpha) && ra->input == IE_INPUT_LOGITS &&
+                  ra->q_input == IE_INPUT_LOGITS && !ROW_SHIFT;
   /* alpha / renyi / tsallis: log Σ e^{t} as a logsumexp (mt, et), since
    * t = α·dp + (1−α)·dq overflows for large orders or far-apart rows;
    * rows with dp == dq everywhere (!diff) have divergence 0. */
   const int power = k == IE_DIV_ALPHA || k == IE_DIV_TSALLIS || (k == IE_DIV_RENYI && !isinf(ra->alpha));
   power_state pw = {0, 0, -INFINITY, 0, 0, 0, 0, 0};
+  /* Bhattacharyya's and Cauchy–Schwarz's cross sum as a logsumexp (xm, xs) */
+  const int cross = k == IE_DIV_BHATTACHARYYA || k == IE_DIV_CAUCHY_SCHWARZ;
+  double xm = -INFINITY, xs = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, (R)st->cp, zp);
     F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, (R)st->cq, zq);
-    R cf[4];
+    R cf[5];
     if (F(pass2_fast)(k, zp, zq, n, mp, mq, lsp, lsq, cpq, be, lb, lb1, cf)) {
-      s1 += cf[0];
+      if (cross) lse_merge(&xm, &xs, cf[4], cf[0]);
+      else s1 += cf[0];
       s2 += cf[1];
       s3 += cf[2];
       s4 += cf[3];
     } else if (power) {
       F(pass2_power)(zp, zq, n, mp, mq, lsp, lsq, ra->alpha, &pw);
+    } else if (raw) {
+      /* Rényi of order ∞ from two logit rows: the max of xp − xq over p's
+       * support, exact in double (as the raw maxima), so that
+       * ((xp − xq) − (rxp − rxq))/T rounds once: z = x/T of logits near
+       * 1e29 would carry 1e13 each */
+      R xp[CHUNK], xq[CHUNK];
+      F(load_z)(x, r, i0, n, IE_INPUT_LOGITS, 1, 0, xp);
+      F(load_z)(y, r, i0, n, IE_INPUT_LOGITS, 1, 0, xq);
+      for (int i = 0; i < n; i++) {
+        rxp = xp[i] > rxp ? xp[i] : rxp;
+        rxq = xq[i] > rxq ? xq[i] : rxq;
+        if (zp[i] > -(R)INFINITY) {
+          double d = zq[i] == -(R)INFINITY ? INFINITY : (double)xp[i] - (double)xq[i];
+          mx = d > mx ? d : mx;
+        }
+      }
     } else { /* Rényi of order ∞: max of lp − lq over p's support */
       for (int i = 0; i < n; i++) {
         const R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq;
@@ -446,6 +480,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
       }
     }
   }
+  if (raw && mx < INFINITY) mx = ((mx - (rxp - rxq)) * ra->inv_temp) - ((double)lsp - (double)lsq);
   if (power) {
     if (!pw.diff) return 0;
     const double al2 = ra->alpha, ws = al2 < 0.5 ? pw.w / pw.qq : pw.w / pw.pp;
@@ -458,6 +493,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
     s1 = pw.mt == INFINITY ? INFINITY : pw.mt + log(pw.et); /* log Σ e^t */
     s2 = pw.sp2, s3 = pw.sq2;
   }
+  if (cross) s1 = xm == -INFINITY ? -INFINITY : xm + log(xs); /* log of the cross sum */
   return pass2_value(ra, s1, s2, s3, s4, mx);
 }
 

@@ -529,6 +529,16 @@ FN void rows_lse_push(double *m, double *s, double t) {
     *s += t == *m ? 1.0 : exp(t - *m);
   }
 }
+/* The same with the term's exp in float, for float t (the cross sums of
+ * Bhattacharyya and Cauchy–Schwarz past float's exp). */
+FN void rows_lse_push_f(double *m, double *s, float t) {
+  if (t > *m) {
+    *s = *m == -IE_INFINITY ? 1.0 : *s * exp((float)(*m - t)) + 1.0;
+    *m = t;
+  } else {
+    *s += exp((float)(t - *m));
+  }
+}
 FN void rows_lse_merge(double *m, double *s, double bm, double bs) {
   if (bm == -IE_INFINITY || *m == IE_INFINITY) return;
   if (*m == -IE_INFINITY || bm == IE_INFINITY) {
@@ -545,35 +555,42 @@ FN void rows_lse_merge(double *m, double *s, double bm, double bs) {
 /* The row's statistics as the terms use them: floats, and the doubles that
  * the power family's far terms need. */
 typedef struct {
-  float it, mp, Lp, mq, Lq, C;
+  float it, mp, Lp, mq, Lq, DR, DL;
   double itd, Lpd, Lqd, Cd, alpha, oma;
 } rows_row;
 
 /* Add the terms of one element (log-weights wp, wq) to the sums s[0..5]
  * (docs/KERNELS.md, "Pass 2"): dp = (wp − mp)/T, lp = dp − Lp (likewise q),
- * and δ = lq − lp = (wq − wp)/T − C from the difference of the inputs first,
- * so that terms of nearly equal p and q keep their accuracy and identical
- * rows give exactly 0.  Terms are float, their running sums double. */
+ * and δ = lq − lp = ((wq − wp) − DR)/T − DL from the differences of the
+ * inputs first (DR = mq − mp rounded to a float, as wq − wp is at the
+ * maxima; DL = Lq − Lp), so that terms of nearly equal p and q keep their
+ * accuracy, identical rows give exactly 0, and entries at both maxima get
+ * δ = −DL whatever the size of the logits and 1/T's rounding in float.
+ * Terms are float, their running sums double. */
 FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const int terms,
                         float alpha, float oma, float beta, float lbeta, float lbeta1) {
-  const float it = r->it, mp = r->mp, Lp = r->Lp, mq = r->mq, Lq = r->Lq, C = r->C;
+  const float it = r->it, mp = r->mp, Lp = r->Lp, mq = r->mq, Lq = r->Lq;
   const int hp = wp > -IE_INFINITY_F, hq = wq > -IE_INFINITY_F;
   const float dp = hp ? (wp - mp) * it : -IE_INFINITY_F, dq = hq ? (wq - mq) * it : -IE_INFINITY_F;
   if (terms == ROWS_TERMS_BHATTACHARYYA || terms == ROWS_TERMS_CAUCHY_SCHWARZ) {
+    /* the cross sum Σ e^{t}: terms below e^{-64} into the logsumexp
+     * s[4], s[5] (far-apart rows have every term below float's exp) */
     const int cs = terms == ROWS_TERMS_CAUCHY_SCHWARZ;
-    s[0] += exp(cs ? dp + dq : 0.5f * (dp + dq));
+    const float t = cs ? dp + dq : 0.5f * (dp + dq);
+    if (t >= -64.0f) s[0] += exp(t);
+    else if (t > -IE_INFINITY_F) rows_lse_push_f(&s[4], &s[5], t);
     s[1] += exp(cs ? 2.0f * dp : dp);
     s[2] += exp(cs ? 2.0f * dq : dq);
     if (cs) return;
   }
-  if (terms == ROWS_TERMS_RENYI_INF) { /* max over p > 0 of wp − wq; +inf where q = 0 */
-    if (hp) s[0] = fmax(s[0], hq ? (double)(wp - wq) : IE_INFINITY);
+  if (terms == ROWS_TERMS_RENYI_INF) { /* max over p > 0 of wp − wq (exact in double); +inf where q = 0 */
+    if (hp) s[0] = fmax(s[0], hq ? (double)wp - (double)wq : IE_INFINITY);
     return;
   }
   if (!hp && !hq) return;
   const float lp = dp - Lp, lq = dq - Lq;
   /* δ = lq − lp; ±inf when one side has no mass */
-  const float d = !hq ? -IE_INFINITY_F : !hp ? IE_INFINITY_F : (wq - wp) * it - C;
+  const float d = !hq ? -IE_INFINITY_F : !hp ? IE_INFINITY_F : ((wq - wp) - r->DR) * it - r->DL;
   float t = 0.0f;
   switch (terms) {
   case ROWS_TERMS_POWER_P:
@@ -666,10 +683,17 @@ FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const 
     s[terms == ROWS_TERMS_HELLINGER ? 0 : 3] += t;
     break;
   default: /* chi2: (p − q)²/q = q·expm1(−δ)²; q = 0 < p: +inf */
-    if (d == -IE_INFINITY_F) t = IE_INFINITY_F;
-    else if (d < -20.0f) t = exp(lq - 2.0f * d); /* q e^{−2δ} = p²/q */
-    else t = exp(lq) * rows_sq(expm1(-d));
-    s[0] += t;
+    if (d == -IE_INFINITY_F) {
+      s[0] += IE_INFINITY_F;
+    } else if (d < -20.0f) {
+      /* q e^{−2δ} = p²/q, into the logsumexp s[4], s[5], its log formed
+       * in double (it passes float's exp, and a float log of 100s would
+       * carry 1e-5) */
+      const double dd = ((double)wq - wp) * r->itd - r->Cd;
+      rows_lse_push(&s[4], &s[5], (((double)wq - mq) * r->itd - r->Lqd) - 2.0 * dd);
+    } else {
+      s[0] += exp(lq) * rows_sq(expm1(-d));
+    }
     break;
   }
 }
@@ -681,8 +705,7 @@ FN void rows_sums_merge(double *s, const double *o, const int terms) {
     return;
   }
   for (int k = 0; k < 4; k++) s[k] += o[k];
-  if (terms == ROWS_TERMS_POWER_P || terms == ROWS_TERMS_POWER_Q)
-    rows_lse_merge(&s[4], &s[5], o[4], o[5]);
+  rows_lse_merge(&s[4], &s[5], o[4], o[5]);
 }
 
 FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBAL const ie_u8 *y,
@@ -714,7 +737,8 @@ KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 
         GLOBAL const double *rr = rs + row * ROWS_STATS_N;
         rows_row r;
         r.it = it, r.mp = (float)rr[0], r.Lp = (float)rr[1], r.mq = (float)rr[2];
-        r.Lq = (float)rr[3], r.C = (float)rr[4];
+        r.Lq = (float)rr[3];
+        r.DR = (float)(rr[2] - rr[0]), r.DL = (float)(rr[3] - rr[1]);
         r.itd = itd, r.Lpd = rr[1], r.Lqd = rr[3], r.Cd = rr[4];
         r.alpha = alphad, r.oma = 1.0 - alphad;
         /* one call a kind, each with its constant, so that the compilers
@@ -773,8 +797,15 @@ KERNEL void rows_finish_terms(GLOBAL const double *part, GLOBAL const double *rs
       break;
     case ROWS_TERMS_TV:
     case ROWS_TERMS_HELLINGER: v = 0.5 * s[0]; break;
-    case ROWS_TERMS_BHATTACHARYYA: v = rows_bhattacharyya(s[0], s[1], s[2], s[3]); break;
-    case ROWS_TERMS_CAUCHY_SCHWARZ: v = rows_cauchy_schwarz(s[0], s[1], s[2]); break;
+    case ROWS_TERMS_BHATTACHARYYA: /* the cross sum: s[0] + its far terms */
+      v = rows_bhattacharyya(s[0] > 0.0 ? log(s[0] + exp(rows_lse_of(tm, ts))) : rows_lse_of(tm, ts),
+                             s[1], s[2], s[3]);
+      break;
+    case ROWS_TERMS_CAUCHY_SCHWARZ:
+      v = rows_cauchy_schwarz(s[0] > 0.0 ? log(s[0] + exp(rows_lse_of(tm, ts))) : rows_lse_of(tm, ts),
+                              s[1], s[2]);
+      break;
+    case ROWS_TERMS_CHI2: v = s[0] + exp(rows_lse_of(tm, ts)); break;
     case ROWS_TERMS_POWER_P:
     case ROWS_TERMS_POWER_Q: {
       const double L = rows_power_log(s[0], s[1], s[2], s[3], rows_lse_of(tm, ts), alpha,
@@ -782,8 +813,11 @@ KERNEL void rows_finish_terms(GLOBAL const double *part, GLOBAL const double *rs
       v = rows_power_value(value, L, alpha);
       break;
     }
-    case ROWS_TERMS_RENYI_INF: /* max lp − lq = max (wp − wq)/T + C */
-      v = s[0] == IE_INFINITY ? IE_INFINITY : s[0] * it + r[4];
+    case ROWS_TERMS_RENYI_INF:
+      /* max lp − lq = (max (wp − wq) − (mp − mq))/T − (Lp − Lq), the
+       * differences of inputs exact in double and rounded once: z = w/T of
+       * logits near 1e29 would carry 1e13 */
+      v = s[0] == IE_INFINITY ? IE_INFINITY : (s[0] - (r[0] - r[2])) * it - (r[1] - r[3]);
       break;
     default: v = s[0]; /* JS, chi2 */
     }

@@ -49,19 +49,21 @@ FN double rows_power_value(int value, double L, double alpha) {
   return -expm1(L) / (alpha * (1.0 - alpha)); /* Amari */
 }
 
-/* Bhattacharyya −log Σ√(p̂q̂) from s = Σ e^{(dp+dq)/2}, Sp = Σ e^{dp},
+/* Bhattacharyya −log Σ√(p̂q̂) from ls = log Σ e^{(dp+dq)/2} (a logsumexp:
+ * far-apart rows have every term below any float's range), Sp = Σ e^{dp},
  * Sq = Σ e^{dq} (summed in one order, so identical rows give exactly 0)
  * and hell = Σ (√p̂ − √q̂)²: Σ√(p̂q̂) = 1 − hell/2, so close rows take
  * −log1p(−hell/2), which keeps the digits the direct log cancels; far
  * rows (hell/2 ≥ ½) the direct form. */
-FN double rows_bhattacharyya(double s, double Sp, double Sq, double hell) {
+FN double rows_bhattacharyya(double ls, double Sp, double Sq, double hell) {
   if (0.5 * hell < 0.5) return -log1p(-0.5 * hell);
-  return -(log(s) - 0.5 * log(Sp) - 0.5 * log(Sq));
+  return -(ls - 0.5 * log(Sp) - 0.5 * log(Sq));
 }
 
-/* Cauchy–Schwarz −log(Σpq / √(Σp² Σq²)) from unnormalised sums. */
-FN double rows_cauchy_schwarz(double spq, double spp, double sqq) {
-  return -(log(spq) - 0.5 * log(spp) - 0.5 * log(sqq));
+/* Cauchy–Schwarz −log(Σpq / √(Σp² Σq²)) from lspq = log Σpq (a logsumexp,
+ * as for Bhattacharyya) and the unnormalised sums Σp², Σq². */
+FN double rows_cauchy_schwarz(double lspq, double spp, double sqq) {
+  return -(lspq - 0.5 * log(spp) - 0.5 * log(sqq));
 }
 
 /* logsumexp of a log-sum held as (max, sum relative to it). */

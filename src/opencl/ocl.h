@@ -55,6 +55,8 @@ typedef struct {
 
   cl_mem scratch[IE_S_COUNT];
   size_t scratch_size[IE_S_COUNT];
+  void *host; /* host staging for partial states */
+  size_t host_size;
 } ie_ocl;
 
 /* Record a failed OpenCL call on ctx: "clXxx failed: CL_NAME (src/opencl/f.c:N)". */
@@ -73,6 +75,8 @@ ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s);
 /* A scratch buffer of at least `bytes`. */
 ie_status ie__ocl_scratch(ie_context *ctx, ie_ocl *s, int which, size_t bytes,
                           cl_mem *out);
+/* Host staging of at least `bytes`. */
+ie_status ie__ocl_host(ie_context *ctx, ie_ocl *s, size_t bytes, void **out);
 
 /* ops entries of ocl_rows.c */
 ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,

@@ -104,6 +104,7 @@ static void release_all(ie_ocl *s) {
   if (s->queue && s->queue != s->own_queue) clReleaseCommandQueue(s->queue);
   if (s->own_queue) clReleaseCommandQueue(s->own_queue);
   if (s->context) clReleaseContext(s->context);
+  free(s->host);
   free(s);
 }
 
@@ -288,6 +289,18 @@ ie_status ie__ocl_scratch(ie_context *ctx, ie_ocl *s, int which, size_t bytes,
   return IE_OK;
 }
 
+ie_status ie__ocl_host(ie_context *ctx, ie_ocl *s, size_t bytes, void **out) {
+  if (s->host_size < bytes) {
+    void *p = realloc(s->host, bytes);
+    if (!p)
+      return ie__error(ctx, IE_OUT_OF_MEMORY,
+                       "opencl: no host memory for %zu bytes of partial results", bytes);
+    s->host = p;
+    s->host_size = bytes;
+  }
+  *out = s->host;
+  return IE_OK;
+}
 
 /* ---- Public extras (infoest_opencl.h) ------------------------------------------ */
 
