@@ -634,6 +634,160 @@ nb::tuple matrix_measure(Context &c, int which, const In &x, const std::optional
   return spectral(r);
 }
 
+// ---- MAUVE ----------------------------------------------------------------------------
+
+nb::tuple mauve_scores(const ie_mauve_scores &s) {
+  return nb::make_tuple(s.mauve, s.frontier_integral, s.mauve_star, s.frontier_integral_star,
+                        s.mauve_std, s.frontier_integral_std, s.mauve_star_std,
+                        s.frontier_integral_star_std);
+}
+
+using HostF64 = nb::ndarray<double, nb::c_contig, nb::device::cpu>;
+using HostI64 = nb::ndarray<int64_t, nb::c_contig, nb::device::cpu>;
+
+ie_mauve_options mauve_options(int64_t clusters, double explained_variance, int64_t redo,
+                               int64_t max_iter, uint64_t seed, int64_t seeds, int64_t grid,
+                               double scaling) {
+  ie_mauve_options o{};
+  o.size = sizeof o;
+  o.clusters = clusters;
+  o.explained_variance = explained_variance;
+  o.redo = redo;
+  o.max_iter = max_iter;
+  o.seed = seed;
+  o.seeds = seeds;
+  o.grid = grid;
+  o.scaling = scaling;
+  return o;
+}
+
+// `curve` (host, 2·(grid + 2) doubles) receives the frontier.
+nb::tuple mauve_histograms(Context &c, const In &p_counts, const In &q_counts, int64_t grid,
+                           double scaling, HostF64 curve) {
+  View pv = view(p_counts, "p_counts", 0), qv = view(q_counts, "q_counts", 0);
+  ie_mauve_options o = mauve_options(0, 0.0, 0, 0, 0, 0, grid, scaling);
+  ie_mauve_scores s{};
+  double *cv = curve.data();
+  run(c, -1, [&](ie_context *ctx) {
+    return ie_mauve_histograms(ctx, &pv.t, &qv.t, &o, &s, cv);
+  });
+  return mauve_scores(s);
+}
+
+// The scores of each Q set, and the clustering; `counts` (host int64
+// [(1 + sets) · k]) and `curves` (host double [sets · (grid + 2) · 2]) are
+// filled for the first seed.
+nb::tuple mauve(Context &c, const In &p, const std::vector<In> &q, int64_t clusters,
+                double explained_variance, int64_t redo, int64_t max_iter, uint64_t seed,
+                int64_t seeds, int64_t grid, double scaling, HostI64 counts, HostF64 curves,
+                intptr_t stream) {
+  View pv = view(p, "p", 0);
+  std::vector<View> qv(q.size());
+  std::vector<const DLTensor *> qp(q.size());
+  for (size_t i = 0; i < q.size(); ++i) {
+    qv[i] = view(q[i], "q", 0);
+    qp[i] = &qv[i].t;
+  }
+  ie_mauve_options o =
+      mauve_options(clusters, explained_variance, redo, max_iter, seed, seeds, grid, scaling);
+  std::vector<ie_mauve_scores> s(q.size() ? q.size() : 1);
+  ie_mauve_info info{};
+  int64_t *cp = counts.data();
+  double *vp = curves.data();
+  run(c, stream, [&](ie_context *ctx) {
+    return ie_mauve(ctx, &pv.t, qp.data(), (int64_t)q.size(), &o, s.data(), &info, cp, vp);
+  });
+  nb::list scores;
+  for (size_t i = 0; i < q.size(); ++i) scores.append(mauve_scores(s[i]));
+  return nb::make_tuple(scores, nb::make_tuple(info.clusters, info.pca_dims, info.explained,
+                                               info.n_p, info.d, info.inertia, info.iterations));
+}
+
+// ---- Discrete information ------------------------------------------------------------
+
+void count_pairs(Context &c, const In &x, const In &y, const Out &table,
+                 std::optional<int64_t> ignore_label, intptr_t stream) {
+  View xv = view(x, "x", 0), yv = view(y, "y", 0), tv = view(table, "table", 0);
+  ie_count_options o{};
+  o.size = sizeof o;
+  o.has_ignore_label = ignore_label.has_value();
+  o.ignore_label = ignore_label.value_or(0);
+  run(c, stream, [&](ie_context *ctx) { return ie_count_pairs(ctx, &xv.t, &yv.t, &tv.t, &o); });
+}
+
+nb::tuple pmi(Context &c, const In &counts, const OptOut &out, int kind, double min_count,
+              double smooth, const OptIn &x_counts, const OptIn &y_counts, double total,
+              intptr_t stream) {
+  View cv = view(counts, "counts", 0);
+  OptView<Out> ov(out, "out", 0);
+  OptView<In> xc(x_counts, "x_counts", 0), yc(y_counts, "y_counts", 0);
+  ie_pmi_options o{};
+  o.size = sizeof o;
+  o.kind = (ie_pmi_kind)kind;
+  o.min_count = min_count;
+  o.smooth = smooth;
+  o.x_counts = xc.p;
+  o.y_counts = yc.p;
+  o.total = total;
+  ie_pmi_result r{};
+  run(c, stream, [&](ie_context *ctx) { return ie_pmi(ctx, &cv.t, ov.p, &o, &r); });
+  return nb::make_tuple(r.n, r.rows, r.cols, r.min, r.max, r.min_npmi, r.max_npmi);
+}
+
+nb::list table_mi(Context &c, const In &counts, int average, bool skip_ami, intptr_t stream) {
+  View cv = view(counts, "counts", 0);
+  int64_t B = cv.t.ndim == 3 ? std::max<int64_t>(cv.shape[0], 1) : 1;
+  ie_table_mi_options o{};
+  o.size = sizeof o;
+  o.average = (ie_average)average;
+  o.skip_ami = skip_ami;
+  std::vector<ie_table_mi_result> res((size_t)B);
+  run(c, stream, [&](ie_context *ctx) { return ie_table_mi(ctx, &cv.t, &o, res.data()); });
+  nb::list l;
+  for (const ie_table_mi_result &r : res)
+    l.append(nb::make_tuple(r.mi, r.nmi, r.ami, r.emi, r.hx, r.hy, r.n));
+  return l;
+}
+
+nb::tuple pid_result(const ie_pid_result &r) {
+  return nb::make_tuple(r.redundancy, r.unique1, r.unique2, r.synergy, r.mi1, r.mi2, r.mi12,
+                        r.iterations);
+}
+
+nb::list pid(Context &c, const In &joint, int measure, intptr_t stream) {
+  View jv = view(joint, "joint", 0);
+  int64_t B = jv.t.ndim == 4 ? std::max<int64_t>(jv.shape[0], 1) : 1;
+  ie_pid_options o{};
+  o.size = sizeof o;
+  o.measure = (ie_pid_measure)measure;
+  std::vector<ie_pid_result> res((size_t)B);
+  run(c, stream, [&](ie_context *ctx) { return ie_pid(ctx, &jv.t, &o, res.data(), nullptr); });
+  nb::list l;
+  for (const ie_pid_result &r : res) l.append(pid_result(r));
+  return l;
+}
+
+nb::tuple pid_gaussian(Context &c, const In &cov, int64_t a, int64_t b, int64_t t,
+                       int64_t samples, intptr_t stream) {
+  View cv = view(cov, "cov", 0);
+  const int64_t sizes[3] = {a, b, t};
+  ie_pid_gaussian_options o{};
+  o.size = sizeof o;
+  o.samples = samples;
+  ie_pid_result r{};
+  run(c, stream, [&](ie_context *ctx) { return ie_pid_gaussian(ctx, &cv.t, sizes, &o, &r); });
+  return pid_result(r);
+}
+
+void pid_pointwise(Context &c, const In &i1, const In &i2, const In &i12, const OptOut &r,
+                   const OptOut &u1, const OptOut &u2, const OptOut &s, intptr_t stream) {
+  View a = view(i1, "i1", 0), b = view(i2, "i2", 0), ab = view(i12, "i12", 0);
+  OptView<Out> rv(r, "r", 0), u1v(u1, "u1", 0), u2v(u2, "u2", 0), sv(s, "s", 0);
+  run(c, stream, [&](ie_context *ctx) {
+    return ie_pid_pointwise(ctx, &a.t, &b.t, &ab.t, rv.p, u1v.p, u2v.p, sv.p);
+  });
+}
+
 // ---- Device memory for frameworks that cannot allocate a writable output ----------
 
 #ifdef IE_PY_HAVE_CUDA
@@ -751,4 +905,16 @@ NB_MODULE(_ext, m) {
   m.def("vendi", &vendi);
   m.def("vendi_batch", &vendi_batch);
   m.def("matrix_measure", &matrix_measure);
+  m.def("mauve_default_clusters", &ie_mauve_default_clusters);
+  m.def("mauve_histograms", &mauve_histograms);
+  m.def("mauve", &mauve);
+  m.def("count_pairs", &count_pairs, "c"_a, "x"_a, "y"_a, "table"_a, "ignore_label"_a.none(),
+        "stream"_a);
+  m.def("pmi", &pmi, "c"_a, "counts"_a, "out"_a.none(), "kind"_a, "min_count"_a, "smooth"_a,
+        "x_counts"_a.none(), "y_counts"_a.none(), "total"_a, "stream"_a);
+  m.def("table_mi", &table_mi);
+  m.def("pid", &pid);
+  m.def("pid_gaussian", &pid_gaussian);
+  m.def("pid_pointwise", &pid_pointwise, "c"_a, "i1"_a, "i2"_a, "i12"_a, "r"_a.none(),
+        "u1"_a.none(), "u2"_a.none(), "s"_a.none(), "stream"_a);
 }

@@ -192,7 +192,10 @@ def test_help_shows_formula_and_example():
     assert "Σ p_i log(p_i/q_i)" in doc and ">>> " in doc and "reduction" in doc
     for f in (infoest.entropy, infoest.nll, infoest.sinkhorn, infoest.knn_entropy,
               infoest.knn_divergence, infoest.knn_mutual_information, infoest.vendi,
-              infoest.matrix_entropy, infoest.log_softmax):
+              infoest.matrix_entropy, infoest.log_softmax, infoest.mauve,
+              infoest.mauve_histograms, infoest.count_pairs, infoest.pmi, infoest.table_mi,
+              infoest.pid, infoest.pid_gaussian, infoest.pid_pointwise, infoest.Partial,
+              infoest.merge_partials):
         assert ">>> " in f.__doc__, f.__name__
 
 
@@ -201,7 +204,9 @@ def test_docstring_examples_run():
     import infoest._api as api
     import infoest._errors as errors
     import infoest._partial as partial
-    for mod, least in ((api, 20), (errors, 2), (partial, 5)):
+    import infoest._mauve as mauve
+    import infoest._discrete as discrete
+    for mod, least in ((api, 20), (errors, 2), (partial, 5), (mauve, 5), (discrete, 10)):
         r = doctest.testmod(mod, extraglobs={"np": np, "infoest": infoest},
                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         assert r.attempted >= least and r.failed == 0, (mod.__name__, r)
