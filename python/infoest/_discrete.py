@@ -214,9 +214,9 @@ def table_mi(counts: ArrayLike, *, average: str = "arithmetic", no_ami: bool = F
     call = _Call(context, counts)
     res = _ext.table_mi(call.ctx._c, _arg(call, counts, "counts", integer=True),
                         _choice("average", average, _AVERAGE), bool(no_ami), call.stream)
-    if len(_shape(counts)) == 3:
-        return TableMIResult(*(np.array(col) for col in zip(*res))) if res else \
-            TableMIResult(*(np.zeros(0) for _ in range(7)))
+    shape = _shape(counts)
+    if len(shape) == 3:
+        return TableMIResult(*(np.array([r[i] for r in res[:shape[0]]]) for i in range(7)))
     return TableMIResult(*res[0])
 
 
@@ -263,10 +263,9 @@ def pid(joint: ArrayLike, *, measure: str = "imin",
     call = _Call(context, joint)
     res = _ext.pid(call.ctx._c, _arg(call, joint, "joint"), _choice("measure", measure, _MEASURE),
                    call.stream)
-    if len(_shape(joint)) == 4:
-        if not res:
-            return PIDResult(*(np.zeros(0) for _ in range(8)))
-        return PIDResult(*(np.array(col) for col in zip(*res)))
+    shape = _shape(joint)
+    if len(shape) == 4:
+        return PIDResult(*(np.array([r[i] for r in res[:shape[0]]]) for i in range(8)))
     return PIDResult(*res[0])
 
 

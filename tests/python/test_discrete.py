@@ -198,3 +198,10 @@ def test_option_errors():
             f()
     with pytest.raises(infoest.EmptyRowError):
         infoest.table_mi(np.zeros((2, 3)))
+
+
+def test_empty_batches_give_empty_arrays():
+    assert infoest.table_mi(np.zeros((0, 2, 2), np.int64)).mi.shape == (0,)
+    assert infoest.pid(np.zeros((0, 2, 2, 2))).synergy.shape == (0,)
+    r = infoest.pid(np.ones((3, 2, 2, 2)))
+    assert r.synergy.shape == (3,) and r.iterations.dtype == np.int64
