@@ -17,6 +17,7 @@ import numpy as np
 from . import _ext
 from ._context import Context, _arg, _Call, _empty, _finish, _out_arg
 from ._errors import OptionError
+from ._partial import Partial
 
 __all__ = [
     "log_softmax", "softmax", "logsumexp", "entropy", "nll", "divergence",
@@ -105,6 +106,25 @@ def _per_row(call: _Call, rows_of: Any, reduction: str, out: Any,
     return _out_arg(call, o), o
 
 
+def _partial_arg(partial: Any, first_row: int, reduction: str) -> Tuple[Any, int, bool]:
+    """(the extension's state or None, first_row, whether the call returns the
+    state) for the ``partial=`` and ``first_row=`` options."""
+    if partial is None or partial is False:
+        if first_row != 0:
+            raise OptionError("first_row applies with partial=True or partial=infoest.Partial()")
+        return None, 0, False
+    if isinstance(first_row, bool) or int(first_row) != first_row or first_row < 0:
+        raise OptionError(f"first_row must be an integer >= 0, not {first_row!r}")
+    if partial is True:
+        if reduction == "none":
+            raise OptionError("partial=True returns the state instead of values: to get both, "
+                              "pass partial=infoest.Partial() with reduction='none'")
+        return Partial(int(first_row)), int(first_row), True
+    if isinstance(partial, Partial):
+        return partial, int(first_row), False
+    raise OptionError(f"partial takes True or an infoest.Partial, not {partial!r}")
+
+
 # ---- One distribution a row (SPEC §2) ---------------------------------------------------
 
 def _softmax_family(which: int, logits: ArrayLike, temperature: float, out: Any,
@@ -173,6 +193,7 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
             alpha: Optional[float] = None, temperature: float = 1.0,
             reduction: Reduction = "mean", row_weights: Optional[ArrayLike] = None,
             out: Any = None, out_dtype: str = "float64",
+            partial: Union[None, bool, Partial] = None, first_row: int = 0,
             context: Optional[Context] = None) -> Any:
     """Entropy of each row's distribution, in nats.
 
@@ -189,6 +210,14 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
     the input's framework and device).  ``row_weights`` (``[B]``): bool/int as
     a mask, float as weights (``sum = Σ w_i H_i``, ``mean = sum / Σ w_i``).
 
+    ``partial=True`` returns, instead of the summary, an
+    :class:`infoest.Partial` holding this call's rows as rows ``[first_row,
+    first_row + B)`` of a larger whole, to be merged with the other pieces'
+    states (other processes, other calls) and finalized: the result is the
+    one call's summary over all the rows, to the last bit, however the rows
+    were split.  ``partial=state`` (an :class:`infoest.Partial`) overwrites
+    ``state`` with this call's and returns what ``reduction`` asks.
+
     Raises :class:`NonFiniteError` (NaN/+inf logits, naming the row),
     :class:`NegativeError`, :class:`EmptyRowError`, :class:`EmptyReductionError`.
 
@@ -196,25 +225,33 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
     1.3862943611198906
     >>> infoest.entropy([[0.5, 0.5]], input="probs", kind="renyi", alpha=2, reduction="none")
     array([0.69314718])
+    >>> x = np.zeros((6, 4), np.float32)
+    >>> a = infoest.entropy(x[:4], partial=True)                   # rows [0, 4)
+    >>> b = infoest.entropy(x[4:], partial=True, first_row=4)      # rows [4, 6), elsewhere
+    >>> a.merge(b).finalize().mean == infoest.entropy(x)
+    True
     """
     k = _choice("kind", kind, _ENTROPY)
     if k == 0 and alpha is not None:
         raise OptionError("alpha applies to kind='renyi' or 'tsallis'")
     if k != 0 and alpha is None:
         raise OptionError(f"kind={kind!r} needs alpha")
+    pt, fr, give = _partial_arg(partial, first_row, reduction)
     call = _Call(context, x)
     po, ret = _per_row(call, x, reduction, out, out_dtype)
     s = _ext.entropy(call.ctx._c, _arg(call, x, "x"), po, _choice("input", input, _INPUT), k,
                      float(alpha) if alpha is not None else 1.0,
                      _positive("temperature", temperature),
                      _arg(call, row_weights, "row_weights", integer=True),
-                     reduction != "none", call.stream)
-    return _reduce(call, s, reduction, ret)
+                     reduction != "none" and not give, pt._p if pt is not None else None, fr,
+                     call.stream)
+    return pt if give else _reduce(call, s, reduction, ret)
 
 
 def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = None,
         temperature: float = 1.0, reduction: Reduction = "mean",
         row_weights: Optional[ArrayLike] = None, out: Any = None, out_dtype: str = "float64",
+        partial: Union[None, bool, Partial] = None, first_row: int = 0,
         context: Optional[Context] = None) -> Any:
     """Negative log-likelihood of each row's label: ``lse(a/T) − a_y/T`` (nats).
 
@@ -223,20 +260,24 @@ def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = N
     label equals ``ignore_index`` are left out (their per-row value is 0), as
     in ``torch.nn.functional.cross_entropy(..., ignore_index=-100)``.  A label
     outside ``[0, V)`` raises :class:`LabelError`.  ``exp(nll(...))`` is the
-    perplexity.  ``reduction`` and ``row_weights`` as for :func:`entropy`.
+    perplexity.  ``reduction``, ``row_weights``, ``partial`` and ``first_row``
+    as for :func:`entropy` (ignored rows are covered by a partial state but
+    not kept).
 
     >>> logits = np.log(np.array([[0.25, 0.75], [0.5, 0.5]]))
     >>> round(infoest.nll(logits, [1, -100], ignore_index=-100), 9)      # −log 0.75
     0.287682072
     """
+    pt, fr, give = _partial_arg(partial, first_row, reduction)
     call = _Call(context, logits)
     po, ret = _per_row(call, logits, reduction, out, out_dtype)
     s = _ext.nll(call.ctx._c, _arg(call, logits, "logits"), _arg(call, labels, "labels", integer=True),
                  po, _positive("temperature", temperature),
                  int(ignore_index) if ignore_index is not None else None,
                  _arg(call, row_weights, "row_weights", integer=True),
-                     reduction != "none", call.stream)
-    return _reduce(call, s, reduction, ret)
+                 reduction != "none" and not give, pt._p if pt is not None else None, fr,
+                 call.stream)
+    return pt if give else _reduce(call, s, reduction, ret)
 
 
 # ---- Two distributions a row (SPEC §3) ---------------------------------------------------
@@ -249,7 +290,8 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
                alpha: Optional[float] = None, beta: Optional[float] = None,
                temperature: float = 1.0, reduction: Reduction = "mean",
                row_weights: Optional[ArrayLike] = None, out: Any = None,
-               out_dtype: str = "float64", context: Optional[Context] = None) -> Any:
+               out_dtype: str = "float64", partial: Union[None, bool, Partial] = None,
+               first_row: int = 0, context: Optional[Context] = None) -> Any:
     """Divergence ``D(p_b ‖ q_b)`` between the distributions of each row, in nats.
 
     ``p`` and ``q`` are ``[B, V]`` (leading dimensions are rows), as logits
@@ -280,7 +322,8 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
     divergence (``p_i > 0 = q_i``) is ``inf``, a result, not an error.  Never
     negative.  ``reduction`` (``"mean"``, ``"sum"``: a float; ``"none"``: an
     array of one value a row, in ``p``'s framework and on its device),
-    ``row_weights`` and errors as for :func:`entropy`.
+    ``row_weights``, ``partial``/``first_row`` (a state to merge across
+    processes) and errors as for :func:`entropy`.
 
     >>> p = np.array([[0.5, 0.5]]); q = np.array([[0.9, 0.1]])
     >>> round(infoest.divergence(p, q, "kl", input="probs"), 9)  # ½log(0.5/0.9) + ½log(0.5/0.1)
@@ -300,6 +343,7 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
     both = _choice("input", input, _INPUT)
     pin = _choice("p_input", p_input, _INPUT) if p_input is not None else both
     qin = _choice("q_input", q_input, _INPUT) if q_input is not None else both
+    pt, fr, give = _partial_arg(partial, first_row, reduction)
     call = _Call(context, p)
     po, ret = _per_row(call, p, reduction, out, out_dtype)
     s = _ext.divergence(call.ctx._c, k, _arg(call, p, "p"), _arg(call, q, "q"), po, pin, qin,
@@ -307,8 +351,9 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
                         float(alpha) if alpha is not None else 0.0,
                         float(beta) if beta is not None else 0.0,
                         _arg(call, row_weights, "row_weights", integer=True),
-                     reduction != "none", call.stream)
-    return _reduce(call, s, reduction, ret)
+                        reduction != "none" and not give, pt._p if pt is not None else None, fr,
+                        call.stream)
+    return pt if give else _reduce(call, s, reduction, ret)
 
 
 # ---- Sinkhorn (SPEC §4) --------------------------------------------------------------------

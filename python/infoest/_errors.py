@@ -2,13 +2,14 @@
 
 Every failed call raises a subclass of :class:`Error` whose text is the
 library's message (``ie_errmsg``: the call, the tensor, what is wrong and,
-for bad values, the first offending row).  Problems with shapes, dtypes,
+for bad values, the first offending row), and the same place as numbers:
+``e.tensor``, ``e.index``, ``e.row``, ``e.column`` (``ie_error_tensor`` and
+friends).  Problems with shapes, dtypes,
 options and values are also ``ValueError``\\ s, so ``except ValueError`` works
 as it does for NumPy.
 """
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 __all__ = [
@@ -18,23 +19,40 @@ __all__ = [
     "BackendError", "UnsupportedError", "CancelledError", "InternalError",
 ]
 
-_ROW = re.compile(r"\b(?:row|problem|set) (\d+)")
-
-
 class Error(Exception):
     """Base class of every infoest error.
 
     ``status`` is the C status name (``"IE_NONFINITE"``, ...); ``str(e)`` the
-    library's message.
+    library's message.  When the failure names one element of one input (a
+    NaN, a negative probability, a row with no support, a bad label or
+    weight, ...), the place is also given as numbers, counted from 0 in that
+    input's own shape, as the library reports it (``ie_error_tensor``,
+    ``ie_error_index``, ``ie_error_row``, ``ie_error_column``):
+
+    - ``tensor``: the input's name in the call (``"logits"``, ``"p"``, ``"q"``,
+      ``"labels"``, ``"row_weights"``, ``"x"``, ``"cost"``, ...);
+    - ``index``: the problem or set of a 3-D ``[B, n, k]`` input;
+    - ``row``: the row (for a 1-D input such as labels, the element);
+    - ``column``: the element within the row.
+
+    A part the failure does not name is None (a row with no support has no
+    column; a bad shape or option names nothing).  Leading dimensions merged
+    into rows (``[batch, seq, V]``) are counted as the library saw them: row
+    ``r`` is ``divmod(r, seq)``.
+
+    >>> x = np.zeros((4, 8), np.float32); x[2, 5] = np.nan
+    >>> try:
+    ...     infoest.entropy(x)
+    ... except infoest.NonFiniteError as e:
+    ...     print(e.tensor, e.row, e.column)
+    logits 2 5
     """
 
     status: str = "IE_INTERNAL"
-
-    @property
-    def row(self) -> Optional[int]:
-        """The first row (problem, set) the message names, or None."""
-        m = _ROW.search(str(self))
-        return int(m.group(1)) if m else None
+    tensor: Optional[str] = None
+    index: Optional[int] = None
+    row: Optional[int] = None
+    column: Optional[int] = None
 
 
 class OptionError(Error, ValueError):
@@ -67,7 +85,7 @@ class BadValueError(Error, ValueError):
 
 class NonFiniteError(BadValueError):
     """NaN or +inf in the input (IE_NONFINITE); the message names the row,
-    also in ``e.row``."""
+    also given as ``e.tensor``, ``e.row`` and ``e.column``."""
     status = "IE_NONFINITE"
 
 

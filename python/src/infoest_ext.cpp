@@ -52,14 +52,45 @@ namespace {
 // class for layout problems found here before the library sees the arrays.
 nb::object g_errors[IE_STATUS_COUNT_];
 
-[[noreturn]] void raise(ie_status st, const std::string &msg) {
+// Where a failure is (ie_error_tensor/_index/_row/_column), read from the
+// context with the message, before the GIL is taken back: the exception gets
+// them as `tensor`, `index`, `row`, `column` (None where the library says -1
+// or NULL).  Failures found here, before the library is called, name no place.
+struct Place {
+  int64_t index = -1, row = -1, column = -1;
+  bool has_tensor = false;
+  std::string tensor;
+  static Place of(const ie_context *ctx) {
+    Place p;
+    p.index = ie_error_index(ctx);
+    p.row = ie_error_row(ctx);
+    p.column = ie_error_column(ctx);
+    const char *t = ie_error_tensor(ctx);
+    if (t) {
+      p.has_tensor = true;
+      p.tensor = t;
+    }
+    return p;
+  }
+};
+
+nb::object position(int64_t v) { return v >= 0 ? nb::object(nb::int_(v)) : nb::object(nb::none()); }
+
+[[noreturn]] void raise(ie_status st, const std::string &msg, const Place &at = Place()) {
   PyObject *cls = (st > 0 && st < IE_STATUS_COUNT_ && g_errors[st].is_valid())
                       ? g_errors[st].ptr()
                       : PyExc_RuntimeError;
   std::string text = msg;
   if (st == IE_BAD_DTYPE)
     text += "; cast it, e.g. x.astype(numpy.float32) (NumPy) or x.float() (PyTorch)";
-  PyErr_SetString(cls, text.c_str());
+  nb::object e = nb::borrow(cls)(nb::str(text.c_str(), text.size()));
+  if (cls != PyExc_RuntimeError) {
+    e.attr("tensor") = at.has_tensor ? nb::object(nb::str(at.tensor.c_str())) : nb::none();
+    e.attr("index") = position(at.index);
+    e.attr("row") = position(at.row);
+    e.attr("column") = position(at.column);
+  }
+  PyErr_SetObject(cls, e.ptr());
   throw nb::python_error();
 }
 
@@ -108,6 +139,7 @@ template <class F>
 void run(Context &c, intptr_t stream, F &&f) {
   ie_status st = IE_OK;
   std::string msg;
+  Place at;
   {
     nb::gil_scoped_release release;
     std::lock_guard<std::mutex> hold(c.mu);
@@ -121,9 +153,12 @@ void run(Context &c, intptr_t stream, F &&f) {
     (void)stream;
 #endif
     if (st == IE_OK) st = f(c.ctx);
-    if (st != IE_OK) msg = ie_errmsg(c.ctx);
+    if (st != IE_OK) {
+      msg = ie_errmsg(c.ctx);
+      at = Place::of(c.ctx);
+    }
   }
-  if (st != IE_OK) raise(st, msg);
+  if (st != IE_OK) raise(st, msg, at);
 }
 
 // ---- Arrays as DLTensors ---------------------------------------------------------
@@ -247,6 +282,82 @@ nb::tuple knn_result(const ie_knn_result &r) {
   return nb::make_tuple(r.estimate, r.n, r.m, r.d, r.k);
 }
 
+// ---- Partial states ------------------------------------------------------------------
+
+// An ie_partial owned by Python (infoest.Partial wraps it), with a mutex: the
+// calls that fill or read it run without the GIL, so two threads handed the
+// same state take turns instead of racing.
+struct Partial {
+  ie_partial p;
+  std::mutex mu;
+  explicit Partial(int64_t first_row) { ie_partial_init(&p, first_row); }
+  Partial(const Partial &) = delete;
+  Partial &operator=(const Partial &) = delete;
+};
+
+// The state's bytes (plain data of fixed size, host order: for processes of
+// the same build), and a state made from them.  The library checks the
+// contents when the state is next used.
+nb::bytes partial_bytes(Partial &s) {
+  ie_partial copy;
+  {
+    std::lock_guard<std::mutex> hold(s.mu);
+    copy = s.p;
+  }
+  return nb::bytes(reinterpret_cast<const char *>(&copy), sizeof copy);
+}
+
+Partial *partial_from_bytes(nb::bytes b) {
+  if (b.size() != sizeof(ie_partial))
+    raise(IE_INVALID_ARGUMENT, "Partial.from_bytes: " + std::to_string(b.size()) +
+                                   " bytes; a partial state of this build is " +
+                                   std::to_string(sizeof(ie_partial)) + " bytes");
+  auto *s = new Partial(0);
+  std::memcpy(&s->p, b.c_str(), sizeof s->p);
+  return s;
+}
+
+void partial_add(Context &c, Partial &s, const In &values, const OptIn &weights) {
+  View v = view(values, "values", 0);
+  OptView<In> w(weights, "weights", 0);
+  run(c, -1, [&](ie_context *ctx) {
+    std::lock_guard<std::mutex> hold(s.mu);
+    return ie_partial_add(ctx, &s.p, &v.t, w.p);
+  });
+}
+
+// a <- a followed by b (a and b may be the same object: then the library
+// refuses it unless it covers no rows).
+void partial_merge(Context &c, Partial &a, Partial &b) {
+  run(c, -1, [&](ie_context *ctx) {
+    if (&a == &b) {
+      std::lock_guard<std::mutex> hold(a.mu);
+      ie_partial copy = b.p;
+      return ie_partial_merge(ctx, &a.p, &copy);
+    }
+    std::scoped_lock hold(a.mu, b.mu);
+    return ie_partial_merge(ctx, &a.p, &b.p);
+  });
+}
+
+nb::tuple partial_finalize(Context &c, Partial &s) {
+  ie_summary sm{};
+  run(c, -1, [&](ie_context *ctx) {
+    std::lock_guard<std::mutex> hold(s.mu);
+    return ie_partial_finalize(ctx, &s.p, &sm);
+  });
+  return summary(sm);
+}
+
+// A call's `partial` option (None: nullptr): `call(state)` runs the library
+// call with the state locked.  Inside run(), so without the GIL.
+template <class F>
+ie_status with_partial(Partial *s, F &&call) {
+  if (!s) return call(nullptr);
+  std::lock_guard<std::mutex> hold(s->mu);
+  return call(&s->p);
+}
+
 // ---- One distribution a row ------------------------------------------------------
 
 // which: 0 log-softmax, 1 softmax, 2 logsumexp.
@@ -266,7 +377,7 @@ void softmax_family(Context &c, const In &logits, const Out &out, double tempera
 
 nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int kind,
                   double alpha, double temperature, const OptIn &row_weights,
-                  bool summarize, intptr_t stream) {
+                  bool summarize, Partial *partial, int64_t first_row, intptr_t stream) {
   View xv = view(x, "x", 2);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
@@ -277,14 +388,21 @@ nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int
   opt.alpha = alpha;
   opt.temperature = temperature;
   opt.row_weights = w.p;
+  opt.first_row = first_row;
   ie_summary s{};
-  run(c, stream, [&](ie_context *ctx) { return ie_entropy(ctx, &xv.t, pr.p, &opt, summarize ? &s : nullptr); });
+  run(c, stream, [&](ie_context *ctx) {
+    return with_partial(partial, [&](ie_partial *pt) {
+      opt.partial = pt;
+      return ie_entropy(ctx, &xv.t, pr.p, &opt, summarize ? &s : nullptr);
+    });
+  });
   return summary(s);
 }
 
 nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_row,
               double temperature, std::optional<int64_t> ignore_index,
-              const OptIn &row_weights, bool summarize, intptr_t stream) {
+              const OptIn &row_weights, bool summarize, Partial *partial, int64_t first_row,
+              intptr_t stream) {
   View x = view(logits, "logits", 2);
   View y = view(labels, "labels", 1);
   OptView<Out> pr(per_row, "out", 1);
@@ -295,8 +413,14 @@ nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_
   opt.has_ignore_index = ignore_index.has_value();
   opt.ignore_index = ignore_index.value_or(0);
   opt.row_weights = w.p;
+  opt.first_row = first_row;
   ie_summary s{};
-  run(c, stream, [&](ie_context *ctx) { return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, summarize ? &s : nullptr); });
+  run(c, stream, [&](ie_context *ctx) {
+    return with_partial(partial, [&](ie_partial *pt) {
+      opt.partial = pt;
+      return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, summarize ? &s : nullptr);
+    });
+  });
   return summary(s);
 }
 
@@ -304,7 +428,8 @@ nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_
 
 nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOut &per_row,
                      int p_input, int q_input, double temperature, double alpha, double beta,
-                     const OptIn &row_weights, bool summarize, intptr_t stream) {
+                     const OptIn &row_weights, bool summarize, Partial *partial,
+                     int64_t first_row, intptr_t stream) {
   View pv = view(p, "p", 2), qv = view(q, "q", 2);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
@@ -316,10 +441,14 @@ nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOu
   opt.alpha = alpha;
   opt.beta = beta;
   opt.row_weights = w.p;
+  opt.first_row = first_row;
   ie_summary s{};
   run(c, stream, [&](ie_context *ctx) {
-    return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt,
-                         summarize ? &s : nullptr);
+    return with_partial(partial, [&](ie_partial *pt) {
+      opt.partial = pt;
+      return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt,
+                           summarize ? &s : nullptr);
+    });
   });
   return summary(s);
 }
@@ -505,6 +634,160 @@ nb::tuple matrix_measure(Context &c, int which, const In &x, const std::optional
   return spectral(r);
 }
 
+// ---- MAUVE ----------------------------------------------------------------------------
+
+nb::tuple mauve_scores(const ie_mauve_scores &s) {
+  return nb::make_tuple(s.mauve, s.frontier_integral, s.mauve_star, s.frontier_integral_star,
+                        s.mauve_std, s.frontier_integral_std, s.mauve_star_std,
+                        s.frontier_integral_star_std);
+}
+
+using HostF64 = nb::ndarray<double, nb::c_contig, nb::device::cpu>;
+using HostI64 = nb::ndarray<int64_t, nb::c_contig, nb::device::cpu>;
+
+ie_mauve_options mauve_options(int64_t clusters, double explained_variance, int64_t redo,
+                               int64_t max_iter, uint64_t seed, int64_t seeds, int64_t grid,
+                               double scaling) {
+  ie_mauve_options o{};
+  o.size = sizeof o;
+  o.clusters = clusters;
+  o.explained_variance = explained_variance;
+  o.redo = redo;
+  o.max_iter = max_iter;
+  o.seed = seed;
+  o.seeds = seeds;
+  o.grid = grid;
+  o.scaling = scaling;
+  return o;
+}
+
+// `curve` (host, 2·(grid + 2) doubles) receives the frontier.
+nb::tuple mauve_histograms(Context &c, const In &p_counts, const In &q_counts, int64_t grid,
+                           double scaling, HostF64 curve) {
+  View pv = view(p_counts, "p_counts", 0), qv = view(q_counts, "q_counts", 0);
+  ie_mauve_options o = mauve_options(0, 0.0, 0, 0, 0, 0, grid, scaling);
+  ie_mauve_scores s{};
+  double *cv = curve.data();
+  run(c, -1, [&](ie_context *ctx) {
+    return ie_mauve_histograms(ctx, &pv.t, &qv.t, &o, &s, cv);
+  });
+  return mauve_scores(s);
+}
+
+// The scores of each Q set, and the clustering; `counts` (host int64
+// [(1 + sets) · k]) and `curves` (host double [sets · (grid + 2) · 2]) are
+// filled for the first seed.
+nb::tuple mauve(Context &c, const In &p, const std::vector<In> &q, int64_t clusters,
+                double explained_variance, int64_t redo, int64_t max_iter, uint64_t seed,
+                int64_t seeds, int64_t grid, double scaling, HostI64 counts, HostF64 curves,
+                intptr_t stream) {
+  View pv = view(p, "p", 0);
+  std::vector<View> qv(q.size());
+  std::vector<const DLTensor *> qp(q.size());
+  for (size_t i = 0; i < q.size(); ++i) {
+    qv[i] = view(q[i], "q", 0);
+    qp[i] = &qv[i].t;
+  }
+  ie_mauve_options o =
+      mauve_options(clusters, explained_variance, redo, max_iter, seed, seeds, grid, scaling);
+  std::vector<ie_mauve_scores> s(q.size() ? q.size() : 1);
+  ie_mauve_info info{};
+  int64_t *cp = counts.data();
+  double *vp = curves.data();
+  run(c, stream, [&](ie_context *ctx) {
+    return ie_mauve(ctx, &pv.t, qp.data(), (int64_t)q.size(), &o, s.data(), &info, cp, vp);
+  });
+  nb::list scores;
+  for (size_t i = 0; i < q.size(); ++i) scores.append(mauve_scores(s[i]));
+  return nb::make_tuple(scores, nb::make_tuple(info.clusters, info.pca_dims, info.explained,
+                                               info.n_p, info.d, info.inertia, info.iterations));
+}
+
+// ---- Discrete information ------------------------------------------------------------
+
+void count_pairs(Context &c, const In &x, const In &y, const Out &table,
+                 std::optional<int64_t> ignore_label, intptr_t stream) {
+  View xv = view(x, "x", 0), yv = view(y, "y", 0), tv = view(table, "table", 0);
+  ie_count_options o{};
+  o.size = sizeof o;
+  o.has_ignore_label = ignore_label.has_value();
+  o.ignore_label = ignore_label.value_or(0);
+  run(c, stream, [&](ie_context *ctx) { return ie_count_pairs(ctx, &xv.t, &yv.t, &tv.t, &o); });
+}
+
+nb::tuple pmi(Context &c, const In &counts, const OptOut &out, int kind, double min_count,
+              double smooth, const OptIn &x_counts, const OptIn &y_counts, double total,
+              intptr_t stream) {
+  View cv = view(counts, "counts", 0);
+  OptView<Out> ov(out, "out", 0);
+  OptView<In> xc(x_counts, "x_counts", 0), yc(y_counts, "y_counts", 0);
+  ie_pmi_options o{};
+  o.size = sizeof o;
+  o.kind = (ie_pmi_kind)kind;
+  o.min_count = min_count;
+  o.smooth = smooth;
+  o.x_counts = xc.p;
+  o.y_counts = yc.p;
+  o.total = total;
+  ie_pmi_result r{};
+  run(c, stream, [&](ie_context *ctx) { return ie_pmi(ctx, &cv.t, ov.p, &o, &r); });
+  return nb::make_tuple(r.n, r.rows, r.cols, r.min, r.max, r.min_npmi, r.max_npmi);
+}
+
+nb::list table_mi(Context &c, const In &counts, int average, bool skip_ami, intptr_t stream) {
+  View cv = view(counts, "counts", 0);
+  int64_t B = cv.t.ndim == 3 ? std::max<int64_t>(cv.shape[0], 1) : 1;
+  ie_table_mi_options o{};
+  o.size = sizeof o;
+  o.average = (ie_average)average;
+  o.skip_ami = skip_ami;
+  std::vector<ie_table_mi_result> res((size_t)B);
+  run(c, stream, [&](ie_context *ctx) { return ie_table_mi(ctx, &cv.t, &o, res.data()); });
+  nb::list l;
+  for (const ie_table_mi_result &r : res)
+    l.append(nb::make_tuple(r.mi, r.nmi, r.ami, r.emi, r.hx, r.hy, r.n));
+  return l;
+}
+
+nb::tuple pid_result(const ie_pid_result &r) {
+  return nb::make_tuple(r.redundancy, r.unique1, r.unique2, r.synergy, r.mi1, r.mi2, r.mi12,
+                        r.iterations);
+}
+
+nb::list pid(Context &c, const In &joint, int measure, intptr_t stream) {
+  View jv = view(joint, "joint", 0);
+  int64_t B = jv.t.ndim == 4 ? std::max<int64_t>(jv.shape[0], 1) : 1;
+  ie_pid_options o{};
+  o.size = sizeof o;
+  o.measure = (ie_pid_measure)measure;
+  std::vector<ie_pid_result> res((size_t)B);
+  run(c, stream, [&](ie_context *ctx) { return ie_pid(ctx, &jv.t, &o, res.data(), nullptr); });
+  nb::list l;
+  for (const ie_pid_result &r : res) l.append(pid_result(r));
+  return l;
+}
+
+nb::tuple pid_gaussian(Context &c, const In &cov, int64_t a, int64_t b, int64_t t,
+                       int64_t samples, intptr_t stream) {
+  View cv = view(cov, "cov", 0);
+  const int64_t sizes[3] = {a, b, t};
+  ie_pid_gaussian_options o{};
+  o.size = sizeof o;
+  o.samples = samples;
+  ie_pid_result r{};
+  run(c, stream, [&](ie_context *ctx) { return ie_pid_gaussian(ctx, &cv.t, sizes, &o, &r); });
+  return pid_result(r);
+}
+
+void pid_pointwise(Context &c, const In &i1, const In &i2, const In &i12, const OptOut &r,
+                   const OptOut &u1, const OptOut &u2, const OptOut &s, intptr_t stream) {
+  View a = view(i1, "i1", 0), b = view(i2, "i2", 0), ab = view(i12, "i12", 0);
+  OptView<Out> rv(r, "r", 0), u1v(u1, "u1", 0), u2v(u2, "u2", 0), sv(s, "s", 0);
+  run(c, stream, [&](ie_context *ctx) {
+    return ie_pid_pointwise(ctx, &a.t, &b.t, &ab.t, rv.p, u1v.p, u2v.p, sv.p);
+  });
+}
+
 // ---- Device memory for frameworks that cannot allocate a writable output ----------
 
 #ifdef IE_PY_HAVE_CUDA
@@ -586,10 +869,34 @@ NB_MODULE(_ext, m) {
                    [](Context &c) { return std::string(ie_context_device_name(c.ctx)); })
       .def("cancel", [](Context &c) { __atomic_store_n(&c.cancel_flag, 1, __ATOMIC_SEQ_CST); });
 
+  nb::class_<Partial>(m, "Partial")
+      .def(nb::init<int64_t>(), "first_row"_a = 0)
+      .def_static("from_bytes", &partial_from_bytes, "data"_a)
+      .def("to_bytes", &partial_bytes)
+      .def("fields", [](Partial &s) {
+        std::lock_guard<std::mutex> hold(s.mu);
+        const ie_partial &p = s.p;
+        return nb::make_tuple(p.row_begin, p.row_end, p.rows_kept, p.count_pinf, p.count_ninf,
+                              p.count_nan, p.min, p.max, p.version);
+      });
+  m.attr("partial_block_rows") = IE_PARTIAL_BLOCK_ROWS;
+  m.attr("partial_version") = IE_PARTIAL_VERSION;
+  m.def("partial_add", &partial_add, "context"_a, "partial"_a, "values"_a,
+        "weights"_a.none());
+  m.def("partial_merge", &partial_merge);
+  m.def("partial_finalize", &partial_finalize);
+
   m.def("softmax_family", &softmax_family);
-  m.def("entropy", &entropy);
-  m.def("nll", &nll);
-  m.def("divergence", &divergence);
+  // The `partial` argument may be None (no state asked for).
+  m.def("entropy", &entropy, "c"_a, "x"_a, "per_row"_a.none(), "input"_a, "kind"_a, "alpha"_a,
+        "temperature"_a, "row_weights"_a.none(), "summarize"_a, "partial"_a.none(),
+        "first_row"_a, "stream"_a);
+  m.def("nll", &nll, "c"_a, "logits"_a, "labels"_a, "per_row"_a.none(), "temperature"_a,
+        "ignore_index"_a.none(), "row_weights"_a.none(), "summarize"_a, "partial"_a.none(),
+        "first_row"_a, "stream"_a);
+  m.def("divergence", &divergence, "c"_a, "kind"_a, "p"_a, "q"_a, "per_row"_a.none(),
+        "p_input"_a, "q_input"_a, "temperature"_a, "alpha"_a, "beta"_a,
+        "row_weights"_a.none(), "summarize"_a, "partial"_a.none(), "first_row"_a, "stream"_a);
   m.def("sinkhorn", &sinkhorn);
   m.def("knn", &knn);
   m.def("knn_entropy", &knn_entropy);
@@ -598,4 +905,16 @@ NB_MODULE(_ext, m) {
   m.def("vendi", &vendi);
   m.def("vendi_batch", &vendi_batch);
   m.def("matrix_measure", &matrix_measure);
+  m.def("mauve_default_clusters", &ie_mauve_default_clusters);
+  m.def("mauve_histograms", &mauve_histograms);
+  m.def("mauve", &mauve);
+  m.def("count_pairs", &count_pairs, "c"_a, "x"_a, "y"_a, "table"_a, "ignore_label"_a.none(),
+        "stream"_a);
+  m.def("pmi", &pmi, "c"_a, "counts"_a, "out"_a.none(), "kind"_a, "min_count"_a, "smooth"_a,
+        "x_counts"_a.none(), "y_counts"_a.none(), "total"_a, "stream"_a);
+  m.def("table_mi", &table_mi);
+  m.def("pid", &pid);
+  m.def("pid_gaussian", &pid_gaussian);
+  m.def("pid_pointwise", &pid_pointwise, "c"_a, "i1"_a, "i2"_a, "i12"_a, "r"_a.none(),
+        "u1"_a.none(), "u2"_a.none(), "s"_a.none(), "stream"_a);
 }

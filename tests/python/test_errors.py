@@ -23,12 +23,77 @@ def test_nonfinite_names_the_row():
     x[3, 2] = np.nan
     with pytest.raises(infoest.NonFiniteError, match=r"row 3") as e:
         infoest.entropy(x)
-    assert e.value.row == 3 and e.value.status == "IE_NONFINITE"
+    assert e.value.status == "IE_NONFINITE"
+    assert (e.value.tensor, e.value.index, e.value.row, e.value.column) == ("logits", None, 3, 2)
     x[3, 2] = np.inf
     with pytest.raises(infoest.NonFiniteError, match="row 3"):
         infoest.divergence(np.zeros((5, 8), np.float32), x, "kl")
     # no stale error: the next call on the same thread's context succeeds
     assert infoest.entropy(np.zeros((5, 8), np.float32)) == pytest.approx(math.log(8))
+
+
+def place(e):
+    return (e.value.tensor, e.value.index, e.value.row, e.value.column)
+
+
+def test_failure_place_as_numbers():
+    """e.tensor/index/row/column are the library's ie_error_* (None for -1),
+    in the input's own shape as the library saw it."""
+    q = np.zeros((5, 8))
+    q[3, 6] = np.inf
+    with pytest.raises(infoest.NonFiniteError) as e:
+        infoest.divergence(np.zeros((5, 8)), q, "kl")
+    assert place(e) == ("q", None, 3, 6)
+    with pytest.raises(infoest.NegativeError) as e:
+        infoest.entropy(np.array([[0.5, 0.5, 0.0], [0.5, -0.1, 0.6]]), input="probs")
+    assert place(e) == ("probs", None, 1, 1)
+    with pytest.raises(infoest.EmptyRowError) as e:       # a row has no column
+        infoest.entropy(np.array([[0.0, 0.0], [-np.inf, -np.inf], [-np.inf, -np.inf]]))
+    assert place(e) == ("logits", None, 1, None)
+    with pytest.raises(infoest.LabelError) as e:          # 1-D: the element is the row
+        infoest.nll(np.zeros((3, 4)), np.array([0, 1, 4]))
+    assert place(e) == ("labels", None, 2, None)
+    with pytest.raises(infoest.OptionError) as e:
+        infoest.entropy(np.zeros((3, 4)), row_weights=np.array([1.0, -1.0, 1.0]))
+    assert place(e) == ("row_weights", None, 1, None)
+    # [batch, seq, V] is seen as [batch*seq, V]: x[1, 2, 5] is row 1*4 + 2
+    x = np.zeros((2, 4, 8), np.float32)
+    x[1, 2, 5] = np.nan
+    x[1, 3, 0] = np.nan                                   # the first bad row is named
+    with pytest.raises(infoest.NonFiniteError) as e:
+        infoest.entropy(x)
+    assert place(e) == ("logits", None, 6, 5)
+    # a batch of problems: index is the problem
+    c = np.ones((2, 3, 3))
+    c[1, 2, 0] = np.nan
+    with pytest.raises(infoest.NonFiniteError) as e:
+        infoest.sinkhorn(np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, c, epsilon=0.1)
+    assert place(e) == ("cost", 1, 2, 0)
+    pts = np.random.default_rng(1).standard_normal((10, 2))
+    pts[7, 1] = np.nan
+    with pytest.raises(infoest.NonFiniteError) as e:
+        infoest.knn_entropy(pts, k=2)
+    assert place(e) == ("x", None, 7, 1)
+
+
+def test_failure_with_no_place_names_none():
+    # the library's shape check, an option refused in Python, a layout refused
+    # in the binding, and one refused by the library after a failure with a place
+    x = np.zeros((4, 3))
+    x[2, 1] = np.nan
+    with pytest.raises(infoest.NonFiniteError):
+        infoest.entropy(x)
+    cases = [
+        (infoest.ShapeError, lambda: infoest.divergence(np.zeros((4, 3)), np.zeros((4, 2)), "kl")),
+        (infoest.OptionError, lambda: infoest.divergence(x, x, "nope")),
+        (infoest.ShapeError, lambda: infoest.entropy(np.zeros((4, 16), np.float32)[:, ::2])),
+        (infoest.OptionError, lambda: infoest.divergence(np.zeros((2, 3)), np.zeros((2, 3)),
+                                                         "renyi", alpha=-1.0)),
+    ]
+    for cls, f in cases:
+        with pytest.raises(cls) as e:
+            f()
+        assert place(e) == (None, None, None, None), (e.value, place(e))
 
 
 def test_value_errors():
@@ -127,16 +192,24 @@ def test_help_shows_formula_and_example():
     assert "Σ p_i log(p_i/q_i)" in doc and ">>> " in doc and "reduction" in doc
     for f in (infoest.entropy, infoest.nll, infoest.sinkhorn, infoest.knn_entropy,
               infoest.knn_divergence, infoest.knn_mutual_information, infoest.vendi,
-              infoest.matrix_entropy, infoest.log_softmax):
+              infoest.matrix_entropy, infoest.log_softmax, infoest.mauve,
+              infoest.mauve_histograms, infoest.count_pairs, infoest.pmi, infoest.table_mi,
+              infoest.pid, infoest.pid_gaussian, infoest.pid_pointwise, infoest.Partial,
+              infoest.merge_partials):
         assert ">>> " in f.__doc__, f.__name__
 
 
 def test_docstring_examples_run():
     import doctest
     import infoest._api as api
-    r = doctest.testmod(api, extraglobs={"np": np, "infoest": infoest},
-                        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert r.attempted >= 20 and r.failed == 0, r
+    import infoest._errors as errors
+    import infoest._partial as partial
+    import infoest._mauve as mauve
+    import infoest._discrete as discrete
+    for mod, least in ((api, 20), (errors, 2), (partial, 5), (mauve, 5), (discrete, 10)):
+        r = doctest.testmod(mod, extraglobs={"np": np, "infoest": infoest},
+                            optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert r.attempted >= least and r.failed == 0, (mod.__name__, r)
 
 
 def test_no_rows_and_all_masked_with_reduction_none():

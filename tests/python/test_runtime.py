@@ -153,3 +153,38 @@ def test_a_context_per_thread_and_a_shared_one():
     assert not errors, errors
     assert len({id(c) for c in ctxs.values()}) == 4      # one default context per thread
     assert all(c is not shared for c in ctxs.values())
+
+
+def _spin_while(call):
+    """(the call's seconds, how fast the main thread advanced meanwhile) for
+    `call` run in another thread."""
+    done, started, box = threading.Event(), threading.Event(), {}
+
+    def work():
+        started.set()
+        t = time.perf_counter()
+        box["r"] = call()
+        box["t"] = time.perf_counter() - t
+        done.set()
+
+    th = threading.Thread(target=work)
+    th.start()
+    started.wait()
+    ticks, t0 = 0, time.perf_counter()
+    while not done.is_set():
+        ticks += 1
+    elapsed = time.perf_counter() - t0
+    th.join()
+    return box["t"], ticks / elapsed
+
+
+def test_gil_is_released_by_mauve_and_partial_states():
+    rng = np.random.default_rng(8)
+    p = rng.standard_normal((2000, 64)).astype(np.float32)
+    q = (p + 0.3 * rng.standard_normal(p.shape)).astype(np.float32)
+    values = rng.random(10_000_000)
+    for call in (lambda: infoest.mauve(p, q, clusters=100, redo=2),
+                 lambda: infoest.Partial().add(values)):
+        t, rate = _spin_while(call)
+        assert t > 0.05, "the call was too short to tell"
+        assert rate > 100_000, f"main thread advanced {rate:.0f} times a second"
