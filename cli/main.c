@@ -282,11 +282,13 @@ static int run_main(int argc, char **argv) {
     /* One GPU a rank: the local rank's, unless --device says otherwise. */
     if (!cli_has(&a, "--device") && c.backend != IE_BACKEND_CPU) c.device = cli_mpi_local_rank();
   }
-  cli_install_signals();
   return cmd->run(cmd, &a, &c);
 }
 
 int main(int argc, char **argv) {
+  /* First of all, so that a Ctrl-C however early is the clean "interrupted"
+   * exit rather than the default death. */
+  cli_install_signals();
 #ifdef IE_CLI_MPI
   cli_mpi_begin(&argc, &argv);
   return cli_mpi_end(run_main(argc, argv));
