@@ -18,16 +18,11 @@
  *                     summed in double in row order, as the CPU
  */
 #include "vendor.h"
+#include "widen.h"
 
 #define KM_TILE 16
 #define KM_GROUP 256 /* KM_TILE * KM_TILE; also the row kernels' group size */
 
-/* Element i of a row of dtype dt (0 f32, 1 f16, 2 bf16: ie_dtype's codes). */
-FN float km_elem(GLOBAL const ie_u8 *x, ie_i64 i, int dt) {
-  if (dt == 0) return ((GLOBAL const float *)x)[i];
-  if (dt == 1) return LOAD_HALF(i, x);
-  return AS_FLOAT(((ie_u32)((GLOBAL const ie_u16 *)x)[i]) << 16);
-}
 
 /* One work-group a row (groups loop over rows): z[row0 + i] = x_i / ‖x_i‖ in
  * double (a zero row stays zero); err[i] = 1 when the sum of squares is not
@@ -41,7 +36,7 @@ KERNEL void mauve_unit_rows(GLOBAL const ie_u8 *x, ie_i64 x_off, ie_i64 stride, 
     GLOBAL const ie_u8 *row = x + x_off + i * stride * esz;
     double s = 0;
     for (ie_i64 j = l; j < d; j += KM_GROUP) {
-      const double v = (double)km_elem(row, j, dt);
+      const double v = (double)widen_load_f(row, j, dt);
       s += v * v;
     }
     part[l] = s;
@@ -57,7 +52,7 @@ KERNEL void mauve_unit_rows(GLOBAL const ie_u8 *x, ie_i64 x_off, ie_i64 stride, 
     const double nrm = sqrt(ss);
     GLOBAL double *out = z + (row0 + i) * d;
     for (ie_i64 j = l; j < d; j += KM_GROUP) {
-      const double v = (double)km_elem(row, j, dt);
+      const double v = (double)widen_load_f(row, j, dt);
       out[j] = (!bad && nrm > 0) ? v / nrm : v;
     }
   }

@@ -26,17 +26,14 @@
 #include "vendor.h"
 #include "rows_kinds.h"
 #include "rows_final.h"
+#include "widen.h"
 
 /* ---- Elements ------------------------------------------------------------------ */
 
 /* Element i of a matrix of type dt, widened to float. */
 FN float rows_load(GLOBAL const ie_u8 *b, ie_u64 i, int dt) {
-  switch (dt) {
-  case ROWS_F16: return LOAD_HALF(i, b);
-  case ROWS_BF16: return AS_FLOAT((ie_u32)((GLOBAL const ie_u16 *)b)[i] << 16);
-  case ROWS_F64: return (float)((GLOBAL const double *)b)[i];
-  default: return ((GLOBAL const float *)b)[i];
-  }
+  if (dt == ROWS_F64) return (float)((GLOBAL const double *)b)[i];
+  return widen_load_f(b, (ie_i64)i, dt); /* f32, f16, bf16 (widen.h) */
 }
 
 /* float -> bf16 bits, rounded to nearest even; NaN stays a (quiet) NaN. */
