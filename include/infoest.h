@@ -149,6 +149,9 @@ typedef struct {
    * OpenCL runtime (PoCL's own pool).  At most 4096; negative or more:
    * IE_INVALID_ARGUMENT. */
   int threads;
+  /* 1: the asynchronous mode (GPU contexts; see "Asynchronous mode" below).
+   * 0, the default: every call returns when its results are complete. */
+  int async;
 } ie_context_options;
 
 /* Make a context.  `opt` may be NULL (auto, device 0).  On failure *out is
@@ -228,6 +231,63 @@ IE_API const char *ie_error_tensor(const ie_context *ctx);
  * no-op.  IE_OUT_OF_MEMORY when it cannot be had. */
 IE_API ie_status ie_host_alloc(ie_context *ctx, size_t bytes, void **ptr);
 IE_API void ie_host_free(ie_context *ctx, void *ptr);
+
+/* ---- Workspace ------------------------------------------------------------------
+ * A GPU context keeps the scratch its calls need between calls: device memory
+ * (each temporary of each family has its own buffer, which grows when a call
+ * needs more and is then reused) and host memory for staging (page-locked on
+ * CUDA).  After a first call of a given size, further calls of that size or
+ * smaller allocate nothing.  All of it is freed with the context.  A CPU
+ * context has no workspace (these calls succeed and report zeros).
+ *
+ * ie_workspace_reserve allocates `device_bytes` up front as one arena from
+ * which the buffers are carved while it has room, so that a server can take
+ * its memory at start-up (and fail then, not under load).  Reserving again
+ * with more replaces the arena; with less or equal does nothing.
+ * ie_workspace_release frees everything (the next call grows it again); it
+ * first waits for the context's work in flight.
+ * ie_workspace_query reports what the workspace holds and has done: the
+ * device and host allocations it made and the bytes it holds now, and the
+ * copies between host and device that the context's calls made (counts and
+ * bytes since the context was made).  A server can check that its calls, once
+ * warm, allocate nothing and move only a few bytes (a summary, a status). */
+typedef struct {
+  size_t size;                  /* sizeof(ie_workspace_info), or 0: see "Options structs" */
+  uint64_t device_allocations;  /* device buffers allocated, since the context was made */
+  uint64_t device_bytes;        /* device memory held now */
+  uint64_t host_allocations;    /* host staging buffers allocated, since made */
+  uint64_t host_bytes;          /* host staging memory held now */
+  uint64_t copies_to_device, bytes_to_device; /* since made */
+  uint64_t copies_to_host, bytes_to_host;     /* since made */
+} ie_workspace_info;
+
+IE_API ie_status ie_workspace_reserve(ie_context *ctx, size_t device_bytes);
+IE_API ie_status ie_workspace_release(ie_context *ctx);
+/* Set `info->size` to sizeof(ie_workspace_info) (or that of an older
+ * version's struct, at least its first version's); fills what fits. */
+IE_API ie_status ie_workspace_query(ie_context *ctx, ie_workspace_info *info);
+
+/* ---- Asynchronous mode ------------------------------------------------------------
+ * With ie_context_options.async = 1 on a CUDA or OpenCL context, a call of
+ * the row family (ie_entropy, ie_nll, ie_divergence, ie_logsumexp, ie_softmax,
+ * ie_log_softmax) whose tensors are all in the device's memory enqueues its
+ * work on the context's stream or queue (the caller's, after
+ * ie_cuda_set_stream / ie_opencl_set_queue) and returns once its arguments
+ * are checked: a bad shape, dtype or option is still returned at once.  What
+ * only the device can find (a NaN or inf in a row, a bad label, an empty
+ * row) is returned by ie_synchronize, which waits for all the work the
+ * context's calls enqueued and returns the status of the first call, in call
+ * order, that failed, with its message and location (ie_errmsg,
+ * ie_error_row, ...) as that call would have returned them; the calls after
+ * it in the same batch were still run.  The rule: until ie_synchronize
+ * returns, inputs must stay alive and unmodified, and outputs (device
+ * tensors, ie_summary and ie_partial structs) are not valid; after it
+ * returns IE_OK, all are.  After a failure, the outputs of the failing call
+ * hold no result (device outputs are NaN).  Calls given host tensors, and
+ * the other families, run as in the synchronous mode (complete on return),
+ * after the work already enqueued.  A CPU context ignores the flag, and
+ * ie_synchronize on it returns IE_OK. */
+IE_API ie_status ie_synchronize(ie_context *ctx);
 
 /* ---- Options structs --------------------------------------------------------
  *

@@ -169,6 +169,16 @@ typedef struct ie_backend_ops {
   /* Discrete information (docs/SPEC.md §9): the sub-table of src/discrete.h;
    * NULL: unsupported. */
   const struct ie_disc_ops *discrete;
+
+  /* The workspace (src/host/workspace.c).  sub: a buffer usable like one of
+   * alloc's for bytes [offset, offset + bytes) of `base` (an alloc'd arena;
+   * offset a multiple of IE_WS_ALIGN); sub_free releases it (not the arena).
+   * NULL: the backend cannot carve, every slot is its own allocation.
+   * synchronize: wait for all the work enqueued on the context's stream or
+   * queue; NULL: the backend's calls are complete on return. */
+  ie_status (*sub)(ie_context *ctx, void *base, size_t offset, size_t bytes, void **view);
+  void (*sub_free)(ie_context *ctx, void *view);
+  ie_status (*synchronize)(ie_context *ctx);
 } ie_backend_ops;
 
 /* ---- The registry (src/registry.c) -------------------------------------------
@@ -216,6 +226,65 @@ extern const ie_backend_module ie__opencl_module;
  * the loader's words, another build's module). */
 const ie_backend_ops *ie__backend_load(ie_context *ctx, ie_backend b);
 
+/* ---- The workspace (src/host/workspace.c) -------------------------------------
+ * The scratch of a GPU context, kept between calls (include/infoest.h,
+ * "Workspace").  Every temporary buffer a call needs is a slot: the slot's
+ * buffer grows when a call needs more than it has and is otherwise reused,
+ * so a warm context allocates nothing.  Each family owns a range of slots
+ * (no two temporaries of one call may share a slot).  A slot's contents are
+ * not kept between calls.  Host slots hold staging memory (page-locked via
+ * ops->host_alloc when the backend has it). */
+enum {
+  IE_WS_STAGE = 0,     /* 8: host tensors staged by the dispatcher (src/tensor.c) */
+  IE_WS_ROWS = 8,      /* 12: the row family */
+  IE_WS_KNN = 20,      /* 8 */
+  IE_WS_SINKHORN = 28, /* 24 */
+  IE_WS_SPECTRAL = 52, /* 8 */
+  IE_WS_MAUVE = 60,    /* 12 */
+  IE_WS_DISCRETE = 72, /* 12 */
+  IE_WS_SLOTS = 84
+};
+enum {
+  IE_WSH_STAGE = 0,     /* 2: packing strided host tensors */
+  IE_WSH_ROWS = 2,      /* 4 */
+  IE_WSH_KNN = 6,       /* 4 */
+  IE_WSH_SINKHORN = 10, /* 4 */
+  IE_WSH_SPECTRAL = 14, /* 4 */
+  IE_WSH_MAUVE = 18,    /* 4 */
+  IE_WSH_DISCRETE = 22, /* 4 */
+  IE_WSH_SLOTS = 26
+};
+#define IE_WS_ALIGN 4096 /* carving granularity in the arena (>= any device's base alignment) */
+
+typedef struct {
+  void *buf;   /* alloc'd, or carved from the arena (sub) */
+  size_t size; /* bytes */
+  int carved;
+} ie_ws_slot;
+
+typedef struct ie_workspace {
+  ie_ws_slot dev[IE_WS_SLOTS];
+  void *host[IE_WSH_SLOTS];
+  size_t host_size[IE_WSH_SLOTS];
+  void *arena; /* ie_workspace_reserve's, or NULL */
+  size_t arena_size, arena_used;
+  ie_workspace_info info; /* the counters ie_workspace_query reports */
+  int stage_next;         /* the next IE_WS_STAGE slot of this call (src/tensor.c) */
+} ie_workspace;
+
+/* Slot `slot`'s device buffer, of at least `bytes` (0 is taken as 1);
+ * *buf is usable like one from ops->alloc, at offset 0. */
+ie_status ie__ws_device(ie_context *ctx, int slot, size_t bytes, void **buf);
+/* Host slot `slot`, of at least `bytes`. */
+ie_status ie__ws_host(ie_context *ctx, int slot, size_t bytes, void **ptr);
+/* Count a copy between host and device (ie_workspace_query). */
+void ie__ws_copied(ie_context *ctx, int to_device, size_t bytes);
+/* Free every buffer (slots and arena); counters are kept. */
+void ie__ws_free(ie_context *ctx);
+/* Replace the arena by one of at least `bytes` (slots carved from the old
+ * one are dropped: they are scratch). */
+ie_status ie__ws_reserve(ie_context *ctx, size_t bytes);
+
 /* Context internals shared by src/ and the backends. */
 struct ie_context {
   const ie_backend_ops *ops; /* NULL when creation failed */
@@ -230,6 +299,9 @@ struct ie_context {
   char err_tensor[32];
   const volatile int *cancel; /* ie_context_set_cancel_flag; NULL: none */
   int threads;                /* ie_context_options.threads; 0: OpenMP's count (src/threads.h) */
+  int async;                  /* ie_context_options.async, on a GPU context */
+  ie_workspace ws;            /* GPU contexts' scratch (src/host/workspace.c) */
+  struct ie__pending *pending; /* calls in flight in the asynchronous mode (src/async.c) */
 };
 
 /* ---- Services a backend may use ------------------------------------------------

@@ -158,6 +158,8 @@ ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
                      "ie_context_create: threads %d is outside [0, %d] (0: OpenMP's count)",
                      o.threads, (int)IE_MAX_THREADS);
   ctx->threads = o.threads;
+  if (o.async != 0 && o.async != 1)
+    return ie__error(ctx, IE_INVALID_ARGUMENT, "ie_context_create: async %d is neither 0 nor 1", o.async);
 
   ie_status s;
   if (o.backend != IE_BACKEND_AUTO) {
@@ -180,13 +182,51 @@ ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
     if (s != IE_OK) s = open_backend(ctx, IE_BACKEND_CPU, 0);
   }
   if (s == IE_OK) ie__clear_error(ctx); /* the probes' failures are not this call's */
+  if (s == IE_OK) ctx->async = o.async && ctx->ops->synchronize != NULL;
   return s;
 }
 
 void ie_context_destroy(ie_context *ctx) {
   if (!ctx) return;
-  if (ctx->ops) ctx->ops->close(ctx->state);
+  if (ctx->ops) {
+    if (ctx->ops->synchronize) ctx->ops->synchronize(ctx); /* nothing may run on freed memory */
+    ie__async_forget(ctx);
+    ie__ws_free(ctx);
+    ctx->ops->close(ctx->state);
+  }
   free(ctx);
+}
+
+/* ---- Workspace and asynchronous mode ----------------------------------------- */
+
+ie_status ie_workspace_reserve(ie_context *ctx, size_t device_bytes) {
+  IE__CHECK(ie__begin(ctx, "ie_workspace_reserve", 1, ""));
+  if (!ctx->ops->sub) return IE_OK; /* the CPU: no device memory to hold */
+  return ie__ws_reserve(ctx, device_bytes);
+}
+
+ie_status ie_workspace_release(ie_context *ctx) {
+  IE__CHECK(ie__begin(ctx, "ie_workspace_release", 1, ""));
+  ie_status s = ie_synchronize(ctx);
+  ie__ws_free(ctx);
+  return s;
+}
+
+ie_status ie_workspace_query(ie_context *ctx, ie_workspace_info *info) {
+  const char *fn = "ie_workspace_query";
+  IE__CHECK(ie__begin(ctx, fn, 1, ""));
+  if (!info) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: info is NULL", fn);
+  const size_t first = offsetof(ie_workspace_info, bytes_to_host) + sizeof info->bytes_to_host;
+  if (info->size < first)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "%s: info->size %zu is smaller than the struct's first version (%zu bytes); "
+                     "set it to sizeof(ie_workspace_info)",
+                     fn, info->size, first);
+  ie_workspace_info w = ctx->ws.info;
+  const size_t n = info->size < sizeof w ? info->size : sizeof w;
+  w.size = info->size;
+  memcpy(info, &w, n);
+  return IE_OK;
 }
 
 ie_backend ie_context_backend(const ie_context *ctx) {
@@ -203,6 +243,7 @@ ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *
   ie__clear_error(ctx);
   if (!ctx->ops)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
+  ctx->ws.stage_next = 0;
   if (!supported)
     return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no %s", fn, ctx->ops->name, family);
   return IE_OK;

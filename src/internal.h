@@ -69,7 +69,7 @@ typedef struct {
   const DLTensor *t;
   int on_host;      /* the caller's memory is host memory */
   ie_mat m;         /* the view the backend gets */
-  void *owned;      /* backend buffer we allocated for staging, or NULL */
+  void *owned;      /* the workspace's staging buffer holding it, or NULL */
   char *host;       /* host address of element [0,0] when on_host */
   int64_t host_stride; /* the caller's row stride, in elements */
 } ie__arg;
@@ -123,6 +123,19 @@ ie_status ie__fetch_row(ie_context *ctx, const ie__arg *a, int64_t row,
 
 /* A checked 1-D tensor (the caller's memory) as doubles. */
 ie_status ie__read_vector(ie_context *ctx, const ie__arg *a, double *out);
+
+/* ---- Asynchronous mode (async.c) ----------------------------------------------
+ * A call that only enqueued its work (ctx->async, device tensors) pushes a
+ * record; ie_synchronize, once the device is done, calls `finish` on a copy
+ * of `job` (at most 512 bytes), in call order, to write the call's results
+ * and return its status (with its message, as the call would have).  `prior`
+ * is IE_OK, or the failure of an earlier record or of the device wait: the
+ * job then still writes its outputs when it can. */
+typedef ie_status (*ie__finish_fn)(ie_context *ctx, void *job, ie_status prior);
+ie_status ie__async_push(ie_context *ctx, const char *fn, ie__finish_fn finish, const void *job,
+                         size_t bytes);
+/* Drop every record unfinished (ie_context_destroy). */
+void ie__async_forget(ie_context *ctx);
 
 /* Widen one stored element. */
 double ie__load_double(const void *p, ie_dtype t);

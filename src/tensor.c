@@ -184,32 +184,39 @@ static int needs_staging(const ie_context *ctx, const ie__arg *a) {
   return a->on_host && ctx->backend != IE_BACKEND_CPU;
 }
 
+/* A staging buffer of the workspace for this call (the IE_WS_STAGE slots,
+ * taken in turn: ie__begin starts the count again). */
+static ie_status stage_buffer(ie_context *ctx, const ie__arg *a, size_t bytes, void **dev) {
+  if (ctx->ws.stage_next >= IE_WS_ROWS - IE_WS_STAGE)
+    return ie__error(ctx, IE_INTERNAL, "%s: more than %d host tensors to stage in one call ('%s')", a->fn,
+                     IE_WS_ROWS - IE_WS_STAGE, a->name);
+  if (ie__fault())
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "injected fault: %s backend allocation of %zu bytes",
+                     ctx->ops->name, bytes);
+  IE__CHECK(ie__ws_device(ctx, IE_WS_STAGE + ctx->ws.stage_next, bytes, dev));
+  ctx->ws.stage_next++;
+  return IE_OK;
+}
+
 ie_status ie__stage_in(ie_context *ctx, ie__arg *a) {
   if (!needs_staging(ctx, a)) return IE_OK;
   size_t esz = ie__dtype_size(a->m.dtype);
   size_t rowb = (size_t)a->m.cols * esz, bytes = rowb * (size_t)a->m.rows;
   void *dev = NULL;
-  ie_status s = ie__be_alloc(ctx, bytes, &dev);
-  if (s != IE_OK) return s;
+  IE__CHECK(stage_buffer(ctx, a, bytes, &dev));
+  ie_status s;
   if (a->m.stride == a->m.cols || a->m.rows <= 1) {
     s = IE__BE(ctx, upload, dev, 0, a->host, bytes);
   } else {
     /* Pack strided rows on the host so the upload moves only the data. */
-    char *pack = ie__malloc(bytes ? bytes : 1);
-    if (!pack) {
-      ctx->ops->free(ctx, dev);
-      return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to stage tensor '%s' (%zu bytes)",
-                       a->fn, a->name, bytes);
-    }
+    char *pack = NULL;
+    s = ie__ws_host(ctx, IE_WSH_STAGE, bytes, (void **)&pack);
+    if (s != IE_OK) return s;
     for (int64_t r = 0; r < a->m.rows; r++)
       memcpy(pack + (size_t)r * rowb, a->host + (size_t)r * (size_t)a->host_stride * esz, rowb);
     s = IE__BE(ctx, upload, dev, 0, pack, bytes);
-    free(pack);
   }
-  if (s != IE_OK) {
-    ctx->ops->free(ctx, dev);
-    return s;
-  }
+  if (s != IE_OK) return s;
   a->owned = dev;
   a->m.buf = dev;
   a->m.offset = 0;
@@ -221,8 +228,7 @@ ie_status ie__stage_out(ie_context *ctx, ie__arg *a) {
   if (!needs_staging(ctx, a)) return IE_OK;
   size_t bytes = (size_t)a->m.cols * ie__dtype_size(a->m.dtype) * (size_t)a->m.rows;
   void *dev = NULL;
-  ie_status s = ie__be_alloc(ctx, bytes, &dev);
-  if (s != IE_OK) return s;
+  IE__CHECK(stage_buffer(ctx, a, bytes, &dev));
   a->owned = dev;
   a->m.buf = dev;
   a->m.offset = 0;
@@ -236,20 +242,21 @@ ie_status ie__unstage_out(ie_context *ctx, ie__arg *a) {
   size_t rowb = (size_t)a->m.cols * esz, bytes = rowb * (size_t)a->m.rows;
   int64_t ustride = a->host_stride;
   if (ustride == a->m.cols) return IE__BE(ctx, download, a->host, a->owned, 0, bytes);
-  char *pack = ie__malloc(bytes ? bytes : 1);
-  if (!pack)
-    return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory to return tensor '%s' (%zu bytes)",
-                     a->fn, a->name, bytes);
+  char *pack = NULL;
+  IE__CHECK(ie__ws_host(ctx, IE_WSH_STAGE + 1, bytes, (void **)&pack));
   ie_status s = IE__BE(ctx, download, pack, a->owned, 0, bytes);
   if (s == IE_OK)
     for (int64_t r = 0; r < a->m.rows; r++)
       memcpy(a->host + (size_t)r * (size_t)ustride * esz, pack + (size_t)r * rowb, rowb);
-  free(pack);
   return s;
 }
 
+/* Staging buffers belong to the workspace: nothing to free; the last one
+ * taken is given back to the call (a loop that stages and releases one
+ * tensor at a time reuses one slot). */
 void ie__release(ie_context *ctx, ie__arg *a) {
-  if (a->owned) ctx->ops->free(ctx, a->owned);
+  int *next = &ctx->ws.stage_next;
+  if (a->owned && *next > 0 && ctx->ws.dev[IE_WS_STAGE + *next - 1].buf == a->owned) --*next;
   a->owned = NULL;
 }
 

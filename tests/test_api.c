@@ -78,7 +78,7 @@ Test(api, divergence_names) {
 
 Test(api, context_basics) {
   ie_context *ctx = NULL;
-  ie_context_options o = {sizeof o, IE_BACKEND_CPU, 0, 0};
+  ie_context_options o = {.size = sizeof o, .backend = IE_BACKEND_CPU, .device = 0};
   cr_assert_eq(ie_context_create(&ctx, &o), IE_OK);
   cr_expect_eq(ie_context_backend(ctx), IE_BACKEND_CPU);
   cr_expect_not_null(ie_context_device_name(ctx));
@@ -93,7 +93,7 @@ Test(api, host_alloc) {
   for (int b = IE_BACKEND_CPU; b <= IE_BACKEND_OPENCL; b++) {
     if (!ie_backend_compiled((ie_backend)b)) continue;
     ie_context *ctx = NULL;
-    ie_context_options o = {sizeof o, (ie_backend)b, 0, 0};
+    ie_context_options o = {.size = sizeof o, .backend = (ie_backend)b, .device = 0};
     if (ie_context_create(&ctx, &o) != IE_OK) {
       IE_TEST_NOTE("host_alloc: backend %s has no device here (%s): skipped",
                   ie_backend_name((ie_backend)b), ie_errmsg(ctx));

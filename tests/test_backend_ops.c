@@ -194,7 +194,7 @@ static DLDataType probe_rowdt(ie_context *ctx) {
 static int open_target(target *t, ie_backend b) {
   memset(t, 0, sizeof *t);
   t->b = b;
-  ie_context_options o = {sizeof o, b, 0, 0};
+  ie_context_options o = {.size = sizeof o, .backend = b, .device = 0};
   ie_status s = ie_context_create(&t->ctx, &o);
   if (s != IE_OK) {
     int need = b == IE_BACKEND_CUDA && getenv("IE_REQUIRE_GPU") && !strcmp(getenv("IE_REQUIRE_GPU"), "1");

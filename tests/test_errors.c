@@ -545,7 +545,7 @@ Test(backends, unavailable) {
   for (int k = 0; k < 2; k++) {
     ie_backend b = gpus[k];
     ie_context *ctx = NULL;
-    ie_context_options o = {sizeof o, b, 9999, 0};
+    ie_context_options o = {.size = sizeof o, .backend = b, .device = 9999};
     ie_status st = ie_context_create(&ctx, &o);
     cr_expect(st == IE_BACKEND_UNAVAILABLE, "%s device 9999: %s, expected IE_BACKEND_UNAVAILABLE",
               ie_backend_name(b), ie_status_name(st));
@@ -568,14 +568,14 @@ Test(backends, unavailable) {
 
     if (!ie_backend_compiled(b)) {
       ctx = NULL;
-      ie_context_options o0 = {sizeof o0, b, 0, 0};
+      ie_context_options o0 = {.size = sizeof o0, .backend = b, .device = 0};
       st = ie_context_create(&ctx, &o0);
       cr_expect(st == IE_BACKEND_UNAVAILABLE, "%s not compiled in: %s, expected IE_BACKEND_UNAVAILABLE",
                 ie_backend_name(b), ie_status_name(st));
       ie_context_destroy(ctx);
     } else {
       ctx = NULL;
-      ie_context_options o0 = {sizeof o0, b, 0, 0};
+      ie_context_options o0 = {.size = sizeof o0, .backend = b, .device = 0};
       st = ie_context_create(&ctx, &o0);
       cr_expect(st == IE_OK || st == IE_BACKEND_UNAVAILABLE, "%s device 0: %s", ie_backend_name(b),
                 ie_status_name(st));
@@ -591,7 +591,7 @@ Test(backends, unavailable) {
   cr_expect(ctx && ie_context_device_name(ctx) && strlen(ie_context_device_name(ctx)) > 0,
             "no device name");
   ie_context_destroy(ctx);
-  ie_context_options oc = {0, IE_BACKEND_CPU, 0, 0};
+  ie_context_options oc = {.size = 0, .backend = IE_BACKEND_CPU};
   ctx = NULL;
   cr_expect(ie_context_create(&ctx, &oc) == IE_OK, "cpu context with size 0");
   ie_context_destroy(ctx);

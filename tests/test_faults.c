@@ -116,7 +116,7 @@ int main(void) {
   check(ie_testing_enabled() == 1, "ie_testing_enabled", "not 1");
   for (int b = 0; b < 3; b++) {
     if (!ie_backend_compiled(all[b])) continue;
-    ie_context_options o = {sizeof o, all[b], 0, 0};
+    ie_context_options o = {.size = sizeof o, .backend = all[b], .device = 0};
     ie_context *ctx = NULL;
     ie_status s = ie_context_create(&ctx, &o);
     if (s != IE_OK) {

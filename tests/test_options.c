@@ -113,7 +113,7 @@ static void two_versions(void) {
  * memory works; a size below the first version is IE_INVALID_ARGUMENT. */
 static void public_calls(void) {
   ie_context *ctx = NULL;
-  ie_context_options co = {0, IE_BACKEND_CPU, 0, 0};
+  ie_context_options co = {.size = 0, .backend = IE_BACKEND_CPU};
   CHECK(ie_context_create(&ctx, &co) == IE_OK, "context with size 0: %s", ie_errmsg(ctx));
   float v[2 * 3] = {0, 1, 2, 3, 1, 0};
   int64_t shape[2] = {2, 3};

@@ -78,15 +78,16 @@ static void scalar_api(void) {
     ie_context_options o;
     ie_status expect;
   } bad[] = {
-      {"backend 99", {sizeof(ie_context_options), (ie_backend)99, 0, 0}, IE_INVALID_ARGUMENT},
-      {"backend -3", {sizeof(ie_context_options), (ie_backend)-3, 0, 0}, IE_INVALID_ARGUMENT},
-      {"device -1", {sizeof(ie_context_options), IE_BACKEND_CPU, -1, 0}, IE_INVALID_ARGUMENT},
-      {"threads -1", {sizeof(ie_context_options), IE_BACKEND_CPU, 0, -1}, IE_INVALID_ARGUMENT},
-      {"threads 5000", {sizeof(ie_context_options), IE_BACKEND_CPU, 0, 5000}, IE_INVALID_ARGUMENT},
-      {"options size 2^40", {(size_t)1 << 40, IE_BACKEND_CPU, 0, 0}, IE_OK},
+      {"backend 99", {sizeof(ie_context_options), (ie_backend)99, 0, 0, 0}, IE_INVALID_ARGUMENT},
+      {"backend -3", {sizeof(ie_context_options), (ie_backend)-3, 0, 0, 0}, IE_INVALID_ARGUMENT},
+      {"device -1", {sizeof(ie_context_options), IE_BACKEND_CPU, -1, 0, 0}, IE_INVALID_ARGUMENT},
+      {"threads -1", {sizeof(ie_context_options), IE_BACKEND_CPU, 0, -1, 0}, IE_INVALID_ARGUMENT},
+      {"threads 5000", {sizeof(ie_context_options), IE_BACKEND_CPU, 0, 5000, 0}, IE_INVALID_ARGUMENT},
+      {"async 2", {sizeof(ie_context_options), IE_BACKEND_CPU, 0, 0, 2}, IE_INVALID_ARGUMENT},
+      {"options size 2^40", {(size_t)1 << 40, IE_BACKEND_CPU, 0, 0, 0}, IE_OK},
       /* no version of the struct was this small: a garbage size */
-      {"options size 1", {1, IE_BACKEND_CPU, 0, 0}, IE_INVALID_ARGUMENT},
-      {"options size 8", {8, IE_BACKEND_CPU, 0, 0}, IE_INVALID_ARGUMENT},
+      {"options size 1", {1, IE_BACKEND_CPU, 0, 0, 0}, IE_INVALID_ARGUMENT},
+      {"options size 8", {8, IE_BACKEND_CPU, 0, 0, 0}, IE_INVALID_ARGUMENT},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     ie_context *ctx = (ie_context *)&bad; /* must be overwritten */
@@ -102,7 +103,7 @@ static void scalar_api(void) {
   /* CUDA or OpenCL asked for where they are not compiled in */
   for (int b = IE_BACKEND_CUDA; b <= IE_BACKEND_OPENCL; b++) {
     if (ie_backend_compiled((ie_backend)b)) continue;
-    ie_context_options o = {sizeof o, (ie_backend)b, 0, 0};
+    ie_context_options o = {.size = sizeof o, .backend = (ie_backend)b, .device = 0};
     ie_context *ctx = NULL;
     ie_status s = ie_context_create(&ctx, &o);
     check(s == IE_BACKEND_UNAVAILABLE, ie_backend_name((ie_backend)b), "not IE_BACKEND_UNAVAILABLE");
@@ -300,7 +301,7 @@ static int mutate(ro_case *c, int i, int m) {
 }
 
 static void run_backend(ie_backend b) {
-  ie_context_options o = {sizeof o, b, 0, 0};
+  ie_context_options o = {.size = sizeof o, .backend = b, .device = 0};
   ie_context *ctx = NULL;
   ie_status s = ie_context_create(&ctx, &o);
   if (s == IE_BACKEND_UNAVAILABLE) {
@@ -317,7 +318,7 @@ static void run_backend(ie_backend b) {
   }
   /* a context whose creation failed: every call refuses it */
   ie_context *dead = NULL;
-  ie_context_options od = {sizeof od, (ie_backend)42, 0, 0};
+  ie_context_options od = {.size = sizeof od, .backend = (ie_backend)42, .device = 0};
   ie_context_create(&dead, &od);
 
   for (int k = 0; k < ro_nops; k++) {

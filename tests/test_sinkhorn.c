@@ -378,7 +378,7 @@ static void each_backend(ie_status want, const char *needle,
   int nb = tc_backends(bs);
   for (int k = 0; k < nb; k++) {
     ie_context *probe = NULL;
-    ie_context_options co = {sizeof co, bs[k], 0, 0};
+    ie_context_options co = {.size = sizeof co, .backend = bs[k], .device = 0};
     ie_status s = ie_context_create(&probe, &co);
     ie_context_destroy(probe);
     if (s != IE_OK) {

@@ -28,7 +28,7 @@ static ie_context *open_ctx(ie_backend b) {
   if (!ie_backend_compiled(b))
     cr_skip_test("SKIPPED: backend %s is not compiled into this build", ie_backend_name(b));
   ie_context *ctx = NULL;
-  ie_context_options o = {sizeof o, b, 0, 0};
+  ie_context_options o = {.size = sizeof o, .backend = b, .device = 0};
   ie_status s = ie_context_create(&ctx, &o);
   if (s == IE_BACKEND_UNAVAILABLE) {
     char msg[512];

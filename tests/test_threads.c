@@ -46,7 +46,7 @@ static void *work(void *arg) {
   worker *w = arg;
   ie_context *ctx[MAXB] = {0};
   for (int b = 0; b < nb; b++) {
-    ie_context_options o = {sizeof o, backends[b], 0, 0};
+    ie_context_options o = {.size = sizeof o, .backend = backends[b], .device = 0};
     if (ie_context_create(&ctx[b], &o) != IE_OK) {
       fprintf(stderr, "FAIL: thread %d: context on %s: %s\n", w->id, ie_backend_name(backends[b]),
               ie_errmsg(ctx[b]));
@@ -107,7 +107,7 @@ int main(void) {
       skipped++;
       continue;
     }
-    ie_context_options o = {sizeof o, all[k], 0, 0};
+    ie_context_options o = {.size = sizeof o, .backend = all[k], .device = 0};
     ie_context *ctx = NULL;
     if (ie_context_create(&ctx, &o) != IE_OK) {
       printf("SKIPPED: backend %s: %s\n", ie_backend_name(all[k]), ie_errmsg(ctx));

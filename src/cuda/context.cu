@@ -93,7 +93,6 @@ static void cu_close(void *state)
     if (g.err == cudaSuccess) {
       if (st->stream)
         (void)cudaStreamSynchronize(st->stream);
-      (void)cudaFree(st->scratch);
     }
     (void)cudaGetLastError();
   }
@@ -133,6 +132,7 @@ static ie_status cu_upload(ie_context *ctx, void *dst, size_t dst_offset,
   if (bytes == 0)
     return IE_OK;
   IE_CU_ENTER(ctx, st);
+  ie__ws_copied(ctx, 1, bytes);
   IE_CU(ctx, cudaMemcpyAsync((char *)dst + dst_offset, src, bytes,
                              cudaMemcpyHostToDevice, st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
@@ -146,6 +146,7 @@ static ie_status cu_download(ie_context *ctx, void *dst, const void *src,
   if (bytes == 0)
     return IE_OK;
   IE_CU_ENTER(ctx, st);
+  ie__ws_copied(ctx, 0, bytes);
   IE_CU(ctx, cudaMemcpyAsync(dst, (const char *)src + src_offset, bytes,
                              cudaMemcpyDeviceToHost, st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
@@ -168,20 +169,33 @@ static ie_status cu_fill_nan(ie_context *ctx, const ie_mat *m)
   return IE_OK;
 }
 
+/* The launchers' shared scratch: slot IE_WS_ROWS of the context's workspace
+ * (src/host/workspace.c), grown on demand and kept. */
 ie_status ie__cu_scratch(ie_context *ctx, size_t bytes, void **p)
 {
+  return ie__ws_device(ctx, IE_WS_ROWS, bytes, p);
+}
+
+/* The workspace carves its arena by pointer arithmetic; nothing to free. */
+static ie_status cu_sub(ie_context *ctx, void *base, size_t offset, size_t bytes, void **view)
+{
+  (void)ctx;
+  (void)bytes;
+  *view = (char *)base + offset;
+  return IE_OK;
+}
+
+static void cu_sub_free(ie_context *ctx, void *view)
+{
+  (void)ctx;
+  (void)view;
+}
+
+static ie_status cu_synchronize(ie_context *ctx)
+{
   ie_cu_state *st = (ie_cu_state *)ctx->state;
-  if (bytes > st->scratch_size) {
-    size_t want = bytes + bytes / 4;
-    want = (want + 4095) & ~(size_t)4095;
-    IE_CU(ctx, cudaStreamSynchronize(st->stream));
-    IE_CU(ctx, cudaFree(st->scratch));
-    st->scratch = NULL;
-    st->scratch_size = 0;
-    IE_CU(ctx, cudaMalloc(&st->scratch, want));
-    st->scratch_size = want;
-  }
-  *p = st->scratch;
+  IE_CU_ENTER(ctx, st);
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
   return IE_OK;
 }
 
@@ -251,6 +265,9 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* host_free */ cu_host_free,
     /* mauve (src/cuda/mauve.cu) */ &ie__cuda_mauve_ops,
     /* discrete (src/cuda/discrete.cu) */ &ie__cuda_disc_ops,
+    /* sub */ cu_sub,
+    /* sub_free */ cu_sub_free,
+    /* synchronize */ cu_synchronize,
 };
 
 /* The public extras of infoest_cuda.h, reached through the core

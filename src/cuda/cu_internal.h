@@ -18,8 +18,6 @@ typedef struct {
   int nsm;               /* multiprocessors, for the launch policy */
   cudaStream_t stream;
   char name[320];
-  void *scratch;         /* grown as needed, freed at close */
-  size_t scratch_size;
 } ie_cu_state;
 
 /* Record a failed CUDA call on ctx (clearing a non-sticky error) and return

@@ -34,9 +34,10 @@ enum {
   IE_K_COUNT
 };
 
-/* Device scratch buffers of the row kernels, grown on demand and kept for
- * the context: chunk states and their errors, row statistics and errors,
- * pass-2 sums, row values. */
+/* Device scratch of the row kernels (slots IE_WS_ROWS + these of the
+ * context's workspace, src/host/workspace.c; the MAUVE and discrete
+ * launchers reuse them): chunk states and their errors, row statistics and
+ * errors, pass-2 sums, row values. */
 enum { IE_S_PART, IE_S_PERR, IE_S_RS, IE_S_RERR, IE_S_PART2, IE_S_VAL, IE_S_COUNT };
 
 typedef struct {
@@ -53,10 +54,6 @@ typedef struct {
   size_t wg;         /* work-group size of the row kernels (power of two) */
   size_t max_groups; /* cap on work-groups a launch (they loop over teams) */
 
-  cl_mem scratch[IE_S_COUNT];
-  size_t scratch_size[IE_S_COUNT];
-  void *host; /* host staging for partial states */
-  size_t host_size;
 } ie_ocl;
 
 /* Record a failed OpenCL call on ctx: "clXxx failed: CL_NAME (src/opencl/f.c:N)". */
@@ -72,10 +69,10 @@ ie_status ie__cl_fail(ie_context *ctx, const char *call, cl_int err,
 
 /* Build the program and kernels if not yet built. */
 ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s);
-/* A scratch buffer of at least `bytes`. */
+/* Scratch slot `which` (IE_S_*) of the workspace, of at least `bytes`. */
 ie_status ie__ocl_scratch(ie_context *ctx, ie_ocl *s, int which, size_t bytes,
                           cl_mem *out);
-/* Host staging of at least `bytes`. */
+/* The workspace's host slot IE_WSH_ROWS, of at least `bytes`. */
 ie_status ie__ocl_host(ie_context *ctx, ie_ocl *s, size_t bytes, void **out);
 
 /* ops entries of ocl_rows.c */

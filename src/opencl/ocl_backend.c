@@ -99,12 +99,9 @@ static void release_all(ie_ocl *s) {
   for (int i = 0; i < IE_K_COUNT; i++)
     if (s->k[i]) clReleaseKernel(s->k[i]);
   if (s->program) clReleaseProgram(s->program);
-  for (int i = 0; i < IE_S_COUNT; i++)
-    if (s->scratch[i]) clReleaseMemObject(s->scratch[i]);
   if (s->queue && s->queue != s->own_queue) clReleaseCommandQueue(s->queue);
   if (s->own_queue) clReleaseCommandQueue(s->own_queue);
   if (s->context) clReleaseContext(s->context);
-  free(s->host);
   free(s);
 }
 
@@ -257,6 +254,7 @@ static void ocl_free(ie_context *ctx, void *buf) {
 static ie_status ocl_upload(ie_context *ctx, void *dst, size_t dst_offset,
                             const void *src, size_t bytes) {
   if (bytes == 0) return IE_OK;
+  ie__ws_copied(ctx, 1, bytes);
   IE_CL_TRY(ctx, "clEnqueueWriteBuffer",
             clEnqueueWriteBuffer(st(ctx)->queue, (cl_mem)dst, CL_TRUE, dst_offset, bytes,
                                  src, 0, NULL, NULL));
@@ -266,6 +264,7 @@ static ie_status ocl_upload(ie_context *ctx, void *dst, size_t dst_offset,
 static ie_status ocl_download(ie_context *ctx, void *dst, const void *src,
                               size_t src_offset, size_t bytes) {
   if (bytes == 0) return IE_OK;
+  ie__ws_copied(ctx, 0, bytes);
   IE_CL_TRY(ctx, "clEnqueueReadBuffer",
             clEnqueueReadBuffer(st(ctx)->queue, (cl_mem)src, CL_TRUE, src_offset, bytes,
                                 dst, 0, NULL, NULL));
@@ -274,31 +273,33 @@ static ie_status ocl_download(ie_context *ctx, void *dst, const void *src,
 
 ie_status ie__ocl_scratch(ie_context *ctx, ie_ocl *s, int which, size_t bytes,
                           cl_mem *out) {
-  if (bytes == 0) bytes = 16;
-  if (s->scratch_size[which] < bytes) {
-    if (s->scratch[which]) clReleaseMemObject(s->scratch[which]);
-    s->scratch[which] = NULL;
-    s->scratch_size[which] = 0;
-    cl_int e = CL_SUCCESS;
-    cl_mem m = clCreateBuffer(s->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
-    if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clCreateBuffer", e);
-    s->scratch[which] = m;
-    s->scratch_size[which] = bytes;
-  }
-  *out = s->scratch[which];
-  return IE_OK;
+  (void)s;
+  void *buf = NULL;
+  ie_status r = ie__ws_device(ctx, IE_WS_ROWS + which, bytes, &buf);
+  *out = buf;
+  return r;
 }
 
 ie_status ie__ocl_host(ie_context *ctx, ie_ocl *s, size_t bytes, void **out) {
-  if (s->host_size < bytes) {
-    void *p = realloc(s->host, bytes);
-    if (!p)
-      return ie__error(ctx, IE_OUT_OF_MEMORY,
-                       "opencl: no host memory for %zu bytes of partial results", bytes);
-    s->host = p;
-    s->host_size = bytes;
-  }
-  *out = s->host;
+  (void)s;
+  return ie__ws_host(ctx, IE_WSH_ROWS, bytes, out);
+}
+
+/* A sub-buffer of the workspace's arena (offsets are multiples of
+ * IE_WS_ALIGN, beyond any device's CL_DEVICE_MEM_BASE_ADDR_ALIGN). */
+static ie_status ocl_sub(ie_context *ctx, void *base, size_t offset, size_t bytes, void **view) {
+  cl_buffer_region region = {offset, bytes};
+  cl_int e = CL_SUCCESS;
+  cl_mem m = clCreateSubBuffer((cl_mem)base, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &e);
+  if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clCreateSubBuffer", e);
+  *view = m;
+  return IE_OK;
+}
+
+static void ocl_sub_free(ie_context *ctx, void *view) { ocl_free(ctx, view); }
+
+static ie_status ocl_synchronize(ie_context *ctx) {
+  IE_CL_TRY(ctx, "clFinish", clFinish(st(ctx)->queue));
   return IE_OK;
 }
 
@@ -389,6 +390,9 @@ const ie_backend_ops ie__opencl_ops = {
     .range_count = ie__ocl_range_count,
     .mauve = &ie__opencl_mauve_ops,
     .discrete = &ie__opencl_disc_ops,
+    .sub = ocl_sub,
+    .sub_free = ocl_sub_free,
+    .synchronize = ocl_synchronize,
 };
 
 /* What libinfoest-opencl.so's entry symbol returns (src/opencl/module.c). */
