@@ -179,6 +179,11 @@ typedef struct ie_backend_ops {
   ie_status (*sub)(ie_context *ctx, void *base, size_t offset, size_t bytes, void **view);
   void (*sub_free)(ie_context *ctx, void *view);
   ie_status (*synchronize)(ie_context *ctx);
+
+  /* Device-resident k-nearest neighbours (GPU backends; src/knn_dev.h):
+   * the estimators and ie_knn keep samples, neighbours and per-point terms
+   * in device memory.  NULL: knn and range_count above (host arrays). */
+  const struct ie_knn_ops *knn_dev;
 } ie_backend_ops;
 
 /* ---- The registry (src/registry.c) -------------------------------------------
@@ -237,8 +242,8 @@ const ie_backend_ops *ie__backend_load(ie_context *ctx, ie_backend b);
 enum {
   IE_WS_STAGE = 0,     /* 8: host tensors staged by the dispatcher (src/tensor.c) */
   IE_WS_ROWS = 8,      /* 12: the row family */
-  IE_WS_KNN = 20,      /* 8 */
-  IE_WS_SINKHORN = 28, /* 24 */
+  IE_WS_KNN = 20,      /* 12 (src/knn_dev.h) */
+  IE_WS_SINKHORN = 32, /* 20 */
   IE_WS_SPECTRAL = 52, /* 8 */
   IE_WS_MAUVE = 60,    /* 12 */
   IE_WS_DISCRETE = 72, /* 12 */

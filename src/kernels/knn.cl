@@ -18,6 +18,8 @@
  */
 #include "vendor.h"
 #include "knn_heap.h"
+#include "knn_terms.h"
+#include "widen.h"
 
 #if !defined(IE_KERNEL_OPENCL) || defined(cl_khr_fp64)
 
@@ -93,10 +95,11 @@ KERNEL void knn_search(GLOBAL const float *Q, GLOBAL const float *R, ie_i64 q0, 
   if (live) knn_heap_finish(hd, hi, cnt, !cheb);
 }
 
-/* count[i] = #{j (≠ i when self) : max_c |R_jc − Q_ic| < radius[i]}. */
+/* count[i] = #{j (≠ i when self) : max_c |R_jc − Q_ic| < radius[i]} (as a
+ * double: the estimators' vectors are doubles; exact below 2^53). */
 KERNEL void knn_range_count(GLOBAL const float *Q, GLOBAL const float *R, ie_i64 m, ie_i64 n,
                             int d, GLOBAL const double *radius, int self,
-                            GLOBAL ie_i64 *count, int tile_rows)
+                            GLOBAL double *count, int tile_rows)
 {
   LOCAL_ARRAY(float, tile, KNN_TILE_FLOATS);
   const ie_i64 i = GLOBAL_ID();
@@ -116,7 +119,93 @@ KERNEL void knn_range_count(GLOBAL const float *Q, GLOBAL const float *R, ie_i64
                            : knn_inside_global(qi, R + j * d, d, rad);
     }
   }
-  if (live) count[i] = cnt;
+  if (live) count[i] = (double)cnt;
+}
+
+/* The caller's samples on the device, validated: rows × cols elements of a
+ * matrix of dtype dt (WIDEN_F32/F16/BF16; exact in float) at byte offset
+ * `off` of src with row stride `stride` (elements) into columns
+ * [col0, col0 + cols) of the compact float32 dst (dst_cols columns: the
+ * joint space of KSG takes two loads).  *bad becomes the smallest row
+ * holding a NaN or ±inf (the host sets it to KNN_NO_ROW first): the
+ * non-finite check is fused into the one pass over the input. */
+KERNEL void knn_load(GLOBAL const ie_u8 *src, ie_u64 off, int dt, ie_i64 stride, ie_i64 rows,
+                     ie_i64 cols, GLOBAL float *dst, ie_i64 dst_cols, ie_i64 col0,
+                     GLOBAL ie_i32 *bad)
+{
+  GLOBAL const ie_u8 *base = src + off;
+  const ie_i64 total = rows * cols;
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE()) {
+    const ie_i64 r = e / cols, c = e - r * cols;
+    const float v = widen_load_f(base, r * stride + c, dt);
+    dst[r * dst_cols + col0 + c] = v;
+    if (isnan(v) || isinf(v)) ATOMIC_MIN_I32(bad, (ie_i32)r);
+  }
+}
+
+/* Columns [col0, k) of the sorted neighbours of the bq queries of a chunk
+ * (heaps hd, hi: k each, query q0 + i at row i) into the outputs: element
+ * (q0 + i, c − col0) of ib (int64 when i64, else int32) and db (double when
+ * f64, else float), each at a byte offset with a row stride in elements;
+ * has_i / has_d say which are wanted.  ie_knn's outputs written in place,
+ * or the k-th distances (col0 = k − 1) of the estimators. */
+KERNEL void knn_emit(GLOBAL const double *hd, GLOBAL const ie_i64 *hi, ie_i64 q0, ie_i64 bq,
+                     ie_i64 k, ie_i64 col0, int has_i, GLOBAL ie_u8 *ib, ie_u64 ioff, int i64,
+                     ie_i64 istride, int has_d, GLOBAL ie_u8 *db, ie_u64 doff, int f64,
+                     ie_i64 dstride)
+{
+  const ie_i64 w = k - col0, total = bq * w;
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE()) {
+    const ie_i64 r = e / w, c = e - r * w, src = r * k + col0 + c, row = q0 + r;
+    if (has_i) {
+      if (i64) ((GLOBAL ie_i64 *)(ib + ioff))[row * istride + c] = hi[src];
+      else ((GLOBAL ie_i32 *)(ib + ioff))[row * istride + c] = (ie_i32)hi[src];
+    }
+    if (has_d) {
+      if (f64) ((GLOBAL double *)(db + doff))[row * dstride + c] = hd[src];
+      else ((GLOBAL float *)(db + doff))[row * dstride + c] = (float)hd[src];
+    }
+  }
+}
+
+/* NNR's density ratios r_i of the M queries from their sorted k distances
+ * in x (dx) and in y (dy), M × k each (knn_terms.h). */
+KERNEL void knn_nnr(GLOBAL const double *dx, GLOBAL const double *dy, ie_i64 M, ie_i64 k,
+                    double eta, GLOBAL double *r)
+{
+  for (ie_i64 i = GLOBAL_ID(); i < M; i += GLOBAL_SIZE())
+    r[i] = knn_nnr_ratio(dx + i * k, dy + i * k, k, eta);
+}
+
+/* The statistics of knn_terms.h over n points (one work-group of
+ * KNN_RED_NT work-items; each takes every KNN_RED_NT-th point, then a tree
+ * in a fixed order): stats[KNN_STATS], the only bytes read back. */
+KERNEL void knn_reduce(GLOBAL const double *v, GLOBAL const double *w, int has_w, ie_i64 n,
+                       int op, int kind, double p0, double p1, double p2, double p3, double p4,
+                       GLOBAL double *stats)
+{
+  LOCAL_ARRAY(knn_acc, sh, KNN_RED_NT);
+  const ie_i64 lid = LOCAL_ID();
+  knn_acc a;
+  knn_acc_init(&a);
+  for (ie_i64 i = lid; i < n; i += KNN_RED_NT) {
+    const double vi = v[i], wi = has_w ? w[i] : 0;
+    knn_acc_add(&a, i, knn_term(op, kind, has_w, vi, wi, p0, p1, p2, p3, p4), vi, wi, has_w);
+  }
+  sh[lid] = a;
+  BARRIER();
+  for (int s = KNN_RED_NT / 2; s > 0; s >>= 1) {
+    if (lid < s) {
+      knn_acc x = sh[lid], y = sh[lid + s];
+      knn_acc_merge(&x, &y);
+      sh[lid] = x;
+    }
+    BARRIER();
+  }
+  if (lid == 0) {
+    knn_acc x = sh[0];
+    knn_acc_out(&x, stats);
+  }
 }
 
 #endif /* fp64 */

@@ -16,6 +16,10 @@
 
 /* Floats of the reference tile a GPU work-group stages in local memory. */
 #define KNN_TILE_FLOATS 4096
+/* Work-items of the one work-group of knn_reduce. */
+#define KNN_RED_NT 256
+/* knn_load's "no bad row" (the largest int32). */
+#define KNN_NO_ROW 2147483647
 
 /* (a, ia) after (b, ib) in the (key, index) order; no branch. */
 FN int knn_after(double a, ie_i64 ia, double b, ie_i64 ib)

@@ -73,6 +73,8 @@ typedef unsigned short ie_u16;
 /* 64-bit integer atomic add on device memory (counts). */
 #define ATOMIC_ADD_U64(p, v) atomicAdd((unsigned long long *)(p), (unsigned long long)(v))
 #define ATOMIC_ADD_U32(p, v) atomicAdd((unsigned int *)(p), (unsigned int)(v))
+/* 32-bit signed atomic minimum on device memory (first bad row). */
+#define ATOMIC_MIN_I32(p, v) atomicMin((int *)(p), (int)(v))
 
 #define IE_INFINITY_F __int_as_float(0x7f800000)
 #define IE_INFINITY (__longlong_as_double(0x7ff0000000000000LL))
@@ -158,6 +160,7 @@ typedef ushort ie_u16;
 
 #define ATOMIC_ADD_U64(p, v) atom_add((volatile GLOBAL ulong *)(p), (ulong)(v))
 #define ATOMIC_ADD_U32(p, v) atomic_add((volatile GLOBAL uint *)(p), (uint)(v))
+#define ATOMIC_MIN_I32(p, v) atomic_min((volatile GLOBAL int *)(p), (int)(v))
 
 #define IE_INFINITY_F INFINITY
 #define IE_INFINITY ((double)INFINITY)

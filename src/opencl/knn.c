@@ -1,44 +1,56 @@
 /*
- * knn.c — host side of the OpenCL k-nearest-neighbour search and range
- * counting (the shared kernels of src/kernels/knn.cl).  Queries run in chunks whose heaps (k
- * doubles and k longs each) fit in 256 MiB, so device memory stays bounded
- * whatever m·k; each chunk's sorted neighbours are read back to the host
- * arrays of the backend contract.
+ * knn.c — host side of the OpenCL device-resident k-nearest neighbours
+ * (src/knn_dev.h) over the shared kernels of src/kernels/knn.cl.  Every
+ * temporary is a workspace slot and every kernel is made once per context,
+ * so a warm call creates no buffer; the only reads are the 4-byte bad row of
+ * a load and the KNN_STATS doubles of a reduction.  Queries run in chunks
+ * whose heaps (k doubles and k longs each) fit in 256 MiB, so device memory
+ * stays bounded whatever m·k; each chunk's sorted neighbours go straight to
+ * the sink (knn_emit).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ocl.h"
+#include "../knn_dev.h"
 #include "../kernels/knn_heap.h"
+#include "../kernels/knn_terms.h"
 
-ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
-                      ie_knn_metric metric, int self, int64_t *idx, double *dist);
-ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
-                              const double *radius, int self, int64_t *count);
-
-enum { KNN_WG = 64 };
+enum { KNN_WG = 64, K_SEARCH, K_RANGE, K_LOAD, K_EMIT, K_NNR, K_REDUCE };
 #define KNN_CHUNK_BYTES ((size_t)256 << 20)
 
-/* Build the program if needed and make one of our kernels. */
-static ie_status knn_kernel(ie_context *ctx, const char *name, cl_kernel *out) {
+/* Kernel `which` (K_*), made on first use and kept in the context. */
+static ie_status knn_kernel(ie_context *ctx, int which, cl_kernel *out) {
+  static const char *const names[] = {"knn_search", "knn_range_count", "knn_load",
+                                      "knn_emit",   "knn_nnr",         "knn_reduce"};
   ie_ocl *s = ctx->state;
+  const int i = which - K_SEARCH;
   *out = NULL;
   if (!s->fp64)
     return ie__error(ctx, IE_UNSUPPORTED,
                      "%s: this OpenCL device has no cl_khr_fp64; the k-nearest-neighbour "
                      "distances are computed in double",
-                     name);
-  ie_status st = ie__ocl_build(ctx, s);
-  if (st != IE_OK) return st;
-  cl_int e = CL_SUCCESS;
-  *out = clCreateKernel(s->program, name, &e);
-  if (e != CL_SUCCESS) {
-    *out = NULL;
-    return IE_CL_FAIL(ctx, "clCreateKernel", e);
+                     names[i]);
+  if (!s->knn_k[i]) {
+    ie_status st = ie__ocl_build(ctx, s);
+    if (st != IE_OK) return st;
+    cl_int e = CL_SUCCESS;
+    cl_kernel k = clCreateKernel(s->program, names[i], &e);
+    if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clCreateKernel", e);
+    s->knn_k[i] = k;
   }
+  *out = s->knn_k[i];
   return IE_OK;
 }
+
+#define TRY(call, expr) IE_CL_TRY(ctx, call, expr)
+#define ARG(k, i, v) TRY("clSetKernelArg", clSetKernelArg((k), (i), sizeof(v), &(v)))
+#define CK(expr)                \
+  do {                          \
+    ie_status s_ = (expr);      \
+    if (s_ != IE_OK) return s_; \
+  } while (0)
 
 static cl_mem mem_of(const ie_mat *m) { return (cl_mem)m->buf; }
 
@@ -48,132 +60,193 @@ static int tile_rows(int64_t d) {
   return rows >= 8 ? (int)(rows > 1024 ? 1024 : rows) : 0;
 }
 
-/* A sub-range of a buffer: our kernels take plain pointers, so the matrix
- * must start at offset 0 (src/knn.c hands compact copies). */
-static ie_status check_mats(ie_context *ctx, const char *fn, const ie_mat *q, const ie_mat *r) {
-  if (q->dtype != IE_DT_F32 || r->dtype != IE_DT_F32 || q->offset || r->offset ||
-      q->stride != q->cols || r->stride != r->cols)
-    return ie__error(ctx, IE_INTERNAL, "%s (opencl): expects compact float32 samples at offset 0", fn);
+/* An element-wise kernel over `items`: groups of 256, at most 4096 of them
+ * (the kernels loop). */
+static ie_status run_items(ie_context *ctx, cl_kernel k, int64_t items, const char *name) {
+  int64_t groups = (items + 255) / 256;
+  if (groups < 1) groups = 1;
+  if (groups > 4096) groups = 4096;
+  const size_t l = 256, g = (size_t)groups * 256;
+  cl_int e = clEnqueueNDRangeKernel(((ie_ocl *)ctx->state)->queue, k, 1, NULL, &g, &l, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, name, e);
   return IE_OK;
 }
 
-ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
-                      ie_knn_metric metric, int self, int64_t *idx, double *dist) {
-  ie_status st = check_mats(ctx, "knn", q, r);
-  if (st != IE_OK) return st;
+static ie_status ocl_knn_load(ie_context *ctx, const ie_mat *src, void *dst, int64_t dst_cols,
+                              int64_t col0, int64_t *bad_row) {
+  *bad_row = -1;
+  const int64_t rows = src->rows, cols = src->cols;
+  if (rows == 0 || cols == 0) return IE_OK;
+  if (rows >= KNN_NO_ROW)
+    return ie__error(ctx, IE_BAD_SHAPE, "knn (opencl): %lld samples; at most %d", (long long)rows, KNN_NO_ROW - 1);
+  ie_ocl *s = ctx->state;
+  cl_kernel k;
+  CK(knn_kernel(ctx, K_LOAD, &k));
+  void *badv;
+  CK(ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 2, sizeof(cl_int), &badv));
+  cl_mem bad = badv, S = mem_of(src), D = dst;
+  const cl_int none = KNN_NO_ROW, dt = (cl_int)src->dtype;
+  TRY("clEnqueueFillBuffer", clEnqueueFillBuffer(s->queue, bad, &none, sizeof none, 0, sizeof none, 0, NULL, NULL));
+  cl_ulong off = src->offset;
+  cl_long stride = src->stride, cr = rows, cc = cols, dc = dst_cols, c0 = col0;
+  ARG(k, 0, S);
+  ARG(k, 1, off);
+  ARG(k, 2, dt);
+  ARG(k, 3, stride);
+  ARG(k, 4, cr);
+  ARG(k, 5, cc);
+  ARG(k, 6, D);
+  ARG(k, 7, dc);
+  ARG(k, 8, c0);
+  ARG(k, 9, bad);
+  CK(run_items(ctx, k, rows * cols, "clEnqueueNDRangeKernel(knn_load)"));
+  cl_int got = none;
+  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(s->queue, bad, CL_TRUE, 0, sizeof got, &got, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, sizeof got);
+  *bad_row = got == none ? -1 : got;
+  return IE_OK;
+}
+
+static ie_status ocl_knn_search(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
+                                ie_knn_metric metric, int self, const ie_knn_sink *out) {
   const int64_t m = q->rows, n = r->rows, d = q->cols;
   if (m == 0 || k == 0) return IE_OK;
   ie_ocl *s = ctx->state;
-  cl_kernel kr = NULL;
-  st = knn_kernel(ctx, "knn_search", &kr);
-  if (st != IE_OK) return st;
+  cl_kernel ks, ke;
+  CK(knn_kernel(ctx, K_SEARCH, &ks));
+  CK(knn_kernel(ctx, K_EMIT, &ke));
   int64_t chunk = (int64_t)(KNN_CHUNK_BYTES / (16 * (size_t)k));
   if (chunk < 1) chunk = 1;
   if (chunk > m) chunk = m;
   chunk = (chunk + KNN_WG - 1) / KNN_WG * KNN_WG;
-  cl_int e = CL_SUCCESS;
   const size_t hb = (size_t)chunk * (size_t)k;
-  cl_mem bd = clCreateBuffer(s->context, CL_MEM_READ_WRITE, hb * sizeof(double), NULL, &e);
-  cl_mem bi = e == CL_SUCCESS ? clCreateBuffer(s->context, CL_MEM_READ_WRITE, hb * sizeof(cl_long), NULL, &e) : NULL;
-  if (e != CL_SUCCESS) {
-    if (bd) clReleaseMemObject(bd);
-    clReleaseKernel(kr);
-    return IE_CL_FAIL(ctx, "clCreateBuffer", e);
-  }
-  const int tr = tile_rows(d);
-  cl_mem Q = mem_of(q), R = mem_of(r);
-  cl_long cm, cn = n, ck = k;
-  cl_int cd = (cl_int)d, cheb = metric == IE_METRIC_CHEBYSHEV, cself = self != 0, ctr = tr;
-  for (int64_t q0 = 0; q0 < m && st == IE_OK; q0 += chunk) {
-    if (ie__cancelled(ctx)) { /* each chunk is read back blocking: nothing is left queued */
-      st = ie__cancel(ctx, "knn (opencl)");
-      break;
+  void *bdv, *biv;
+  CK(ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 0, hb * sizeof(double), &bdv));
+  CK(ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 1, hb * sizeof(cl_long), &biv));
+  cl_mem bd = bdv, bi = biv, Q = mem_of(q), R = mem_of(r);
+  const cl_int tr = tile_rows(d), cd = (cl_int)d, cheb = metric == IE_METRIC_CHEBYSHEV, cself = self != 0;
+  const cl_long cn = n, ck = k, c0 = out->col0;
+  const cl_int has_i = out->idx != NULL, has_d = out->dist != NULL;
+  const cl_mem ib = has_i ? mem_of(out->idx) : bd, db = has_d ? mem_of(out->dist) : bd;
+  const cl_ulong ioff = has_i ? out->idx->offset : 0, doff = has_d ? out->dist->offset : 0;
+  const cl_int i64 = has_i && out->idx->dtype == IE_DT_I64, f64 = has_d && out->dist->dtype == IE_DT_F64;
+  const cl_long ist = has_i ? out->idx->stride : 0, dst = has_d ? out->dist->stride : 0;
+  for (int64_t q0 = 0; q0 < m; q0 += chunk) {
+    if (ie__cancelled(ctx)) { /* leave nothing queued on the slots */
+      TRY("clFinish", clFinish(s->queue));
+      return ie__cancel(ctx, "knn (opencl)");
     }
-    const int64_t bq = m - q0 < chunk ? m - q0 : chunk;
-    cl_long cq0 = q0;
-    cm = bq;
-    cl_uint a = 0;
-    e = clSetKernelArg(kr, a++, sizeof Q, &Q);
-    e |= clSetKernelArg(kr, a++, sizeof R, &R);
-    e |= clSetKernelArg(kr, a++, sizeof cq0, &cq0);
-    e |= clSetKernelArg(kr, a++, sizeof cm, &cm);
-    e |= clSetKernelArg(kr, a++, sizeof cn, &cn);
-    e |= clSetKernelArg(kr, a++, sizeof cd, &cd);
-    e |= clSetKernelArg(kr, a++, sizeof ck, &ck);
-    e |= clSetKernelArg(kr, a++, sizeof cheb, &cheb);
-    e |= clSetKernelArg(kr, a++, sizeof cself, &cself);
-    e |= clSetKernelArg(kr, a++, sizeof bd, &bd);
-    e |= clSetKernelArg(kr, a++, sizeof bi, &bi);
-    e |= clSetKernelArg(kr, a++, sizeof ctr, &ctr);
-    if (e != CL_SUCCESS) {
-      st = IE_CL_FAIL(ctx, "clSetKernelArg", e);
-      break;
-    }
+    const cl_long cq0 = q0, bq = m - q0 < chunk ? m - q0 : chunk;
+    ARG(ks, 0, Q);
+    ARG(ks, 1, R);
+    ARG(ks, 2, cq0);
+    ARG(ks, 3, bq);
+    ARG(ks, 4, cn);
+    ARG(ks, 5, cd);
+    ARG(ks, 6, ck);
+    ARG(ks, 7, cheb);
+    ARG(ks, 8, cself);
+    ARG(ks, 9, bd);
+    ARG(ks, 10, bi);
+    ARG(ks, 11, tr);
     const size_t lws = KNN_WG, gws = (size_t)(bq + KNN_WG - 1) / KNN_WG * KNN_WG;
-    e = clEnqueueNDRangeKernel(s->queue, kr, 1, NULL, &gws, &lws, 0, NULL, NULL);
-    if (e != CL_SUCCESS) {
-      st = IE_CL_FAIL(ctx, "clEnqueueNDRangeKernel(knn_search)", e);
-      break;
-    }
-    const size_t cnt = (size_t)bq * (size_t)k;
-    e = clEnqueueReadBuffer(s->queue, bd, CL_TRUE, 0, cnt * sizeof(double),
-                            dist + (size_t)q0 * (size_t)k, 0, NULL, NULL);
-    if (e == CL_SUCCESS)
-      e = clEnqueueReadBuffer(s->queue, bi, CL_TRUE, 0, cnt * sizeof(cl_long),
-                              idx + (size_t)q0 * (size_t)k, 0, NULL, NULL);
-    if (e != CL_SUCCESS) st = IE_CL_FAIL(ctx, "clEnqueueReadBuffer", e);
+    TRY("clEnqueueNDRangeKernel(knn_search)",
+        clEnqueueNDRangeKernel(s->queue, ks, 1, NULL, &gws, &lws, 0, NULL, NULL));
+    ARG(ke, 0, bd);
+    ARG(ke, 1, bi);
+    ARG(ke, 2, cq0);
+    ARG(ke, 3, bq);
+    ARG(ke, 4, ck);
+    ARG(ke, 5, c0);
+    ARG(ke, 6, has_i);
+    ARG(ke, 7, ib);
+    ARG(ke, 8, ioff);
+    ARG(ke, 9, i64);
+    ARG(ke, 10, ist);
+    ARG(ke, 11, has_d);
+    ARG(ke, 12, db);
+    ARG(ke, 13, doff);
+    ARG(ke, 14, f64);
+    ARG(ke, 15, dst);
+    CK(run_items(ctx, ke, bq * (k - out->col0), "clEnqueueNDRangeKernel(knn_emit)"));
   }
-  clReleaseMemObject(bd);
-  clReleaseMemObject(bi);
-  clReleaseKernel(kr);
-  return st;
+  return IE_OK;
 }
 
-ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
-                              const double *radius, int self, int64_t *count) {
-  ie_status st = check_mats(ctx, "range_count", q, r);
-  if (st != IE_OK) return st;
+static ie_status ocl_knn_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r, void *radius,
+                                     int self, void *count) {
   const int64_t m = q->rows, n = r->rows, d = q->cols;
   if (m == 0) return IE_OK;
   ie_ocl *s = ctx->state;
-  cl_kernel kr = NULL;
-  st = knn_kernel(ctx, "knn_range_count", &kr);
-  if (st != IE_OK) return st;
-  cl_int e = CL_SUCCESS;
-  cl_mem brad = clCreateBuffer(s->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
-                               (size_t)m * sizeof(double), (void *)radius, &e);
-  cl_mem bc = e == CL_SUCCESS ? clCreateBuffer(s->context, CL_MEM_WRITE_ONLY, (size_t)m * sizeof(cl_long), NULL, &e) : NULL;
-  if (e != CL_SUCCESS) {
-    if (brad) clReleaseMemObject(brad);
-    clReleaseKernel(kr);
-    return IE_CL_FAIL(ctx, "clCreateBuffer", e);
-  }
-  const int tr = tile_rows(d);
-  cl_mem Q = mem_of(q), R = mem_of(r);
-  cl_long cm = m, cn = n;
-  cl_int cd = (cl_int)d, cself = self != 0, ctr = tr;
-  cl_uint a = 0;
-  e = clSetKernelArg(kr, a++, sizeof Q, &Q);
-  e |= clSetKernelArg(kr, a++, sizeof R, &R);
-  e |= clSetKernelArg(kr, a++, sizeof cm, &cm);
-  e |= clSetKernelArg(kr, a++, sizeof cn, &cn);
-  e |= clSetKernelArg(kr, a++, sizeof cd, &cd);
-  e |= clSetKernelArg(kr, a++, sizeof brad, &brad);
-  e |= clSetKernelArg(kr, a++, sizeof cself, &cself);
-  e |= clSetKernelArg(kr, a++, sizeof bc, &bc);
-  e |= clSetKernelArg(kr, a++, sizeof ctr, &ctr);
-  if (e != CL_SUCCESS) st = IE_CL_FAIL(ctx, "clSetKernelArg", e);
-  if (st == IE_OK) {
-    const size_t lws = KNN_WG, gws = (size_t)(m + KNN_WG - 1) / KNN_WG * KNN_WG;
-    e = clEnqueueNDRangeKernel(s->queue, kr, 1, NULL, &gws, &lws, 0, NULL, NULL);
-    if (e != CL_SUCCESS) st = IE_CL_FAIL(ctx, "clEnqueueNDRangeKernel(knn_range_count)", e);
-  }
-  if (st == IE_OK) {
-    e = clEnqueueReadBuffer(s->queue, bc, CL_TRUE, 0, (size_t)m * sizeof(cl_long), count, 0, NULL, NULL);
-    if (e != CL_SUCCESS) st = IE_CL_FAIL(ctx, "clEnqueueReadBuffer", e);
-  }
-  clReleaseMemObject(brad);
-  clReleaseMemObject(bc);
-  clReleaseKernel(kr);
-  return st;
+  cl_kernel kr;
+  CK(knn_kernel(ctx, K_RANGE, &kr));
+  cl_mem Q = mem_of(q), R = mem_of(r), brad = radius, bc = count;
+  const cl_long cm = m, cn = n;
+  const cl_int cd = (cl_int)d, cself = self != 0, ctr = tile_rows(d);
+  ARG(kr, 0, Q);
+  ARG(kr, 1, R);
+  ARG(kr, 2, cm);
+  ARG(kr, 3, cn);
+  ARG(kr, 4, cd);
+  ARG(kr, 5, brad);
+  ARG(kr, 6, cself);
+  ARG(kr, 7, bc);
+  ARG(kr, 8, ctr);
+  const size_t lws = KNN_WG, gws = (size_t)(m + KNN_WG - 1) / KNN_WG * KNN_WG;
+  TRY("clEnqueueNDRangeKernel(knn_range_count)",
+      clEnqueueNDRangeKernel(s->queue, kr, 1, NULL, &gws, &lws, 0, NULL, NULL));
+  return IE_OK;
 }
+
+static ie_status ocl_knn_nnr(ie_context *ctx, void *dx, void *dy, int64_t M, int64_t k, double eta,
+                             void *r) {
+  if (M == 0) return IE_OK;
+  cl_kernel kn;
+  CK(knn_kernel(ctx, K_NNR, &kn));
+  cl_mem X = dx, Y = dy, Rr = r;
+  const cl_long cm = M, ck = k;
+  const cl_double ce = eta;
+  ARG(kn, 0, X);
+  ARG(kn, 1, Y);
+  ARG(kn, 2, cm);
+  ARG(kn, 3, ck);
+  ARG(kn, 4, ce);
+  ARG(kn, 5, Rr);
+  return run_items(ctx, kn, M, "clEnqueueNDRangeKernel(knn_nnr)");
+}
+
+static ie_status ocl_knn_reduce(ie_context *ctx, const ie_knn_red *a, double *stats) {
+  ie_ocl *s = ctx->state;
+  cl_kernel kr;
+  CK(knn_kernel(ctx, K_REDUCE, &kr));
+  void *stv;
+  CK(ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 3, KNN_STATS * sizeof(double), &stv));
+  cl_mem V = a->v, W = a->w ? (cl_mem)a->w : (cl_mem)a->v, S = stv;
+  const cl_int has_w = a->w != NULL, op = a->op, kind = a->kind;
+  const cl_long n = a->n;
+  ARG(kr, 0, V);
+  ARG(kr, 1, W);
+  ARG(kr, 2, has_w);
+  ARG(kr, 3, n);
+  ARG(kr, 4, op);
+  ARG(kr, 5, kind);
+  for (int i = 0; i < 5; i++) {
+    const cl_double p = a->p[i];
+    ARG(kr, (cl_uint)(6 + i), p);
+  }
+  ARG(kr, 11, S);
+  const size_t l = KNN_RED_NT, g = KNN_RED_NT;
+  TRY("clEnqueueNDRangeKernel(knn_reduce)", clEnqueueNDRangeKernel(s->queue, kr, 1, NULL, &g, &l, 0, NULL, NULL));
+  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(s->queue, S, CL_TRUE, 0, KNN_STATS * sizeof(double), stats,
+                                                 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, KNN_STATS * sizeof(double));
+  return IE_OK;
+}
+
+const ie_knn_ops ie__opencl_knn_ops = {
+    .load = ocl_knn_load,
+    .search = ocl_knn_search,
+    .range_count = ocl_knn_range_count,
+    .nnr = ocl_knn_nnr,
+    .reduce = ocl_knn_reduce,
+};

@@ -53,6 +53,10 @@ typedef struct {
   cl_kernel k[IE_K_COUNT];
   size_t wg;         /* work-group size of the row kernels (power of two) */
   size_t max_groups; /* cap on work-groups a launch (they loop over teams) */
+  /* The kNN and Sinkhorn families' kernels, made on first use and kept
+   * (src/opencl/knn.c, src/opencl/sinkhorn.c): a warm call creates nothing. */
+  cl_kernel knn_k[8];
+  cl_kernel sk_k[12];
 
 } ie_ocl;
 

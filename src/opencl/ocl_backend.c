@@ -98,6 +98,10 @@ static void release_all(ie_ocl *s) {
   if (!s) return;
   for (int i = 0; i < IE_K_COUNT; i++)
     if (s->k[i]) clReleaseKernel(s->k[i]);
+  for (size_t i = 0; i < sizeof s->knn_k / sizeof *s->knn_k; i++)
+    if (s->knn_k[i]) clReleaseKernel(s->knn_k[i]);
+  for (size_t i = 0; i < sizeof s->sk_k / sizeof *s->sk_k; i++)
+    if (s->sk_k[i]) clReleaseKernel(s->sk_k[i]);
   if (s->program) clReleaseProgram(s->program);
   if (s->queue && s->queue != s->own_queue) clReleaseCommandQueue(s->queue);
   if (s->own_queue) clReleaseCommandQueue(s->own_queue);
@@ -359,11 +363,7 @@ ie_status ie__ocl_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel
 ie_status ie__ocl_eigvalsh(ie_context *ctx, void *a, ie_dtype dt, int64_t sets, int64_t m,
                            double *w);
 
-/* src/opencl/knn.c */
-ie_status ie__ocl_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
-                      ie_knn_metric metric, int self, int64_t *idx, double *dist);
-ie_status ie__ocl_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
-                              const double *radius, int self, int64_t *count);
+extern const struct ie_knn_ops ie__opencl_knn_ops; /* src/opencl/knn.c */
 
 extern const struct ie_sk_ops ie__opencl_sk_ops;
 extern const struct ie_mauve_ops ie__opencl_mauve_ops; /* src/opencl/mauve.c */
@@ -385,14 +385,13 @@ const ie_backend_ops ie__opencl_ops = {
     .rows = ie__ocl_rows,
     .gram = ie__ocl_gram,
     .eigvalsh = ie__ocl_eigvalsh,
-    .knn = ie__ocl_knn,
     .sinkhorn = &ie__opencl_sk_ops, /* src/opencl/sinkhorn.c */
-    .range_count = ie__ocl_range_count,
     .mauve = &ie__opencl_mauve_ops,
     .discrete = &ie__opencl_disc_ops,
     .sub = ocl_sub,
     .sub_free = ocl_sub_free,
     .synchronize = ocl_synchronize,
+    .knn_dev = &ie__opencl_knn_ops,
 };
 
 /* What libinfoest-opencl.so's entry symbol returns (src/opencl/module.c). */
