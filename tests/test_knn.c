@@ -18,6 +18,11 @@
 #include <string.h>
 
 #include "common.h"
+#if IE_TEST_HAVE_OPENCL
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include "infoest_opencl.h"
+#endif
 
 #define REL_TOL 1e-6   /* the bar against float64 NumPy/SciPy */
 #define DIST_TOL 1e-12 /* distances: both sides compute them in double */
@@ -49,6 +54,84 @@ static void wrap(mat *m, void *data, DLDataType dt, int64_t rows, int64_t cols) 
   tc_tensor_2d(&m->t, data, dt, rows, cols, 0);
 }
 
+/* ---- device tensors (OpenCL) -------------------------------------------------------- */
+
+/* With g_dev set (an OpenCL context), dev_mat moves a loaded matrix into
+ * a device buffer the test owns, at a byte offset of 64 and with a row
+ * stride of cols + 3 elements, so that the library reads the caller's
+ * device memory in place (no staging); dev_out gives a device output of the
+ * same layout and dev_back reads it back.  Without OpenCL they are no-ops. */
+static ie_context *g_dev;
+#define DEV_OFF 64
+#define DEV_PAD 3
+
+#if IE_TEST_HAVE_OPENCL
+static void *dev_buf(size_t bytes) {
+  cl_context c = NULL;
+  cr_assert(ie_opencl_get_context(g_dev, &c, NULL, NULL) == IE_OK);
+  cl_int e = CL_SUCCESS;
+  cl_mem b = clCreateBuffer(c, CL_MEM_READ_WRITE, bytes, NULL, &e);
+  cr_assert(e == CL_SUCCESS, "clCreateBuffer: %d", (int)e);
+  return b;
+}
+static void dev_rw(void *buf, int write, size_t off, void *host, size_t bytes) {
+  cl_command_queue q = NULL;
+  cr_assert(ie_opencl_get_context(g_dev, NULL, NULL, &q) == IE_OK);
+  cl_int e = write ? clEnqueueWriteBuffer(q, (cl_mem)buf, CL_TRUE, off, bytes, host, 0, NULL, NULL)
+                   : clEnqueueReadBuffer(q, (cl_mem)buf, CL_TRUE, off, bytes, host, 0, NULL, NULL);
+  cr_assert(e == CL_SUCCESS, "clEnqueue%sBuffer: %d", write ? "Write" : "Read", (int)e);
+}
+static void dev_release(void *buf) { clReleaseMemObject((cl_mem)buf); }
+#else
+static void *dev_buf(size_t bytes) { (void)bytes; cr_assert_fail("no OpenCL"); return NULL; }
+static void dev_rw(void *buf, int write, size_t off, void *host, size_t bytes) {
+  (void)buf, (void)write, (void)off, (void)host, (void)bytes;
+}
+static void dev_release(void *buf) { (void)buf; }
+#endif
+
+typedef struct {
+  void *buf;
+  size_t esz;
+  int64_t rows, cols;
+} devm;
+
+/* The device copy of m (host data kept in m->data); m->t now describes it. */
+static void dev_layout(mat *m, devm *d, size_t esz) {
+  d->esz = esz;
+  d->rows = m->rows;
+  d->cols = m->cols;
+  d->buf = dev_buf(DEV_OFF + ((size_t)(m->rows ? m->rows : 1) * (size_t)(m->cols + DEV_PAD)) * esz);
+  m->t.t.data = d->buf;
+  m->t.t.device.device_type = kDLOpenCL;
+  m->t.t.device.device_id = 0;
+  m->t.t.byte_offset = DEV_OFF;
+  m->t.strides[0] = m->cols + DEV_PAD;
+  m->t.strides[1] = 1;
+  m->t.t.strides = m->t.strides;
+}
+
+static void dev_mat(mat *m, devm *d) {
+  if (!g_dev) return;
+  const size_t esz = (size_t)(m->t.t.dtype.bits / 8);
+  dev_layout(m, d, esz);
+  for (int64_t r = 0; r < m->rows; r++)
+    dev_rw(d->buf, 1, DEV_OFF + (size_t)r * (size_t)(m->cols + DEV_PAD) * esz,
+           (char *)m->data + (size_t)r * (size_t)m->cols * esz, (size_t)m->cols * esz);
+}
+
+static void dev_back(mat *m, devm *d) {
+  if (!g_dev) return;
+  for (int64_t r = 0; r < m->rows; r++)
+    dev_rw(d->buf, 0, DEV_OFF + (size_t)r * (size_t)(m->cols + DEV_PAD) * d->esz,
+           (char *)m->data + (size_t)r * (size_t)m->cols * d->esz, (size_t)m->cols * d->esz);
+}
+
+static void dev_free(devm *d) {
+  if (d->buf) dev_release(d->buf);
+  d->buf = NULL;
+}
+
 static double rel_err(double got, double exp) {
   if (got == exp) return 0; /* also equal infinities */
   if (isinf(exp) || isnan(got)) return INFINITY;
@@ -63,8 +146,9 @@ static ie_divergence_kind kind_of(const char *s) {
 
 /* ---- the vectors ---------------------------------------------------------------------- */
 
-static void run_vectors(ie_backend b) {
+static void run_vectors(ie_backend b, int device) {
   ie_context *ctx = tc_context(b);
+  g_dev = device ? ctx : NULL;
   char path[1024];
   snprintf(path, sizeof path, "%s/knn_manifest.txt", IE_TEST_VECTORS);
   FILE *f = fopen(path, "r");
@@ -107,12 +191,30 @@ static void run_vectors(ie_backend b) {
       wrap(&GD, gd, TC_F64, m, k);
       wrap(&GI32, gi32, TC_I32, m, k);
       wrap(&GD32, gd32, TC_F32, m, k);
-      const int f64_ok = b == IE_BACKEND_CPU;
+      const int f64_ok = b == IE_BACKEND_CPU || device;
+      devm dq = {0}, dr = {0}, dgi = {0}, dgd = {0}, dgi32 = {0};
+      dev_mat(&Q, &dq);
+      dev_mat(&R, &dr);
+      if (device) {
+        dev_layout(&GI, &dgi, 8);
+        dev_layout(&GD, &dgd, 8);
+        dev_layout(&GI32, &dgi32, 4);
+      }
       s = ie_knn(ctx, &Q.t.t, &R.t.t, k, &GI.t.t, f64_ok ? &GD.t.t : &GD32.t.t, &ko);
       cr_assert(s == IE_OK, "%s on %s: %s", name, ie_backend_name(b), ie_errmsg(ctx));
       /* int32 indices (and distances alone) must agree too. */
       s = ie_knn(ctx, &Q.t.t, &R.t.t, k, &GI32.t.t, NULL, &ko);
       cr_assert(s == IE_OK, "%s (int32) on %s: %s", name, ie_backend_name(b), ie_errmsg(ctx));
+      if (device) {
+        dev_back(&GI, &dgi);
+        dev_back(&GD, &dgd);
+        dev_back(&GI32, &dgi32);
+      }
+      dev_free(&dq);
+      dev_free(&dr);
+      dev_free(&dgi);
+      dev_free(&dgd);
+      dev_free(&dgi32);
       const int64_t *ei = I.data;
       const double *ed = D.data;
       for (int64_t i = 0; i < m * k; i++) {
@@ -146,11 +248,17 @@ static void run_vectors(ie_backend b) {
       o.k = atoll(a2);
       if (strcmp(a3, "-")) o.has_alpha = 1, o.alpha = atof(a3);
       expect = atof(a4);
+      devm dx = {0};
+      dev_mat(&X, &dx);
       s = ie_knn_entropy(ctx, &X.t.t, &o, &res);
+      dev_free(&dx);
     } else if (!strcmp(op, "kl") || !strcmp(op, "renyi") || !strcmp(op, "nnr") || !strcmp(op, "mi")) {
       load_mat(a1, TC_F32, &X);
       load_mat(a2, TC_F32, &Y);
       o.k = atoll(a3);
+      devm dx = {0}, dy = {0};
+      dev_mat(&X, &dx);
+      dev_mat(&Y, &dy);
       if (!strcmp(op, "kl")) {
         expect = atof(a4);
         s = ie_knn_divergence(ctx, IE_KNN_DIV_KL, &X.t.t, &Y.t.t, &o, &res);
@@ -169,6 +277,8 @@ static void run_vectors(ie_backend b) {
         expect = atof(a4);
         s = ie_knn_mutual_information(ctx, &X.t.t, &Y.t.t, &o, &res);
       }
+      dev_free(&dx);
+      dev_free(&dy);
     } else {
       cr_assert_fail("knn_manifest.txt: unknown op '%s'", op);
     }
@@ -187,14 +297,18 @@ static void run_vectors(ie_backend b) {
   }
   fclose(f);
   cr_assert(checks > 50, "only %d checks in the manifest", checks);
-  cr_log_info("knn vectors on %s (%s): %d checks, largest relative error %.3g (%s)", ie_backend_name(b),
-              ie_context_device_name(ctx), checks, worst, worst_name);
+  cr_log_info("knn vectors on %s (%s%s): %d checks, largest relative error %.3g (%s)", ie_backend_name(b),
+              ie_context_device_name(ctx), device ? ", device tensors" : "", checks, worst, worst_name);
+  g_dev = NULL;
   ie_context_destroy(ctx);
 }
 
-Test(knn, vectors_cpu) { run_vectors(IE_BACKEND_CPU); }
-Test(knn, vectors_cuda) { run_vectors(IE_BACKEND_CUDA); }
-Test(knn, vectors_opencl) { run_vectors(IE_BACKEND_OPENCL); }
+Test(knn, vectors_cpu) { run_vectors(IE_BACKEND_CPU, 0); }
+Test(knn, vectors_cuda) { run_vectors(IE_BACKEND_CUDA, 0); }
+Test(knn, vectors_opencl) { run_vectors(IE_BACKEND_OPENCL, 0); }
+/* The caller's tensors in device memory (at an offset, with padded rows):
+ * read in place, outputs written in place, the same float64 references. */
+Test(knn, vectors_opencl_device) { run_vectors(IE_BACKEND_OPENCL, IE_TEST_HAVE_OPENCL); }
 
 /* ---- Gaussian closed forms ---------------------------------------------------------------- */
 
@@ -399,3 +513,142 @@ static void run_errors(ie_backend b) {
 Test(knn, errors_cpu) { run_errors(IE_BACKEND_CPU); }
 Test(knn, errors_cuda) { run_errors(IE_BACKEND_CUDA); }
 Test(knn, errors_opencl) { run_errors(IE_BACKEND_OPENCL); }
+
+/* ---- device residency (OpenCL) ------------------------------------------------------------- */
+
+#if IE_TEST_HAVE_OPENCL
+typedef struct {
+  double est[7];
+} knn_round;
+
+/* Every estimator and a search on x, y (either memory); outputs of the
+ * search in device memory when `dev` is set. */
+static void knn_round_run(ie_context *ctx, const DLTensor *x, const DLTensor *y, DLTensor *idx,
+                          DLTensor *dist, knn_round *out) {
+  ie_knn_estimator_options o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  o.k = 4;
+  ie_knn_result r;
+  cr_assert(ie_knn(ctx, x, y, 5, idx, dist, NULL) == IE_OK, "ie_knn: %s", ie_errmsg(ctx));
+  cr_assert(ie_knn_entropy(ctx, x, &o, &r) == IE_OK, "%s", ie_errmsg(ctx));
+  out->est[0] = r.estimate;
+  cr_assert(ie_knn_divergence(ctx, IE_KNN_DIV_KL, x, y, &o, &r) == IE_OK, "%s", ie_errmsg(ctx));
+  out->est[1] = r.estimate;
+  cr_assert(ie_knn_mutual_information(ctx, x, y, &o, &r) == IE_OK, "%s", ie_errmsg(ctx));
+  out->est[2] = r.estimate;
+  o.nnr_kind = IE_DIV_JS;
+  cr_assert(ie_knn_divergence(ctx, IE_KNN_DIV_NNR, x, y, &o, &r) == IE_OK, "%s", ie_errmsg(ctx));
+  out->est[3] = r.estimate;
+  o.has_alpha = 1;
+  o.alpha = 0.7;
+  cr_assert(ie_knn_entropy(ctx, x, &o, &r) == IE_OK, "%s", ie_errmsg(ctx));
+  out->est[4] = r.estimate;
+  cr_assert(ie_knn_divergence(ctx, IE_KNN_DIV_RENYI, x, y, &o, &r) == IE_OK, "%s", ie_errmsg(ctx));
+  out->est[5] = r.estimate;
+  o.nnr_kind = IE_DIV_RENYI;
+  o.alpha = 1.5;
+  cr_assert(ie_knn_divergence(ctx, IE_KNN_DIV_NNR, x, y, &o, &r) == IE_OK, "%s", ie_errmsg(ctx));
+  out->est[6] = r.estimate;
+}
+
+/* With the samples and outputs in device memory, after a warm-up round,
+ * repeated calls allocate nothing and move only their statistics (at most
+ * 128 bytes a call) to the host and nothing to the device; the estimates
+ * agree with the CPU backend's (host float64 sums) to 1e-10, the search
+ * exactly; a NaN in device memory is named by row and column. */
+Test(knn, device_resident_opencl, .timeout = 600) {
+  ie_context *ctx = tc_context(IE_BACKEND_OPENCL);
+  ie_context *cpu = tc_context(IE_BACKEND_CPU);
+  g_dev = ctx;
+  enum { N = 1500, D = 6, K = 5 };
+  float *xs = malloc(sizeof(float) * N * D), *ys = malloc(sizeof(float) * N * D);
+  uint64_t st = 12345;
+  for (int i = 0; i < N * D; i++) {
+    /* correlated Gaussian-ish pairs, y a noisy copy of x shifted by 0.3 */
+    double u = 0, v = 0;
+    for (int t = 0; t < 6; t++) {
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      u += (double)(st >> 11) * 0x1p-53;
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      v += (double)(st >> 11) * 0x1p-53;
+    }
+    xs[i] = (float)(u - 3);
+    ys[i] = (float)(0.8 * (u - 3) + 0.5 * (v - 3) + 0.3);
+  }
+  mat X, Y, I, Dm;
+  wrap(&X, xs, TC_F32, N, D);
+  wrap(&Y, ys, TC_F32, N, D);
+  knn_round ref;
+  int64_t *hi = calloc(N * K, sizeof *hi), *gi = calloc(N * K, sizeof *gi);
+  double *hd = calloc(N * K, sizeof *hd), *gd = calloc(N * K, sizeof *gd);
+  wrap(&I, hi, TC_I64, N, K);
+  wrap(&Dm, hd, TC_F64, N, K);
+  knn_round_run(cpu, &X.t.t, &Y.t.t, &I.t.t, &Dm.t.t, &ref);
+  devm dx = {0}, dy = {0}, di = {0}, dd = {0};
+  dev_mat(&X, &dx);
+  dev_mat(&Y, &dy);
+  wrap(&I, gi, TC_I64, N, K);
+  wrap(&Dm, gd, TC_F64, N, K);
+  dev_layout(&I, &di, 8);
+  dev_layout(&Dm, &dd, 8);
+  knn_round warm, again;
+  knn_round_run(ctx, &X.t.t, &Y.t.t, &I.t.t, &Dm.t.t, &warm);
+  ie_workspace_info w0, w1;
+  memset(&w0, 0, sizeof w0);
+  memset(&w1, 0, sizeof w1);
+  w0.size = w1.size = sizeof w0;
+  cr_assert(ie_workspace_query(ctx, &w0) == IE_OK);
+  knn_round_run(ctx, &X.t.t, &Y.t.t, &I.t.t, &Dm.t.t, &again);
+  cr_assert(ie_workspace_query(ctx, &w1) == IE_OK);
+  const int calls = 8;
+  cr_assert(w1.device_allocations == w0.device_allocations, "%llu device allocations in a warm round",
+            (unsigned long long)(w1.device_allocations - w0.device_allocations));
+  cr_assert(w1.host_allocations == w0.host_allocations, "host allocations in a warm round");
+  cr_assert(w1.bytes_to_device == w0.bytes_to_device, "%llu bytes to the device in a warm round",
+            (unsigned long long)(w1.bytes_to_device - w0.bytes_to_device));
+  cr_assert(w1.bytes_to_host - w0.bytes_to_host <= 128u * calls, "%llu bytes to the host in %d calls",
+            (unsigned long long)(w1.bytes_to_host - w0.bytes_to_host), calls);
+  cr_log_info("knn on opencl, device tensors, warm round of %d calls: %llu bytes to the host in %llu copies, "
+              "0 allocations",
+              calls, (unsigned long long)(w1.bytes_to_host - w0.bytes_to_host),
+              (unsigned long long)(w1.copies_to_host - w0.copies_to_host));
+  for (int e = 0; e < 7; e++) {
+    cr_assert(warm.est[e] == again.est[e], "estimate %d changed between calls", e);
+    const double rel = fabs(warm.est[e] - ref.est[e]) / fmax(1e-3, fabs(ref.est[e]));
+    cr_assert(rel <= 1e-10, "estimate %d: opencl %.17g, cpu %.17g", e, warm.est[e], ref.est[e]);
+  }
+  dev_back(&I, &di);
+  dev_back(&Dm, &dd);
+  for (int i = 0; i < N * K; i++) {
+    cr_assert(gi[i] == hi[i], "index %d: %lld, cpu %lld", i, (long long)gi[i], (long long)hi[i]);
+    cr_assert(fabs(gd[i] - hd[i]) <= 1e-12 * hd[i], "distance %d: %.17g, cpu %.17g", i, gd[i], hd[i]);
+  }
+  /* NaN at row 1234, column 5 of y (device memory) */
+  float nan = NAN;
+  dev_rw(dy.buf, 1, DEV_OFF + ((size_t)1234 * (D + DEV_PAD) + 5) * sizeof(float), &nan, sizeof nan);
+  ie_knn_estimator_options o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  ie_knn_result r;
+  ie_status s = ie_knn_divergence(ctx, IE_KNN_DIV_KL, &X.t.t, &Y.t.t, &o, &r);
+  cr_assert(s == IE_NONFINITE && ie_error_row(ctx) == 1234 && ie_error_column(ctx) == 5 &&
+                strstr(ie_errmsg(ctx), "'y' row 1234, column 5: NaN"),
+            "%s (%s)", ie_status_string(s), ie_errmsg(ctx));
+  s = ie_knn_mutual_information(ctx, &X.t.t, &Y.t.t, &o, &r);
+  cr_assert(s == IE_NONFINITE && ie_error_row(ctx) == 1234, "%s", ie_errmsg(ctx));
+  dev_free(&dx);
+  dev_free(&dy);
+  dev_free(&di);
+  dev_free(&dd);
+  free(xs);
+  free(ys);
+  free(hi);
+  free(gi);
+  free(hd);
+  free(gd);
+  g_dev = NULL;
+  ie_context_destroy(ctx);
+  ie_context_destroy(cpu);
+}
+#endif
