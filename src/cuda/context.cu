@@ -231,10 +231,7 @@ extern "C" ie_status ie__cu_gram(ie_context *, const ie_mat *, int64_t, ie_kerne
 extern "C" ie_status ie__cu_eigvalsh(ie_context *, void *, ie_dtype, int64_t, int64_t, double *);
 
 /* src/cuda/knn.cu */
-extern "C" ie_status ie__cu_knn(ie_context *, const ie_mat *, const ie_mat *, int64_t, ie_knn_metric,
-                                int, int64_t *, double *);
-extern "C" ie_status ie__cu_range_count(ie_context *, const ie_mat *, const ie_mat *, const double *,
-                                        int, int64_t *);
+extern "C" const struct ie_knn_ops ie__cuda_knn_ops;
 
 extern "C" const struct ie_mauve_ops ie__cuda_mauve_ops;
 /* src/cuda/discrete.cu */
@@ -259,8 +256,8 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* gram (src/cuda/spectral.cu) */ ie__cu_gram,
     /* eigvalsh */ ie__cu_eigvalsh,
     /* sinkhorn (src/cuda/sinkhorn.cu) */ &ie__cuda_sk_ops,
-    /* knn (src/cuda/knn.cu) */ ie__cu_knn,
-    /* range_count */ ie__cu_range_count,
+    /* knn: device-resident, knn_dev below */ NULL,
+    /* range_count */ NULL,
     /* host_alloc */ cu_host_alloc,
     /* host_free */ cu_host_free,
     /* mauve (src/cuda/mauve.cu) */ &ie__cuda_mauve_ops,
@@ -268,6 +265,7 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* sub */ cu_sub,
     /* sub_free */ cu_sub_free,
     /* synchronize */ cu_synchronize,
+    /* knn_dev (src/cuda/knn.cu) */ &ie__cuda_knn_ops,
 };
 
 /* The public extras of infoest_cuda.h, reached through the core

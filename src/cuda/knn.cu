@@ -1,25 +1,23 @@
 /*
- * knn.cu — the CUDA backend's exact k-nearest-neighbour search and max-norm
- * range counting (docs/SPEC.md §5): launchers of the shared kernels of
- * src/kernels/knn.cl (one thread a query, heaps in device memory, distances
- * in double; see there).  Any k works; queries run in chunks whose heaps fit
- * in 256 MiB, so device memory stays bounded whatever m·k.  Each chunk's
- * sorted neighbours are copied to the host arrays of the backend contract.
+ * knn.cu — the CUDA backend's device-resident k-nearest neighbours
+ * (src/knn_dev.h): launchers of the shared kernels of src/kernels/knn.cl
+ * (one thread a query, heaps in device memory, distances in double; see
+ * there).  Every temporary is a workspace slot, so a warm call allocates
+ * nothing; the only copies are the 4-byte bad row of a load and the
+ * KNN_STATS doubles of a reduction.  Queries run in chunks whose heaps fit
+ * in 256 MiB; each chunk's sorted neighbours go straight to the sink.
  */
 #include <math.h>
 #include <stdint.h>
 #include "cu_internal.h"
+#include "../knn_dev.h"
 #include "../kernels/knn.cl"
-
-extern "C" ie_status ie__cu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
-                                ie_knn_metric metric, int self, int64_t *idx, double *dist);
-extern "C" ie_status ie__cu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
-                                        const double *radius, int self, int64_t *count);
 
 namespace {
 
-constexpr int KNN_NT = 128;                   /* threads a block */
+constexpr int KNN_NT = 128; /* threads a block */
 constexpr size_t KNN_CHUNK_BYTES = (size_t)256 << 20;
+constexpr int KNN_CU_NO_ROW = 0x7f7f7f7f; /* knn_load's "no bad row", set by a memset */
 
 int knn_tile_rows(int64_t d)
 {
@@ -27,27 +25,50 @@ int knn_tile_rows(int64_t d)
   return rows >= 8 ? (int)(rows > 1024 ? 1024 : rows) : 0;
 }
 
-ie_status knn_check(ie_context *ctx, const char *fn, const ie_mat *q, const ie_mat *r)
+unsigned knn_blocks(int64_t items)
 {
-  if (q->dtype != IE_DT_F32 || r->dtype != IE_DT_F32 || q->stride != q->cols ||
-      r->stride != r->cols)
-    return ie__error(ctx, IE_INTERNAL, "%s (cuda): expects compact float32 samples", fn);
+  int64_t b = (items + 255) / 256;
+  if (b < 1)
+    b = 1;
+  if (b > 4096)
+    b = 4096;
+  return (unsigned)b;
+}
+
+ie_status cu_knn_load(ie_context *ctx, const ie_mat *src, void *dst, int64_t dst_cols, int64_t col0,
+                      int64_t *bad_row)
+{
+  *bad_row = -1;
+  const int64_t rows = src->rows, cols = src->cols;
+  if (rows == 0 || cols == 0)
+    return IE_OK;
+  if (rows >= KNN_CU_NO_ROW)
+    return ie__error(ctx, IE_BAD_SHAPE, "knn (cuda): %lld samples; at most %d", (long long)rows,
+                     KNN_CU_NO_ROW - 1);
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  IE_CU_ENTER(ctx, st);
+  void *badv = NULL;
+  ie_status s = ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 2, sizeof(int), &badv);
+  if (s != IE_OK)
+    return s;
+  int *bad = (int *)badv;
+  /* 0x7f bytes: KNN_CU_NO_ROW, above every row number accepted */
+  IE_CU(ctx, cudaMemsetAsync(bad, 0x7f, sizeof(int), st->stream));
+  knn_load<<<knn_blocks(rows * cols), 256, 0, st->stream>>>(
+      (const ie_u8 *)src->buf, (ie_u64)src->offset, (int)src->dtype, src->stride, rows, cols,
+      (float *)dst, dst_cols, col0, bad);
+  IE_CU_LAUNCHED(ctx, "knn_load");
+  int got = 0;
+  IE_CU(ctx, cudaMemcpyAsync(&got, bad, sizeof got, cudaMemcpyDeviceToHost, st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, sizeof got);
+  *bad_row = got == KNN_CU_NO_ROW ? -1 : got;
   return IE_OK;
 }
 
-const float *knn_ptr(const ie_mat *m)
+ie_status cu_knn_search(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
+                        ie_knn_metric metric, int self, const ie_knn_sink *out)
 {
-  return (const float *)((const char *)m->buf + m->offset);
-}
-
-} // namespace
-
-extern "C" ie_status ie__cu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
-                                ie_knn_metric metric, int self, int64_t *idx, double *dist)
-{
-  ie_status s = knn_check(ctx, "knn", q, r);
-  if (s != IE_OK)
-    return s;
   const int64_t m = q->rows, n = r->rows, d = q->cols;
   if (m == 0 || k == 0)
     return IE_OK;
@@ -59,86 +80,91 @@ extern "C" ie_status ie__cu_knn(ie_context *ctx, const ie_mat *q, const ie_mat *
   if (chunk > m)
     chunk = m;
   const size_t hb = (size_t)chunk * (size_t)k;
-  double *bd = NULL;
-  int64_t *bi = NULL;
-  cudaError_t e = cudaMalloc((void **)&bd, hb * sizeof *bd);
-  if (e == cudaSuccess)
-    e = cudaMalloc((void **)&bi, hb * sizeof *bi);
-  if (e != cudaSuccess) {
-    (void)cudaFree(bd);
-    return ie__cu_fail(ctx, e, "cudaMalloc(", __FILE__, __LINE__);
-  }
+  void *bdv = NULL, *biv = NULL;
+  ie_status s = ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 0, hb * sizeof(double), &bdv);
+  if (s == IE_OK)
+    s = ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 1, hb * sizeof(ie_i64), &biv);
+  if (s != IE_OK)
+    return s;
+  double *bd = (double *)bdv;
+  ie_i64 *bi = (ie_i64 *)biv;
   const int tr = knn_tile_rows(d);
-  for (int64_t q0 = 0; q0 < m && s == IE_OK; q0 += chunk) {
-    if (ie__cancelled(ctx)) { /* each chunk is synchronised: nothing is left queued */
-      s = ie__cancel(ctx, "knn (cuda)");
-      break;
+  const int has_i = out->idx != NULL, has_d = out->dist != NULL;
+  ie_u8 *ib = has_i ? (ie_u8 *)out->idx->buf : NULL, *db = has_d ? (ie_u8 *)out->dist->buf : NULL;
+  const ie_u64 ioff = has_i ? out->idx->offset : 0, doff = has_d ? out->dist->offset : 0;
+  const int i64 = has_i && out->idx->dtype == IE_DT_I64, f64 = has_d && out->dist->dtype == IE_DT_F64;
+  const ie_i64 ist = has_i ? out->idx->stride : 0, dstr = has_d ? out->dist->stride : 0;
+  for (int64_t q0 = 0; q0 < m; q0 += chunk) {
+    if (ie__cancelled(ctx)) { /* leave nothing queued on the slots */
+      IE_CU(ctx, cudaStreamSynchronize(st->stream));
+      return ie__cancel(ctx, "knn (cuda)");
     }
     const int64_t bq = m - q0 < chunk ? m - q0 : chunk;
     const unsigned blocks = (unsigned)((bq + KNN_NT - 1) / KNN_NT);
-    knn_search<<<blocks, KNN_NT, 0, st->stream>>>(knn_ptr(q), knn_ptr(r), q0, bq, n, (int)d, k,
-                                                  metric == IE_METRIC_CHEBYSHEV, self != 0, bd,
-                                                  (ie_i64 *)bi, tr);
-    e = cudaGetLastError();
-    if (e != cudaSuccess) {
-      s = ie__cu_fail(ctx, e, "launch of knn_search(", __FILE__, __LINE__);
-      break;
-    }
-    const size_t cnt = (size_t)bq * (size_t)k;
-    e = cudaMemcpyAsync(dist + (size_t)q0 * (size_t)k, bd, cnt * sizeof *bd,
-                        cudaMemcpyDeviceToHost, st->stream);
-    if (e == cudaSuccess)
-      e = cudaMemcpyAsync(idx + (size_t)q0 * (size_t)k, bi, cnt * sizeof *bi,
-                          cudaMemcpyDeviceToHost, st->stream);
-    if (e == cudaSuccess)
-      e = cudaStreamSynchronize(st->stream);
-    if (e != cudaSuccess)
-      s = ie__cu_fail(ctx, e, "cudaMemcpyAsync(", __FILE__, __LINE__);
+    knn_search<<<blocks, KNN_NT, 0, st->stream>>>((const float *)q->buf, (const float *)r->buf, q0,
+                                                  bq, n, (int)d, k, metric == IE_METRIC_CHEBYSHEV,
+                                                  self != 0, bd, bi, tr);
+    IE_CU_LAUNCHED(ctx, "knn_search");
+    knn_emit<<<knn_blocks(bq * (k - out->col0)), 256, 0, st->stream>>>(
+        bd, bi, q0, bq, k, out->col0, has_i, ib, ioff, i64, ist, has_d, db, doff, f64, dstr);
+    IE_CU_LAUNCHED(ctx, "knn_emit");
   }
-  (void)cudaFree(bd);
-  (void)cudaFree(bi);
-  return s;
+  return IE_OK;
 }
 
-extern "C" ie_status ie__cu_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r,
-                                        const double *radius, int self, int64_t *count)
+ie_status cu_knn_range_count(ie_context *ctx, const ie_mat *q, const ie_mat *r, void *radius,
+                             int self, void *count)
 {
-  ie_status s = knn_check(ctx, "range_count", q, r);
-  if (s != IE_OK)
-    return s;
   const int64_t m = q->rows, n = r->rows, d = q->cols;
   if (m == 0)
     return IE_OK;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
-  double *brad = NULL;
-  int64_t *bc = NULL;
-  cudaError_t e = cudaMalloc((void **)&brad, (size_t)m * sizeof *brad);
-  if (e == cudaSuccess)
-    e = cudaMalloc((void **)&bc, (size_t)m * sizeof *bc);
-  if (e == cudaSuccess)
-    e = cudaMemcpyAsync(brad, radius, (size_t)m * sizeof *brad, cudaMemcpyHostToDevice,
-                        st->stream);
-  if (e != cudaSuccess) {
-    (void)cudaFree(brad);
-    (void)cudaFree(bc);
-    return ie__cu_fail(ctx, e, "cudaMalloc(", __FILE__, __LINE__);
-  }
-  const int tr = knn_tile_rows(d);
   const unsigned blocks = (unsigned)((m + KNN_NT - 1) / KNN_NT);
-  knn_range_count<<<blocks, KNN_NT, 0, st->stream>>>(knn_ptr(q), knn_ptr(r), m, n, (int)d, brad,
-                                                     self != 0, (ie_i64 *)bc, tr);
-  e = cudaGetLastError();
-  if (e != cudaSuccess) {
-    s = ie__cu_fail(ctx, e, "launch of knn_range_count(", __FILE__, __LINE__);
-  } else {
-    e = cudaMemcpyAsync(count, bc, (size_t)m * sizeof *bc, cudaMemcpyDeviceToHost, st->stream);
-    if (e == cudaSuccess)
-      e = cudaStreamSynchronize(st->stream);
-    if (e != cudaSuccess)
-      s = ie__cu_fail(ctx, e, "cudaMemcpyAsync(", __FILE__, __LINE__);
-  }
-  (void)cudaFree(brad);
-  (void)cudaFree(bc);
-  return s;
+  knn_range_count<<<blocks, KNN_NT, 0, st->stream>>>((const float *)q->buf, (const float *)r->buf,
+                                                     m, n, (int)d, (const double *)radius,
+                                                     self != 0, (double *)count, knn_tile_rows(d));
+  IE_CU_LAUNCHED(ctx, "knn_range_count");
+  return IE_OK;
 }
+
+ie_status cu_knn_nnr(ie_context *ctx, void *dx, void *dy, int64_t M, int64_t k, double eta, void *r)
+{
+  if (M == 0)
+    return IE_OK;
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  IE_CU_ENTER(ctx, st);
+  knn_nnr<<<knn_blocks(M), 256, 0, st->stream>>>((const double *)dx, (const double *)dy, M, k, eta,
+                                                 (double *)r);
+  IE_CU_LAUNCHED(ctx, "knn_nnr");
+  return IE_OK;
+}
+
+ie_status cu_knn_reduce(ie_context *ctx, const ie_knn_red *a, double *stats)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  IE_CU_ENTER(ctx, st);
+  void *stv = NULL;
+  ie_status s = ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 3, KNN_STATS * sizeof(double), &stv);
+  if (s != IE_OK)
+    return s;
+  const double *v = (const double *)a->v, *w = a->w ? (const double *)a->w : v;
+  knn_reduce<<<1, KNN_RED_NT, 0, st->stream>>>(v, w, a->w != NULL, a->n, a->op, a->kind, a->p[0],
+                                               a->p[1], a->p[2], a->p[3], a->p[4], (double *)stv);
+  IE_CU_LAUNCHED(ctx, "knn_reduce");
+  IE_CU(ctx, cudaMemcpyAsync(stats, stv, KNN_STATS * sizeof(double), cudaMemcpyDeviceToHost,
+                             st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, KNN_STATS * sizeof(double));
+  return IE_OK;
+}
+
+} // namespace
+
+extern "C" const ie_knn_ops ie__cuda_knn_ops = {
+    /* load */ cu_knn_load,
+    /* search */ cu_knn_search,
+    /* range_count */ cu_knn_range_count,
+    /* nnr */ cu_knn_nnr,
+    /* reduce */ cu_knn_reduce,
+};

@@ -111,7 +111,10 @@ KERNEL void sk_absmax(GLOBAL const double *C, ie_i64 Bc, ie_i64 nm, GLOBAL doubl
   const ie_i64 lane = LOCAL_ID();
   for (ie_i64 p = GROUP_ID(); p < Bc; p += NUM_GROUPS()) {
     double v = 0;
-    for (ie_i64 e = lane; e < nm; e += SK_NT) v = fmax(v, fabs(C[p * nm + e]));
+    for (ie_i64 e = lane; e < nm; e += SK_NT) {
+      const double a = fabs(C[p * nm + e]);
+      v = a == a ? fmax(v, a) : IE_INFINITY; /* NaN counts as inf: the host then looks for it */
+    }
     sh[lane] = v;
     BARRIER();
     for (int s = SK_NT / 2; s > 0; s >>= 1) {

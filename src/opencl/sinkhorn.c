@@ -1,8 +1,10 @@
 /*
  * sinkhorn.c — the OpenCL Sinkhorn passes (src/sinkhorn.h) over the shared
  * sk_ kernels of src/kernels/sinkhorn.cl, in double (the device needs
- * cl_khr_fp64).  The
- * workspace holds its own buffers and kernel objects for the call.
+ * cl_khr_fp64).  Every
+ * buffer of a solve is a workspace slot (IE_WS_SINKHORN + its index in
+ * ocl_sk's list) and every kernel is made once per context, so a warm solve
+ * creates nothing; copies are counted (ie__ws_copied).
  */
 #include <math.h>
 #include <stdint.h>
@@ -26,12 +28,14 @@ static const char *const knames[K_N] = {"sk_convert", "sk_build",    "sk_transpo
 
 typedef struct {
   ie_ocl *s;
-  cl_kernel k[K_N];
+  cl_kernel *k; /* the context's sk_k */
   cl_long B, n, m, d, Bc, c_bs, x_bs, y_bs;
   cl_int metric;
   cl_int lanes; /* work-items a row in a pass: 32 on a GPU, 1 on a CPU device */
   cl_mem C, CT, x, y, lw[2], pot[2], fsave, rowt, pterm, active, mask, cmax, bad, dummy;
+  int next_slot; /* the next IE_WS_SINKHORN slot to hand out */
 } ocl_sk;
+_Static_assert(K_N <= (int)(sizeof ((ie_ocl *)0)->sk_k / sizeof(cl_kernel)), "ie_ocl.sk_k holds the kernels");
 
 #define TRY(call, expr) IE_CL_TRY(ctx, call, expr)
 #define ARG(k, i, v) TRY("clSetKernelArg", clSetKernelArg((k), (i), sizeof(v), &(v)))
@@ -40,21 +44,31 @@ static void ocl_sk_end(ie_context *ctx, void *wsv) {
   (void)ctx;
   ocl_sk *w = wsv;
   if (!w) return;
-  if (w->s) clFinish(w->s->queue);
-  cl_mem bufs[] = {w->C, w->CT, w->x, w->y, w->lw[0], w->lw[1], w->pot[0], w->pot[1], w->fsave,
-                   w->rowt, w->pterm, w->active, w->mask, w->cmax, w->bad, w->dummy};
-  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-    if (bufs[i]) clReleaseMemObject(bufs[i]);
-  for (int i = 0; i < K_N; i++)
-    if (w->k[i]) clReleaseKernel(w->k[i]);
+  if (w->s) clFinish(w->s->queue); /* the slots are the workspace's: nothing to release */
   free(w);
 }
 
+/* The next workspace slot of the solve, of at least `bytes`, with `init`
+ * (host, `bytes`) written into it when given. */
 static ie_status mk(ie_context *ctx, ocl_sk *w, cl_mem *out, size_t bytes, const void *init) {
-  cl_int e;
-  *out = clCreateBuffer(w->s->context, CL_MEM_READ_WRITE | (init ? CL_MEM_COPY_HOST_PTR : 0), bytes ? bytes : 8,
-                        (void *)init, &e);
-  if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clCreateBuffer", e);
+  void *buf = NULL;
+  if (w->next_slot >= 20) return ie__error(ctx, IE_INTERNAL, "ie_sinkhorn (opencl): out of workspace slots");
+  ie_status st = ie__ws_device(ctx, IE_WS_SINKHORN + w->next_slot++, bytes ? bytes : 8, &buf);
+  if (st != IE_OK) return st;
+  *out = buf;
+  if (init && bytes) {
+    cl_int e = clEnqueueWriteBuffer(w->s->queue, *out, CL_FALSE, 0, bytes, init, 0, NULL, NULL);
+    if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clEnqueueWriteBuffer", e);
+    ie__ws_copied(ctx, 1, bytes);
+  }
+  return IE_OK;
+}
+
+/* Fill `bytes` of b with copies of the pattern (no host copy). */
+static ie_status fill(ie_context *ctx, ocl_sk *w, cl_mem b, const void *pat, size_t psz, size_t bytes) {
+  if (!bytes) return IE_OK;
+  cl_int e = clEnqueueFillBuffer(w->s->queue, b, pat, psz, 0, bytes, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clEnqueueFillBuffer", e);
   return IE_OK;
 }
 
@@ -84,8 +98,10 @@ static ie_status run_groups(ie_context *ctx, ocl_sk *w, int k, int64_t groups) {
 static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, double *cmax, int64_t *bad) {
   ie_ocl *s = w->s;
   CK(ie__ocl_build(ctx, s));
+  w->k = s->sk_k;
   for (int i = 0; i < K_N; i++) {
     cl_int e;
+    if (w->k[i]) continue;
     w->k[i] = clCreateKernel(s->program, knames[i], &e);
     if (e != CL_SUCCESS)
       return e == CL_INVALID_KERNEL_NAME
@@ -102,19 +118,12 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
   const size_t D = sizeof(double);
   CK(mk(ctx, w, &w->lw[0], (size_t)(B * n) * D, su->la));
   CK(mk(ctx, w, &w->lw[1], (size_t)(B * m) * D, su->lb));
-  double *zero = calloc((size_t)(B * n), D);
-  uint8_t *ones = malloc((size_t)B);
-  if (!zero || !ones) {
-    free(zero);
-    free(ones);
-    return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory");
-  }
-  memset(ones, 1, (size_t)B);
-  ie_status st = mk(ctx, w, &w->pot[0], (size_t)(B * n) * D, zero);
-  if (st == IE_OK) st = mk(ctx, w, &w->active, (size_t)B, ones);
-  free(zero);
-  free(ones);
-  CK(st);
+  const double zero = 0;
+  const uint8_t one = 1;
+  CK(mk(ctx, w, &w->pot[0], (size_t)(B * n) * D, NULL));
+  CK(fill(ctx, w, w->pot[0], &zero, sizeof zero, (size_t)(B * n) * D));
+  CK(mk(ctx, w, &w->active, (size_t)B, NULL));
+  CK(fill(ctx, w, w->active, &one, 1, (size_t)B));
   CK(mk(ctx, w, &w->pot[1], (size_t)(B * m) * D, NULL));
   CK(mk(ctx, w, &w->fsave, (size_t)(B * n) * D, NULL));
   CK(mk(ctx, w, &w->rowt, (size_t)(B * R) * IE_SK_TERMS * D, NULL));
@@ -190,16 +199,24 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
     ARG(k, 3, w->cmax);
     CK(run_groups(ctx, w, K_ABSMAX, Bc));
     TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(s->queue, w->cmax, CL_TRUE, 0, (size_t)Bc * D, cmax, 0, NULL, NULL));
-    cl_long *rb = malloc((size_t)(Bc * n) * sizeof *rb);
-    if (!rb) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory");
-    cl_int e = clEnqueueReadBuffer(s->queue, w->bad, CL_TRUE, 0, (size_t)(Bc * n) * sizeof *rb, rb, 0, NULL, NULL);
-    for (cl_long r = 0; e == CL_SUCCESS && r < Bc * n; r++)
-      if (rb[r] >= 0) {
-        *bad = r * m + rb[r];
-        break;
-      }
-    free(rb);
-    if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clEnqueueReadBuffer", e);
+    ie__ws_copied(ctx, 0, (size_t)Bc * D);
+    /* sk_absmax's max |C| is NaN or inf exactly when an element is: only
+     * then are the rows' bad columns read, to name the first. */
+    int finite = 1;
+    for (cl_long p = 0; p < Bc; p++) finite &= isfinite(cmax[p]) != 0;
+    if (!finite) {
+      cl_long *rb = malloc((size_t)(Bc * n) * sizeof *rb);
+      if (!rb) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory");
+      cl_int e = clEnqueueReadBuffer(s->queue, w->bad, CL_TRUE, 0, (size_t)(Bc * n) * sizeof *rb, rb, 0, NULL, NULL);
+      ie__ws_copied(ctx, 0, (size_t)(Bc * n) * sizeof *rb);
+      for (cl_long r = 0; e == CL_SUCCESS && r < Bc * n; r++)
+        if (rb[r] >= 0) {
+          *bad = r * m + rb[r];
+          break;
+        }
+      free(rb);
+      if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clEnqueueReadBuffer", e);
+    }
   }
   TRY("clFinish", clFinish(s->queue));
   return IE_OK;
@@ -222,6 +239,7 @@ static ie_status ocl_sk_set_active(ie_context *ctx, void *wsv, const uint8_t *ma
   ocl_sk *w = wsv;
   TRY("clEnqueueWriteBuffer",
       clEnqueueWriteBuffer(w->s->queue, w->active, CL_TRUE, 0, (size_t)w->B, mask, 0, NULL, NULL));
+  ie__ws_copied(ctx, 1, (size_t)w->B);
   return IE_OK;
 }
 
@@ -273,12 +291,14 @@ static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, dou
   CK(run_groups(ctx, w, K_REDUCE, w->B));
   TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->pterm, CL_TRUE, 0,
                                                  (size_t)w->B * IE_SK_TERMS * sizeof(double), terms, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, (size_t)w->B * IE_SK_TERMS * sizeof(double));
   return IE_OK;
 }
 
 static ie_status ocl_sk_restore(ie_context *ctx, void *wsv, const uint8_t *mask) {
   ocl_sk *w = wsv;
   TRY("clEnqueueWriteBuffer", clEnqueueWriteBuffer(w->s->queue, w->mask, CL_TRUE, 0, (size_t)w->B, mask, 0, NULL, NULL));
+  ie__ws_copied(ctx, 1, (size_t)w->B);
   cl_long total = w->B * w->n;
   cl_kernel k = w->k[K_RESTORE];
   ARG(k, 0, w->pot[0]);
@@ -295,6 +315,7 @@ static ie_status ocl_sk_potential(ie_context *ctx, void *wsv, int side, double *
   ocl_sk *w = wsv;
   size_t bytes = (size_t)(w->B * (side ? w->m : w->n)) * sizeof(double);
   TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->pot[side], CL_TRUE, 0, bytes, out, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, bytes);
   return IE_OK;
 }
 
