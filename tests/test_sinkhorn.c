@@ -15,6 +15,11 @@
 #include <time.h>
 
 #include "common.h"
+#if IE_TEST_HAVE_OPENCL
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include "infoest_opencl.h"
+#endif
 
 #define REL 1e-6
 
@@ -514,3 +519,73 @@ Test(sinkhorn, cancel_opencl) {
   if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
   run_cancel(IE_BACKEND_OPENCL);
 }
+
+/* ---- the workspace on OpenCL --------------------------------------------------------------- */
+
+#if IE_TEST_HAVE_OPENCL
+/* x's data copied into a new OpenCL buffer; x then describes it. */
+static cl_mem sk_to_dev(ie_context *ctx, sk_t *x, size_t bytes) {
+  cl_context c = NULL;
+  cl_command_queue q = NULL;
+  cr_assert(ie_opencl_get_context(ctx, &c, NULL, &q) == IE_OK);
+  cl_int e = CL_SUCCESS;
+  cl_mem b = clCreateBuffer(c, CL_MEM_READ_WRITE, bytes, NULL, &e);
+  cr_assert(e == CL_SUCCESS);
+  cr_assert(clEnqueueWriteBuffer(q, b, CL_TRUE, 0, bytes, x->data, 0, NULL, NULL) == CL_SUCCESS);
+  x->t.data = b;
+  x->t.device = (DLDevice){kDLOpenCL, 0};
+  return b;
+}
+
+/* With every tensor in device memory, after a warm-up call, repeated
+ * solves (a given cost, points, the divergence) create no buffer: every
+ * temporary is a workspace slot; the results are those of the CPU backend. */
+Test(sinkhorn, device_workspace_opencl) {
+  ie_context *ctx = tc_context(IE_BACKEND_OPENCL);
+  ie_context *cpu = tc_context(IE_BACKEND_CPU);
+  small_t h, s;
+  small_make(&h);
+  small_make(&s);
+  ie_sinkhorn_options o = small_opts(0.05);
+  ie_sinkhorn_result ref[3], got[3], again[3];
+  cr_assert_eq(ie_sinkhorn(cpu, &h.ta.t, &h.tb.t, &h.tc.t, NULL, NULL, &o, &ref[0], NULL, NULL, NULL), IE_OK);
+  cr_assert_eq(ie_sinkhorn(cpu, &h.ta.t, &h.tb.t, NULL, &h.tx.t, &h.ty.t, &o, &ref[1], NULL, NULL, NULL), IE_OK);
+  cl_mem bufs[] = {sk_to_dev(ctx, &s.ta, sizeof s.a), sk_to_dev(ctx, &s.tb, sizeof s.b),
+                   sk_to_dev(ctx, &s.tx, sizeof s.x), sk_to_dev(ctx, &s.ty, sizeof s.y),
+                   sk_to_dev(ctx, &s.tc, sizeof s.cost)};
+  o.divergence = 1;
+  cr_assert_eq(ie_sinkhorn(cpu, &h.ta.t, &h.tb.t, NULL, &h.tx.t, &h.ty.t, &o, &ref[2], NULL, NULL, NULL), IE_OK);
+  ie_sinkhorn_result *rounds[2] = {got, again};
+  ie_workspace_info w0, w1;
+  memset(&w0, 0, sizeof w0);
+  memset(&w1, 0, sizeof w1);
+  w0.size = w1.size = sizeof w0;
+  for (int round = 0; round < 2; round++) {
+    if (round == 1) cr_assert(ie_workspace_query(ctx, &w0) == IE_OK);
+    ie_sinkhorn_result *r = rounds[round];
+    o.divergence = 0;
+    cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, &s.tc.t, NULL, NULL, &o, &r[0], NULL, NULL, NULL), IE_OK, "%s",
+                 ie_errmsg(ctx));
+    cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &r[1], NULL, NULL, NULL), IE_OK);
+    o.divergence = 1;
+    cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &r[2], NULL, NULL, NULL), IE_OK);
+  }
+  cr_assert(ie_workspace_query(ctx, &w1) == IE_OK);
+  cr_assert(w1.device_allocations == w0.device_allocations, "%llu device allocations in warm solves",
+            (unsigned long long)(w1.device_allocations - w0.device_allocations));
+  cr_log_info("sinkhorn on opencl, device tensors, 3 warm calls (5 solves): 0 allocations, %llu bytes to the "
+              "device, %llu to the host",
+              (unsigned long long)(w1.bytes_to_device - w0.bytes_to_device),
+              (unsigned long long)(w1.bytes_to_host - w0.bytes_to_host));
+  for (int k = 0; k < 3; k++) {
+    cr_assert(got[k].transport_cost == again[k].transport_cost && got[k].iterations == again[k].iterations);
+    cr_assert(fabs(got[k].transport_cost - ref[k].transport_cost) <= 1e-9 * fabs(ref[k].transport_cost),
+              "solve %d: opencl %.17g, cpu %.17g", k, got[k].transport_cost, ref[k].transport_cost);
+  }
+  cr_assert(fabs(got[2].divergence - ref[2].divergence) <= 1e-9 * fmax(1e-3, fabs(ref[2].divergence)),
+            "divergence: opencl %.17g, cpu %.17g", got[2].divergence, ref[2].divergence);
+  for (int i = 0; i < 5; i++) clReleaseMemObject(bufs[i]);
+  ie_context_destroy(ctx);
+  ie_context_destroy(cpu);
+}
+#endif

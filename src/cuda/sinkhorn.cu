@@ -37,6 +37,7 @@ struct SkWs {
   uint8_t *active, *mask;  /* [B] */
   ie_i64 *bad;             /* [Bc·n]: first non-finite column of a given cost's row */
   double *cmax;            /* [Bc] */
+  int next_slot;           /* the next IE_WS_SINKHORN slot to hand out */
 };
 
 /* ---- Host side ---------------------------------------------------------------------- */
@@ -60,19 +61,19 @@ static void cu_sk_end(ie_context *ctx, void *wsv)
   if (!w) return;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   ie_cu_devguard guard(st->device);
-  (void)cudaStreamSynchronize(st->stream);
-  void *bufs[] = {w->C, w->CT, w->x, w->y, w->lw[0], w->lw[1], w->pot[0], w->pot[1], w->fsave,
-                  w->rowt, w->pterm, w->active, w->mask, w->bad, w->cmax};
-  for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++)
-    if (bufs[k]) (void)cudaFree(bufs[k]);
+  (void)cudaStreamSynchronize(st->stream); /* the buffers are workspace slots: nothing to free */
   free(w);
 }
 
+/* The solve's next workspace slot (IE_WS_SINKHORN + k), of `count` elements. */
 template <typename Tp>
-static ie_status sk_malloc(ie_context *ctx, Tp **p, size_t count)
+static ie_status sk_malloc(ie_context *ctx, SkWs *w, Tp **p, size_t count)
 {
-  IE_CU(ctx, cudaMalloc((void **)p, (count ? count : 1) * sizeof(Tp)));
-  return IE_OK;
+  if (w->next_slot >= 20) return ie__error(ctx, IE_INTERNAL, "ie_sinkhorn (cuda): out of workspace slots");
+  void *buf = NULL;
+  ie_status s = ie__ws_device(ctx, IE_WS_SINKHORN + w->next_slot++, (count ? count : 1) * sizeof(Tp), &buf);
+  *p = (Tp *)buf;
+  return s;
 }
 
 #define SK_TRY(expr)                    \
@@ -86,17 +87,19 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
 {
   const int64_t B = s->B, n = s->n, m = s->m, d = s->d, R = n > m ? n : m;
   cudaStream_t str = st->stream;
-  SK_TRY(sk_malloc(ctx, &w->lw[0], (size_t)(B * n)));
-  SK_TRY(sk_malloc(ctx, &w->lw[1], (size_t)(B * m)));
-  SK_TRY(sk_malloc(ctx, &w->pot[0], (size_t)(B * n)));
-  SK_TRY(sk_malloc(ctx, &w->pot[1], (size_t)(B * m)));
-  SK_TRY(sk_malloc(ctx, &w->fsave, (size_t)(B * n)));
-  SK_TRY(sk_malloc(ctx, &w->rowt, (size_t)(B * R * IE_SK_TERMS)));
-  SK_TRY(sk_malloc(ctx, &w->pterm, (size_t)(B * IE_SK_TERMS)));
-  SK_TRY(sk_malloc(ctx, &w->active, (size_t)B));
-  SK_TRY(sk_malloc(ctx, &w->mask, (size_t)B));
+  SK_TRY(sk_malloc(ctx, w, &w->lw[0], (size_t)(B * n)));
+  SK_TRY(sk_malloc(ctx, w, &w->lw[1], (size_t)(B * m)));
+  SK_TRY(sk_malloc(ctx, w, &w->pot[0], (size_t)(B * n)));
+  SK_TRY(sk_malloc(ctx, w, &w->pot[1], (size_t)(B * m)));
+  SK_TRY(sk_malloc(ctx, w, &w->fsave, (size_t)(B * n)));
+  SK_TRY(sk_malloc(ctx, w, &w->rowt, (size_t)(B * R * IE_SK_TERMS)));
+  SK_TRY(sk_malloc(ctx, w, &w->pterm, (size_t)(B * IE_SK_TERMS)));
+  SK_TRY(sk_malloc(ctx, w, &w->active, (size_t)B));
+  SK_TRY(sk_malloc(ctx, w, &w->mask, (size_t)B));
   IE_CU(ctx, cudaMemcpyAsync(w->lw[0], s->la, (size_t)(B * n) * sizeof(double), cudaMemcpyHostToDevice, str));
   IE_CU(ctx, cudaMemcpyAsync(w->lw[1], s->lb, (size_t)(B * m) * sizeof(double), cudaMemcpyHostToDevice, str));
+  ie__ws_copied(ctx, 1, (size_t)(B * n) * sizeof(double));
+  ie__ws_copied(ctx, 1, (size_t)(B * m) * sizeof(double));
   IE_CU(ctx, cudaMemsetAsync(w->pot[0], 0, (size_t)(B * n) * sizeof(double), str));
   sk_init_g<<<GRID_ELEMS(B * m), SK_NT, 0, str>>>(w->pot[1], w->lw[1], B * m);
   IE_CU_LAUNCHED(ctx, "sk_init_g");
@@ -108,19 +111,21 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
   w->Bc = Bc;
   if (!s->cost) {
     const int64_t nx = (s->x_bstride ? B : 1) * n, ny = (s->y_bstride ? B : 1) * m;
-    SK_TRY(sk_malloc(ctx, &w->x, (size_t)(nx * d)));
-    SK_TRY(sk_malloc(ctx, &w->y, (size_t)(ny * d)));
+    SK_TRY(sk_malloc(ctx, w, &w->x, (size_t)(nx * d)));
+    SK_TRY(sk_malloc(ctx, w, &w->y, (size_t)(ny * d)));
     IE_CU(ctx, cudaMemcpyAsync(w->x, s->x, (size_t)(nx * d) * sizeof(double), cudaMemcpyHostToDevice, str));
     IE_CU(ctx, cudaMemcpyAsync(w->y, s->y, (size_t)(ny * d) * sizeof(double), cudaMemcpyHostToDevice, str));
+    ie__ws_copied(ctx, 1, (size_t)(nx * d) * sizeof(double));
+    ie__ws_copied(ctx, 1, (size_t)(ny * d) * sizeof(double));
   }
   if (Bc) {
     w->c_bs = Bc > 1 ? n * m : 0;
-    SK_TRY(sk_malloc(ctx, &w->C, (size_t)(Bc * n * m)));
-    SK_TRY(sk_malloc(ctx, &w->CT, (size_t)(Bc * n * m)));
-    SK_TRY(sk_malloc(ctx, &w->cmax, (size_t)Bc));
+    SK_TRY(sk_malloc(ctx, w, &w->C, (size_t)(Bc * n * m)));
+    SK_TRY(sk_malloc(ctx, w, &w->CT, (size_t)(Bc * n * m)));
+    SK_TRY(sk_malloc(ctx, w, &w->cmax, (size_t)Bc));
     if (s->cost) {
       const ie_mat *cm = s->cost;
-      SK_TRY(sk_malloc(ctx, &w->bad, (size_t)(Bc * n)));
+      SK_TRY(sk_malloc(ctx, w, &w->bad, (size_t)(Bc * n)));
       sk_convert<<<GRID_GROUPS(Bc * n), SK_NT, 0, str>>>((const ie_u8 *)cm->buf, (ie_u64)cm->offset,
                                                          (int)cm->dtype, cm->stride, Bc * n, m, w->C,
                                                          w->bad);
@@ -136,18 +141,22 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
       sk_absmax<<<GRID_GROUPS(Bc), SK_NT, 0, str>>>(w->C, Bc, n * m, w->cmax);
       IE_CU_LAUNCHED(ctx, "sk_absmax");
       IE_CU(ctx, cudaMemcpyAsync(cmax, w->cmax, (size_t)Bc * sizeof(double), cudaMemcpyDeviceToHost, str));
+      ie__ws_copied(ctx, 0, (size_t)Bc * sizeof(double));
     }
   }
   *bad = -1;
-  if (!w->bad) {
-    IE_CU(ctx, cudaStreamSynchronize(str));
-    return IE_OK;
-  }
+  IE_CU(ctx, cudaStreamSynchronize(str));
+  /* sk_absmax's max |C| is NaN-aware: inf exactly when an element is not
+   * finite; only then are the rows' bad columns read, to name the first. */
+  int finite = 1;
+  for (int64_t p = 0; w->bad && p < Bc; p++) finite &= isfinite(cmax[p]) != 0;
+  if (!w->bad || finite) return IE_OK;
   /* The first row with a non-finite element gives the flat index. */
   const size_t nrows = (size_t)(Bc * n);
   int64_t *hb = (int64_t *)malloc(nrows * sizeof *hb);
   if (!hb) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory for the cost's row checks");
   cudaError_t e = cudaMemcpyAsync(hb, w->bad, nrows * sizeof *hb, cudaMemcpyDeviceToHost, str);
+  ie__ws_copied(ctx, 0, nrows * sizeof *hb);
   if (e == cudaSuccess) e = cudaStreamSynchronize(str);
   for (size_t r = 0; e == cudaSuccess && r < nrows; r++)
     if (hb[r] >= 0) {
@@ -188,6 +197,7 @@ static ie_status cu_sk_set_active(ie_context *ctx, void *wsv, const uint8_t *mas
   SkWs *w = (SkWs *)wsv;
   IE_CU(ctx, cudaMemcpyAsync(w->active, mask, (size_t)w->B, cudaMemcpyHostToDevice, st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 1, (size_t)w->B);
   return IE_OK;
 }
 
@@ -220,6 +230,7 @@ static ie_status cu_sk_pass(ie_context *ctx, void *wsv, int side, int mode, doub
   IE_CU(ctx, cudaMemcpyAsync(terms, w->pterm, (size_t)(w->B * IE_SK_TERMS) * sizeof(double),
                              cudaMemcpyDeviceToHost, st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, (size_t)(w->B * IE_SK_TERMS) * sizeof(double));
   return IE_OK;
 }
 
@@ -229,6 +240,7 @@ static ie_status cu_sk_restore(ie_context *ctx, void *wsv, const uint8_t *mask)
   IE_CU_ENTER(ctx, st);
   SkWs *w = (SkWs *)wsv;
   IE_CU(ctx, cudaMemcpyAsync(w->mask, mask, (size_t)w->B, cudaMemcpyHostToDevice, st->stream));
+  ie__ws_copied(ctx, 1, (size_t)w->B);
   sk_restore<<<GRID_ELEMS(w->B * w->n), SK_NT, 0, st->stream>>>(w->pot[0], w->fsave, w->mask, w->B * w->n,
                                                                  w->n);
   IE_CU_LAUNCHED(ctx, "sk_restore");
@@ -241,9 +253,10 @@ static ie_status cu_sk_potential(ie_context *ctx, void *wsv, int side, double *o
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
   SkWs *w = (SkWs *)wsv;
-  IE_CU(ctx, cudaMemcpyAsync(out, w->pot[side], (size_t)(w->B * (side ? w->m : w->n)) * sizeof(double),
-                             cudaMemcpyDeviceToHost, st->stream));
+  const size_t bytes = (size_t)(w->B * (side ? w->m : w->n)) * sizeof(double);
+  IE_CU(ctx, cudaMemcpyAsync(out, w->pot[side], bytes, cudaMemcpyDeviceToHost, st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, bytes);
   return IE_OK;
 }
 
