@@ -614,7 +614,17 @@ IE_API ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *a,
                              ie_sinkhorn_result *results, DLTensor *f,
                              DLTensor *g, DLTensor *plan);
 
-/* ---- k-nearest-neighbour estimators (docs/SPEC.md §5) ---------------------------- */
+/* ---- k-nearest-neighbour estimators (docs/SPEC.md §5) ---------------------------- *
+ * On a GPU context (CUDA, OpenCL) the samples stay in device memory: the
+ * caller's tensors are read in place (host ones staged once) into float32
+ * workspace buffers by one pass that also finds a NaN or inf; ie_knn writes
+ * `indices` and `distances` in place; the estimators keep the k-th
+ * distances, counts and density ratios on the device and reduce their
+ * terms there, so that a call reads back only its statistics (64 bytes a
+ * reduction, at most two a call, and 4 bytes a load; after a failure also
+ * the one row the message names) and, once warm, allocates nothing.  With `jitter` > 0 the samples are read to
+ * the host, jittered there (the seeded stream is defined on the host) and
+ * sent once as float32. */
 
 /* Distances between samples in ℝ^d. */
 typedef enum {
