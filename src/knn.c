@@ -531,6 +531,8 @@ IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor
     if (s == IE_OK && distances && (s = ie__stage_out(ctx, &da)) == IE_OK) staged_d = 1;
     const ie_knn_sink sink = {indices ? &ia.m : NULL, distances ? &da.m : NULL, 0};
     if (s == IE_OK && m > 0) s = search(ctx, fn, &q, &r, k, o.metric, o.exclude_self != 0, NULL, NULL, &sink);
+    /* synchronous: the outputs are written when the call returns */
+    if (s == IE_OK && ctx->ops->synchronize) s = ctx->ops->synchronize(ctx);
     if (s == IE_OK && staged_i) s = ie__unstage_out(ctx, &ia);
     if (s == IE_OK && staged_d) s = ie__unstage_out(ctx, &da);
     if (staged_i) ie__release(ctx, &ia);
