@@ -320,6 +320,8 @@ IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
   if (s == IE_OK) {
     stats = ie__malloc((size_t)X * 4 * sizeof *stats);
     if (!stats) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
+    for (int64_t i = 0; stats && i < X; i++) /* neutral: a GPU folds into row 0 */
+      memcpy(stats + 4 * i, (const double[4]){INFINITY, -INFINITY, INFINITY, -INFINITY}, sizeof(double[4]));
   }
   if (s == IE_OK && out) {
     s = ie__stage_out(ctx, &ov.a);
@@ -485,7 +487,7 @@ IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
   if (s == IE_OK) s = table_sums(ctx, fn, "counts", &tv.a.m, B, 0, batched, &sm);
   if (s == IE_OK) {
     n = ie__malloc((size_t)B * sizeof *n);
-    rowmi = ie__malloc((size_t)(B * X) * sizeof *rowmi);
+    rowmi = ie__calloc((size_t)(B * X), sizeof *rowmi); /* 0: a GPU sums into each table's row 0 */
     if (!n || !rowmi) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
   }
   for (int64_t b = 0; s == IE_OK && b < B; b++) {
