@@ -719,6 +719,40 @@ static void device_tensors(ie_backend b) {
     cr_assert(near(po[4 + c], ph[c], 1e-6) && po[4 + c] >= -1 && po[4 + c] <= 1,
               "nPMI cell %d: %.9g, cpu %.17g", c, po[4 + c], ph[c]);
   cr_assert(near(pd.min_npmi, phr.min_npmi, 1e-12) && near(pd.max_npmi, phr.max_npmi, 1e-12));
+
+  /* Warm calls on device tensors allocate nothing; the count reads back one
+   * long (its folded search), the PMI map its 4 folded statistics after the
+   * X + Y marginals' round trip, MI one double a table after the same (the
+   * marginals cross: E[I] and the entropies are taken on the host). */
+  y[1234 * KS + 2] = 0;
+  dev_put(ctx, dy, y, sizeof *y * N * KS);
+  ie_workspace_info w0 = {.size = sizeof w0}, w1 = {.size = sizeof w1};
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, &ign), IE_OK, "%s", ie_errmsg(ctx));
+  cr_assert(ie_workspace_query(ctx, &w0) == IE_OK);
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, &ign), IE_OK, "%s", ie_errmsg(ctx));
+  cr_assert(ie_workspace_query(ctx, &w1) == IE_OK);
+  cr_expect(w1.device_allocations == w0.device_allocations, "a warm count allocated");
+  cr_expect(w1.bytes_to_device == w0.bytes_to_device && w1.bytes_to_host - w0.bytes_to_host == 8,
+            "a warm count moved %llu bytes up and %llu down; expected 0 and 8",
+            (unsigned long long)(w1.bytes_to_device - w0.bytes_to_device),
+            (unsigned long long)(w1.bytes_to_host - w0.bytes_to_host));
+  w0 = w1;
+  cr_assert_eq(ie_pmi(ctx, &tt, &tpo, &po_opt, &pd), IE_OK, "%s", ie_errmsg(ctx));
+  cr_assert(ie_workspace_query(ctx, &w1) == IE_OK);
+  cr_expect(w1.device_allocations == w0.device_allocations, "a warm PMI allocated");
+  cr_expect(w1.bytes_to_device - w0.bytes_to_device == 8 * (X + Y) &&
+                w1.bytes_to_host - w0.bytes_to_host == 8 + 8 * (X + Y) + 8 * 4,
+            "a warm PMI moved %llu bytes up and %llu down", (unsigned long long)(w1.bytes_to_device - w0.bytes_to_device),
+            (unsigned long long)(w1.bytes_to_host - w0.bytes_to_host));
+  cr_assert_eq(ie_table_mi(ctx, &tt, NULL, &rd), IE_OK, "%s", ie_errmsg(ctx));
+  cr_assert(ie_workspace_query(ctx, &w0) == IE_OK);
+  cr_assert_eq(ie_table_mi(ctx, &tt, NULL, &rd), IE_OK, "%s", ie_errmsg(ctx));
+  cr_assert(ie_workspace_query(ctx, &w1) == IE_OK);
+  cr_expect(w1.device_allocations == w0.device_allocations, "a warm MI allocated");
+  cr_expect(w1.bytes_to_device - w0.bytes_to_device == 8 * (X + Y + 1) &&
+                w1.bytes_to_host - w0.bytes_to_host == 8 + 8 * (X + Y) + 8,
+            "a warm MI moved %llu bytes up and %llu down", (unsigned long long)(w1.bytes_to_device - w0.bytes_to_device),
+            (unsigned long long)(w1.bytes_to_host - w0.bytes_to_host));
   dev_free(ctx, dpo), dev_free(ctx, dx), dev_free(ctx, dy), dev_free(ctx, dt);
   free(po), free(ph), free(x), free(y), free(tab), free(want), free(got);
   ie_context_destroy(cpu);
