@@ -725,21 +725,69 @@ static void device_tensors(ie_backend b) {
   ie_context_destroy(ctx);
 }
 
+/* A count large enough to be split into blocks and over threads (the CPU
+ * checks and counts blocks of rows in turn): Zipf-like x labels, top-2 y,
+ * padding ignored, added to a table holding an earlier shard; equal to a
+ * plain loop.  Then a bad label in the last block: IE_BAD_LABEL naming it,
+ * and the table exactly as before (the blocks already added are taken off). */
+static void many_blocks(ie_backend b) {
+  ie_context *ctx = backend_context(b);
+  if (!has_discrete(ctx)) {
+    ie_context_destroy(ctx);
+    return;
+  }
+  enum { N = 100003, K = 2, X = 300, Y = 64 };
+  int32_t *x = malloc(sizeof *x * N);
+  int64_t *y = malloc(sizeof *y * N * K), *tab = malloc(sizeof *tab * X * Y), *want = malloc(sizeof *want * X * Y);
+  uint64_t st = 99;
+  for (int i = 0; i < N; i++) {
+    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double u = (double)(st >> 11) / 9007199254740992.0;
+    x[i] = i % 101 == 7 ? -100 : (int32_t)(pow(X, u) - 1); /* log-uniform: small labels often */
+    for (int j = 0; j < K; j++) {
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      y[i * K + j] = i % 17 == 3 && j == 1 ? -100 : (int64_t)((st >> 40) % Y);
+    }
+  }
+  for (int c = 0; c < X * Y; c++) tab[c] = want[c] = c % 7;
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < K; j++)
+      if (x[i] != -100 && y[i * K + j] != -100) want[x[i] * Y + y[i * K + j]]++;
+  int64_t shx[1] = {N}, shy[2] = {N, K}, sht[2] = {X, Y};
+  DLTensor tx, ty, tt;
+  host_tensor(&tx, x, TC_I32, 1, shx);
+  host_tensor(&ty, y, TC_I64, 2, shy);
+  host_tensor(&tt, tab, TC_I64, 2, sht);
+  ie_count_options ign = {.size = sizeof ign, .ignore_label = -100, .has_ignore_label = 1};
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, &ign), IE_OK, "%s", ie_errmsg(ctx));
+  for (int c = 0; c < X * Y; c++)
+    cr_assert(tab[c] == want[c], "cell %d: %lld, expected %lld", c, (long long)tab[c], (long long)want[c]);
+  y[(N - 5) * K + 1] = Y; /* out of range, in the last block */
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, &ign), IE_BAD_LABEL);
+  cr_assert_eq(ie_error_row(ctx), N - 5, "%s", ie_errmsg(ctx));
+  for (int c = 0; c < X * Y; c++) cr_assert(tab[c] == want[c], "a failed count changed cell %d", c);
+  free(x), free(y), free(tab), free(want);
+  ie_context_destroy(ctx);
+}
+
 /* Each backend in its own test (tc_context skips a test whose backend has
  * no device here). */
 #define EACH(fn, be, tag) \
   Test(discrete, fn##_##tag) { fn(be); }
 EACH(shards_add_up, IE_BACKEND_CPU, cpu)
+EACH(many_blocks, IE_BACKEND_CPU, cpu)
 EACH(errors, IE_BACKEND_CPU, cpu)
 EACH(pointwise, IE_BACKEND_CPU, cpu)
 #if IE_TEST_HAVE_OPENCL
 EACH(shards_add_up, IE_BACKEND_OPENCL, opencl)
+EACH(many_blocks, IE_BACKEND_OPENCL, opencl)
 EACH(errors, IE_BACKEND_OPENCL, opencl)
 EACH(pointwise, IE_BACKEND_OPENCL, opencl)
 EACH(device_tensors, IE_BACKEND_OPENCL, opencl)
 #endif
 #if IE_TEST_HAVE_CUDA
 EACH(shards_add_up, IE_BACKEND_CUDA, cuda)
+EACH(many_blocks, IE_BACKEND_CUDA, cuda)
 EACH(errors, IE_BACKEND_CUDA, cuda)
 EACH(pointwise, IE_BACKEND_CUDA, cuda)
 EACH(device_tensors, IE_BACKEND_CUDA, cuda)
