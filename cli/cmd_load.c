@@ -188,11 +188,45 @@ int cli_lib_fail(const char *cmd, ie_context *ctx, ie_status st,
   }
 }
 
-int cli_write_values(const char *cmd, const char *path, const double *v,
-                     int ndim, const int64_t *shape) {
+int cli_values_stage(const char *cmd, const char *path, const double *v, int ndim,
+                     const int64_t *shape, ieio_writer **w) {
   char err[1400];
   err[0] = '\0';
-  if (ieio_write_npy(path, cli_dt(kDLFloat, 64), ndim, shape, v, err, sizeof err) != 0)
+  *w = NULL;
+  int64_t count = 1;
+  for (int d = 0; d < ndim; d++) count *= shape[d];
+  if (ieio_writer_begin(w, path, cli_dt(kDLFloat, 64), ndim, shape, err, sizeof err) != 0) {
+    *w = NULL;
+    return cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot create the output file");
+  }
+  cli_remove_on_signal(ieio_writer_tmp_path(*w));
+  if (ieio_writer_append(*w, v, (size_t)count * sizeof *v, err, sizeof err) != 0 ||
+      ieio_writer_close(*w, err, sizeof err) != 0) {
+    cli_values_abort(*w);
+    *w = NULL;
     return cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot write the output file");
+  }
   return CLI_EXIT_OK;
+}
+
+int cli_values_commit(const char *cmd, ieio_writer *w) {
+  char err[1400];
+  err[0] = '\0';
+  int r = ieio_writer_commit(w, err, sizeof err); /* frees w; removes the file on failure */
+  cli_remove_on_signal(NULL);
+  if (r != 0) return cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot finish the output file");
+  return CLI_EXIT_OK;
+}
+
+void cli_values_abort(ieio_writer *w) {
+  if (!w) return;
+  ieio_writer_abort(w);
+  cli_remove_on_signal(NULL);
+}
+
+int cli_write_values(const char *cmd, const char *path, const double *v,
+                     int ndim, const int64_t *shape) {
+  ieio_writer *w;
+  int rc = cli_values_stage(cmd, path, v, ndim, shape, &w);
+  return rc ? rc : cli_values_commit(cmd, w);
 }

@@ -382,6 +382,7 @@ static int rw_run(rw_job *j) {
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot create the output file");
       goto done;
     }
+    cli_remove_on_signal(ieio_writer_tmp_path(w));
   }
   if ((rc = cli_mpi_agree(CLI_EXIT_OK, 0)) != CLI_EXIT_OK) goto done;
 
@@ -409,6 +410,8 @@ static int rw_run(rw_job *j) {
           rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot open the output file");
           goto done;
         }
+        /* Whichever rank outlives the others' deaths removes it. */
+        cli_remove_on_signal(oi.tmp);
       }
     }
     ieio_writer_range(w, (uint64_t)first * file_row_bytes, (uint64_t)count * file_row_bytes);
@@ -582,6 +585,7 @@ static int rw_run(rw_job *j) {
     err[0] = '\0';
     int wr = ieio_writer_commit(w, err, sizeof err);
     w = NULL;
+    cli_remove_on_signal(NULL);
     if (wr != 0) {
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot finish the output file");
       goto done;
@@ -618,6 +622,7 @@ static int rw_run(rw_job *j) {
 done:
   /* rank 0's writer removes the temporary file; the others' only close */
   if (w) ieio_writer_abort(w);
+  cli_remove_on_signal(NULL);
   stream_close(st);
   free(outbuf);
   free(all);
