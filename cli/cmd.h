@@ -277,12 +277,19 @@ int cli_write_values(const char *cmd, const char *path, const double *v,
                      int ndim, const int64_t *shape);
 /* The same in two steps, for a run whose success is decided after the
  * values are written (under MPI, by every rank): cli_values_stage writes the
- * whole file under its temporary name (removed on SIGINT / SIGTERM, see
- * cli_remove_on_signal) and returns an exit status; cli_values_commit
- * renames it into place, cli_values_abort removes it (NULL: no-op).  Both
- * free the writer. */
-int cli_values_stage(const char *cmd, const char *path, const double *v, int ndim,
+ * whole file under its temporary name (`tmp`, or a random one when NULL or
+ * ""; removed on SIGINT / SIGTERM, see cli_remove_on_signal) and returns an
+ * exit status; cli_values_commit renames it into place, cli_values_abort
+ * removes it (NULL: no-op).  Both free the writer. */
+int cli_values_stage(const char *cmd, const char *path, const char *tmp, const double *v, int ndim,
                      const int64_t *shape, ieio_writer **w);
+/* Under MPI with several ranks: rank 0 names --out's temporary file before
+ * it exists and every rank learns the name and arms cli_remove_on_signal
+ * with it, so that whichever rank outlives a killed one removes the file.
+ * "" with one rank (the writer picks the name).  Collective: call it right
+ * after a successful agreement (or another collective every rank made). */
+#define CLI_TMP_CAP 4096
+void cli_out_tmp_shared(const char *path, char tmp[CLI_TMP_CAP]);
 int cli_values_commit(const char *cmd, ieio_writer *w);
 void cli_values_abort(ieio_writer *w);
 

@@ -293,6 +293,9 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
   double *out = NULL;
   ieio_writer *w = NULL;
   if ((rc = get_table(name, a, c, ctx, 2, &in, &tb, &t))) goto done;
+  /* (get_table's last collective was the sum, which every rank made.) */
+  char tmp[CLI_TMP_CAP];
+  if (c->out) cli_out_tmp_shared(c->out, tmp);
   if (cli_mpi_rank() != 0) { /* rank 0 holds the whole table: the rest is its */
     rc = cli_mpi_agree(CLI_EXIT_OK, 1);
     goto done;
@@ -329,7 +332,7 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
     for (int64_t i = X * Y - 1; i >= 0; i--) out[i] = (double)((const float *)out)[i];
   if (out && o.kind != IE_PMI_NORMALIZED && scale != 1)
     for (int64_t i = 0; i < X * Y; i++) out[i] *= scale;
-  if (out && (rc = cli_values_stage(name, c->out, out, 2, oshape, &w))) goto done;
+  if (out && (rc = cli_values_stage(name, c->out, tmp, out, 2, oshape, &w))) goto done;
   /* Every rank succeeded: --out into place, then the JSON. */
   if ((rc = cli_mpi_agree(CLI_EXIT_OK, 1))) goto done;
   if (w) {
@@ -427,6 +430,9 @@ static int run_table_mi(const cli_command *cmd, const cli_args *a, const cli_com
   double *vals = NULL;
   ieio_writer *w = NULL;
   if ((rc = get_table(name, a, c, ctx, 3, &in, &tb, &t))) goto done;
+  /* (get_table's last collective was the sum, which every rank made.) */
+  char tmp[CLI_TMP_CAP];
+  if (c->out) cli_out_tmp_shared(c->out, tmp);
   if (cli_mpi_rank() != 0) { /* rank 0 holds the whole table: the rest is its */
     rc = cli_mpi_agree(CLI_EXIT_OK, 1);
     goto done;
@@ -458,7 +464,7 @@ static int run_table_mi(const cli_command *cmd, const cli_args *a, const cli_com
   }
   if (c->out) {
     int64_t oshape[2] = {B, 6};
-    if ((rc = cli_values_stage(name, c->out, vals, 2, oshape, &w))) goto done;
+    if ((rc = cli_values_stage(name, c->out, tmp, vals, 2, oshape, &w))) goto done;
   }
   /* Every rank succeeded: --out into place, then the JSON. */
   if ((rc = cli_mpi_agree(CLI_EXIT_OK, 1))) goto done;

@@ -188,14 +188,23 @@ int cli_lib_fail(const char *cmd, ie_context *ctx, ie_status st,
   }
 }
 
-int cli_values_stage(const char *cmd, const char *path, const double *v, int ndim,
+void cli_out_tmp_shared(const char *path, char tmp[CLI_TMP_CAP]) {
+  memset(tmp, 0, CLI_TMP_CAP);
+  if (cli_mpi_size() == 1) return;
+  if (cli_mpi_rank() == 0 && ieio_tmp_name(path, tmp, CLI_TMP_CAP) != 0) tmp[0] = '\0';
+  cli_mpi_bcast(tmp, CLI_TMP_CAP);
+  if (tmp[0]) cli_remove_on_signal(tmp);
+}
+
+int cli_values_stage(const char *cmd, const char *path, const char *tmp, const double *v, int ndim,
                      const int64_t *shape, ieio_writer **w) {
   char err[1400];
   err[0] = '\0';
   *w = NULL;
   int64_t count = 1;
   for (int d = 0; d < ndim; d++) count *= shape[d];
-  if (ieio_writer_begin(w, path, cli_dt(kDLFloat, 64), ndim, shape, err, sizeof err) != 0) {
+  if (ieio_writer_begin_as(w, path, tmp && tmp[0] ? tmp : NULL, cli_dt(kDLFloat, 64), ndim, shape, err,
+                           sizeof err) != 0) {
     *w = NULL;
     return cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot create the output file");
   }
@@ -227,6 +236,6 @@ void cli_values_abort(ieio_writer *w) {
 int cli_write_values(const char *cmd, const char *path, const double *v,
                      int ndim, const int64_t *shape) {
   ieio_writer *w;
-  int rc = cli_values_stage(cmd, path, v, ndim, shape, &w);
+  int rc = cli_values_stage(cmd, path, NULL, v, ndim, shape, &w);
   return rc ? rc : cli_values_commit(cmd, w);
 }

@@ -361,7 +361,14 @@ static int rw_run(rw_job *j) {
     goto done;
   }
 
-  /* --out: rank 0 makes the temporary file (header and whole shape). */
+  /* --out: its temporary name known to every rank before the file exists
+   * (cli_out_tmp_shared), then rank 0 makes the file (header and whole
+   * shape). */
+  char shared_tmp[CLI_TMP_CAP] = "";
+  if (c->out && R > 1) {
+    if ((rc = cli_mpi_agree(CLI_EXIT_OK, 0)) != CLI_EXIT_OK) goto done;
+    cli_out_tmp_shared(c->out, shared_tmp);
+  }
   if (c->out && me == 0) {
     int64_t shape[IEIO_MAX_NDIM];
     int ndim;
@@ -377,7 +384,8 @@ static int rw_run(rw_job *j) {
       shape[0] = 1;
     }
     err[0] = '\0';
-    if (ieio_writer_begin(&w, c->out, j->out_dtype, ndim, shape, err, sizeof err) != 0) {
+    if (ieio_writer_begin_as(&w, c->out, shared_tmp[0] ? shared_tmp : NULL, j->out_dtype, ndim, shape, err,
+                             sizeof err) != 0) {
       w = NULL;
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot create the output file");
       goto done;
