@@ -221,6 +221,10 @@ int cli_values_stage(const char *cmd, const char *path, const char *tmp, const d
 int cli_values_commit(const char *cmd, ieio_writer *w) {
   char err[1400];
   err[0] = '\0';
+  if (cli_interrupted) { /* the handler may have removed the file already */
+    cli_values_abort(w);
+    return cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
+  }
   int r = ieio_writer_commit(w, err, sizeof err); /* frees w; removes the file on failure */
   cli_remove_on_signal(NULL);
   if (r != 0) return cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot finish the output file");

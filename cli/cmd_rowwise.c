@@ -589,6 +589,10 @@ static int rw_run(rw_job *j) {
 
   /* Every rank succeeded: rank 0 renames the file into place and reports. */
   if (me != 0) goto done;
+  if (w && cli_interrupted) { /* the handler may have removed the file already */
+    rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
+    goto done;
+  }
   if (w) {
     err[0] = '\0';
     int wr = ieio_writer_commit(w, err, sizeof err);
