@@ -250,7 +250,13 @@ IE_API void ie_host_free(ie_context *ctx, void *ptr);
  * device and host allocations it made and the bytes it holds now, and the
  * copies between host and device that the context's calls made (counts and
  * bytes since the context was made).  A server can check that its calls, once
- * warm, allocate nothing and move only a few bytes (a summary, a status). */
+ * warm, allocate nothing and move only a few bytes (a summary, a status).
+ * Where more must cross, by design: the spectral measures read back their
+ * eigenproblem's input on OpenCL (S·m² numbers; it is solved on the host),
+ * its eigenvalues on CUDA (S·m); ie_pmi and ie_table_mi take the table's
+ * X + Y marginals to the host and back (the entropies and E[I] are host
+ * sums), and read back one result a table; MAUVE's Lloyd iterations move
+ * their labels (n a pass). */
 typedef struct {
   size_t size;                  /* sizeof(ie_workspace_info), or 0: see "Options structs" */
   uint64_t device_allocations;  /* device buffers allocated, since the context was made */

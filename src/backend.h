@@ -36,6 +36,8 @@ typedef enum {
 
 size_t ie__dtype_size(ie_dtype t);
 const char *ie__dtype_name(ie_dtype t);
+/* Machine epsilon of a floating dtype (float's for the integer ones). */
+double ie__dtype_eps(ie_dtype t);
 
 /* Per-row error codes written by kernels; 0 means the row is fine.  When
  * several apply, the kernel may report any of them. */
@@ -47,6 +49,10 @@ typedef enum {
   IE_ROW_BAD_LABEL = 4  /* label outside [0, V) */
 } ie_rowerr_code;
 typedef int32_t ie_rowerr;
+
+/* A given similarity matrix is symmetric with a unit diagonal to within
+ * this many ulps of its dtype (src/spectral.c, ops->gram). */
+#define IE_GIVEN_ULPS 16
 
 /* A row-major matrix view in backend memory.  `buf` is a pointer (CPU, CUDA)
  * or a cl_mem (OpenCL); the first element is at byte `offset` in it. */
@@ -133,14 +139,21 @@ typedef struct ie_backend_ops {
    * copies x (m = n).  err (host, x->rows entries) gets IE_ROW_NONFINITE for
    * a row holding NaN or ±inf, IE_ROW_EMPTY for a zero row under cosine; dev
    * (host, x->rows; precomputed only, else NULL) gets each row's
-   * max_j max(|K_ij − K_ji|, |K_ii − 1|). */
+   * max_j max(|K_ij − K_ji|, |K_ii − 1|).  The caller zeroes err and dev and
+   * reports only the first row with a code, then the first whose deviation
+   * exceeds IE_GIVEN_ULPS ulps of x's dtype; a GPU backend finds these two
+   * rows on the device and writes only them, so that a few bytes cross
+   * whatever n is.  `out` and every temporary of a GPU backend are slots
+   * IE_WS_SPECTRAL + 0..7 of the workspace. */
   ie_status (*gram)(ie_context *ctx, const ie_mat *x, int64_t sets,
                     ie_kernel kernel, double gamma, int dual, double scale,
                     int mul, ie_dtype dt, void *out, ie_rowerr *err,
                     double *dev);
   /* Eigenvalues of the `sets` symmetric m × m matrices in `a` (backend
    * memory, dtype dt; overwritten) into w (host, sets·m, ascending in each
-   * set).  A solver reporting failure gives IE_BACKEND_FAILURE naming the set. */
+   * set).  A solver reporting failure gives IE_BACKEND_FAILURE naming the set.
+   * (OpenCL solves on the host: its m × m download is the one copy of the
+   * spectral measures that grows with the input; docs/SPEC.md §6.) */
   ie_status (*eigvalsh)(ie_context *ctx, void *a, ie_dtype dt, int64_t sets,
                         int64_t m, double *w);
 

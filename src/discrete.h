@@ -6,7 +6,11 @@
  * Tables are compact matrices in backend memory (ie_mat, stride = cols):
  * `sets` tables of X rows stacked into sets·X rows of Y columns.  Small
  * per-row or per-table results go to HOST arrays; the dispatcher reduces
- * them in a fixed order (bit-identical results run after run).  The cell
+ * them in a fixed order (bit-identical results run after run).  A GPU
+ * backend folds what it can on the device (first bad indices, the PMI
+ * map's statistics, each table's MI) so that only those few bytes cross;
+ * its temporaries are slots IE_WS_DISCRETE + 0..11 and IE_WSH_DISCRETE +
+ * 0..3 of the workspace.  The cell
  * formulas are those of src/kernels/discrete.h on every backend.
  */
 #ifndef IE_DISCRETE_H
@@ -47,11 +51,16 @@ typedef struct ie_disc_ops {
   /* The PMI map of one table t [X, Y] with (unsmoothed) marginals rowm [X],
    * colm [Y] (host), into out (X × Y, f32/f64, backend memory; NULL: none).
    * stats (host, 4·X): per row min and max of the asked kind, min and max
-   * of nPMI. */
+   * of nPMI; or, from a GPU backend, those folded over the rows on the
+   * device into stats[0..3], the other rows left as the caller set them
+   * (±inf: neutral for the min and max the caller takes). */
   ie_status (*pmi)(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args *a,
                    const double *rowm, const double *colm, const ie_mat *out, double *stats);
   /* Per row r of t (sets·X rows), Σ_y disc_mi_term(t_ry, rowsum_r, colsum_(set, y),
-   * n_set) into rowmi (host, t->rows).  n: host, one total a table. */
+   * n_set) into rowmi (host, t->rows); or, from a GPU backend, each
+   * table's sum of them (folded on the device) in its first row
+   * rowmi[b·X], the other rows left as the caller set them (0).  n: host,
+   * one total a table. */
   ie_status (*mi_rows)(ie_context *ctx, const ie_mat *t, int64_t sets, const double *rowsum,
                        const double *colsum, const double *n, double *rowmi);
   /* imin or mmi (DISC_PID_*) of each joint: j is B rows of S1·S2·T masses.

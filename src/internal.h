@@ -21,6 +21,34 @@ static inline ie_status ie__be_alloc(ie_context *ctx, size_t bytes, void **buf) 
   return ctx->ops->alloc(ctx, bytes, buf);
 }
 
+/* A temporary of one call: on a GPU context the workspace's slot `slot`
+ * (IE_WS_* / IE_WSH_*: kept and reused, so a warm context allocates
+ * nothing), on the CPU fresh memory (a CPU context has no workspace).
+ * Give each back with ie__tmp_*_done, which frees only the CPU's. */
+static inline ie_status ie__tmp_device(ie_context *ctx, int slot, size_t bytes, void **buf) {
+  if (ctx->backend == IE_BACKEND_CPU) return ie__be_alloc(ctx, bytes, buf);
+  if (ie__fault())
+    return ie__error(ctx, IE_OUT_OF_MEMORY, "injected fault: %s workspace slot of %zu bytes",
+                     ctx->ops->name, bytes);
+  return ie__ws_device(ctx, slot, bytes, buf);
+}
+static inline void ie__tmp_device_done(ie_context *ctx, void *buf) {
+  if (ctx->backend == IE_BACKEND_CPU && buf) ctx->ops->free(ctx, buf);
+}
+static inline ie_status ie__tmp_host(ie_context *ctx, int slot, size_t bytes, void **p) {
+  *p = NULL;
+  if (ctx->backend != IE_BACKEND_CPU) {
+    if (ie__fault())
+      return ie__error(ctx, IE_OUT_OF_MEMORY, "injected fault: host workspace slot of %zu bytes", bytes);
+    return ie__ws_host(ctx, slot, bytes, p);
+  }
+  *p = ie__malloc(bytes ? bytes : 1);
+  return *p ? IE_OK : ie__error(ctx, IE_OUT_OF_MEMORY, "no host memory for %zu bytes of scratch", bytes);
+}
+static inline void ie__tmp_host_done(ie_context *ctx, void *p) {
+  if (ctx->backend == IE_BACKEND_CPU) free(p);
+}
+
 /* Any other backend call: IE__BE(ctx, upload, args...) is
  * ctx->ops->upload(ctx, args...); an injected fault is IE_BACKEND_FAILURE. */
 #define IE__BE(ctx, call, ...)                                                 \

@@ -20,18 +20,7 @@ static int has_spectral(const ie_context *ctx) {
   return ctx && ctx->ops && ctx->ops->gram && ctx->ops->eigvalsh;
 }
 
-#include "threads.h"
 /* ---- Eigenvalues to results -------------------------------------------------- */
-
-/* Machine epsilon of a dtype. */
-static double dtype_eps(ie_dtype t) {
-  switch (t) {
-  case IE_DT_F64: return DBL_EPSILON;
-  case IE_DT_F16: return 0x1p-10;
-  case IE_DT_BF16: return 0x1p-7;
-  default: return FLT_EPSILON;
-  }
-}
 
 /* Rényi entropy H_q of a distribution p (k > 0 entries, all > 0, sum 1), in
  * nats (docs/SPEC.md §2): log(Σ p^q)/(1 − q); q = 1 Shannon; q = ∞: −log max p;
@@ -263,7 +252,7 @@ static ie_status report_gram(ie_context *ctx, const char *fn, input *in,
   }
   if (!dev) return IE_OK;
   /* A given K: symmetric and unit diagonal, each within 16 ulps of its dtype. */
-  const double tol = 16 * dtype_eps(in->a.m.dtype);
+  const double tol = IE_GIVEN_ULPS * ie__dtype_eps(in->a.m.dtype);
   for (int64_t r = 0; r < rows; r++) {
     if (!(dev[r] > tol)) continue;
     const int64_t i = r % in->n, base = r - i;
@@ -306,7 +295,8 @@ static ie_status report_gram(ie_context *ctx, const char *fn, input *in,
 
 /* Eigenvalues of, for each set, K_x/n (one input) or (K_x∘K_y)/n (two: the
  * joint matrix A∘B / tr(A∘B)), on the primal or dual path.  *w (host,
- * sets·m, caller frees) and *e describe them. */
+ * sets·m; the caller gives it back with ie__tmp_host_done) and *e
+ * describe them. */
 static ie_status eigen(ie_context *ctx, const char *fn, input *in, int nin,
                        ie_spectral_path path, int single, double **w_out, eigctx *e) {
   const int64_t sets = in[0].sets, n = in[0].n, rows = in[0].a.m.rows;
@@ -321,35 +311,35 @@ static ie_status eigen(ie_context *ctx, const char *fn, input *in, int nin,
 
   e->m = m;
   e->d = 0;
-  e->eps_w = dtype_eps(wdt);
+  e->eps_w = ie__dtype_eps(wdt);
   e->eps_k = 0;
   for (int k = 0; k < nin; k++) {
     e->d += in[k].d;
-    if (in[k].kernel == IE_KERNEL_PRECOMPUTED) e->eps_k = fmax(e->eps_k, dtype_eps(in[k].a.m.dtype));
+    if (in[k].kernel == IE_KERNEL_PRECOMPUTED) e->eps_k = fmax(e->eps_k, ie__dtype_eps(in[k].a.m.dtype));
   }
 
-  void *buf = NULL;
+  /* Temporaries: the matrices (slot 0 of the family's device range), the
+   * row flags and eigenvalues (host slots 0 and 1). */
+  void *buf = NULL, *flags = NULL;
   double *w = NULL, *dev = NULL;
   ie_rowerr *err = NULL;
   ie_status s = IE_OK;
   int staged = 0;
+  const size_t flag_bytes = (size_t)rows * (sizeof *err + sizeof *dev);
   for (; staged < nin; staged++)
     if ((s = ie__stage_in(ctx, &in[staged].a)) != IE_OK) goto done;
-  err = ie__malloc((size_t)rows * sizeof *err);
-  dev = ie__malloc((size_t)rows * sizeof *dev);
-  w = ie__malloc((size_t)sets * (size_t)m * sizeof *w);
-  if (!err || !dev || !w) {
-    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld eigenvalues", fn,
-                  (long long)(sets * m));
+  if ((s = ie__tmp_host(ctx, IE_WSH_SPECTRAL + 0, flag_bytes, &flags)) != IE_OK) goto done;
+  dev = (double *)flags;
+  err = (ie_rowerr *)(dev + rows);
+  if ((s = ie__tmp_host(ctx, IE_WSH_SPECTRAL + 1, (size_t)sets * (size_t)m * sizeof *w, (void **)&w)) != IE_OK)
     goto done;
-  }
-  if ((s = ie__be_alloc(ctx, bytes, &buf)) != IE_OK) goto done;
+  if ((s = ie__tmp_device(ctx, IE_WS_SPECTRAL + 0, bytes, &buf)) != IE_OK) goto done;
   /* The cancel flag is read here between the steps, and by the backends
    * between sets (a single large eigenproblem is one LAPACK or cuSOLVER call). */
   for (int k = 0; k < nin; k++) {
     /* scale·K: 1/n for the first factor, 1 for the second (K_x∘K_y/n). */
     const int pre = in[k].kernel == IE_KERNEL_PRECOMPUTED;
-    memset(err, 0, (size_t)rows * sizeof *err);
+    memset(flags, 0, flag_bytes);
     if (ie__cancelled(ctx)) {
       s = IE_CANCELLED;
       goto done;
@@ -365,12 +355,11 @@ static ie_status eigen(ie_context *ctx, const char *fn, input *in, int nin,
 
 done:
   if (s == IE_CANCELLED) s = ie__cancel(ctx, fn); /* named after the public call */
-  if (buf) ctx->ops->free(ctx, buf);
+  ie__tmp_device_done(ctx, buf);
   for (int k = 0; k < staged; k++) ie__release(ctx, &in[k].a);
-  free(err);
-  free(dev);
+  ie__tmp_host_done(ctx, flags);
   if (s != IE_OK) {
-    free(w);
+    ie__tmp_host_done(ctx, w);
     return s;
   }
   *w_out = w;
@@ -401,7 +390,7 @@ static ie_status scores(ie_context *ctx, const char *fn, input *in, int nin,
     int64_t k = 0;
     ie_status st = keep_positive(ctx, fn, in[nin - 1].a.name, &e, s, sets, ws, &k, &clamp);
     if (st != IE_OK) {
-      free(w);
+      ie__tmp_host_done(ctx, w);
       return st;
     }
     double h = renyi(ws, k, order);
@@ -409,7 +398,7 @@ static ie_status scores(ie_context *ctx, const char *fn, input *in, int nin,
     res->max_clamp = fmax(res->max_clamp, clamp);
     res->positive = k;
   }
-  free(w);
+  ie__tmp_host_done(ctx, w);
   res->path = path;
   res->n = in[0].n;
   return IE_OK;
@@ -443,8 +432,8 @@ static ie_status vendi_common(ie_context *ctx, const char *fn, const DLTensor *x
     if (result) *result = r;
     return IE_OK;
   }
-  double *val = ie__malloc((size_t)in.sets * sizeof *val);
-  if (!val) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld scores", fn, (long long)in.sets);
+  double *val = NULL;
+  IE__CHECK(ie__tmp_host(ctx, IE_WSH_SPECTRAL + 2, (size_t)in.sets * sizeof *val, (void **)&val));
   ie_status s = scores(ctx, fn, &in, 1, choose_path(&in, o.path), o.single_precision,
                        MEASURE_VENDI, q, val, &r);
   if (s == IE_OK) {
@@ -453,7 +442,7 @@ static ie_status vendi_common(ie_context *ctx, const char *fn, const DLTensor *x
     r.value = sum / (double)in.sets;
     if (batch) s = ie__write_per_row(ctx, &outa, val);
   }
-  free(val);
+  ie__tmp_host_done(ctx, val);
   if (s == IE_OK && result) *result = r;
   return s;
 }

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "infoest.h"
+#if IE_TEST_HAVE_OPENCL
+#include "infoest_opencl.h"
+#endif
 
 #ifndef IE_TEST_VECTORS
 #  error "IE_TEST_VECTORS (the tests/vectors directory) must be defined"
@@ -117,7 +120,47 @@ static double rel_err(double got, double exp) {
 
 /* ---- the vectors -------------------------------------------------------------------- */
 
-static void run_vectors(ie_backend b) {
+/* Device residency (OpenCL): put x's elements into a buffer of the
+ * context's device and make x a device tensor of it. */
+static void to_device(ie_context *ctx, tensor *x) {
+#if IE_TEST_HAVE_OPENCL
+  cl_context c = NULL;
+  cl_command_queue q = NULL;
+  cr_assert(ie_opencl_get_context(ctx, &c, NULL, &q) == IE_OK, "%s", ie_errmsg(ctx));
+  size_t bytes = x->t.dtype.bits / 8;
+  for (int k = 0; k < x->t.ndim; k++) bytes *= (size_t)x->shape[k];
+  cl_int e = CL_SUCCESS;
+  cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &e);
+  cr_assert(e == CL_SUCCESS, "clCreateBuffer: %d", (int)e);
+  if (bytes) cr_assert(clEnqueueWriteBuffer(q, m, CL_TRUE, 0, bytes, x->data, 0, NULL, NULL) == CL_SUCCESS);
+  x->t.data = m;
+  x->t.device.device_type = kDLOpenCL;
+  x->t.device.device_id = 0;
+#else
+  (void)ctx, (void)x;
+  cr_assert_fail("device tensors need OpenCL here");
+#endif
+}
+
+static void device_free(tensor *x) {
+#if IE_TEST_HAVE_OPENCL
+  if (x->t.device.device_type == kDLOpenCL) clReleaseMemObject((cl_mem)x->t.data);
+#endif
+  (void)x;
+}
+
+/* Order of the eigenproblem of one input (the rule of infoest.h). */
+static int64_t order_of(ie_kernel k, ie_spectral_path p, int64_t n, int64_t d) {
+  if (p == IE_SPECTRAL_AUTO) p = k == IE_KERNEL_COSINE && d < n ? IE_SPECTRAL_DUAL : IE_SPECTRAL_PRIMAL;
+  return p == IE_SPECTRAL_DUAL ? d : n;
+}
+
+/* Every case of the manifest.  With `device` (OpenCL), x and y live in
+ * device memory, and each case runs twice: the second (warm) call must
+ * allocate nothing, upload nothing, and read back only the S·m² matrices
+ * of its host eigen step (OpenCL's documented exception, float64) and 24
+ * bytes of row flags a similarity matrix. */
+static void run_vectors_on(ie_backend b, int device) {
   ie_context *ctx = open_ctx(b);
   char path[1024], line[1024];
   snprintf(path, sizeof path, "%s/spectral_manifest.txt", IE_TEST_VECTORS);
@@ -141,9 +184,22 @@ static void run_vectors(ie_backend b) {
       skipped++;
       continue;
     }
+    const int pair = !strcmp(meas, "joint") || !strcmp(meas, "mi");
+    if (device) to_device(ctx, &x);
+    if (pair) {
+      load_npy(fy, &y);
+      if (device) to_device(ctx, &y);
+    }
     ie_spectral_result r;
     ie_status s;
     double got = 0, exp = 0, err = 0;
+    ie_workspace_info w0 = {.size = sizeof w0}, w1 = {.size = sizeof w1};
+    uint64_t eig_bytes = 0; /* what the warm call's host eigen step reads back */
+    const int batch3 = x.t.ndim == 3;
+    const int64_t S = batch3 ? x.shape[0] : 1, n = x.shape[batch3], d = x.shape[batch3 + 1];
+    const int grams = !strcmp(meas, "mi") ? 4 : pair ? 2 : 1;
+    for (int rep = 0; rep < 1 + device; rep++) {
+    if (rep) cr_assert(ie_workspace_query(ctx, &w0) == IE_OK);
     if (!strcmp(meas, "vendi") || !strcmp(meas, "vendi_batch")) {
       ie_vendi_options o = {0};
       o.size = sizeof o;
@@ -152,6 +208,10 @@ static void run_vectors(ie_backend b) {
       o.q = order;
       o.has_q = 1;
       o.path = parse_path(pth);
+      {
+        const int64_t m = order_of(o.kernel, o.path, n, d);
+        eig_bytes = (uint64_t)(S * m * m) * 8;
+      }
       if (!strcmp(meas, "vendi")) {
         s = ie_vendi(ctx, &x.t, &o, &r);
         cr_assert(s == IE_OK, "[%s] %s: %s", ie_backend_name(b), line, ie_errmsg(ctx));
@@ -171,7 +231,6 @@ static void run_vectors(ie_backend b) {
       } else {
         tensor e;
         load_npy(expect, &e);
-        const int64_t S = x.shape[0];
         double *sc = malloc((size_t)S * sizeof *sc);
         tensor out;
         make_tensor(&out, sc, F64, 1, &S);
@@ -195,22 +254,48 @@ static void run_vectors(ie_backend b) {
       o.alpha = order;
       o.has_alpha = 1;
       if (!strcmp(meas, "entropy")) {
+        const int64_t m = order_of(o.kernel, IE_SPECTRAL_AUTO, n, d);
+        eig_bytes = (uint64_t)(m * m) * 8;
         s = ie_matrix_entropy(ctx, &x.t, &o, &r);
       } else {
-        load_npy(fy, &y);
         o.separate_y = 1;
         o.kernel_y = parse_kernel(ky);
         o.sigma_y = strcmp(sy, "-") ? strtod(sy, NULL) : 0;
+        eig_bytes = (uint64_t)(n * n) * 8;
+        if (!strcmp(meas, "mi")) {
+          const int64_t mx = order_of(o.kernel, IE_SPECTRAL_AUTO, n, d),
+                        my = order_of(o.kernel_y, IE_SPECTRAL_AUTO, n, y.shape[1]);
+          eig_bytes += (uint64_t)(mx * mx + my * my) * 8;
+        }
         s = !strcmp(meas, "joint") ? ie_matrix_joint_entropy(ctx, &x.t, &y.t, &o, &r)
                                    : ie_matrix_mutual_information(ctx, &x.t, &y.t, &o, &r);
-        free(y.data);
       }
       cr_assert(s == IE_OK, "[%s] %s: %s", ie_backend_name(b), line, ie_errmsg(ctx));
       got = r.value;
       exp = strtod(expect, NULL);
       err = rel_err(got, exp);
     }
+    if (rep) { /* the warm call */
+      cr_assert(ie_workspace_query(ctx, &w1) == IE_OK);
+      cr_expect(w1.device_allocations == w0.device_allocations && w1.host_allocations == w0.host_allocations,
+                "[%s, device] %s: a warm call allocated %llu device and %llu host buffers", ie_backend_name(b),
+                line, (unsigned long long)(w1.device_allocations - w0.device_allocations),
+                (unsigned long long)(w1.host_allocations - w0.host_allocations));
+      cr_expect(w1.bytes_to_device == w0.bytes_to_device, "[%s, device] %s: a warm call uploaded %llu bytes",
+                ie_backend_name(b), line, (unsigned long long)(w1.bytes_to_device - w0.bytes_to_device));
+      const uint64_t down = w1.bytes_to_host - w0.bytes_to_host, flags = 24 * (uint64_t)grams;
+      cr_expect(down == eig_bytes + flags,
+                "[%s, device] %s: a warm call read back %llu bytes; expected the eigen step's %llu and %llu of flags",
+                ie_backend_name(b), line, (unsigned long long)down, (unsigned long long)eig_bytes,
+                (unsigned long long)flags);
+    }
+    }
+    if (device) device_free(&x);
     free(x.data);
+    if (pair) {
+      if (device) device_free(&y);
+      free(y.data);
+    }
     cr_expect(err <= REL_TOL, "[%s] %s: got %.15g, expected %.15g (rel %.2e)", ie_backend_name(b), line,
               got, exp, err);
     if (err > worst) {
@@ -221,13 +306,18 @@ static void run_vectors(ie_backend b) {
   }
   fclose(mf);
   cr_assert(checks > 200, "only %d checks in the manifest", checks);
-  cr_log_info("spectral vectors on %s (%s): %d checks (%d float64 ones left to the cpu), max relative "
-              "error %.3e (%s)", ie_backend_name(b), ie_context_device_name(ctx), checks, skipped, worst,
+  cr_log_info("spectral vectors on %s%s (%s): %d checks (%d float64 ones left to the cpu), max relative "
+              "error %.3e (%s)", ie_backend_name(b), device ? ", device tensors" : "", ie_context_device_name(ctx), checks, skipped, worst,
               worst_line);
   ie_context_destroy(ctx);
 }
 
+static void run_vectors(ie_backend b) { run_vectors_on(b, 0); }
+
 Test(spectral_cpu, vectors) { run_vectors(IE_BACKEND_CPU); }
+#if IE_TEST_HAVE_OPENCL
+Test(spectral_opencl, vectors_device_resident) { run_vectors_on(IE_BACKEND_OPENCL, 1); }
+#endif
 Test(spectral_opencl, vectors) { run_vectors(IE_BACKEND_OPENCL); }
 Test(spectral_cuda, vectors) { run_vectors(IE_BACKEND_CUDA); }
 

@@ -93,6 +93,7 @@ static void cu_close(void *state)
     if (g.err == cudaSuccess) {
       if (st->stream)
         (void)cudaStreamSynchronize(st->stream);
+      ie__cu_handles_close(st);
     }
     (void)cudaGetLastError();
   }

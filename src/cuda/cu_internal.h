@@ -18,7 +18,16 @@ typedef struct {
   int nsm;               /* multiprocessors, for the launch policy */
   cudaStream_t stream;
   char name[320];
+  /* The context's cuBLAS and cuSOLVER handles (cublasHandle_t,
+   * cusolverDnHandle_t, syevjInfo_t), made by the first call that needs
+   * one and kept, since making one allocates (src/cuda/spectral.cu). */
+  void *blas, *solver, *syevj;
 } ie_cu_state;
+
+/* The context's cuBLAS handle, made if needed, on the context's stream. */
+ie_status ie__cu_blas(ie_context *ctx, void **handle);
+/* Destroy the context's handles (at close). */
+void ie__cu_handles_close(ie_cu_state *st);
 
 /* Record a failed CUDA call on ctx (clearing a non-sticky error) and return
  * its status: IE_OUT_OF_MEMORY for allocation failures, else

@@ -5,9 +5,11 @@
  * arrays of the sub-table in src/discrete.h.  BROJA is solved on the host
  * (src/discrete_pid.c).
  *
- * Small results share the context's scratch as one array of doubles (the
- * `d` of the kernels, arrays at element offsets), after the per-group
- * first-bad-index slots of the searches.  Every call but the count waits
+ * Small results share one workspace slot as an array of doubles (the `d`
+ * of the kernels, arrays at element offsets); the per-group first-bad
+ * indices of the searches another; both are kept between calls.  The
+ * searches, the PMI map's statistics and each table's MI are folded on the
+ * device, so that only those few bytes cross.  Every call but the count waits
  * for its copies; the count leaves its atomic adds queued on the stream
  * (the dispatcher's copy of a staged table back waits for them).
  */
@@ -42,16 +44,18 @@ int64_t groups_for(int64_t items, int64_t cap)
 
 ie_cu_state *state(ie_context *ctx) { return (ie_cu_state *)ctx->state; }
 
-/* Scratch: `groups` first-bad slots, then `doubles` doubles. */
+/* Scratch: `groups` + 1 first-bad slots (slot IE_WS_DISCRETE + 0), then
+ * `doubles` doubles (+ 1).  Kept in the workspace between calls. */
 ie_status scratch(ie_context *ctx, int64_t groups, int64_t doubles, ie_i64 **part, double **d)
 {
-  void *p = NULL;
-  const size_t pb = ((size_t)groups * sizeof(ie_i64) + 255) & ~(size_t)255;
-  ie_status st = ie__cu_scratch(ctx, pb + (size_t)doubles * sizeof(double), &p);
+  void *p = NULL, *q = NULL;
+  ie_status st = ie__ws_device(ctx, IE_WS_DISCRETE + 0, (size_t)(groups + 1) * sizeof(ie_i64), &p);
+  if (st == IE_OK)
+    st = ie__ws_device(ctx, IE_WS_DISCRETE + 1, (size_t)(doubles + 1) * sizeof(double), &q);
   if (st != IE_OK)
     return st;
   *part = (ie_i64 *)p;
-  *d = (double *)((char *)p + pb);
+  *d = (double *)q;
   return IE_OK;
 }
 
@@ -60,6 +64,8 @@ ie_status to_device(ie_context *ctx, double *dst, const double *src, int64_t n)
   if (n > 0)
     IE_CU(ctx, cudaMemcpyAsync(dst, src, (size_t)n * sizeof(double), cudaMemcpyHostToDevice,
                                state(ctx)->stream));
+  if (n > 0)
+    ie__ws_copied(ctx, 1, (size_t)n * sizeof(double));
   return IE_OK;
 }
 
@@ -67,6 +73,8 @@ ie_status to_host(ie_context *ctx, void *dst, const void *src, size_t bytes)
 {
   if (bytes > 0)
     IE_CU(ctx, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, state(ctx)->stream));
+  if (bytes > 0)
+    ie__ws_copied(ctx, 0, bytes);
   return IE_OK;
 }
 
@@ -76,20 +84,17 @@ ie_status finish(ie_context *ctx)
   return IE_OK;
 }
 
-/* The minimum of `groups` first-bad slots (INT64_MAX: none); waits. */
-ie_status first_of(ie_context *ctx, const ie_i64 *part, int64_t groups, int64_t *first)
+/* The minimum of `groups` first-bad slots (INT64_MAX: none), folded on the
+ * device (disc_fold_min): one long crosses; waits. */
+ie_status first_of(ie_context *ctx, ie_i64 *part, int64_t groups, int64_t *first)
 {
-  ie_i64 *h = (ie_i64 *)malloc((size_t)groups * sizeof *h);
-  if (!h)
-    return ie__error(ctx, IE_OUT_OF_MEMORY, "discrete information (cuda): no host memory");
-  ie_status st = to_host(ctx, h, part, (size_t)groups * sizeof *h);
+  disc_fold_min<<<1, WG, 0, state(ctx)->stream>>>(part, groups);
+  IE_CU_LAUNCHED(ctx, "disc_fold_min");
+  ie_i64 h = INT64_MAX;
+  ie_status st = to_host(ctx, &h, part + groups, sizeof h);
   if (st == IE_OK)
     st = finish(ctx);
-  int64_t m = INT64_MAX;
-  for (int64_t g = 0; st == IE_OK && g < groups; g++)
-    m = h[g] < m ? h[g] : m;
-  free(h);
-  *first = m;
+  *first = h;
   return st;
 }
 
@@ -189,10 +194,10 @@ static ie_status cu_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
   const int64_t X = t->rows, Y = t->cols;
-  const int64_t o_rowm = 0, o_colm = X, o_stats = X + Y;
+  const int64_t o_rowm = 0, o_colm = X, o_stats = X + Y, o_fold = 5 * X + Y;
   ie_i64 *part = NULL;
   double *d = NULL;
-  ie_status st = scratch(ctx, 0, 5 * X + Y, &part, &d);
+  ie_status st = scratch(ctx, 0, 5 * X + Y + 4, &part, &d);
   if (st == IE_OK)
     st = to_device(ctx, d + o_rowm, rowm, X);
   if (st == IE_OK)
@@ -206,7 +211,10 @@ static ie_status cu_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args
       o_stats, ob, out ? (ie_i64)out->offset : 0, out ? (ie_i32)out->dtype : DISC_DT_F32,
       out != NULL);
   IE_CU_LAUNCHED(ctx, "disc_pmi");
-  st = to_host(ctx, stats, d + o_stats, (size_t)(4 * X) * sizeof(double));
+  /* The rows' statistics folded on the device: 4 doubles cross. */
+  disc_fold_stats<<<1, WG, 0, s->stream>>>(d, o_stats, X, o_fold);
+  IE_CU_LAUNCHED(ctx, "disc_fold_stats");
+  st = to_host(ctx, stats, d + o_fold, 4 * sizeof(double));
   return st == IE_OK ? finish(ctx) : st;
 }
 
@@ -216,10 +224,11 @@ static ie_status cu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, cons
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
   const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
-  const int64_t o_rs = 0, o_cs = rows, o_n = rows + nc, o_mi = rows + nc + sets;
+  const int64_t o_rs = 0, o_cs = rows, o_n = rows + nc, o_mi = rows + nc + sets,
+                o_fold = 2 * rows + nc + sets;
   ie_i64 *part = NULL;
   double *d = NULL;
-  ie_status st = scratch(ctx, 0, 2 * rows + nc + sets, &part, &d);
+  ie_status st = scratch(ctx, 0, 2 * rows + nc + 2 * sets, &part, &d);
   if (st == IE_OK)
     st = to_device(ctx, d + o_rs, rowsum, rows);
   if (st == IE_OK)
@@ -231,8 +240,20 @@ static ie_status cu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, cons
   disc_mi_rows<<<(unsigned)(rows < MAX_ROW_GROUPS ? rows : MAX_ROW_GROUPS), WG, 0, s->stream>>>(
       bytes_of(t->buf), (ie_i64)t->offset, (ie_i32)t->dtype, rows, X, Y, d, o_rs, o_cs, o_n, o_mi);
   IE_CU_LAUNCHED(ctx, "disc_mi_rows");
-  st = to_host(ctx, rowmi, d + o_mi, (size_t)rows * sizeof(double));
-  return st == IE_OK ? finish(ctx) : st;
+  /* Each table's rows folded on the device: one double a table crosses,
+   * into its first row (src/discrete.h). */
+  disc_fold_mi<<<(unsigned)(sets < MAX_ROW_GROUPS ? sets : MAX_ROW_GROUPS), WG, 0, s->stream>>>(d, o_mi, sets, X,
+                                                                                              o_fold);
+  IE_CU_LAUNCHED(ctx, "disc_fold_mi");
+  void *h = NULL;
+  st = ie__ws_host(ctx, IE_WSH_DISCRETE + 1, (size_t)sets * sizeof(double), &h);
+  if (st == IE_OK)
+    st = to_host(ctx, h, d + o_fold, (size_t)sets * sizeof(double));
+  if (st == IE_OK)
+    st = finish(ctx);
+  for (int64_t b = 0; st == IE_OK && b < sets; b++)
+    rowmi[b * X] = ((const double *)h)[b];
+  return st;
 }
 
 /* ---- PID ---------------------------------------------------------------------------------- */
@@ -252,17 +273,18 @@ static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2
       bytes_of(j->buf), (ie_i64)j->offset, (ie_i32)j->dtype, B, S1, S2, T, measure, d, o_res,
       o_err);
   IE_CU_LAUNCHED(ctx, "disc_pid");
-  double *codes = (double *)malloc((size_t)B * sizeof *codes);
-  if (!codes)
-    return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_pid (cuda): no host memory");
+  void *hp = NULL;
+  st = ie__ws_host(ctx, IE_WSH_DISCRETE + 0, (size_t)B * sizeof(double), &hp);
+  if (st != IE_OK)
+    return st;
+  const double *codes = (const double *)hp;
   st = to_host(ctx, res, d + o_res, (size_t)(7 * B) * sizeof(double));
   if (st == IE_OK)
-    st = to_host(ctx, codes, d + o_err, (size_t)B * sizeof(double));
+    st = to_host(ctx, (void *)codes, d + o_err, (size_t)B * sizeof(double));
   if (st == IE_OK)
     st = finish(ctx);
   for (int64_t b = 0; st == IE_OK && b < B; b++)
     err[b] = (ie_rowerr)codes[b];
-  free(codes);
   return st;
 }
 

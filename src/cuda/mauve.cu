@@ -32,7 +32,9 @@ ie_status blas_fail(ie_context *ctx, cublasStatus_t e, const char *call, int lin
       return blas_fail((ctx), ie_b_, name, __LINE__);                   \
   } while (0)
 
-/* What one ie_mauve call keeps between ops. */
+/* What one ie_mauve call keeps between ops: the context's cuBLAS handle
+ * and the iteration buffers, which are workspace slots (kept between calls,
+ * so a warm context allocates nothing). */
 struct session {
   cublasHandle_t blas;
   float *g;        /* a block of dot products, B × k */
@@ -40,20 +42,19 @@ struct session {
   int32_t *lab;    /* labels, n */
   int32_t *perm;   /* rows grouped by cluster, n */
   long long *off;  /* group offsets, k + 1 */
-  int64_t n, k, B; /* the sizes they were made for */
+  int64_t n, k, B; /* the sizes they were taken for */
 };
 
-void free_buffers(session *s)
+/* Slots IE_WS_MAUVE + these (9..11 are src/mauve.c's). */
+enum { S_G, S_CN, S_LAB, S_PERM, S_OFF, S_ERR, S_MOMENTS, S_PROJ, S_V };
+
+template <typename T>
+ie_status slot(ie_context *ctx, int which, size_t bytes, T **p)
 {
-  void *p[] = {s->g, s->cn, s->lab, s->perm, s->off};
-  for (size_t i = 0; i < sizeof p / sizeof *p; i++)
-    if (p[i]) (void)cudaFree(p[i]);
-  s->g = NULL;
-  s->cn = NULL;
-  s->lab = NULL;
-  s->perm = NULL;
-  s->off = NULL;
-  s->n = s->k = s->B = 0;
+  void *b = NULL;
+  ie_status st = ie__ws_device(ctx, IE_WS_MAUVE + which, bytes, &b);
+  *p = (T *)b;
+  return st;
 }
 
 /* Rows a block of the assignment: G (B × k floats) stays below 256 MiB. */
@@ -68,13 +69,16 @@ int64_t block_rows(int64_t n, int64_t k)
 ie_status buffers(ie_context *ctx, session *s, int64_t n, int64_t k)
 {
   if (s->lab && s->n == n && s->k == k) return IE_OK;
-  free_buffers(s);
   const int64_t B = block_rows(n, k);
-  IE_CU(ctx, cudaMalloc((void **)&s->g, (size_t)B * (size_t)k * sizeof(float)));
-  IE_CU(ctx, cudaMalloc((void **)&s->cn, (size_t)k * sizeof(float)));
-  IE_CU(ctx, cudaMalloc((void **)&s->lab, (size_t)n * sizeof(int32_t)));
-  IE_CU(ctx, cudaMalloc((void **)&s->perm, (size_t)n * sizeof(int32_t)));
-  IE_CU(ctx, cudaMalloc((void **)&s->off, (size_t)(k + 1) * sizeof(long long)));
+  ie_status st = slot(ctx, S_G, (size_t)B * (size_t)k * sizeof(float), &s->g);
+  if (st == IE_OK) st = slot(ctx, S_CN, (size_t)k * sizeof(float), &s->cn);
+  if (st == IE_OK) st = slot(ctx, S_LAB, (size_t)n * sizeof(int32_t), &s->lab);
+  if (st == IE_OK) st = slot(ctx, S_PERM, (size_t)n * sizeof(int32_t), &s->perm);
+  if (st == IE_OK) st = slot(ctx, S_OFF, (size_t)(k + 1) * sizeof(long long), &s->off);
+  if (st != IE_OK) {
+    s->lab = NULL;
+    return st;
+  }
   s->n = n;
   s->k = k;
   s->B = B;
@@ -87,43 +91,24 @@ unsigned grid_for(int64_t items, int group)
   return (unsigned)(g < 1 ? 1 : g); /* items < 2^31 · group: n <= INT32_MAX rows (src/mauve.c) */
 }
 
-/* Device memory of one op, freed on every return. */
-struct scratch {
-  void *p[3] = {NULL, NULL, NULL};
-  ~scratch()
-  {
-    for (int i = 0; i < 3; i++)
-      if (p[i]) (void)cudaFree(p[i]);
-  }
-};
-
 ie_status cu_begin(ie_context *ctx, void **out)
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
+  void *h = NULL;
+  ie_status e = ie__cu_blas(ctx, &h);
+  if (e != IE_OK) return e;
   session *s = (session *)calloc(1, sizeof *s);
   if (!s) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the CUDA session");
-  cublasStatus_t e = cublasCreate(&s->blas);
-  if (e == CUBLAS_STATUS_SUCCESS) e = cublasSetStream(s->blas, st->stream);
-  if (e != CUBLAS_STATUS_SUCCESS) {
-    if (s->blas) (void)cublasDestroy(s->blas);
-    free(s);
-    return blas_fail(ctx, e, "cublasCreate", __LINE__);
-  }
+  s->blas = (cublasHandle_t)h;
   *out = s;
   return IE_OK;
 }
 
 void cu_end(ie_context *ctx, void *sess)
 {
-  session *s = (session *)sess;
-  if (!s) return;
-  ie_cu_state *st = (ie_cu_state *)ctx->state;
-  ie_cu_devguard guard(st->device);
-  free_buffers(s);
-  if (s->blas) (void)cublasDestroy(s->blas);
-  (void)cudaGetLastError();
-  free(s);
+  (void)ctx;
+  free(sess); /* the buffers are slots, the handle the context's */
 }
 
 ie_status cu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z, int64_t row0,
@@ -133,17 +118,19 @@ ie_status cu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_ma
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   if (x->rows == 0) return IE_OK;
   IE_CU_ENTER(ctx, st);
-  scratch sc;
-  IE_CU(ctx, cudaMalloc(&sc.p[0], (size_t)x->rows * sizeof(int32_t)));
+  int32_t *derr = NULL;
+  ie_status e = slot(ctx, S_ERR, (size_t)x->rows * sizeof(int32_t), &derr);
+  if (e != IE_OK) return e;
   const int dt = x->dtype == IE_DT_F32 ? 0 : x->dtype == IE_DT_F16 ? 1 : 2;
   const unsigned groups = (unsigned)(x->rows < 65535 ? x->rows : 65535);
   mauve_unit_rows<<<groups, KM_GROUP, 0, st->stream>>>(
       (const ie_u8 *)x->buf, (long long)x->offset, (long long)x->stride, (long long)x->rows,
-      (long long)x->cols, dt, (double *)z->buf, (long long)row0, (int32_t *)sc.p[0]);
+      (long long)x->cols, dt, (double *)z->buf, (long long)row0, derr);
   IE_CU_LAUNCHED(ctx, "mauve_unit_rows");
-  IE_CU(ctx, cudaMemcpyAsync(err, sc.p[0], (size_t)x->rows * sizeof(int32_t), cudaMemcpyDeviceToHost,
+  IE_CU(ctx, cudaMemcpyAsync(err, derr, (size_t)x->rows * sizeof(int32_t), cudaMemcpyDeviceToHost,
                              st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, (size_t)x->rows * sizeof(int32_t));
   return IE_OK;
 }
 
@@ -153,10 +140,10 @@ ie_status cu_covariance(ie_context *ctx, void *sess, const ie_mat *z, double *me
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
   const int64_t n = z->rows, d = z->cols;
-  scratch sc;
-  IE_CU(ctx, cudaMalloc(&sc.p[0], (size_t)d * sizeof(double)));
-  IE_CU(ctx, cudaMalloc(&sc.p[1], (size_t)d * (size_t)d * sizeof(double)));
-  double *zb = (double *)z->buf, *mu = (double *)sc.p[0], *cv = (double *)sc.p[1];
+  double *mu = NULL; /* then the covariance, after d (+ padding) */
+  ie_status e = slot(ctx, S_MOMENTS, ((size_t)d + 32 + (size_t)d * (size_t)d) * sizeof(double), &mu);
+  if (e != IE_OK) return e;
+  double *zb = (double *)z->buf, *cv = mu + ((d + 31) / 32) * 32;
   mauve_col_mean<<<grid_for(d, 64), 64, 0, st->stream>>>(zb, (long long)n, (long long)d, mu);
   IE_CU_LAUNCHED(ctx, "mauve_col_mean");
   mauve_center<<<grid_for(n * d, KM_GROUP), KM_GROUP, 0, st->stream>>>(zb, (long long)n, (long long)d, mu);
@@ -171,6 +158,8 @@ ie_status cu_covariance(ie_context *ctx, void *sess, const ie_mat *z, double *me
   IE_CU(ctx, cudaMemcpyAsync(cov, cv, (size_t)d * (size_t)d * sizeof(double), cudaMemcpyDeviceToHost,
                              st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, (size_t)d * sizeof(double));
+  ie__ws_copied(ctx, 0, (size_t)d * (size_t)d * sizeof(double));
   for (int64_t i = 0; i < d; i++)
     for (int64_t j = i + 1; j < d; j++) cov[(size_t)i * (size_t)d + (size_t)j] = cov[(size_t)j * (size_t)d + (size_t)i];
   return IE_OK;
@@ -183,17 +172,19 @@ ie_status cu_project(ie_context *ctx, void *sess, const ie_mat *z, const double 
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
   const int64_t n = z->rows, d = z->cols;
-  scratch sc;
-  IE_CU(ctx, cudaMalloc(&sc.p[0], (size_t)d * (size_t)r * sizeof(double)));
-  IE_CU(ctx, cudaMalloc(&sc.p[1], (size_t)n * (size_t)r * sizeof(double)));
-  IE_CU(ctx, cudaMemcpyAsync(sc.p[0], v, (size_t)d * (size_t)r * sizeof(double), cudaMemcpyHostToDevice,
+  double *dv = NULL, *dy = NULL;
+  ie_status e = slot(ctx, S_V, (size_t)d * (size_t)r * sizeof(double), &dv);
+  if (e == IE_OK) e = slot(ctx, S_PROJ, (size_t)n * (size_t)r * sizeof(double), &dy);
+  if (e != IE_OK) return e;
+  IE_CU(ctx, cudaMemcpyAsync(dv, v, (size_t)d * (size_t)r * sizeof(double), cudaMemcpyHostToDevice,
                              st->stream));
+  ie__ws_copied(ctx, 1, (size_t)d * (size_t)r * sizeof(double));
   /* row-major y = z V is column-major yᵀ (r × n) = Vᵀ (r × d) zᵀ (d × n) */
   const double one = 1, zero = 0;
   KM_BLAS(ctx, "cublasDgemm",
-          cublasDgemm(s->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)r, (int)n, (int)d, &one, (const double *)sc.p[0],
-                      (int)r, (const double *)z->buf, (int)d, &zero, (double *)sc.p[1], (int)r));
-  km_to_float<<<grid_for(n * r, KM_GROUP), KM_GROUP, 0, st->stream>>>((const double *)sc.p[1],
+          cublasDgemm(s->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)r, (int)n, (int)d, &one, (const double *)dv,
+                      (int)r, (const double *)z->buf, (int)d, &zero, dy, (int)r));
+  km_to_float<<<grid_for(n * r, KM_GROUP), KM_GROUP, 0, st->stream>>>((const double *)dy,
                                                                        (long long)(n * r), (float *)y->buf);
   IE_CU_LAUNCHED(ctx, "km_to_float");
   IE_CU(ctx, cudaStreamSynchronize(st->stream)); /* v is the caller's */
@@ -224,6 +215,7 @@ ie_status cu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *
   }
   IE_CU(ctx, cudaMemcpyAsync(labels, s->lab, (size_t)n * sizeof(int32_t), cudaMemcpyDeviceToHost, st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, (size_t)n * sizeof(int32_t));
   return IE_OK;
 }
 
@@ -239,6 +231,8 @@ ie_status cu_update(ie_context *ctx, void *sess, const ie_mat *y, const int32_t 
   IE_CU(ctx, cudaMemcpyAsync(s->perm, perm, (size_t)n * sizeof(int32_t), cudaMemcpyHostToDevice, st->stream));
   IE_CU(ctx, cudaMemcpyAsync(s->off, off, (size_t)(k + 1) * sizeof(long long), cudaMemcpyHostToDevice,
                              st->stream));
+  ie__ws_copied(ctx, 1, (size_t)n * sizeof(int32_t));
+  ie__ws_copied(ctx, 1, (size_t)(k + 1) * sizeof(long long));
   km_update<<<grid_for(k * r, 128), 128, 0, st->stream>>>((const float *)y->buf, (long long)r, s->perm, s->off,
                                                           (long long)k, (float *)c->buf);
   IE_CU_LAUNCHED(ctx, "km_update");

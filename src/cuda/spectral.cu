@@ -5,7 +5,10 @@
  * row norms / normalisation; spec_finish: the kernel values; spec_given: a
  * precomputed K); eigenvalues with cuSOLVER: ?syevd a set, or
  * ?syevjBatched for many sets of order <= 32.  T = double (default) or float
- * (single_precision).  Every CUDA, cuBLAS and cuSOLVER call is checked and
+ * (single_precision).  Every temporary is a workspace slot
+ * (IE_WS_SPECTRAL), the library handles are the context's (made once), and
+ * the rows' checks are reduced on the device (spec_flags): after warm-up a
+ * call allocates nothing and reads back the flags and the eigenvalues.  Every CUDA, cuBLAS and cuSOLVER call is checked and
  * becomes a status with the call, file and line; nothing aborts.
  */
 #include <cublas_v2.h>
@@ -70,29 +73,43 @@ ie_status solver_fail(ie_context *ctx, cusolverStatus_t e, const char *call, con
       return solver_fail((ctx), ie_s_, name, __FILE__, __LINE__);             \
   } while (0)
 
-/* Device memory and library handles of one call, freed on every return. */
-struct scope {
-  void *p[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-  int np = 0;
-  cublasHandle_t blas = NULL;
-  cusolverDnHandle_t solver = NULL;
-  syevjInfo_t syevj = NULL;
-  ~scope()
-  {
-    for (int i = 0; i < np; i++)
-      if (p[i]) (void)cudaFree(p[i]);
-    if (syevj) (void)cusolverDnDestroySyevjInfo(syevj);
-    if (solver) (void)cusolverDnDestroy(solver);
-    if (blas) (void)cublasDestroy(blas);
-    (void)cudaGetLastError();
-  }
-};
+/* The temporaries of a call: slots IE_WS_SPECTRAL + these (slot 0 is the
+ * dispatcher's matrices).  gram: row codes, flags, deviations or squared
+ * norms, the rows in T, the Gram; eig (after the call's grams): the
+ * eigenvalues with the solver's infos after them, the solver's work. */
+enum { SL_ERR = 1, SL_FLAG = 2, SL_DEV = 3, SL_SQ = 3, SL_XW = 4, SL_G = 5, SL_W = 6, SL_WORK = 7 };
 
-ie_status grab(ie_context *ctx, scope &sc, size_t bytes, void **out)
+ie_status slot(ie_context *ctx, int which, size_t bytes, void **out)
 {
-  *out = NULL;
-  IE_CU(ctx, cudaMalloc(out, bytes ? bytes : 1));
-  sc.p[sc.np++] = *out;
+  return ie__ws_device(ctx, IE_WS_SPECTRAL + which, bytes, out);
+}
+
+/* The context's handles, made once (making one allocates). */
+ie_status handles(ie_context *ctx, ie_cu_state *st, cublasHandle_t *blas, cusolverDnHandle_t *solver)
+{
+  if (blas) {
+    if (!st->blas) {
+      cublasHandle_t h = NULL;
+      SP_BLAS(ctx, "cublasCreate", cublasCreate(&h));
+      st->blas = h;
+    }
+    *blas = (cublasHandle_t)st->blas;
+    SP_BLAS(ctx, "cublasSetStream", cublasSetStream(*blas, st->stream));
+  }
+  if (solver) {
+    if (!st->solver) {
+      cusolverDnHandle_t h = NULL;
+      SP_SOLVER(ctx, "cusolverDnCreate", cusolverDnCreate(&h));
+      st->solver = h;
+    }
+    if (!st->syevj) {
+      syevjInfo_t p = NULL;
+      SP_SOLVER(ctx, "cusolverDnCreateSyevjInfo", cusolverDnCreateSyevjInfo(&p));
+      st->syevj = p;
+    }
+    *solver = (cusolverDnHandle_t)st->solver;
+    SP_SOLVER(ctx, "cusolverDnSetStream", cusolverDnSetStream(*solver, st->stream));
+  }
   return IE_OK;
 }
 
@@ -133,14 +150,6 @@ void launch_given(unsigned grid, cudaStream_t str, const char *x, int64_t off, i
 {
   spec_given_f64<<<grid, 256, 0, str>>>((const ie_u8 *)x, (ie_u64)off, stride, dt, n, sets, scale, mul, out, err,
                                         dev);
-}
-
-template <typename T>
-__global__ void k_widen(const T *w, int64_t n, double *out)
-{
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x)
-    out[i] = (double)w[i];
 }
 
 unsigned grid_for(int64_t threads)
@@ -211,150 +220,183 @@ cusolverStatus_t syevj(cusolverDnHandle_t h, int m, float *A, float *W, float *w
 
 /* ---- the ops ------------------------------------------------------------------------------ */
 
+/* Only the first flagged rows cross (spec_flags): 24 bytes, a few more on a
+ * failure. */
+ie_status flags(ie_context *ctx, ie_cu_state *st, const int32_t *derr, const double *ddev, int64_t rows,
+                double tol, ie_rowerr *err, double *dev)
+{
+  void *p = NULL;
+  ie_status s = slot(ctx, SL_FLAG, 3 * sizeof(long long), &p);
+  if (s != IE_OK) return s;
+  spec_flags<<<1, SPEC_NT, 0, st->stream>>>(derr, ddev ? ddev : (const double *)derr, rows, ddev != NULL, tol,
+                                           (ie_i64 *)p);
+  IE_CU_LAUNCHED(ctx, "spec_flags");
+  long long f[3];
+  IE_CU(ctx, cudaMemcpyAsync(f, p, sizeof f, cudaMemcpyDeviceToHost, st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, sizeof f);
+  if (f[0] >= 0) err[f[0]] = (ie_rowerr)f[1];
+  if (ddev && f[2] >= 0) {
+    IE_CU(ctx, cudaMemcpyAsync(&dev[f[2]], ddev + f[2], sizeof(double), cudaMemcpyDeviceToHost, st->stream));
+    IE_CU(ctx, cudaStreamSynchronize(st->stream));
+    ie__ws_copied(ctx, 0, sizeof(double));
+  }
+  return IE_OK;
+}
+
 template <typename T>
 ie_status gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel, double gamma, int dual,
                double scale, int mul, void *out, ie_rowerr *err, double *dev)
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
-  scope sc;
   const int64_t rows = x->rows, n = rows / sets, d = x->cols, m = dual ? d : n;
   const char *xb = (const char *)x->buf + x->offset;
-  int32_t *derr = NULL;
-  void *p = NULL;
   static_assert(sizeof(ie_rowerr) == sizeof(int32_t), "ie_rowerr is int32_t");
-  {
-    ie_status s = grab(ctx, sc, (size_t)rows * sizeof(int32_t), &p);
-    if (s != IE_OK) return s;
-    derr = (int32_t *)p;
-  }
+  void *p = NULL;
+  ie_status s = slot(ctx, SL_ERR, (size_t)rows * sizeof(int32_t), &p);
+  if (s != IE_OK) return s;
+  int32_t *derr = (int32_t *)p;
   if (kernel == IE_KERNEL_PRECOMPUTED) {
-    ie_status s = grab(ctx, sc, (size_t)rows * sizeof(double), &p);
-    if (s != IE_OK) return s;
+    if ((s = slot(ctx, SL_DEV, (size_t)rows * sizeof(double), &p)) != IE_OK) return s;
     double *ddev = (double *)p;
     launch_given(grid_for(rows), st->stream, xb, 0, x->stride, (int)x->dtype, n, sets, scale,
                  mul, (T *)out, derr, ddev);
     IE_CU_LAUNCHED(ctx, "spec_given");
-    IE_CU(ctx, cudaMemcpyAsync(err, derr, (size_t)rows * sizeof(int32_t), cudaMemcpyDeviceToHost, st->stream));
-    IE_CU(ctx, cudaMemcpyAsync(dev, ddev, (size_t)rows * sizeof(double), cudaMemcpyDeviceToHost, st->stream));
-    IE_CU(ctx, cudaStreamSynchronize(st->stream));
-    return IE_OK;
+    return flags(ctx, st, derr, ddev, rows, IE_GIVEN_ULPS * ie__dtype_eps(x->dtype), err, dev);
   }
   if (n > INT_MAX || d > INT_MAX || sets > INT_MAX)
     return ie__error(ctx, IE_BAD_SHAPE, "cuda: %lld sets of %lld x %lld are beyond cuBLAS's int sizes",
                      (long long)sets, (long long)n, (long long)d);
   T *xw, *sq, *g;
-  ie_status s = grab(ctx, sc, (size_t)rows * (size_t)d * sizeof(T), &p);
-  if (s != IE_OK) return s;
+  if ((s = slot(ctx, SL_XW, (size_t)rows * (size_t)d * sizeof(T), &p)) != IE_OK) return s;
   xw = (T *)p;
-  if ((s = grab(ctx, sc, (size_t)rows * sizeof(T), &p)) != IE_OK) return s;
+  if ((s = slot(ctx, SL_SQ, (size_t)rows * sizeof(T), &p)) != IE_OK) return s;
   sq = (T *)p;
-  if ((s = grab(ctx, sc, (size_t)sets * (size_t)m * (size_t)m * sizeof(T), &p)) != IE_OK) return s;
+  if ((s = slot(ctx, SL_G, (size_t)sets * (size_t)m * (size_t)m * sizeof(T), &p)) != IE_OK) return s;
   g = (T *)p;
   const int cosine = kernel == IE_KERNEL_COSINE;
   /* one block a row (the kernel loops past the grid's blocks) */
   launch_rows((unsigned)(rows < 65535 * 8 ? rows : 65535 * 8), st->stream, xb, 0, x->stride,
               (int)x->dtype, rows, d, cosine, xw, sq, derr);
   IE_CU_LAUNCHED(ctx, "spec_rows");
-  IE_CU(ctx, cudaMemcpyAsync(err, derr, (size_t)rows * sizeof(int32_t), cudaMemcpyDeviceToHost, st->stream));
-  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  if ((s = flags(ctx, st, derr, NULL, rows, 0, err, NULL)) != IE_OK) return s;
   for (int64_t r = 0; r < rows; r++)
     if (err[r]) return IE_OK; /* src reports the row */
 
-  SP_BLAS(ctx, "cublasCreate", cublasCreate(&sc.blas));
-  SP_BLAS(ctx, "cublasSetStream", cublasSetStream(sc.blas, st->stream));
+  cublasHandle_t blas = NULL;
+  if ((s = handles(ctx, st, &blas, NULL)) != IE_OK) return s;
   /* Row-major X (n × d) is column-major Xᵀ (d × n, ld d).  Primal: G = X Xᵀ
    * = (Xᵀ)ᵀ(Xᵀ), n × n; dual: G = X̂ᵀX̂ = (Xᵀ)(Xᵀ)ᵀ, d × d.  G is symmetric,
    * so its storage order does not matter. */
   if (dual)
     SP_BLAS(ctx, "cublas?gemmStridedBatched",
-            gemm_sb(sc.blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)d, (int)d, (int)n, xw, (int)d, (long long)(n * d), xw,
+            gemm_sb(blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)d, (int)d, (int)n, xw, (int)d, (long long)(n * d), xw,
                     (int)d, (long long)(n * d), g, (int)d, (long long)(d * d), (int)sets));
   else
     SP_BLAS(ctx, "cublas?gemmStridedBatched",
-            gemm_sb(sc.blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)n, (int)d, xw, (int)d, (long long)(n * d), xw,
+            gemm_sb(blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)n, (int)d, xw, (int)d, (long long)(n * d), xw,
                     (int)d, (long long)(n * d), g, (int)n, (long long)(n * n), (int)sets));
   launch_finish(grid_for(sets * m * m), st->stream, g, sq, sets, n, m, kernel == IE_KERNEL_RBF, dual, gamma, scale,
                 mul, (T *)out);
   IE_CU_LAUNCHED(ctx, "spec_finish");
-  IE_CU(ctx, cudaStreamSynchronize(st->stream));
   return IE_OK;
 }
+
+size_t round_up(size_t b) { return (b + 255) / 256 * 256; }
 
 template <typename T>
 ie_status eig(ie_context *ctx, T *a, int64_t sets, int64_t m, double *w)
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
-  scope sc;
   if (m > INT_MAX / 2)
     return ie__error(ctx, IE_BAD_SHAPE, "cuda: a %lld x %lld eigenproblem is too large for cuSOLVER",
                      (long long)m, (long long)m);
+  const size_t wbytes = round_up((size_t)sets * (size_t)m * sizeof(T));
   void *p = NULL;
-  ie_status s = grab(ctx, sc, (size_t)sets * (size_t)m * sizeof(T), &p);
+  ie_status s = slot(ctx, SL_W, wbytes + (size_t)sets * sizeof(int), &p);
   if (s != IE_OK) return s;
   T *dw = (T *)p;
-  if ((s = grab(ctx, sc, (size_t)sets * sizeof(int), &p)) != IE_OK) return s;
-  int *dinfo = (int *)p;
-  if ((s = grab(ctx, sc, (size_t)sets * (size_t)m * sizeof(double), &p)) != IE_OK) return s;
-  double *dw64 = (double *)p;
-  SP_SOLVER(ctx, "cusolverDnCreate", cusolverDnCreate(&sc.solver));
-  SP_SOLVER(ctx, "cusolverDnSetStream", cusolverDnSetStream(sc.solver, st->stream));
+  int *dinfo = (int *)((char *)p + wbytes);
+  cusolverDnHandle_t solver = NULL;
+  if ((s = handles(ctx, st, NULL, &solver)) != IE_OK) return s;
+  syevjInfo_t syevj_params = (syevjInfo_t)st->syevj;
   const int im = (int)m;
   const size_t mm = (size_t)m * (size_t)m;
   const char *routine;
   if (sets > 1 && m <= 32) {
     /* Many small sets: batched Jacobi, in chunks that bound its workspace. */
     routine = sizeof(T) == 8 ? "cusolverDnDsyevjBatched" : "cusolverDnSsyevjBatched";
-    SP_SOLVER(ctx, "cusolverDnCreateSyevjInfo", cusolverDnCreateSyevjInfo(&sc.syevj));
     const int64_t chunk = sets < 65536 ? sets : 65536;
     int lw = 0;
-    SP_SOLVER(ctx, routine, syevj_size(sc.solver, im, a, dw, &lw, sc.syevj, (int)chunk));
-    if ((s = grab(ctx, sc, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
+    SP_SOLVER(ctx, routine, syevj_size(solver, im, a, dw, &lw, syevj_params, (int)chunk));
+    if ((s = slot(ctx, SL_WORK, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
     for (int64_t s0 = 0; s0 < sets; s0 += chunk) {
-      if (ie__cancelled(ctx)) return ie__cancel(ctx, "cuda"); /* scope's cudaFree waits for the queue */
+      if (ie__cancelled(ctx)) {
+        (void)cudaStreamSynchronize(st->stream); /* the slots are reused by the next call */
+        return ie__cancel(ctx, "cuda");
+      }
       const int b = (int)(sets - s0 < chunk ? sets - s0 : chunk);
-      SP_SOLVER(ctx, routine, syevj(sc.solver, im, a + (size_t)s0 * mm, dw + (size_t)s0 * (size_t)m, (T *)p, lw,
-                                    dinfo + s0, sc.syevj, b));
+      SP_SOLVER(ctx, routine, syevj(solver, im, a + (size_t)s0 * mm, dw + (size_t)s0 * (size_t)m, (T *)p, lw,
+                                    dinfo + s0, syevj_params, b));
     }
   } else {
     routine = sizeof(T) == 8 ? "cusolverDnDsyevd" : "cusolverDnSsyevd";
     int lw = 0;
-    SP_SOLVER(ctx, routine, syevd_size(sc.solver, im, a, dw, &lw));
-    if ((s = grab(ctx, sc, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
+    SP_SOLVER(ctx, routine, syevd_size(solver, im, a, dw, &lw));
+    if ((s = slot(ctx, SL_WORK, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
     for (int64_t k = 0; k < sets; k++) {
-      if (ie__cancelled(ctx)) return ie__cancel(ctx, "cuda"); /* scope's cudaFree waits for the queue */
-      SP_SOLVER(ctx, routine, syevd(sc.solver, im, a + (size_t)k * mm, dw + (size_t)k * (size_t)m, (T *)p, lw,
+      if (ie__cancelled(ctx)) {
+        (void)cudaStreamSynchronize(st->stream); /* the slots are reused by the next call */
+        return ie__cancel(ctx, "cuda");
+      }
+      SP_SOLVER(ctx, routine, syevd(solver, im, a + (size_t)k * mm, dw + (size_t)k * (size_t)m, (T *)p, lw,
                                     dinfo + k));
     }
   }
-  k_widen<T><<<grid_for(sets * m), 256, 0, st->stream>>>(dw, sets * m, dw64);
-  IE_CU_LAUNCHED(ctx, "k_widen");
-  int *info = (int *)malloc((size_t)sets * sizeof(int));
-  if (!info) return ie__error(ctx, IE_OUT_OF_MEMORY, "cuda: no host memory for %lld solver reports", (long long)sets);
-  cudaError_t e1 = cudaMemcpyAsync(info, dinfo, (size_t)sets * sizeof(int), cudaMemcpyDeviceToHost, st->stream);
-  cudaError_t e2 = e1 == cudaSuccess ? cudaMemcpyAsync(w, dw64, (size_t)sets * (size_t)m * sizeof(double),
-                                                       cudaMemcpyDeviceToHost, st->stream)
-                                     : e1;
-  cudaError_t e3 = e2 == cudaSuccess ? cudaStreamSynchronize(st->stream) : e2;
-  if (e3 != cudaSuccess) {
-    free(info);
-    return ie__cu_fail(ctx, e3, "cudaMemcpyAsync(", __FILE__, __LINE__);
-  }
+  /* The infos (host slot IE_WSH_SPECTRAL + 3) and the eigenvalues in T,
+   * widened in place (from the end: element i of T sits at or below
+   * element i of double). */
+  void *hp = NULL;
+  if ((s = ie__ws_host(ctx, IE_WSH_SPECTRAL + 3, (size_t)sets * sizeof(int), &hp)) != IE_OK) return s;
+  int *info = (int *)hp;
+  const size_t nw = (size_t)sets * (size_t)m;
+  IE_CU(ctx, cudaMemcpyAsync(info, dinfo, (size_t)sets * sizeof(int), cudaMemcpyDeviceToHost, st->stream));
+  IE_CU(ctx, cudaMemcpyAsync(w, dw, nw * sizeof(T), cudaMemcpyDeviceToHost, st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, (size_t)sets * sizeof(int));
+  ie__ws_copied(ctx, 0, nw * sizeof(T));
+  if (sizeof(T) != sizeof(double))
+    for (size_t i = nw; i-- > 0;) w[i] = (double)((const T *)w)[i];
   for (int64_t k = 0; k < sets; k++)
     if (info[k] != 0) {
       const int v = info[k];
-      free(info);
       return ie__error(ctx, v < 0 ? IE_INTERNAL : IE_BACKEND_FAILURE,
                        "cuda: %s failed on set %lld (%lld x %lld): info %d%s (%s:%d)", routine, (long long)k,
                        (long long)m, (long long)m, v, v > 0 ? " (did not converge)" : " (bad argument)",
                        short_file(__FILE__), __LINE__);
     }
-  free(info);
   return IE_OK;
 }
 
 } /* namespace */
+
+ie_status ie__cu_blas(ie_context *ctx, void **handle)
+{
+  cublasHandle_t h = NULL;
+  ie_status s = handles(ctx, (ie_cu_state *)ctx->state, &h, NULL);
+  *handle = h;
+  return s;
+}
+
+void ie__cu_handles_close(ie_cu_state *st)
+{
+  if (st->syevj) (void)cusolverDnDestroySyevjInfo((syevjInfo_t)st->syevj);
+  if (st->solver) (void)cusolverDnDestroy((cusolverDnHandle_t)st->solver);
+  if (st->blas) (void)cublasDestroy((cublasHandle_t)st->blas);
+  st->syevj = st->solver = st->blas = NULL;
+}
 
 extern "C" ie_status ie__cu_gram(ie_context *ctx, const ie_mat *x, int64_t sets, ie_kernel kernel,
                                  double gamma, int dual, double scale, int mul, ie_dtype dt, void *out,

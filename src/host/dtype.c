@@ -17,6 +17,15 @@ size_t ie__dtype_size(ie_dtype t) {
   return 0;
 }
 
+double ie__dtype_eps(ie_dtype t) {
+  switch (t) {
+  case IE_DT_F64: return 0x1p-52;
+  case IE_DT_F16: return 0x1p-10;
+  case IE_DT_BF16: return 0x1p-7;
+  default: return 0x1p-23;
+  }
+}
+
 const char *ie__dtype_name(ie_dtype t) {
   static const char *const names[] = {"float32", "float16", "bfloat16",
                                       "float64", "int32", "int64", "uint8"};

@@ -288,3 +288,53 @@ KERNEL void disc_pointwise(GLOBAL const ie_u8 *ab, ie_i64 aoff, ie_i32 adt, GLOB
   const ie_i64 m = disc_group_min_i64(sh, first);
   if (LOCAL_ID() == 0) part[GROUP_ID()] = m;
 }
+
+/* ---- Folds: what crosses to the host ----------------------------------------------- */
+
+/* One work-group: part[n] = the minimum of part[0 .. n) (the searches' per-
+ * group first indices), so that one long crosses. */
+KERNEL void disc_fold_min(GLOBAL ie_i64 *part, ie_i64 n) {
+  LOCAL_ARRAY(ie_i64, sh, DISC_WG);
+  ie_i64 m = DISC_NONE;
+  for (ie_i64 g = LOCAL_ID(); g < n; g += LOCAL_SIZE()) m = part[g] < m ? part[g] : m;
+  m = disc_group_min_i64(sh, m);
+  if (LOCAL_ID() == 0) part[n] = m;
+}
+
+/* One work-group: the PMI map's per-row statistics d[o_stats + 4r ..] of X
+ * rows folded to d[o_out .. o_out + 4): min, max, min of nPMI, max of nPMI. */
+KERNEL void disc_fold_stats(GLOBAL double *d, ie_i64 o_stats, ie_i64 X, ie_i64 o_out) {
+  LOCAL_ARRAY(double, sh, DISC_WG);
+  double mn = IE_INFINITY, mx = -IE_INFINITY, nmn = IE_INFINITY, nmx = -IE_INFINITY;
+  for (ie_i64 r = LOCAL_ID(); r < X; r += LOCAL_SIZE()) {
+    const double a = d[o_stats + 4 * r], b = d[o_stats + 4 * r + 1], c = d[o_stats + 4 * r + 2],
+                 e = d[o_stats + 4 * r + 3];
+    mn = a < mn ? a : mn;
+    mx = b > mx ? b : mx;
+    nmn = c < nmn ? c : nmn;
+    nmx = e > nmx ? e : nmx;
+  }
+  mn = disc_group_reduce(sh, mn, 1);
+  mx = disc_group_reduce(sh, mx, 2);
+  nmn = disc_group_reduce(sh, nmn, 1);
+  nmx = disc_group_reduce(sh, nmx, 2);
+  if (LOCAL_ID() == 0) {
+    d[o_out] = mn;
+    d[o_out + 1] = mx;
+    d[o_out + 2] = nmn;
+    d[o_out + 3] = nmx;
+  }
+}
+
+/* One work-group a table s of `sets`: d[o_out + s] = Σ of its X rows' MI
+ * terms d[o_mi + s·X ..] (a tree of fixed shape), so that one double a
+ * table crosses. */
+KERNEL void disc_fold_mi(GLOBAL double *d, ie_i64 o_mi, ie_i64 sets, ie_i64 X, ie_i64 o_out) {
+  LOCAL_ARRAY(double, sh, DISC_WG);
+  for (ie_i64 s = GROUP_ID(); s < sets; s += NUM_GROUPS()) {
+    double acc = 0;
+    for (ie_i64 r = LOCAL_ID(); r < X; r += LOCAL_SIZE()) acc += d[o_mi + s * X + r];
+    acc = disc_group_reduce(sh, acc, 0);
+    if (LOCAL_ID() == 0) d[o_out + s] = acc;
+  }
+}

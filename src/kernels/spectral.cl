@@ -17,6 +17,9 @@
  *  3. spec_finish: the kernel value of each entry (spectral_terms.h), out =
  *     scale·v, or out ∘= scale·v.
  * A given K (precomputed) is one step, spec_given: one work-item a row.
+ * spec_flags then finds the first flagged row (a bad row; a given K's
+ * first row off symmetry or off the unit diagonal), the only bytes that
+ * cross to the host.
  * Matrices: x is row-major with row stride `stride` elements, of dtype dt
  * (widen.h's codes), starting `off` bytes into its buffer; `sets` sets of n
  * rows follow each other.  out holds sets·m·m elements of T.
@@ -133,6 +136,39 @@
       dev[r] = finite ? dv : (spec_real)0;                                                     \
     }                                                                                          \
   }
+
+/* The flags of a Gram step, found on the device so that only they cross to
+ * the host: one group of SPEC_NT work-items scans err (and dev, has_dev)
+ * of `rows` rows; flag[0] = the first row with a non-zero code (−1: none),
+ * flag[1] = its code, flag[2] = the first row whose deviation exceeds tol
+ * (−1: none). */
+KERNEL void spec_flags(GLOBAL const ie_i32 *err, GLOBAL const spec_real *dev, ie_i64 rows, int has_dev,
+                       spec_real tol, GLOBAL ie_i64 *flag)
+{
+  LOCAL_ARRAY(ie_i64, fe, SPEC_NT);
+  LOCAL_ARRAY(ie_i64, fd, SPEC_NT);
+  const int lane = (int)LOCAL_ID();
+  ie_i64 e = rows, dv = rows;
+  for (ie_i64 r = lane; r < rows && (e == rows || (has_dev && dv == rows)); r += SPEC_NT) {
+    if (e == rows && err[r]) e = r;
+    if (has_dev && dv == rows && dev[r] > tol) dv = r;
+  }
+  fe[lane] = e;
+  fd[lane] = dv;
+  BARRIER();
+  for (int s = SPEC_NT / 2; s > 0; s >>= 1) {
+    if (lane < s) {
+      fe[lane] = fe[lane + s] < fe[lane] ? fe[lane + s] : fe[lane];
+      fd[lane] = fd[lane + s] < fd[lane] ? fd[lane + s] : fd[lane];
+    }
+    BARRIER();
+  }
+  if (lane == 0) {
+    flag[0] = fe[0] < rows ? fe[0] : -1;
+    flag[1] = fe[0] < rows ? (ie_i64)err[fe[0]] : 0;
+    flag[2] = fd[0] < rows ? fd[0] : -1;
+  }
+}
 
 SPEC_KERNELS(float, f32)
 #if !defined(IE_KERNEL_OPENCL) || defined(cl_khr_fp64)

@@ -4,9 +4,11 @@
  * the scratch layout, and the copies of the small per-row results to the
  * host arrays of the contract.  BROJA is solved on the host (src/discrete_pid.c).
  *
- * Small results share one scratch buffer of doubles (the `d` of the kernels,
- * arrays at element offsets); first-bad-index searches write one long a
- * work-group into a second, whose minimum is taken here.  Every read back is
+ * Small results share one workspace slot of doubles (the `d` of the
+ * kernels, arrays at element offsets); first-bad-index searches write one
+ * long a work-group into a second, whose minimum is folded on the device
+ * (disc_fold_min), as are the PMI map's statistics and each table's MI, so
+ * that only those few bytes cross.  Every read back is
  * blocking, so a call has finished its work when it returns, except the
  * count, which leaves its additions queued in order before the caller's next
  * command (the dispatcher reads a staged table back, blocking).
@@ -103,8 +105,18 @@ static size_t groups_for(const kern *k, int64_t items, size_t cap) {
   return g < 1 ? 1 : g > cap ? cap : g;
 }
 
+/* The family's temporaries: workspace slots IE_WS_DISCRETE + these. */
+enum { SL_PART = 0, SL_D = 1 };
+
+static ie_status slot(ie_context *ctx, int which, size_t bytes, cl_mem *m) {
+  void *buf = NULL;
+  ie_status st = ie__ws_device(ctx, IE_WS_DISCRETE + which, bytes, &buf);
+  *m = (cl_mem)buf;
+  return st;
+}
+
 static ie_status scratch_d(ie_context *ctx, size_t doubles, cl_mem *d) {
-  return ie__ocl_scratch(ctx, ctx->state, IE_S_PART2, doubles * sizeof(double), d);
+  return slot(ctx, SL_D, doubles * sizeof(double), d);
 }
 
 static ie_status upload(ie_context *ctx, cl_mem d, int64_t off, const double *src, int64_t n) {
@@ -113,6 +125,7 @@ static ie_status upload(ie_context *ctx, cl_mem d, int64_t off, const double *sr
   IE_CL_TRY(ctx, "clEnqueueWriteBuffer",
             clEnqueueWriteBuffer(s->queue, d, CL_TRUE, (size_t)off * sizeof(double),
                                  (size_t)n * sizeof(double), src, 0, NULL, NULL));
+  ie__ws_copied(ctx, 1, (size_t)n * sizeof(double));
   return IE_OK;
 }
 
@@ -122,30 +135,45 @@ static ie_status download(ie_context *ctx, cl_mem d, int64_t off, double *dst, i
   IE_CL_TRY(ctx, "clEnqueueReadBuffer",
             clEnqueueReadBuffer(s->queue, d, CL_TRUE, (size_t)off * sizeof(double),
                                 (size_t)n * sizeof(double), dst, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, (size_t)n * sizeof(double));
   return IE_OK;
 }
 
-/* Run a first-bad-index kernel (its last argument the part buffer) and
- * return the minimum over its groups in *first (INT64_MAX: none). */
+/* Run a first-bad-index kernel (its last argument the part buffer), fold
+ * the groups' minima on the device (disc_fold_min) and read that one long
+ * into *first (INT64_MAX: none). */
 static ie_status run_search(ie_context *ctx, kern *k, darg *a, int na, size_t groups,
                             int64_t *first) {
   ie_ocl *s = ctx->state;
   cl_mem part = NULL;
-  void *h = NULL;
-  ie_status st = ie__ocl_scratch(ctx, s, IE_S_PERR, groups * sizeof(cl_long), &part);
-  if (st == IE_OK) st = ie__ocl_host(ctx, s, groups * sizeof(cl_long), &h);
+  ie_status st = slot(ctx, SL_PART, (groups + 1) * sizeof(cl_long), &part);
   if (st != IE_OK) return st;
   a[na - 1] = DMEM(part);
   st = kern_run(ctx, k, a, na, groups);
   if (st != IE_OK) return st;
+  kern kf;
+  if ((st = kern_make(ctx, "disc_fold_min", &kf)) != IE_OK) return st;
+  darg af[] = {DMEM(part), DA(cl_long, (cl_long)groups)};
+  st = kern_run(ctx, &kf, af, NARGS(af), 1);
+  kern_free(&kf);
+  if (st != IE_OK) return st;
+  cl_long m = INT64_MAX;
   IE_CL_TRY(ctx, "clEnqueueReadBuffer",
-            clEnqueueReadBuffer(s->queue, part, CL_TRUE, 0, groups * sizeof(cl_long), h, 0, NULL,
-                                NULL));
-  int64_t m = INT64_MAX;
-  for (size_t g = 0; g < groups; g++)
-    if (((const cl_long *)h)[g] < m) m = ((const cl_long *)h)[g];
+            clEnqueueReadBuffer(s->queue, part, CL_TRUE, groups * sizeof(cl_long), sizeof m, &m, 0,
+                                NULL, NULL));
+  ie__ws_copied(ctx, 0, sizeof m);
   *first = m;
   return IE_OK;
+}
+
+/* Run fold kernel `name` with arguments a (one work-group, or `groups`). */
+static ie_status run_fold(ie_context *ctx, const char *name, const darg *a, int na, size_t groups) {
+  kern k;
+  ie_status st = kern_make(ctx, name, &k);
+  if (st != IE_OK) return st;
+  st = kern_run(ctx, &k, a, na, groups);
+  kern_free(&k);
+  return st;
 }
 
 /* ---- Counting ------------------------------------------------------------------------ */
@@ -236,9 +264,9 @@ static ie_status ocl_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_arg
                          const double *rowm, const double *colm, const ie_mat *out,
                          double *stats) {
   const int64_t X = t->rows, Y = t->cols;
-  const int64_t o_rowm = 0, o_colm = X, o_stats = X + Y;
+  const int64_t o_rowm = 0, o_colm = X, o_stats = X + Y, o_fold = 5 * X + Y;
   cl_mem d = NULL;
-  ie_status st = scratch_d(ctx, (size_t)(5 * X + Y), &d);
+  ie_status st = scratch_d(ctx, (size_t)(5 * X + Y + 4), &d);
   if (st == IE_OK) st = upload(ctx, d, o_rowm, rowm, X);
   if (st == IE_OK) st = upload(ctx, d, o_colm, colm, Y);
   kern k;
@@ -266,16 +294,20 @@ static ie_status ocl_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_arg
               DA(cl_int, out != NULL)};
   st = kern_run(ctx, &k, a, NARGS(a), (size_t)(X < MAX_ROW_GROUPS ? X : MAX_ROW_GROUPS));
   kern_free(&k);
-  if (st == IE_OK) st = download(ctx, d, o_stats, stats, 4 * X);
+  /* The rows' statistics folded on the device: 4 doubles cross. */
+  darg af[] = {DMEM(d), DA(cl_long, o_stats), DA(cl_long, X), DA(cl_long, o_fold)};
+  if (st == IE_OK) st = run_fold(ctx, "disc_fold_stats", af, NARGS(af), 1);
+  if (st == IE_OK) st = download(ctx, d, o_fold, stats, 4);
   return st;
 }
 
 static ie_status ocl_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, const double *rowsum,
                              const double *colsum, const double *n, double *rowmi) {
   const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
-  const int64_t o_rs = 0, o_cs = rows, o_n = rows + nc, o_mi = rows + nc + sets;
+  const int64_t o_rs = 0, o_cs = rows, o_n = rows + nc, o_mi = rows + nc + sets,
+                o_fold = 2 * rows + nc + sets;
   cl_mem d = NULL;
-  ie_status st = scratch_d(ctx, (size_t)(2 * rows + nc + sets), &d);
+  ie_status st = scratch_d(ctx, (size_t)(2 * rows + nc + 2 * sets), &d);
   if (st == IE_OK) st = upload(ctx, d, o_rs, rowsum, rows);
   if (st == IE_OK) st = upload(ctx, d, o_cs, colsum, nc);
   if (st == IE_OK) st = upload(ctx, d, o_n, n, sets);
@@ -288,7 +320,15 @@ static ie_status ocl_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
               DA(cl_long, o_n),  DA(cl_long, o_mi)};
   st = kern_run(ctx, &k, a, NARGS(a), (size_t)(rows < MAX_ROW_GROUPS ? rows : MAX_ROW_GROUPS));
   kern_free(&k);
-  if (st == IE_OK) st = download(ctx, d, o_mi, rowmi, rows);
+  /* Each table's rows folded on the device: one double a table crosses,
+   * into its first row (src/discrete.h). */
+  darg af[] = {DMEM(d), DA(cl_long, o_mi), DA(cl_long, sets), DA(cl_long, X), DA(cl_long, o_fold)};
+  if (st == IE_OK)
+    st = run_fold(ctx, "disc_fold_mi", af, NARGS(af), (size_t)(sets < MAX_ROW_GROUPS ? sets : MAX_ROW_GROUPS));
+  void *h = NULL;
+  if (st == IE_OK) st = ie__ws_host(ctx, IE_WSH_DISCRETE + 1, (size_t)sets * sizeof(double), &h);
+  if (st == IE_OK) st = download(ctx, d, o_fold, h, sets);
+  for (int64_t b = 0; st == IE_OK && b < sets; b++) rowmi[b * X] = ((const double *)h)[b];
   return st;
 }
 
@@ -308,15 +348,11 @@ static ie_status ocl_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S
               DA(cl_long, o_res), DA(cl_long, o_err)};
   st = kern_run(ctx, &k, a, NARGS(a), groups_for(&k, B, MAX_ROW_GROUPS));
   kern_free(&k);
-  double *codes = NULL;
-  if (st == IE_OK) {
-    codes = malloc((size_t)B * sizeof *codes);
-    if (!codes) st = ie__error(ctx, IE_OUT_OF_MEMORY, "ie_pid: no host memory");
-  }
+  void *codes = NULL;
+  if (st == IE_OK) st = ie__ws_host(ctx, IE_WSH_DISCRETE + 0, (size_t)B * sizeof(double), &codes);
   if (st == IE_OK) st = download(ctx, d, o_res, res, 7 * B);
   if (st == IE_OK) st = download(ctx, d, o_err, codes, B);
-  for (int64_t b = 0; st == IE_OK && b < B; b++) err[b] = (ie_rowerr)codes[b];
-  free(codes);
+  for (int64_t b = 0; st == IE_OK && b < B; b++) err[b] = (ie_rowerr)((const double *)codes)[b];
   return st;
 }
 

@@ -3,7 +3,10 @@
  * the kernels of src/kernels/kmeans.cl (unit rows, column means, the
  * covariance and projection as tiled products in double, the float dot
  * products, argmin and centroid update).  The d × d eigen step runs on the
- * host (src/mauve.c), as the spectral family's does.
+ * host (src/mauve.c), as the spectral family's does.  Every temporary is a
+ * workspace slot (IE_WS_MAUVE + 0..8).  What crosses is src/mauve.c's
+ * design: the row flags, the mean and covariance (d + d²), the axes, and
+ * each Lloyd iteration's labels down and order up (O(n)).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +18,25 @@
 #define KM_GROUP 256 /* as kmeans.cl */
 #define KM_TILE 16
 
-/* Scratch slots reused between calls (ocl.h's; a MAUVE op holds them only
- * while it runs). */
-enum { S_G = IE_S_PART, S_CN = IE_S_PERR, S_LAB = IE_S_RS, S_PERM = IE_S_RERR, S_OFF = IE_S_PART2 };
+/* The temporaries: workspace slots IE_WS_MAUVE + these (kept between
+ * calls, so a warm context allocates nothing; 9..11 are src/mauve.c's). */
+enum { S_G, S_CN, S_LAB, S_PERM, S_OFF, S_ERR, S_MEAN, S_COV, S_V };
 
 typedef struct {
   cl_kernel k;
-  cl_mem tmp[3];
+  cl_mem tmp[2]; /* slots: not released here */
 } km_res;
 
 static void km_release(km_res *r) {
   if (r->k) clReleaseKernel(r->k);
-  for (int i = 0; i < 3; i++)
-    if (r->tmp[i]) clReleaseMemObject(r->tmp[i]);
   memset(r, 0, sizeof *r);
+}
+
+static ie_status slot(ie_context *ctx, int which, size_t bytes, cl_mem *b) {
+  void *buf = NULL;
+  ie_status st = ie__ws_device(ctx, IE_WS_MAUVE + which, bytes, &buf);
+  *b = (cl_mem)buf;
+  return st;
 }
 
 #define KM_TRY(call, expr)                          \
@@ -64,13 +72,6 @@ static ie_status kernel(ie_context *ctx, ie_ocl *s, const char *name, km_res *r)
   return IE_OK;
 }
 
-static cl_int buffer(ie_ocl *s, size_t bytes, cl_mem *b) {
-  cl_int e = CL_SUCCESS;
-  *b = clCreateBuffer(s->context, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &e);
-  if (e != CL_SUCCESS) *b = NULL;
-  return e;
-}
-
 /* Launch r->k on `items` work-items in groups of `group` (rounded up). */
 static cl_int launch(ie_ocl *s, const km_res *r, size_t items, size_t group) {
   const size_t global = (items + group - 1) / group * group;
@@ -87,7 +88,7 @@ static ie_status ocl_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, con
   if (!s->fp64)
     return ie__error(ctx, IE_UNSUPPORTED, "ie_mauve: opencl device '%s' has no float64 (cl_khr_fp64)", s->name);
   KM_CHECK(kernel(ctx, s, "mauve_unit_rows", &r));
-  KM_TRY("clCreateBuffer", buffer(s, (size_t)x->rows * sizeof(cl_int), &r.tmp[0]));
+  KM_CHECK(slot(ctx, S_ERR, (size_t)x->rows * sizeof(cl_int), &r.tmp[0]));
   cl_mem xb = (cl_mem)x->buf, zb = (cl_mem)z->buf;
   cl_long off = (cl_long)x->offset, stride = x->stride, rows = x->rows, d = x->cols, r0 = row0;
   cl_int dt = x->dtype == IE_DT_F32 ? 0 : x->dtype == IE_DT_F16 ? 1 : 2;
@@ -104,6 +105,7 @@ static ie_status ocl_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, con
   KM_TRY("clEnqueueNDRangeKernel", launch(s, &r, groups * KM_GROUP, KM_GROUP));
   KM_TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(s->queue, r.tmp[0], CL_TRUE, 0,
                                                     (size_t)x->rows * sizeof(cl_int), err, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, (size_t)x->rows * sizeof(cl_int));
   km_release(&r);
   return IE_OK;
 }
@@ -116,8 +118,8 @@ static ie_status ocl_covariance(ie_context *ctx, void *sess, const ie_mat *z, do
   const size_t d = (size_t)z->cols;
   cl_mem zb = (cl_mem)z->buf;
   cl_long n = z->rows, dl = z->cols;
-  KM_TRY("clCreateBuffer", buffer(s, d * sizeof(double), &r.tmp[0]));
-  KM_TRY("clCreateBuffer", buffer(s, d * d * sizeof(double), &r.tmp[1]));
+  KM_CHECK(slot(ctx, S_MEAN, d * sizeof(double), &r.tmp[0]));
+  KM_CHECK(slot(ctx, S_COV, d * d * sizeof(double), &r.tmp[1]));
   KM_CHECK(kernel(ctx, s, "mauve_col_mean", &r));
   KM_ARG(0, zb);
   KM_ARG(1, n);
@@ -143,6 +145,8 @@ static ie_status ocl_covariance(ie_context *ctx, void *sess, const ie_mat *z, do
          clEnqueueReadBuffer(s->queue, r.tmp[0], CL_TRUE, 0, d * sizeof(double), mean, 0, NULL, NULL));
   KM_TRY("clEnqueueReadBuffer",
          clEnqueueReadBuffer(s->queue, r.tmp[1], CL_TRUE, 0, d * d * sizeof(double), cov, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, d * sizeof(double));
+  ie__ws_copied(ctx, 0, d * d * sizeof(double));
   km_release(&r);
   return IE_OK;
 }
@@ -154,8 +158,9 @@ static ie_status ocl_project(ie_context *ctx, void *sess, const ie_mat *z, const
   km_res r;
   memset(&r, 0, sizeof r);
   const size_t vb = (size_t)z->cols * (size_t)rr * sizeof(double);
-  KM_TRY("clCreateBuffer", buffer(s, vb, &r.tmp[0]));
+  KM_CHECK(slot(ctx, S_V, vb, &r.tmp[0]));
   KM_TRY("clEnqueueWriteBuffer", clEnqueueWriteBuffer(s->queue, r.tmp[0], CL_TRUE, 0, vb, v, 0, NULL, NULL));
+  ie__ws_copied(ctx, 1, vb);
   KM_CHECK(kernel(ctx, s, "mauve_project", &r));
   cl_mem zb = (cl_mem)z->buf, yb = (cl_mem)y->buf;
   cl_long n = z->rows, d = z->cols, rl = rr;
@@ -186,9 +191,9 @@ static ie_status ocl_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
   memset(&r, 0, sizeof r);
   const int64_t n = y->rows, k = c->rows, B = block_rows(n, k);
   cl_mem g, cn, lab, yb = (cl_mem)y->buf, cb = (cl_mem)c->buf;
-  KM_CHECK(ie__ocl_scratch(ctx, s, S_G, (size_t)B * (size_t)k * sizeof(float), &g));
-  KM_CHECK(ie__ocl_scratch(ctx, s, S_CN, (size_t)k * sizeof(float), &cn));
-  KM_CHECK(ie__ocl_scratch(ctx, s, S_LAB, (size_t)n * sizeof(cl_int), &lab));
+  KM_CHECK(slot(ctx, S_G, (size_t)B * (size_t)k * sizeof(float), &g));
+  KM_CHECK(slot(ctx, S_CN, (size_t)k * sizeof(float), &cn));
+  KM_CHECK(slot(ctx, S_LAB, (size_t)n * sizeof(cl_int), &lab));
   cl_long kl = k, rl = y->cols;
   KM_CHECK(kernel(ctx, s, "km_sqnorm", &r));
   KM_ARG(0, cb);
@@ -219,6 +224,7 @@ static ie_status ocl_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
   }
   KM_TRY("clEnqueueReadBuffer",
          clEnqueueReadBuffer(s->queue, lab, CL_TRUE, 0, (size_t)n * sizeof(cl_int), labels, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, (size_t)n * sizeof(cl_int));
   km_release(&r);
   return IE_OK;
 }
@@ -231,12 +237,14 @@ static ie_status ocl_update(ie_context *ctx, void *sess, const ie_mat *y, const 
   memset(&r, 0, sizeof r);
   const int64_t n = y->rows, k = c->rows;
   cl_mem pb, ob, yb = (cl_mem)y->buf, cb = (cl_mem)c->buf;
-  KM_CHECK(ie__ocl_scratch(ctx, s, S_PERM, (size_t)n * sizeof(cl_int), &pb));
-  KM_CHECK(ie__ocl_scratch(ctx, s, S_OFF, (size_t)(k + 1) * sizeof(cl_long), &ob));
+  KM_CHECK(slot(ctx, S_PERM, (size_t)n * sizeof(cl_int), &pb));
+  KM_CHECK(slot(ctx, S_OFF, (size_t)(k + 1) * sizeof(cl_long), &ob));
   KM_TRY("clEnqueueWriteBuffer",
          clEnqueueWriteBuffer(s->queue, pb, CL_FALSE, 0, (size_t)n * sizeof(cl_int), perm, 0, NULL, NULL));
   KM_TRY("clEnqueueWriteBuffer",
          clEnqueueWriteBuffer(s->queue, ob, CL_FALSE, 0, (size_t)(k + 1) * sizeof(cl_long), off, 0, NULL, NULL));
+  ie__ws_copied(ctx, 1, (size_t)n * sizeof(cl_int));
+  ie__ws_copied(ctx, 1, (size_t)(k + 1) * sizeof(cl_long));
   KM_CHECK(kernel(ctx, s, "km_update", &r));
   cl_long rl = y->cols, kl = k;
   KM_ARG(0, yb);
