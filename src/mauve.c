@@ -107,102 +107,12 @@ ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts, const D
   return s;
 }
 
-/* ---- The seeded stream (documented in infoest.h) ------------------------------------ */
-
-typedef struct {
-  uint64_t x;
-} splitmix;
-
-static uint64_t sm_next(splitmix *r) {
-  uint64_t z = (r->x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-static double sm_unit(splitmix *r) { return (double)(sm_next(r) >> 11) * 0x1p-53; }
-
-/* ---- k-means on the host copy of y: the k-means++ start ------------------------------ */
+/* ---- k-means on the host copy of y ---------------------------------------------------- */
 
 typedef struct {
   int64_t n, r, k;
-  const float *y;  /* host copy, n × r */
-  const double *yn; /* ‖y_i‖² */
+  const float *y; /* host copy, n × r */
 } kdata;
-
-/* First index whose running sum of w exceeds t (the last positive one when
- * rounding leaves t at the total). */
-static int64_t sample(const double *cum, int64_t n, double t) {
-  int64_t lo = 0, hi = n - 1;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (cum[mid] > t) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-/* Greedy k-means++ (Arthur & Vassilvitskii 2007; the variant of
- * scikit-learn's _kmeans_plusplus): each new centre is the best, by the
- * potential Σ min(D², d²), of 2 + ⌊ln k⌋ rows sampled with probability ∝ D².
- * Squared distances in double from float dot products (sgemm), clamped at 0.
- * c: k × r float (out); d2, cum: n doubles; dots: n·t floats; cc: t·r floats;
- * cand: t. */
-static void kmeanspp(const kdata *kd, splitmix *rng, float *c, double *d2, double *cum,
-                     float *dots, float *cc, int64_t *cand) {
-  const int64_t n = kd->n, r = kd->r, k = kd->k;
-  const int64_t t = 2 + (int64_t)floor(log((double)k));
-  int64_t first = (int64_t)(sm_unit(rng) * (double)n);
-  if (first >= n) first = n - 1;
-  memcpy(c, kd->y + (size_t)first * (size_t)r, (size_t)r * sizeof *c);
-  {
-    double cn = kd->yn[first];
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)r, 1.0f, kd->y, (int)r, c, 1, 0.0f, dots, 1);
-    for (int64_t i = 0; i < n; i++) {
-      const double v = kd->yn[i] + cn - 2.0 * (double)dots[i];
-      d2[i] = v > 0 ? v : 0;
-    }
-    d2[first] = 0;
-  }
-  for (int64_t j = 1; j < k; j++) {
-    double total = 0;
-    for (int64_t i = 0; i < n; i++) cum[i] = (total += d2[i]);
-    for (int64_t m = 0; m < t; m++) {
-      const double u = sm_unit(rng);
-      cand[m] = total > 0 ? sample(cum, n, u * total) : (int64_t)(u * (double)n);
-      if (cand[m] >= n) cand[m] = n - 1;
-    }
-    /* dots[i, m] = y_i · y_cand[m]: gather the candidates, one sgemm */
-    for (int64_t m = 0; m < t; m++)
-      memcpy(cc + (size_t)m * (size_t)r, kd->y + (size_t)cand[m] * (size_t)r, (size_t)r * sizeof *cc);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)t, (int)r, 1.0f, kd->y, (int)r, cc,
-                (int)r, 0.0f, dots, (int)t);
-    int64_t best = -1;
-    double best_pot = INFINITY;
-    for (int64_t m = 0; m < t; m++) {
-      const double cn = kd->yn[cand[m]];
-      const float *dm = dots + m;
-      double pot = 0;
-      for (int64_t i = 0; i < n; i++) {
-        double v = kd->yn[i] + cn - 2.0 * (double)dm[(size_t)i * (size_t)t];
-        if (i == cand[m] || v < 0) v = 0;
-        pot += v < d2[i] ? v : d2[i];
-      }
-      if (pot < best_pot) {
-        best_pot = pot;
-        best = m;
-      }
-    }
-    if (best < 0) best = 0; /* every potential NaN: cannot happen on finite rows */
-    const double cn = kd->yn[cand[best]];
-    const float *dm = dots + best;
-    for (int64_t i = 0; i < n; i++) {
-      double v = kd->yn[i] + cn - 2.0 * (double)dm[(size_t)i * (size_t)t];
-      if (i == cand[best] || v < 0) v = 0;
-      if (v < d2[i]) d2[i] = v;
-    }
-    memcpy(c + (size_t)j * (size_t)r, kd->y + (size_t)cand[best] * (size_t)r, (size_t)r * sizeof *c);
-  }
-}
 
 /* Σ ‖y_i − c_{l_i}‖², in double from differences, in row order. */
 static double inertia(const kdata *kd, const float *c, const int32_t *lab) {
@@ -237,10 +147,11 @@ typedef struct {
   void *z, *y, *c; /* backend buffers */
   void *sess;      /* the backend's state for this call (ie_mauve_ops.begin) */
   int began;
-  double *cov, *w, *mean, *v, *yn, *d2, *cum, *hist, *hist0, *curve0, *fscratch;
-  float *yh, *ch, *dots, *cc;
+  double *cov, *w, *mean, *v, *hist, *hist0, *curve0, *fscratch;
+  float *yh, *ch;
+  ie__mauve_seed seed; /* the k-means++ start's scratch */
   int32_t *lab, *lab2, *best_lab, *perm;
-  int64_t *off, *cand;
+  int64_t *off;
   ie_rowerr *err;
   ie_mauve_scores *acc; /* seeds × sets */
 } mauve_work;
@@ -252,9 +163,9 @@ static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
   if (w->y) ctx->ops->free(ctx, w->y);
   if (w->c) ctx->ops->free(ctx, w->c);
   if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
-  void *host[] = {w->in, w->names, w->cov, w->w, w->mean, w->v, w->yn, w->d2, w->cum, 
-                  w->hist, w->hist0, w->curve0, w->fscratch, w->yh, w->ch, w->dots, w->cc, w->lab, w->lab2,
-                  w->best_lab, w->perm, w->off, w->cand, w->err, w->acc};
+  ie__mauve_seed_free(&w->seed);
+  void *host[] = {w->in, w->names, w->cov, w->w, w->mean, w->v, w->hist, w->hist0, w->curve0, w->fscratch,
+                  w->yh, w->ch, w->lab, w->lab2, w->best_lab, w->perm, w->off, w->err, w->acc};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
 }
 
@@ -279,8 +190,8 @@ static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo
   double best = INFINITY;
   ie_status s = IE_OK;
   for (int64_t start = 0; start < o->redo; start++) {
-    splitmix rng = {seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + 1))};
-      kmeanspp(kd, &rng, w->ch, w->d2, w->cum, w->dots, w->cc, w->cand);
+    uint64_t rng = seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + 1));
+    ie__mauve_seed_run(&w->seed, &rng, w->ch);
     IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->ch, cbytes));
     IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab));
     int64_t it = 0;
@@ -448,22 +359,15 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   w.z = NULL;
   ALLOC(w.yh, (size_t)N * (size_t)r);
   if ((s = IE__BE(ctx, download, w.yh, w.y, 0, (size_t)N * (size_t)r * sizeof(float))) != IE_OK) goto done;
-  ALLOC(w.yn, N);
-  for (int64_t i = 0; i < N; i++) {
-    double a = 0;
-    for (int64_t j = 0; j < r; j++) a += (double)w.yh[(size_t)i * (size_t)r + (size_t)j] * (double)w.yh[(size_t)i * (size_t)r + (size_t)j];
-    w.yn[i] = a;
-  }
   s = ie__be_alloc(ctx, (size_t)k * (size_t)r * sizeof(float), &w.c);
   if (s != IE_OK) goto done;
   ie_mat cm = {w.c, 0, IE_DT_F32, k, r, r};
-  const int64_t t = 2 + (int64_t)floor(log((double)k));
   ALLOC(w.ch, (size_t)k * (size_t)r);
-  ALLOC(w.d2, N);
-  ALLOC(w.cum, N);
-  ALLOC(w.dots, (size_t)N * (size_t)t);
-  ALLOC(w.cand, t);
-  ALLOC(w.cc, (size_t)t * (size_t)r);
+  if (ie__mauve_seed_init(&w.seed, w.yh, N, r, k) != 0) {
+    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the k-means++ start (%lld rows, %lld clusters)",
+                  fn, (long long)N, (long long)k);
+    goto done;
+  }
   ALLOC(w.lab, N);
   ALLOC(w.lab2, N);
   ALLOC(w.best_lab, N);
@@ -474,7 +378,7 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   ALLOC(w.curve0, (size_t)n_sets * 2 * (size_t)(o.grid + 2));
   ALLOC(w.fscratch, 3 * (size_t)k + 2 * (size_t)(o.grid + 2));
   ALLOC(w.acc, (size_t)o.seeds * (size_t)n_sets);
-  kdata kd = {N, r, k, w.yh, w.yn};
+  kdata kd = {N, r, k, w.yh};
   for (int64_t e = 0; e < o.seeds; e++) {
     double inert = 0;
     int64_t iters = 0;

@@ -52,6 +52,26 @@ extern const ie_mauve_ops ie__cpu_mauve_ops;
 extern const ie_mauve_ops ie__opencl_mauve_ops;
 extern const ie_mauve_ops ie__cuda_mauve_ops;
 
+/* The k-means++ start (src/mauve_seed.c): scratch made once for the rows
+ * y (host, n × r float) and k centres, then one start a call. */
+typedef struct ie__mauve_seed {
+  const float *y;
+  int64_t n, r, k, t, tp; /* t: candidates a centre, 2 + ⌊ln k⌋; tp: t padded to 8 lanes */
+  double *yn, *d2;     /* n: ‖y_i‖², D² (the squared distance to the nearest centre) */
+  double *blk, *bcum;  /* blocks of 64 rows: D² sums, their running sums */
+  float *dots, *cc;    /* n × tp: y · candidates; tp × r: the candidates */
+  int64_t *cand;       /* t */
+  double *pot, *cn;    /* tp: potentials, ‖x‖² of the candidates (+inf in the pad) */
+} ie__mauve_seed;
+
+/* 0, or -1 when out of memory (nothing left allocated). */
+int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k);
+void ie__mauve_seed_free(ie__mauve_seed *s);
+/* k centres (c, k × r float) from the SplitMix64 stream at *rng. */
+void ie__mauve_seed_run(ie__mauve_seed *s, uint64_t *rng, float *c);
+/* The next uniform double in [0, 1) of the SplitMix64 stream (next >> 11)·2⁻⁵³. */
+double ie__mauve_unit(uint64_t *state);
+
 /* The frontier and integrals of count histograms pc, qc (k bins, checked
  * non-negative with positive sums) as mauve-text computes them.  curve
  * (2·(grid + 2) doubles) may be NULL.  scratch: 3k + 2·(grid + 2)

@@ -123,19 +123,26 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
     const int64_t m = n - b < IE__KM_BLOCK ? n - b : IE__KM_BLOCK;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)r, 1.0f,
                 Y + (size_t)b * (size_t)y->stride, (int)y->stride, C, (int)c->stride, 0.0f, g, (int)k);
-    /* serial: a few ms, and no OpenMP team to wake between OpenBLAS's calls */
+    /* serial: a few ms, and no OpenMP team to wake between OpenBLAS's calls.
+     * Per row: the values into gi in place and their minimum (exact in any
+     * order, so vectorised), then the first index holding it. */
     for (int64_t i = 0; i < m; i++) {
-      const float *gi = g + (size_t)i * (size_t)k;
-      float best = cn[0] - 2.0f * gi[0];
-      int32_t arg = 0;
-      for (int64_t j = 1; j < k; j++) {
+      float *gi = g + (size_t)i * (size_t)k;
+      float best = INFINITY;
+#pragma omp simd reduction(min : best)
+      for (int64_t j = 0; j < k; j++) {
         const float v = cn[j] - 2.0f * gi[j];
-        if (v < best) {
-          best = v;
-          arg = (int32_t)j;
-        }
+        gi[j] = v;
+        best = v < best ? v : best;
       }
-      labels[b + i] = arg;
+      int64_t j0 = 0; /* the first block of 16 holding it, then the place */
+      for (; j0 + 16 <= k; j0 += 16) {
+        int hit = 0;
+        for (int64_t j = j0; j < j0 + 16; j++) hit |= gi[j] == best;
+        if (hit) break;
+      }
+      while (j0 < k - 1 && gi[j0] != best) j0++;
+      labels[b + i] = (int32_t)j0;
     }
   }
   free(cn);
