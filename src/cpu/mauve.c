@@ -1,7 +1,8 @@
 /*
  * cpu/mauve.c — the CPU's share of MAUVE (docs/SPEC.md §8, src/mauve.h): unit
- * rows and the PCA in double (BLAS dsyrk, dgemm), the k-means assignment by
- * float GEMM (sgemm) and an argmin, and the centroid update in double.
+ * rows in float, the covariance by float products of chunks of rows (ssyrk)
+ * added in double, the projection by sgemm, the k-means assignment by float
+ * GEMM (sgemm) and an argmin, and the centroid update in double.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -31,68 +32,91 @@ static ie_status cpu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, con
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < x->rows; i++) {
     const char *row = (const char *)x->buf + x->offset + (size_t)i * (size_t)x->stride * esz;
-    double *out = (double *)((char *)z->buf + z->offset) + (size_t)(row0 + i) * (size_t)z->stride;
+    float *out = (float *)((char *)z->buf + z->offset) + (size_t)(row0 + i) * (size_t)z->stride;
     double ss = 0;
     int bad = 0;
-    for (int64_t j = 0; j < d; j++) {
-      const double v = elem(row, x->dtype, j);
-      out[j] = v;
-      bad |= !isfinite(v);
-      ss += v * v;
+    if (x->dtype == IE_DT_F32) {
+      const float *xr = (const float *)row;
+      for (int64_t j = 0; j < d; j++) {
+        const double v = xr[j];
+        bad |= !isfinite(v);
+        ss += v * v;
+      }
+    } else {
+      for (int64_t j = 0; j < d; j++) {
+        const double v = elem(row, x->dtype, j);
+        bad |= !isfinite(v);
+        ss += v * v;
+      }
     }
     if (bad) {
       err[i] = IE_ROW_NONFINITE;
       continue;
     }
-    /* as sklearn.preprocessing.normalize: a zero row stays zero */
-    const double nrm = sqrt(ss);
-    if (nrm > 0)
-      for (int64_t j = 0; j < d; j++) out[j] /= nrm;
+    /* as sklearn.preprocessing.normalize: a zero row stays zero; the
+     * quotient in double, rounded once to float */
+    const double nrm = ss > 0 ? sqrt(ss) : 1;
+    if (x->dtype == IE_DT_F32)
+      for (int64_t j = 0; j < d; j++) out[j] = (float)((double)((const float *)row)[j] / nrm);
+    else
+      for (int64_t j = 0; j < d; j++) out[j] = (float)(elem(row, x->dtype, j) / nrm);
   }
   return IE_OK;
 }
 
-/* Centres z in place (z ← z − μ) and writes μ and the covariance. */
+/* Rows a float product sums before the covariance adds it in double: short
+ * enough that float's rounding stays near 1e-7 relative. */
+#define IE__COV_CHUNK 512
+
+/* Centres z in place (z ← z − μ, rounded to float) and writes μ (the
+ * column means in double) and the covariance: Σ over chunks of rows of the
+ * float product (ssyrk) of the chunk, added in double. */
 static ie_status cpu_covariance(ie_context *ctx, void *sess, const ie_mat *z, double *mean, double *cov) {
   (void)sess;
-  (void)ctx;
   const int64_t n = z->rows, d = z->cols;
-  double *Z = (double *)((char *)z->buf + z->offset);
-#pragma omp parallel for schedule(static)
-  for (int64_t j = 0; j < d; j++) {
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += Z[(size_t)i * (size_t)z->stride + (size_t)j];
-    mean[j] = s / (double)n;
-  }
+  const size_t ld = (size_t)z->stride;
+  float *Z = (float *)((char *)z->buf + z->offset);
+  const int64_t cn = n < IE__COV_CHUNK ? n : IE__COV_CHUNK;
+  float *part = malloc((size_t)d * (size_t)d * sizeof *part);
+  if (!part) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the covariance");
+  memset(mean, 0, (size_t)d * sizeof *mean);
+  for (int64_t i = 0; i < n; i++) /* row order: each column summed in row order */
+    for (int64_t j = 0; j < d; j++) mean[j] += Z[(size_t)i * ld + (size_t)j];
+  for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < d; j++) Z[(size_t)i * (size_t)z->stride + (size_t)j] -= mean[j];
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0 / (double)(n - 1), Z,
-              (int)z->stride, 0.0, cov, (int)d);
-  for (int64_t i = 0; i < d; i++)
+    for (int64_t j = 0; j < d; j++) Z[(size_t)i * ld + (size_t)j] = (float)(Z[(size_t)i * ld + (size_t)j] - mean[j]);
+  memset(cov, 0, (size_t)d * (size_t)d * sizeof *cov);
+  for (int64_t b = 0; b < n; b += cn) {
+    const int64_t m = n - b < cn ? n - b : cn;
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0f, Z + (size_t)b * ld, (int)ld, 0.0f,
+                part, (int)d);
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t i = 0; i < d; i++)
+      for (int64_t j = i; j < d; j++) cov[(size_t)i * (size_t)d + (size_t)j] += part[(size_t)i * (size_t)d + (size_t)j];
+  }
+  free(part);
+  const double sc = 1.0 / (double)(n - 1);
+  for (int64_t i = 0; i < d; i++) {
+    for (int64_t j = i; j < d; j++) cov[(size_t)i * (size_t)d + (size_t)j] *= sc;
     for (int64_t j = 0; j < i; j++) cov[(size_t)i * (size_t)d + (size_t)j] = cov[(size_t)j * (size_t)d + (size_t)i];
+  }
   return IE_OK;
 }
 
-/* y = z V (z already centred by cpu_covariance), in double, rounded to float;
- * in blocks of rows so the double product stays small. */
+/* y = z V (z already centred by cpu_covariance) by one float GEMM, V
+ * rounded to float. */
 static ie_status cpu_project(ie_context *ctx, void *sess, const ie_mat *z, const double *v, int64_t r,
                              const ie_mat *y) {
   (void)sess;
-  const int64_t n = z->rows, d = z->cols, B = 4096;
-  double *tmp = malloc((size_t)(n < B ? n : B) * (size_t)r * sizeof *tmp);
-  if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the projection");
-  const double *Z = (const double *)((const char *)z->buf + z->offset);
-  float *Y = (float *)((char *)y->buf + y->offset);
-  for (int64_t b = 0; b < n; b += B) {
-    const int64_t m = n - b < B ? n - b : B;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)r, (int)d, 1.0,
-                Z + (size_t)b * (size_t)z->stride, (int)z->stride, v, (int)r, 0.0, tmp, (int)r);
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < r; j++)
-        Y[(size_t)(b + i) * (size_t)y->stride + (size_t)j] = (float)tmp[(size_t)i * (size_t)r + (size_t)j];
-  }
-  free(tmp);
+  const int64_t n = z->rows, d = z->cols;
+  float *vf = malloc((size_t)d * (size_t)r * sizeof *vf);
+  if (!vf) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the projection");
+  for (size_t i = 0; i < (size_t)d * (size_t)r; i++) vf[i] = (float)v[i];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)r, (int)d, 1.0f,
+              (const float *)((const char *)z->buf + z->offset), (int)z->stride, vf, (int)r, 0.0f,
+              (float *)((char *)y->buf + y->offset), (int)y->stride);
+  free(vf);
   return IE_OK;
 }
 
@@ -174,7 +198,7 @@ static ie_status cpu_update(ie_context *ctx, void *sess, const ie_mat *y, const 
 }
 
 const ie_mauve_ops ie__cpu_mauve_ops = {
-    .zdt = IE_DT_F64,
+    .zdt = IE_DT_F32,
     .unit_rows = cpu_unit_rows,
     .covariance = cpu_covariance,
     .project = cpu_project,
