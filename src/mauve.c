@@ -288,6 +288,7 @@ static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo
     uint64_t rng = seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + 1));
     ie__mauve_seed_run(&w->seed, &rng, w->ch);
     IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->ch, cbytes));
+    if (mo->restart) mo->restart(ctx, w->sess);
     IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab));
     int64_t it = 0;
     while (it < o->max_iter) {

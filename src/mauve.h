@@ -46,6 +46,10 @@ typedef struct ie_mauve_ops {
    * left as they are.  perm (n) and off (k + 1) are host arrays. */
   ie_status (*update)(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm,
                       const int64_t *off, const ie_mat *c);
+  /* Optional (NULL: none): a new k-means start begins; the next assign's
+   * centres are not the last ones moved (a backend keeping bounds between
+   * assignments drops them). */
+  void (*restart)(ie_context *ctx, void *sess);
 } ie_mauve_ops;
 
 extern const ie_mauve_ops ie__cpu_mauve_ops;
