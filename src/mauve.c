@@ -69,12 +69,16 @@ static ie_status read_counts(ie_context *ctx, const char *fn, const char *name, 
   IE__CHECK(ie__read_vector(ctx, &a, out));
   double sum = 0;
   for (int64_t i = 0; i < k; i++) {
-    if (isnan(out[i]) || isinf(out[i]))
+    if (isnan(out[i]) || isinf(out[i])) {
+      ie__locate(ctx, name, -1, i, -1);
       return ie__error(ctx, IE_NONFINITE, "%s: %s[%lld] is %g; counts must be finite", fn, name,
                        (long long)i, out[i]);
-    if (out[i] < 0)
+    }
+    if (out[i] < 0) {
+      ie__locate(ctx, name, -1, i, -1);
       return ie__error(ctx, IE_NEGATIVE, "%s: %s[%lld] is %g; counts must be >= 0", fn, name,
                        (long long)i, out[i]);
+    }
     sum += out[i];
   }
   if (!(sum > 0) || isinf(sum))
@@ -401,7 +405,20 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
       if ((s = mo->unit_rows(ctx, w.sess, &w.in[i].m, &zm, row0, w.err)) != IE_OK) goto done;
       for (int64_t row = 0; row < w.in[i].m.rows; row++)
         if (w.err[row]) {
-          s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld holds NaN or inf", fn, w.names[i], (long long)row);
+          /* the column too when the caller's rows are host memory */
+          int64_t col = -1;
+          const ie__arg *a = &w.in[i];
+          const size_t esz = ie__dtype_size(a->m.dtype);
+          for (int64_t c = 0; a->on_host && col < 0 && c < d; c++)
+            if (!isfinite(ie__load_double(a->host + ((size_t)row * (size_t)a->host_stride + (size_t)c) * esz,
+                                          a->m.dtype)))
+              col = c;
+          ie__locate(ctx, i ? "q" : "p", i ? i - 1 : -1, row, col);
+          if (col >= 0)
+            s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld, column %lld holds NaN or inf", fn, w.names[i],
+                          (long long)row, (long long)col);
+          else
+            s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld holds NaN or inf", fn, w.names[i], (long long)row);
           goto done;
         }
       row0 += w.in[i].m.rows;
