@@ -247,7 +247,10 @@ typedef struct {
   void *sess;      /* the backend's state for this call (ie_mauve_ops.begin) */
   int began;
   double *cov, *mean, *v, *hist, *hist0, *curve0, *fscratch;
-  float *yh, *ch;
+  float *yh, *ch, *cfin; /* the starts' centres (a batch), the last start's final ones */
+  float **chp;
+  uint64_t *rng, **rngp;  /* the batch's streams */
+  int64_t batch;
   ie__mauve_seed seed; /* the k-means++ start's scratch */
   int32_t *lab, *lab2, *best_lab, *perm;
   int64_t *off;
@@ -264,7 +267,7 @@ static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
   if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
   ie__mauve_seed_free(&w->seed);
   void *host[] = {w->in, w->names, w->cov, w->mean, w->v, w->hist, w->hist0, w->curve0, w->fscratch,
-                  w->yh, w->ch, w->lab, w->lab2, w->best_lab, w->perm, w->off, w->err, w->acc};
+                  w->yh, w->ch, w->cfin, w->chp, w->rng, w->rngp, w->lab, w->lab2, w->best_lab, w->perm, w->off, w->err, w->acc};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
 }
 
@@ -289,9 +292,17 @@ static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo
   double best = INFINITY;
   ie_status s = IE_OK;
   for (int64_t start = 0; start < o->redo; start++) {
-    uint64_t rng = seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + 1));
-    ie__mauve_seed_run(&w->seed, &rng, w->ch);
-    IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->ch, cbytes));
+    const int64_t b = start % w->seed.starts;
+    if (b == 0) { /* the next batch of starts, side by side */
+      const int64_t nb = o->redo - start;
+      for (int64_t q = 0; q < w->seed.starts; q++) {
+        w->rng[q] = seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + q + 1));
+        w->rngp[q] = &w->rng[q];
+        w->chp[q] = w->ch + (size_t)q * (size_t)k * (size_t)r;
+      }
+      ie__mauve_seed_run(&w->seed, nb, w->rngp, w->chp);
+    }
+    IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->chp[b], cbytes));
     if (mo->restart) mo->restart(ctx, w->sess);
     IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab));
     int64_t it = 0;
@@ -307,8 +318,8 @@ static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo
       w->lab2 = t;
       if (same) break;
     }
-    IE__CHECK(IE__BE(ctx, download, w->ch, w->c, 0, cbytes));
-    const double in = inertia(kd, w->ch, w->lab);
+    IE__CHECK(IE__BE(ctx, download, w->cfin, w->c, 0, cbytes));
+    const double in = inertia(kd, w->cfin, w->lab);
     if (in < best || start == 0) {
       best = in;
       *iters = it;
@@ -450,8 +461,16 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   s = ie__be_alloc(ctx, (size_t)k * (size_t)r * sizeof(float), &w.c);
   if (s != IE_OK) goto done;
   ie_mat cm = {w.c, 0, IE_DT_F32, k, r, r};
-  ALLOC(w.ch, (size_t)k * (size_t)r);
-  if (ie__mauve_seed_init(&w.seed, w.yh, N, r, k) != 0) {
+  /* the starts run side by side, as many as keep their products n × 8 floats
+   * each under 64 MiB */
+  w.batch = (int64_t)(((size_t)64 << 20) / ((size_t)N * 8 * sizeof(float)));
+  w.batch = w.batch < 1 ? 1 : w.batch > o.redo ? o.redo : w.batch;
+  ALLOC(w.ch, (size_t)w.batch * (size_t)k * (size_t)r);
+  ALLOC(w.cfin, (size_t)k * (size_t)r);
+  ALLOC(w.chp, w.batch);
+  ALLOC(w.rng, w.batch);
+  ALLOC(w.rngp, w.batch);
+  if (ie__mauve_seed_init(&w.seed, w.yh, N, r, k, w.batch) != 0) {
     s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the k-means++ start (%lld rows, %lld clusters)",
                   fn, (long long)N, (long long)k);
     goto done;

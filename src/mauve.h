@@ -56,23 +56,28 @@ extern const ie_mauve_ops ie__cpu_mauve_ops;
 extern const ie_mauve_ops ie__opencl_mauve_ops;
 extern const ie_mauve_ops ie__cuda_mauve_ops;
 
-/* The k-means++ start (src/mauve_seed.c): scratch made once for the rows
- * y (host, n × r float) and k centres, then one start a call. */
+/* The k-means++ starts (src/mauve_seed.c): scratch made once for the rows
+ * y (host, n × r float), k centres and `starts` starts run side by side. */
 typedef struct ie__mauve_seed {
   const float *y;
-  int64_t n, r, k, t, tp; /* t: candidates a centre, 2 + ⌊ln k⌋; tp: t padded to 8 lanes */
-  double *yn, *d2;     /* n: ‖y_i‖², D² (the squared distance to the nearest centre) */
-  double *blk, *bcum;  /* blocks of 64 rows: D² sums, their running sums */
-  float *dots, *cc;    /* n × tp: y · candidates; tp × r: the candidates */
-  int64_t *cand;       /* t */
-  double *pot, *cn;    /* tp: potentials, ‖x‖² of the candidates (+inf in the pad) */
+  int64_t n, r, k, starts; /* starts: the most run side by side */
+  int64_t live;            /* the starts of the current run (≤ starts) */
+  int64_t t, tp, nb;   /* candidates a centre (2 + ⌊ln k⌋), t padded to 8 lanes, blocks of rows */
+  double *yn;          /* n: ‖y_i‖² */
+  double *d2, *blk;    /* starts × n: D², the squared distance to the nearest centre; starts × nb: its block sums */
+  double *bcum;        /* nb: the running block sums of the start drawing */
+  float *dots, *cc;    /* n × L: y · candidates; L × r: the candidates (L = starts·tp; pads zero) */
+  int64_t *cand;       /* L */
+  double *pot, *cn;    /* L: potentials, ‖x‖² of the candidates (+inf in the pad) */
 } ie__mauve_seed;
 
 /* 0, or -1 when out of memory (nothing left allocated). */
-int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k);
+int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k, int64_t starts);
 void ie__mauve_seed_free(ie__mauve_seed *s);
-/* k centres (c, k × r float) from the SplitMix64 stream at *rng. */
-void ie__mauve_seed_run(ie__mauve_seed *s, uint64_t *rng, float *c);
+/* For each of `count` (≤ starts) starts st: k centres (c[st], k × r float)
+ * from the SplitMix64 stream at *rng[st]; the same as running the starts
+ * one at a time. */
+void ie__mauve_seed_run(ie__mauve_seed *s, int64_t count, uint64_t *const *rng, float *const *c);
 /* The next uniform double in [0, 1) of the SplitMix64 stream (next >> 11)·2⁻⁵³. */
 double ie__mauve_unit(uint64_t *state);
 

@@ -143,13 +143,14 @@ typedef struct {
   int fresh;            /* no bounds yet: measure every row */
   float *g, *yg;        /* IE__KM_BLOCK × k products; IE__KM_BLOCK × r gathered rows */
   float *cn, *cprev;    /* k: fl(‖c_j‖²); k × r: the centres of the last assignment */
+  float *bmin;          /* k / 16: a row's least value in each block of 16 centres */
   double *drift, *acc;  /* k: how far each centre moved; r: the update's sums */
   double *ynrm, *up, *lo; /* n: ‖y_i‖, the bounds */
   int32_t *lab, *todo;  /* n: the last labels; the rows to measure */
 } cpu_km;
 
 static void km_release(cpu_km *m) {
-  void *p[] = {m->g, m->yg, m->cn, m->cprev, m->drift, m->acc, m->ynrm, m->up, m->lo, m->lab, m->todo};
+  void *p[] = {m->g, m->yg, m->bmin, m->cn, m->cprev, m->drift, m->acc, m->ynrm, m->up, m->lo, m->lab, m->todo};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
   memset(m, 0, sizeof *m);
 }
@@ -182,6 +183,7 @@ static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int6
   m->g = malloc((size_t)IE__KM_BLOCK * (size_t)k * sizeof *m->g);
   m->yg = malloc((size_t)IE__KM_BLOCK * (size_t)r * sizeof *m->yg);
   m->cn = malloc((size_t)k * sizeof *m->cn);
+  m->bmin = malloc((size_t)((k + 15) / 16) * sizeof *m->bmin);
   m->cprev = malloc((size_t)k * (size_t)r * sizeof *m->cprev);
   m->drift = malloc((size_t)k * sizeof *m->drift);
   m->acc = malloc((size_t)r * sizeof *m->acc);
@@ -190,8 +192,8 @@ static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int6
   m->lo = malloc((size_t)n * sizeof *m->lo);
   m->lab = malloc((size_t)n * sizeof *m->lab);
   m->todo = malloc((size_t)n * sizeof *m->todo);
-  if (!m->g || !m->yg || !m->cn || !m->cprev || !m->drift || !m->acc || !m->ynrm || !m->up || !m->lo || !m->lab ||
-      !m->todo) {
+  if (!m->g || !m->yg || !m->bmin || !m->cn || !m->cprev || !m->drift || !m->acc || !m->ynrm || !m->up || !m->lo ||
+      !m->lab || !m->todo) {
     km_release(m);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the k-means assignment (%lld rows)",
                      (long long)n);
@@ -256,28 +258,34 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mb, (int)k, (int)r, 1.0f, m->yg, (int)r, C, (int)cs,
                 0.0f, m->g, (int)k);
     /* serial: no OpenMP team to wake between OpenBLAS's calls.  Per row:
-     * the values into gi in place and their minimum (exact in any order,
-     * so vectorised), the first index holding it, the runner-up's value. */
+     * the values into gi in place and the minimum of each block of 16
+     * (exact in any order, so vectorised), the first block holding the
+     * least, the first index in it, and the runner-up's value. */
     for (int64_t q = 0; q < mb; q++) {
-      float *gi = m->g + (size_t)q * (size_t)k;
-      float best = INFINITY;
-#pragma omp simd reduction(min : best)
-      for (int64_t j = 0; j < k; j++) {
-        const float v = m->cn[j] - 2.0f * gi[j];
-        gi[j] = v;
-        best = v < best ? v : best;
+      float *gi = m->g + (size_t)q * (size_t)k, *bm = m->bmin;
+      const int64_t nbk = (k + 15) / 16;
+      for (int64_t jb = 0; jb < nbk; jb++) {
+        const int64_t j0 = jb * 16, j1 = j0 + 16 < k ? j0 + 16 : k;
+        float lo = INFINITY;
+#pragma omp simd reduction(min : lo)
+        for (int64_t j = j0; j < j1; j++) {
+          const float v = m->cn[j] - 2.0f * gi[j];
+          gi[j] = v;
+          lo = v < lo ? v : lo;
+        }
+        bm[jb] = lo;
       }
-      int64_t j0 = 0; /* the first block of 16 holding it, then the place */
-      for (; j0 + 16 <= k; j0 += 16) {
-        int hit = 0;
-        for (int64_t j = j0; j < j0 + 16; j++) hit |= gi[j] == best;
-        if (hit) break;
-      }
-      while (j0 < k - 1 && gi[j0] != best) j0++;
-      gi[j0] = INFINITY;
+      int64_t bb = 0;
+      for (int64_t jb = 1; jb < nbk; jb++)
+        if (bm[jb] < bm[bb]) bb = jb;
+      const float best = bm[bb];
+      int64_t j0 = bb * 16;
+      while (gi[j0] != best) j0++;
       float second = INFINITY;
-#pragma omp simd reduction(min : second)
-      for (int64_t j = 0; j < k; j++) second = gi[j] < second ? gi[j] : second;
+      for (int64_t jb = 0; jb < nbk; jb++)
+        if (jb != bb && bm[jb] < second) second = bm[jb];
+      for (int64_t j = bb * 16; j < (bb * 16 + 16 < k ? bb * 16 + 16 : k); j++)
+        if (j != j0 && gi[j] < second) second = gi[j];
       const int64_t i = m->todo[b + q];
       const double yn2 = m->ynrm[i] * m->ynrm[i], e = eps * (m->ynrm[i] + cmax) * (m->ynrm[i] + cmax);
       const double u2 = (double)best + yn2 + e, l2 = (double)second + yn2 - e;
