@@ -7,8 +7,9 @@
  *     those are the argmin of the exact squared distances up to the float
  *     formula's rounding (checked in double here);
  *   - exact ties (duplicate centres) go to the lowest index;
- *   - the k-means++ start picks distinct rows, one in each of k far-apart
- *     clusters, and the same centres for the same stream.
+ *   - the k-means++ start picks rows, one in each of k far-apart clusters,
+ *     the same centres for the same stream, and the same when several
+ *     starts run side by side as when each runs alone.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -193,13 +194,30 @@ Test(mauve_bounds, seed_finds_every_far_cluster) {
   /* 25 clusters, centres ~10 apart, noise 0.05 */
   float *y = clustered(n, r, k, 10.0, 0.05, 0);
   ie__mauve_seed sd;
-  cr_assert(ie__mauve_seed_init(&sd, y, n, r, k) == 0);
+  cr_assert(ie__mauve_seed_init(&sd, y, n, r, k, 3) == 0);
   float *c1 = malloc((size_t)k * (size_t)r * sizeof *c1), *c2 = malloc((size_t)k * (size_t)r * sizeof *c2);
-  cr_assert(c1 && c2);
+  float *c3 = malloc(3 * (size_t)k * (size_t)r * sizeof *c3);
+  cr_assert(c1 && c2 && c3);
   uint64_t s1 = 123, s2 = 123;
-  ie__mauve_seed_run(&sd, &s1, c1);
-  ie__mauve_seed_run(&sd, &s2, c2);
+  uint64_t *p1[1] = {&s1}, *p2[1] = {&s2};
+  ie__mauve_seed_run(&sd, 1, p1, &c1);
+  ie__mauve_seed_run(&sd, 1, p2, &c2);
   cr_assert(memcmp(c1, c2, (size_t)k * (size_t)r * sizeof *c1) == 0, "the same stream, other centres");
+  /* three starts side by side: each as if run alone (the stream advanced
+   * as far, the same centres) */
+  uint64_t st[3] = {77, 123, 9};
+  uint64_t *ps[3] = {&st[0], &st[1], &st[2]};
+  float *cs[3] = {c3, c3 + k * r, c3 + 2 * k * r};
+  ie__mauve_seed_run(&sd, 3, ps, cs);
+  cr_assert(memcmp(cs[1], c1, (size_t)k * (size_t)r * sizeof *c1) == 0, "start 1 of 3 differs from running it alone");
+  cr_assert(st[1] == s1, "the streams advanced differently");
+  uint64_t a0 = 77, a2 = 9;
+  uint64_t *pa[1] = {&a0};
+  ie__mauve_seed_run(&sd, 1, pa, &c2);
+  cr_assert(memcmp(cs[0], c2, (size_t)k * (size_t)r * sizeof *c2) == 0, "start 0 of 3 differs from running it alone");
+  pa[0] = &a2;
+  ie__mauve_seed_run(&sd, 1, pa, &c2);
+  cr_assert(memcmp(cs[2], c2, (size_t)k * (size_t)r * sizeof *c2) == 0, "start 2 of 3 differs from running it alone");
   /* each centre is a row; the nearest centre of every row is within the noise */
   for (int64_t j = 0; j < k; j++) {
     int found = 0;
@@ -222,4 +240,5 @@ Test(mauve_bounds, seed_finds_every_far_cluster) {
   free(y);
   free(c1);
   free(c2);
+  free(c3);
 }
