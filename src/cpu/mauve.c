@@ -233,7 +233,8 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
       m->todo[nt++] = (int32_t)i;
     }
   } else {
-    double dmax = 0;
+    double dmax = 0, dmax2 = 0; /* the two largest drifts, the largest at jmax */
+    int64_t jmax = -1;
     for (int64_t j = 0; j < k; j++) {
       double a = 0;
       for (int64_t t = 0; t < r; t++) {
@@ -241,10 +242,17 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
         a += v * v;
       }
       m->drift[j] = sqrt(a);
-      if (m->drift[j] > dmax) dmax = m->drift[j];
+      if (m->drift[j] > dmax) {
+        dmax2 = dmax;
+        dmax = m->drift[j];
+        jmax = j;
+      } else if (m->drift[j] > dmax2) {
+        dmax2 = m->drift[j];
+      }
     }
     for (int64_t i = 0; i < n; i++) {
-      const double u = m->up[i] + m->drift[m->lab[i]], l = m->lo[i] - dmax;
+      /* the other centres came at most the largest drift but the row's own nearer */
+      const double u = m->up[i] + m->drift[m->lab[i]], l = m->lo[i] - (m->lab[i] == jmax ? dmax2 : dmax);
       m->up[i] = u;
       m->lo[i] = l;
       const double e = eps * (m->ynrm[i] + cmax) * (m->ynrm[i] + cmax);
