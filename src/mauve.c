@@ -1,11 +1,11 @@
 /*
  * mauve.c — MAUVE (docs/SPEC.md §8; Pillutla et al., NeurIPS 2021): argument
  * checks, the principal axes (host LAPACK on a covariance the backend
- * computes), the k-means++ start on the host, the Lloyd loop driving the
- * backend's assignment and update, the seed ensemble and the frontier of
- * each Q set's histogram against P's.
+ * computes: only the leading vectors), the k-means++ starts on the host
+ * (src/mauve_seed.c), the Lloyd loop driving the backend's assignment and
+ * update, the seed ensemble and the frontier of each Q set's histogram
+ * against P's.
  */
-#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdio.h>

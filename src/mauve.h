@@ -1,6 +1,7 @@
 /*
  * mauve.h — PRIVATE.  MAUVE (docs/SPEC.md §8): the backend sub-table that
- * src/mauve.c drives, and the host frontier math (src/frontier.c).
+ * src/mauve.c drives, the k-means++ starts (src/mauve_seed.c) and the host
+ * frontier math (src/frontier.c).
  *
  * src/mauve.c runs the algorithm: it checks the inputs, finds the principal
  * axes on the host (LAPACK) from the covariance a backend computes, seeds
@@ -17,8 +18,8 @@ extern "C" {
 #endif
 
 typedef struct ie_mauve_ops {
-  /* The dtype of the unit rows z the backend works on: F64 on the CPU, F32
-   * on GPUs.  src/ allocates z (compact, n × d) in that dtype. */
+  /* The dtype of the unit rows z the backend works on (F32 on the CPU, F64
+   * on CUDA and OpenCL).  src/ allocates z (compact, n × d) in that dtype. */
   ie_dtype zdt;
   /* Optional (NULL: none): state for one ie_mauve call (a BLAS handle,
    * buffers kept between iterations), made before the first op below and
