@@ -99,6 +99,15 @@ int cli_input_load(const char *cmd, cli_input *in, const char *spec,
 
   uint64_t count = 1;
   for (int d = 0; d < nd; d++) count *= (uint64_t)in->shape[d];
+  /* float32 without negatives to refuse: one pass over the exponent bits
+   * (all ones: NaN or inf), vectorised; the element loop below only names
+   * the first bad element */
+  if (fi->dtype.code == kDLFloat && fi->dtype.bits == 32 && !(flags & CLI_IN_NONNEG)) {
+    const uint32_t *u = (const uint32_t *)in->data;
+    uint32_t bad = 0;
+    for (uint64_t i = 0; i < count; i++) bad |= (u[i] & 0x7F800000u) == 0x7F800000u;
+    if (!bad) return CLI_EXIT_OK;
+  }
   for (uint64_t i = 0; i < count; i++) {
     double v = cli_load_double(in->data, fi->dtype, (int64_t)i);
     const char *what = NULL;

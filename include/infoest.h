@@ -930,7 +930,9 @@ IE_API ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts,
 /* MAUVE of each of the n_sets feature matrices q[s] [n_q_s, d] against p
  * [n_p, d] (f32, f16, bf16; f64 on the CPU; host or device memory), all
  * clustered jointly (docs/SPEC.md §8): rows scaled to unit L2 norm (a zero row
- * stays zero); PCA of all rows together (covariance by GEMM, LAPACK syevd);
+ * stays zero); PCA of all rows together (covariance by GEMM, on the CPU
+ * float32 products of blocks of 512 rows added in double; the leading axes
+ * only by LAPACK dsytrd, dsterf, dstemr, dormtr);
  * k-means on the projected rows in float32: a k-means++ start (the greedy
  * variant, 2 + ⌊ln k⌋ candidates a centre, as scikit-learn) from the
  * SplitMix64 stream x_0 = seed ⊕ 0xD1B54A32D192ED03·(start + 1), u = (next
@@ -945,7 +947,8 @@ IE_API ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts,
  * cluster, for the first seed.  curves (may be NULL): host double
  * [n_sets · (grid + 2) · 2], each set's frontier as in ie_mauve_histograms,
  * first seed.  Bad input: NaN or inf in a feature (IE_NONFINITE naming the
- * set and row), widths that differ (IE_BAD_SHAPE), a set of fewer than two
+ * set and row, and the column when the rows are host memory; ie_error_tensor
+ * "p", or "q" with the set as ie_error_index), widths that differ (IE_BAD_SHAPE), a set of fewer than two
  * rows or k above the rows (IE_INVALID_ARGUMENT).  Honours the cancel flag. */
 IE_API ie_status ie_mauve(ie_context *ctx, const DLTensor *p,
                           const DLTensor *const *q, int64_t n_sets,

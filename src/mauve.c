@@ -1,11 +1,11 @@
 /*
  * mauve.c — MAUVE (docs/SPEC.md §8; Pillutla et al., NeurIPS 2021): argument
  * checks, the principal axes (host LAPACK on a covariance the backend
- * computes), the k-means++ start on the host, the Lloyd loop driving the
- * backend's assignment and update, the seed ensemble and the frontier of
- * each Q set's histogram against P's.
+ * computes: only the leading vectors), the k-means++ starts on the host
+ * (src/mauve_seed.c), the Lloyd loop driving the backend's assignment and
+ * update, the seed ensemble and the frontier of each Q set's histogram
+ * against P's.
  */
-#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
@@ -69,12 +69,16 @@ static ie_status read_counts(ie_context *ctx, const char *fn, const char *name, 
   IE__CHECK(ie__read_vector(ctx, &a, out));
   double sum = 0;
   for (int64_t i = 0; i < k; i++) {
-    if (isnan(out[i]) || isinf(out[i]))
+    if (isnan(out[i]) || isinf(out[i])) {
+      ie__locate(ctx, name, -1, i, -1);
       return ie__error(ctx, IE_NONFINITE, "%s: %s[%lld] is %g; counts must be finite", fn, name,
                        (long long)i, out[i]);
-    if (out[i] < 0)
+    }
+    if (out[i] < 0) {
+      ie__locate(ctx, name, -1, i, -1);
       return ie__error(ctx, IE_NEGATIVE, "%s: %s[%lld] is %g; counts must be >= 0", fn, name,
                        (long long)i, out[i]);
+    }
     sum += out[i];
   }
   if (!(sum > 0) || isinf(sum))
@@ -107,102 +111,12 @@ ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts, const D
   return s;
 }
 
-/* ---- The seeded stream (documented in infoest.h) ------------------------------------ */
-
-typedef struct {
-  uint64_t x;
-} splitmix;
-
-static uint64_t sm_next(splitmix *r) {
-  uint64_t z = (r->x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-static double sm_unit(splitmix *r) { return (double)(sm_next(r) >> 11) * 0x1p-53; }
-
-/* ---- k-means on the host copy of y: the k-means++ start ------------------------------ */
+/* ---- k-means on the host copy of y ---------------------------------------------------- */
 
 typedef struct {
   int64_t n, r, k;
-  const float *y;  /* host copy, n × r */
-  const double *yn; /* ‖y_i‖² */
+  const float *y; /* host copy, n × r */
 } kdata;
-
-/* First index whose running sum of w exceeds t (the last positive one when
- * rounding leaves t at the total). */
-static int64_t sample(const double *cum, int64_t n, double t) {
-  int64_t lo = 0, hi = n - 1;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (cum[mid] > t) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-/* Greedy k-means++ (Arthur & Vassilvitskii 2007; the variant of
- * scikit-learn's _kmeans_plusplus): each new centre is the best, by the
- * potential Σ min(D², d²), of 2 + ⌊ln k⌋ rows sampled with probability ∝ D².
- * Squared distances in double from float dot products (sgemm), clamped at 0.
- * c: k × r float (out); d2, cum: n doubles; dots: n·t floats; cc: t·r floats;
- * cand: t. */
-static void kmeanspp(const kdata *kd, splitmix *rng, float *c, double *d2, double *cum,
-                     float *dots, float *cc, int64_t *cand) {
-  const int64_t n = kd->n, r = kd->r, k = kd->k;
-  const int64_t t = 2 + (int64_t)floor(log((double)k));
-  int64_t first = (int64_t)(sm_unit(rng) * (double)n);
-  if (first >= n) first = n - 1;
-  memcpy(c, kd->y + (size_t)first * (size_t)r, (size_t)r * sizeof *c);
-  {
-    double cn = kd->yn[first];
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)r, 1.0f, kd->y, (int)r, c, 1, 0.0f, dots, 1);
-    for (int64_t i = 0; i < n; i++) {
-      const double v = kd->yn[i] + cn - 2.0 * (double)dots[i];
-      d2[i] = v > 0 ? v : 0;
-    }
-    d2[first] = 0;
-  }
-  for (int64_t j = 1; j < k; j++) {
-    double total = 0;
-    for (int64_t i = 0; i < n; i++) cum[i] = (total += d2[i]);
-    for (int64_t m = 0; m < t; m++) {
-      const double u = sm_unit(rng);
-      cand[m] = total > 0 ? sample(cum, n, u * total) : (int64_t)(u * (double)n);
-      if (cand[m] >= n) cand[m] = n - 1;
-    }
-    /* dots[i, m] = y_i · y_cand[m]: gather the candidates, one sgemm */
-    for (int64_t m = 0; m < t; m++)
-      memcpy(cc + (size_t)m * (size_t)r, kd->y + (size_t)cand[m] * (size_t)r, (size_t)r * sizeof *cc);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)t, (int)r, 1.0f, kd->y, (int)r, cc,
-                (int)r, 0.0f, dots, (int)t);
-    int64_t best = -1;
-    double best_pot = INFINITY;
-    for (int64_t m = 0; m < t; m++) {
-      const double cn = kd->yn[cand[m]];
-      const float *dm = dots + m;
-      double pot = 0;
-      for (int64_t i = 0; i < n; i++) {
-        double v = kd->yn[i] + cn - 2.0 * (double)dm[(size_t)i * (size_t)t];
-        if (i == cand[m] || v < 0) v = 0;
-        pot += v < d2[i] ? v : d2[i];
-      }
-      if (pot < best_pot) {
-        best_pot = pot;
-        best = m;
-      }
-    }
-    if (best < 0) best = 0; /* every potential NaN: cannot happen on finite rows */
-    const double cn = kd->yn[cand[best]];
-    const float *dm = dots + best;
-    for (int64_t i = 0; i < n; i++) {
-      double v = kd->yn[i] + cn - 2.0 * (double)dm[(size_t)i * (size_t)t];
-      if (i == cand[best] || v < 0) v = 0;
-      if (v < d2[i]) d2[i] = v;
-    }
-    memcpy(c + (size_t)j * (size_t)r, kd->y + (size_t)cand[best] * (size_t)r, (size_t)r * sizeof *c);
-  }
-}
 
 /* Σ ‖y_i − c_{l_i}‖², in double from differences, in row order. */
 static double inertia(const kdata *kd, const float *c, const int32_t *lab) {
@@ -229,6 +143,101 @@ static void group(const int32_t *lab, int64_t n, int64_t k, int32_t *perm, int64
   for (int64_t i = 0; i < n; i++) perm[pos[lab[i]]++] = (int32_t)i;
 }
 
+/* ---- The principal axes ------------------------------------------------------------- */
+
+/* The r leading eigenvectors of the covariance (d × d, both triangles,
+ * destroyed), the fewest whose eigenvalues' share of the positive total
+ * reaches ev: Householder to tridiagonal (dsytrd), every eigenvalue of
+ * that (dsterf, no vectors) to choose r, the r vectors of the tridiagonal
+ * by MRRR (dstemr), back to the covariance's basis (dormtr).  That is
+ * d³·4/3 + O(d²·r) flops where the whole eigendecomposition (dsyevd) costs
+ * ~3× more.  *v: d × r row-major, column c the c-th largest. */
+static ie_status principal_axes(ie_context *ctx, const char *fn, double *cov, int64_t d, double ev,
+                                int64_t *r_out, double *kept, double **v_out) {
+  const lapack_int n = (lapack_int)d;
+  double *dd = ie__malloc((size_t)d * 4 * sizeof *dd), *vc = NULL;
+  lapack_int *supp = NULL;
+  if (!dd) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the eigensolver", fn);
+  double *ee = dd + d, *tau = dd + 2 * d, *lam = dd + 3 * d; /* e and tau: d − 1 used */
+  ie_status s = IE_OK;
+  /* the covariance is symmetric: its row-major upper triangle is the
+   * column-major lower one */
+  lapack_int li = LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', n, cov, n, dd, ee, tau);
+  if (li != 0) {
+    s = ie__error(ctx, IE_BACKEND_FAILURE, "%s: LAPACK dsytrd failed on the %lld x %lld covariance (info %d)", fn,
+                  (long long)d, (long long)d, (int)li);
+    goto out;
+  }
+  {
+    double *dc = ie__malloc((size_t)d * 2 * sizeof *dc);
+    if (!dc) {
+      s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the eigensolver", fn);
+      goto out;
+    }
+    memcpy(dc, dd, (size_t)d * sizeof *dc);
+    if (d > 1) memcpy(dc + d, ee, (size_t)(d - 1) * sizeof *dc);
+    li = LAPACKE_dsterf(n, dc, dc + d);
+    memcpy(lam, dc, (size_t)d * sizeof *lam); /* ascending */
+    free(dc);
+    if (li != 0) {
+      s = ie__error(ctx, IE_BACKEND_FAILURE, "%s: LAPACK dsterf did not converge on the covariance (info %d)", fn,
+                    (int)li);
+      goto out;
+    }
+  }
+  double total = 0;
+  for (int64_t j = 0; j < d; j++) total += lam[j] > 0 ? lam[j] : 0;
+  int64_t r = 1;
+  *kept = 1;
+  if (total > 0) {
+    /* descending: the fewest leading components whose share reaches ev */
+    double cum = 0;
+    for (r = 1; r <= d; r++) {
+      const double l = lam[d - r];
+      cum += l > 0 ? l : 0;
+      if (cum / total >= ev) break;
+    }
+    if (r > d) r = d;
+    *kept = cum / total;
+  }
+  vc = ie__malloc((size_t)d * (size_t)r * sizeof *vc);
+  supp = ie__malloc((size_t)r * 2 * sizeof *supp);
+  if (!vc || !supp) {
+    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld eigenvectors", fn, (long long)r);
+    goto out;
+  }
+  lapack_int found = 0;
+  lapack_logical tryrac = 1;
+  li = LAPACKE_dstemr(LAPACK_COL_MAJOR, 'V', 'I', n, dd, ee, 0, 0, (lapack_int)(d - r + 1), n, &found, lam, vc, n,
+                      (lapack_int)r, supp, &tryrac);
+  if (li != 0 || found != (lapack_int)r) {
+    s = ie__error(ctx, IE_BACKEND_FAILURE, "%s: LAPACK dstemr failed on the covariance (info %d, %d of %lld vectors)",
+                  fn, (int)li, (int)found, (long long)r);
+    goto out;
+  }
+  li = LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', n, (lapack_int)r, cov, n, tau, vc, n);
+  if (li != 0) {
+    s = ie__error(ctx, IE_BACKEND_FAILURE, "%s: LAPACK dormtr failed (info %d)", fn, (int)li);
+    goto out;
+  }
+  {
+    double *v = ie__malloc((size_t)d * (size_t)r * sizeof *v);
+    if (!v) {
+      s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld eigenvectors", fn, (long long)r);
+      goto out;
+    }
+    for (int64_t i = 0; i < d; i++) /* vc's columns ascend */
+      for (int64_t c = 0; c < r; c++) v[(size_t)i * (size_t)r + (size_t)c] = vc[(size_t)(r - 1 - c) * (size_t)d + (size_t)i];
+    *v_out = v;
+    *r_out = r;
+  }
+out:
+  free(dd);
+  free(vc);
+  free(supp);
+  return s;
+}
+
 /* ---- The whole computation ------------------------------------------------------------ */
 
 typedef struct {
@@ -237,10 +246,14 @@ typedef struct {
   void *z, *y, *c; /* backend buffers */
   void *sess;      /* the backend's state for this call (ie_mauve_ops.begin) */
   int began;
-  double *cov, *w, *mean, *v, *yn, *d2, *cum, *hist, *hist0, *curve0, *fscratch;
-  float *yh, *ch, *dots, *cc;
+  double *cov, *mean, *v, *hist, *hist0, *curve0, *fscratch;
+  float *yh, *ch, *cfin; /* the starts' centres (a batch), the last start's final ones */
+  float **chp;
+  uint64_t *rng, **rngp;  /* the batch's streams */
+  int64_t batch;
+  ie__mauve_seed seed; /* the k-means++ start's scratch */
   int32_t *lab, *lab2, *best_lab, *perm;
-  int64_t *off, *cand;
+  int64_t *off;
   ie_rowerr *err;
   ie_mauve_scores *acc; /* seeds × sets */
 } mauve_work;
@@ -252,9 +265,9 @@ static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
   if (w->y) ctx->ops->free(ctx, w->y);
   if (w->c) ctx->ops->free(ctx, w->c);
   if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
-  void *host[] = {w->in, w->names, w->cov, w->w, w->mean, w->v, w->yn, w->d2, w->cum, 
-                  w->hist, w->hist0, w->curve0, w->fscratch, w->yh, w->ch, w->dots, w->cc, w->lab, w->lab2,
-                  w->best_lab, w->perm, w->off, w->cand, w->err, w->acc};
+  ie__mauve_seed_free(&w->seed);
+  void *host[] = {w->in, w->names, w->cov, w->mean, w->v, w->hist, w->hist0, w->curve0, w->fscratch,
+                  w->yh, w->ch, w->cfin, w->chp, w->rng, w->rngp, w->lab, w->lab2, w->best_lab, w->perm, w->off, w->err, w->acc};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
 }
 
@@ -279,9 +292,18 @@ static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo
   double best = INFINITY;
   ie_status s = IE_OK;
   for (int64_t start = 0; start < o->redo; start++) {
-    splitmix rng = {seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + 1))};
-      kmeanspp(kd, &rng, w->ch, w->d2, w->cum, w->dots, w->cc, w->cand);
-    IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->ch, cbytes));
+    const int64_t b = start % w->seed.starts;
+    if (b == 0) { /* the next batch of starts, side by side */
+      const int64_t nb = o->redo - start;
+      for (int64_t q = 0; q < w->seed.starts; q++) {
+        w->rng[q] = seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + q + 1));
+        w->rngp[q] = &w->rng[q];
+        w->chp[q] = w->ch + (size_t)q * (size_t)k * (size_t)r;
+      }
+      ie__mauve_seed_run(&w->seed, nb, w->rngp, w->chp);
+    }
+    IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->chp[b], cbytes));
+    if (mo->restart) mo->restart(ctx, w->sess);
     IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab));
     int64_t it = 0;
     while (it < o->max_iter) {
@@ -296,8 +318,8 @@ static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo
       w->lab2 = t;
       if (same) break;
     }
-    IE__CHECK(IE__BE(ctx, download, w->ch, w->c, 0, cbytes));
-    const double in = inertia(kd, w->ch, w->lab);
+    IE__CHECK(IE__BE(ctx, download, w->cfin, w->c, 0, cbytes));
+    const double in = inertia(kd, w->cfin, w->lab);
     if (in < best || start == 0) {
       best = in;
       *iters = it;
@@ -394,7 +416,20 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
       if ((s = mo->unit_rows(ctx, w.sess, &w.in[i].m, &zm, row0, w.err)) != IE_OK) goto done;
       for (int64_t row = 0; row < w.in[i].m.rows; row++)
         if (w.err[row]) {
-          s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld holds NaN or inf", fn, w.names[i], (long long)row);
+          /* the column too when the caller's rows are host memory */
+          int64_t col = -1;
+          const ie__arg *a = &w.in[i];
+          const size_t esz = ie__dtype_size(a->m.dtype);
+          for (int64_t c = 0; a->on_host && col < 0 && c < d; c++)
+            if (!isfinite(ie__load_double(a->host + ((size_t)row * (size_t)a->host_stride + (size_t)c) * esz,
+                                          a->m.dtype)))
+              col = c;
+          ie__locate(ctx, i ? "q" : "p", i ? i - 1 : -1, row, col);
+          if (col >= 0)
+            s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld, column %lld holds NaN or inf", fn, w.names[i],
+                          (long long)row, (long long)col);
+          else
+            s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld holds NaN or inf", fn, w.names[i], (long long)row);
           goto done;
         }
       row0 += w.in[i].m.rows;
@@ -404,39 +439,14 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   /* 2. PCA: covariance by the backend, eigenvectors by LAPACK */
   ALLOC(w.mean, d);
   ALLOC(w.cov, (size_t)d * (size_t)d);
-  ALLOC(w.w, d);
   if ((s = mo->covariance(ctx, w.sess, &zm, w.mean, w.cov)) != IE_OK) goto done;
   if (ie__cancelled(ctx)) {
     s = ie__cancel(ctx, fn);
     goto done;
   }
-  {
-    lapack_int li = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, w.cov, (lapack_int)d, w.w);
-    if (li != 0) {
-      s = ie__error(ctx, IE_BACKEND_FAILURE, "%s: LAPACK dsyevd failed on the %lld x %lld covariance (info %d)",
-                    fn, (long long)d, (long long)d, (int)li);
-      goto done;
-    }
-  }
-  double total = 0, kept = 0;
-  for (int64_t j = 0; j < d; j++) total += w.w[j] > 0 ? w.w[j] : 0;
   int64_t r = 1;
-  if (total > 0) {
-    /* descending: the fewest leading components whose share reaches ev */
-    double cum = 0;
-    for (r = 1; r <= d; r++) {
-      const double l = w.w[d - r];
-      cum += l > 0 ? l : 0;
-      if (cum / total >= o.ev) break;
-    }
-    if (r > d) r = d;
-    kept = cum / total;
-  } else {
-    kept = 1;
-  }
-  ALLOC(w.v, (size_t)d * (size_t)r);
-  for (int64_t i = 0; i < d; i++)
-    for (int64_t c = 0; c < r; c++) w.v[(size_t)i * (size_t)r + (size_t)c] = w.cov[(size_t)i * (size_t)d + (size_t)(d - 1 - c)];
+  double kept = 1;
+  if ((s = principal_axes(ctx, fn, w.cov, d, o.ev, &r, &kept, &w.v)) != IE_OK) goto done;
   free(w.cov);
   w.cov = NULL;
   /* 3. project, then k-means on float rows */
@@ -448,22 +458,23 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   w.z = NULL;
   ALLOC(w.yh, (size_t)N * (size_t)r);
   if ((s = IE__BE(ctx, download, w.yh, w.y, 0, (size_t)N * (size_t)r * sizeof(float))) != IE_OK) goto done;
-  ALLOC(w.yn, N);
-  for (int64_t i = 0; i < N; i++) {
-    double a = 0;
-    for (int64_t j = 0; j < r; j++) a += (double)w.yh[(size_t)i * (size_t)r + (size_t)j] * (double)w.yh[(size_t)i * (size_t)r + (size_t)j];
-    w.yn[i] = a;
-  }
   s = ie__be_alloc(ctx, (size_t)k * (size_t)r * sizeof(float), &w.c);
   if (s != IE_OK) goto done;
   ie_mat cm = {w.c, 0, IE_DT_F32, k, r, r};
-  const int64_t t = 2 + (int64_t)floor(log((double)k));
-  ALLOC(w.ch, (size_t)k * (size_t)r);
-  ALLOC(w.d2, N);
-  ALLOC(w.cum, N);
-  ALLOC(w.dots, (size_t)N * (size_t)t);
-  ALLOC(w.cand, t);
-  ALLOC(w.cc, (size_t)t * (size_t)r);
+  /* the starts run side by side, as many as keep their products n × 8 floats
+   * each under 64 MiB */
+  w.batch = (int64_t)(((size_t)64 << 20) / ((size_t)N * 8 * sizeof(float)));
+  w.batch = w.batch < 1 ? 1 : w.batch > o.redo ? o.redo : w.batch;
+  ALLOC(w.ch, (size_t)w.batch * (size_t)k * (size_t)r);
+  ALLOC(w.cfin, (size_t)k * (size_t)r);
+  ALLOC(w.chp, w.batch);
+  ALLOC(w.rng, w.batch);
+  ALLOC(w.rngp, w.batch);
+  if (ie__mauve_seed_init(&w.seed, w.yh, N, r, k, w.batch) != 0) {
+    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the k-means++ start (%lld rows, %lld clusters)",
+                  fn, (long long)N, (long long)k);
+    goto done;
+  }
   ALLOC(w.lab, N);
   ALLOC(w.lab2, N);
   ALLOC(w.best_lab, N);
@@ -474,7 +485,7 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   ALLOC(w.curve0, (size_t)n_sets * 2 * (size_t)(o.grid + 2));
   ALLOC(w.fscratch, 3 * (size_t)k + 2 * (size_t)(o.grid + 2));
   ALLOC(w.acc, (size_t)o.seeds * (size_t)n_sets);
-  kdata kd = {N, r, k, w.yh, w.yn};
+  kdata kd = {N, r, k, w.yh};
   for (int64_t e = 0; e < o.seeds; e++) {
     double inert = 0;
     int64_t iters = 0;

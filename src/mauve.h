@@ -1,6 +1,7 @@
 /*
  * mauve.h — PRIVATE.  MAUVE (docs/SPEC.md §8): the backend sub-table that
- * src/mauve.c drives, and the host frontier math (src/frontier.c).
+ * src/mauve.c drives, the k-means++ starts (src/mauve_seed.c) and the host
+ * frontier math (src/frontier.c).
  *
  * src/mauve.c runs the algorithm: it checks the inputs, finds the principal
  * axes on the host (LAPACK) from the covariance a backend computes, seeds
@@ -17,8 +18,8 @@ extern "C" {
 #endif
 
 typedef struct ie_mauve_ops {
-  /* The dtype of the unit rows z the backend works on: F64 on the CPU, F32
-   * on GPUs.  src/ allocates z (compact, n × d) in that dtype. */
+  /* The dtype of the unit rows z the backend works on (F32 on the CPU, F64
+   * on CUDA and OpenCL).  src/ allocates z (compact, n × d) in that dtype. */
   ie_dtype zdt;
   /* Optional (NULL: none): state for one ie_mauve call (a BLAS handle,
    * buffers kept between iterations), made before the first op below and
@@ -46,11 +47,40 @@ typedef struct ie_mauve_ops {
    * left as they are.  perm (n) and off (k + 1) are host arrays. */
   ie_status (*update)(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm,
                       const int64_t *off, const ie_mat *c);
+  /* Optional (NULL: none): a new k-means start begins; the next assign's
+   * centres are not the last ones moved (a backend keeping bounds between
+   * assignments drops them). */
+  void (*restart)(ie_context *ctx, void *sess);
 } ie_mauve_ops;
 
 extern const ie_mauve_ops ie__cpu_mauve_ops;
 extern const ie_mauve_ops ie__opencl_mauve_ops;
 extern const ie_mauve_ops ie__cuda_mauve_ops;
+
+/* The k-means++ starts (src/mauve_seed.c): scratch made once for the rows
+ * y (host, n × r float), k centres and `starts` starts run side by side. */
+typedef struct ie__mauve_seed {
+  const float *y;
+  int64_t n, r, k, starts; /* starts: the most run side by side */
+  int64_t live;            /* the starts of the current run (≤ starts) */
+  int64_t t, tp, nb;   /* candidates a centre (2 + ⌊ln k⌋), t padded to 8 lanes, blocks of rows */
+  double *yn;          /* n: ‖y_i‖² */
+  double *d2, *blk;    /* starts × n: D², the squared distance to the nearest centre; starts × nb: its block sums */
+  double *bcum;        /* nb: the running block sums of the start drawing */
+  float *dots, *cc;    /* n × L: y · candidates; L × r: the candidates (L = starts·tp; pads zero) */
+  int64_t *cand;       /* L */
+  double *pot, *cn;    /* L: potentials, ‖x‖² of the candidates (+inf in the pad) */
+} ie__mauve_seed;
+
+/* 0, or -1 when out of memory (nothing left allocated). */
+int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k, int64_t starts);
+void ie__mauve_seed_free(ie__mauve_seed *s);
+/* For each of `count` (≤ starts) starts st: k centres (c[st], k × r float)
+ * from the SplitMix64 stream at *rng[st]; the same as running the starts
+ * one at a time. */
+void ie__mauve_seed_run(ie__mauve_seed *s, int64_t count, uint64_t *const *rng, float *const *c);
+/* The next uniform double in [0, 1) of the SplitMix64 stream (next >> 11)·2⁻⁵³. */
+double ie__mauve_unit(uint64_t *state);
 
 /* The frontier and integrals of count histograms pc, qc (k bins, checked
  * non-negative with positive sums) as mauve-text computes them.  curve

@@ -312,6 +312,24 @@ static void expect_fail(ie_context *ctx, ie_status got, ie_status want, const ch
   cr_expect(strstr(ie_errmsg(ctx), needle), "message '%s' lacks '%s'", ie_errmsg(ctx), needle);
 }
 
+/* ie_error_tensor/index/row/column name the failing element (-1: not named). */
+static void expect_at(ie_context *ctx, const char *tensor, int64_t index, int64_t row, int64_t col) {
+  const char *t = ie_error_tensor(ctx);
+  cr_expect(t && strcmp(t, tensor) == 0, "error tensor '%s', wanted '%s' (%s)", t ? t : "(null)", tensor,
+            ie_errmsg(ctx));
+  cr_expect(ie_error_index(ctx) == index && ie_error_row(ctx) == row && ie_error_column(ctx) == col,
+            "error at index %lld row %lld column %lld, wanted %lld, %lld, %lld (%s)", (long long)ie_error_index(ctx),
+            (long long)ie_error_row(ctx), (long long)ie_error_column(ctx), (long long)index, (long long)row,
+            (long long)col, ie_errmsg(ctx));
+}
+
+static void expect_nowhere(ie_context *ctx) {
+  cr_expect(ie_error_tensor(ctx) == NULL && ie_error_index(ctx) == -1 && ie_error_row(ctx) == -1 &&
+                ie_error_column(ctx) == -1,
+            "a failure naming no element has a location (tensor %s, row %lld): %s",
+            ie_error_tensor(ctx) ? ie_error_tensor(ctx) : "(null)", (long long)ie_error_row(ctx), ie_errmsg(ctx));
+}
+
 static void run_errors(ie_backend b) {
   ie_context *ctx = tc_context(b);
   float *p, *q;
@@ -322,12 +340,15 @@ static void run_errors(ie_backend b) {
   o.size = sizeof o;
   ie_mauve_scores s;
   q[7 * d + 3] = NAN;
-  expect_fail(ctx, run(ctx, p, 40, q, 30, d, &o, &s, NULL, NULL), IE_NONFINITE, "q[0] row 7");
+  expect_fail(ctx, run(ctx, p, 40, q, 30, d, &o, &s, NULL, NULL), IE_NONFINITE, "q[0] row 7, column 3");
+  expect_at(ctx, "q", 0, 7, 3);
   q[7 * d + 3] = 0;
   p[11 * d] = INFINITY;
-  expect_fail(ctx, run(ctx, p, 40, q, 30, d, &o, &s, NULL, NULL), IE_NONFINITE, "p row 11");
+  expect_fail(ctx, run(ctx, p, 40, q, 30, d, &o, &s, NULL, NULL), IE_NONFINITE, "p row 11, column 0");
+  expect_at(ctx, "p", -1, 11, 0);
   p[11 * d] = 0;
   expect_fail(ctx, run2(ctx, p, 40, d, q, 30, 8, &o, &s, NULL, NULL), IE_BAD_SHAPE, "q[0] has 8 features");
+  expect_nowhere(ctx);
   expect_fail(ctx, run(ctx, p, 40, q, 1, d, &o, &s, NULL, NULL), IE_INVALID_ARGUMENT, "q[0] has 1 row");
   o.clusters = 71;
   expect_fail(ctx, run(ctx, p, 40, q, 30, d, &o, &s, NULL, NULL), IE_INVALID_ARGUMENT, "71 clusters for 70 rows");
@@ -354,7 +375,8 @@ static void run_errors(ie_backend b) {
     o.clusters = 7;
     o.seeds = 3;
     q[29 * d + 15] = -INFINITY;
-    expect_fail(ctx, ie_mauve(ctx, &tp.t, qs, 1, &o, &sc, &inf, cnt, curve), IE_NONFINITE, "q[0] row 29");
+    expect_fail(ctx, ie_mauve(ctx, &tp.t, qs, 1, &o, &sc, &inf, cnt, curve), IE_NONFINITE, "q[0] row 29, column 15");
+    expect_at(ctx, "q", 0, 29, 15);
     q[29 * d + 15] = 0;
     volatile int flag = 1;
     ie_context_set_cancel_flag(ctx, &flag);
@@ -375,15 +397,21 @@ static void run_errors(ie_backend b) {
   /* the context is usable afterwards, and clears its message */
   cr_assert(run(ctx, p, 40, q, 30, d, &o, &s, NULL, NULL) == IE_OK, "%s", ie_errmsg(ctx));
   cr_expect(ie_errcode(ctx) == IE_OK);
+  cr_expect(ie_error_tensor(ctx) == NULL && ie_error_row(ctx) == -1, "a stale location after a success");
   double hp[3] = {1, -2, 3}, hq[3] = {1, 2, 3}, hz[3] = {0, 0, 0};
   tc_tensor tp, tq;
   tc_tensor_1d(&tp, hp, TC_F64, 3);
   tc_tensor_1d(&tq, hq, TC_F64, 3);
   expect_fail(ctx, ie_mauve_histograms(ctx, &tp.t, &tq.t, NULL, &s, NULL), IE_NEGATIVE, "p_counts[1]");
+  expect_at(ctx, "p_counts", -1, 1, -1);
+  expect_fail(ctx, ie_mauve_histograms(ctx, &tq.t, &tp.t, NULL, &s, NULL), IE_NEGATIVE, "q_counts[1]");
+  expect_at(ctx, "q_counts", -1, 1, -1);
   tc_tensor_1d(&tp, hz, TC_F64, 3);
   expect_fail(ctx, ie_mauve_histograms(ctx, &tp.t, &tq.t, NULL, &s, NULL), IE_EMPTY_ROW, "p_counts sums to 0");
+  expect_nowhere(ctx);
   hq[2] = NAN;
   expect_fail(ctx, ie_mauve_histograms(ctx, &tq.t, &tq.t, NULL, &s, NULL), IE_NONFINITE, "p_counts[2]");
+  expect_at(ctx, "p_counts", -1, 2, -1);
   tc_tensor_1d(&tq, hq, TC_F64, 2);
   expect_fail(ctx, ie_mauve_histograms(ctx, &tp.t, &tq.t, NULL, &s, NULL), IE_BAD_SHAPE, "p_counts has 3 bins");
   free(p);
