@@ -261,9 +261,9 @@ typedef struct {
 static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
   if (w->in)
     for (int64_t i = 0; i < nin; i++) ie__release(ctx, &w->in[i]);
-  if (w->z) ctx->ops->free(ctx, w->z);
-  if (w->y) ctx->ops->free(ctx, w->y);
-  if (w->c) ctx->ops->free(ctx, w->c);
+  ie__tmp_device_done(ctx, w->z);
+  ie__tmp_device_done(ctx, w->y);
+  ie__tmp_device_done(ctx, w->c);
   if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
   ie__mauve_seed_free(&w->seed);
   void *host[] = {w->in, w->names, w->cov, w->mean, w->v, w->hist, w->hist0, w->curve0, w->fscratch,
@@ -404,7 +404,9 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
 
   /* 1. unit rows, all sets stacked (P first) */
   const size_t zsz = ie__dtype_size(mo->zdt);
-  s = ie__be_alloc(ctx, (size_t)N * (size_t)d * zsz, &w.z);
+  /* device rows: the workspace's MAUVE slots 9..11 on a GPU (the
+   * launchers' own are 0..8) */
+  s = ie__tmp_device(ctx, IE_WS_MAUVE + 9, (size_t)N * (size_t)d * zsz, &w.z);
   if (s != IE_OK) goto done;
   ie_mat zm = {w.z, 0, mo->zdt, N, d, d};
   ALLOC(w.err, N);
@@ -450,15 +452,15 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   free(w.cov);
   w.cov = NULL;
   /* 3. project, then k-means on float rows */
-  s = ie__be_alloc(ctx, (size_t)N * (size_t)r * sizeof(float), &w.y);
+  s = ie__tmp_device(ctx, IE_WS_MAUVE + 10, (size_t)N * (size_t)r * sizeof(float), &w.y);
   if (s != IE_OK) goto done;
   ie_mat ym = {w.y, 0, IE_DT_F32, N, r, r};
   if ((s = mo->project(ctx, w.sess, &zm, w.v, r, &ym)) != IE_OK) goto done;
-  ctx->ops->free(ctx, w.z);
+  ie__tmp_device_done(ctx, w.z);
   w.z = NULL;
   ALLOC(w.yh, (size_t)N * (size_t)r);
   if ((s = IE__BE(ctx, download, w.yh, w.y, 0, (size_t)N * (size_t)r * sizeof(float))) != IE_OK) goto done;
-  s = ie__be_alloc(ctx, (size_t)k * (size_t)r * sizeof(float), &w.c);
+  s = ie__tmp_device(ctx, IE_WS_MAUVE + 11, (size_t)k * (size_t)r * sizeof(float), &w.c);
   if (s != IE_OK) goto done;
   ie_mat cm = {w.c, 0, IE_DT_F32, k, r, r};
   /* the starts run side by side, as many as keep their products n × 8 floats
