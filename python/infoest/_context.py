@@ -111,6 +111,17 @@ def _default(backend: str, device: int) -> Context:
     return c
 
 
+def _host_context(context: Optional[Context]) -> Any:
+    """The extension's context for a call on host arrays (what _Call picks
+    for NumPy arrays, in fewer steps): `context`'s, else the ``with`` block's,
+    else the thread's CPU context; None when `context` is not a Context (the
+    caller then takes the path that says so)."""
+    if context is None:
+        st = _local.stack
+        return (st[-1] if st else (_local.cpu or _default("cpu", 0)))._c
+    return context._c if type(context) is Context else None
+
+
 def backends() -> List[str]:
     """The backends compiled into this build ("cpu" always; "cuda", "opencl"
     when built), whether or not a device is present."""
