@@ -15,16 +15,30 @@ the quartiles of the overhead: on a shared machine the two halves of a pair
 see about the same load, which the best-of-rounds of two separate programs
 did not (it quoted 5.1-12 µs where the binding costs ~1-2 µs).
 
-Variants (NumPy float32 arrays [1, cols], CPU backend):
-  mean          infoest.divergence(p, q, "kl")                 vs C with a summary
-  mean, ctx     infoest.divergence(p, q, "kl", context=ctx)    vs C with a summary
-  none, out     infoest.divergence(p, q, "kl", reduction="none", out=out)
+Variants (NumPy float32 arrays [1, cols], CPU backend, ctx = Context("cpu",
+threads=--threads)):
+  mean          infoest.divergence(p, q, "kl", context=ctx)    vs C with a summary
+  mean, thread's context   infoest.divergence(p, q, "kl")     vs C with a summary
+                (only with --threads 0: the thread's own context has the default)
+  none, out     infoest.divergence(p, q, "kl", reduction="none", out=out, context=ctx)
                                                                vs C with per-row output
-  none          infoest.divergence(p, q, "kl", reduction="none") (allocates the output)
-                                                               vs C with per-row output
+  none          infoest.divergence(p, q, "kl", reduction="none", context=ctx)
+                (allocates the output)                         vs C with per-row output
+
+--clock thread (with --threads 1) times both sides with the calling thread's
+CPU time (time.thread_time / CLOCK_THREAD_CPUTIME_ID) instead of the wall
+clock: the time the thread waits for a core on a loaded machine is left out
+of both, which the wall clock's quartiles show to be tens of µs a call there.
+
+--threads 1 keeps the library's OpenMP region on the calling thread: on a
+loaded machine a call that forks a team waits, now and then, a whole
+scheduler time slice for a descheduled helper (1 x 128256 is more than the
+CPU backend's 65536-element threshold, so it forks though one row gives the
+helper nothing to do), which is noise for both sides of a pair.
 
   PYTHONPATH=build/python .venv/bin/python bench/python_overhead.py \\
-      [--cols 128256] [--pairs 200] [--reps 20] [--json out.json]
+      [--cols 128256] [--pairs 200] [--reps 20] [--threads 0] [--clock wall|thread]
+      [--json out.json]
 
 --cols 8 shows the fixed cost alone (the C call is then ~1 µs), where the
 noise of a loaded machine matters least.
@@ -49,9 +63,16 @@ def main():
     ap.add_argument("--pairs", type=int, default=200, help="C/Python block pairs a variant")
     ap.add_argument("--reps", type=int, default=20, help="calls a block")
     ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=0, help="the context's threads (0: all)")
+    ap.add_argument("--clock", choices=("wall", "thread"), default="wall",
+                    help="thread: the calling thread's CPU time (needs --threads 1)")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--build", help="ignored (the C call is timed inside the extension)")
     a = ap.parse_args()
+    if a.clock == "thread" and a.threads != 1:
+        ap.error("--clock thread needs --threads 1 (the library's work on the calling thread)")
+    clock = time.thread_time if a.clock == "thread" else time.perf_counter
+    thread_clock = a.clock == "thread"
     import numpy as np
     import infoest
     from infoest import _ext
@@ -61,7 +82,7 @@ def main():
     bias = -1.1 * np.log1p(np.arange(a.cols))
     p = (bias + rng.standard_normal((1, a.cols))).astype(np.float32)
     q = (p + 0.1 * rng.standard_normal((1, a.cols))).astype(np.float32)
-    ctx = infoest.Context(backend="cpu")
+    ctx = infoest.Context(backend="cpu", threads=a.threads)
     c = ctx._c
     kl = infoest.DIVERGENCE_KINDS.index("kl")
     out = np.empty(1)
@@ -69,41 +90,43 @@ def main():
     div = infoest.divergence
 
     def py_mean():
-        t = time.perf_counter()
-        for _ in range(reps):
-            div(p, q, "kl")
-        return (time.perf_counter() - t) / reps
-
-    def py_mean_ctx():
-        t = time.perf_counter()
+        t = clock()
         for _ in range(reps):
             div(p, q, "kl", context=ctx)
-        return (time.perf_counter() - t) / reps
+        return (clock() - t) / reps
+
+    def py_mean_thread():
+        t = clock()
+        for _ in range(reps):
+            div(p, q, "kl")
+        return (clock() - t) / reps
 
     def py_none_out():
-        t = time.perf_counter()
+        t = clock()
         for _ in range(reps):
-            div(p, q, "kl", reduction="none", out=out)
-        return (time.perf_counter() - t) / reps
+            div(p, q, "kl", reduction="none", out=out, context=ctx)
+        return (clock() - t) / reps
 
     def py_none():
-        t = time.perf_counter()
+        t = clock()
         for _ in range(reps):
-            div(p, q, "kl", reduction="none")
-        return (time.perf_counter() - t) / reps
+            div(p, q, "kl", reduction="none", context=ctx)
+        return (clock() - t) / reps
 
     def c_summary():
-        return _ext._bench_divergence(c, kl, p, q, None, reps)
+        return _ext._bench_divergence(c, kl, p, q, None, reps, thread_clock)
 
     def c_rows():
-        return _ext._bench_divergence(c, kl, p, q, out, reps)
+        return _ext._bench_divergence(c, kl, p, q, out, reps, thread_clock)
 
-    variants = [("mean", py_mean, c_summary), ("mean, context=ctx", py_mean_ctx, c_summary),
-                ("none, out given", py_none_out, c_rows), ("none (allocates)", py_none, c_rows)]
+    variants = [("mean", py_mean, c_summary)]
+    if a.threads == 0:
+        variants.append(("mean, thread's context", py_mean_thread, c_summary))
+    variants += [("none, out given", py_none_out, c_rows), ("none (allocates)", py_none, c_rows)]
 
     # The values agree (the Python path is the C call).
     ref = div(p, q, "kl", context=ctx)
-    assert np.isclose(ref, div(p, q, "kl", reduction="none")[0], rtol=1e-12), ref
+    assert np.isclose(ref, div(p, q, "kl", reduction="none", context=ctx)[0], rtol=1e-12), ref
 
     load_before = os.getloadavg()
     cpu0 = time.process_time()
@@ -129,16 +152,16 @@ def main():
     cpu = time.process_time() - cpu0
     load_after = os.getloadavg()
 
-    res = {"cols": a.cols, "dtype": "float32", "kind": "kl", "pairs": a.pairs, "reps": reps,
-           "backend": "cpu", "infoest": infoest.__version__, "numpy": np.__version__,
+    res = {"clock": a.clock, "cols": a.cols, "dtype": "float32", "kind": "kl", "pairs": a.pairs, "reps": reps,
+           "backend": "cpu", "threads": a.threads, "infoest": infoest.__version__, "numpy": np.__version__,
            "python": platform.python_version(), "cpus": os.cpu_count(),
            "loadavg_before": load_before, "loadavg_after": load_after,
            "process_cpu_s": cpu, "wall_s": wall, "goal_us": 5.0, "variants": {}}
-    print(f"1 x {a.cols} float32 KL, CPU backend: {a.pairs} interleaved pairs of "
-          f"{reps}-call blocks a variant (µs per call)")
+    print(f"1 x {a.cols} float32 KL, CPU backend, threads={a.threads or 'all'}, {a.clock} clock: "
+          f"{a.pairs} interleaved pairs of {reps}-call blocks a variant (µs per call)")
     print(f"load average before {load_before[0]:.2f} after {load_after[0]:.2f} "
           f"({os.cpu_count()} CPUs); process CPU {cpu:.1f} s in {wall:.1f} s wall")
-    print(f"  {'variant':22s} {'C median':>9s} {'Py median':>10s} {'overhead: median':>17s}"
+    print(f"  {'variant':24s} {'C median':>9s} {'Py median':>10s} {'overhead: median':>17s}"
           f" {'[q1, q3]':>17s}")
     for name, _, _ in variants:
         s = samples[name]
@@ -147,7 +170,7 @@ def main():
              "c_min_us": min(s["c"]), "py_min_us": min(s["py"]),
              "overhead_median_us": dm, "overhead_q1_us": d1, "overhead_q3_us": d3}
         res["variants"][name] = r
-        print(f"  {name:22s} {r['c_median_us']:9.2f} {r['py_median_us']:10.2f} {dm:17.2f}"
+        print(f"  {name:24s} {r['c_median_us']:9.2f} {r['py_median_us']:10.2f} {dm:17.2f}"
               f"   [{d1:6.2f}, {d3:6.2f}]")
     worst = max(r["overhead_median_us"] for r in res["variants"].values())
     res["worst_overhead_median_us"] = worst

@@ -141,3 +141,20 @@ def test_contexts_thread_and_with_block(rng):
     assert infoest.divergence(p, q, "kl", context=ctx) == want
     with ctx:
         assert infoest.divergence(p, q, "kl") == want
+
+
+def test_context_threads(rng):
+    p = lm_logits(rng, 40, 4099)      # 40 x 4099 > 65536 elements: the CPU backend forks a team
+    q = (p + 0.2 * rng.standard_normal(p.shape)).astype(np.float32)
+    one = infoest.Context(backend="cpu", threads=1)
+    assert one.threads == 1 and "threads=1" in repr(one)
+    want = general(p, q, "kl", reduction="none")
+    assert np.array_equal(infoest.divergence(p, q, "kl", reduction="none", context=one), want)
+    assert np.array_equal(infoest.entropy(p, reduction="none", context=one),
+                          infoest.entropy(p, reduction="none"))
+    for bad in (-1, 5000):
+        with pytest.raises(infoest.OptionError, match="threads"):
+            infoest.Context(backend="cpu", threads=bad)
+    for bad in (1.5, True, "2"):
+        with pytest.raises(infoest.OptionError, match="threads"):
+            infoest.Context(backend="cpu", threads=bad)
