@@ -17,9 +17,13 @@ Timing: blocks of calls, ours, the peer's, the peer's, ours (see time_pair),
 each call timed alone with perf_counter, a block until it has --repeats/2
 calls and --min-time/4 seconds or --max-time/4 seconds have gone (at least
 2 calls); median and quartiles over the two blocks of a side; the ratio is the peer's median over ours.  Both sides
-run with the machine's threads (PyTorch's intra-op pool, faiss's OpenMP,
-scikit-learn n_jobs, and the library's OpenMP all get os.cpu_count()); the
-load average before and after each case is recorded, as this machine is shared.
+run with --threads threads (default: all CPUs; set before the imports as
+OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, and given to
+torch.set_num_threads, faiss.omp_set_num_threads and scikit-learn's n_jobs);
+the load average before and after each case is recorded.  On a machine
+shared with other work, --threads 1 is the fair setting: a team of OpenMP
+threads waits for any member the scheduler has taken away (a time slice,
+milliseconds, at each barrier), which a single-threaded peer does not.
 
 Inputs are NumPy arrays; the peer gets the same memory (torch.from_numpy is
 a view, not a copy).  Sizes are small where the peer is slow (the issue's
@@ -38,9 +42,24 @@ import statistics
 import sys
 import time
 
-import numpy as np
 
-THREADS = os.cpu_count() or 1
+
+def _threads_from_argv():
+    """--threads, read before NumPy (OpenBLAS), PyTorch and the library start
+    their thread pools: they size them from the environment at import."""
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return int(sys.argv[i + 1])
+        if a.startswith("--threads="):
+            return int(a.split("=", 1)[1])
+    return os.cpu_count() or 1
+
+
+THREADS = _threads_from_argv()
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = str(THREADS)
+
+import numpy as np  # noqa: E402  (after the thread counts are set)
 
 
 def lm_logits(rng, rows, cols):
@@ -334,22 +353,26 @@ def report(d):
         "# infoest from Python against the Python peers, CPU",
         "",
         "`bench/python_peers.py`: both called from Python in one process on the same NumPy",
-        "arrays (PyTorch gets `torch.from_numpy` views), alternating calls, each timed alone;",
-        "median [quartiles]; ratio = the peer's median / ours (> 1: infoest is faster).",
+        "arrays (PyTorch gets `torch.from_numpy` views); blocks of calls, ours, the peer's,",
+        "the peer's, ours, each call timed alone; median [quartiles] over a side's calls;",
+        "ratio = the peer's median / ours (> 1: infoest is faster).",
         f"Machine: {rows[0]['machine']}, {rows[0]['cpus']} CPUs shared with other jobs; "
-        "every side uses all of them. Load average (1 min) before → after each case is "
-        "in the last column.",
+        f"every side runs {sorted({r['threads'] for r in rows})} thread(s). Load average "
+        "(1 min) before → after each case is in the last column.",
         "Sizes are small where the peer is slow (the issue's sizes would take it minutes a call).",
         "",
         "| case | size | infoest | peer | peer time | ratio | results | load |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    def cell(t):
+        return str(t).replace("|", "\\|")
     for r in rows:
         o, p = r["ours"], r["peer_time"]
         lines.append(
-            f"| {r['case']} | {r['size']} | `{r['ours_call']}`: {fmt_s(o['median_s'])} "
-            f"[{fmt_s(o['q1_s'])}, {fmt_s(o['q3_s'])}] | {r['peer']} | {fmt_s(p['median_s'])} "
-            f"[{fmt_s(p['q1_s'])}, {fmt_s(p['q3_s'])}] | {r['ratio']:.2f}× | {r['check']} | "
+            f"| {cell(r['case'])} | {cell(r['size'])} | `{cell(r['ours_call'])}`: "
+            f"{fmt_s(o['median_s'])} [{fmt_s(o['q1_s'])}, {fmt_s(o['q3_s'])}] | {cell(r['peer'])} | "
+            f"{fmt_s(p['median_s'])} [{fmt_s(p['q1_s'])}, {fmt_s(p['q3_s'])}] | "
+            f"{r['ratio']:.2f}× | {cell(r['check'])} | "
             f"{r['load_before']:.1f} → {r['load_after']:.1f} |")
     lines += ["", "Interpreters: " + "; ".join(sorted({r["python"] for r in rows})) + ".",
               "Records: `records.jsonl` (one JSON object a case and peer)."]
@@ -364,6 +387,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--min-time", type=float, default=1.0)
     ap.add_argument("--max-time", type=float, default=20.0)
+    ap.add_argument("--threads", type=int, default=THREADS,
+                    help="threads of every side (OMP/OpenBLAS/MKL_NUM_THREADS, torch, faiss, "
+                         "n_jobs); default: all CPUs")
     ap.add_argument("--only", help="comma-separated case-set names (row_cases, sinkhorn_case, ...)")
     a = ap.parse_args()
     if a.report:

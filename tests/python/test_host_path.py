@@ -5,6 +5,7 @@ an explicit option (p_input="logits") takes."""
 import math
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -158,3 +159,33 @@ def test_context_threads(rng):
     for bad in (1.5, True, "2"):
         with pytest.raises(infoest.OptionError, match="threads"):
             infoest.Context(backend="cpu", threads=bad)
+
+
+def test_gil_is_released_on_the_short_path(rng):
+    # One long call (JS on 8 x 10^6 float32 logits, one thread: ~0.1 s here)
+    # while this thread counts: with the GIL held it could not count.
+    p = rng.standard_normal((8, 1_000_000), dtype=np.float32)
+    q = p[::-1].copy()
+    one = infoest.Context(backend="cpu", threads=1)
+    box = {}
+    started, done = threading.Event(), threading.Event()
+
+    def work():
+        started.set()
+        t = time.perf_counter()
+        box["r"] = infoest.divergence(p, q, "js", context=one)
+        box["t"] = time.perf_counter() - t
+        done.set()
+
+    th = threading.Thread(target=work)
+    th.start()
+    started.wait()
+    ticks = 0
+    t0 = time.perf_counter()
+    while not done.is_set():
+        ticks += 1
+    elapsed = time.perf_counter() - t0
+    th.join()
+    assert 0 < box["r"] < math.log(2)
+    assert box["t"] > 0.02, "the call was too short to tell"
+    assert ticks / elapsed > 100_000, f"this thread advanced {ticks} times in {elapsed:.3f} s"
