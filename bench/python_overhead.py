@@ -40,6 +40,16 @@ helper nothing to do), which is noise for both sides of a pair.
       [--cols 128256] [--pairs 200] [--reps 20] [--threads 0] [--clock wall|thread]
       [--json out.json]
 
+--reps 1 makes every pair one C call and one Python call, each timed alone
+(the C call inside the extension, the Python call around it: one clock read
+each): the closest pairing, and the figure to quote on a loaded machine.
+With blocks (--reps 20) the C calls run back to back while the Python calls
+have the interpreter's work between them; at 1 x 128256 blocks have given a
+few µs more than per-call pairs on this machine (under load 10-16), and the
+overhead grows with the row length in both (~1 µs at 8 columns, ~3 µs at
+128256): the cause is not settled (the two float32 rows are ~1 MiB, this
+EPYC's L2 a core; a call that is preempted resumes with cold caches).
+
 --cols 8 shows the fixed cost alone (the C call is then ~1 µs), where the
 noise of a loaded machine matters least.
 """

@@ -376,6 +376,31 @@ def report(d):
             f"{r['load_before']:.1f} → {r['load_after']:.1f} |")
     lines += ["", "Interpreters: " + "; ".join(sorted({r["python"] for r in rows})) + ".",
               "Records: `records.jsonl` (one JSON object a case and peer)."]
+    ov = sorted(n for n in os.listdir(d) if n.startswith("overhead-") and n.endswith(".json"))
+    if ov:
+        lines += ["", "## Per-call overhead of the binding (`bench/python_overhead.py`)", "",
+                  "Python call − C call (`ie_divergence` timed inside the extension, same process, "
+                  "arrays and context), KL of float32 rows, median [quartiles] of the pairs' "
+                  "differences in µs; goal < 5 µs at 1 × 128256.", "",
+                  "| file | cols | threads | clock | pairs × calls | C median | overhead: "
+                  + " | ".join(["mean", "none, out given", "none (allocates)"]) + " | load |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for n in ov:
+            with open(os.path.join(d, n)) as f:
+                o = json.load(f)
+            v = o["variants"]
+
+            def cellv(k):
+                r = v.get(k)
+                if r is None:
+                    return "–"
+                return (f"{r['overhead_median_us']:.2f} [{r['overhead_q1_us']:.2f}, "
+                        f"{r['overhead_q3_us']:.2f}]")
+            lines.append(f"| `{n}` | {o['cols']} | {o['threads'] or 'all'} | {o['clock']} | "
+                         f"{o['pairs']} × {o['reps']} | {v['mean']['c_median_us']:.2f} | "
+                         f"{cellv('mean')} | {cellv('none, out given')} | "
+                         f"{cellv('none (allocates)')} | {o['loadavg_before'][0]:.1f} → "
+                         f"{o['loadavg_after'][0]:.1f} |")
     with open(os.path.join(d, "RESULTS.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
