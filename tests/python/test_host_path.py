@@ -89,6 +89,10 @@ def test_layout_shape_and_output_errors():
         infoest.divergence(x[:, ::2], x[:, :8], "kl")
     with pytest.raises(infoest.ShapeError):
         infoest.divergence(x, x[:, :15], "kl")
+    with pytest.raises(infoest.ShapeError, match="row stride"):        # rows backwards
+        infoest.divergence(x[::-1], x, "kl")
+    with pytest.raises(infoest.ShapeError, match="stride -1"):
+        infoest.divergence(x, x[:, ::-1], "kl")
     ro = np.zeros(4)
     ro.setflags(write=False)
     with pytest.raises(infoest.OptionError, match="read-only"):
