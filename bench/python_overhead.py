@@ -13,7 +13,7 @@ block and a Python block of the same variant run one right after the other
 overhead.  Many such pairs, interleaved across variants, give the median and
 the quartiles of the overhead: on a shared machine the two halves of a pair
 see about the same load, which the best-of-rounds of two separate programs
-did not (it quoted 5.1-12 µs where the binding costs ~1-2 µs).
+(this script's first version) did not.
 
 Variants (NumPy float32 arrays [1, cols], CPU backend, ctx = Context("cpu",
 threads=--threads)):
@@ -37,10 +37,10 @@ CPU backend's 65536-element threshold, so it forks though one row gives the
 helper nothing to do), which is noise for both sides of a pair.
 
   PYTHONPATH=build/python .venv/bin/python bench/python_overhead.py \\
-      [--cols 128256] [--pairs 200] [--reps 20] [--threads 0] [--clock wall|thread]
+      [--cols 128256] [--pairs 4000] [--reps 1] [--threads 0] [--clock wall|thread]
       [--json out.json]
 
---reps 1 makes every pair one C call and one Python call, each timed alone
+--reps 1 (the default) makes every pair one C call and one Python call, each timed alone
 (the C call inside the extension, the Python call around it: one clock read
 each): the closest pairing, and the figure to quote on a loaded machine.
 With blocks (--reps 20) the C calls run back to back while the Python calls
@@ -70,8 +70,8 @@ def quartiles(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cols", type=int, default=128256)
-    ap.add_argument("--pairs", type=int, default=200, help="C/Python block pairs a variant")
-    ap.add_argument("--reps", type=int, default=20, help="calls a block")
+    ap.add_argument("--pairs", type=int, default=4000, help="C/Python block pairs a variant")
+    ap.add_argument("--reps", type=int, default=1, help="calls a block (1: per-call pairs)")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--threads", type=int, default=0, help="the context's threads (0: all)")
     ap.add_argument("--clock", choices=("wall", "thread"), default="wall",
