@@ -290,7 +290,7 @@ _NEEDS_ALPHA = ("alpha", "renyi", "tsallis")
 _ndarray = np.ndarray
 _DIV_PLAIN = {k: i for k, i in _DIV.items() if k not in _NEEDS_ALPHA}
 _HOST_REDUCTION = {"mean": 0, "sum": 1, "none": 2}
-_HOST_OUT_DTYPE = {"float64": np.float64, "float32": np.float32}
+_F32 = np.dtype(np.float32)   # a dtype, not the type: np.empty converts a type each call
 
 
 def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "logits",
@@ -352,9 +352,13 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
                 if out is not None or r != 2:
                     v = _ext.divergence_host(c, k, p, q, out, temperature, r)
                     return out if r == 2 else v
-                d = _HOST_OUT_DTYPE.get(out_dtype)
-                if d is not None:
-                    o = np.empty(p.shape[:-1], d)
+                if out_dtype == "float64":
+                    o = np.empty(p.shape[:-1])          # float64, NumPy's default
+                elif out_dtype == "float32":
+                    o = np.empty(p.shape[:-1], _F32)
+                else:
+                    o = None
+                if o is not None:
                     _ext.divergence_host(c, k, p, q, o, temperature, 2)
                     return o
     k = _choice("kind", kind, _DIV)

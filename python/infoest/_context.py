@@ -260,7 +260,11 @@ def _empty(call: _Call, shape: Sequence[int], dtype: str) -> Any:
         return _ext.cuda_empty(list(shape), code, bits, dev)
     if dtype == "bfloat16":
         dtype = "float32"
-    return np.empty(shape, dtype=dtype)
+    return np.empty(shape, _NP_DTYPE.get(dtype, dtype))
+
+
+# NumPy dtypes made once: np.empty converts a name or a type on every call.
+_NP_DTYPE = {name: np.dtype(name) for name in ("float64", "float32", "float16", "int64", "int32")}
 
 
 def _out_arg(call: _Call, out: Any) -> Any:
