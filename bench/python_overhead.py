@@ -58,6 +58,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -162,7 +163,13 @@ def main():
     cpu = time.process_time() - cpu0
     load_after = os.getloadavg()
 
-    res = {"clock": a.clock, "cols": a.cols, "dtype": "float32", "kind": "kl", "pairs": a.pairs, "reps": reps,
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=os.path.dirname(os.path.abspath(__file__))
+                                ).stdout.strip() or None
+    except OSError:
+        commit = None
+    res = {"commit": commit, "clock": a.clock, "cols": a.cols, "dtype": "float32", "kind": "kl", "pairs": a.pairs, "reps": reps,
            "backend": "cpu", "threads": a.threads, "infoest": infoest.__version__, "numpy": np.__version__,
            "python": platform.python_version(), "cpus": os.cpu_count(),
            "loadavg_before": load_before, "loadavg_after": load_after,
