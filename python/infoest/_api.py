@@ -352,10 +352,11 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
                 if out is not None or r != 2:
                     v = _ext.divergence_host(c, k, p, q, out, temperature, r)
                     return out if r == 2 else v
+                rows = len(p) if p.ndim == 2 else p.shape[:-1]   # no tuple for [B, V]
                 if out_dtype == "float64":
-                    o = np.empty(p.shape[:-1])          # float64, NumPy's default
+                    o = np.empty(rows)          # float64, NumPy's default
                 elif out_dtype == "float32":
-                    o = np.empty(p.shape[:-1], _F32)
+                    o = np.empty(rows, _F32)
                 else:
                     o = None
                 if o is not None:
