@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _ext
-from ._context import Context, _arg, _Call, _empty, _finish, _out_arg
+from ._context import Context, _arg, _Call, _empty, _finish, _host_context, _out_arg
 from ._errors import OptionError
 from ._partial import Partial
 
@@ -283,6 +283,14 @@ def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = N
 # ---- Two distributions a row (SPEC §3) ---------------------------------------------------
 
 _NEEDS_ALPHA = ("alpha", "renyi", "tsallis")
+# The common call (NumPy arrays of logits, a kind without alpha, no weights,
+# no partial state) goes straight to _ext.divergence_host, which reads the
+# arrays through the buffer protocol and returns the summary as a float:
+# bench/python_overhead.py times it against the C call.
+_ndarray = np.ndarray
+_DIV_PLAIN = {k: i for k, i in _DIV.items() if k not in _NEEDS_ALPHA}
+_HOST_REDUCTION = {"mean": 0, "sum": 1, "none": 2}
+_F32 = np.dtype(np.float32)   # a dtype, not the type: np.empty converts a type each call
 
 
 def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "logits",
@@ -330,6 +338,30 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
     0.510825624
     >>> infoest.divergence(student_logits, teacher_logits, "js", reduction="none")  # doctest: +SKIP
     """
+    if (type(p) is _ndarray and type(q) is _ndarray and type(kind) is str
+            and type(reduction) is str and alpha is None and beta is None
+            and input == "logits" and p_input is None and q_input is None
+            and row_weights is None and partial is None and first_row == 0
+            and type(temperature) is float and temperature > 0.0
+            and (out is None or type(out) is _ndarray)):
+        k = _DIV_PLAIN.get(kind)
+        r = _HOST_REDUCTION.get(reduction)
+        if k is not None and r is not None:
+            c = _host_context(context)
+            if c is not None:
+                if out is not None or r != 2:
+                    v = _ext.divergence_host(c, k, p, q, out, temperature, r)
+                    return out if r == 2 else v
+                rows = len(p) if p.ndim == 2 else p.shape[:-1]   # no tuple for [B, V]
+                if out_dtype == "float64":
+                    o = np.empty(rows)          # float64, NumPy's default
+                elif out_dtype == "float32":
+                    o = np.empty(rows, _F32)
+                else:
+                    o = None
+                if o is not None:
+                    _ext.divergence_host(c, k, p, q, o, temperature, 2)
+                    return o
     k = _choice("kind", kind, _DIV)
     if kind in _NEEDS_ALPHA and alpha is None:
         raise OptionError(f"kind={kind!r} needs alpha")

@@ -27,7 +27,11 @@ class Context:
     ``backend`` is ``"auto"`` (a CUDA device, else an OpenCL GPU, else the
     CPU), ``"cpu"``, ``"cuda"`` or ``"opencl"``; ``device`` the index within
     it.  Asking for a backend that is not built in or has no device raises
-    :class:`infoest.BackendUnavailable`.
+    :class:`infoest.BackendUnavailable`.  ``threads``: the host threads a
+    call on this context may use (0, the default: all cores, or
+    ``OMP_NUM_THREADS``); 1 for a program that runs one context a thread, or
+    on a machine shared with other work, where a call that waits for a
+    descheduled helper thread can lose a whole scheduler time slice.
 
     Used as a context manager it becomes the current thread's context for
     every call inside the ``with`` block (host arrays are then staged to its
@@ -43,13 +47,16 @@ class Context:
     ...     infoest.entropy(logits)
     """
 
-    __slots__ = ("_c", "device", "__weakref__")
+    __slots__ = ("_c", "device", "threads", "__weakref__")
 
-    def __init__(self, backend: str = "auto", device: int = 0) -> None:
+    def __init__(self, backend: str = "auto", device: int = 0, threads: int = 0) -> None:
         if not isinstance(backend, str):
             raise OptionError(f"backend must be a string (auto, cpu, cuda, opencl), not {backend!r}")
-        self._c = _ext.Context(backend, int(device))
+        if isinstance(threads, bool) or not isinstance(threads, int):
+            raise OptionError(f"threads must be an integer (0: all cores), not {threads!r}")
+        self._c = _ext.Context(backend, int(device), threads)
         self.device = int(device)
+        self.threads = threads
 
     @property
     def backend(self) -> str:
@@ -77,7 +84,9 @@ class Context:
             st.remove(self)
 
     def __repr__(self) -> str:
-        return f"infoest.Context(backend={self.backend!r}, device={self.device}) on {self.device_name!r}"
+        t = f", threads={self.threads}" if self.threads else ""
+        return (f"infoest.Context(backend={self.backend!r}, device={self.device}{t}) "
+                f"on {self.device_name!r}")
 
 
 class _Local(threading.local):
@@ -109,6 +118,17 @@ def _default(backend: str, device: int) -> Context:
         if (backend, device) == ("cpu", 0):
             _local.cpu = c
     return c
+
+
+def _host_context(context: Optional[Context]) -> Any:
+    """The extension's context for a call on host arrays (what _Call picks
+    for NumPy arrays, in fewer steps): `context`'s, else the ``with`` block's,
+    else the thread's CPU context; None when `context` is not a Context (the
+    caller then takes the path that says so)."""
+    if context is None:
+        st = _local.stack
+        return (st[-1] if st else (_local.cpu or _default("cpu", 0)))._c
+    return context._c if type(context) is Context else None
 
 
 def backends() -> List[str]:
@@ -240,7 +260,11 @@ def _empty(call: _Call, shape: Sequence[int], dtype: str) -> Any:
         return _ext.cuda_empty(list(shape), code, bits, dev)
     if dtype == "bfloat16":
         dtype = "float32"
-    return np.empty(shape, dtype=dtype)
+    return np.empty(shape, _NP_DTYPE.get(dtype, dtype))
+
+
+# NumPy dtypes made once: np.empty converts a name or a type on every call.
+_NP_DTYPE = {name: np.dtype(name) for name in ("float64", "float32", "float16", "int64", "int32")}
 
 
 def _out_arg(call: _Call, out: Any) -> Any:

@@ -18,9 +18,11 @@
 #include <nanobind/stl/vector.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -103,7 +105,7 @@ struct Context {
   std::mutex mu;
   volatile int cancel_flag = 0;
 
-  Context(const std::string &backend, int device) {
+  Context(const std::string &backend, int device, int threads) {
     int b = ie_backend_parse(backend.c_str());
     if (b < 0)
       raise(IE_INVALID_ARGUMENT, "Context: backend '" + backend +
@@ -113,6 +115,7 @@ struct Context {
     o.size = sizeof o;
     o.backend = (ie_backend)b;
     o.device = device;
+    o.threads = threads;  // the library refuses < 0 and > 4096 with its message
     ie_status st;
     std::string msg;
     {
@@ -451,6 +454,185 @@ nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOu
     });
   });
   return summary(s);
+}
+
+// For bench/python_overhead.py, not the package's interface: the seconds a
+// call of `reps` calls of ie_divergence made here, in C, back to back, on the
+// arrays and context given (a summary when `per_row` is None, as reduction
+// "mean"; the per-row values and no summary otherwise, as "none"): the C call
+// timed in the process, on the memory and with the threads, that the Python
+// calls it is compared with use.  `thread_clock`: the calling thread's CPU
+// time (CLOCK_THREAD_CPUTIME_ID, what time.thread_time() reads) instead of
+// the steady clock: on a loaded machine it leaves out the time the thread
+// waits for a core, when the context runs on that thread alone (threads=1).
+double bench_divergence(Context &c, int kind, const In &p, const In &q, const OptOut &per_row,
+                        int64_t reps, bool thread_clock) {
+  View pv = view(p, "p", 2), qv = view(q, "q", 2);
+  OptView<Out> pr(per_row, "out", 1);
+  ie_divergence_options opt{};
+  opt.size = sizeof opt;
+  opt.temperature = 1.0;
+  double seconds = 0.0;
+#ifdef CLOCK_THREAD_CPUTIME_ID
+  auto now = [thread_clock]() {
+    if (!thread_clock)
+      return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+  };
+#else
+  if (thread_clock) raise(IE_UNSUPPORTED, "_bench_divergence: no thread CPU clock here");
+  auto now = []() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+#endif
+  run(c, -1, [&](ie_context *ctx) {
+    ie_summary s{};
+    ie_status st = IE_OK;
+    double t0 = now();
+    for (int64_t i = 0; i < reps && st == IE_OK; ++i)
+      st = ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt,
+                         pr.p ? nullptr : &s);
+    seconds = (now() - t0) / (double)(reps > 0 ? reps : 1);
+    return st;
+  });
+  return seconds;
+}
+
+// ---- The common call, in few steps ----------------------------------------------
+
+// A host array read through the buffer protocol (PEP 3118): for a NumPy
+// array, a fraction of the cost of nanobind's DLPack import (__dlpack__, a
+// capsule, its deleter, a handle).  It answers what view() asks of an
+// nb::ndarray.  `taken` is false where the format is not one of the plain
+// little-endian numbers (or strides are not whole elements): the caller then
+// imports the array through DLPack as every other call does, which gives the
+// usual message for what it cannot take.
+struct HostBuffer {
+  Py_buffer b{};
+  bool taken = false;
+  int64_t strides_[8]{};
+  nb::dlpack::dtype dt{};
+
+  std::string format;  // the buffer's format, kept for a message when not taken
+
+  HostBuffer(nb::handle o, bool writable) {
+    if (PyObject_GetBuffer(o.ptr(), &b, writable ? PyBUF_RECORDS : PyBUF_RECORDS_RO) != 0) {
+      PyErr_Clear();
+      return;
+    }
+    format = b.format ? b.format : "B";
+    taken = b.ndim <= 8 && b.itemsize > 0 && read_format();
+    for (int i = 0; taken && i < b.ndim; ++i) {
+      taken = b.strides[i] % b.itemsize == 0;
+      strides_[i] = b.strides[i] / b.itemsize;
+    }
+    if (!taken) {
+      PyBuffer_Release(&b);
+      b = Py_buffer{};
+    }
+  }
+  ~HostBuffer() {
+    if (taken) PyBuffer_Release(&b);
+  }
+  HostBuffer(const HostBuffer &) = delete;
+  HostBuffer &operator=(const HostBuffer &) = delete;
+
+  bool read_format() {
+    const char *f = b.format ? b.format : "B";
+    if (*f == '@' || *f == '=' || *f == '<') ++f;  // native or little-endian (x86, arm64)
+    if (f[0] == 0 || f[1] != 0) return false;
+    uint8_t bits = (uint8_t)(8 * b.itemsize);
+    switch (*f) {
+      case 'e': case 'f': case 'd':
+        dt = {(uint8_t)nb::dlpack::dtype_code::Float, bits, 1}; return true;
+      case 'b': case 'h': case 'i': case 'l': case 'q':
+        dt = {(uint8_t)nb::dlpack::dtype_code::Int, bits, 1}; return true;
+      case 'B': case 'H': case 'I': case 'L': case 'Q':
+        dt = {(uint8_t)nb::dlpack::dtype_code::UInt, bits, 1}; return true;
+      case '?':
+        dt = {(uint8_t)nb::dlpack::dtype_code::Bool, bits, 1}; return true;
+      default:
+        return false;
+    }
+  }
+
+  // What view() reads of an array.
+  size_t ndim() const { return (size_t)b.ndim; }
+  int64_t shape(size_t i) const { return (int64_t)b.shape[i]; }
+  const int64_t *stride_ptr() const { return strides_; }
+  int64_t stride(size_t i) const { return strides_[i]; }
+  void *data_handle() const { return b.buf; }
+  uint64_t byte_offset() const { return 0; }
+  int device_type() const { return (int)nb::device::cpu::value; }
+  int device_id() const { return 0; }
+  nb::dlpack::dtype dtype() const { return dt; }
+};
+
+// A host array as the library takes it: read through the buffer protocol
+// when it can (the buffer is held until the call is over), imported through
+// nanobind's DLPack otherwise.
+struct HostArray {
+  std::optional<HostBuffer> buf;
+  std::optional<In> nd;
+  View v;
+  HostArray(nb::handle o, const char *name, int rank, bool writable) {
+    buf.emplace(o, writable);
+    if (buf->taken) {
+      v = view(*buf, name, rank);
+      return;
+    }
+    std::string format = std::move(buf->format);
+    buf.reset();
+    if (writable && PyObject_CheckBuffer(o.ptr())) {
+      // A read-only array given as the output (NumPy refuses a writable buffer).
+      Py_buffer probe;
+      if (PyObject_GetBuffer(o.ptr(), &probe, PyBUF_RECORDS_RO) == 0) {
+        bool readonly = probe.readonly;
+        PyBuffer_Release(&probe);
+        if (readonly) raise(IE_INVALID_ARGUMENT, std::string(name) + " is a read-only array");
+      } else {
+        PyErr_Clear();
+      }
+    }
+    try {
+      nd = nb::cast<In>(o);
+    } catch (const std::exception &) {
+      PyErr_Clear();
+      raise(IE_BAD_DTYPE, std::string("'") + name + "': its elements" +
+                              (format.empty() ? std::string()
+                                              : " (buffer format '" + format + "')") +
+                              " are not numbers in the machine's byte order");
+    }
+    v = view(*nd, name, rank);
+  }
+  HostArray(const HostArray &) = delete;
+  HostArray &operator=(const HostArray &) = delete;
+};
+
+// infoest.divergence for host arrays with the default options save `kind`,
+// `temperature`, `reduction` and `out` (infoest/_api.py takes this path for
+// NumPy arrays): `reduction` 0 mean, 1 sum (a float returned), 2 none (the
+// per-row values in `out`, None returned).  `out` may be None with mean and sum.
+nb::object divergence_host(Context &c, int kind, nb::handle p, nb::handle q, nb::handle out,
+                           double temperature, int reduction) {
+  HostArray pa(p, "p", 2, false), qa(q, "q", 2, false);
+  std::optional<HostArray> oa;
+  if (!out.is_none()) oa.emplace(out, "out", 1, true);
+  ie_divergence_options opt{};
+  opt.size = sizeof opt;
+  opt.temperature = temperature;
+  ie_summary s{};
+  const bool summarize = reduction != 2;
+  run(c, -1, [&](ie_context *ctx) {
+    return ie_divergence(ctx, (ie_divergence_kind)kind, &pa.v.t, &qa.v.t, oa ? &oa->v.t : nullptr,
+                         &opt, summarize ? &s : nullptr);
+  });
+  if (!summarize) return nb::none();
+  return nb::float_(reduction == 0 ? s.mean : s.sum);
 }
 
 // ---- Sinkhorn ----------------------------------------------------------------------
@@ -862,7 +1044,8 @@ NB_MODULE(_ext, m) {
 #endif
 
   nb::class_<Context>(m, "Context")
-      .def(nb::init<const std::string &, int>(), "backend"_a = "auto", "device"_a = 0)
+      .def(nb::init<const std::string &, int, int>(), "backend"_a = "auto", "device"_a = 0,
+           "threads"_a = 0)
       .def_prop_ro("backend",
                    [](Context &c) { return std::string(ie_backend_name(ie_context_backend(c.ctx))); })
       .def_prop_ro("device_name",
@@ -897,6 +1080,10 @@ NB_MODULE(_ext, m) {
   m.def("divergence", &divergence, "c"_a, "kind"_a, "p"_a, "q"_a, "per_row"_a.none(),
         "p_input"_a, "q_input"_a, "temperature"_a, "alpha"_a, "beta"_a,
         "row_weights"_a.none(), "summarize"_a, "partial"_a.none(), "first_row"_a, "stream"_a);
+  m.def("divergence_host", &divergence_host, "c"_a, "kind"_a, "p"_a, "q"_a, "out"_a.none(),
+        "temperature"_a, "reduction"_a);
+  m.def("_bench_divergence", &bench_divergence, "c"_a, "kind"_a, "p"_a, "q"_a,
+        "per_row"_a.none(), "reps"_a, "thread_clock"_a = false);
   m.def("sinkhorn", &sinkhorn);
   m.def("knn", &knn);
   m.def("knn_entropy", &knn_entropy);
