@@ -803,7 +803,7 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   const int shannon = ra->ent == IE_ENTROPY_SHANNON;
   const int use_ent32 = ra->op == IE_OP_ENTROPY && ra->input == IE_INPUT_LOGITS &&
                         (shannon || (!isinf(ra->alpha) && fabs(ra->alpha - 1) >= 1e-12));
-#pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536) num_threads(ie__threads(ctx))
+#pragma omp parallel for schedule(dynamic, 4) if (rows > 1 && rows * x->cols > 65536) num_threads(rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx))
   for (int64_t r = 0; r < rows; r++) {
     /* The fast paths, then the float kernels, return -1 for rows they do
      * not take; the double kernels take every row. */
@@ -889,7 +889,7 @@ ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   (void)ctx;
 
   const int64_t rows = x->rows;
-#pragma omp parallel for schedule(dynamic, 4) if (rows * x->cols > 65536) num_threads(ie__threads(ctx))
+#pragma omp parallel for schedule(dynamic, 4) if (rows > 1 && rows * x->cols > 65536) num_threads(rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx))
   for (int64_t r = 0; r < rows; r++) {
     int e = softmax_row(x, out, r, log_out, inv_temp);
     err[r] = e;
