@@ -8,7 +8,11 @@
  *  - Matrices are in the backend's own memory (src/ staged host tensors).
  *  - Row-reducing kernels write one double and one ie_rowerr per row into
  *    HOST arrays (`val`, `err`); the backend copies them back.  src/ turns the
- *    first non-zero err into a status and computes all summaries.
+ *    first non-zero err into a status and computes all summaries.  GPU
+ *    backends also have the device-resident forms (rows_device,
+ *    softmax_device): values go straight into the caller's per_row, and the
+ *    errors and summary sums are reduced on the device into an outcome
+ *    (src/kernels/rows_outcome.h) that is read back in one small copy.
  *  - A failed device call becomes a status with the call, file and line in
  *    the context's message (ie__error); never an abort.
  *  - NULL in the table means "not supported by this backend".
@@ -88,6 +92,20 @@ typedef struct {
   int64_t ignore_index;    /* IE_OP_NLL */
   int has_ignore_index;
 } ie_rowargs;
+
+/* Where a device-resident row call puts its results (rows_device,
+ * softmax_device).  Vectors in backend memory: buf NULL means none;
+ * offsets in bytes, strides in elements. */
+typedef struct {
+  ie_vec per_row;  /* F32 or F64: each row's value (clamped at 0 with `clamp`) */
+  ie_vec weights;  /* row_weights (F32, F64, I32, I64, U8) */
+  int clamp;       /* docs/SPEC.md §1: values below 0 are 0 (entropies, divergences) */
+  int sums;        /* reduce the summary's sums (else errors only) */
+  void *outcome;   /* device buffer: ROWS_OC_WORDS words at byte outcome_offset, */
+  size_t outcome_offset; /* zeroed by the backend, then reduced into */
+  void *host;      /* where the outcome is read to (ROWS_OC_WORDS words) */
+  int blocking;    /* 1: the read completes before return; 0: it is enqueued */
+} ie_rows_sink;
 
 typedef struct ie_backend_ops {
   const char *name;
@@ -179,6 +197,17 @@ typedef struct ie_backend_ops {
   ie_status (*sub)(ie_context *ctx, void *base, size_t offset, size_t bytes, void **view);
   void (*sub_free)(ie_context *ctx, void *view);
   ie_status (*synchronize)(ie_context *ctx);
+
+  /* The device-resident row family (src/rows.c); NULL: use rows/softmax.
+   * As rows and softmax, but nothing per row comes back: values are written
+   * into sink->per_row, and errors, weights (NLL's ignore_index applied from
+   * labels) and the exact summary sums are reduced into the outcome, then
+   * read to sink->host.  IE_UNSUPPORTED before anything is enqueued: this
+   * device cannot (no 64-bit atomics); src/ then takes rows/softmax. */
+  ie_status (*rows_device)(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                           const ie_mat *y, const ie_vec *labels, const ie_rows_sink *sink);
+  ie_status (*softmax_device)(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                              int log_out, double inv_temp, const ie_rows_sink *sink);
 } ie_backend_ops;
 
 /* ---- The registry (src/registry.c) -------------------------------------------

@@ -268,6 +268,8 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* sub */ cu_sub,
     /* sub_free */ cu_sub_free,
     /* synchronize */ cu_synchronize,
+    /* rows_device (src/cuda/rows.cu) */ ie__cu_rows_device,
+    /* softmax_device */ ie__cu_softmax_device,
 };
 
 /* The public extras of infoest_cuda.h, reached through the core
