@@ -234,7 +234,7 @@ static ie_status run_rows_device(ie_context *ctx, rowjob *j, ie__arg *out, int *
   const int64_t rows = j->x->m.rows;
   *fell = 1;
   if (!ctx->ops->rows_device || rows <= 0 || j->x->m.cols == 0 || rows >= ((int64_t)1 << 31) ||
-      (out && (out->on_host || !aligned_view(out))))
+      (out && !out->on_host && !aligned_view(out)))
     return IE_OK;
   devjob dj;
   memset(&dj, 0, sizeof dj);
@@ -250,12 +250,13 @@ static ie_status run_rows_device(ie_context *ctx, rowjob *j, ie__arg *out, int *
   if (s == IE_OK && y) s = ie__stage_in(ctx, y);
   if (s == IE_OK && lab) s = ie__stage_in(ctx, lab);
   if (s == IE_OK && w) s = ie__stage_in(ctx, w);
+  if (s == IE_OK && out) s = ie__stage_out(ctx, out); /* host per_row: written back after */
   void *dev = NULL;
   size_t dev_off = 0;
   uint64_t *host = NULL;
   if (s == IE_OK) s = ie__async_outcome(ctx, j->fn, &dev, &dev_off, &host);
   const int async = ctx->async && ctx->ops->synchronize && !x->on_host && !(y && y->on_host) &&
-                    !(lab && lab->on_host) && !(w && w->on_host);
+                    !(lab && lab->on_host) && !(w && w->on_host) && !(out && out->on_host);
   if (s == IE_OK) {
     ie_rows_sink k;
     memset(&k, 0, sizeof k);
@@ -292,14 +293,17 @@ static ie_status run_rows_device(ie_context *ctx, rowjob *j, ie__arg *out, int *
       dj.rows = rows;
       dj.oc = host;
       s = settle_device(ctx, &dj, async);
-    } else if (out) {
+      if (s == IE_OK && out && !async) s = ie__unstage_out(ctx, out);
+    } else if (out && !out->owned) {
       ie__spoil(ctx, out); /* some rows may have been written */
     }
   }
-  ie__release(ctx, x);
-  if (y) ie__release(ctx, y);
-  if (lab) ie__release(ctx, lab);
+  /* Staging slots are given back last taken, first given. */
+  if (out) ie__release(ctx, out);
   if (w) ie__release(ctx, w);
+  if (lab) ie__release(ctx, lab);
+  if (y) ie__release(ctx, y);
+  ie__release(ctx, x);
   return s;
 }
 
@@ -421,8 +425,8 @@ static ie_status softmax_device(ie_context *ctx, const char *fn, ie__arg *x, ie_
       ie__spoil(ctx, y); /* some rows may have been written */
     }
   }
-  ie__release(ctx, x);
   ie__release(ctx, y);
+  ie__release(ctx, x);
   return s;
 }
 
