@@ -463,6 +463,29 @@ static void test_async_failures(void) {
   off = 0;
   for (int r = 0; r < R; r++) off += !(v[r] >= 0 && v[r] <= log(2.0) + 1e-6);
   CHECK(off == 0, "call 3: %d JS rows outside [0, log 2]", off);
+
+  /* log-softmax: a good call and one with the NaN row, both pending. */
+  static float ls[R * V];
+  cl_mem outa = dbuf(&g, NULL, sizeof ls, 0), outb = dbuf(&g, NULL, sizeof ls, 0);
+  dten oa, ob, xb;
+  s = ie_log_softmax(g.ctx, dt2(&x, in.dp, 256, F32, R, V), dt2(&oa, outa, 0, F32, R, V), NULL);
+  CHECK(s == IE_OK, "log_softmax 1: %s", ie_errmsg(g.ctx));
+  s = ie_log_softmax(g.ctx, dt2(&xb, bad, 0, F32, R, V), dt2(&ob, outb, 0, F32, R, V), NULL);
+  CHECK(s == IE_OK, "log_softmax 2: %s", ie_errmsg(g.ctx));
+  s = ie_synchronize(g.ctx);
+  CHECK(s == IE_NONFINITE && ie_error_row(g.ctx) == 5 && strstr(ie_errmsg(g.ctx), "ie_log_softmax"),
+        "log_softmax NaN row: %d row %lld: %s", (int)s, (long long)ie_error_row(g.ctx), ie_errmsg(g.ctx));
+  dread(&g, outa, 0, ls, sizeof ls);
+  off = 0;
+  for (int r = 0; r < R; r++) {
+    const long double l = lse_row(in.p + r * V);
+    for (int i = 0; i < V; i++) off += !close_to(ls[r * V + i], (double)(in.p[r * V + i] - l));
+  }
+  CHECK(off == 0, "log_softmax (before the failing call): %d elements off the float64 reference", off);
+  dread(&g, outb, 0, ls, sizeof ls);
+  CHECK(isnan(ls[0]) && isnan(ls[R * V - 1]), "the failed log_softmax's output holds values");
+  clReleaseMemObject(outa);
+  clReleaseMemObject(outb);
   clReleaseMemObject(bad);
   clReleaseMemObject(blab);
   inputs_free(&in);
