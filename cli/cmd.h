@@ -173,6 +173,12 @@ double cli_now(void); /* monotonic seconds */
 /* Set by SIGINT / SIGTERM (a second signal kills as usual). */
 extern volatile sig_atomic_t cli_interrupted;
 void cli_install_signals(void);
+/* The temporary file of --out, removed by the signal handler itself on
+ * SIGINT / SIGTERM (NULL: none): the process may never get back to its own
+ * clean-up, as when mpirun ends a job whose rank died (SIGTERM to the other
+ * ranks, wherever they wait, then SIGKILL).  Set it right after the file is
+ * created (or joined), clear it once the file is renamed or removed. */
+void cli_remove_on_signal(const char *path);
 
 /* Progress bar on stderr: shown only when stderr is a terminal, `enabled`,
  * and the work has run longer than a second. */
@@ -269,6 +275,23 @@ int cli_lib_fail(const char *cmd, ie_context *ctx, ie_status st,
  * path (temporary name, renamed when complete).  Returns an exit status. */
 int cli_write_values(const char *cmd, const char *path, const double *v,
                      int ndim, const int64_t *shape);
+/* The same in two steps, for a run whose success is decided after the
+ * values are written (under MPI, by every rank): cli_values_stage writes the
+ * whole file under its temporary name (`tmp`, or a random one when NULL or
+ * ""; removed on SIGINT / SIGTERM, see cli_remove_on_signal) and returns an
+ * exit status; cli_values_commit renames it into place, cli_values_abort
+ * removes it (NULL: no-op).  Both free the writer. */
+int cli_values_stage(const char *cmd, const char *path, const char *tmp, const double *v, int ndim,
+                     const int64_t *shape, ieio_writer **w);
+/* Under MPI with several ranks: rank 0 names --out's temporary file before
+ * it exists and every rank learns the name and arms cli_remove_on_signal
+ * with it, so that whichever rank outlives a killed one removes the file.
+ * "" with one rank (the writer picks the name).  Collective: call it right
+ * after a successful agreement (or another collective every rank made). */
+#define CLI_TMP_CAP 4096
+void cli_out_tmp_shared(const char *path, char tmp[CLI_TMP_CAP]);
+int cli_values_commit(const char *cmd, ieio_writer *w);
+void cli_values_abort(ieio_writer *w);
 
 /* ---- MPI (cli/mpi.c, built with IE_WITH_MPI) ----------------------------------- */
 
@@ -294,6 +317,11 @@ int cli_mpi_agree(int rc, int final);
 void cli_mpi_bcast(void *buf, int bytes);
 /* Every rank's `bytes` bytes, in rank order, to every rank. */
 void cli_mpi_allgather(const void *mine, void *all, int bytes);
+/* buf[0..n) summed over the ranks into rank 0's buf (exact 64-bit integer
+ * sums); the others' buf is left as it was. */
+void cli_mpi_sum_to_root(int64_t *buf, int64_t n);
+/* v[0..n) replaced by the maximum over the ranks, on every rank. */
+void cli_mpi_max(int64_t *v, int n);
 #else
 static inline int cli_mpi_rank(void) { return 0; }
 static inline int cli_mpi_size(void) { return 1; }
@@ -303,7 +331,18 @@ static inline void cli_mpi_bcast(void *buf, int bytes) { (void)buf; (void)bytes;
 static inline void cli_mpi_allgather(const void *mine, void *all, int bytes) {
   memcpy(all, mine, (size_t)bytes);
 }
+static inline void cli_mpi_sum_to_root(int64_t *buf, int64_t n) { (void)buf; (void)n; }
+static inline void cli_mpi_max(int64_t *v, int n) { (void)v; (void)n; }
 #endif
+
+/* The contiguous share of `n` items (label pairs) of this rank: [*first,
+ * *first + *count), in rank order; all of them with one rank. */
+static inline void cli_mpi_share(int64_t n, int64_t *first, int64_t *count) {
+  const int64_t R = cli_mpi_size(), me = cli_mpi_rank();
+  const int64_t q = n / R, r = n % R;
+  *first = q * me + (me < r ? me : r);
+  *count = q + (me < r ? 1 : 0);
+}
 
 /* ---- Commands ------------------------------------------------------------------ */
 

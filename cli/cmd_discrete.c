@@ -46,6 +46,13 @@ static int load_any(const char *cmd, cli_input *in, const char *spec, const char
 
 /* ---- Counting from label files (streamed) ------------------------------------------ */
 
+/* Under `mpirun -n R` (docs/SPEC.md section 11) each rank counts its
+ * contiguous share of the pairs (cli_mpi_share) and the tables are summed
+ * onto rank 0, exactly (64-bit integers), which computes, writes --out and
+ * prints the JSON: the same bytes as one process.  The cli_mpi_* calls are
+ * collective; a rank that fails returns and meets the others at their next
+ * agreement (cli/mpi.c). */
+
 typedef struct {
   int64_t *tab;
   int64_t X, Y;
@@ -86,6 +93,9 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
   int gx = cli_opt_int64(a, cmd, "--x-classes", &X), gy = cli_opt_int64(a, cmd, "--y-classes", &Y);
   if (gx < 0 || gy < 0) return CLI_EXIT_USAGE;
   if ((gx && X < 1) || (gy && Y < 1)) return cli_usage_error(cmd, "--x-classes and --y-classes must be >= 1");
+  int64_t first, mine; /* this rank's pairs: [first, first + mine) */
+  cli_mpi_share(N, &first, &mine);
+  const int64_t end = first + mine;
   const size_t xb = ix.dtype.bits / 8, yb = (size_t)K * (iy.dtype.bits / 8);
   int64_t chunk = (int64_t)(c->budget / 2 / (xb + yb));
   int64_t cr = 0;
@@ -94,15 +104,15 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
   if (gc && cr < 1) return cli_usage_error(cmd, "--chunk-rows must be >= 1");
   if (gc) chunk = cr;
   if (chunk < 1) chunk = 1;
-  if (chunk > N) chunk = N > 0 ? N : 1;
+  if (chunk > mine) chunk = mine > 0 ? mine : 1;
   void *bx = malloc((size_t)chunk * xb), *by = malloc((size_t)chunk * yb);
   int rc = CLI_EXIT_OK;
   if (!bx || !by) rc = cli_fail(CLI_EXIT_FAIL, cmd, "out of memory for chunks of %" PRId64 " rows", chunk);
   /* Pass 1 (only without both class counts): the largest labels. */
   if (!rc && (!gx || !gy)) {
     int64_t mx = -1, my = -1;
-    for (int64_t r0 = 0; r0 < N && !rc; r0 += chunk) {
-      const int64_t n = N - r0 < chunk ? N - r0 : chunk;
+    for (int64_t r0 = first; r0 < end && !rc; r0 += chunk) {
+      const int64_t n = end - r0 < chunk ? end - r0 : chunk;
       if (ieio_read_rows(&ix, r0, n, bx, err, sizeof err) || ieio_read_rows(&iy, r0, n, by, err, sizeof err)) {
         rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
         break;
@@ -127,8 +137,10 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
       }
       if (cli_interrupted) rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
     }
-    if (!gx) X = mx + 1 > 0 ? mx + 1 : 1;
-    if (!gy) Y = my + 1 > 0 ? my + 1 : 1;
+    int64_t m[2] = {mx, my};
+    if ((rc = cli_mpi_agree(rc, 0)) == CLI_EXIT_OK) cli_mpi_max(m, 2); /* the largest of every rank */
+    if (!gx) X = m[0] + 1 > 0 ? m[0] + 1 : 1;
+    if (!gy) Y = m[1] + 1 > 0 ? m[1] + 1 : 1;
   }
   if (!rc && (X > 0 && (uint64_t)Y > (uint64_t)(INT64_C(1) << 40) / (uint64_t)X))
     rc = cli_fail(CLI_EXIT_DATA, cmd, "bad input data: a table of %" PRId64 " x %" PRId64 " classes is too large", X, Y);
@@ -139,9 +151,9 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
     if (!tb->tab) rc = cli_fail(CLI_EXIT_FAIL, cmd, "out of memory for a %" PRId64 " x %" PRId64 " table", X, Y);
   }
   cli_progress pg;
-  progress_init(&pg, c->progress, N, "counting");
-  for (int64_t r0 = 0; r0 < N && !rc; r0 += chunk) {
-    const int64_t n = N - r0 < chunk ? N - r0 : chunk;
+  progress_init(&pg, c->progress && cli_mpi_rank() == 0, mine, "counting");
+  for (int64_t r0 = first; r0 < end && !rc; r0 += chunk) {
+    const int64_t n = end - r0 < chunk ? end - r0 : chunk;
     if (ieio_read_rows(&ix, r0, n, bx, err, sizeof err) || ieio_read_rows(&iy, r0, n, by, err, sizeof err)) {
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
       break;
@@ -182,12 +194,14 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
         rc = cli_fail(code, cmd, "bad input data in %s (x), %s (y): %s [%s]", fx, fy,
                       ie_errmsg(ctx), ie_status_name(s));
     }
-    progress_update(&pg, r0 + n);
+    progress_update(&pg, r0 - first + n);
     if (!rc && cli_interrupted) rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
   }
   progress_end(&pg);
   free(bx);
   free(by);
+  /* Every rank's table, summed onto rank 0 (rank 0's is then the whole). */
+  if ((rc = cli_mpi_agree(rc, 0)) == CLI_EXIT_OK) cli_mpi_sum_to_root(tb->tab, X * Y);
   if (!rc) {
     tb->shape[0] = X;
     tb->shape[1] = Y;
@@ -224,6 +238,12 @@ static int table_args(const char *cmd, const cli_args *a) {
   if (!has_c && !(has_x && has_y)) return cli_usage_error(cmd, "--counts F, or --x F and --y F, is required");
   if (has_c && (cli_has(a, "--x-classes") || cli_has(a, "--y-classes") || cli_has(a, "--chunk-rows")))
     return cli_usage_error(cmd, "--x-classes, --y-classes and --chunk-rows go with --x and --y");
+  if (has_c && cli_mpi_size() > 1)
+    return cli_usage_error(cmd,
+                           "splits the counting of --x/--y labels among MPI ranks; a --counts table is "
+                           "one input read whole, so %d ranks have nothing to share: run it without "
+                           "mpirun (or with -n 1)",
+                           cli_mpi_size());
   return CLI_EXIT_OK;
 }
 
@@ -271,7 +291,15 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
   memset(&tb, 0, sizeof tb);
   const DLTensor *t = NULL;
   double *out = NULL;
+  ieio_writer *w = NULL;
   if ((rc = get_table(name, a, c, ctx, 2, &in, &tb, &t))) goto done;
+  /* (get_table's last collective was the sum, which every rank made.) */
+  char tmp[CLI_TMP_CAP];
+  if (c->out) cli_out_tmp_shared(c->out, tmp);
+  if (cli_mpi_rank() != 0) { /* rank 0 holds the whole table: the rest is its */
+    rc = cli_mpi_agree(CLI_EXIT_OK, 1);
+    goto done;
+  }
   const int64_t X = t->shape[0], Y = t->shape[1];
   out = c->out ? malloc((size_t)(X * Y) * sizeof *out) : NULL;
   if (c->out && !out) {
@@ -304,7 +332,14 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
     for (int64_t i = X * Y - 1; i >= 0; i--) out[i] = (double)((const float *)out)[i];
   if (out && o.kind != IE_PMI_NORMALIZED && scale != 1)
     for (int64_t i = 0; i < X * Y; i++) out[i] *= scale;
-  if (out && (rc = cli_write_values(name, c->out, out, 2, oshape))) goto done;
+  if (out && (rc = cli_values_stage(name, c->out, tmp, out, 2, oshape, &w))) goto done;
+  /* Every rank succeeded: --out into place, then the JSON. */
+  if ((rc = cli_mpi_agree(CLI_EXIT_OK, 1))) goto done;
+  if (w) {
+    rc = cli_values_commit(name, w);
+    w = NULL;
+    if (rc) goto done;
+  }
   cli_report rep;
   memset(&rep, 0, sizeof rep);
   rep_num(&rep, "n", r.n);
@@ -322,6 +357,7 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
   rep_str(&rep, "device", ie_context_device_name(ctx));
   rc = rep_emit(&rep, c->json, name);
 done:
+  cli_values_abort(w);
   free(out);
   free(tb.tab);
   cli_input_free(&in);
@@ -392,7 +428,15 @@ static int run_table_mi(const cli_command *cmd, const cli_args *a, const cli_com
   const DLTensor *t = NULL;
   ie_table_mi_result *res = NULL;
   double *vals = NULL;
+  ieio_writer *w = NULL;
   if ((rc = get_table(name, a, c, ctx, 3, &in, &tb, &t))) goto done;
+  /* (get_table's last collective was the sum, which every rank made.) */
+  char tmp[CLI_TMP_CAP];
+  if (c->out) cli_out_tmp_shared(c->out, tmp);
+  if (cli_mpi_rank() != 0) { /* rank 0 holds the whole table: the rest is its */
+    rc = cli_mpi_agree(CLI_EXIT_OK, 1);
+    goto done;
+  }
   const int64_t B = t->ndim == 3 ? t->shape[0] : 1;
   res = calloc((size_t)B, sizeof *res);
   vals = calloc((size_t)B * 6, sizeof *vals);
@@ -420,7 +464,14 @@ static int run_table_mi(const cli_command *cmd, const cli_args *a, const cli_com
   }
   if (c->out) {
     int64_t oshape[2] = {B, 6};
-    if ((rc = cli_write_values(name, c->out, vals, 2, oshape))) goto done;
+    if ((rc = cli_values_stage(name, c->out, tmp, vals, 2, oshape, &w))) goto done;
+  }
+  /* Every rank succeeded: --out into place, then the JSON. */
+  if ((rc = cli_mpi_agree(CLI_EXIT_OK, 1))) goto done;
+  if (w) {
+    rc = cli_values_commit(name, w);
+    w = NULL;
+    if (rc) goto done;
   }
   cli_report rep;
   memset(&rep, 0, sizeof rep);
@@ -439,6 +490,7 @@ static int run_table_mi(const cli_command *cmd, const cli_args *a, const cli_com
   rep_str(&rep, "device", ie_context_device_name(ctx));
   rc = rep_emit(&rep, c->json, name);
 done:
+  cli_values_abort(w);
   free(res);
   free(vals);
   free(tb.tab);

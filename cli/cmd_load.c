@@ -188,11 +188,58 @@ int cli_lib_fail(const char *cmd, ie_context *ctx, ie_status st,
   }
 }
 
-int cli_write_values(const char *cmd, const char *path, const double *v,
-                     int ndim, const int64_t *shape) {
+void cli_out_tmp_shared(const char *path, char tmp[CLI_TMP_CAP]) {
+  memset(tmp, 0, CLI_TMP_CAP);
+  if (cli_mpi_size() == 1) return;
+  if (cli_mpi_rank() == 0 && ieio_tmp_name(path, tmp, CLI_TMP_CAP) != 0) tmp[0] = '\0';
+  cli_mpi_bcast(tmp, CLI_TMP_CAP);
+  if (tmp[0]) cli_remove_on_signal(tmp);
+}
+
+int cli_values_stage(const char *cmd, const char *path, const char *tmp, const double *v, int ndim,
+                     const int64_t *shape, ieio_writer **w) {
   char err[1400];
   err[0] = '\0';
-  if (ieio_write_npy(path, cli_dt(kDLFloat, 64), ndim, shape, v, err, sizeof err) != 0)
+  *w = NULL;
+  int64_t count = 1;
+  for (int d = 0; d < ndim; d++) count *= shape[d];
+  if (ieio_writer_begin_as(w, path, tmp && tmp[0] ? tmp : NULL, cli_dt(kDLFloat, 64), ndim, shape, err,
+                           sizeof err) != 0) {
+    *w = NULL;
+    return cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot create the output file");
+  }
+  cli_remove_on_signal(ieio_writer_tmp_path(*w));
+  if (ieio_writer_append(*w, v, (size_t)count * sizeof *v, err, sizeof err) != 0 ||
+      ieio_writer_close(*w, err, sizeof err) != 0) {
+    cli_values_abort(*w);
+    *w = NULL;
     return cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot write the output file");
+  }
   return CLI_EXIT_OK;
+}
+
+int cli_values_commit(const char *cmd, ieio_writer *w) {
+  char err[1400];
+  err[0] = '\0';
+  if (cli_interrupted) { /* the handler may have removed the file already */
+    cli_values_abort(w);
+    return cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
+  }
+  int r = ieio_writer_commit(w, err, sizeof err); /* frees w; removes the file on failure */
+  cli_remove_on_signal(NULL);
+  if (r != 0) return cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot finish the output file");
+  return CLI_EXIT_OK;
+}
+
+void cli_values_abort(ieio_writer *w) {
+  if (!w) return;
+  ieio_writer_abort(w);
+  cli_remove_on_signal(NULL);
+}
+
+int cli_write_values(const char *cmd, const char *path, const double *v,
+                     int ndim, const int64_t *shape) {
+  ieio_writer *w;
+  int rc = cli_values_stage(cmd, path, NULL, v, ndim, shape, &w);
+  return rc ? rc : cli_values_commit(cmd, w);
 }

@@ -361,7 +361,14 @@ static int rw_run(rw_job *j) {
     goto done;
   }
 
-  /* --out: rank 0 makes the temporary file (header and whole shape). */
+  /* --out: its temporary name known to every rank before the file exists
+   * (cli_out_tmp_shared), then rank 0 makes the file (header and whole
+   * shape). */
+  char shared_tmp[CLI_TMP_CAP] = "";
+  if (c->out && R > 1) {
+    if ((rc = cli_mpi_agree(CLI_EXIT_OK, 0)) != CLI_EXIT_OK) goto done;
+    cli_out_tmp_shared(c->out, shared_tmp);
+  }
   if (c->out && me == 0) {
     int64_t shape[IEIO_MAX_NDIM];
     int ndim;
@@ -377,11 +384,13 @@ static int rw_run(rw_job *j) {
       shape[0] = 1;
     }
     err[0] = '\0';
-    if (ieio_writer_begin(&w, c->out, j->out_dtype, ndim, shape, err, sizeof err) != 0) {
+    if (ieio_writer_begin_as(&w, c->out, shared_tmp[0] ? shared_tmp : NULL, j->out_dtype, ndim, shape, err,
+                             sizeof err) != 0) {
       w = NULL;
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot create the output file");
       goto done;
     }
+    cli_remove_on_signal(ieio_writer_tmp_path(w));
   }
   if ((rc = cli_mpi_agree(CLI_EXIT_OK, 0)) != CLI_EXIT_OK) goto done;
 
@@ -409,6 +418,8 @@ static int rw_run(rw_job *j) {
           rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot open the output file");
           goto done;
         }
+        /* Whichever rank outlives the others' deaths removes it. */
+        cli_remove_on_signal(oi.tmp);
       }
     }
     ieio_writer_range(w, (uint64_t)first * file_row_bytes, (uint64_t)count * file_row_bytes);
@@ -578,10 +589,15 @@ static int rw_run(rw_job *j) {
 
   /* Every rank succeeded: rank 0 renames the file into place and reports. */
   if (me != 0) goto done;
+  if (w && cli_interrupted) { /* the handler may have removed the file already */
+    rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
+    goto done;
+  }
   if (w) {
     err[0] = '\0';
     int wr = ieio_writer_commit(w, err, sizeof err);
     w = NULL;
+    cli_remove_on_signal(NULL);
     if (wr != 0) {
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err[0] ? err : "cannot finish the output file");
       goto done;
@@ -618,6 +634,7 @@ static int rw_run(rw_job *j) {
 done:
   /* rank 0's writer removes the temporary file; the others' only close */
   if (w) ieio_writer_abort(w);
+  cli_remove_on_signal(NULL);
   stream_close(st);
   free(outbuf);
   free(all);

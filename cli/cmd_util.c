@@ -11,6 +11,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -386,9 +387,27 @@ double cli_now(void) {
 
 volatile sig_atomic_t cli_interrupted = 0;
 
+/* The temporary output to remove on SIGINT / SIGTERM: written while
+ * `doomed_set` is 0, published by setting it (release; the handler, on
+ * whichever thread, reads it with acquire).  unlink() is async-signal-safe. */
+static char doomed[4096];
+static atomic_int doomed_set;
+
+void cli_remove_on_signal(const char *path) {
+  atomic_store_explicit(&doomed_set, 0, memory_order_release);
+  if (!path || strlen(path) >= sizeof doomed) return;
+  memcpy(doomed, path, strlen(path) + 1);
+  atomic_store_explicit(&doomed_set, 1, memory_order_release);
+}
+
 static void on_signal(int sig) {
   (void)sig;
   cli_interrupted = 1;
+  if (atomic_load_explicit(&doomed_set, memory_order_acquire)) {
+    const int e = errno; /* the interrupted code's errno, kept */
+    unlink(doomed);
+    errno = e;
+  }
 }
 
 void cli_install_signals(void) {

@@ -77,6 +77,14 @@ int ieio_writer_join(ieio_writer **w, const char *path, const char *tmp,
 void ieio_writer_range(ieio_writer *w, uint64_t first, uint64_t nbytes);
 int ieio_writer_close(ieio_writer *w, char *err, size_t errcap);
 int ieio_writer_commit(ieio_writer *w, char *err, size_t errcap); /* frees w */
+/* A temporary name for PATH ("PATH.tmp.XXXXXX", random) chosen before the
+ * file exists, so that other processes can know it first (and remove it if
+ * the one that makes it dies); ieio_writer_begin_as makes exactly that file
+ * (O_EXCL: failing if it exists) and otherwise is ieio_writer_begin.
+ * ieio_tmp_name returns -1 when cap < strlen(path) + 12. */
+int ieio_tmp_name(const char *path, char *tmp, size_t cap);
+int ieio_writer_begin_as(ieio_writer **w, const char *path, const char *tmp, DLDataType dtype,
+                         int ndim, const int64_t *shape, char *err, size_t errcap);
 
 /* Write a whole array as .npy at once (same temporary-then-rename rule). */
 int ieio_write_npy(const char *path, DLDataType dtype, int ndim,

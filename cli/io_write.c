@@ -72,8 +72,39 @@ static void writer_free(ieio_writer *w) {
   free(w);
 }
 
+/* "PATH.tmp.XXXXXX" with a random suffix into tmp (cap >= strlen(path) + 12). */
+static void tmp_name(const char *path, char *tmp, size_t cap, unsigned long *seed) {
+  static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  char suf[7];
+  for (int k = 0; k < 6; k++) {
+    *seed = *seed * 6364136223846793005ul + 1442695040888963407ul;
+    suf[k] = al[(*seed >> 33) % (sizeof al - 1)];
+  }
+  suf[6] = 0;
+  snprintf(tmp, cap, "%s.tmp.%s", path, suf);
+}
+
+static unsigned long name_seed(const void *salt) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (unsigned long)getpid() * 2654435761ul ^ (unsigned long)ts.tv_sec ^
+         (unsigned long)ts.tv_nsec * 40503ul ^ (unsigned long)(uintptr_t)salt;
+}
+
+int ieio_tmp_name(const char *path, char *tmp, size_t cap) {
+  if (!path || !tmp || cap < strlen(path) + 12) return -1;
+  unsigned long seed = name_seed(tmp);
+  tmp_name(path, tmp, cap, &seed);
+  return 0;
+}
+
 int ieio_writer_begin(ieio_writer **out, const char *path, DLDataType dtype, int ndim,
                       const int64_t *shape, char *err, size_t errcap) {
+  return ieio_writer_begin_as(out, path, NULL, dtype, ndim, shape, err, errcap);
+}
+
+int ieio_writer_begin_as(ieio_writer **out, const char *path, const char *tmp, DLDataType dtype,
+                         int ndim, const int64_t *shape, char *err, size_t errcap) {
   if (!out) {
     ieio__errf(err, errcap, "ieio_writer_begin: NULL writer pointer");
     return -1;
@@ -138,11 +169,11 @@ int ieio_writer_begin(ieio_writer **out, const char *path, DLDataType dtype, int
   hdr[total - 1] = '\n';
 
   ieio_writer *w = calloc(1, sizeof *w);
-  size_t plen = strlen(path);
+  size_t plen = strlen(path), tcap = tmp ? strlen(tmp) + 1 : plen + 32;
   if (w) {
     w->fd = -1;
     w->path = malloc(plen + 1);
-    w->tmp = malloc(plen + 32);
+    w->tmp = malloc(tcap);
   }
   if (!w || !w->path || !w->tmp) {
     writer_free(w);
@@ -151,20 +182,17 @@ int ieio_writer_begin(ieio_writer **out, const char *path, DLDataType dtype, int
   }
   memcpy(w->path, path, plen + 1);
   /* Our own unique suffix with O_EXCL (so the file mode follows the umask,
-   * unlike mkstemp's 0600). */
-  static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  unsigned long seed = (unsigned long)getpid() * 2654435761ul ^ (unsigned long)time(NULL) ^
-                       (unsigned long)(uintptr_t)w;
-  for (int attempt = 0; attempt < 100 && w->fd < 0; attempt++) {
-    char suf[7];
-    for (int k = 0; k < 6; k++) {
-      seed = seed * 6364136223846793005ul + 1442695040888963407ul;
-      suf[k] = al[(seed >> 33) % (sizeof al - 1)];
-    }
-    suf[6] = 0;
-    snprintf(w->tmp, plen + 32, "%s.tmp.%s", path, suf);
+   * unlike mkstemp's 0600); or exactly the name given. */
+  if (tmp) {
+    memcpy(w->tmp, tmp, tcap);
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (w->fd < 0 && errno != EEXIST) break;
+  } else {
+    unsigned long seed = name_seed(w);
+    for (int attempt = 0; attempt < 100 && w->fd < 0; attempt++) {
+      tmp_name(path, w->tmp, tcap, &seed);
+      w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+      if (w->fd < 0 && errno != EEXIST) break;
+    }
   }
   if (w->fd < 0) {
     ieio__errf(err, errcap, "%s: cannot create a temporary file beside it: %s", path,

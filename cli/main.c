@@ -221,10 +221,11 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, cli_args *a
   return CLI_EXIT_OK;
 }
 
-/* The commands whose rows can be split among MPI ranks: the row-wise ones.
- * The others need every sample at once. */
+/* The commands whose rows can be split among MPI ranks: the row-wise ones
+ * and the counting ones (their label pairs).  The others need every sample
+ * at once. */
 static int splits_rows(const cli_command *cmd) {
-  static const char *const rowwise[] = {"log-softmax", "entropy", "nll", "divergence"};
+  static const char *const rowwise[] = {"log-softmax", "entropy", "nll", "divergence", "pmi", "table-mi"};
   for (size_t i = 0; i < sizeof rowwise / sizeof rowwise[0]; i++)
     if (!strcmp(cmd->name, rowwise[i])) return 1;
   return 0;
@@ -266,12 +267,6 @@ static int run_main(int argc, char **argv) {
   int rc = parse_args(cmd, argc - 2, argv + 2, &a, &c);
   if (rc != CLI_EXIT_OK) return rc;
   if (cli_mpi_size() > 1) {
-    if (!splits_rows(cmd) && (!strcmp(cmd->name, "pmi") || !strcmp(cmd->name, "table-mi")))
-      return cli_usage_error(cmd->name,
-                             "does not split its labels among MPI ranks yet (%d ranks): run it without "
-                             "mpirun (or with -n 1), or count shards with ie_count_pairs and add the "
-                             "tables",
-                             cli_mpi_size());
     if (!splits_rows(cmd))
       return cli_usage_error(cmd->name,
                              "needs all its samples at once in one process (%s), so its rows cannot be "

@@ -90,3 +90,19 @@ int cli_mpi_end(int rc) {
   on = 0;
   return rc;
 }
+
+/* Sums of 64-bit counts onto rank 0 (exact: integers), in pieces that fit
+ * MPI's int counts. */
+void cli_mpi_sum_to_root(int64_t *buf, int64_t n) {
+  if (!on || size == 1) return;
+  const int64_t piece = INT64_C(1) << 24;
+  for (int64_t at = 0; at < n; at += piece) {
+    const int k = (int)(n - at < piece ? n - at : piece);
+    if (rank == 0) MPI_Reduce(MPI_IN_PLACE, buf + at, k, MPI_INT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
+    else MPI_Reduce(buf + at, NULL, k, MPI_INT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
+  }
+}
+
+void cli_mpi_max(int64_t *v, int n) {
+  if (on && size > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+}

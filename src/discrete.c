@@ -68,6 +68,13 @@ static void cell_name(char *buf, size_t cap, int64_t i, int64_t X, int64_t Y, in
     snprintf(buf, cap, "row %lld, column %lld", (long long)r, (long long)c);
 }
 
+/* `s` (an ie__error just made) with its place recorded (ie__locate). */
+static ie_status located(ie_context *ctx, const char *tensor, int64_t index, int64_t row, int64_t col,
+                         ie_status s) {
+  ie__locate(ctx, tensor, index, row, col);
+  return s;
+}
+
 /* Sums of a checked table (bad values named), into fresh host arrays. */
 typedef struct {
   double *rowsum, *colsum, *rowmax, *colmax;
@@ -101,10 +108,12 @@ static ie_status table_sums(ie_context *ctx, const char *fn, const char *name, c
                         &bad, &code);
   if (st == IE_OK && bad >= 0) {
     char where[128];
-    cell_name(where, sizeof where, bad, m->rows / sets, m->cols, batched);
+    const int64_t X = m->rows / sets, r = bad / m->cols, col = bad % m->cols;
+    cell_name(where, sizeof where, bad, X, m->cols, batched);
     st = code == IE_ROW_NEGATIVE
              ? ie__error(ctx, IE_NEGATIVE, "%s: tensor '%s', %s: a negative count", fn, name, where)
              : ie__error(ctx, IE_NONFINITE, "%s: tensor '%s', %s: NaN or inf", fn, name, where);
+    ie__locate(ctx, name, batched ? r / X : -1, batched ? r % X : r, col);
   }
   if (st != IE_OK) sums_free(s);
   return st;
@@ -211,52 +220,62 @@ static ie_status given_marginals(ie_context *ctx, const char *fn, const ie_pmi_o
   if (Y) IE__CHECK(ie__read_vector(ctx, &ya, colm));
   double sx = 0;
   for (int64_t i = 0; i < X; i++) {
-    if (!isfinite(rowm[i]))
-      return ie__error(ctx, IE_NONFINITE, "%s: tensor 'x_counts', element %lld is NaN or inf", fn, (long long)i);
-    if (rowm[i] < 0)
-      return ie__error(ctx, IE_NEGATIVE, "%s: tensor 'x_counts', element %lld is negative", fn, (long long)i);
+    if (!isfinite(rowm[i]) || rowm[i] < 0)
+      return located(ctx, "x_counts", -1, i, -1,
+                     !isfinite(rowm[i])
+                         ? ie__error(ctx, IE_NONFINITE, "%s: tensor 'x_counts', element %lld is NaN or inf", fn,
+                                     (long long)i)
+                         : ie__error(ctx, IE_NEGATIVE, "%s: tensor 'x_counts', element %lld is negative", fn,
+                                     (long long)i));
     sx += rowm[i];
   }
   for (int64_t j = 0; j < Y; j++) {
-    if (!isfinite(colm[j]))
-      return ie__error(ctx, IE_NONFINITE, "%s: tensor 'y_counts', element %lld is NaN or inf", fn, (long long)j);
-    if (colm[j] < 0)
-      return ie__error(ctx, IE_NEGATIVE, "%s: tensor 'y_counts', element %lld is negative", fn, (long long)j);
+    if (!isfinite(colm[j]) || colm[j] < 0)
+      return located(ctx, "y_counts", -1, j, -1,
+                     !isfinite(colm[j])
+                         ? ie__error(ctx, IE_NONFINITE, "%s: tensor 'y_counts', element %lld is NaN or inf", fn,
+                                     (long long)j)
+                         : ie__error(ctx, IE_NEGATIVE, "%s: tensor 'y_counts', element %lld is negative", fn,
+                                     (long long)j));
   }
   *n = o->total > 0 ? o->total : sx;
   for (int64_t i = 0; i < X; i++)
     if (sm->rowmax[i] > rowm[i] || rowm[i] > *n) {
       if (rowm[i] > *n)
-        return ie__error(ctx, IE_INVALID_ARGUMENT,
-                         "%s: inconsistent counts: x_counts[%lld] = %.17g exceeds N = %.17g", fn,
-                         (long long)i, rowm[i], *n);
+        return located(ctx, "x_counts", -1, i, -1,
+                       ie__error(ctx, IE_INVALID_ARGUMENT,
+                                 "%s: inconsistent counts: x_counts[%lld] = %.17g exceeds N = %.17g", fn,
+                                 (long long)i, rowm[i], *n));
       double *row = NULL;
       IE__CHECK(ie__fetch_row(ctx, &tv->a, i, &row));
       int64_t c = 0;
       while (c < Y - 1 && !(row[c] > rowm[i])) c++;
       const double v = row[c];
       free(row);
-      return ie__error(ctx, IE_INVALID_ARGUMENT,
-                       "%s: inconsistent counts: cell (row %lld, column %lld) = %.17g exceeds its "
-                       "row marginal x_counts[%lld] = %.17g",
-                       fn, (long long)i, (long long)c, v, (long long)i, rowm[i]);
+      return located(ctx, "counts", -1, i, c,
+                     ie__error(ctx, IE_INVALID_ARGUMENT,
+                               "%s: inconsistent counts: cell (row %lld, column %lld) = %.17g exceeds its "
+                               "row marginal x_counts[%lld] = %.17g",
+                               fn, (long long)i, (long long)c, v, (long long)i, rowm[i]));
     }
   for (int64_t j = 0; j < Y; j++)
     if (sm->colmax[j] > colm[j] || colm[j] > *n) {
       if (colm[j] > *n)
-        return ie__error(ctx, IE_INVALID_ARGUMENT,
-                         "%s: inconsistent counts: y_counts[%lld] = %.17g exceeds N = %.17g", fn,
-                         (long long)j, colm[j], *n);
+        return located(ctx, "y_counts", -1, j, -1,
+                       ie__error(ctx, IE_INVALID_ARGUMENT,
+                                 "%s: inconsistent counts: y_counts[%lld] = %.17g exceeds N = %.17g", fn,
+                                 (long long)j, colm[j], *n));
       for (int64_t i = 0; i < X; i++) {
         double *row = NULL;
         IE__CHECK(ie__fetch_row(ctx, &tv->a, i, &row));
         const double v = row[j];
         free(row);
         if (v > colm[j])
-          return ie__error(ctx, IE_INVALID_ARGUMENT,
-                           "%s: inconsistent counts: cell (row %lld, column %lld) = %.17g exceeds "
-                           "its column marginal y_counts[%lld] = %.17g",
-                           fn, (long long)i, (long long)j, v, (long long)j, colm[j]);
+          return located(ctx, "counts", -1, i, j,
+                         ie__error(ctx, IE_INVALID_ARGUMENT,
+                                   "%s: inconsistent counts: cell (row %lld, column %lld) = %.17g exceeds "
+                                   "its column marginal y_counts[%lld] = %.17g",
+                                   fn, (long long)i, (long long)j, v, (long long)j, colm[j]));
       }
     }
   return IE_OK;
@@ -312,11 +331,13 @@ IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
     }
   }
   if (s == IE_OK && !o.x_counts && o.total > 0 && o.total < n)
-    s = ie__error(ctx, IE_INVALID_ARGUMENT, "%s: inconsistent counts: total %.17g is below the table's sum",
-                  fn, o.total);
+    s = located(ctx, "counts", -1, -1, -1,
+                ie__error(ctx, IE_INVALID_ARGUMENT, "%s: inconsistent counts: total %.17g is below the table's sum",
+                          fn, o.total));
   const double n_s = n + o.smooth * (double)X * (double)Y;
   if (s == IE_OK && !(n_s > 0))
-    s = ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'counts' holds no counts (N = 0)", fn);
+    s = located(ctx, "counts", -1, -1, -1,
+                ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'counts' holds no counts (N = 0)", fn));
   if (s == IE_OK) {
     stats = ie__malloc((size_t)X * 4 * sizeof *stats);
     if (!stats) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
@@ -497,6 +518,7 @@ IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
         s = ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'counts', table %lld holds no counts", fn, (long long)b);
       else
         s = ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'counts' holds no counts", fn);
+      ie__locate(ctx, "counts", batched ? b : -1, -1, -1);
     }
     if (s == IE_OK && !o.skip_ami) { /* E[I] needs integer margins */
       for (int64_t i = 0; i < X + Y && s == IE_OK; i++) {
@@ -508,6 +530,7 @@ IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
                         "%s: tensor 'counts', %s%s %lld sums to %.17g: AMI needs integer counts "
                         "(or set skip_ami)",
                         fn, tb, i < X ? "row" : "column", (long long)(i < X ? i : i - X), v);
+          ie__locate(ctx, "counts", batched ? b : -1, i < X ? i : -1, i < X ? -1 : i - X);
         }
       }
     }
@@ -549,6 +572,31 @@ IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
 }
 
 /* ---- Pointwise MMI ------------------------------------------------------------------ */
+
+/* Element k (flat) of a checked, compact tensor, widened (error paths). */
+static ie_status element_at(ie_context *ctx, const ie__arg *a, int64_t k, double *v) {
+  const size_t esz = ie__dtype_size(a->m.dtype);
+  if (a->on_host) {
+    *v = ie__load_double(a->host + (size_t)k * esz, a->m.dtype);
+    return IE_OK;
+  }
+  unsigned char one[8];
+  IE__CHECK(IE__BE(ctx, download, one, a->m.buf, a->m.offset + (size_t)k * esz, esz));
+  *v = ie__load_double(one, a->m.dtype);
+  return IE_OK;
+}
+
+/* Record flat element k of tensor v in its own shape (ie__locate): 1-D row;
+ * 2-D row, column; 3-D and more: index over the leading dimensions, then
+ * row and column of the last two. */
+static void locate_flat(ie_context *ctx, const char *name, const ie__disc_tensor *v, int64_t k) {
+  if (v->ndim == 0) ie__locate(ctx, name, -1, -1, -1);
+  else if (v->ndim == 1) ie__locate(ctx, name, -1, k, -1);
+  else {
+    const int64_t C = v->dims[v->ndim - 1], R = v->dims[v->ndim - 2];
+    ie__locate(ctx, name, v->ndim > 2 ? k / (R * C) : -1, k / C % R, k % C);
+  }
+}
 
 IE_API ie_status ie_pid_pointwise(ie_context *ctx, const DLTensor *i1, const DLTensor *i2,
                                   const DLTensor *i12, DLTensor *r, DLTensor *u1, DLTensor *u2,
@@ -595,9 +643,22 @@ IE_API ie_status ie_pid_pointwise(ie_context *ctx, const DLTensor *i1, const DLT
   }
   int64_t bad = -1;
   if (st == IE_OK) st = IE__BE(ctx, discrete->pointwise, &iv[0].a.m, &iv[1].a.m, &iv[2].a.m, om, &bad);
-  if (st == IE_OK && bad >= 0)
-    st = ie__error(ctx, IE_NONFINITE, "%s: element %lld of 'i1', 'i2' or 'i12' is NaN or inf", fn,
-                   (long long)bad);
+  if (st == IE_OK && bad >= 0) {
+    /* The backend names the element; which of the three holds it. */
+    int which = -1;
+    for (int k = 0; k < 3 && which < 0; k++) {
+      double v = 0;
+      if (element_at(ctx, &iv[k].a, bad, &v) == IE_OK && !isfinite(v)) which = k;
+    }
+    if (which >= 0) {
+      st = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s', element %lld (flat) is NaN or inf", fn,
+                     in_names[which], (long long)bad);
+      locate_flat(ctx, in_names[which], &iv[which], bad);
+    } else {
+      st = ie__error(ctx, IE_NONFINITE, "%s: element %lld of 'i1', 'i2' or 'i12' is NaN or inf", fn,
+                     (long long)bad);
+    }
+  }
   for (int k = 0; k < 4 && st == IE_OK; k++)
     if (staged[k]) st = ie__unstage_out(ctx, &ovw[k].a);
   for (int k = 0; k < 4; k++)

@@ -273,6 +273,8 @@ int64_t ie__broja(const double *p, int64_t S1, int64_t S2, int64_t T, double *ou
 static ie_status joint_error(ie_context *ctx, const char *fn, int batched, int64_t b, int code) {
   char which[48] = "";
   if (batched) snprintf(which, sizeof which, ", joint %lld", (long long)b);
+  /* The whole joint (its cells are not named): [B, S1, S2, T]'s index. */
+  ie__locate(ctx, "joint", batched ? b : -1, -1, -1);
   switch (code) {
   case DISC_NEGATIVE:
     return ie__error(ctx, IE_NEGATIVE, "%s: tensor 'joint'%s holds a negative value", fn, which);
@@ -458,6 +460,7 @@ IE_API ie_status ie_pid_gaussian(ie_context *ctx, const DLTensor *cov, const int
       if (!isfinite(c[i * d + j])) {
         s = ie__error(ctx, IE_NONFINITE, "%s: tensor 'cov', row %lld, column %lld is NaN or inf", fn,
                       (long long)i, (long long)j);
+        ie__locate(ctx, "cov", -1, i, j);
         break;
       }
   }
@@ -467,6 +470,7 @@ IE_API ie_status ie_pid_gaussian(ie_context *ctx, const DLTensor *cov, const int
       if (fabs(c[i * d + j] - c[j * d + i]) > eps * sqrt(fabs(c[i * d + i] * c[j * d + j]))) {
         s = ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'cov' is not symmetric at row %lld, column %lld",
                       fn, (long long)i, (long long)j);
+        ie__locate(ctx, "cov", -1, i, j);
         break;
       }
   /* Blocks: X1 = [0, a), X2 = [a, a+b), Y = [a+b, d).  Sets: X1, X2, Y,
@@ -487,6 +491,7 @@ IE_API ie_status ie_pid_gaussian(ie_context *ctx, const DLTensor *cov, const int
     if (!logdet_sub(c, d, idx, m, work, &ld[k])) {
       s = ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'cov': the block of %s is not positive definite",
                     fn, set_names[k]);
+      ie__locate(ctx, "cov", -1, -1, -1);
       break;
     }
     if (o.samples > 0) { /* E log det Σ̂_A − log det Σ_A under Wishart(n − 1) */

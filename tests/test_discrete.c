@@ -413,6 +413,18 @@ static void shards_add_up(ie_backend b) {
 /* ---- errors ------------------------------------------------------------------------------ */
 
 /* Float32 tables and outputs, which every backend takes. */
+/* The failure's place as numbers (ie_error_tensor, _index, _row, _column). */
+#define AT(ctx, tensor, index, row, col)                                                              \
+  do {                                                                                               \
+    const char *tn_ = ie_error_tensor(ctx);                                                          \
+    cr_assert(tn_ && !strcmp(tn_, tensor) && ie_error_index(ctx) == (index) &&                     \
+                  ie_error_row(ctx) == (row) && ie_error_column(ctx) == (col),                       \
+              "place: %s [%lld, %lld, %lld], want %s [%lld, %lld, %lld] (%s)", tn_ ? tn_ : "NULL",     \
+              (long long)ie_error_index(ctx), (long long)ie_error_row(ctx),                          \
+              (long long)ie_error_column(ctx), tensor, (long long)(index), (long long)(row),          \
+              (long long)(col), ie_errmsg(ctx));                                                     \
+  } while (0)
+
 static void errors(ie_backend b) {
   ie_context *ctx = backend_context(b);
   if (!has_discrete(ctx)) {
@@ -436,26 +448,73 @@ static void errors(ie_backend b) {
   cr_assert_eq(ie_pmi(ctx, &tc_, &to, &o, NULL), IE_INVALID_ARGUMENT);
   cr_assert(strstr(ie_errmsg(ctx), "row 1, column 0"), "%s", ie_errmsg(ctx));
   cr_assert(strstr(ie_errmsg(ctx), "inconsistent"), "%s", ie_errmsg(ctx));
+  AT(ctx, "counts", -1, 1, 0);
   for (int i = 0; i < 6; i++) cr_assert(out[i] == 7 || isnan(out[i]), "out touched with a value");
   xc[1] = 4;
   yc[2] = 0.5f; /* C[1,2] = 1 > 0.5 */
   cr_assert_eq(ie_pmi(ctx, &tc_, &to, &o, NULL), IE_INVALID_ARGUMENT);
   cr_assert(strstr(ie_errmsg(ctx), "row 1, column 2"), "%s", ie_errmsg(ctx));
+  AT(ctx, "counts", -1, 1, 2);
+  yc[2] = -2; /* a negative marginal: the marginal's element */
+  cr_assert_eq(ie_pmi(ctx, &tc_, &to, &o, NULL), IE_NEGATIVE);
+  AT(ctx, "y_counts", -1, 2, -1);
   yc[2] = 1;
+  xc[1] = NAN;
+  cr_assert_eq(ie_pmi(ctx, &tc_, &to, &o, NULL), IE_NONFINITE);
+  AT(ctx, "x_counts", -1, 1, -1);
+  xc[1] = 40; /* above the total given */
+  o.total = 20;
+  cr_assert_eq(ie_pmi(ctx, &tc_, &to, &o, NULL), IE_INVALID_ARGUMENT);
+  AT(ctx, "x_counts", -1, 1, -1);
+  o.total = 0;
+  xc[1] = 4;
   cr_assert_eq(ie_pmi(ctx, &tc_, &to, &o, NULL), IE_OK, "%s", ie_errmsg(ctx));
   cr_assert_eq(ie_errcode(ctx), IE_OK); /* no stale error */
+  cr_assert(ie_error_tensor(ctx) == NULL && ie_error_row(ctx) == -1 && ie_error_column(ctx) == -1);
   for (int i = 0; i < 6; i++) cr_assert(out[i] >= -1 && out[i] <= 1);
   /* Negative count. */
   C[4] = -1;
   cr_assert_eq(ie_pmi(ctx, &tc_, NULL, NULL, NULL), IE_NEGATIVE);
   cr_assert(strstr(ie_errmsg(ctx), "row 1, column 1"), "%s", ie_errmsg(ctx));
+  AT(ctx, "counts", -1, 1, 1);
   ie_table_mi_result tr;
   cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_NEGATIVE);
+  AT(ctx, "counts", -1, 1, 1);
   C[4] = NAN;
   cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_NONFINITE);
-  C[4] = 0.5f; /* AMI needs integer margins */
+  AT(ctx, "counts", -1, 1, 1);
+  C[4] = 0.5f; /* AMI needs integer margins: row 1 sums to 3.5 */
   cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_INVALID_ARGUMENT);
   cr_assert(strstr(ie_errmsg(ctx), "integer"), "%s", ie_errmsg(ctx));
+  AT(ctx, "counts", -1, 1, -1);
+  C[4] = 2;
+  C[0] = 2.25f; /* row 0 sums to 3.25 and column 0 to 4.25: row 0 named first */
+  cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_INVALID_ARGUMENT);
+  AT(ctx, "counts", -1, 0, -1);
+  C[0] = 3;
+  C[1] = 1.5f; /* rows sum to 5 and 5; column 1 to 3.5 (and column 2 to 1.5) */
+  C[2] = 0.5f;
+  cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_INVALID_ARGUMENT);
+  AT(ctx, "counts", -1, -1, 1);
+  C[1] = 1;
+  C[2] = 0;
+  C[4] = 0.5f;
+  {
+    /* A batch [B, X, Y]: the table is the index. */
+    float CB[3 * 6];
+    for (int k = 0; k < 18; k++) CB[k] = (float)(1 + k % 4);
+    CB[2 * 6 + 1 * 3 + 2] = -3; /* table 2, row 1, column 2 */
+    int64_t sb[3] = {3, 2, 3};
+    DLTensor tb;
+    host_tensor(&tb, CB, TC_F32, 3, sb);
+    ie_table_mi_result trb[3];
+    cr_assert_eq(ie_table_mi(ctx, &tb, NULL, trb), IE_NEGATIVE);
+    AT(ctx, "counts", 2, 1, 2);
+    CB[2 * 6 + 1 * 3 + 2] = 1;
+    for (int k = 6; k < 12; k++) CB[k] = 0; /* table 1 holds no counts */
+    cr_assert_eq(ie_table_mi(ctx, &tb, NULL, trb), IE_EMPTY_ROW);
+    AT(ctx, "counts", 1, -1, -1);
+  }
   ie_table_mi_options skip = {sizeof skip, IE_AVERAGE_ARITHMETIC, 1};
   cr_assert_eq(ie_table_mi(ctx, &tc_, &skip, &tr), IE_OK, "%s", ie_errmsg(ctx));
   cr_assert(isnan(tr.ami) && tr.mi > 0);
@@ -463,7 +522,9 @@ static void errors(ie_backend b) {
   float Z[6] = {0};
   tc_.data = Z;
   cr_assert_eq(ie_pmi(ctx, &tc_, NULL, NULL, NULL), IE_EMPTY_ROW);
+  AT(ctx, "counts", -1, -1, -1);
   cr_assert_eq(ie_table_mi(ctx, &tc_, NULL, &tr), IE_EMPTY_ROW);
+  AT(ctx, "counts", -1, -1, -1);
 
   /* Labels out of range: named, nothing added. */
   int32_t lx[4] = {0, 1, 2, 1}, ly[8] = {0, 1, 1, 0, 2, 0, 1, 3};
@@ -475,6 +536,7 @@ static void errors(ie_backend b) {
   host_tensor(&ttt, tab, TC_I64, 2, st);
   cr_assert_eq(ie_count_pairs(ctx, &ttx, &tty, &ttt, NULL), IE_BAD_LABEL);
   cr_assert(strstr(ie_errmsg(ctx), "'y', row 2, column 0"), "%s", ie_errmsg(ctx));
+  AT(ctx, "y", -1, 2, 0);
   for (int i = 0; i < 6; i++) cr_assert(tab[i] == 0, "a failed count added to the table");
   ly[4] = 1;
   ly[7] = 1;
@@ -503,6 +565,26 @@ static void errors(ie_backend b) {
   for (int m = 0; m < 3; m++) {
     po.measure = (ie_pid_measure)m;
     cr_assert_eq(ie_pid(ctx, &tj, &po, &pr, NULL), IE_NEGATIVE, "measure %d", m);
+    AT(ctx, "joint", -1, -1, -1); /* one joint: the whole tensor */
+  }
+  {
+    /* A batch [B, S1, S2, T]: the joint is the index. */
+    float JB[4 * 8];
+    for (int k = 0; k < 32; k++) JB[k] = 0.125f;
+    JB[2 * 8 + 5] = NAN;
+    int64_t sjb[4] = {4, 2, 2, 2};
+    DLTensor tjb;
+    host_tensor(&tjb, JB, TC_F32, 4, sjb);
+    ie_pid_result prb[4];
+    for (int m = 0; m < 3; m++) {
+      po.measure = (ie_pid_measure)m;
+      cr_assert_eq(ie_pid(ctx, &tjb, &po, prb, NULL), IE_NONFINITE, "measure %d", m);
+      AT(ctx, "joint", 2, -1, -1);
+    }
+    JB[2 * 8 + 5] = 0.125f;
+    for (int k = 24; k < 32; k++) JB[k] = 0;
+    cr_assert_eq(ie_pid(ctx, &tjb, &po, prb, NULL), IE_EMPTY_ROW);
+    AT(ctx, "joint", 3, -1, -1);
   }
   memset(J, 0, sizeof J);
   cr_assert_eq(ie_pid(ctx, &tj, &po, &pr, NULL), IE_EMPTY_ROW);
@@ -518,6 +600,15 @@ static void errors(ie_backend b) {
   host_tensor(&tg, G, TC_F32, 2, sg);
   cr_assert_eq(ie_pid_gaussian(ctx, &tg, sizes, NULL, &pr), IE_INVALID_ARGUMENT);
   cr_assert(strstr(ie_errmsg(ctx), "positive definite"), "%s", ie_errmsg(ctx));
+  AT(ctx, "cov", -1, -1, -1);
+  G[1] = 0.5; /* G[3] still 2 */
+  cr_assert_eq(ie_pid_gaussian(ctx, &tg, sizes, NULL, &pr), IE_INVALID_ARGUMENT);
+  cr_assert(strstr(ie_errmsg(ctx), "symmetric"), "%s", ie_errmsg(ctx));
+  AT(ctx, "cov", -1, 1, 0);
+  G[7] = NAN;
+  cr_assert_eq(ie_pid_gaussian(ctx, &tg, sizes, NULL, &pr), IE_NONFINITE);
+  AT(ctx, "cov", -1, 2, 1);
+  G[7] = 0;
   G[1] = G[3] = 0.5;
   cr_assert_eq(ie_pid_gaussian(ctx, &tg, bad_sizes, NULL, &pr), IE_BAD_SHAPE);
   cr_assert_eq(ie_pid_gaussian(ctx, &tg, sizes, NULL, &pr), IE_OK, "%s", ie_errmsg(ctx));
@@ -559,7 +650,20 @@ static void pointwise(ie_backend be) {
     }
     b[100] = NAN;
     cr_assert_eq(ie_pid_pointwise(ctx, &ta, &tb, &tc2, &tr, NULL, NULL, NULL), IE_NONFINITE);
-    cr_assert(strstr(ie_errmsg(ctx), "element 100"), "%s", ie_errmsg(ctx));
+    cr_assert(strstr(ie_errmsg(ctx), "element 100") && strstr(ie_errmsg(ctx), "'i2'"), "%s", ie_errmsg(ctx));
+    AT(ctx, "i2", -1, 100 / W, 100 % W);
+    b[100] = 1;
+    c[H * W - 1] = INFINITY;
+    cr_assert_eq(ie_pid_pointwise(ctx, &ta, &tb, &tc2, &tr, NULL, NULL, NULL), IE_NONFINITE);
+    AT(ctx, "i12", -1, H - 1, W - 1);
+    /* 3-D [H, 1, W], a batch of maps: index, row, column. */
+    int64_t sh3[3] = {H, 1, W};
+    ta.ndim = tb.ndim = tc2.ndim = tr.ndim = 3;
+    ta.shape = tb.shape = tc2.shape = tr.shape = sh3;
+    c[H * W - 1] = 1;
+    a[5 * W + 7] = NAN;
+    cr_assert_eq(ie_pid_pointwise(ctx, &ta, &tb, &tc2, &tr, NULL, NULL, NULL), IE_NONFINITE);
+    AT(ctx, "i1", 5, 0, 7);
     ie_context_destroy(ctx);
   }
 }
@@ -725,21 +829,69 @@ static void device_tensors(ie_backend b) {
   ie_context_destroy(ctx);
 }
 
+/* A count large enough to be split into blocks and over threads (the CPU
+ * checks and counts blocks of rows in turn): Zipf-like x labels, top-2 y,
+ * padding ignored, added to a table holding an earlier shard; equal to a
+ * plain loop.  Then a bad label in the last block: IE_BAD_LABEL naming it,
+ * and the table exactly as before (the blocks already added are taken off). */
+static void many_blocks(ie_backend b) {
+  ie_context *ctx = backend_context(b);
+  if (!has_discrete(ctx)) {
+    ie_context_destroy(ctx);
+    return;
+  }
+  enum { N = 100003, K = 2, X = 300, Y = 64 };
+  int32_t *x = malloc(sizeof *x * N);
+  int64_t *y = malloc(sizeof *y * N * K), *tab = malloc(sizeof *tab * X * Y), *want = malloc(sizeof *want * X * Y);
+  uint64_t st = 99;
+  for (int i = 0; i < N; i++) {
+    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double u = (double)(st >> 11) / 9007199254740992.0;
+    x[i] = i % 101 == 7 ? -100 : (int32_t)(pow(X, u) - 1); /* log-uniform: small labels often */
+    for (int j = 0; j < K; j++) {
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      y[i * K + j] = i % 17 == 3 && j == 1 ? -100 : (int64_t)((st >> 40) % Y);
+    }
+  }
+  for (int c = 0; c < X * Y; c++) tab[c] = want[c] = c % 7;
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < K; j++)
+      if (x[i] != -100 && y[i * K + j] != -100) want[x[i] * Y + y[i * K + j]]++;
+  int64_t shx[1] = {N}, shy[2] = {N, K}, sht[2] = {X, Y};
+  DLTensor tx, ty, tt;
+  host_tensor(&tx, x, TC_I32, 1, shx);
+  host_tensor(&ty, y, TC_I64, 2, shy);
+  host_tensor(&tt, tab, TC_I64, 2, sht);
+  ie_count_options ign = {.size = sizeof ign, .ignore_label = -100, .has_ignore_label = 1};
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, &ign), IE_OK, "%s", ie_errmsg(ctx));
+  for (int c = 0; c < X * Y; c++)
+    cr_assert(tab[c] == want[c], "cell %d: %lld, expected %lld", c, (long long)tab[c], (long long)want[c]);
+  y[(N - 5) * K + 1] = Y; /* out of range, in the last block */
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, &ign), IE_BAD_LABEL);
+  cr_assert_eq(ie_error_row(ctx), N - 5, "%s", ie_errmsg(ctx));
+  for (int c = 0; c < X * Y; c++) cr_assert(tab[c] == want[c], "a failed count changed cell %d", c);
+  free(x), free(y), free(tab), free(want);
+  ie_context_destroy(ctx);
+}
+
 /* Each backend in its own test (tc_context skips a test whose backend has
  * no device here). */
 #define EACH(fn, be, tag) \
   Test(discrete, fn##_##tag) { fn(be); }
 EACH(shards_add_up, IE_BACKEND_CPU, cpu)
+EACH(many_blocks, IE_BACKEND_CPU, cpu)
 EACH(errors, IE_BACKEND_CPU, cpu)
 EACH(pointwise, IE_BACKEND_CPU, cpu)
 #if IE_TEST_HAVE_OPENCL
 EACH(shards_add_up, IE_BACKEND_OPENCL, opencl)
+EACH(many_blocks, IE_BACKEND_OPENCL, opencl)
 EACH(errors, IE_BACKEND_OPENCL, opencl)
 EACH(pointwise, IE_BACKEND_OPENCL, opencl)
 EACH(device_tensors, IE_BACKEND_OPENCL, opencl)
 #endif
 #if IE_TEST_HAVE_CUDA
 EACH(shards_add_up, IE_BACKEND_CUDA, cuda)
+EACH(many_blocks, IE_BACKEND_CUDA, cuda)
 EACH(errors, IE_BACKEND_CUDA, cuda)
 EACH(pointwise, IE_BACKEND_CUDA, cuda)
 EACH(device_tensors, IE_BACKEND_CUDA, cuda)

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """`infoest` under MPI (docs/SPEC.md section 11): 1, 2 and 3 ranks give the same
-JSON and the same --out file, byte for byte, as one plain process; a bad row
-on the last rank fails every rank with the data status and leaves no file;
-the sample-based commands refuse to be split.
+JSON and the same --out file, byte for byte, as one plain process (the
+row-wise commands and the counting ones, pmi and table-mi); a bad row on the
+last rank fails every rank with the data status and leaves no file; a rank
+killed mid-run leaves neither the file nor its temporary; the sample-based
+commands refuse to be split.
 
 usage: test_mpi.py INFOEST MPIEXEC
 """
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -53,11 +58,87 @@ def make_data(d):
     return teacher.astype(np.float32).astype(np.float64), n
 
 
+def make_labels(d):
+    """Routing of a mixture of experts: Zipf-like token ids x [N] and the top-2
+    experts y [N, 2] of each token (distinct), experts leaning on the token."""
+    rng = np.random.default_rng(7)
+    n, V, E = 3 * 20000 + 1001, 500, 16
+    x = np.minimum(rng.zipf(1.3, n) - 1, V - 1)
+    first = (x * 7 + rng.integers(0, 3, n)) % E
+    second = (first + 1 + rng.integers(0, E - 1, n)) % E
+    y = np.stack([first, second], 1)
+    np.save(os.path.join(d, "lx.npy"), x.astype(np.int64))
+    np.save(os.path.join(d, "ly.npy"), y.astype(np.int32))
+    np.save(os.path.join(d, "ly1.npy"), first.astype(np.int64))
+    return x, y, V, E
+
+
+def npmi_numpy(tab):
+    """nPMI of a count table in float64 NumPy: -1 where never counted."""
+    tab = tab.astype(np.float64)
+    n = tab.sum()
+    pxy, px, py = tab / n, tab.sum(1, keepdims=True) / n, tab.sum(0, keepdims=True) / n
+    out = np.full(tab.shape, -1.0)
+    m = tab > 0
+    pmi = np.log(pxy[m] / (px * py)[m])
+    den = -np.log(pxy[m])
+    out[m] = np.where(den > 0, pmi / np.where(den > 0, den, 1), 1.0)
+    return out
+
+
+def rank_pids(mpirun_pid):
+    """Rank -> pid of the ranks this mpirun started (its children only)."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != mpirun_pid:
+                continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        for e in env:
+            if e.startswith(b"OMPI_COMM_WORLD_RANK="):
+                out[int(e.split(b"=", 1)[1])] = int(pid)
+    return out
+
+
+def killed_rank(top, logits, victim):
+    """Kill rank `victim` of 2 with SIGKILL while --out's temporary file
+    exists: mpirun ends the job (SIGTERM to the other rank, wherever it
+    waits); neither the file nor its temporary may remain."""
+    d = os.path.join(top, f"killed-{victim}")
+    os.mkdir(d)
+    p = subprocess.Popen([MPIEXEC] + FLAGS + ["-n", "2", EXE, "log-softmax", "--logits", logits,
+                                              "--out", "o.npy", "--memory-budget", "1"],
+                         cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0, seen = time.time(), False
+    while time.time() - t0 < 120 and p.poll() is None:
+        if any(f.startswith("o.npy.tmp") for f in os.listdir(d)):
+            seen = True
+            break
+        time.sleep(0.002)
+    pids = rank_pids(p.pid) if seen else {}
+    if victim in pids:
+        os.kill(pids[victim], signal.SIGKILL)
+    out, err = p.communicate(timeout=300)
+    if not seen or victim not in pids or p.returncode == 0:
+        return None  # the run ended before the kill: no verdict
+    check(os.listdir(d) == [], f"rank {victim} killed: left {os.listdir(d)}; {err[-600:]}")
+    check(out == "", f"rank {victim} killed: printed a result {out!r}")
+    return True
+
+
 def main():
     with tempfile.TemporaryDirectory() as top:
         data = os.path.join(top, "data")
         os.mkdir(data)
         teacher, n = make_data(data)
+        lx, ly, V, E = make_labels(data)
         D = lambda f: os.path.join(data, f)
         budget = ["--memory-budget", "1"]  # chunks of about 1300 rows: several a rank
         cases = {
@@ -69,6 +150,11 @@ def main():
             "hellinger": ["divergence", "--kind", "hellinger", "--p", D("t.npy"), "--q", D("s.npy")] + budget,
             "renyi": ["divergence", "--kind", "renyi", "--alpha", "0.5", "--p", D("t.npy"), "--q", D("s.npy")] + budget,
             "log-softmax": ["log-softmax", "--logits", D("s.npy")] + budget,
+            # the counting commands: each rank counts its share of the pairs
+            "pmi": ["pmi", "--x", D("lx.npy"), "--y", D("ly.npy"), "--chunk-rows", "3000"],
+            "pmi-classes": ["pmi", "--x", D("lx.npy"), "--y", D("ly.npy"), "--x-classes", str(V + 3),
+                            "--y-classes", str(E), "--kind", "ppmi", "--smooth", "0.5", "--base", "2"] + budget,
+            "table-mi": ["table-mi", "--x", D("lx.npy"), "--y", D("ly1.npy"), "--chunk-rows", "7000"],
         }
         for name, args in cases.items():
             outs = {}
@@ -98,6 +184,26 @@ def main():
                       f"entropy mean {got['mean']} vs NumPy {h.mean()}")
                 per = np.load(os.path.join(top, "entropy-3", "o.npy"))
                 check(np.allclose(per, h, rtol=1e-5, atol=1e-6), "entropy per-row values on 3 ranks")
+            if name == "pmi" and 3 in outs:
+                # the table NumPy counts, its nPMI against the 3 ranks' --out
+                tab = np.zeros((lx.max() + 1, ly.max() + 1), np.int64)
+                np.add.at(tab, (np.repeat(lx, 2), ly.ravel()), 1)
+                got = json.loads(outs[3][0])
+                check(got["n"] == 2 * len(lx) and got["rows"] == tab.shape[0] and got["cols"] == E,
+                      f"pmi on 3 ranks: n, rows, cols {got}")
+                per = np.load(os.path.join(top, "pmi-3", "o.npy"))
+                check(per.shape == tab.shape and np.allclose(per, npmi_numpy(tab), rtol=1e-10, atol=1e-12),
+                      "pmi on 3 ranks: nPMI map against NumPy")
+            if name == "table-mi" and 2 in outs:
+                tab = np.zeros((lx.max() + 1, E), np.int64)
+                np.add.at(tab, (lx, ly[:, 0]), 1)
+                p = tab / tab.sum()
+                px, py = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
+                m = p > 0
+                mi = float((p[m] * np.log(p[m] / (px * py)[m])).sum())
+                got = json.loads(outs[2][0])
+                check(got["n"] == len(lx) and abs(got["mi"] - mi) <= 1e-12 + 1e-10 * mi,
+                      f"table-mi on 2 ranks: n {got['n']}, mi {got['mi']} vs NumPy {mi}")
 
         # A NaN in a row of the last rank: every rank fails with 3, one message, no file.
         bad = np.load(D("t.npy"))
@@ -117,6 +223,49 @@ def main():
             check("MPI rank 2 of 3" in r.stderr, f"the failing rank is named: {r.stderr[-400:]}")
             check(os.listdir(d) == [], f"a failed run left {os.listdir(d)}")
             check(r.stdout == "", f"a failed run printed a result: {r.stdout!r}")
+
+        # A bad label in the last rank's share (of 3): found while looking for the
+        # largest label, and, with the classes given, while counting.
+        bx = lx.copy()
+        brow = len(lx) - 17
+        bx[brow] = -4
+        np.save(D("badx.npy"), bx)
+        by = ly.copy()
+        by[brow, 1] = E + 2
+        np.save(D("bady.npy"), by)
+        for args, what in (
+            (["pmi", "--x", D("badx.npy"), "--y", D("ly.npy"), "--chunk-rows", "3000"], "badx.npy"),
+            (["table-mi", "--x", D("badx.npy"), "--y", D("ly1.npy")], "badx.npy"),
+            (["pmi", "--x", D("lx.npy"), "--y", D("bady.npy"), "--x-classes", str(V),
+              "--y-classes", str(E), "--chunk-rows", "3000"], "bady.npy"),
+        ):
+            d = os.path.join(top, f"badlabel-{len(os.listdir(top))}")
+            os.mkdir(d)
+            r = run(args + ["--out", "o.npy"], 3, d)
+            check(r.returncode == 3, f"{args[0]}: bad label on rank 2: exit {r.returncode}, want 3: {r.stderr[-600:]}")
+            check(r.stderr.count("bad input data") == 1 and f"row {brow}" in r.stderr and what in r.stderr,
+                  f"{args[0]}: bad label message (once, naming {what}, row {brow}): {r.stderr[-800:]}")
+            check("MPI rank 2 of 3" in r.stderr, f"{args[0]}: the failing rank is named: {r.stderr[-400:]}")
+            check(os.listdir(d) == [] and r.stdout == "", f"{args[0]}: a failed run left {os.listdir(d)}, printed {r.stdout!r}")
+
+        # A count table is one input: nothing to share among ranks.
+        np.save(D("tab.npy"), np.array([[3, 1], [0, 5]], np.int64))
+        r = run(["pmi", "--counts", D("tab.npy")], 2, top)
+        check(r.returncode == 2 and r.stderr.count("nothing to share") == 1,
+              f"pmi --counts on 2 ranks: exit {r.returncode}: {r.stderr[-400:]}")
+
+        # A rank killed mid-run (SIGKILL): the other removes --out's temporary
+        # file on mpirun's SIGTERM, whether it owns it (rank 0) or joined it.
+        big = np.random.default_rng(3).standard_normal((40000, 512), dtype=np.float32)
+        np.save(D("big.npy"), big)
+        del big
+        for victim in (1, 0):
+            for attempt in range(3):
+                if killed_rank(top, D("big.npy"), victim):
+                    break
+                shutil.rmtree(os.path.join(top, f"killed-{victim}"))
+            else:
+                check(False, f"rank {victim}: the run always ended before it could be killed")
 
         # A missing input on every rank: the I/O status, once.
         d = os.path.join(top, "missing")

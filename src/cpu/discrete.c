@@ -9,47 +9,124 @@
 
 #include "../discrete.h"
 #include "../kernels/discrete.h"
+#include "../threads.h"
 
 static const ie_u8 *base_of(const ie_mat *m) { return (const ie_u8 *)m->buf + m->offset; }
 
-static int64_t label_at(const void *p, ie_dtype dt, int64_t i) {
-  return dt == IE_DT_I32 ? (int64_t)((const int32_t *)p)[i] : ((const int64_t *)p)[i];
+/* ---- Counting ---------------------------------------------------------------------
+ * The pairs are taken in blocks of rows small enough to stay in cache: a
+ * block is checked (every thread a slice), and then counted (thread t adds
+ * the pairs of the table rows x with x mod T = t, so no two threads touch
+ * one cell and no atomics are needed; Zipf-like token rows spread over the
+ * threads).  The labels are thus read from memory once.  A bad label
+ * stops the count at its block, and the blocks already added are taken off
+ * again: on failure the table is as it was. */
+
+enum { COUNT_BLOCK_ROWS = 16384 };
+
+typedef struct {
+  const char *xb, *yb;
+  int x32, y32;
+  int64_t xstride, ystride, k, X, Y;
+  int has_ignore;
+  int64_t ignore;
+  int64_t *tab;
+} count_job;
+
+static inline int64_t x_at(const count_job *c, int64_t i) {
+  return c->x32 ? (int64_t)((const int32_t *)c->xb)[i * c->xstride] : ((const int64_t *)c->xb)[i * c->xstride];
+}
+static inline int64_t y_at(const count_job *c, int64_t i, int64_t j) {
+  const int64_t e = i * c->ystride + j;
+  return c->y32 ? (int64_t)((const int32_t *)c->yb)[e] : ((const int64_t *)c->yb)[e];
+}
+
+/* The flat index of the first bad pair of rows [i0, i1), or -1. */
+static int64_t count_check(const count_job *c, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; i++) {
+    const int64_t a = x_at(c, i);
+    if (c->has_ignore && a == c->ignore) continue;
+    const int a_ok = a >= 0 && a < c->X;
+    for (int64_t j = 0; j < c->k; j++) {
+      const int64_t b = y_at(c, i, j);
+      if (c->has_ignore && b == c->ignore) continue;
+      if (!a_ok || b < 0 || b >= c->Y) return i * c->k + j;
+    }
+  }
+  return -1;
+}
+
+/* Add `sign` for the pairs of rows [i0, i1) whose x is thread t's of T. */
+static void count_add(const count_job *c, int64_t i0, int64_t i1, int t, int T, int64_t sign) {
+  for (int64_t i = i0; i < i1; i++) {
+    const int64_t a = x_at(c, i);
+    if ((c->has_ignore && a == c->ignore) || a % T != t) continue;
+    int64_t *row = c->tab + a * c->Y;
+    if (!c->has_ignore) {
+      for (int64_t j = 0; j < c->k; j++) row[y_at(c, i, j)] += sign;
+    } else {
+      for (int64_t j = 0; j < c->k; j++) {
+        const int64_t b = y_at(c, i, j);
+        if (b != c->ignore) row[b] += sign;
+      }
+    }
+  }
 }
 
 static ie_status cpu_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, int64_t X,
                            int64_t Y, int has_ignore, int64_t ignore, void *table,
                            size_t table_off, int64_t *bad) {
-  (void)ctx;
-  const char *xb = (const char *)x->buf + x->offset;
-  const char *yb = (const char *)y->buf + y->offset;
-  const int64_t n = x->n, k = y->cols;
-  int64_t first = -1;
-  /* The check: the first bad pair in row order. */
-  for (int64_t i = 0; i < n && first < 0; i++) {
-    const int64_t a = label_at(xb, x->dtype, i * x->stride);
-    if (has_ignore && a == ignore) continue;
-    for (int64_t j = 0; j < k; j++) {
-      const int64_t b = label_at(yb, y->dtype, i * y->stride + j);
-      if (has_ignore && b == ignore) continue;
-      if (a < 0 || a >= X || b < 0 || b >= Y) {
-        first = i * k + j;
+  const count_job c = {(const char *)x->buf + x->offset,
+                       (const char *)y->buf + y->offset,
+                       x->dtype == IE_DT_I32,
+                       y->dtype == IE_DT_I32,
+                       x->stride,
+                       y->stride,
+                       y->cols,
+                       X,
+                       Y,
+                       has_ignore,
+                       ignore,
+                       (int64_t *)((char *)table + table_off)};
+  const int64_t n = x->n, blocks = (n + COUNT_BLOCK_ROWS - 1) / COUNT_BLOCK_ROWS;
+  int64_t first = -1, stop = blocks; /* the first bad pair, and its block */
+  /* Each block's first bad pair, in a ring of three: slot (b + 1) % 3 is
+   * cleared during block b, when every thread has read it (after barrier
+   * b − 2) and none writes it yet (before barrier b). */
+  int64_t found[3] = {-1, -1, -1};
+  const int T = n * c.k > 65536 ? ie__threads(ctx) : 1;
+#pragma omp parallel num_threads(T)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      const int64_t i0 = blk * COUNT_BLOCK_ROWS, i1 = i0 + COUNT_BLOCK_ROWS < n ? i0 + COUNT_BLOCK_ROWS : n;
+      const int64_t per = (i1 - i0 + nt - 1) / nt, s0 = i0 + t * per, s1 = s0 + per < i1 ? s0 + per : i1;
+      if (t == 0) found[(blk + 1) % 3] = -1;
+      const int64_t mine = s0 < s1 ? count_check(&c, s0, s1) : -1;
+      if (mine >= 0) {
+#pragma omp critical(ie_count_first)
+        if (found[blk % 3] < 0 || mine < found[blk % 3]) found[blk % 3] = mine;
+      }
+#pragma omp barrier
+      const int64_t seen = found[blk % 3];
+      if (seen >= 0) {
+        if (t == 0) {
+          first = seen;
+          stop = blk;
+        }
         break;
       }
+      count_add(&c, i0, i1, t, nt, 1);
     }
+#pragma omp barrier
+    /* A bad pair: take off what the blocks before it added. */
+    if (first >= 0)
+      for (int64_t blk = 0; blk < stop; blk++) {
+        const int64_t i0 = blk * COUNT_BLOCK_ROWS, i1 = i0 + COUNT_BLOCK_ROWS < n ? i0 + COUNT_BLOCK_ROWS : n;
+        count_add(&c, i0, i1, t, nt, -1);
+      }
   }
   *bad = first;
-  if (first >= 0) return IE_OK;
-  int64_t *tab = (int64_t *)((char *)table + table_off);
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t a = label_at(xb, x->dtype, i * x->stride);
-    if (has_ignore && a == ignore) continue;
-    int64_t *row = tab + a * Y;
-    for (int64_t j = 0; j < k; j++) {
-      const int64_t b = label_at(yb, y->dtype, i * y->stride + j);
-      if (has_ignore && b == ignore) continue;
-      row[b]++;
-    }
-  }
   return IE_OK;
 }
 
@@ -98,7 +175,7 @@ static ie_status cpu_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_arg
   const int64_t X = t->rows, Y = t->cols;
   const double logn = log(a->n), k = a->smooth;
   const double kx = k * (double)Y, ky = k * (double)X;
-#pragma omp parallel for schedule(static) if (X * Y > 65536)
+#pragma omp parallel for schedule(static) if (X * Y > 65536) num_threads(ie__threads(ctx))
   for (int64_t r = 0; r < X; r++) {
     double mn = INFINITY, mx = -INFINITY, nmn = INFINITY, nmx = -INFINITY;
     for (int64_t c = 0; c < Y; c++) {
@@ -130,7 +207,7 @@ static ie_status cpu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
   const ie_u8 *b = base_of(t);
   const int dt = (int)t->dtype;
   const int64_t X = t->rows / sets, Y = t->cols;
-#pragma omp parallel for schedule(static) if (t->rows * Y > 65536)
+#pragma omp parallel for schedule(static) if (t->rows * Y > 65536) num_threads(ie__threads(ctx))
   for (int64_t r = 0; r < t->rows; r++) {
     const int64_t s = r / X;
     const double N = n[s], logn = log(N);
@@ -148,7 +225,7 @@ static ie_status cpu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S
   const ie_u8 *b = base_of(j);
   const int dt = (int)j->dtype;
   const int64_t n = S1 * S2 * T;
-#pragma omp parallel for schedule(dynamic, 16) if (j->rows > 64)
+#pragma omp parallel for schedule(dynamic, 16) if (j->rows > 64) num_threads(ie__threads(ctx))
   for (int64_t r = 0; r < j->rows; r++) {
     double total = 0;
     err[r] = disc_joint_check(b, dt, r * n, n, &total);
