@@ -16,7 +16,7 @@
 #include "internal.h"
 #include "kernels/rows_outcome.h"
 
-enum { RECORD_BYTES = 1024 }; /* a job's copy, at most */
+enum { RECORD_BYTES = IE__ASYNC_JOB_BYTES };
 
 typedef struct {
   ie__finish_fn finish;

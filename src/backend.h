@@ -265,7 +265,8 @@ const ie_backend_ops *ie__backend_load(ie_context *ctx, ie_backend b);
  * ops->host_alloc when the backend has it). */
 enum {
   IE_WS_STAGE = 0,     /* 8: host tensors staged by the dispatcher (src/tensor.c) */
-  IE_WS_ROWS = 8,      /* 12: the row family */
+  IE_WS_ROWS = 8,      /* 12: the row family (OpenCL scratch +0..+5, CUDA +0; the
+                          outcome ring of src/async.c +8..+10) */
   IE_WS_KNN = 20,      /* 8 */
   IE_WS_SINKHORN = 28, /* 24 */
   IE_WS_SPECTRAL = 52, /* 8 */
@@ -275,7 +276,7 @@ enum {
 };
 enum {
   IE_WSH_STAGE = 0,     /* 2: packing strided host tensors */
-  IE_WSH_ROWS = 2,      /* 4 */
+  IE_WSH_ROWS = 2,      /* 4 (+0: ie__ocl_host; the outcome ring +1..+3) */
   IE_WSH_KNN = 6,       /* 4 */
   IE_WSH_SINKHORN = 10, /* 4 */
   IE_WSH_SPECTRAL = 14, /* 4 */

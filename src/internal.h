@@ -136,6 +136,7 @@ ie_status ie__read_vector(ie_context *ctx, const ie__arg *a, double *out);
  * earlier record's failure is not passed on: that call's work ran, and so
  * did this one's. */
 typedef ie_status (*ie__finish_fn)(ie_context *ctx, void *job, ie_status prior);
+#define IE__ASYNC_JOB_BYTES 1024 /* a job's copy, at most */
 ie_status ie__async_push(ie_context *ctx, const char *fn, ie__finish_fn finish, const void *job,
                          size_t bytes);
 /* The outcome (src/kernels/rows_outcome.h) of the next device-resident row

@@ -174,6 +174,7 @@ typedef struct {
   int64_t first_row, rows;
   const uint64_t *oc; /* the outcome, in host memory */
 } devjob;
+_Static_assert(sizeof(devjob) <= IE__ASYNC_JOB_BYTES, "a devjob fits a pending record");
 
 static ie_status finish_device(ie_context *ctx, void *job, ie_status prior) {
   devjob *j = job;
@@ -214,6 +215,9 @@ static ie_status finish_device(ie_context *ctx, void *job, ie_status prior) {
  * blocking unless `async`): finish it now, or leave it to ie_synchronize. */
 static ie_status settle_device(ie_context *ctx, devjob *dj, int async) {
   if (async) {
+    /* The caller's DLTensor structs need not outlive the call (only their
+     * memory does): the record keeps the views, never the structs. */
+    dj->x.t = dj->y.t = dj->labels.t = dj->weights.t = dj->out.t = NULL;
     if (ie__async_push(ctx, dj->fn, finish_device, dj, sizeof *dj) == IE_OK) {
       ie__async_outcome_keep(ctx);
       return IE_OK;
