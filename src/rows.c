@@ -198,15 +198,20 @@ static ie_status finish_device(ie_context *ctx, void *job, ie_status prior) {
                      (int64_t)oc[ROWS_OC_BAD], &j->x, j->xk, j->has_y ? &j->y : NULL, j->yk,
                      j->has_labels ? &j->labels : NULL);
   }
+  ie_partial p;
+  ie_summary sm;
+  memset(&p, 0, sizeof p);
+  memset(&sm, 0, sizeof sm);
   if (s == IE_OK && (j->summary || j->partial)) {
-    ie_partial p;
-    ie_summary sm;
     ie_partial_init(&p, j->first_row);
     ie__partial_add_outcome(&p, oc, j->rows);
     if (j->summary) s = ie__partial_summary(ctx, j->fn, &p, &sm);
-    if (s == IE_OK && j->summary) *j->summary = sm;
-    if (s == IE_OK && j->partial) *j->partial = p;
   }
+  /* A staged host output (synchronous calls only) is copied back before any
+   * result is written: a failed copy leaves no summary behind. */
+  if (s == IE_OK && j->has_out && j->out.owned) s = ie__unstage_out(ctx, &j->out);
+  if (s == IE_OK && j->summary) *j->summary = sm;
+  if (s == IE_OK && j->partial) *j->partial = p;
   if (s != IE_OK && j->has_out) ie__spoil(ctx, &j->out); /* nothing may look like a result */
   return s;
 }
@@ -297,7 +302,6 @@ static ie_status run_rows_device(ie_context *ctx, rowjob *j, ie__arg *out, int *
       dj.rows = rows;
       dj.oc = host;
       s = settle_device(ctx, &dj, async);
-      if (s == IE_OK && out && !async) s = ie__unstage_out(ctx, out);
     } else if (out && !out->owned) {
       ie__spoil(ctx, out); /* some rows may have been written */
     }
@@ -424,7 +428,6 @@ static ie_status softmax_device(ie_context *ctx, const char *fn, ie__arg *x, ie_
       dj.rows = x->m.rows;
       dj.oc = host;
       s = settle_device(ctx, &dj, async);
-      if (s == IE_OK && !async) s = ie__unstage_out(ctx, y);
     } else if (!y->owned) {
       ie__spoil(ctx, y); /* some rows may have been written */
     }
