@@ -251,12 +251,19 @@ IE_API void ie_host_free(ie_context *ctx, void *ptr);
  * copies between host and device that the context's calls made (counts and
  * bytes since the context was made).  A server can check that its calls, once
  * warm, allocate nothing and move only a few bytes (a summary, a status).
+ * The row family (ie_entropy, ie_nll, ie_divergence, ie_logsumexp,
+ * ie_softmax, ie_log_softmax) with device tensors writes its per-row values
+ * on the device and reduces its errors, weights and summary there (the same
+ * bits as the host's exact sums, see "Partial states"): one read of about
+ * 1.2 KB a call, and, only when a row is bad, that row for the message.
+ *
  * Where more must cross, by design: the spectral measures read back their
  * eigenproblem's input on OpenCL (S·m² numbers; it is solved on the host),
  * its eigenvalues on CUDA (S·m); ie_pmi and ie_table_mi take the table's
  * X + Y marginals to the host and back (the entropies and E[I] are host
- * sums), and read back one result a table; MAUVE's Lloyd iterations move
- * their labels (n a pass). */
+ * sums), and read back one result a table; MAUVE reads its projected rows
+ * back for the k-means++ starts (on the host for every backend) and moves
+ * its labels each Lloyd pass (n a pass). */
 typedef struct {
   size_t size;                  /* sizeof(ie_workspace_info), or 0: see "Options structs" */
   uint64_t device_allocations;  /* device buffers allocated, since the context was made */
@@ -289,7 +296,12 @@ IE_API ie_status ie_workspace_query(ie_context *ctx, ie_workspace_info *info);
  * returns, inputs must stay alive and unmodified, and outputs (device
  * tensors, ie_summary and ie_partial structs) are not valid; after it
  * returns IE_OK, all are.  After a failure, the outputs of the failing call
- * hold no result (device outputs are NaN).  Calls given host tensors, and
+ * hold no result (device outputs are NaN).  Each pending call holds one
+ * outcome (its status and summary sums, about 1.2 KB of device memory and
+ * of page-locked host memory that the device writes without waiting) from a
+ * ring of the context's workspace that grows and is reused, so a warm
+ * context enqueues without allocating; at most 336 row calls can be pending
+ * at once (one more is IE_INVALID_ARGUMENT, "call ie_synchronize").  Calls given host tensors, and
  * the other families, run as in the synchronous mode (complete on return),
  * after the work already enqueued.  A CPU context ignores the flag, and
  * ie_synchronize on it returns IE_OK. */

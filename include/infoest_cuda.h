@@ -6,7 +6,9 @@
  * is ordered after whatever the caller queued on it or on any blocking
  * stream, and a call returns when its results are complete.  A caller with
  * its own stream sets it here; the library then queues on that stream (and
- * still waits for it before returning, as every infoest call does).
+ * still waits for it before returning, as every infoest call does outside
+ * the asynchronous mode of infoest.h, where the row family's calls on device
+ * tensors return once their work is enqueued).
  *
  * The context makes its own device current for the duration of a call and
  * puts the caller's current device back before returning.

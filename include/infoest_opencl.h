@@ -23,7 +23,9 @@
  *   cl_mem buf = clCreateBuffer(clctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
  *   DLTensor t = {buf, {kDLOpenCL, 0}, 2, dtype, shape, NULL, 0};
  *
- * Every call returns when its results are complete (it waits for the queue).
+ * Every call returns when its results are complete (it waits for the queue),
+ * except in the asynchronous mode (infoest.h, "Asynchronous mode"), where the
+ * row family's calls on device tensors return once their work is enqueued.
  */
 #ifndef INFOEST_OPENCL_H
 #define INFOEST_OPENCL_H

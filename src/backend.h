@@ -8,7 +8,11 @@
  *  - Matrices are in the backend's own memory (src/ staged host tensors).
  *  - Row-reducing kernels write one double and one ie_rowerr per row into
  *    HOST arrays (`val`, `err`); the backend copies them back.  src/ turns the
- *    first non-zero err into a status and computes all summaries.
+ *    first non-zero err into a status and computes all summaries.  GPU
+ *    backends also have the device-resident forms (rows_device,
+ *    softmax_device): values go straight into the caller's per_row, and the
+ *    errors and summary sums are reduced on the device into an outcome
+ *    (src/kernels/rows_outcome.h) that is read back in one small copy.
  *  - A failed device call becomes a status with the call, file and line in
  *    the context's message (ie__error); never an abort.
  *  - NULL in the table means "not supported by this backend".
@@ -94,6 +98,20 @@ typedef struct {
   int64_t ignore_index;    /* IE_OP_NLL */
   int has_ignore_index;
 } ie_rowargs;
+
+/* Where a device-resident row call puts its results (rows_device,
+ * softmax_device).  Vectors in backend memory: buf NULL means none;
+ * offsets in bytes, strides in elements. */
+typedef struct {
+  ie_vec per_row;  /* F32 or F64: each row's value (clamped at 0 with `clamp`) */
+  ie_vec weights;  /* row_weights (F32, F64, I32, I64, U8) */
+  int clamp;       /* docs/SPEC.md §1: values below 0 are 0 (entropies, divergences) */
+  int sums;        /* reduce the summary's sums (else errors only) */
+  void *outcome;   /* device buffer: ROWS_OC_WORDS words at byte outcome_offset, */
+  size_t outcome_offset; /* zeroed by the backend, then reduced into */
+  void *host;      /* where the outcome is read to (ROWS_OC_WORDS words) */
+  int blocking;    /* 1: the read completes before return; 0: it is enqueued */
+} ie_rows_sink;
 
 typedef struct ie_backend_ops {
   const char *name;
@@ -197,6 +215,16 @@ typedef struct ie_backend_ops {
    * the estimators and ie_knn keep samples, neighbours and per-point terms
    * in device memory.  NULL: knn and range_count above (host arrays). */
   const struct ie_knn_ops *knn_dev;
+  /* The device-resident row family (src/rows.c); NULL: use rows/softmax.
+   * As rows and softmax, but nothing per row comes back: values are written
+   * into sink->per_row, and errors, weights (NLL's ignore_index applied from
+   * labels) and the exact summary sums are reduced into the outcome, then
+   * read to sink->host.  IE_UNSUPPORTED before anything is enqueued: this
+   * device cannot (no 64-bit atomics); src/ then takes rows/softmax. */
+  ie_status (*rows_device)(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                           const ie_mat *y, const ie_vec *labels, const ie_rows_sink *sink);
+  ie_status (*softmax_device)(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                              int log_out, double inv_temp, const ie_rows_sink *sink);
 } ie_backend_ops;
 
 /* ---- The registry (src/registry.c) -------------------------------------------
@@ -257,6 +285,10 @@ enum {
   IE_WS_ROWS = 8,      /* 12: the row family */
   IE_WS_KNN = 20,      /* 12 (src/knn_dev.h) */
   IE_WS_SINKHORN = 32, /* 20 */
+  IE_WS_ROWS = 8,      /* 12: the row family (OpenCL scratch +0..+5, CUDA +0; the
+                          outcome ring of src/async.c +8..+10) */
+  IE_WS_KNN = 20,      /* 8 */
+  IE_WS_SINKHORN = 28, /* 24 */
   IE_WS_SPECTRAL = 52, /* 8 */
   IE_WS_MAUVE = 60,    /* 12 */
   IE_WS_DISCRETE = 72, /* 12 */
@@ -264,7 +296,7 @@ enum {
 };
 enum {
   IE_WSH_STAGE = 0,     /* 2: packing strided host tensors */
-  IE_WSH_ROWS = 2,      /* 4 */
+  IE_WSH_ROWS = 2,      /* 4 (+0: ie__ocl_host; the outcome ring +1..+3) */
   IE_WSH_KNN = 6,       /* 4 */
   IE_WSH_SINKHORN = 10, /* 4 */
   IE_WSH_SPECTRAL = 14, /* 4 */

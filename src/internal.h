@@ -137,6 +137,8 @@ void ie__spoil(ie_context *ctx, const ie__arg *a);
  * a state; the summary of a state (IE_EMPTY_REDUCTION with no kept row). */
 void ie__partial_add_rows(ie_partial *p, const double *val, const double *w, int64_t n);
 ie_status ie__partial_summary(ie_context *ctx, const char *fn, const ie_partial *p, ie_summary *sm);
+/* Add the sums of a device outcome (src/kernels/rows_outcome.h) of n rows. */
+void ie__partial_add_outcome(ie_partial *p, const uint64_t *oc, int64_t n);
 
 /* Row weights: 1-D [rows], read to a host array of doubles (NULL t: none). */
 ie_status ie__read_weights(ie_context *ctx, const char *fn, const DLTensor *t,
@@ -155,13 +157,24 @@ ie_status ie__read_vector(ie_context *ctx, const ie__arg *a, double *out);
 /* ---- Asynchronous mode (async.c) ----------------------------------------------
  * A call that only enqueued its work (ctx->async, device tensors) pushes a
  * record; ie_synchronize, once the device is done, calls `finish` on a copy
- * of `job` (at most 512 bytes), in call order, to write the call's results
+ * of `job` (at most 1024 bytes), in call order, to write the call's results
  * and return its status (with its message, as the call would have).  `prior`
- * is IE_OK, or the failure of an earlier record or of the device wait: the
- * job then still writes its outputs when it can. */
+ * is IE_OK, or the failure of the device wait (what the device wrote is then
+ * not to be trusted: the job spoils its outputs and returns `prior`); an
+ * earlier record's failure is not passed on: that call's work ran, and so
+ * did this one's. */
 typedef ie_status (*ie__finish_fn)(ie_context *ctx, void *job, ie_status prior);
+#define IE__ASYNC_JOB_BYTES 1024 /* a job's copy, at most */
 ie_status ie__async_push(ie_context *ctx, const char *fn, ie__finish_fn finish, const void *job,
                          size_t bytes);
+/* The outcome (src/kernels/rows_outcome.h) of the next device-resident row
+ * call: a device buffer and byte offset, and the host memory it is read to,
+ * neither in use by a pending call.  ie__async_outcome_keep after pushing
+ * the call's record keeps them until ie_synchronize; a call that finishes
+ * at once leaves them to the next. */
+ie_status ie__async_outcome(ie_context *ctx, const char *fn, void **dev, size_t *dev_offset,
+                            uint64_t **host);
+void ie__async_outcome_keep(ie_context *ctx);
 /* Drop every record unfinished (ie_context_destroy). */
 void ie__async_forget(ie_context *ctx);
 

@@ -18,8 +18,11 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kernels/rows_outcome.h"
 
 enum { LIMBS = IE_PARTIAL_LIMBS, UNIT_EXP = -1088 };
+_Static_assert(ROWS_OC_LIMBS == LIMBS && ROWS_OC_UNIT_EXP == UNIT_EXP,
+               "the device outcome's limbs are the partial state's");
 #define LIMB_BASE 4294967296.0 /* 2^32 */
 #define LOW32 0xffffffffu
 /* Additions between two normalisations: each adds < 2^32 to a limb, so
@@ -36,34 +39,14 @@ static void normalise(int64_t *acc) {
   }
 }
 
-/* acc += x, x finite. */
+/* acc += x, x finite: its three 32-bit pieces (rows_oc_split, the split the
+ * device sums of src/kernels/rows.cl use too) with no carry. */
 static void add_exact(int64_t *acc, double x) {
   if (x == 0) return;
-  int e;
-  const double f = frexp(fabs(x), &e); /* |x| = f 2^e, f in [½, 1) */
-  /* |x| = m 2^(e − 53) with m < 2^53; subnormals: m smaller, e − 53 = −1074 */
-  int64_t shift = (int64_t)e - 53;
-  uint64_t m;
-  if (shift < -1074) {
-    m = (uint64_t)ldexp(f, e + 1074); /* exact: x is a multiple of 2^-1074 */
-    shift = -1074;
-  } else {
-    m = (uint64_t)ldexp(f, 53);
-  }
-  const int64_t pos = shift - UNIT_EXP; /* >= 14 */
-  const int k = (int)(pos / 32), s = (int)(pos % 32);
-  const uint64_t p0 = (m << s) & LOW32;
-  const uint64_t rest = s ? m >> (32 - s) : m >> 32;
-  const int64_t p1 = (int64_t)(rest & LOW32), p2 = (int64_t)(rest >> 32);
-  if (x > 0) {
-    acc[k] += (int64_t)p0;
-    acc[k + 1] += p1;
-    acc[k + 2] += p2;
-  } else {
-    acc[k] -= (int64_t)p0;
-    acc[k + 1] -= p1;
-    acc[k + 2] -= p2;
-  }
+  uint64_t p[3];
+  int neg = 0;
+  const int k = rows_oc_split(x, p, &neg);
+  for (int j = 0; j < 3; j++) acc[k + j] += neg ? -(int64_t)p[j] : (int64_t)p[j];
 }
 
 /* The normalised sum rounded to the nearest double (ties to even). */
@@ -137,6 +120,34 @@ void ie__partial_add_rows(ie_partial *p, const double *val, const double *w, int
   }
   normalise(p->sum);
   normalise(p->weight_sum);
+  p->row_end += n;
+}
+
+/* The sums a device reduced (src/kernels/rows_outcome.h) for rows
+ * [row_end, row_end + n): integers, so their normalised sum is the one
+ * ie__partial_add_rows would have made of the same values. */
+void ie__partial_add_outcome(ie_partial *p, const uint64_t *oc, int64_t n) {
+  for (int k = 0; k < LIMBS; k++) {
+    p->sum[k] += (int64_t)oc[ROWS_OC_SUM + k];
+    p->weight_sum[k] += (int64_t)oc[ROWS_OC_WSUM + k];
+  }
+  normalise(p->sum);
+  normalise(p->weight_sum);
+  p->rows_kept += (int64_t)oc[ROWS_OC_KEPT];
+  p->count_pinf += (int64_t)oc[ROWS_OC_PINF];
+  p->count_ninf += (int64_t)oc[ROWS_OC_NINF];
+  p->count_nan += (int64_t)oc[ROWS_OC_NAN];
+  if (oc[ROWS_OC_MIN]) {
+    double mn = rows_oc_unkey(~oc[ROWS_OC_MIN]), mx = rows_oc_unkey(oc[ROWS_OC_MAX]);
+    /* ±0 compare equal: the first kept zero's sign, as the sequential scan keeps */
+    if (oc[ROWS_OC_ZERO]) {
+      const double z = (~oc[ROWS_OC_ZERO] & 1) ? -0.0 : 0.0;
+      if (mn == 0) mn = z;
+      if (mx == 0) mx = z;
+    }
+    if (mn < p->min) p->min = mn;
+    if (mx > p->max) p->max = mx;
+  }
   p->row_end += n;
 }
 

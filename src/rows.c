@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kernels/rows_outcome.h"
 
 static ie_status temperature(ie_context *ctx, const char *fn, double t, double *inv) {
   if (t == 0) t = 1;
@@ -67,21 +68,15 @@ static int describe_bad_row(ie_context *ctx, const ie__arg *a, ie_input_kind kin
   return bad;
 }
 
-/* Turn the first non-zero per-row error into a status and message. */
-static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *err,
-                             int64_t rows, const ie__arg *x, ie_input_kind xk,
-                             const ie__arg *y, ie_input_kind yk, const ie__arg *labels) {
-  int64_t first = -1, count = 0;
-  for (int64_t r = 0; r < rows; r++)
-    if (err[r]) {
-      if (first < 0) first = r;
-      count++;
-    }
-  if (first < 0) return IE_OK;
+/* The status and message of bad row `first` (kernel code `code`), one of
+ * `count` bad rows. */
+static ie_status report_first(ie_context *ctx, const char *fn, int64_t first, ie_rowerr code,
+                              int64_t count, const ie__arg *x, ie_input_kind xk,
+                              const ie__arg *y, ie_input_kind yk, const ie__arg *labels) {
   char text[512] = "", more[64] = "";
   if (count > 1) snprintf(more, sizeof more, " (%lld bad rows in all)", (long long)count);
   ie_status st = IE_INTERNAL;
-  if (err[first] == IE_ROW_BAD_LABEL && labels) {
+  if (code == IE_ROW_BAD_LABEL && labels) {
     double *lab = NULL, y_val = NAN;
     /* Labels are a column: fetch the single element of row `first`. */
     if (ie__fetch_row(ctx, labels, first, &lab) == IE_OK) {
@@ -96,11 +91,25 @@ static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *e
       !(y && describe_bad_row(ctx, y, yk, first, &st, text, sizeof text))) {
     /* The kernel saw something the host does not: report the code. */
     static const ie_status by_code[] = {IE_OK, IE_NONFINITE, IE_NEGATIVE, IE_EMPTY_ROW, IE_BAD_LABEL};
-    st = (unsigned)err[first] < 5 ? by_code[err[first]] : IE_INTERNAL;
+    st = (unsigned)code < 5 ? by_code[code] : IE_INTERNAL;
     snprintf(text, sizeof text, "row %lld: %s", (long long)first, ie_status_string(st));
     ie__locate(ctx, NULL, -1, first, -1);
   }
   return ie__error(ctx, st, "%s: %s%s", fn, text, more);
+}
+
+/* Turn the first non-zero per-row error into a status and message. */
+static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *err,
+                             int64_t rows, const ie__arg *x, ie_input_kind xk,
+                             const ie__arg *y, ie_input_kind yk, const ie__arg *labels) {
+  int64_t first = -1, count = 0;
+  for (int64_t r = 0; r < rows; r++)
+    if (err[r]) {
+      if (first < 0) first = r;
+      count++;
+    }
+  if (first < 0) return IE_OK;
+  return report_first(ctx, fn, first, err[first], count, x, xk, y, yk, labels);
 }
 
 /* ---- Summaries -------------------------------------------------------------- */
@@ -147,6 +156,165 @@ static void clamp_nonneg(const ie_rowargs *ra, double *val, int64_t rows) {
     if (val[r] < 0) val[r] = 0;
 }
 
+/* ---- The device-resident path ---------------------------------------------------
+ * On a GPU backend with rows_device, the per-row values go straight into the
+ * caller's per_row (device memory), and the device reduces the rest into an
+ * outcome (src/kernels/rows_outcome.h: bad rows, bad weights, the summary's
+ * exact sums) that is read back in one small copy; here it becomes the
+ * status, message and summary.  In the asynchronous mode that happens in
+ * ie_synchronize, from a copy of a devjob. */
+
+typedef struct {
+  const char *fn;
+  ie__arg x, y, labels, weights, out; /* those present (has_*) */
+  unsigned char has_y, has_labels, has_weights, has_out;
+  ie_input_kind xk, yk;
+  ie_summary *summary;
+  ie_partial *partial;
+  int64_t first_row, rows;
+  const uint64_t *oc; /* the outcome, in host memory */
+} devjob;
+_Static_assert(sizeof(devjob) <= IE__ASYNC_JOB_BYTES, "a devjob fits a pending record");
+
+static ie_status finish_device(ie_context *ctx, void *job, ie_status prior) {
+  devjob *j = job;
+  const uint64_t *oc = j->oc;
+  ie_status s = prior;
+  if (s == IE_OK && oc[ROWS_OC_WBAD]) {
+    const int64_t row = (int64_t)~oc[ROWS_OC_WFIRST];
+    double *v = NULL, wv = NAN;
+    if (ie__fetch_row(ctx, &j->weights, row, &v) == IE_OK) {
+      wv = v[0];
+      free(v);
+    }
+    ie__locate(ctx, "row_weights", -1, row, -1);
+    s = ie__error(ctx, IE_INVALID_ARGUMENT,
+                  "%s: row_weights[%lld] is %g; weights must be finite and >= 0", j->fn,
+                  (long long)row, wv);
+  }
+  if (s == IE_OK && oc[ROWS_OC_BAD]) {
+    const uint64_t key = ~oc[ROWS_OC_FIRST];
+    s = report_first(ctx, j->fn, (int64_t)(key >> 8), (ie_rowerr)(key & 0xff),
+                     (int64_t)oc[ROWS_OC_BAD], &j->x, j->xk, j->has_y ? &j->y : NULL, j->yk,
+                     j->has_labels ? &j->labels : NULL);
+  }
+  ie_partial p;
+  ie_summary sm;
+  memset(&p, 0, sizeof p);
+  memset(&sm, 0, sizeof sm);
+  if (s == IE_OK && (j->summary || j->partial)) {
+    ie_partial_init(&p, j->first_row);
+    ie__partial_add_outcome(&p, oc, j->rows);
+    if (j->summary) s = ie__partial_summary(ctx, j->fn, &p, &sm);
+  }
+  /* A staged host output (synchronous calls only) is copied back before any
+   * result is written: a failed copy leaves no summary behind. */
+  if (s == IE_OK && j->has_out && j->out.owned) s = ie__unstage_out(ctx, &j->out);
+  if (s == IE_OK && j->summary) *j->summary = sm;
+  if (s == IE_OK && j->partial) *j->partial = p;
+  if (s != IE_OK && j->has_out) ie__spoil(ctx, &j->out); /* nothing may look like a result */
+  return s;
+}
+
+/* After the work of a device-resident call is enqueued (its outcome read
+ * blocking unless `async`): finish it now, or leave it to ie_synchronize. */
+static ie_status settle_device(ie_context *ctx, devjob *dj, int async) {
+  if (async) {
+    /* The caller's DLTensor structs need not outlive the call (only their
+     * memory does): the record keeps the views, never the structs. */
+    dj->x.t = dj->y.t = dj->labels.t = dj->weights.t = dj->out.t = NULL;
+    if (ie__async_push(ctx, dj->fn, finish_device, dj, sizeof *dj) == IE_OK) {
+      ie__async_outcome_keep(ctx);
+      return IE_OK;
+    }
+    /* No record: finish it here, once the device is done. */
+    ie_status w = ctx->ops->synchronize(ctx);
+    return finish_device(ctx, dj, w);
+  }
+  return finish_device(ctx, dj, IE_OK);
+}
+
+/* 1 when a 1-D device view can be handed to the kernels (whole elements). */
+static int aligned_view(const ie__arg *a) { return a->m.offset % ie__dtype_size(a->m.dtype) == 0; }
+
+/* The row reduction on the device.  *fell = 1: this call cannot run there
+ * (nothing was done; take the host path). */
+static ie_status run_rows_device(ie_context *ctx, rowjob *j, ie__arg *out, int *fell) {
+  const int64_t rows = j->x->m.rows;
+  *fell = 1;
+  if (!ctx->ops->rows_device || rows <= 0 || j->x->m.cols == 0 || rows >= ((int64_t)1 << 31) ||
+      (out && !out->on_host && !aligned_view(out)))
+    return IE_OK;
+  devjob dj;
+  memset(&dj, 0, sizeof dj);
+  if (j->weights) {
+    IE__CHECK(ie__check_vector(ctx, &dj.weights, j->fn, "row_weights", j->weights, rows,
+                               IE__INTS | (1u << IE_DT_U8) | (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+    if (!dj.weights.on_host && !aligned_view(&dj.weights)) return IE_OK;
+    dj.has_weights = 1;
+  }
+  *fell = 0;
+  ie__arg *x = j->x, *y = j->y, *lab = j->labels, *w = dj.has_weights ? &dj.weights : NULL;
+  ie_status s = ie__stage_in(ctx, x);
+  if (s == IE_OK && y) s = ie__stage_in(ctx, y);
+  if (s == IE_OK && lab) s = ie__stage_in(ctx, lab);
+  if (s == IE_OK && w) s = ie__stage_in(ctx, w);
+  if (s == IE_OK && out) s = ie__stage_out(ctx, out); /* host per_row: written back after */
+  void *dev = NULL;
+  size_t dev_off = 0;
+  uint64_t *host = NULL;
+  if (s == IE_OK) s = ie__async_outcome(ctx, j->fn, &dev, &dev_off, &host);
+  const int async = ctx->async && ctx->ops->synchronize && !x->on_host && !(y && y->on_host) &&
+                    !(lab && lab->on_host) && !(w && w->on_host) && !(out && out->on_host);
+  if (s == IE_OK) {
+    ie_rows_sink k;
+    memset(&k, 0, sizeof k);
+    if (out) k.per_row = (ie_vec){out->m.buf, out->m.offset, out->m.dtype, rows, out->m.stride};
+    if (w) k.weights = (ie_vec){w->m.buf, w->m.offset, w->m.dtype, rows, w->m.stride};
+    k.clamp = j->ra.op == IE_OP_DIVERGENCE || j->ra.op == IE_OP_ENTROPY; /* as clamp_nonneg */
+    k.sums = j->summary || j->partial;
+    k.outcome = dev;
+    k.outcome_offset = dev_off;
+    k.host = host;
+    k.blocking = !async;
+    ie_vec lv, *lp = NULL;
+    if (lab) {
+      lv = (ie_vec){lab->m.buf, lab->m.offset, lab->m.dtype, lab->m.rows, lab->m.stride};
+      lp = &lv;
+    }
+    s = IE__BE(ctx, rows_device, &j->ra, &x->m, y ? &y->m : NULL, lp, &k);
+    if (s == IE_UNSUPPORTED) {
+      /* This device cannot reduce on the device (or the kind is not the
+       * kernels'): the host path says which. */
+      *fell = 1;
+      ie__clear_error(ctx);
+    } else if (s == IE_OK) {
+      dj.fn = j->fn;
+      dj.x = *x;
+      if (y) dj.y = *y, dj.has_y = 1;
+      if (lab) dj.labels = *lab, dj.has_labels = 1;
+      if (out) dj.out = *out, dj.has_out = 1;
+      dj.xk = j->xk;
+      dj.yk = j->yk;
+      dj.summary = j->summary;
+      dj.partial = j->partial;
+      dj.first_row = j->first_row;
+      dj.rows = rows;
+      dj.oc = host;
+      s = settle_device(ctx, &dj, async);
+    } else if (out && !out->owned) {
+      ie__spoil(ctx, out); /* some rows may have been written */
+    }
+  }
+  /* Staging slots are given back last taken, first given. */
+  if (out) ie__release(ctx, out);
+  if (w) ie__release(ctx, w);
+  if (lab) ie__release(ctx, lab);
+  if (y) ie__release(ctx, y);
+  ie__release(ctx, x);
+  return s;
+}
+
 static ie_status run_rows(ie_context *ctx, rowjob *j) {
   const int64_t rows = j->x->m.rows;
   ie__arg out;
@@ -158,6 +326,9 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   if (j->partial && (j->first_row < 0 || rows > INT64_MAX - j->first_row))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: first_row %lld must be >= 0 and leave room for %lld rows",
                      j->fn, (long long)j->first_row, (long long)rows);
+  int fell = 1;
+  s = run_rows_device(ctx, j, j->per_row ? &out : NULL, &fell);
+  if (!fell) return s;
   IE__CHECK(ie__read_weights(ctx, j->fn, j->weights, rows, &w));
 
   if (j->labels && j->ra.has_ignore_index) {
@@ -224,6 +395,48 @@ done:
 
 /* ---- Softmax family ----------------------------------------------------- */
 
+/* Softmax on the device: the rows' errors reduced into the outcome. */
+static ie_status softmax_device(ie_context *ctx, const char *fn, ie__arg *x, ie__arg *y,
+                                int log_out, double inv, int *fell) {
+  *fell = 0;
+  ie_status s = ie__stage_in(ctx, x);
+  if (s == IE_OK) s = ie__stage_out(ctx, y);
+  void *dev = NULL;
+  size_t dev_off = 0;
+  uint64_t *host = NULL;
+  if (s == IE_OK) s = ie__async_outcome(ctx, fn, &dev, &dev_off, &host);
+  const int async = ctx->async && ctx->ops->synchronize && !x->on_host && !y->on_host;
+  if (s == IE_OK) {
+    ie_rows_sink k;
+    memset(&k, 0, sizeof k);
+    k.outcome = dev;
+    k.outcome_offset = dev_off;
+    k.host = host;
+    k.blocking = !async;
+    s = IE__BE(ctx, softmax_device, &x->m, &y->m, log_out, inv, &k);
+    if (s == IE_UNSUPPORTED) {
+      *fell = 1;
+      ie__clear_error(ctx);
+    } else if (s == IE_OK) {
+      devjob dj;
+      memset(&dj, 0, sizeof dj);
+      dj.fn = fn;
+      dj.x = *x;
+      dj.out = *y;
+      dj.has_out = 1;
+      dj.xk = dj.yk = IE_INPUT_LOGITS;
+      dj.rows = x->m.rows;
+      dj.oc = host;
+      s = settle_device(ctx, &dj, async);
+    } else if (!y->owned) {
+      ie__spoil(ctx, y); /* some rows may have been written */
+    }
+  }
+  ie__release(ctx, y);
+  ie__release(ctx, x);
+  return s;
+}
+
 static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *logits,
                              DLTensor *out, const ie_softmax_options *opt, int log_out) {
   IE__CHECK(ie__begin(ctx, fn, 1, ""));
@@ -244,6 +457,11 @@ static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *lo
   if (rows > 0 && x.m.cols == 0) ie__locate(ctx, "logits", -1, 0, -1);
   if (rows > 0 && x.m.cols == 0)
     return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'logits' row 0 has no support (V = 0)", fn);
+  if (ctx->ops->softmax_device && rows > 0 && rows < ((int64_t)1 << 31)) {
+    int fell = 1;
+    ie_status s = softmax_device(ctx, fn, &x, &y, log_out, inv, &fell);
+    if (!fell) return s;
+  }
   ie_rowerr *err = ie__calloc((size_t)(rows ? rows : 1), sizeof *err);
   if (!err) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
   ie_status s = ie__stage_in(ctx, &x);

@@ -1,7 +1,10 @@
 /*
  * test_vectors.c — every case of tests/vectors/MANIFEST (written by
  * tests/gen_vectors.py from float64 NumPy/SciPy references) on every backend
- * compiled into this build, through the public API with host tensors.
+ * compiled into this build, through the public API with host tensors, and
+ * on OpenCL also with every tensor in device memory (cl_mem at a non-zero
+ * byte_offset, the same strides): the device-resident path, whose per-row
+ * values, summaries and errors never pass through the host.
  *
  * One test per (backend, group of cases); a test runs all its cases and
  * reports every mismatch with the case, the row, the expected and the
@@ -16,6 +19,9 @@
 
 #include "common.h"
 #include "io.h"
+#if IE_TEST_HAVE_OPENCL
+#include "infoest_opencl.h"
+#endif
 
 #define MAX_REPORTS_PER_CASE 6
 
@@ -120,6 +126,60 @@ static void check_summary(ctx_report *r, const ie_summary *s, const double *e,
 
 static const double SENTINEL = 12345.0;
 
+/* ---- device tensors (OpenCL) ----------------------------------------------------
+ * With dev_ctx set, run_case hands the calls device copies of its host
+ * tensors: dev_in uploads `bytes` of a host tensor's memory into a fresh
+ * cl_mem at byte offset DEV_OFF (outputs too, so that their gaps keep their
+ * bytes), dev_back reads an output back into its host memory, dev_free
+ * releases them all. */
+enum { DEV_OFF = 64, DEV_MAX = 4 };
+static ie_context *dev_ctx;
+#if IE_TEST_HAVE_OPENCL
+static struct {
+  cl_mem m[DEV_MAX];
+  DLTensor t[DEV_MAX];
+  int n;
+} dev;
+
+static const DLTensor *dev_in(const DLTensor *h, size_t bytes) {
+  if (!dev_ctx || dev.n == DEV_MAX) return h;
+  cl_context cl;
+  cl_command_queue q;
+  ie_opencl_get_context(dev_ctx, &cl, NULL, &q);
+  cl_int e = CL_SUCCESS;
+  cl_mem m = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes + DEV_OFF, NULL, &e);
+  cr_assert(e == CL_SUCCESS, "clCreateBuffer: %d", (int)e);
+  if (bytes) clEnqueueWriteBuffer(q, m, CL_TRUE, DEV_OFF, bytes, h->data, 0, NULL, NULL);
+  dev.m[dev.n] = m;
+  dev.t[dev.n] = *h;
+  dev.t[dev.n].data = (void *)m;
+  dev.t[dev.n].device = (DLDevice){kDLOpenCL, 0};
+  dev.t[dev.n].byte_offset = DEV_OFF;
+  return &dev.t[dev.n++];
+}
+static void dev_back(const DLTensor *d, void *host, size_t bytes) {
+  if (d->device.device_type != kDLOpenCL || !bytes) return;
+  cl_command_queue q;
+  ie_opencl_get_context(dev_ctx, NULL, NULL, &q);
+  clEnqueueReadBuffer(q, (cl_mem)d->data, CL_TRUE, DEV_OFF, bytes, host, 0, NULL, NULL);
+}
+static void dev_free(void) {
+  for (int i = 0; i < dev.n; i++) clReleaseMemObject(dev.m[i]);
+  dev.n = 0;
+}
+#else
+static const DLTensor *dev_in(const DLTensor *h, size_t bytes) {
+  (void)bytes;
+  return h;
+}
+static void dev_back(const DLTensor *d, void *host, size_t bytes) {
+  (void)d;
+  (void)host;
+  (void)bytes;
+}
+static void dev_free(void) {}
+#endif
+
 /* Run case c on ctx.  Returns 1 if run (or skipped for a documented reason:
  * *skipped set), failures are counted in r. */
 static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, ctx_report *r,
@@ -192,10 +252,13 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
     double *pr = malloc(sizeof(double) * (size_t)(B + 1));
     for (int64_t i = 0; i < B; i++) tc_set(pr, tc_rowdt, (size_t)i, SENTINEL);
     tc_tensor_1d(&O, pr, tc_rowdt, B);
+    const size_t prbytes = (size_t)B * tc_dtype_size(tc_rowdt);
+    const DLTensor *Xd = dev_in(&X.t, xbytes), *Od = dev_in(&O.t, prbytes);
+    const DLTensor *Yd = ybuf ? dev_in(&Y.t, ybytes) : NULL;
     int want_summary = 1;
     if (!strcmp(c->op, "lse")) {
       ie_softmax_options o = {sizeof o, c->T};
-      st = ie_logsumexp(ctx, &X.t, &O.t, &o);
+      st = ie_logsumexp(ctx, Xd, (DLTensor *)Od, &o);
       want_summary = 0;
     } else if (!strcmp(c->op, "entropy")) {
       ie_entropy_options o;
@@ -207,7 +270,7 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
                : !strcmp(c->kind, "tsallis") ? IE_ENTROPY_TSALLIS
                                              : IE_ENTROPY_SHANNON;
       o.alpha = c->alpha;
-      st = ie_entropy(ctx, &X.t, &O.t, &o, &sum);
+      st = ie_entropy(ctx, Xd, (DLTensor *)Od, &o, &sum);
     } else if (!strcmp(c->op, "nll")) {
       DLDataType ldt = TC_I64;
       /* the labels file is int32 or int64: read its dtype from the file */
@@ -228,7 +291,7 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
       }
       void *lcopy = malloc((size_t)B * (ldt.bits / 8) + 1);
       memcpy(lcopy, lab, (size_t)B * (ldt.bits / 8));
-      st = ie_nll(ctx, &X.t, &L.t, &O.t, &o, &sum);
+      st = ie_nll(ctx, Xd, dev_in(&L.t, (size_t)B * (ldt.bits / 8)), (DLTensor *)Od, &o, &sum);
       if (memcmp(lcopy, lab, (size_t)B * (ldt.bits / 8)) != 0)
         fail_msg(r, "the labels were modified", "", NULL);
       free(lcopy);
@@ -247,7 +310,7 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
       o.temperature = c->T;
       o.alpha = c->alpha;
       o.beta = c->beta;
-      st = ie_divergence(ctx, (ie_divergence_kind)k, &X.t, &Y.t, &O.t, &o, &sum);
+      st = ie_divergence(ctx, (ie_divergence_kind)k, Xd, Yd, (DLTensor *)Od, &o, &sum);
     } else {
       fail_msg(r, "unknown op", c->op, NULL);
       free(pr);
@@ -266,6 +329,7 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
       free(pr);
       goto out_y;
     }
+    dev_back(Od, pr, prbytes);
     for (int64_t i = B - 1; i >= 0; i--) pr[i] = tc_get(pr, tc_rowdt, (size_t)i);
     for (int64_t i = 0; i < B; i++)
       if (!row_ok(c, pr[i], e[i]))
@@ -285,7 +349,9 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
       unsigned char *ob = malloc(obytes + 1);
       memset(ob, 0x7B, obytes + 1);
       tc_tensor_2d(&O, ob, odt, B, V, c->stride_p ? so : 0);
-      st = logout ? ie_log_softmax(ctx, &X.t, &O.t, &o) : ie_softmax(ctx, &X.t, &O.t, &o);
+      const DLTensor *Xd = dev_in(&X.t, xbytes), *Od = dev_in(&O.t, obytes);
+      st = logout ? ie_log_softmax(ctx, Xd, (DLTensor *)Od, &o) : ie_softmax(ctx, Xd, (DLTensor *)Od, &o);
+      dev_back(Od, ob, obytes);
       if (st != IE_OK) {
         if (f64_input && b != IE_BACKEND_CPU && (st == IE_BAD_DTYPE || st == IE_UNSUPPORTED)) {
           (*skipped)++;
@@ -320,9 +386,11 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
     }
   }
   if (memcmp(xcopy, xbuf, xbytes) != 0) fail_msg(r, "input x was modified", "", NULL);
+  dev_free();
   if (ybuf && memcmp(ycopy, ybuf, ybytes) != 0) fail_msg(r, "input y was modified", "", NULL);
 
 out_y:
+  dev_free();
   free(kept);
   if (ybuf && ybuf != yraw) free(ybuf);
   free(ycopy);
@@ -372,6 +440,41 @@ ParameterizedTest(vparam *p, vectors, group, .timeout = 300) {
   cr_assert(skipped < ran || b != IE_BACKEND_CPU, "every case skipped on the CPU");
   cr_assert(r.fails == 0, "[%s] group %s: %d mismatches (see above)", ie_backend_name(b), g,
             r.fails);
+  ie_context_destroy(ctx);
+  free(cases);
+}
+
+/* The same groups on OpenCL with device tensors (skipped without a device). */
+ParameterizedTestParameters(vectors_device, group) {
+  size_t n = IE_TEST_HAVE_OPENCL ? NGROUPS : 0;
+  vparam *p = cr_malloc(sizeof(vparam) * (n ? n : 1));
+  for (size_t g = 0; g < n; g++) {
+    p[g].backend = IE_BACKEND_OPENCL;
+    p[g].group = (int)g;
+  }
+  return cr_make_param_array(vparam, p, n, free_params);
+}
+
+ParameterizedTest(vparam *p, vectors_device, group, .timeout = 300) {
+  const char *g = GROUPS[p->group];
+  tc_case *cases;
+  char err[512];
+  int n = tc_manifest(&cases, err, sizeof err);
+  cr_assert(n > 0, "manifest: %s", err);
+  ie_context *ctx = tc_context((ie_backend)p->backend);
+  dev_ctx = ctx;
+  ctx_report r = {0, 0, "opencl device tensors", NULL};
+  int ran = 0, skipped = 0;
+  for (int i = 0; i < n; i++) {
+    if (!in_group(&cases[i], g)) continue;
+    ran++;
+    run_case(ctx, IE_BACKEND_OPENCL, &cases[i], i, &r, &skipped);
+  }
+  dev_ctx = NULL;
+  cr_log_info("[opencl, device tensors] group %s: %d cases, %d skipped, %d mismatches", g, ran,
+              skipped, r.fails);
+  cr_assert(ran > 0, "group %s has no cases in the manifest", g);
+  cr_assert(r.fails == 0, "[opencl, device tensors] group %s: %d mismatches (see above)", g, r.fails);
   ie_context_destroy(ctx);
   free(cases);
 }

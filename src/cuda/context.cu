@@ -267,6 +267,8 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* sub_free */ cu_sub_free,
     /* synchronize */ cu_synchronize,
     /* knn_dev (src/cuda/knn.cu) */ &ie__cuda_knn_ops,
+    /* rows_device (src/cuda/rows.cu) */ ie__cu_rows_device,
+    /* softmax_device */ ie__cu_softmax_device,
 };
 
 /* The public extras of infoest_cuda.h, reached through the core

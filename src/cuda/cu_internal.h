@@ -87,5 +87,11 @@ ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
 ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
                       const ie_mat *y, const ie_vec *labels, double *val,
                       ie_rowerr *err);
+ie_status ie__cu_rows_device(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                             const ie_mat *y, const ie_vec *labels,
+                             const ie_rows_sink *sink);
+ie_status ie__cu_softmax_device(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                                int log_out, double inv_temp,
+                                const ie_rows_sink *sink);
 
 #endif

@@ -4,7 +4,8 @@
  * src/kernels/rows.cl (compiled here as CUDA C++); this file carves the
  * scratch, launches them on the context's stream in the order of
  * src/opencl/ocl_rows.c (same kernels, same geometry from rows_plan.h), and
- * copies values and errors back.
+ * copies values and errors back, or (the device-resident forms) reduces them
+ * with rows_outcome into the outcome and copies only that back.
  *
  * Launches: 256 threads a block (ROWS_WG_MAX, the size the kernels' static
  * shared arrays are made for: at most 12 KiB, rows_p2), at most 65536
@@ -60,9 +61,59 @@ static ie_status get_scratch(ie_context *ctx, const rows_geom &g, size_t ks, scr
   return IE_OK;
 }
 
-ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
-                      const ie_mat *y, const ie_vec *labels, double *val,
-                      ie_rowerr *err)
+/* ---- The outcome of a device-resident call (as src/opencl/ocl_rows.c) ---------- */
+
+static ie_status outcome_begin(ie_context *ctx, const ie_rows_sink *k, cudaStream_t s)
+{
+  IE_CU(ctx, cudaMemsetAsync((char *)k->outcome + k->outcome_offset, 0,
+                             ROWS_OC_WORDS * sizeof(ie_u64), s));
+  return IE_OK;
+}
+
+static void sink_vec(const ie_vec *v, uint64_t *off, int *dt)
+{
+  *off = 0;
+  *dt = -1;
+  if (!v->buf)
+    return;
+  *off = (uint64_t)(v->offset / ie__dtype_size(v->dtype));
+  *dt = (int)v->dtype;
+}
+
+static ie_status outcome_batch(ie_context *ctx, const ie_rows_sink *k, const double *val,
+                               const ie_i32 *rerr, int64_t nb, int64_t r0, const ie_rowargs *a,
+                               const ie_vec *lab, const rows_job *j, cudaStream_t s)
+{
+  uint64_t proff, woff;
+  int prdt, wdt;
+  sink_vec(&k->per_row, &proff, &prdt);
+  sink_vec(&k->weights, &woff, &wdt);
+  const int ign = lab && a->has_ignore_index;
+  rows_outcome<<<row_blocks(nb), WG, 0, s>>>(
+      val, rerr, (ie_u32)nb, (ie_u64)r0, val != NULL, k->clamp, k->sums, (ie_u8 *)k->per_row.buf,
+      proff, (ie_u64)k->per_row.stride, prdt, (const ie_u8 *)k->weights.buf, woff,
+      (ie_u64)k->weights.stride, wdt, ign ? (const ie_i32 *)lab->buf : NULL, ign ? j->loff : 0,
+      ign ? j->lstride : 0, ign ? j->lab64 : 0, ign, (ie_i64)(a ? a->ignore_index : 0),
+      (ie_u8 *)k->outcome, (ie_u64)k->outcome_offset);
+  IE_CU_LAUNCHED(ctx, "rows_outcome");
+  return IE_OK;
+}
+
+/* The one copy of the call: the outcome, to the (page-locked) host slot. */
+static ie_status outcome_end(ie_context *ctx, const ie_rows_sink *k, cudaStream_t s)
+{
+  const size_t bytes = ROWS_OC_WORDS * sizeof(ie_u64);
+  IE_CU(ctx, cudaMemcpyAsync(k->host, (const char *)k->outcome + k->outcome_offset, bytes,
+                             cudaMemcpyDeviceToHost, s));
+  ie__ws_copied(ctx, 0, bytes);
+  if (k->blocking)
+    IE_CU(ctx, cudaStreamSynchronize(s));
+  return IE_OK;
+}
+
+static ie_status rows_run(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                          const ie_mat *y, const ie_vec *labels, double *val,
+                          ie_rowerr *err, const ie_rows_sink *sink)
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   const int64_t rows = x->rows, V = x->cols;
@@ -87,6 +138,8 @@ ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
   const double beta = a->beta;
   const ie_u8 *xb = (const ie_u8 *)x->buf, *yb = two ? (const ie_u8 *)y->buf : NULL;
   cudaStream_t s = st->stream;
+  if (sink && (rc = outcome_begin(ctx, sink, s)) != IE_OK)
+    return rc;
 
   for (int64_t r0 = 0; r0 < rows; r0 += g.batch) {
     const int64_t nb = rows - r0 < g.batch ? rows - r0 : g.batch;
@@ -133,17 +186,42 @@ ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
                                           a->inv_temp, a->alpha, sc.val, sc.rerr);
       IE_CU_LAUNCHED(ctx, "rows_finish_terms");
     }
+    if (sink) {
+      if ((rc = outcome_batch(ctx, sink, sc.val, sc.rerr, nb, r0, a,
+                              mode == ROWS_STATE_NLL ? labels : NULL, &j, s)) != IE_OK)
+        return rc;
+      continue;
+    }
     IE_CU(ctx, cudaMemcpyAsync(val + r0, sc.val, (size_t)nb * sizeof(double),
                                cudaMemcpyDeviceToHost, s));
     IE_CU(ctx, cudaMemcpyAsync(err + r0, sc.rerr, (size_t)nb * sizeof(ie_rowerr),
                                cudaMemcpyDeviceToHost, s));
+    ie__ws_copied(ctx, 0, (size_t)nb * sizeof(double));
+    ie__ws_copied(ctx, 0, (size_t)nb * sizeof(ie_rowerr));
   }
+  if (sink)
+    return outcome_end(ctx, sink, s);
   IE_CU(ctx, cudaStreamSynchronize(s));
   return IE_OK;
 }
 
-ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
-                         int log_out, double inv_temp, ie_rowerr *err)
+ie_status ie__cu_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                      const ie_mat *y, const ie_vec *labels, double *val,
+                      ie_rowerr *err)
+{
+  return rows_run(ctx, a, x, y, labels, val, err, NULL);
+}
+
+ie_status ie__cu_rows_device(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                             const ie_mat *y, const ie_vec *labels,
+                             const ie_rows_sink *sink)
+{
+  return rows_run(ctx, a, x, y, labels, NULL, NULL, sink);
+}
+
+static ie_status softmax_run(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                             int log_out, double inv_temp, ie_rowerr *err,
+                             const ie_rows_sink *sink)
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   const int64_t rows = x->rows, V = x->cols;
@@ -164,6 +242,8 @@ ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   const ie_u8 *xb = (const ie_u8 *)x->buf;
   ie_u8 *ob = (ie_u8 *)out->buf;
   cudaStream_t s = st->stream;
+  if (sink && (rc = outcome_begin(ctx, sink, s)) != IE_OK)
+    return rc;
   for (int64_t r0 = 0; r0 < rows; r0 += g.batch) {
     const int64_t nb = rows - r0 < g.batch ? rows - r0 : g.batch;
     const uint32_t nr = (uint32_t)nb;
@@ -181,9 +261,29 @@ ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
                                        (uint64_t)out->stride, (int)out->dtype, log_out != 0,
                                        (uint64_t)V, nr, g.nchunks, g.clen, g.W, sc.rs, sc.rerr);
     IE_CU_LAUNCHED(ctx, "rows_softmax_out");
+    if (sink) {
+      if ((rc = outcome_batch(ctx, sink, NULL, sc.rerr, nb, r0, NULL, NULL, NULL, s)) != IE_OK)
+        return rc;
+      continue;
+    }
     IE_CU(ctx, cudaMemcpyAsync(err + r0, sc.rerr, (size_t)nb * sizeof(ie_rowerr),
                                cudaMemcpyDeviceToHost, s));
+    ie__ws_copied(ctx, 0, (size_t)nb * sizeof(ie_rowerr));
   }
+  if (sink)
+    return outcome_end(ctx, sink, s);
   IE_CU(ctx, cudaStreamSynchronize(s));
   return IE_OK;
+}
+
+ie_status ie__cu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                         int log_out, double inv_temp, ie_rowerr *err)
+{
+  return softmax_run(ctx, x, out, log_out, inv_temp, err, NULL);
+}
+
+ie_status ie__cu_softmax_device(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                                int log_out, double inv_temp, const ie_rows_sink *sink)
+{
+  return softmax_run(ctx, x, out, log_out, inv_temp, NULL, sink);
 }

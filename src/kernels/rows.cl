@@ -27,6 +27,7 @@
 #include "rows_kinds.h"
 #include "rows_final.h"
 #include "widen.h"
+#include "rows_outcome.h"
 
 /* ---- Elements ------------------------------------------------------------------ */
 
@@ -864,3 +865,81 @@ KERNEL void rows_fill_ones(GLOBAL ie_u8 *b, ie_u64 off, ie_u64 rowbytes, ie_u64 
     b[off + r * stridebytes + c] = (ie_u8)0xFF;
   }
 }
+
+/* ======================================================================== */
+/* The outcome of a device-resident call (rows_outcome.h), batch by batch: */
+/* row r0 + i's value val[i] (never below 0 with `clamp`) goes to the     */
+/* caller's per_row (prdt ROWS_F32/ROWS_F64; −1: none), its error err[i]   */
+/* to the bad-row count and first bad row; with `sums`, kept rows (weight */
+/* from w, 0 for an NLL row whose label is the ignore index) go to the    */
+/* exact sums, counts and min/max of src/partial.c.  has_val = 0          */
+/* (softmax): errors only.  Offsets and strides are in elements (labels:  */
+/* int32 words); w's dtype is an ie_dtype (−1: no weights).               */
+
+FN double rows_oc_weight(GLOBAL const ie_u8 *w, ie_u64 i, int wdt, int *bad) {
+  double v = 1.0;
+  switch (wdt) {
+  case 0: v = (double)((GLOBAL const float *)w)[i]; break;
+  case 3: v = ((GLOBAL const double *)w)[i]; break;
+  case 4: return ((GLOBAL const ie_i32 *)w)[i] != 0 ? 1.0 : 0.0;
+  case 5: return ((GLOBAL const ie_i64 *)w)[i] != 0 ? 1.0 : 0.0;
+  case 6: return w[i] != 0 ? 1.0 : 0.0;
+  default: return 1.0;
+  }
+  if (!(v >= 0.0) || v == IE_INFINITY) *bad = 1;
+  return v;
+}
+
+#if !defined(IE_KERNEL_OPENCL) || defined(cl_khr_int64_base_atomics)
+FN void rows_oc_add(GLOBAL ie_u64 *limbs, double x) {
+  ie_u64 p[3];
+  int neg = 0;
+  const int k = rows_oc_split(x, p, &neg);
+  for (int j = 0; j < 3; j++)
+    if (p[j]) ATOMIC_ADD_U64(limbs + k + j, neg ? (ie_u64)0 - p[j] : p[j]);
+}
+
+KERNEL void rows_outcome(GLOBAL const double *val, GLOBAL const ie_i32 *err, ie_u32 nrows,
+                         ie_u64 r0, int has_val, int clamp, int sums, GLOBAL ie_u8 *pr,
+                         ie_u64 proff, ie_u64 prstride, int prdt, GLOBAL const ie_u8 *w,
+                         ie_u64 woff, ie_u64 wstride, int wdt, GLOBAL const ie_i32 *lab,
+                         ie_u64 loff, ie_u64 lstride, int lab64, int has_ignore, ie_i64 ignore,
+                         GLOBAL ie_u8 *ocb, ie_u64 ocoff) {
+  GLOBAL ie_u64 *oc = (GLOBAL ie_u64 *)(ocb + ocoff);
+  for (ie_u64 i = (ie_u64)GLOBAL_ID(); i < nrows; i += (ie_u64)GLOBAL_SIZE()) {
+    const ie_u64 g = r0 + i;
+    const int e = err[i];
+    if (e) {
+      ATOMIC_ADD_U64(oc + ROWS_OC_BAD, 1);
+      ATOMIC_MAX_U64(oc + ROWS_OC_FIRST, ~((g << 8) | (ie_u64)e));
+    }
+    if (!has_val) continue;
+    double v = val[i];
+    if (clamp && v < 0.0) v = 0.0; /* docs/SPEC.md §1: never below 0 */
+    if (prdt == ROWS_F64) ((GLOBAL double *)pr)[proff + g * prstride] = v;
+    else if (prdt == ROWS_F32) ((GLOBAL float *)pr)[proff + g * prstride] = (float)v;
+    int wbad = 0;
+    double wi = rows_oc_weight(w, woff + g * wstride, wdt, &wbad);
+    if (wbad) {
+      ATOMIC_ADD_U64(oc + ROWS_OC_WBAD, 1);
+      ATOMIC_MAX_U64(oc + ROWS_OC_WFIRST, ~g);
+      continue;
+    }
+    if (has_ignore && rows_label(lab, loff, lstride, lab64, g) == ignore) wi = 0.0;
+    if (!sums || e || wi == 0.0) continue;
+    ATOMIC_ADD_U64(oc + ROWS_OC_KEPT, 1);
+    if (v == v) { /* min and max skip NaN, as src/partial.c's comparisons do */
+      const ie_u64 key = rows_oc_key(v);
+      ATOMIC_MAX_U64(oc + ROWS_OC_MIN, ~key);
+      ATOMIC_MAX_U64(oc + ROWS_OC_MAX, key);
+      if (v == 0.0) ATOMIC_MAX_U64(oc + ROWS_OC_ZERO, ~((g << 1) | (AS_ULONG(v) >> 63)));
+    }
+    rows_oc_add(oc + ROWS_OC_WSUM, wi);
+    const double x = wi == 1.0 ? v : wi * v;
+    if (x != x) ATOMIC_ADD_U64(oc + ROWS_OC_NAN, 1);
+    else if (x == IE_INFINITY) ATOMIC_ADD_U64(oc + ROWS_OC_PINF, 1);
+    else if (x == -IE_INFINITY) ATOMIC_ADD_U64(oc + ROWS_OC_NINF, 1);
+    else if (x != 0.0) rows_oc_add(oc + ROWS_OC_SUM, x);
+  }
+}
+#endif

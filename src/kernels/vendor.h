@@ -75,6 +75,8 @@ typedef unsigned short ie_u16;
 #define ATOMIC_ADD_U32(p, v) atomicAdd((unsigned int *)(p), (unsigned int)(v))
 /* 32-bit signed atomic minimum on device memory (first bad row). */
 #define ATOMIC_MIN_I32(p, v) atomicMin((int *)(p), (int)(v))
+/* *p = max(*p, v), unsigned 64-bit. */
+#define ATOMIC_MAX_U64(p, v) atomicMax((unsigned long long *)(p), (unsigned long long)(v))
 
 #define IE_INFINITY_F __int_as_float(0x7f800000)
 #define IE_INFINITY (__longlong_as_double(0x7ff0000000000000LL))
@@ -161,6 +163,19 @@ typedef ushort ie_u16;
 #define ATOMIC_ADD_U64(p, v) atom_add((volatile GLOBAL ulong *)(p), (ulong)(v))
 #define ATOMIC_ADD_U32(p, v) atomic_add((volatile GLOBAL uint *)(p), (uint)(v))
 #define ATOMIC_MIN_I32(p, v) atomic_min((volatile GLOBAL int *)(p), (int)(v))
+#ifdef cl_khr_int64_base_atomics
+/* *p = max(*p, v), unsigned 64-bit, by compare-and-swap (the base 64-bit
+ * atomics have no max). */
+static inline void ie__atom_max_u64(volatile GLOBAL ulong *p, ulong v) {
+  ulong old = *p;
+  while (old < v) {
+    const ulong prev = atom_cmpxchg(p, old, v);
+    if (prev == old) break;
+    old = prev;
+  }
+}
+#define ATOMIC_MAX_U64(p, v) ie__atom_max_u64((volatile GLOBAL ulong *)(p), (ulong)(v))
+#endif
 
 #define IE_INFINITY_F INFINITY
 #define IE_INFINITY ((double)INFINITY)

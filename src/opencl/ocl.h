@@ -31,6 +31,7 @@ enum {
   IE_K_ROWS_FINISH_TERMS,
   IE_K_ROWS_SOFTMAX_OUT,
   IE_K_ROWS_FILL_ONES,
+  IE_K_ROWS_OUTCOME, /* NULL on a device without cl_khr_int64_base_atomics */
   IE_K_COUNT
 };
 
@@ -86,5 +87,9 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
                        const ie_mat *y, const ie_vec *labels, double *val,
                        ie_rowerr *err);
 ie_status ie__ocl_fill_nan(ie_context *ctx, const ie_mat *m);
+ie_status ie__ocl_rows_device(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                              const ie_mat *y, const ie_vec *labels, const ie_rows_sink *sink);
+ie_status ie__ocl_softmax_device(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                                 int log_out, double inv_temp, const ie_rows_sink *sink);
 
 #endif

@@ -183,7 +183,7 @@ extern const int ie__cl_count;
 static const char *const kernel_names[IE_K_COUNT] = {
     "rows_p1_lse",   "rows_p1_shannon", "rows_p1_power",        "rows_p1_nll",
     "rows_p1_pair",  "rows_finish",     "rows_stats",           "rows_p2",
-    "rows_finish_terms", "rows_softmax_out", "rows_fill_ones"};
+    "rows_finish_terms", "rows_softmax_out", "rows_fill_ones", "rows_outcome"};
 
 ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s) {
   if (s->built) return IE_OK;
@@ -218,6 +218,8 @@ ie_status ie__ocl_build(ie_context *ctx, ie_ocl *s) {
     s->k[i] = clCreateKernel(s->program, kernel_names[i], &e);
     if (e != CL_SUCCESS) {
       s->k[i] = NULL;
+      /* rows.cl leaves rows_outcome out without 64-bit atomics */
+      if (i == IE_K_ROWS_OUTCOME && e == CL_INVALID_KERNEL_NAME) continue;
       return IE_CL_FAIL(ctx, "clCreateKernel", e);
     }
     size_t kmax = 0;
@@ -392,6 +394,8 @@ const ie_backend_ops ie__opencl_ops = {
     .sub_free = ocl_sub_free,
     .synchronize = ocl_synchronize,
     .knn_dev = &ie__opencl_knn_ops,
+    .rows_device = ie__ocl_rows_device,
+    .softmax_device = ie__ocl_softmax_device,
 };
 
 /* What libinfoest-opencl.so's entry symbol returns (src/opencl/module.c). */

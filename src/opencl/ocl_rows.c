@@ -7,7 +7,10 @@
  * then either rows_finish (one-pass values), or rows_stats, the second read
  * rows_p2 and rows_finish_terms (kinds that need normalised terms), or
  * rows_stats and rows_softmax_out (softmax).  Values and errors are written
- * on the device and read back into the caller's arrays.
+ * on the device and read back into the caller's arrays, or (the
+ * device-resident forms) handed batch by batch to rows_outcome, which writes
+ * the caller's per_row and reduces errors and summary sums into the
+ * outcome; only the outcome is read back.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #include "ocl.h"
 #include "../kernels/rows_plan.h"
+#include "../kernels/rows_outcome.h"
 
 /* ---- Kernel arguments and launches ---------------------------------------------- */
 
@@ -74,9 +78,68 @@ static ie_status begin(ie_context *ctx, ie_ocl **s) {
 
 /* ---- rows ---------------------------------------------------------------------------- */
 
-ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
-                       const ie_mat *y, const ie_vec *labels, double *val,
-                       ie_rowerr *err) {
+/* ---- The outcome of a device-resident call ------------------------------------------ */
+
+/* Zero the outcome (before the first batch). */
+static ie_status outcome_begin(ie_context *ctx, ie_ocl *s, const ie_rows_sink *k) {
+  if (!s->k[IE_K_ROWS_OUTCOME])
+    return ie__error(ctx, IE_UNSUPPORTED,
+                     "opencl: this device has no cl_khr_int64_base_atomics (the row outcome is "
+                     "reduced with 64-bit atomics)");
+  const cl_ulong zero = 0;
+  IE_CL_TRY(ctx, "clEnqueueFillBuffer",
+            clEnqueueFillBuffer(s->queue, (cl_mem)k->outcome, &zero, sizeof zero,
+                                k->outcome_offset, ROWS_OC_WORDS * sizeof(cl_ulong), 0, NULL,
+                                NULL));
+  return IE_OK;
+}
+
+/* A vector's start in elements and its dtype for rows_outcome (-1: none). */
+static void sink_vec(const ie_vec *v, cl_ulong *off, int *dt) {
+  *off = 0;
+  *dt = -1;
+  if (!v->buf) return;
+  *off = (cl_ulong)(v->offset / ie__dtype_size(v->dtype));
+  *dt = (int)v->dtype;
+}
+
+/* Rows [r0, r0 + nb) of the batch in dval/rerr into the outcome.  `lab`:
+ * NLL's labels (ignore_index), else NULL. */
+static ie_status outcome_batch(ie_context *ctx, ie_ocl *s, const ie_rows_sink *k, cl_mem dval,
+                               cl_mem rerr, int64_t nb, int64_t r0, const ie_rowargs *a,
+                               const ie_vec *lab, const rows_job *j) {
+  cl_ulong proff, woff;
+  int prdt, wdt;
+  sink_vec(&k->per_row, &proff, &prdt);
+  sink_vec(&k->weights, &woff, &wdt);
+  const int ign = lab && a->has_ignore_index;
+  karg o[] = {KMEM(dval), KMEM(rerr), KA(cl_uint, (cl_uint)nb), KA(cl_ulong, (cl_ulong)r0),
+              KA(cl_int, dval != NULL), KA(cl_int, k->clamp), KA(cl_int, k->sums),
+              KMEM(k->per_row.buf), KA(cl_ulong, proff), KA(cl_ulong, (cl_ulong)k->per_row.stride),
+              KA(cl_int, prdt), KMEM(k->weights.buf), KA(cl_ulong, woff),
+              KA(cl_ulong, (cl_ulong)k->weights.stride), KA(cl_int, wdt),
+              KMEM(ign ? lab->buf : NULL), KA(cl_ulong, ign ? j->loff : 0),
+              KA(cl_ulong, ign ? j->lstride : 0), KA(cl_int, ign ? j->lab64 : 0),
+              KA(cl_int, ign), KA(cl_long, (cl_long)(a ? a->ignore_index : 0)),
+              KMEM(k->outcome), KA(cl_ulong, (cl_ulong)k->outcome_offset)};
+  return launch_rows(ctx, s, IE_K_ROWS_OUTCOME, o, NARGS(o), nb);
+}
+
+/* The one read of the call: the outcome, to the host. */
+static ie_status outcome_end(ie_context *ctx, ie_ocl *s, const ie_rows_sink *k) {
+  const size_t bytes = ROWS_OC_WORDS * sizeof(cl_ulong);
+  IE_CL_TRY(ctx, "clEnqueueReadBuffer",
+            clEnqueueReadBuffer(s->queue, (cl_mem)k->outcome, k->blocking ? CL_TRUE : CL_FALSE,
+                                k->outcome_offset, bytes, k->host, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, bytes);
+  if (!k->blocking) IE_CL_TRY(ctx, "clFlush", clFlush(s->queue));
+  return IE_OK;
+}
+
+/* One value a row into val/err (host), or with `sink` into the outcome. */
+static ie_status rows_run(ie_context *ctx, const ie_rowargs *a, const ie_mat *x, const ie_mat *y,
+                          const ie_vec *labels, double *val, ie_rowerr *err,
+                          const ie_rows_sink *sink) {
   ie_ocl *s;
   ie_status r = begin(ctx, &s);
   if (r != IE_OK) return r;
@@ -84,6 +147,7 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
   if (rows <= 0) return IE_OK;
   rows_job j;
   if ((r = rows_prepare(ctx, "opencl", a, x, y, labels, &j)) != IE_OK) return r;
+  if (sink && (r = outcome_begin(ctx, s, sink)) != IE_OK) return r;
   const int value = j.value, mode = j.mode, terms = j.terms, two = mode == ROWS_STATE_PAIR;
   const cl_ulong xoff = j.xoff, yoff = j.yoff, loff = j.loff, lstride = j.lstride;
   const cl_int lab64 = j.lab64;
@@ -148,20 +212,39 @@ ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
           (r = launch_rows(ctx, s, IE_K_ROWS_FINISH_TERMS, f, NARGS(f), nb)) != IE_OK)
         return r;
     }
+    if (sink) {
+      if ((r = outcome_batch(ctx, s, sink, dval, rerr, nb, r0, a,
+                             mode == ROWS_STATE_NLL ? labels : NULL, &j)) != IE_OK)
+        return r;
+      continue;
+    }
     IE_CL_TRY(ctx, "clEnqueueReadBuffer",
               clEnqueueReadBuffer(s->queue, rerr, CL_FALSE, 0, (size_t)nb * sizeof(cl_int),
                                   err + r0, 0, NULL, NULL));
     IE_CL_TRY(ctx, "clEnqueueReadBuffer",
               clEnqueueReadBuffer(s->queue, dval, CL_TRUE, 0, (size_t)nb * sizeof(double),
                                   val + r0, 0, NULL, NULL));
+    ie__ws_copied(ctx, 0, (size_t)nb * sizeof(cl_int));
+    ie__ws_copied(ctx, 0, (size_t)nb * sizeof(double));
   }
-  return IE_OK;
+  return sink ? outcome_end(ctx, s, sink) : IE_OK;
+}
+
+ie_status ie__ocl_rows(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                       const ie_mat *y, const ie_vec *labels, double *val,
+                       ie_rowerr *err) {
+  return rows_run(ctx, a, x, y, labels, val, err, NULL);
+}
+
+ie_status ie__ocl_rows_device(ie_context *ctx, const ie_rowargs *a, const ie_mat *x,
+                              const ie_mat *y, const ie_vec *labels, const ie_rows_sink *sink) {
+  return rows_run(ctx, a, x, y, labels, NULL, NULL, sink);
 }
 
 /* ---- softmax ------------------------------------------------------------------------- */
 
-ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
-                          int log_out, double inv_temp, ie_rowerr *err) {
+static ie_status softmax_run(ie_context *ctx, const ie_mat *x, const ie_mat *out, int log_out,
+                             double inv_temp, ie_rowerr *err, const ie_rows_sink *sink) {
   ie_ocl *s;
   ie_status r = begin(ctx, &s);
   if (r != IE_OK) return r;
@@ -171,6 +254,7 @@ ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   if ((r = rows_mat_offset(ctx, "opencl", x, "logits", &xoff)) != IE_OK ||
       (r = rows_mat_offset(ctx, "opencl", out, "out", &ooff)) != IE_OK)
     return r;
+  if (sink && (r = outcome_begin(ctx, s, sink)) != IE_OK) return r;
   const rows_geom g = rows_geometry((int64_t)s->wg, V, rows);
   const size_t teams_max = (size_t)g.batch * g.nchunks;
   cl_mem part, perr, rs, rerr;
@@ -196,11 +280,27 @@ ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
         (r = launch_rows(ctx, s, IE_K_ROWS_STATS, st, NARGS(st), nb)) != IE_OK ||
         (r = launch_teams(ctx, s, IE_K_ROWS_SOFTMAX_OUT, p2, NARGS(p2), teams, g.W)) != IE_OK)
       return r;
+    if (sink) {
+      if ((r = outcome_batch(ctx, s, sink, NULL, rerr, nb, r0, NULL, NULL, NULL)) != IE_OK)
+        return r;
+      continue;
+    }
     IE_CL_TRY(ctx, "clEnqueueReadBuffer",
               clEnqueueReadBuffer(s->queue, rerr, CL_TRUE, 0, (size_t)nb * sizeof(cl_int),
                                   err + r0, 0, NULL, NULL));
+    ie__ws_copied(ctx, 0, (size_t)nb * sizeof(cl_int));
   }
-  return IE_OK;
+  return sink ? outcome_end(ctx, s, sink) : IE_OK;
+}
+
+ie_status ie__ocl_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                          int log_out, double inv_temp, ie_rowerr *err) {
+  return softmax_run(ctx, x, out, log_out, inv_temp, err, NULL);
+}
+
+ie_status ie__ocl_softmax_device(ie_context *ctx, const ie_mat *x, const ie_mat *out,
+                                 int log_out, double inv_temp, const ie_rows_sink *sink) {
+  return softmax_run(ctx, x, out, log_out, inv_temp, NULL, sink);
 }
 
 /* ---- fill_nan ---------------------------------------------------------------------- */
