@@ -282,13 +282,10 @@ const ie_backend_ops *ie__backend_load(ie_context *ctx, ie_backend b);
  * ops->host_alloc when the backend has it). */
 enum {
   IE_WS_STAGE = 0,     /* 8: host tensors staged by the dispatcher (src/tensor.c) */
-  IE_WS_ROWS = 8,      /* 12: the row family */
-  IE_WS_KNN = 20,      /* 12 (src/knn_dev.h) */
-  IE_WS_SINKHORN = 32, /* 20 */
   IE_WS_ROWS = 8,      /* 12: the row family (OpenCL scratch +0..+5, CUDA +0; the
                           outcome ring of src/async.c +8..+10) */
-  IE_WS_KNN = 20,      /* 8 */
-  IE_WS_SINKHORN = 28, /* 24 */
+  IE_WS_KNN = 20,      /* 12 (src/knn_dev.h) */
+  IE_WS_SINKHORN = 32, /* 20 */
   IE_WS_SPECTRAL = 52, /* 8 */
   IE_WS_MAUVE = 60,    /* 12 */
   IE_WS_DISCRETE = 72, /* 12 */
