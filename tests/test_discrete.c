@@ -807,6 +807,9 @@ static void pid_device_out(ie_context *ctx, const check *k, const arr *j, const 
   cr_assert_eq(ie_pid(ctx, &tj, o, NULL, &to), IE_NEGATIVE, "%s: %s", k->name, ie_errmsg(ctx));
   AT(ctx, "joint", batched ? B - 1 : -1, -1, -1);
   cr_assert(strstr(ie_errmsg(ctx), "negative"), "%s", ie_errmsg(ctx));
+  /* Asking for nothing still checks. */
+  cr_assert_eq(ie_pid(ctx, &tj, o, NULL, NULL), IE_NEGATIVE, "%s: %s", k->name, ie_errmsg(ctx));
+  AT(ctx, "joint", batched ? B - 1 : -1, -1, -1);
   if (batched) {
     char which[48];
     snprintf(which, sizeof which, "joint %lld", (long long)(B - 1));
@@ -823,6 +826,7 @@ static void pid_device_out(ie_context *ctx, const check *k, const arr *j, const 
   dev_put(ctx, dj, hj, sizeof *hj * (size_t)(JOFF + B * n));
   cr_assert_eq(ie_pid(ctx, &tj, o, NULL, &to), IE_OK, "%s: %s", k->name, ie_errmsg(ctx));
   cr_assert(ie_error_tensor(ctx) == NULL, "%s: stale error place '%s'", k->name, ie_error_tensor(ctx));
+  cr_assert_eq(ie_pid(ctx, &tj, o, NULL, NULL), IE_OK, "%s: %s", k->name, ie_errmsg(ctx));
   dev_free(ctx, dj), dev_free(ctx, dout);
   free(hj), free(ho), free(before);
 }

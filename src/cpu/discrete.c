@@ -239,7 +239,7 @@ static ie_status cpu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S
   }
   *bad = first == INT64_MAX ? -1 : first / 4;
   *code = first == INT64_MAX ? IE_ROW_OK : (ie_rowerr)(first % 4);
-  if (first != INT64_MAX) return IE_OK;
+  if (first != INT64_MAX || (!res && !out)) return IE_OK;
   ie_u8 *o = out ? (ie_u8 *)out->buf + out->offset : NULL;
   const int o64 = out && out->dtype == IE_DT_F64;
 #pragma omp parallel for schedule(dynamic, 16) if (B > 64) num_threads(ie__threads(ctx))

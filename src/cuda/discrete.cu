@@ -283,11 +283,13 @@ static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2
   IE_CU_LAUNCHED(ctx, "disc_pid_check");
   disc_fold_min<<<1, WG, 0, s->stream>>>(part, groups);
   IE_CU_LAUNCHED(ctx, "disc_fold_min");
-  disc_pid<<<(unsigned)groups, WG, 0, s->stream>>>(
-      bytes_of(j->buf), (ie_i64)j->offset, (ie_i32)j->dtype, B, S1, S2, T, measure, part, groups,
-      (double *)dp, 0, res != NULL, out ? (ie_u8 *)out->buf : NULL, out ? (ie_i64)out->offset : 0,
-      out ? (ie_i32)out->dtype : DISC_DT_F32, out != NULL);
-  IE_CU_LAUNCHED(ctx, "disc_pid");
+  if (res || out) {
+    disc_pid<<<(unsigned)groups, WG, 0, s->stream>>>(
+        bytes_of(j->buf), (ie_i64)j->offset, (ie_i32)j->dtype, B, S1, S2, T, measure, part, groups,
+        (double *)dp, 0, res != NULL, out ? (ie_u8 *)out->buf : NULL, out ? (ie_i64)out->offset : 0,
+        out ? (ie_i32)out->dtype : DISC_DT_F32, out != NULL);
+    IE_CU_LAUNCHED(ctx, "disc_pid");
+  }
   ie_i64 first = INT64_MAX;
   st = to_host(ctx, &first, part + groups, sizeof first);
   if (st == IE_OK)

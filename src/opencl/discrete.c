@@ -377,7 +377,7 @@ static ie_status ocl_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S
               DA(cl_long, out ? (cl_long)out->offset : 0),
               DA(cl_int, out ? (cl_int)out->dtype : DISC_DT_F32),
               DA(cl_int, out != NULL)};
-  st = kern_run(ctx, &kp, a, NARGS(a), groups_for(&kp, B, MAX_GROUPS));
+  if (res || out) st = kern_run(ctx, &kp, a, NARGS(a), groups_for(&kp, B, MAX_GROUPS));
   kern_free(&kp);
   cl_long first = INT64_MAX;
   if (st == IE_OK) {
