@@ -10,7 +10,8 @@
  * backend folds what it can on the device (first bad indices, the PMI
  * map's statistics, each table's MI) so that only those few bytes cross;
  * its temporaries are slots IE_WS_DISCRETE + 0..11 and IE_WSH_DISCRETE +
- * 0..3 of the workspace.  The cell
+ * 0..3 of the workspace (ie_pid: IE_WS_DISCRETE + 2..3 in the backends,
+ * IE_WSH_DISCRETE + 2..3 in the dispatcher).  The cell
  * formulas are those of src/kernels/discrete.h on every backend.
  */
 #ifndef IE_DISCRETE_H
@@ -64,10 +65,15 @@ typedef struct ie_disc_ops {
   ie_status (*mi_rows)(ie_context *ctx, const ie_mat *t, int64_t sets, const double *rowsum,
                        const double *colsum, const double *n, double *rowmi);
   /* imin or mmi (DISC_PID_*) of each joint: j is B rows of S1·S2·T masses.
-   * res (host, 7·B) as disc_pid_joint; err (host, B) gets each joint's
-   * DISC_* code (the joint's values are then not computed). */
+   * Every joint is checked first (disc_joint_check): *bad gets the first
+   * joint that fails and *code its DISC_* code (−1 and IE_ROW_OK when
+   * none), and then nothing is written.  Otherwise res (host, 7·B as
+   * disc_pid_joint; NULL: not wanted) and out (1 × 4·B, f32/f64, backend
+   * memory; NULL: none: R, U1, U2, S of each joint) are filled.  A GPU
+   * backend folds the check on the device and writes out there, so that
+   * only the verdict crosses (and res when asked for). */
   ie_status (*pid)(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
-                   int measure, double *res, ie_rowerr *err);
+                   int measure, double *res, const ie_mat *out, int64_t *bad, ie_rowerr *code);
   /* Pointwise MMI of three maps (1 × n each) into up to four outputs
    * (NULL: skip).  *bad: first element where an input is NaN/inf, −1 if none. */
   ie_status (*pointwise)(ie_context *ctx, const ie_mat *i1, const ie_mat *i2,

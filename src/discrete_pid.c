@@ -285,6 +285,25 @@ static ie_status joint_error(ie_context *ctx, const char *fn, int batched, int64
   }
 }
 
+/* BROJA's R, U1, U2, S (res, 7 a joint) into `out` (1 × 4·B, host or
+ * device memory). */
+static ie_status write_out(ie_context *ctx, const char *fn, const ie__arg *ov, const double *res,
+                           int64_t B) {
+  const int f64 = ov->m.dtype == IE_DT_F64;
+  const size_t esz = ie__dtype_size(ov->m.dtype);
+  void *tmp = ov->on_host ? ov->host : ie__malloc((size_t)(4 * B) * esz);
+  if (!tmp) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
+  for (int64_t b = 0; b < B; b++)
+    for (int k = 0; k < 4; k++) {
+      if (f64) ((double *)tmp)[4 * b + k] = res[7 * b + k];
+      else ((float *)tmp)[4 * b + k] = (float)res[7 * b + k];
+    }
+  if (ov->on_host) return IE_OK;
+  const ie_status s = IE__BE(ctx, upload, ov->m.buf, ov->m.offset, tmp, (size_t)(4 * B) * esz);
+  free(tmp);
+  return s;
+}
+
 IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_options *opt,
                         ie_pid_result *results, DLTensor *out) {
   static const char fn[] = "ie_pid";
@@ -310,18 +329,47 @@ IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_opt
   }
   if (B == 0) return IE_OK;
   if (n == 0) return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'joint' has an empty dimension", fn);
-  /* One joint a row. */
+  /* One joint a row; `out` one row of R, U1, U2, S per joint. */
   jv.a.m.rows = B;
   jv.a.m.cols = jv.a.m.stride = jv.a.host_stride = n;
-  double *res = ie__malloc((size_t)B * 7 * sizeof *res);
-  ie_rowerr *err = ie__malloc((size_t)B * sizeof *err);
-  int64_t *iters = ie__calloc((size_t)B, sizeof *iters);
-  ie_status s = (res && err && iters) ? IE_OK : ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
-  if (s == IE_OK && o.measure != IE_PID_BROJA) {
+  if (out) {
+    ov.a.m.rows = 1;
+    ov.a.m.cols = ov.a.m.stride = ov.a.host_stride = 4 * B;
+  }
+  const int broja = o.measure == IE_PID_BROJA;
+  /* Host temporaries (the 7 values a joint, only when the call returns
+   * them or solves BROJA here): the workspace's on a GPU context, so that
+   * a warm call allocates nothing; the heap on the CPU's. */
+  const int heap = ctx->backend == IE_BACKEND_CPU;
+  double *res = NULL;
+  int64_t *iters = NULL;
+  ie_status s = IE_OK;
+  if (results || broja) {
+    const size_t rb = (size_t)B * 7 * sizeof *res, ib = broja ? (size_t)B * sizeof *iters : 0;
+    if (heap) {
+      res = ie__malloc(rb);
+      iters = ib ? ie__calloc((size_t)B, sizeof *iters) : NULL;
+      if (!res || (ib && !iters)) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
+    } else {
+      s = ie__ws_host(ctx, IE_WSH_DISCRETE + 2, rb, (void **)&res);
+      if (s == IE_OK && ib) s = ie__ws_host(ctx, IE_WSH_DISCRETE + 3, ib, (void **)&iters);
+      if (s == IE_OK && ib) memset(iters, 0, ib);
+    }
+  }
+  if (s == IE_OK && !broja) {
+    /* imin / mmi on the backend: joints checked there, `out` written there
+     * (staged when it is host memory on a GPU); the first bad joint and its
+     * code come back, and the values only when `results` asks for them. */
+    int64_t bad = -1;
+    ie_rowerr code = IE_ROW_OK;
     s = ie__stage_in(ctx, &jv.a);
-    if (s == IE_OK) s = IE__BE(ctx, discrete->pid, &jv.a.m, S1, S2, T, (int)o.measure, res, err);
-    for (int64_t b = 0; s == IE_OK && b < B; b++)
-      if (err[b]) s = joint_error(ctx, fn, batched, b, err[b]);
+    if (s == IE_OK && out) s = ie__stage_out(ctx, &ov.a);
+    if (s == IE_OK)
+      s = IE__BE(ctx, discrete->pid, &jv.a.m, S1, S2, T, (int)o.measure, results ? res : NULL,
+                 out ? &ov.a.m : NULL, &bad, &code);
+    if (s == IE_OK && bad >= 0) s = joint_error(ctx, fn, batched, bad, (int)code);
+    if (s == IE_OK && out) s = ie__unstage_out(ctx, &ov.a);
+    if (out) ie__release(ctx, &ov.a);
     ie__release(ctx, &jv.a);
   } else if (s == IE_OK) {
     /* BROJA on the host: read the joints as doubles, check, normalise, solve. */
@@ -354,45 +402,18 @@ IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_opt
       if (any_fail) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the BROJA solver", fn);
     }
     free(p);
-  }
-  if (s == IE_OK && out) {
-    double *flat = ie__malloc((size_t)B * 4 * sizeof *flat);
-    if (!flat) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
-    for (int64_t b = 0; s == IE_OK && b < B; b++)
-      for (int k = 0; k < 4; k++) flat[b * 4 + k] = res[7 * b + k];
-    ov.a.m.rows = 1;
-    ov.a.m.cols = ov.a.m.stride = ov.a.host_stride = 4 * B;
-    if (s == IE_OK) {
-      if (ov.a.on_host) {
-        for (int64_t k = 0; k < 4 * B; k++) {
-          if (ov.a.m.dtype == IE_DT_F64) ((double *)ov.a.host)[k] = flat[k];
-          else ((float *)ov.a.host)[k] = (float)flat[k];
-        }
-      } else {
-        const size_t esz = ie__dtype_size(ov.a.m.dtype);
-        void *tmp = ie__malloc((size_t)(4 * B) * esz);
-        if (!tmp) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
-        else {
-          for (int64_t k = 0; k < 4 * B; k++) {
-            if (ov.a.m.dtype == IE_DT_F64) ((double *)tmp)[k] = flat[k];
-            else ((float *)tmp)[k] = (float)flat[k];
-          }
-          s = IE__BE(ctx, upload, ov.a.m.buf, ov.a.m.offset, tmp, (size_t)(4 * B) * esz);
-          free(tmp);
-        }
-      }
-    }
-    free(flat);
+    if (s == IE_OK && out) s = write_out(ctx, fn, &ov.a, res, B);
   }
   if (s == IE_OK && results)
     for (int64_t b = 0; b < B; b++) {
       const double *r = res + 7 * b;
-      ie_pid_result x = {r[0], r[1], r[2], r[3], r[4], r[5], r[6], iters[b]};
+      ie_pid_result x = {r[0], r[1], r[2], r[3], r[4], r[5], r[6], iters ? iters[b] : 0};
       results[b] = x;
     }
-  free(res);
-  free(err);
-  free(iters);
+  if (heap) {
+    free(res);
+    free(iters);
+  }
   return s;
 }
 

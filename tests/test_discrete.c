@@ -227,6 +227,9 @@ static void run_tmi(ie_context *ctx, const check *k, double tol) {
   arr_free(&c), arr_free(&e);
 }
 
+static void pid_device_out(ie_context *ctx, const check *k, const arr *j, const double *ex,
+                           const ie_pid_result *host, const ie_pid_options *o, double tol);
+
 static void run_pid(ie_context *ctx, const check *k, double tol) {
   arr j, e;
   arr_load(&j, k->f[0]);
@@ -268,6 +271,7 @@ static void run_pid(ie_context *ctx, const check *k, double tol) {
     cr_assert(fabs(got[6] - got[0] - got[1] - got[2] - got[3]) <= 1e-12 * fmax(1, got[6]),
               "%s: I12 != R + U1 + U2 + S", k->name);
   }
+  if (ie_context_backend(ctx) != IE_BACKEND_CPU) pid_device_out(ctx, k, &j, (double *)e.data, r, &o, tol);
   free(flat);
   free(flat32);
   free(r);
@@ -742,6 +746,89 @@ static void dev_tensor(ie_context *ctx, DLTensor *t, void *buf, DLDataType dt, i
   t->shape = shape;
   t->strides = strides;
   t->byte_offset = byte_offset;
+}
+
+/* The joints of a pid check in device memory (at a byte offset) into a
+ * device `out` (float32, at a byte offset; results NULL): R, U1, U2, S within
+ * tol of dit's float64 values and equal to the host call's `host` (rounded to
+ * float32), nothing written before the offset.  A warm imin / MMI call
+ * allocates nothing, uploads nothing and reads back only its verdict (one
+ * long).  A negative cell in the last joint is IE_NEGATIVE naming that joint
+ * (ie_error_index), and NaN in the first as well names the first (the
+ * device's fold keeps the smallest); `out` is left as it was. */
+static void pid_device_out(ie_context *ctx, const check *k, const arr *j, const double *ex,
+                           const ie_pid_result *host, const ie_pid_options *o, double tol) {
+  enum { JOFF = 3, OOFF = 5 };
+  cr_assert(j->t.dtype.code == kDLFloat && j->t.dtype.bits == 32, "%s: joints narrowed", k->name);
+  const int batched = j->ndim == 4;
+  const int64_t B = batched ? j->shape[0] : 1, n = arr_count(j) / B;
+  float *hj = calloc((size_t)(JOFF + B * n), sizeof *hj);
+  float *ho = malloc(sizeof *ho * (size_t)(OOFF + 4 * B)), *before = malloc(sizeof *ho * (size_t)(OOFF + 4 * B));
+  memcpy(hj + JOFF, j->data, sizeof *hj * (size_t)(B * n));
+  for (int64_t q = 0; q < OOFF + 4 * B; q++) ho[q] = NAN;
+  void *dj = dev_alloc(ctx, sizeof *hj * (size_t)(JOFF + B * n)), *dout = dev_alloc(ctx, sizeof *ho * (size_t)(OOFF + 4 * B));
+  dev_put(ctx, dj, hj, sizeof *hj * (size_t)(JOFF + B * n));
+  dev_put(ctx, dout, ho, sizeof *ho * (size_t)(OOFF + 4 * B));
+  int64_t jshape[4], oshape[2] = {B, 4};
+  for (int d = 0; d < j->ndim; d++) jshape[d] = j->shape[d];
+  DLTensor tj, to;
+  dev_tensor(ctx, &tj, dj, TC_F32, j->ndim, jshape, NULL, JOFF * sizeof(float));
+  dev_tensor(ctx, &to, dout, TC_F32, batched ? 2 : 1, batched ? oshape : oshape + 1, NULL, OOFF * sizeof(float));
+  cr_assert_eq(ie_pid(ctx, &tj, o, NULL, &to), IE_OK, "%s: device out: %s", k->name, ie_errmsg(ctx));
+  dev_get(ctx, ho, dout, sizeof *ho * (size_t)(OOFF + 4 * B));
+  for (int q = 0; q < OOFF; q++) cr_assert(isnan(ho[q]), "%s: element %d before the offset written", k->name, q);
+  static const char *const names[4] = {"R", "U1", "U2", "S"};
+  for (int64_t b = 0; b < B; b++) {
+    const double want[4] = {host[b].redundancy, host[b].unique1, host[b].unique2, host[b].synergy};
+    for (int q = 0; q < 4; q++) {
+      const float got = ho[OOFF + 4 * b + q];
+      cr_assert(near(got, ex[7 * b + q], fmax(tol, 1e-6)) && got >= 0,
+                "%s: device out, joint %lld: %s = %.9g, dit %.17g", k->name, (long long)b, names[q], got,
+                ex[7 * b + q]);
+      cr_assert(got == (float)want[q], "%s: device out, joint %lld: %s = %.9g, the host results' %.9g", k->name,
+                (long long)b, names[q], got, (float)want[q]);
+    }
+  }
+  if (o->measure != IE_PID_BROJA) {
+    ie_workspace_info w0 = {.size = sizeof w0}, w1 = {.size = sizeof w1};
+    cr_assert(ie_workspace_query(ctx, &w0) == IE_OK);
+    cr_assert_eq(ie_pid(ctx, &tj, o, NULL, &to), IE_OK, "%s: %s", k->name, ie_errmsg(ctx));
+    cr_assert(ie_workspace_query(ctx, &w1) == IE_OK);
+    cr_assert(w1.device_allocations == w0.device_allocations && w1.host_allocations == w0.host_allocations,
+              "%s: a warm call allocated", k->name);
+    cr_assert(w1.bytes_to_device == w0.bytes_to_device && w1.bytes_to_host - w0.bytes_to_host == 8,
+              "%s: a warm call moved %llu bytes up and %llu down; expected 0 and 8", k->name,
+              (unsigned long long)(w1.bytes_to_device - w0.bytes_to_device),
+              (unsigned long long)(w1.bytes_to_host - w0.bytes_to_host));
+  }
+  memcpy(before, ho, sizeof *ho * (size_t)(OOFF + 4 * B));
+  hj[JOFF + (B - 1) * n + n / 2] = -0.25f;
+  dev_put(ctx, dj, hj, sizeof *hj * (size_t)(JOFF + B * n));
+  cr_assert_eq(ie_pid(ctx, &tj, o, NULL, &to), IE_NEGATIVE, "%s: %s", k->name, ie_errmsg(ctx));
+  AT(ctx, "joint", batched ? B - 1 : -1, -1, -1);
+  cr_assert(strstr(ie_errmsg(ctx), "negative"), "%s", ie_errmsg(ctx));
+  /* Asking for nothing still checks. */
+  cr_assert_eq(ie_pid(ctx, &tj, o, NULL, NULL), IE_NEGATIVE, "%s: %s", k->name, ie_errmsg(ctx));
+  AT(ctx, "joint", batched ? B - 1 : -1, -1, -1);
+  if (batched) {
+    char which[48];
+    snprintf(which, sizeof which, "joint %lld", (long long)(B - 1));
+    cr_assert(strstr(ie_errmsg(ctx), which), "%s: %s", k->name, ie_errmsg(ctx));
+    hj[JOFF + 1] = NAN;
+    dev_put(ctx, dj, hj, sizeof *hj * (size_t)(JOFF + B * n));
+    cr_assert_eq(ie_pid(ctx, &tj, o, NULL, &to), IE_NONFINITE, "%s: %s", k->name, ie_errmsg(ctx));
+    AT(ctx, "joint", 0, -1, -1);
+  }
+  dev_get(ctx, ho, dout, sizeof *ho * (size_t)(OOFF + 4 * B));
+  cr_assert(!memcmp(ho, before, sizeof *ho * (size_t)(OOFF + 4 * B)), "%s: a failed call changed 'out'", k->name);
+  /* Fixed again: a good call, no stale error. */
+  memcpy(hj + JOFF, j->data, sizeof *hj * (size_t)(B * n));
+  dev_put(ctx, dj, hj, sizeof *hj * (size_t)(JOFF + B * n));
+  cr_assert_eq(ie_pid(ctx, &tj, o, NULL, &to), IE_OK, "%s: %s", k->name, ie_errmsg(ctx));
+  cr_assert(ie_error_tensor(ctx) == NULL, "%s: stale error place '%s'", k->name, ie_error_tensor(ctx));
+  cr_assert_eq(ie_pid(ctx, &tj, o, NULL, NULL), IE_OK, "%s: %s", k->name, ie_errmsg(ctx));
+  dev_free(ctx, dj), dev_free(ctx, dout);
+  free(hj), free(ho), free(before);
 }
 
 /* Labels and table in device memory (strided labels, a table at a byte

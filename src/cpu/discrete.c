@@ -4,6 +4,7 @@
  * per-joint PID, with the cell formulas of src/kernels/discrete.h.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,16 +221,37 @@ static ie_status cpu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
 }
 
 static ie_status cpu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
-                         int measure, double *res, ie_rowerr *err) {
+                         int measure, double *res, const ie_mat *out, int64_t *bad,
+                         ie_rowerr *code) {
   (void)ctx;
   const ie_u8 *b = base_of(j);
   const int dt = (int)j->dtype;
-  const int64_t n = S1 * S2 * T;
-#pragma omp parallel for schedule(dynamic, 16) if (j->rows > 64) num_threads(ie__threads(ctx))
-  for (int64_t r = 0; r < j->rows; r++) {
+  const int64_t n = S1 * S2 * T, B = j->rows;
+  /* Every joint is checked first (the smallest 4·r + code fails), so that a
+   * failure writes nothing. */
+  int64_t first = INT64_MAX;
+#pragma omp parallel for schedule(static) reduction(min : first) if (B * n > 65536) \
+    num_threads(ie__threads(ctx))
+  for (int64_t r = 0; r < B; r++) {
     double total = 0;
-    err[r] = disc_joint_check(b, dt, r * n, n, &total);
-    if (err[r] == DISC_OK) disc_pid_joint(b, dt, r * n, S1, S2, T, total, measure, res + 7 * r);
+    const int c = disc_joint_check(b, dt, r * n, n, &total);
+    if (c != DISC_OK && 4 * r + c < first) first = 4 * r + c;
+  }
+  *bad = first == INT64_MAX ? -1 : first / 4;
+  *code = first == INT64_MAX ? IE_ROW_OK : (ie_rowerr)(first % 4);
+  if (first != INT64_MAX || (!res && !out)) return IE_OK;
+  ie_u8 *o = out ? (ie_u8 *)out->buf + out->offset : NULL;
+  const int o64 = out && out->dtype == IE_DT_F64;
+#pragma omp parallel for schedule(dynamic, 16) if (B > 64) num_threads(ie__threads(ctx))
+  for (int64_t r = 0; r < B; r++) {
+    double total = 0, v[7];
+    disc_joint_check(b, dt, r * n, n, &total);
+    disc_pid_joint(b, dt, r * n, S1, S2, T, total, measure, v);
+    if (res) memcpy(res + 7 * r, v, sizeof v);
+    for (int q = 0; o && q < 4; q++) {
+      if (o64) ((double *)o)[4 * r + q] = v[q];
+      else ((float *)o)[4 * r + q] = (float)v[q];
+    }
   }
   return IE_OK;
 }

@@ -258,33 +258,53 @@ static ie_status cu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, cons
 
 /* ---- PID ---------------------------------------------------------------------------------- */
 
+/* The check pass folds the first bad joint on the device, and the values
+ * are written only when it found none (disc_pid reads the verdict there):
+ * out is filled on the device, and what crosses is the verdict's one long,
+ * and the 7·B values when res asks for them.  Slots IE_WS_DISCRETE + 2
+ * (the verdicts) and + 3 (the values). */
 static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
-                        int measure, double *res, ie_rowerr *err)
+                        int measure, double *res, const ie_mat *out, int64_t *bad, ie_rowerr *code)
 {
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
-  const int64_t B = j->rows, o_res = 0, o_err = 7 * B;
-  ie_i64 *part = NULL;
-  double *d = NULL;
-  ie_status st = scratch(ctx, 0, 8 * B, &part, &d);
+  *bad = -1;
+  *code = IE_ROW_OK;
+  const int64_t B = j->rows, n = S1 * S2 * T, groups = groups_for(B, MAX_GROUPS);
+  void *pp = NULL, *dp = NULL;
+  ie_status st = ie__ws_device(ctx, IE_WS_DISCRETE + 2, (size_t)(groups + 1) * sizeof(ie_i64), &pp);
+  if (st == IE_OK && res)
+    st = ie__ws_device(ctx, IE_WS_DISCRETE + 3, (size_t)(7 * B) * sizeof(double), &dp);
   if (st != IE_OK)
     return st;
-  disc_pid<<<(unsigned)groups_for(B, MAX_ROW_GROUPS), WG, 0, s->stream>>>(
-      bytes_of(j->buf), (ie_i64)j->offset, (ie_i32)j->dtype, B, S1, S2, T, measure, d, o_res,
-      o_err);
-  IE_CU_LAUNCHED(ctx, "disc_pid");
-  void *hp = NULL;
-  st = ie__ws_host(ctx, IE_WSH_DISCRETE + 0, (size_t)B * sizeof(double), &hp);
-  if (st != IE_OK)
-    return st;
-  const double *codes = (const double *)hp;
-  st = to_host(ctx, res, d + o_res, (size_t)(7 * B) * sizeof(double));
-  if (st == IE_OK)
-    st = to_host(ctx, (void *)codes, d + o_err, (size_t)B * sizeof(double));
+  ie_i64 *part = (ie_i64 *)pp;
+  disc_pid_check<<<(unsigned)groups, WG, 0, s->stream>>>(bytes_of(j->buf), (ie_i64)j->offset,
+                                                          (ie_i32)j->dtype, B, n, part);
+  IE_CU_LAUNCHED(ctx, "disc_pid_check");
+  disc_fold_min<<<1, WG, 0, s->stream>>>(part, groups);
+  IE_CU_LAUNCHED(ctx, "disc_fold_min");
+  if (res || out) {
+    disc_pid<<<(unsigned)groups, WG, 0, s->stream>>>(
+        bytes_of(j->buf), (ie_i64)j->offset, (ie_i32)j->dtype, B, S1, S2, T, measure, part, groups,
+        (double *)dp, 0, res != NULL, out ? (ie_u8 *)out->buf : NULL, out ? (ie_i64)out->offset : 0,
+        out ? (ie_i32)out->dtype : DISC_DT_F32, out != NULL);
+    IE_CU_LAUNCHED(ctx, "disc_pid");
+  }
+  ie_i64 first = INT64_MAX;
+  st = to_host(ctx, &first, part + groups, sizeof first);
   if (st == IE_OK)
     st = finish(ctx);
-  for (int64_t b = 0; st == IE_OK && b < B; b++)
-    err[b] = (ie_rowerr)codes[b];
+  if (st != IE_OK)
+    return st;
+  if (first != INT64_MAX) {
+    *bad = first / 4;
+    *code = (ie_rowerr)(first % 4);
+    return IE_OK;
+  }
+  if (res)
+    st = to_host(ctx, res, dp, (size_t)(7 * B) * sizeof(double));
+  if (st == IE_OK && res)
+    st = finish(ctx);
   return st;
 }
 

@@ -12,7 +12,8 @@
  *
  * Scratch results go to one double array `d` at element offsets o_*; the
  * first-bad-index searches write one ie_i64 a work-group to `part`
- * (DISC_NONE: nothing found there), whose minimum the host takes.
+ * (DISC_NONE: nothing found there), whose minimum disc_fold_min takes on
+ * the device, so that one long crosses.
  *
  * BROJA is not here: its convex program is solved on the host for every
  * backend (src/discrete_pid.c).
@@ -242,20 +243,44 @@ KERNEL void disc_mi_rows(GLOBAL const ie_u8 *tb, ie_i64 toff, ie_i32 dt, ie_i64 
 
 /* ---- PID -------------------------------------------------------------------------- */
 
-/* One work-item a joint b of B joints of S1·S2·T masses: its DISC_* code to
- * d[o_err + b] and, when fine, imin or MMI (measure) to d[o_res + 7b ..]. */
-KERNEL void disc_pid(GLOBAL const ie_u8 *jb, ie_i64 joff, ie_i32 dt, ie_i64 B, ie_i64 S1,
-                     ie_i64 S2, ie_i64 T, ie_i32 measure, GLOBAL double *d, ie_i64 o_res,
-                     ie_i64 o_err) {
+/* The check pass: one work-item a joint b of B joints of n masses;
+ * part[group] = the smallest 4·b + code of a joint that fails
+ * disc_joint_check (code its DISC_* code) among the group's joints. */
+KERNEL void disc_pid_check(GLOBAL const ie_u8 *jb, ie_i64 joff, ie_i32 dt, ie_i64 B, ie_i64 n,
+                           GLOBAL ie_i64 *part) {
+  LOCAL_ARRAY(ie_i64, sh, DISC_WG);
   GLOBAL const ie_u8 *j = jb + joff;
+  ie_i64 first = DISC_NONE;
+  for (ie_i64 b = GLOBAL_ID(); b < B && first == DISC_NONE; b += GLOBAL_SIZE()) {
+    double total = 0;
+    const ie_i32 code = disc_joint_check(j, dt, b * n, n, &total);
+    if (code != DISC_OK) first = 4 * b + code;
+  }
+  const ie_i64 m = disc_group_min_i64(sh, first);
+  if (LOCAL_ID() == 0) part[GROUP_ID()] = m;
+}
+
+/* One work-item a joint b of B joints of S1·S2·T masses, after the check
+ * pass folded its verdict into part[o_verdict] (DISC_NONE: every joint is
+ * fine; otherwise nothing is written): imin or MMI (measure) of the joint
+ * to d[o_res + 7b ..] when has_res, and R, U1, U2, S to elements 4b .. 4b + 3
+ * of `out` (float32/float64 odt, at byte offset ooff) when has_out. */
+KERNEL void disc_pid(GLOBAL const ie_u8 *jb, ie_i64 joff, ie_i32 dt, ie_i64 B, ie_i64 S1,
+                     ie_i64 S2, ie_i64 T, ie_i32 measure, GLOBAL const ie_i64 *part,
+                     ie_i64 o_verdict, GLOBAL double *d, ie_i64 o_res, ie_i32 has_res,
+                     GLOBAL ie_u8 *ob, ie_i64 ooff, ie_i32 odt, ie_i32 has_out) {
+  if (part[o_verdict] != DISC_NONE) return;
+  GLOBAL const ie_u8 *j = jb + joff;
+  GLOBAL ie_u8 *out = ob + ooff;
   const ie_i64 n = S1 * S2 * T;
   for (ie_i64 b = GLOBAL_ID(); b < B; b += GLOBAL_SIZE()) {
-    double total = 0, out[7];
-    const ie_i32 code = disc_joint_check(j, dt, b * n, n, &total);
-    d[o_err + b] = (double)code;
-    if (code != DISC_OK) continue;
-    disc_pid_joint(j, dt, b * n, S1, S2, T, total, measure, out);
-    for (int q = 0; q < 7; q++) d[o_res + 7 * b + q] = out[q];
+    double total = 0, v[7];
+    disc_joint_check(j, dt, b * n, n, &total); /* the total; the check passed */
+    disc_pid_joint(j, dt, b * n, S1, S2, T, total, measure, v);
+    if (has_res)
+      for (int q = 0; q < 7; q++) d[o_res + 7 * b + q] = v[q];
+    if (has_out)
+      for (int q = 0; q < 4; q++) disc_store(out, odt, 4 * b + q, v[q]);
   }
 }
 

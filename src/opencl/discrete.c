@@ -106,7 +106,7 @@ static size_t groups_for(const kern *k, int64_t items, size_t cap) {
 }
 
 /* The family's temporaries: workspace slots IE_WS_DISCRETE + these. */
-enum { SL_PART = 0, SL_D = 1 };
+enum { SL_PART = 0, SL_D = 1, SL_PID_PART = 2, SL_PID_RES = 3 };
 
 static ie_status slot(ie_context *ctx, int which, size_t bytes, cl_mem *m) {
   void *buf = NULL;
@@ -334,25 +334,64 @@ static ie_status ocl_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
 
 /* ---- PID ---------------------------------------------------------------------------------- */
 
+/* The check pass folds the first bad joint on the device, and the values
+ * are written only when it found none (the pid kernel reads the verdict
+ * there): then out is filled on the device, and what crosses is the
+ * verdict's one long, and the 7·B values when res asks for them. */
 static ie_status ocl_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
-                         int measure, double *res, ie_rowerr *err) {
-  const int64_t B = j->rows, o_res = 0, o_err = 7 * B;
-  cl_mem d = NULL;
-  ie_status st = scratch_d(ctx, (size_t)(8 * B), &d);
-  kern k;
-  if (st == IE_OK) st = kern_make(ctx, "disc_pid", &k);
+                         int measure, double *res, const ie_mat *out, int64_t *bad,
+                         ie_rowerr *code) {
+  ie_ocl *s = ctx->state;
+  *bad = -1;
+  *code = IE_ROW_OK;
+  const int64_t B = j->rows, n = S1 * S2 * T;
+  kern kc, kp;
+  ie_status st = kern_make(ctx, "disc_pid_check", &kc);
   if (st != IE_OK) return st;
-  darg a[] = {DMEM(j->buf),    DA(cl_long, (cl_long)j->offset), DA(cl_int, (cl_int)j->dtype),
-              DA(cl_long, B),  DA(cl_long, S1),                 DA(cl_long, S2),
-              DA(cl_long, T),  DA(cl_int, measure),             DMEM(d),
-              DA(cl_long, o_res), DA(cl_long, o_err)};
-  st = kern_run(ctx, &k, a, NARGS(a), groups_for(&k, B, MAX_ROW_GROUPS));
-  kern_free(&k);
-  void *codes = NULL;
-  if (st == IE_OK) st = ie__ws_host(ctx, IE_WSH_DISCRETE + 0, (size_t)B * sizeof(double), &codes);
-  if (st == IE_OK) st = download(ctx, d, o_res, res, 7 * B);
-  if (st == IE_OK) st = download(ctx, d, o_err, codes, B);
-  for (int64_t b = 0; st == IE_OK && b < B; b++) err[b] = (ie_rowerr)((const double *)codes)[b];
+  const size_t groups = groups_for(&kc, B, MAX_GROUPS);
+  cl_mem part = NULL, d = NULL;
+  st = slot(ctx, SL_PID_PART, (groups + 1) * sizeof(cl_long), &part);
+  if (st == IE_OK && res) st = slot(ctx, SL_PID_RES, (size_t)(7 * B) * sizeof(double), &d);
+  darg ac[] = {DMEM(j->buf), DA(cl_long, (cl_long)j->offset), DA(cl_int, (cl_int)j->dtype),
+               DA(cl_long, B), DA(cl_long, n), DMEM(part)};
+  if (st == IE_OK) st = kern_run(ctx, &kc, ac, NARGS(ac), groups);
+  kern_free(&kc);
+  darg af[] = {DMEM(part), DA(cl_long, (cl_long)groups)};
+  if (st == IE_OK) st = run_fold(ctx, "disc_fold_min", af, NARGS(af), 1);
+  if (st == IE_OK) st = kern_make(ctx, "disc_pid", &kp);
+  if (st != IE_OK) return st;
+  darg a[] = {DMEM(j->buf),
+              DA(cl_long, (cl_long)j->offset),
+              DA(cl_int, (cl_int)j->dtype),
+              DA(cl_long, B),
+              DA(cl_long, S1),
+              DA(cl_long, S2),
+              DA(cl_long, T),
+              DA(cl_int, measure),
+              DMEM(part),
+              DA(cl_long, (cl_long)groups),
+              DMEM(res ? d : part), /* not written without res */
+              DA(cl_long, 0),
+              DA(cl_int, res != NULL),
+              DMEM(out ? out->buf : (void *)part), /* not written without an output */
+              DA(cl_long, out ? (cl_long)out->offset : 0),
+              DA(cl_int, out ? (cl_int)out->dtype : DISC_DT_F32),
+              DA(cl_int, out != NULL)};
+  if (res || out) st = kern_run(ctx, &kp, a, NARGS(a), groups_for(&kp, B, MAX_GROUPS));
+  kern_free(&kp);
+  cl_long first = INT64_MAX;
+  if (st == IE_OK) {
+    IE_CL_TRY(ctx, "clEnqueueReadBuffer",
+              clEnqueueReadBuffer(s->queue, part, CL_TRUE, groups * sizeof(cl_long), sizeof first, &first,
+                                  0, NULL, NULL));
+    ie__ws_copied(ctx, 0, sizeof first);
+  }
+  if (st == IE_OK && first != INT64_MAX) {
+    *bad = first / 4;
+    *code = (ie_rowerr)(first % 4);
+    return IE_OK;
+  }
+  if (st == IE_OK && res) st = download(ctx, d, 0, res, 7 * B);
   return st;
 }
 
