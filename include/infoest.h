@@ -624,7 +624,17 @@ typedef struct {
  * or the cost (IE_NONFINITE), zero total mass (IE_EMPTY_ROW), shapes that do
  * not agree (IE_BAD_SHAPE), bad options such as ε ≤ 0 (IE_INVALID_ARGUMENT);
  * the message names the tensor, the problem and the element.  Same inputs,
- * same backend: bit-identical results. */
+ * same backend: bit-identical results.
+ *
+ * On a GPU context, device tensors stay on the device: the weights are
+ * checked and normalised there, the points or the cost converted and
+ * checked there (and the box cost ε-scaling starts from reduced there);
+ * f, g and the plan are written there.  A solve reads back 40 bytes of
+ * input status once, 96·B bytes at the end (the results' terms), and, at
+ * each convergence check (every check_every iterations), 96·B bytes of
+ * per-problem errors, writing 2·B bytes of masks when a problem stops: it
+ * does not grow with n, m or d (only on a failure: the bad element and its
+ * problem's total, for the message).  Host tensors are copied in first. */
 IE_API ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *a,
                              const DLTensor *b, const DLTensor *cost,
                              const DLTensor *x, const DLTensor *y,

@@ -128,37 +128,31 @@ static ie_status read_all(ie_context *ctx, const ie__arg *a, double *out) {
   return IE_OK;
 }
 
-/* Write host doubles [rows, cols] into a checked f32/f64 output view. */
-static ie_status write_all(ie_context *ctx, const ie__arg *a, const double *v) {
-  const int64_t rows = a->m.rows, cols = a->m.cols;
-  const int f64 = a->m.dtype == IE_DT_F64;
-  const size_t esz = f64 ? 8 : 4, rowb = (size_t)cols * esz;
-  if (rows == 0 || cols == 0) return IE_OK;
-  char *pack = ie__malloc(a->on_host ? 1 : rowb * (size_t)rows);
-  if (!pack) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for '%s'", FN, a->name);
-  for (int64_t r = 0; r < rows; r++) {
-    char *dst = a->on_host ? a->host + (size_t)r * (size_t)a->host_stride * esz : pack + (size_t)r * rowb;
-    for (int64_t c = 0; c < cols; c++) {
-      if (f64) ((double *)dst)[c] = v[r * cols + c];
-      else ((float *)dst)[c] = (float)v[r * cols + c];
-    }
-  }
-  ie_status s = IE_OK;
-  if (!a->on_host) {
-    if (a->m.stride == cols) s = IE__BE(ctx, upload, a->m.buf, a->m.offset, pack, rowb * (size_t)rows);
-    for (int64_t r = 0; s == IE_OK && a->m.stride != cols && r < rows; r++)
-      s = IE__BE(ctx, upload, a->m.buf, a->m.offset + (size_t)r * (size_t)a->m.stride * esz,
-                           pack + (size_t)r * rowb, rowb);
-  }
-  free(pack);
-  return s;
-}
-
 /* Does an input's batch agree with B?  (0 or 1: shared.) */
 static int batch_ok(int64_t batch, int64_t B) { return batch <= 1 || batch == B; }
 static int64_t batch_rows(int64_t batch, int64_t n) { return batch > 1 ? n : 0; }
 
 /* ---- Weights ------------------------------------------------------------------ */
+
+/* The error for weights `w`: problem p, point i (value x) is bad, or, with
+ * i = n, the problem's total `tot` is (zero, or it overflows). */
+static ie_status weight_error(ie_context *ctx, const sk_in *w, int64_t p, int64_t i, double x, double tot) {
+  const char *name = w->arg.name;
+  if (i < w->n) {
+    ie__locate(ctx, name, -1, w->batch ? p : i, w->batch ? i : -1);
+    if (isnan(x) || isinf(x))
+      return ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, point %lld: %s weight", FN, name,
+                       (long long)p, (long long)i, isnan(x) ? "NaN" : "an infinite");
+    return ie__error(ctx, IE_NEGATIVE, "%s: tensor '%s' problem %lld, point %lld: negative mass %g", FN, name,
+                     (long long)p, (long long)i, x);
+  }
+  ie__locate(ctx, name, -1, w->batch ? p : -1, -1);
+  if (!(tot > 0))
+    return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor '%s' problem %lld has zero total mass%s", FN, name,
+                     (long long)p, w->n == 0 ? " (it has no points)" : "");
+  return ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld: the total mass overflows", FN, name,
+                   (long long)p);
+}
 
 /* Read weights [Bw, n], check them, and write log of the normalised weights
  * for each of the B problems into lw [B·n]. */
@@ -171,29 +165,40 @@ static ie_status read_weights(ie_context *ctx, const sk_in *w, int64_t B, double
     double tot = 0;
     for (int64_t i = 0; s == IE_OK && i < n; i++) {
       double x = v[p * n + i];
-      if ((isnan(x) || isinf(x) || x < 0) && s == IE_OK)
-        ie__locate(ctx, w->arg.name, -1, w->batch ? p : i, w->batch ? i : -1);
-      if (isnan(x) || isinf(x))
-        s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, point %lld: %s weight", FN,
-                      w->arg.name, (long long)p, (long long)i, isnan(x) ? "NaN" : "an infinite");
-      else if (x < 0)
-        s = ie__error(ctx, IE_NEGATIVE, "%s: tensor '%s' problem %lld, point %lld: negative mass %g", FN,
-                      w->arg.name, (long long)p, (long long)i, x);
+      if (isnan(x) || isinf(x) || x < 0) s = weight_error(ctx, w, p, i, x, 0);
       tot += x;
     }
-    if (s == IE_OK && (!(tot > 0) || isinf(tot))) ie__locate(ctx, w->arg.name, -1, w->batch ? p : -1, -1);
-    if (s == IE_OK && !(tot > 0))
-      s = ie__error(ctx, IE_EMPTY_ROW, "%s: tensor '%s' problem %lld has zero total mass%s", FN,
-                    w->arg.name, (long long)p, n == 0 ? " (it has no points)" : "");
-    if (s == IE_OK && isinf(tot))
-      s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld: the total mass overflows", FN,
-                    w->arg.name, (long long)p);
+    if (s == IE_OK && (!(tot > 0) || isinf(tot))) s = weight_error(ctx, w, p, n, 0, tot);
     for (int64_t i = 0; s == IE_OK && i < n; i++) v[p * n + i] = log(v[p * n + i] / tot);
   }
   for (int64_t b = 0; s == IE_OK && b < B; b++)
     memcpy(lw + b * n, v + (Bw > 1 ? b : 0) * n, (size_t)n * sizeof *v);
   free(v);
   return s;
+}
+
+/* One element of a checked input, as a double (on a failure: what the
+ * message needs). */
+static ie_status read_one(ie_context *ctx, const ie__arg *a, int64_t r, int64_t c, double *out) {
+  const size_t esz = ie__dtype_size(a->m.dtype), at = ((size_t)r * (size_t)a->m.stride + (size_t)c) * esz;
+  unsigned char tmp[8];
+  if (a->on_host && !a->owned) {
+    *out = ie__load_double(a->host + ((size_t)r * (size_t)a->host_stride + (size_t)c) * esz, a->m.dtype);
+    return IE_OK;
+  }
+  IE__CHECK(IE__BE(ctx, download, tmp, a->m.buf, a->m.offset + at, esz));
+  *out = ie__load_double(tmp, a->m.dtype);
+  return IE_OK;
+}
+
+/* The error for points `p`: flat element e (row·d + coordinate) of its
+ * [rows, d] view is v, not finite. */
+static ie_status point_error(ie_context *ctx, const sk_in *p, size_t e, double v) {
+  int64_t row = (int64_t)(e / (size_t)p->k), n = p->n ? p->n : 1;
+  ie__locate(ctx, p->arg.name, p->batch ? row / n : -1, p->batch ? row % n : row, (int64_t)(e % (size_t)p->k));
+  return ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, point %lld, coordinate %lld is %s", FN,
+                   p->arg.name, (long long)(row / n), (long long)(row % n), (long long)(e % (size_t)p->k),
+                   isnan(v) ? "NaN" : "infinite");
 }
 
 /* ---- One solve -------------------------------------------------------------- */
@@ -218,7 +223,33 @@ typedef struct {
   const double *x, *y; /* host doubles, compact */
   int64_t x_bstride, y_bstride;
   double box_cost;     /* the largest cost across the points' bounding box */
+  /* Device inputs (ie_sk_ops.device_inputs): the weights of the two sides
+   * and the points, staged in backend memory, checked by the backend. */
+  const sk_in *w[2];
+  const sk_in *px, *py;
 } sk_geom;
+
+/* The first problem begin found in device inputs, as the error the host
+ * path gives for it. */
+static ie_status found_error(ie_context *ctx, const sk_geom *geo, const ie_sk_found *f) {
+  for (int k = 0; k < 2; k++) {
+    if (f->wbad[k] < 0) continue;
+    const sk_in *w = geo->w[k];
+    const int64_t p = f->wbad[k] / (w->n + 1), i = f->wbad[k] % (w->n + 1);
+    double x = 0;
+    if (i < w->n) IE__CHECK(read_one(ctx, &w->arg, p, i, &x));
+    return weight_error(ctx, w, p, i, x, f->wtot[k]);
+  }
+  const int64_t bad[2] = {f->xbad, f->ybad};
+  const sk_in *pts[2] = {geo->px, geo->py};
+  for (int k = 0; k < 2; k++) {
+    if (bad[k] < 0 || !pts[k]) continue;
+    double v = 0;
+    IE__CHECK(read_one(ctx, &pts[k]->arg, bad[k] / pts[k]->k, bad[k] % pts[k]->k, &v));
+    return point_error(ctx, pts[k], (size_t)bad[k], v);
+  }
+  return IE_OK;
+}
 
 static double metric_of(int metric, double sq) {
   return metric == IE_COST_EUCLIDEAN ? sqrt(sq) : metric == IE_COST_HALF_SQEUCLIDEAN ? 0.5 * sq : sq;
@@ -227,7 +258,8 @@ static double metric_of(int metric, double sq) {
 /* Solve B problems; fill out[B]; optionally f [B·n], g [B·m] (host) and the plan. */
 static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n, int64_t m,
                        int64_t d, const sk_geom *geo, const double *la, const double *lb,
-                       sk_out *out, double *fh, double *gh, const ie_mat *plan) {
+                       sk_out *out, const ie_mat *fo, const ie_mat *go, const ie_mat *plan,
+                       int *touched) {
   const ie_sk_ops *ops = ctx->ops->sinkhorn;
   const ie_sinkhorn_options *o = &cf->o;
   ie_sk_setup su = {0};
@@ -238,6 +270,16 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   su.metric = (int)o->metric;
   su.la = la;
   su.lb = lb;
+  const int dev = ops->device_inputs;
+  if (dev) {
+    su.w[0] = &geo->w[0]->arg.m;
+    su.w[1] = &geo->w[1]->arg.m;
+    if (!geo->cost) {
+      su.px = &geo->px->arg.m;
+      su.py = &geo->py->arg.m;
+      su.want_box = o->eps_scaling && o->eps_start == 0;
+    }
+  }
   if (geo->cost) {
     su.cost = &geo->cost->arg.m;
     su.cost_bstride = batch_rows(geo->cost->batch, n);
@@ -264,7 +306,9 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   }
   for (int64_t p = 0; p < Bc; p++) cmax[p] = 0;
   int64_t bad = -1;
-  if ((s = SK_CALL(begin, &su, &ws, cmax, &bad)) != IE_OK) goto done;
+  ie_sk_found found = {{-1, -1}, {0, 0}, -1, -1, 0};
+  if ((s = SK_CALL(begin, &su, &ws, cmax, &bad, &found)) != IE_OK) goto done;
+  if (dev && (s = found_error(ctx, geo, &found)) != IE_OK) goto done;
   if (bad >= 0) {
     int64_t p = bad / (n * m), r = bad % (n * m);
     ie__locate(ctx, geo->cost_name, geo->cost && geo->cost->batch ? p : -1, r / m, r % m);
@@ -280,7 +324,7 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   if (o->eps_scaling) {
     double start = o->eps_start;
     if (start == 0) {
-      start = geo->box_cost;
+      start = dev && !geo->cost ? found.box : geo->box_cost;
       for (int64_t p = 0; geo->cost && p < Bc; p++) start = fmax(start, cmax[p]);
     }
     for (double ek = start; ek > eps && it < o->max_iter; ek *= o->eps_factor) {
@@ -364,8 +408,9 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
       out[b].conv = cf->balanced && out[b].merr <= o->tol;
     }
   }
-  if (fh && (s = SK_CALL(potential, ws, 0, fh)) != IE_OK) goto done;
-  if (gh && (s = SK_CALL(potential, ws, 1, gh)) != IE_OK) goto done;
+  if (fo || go || plan) *touched = 1; /* the outputs may be written from here on */
+  if (fo && (s = SK_CALL(potential, ws, 0, fo)) != IE_OK) goto done;
+  if (go && (s = SK_CALL(potential, ws, 1, go)) != IE_OK) goto done;
   if (plan) s = SK_CALL(plan, ws, eps, plan);
 
 done:
@@ -448,14 +493,7 @@ static ie_status read_points(ie_context *ctx, const sk_in *p, double **out) {
   if (!v) return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for tensor '%s'", FN, p->arg.name);
   ie_status s = read_all(ctx, &p->arg, v);
   for (size_t e = 0; s == IE_OK && e < cnt; e++)
-    if (isnan(v[e]) || isinf(v[e])) {
-      int64_t row = (int64_t)(e / (size_t)p->k), n = p->n ? p->n : 1;
-      ie__locate(ctx, p->arg.name, p->batch ? row / n : -1, p->batch ? row % n : row,
-                 (int64_t)(e % (size_t)p->k));
-      s = ie__error(ctx, IE_NONFINITE, "%s: tensor '%s' problem %lld, point %lld, coordinate %lld is %s", FN,
-                    p->arg.name, (long long)(row / n), (long long)(row % n), (long long)(e % (size_t)p->k),
-                    isnan(v[e]) ? "NaN" : "infinite");
-    }
+    if (isnan(v[e]) || isinf(v[e])) s = point_error(ctx, p, e, v[e]);
   if (s != IE_OK) {
     free(v);
     return s;
@@ -540,49 +578,77 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
     po = pl.arg;
   }
 
-  /* Host data: log weights, points. */
+  /* The inputs: staged in backend memory for a backend that checks them
+   * there (device tensors stay where they are), else read and checked
+   * into host doubles here. */
   ie_status s = IE_OK;
-  double *la = ie__malloc((size_t)(B * n) * sizeof *la), *lb = ie__malloc((size_t)(B * m) * sizeof *lb);
-  double *xh = NULL, *yh = NULL, *fh = NULL, *gh = NULL;
+  const int dev = ctx->ops->sinkhorn->device_inputs;
+  double *la = NULL, *lb = NULL, *xh = NULL, *yh = NULL;
   sk_out *o1 = ie__calloc((size_t)B * 3, sizeof *o1);
-  int staged_c = 0, staged_xx = 0, staged_yy = 0, staged_p = 0;
-  if (!la || !lb || !o1) {
+  int staged_a = 0, staged_b = 0, staged_x = 0, staged_y = 0;
+  int staged_c = 0, staged_xx = 0, staged_yy = 0, staged_p = 0, staged_f = 0, staged_g = 0;
+  if (!dev) {
+    la = ie__malloc((size_t)(B * n) * sizeof *la);
+    lb = ie__malloc((size_t)(B * m) * sizeof *lb);
+  }
+  if (!o1 || (!dev && (!la || !lb))) {
     s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld problems", FN, (long long)B);
     goto done;
   }
-  if ((s = read_weights(ctx, &a, B, la)) != IE_OK) goto done;
-  if ((s = read_weights(ctx, &b, B, lb)) != IE_OK) goto done;
-  if (ft && !(fh = ie__malloc((size_t)(B * n) * sizeof *fh))) s = IE_OUT_OF_MEMORY;
-  if (gt && !(gh = ie__malloc((size_t)(B * m) * sizeof *gh))) s = IE_OUT_OF_MEMORY;
-  if (s != IE_OK) {
-    s = ie__error(ctx, s, "%s: no host memory for the potentials", FN);
-    goto done;
+  sk_geom geo = {0};
+  if (dev) {
+    if ((s = ie__stage_in(ctx, &a.arg)) != IE_OK) goto done;
+    staged_a = 1;
+    if ((s = ie__stage_in(ctx, &b.arg)) != IE_OK) goto done;
+    staged_b = 1;
+    geo.w[0] = &a;
+    geo.w[1] = &b;
+  } else {
+    if ((s = read_weights(ctx, &a, B, la)) != IE_OK) goto done;
+    if ((s = read_weights(ctx, &b, B, lb)) != IE_OK) goto done;
   }
 
-  sk_geom geo = {0};
   if (costt) {
     if ((s = ie__stage_in(ctx, &c.arg)) != IE_OK) goto done;
     staged_c = 1;
     geo.cost = &c;
     geo.cost_name = "cost";
   } else {
-    if ((s = read_points(ctx, &x, &xh)) != IE_OK) goto done;
-    if ((s = read_points(ctx, &y, &yh)) != IE_OK) goto done;
-    geo.x = xh;
-    geo.y = yh;
     geo.x_bstride = batch_rows(x.batch, n);
     geo.y_bstride = batch_rows(y.batch, m);
-    geo.box_cost = box_cost((int)cf.o.metric, xh, x.arg.m.rows, yh, y.arg.m.rows, d);
+    if (dev) {
+      if ((s = ie__stage_in(ctx, &x.arg)) != IE_OK) goto done;
+      staged_x = 1;
+      if ((s = ie__stage_in(ctx, &y.arg)) != IE_OK) goto done;
+      staged_y = 1;
+      geo.px = &x;
+      geo.py = &y;
+    } else {
+      if ((s = read_points(ctx, &x, &xh)) != IE_OK) goto done;
+      if ((s = read_points(ctx, &y, &yh)) != IE_OK) goto done;
+      geo.x = xh;
+      geo.y = yh;
+      geo.box_cost = box_cost((int)cf.o.metric, xh, x.arg.m.rows, yh, y.arg.m.rows, d);
+    }
   }
   if (plant) {
     if ((s = ie__stage_out(ctx, &po)) != IE_OK) goto done;
     staged_p = 1;
   }
+  if (ft) {
+    if ((s = ie__stage_out(ctx, &fo)) != IE_OK) goto done;
+    staged_f = 1;
+  }
+  if (gt) {
+    if ((s = ie__stage_out(ctx, &go)) != IE_OK) goto done;
+    staged_g = 1;
+  }
 
   /* OT_ε(a, b), then for the divergence OT_ε(a, a) and OT_ε(b, b) (the same
    * arithmetic: identical inputs give a divergence of exactly 0). */
-  touched = 1;
-  if ((s = solve(ctx, &cf, B, n, m, d, &geo, la, lb, o1, fh, gh, plant ? &po.m : NULL)) != IE_OK) goto done;
+  if ((s = solve(ctx, &cf, B, n, m, d, &geo, la, lb, o1, ft ? &fo.m : NULL, gt ? &go.m : NULL,
+                 plant ? &po.m : NULL, &touched)) != IE_OK)
+    goto done;
   if (cf.o.divergence) {
     sk_geom gxx = {0}, gyy = {0};
     if (costt) {
@@ -594,6 +660,11 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
       gxx.cost_name = "cost_xx";
       gyy.cost = &cyy;
       gyy.cost_name = "cost_yy";
+    } else if (dev) {
+      gxx.px = gxx.py = &x;
+      gxx.x_bstride = gxx.y_bstride = geo.x_bstride;
+      gyy.px = gyy.py = &y;
+      gyy.x_bstride = gyy.y_bstride = geo.y_bstride;
     } else {
       gxx.x = gxx.y = xh;
       gxx.x_bstride = gxx.y_bstride = geo.x_bstride;
@@ -602,14 +673,16 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
       gyy.x_bstride = gyy.y_bstride = geo.y_bstride;
       gyy.box_cost = box_cost((int)cf.o.metric, yh, y.arg.m.rows, yh, y.arg.m.rows, d);
     }
-    if ((s = solve(ctx, &cf, B, n, n, d, &gxx, la, la, o1 + B, NULL, NULL, NULL)) != IE_OK) goto done;
-    if ((s = solve(ctx, &cf, B, m, m, d, &gyy, lb, lb, o1 + 2 * B, NULL, NULL, NULL)) != IE_OK) goto done;
+    gxx.w[0] = gxx.w[1] = &a;
+    gyy.w[0] = gyy.w[1] = &b;
+    if ((s = solve(ctx, &cf, B, n, n, d, &gxx, la, la, o1 + B, NULL, NULL, NULL, &touched)) != IE_OK) goto done;
+    if ((s = solve(ctx, &cf, B, m, m, d, &gyy, lb, lb, o1 + 2 * B, NULL, NULL, NULL, &touched)) != IE_OK) goto done;
   }
 
   /* Outputs, only once everything has succeeded. */
   if (staged_p && (s = ie__unstage_out(ctx, &po)) != IE_OK) goto done;
-  if (ft && (s = write_all(ctx, &fo, fh)) != IE_OK) goto done;
-  if (gt && (s = write_all(ctx, &go, gh)) != IE_OK) goto done;
+  if (staged_f && (s = ie__unstage_out(ctx, &fo)) != IE_OK) goto done;
+  if (staged_g && (s = ie__unstage_out(ctx, &go)) != IE_OK) goto done;
   for (int64_t k = 0; k < B; k++) {
     ie_sinkhorn_result r;
     r.transport_cost = o1[k].cost;
@@ -637,12 +710,16 @@ done:
   if (staged_xx) ie__release(ctx, &cxx.arg);
   if (staged_yy) ie__release(ctx, &cyy.arg);
   if (staged_p) ie__release(ctx, &po);
+  if (staged_f) ie__release(ctx, &fo);
+  if (staged_g) ie__release(ctx, &go);
+  if (staged_a) ie__release(ctx, &a.arg);
+  if (staged_b) ie__release(ctx, &b.arg);
+  if (staged_x) ie__release(ctx, &x.arg);
+  if (staged_y) ie__release(ctx, &y.arg);
   free(la);
   free(lb);
   free(xh);
   free(yh);
-  free(fh);
-  free(gh);
   free(o1);
   return s;
 }

@@ -55,15 +55,42 @@ typedef struct ie_sk_setup {
   int metric;
   int materialize;              /* points: build C (and Cᵀ) in the workspace */
   const double *la, *lb;        /* host [B·n], [B·m]: log weights */
+  /* When the backend takes device inputs (ie_sk_ops.device_inputs), la, lb,
+   * x and y are NULL and the inputs are these views in backend memory
+   * instead, unchecked, any float dtype: the weights w[0] = a [Bw, n] and
+   * w[1] = b [Bw, m] (Bw = 1: shared by every problem, else B), and, for
+   * points, px [·, d] and py [·, d] (x_bstride, y_bstride as above).  The
+   * backend checks and converts them there (src/sinkhorn.h, ie_sk_found). */
+  const ie_mat *w[2];
+  const ie_mat *px, *py;
+  int want_box; /* device points: compute ie_sk_found.box */
 } ie_sk_setup;
+
+/* What begin found in device inputs: the host turns it into the message.
+ *   wbad[s]: weights of side s: p·(N + 1) + i for the first problem p with a
+ *            bad point i (not finite, or < 0), or i = N when its points are
+ *            fine but its total is not (0, or it overflows); −1 if none.
+ *   wtot[s]: that problem's total (when wbad[s] >= 0).
+ *   xbad, ybad: row·d + coordinate of the first non-finite coordinate of
+ *            px / py, −1 if none.
+ *   box:     the largest cost across the bounding box of px ∪ py (what
+ *            ε-scaling starts from), when the points are finite. */
+typedef struct ie_sk_found {
+  int64_t wbad[2];
+  double wtot[2];
+  int64_t xbad, ybad;
+  double box;
+} ie_sk_found;
 
 typedef struct ie_sk_ops {
   /* Stage everything, set f = 0 and g = 0 (−inf at zero mass), all problems
-   * active.  For a matrix cost: cmax[p] = max |C| of the cost's problem p
+   * active (device inputs: check them and fill *found first; when it
+   * names a problem, the rest of the workspace need not be made).  For a
+   * matrix cost: cmax[p] = max |C| of the cost's problem p
    * (p < Bc), and *bad = flat index (p·n·m + i·m + j) of the first element
    * that is not finite, −1 if none (then the workspace is still made). */
   ie_status (*begin)(ie_context *ctx, const ie_sk_setup *s, void **ws,
-                     double *cmax, int64_t *bad);
+                     double *cmax, int64_t *bad, ie_sk_found *found);
   /* mask: host [B], 1 = keep iterating. */
   ie_status (*set_active)(ie_context *ctx, void *ws, const uint8_t *mask);
   /* One pass; terms (host [B·IE_SK_TERMS], reduced per problem in a fixed
@@ -73,11 +100,15 @@ typedef struct ie_sk_ops {
   /* f of the problems with mask[b] = 1 goes back to what the last CHECK pass
    * on side 0 read. */
   ie_status (*restore)(ie_context *ctx, void *ws, const uint8_t *mask);
-  /* Copy f (side 0, [B·n]) or g (side 1, [B·m]) to host doubles. */
-  ie_status (*potential)(ie_context *ctx, void *ws, int side, double *out);
+  /* Write f (side 0, [B, n]) or g (side 1, [B, m]) into out (f32 or f64 in
+   * backend memory). */
+  ie_status (*potential)(ie_context *ctx, void *ws, int side, const ie_mat *out);
   /* out[b·n + i, j] = P_ij of problem b; out is f32 or f64 in backend memory. */
   ie_status (*plan)(ie_context *ctx, void *ws, double eps, const ie_mat *out);
   void (*end)(ie_context *ctx, void *ws);
+  /* 1: begin takes the weights and points in backend memory (setup.w, px,
+   * py), 0: as host doubles (la, lb, x, y). */
+  int device_inputs;
 } ie_sk_ops;
 
 extern const ie_sk_ops ie__cpu_sk_ops;

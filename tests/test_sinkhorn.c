@@ -118,7 +118,27 @@ static double rel_err(double got, double want) {
 
 /* ---- the vectors on every backend -------------------------------------------------------- */
 
-static void run_vectors(ie_backend be) {
+#if IE_TEST_HAVE_OPENCL
+/* x's data copied into a new buffer of ctx's OpenCL device; x then
+ * describes it (the caller releases the returned buffer). */
+static cl_mem sk_place(ie_context *ctx, sk_t *x) {
+  size_t bytes = (size_t)x->t.dtype.bits / 8;
+  for (int i = 0; i < x->t.ndim; i++) bytes *= (size_t)x->shape[i];
+  cl_context c = NULL;
+  cl_command_queue q = NULL;
+  cr_assert(ie_opencl_get_context(ctx, &c, NULL, &q) == IE_OK);
+  cl_int e = CL_SUCCESS;
+  cl_mem b = clCreateBuffer(c, CL_MEM_READ_WRITE, bytes ? bytes : 8, NULL, &e);
+  cr_assert(e == CL_SUCCESS);
+  if (bytes) cr_assert(clEnqueueWriteBuffer(q, b, CL_TRUE, 0, bytes, x->data, 0, NULL, NULL) == CL_SUCCESS);
+  x->t.data = b;
+  x->t.device = (DLDevice){kDLOpenCL, 0};
+  return b;
+}
+#endif
+
+/* on_device (OpenCL): every input in device memory, as a server holds it. */
+static void run_vectors(ie_backend be, int on_device) {
   ie_context *ctx = tc_context(be);
   sk_case *cs;
   int nc = sk_manifest(&cs);
@@ -145,9 +165,20 @@ static void run_vectors(ie_backend be) {
       sk_wrap(&ex, data, TC_F64, nd, shape);
     }
     const double *want = ex.data;
+#if IE_TEST_HAVE_OPENCL
+    cl_mem placed[4] = {NULL, NULL, NULL, NULL};
+    if (on_device) {
+      placed[0] = sk_place(ctx, &a);
+      placed[1] = sk_place(ctx, &b);
+      placed[2] = sk_place(ctx, pts ? &x : &cost);
+      if (pts) placed[3] = sk_place(ctx, &y);
+    }
+#else
+    cr_assert(!on_device, "device tensors need the OpenCL backend");
+#endif
     /* Point clouds run twice: the cost built in memory, then in tiles from
      * the points (a budget of 1 byte). */
-    for (int tiles = 0; tiles <= pts; tiles++) {
+    for (int tiles = 0; tiles <= (pts && !on_device); tiles++) { /* device: the built cost only (time) */
       const char *how = tiles ? " (tiles)" : "";
       ie_sinkhorn_options o = {0};
       o.size = sizeof o;
@@ -194,6 +225,10 @@ static void run_vectors(ie_backend be) {
       }
       free(res);
     }
+#if IE_TEST_HAVE_OPENCL
+    for (int k = 0; k < 4; k++)
+      if (placed[k]) clReleaseMemObject(placed[k]);
+#endif
     free(a.data);
     free(b.data);
     if (pts) {
@@ -204,19 +239,30 @@ static void run_vectors(ie_backend be) {
     }
     free(ex.data);
   }
-  cr_log_info("sinkhorn vectors on %s: %d cases, worst relative error %.3e", ie_backend_name(be), nc, worst);
+  cr_log_info("sinkhorn vectors on %s%s: %d cases, worst relative error %.3e", ie_backend_name(be),
+              on_device ? " (device tensors)" : "", nc, worst);
   free(cs);
   ie_context_destroy(ctx);
 }
 
-Test(sinkhorn, vectors_cpu) { run_vectors(IE_BACKEND_CPU); }
+Test(sinkhorn, vectors_cpu) { run_vectors(IE_BACKEND_CPU, 0); }
 Test(sinkhorn, vectors_cuda) {
   if (!ie_backend_compiled(IE_BACKEND_CUDA)) cr_skip_test("cuda: not compiled into this build");
-  run_vectors(IE_BACKEND_CUDA);
+  run_vectors(IE_BACKEND_CUDA, 0);
 }
 Test(sinkhorn, vectors_opencl) {
   if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
-  run_vectors(IE_BACKEND_OPENCL);
+  run_vectors(IE_BACKEND_OPENCL, 0);
+}
+/* The same vectors with every input in OpenCL device memory: checked,
+ * normalised and converted there (src/sinkhorn.h, device inputs). */
+Test(sinkhorn, vectors_opencl_device) {
+#if IE_TEST_HAVE_OPENCL
+  if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
+  run_vectors(IE_BACKEND_OPENCL, 1);
+#else
+  cr_skip_test("opencl: not compiled into this build");
+#endif
 }
 
 /* ---- a small problem built here ---------------------------------------------------------- */
@@ -584,6 +630,79 @@ Test(sinkhorn, device_workspace_opencl) {
   }
   cr_assert(fabs(got[2].divergence - ref[2].divergence) <= 1e-9 * fmax(1e-3, fabs(ref[2].divergence)),
             "divergence: opencl %.17g, cpu %.17g", got[2].divergence, ref[2].divergence);
+  /* Warm solves of device tensors upload only the 1-byte masks of the
+   * problems that converge (2 a solve here), not the inputs (the weights
+   * and points as doubles were 504 bytes a solve). */
+  cr_assert(w1.bytes_to_device - w0.bytes_to_device <= 5 * 2, "%llu bytes to the device",
+            (unsigned long long)(w1.bytes_to_device - w0.bytes_to_device));
+
+  /* f and g written by the device straight into device outputs (f32), with
+   * ε-scaling from the box cost reduced on the device: the CPU's values. */
+  o.divergence = 0;
+  o.eps_scaling = 1;
+  float fh[12], gh[9], fd[12], gd[9];
+  sk_t tf, tg, tfd, tgd;
+  int64_t fn[1] = {12}, gm[1] = {9};
+  sk_wrap(&tf, fh, TC_F32, 1, fn);
+  sk_wrap(&tg, gh, TC_F32, 1, gm);
+  sk_wrap(&tfd, fd, TC_F32, 1, fn);
+  sk_wrap(&tgd, gd, TC_F32, 1, gm);
+  memset(fd, 0, sizeof fd);
+  memset(gd, 0, sizeof gd);
+  cl_mem fb = sk_to_dev(ctx, &tfd, sizeof fd), gb = sk_to_dev(ctx, &tgd, sizeof gd);
+  ie_sinkhorn_result rc, rd;
+  cr_assert_eq(ie_sinkhorn(cpu, &h.ta.t, &h.tb.t, NULL, &h.tx.t, &h.ty.t, &o, &rc, &tf.t, &tg.t, NULL), IE_OK);
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &rd, &tfd.t, &tgd.t, NULL), IE_OK,
+               "%s", ie_errmsg(ctx));
+  cl_command_queue q = NULL;
+  cr_assert(ie_opencl_get_context(ctx, NULL, NULL, &q) == IE_OK);
+  cr_assert(clEnqueueReadBuffer(q, fb, CL_TRUE, 0, sizeof fd, fd, 0, NULL, NULL) == CL_SUCCESS);
+  cr_assert(clEnqueueReadBuffer(q, gb, CL_TRUE, 0, sizeof gd, gd, 0, NULL, NULL) == CL_SUCCESS);
+  cr_assert_eq(rd.iterations, rc.iterations, "eps-scaling: opencl %lld iterations, cpu %lld",
+               (long long)rd.iterations, (long long)rc.iterations);
+  for (int i = 0; i < 12; i++)
+    cr_assert(fabs(fd[i] - fh[i]) <= 1e-6 * fmax(1, fabs(fh[i])), "f[%d]: opencl %.9g, cpu %.9g", i, fd[i], fh[i]);
+  for (int j = 0; j < 9; j++)
+    cr_assert(fabs(gd[j] - gh[j]) <= 1e-6 * fmax(1, fabs(gh[j])), "g[%d]: opencl %.9g, cpu %.9g", j, gd[j], gh[j]);
+  cr_assert(fabs(rd.transport_cost - rc.transport_cost) <= 1e-9 * rc.transport_cost);
+
+  /* A bad weight, a zero total and a bad coordinate found on the device:
+   * the CPU's status and message. */
+  struct {
+    float *hv, *dv;
+    int at;
+    float v;
+    sk_t *dt;
+    cl_mem buf;
+  } bad[] = {{h.a, s.a, 4, -0.5f, &s.ta, bufs[0]}, {h.b, s.b, 7, NAN, &s.tb, bufs[1]},
+             {h.y, s.y, 7, INFINITY, &s.ty, bufs[3]}};
+  for (int k = 0; k < 3; k++) {
+    const float keep = bad[k].hv[bad[k].at];
+    bad[k].hv[bad[k].at] = bad[k].v;
+    cr_assert(clEnqueueWriteBuffer(q, bad[k].buf, CL_TRUE, (size_t)bad[k].at * 4, 4, &bad[k].v, 0, NULL, NULL) ==
+              CL_SUCCESS);
+    ie_status sc = ie_sinkhorn(cpu, &h.ta.t, &h.tb.t, NULL, &h.tx.t, &h.ty.t, &o, &rc, NULL, NULL, NULL);
+    char want[512];
+    snprintf(want, sizeof want, "%s", ie_errmsg(cpu));
+    ie_status sd = ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &rd, NULL, NULL, NULL);
+    cr_assert(sc != IE_OK && sd == sc, "case %d: cpu %s, opencl %s", k, ie_status_name(sc), ie_status_name(sd));
+    cr_assert_str_eq(ie_errmsg(ctx), want);
+    cr_assert_str_eq(ie_error_tensor(ctx), ie_error_tensor(cpu));
+    cr_assert_eq(ie_error_row(ctx), ie_error_row(cpu));
+    cr_assert_eq(ie_error_column(ctx), ie_error_column(cpu));
+    bad[k].hv[bad[k].at] = keep;
+    cr_assert(clEnqueueWriteBuffer(q, bad[k].buf, CL_TRUE, (size_t)bad[k].at * 4, 4, &keep, 0, NULL, NULL) ==
+              CL_SUCCESS);
+  }
+  /* zero total mass of b */
+  float zeros[9] = {0};
+  cr_assert(clEnqueueWriteBuffer(q, bufs[1], CL_TRUE, 0, sizeof zeros, zeros, 0, NULL, NULL) == CL_SUCCESS);
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &rd, NULL, NULL, NULL), IE_EMPTY_ROW);
+  cr_assert(strstr(ie_errmsg(ctx), "tensor 'b' problem 0 has zero total mass") != NULL, "%s", ie_errmsg(ctx));
+  cr_assert(clEnqueueWriteBuffer(q, bufs[1], CL_TRUE, 0, sizeof s.b, s.b, 0, NULL, NULL) == CL_SUCCESS);
+  cr_assert_eq(ie_sinkhorn(ctx, &s.ta.t, &s.tb.t, NULL, &s.tx.t, &s.ty.t, &o, &rd, NULL, NULL, NULL), IE_OK);
+  clReleaseMemObject(fb);
+  clReleaseMemObject(gb);
   for (int i = 0; i < 5; i++) clReleaseMemObject(bufs[i]);
   ie_context_destroy(ctx);
   ie_context_destroy(cpu);

@@ -322,7 +322,9 @@ static void stage_matrix(cpu_sk *w, const ie_mat *cm, int64_t Bc, double *cmax, 
   }
 }
 
-static ie_status cpu_begin(ie_context *ctx, const ie_sk_setup *s, void **wsv, double *cmax, int64_t *bad) {
+static ie_status cpu_begin(ie_context *ctx, const ie_sk_setup *s, void **wsv, double *cmax, int64_t *bad,
+                           ie_sk_found *found) {
+  (void)found; /* host inputs: the driver checked them */
   cpu_sk *w = calloc(1, sizeof *w);
   if (!w) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory for the workspace");
   const int64_t B = s->B, n = s->n, m = s->m, d = s->d, R = n > m ? n : m;
@@ -465,10 +467,20 @@ static ie_status cpu_restore(ie_context *ctx, void *wsv, const uint8_t *mask) {
   return IE_OK;
 }
 
-static ie_status cpu_potential(ie_context *ctx, void *wsv, int side, double *out) {
+static ie_status cpu_potential(ie_context *ctx, void *wsv, int side, const ie_mat *out) {
   (void)ctx;
   cpu_sk *w = wsv;
-  memcpy(out, w->pot[side], (size_t)(w->B * (side ? w->m : w->n)) * sizeof(double));
+  const int64_t N = side ? w->m : w->n;
+  const int f64 = out->dtype == IE_DT_F64;
+  char *base = (char *)out->buf + out->offset;
+  for (int64_t b = 0; b < w->B; b++) {
+    const double *src = w->pot[side] + b * N;
+    char *row = base + (size_t)(b * out->stride) * (f64 ? 8 : 4);
+    for (int64_t i = 0; i < N; i++) {
+      if (f64) ((double *)row)[i] = src[i];
+      else ((float *)row)[i] = (float)src[i];
+    }
+  }
   return IE_OK;
 }
 

@@ -37,6 +37,8 @@ struct SkWs {
   uint8_t *active, *mask;  /* [B] */
   ie_i64 *bad;             /* [Bc·n]: first non-finite column of a given cost's row */
   double *cmax;            /* [Bc] */
+  ie_i64 *code, *stat;     /* the inputs' checks (inputs()): per-row codes, ST_N status words */
+  double *wtot;            /* the weights' totals [Bw_a + Bw_b] */
   int next_slot;           /* the next IE_WS_SINKHORN slot to hand out */
 };
 
@@ -82,13 +84,79 @@ static ie_status sk_malloc(ie_context *ctx, SkWs *w, Tp **p, size_t count)
     if (s_ != IE_OK) return s_;         \
   } while (0)
 
+/* The status words inputs() reads (one read a solve): the first bad weight
+ * of each side, the first bad coordinate of x and of y, the box cost's bits. */
+enum { ST_WA, ST_WB, ST_X, ST_Y, ST_BOX, ST_N };
+
+/* Check and convert the device inputs (weights into lw, points into x, y)
+ * and read what was found: ST_N words, plus a problem's total on a failure. */
+static ie_status inputs(ie_context *ctx, cudaStream_t str, SkWs *w, const ie_sk_setup *s, ie_sk_found *found)
+{
+  const int64_t N[2] = {w->n, w->m};
+  const int64_t Bw[2] = {s->w[0]->rows, s->w[1]->rows};
+  const int64_t prow[2] = {s->px ? s->px->rows : 0, s->py ? s->py->rows : 0};
+  SK_TRY(sk_malloc(ctx, w, &w->lw[0], (size_t)(w->B * w->n)));
+  SK_TRY(sk_malloc(ctx, w, &w->lw[1], (size_t)(w->B * w->m)));
+  SK_TRY(sk_malloc(ctx, w, &w->code, (size_t)(Bw[0] + Bw[1] + prow[0] + prow[1])));
+  SK_TRY(sk_malloc(ctx, w, &w->wtot, (size_t)(Bw[0] + Bw[1])));
+  SK_TRY(sk_malloc(ctx, w, &w->stat, (size_t)ST_N));
+  IE_CU(ctx, cudaMemsetAsync(w->stat, 0xff, ST_N * sizeof(ie_i64), str)); /* −1 */
+  int64_t code_off = 0;
+  for (int k = 0; k < 2; k++) {
+    const ie_mat *wm = s->w[k];
+    sk_weights<<<GRID_GROUPS(Bw[k]), SK_NT, 0, str>>>((const ie_u8 *)wm->buf, (ie_u64)wm->offset,
+                                                      (int)wm->dtype, wm->stride, Bw[k], N[k], w->B, w->lw[k],
+                                                      w->code, code_off, w->wtot, k ? Bw[0] : 0);
+    IE_CU_LAUNCHED(ctx, "sk_weights");
+    sk_first<<<1, SK_NT, 0, str>>>(w->code, code_off, Bw[k], N[k] + 1, w->stat, ST_WA + k);
+    IE_CU_LAUNCHED(ctx, "sk_first");
+    code_off += Bw[k];
+  }
+  if (s->px) {
+    const ie_mat *pm[2] = {s->px, s->py};
+    for (int k = 0; k < 2; k++) {
+      double **dst = k ? &w->y : &w->x;
+      SK_TRY(sk_malloc(ctx, w, dst, (size_t)(prow[k] * w->d)));
+      sk_convert<<<GRID_GROUPS(prow[k]), SK_NT, 0, str>>>((const ie_u8 *)pm[k]->buf, (ie_u64)pm[k]->offset,
+                                                          (int)pm[k]->dtype, pm[k]->stride, prow[k], w->d, *dst,
+                                                          w->code, code_off);
+      IE_CU_LAUNCHED(ctx, "sk_convert");
+      sk_first<<<1, SK_NT, 0, str>>>(w->code, code_off, prow[k], w->d, w->stat, ST_X + k);
+      IE_CU_LAUNCHED(ctx, "sk_first");
+      code_off += prow[k];
+    }
+    if (s->want_box) {
+      sk_box<<<1, SK_NT, 0, str>>>(w->x, prow[0], w->y, prow[1], w->d, w->metric, w->stat, ST_BOX);
+      IE_CU_LAUNCHED(ctx, "sk_box");
+    }
+  }
+  ie_i64 stv[ST_N];
+  IE_CU(ctx, cudaMemcpyAsync(stv, w->stat, sizeof stv, cudaMemcpyDeviceToHost, str));
+  IE_CU(ctx, cudaStreamSynchronize(str));
+  ie__ws_copied(ctx, 0, sizeof stv);
+  found->xbad = stv[ST_X];
+  found->ybad = stv[ST_Y];
+  memcpy(&found->box, &stv[ST_BOX], sizeof found->box);
+  for (int k = 0; k < 2; k++) {
+    found->wbad[k] = stv[ST_WA + k];
+    if (stv[ST_WA + k] < 0) continue;
+    /* a failure: the problem's total, for the message */
+    const double *at = w->wtot + (k ? Bw[0] : 0) + stv[ST_WA + k] / (N[k] + 1);
+    IE_CU(ctx, cudaMemcpyAsync(&found->wtot[k], at, sizeof(double), cudaMemcpyDeviceToHost, str));
+    IE_CU(ctx, cudaStreamSynchronize(str));
+    ie__ws_copied(ctx, 0, sizeof(double));
+  }
+  return IE_OK;
+}
+
 static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_sk_setup *s, double *cmax,
-                            int64_t *bad)
+                            int64_t *bad, ie_sk_found *found)
 {
   const int64_t B = s->B, n = s->n, m = s->m, d = s->d, R = n > m ? n : m;
   cudaStream_t str = st->stream;
-  SK_TRY(sk_malloc(ctx, w, &w->lw[0], (size_t)(B * n)));
-  SK_TRY(sk_malloc(ctx, w, &w->lw[1], (size_t)(B * m)));
+  *bad = -1;
+  SK_TRY(inputs(ctx, str, w, s, found));
+  if (found->wbad[0] >= 0 || found->wbad[1] >= 0 || found->xbad >= 0 || found->ybad >= 0) return IE_OK;
   SK_TRY(sk_malloc(ctx, w, &w->pot[0], (size_t)(B * n)));
   SK_TRY(sk_malloc(ctx, w, &w->pot[1], (size_t)(B * m)));
   SK_TRY(sk_malloc(ctx, w, &w->fsave, (size_t)(B * n)));
@@ -96,10 +164,6 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
   SK_TRY(sk_malloc(ctx, w, &w->pterm, (size_t)(B * IE_SK_TERMS)));
   SK_TRY(sk_malloc(ctx, w, &w->active, (size_t)B));
   SK_TRY(sk_malloc(ctx, w, &w->mask, (size_t)B));
-  IE_CU(ctx, cudaMemcpyAsync(w->lw[0], s->la, (size_t)(B * n) * sizeof(double), cudaMemcpyHostToDevice, str));
-  IE_CU(ctx, cudaMemcpyAsync(w->lw[1], s->lb, (size_t)(B * m) * sizeof(double), cudaMemcpyHostToDevice, str));
-  ie__ws_copied(ctx, 1, (size_t)(B * n) * sizeof(double));
-  ie__ws_copied(ctx, 1, (size_t)(B * m) * sizeof(double));
   IE_CU(ctx, cudaMemsetAsync(w->pot[0], 0, (size_t)(B * n) * sizeof(double), str));
   sk_init_g<<<GRID_ELEMS(B * m), SK_NT, 0, str>>>(w->pot[1], w->lw[1], B * m);
   IE_CU_LAUNCHED(ctx, "sk_init_g");
@@ -109,15 +173,6 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
   if (s->cost) Bc = s->cost_bstride ? B : 1;
   else if (s->materialize) Bc = (s->x_bstride || s->y_bstride) ? B : 1;
   w->Bc = Bc;
-  if (!s->cost) {
-    const int64_t nx = (s->x_bstride ? B : 1) * n, ny = (s->y_bstride ? B : 1) * m;
-    SK_TRY(sk_malloc(ctx, w, &w->x, (size_t)(nx * d)));
-    SK_TRY(sk_malloc(ctx, w, &w->y, (size_t)(ny * d)));
-    IE_CU(ctx, cudaMemcpyAsync(w->x, s->x, (size_t)(nx * d) * sizeof(double), cudaMemcpyHostToDevice, str));
-    IE_CU(ctx, cudaMemcpyAsync(w->y, s->y, (size_t)(ny * d) * sizeof(double), cudaMemcpyHostToDevice, str));
-    ie__ws_copied(ctx, 1, (size_t)(nx * d) * sizeof(double));
-    ie__ws_copied(ctx, 1, (size_t)(ny * d) * sizeof(double));
-  }
   if (Bc) {
     w->c_bs = Bc > 1 ? n * m : 0;
     SK_TRY(sk_malloc(ctx, w, &w->C, (size_t)(Bc * n * m)));
@@ -128,7 +183,7 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
       SK_TRY(sk_malloc(ctx, w, &w->bad, (size_t)(Bc * n)));
       sk_convert<<<GRID_GROUPS(Bc * n), SK_NT, 0, str>>>((const ie_u8 *)cm->buf, (ie_u64)cm->offset,
                                                          (int)cm->dtype, cm->stride, Bc * n, m, w->C,
-                                                         w->bad);
+                                                         w->bad, 0);
       IE_CU_LAUNCHED(ctx, "sk_convert");
     } else {
       sk_build<<<GRID_ELEMS(Bc * n * m), SK_NT, 0, str>>>(w->x, w->y, s->x_bstride, s->y_bstride, Bc, n, m, d,
@@ -144,7 +199,6 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
       ie__ws_copied(ctx, 0, (size_t)Bc * sizeof(double));
     }
   }
-  *bad = -1;
   IE_CU(ctx, cudaStreamSynchronize(str));
   /* sk_absmax's max |C| is NaN-aware: inf exactly when an element is not
    * finite; only then are the rows' bad columns read, to name the first. */
@@ -168,7 +222,8 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
   return IE_OK;
 }
 
-static ie_status cu_sk_begin(ie_context *ctx, const ie_sk_setup *s, void **wsv, double *cmax, int64_t *bad)
+static ie_status cu_sk_begin(ie_context *ctx, const ie_sk_setup *s, void **wsv, double *cmax, int64_t *bad,
+                             ie_sk_found *found)
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
@@ -181,7 +236,7 @@ static ie_status cu_sk_begin(ie_context *ctx, const ie_sk_setup *s, void **wsv, 
   w->metric = s->metric;
   w->x_bs = s->x_bstride;
   w->y_bs = s->y_bstride;
-  ie_status r = begin_impl(ctx, st, w, s, cmax, bad);
+  ie_status r = begin_impl(ctx, st, w, s, cmax, bad, found);
   if (r != IE_OK) {
     cu_sk_end(ctx, w);
     return r;
@@ -248,15 +303,16 @@ static ie_status cu_sk_restore(ie_context *ctx, void *wsv, const uint8_t *mask)
   return IE_OK;
 }
 
-static ie_status cu_sk_potential(ie_context *ctx, void *wsv, int side, double *out)
+static ie_status cu_sk_potential(ie_context *ctx, void *wsv, int side, const ie_mat *out)
 {
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
   SkWs *w = (SkWs *)wsv;
-  const size_t bytes = (size_t)(w->B * (side ? w->m : w->n)) * sizeof(double);
-  IE_CU(ctx, cudaMemcpyAsync(out, w->pot[side], bytes, cudaMemcpyDeviceToHost, st->stream));
-  IE_CU(ctx, cudaStreamSynchronize(st->stream));
-  ie__ws_copied(ctx, 0, bytes);
+  const int64_t N = side ? w->m : w->n;
+  sk_emit<<<GRID_ELEMS(w->B * N), SK_NT, 0, st->stream>>>(w->pot[side], w->B, N, (ie_u8 *)out->buf,
+                                                         (ie_u64)out->offset, out->dtype == IE_DT_F64,
+                                                         out->stride);
+  IE_CU_LAUNCHED(ctx, "sk_emit");
   return IE_OK;
 }
 
@@ -281,4 +337,5 @@ extern "C" const ie_sk_ops ie__cuda_sk_ops = {
     /* potential */ cu_sk_potential,
     /* plan */ cu_sk_plan,
     /* end */ cu_sk_end,
+    /* device_inputs */ 1,
 };

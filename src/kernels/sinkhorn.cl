@@ -56,11 +56,12 @@ FN void sk_lse_add(double *M, double *S, double *T, double v, double cost, int w
 
 /* ---- Setup kernels ------------------------------------------------------------------ */
 
-/* Widen rows of a given cost to double (compact rows × m) and find each
- * row's first non-finite column (bad[r], −1 if none): one group a row,
- * lanes over the columns, the first column by a tree of minima. */
+/* Widen rows of a given cost or of points to double (compact rows × m) and
+ * find each row's first non-finite column (bad[bad_off + r], −1 if none):
+ * one group a row, lanes over the columns, the first column by a tree of
+ * minima. */
 KERNEL void sk_convert(GLOBAL const ie_u8 *src, ie_u64 off, int dt, ie_i64 stride, ie_i64 rows,
-                       ie_i64 m, GLOBAL double *dst, GLOBAL ie_i64 *bad)
+                       ie_i64 m, GLOBAL double *dst, GLOBAL ie_i64 *bad, ie_i64 bad_off)
 {
   LOCAL_ARRAY(ie_i64, first, SK_NT);
   const ie_i64 lane = LOCAL_ID();
@@ -78,9 +79,103 @@ KERNEL void sk_convert(GLOBAL const ie_u8 *src, ie_u64 off, int dt, ie_i64 strid
       if (lane < s && first[lane + s] < first[lane]) first[lane] = first[lane + s];
       BARRIER();
     }
-    if (lane == 0) bad[r] = first[0] < m ? first[0] : -1;
+    if (lane == 0) bad[bad_off + r] = first[0] < m ? first[0] : -1;
     BARRIER();
   }
+}
+
+/* Weights [Bw, n] (dtype dt, row stride in elements) checked and
+ * normalised: for each row p, its first bad point (not finite, or < 0) and
+ * its total T_p (a tree sum in a fixed order); code[code_off + p] = that
+ * point, else n when T_p is not finite and > 0, else −1; tot[tot_off + p] =
+ * T_p.  A good row's log weights log(w_i / T_p) go to lw [B·n]: row p of
+ * problem p (Bw = B), or of every problem (Bw = 1).  One group a row. */
+KERNEL void sk_weights(GLOBAL const ie_u8 *src, ie_u64 off, int dt, ie_i64 stride, ie_i64 Bw, ie_i64 n,
+                       ie_i64 B, GLOBAL double *lw, GLOBAL ie_i64 *code, ie_i64 code_off,
+                       GLOBAL double *tot, ie_i64 tot_off)
+{
+  LOCAL_ARRAY(ie_i64, first, SK_NT);
+  LOCAL_ARRAY(double, sum, SK_NT);
+  const ie_i64 lane = LOCAL_ID();
+  GLOBAL const ie_u8 *base = src + off;
+  for (ie_i64 p = GROUP_ID(); p < Bw; p += NUM_GROUPS()) {
+    ie_i64 f = n;
+    double acc = 0;
+    for (ie_i64 i = lane; i < n; i += SK_NT) {
+      const double v = widen_load(base, p * stride + i, dt);
+      if (f == n && !(v >= 0 && v < IE_INFINITY)) f = i; /* NaN, ±inf, negative */
+      acc += v;
+    }
+    first[lane] = f;
+    sum[lane] = acc;
+    BARRIER();
+    for (int s = SK_NT / 2; s > 0; s >>= 1) {
+      if (lane < s) {
+        if (first[lane + s] < first[lane]) first[lane] = first[lane + s];
+        sum[lane] += sum[lane + s];
+      }
+      BARRIER();
+    }
+    const ie_i64 bad = first[0];
+    const double t = sum[0];
+    const int ok = bad == n && t > 0 && t < IE_INFINITY;
+    if (lane == 0) {
+      code[code_off + p] = bad < n ? bad : ok ? -1 : n;
+      tot[tot_off + p] = t;
+    }
+    if (ok)
+      for (ie_i64 b = Bw > 1 ? p : 0; b < (Bw > 1 ? p + 1 : B); b++)
+        for (ie_i64 i = lane; i < n; i += SK_NT) lw[b * n + i] = log(widen_load(base, p * stride + i, dt) / t);
+    BARRIER();
+  }
+}
+
+/* stat[idx] = r·mul + code[code_off + r] for the first r < rows with a
+ * code >= 0, −1 if none: one group. */
+KERNEL void sk_first(GLOBAL const ie_i64 *code, ie_i64 code_off, ie_i64 rows, ie_i64 mul,
+                     GLOBAL ie_i64 *stat, int idx)
+{
+  LOCAL_ARRAY(ie_i64, first, SK_NT);
+  const ie_i64 lane = LOCAL_ID();
+  ie_i64 f = -1;
+  for (ie_i64 r = lane; r < rows && f < 0; r += SK_NT)
+    if (code[code_off + r] >= 0) f = r * mul + code[code_off + r];
+  first[lane] = f;
+  BARRIER();
+  for (int s = SK_NT / 2; s > 0; s >>= 1) {
+    if (lane < s && first[lane + s] >= 0 && (first[lane] < 0 || first[lane + s] < first[lane]))
+      first[lane] = first[lane + s];
+    BARRIER();
+  }
+  if (lane == 0) stat[idx] = first[0];
+}
+
+/* The largest cost across the bounding box of the points x [nx, d] ∪
+ * y [ny, d] (compact doubles): per coordinate the span hi − lo (trees of
+ * minima and maxima), summed in coordinate order; its bits go to stat[idx].
+ * One group. */
+KERNEL void sk_box(GLOBAL const double *x, ie_i64 nx, GLOBAL const double *y, ie_i64 ny, ie_i64 d,
+                   int metric, GLOBAL ie_i64 *stat, int idx)
+{
+  LOCAL_ARRAY(double, lo, SK_NT);
+  LOCAL_ARRAY(double, hi, SK_NT);
+  const ie_i64 lane = LOCAL_ID();
+  double sq = 0;
+  for (ie_i64 k = 0; k < d; k++) {
+    double l = IE_INFINITY, h = -IE_INFINITY;
+    for (ie_i64 i = lane; i < nx; i += SK_NT) l = fmin(l, x[i * d + k]), h = fmax(h, x[i * d + k]);
+    for (ie_i64 i = lane; i < ny; i += SK_NT) l = fmin(l, y[i * d + k]), h = fmax(h, y[i * d + k]);
+    lo[lane] = l;
+    hi[lane] = h;
+    BARRIER();
+    for (int s = SK_NT / 2; s > 0; s >>= 1) {
+      if (lane < s) lo[lane] = fmin(lo[lane], lo[lane + s]), hi[lane] = fmax(hi[lane], hi[lane + s]);
+      BARRIER();
+    }
+    sq += (hi[0] - lo[0]) * (hi[0] - lo[0]);
+    BARRIER();
+  }
+  if (lane == 0) stat[idx] = (ie_i64)AS_ULONG(sk_metric_of(metric, sq));
 }
 
 /* C[p, i, j] = cost(x_i, y_j) of problem p, for p < Bc. */
@@ -262,6 +357,19 @@ KERNEL void sk_restore(GLOBAL double *f, GLOBAL const double *save, GLOBAL const
 {
   for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE())
     if (mask[e / n]) f[e] = save[e];
+}
+
+/* A potential pot [B·N] into out [B, N] (f32 or f64 at byte offset off,
+ * row stride in elements). */
+KERNEL void sk_emit(GLOBAL const double *pot, ie_i64 B, ie_i64 N, GLOBAL ie_u8 *out, ie_u64 off, int f64,
+                    ie_i64 stride)
+{
+  const ie_i64 total = B * N;
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE()) {
+    const ie_i64 b = e / N, i = e - b * N;
+    if (f64) ((GLOBAL double *)(out + off))[b * stride + i] = pot[e];
+    else ((GLOBAL float *)(out + off))[b * stride + i] = (float)pot[e];
+  }
 }
 
 /* P_ij = exp((f_i + g_j − C_ij)/ε) into out (f32 or f64 at byte offset off,

@@ -20,11 +20,17 @@ _Static_assert(SK_MEASURE == IE_SK_MEASURE && SK_CHECK == IE_SK_CHECK && SK_TERM
                "src/kernels/sinkhorn_terms.h and src/sinkhorn.h agree");
 
 enum {
-  K_CONVERT, K_BUILD, K_TRANSPOSE, K_ABSMAX, K_INIT_G, K_PASS_MAT, K_PASS_PTS, K_REDUCE, K_RESTORE, K_PLAN, K_N
+  K_CONVERT, K_BUILD, K_TRANSPOSE, K_ABSMAX, K_INIT_G, K_PASS_MAT, K_PASS_PTS, K_REDUCE, K_RESTORE, K_PLAN,
+  K_WEIGHTS, K_FIRST, K_BOX, K_EMIT, K_N
 };
 static const char *const knames[K_N] = {"sk_convert", "sk_build",    "sk_transpose", "sk_absmax",
                                         "sk_init_g",  "sk_pass_mat", "sk_pass_pts",  "sk_reduce",
-                                        "sk_restore", "sk_plan"};
+                                        "sk_restore", "sk_plan",     "sk_weights",   "sk_first",
+                                        "sk_box",     "sk_emit"};
+
+/* The status words begin reads (one read a solve): the first bad weight of
+ * each side, the first bad coordinate of x and of y, the box cost's bits. */
+enum { ST_WA, ST_WB, ST_X, ST_Y, ST_BOX, ST_N };
 
 typedef struct {
   ie_ocl *s;
@@ -33,6 +39,7 @@ typedef struct {
   cl_int metric;
   cl_int lanes; /* work-items a row in a pass: 32 on a GPU, 1 on a CPU device */
   cl_mem C, CT, x, y, lw[2], pot[2], fsave, rowt, pterm, active, mask, cmax, bad, dummy;
+  cl_mem code, wtot, stat; /* the inputs' checks (ie_sk_found) */
   int next_slot; /* the next IE_WS_SINKHORN slot to hand out */
 } ocl_sk;
 _Static_assert(K_N <= (int)(sizeof ((ie_ocl *)0)->sk_k / sizeof(cl_kernel)), "ie_ocl.sk_k holds the kernels");
@@ -95,7 +102,116 @@ static ie_status run_groups(ie_context *ctx, ocl_sk *w, int k, int64_t groups) {
     if (s_ != IE_OK) return s_;     \
   } while (0)
 
-static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, double *cmax, int64_t *bad) {
+/* Check and convert the device inputs (weights into lw, points into x, y)
+ * and read what was found: ST_N words, plus a problem's total on a failure. */
+static ie_status inputs(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, ie_sk_found *found) {
+  const size_t D = sizeof(double);
+  const cl_long N[2] = {w->n, w->m};
+  const cl_long Bw[2] = {su->w[0]->rows, su->w[1]->rows};
+  const cl_long prow[2] = {su->px ? su->px->rows : 0, su->py ? su->py->rows : 0};
+  const cl_long ncode = Bw[0] + Bw[1] + prow[0] + prow[1];
+  CK(mk(ctx, w, &w->lw[0], (size_t)(w->B * w->n) * D, NULL));
+  CK(mk(ctx, w, &w->lw[1], (size_t)(w->B * w->m) * D, NULL));
+  CK(mk(ctx, w, &w->code, (size_t)ncode * sizeof(cl_long), NULL));
+  CK(mk(ctx, w, &w->wtot, (size_t)(Bw[0] + Bw[1]) * D, NULL));
+  CK(mk(ctx, w, &w->stat, ST_N * sizeof(cl_long), NULL));
+  const cl_long none = -1;
+  CK(fill(ctx, w, w->stat, &none, sizeof none, ST_N * sizeof(cl_long)));
+  cl_long code_off = 0;
+  for (int k = 0; k < 2; k++) {
+    const ie_mat *wm = su->w[k];
+    cl_mem src = (cl_mem)wm->buf;
+    cl_ulong off = wm->offset;
+    cl_int dt = (cl_int)wm->dtype, idx = ST_WA + k;
+    cl_long stride = wm->stride, tot_off = k ? Bw[0] : 0, mul = N[k] + 1;
+    cl_kernel kw = w->k[K_WEIGHTS];
+    ARG(kw, 0, src);
+    ARG(kw, 1, off);
+    ARG(kw, 2, dt);
+    ARG(kw, 3, stride);
+    ARG(kw, 4, Bw[k]);
+    ARG(kw, 5, N[k]);
+    ARG(kw, 6, w->B);
+    ARG(kw, 7, w->lw[k]);
+    ARG(kw, 8, w->code);
+    ARG(kw, 9, code_off);
+    ARG(kw, 10, w->wtot);
+    ARG(kw, 11, tot_off);
+    CK(run_groups(ctx, w, K_WEIGHTS, Bw[k]));
+    cl_kernel kf = w->k[K_FIRST];
+    ARG(kf, 0, w->code);
+    ARG(kf, 1, code_off);
+    ARG(kf, 2, Bw[k]);
+    ARG(kf, 3, mul);
+    ARG(kf, 4, w->stat);
+    ARG(kf, 5, idx);
+    CK(run_groups(ctx, w, K_FIRST, 1));
+    code_off += Bw[k];
+  }
+  if (su->px) {
+    const ie_mat *pm[2] = {su->px, su->py};
+    for (int k = 0; k < 2; k++) {
+      cl_mem *dst = k ? &w->y : &w->x;
+      CK(mk(ctx, w, dst, (size_t)(prow[k] * w->d) * D, NULL));
+      cl_mem src = (cl_mem)pm[k]->buf;
+      cl_ulong off = pm[k]->offset;
+      cl_int dt = (cl_int)pm[k]->dtype, idx = ST_X + k;
+      cl_long stride = pm[k]->stride;
+      cl_kernel kc = w->k[K_CONVERT];
+      ARG(kc, 0, src);
+      ARG(kc, 1, off);
+      ARG(kc, 2, dt);
+      ARG(kc, 3, stride);
+      ARG(kc, 4, prow[k]);
+      ARG(kc, 5, w->d);
+      ARG(kc, 6, *dst);
+      ARG(kc, 7, w->code);
+      ARG(kc, 8, code_off);
+      CK(run_groups(ctx, w, K_CONVERT, prow[k]));
+      cl_kernel kf = w->k[K_FIRST];
+      ARG(kf, 0, w->code);
+      ARG(kf, 1, code_off);
+      ARG(kf, 2, prow[k]);
+      ARG(kf, 3, w->d);
+      ARG(kf, 4, w->stat);
+      ARG(kf, 5, idx);
+      CK(run_groups(ctx, w, K_FIRST, 1));
+      code_off += prow[k];
+    }
+    if (su->want_box) {
+      cl_int idx = ST_BOX;
+      cl_kernel kb = w->k[K_BOX];
+      ARG(kb, 0, w->x);
+      ARG(kb, 1, prow[0]);
+      ARG(kb, 2, w->y);
+      ARG(kb, 3, prow[1]);
+      ARG(kb, 4, w->d);
+      ARG(kb, 5, w->metric);
+      ARG(kb, 6, w->stat);
+      ARG(kb, 7, idx);
+      CK(run_groups(ctx, w, K_BOX, 1));
+    }
+  }
+  cl_long st[ST_N];
+  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->stat, CL_TRUE, 0, sizeof st, st, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, sizeof st);
+  found->xbad = st[ST_X];
+  found->ybad = st[ST_Y];
+  memcpy(&found->box, &st[ST_BOX], sizeof found->box);
+  for (int k = 0; k < 2; k++) {
+    found->wbad[k] = st[ST_WA + k];
+    if (st[ST_WA + k] < 0) continue;
+    /* a failure: the problem's total, for the message */
+    const size_t at = (size_t)((k ? Bw[0] : 0) + st[ST_WA + k] / (N[k] + 1)) * D;
+    TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->wtot, CL_TRUE, at, D, &found->wtot[k], 0,
+                                                   NULL, NULL));
+    ie__ws_copied(ctx, 0, D);
+  }
+  return IE_OK;
+}
+
+static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, double *cmax, int64_t *bad,
+                            ie_sk_found *found) {
   ie_ocl *s = w->s;
   CK(ie__ocl_build(ctx, s));
   w->k = s->sk_k;
@@ -115,9 +231,10 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
   TRY("clGetDeviceInfo", clGetDeviceInfo(s->device, CL_DEVICE_TYPE, sizeof type, &type, NULL));
   w->lanes = type & CL_DEVICE_TYPE_CPU ? 1 : SK_LANES;
   w->x_bs = su->x_bstride, w->y_bs = su->y_bstride;
+  *bad = -1;
+  CK(inputs(ctx, w, su, found));
+  if (found->wbad[0] >= 0 || found->wbad[1] >= 0 || found->xbad >= 0 || found->ybad >= 0) return IE_OK;
   const size_t D = sizeof(double);
-  CK(mk(ctx, w, &w->lw[0], (size_t)(B * n) * D, su->la));
-  CK(mk(ctx, w, &w->lw[1], (size_t)(B * m) * D, su->lb));
   const double zero = 0;
   const uint8_t one = 1;
   CK(mk(ctx, w, &w->pot[0], (size_t)(B * n) * D, NULL));
@@ -140,12 +257,6 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
   if (su->cost) Bc = su->cost_bstride ? B : 1;
   else if (su->materialize) Bc = (su->x_bstride || su->y_bstride) ? B : 1;
   w->Bc = Bc;
-  if (!su->cost) {
-    const cl_long nx = (su->x_bstride ? B : 1) * n, ny = (su->y_bstride ? B : 1) * m;
-    CK(mk(ctx, w, &w->x, (size_t)(nx * d) * D, su->x));
-    CK(mk(ctx, w, &w->y, (size_t)(ny * d) * D, su->y));
-  }
-  *bad = -1;
   if (!Bc) return IE_OK;
   w->c_bs = Bc > 1 ? n * m : 0;
   CK(mk(ctx, w, &w->C, (size_t)(Bc * n * m) * D, NULL));
@@ -165,8 +276,10 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
     ARG(k, 3, stride);
     ARG(k, 4, rows);
     ARG(k, 5, m);
+    const cl_long bad_off = 0;
     ARG(k, 6, w->C);
     ARG(k, 7, w->bad);
+    ARG(k, 8, bad_off);
     CK(run_groups(ctx, w, K_CONVERT, rows));
   } else {
     cl_kernel k = w->k[K_BUILD];
@@ -222,11 +335,12 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
   return IE_OK;
 }
 
-static ie_status ocl_sk_begin(ie_context *ctx, const ie_sk_setup *su, void **wsv, double *cmax, int64_t *bad) {
+static ie_status ocl_sk_begin(ie_context *ctx, const ie_sk_setup *su, void **wsv, double *cmax, int64_t *bad,
+                              ie_sk_found *found) {
   ocl_sk *w = calloc(1, sizeof *w);
   if (!w) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_sinkhorn: no host memory for the workspace");
   w->s = (ie_ocl *)ctx->state;
-  ie_status st = begin_impl(ctx, w, su, cmax, bad);
+  ie_status st = begin_impl(ctx, w, su, cmax, bad, found);
   if (st != IE_OK) {
     ocl_sk_end(ctx, w);
     return st;
@@ -311,11 +425,21 @@ static ie_status ocl_sk_restore(ie_context *ctx, void *wsv, const uint8_t *mask)
   return IE_OK;
 }
 
-static ie_status ocl_sk_potential(ie_context *ctx, void *wsv, int side, double *out) {
+static ie_status ocl_sk_potential(ie_context *ctx, void *wsv, int side, const ie_mat *out) {
   ocl_sk *w = wsv;
-  size_t bytes = (size_t)(w->B * (side ? w->m : w->n)) * sizeof(double);
-  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->pot[side], CL_TRUE, 0, bytes, out, 0, NULL, NULL));
-  ie__ws_copied(ctx, 0, bytes);
+  cl_kernel k = w->k[K_EMIT];
+  cl_long N = side ? w->m : w->n, stride = out->stride;
+  cl_mem ob = (cl_mem)out->buf;
+  cl_ulong off = out->offset;
+  cl_int f64 = out->dtype == IE_DT_F64;
+  ARG(k, 0, w->pot[side]);
+  ARG(k, 1, w->B);
+  ARG(k, 2, N);
+  ARG(k, 3, ob);
+  ARG(k, 4, off);
+  ARG(k, 5, f64);
+  ARG(k, 6, stride);
+  CK(run1(ctx, w, K_EMIT, w->B * N));
   return IE_OK;
 }
 
@@ -360,4 +484,5 @@ const ie_sk_ops ie__opencl_sk_ops = {
     .potential = ocl_sk_potential,
     .plan = ocl_sk_plan,
     .end = ocl_sk_end,
+    .device_inputs = 1,
 };
