@@ -50,7 +50,9 @@ extern "C" {
  * in-order and made on the context's cl_context and device (see
  * ie_opencl_get_context); otherwise IE_INVALID_ARGUMENT.  The context retains
  * the queue and releases it when another is set or the context is destroyed.
- * IE_INVALID_ARGUMENT also when ctx is not an OpenCL context. */
+ * The work already enqueued on the previous queue is waited for first (calls
+ * pending in the asynchronous mode stay pending: ie_synchronize reports
+ * them).  IE_INVALID_ARGUMENT also when ctx is not an OpenCL context. */
 IE_API ie_status ie_opencl_set_queue(ie_context *ctx, cl_command_queue queue);
 
 /* The context's cl_context, device and current command queue (any pointer may

@@ -338,8 +338,11 @@ static ie_status ocl_set_queue(ie_context *ctx, void *caller_queue) {
     if (qp & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
       return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: the queue is out-of-order; give an in-order queue",
                        fn);
-    IE_CL_TRY(ctx, "clRetainCommandQueue", clRetainCommandQueue(queue));
   }
+  /* Work enqueued on the old queue (the asynchronous mode's pending calls
+   * and their outcome reads) completes before the switch, as CUDA's does. */
+  IE_CL_TRY(ctx, "clFinish", clFinish(s->queue));
+  if (queue != s->own_queue) IE_CL_TRY(ctx, "clRetainCommandQueue", clRetainCommandQueue(queue));
   if (s->queue != s->own_queue) clReleaseCommandQueue(s->queue);
   s->queue = queue;
   ctx->last = IE_OK;
