@@ -27,6 +27,8 @@
 
 #include "internal.h"
 #include "sinkhorn.h"
+#include "kernels/sinkhorn_terms.h" /* sk_stops: the stopping rule the GPUs apply too */
+#undef FN /* vendor.h's qualifier of shared functions; FN below names this file's entry point */
 
 /* A call into the backend's Sinkhorn table (`ops` in scope), through the
  * fault-injection hook like every other backend call (src/internal.h). */
@@ -298,9 +300,13 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
   double *colterm = ie__malloc((size_t)B * 2 * sizeof *colterm);
   double *meas = ie__malloc((size_t)B * IE_SK_TERMS * sizeof *meas);
   uint8_t *active = ie__malloc((size_t)B), *done_now = ie__malloc((size_t)B);
+  /* A backend that decides checks itself (ops->decide): the terms stay on
+   * its side, a check reads one word, the counts come back once. */
+  const int on_dev = ops->decide != NULL;
+  int64_t *stopped_at = on_dev ? ie__malloc((size_t)B * sizeof *stopped_at) : NULL;
   void *ws = NULL;
   ie_status s = IE_OK;
-  if (!cmax || !terms || !colterm || !meas || !active || !done_now) {
+  if (!cmax || !terms || !colterm || !meas || !active || !done_now || (on_dev && !stopped_at)) {
     s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for %lld problems", FN, (long long)B);
     goto done;
   }
@@ -355,17 +361,19 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
       goto done;
     }
     const int chk = col_valid;
-    if ((s = SK_CALL(pass, ws, 0, (chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau, chk ? terms : NULL)) != IE_OK)
+    if ((s = SK_CALL(pass, ws, 0, (chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau,
+                     chk && !on_dev ? terms : NULL)) != IE_OK)
       goto done;
-    if (chk) {
+    if (chk && on_dev) {
+      if ((s = SK_CALL(decide, ws, o->tol, cf->balanced, it, &left)) != IE_OK) goto done;
+      if (left == 0) break;
+    } else if (chk) {
       int any = 0;
       for (int64_t b = 0; b < B; b++) {
         done_now[b] = 0;
         if (!active[b]) continue;
         const double *t = terms + b * IE_SK_TERMS;
-        double merr = t[0] + colterm[2 * b];
-        double move = fmax(t[2], colterm[2 * b + 1]);
-        if (cf->balanced ? merr <= o->tol : move <= o->tol) {
+        if (sk_stops(cf->balanced, o->tol, t[0], colterm[2 * b], t[2], colterm[2 * b + 1])) {
           done_now[b] = 1;
           active[b] = 0;
           out[b].iters = it;
@@ -382,15 +390,25 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
     }
     const int next_chk = (it + 1) % o->check_every == 0;
     if ((s = SK_CALL(pass, ws, 1, (next_chk ? IE_SK_CHECK : IE_SK_UPDATE), eps, tau,
-                       next_chk ? terms : NULL)) != IE_OK)
+                       next_chk && !on_dev ? terms : NULL)) != IE_OK)
       goto done;
-    if (next_chk)
+    if (next_chk && !on_dev)
       for (int64_t b = 0; b < B; b++) {
         colterm[2 * b] = terms[b * IE_SK_TERMS + 1];
         colterm[2 * b + 1] = terms[b * IE_SK_TERMS + 2];
       }
     col_valid = next_chk;
     it++;
+  }
+
+  /* The problems the device stopped, and when. */
+  if (on_dev) {
+    if ((s = SK_CALL(stopped, ws, stopped_at)) != IE_OK) goto done;
+    for (int64_t b = 0; b < B; b++)
+      if (stopped_at[b] >= 0) {
+        out[b].iters = stopped_at[b];
+        out[b].conv = 1;
+      }
   }
 
   /* Measure the returned plans. */
@@ -421,6 +439,7 @@ done:
   free(meas);
   free(active);
   free(done_now);
+  free(stopped_at);
   return s;
 }
 

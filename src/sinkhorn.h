@@ -94,7 +94,9 @@ typedef struct ie_sk_ops {
   /* mask: host [B], 1 = keep iterating. */
   ie_status (*set_active)(ie_context *ctx, void *ws, const uint8_t *mask);
   /* One pass; terms (host [B·IE_SK_TERMS], reduced per problem in a fixed
-   * order) for CHECK and MEASURE, NULL for UPDATE. */
+   * order) for CHECK and MEASURE, NULL for UPDATE.  With decide (below), a
+   * CHECK pass may get terms = NULL: its reduced terms then stay in the
+   * workspace, one set a side, for decide. */
   ie_status (*pass)(ie_context *ctx, void *ws, int side, int mode, double eps,
                     double tau, double *terms);
   /* f of the problems with mask[b] = 1 goes back to what the last CHECK pass
@@ -109,6 +111,17 @@ typedef struct ie_sk_ops {
   /* 1: begin takes the weights and points in backend memory (setup.w, px,
    * py), 0: as host doubles (la, lb, x, y). */
   int device_inputs;
+  /* Optional (NULL: the driver reads the terms and decides on the host,
+   * then calls restore and set_active).  The check decided in the
+   * workspace, after a side-1 and then a side-0 CHECK pass with terms =
+   * NULL: every active problem whose terms meet the rule
+   * (src/kernels/sinkhorn_terms.h, sk_stops) has its f restored (as
+   * restore), stops being active and records `it` as its iteration count;
+   * *left = the problems still active (the one word a check reads back). */
+  ie_status (*decide)(ie_context *ctx, void *ws, double tol, int balanced, int64_t it, int64_t *left);
+  /* With decide: iters[b] (host [B]) = the count decide recorded for
+   * problem b, −1 if it never stopped it (read once, at the end). */
+  ie_status (*stopped)(ie_context *ctx, void *ws, int64_t *iters);
 } ie_sk_ops;
 
 extern const ie_sk_ops ie__cpu_sk_ops;

@@ -33,7 +33,8 @@ struct SkWs {
   double *x, *y;           /* points [·, d], or NULL */
   int64_t x_bs, y_bs;      /* rows between problems */
   double *lw[2], *pot[2], *fsave;
-  double *rowt, *pterm;    /* [B·max(n,m)·T], [B·T] */
+  double *rowt, *pterm;    /* [B·max(n,m)·T], [2·B·T] (side 0, then side 1) */
+  ie_i64 *iters;           /* [B + 1]: decide's iteration counts (−1: running), then left */
   uint8_t *active, *mask;  /* [B] */
   ie_i64 *bad;             /* [Bc·n]: first non-finite column of a given cost's row */
   double *cmax;            /* [Bc] */
@@ -161,13 +162,15 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
   SK_TRY(sk_malloc(ctx, w, &w->pot[1], (size_t)(B * m)));
   SK_TRY(sk_malloc(ctx, w, &w->fsave, (size_t)(B * n)));
   SK_TRY(sk_malloc(ctx, w, &w->rowt, (size_t)(B * R * IE_SK_TERMS)));
-  SK_TRY(sk_malloc(ctx, w, &w->pterm, (size_t)(B * IE_SK_TERMS)));
+  SK_TRY(sk_malloc(ctx, w, &w->pterm, (size_t)(2 * B * IE_SK_TERMS)));
+  SK_TRY(sk_malloc(ctx, w, &w->iters, (size_t)(B + 1)));
   SK_TRY(sk_malloc(ctx, w, &w->active, (size_t)B));
   SK_TRY(sk_malloc(ctx, w, &w->mask, (size_t)B));
   IE_CU(ctx, cudaMemsetAsync(w->pot[0], 0, (size_t)(B * n) * sizeof(double), str));
   sk_init_g<<<GRID_ELEMS(B * m), SK_NT, 0, str>>>(w->pot[1], w->lw[1], B * m);
   IE_CU_LAUNCHED(ctx, "sk_init_g");
   IE_CU(ctx, cudaMemsetAsync(w->active, 1, (size_t)B, str));
+  IE_CU(ctx, cudaMemsetAsync(w->iters, 0xff, (size_t)(B + 1) * sizeof(ie_i64), str)); /* every count −1 */
 
   int64_t Bc = 0;
   if (s->cost) Bc = s->cost_bstride ? B : 1;
@@ -279,10 +282,12 @@ static ie_status cu_sk_pass(ie_context *ctx, void *wsv, int side, int mode, doub
                                                   w->lw[side], side == 0, w->fsave, w->rowt, w->active, SK_LANES);
   IE_CU_LAUNCHED(ctx, "sk_pass");
   if (mode == IE_SK_UPDATE) return IE_OK;
+  const int64_t pt_off = side * w->B * IE_SK_TERMS;
   sk_reduce<<<GRID_GROUPS(w->B), SK_NT, 0, st->stream>>>(w->rowt, w->B, R, mode == IE_SK_MEASURE, w->active,
-                                                         w->pterm);
+                                                         w->pterm, pt_off);
   IE_CU_LAUNCHED(ctx, "sk_reduce");
-  IE_CU(ctx, cudaMemcpyAsync(terms, w->pterm, (size_t)(w->B * IE_SK_TERMS) * sizeof(double),
+  if (!terms) return IE_OK; /* a CHECK kept for cu_sk_decide */
+  IE_CU(ctx, cudaMemcpyAsync(terms, w->pterm + pt_off, (size_t)(w->B * IE_SK_TERMS) * sizeof(double),
                              cudaMemcpyDeviceToHost, st->stream));
   IE_CU(ctx, cudaStreamSynchronize(st->stream));
   ie__ws_copied(ctx, 0, (size_t)(w->B * IE_SK_TERMS) * sizeof(double));
@@ -300,6 +305,38 @@ static ie_status cu_sk_restore(ie_context *ctx, void *wsv, const uint8_t *mask)
                                                                  w->n);
   IE_CU_LAUNCHED(ctx, "sk_restore");
   IE_CU(ctx, cudaStreamSynchronize(st->stream)); /* mask is the caller's host memory */
+  return IE_OK;
+}
+
+/* sk_decide over the problems, then sk_left; one word comes back. */
+static ie_status cu_sk_decide(ie_context *ctx, void *wsv, double tol, int balanced, int64_t it, int64_t *left)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  IE_CU_ENTER(ctx, st);
+  SkWs *w = (SkWs *)wsv;
+  sk_decide<<<GRID_GROUPS(w->B), SK_NT, 0, st->stream>>>(w->pterm, w->B, w->n, tol, balanced, it, w->pot[0],
+                                                         w->fsave, w->active, w->iters);
+  IE_CU_LAUNCHED(ctx, "sk_decide");
+  sk_left<<<1, SK_NT, 0, st->stream>>>(w->active, w->B, w->iters, w->B);
+  IE_CU_LAUNCHED(ctx, "sk_left");
+  ie_i64 l = 0;
+  IE_CU(ctx, cudaMemcpyAsync(&l, w->iters + w->B, sizeof l, cudaMemcpyDeviceToHost, st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, sizeof l);
+  *left = l;
+  return IE_OK;
+}
+
+static ie_status cu_sk_stopped(ie_context *ctx, void *wsv, int64_t *iters)
+{
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  IE_CU_ENTER(ctx, st);
+  SkWs *w = (SkWs *)wsv;
+  static_assert(sizeof(ie_i64) == sizeof(int64_t), "iteration counts are int64");
+  const size_t bytes = (size_t)w->B * sizeof *iters;
+  IE_CU(ctx, cudaMemcpyAsync(iters, w->iters, bytes, cudaMemcpyDeviceToHost, st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, bytes);
   return IE_OK;
 }
 
@@ -338,4 +375,6 @@ extern "C" const ie_sk_ops ie__cuda_sk_ops = {
     /* plan */ cu_sk_plan,
     /* end */ cu_sk_end,
     /* device_inputs */ 1,
+    /* decide */ cu_sk_decide,
+    /* stopped */ cu_sk_stopped,
 };

@@ -325,11 +325,12 @@ KERNEL void sk_pass_pts(SK_PASS_PARAMS)
 }
 
 /* pterm[b, k] = Σ_r rowt[b, r, k] (k = 2: max) of the problems with active[b]
- * (all of them when all): one group a problem, lanes over the rows, then a
- * tree in a fixed order. */
+ * (all of them when all), written from element pt_off of pterm: one group a
+ * problem, lanes over the rows, then a tree in a fixed order. */
 KERNEL void sk_reduce(GLOBAL const double *rowt, ie_i64 B, ie_i64 R, int all,
-                      GLOBAL const ie_u8 *active, GLOBAL double *pterm)
+                      GLOBAL const ie_u8 *active, GLOBAL double *pterm, ie_i64 pt_off)
 {
+  pterm += pt_off;
   LOCAL_ARRAY(double, sh, SK_TERMS * SK_NT);
   const int lane = (int)LOCAL_ID();
   for (ie_i64 b = GROUP_ID(); b < B; b += NUM_GROUPS()) {
@@ -349,6 +350,46 @@ KERNEL void sk_reduce(GLOBAL const double *rowt, ie_i64 B, ie_i64 R, int all,
     if (lane < SK_TERMS) pterm[b * SK_TERMS + lane] = sh[lane * SK_NT];
     BARRIER();
   }
+}
+
+/* A check decided on the device (src/sinkhorn.h, ie_sk_ops.decide): every
+ * active problem b whose reduced CHECK terms, side 0 at pterm[b] and side 1
+ * at pterm[B + b] (SK_TERMS each), meet the rule (sk_stops) stops: its f
+ * goes back to save (the f of the checked plan), active[b] = 0 and
+ * iters[b] = it.  One group a problem. */
+KERNEL void sk_decide(GLOBAL const double *pterm, ie_i64 B, ie_i64 n, double tol, int balanced, ie_i64 it,
+                      GLOBAL double *f, GLOBAL const double *save, GLOBAL ie_u8 *active,
+                      GLOBAL ie_i64 *iters)
+{
+  const ie_i64 lane = LOCAL_ID();
+  for (ie_i64 b = GROUP_ID(); b < B; b += NUM_GROUPS()) {
+    GLOBAL const double *t0 = pterm + b * SK_TERMS, *t1 = pterm + (B + b) * SK_TERMS;
+    const int stop = active[b] && sk_stops(balanced, tol, t0[0], t1[1], t0[2], t1[2]);
+    BARRIER(); /* every lane has read active[b] before lane 0 clears it */
+    if (stop) {
+      for (ie_i64 i = lane; i < n; i += SK_NT) f[b * n + i] = save[b * n + i];
+      if (lane == 0) {
+        active[b] = 0;
+        iters[b] = it;
+      }
+    }
+  }
+}
+
+/* out[at] = the number of problems still active: one group. */
+KERNEL void sk_left(GLOBAL const ie_u8 *active, ie_i64 B, GLOBAL ie_i64 *out, ie_i64 at)
+{
+  LOCAL_ARRAY(ie_i64, sh, SK_NT);
+  const int lane = (int)LOCAL_ID();
+  ie_i64 c = 0;
+  for (ie_i64 b = lane; b < B; b += SK_NT) c += active[b] != 0;
+  sh[lane] = c;
+  BARRIER();
+  for (int s = SK_NT / 2; s > 0; s >>= 1) {
+    if (lane < s) sh[lane] += sh[lane + s];
+    BARRIER();
+  }
+  if (lane == 0) out[at] = sh[0];
 }
 
 /* f of the problems with mask[b] = 1 back to the saved f (total = B·n). */

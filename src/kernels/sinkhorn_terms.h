@@ -78,6 +78,18 @@ FN void sk_measure_terms(double eps, double inv_eps, double lwr, double pot, dou
   t[5] = mu > 0 ? mu * pc : 0;
 }
 
+/* The stopping rule of a check (src/sinkhorn.c), from a problem's reduced
+ * CHECK terms of the side-0 pass (t0) and of the side-1 pass before it (t1):
+ * the marginal error of the checked plan merr = t0[0] + t1[1] (rows + columns),
+ * its last move = max(t0[2], t1[2]); balanced problems stop when merr <= tol,
+ * unbalanced ones when the move is.  One source for the host and the GPUs, so
+ * both decide the same thing. */
+FN int sk_stops(int balanced, double tol, double t0_err, double t1_err, double t0_move, double t1_move)
+{
+  const double merr = t0_err + t1_err, move = fmax(t0_move, t1_move);
+  return balanced ? merr <= tol : move <= tol;
+}
+
 /* Two partial values of term k merged: a sum, except [2] (a max). */
 FN double sk_term_merge(int k, double a, double b)
 {

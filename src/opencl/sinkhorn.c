@@ -21,12 +21,12 @@ _Static_assert(SK_MEASURE == IE_SK_MEASURE && SK_CHECK == IE_SK_CHECK && SK_TERM
 
 enum {
   K_CONVERT, K_BUILD, K_TRANSPOSE, K_ABSMAX, K_INIT_G, K_PASS_MAT, K_PASS_PTS, K_REDUCE, K_RESTORE, K_PLAN,
-  K_WEIGHTS, K_FIRST, K_BOX, K_EMIT, K_N
+  K_WEIGHTS, K_FIRST, K_BOX, K_EMIT, K_DECIDE, K_LEFT, K_N
 };
 static const char *const knames[K_N] = {"sk_convert", "sk_build",    "sk_transpose", "sk_absmax",
                                         "sk_init_g",  "sk_pass_mat", "sk_pass_pts",  "sk_reduce",
                                         "sk_restore", "sk_plan",     "sk_weights",   "sk_first",
-                                        "sk_box",     "sk_emit"};
+                                        "sk_box",     "sk_emit",     "sk_decide",    "sk_left"};
 
 /* The status words begin reads (one read a solve): the first bad weight of
  * each side, the first bad coordinate of x and of y, the box cost's bits. */
@@ -40,6 +40,7 @@ typedef struct {
   cl_int lanes; /* work-items a row in a pass: 32 on a GPU, 1 on a CPU device */
   cl_mem C, CT, x, y, lw[2], pot[2], fsave, rowt, pterm, active, mask, cmax, bad, dummy;
   cl_mem code, wtot, stat; /* the inputs' checks (ie_sk_found) */
+  cl_mem iters;            /* [B + 1] int64: decide's iteration counts (−1: running), then left */
   int next_slot; /* the next IE_WS_SINKHORN slot to hand out */
 } ocl_sk;
 _Static_assert(K_N <= (int)(sizeof ((ie_ocl *)0)->sk_k / sizeof(cl_kernel)), "ie_ocl.sk_k holds the kernels");
@@ -244,7 +245,10 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
   CK(mk(ctx, w, &w->pot[1], (size_t)(B * m) * D, NULL));
   CK(mk(ctx, w, &w->fsave, (size_t)(B * n) * D, NULL));
   CK(mk(ctx, w, &w->rowt, (size_t)(B * R) * IE_SK_TERMS * D, NULL));
-  CK(mk(ctx, w, &w->pterm, (size_t)B * IE_SK_TERMS * D, NULL));
+  CK(mk(ctx, w, &w->pterm, (size_t)(2 * B) * IE_SK_TERMS * D, NULL)); /* side 0, then side 1 */
+  CK(mk(ctx, w, &w->iters, (size_t)(B + 1) * sizeof(cl_long), NULL));
+  const cl_long running = -1;
+  CK(fill(ctx, w, w->iters, &running, sizeof running, (size_t)(B + 1) * sizeof(cl_long)));
   CK(mk(ctx, w, &w->mask, (size_t)B, NULL));
   CK(mk(ctx, w, &w->dummy, 8, NULL));
   cl_long tot = B * m;
@@ -395,6 +399,7 @@ static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, dou
   TRY("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(w->s->queue, k, 1, NULL, &g, &l, 0, NULL, NULL));
   if (mode == IE_SK_UPDATE) return IE_OK;
   cl_int all = mode == IE_SK_MEASURE;
+  cl_long pt_off = side * w->B * IE_SK_TERMS;
   cl_kernel kr = w->k[K_REDUCE];
   ARG(kr, 0, w->rowt);
   ARG(kr, 1, w->B);
@@ -402,8 +407,10 @@ static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, dou
   ARG(kr, 3, all);
   ARG(kr, 4, w->active);
   ARG(kr, 5, w->pterm);
+  ARG(kr, 6, pt_off);
   CK(run_groups(ctx, w, K_REDUCE, w->B));
-  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->pterm, CL_TRUE, 0,
+  if (!terms) return IE_OK; /* a CHECK kept for ocl_sk_decide */
+  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->pterm, CL_TRUE, (size_t)pt_off * sizeof(double),
                                                  (size_t)w->B * IE_SK_TERMS * sizeof(double), terms, 0, NULL, NULL));
   ie__ws_copied(ctx, 0, (size_t)w->B * IE_SK_TERMS * sizeof(double));
   return IE_OK;
@@ -422,6 +429,47 @@ static ie_status ocl_sk_restore(ie_context *ctx, void *wsv, const uint8_t *mask)
   ARG(k, 4, w->n);
   CK(run1(ctx, w, K_RESTORE, total));
   TRY("clFinish", clFinish(w->s->queue));
+  return IE_OK;
+}
+
+/* sk_decide over the problems, then sk_left; one word comes back. */
+static ie_status ocl_sk_decide(ie_context *ctx, void *wsv, double tol, int balanced, int64_t it, int64_t *left) {
+  ocl_sk *w = wsv;
+  cl_double ctol = tol;
+  cl_int cbal = balanced;
+  cl_long cit = it, at = w->B;
+  cl_kernel k = w->k[K_DECIDE];
+  ARG(k, 0, w->pterm);
+  ARG(k, 1, w->B);
+  ARG(k, 2, w->n);
+  ARG(k, 3, ctol);
+  ARG(k, 4, cbal);
+  ARG(k, 5, cit);
+  ARG(k, 6, w->pot[0]);
+  ARG(k, 7, w->fsave);
+  ARG(k, 8, w->active);
+  ARG(k, 9, w->iters);
+  CK(run_groups(ctx, w, K_DECIDE, w->B));
+  cl_kernel kl = w->k[K_LEFT];
+  ARG(kl, 0, w->active);
+  ARG(kl, 1, w->B);
+  ARG(kl, 2, w->iters);
+  ARG(kl, 3, at);
+  CK(run_groups(ctx, w, K_LEFT, 1));
+  cl_long l = 0;
+  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->iters, CL_TRUE, (size_t)at * sizeof l, sizeof l,
+                                                 &l, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, sizeof l);
+  *left = l;
+  return IE_OK;
+}
+
+static ie_status ocl_sk_stopped(ie_context *ctx, void *wsv, int64_t *iters) {
+  ocl_sk *w = wsv;
+  const size_t bytes = (size_t)w->B * sizeof *iters;
+  _Static_assert(sizeof(cl_long) == sizeof(int64_t), "iteration counts are int64");
+  TRY("clEnqueueReadBuffer", clEnqueueReadBuffer(w->s->queue, w->iters, CL_TRUE, 0, bytes, iters, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, bytes);
   return IE_OK;
 }
 
@@ -485,4 +533,6 @@ const ie_sk_ops ie__opencl_sk_ops = {
     .plan = ocl_sk_plan,
     .end = ocl_sk_end,
     .device_inputs = 1,
+    .decide = ocl_sk_decide,
+    .stopped = ocl_sk_stopped,
 };
