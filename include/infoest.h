@@ -35,7 +35,12 @@
  * ie_context_options.threads (1 for a server with a context per core).
  *
  * Synchronisation: every call returns when its results are complete and any
- * bad value has been detected (a GPU call waits for its own stream).
+ * bad value has been detected (a GPU call waits for its own stream), unless
+ * the context was made asynchronous ("Asynchronous mode" below).
+ *
+ * Memory: a GPU context keeps its scratch between calls, so warm calls
+ * allocate nothing ("Workspace" below); docs/SERVER.md puts these pieces in
+ * the order a server needs them.
  *
  * The library never calls exit() or abort() and never prints.
  */

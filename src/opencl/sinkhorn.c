@@ -103,6 +103,20 @@ static ie_status run_groups(ie_context *ctx, ocl_sk *w, int k, int64_t groups) {
     if (s_ != IE_OK) return s_;     \
   } while (0)
 
+/* sk_first: the first bad one of the `rows` codes at code_off (a row's
+ * elements are `mul` wide) into status word `idx`. */
+static ie_status first_bad(ie_context *ctx, ocl_sk *w, cl_long code_off, cl_long rows, cl_long mul,
+                           cl_int idx) {
+  cl_kernel kf = w->k[K_FIRST];
+  ARG(kf, 0, w->code);
+  ARG(kf, 1, code_off);
+  ARG(kf, 2, rows);
+  ARG(kf, 3, mul);
+  ARG(kf, 4, w->stat);
+  ARG(kf, 5, idx);
+  return run_groups(ctx, w, K_FIRST, 1);
+}
+
 /* Check and convert the device inputs (weights into lw, points into x, y)
  * and read what was found: ST_N words, plus a problem's total on a failure. */
 static ie_status inputs(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, ie_sk_found *found) {
@@ -139,14 +153,7 @@ static ie_status inputs(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, ie_sk
     ARG(kw, 10, w->wtot);
     ARG(kw, 11, tot_off);
     CK(run_groups(ctx, w, K_WEIGHTS, Bw[k]));
-    cl_kernel kf = w->k[K_FIRST];
-    ARG(kf, 0, w->code);
-    ARG(kf, 1, code_off);
-    ARG(kf, 2, Bw[k]);
-    ARG(kf, 3, mul);
-    ARG(kf, 4, w->stat);
-    ARG(kf, 5, idx);
-    CK(run_groups(ctx, w, K_FIRST, 1));
+    CK(first_bad(ctx, w, code_off, Bw[k], mul, idx));
     code_off += Bw[k];
   }
   if (su->px) {
@@ -169,14 +176,7 @@ static ie_status inputs(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, ie_sk
       ARG(kc, 7, w->code);
       ARG(kc, 8, code_off);
       CK(run_groups(ctx, w, K_CONVERT, prow[k]));
-      cl_kernel kf = w->k[K_FIRST];
-      ARG(kf, 0, w->code);
-      ARG(kf, 1, code_off);
-      ARG(kf, 2, prow[k]);
-      ARG(kf, 3, w->d);
-      ARG(kf, 4, w->stat);
-      ARG(kf, 5, idx);
-      CK(run_groups(ctx, w, K_FIRST, 1));
+      CK(first_bad(ctx, w, code_off, prow[k], w->d, idx));
       code_off += prow[k];
     }
     if (su->want_box) {
