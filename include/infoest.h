@@ -634,12 +634,15 @@ typedef struct {
  * On a GPU context, device tensors stay on the device: the weights are
  * checked and normalised there, the points or the cost converted and
  * checked there (and the box cost ε-scaling starts from reduced there);
- * f, g and the plan are written there.  A solve reads back 40 bytes of
- * input status once, 96·B bytes at the end (the results' terms), and, at
- * each convergence check (every check_every iterations), 96·B bytes of
- * per-problem errors, writing 2·B bytes of masks when a problem stops: it
- * does not grow with n, m or d (only on a failure: the bad element and its
- * problem's total, for the message).  Host tensors are copied in first. */
+ * f, g and the plan are written there, and each convergence check (every
+ * check_every iterations) is decided there too: the stopping rule applied
+ * per problem, a stopped problem's potentials put back and its iteration
+ * count recorded on the device.  A solve reads back 40 bytes of input
+ * status once, one 8-byte word (the problems left) at each check, and at
+ * the end 8·B bytes of iteration counts and 96·B bytes of the results'
+ * terms; it writes nothing: it does not grow with n, m or d (only on a
+ * failure: the bad element and its problem's total, for the message).
+ * Host tensors are copied in first. */
 IE_API ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *a,
                              const DLTensor *b, const DLTensor *cost,
                              const DLTensor *x, const DLTensor *y,
