@@ -11,7 +11,8 @@
  * leaves, the side-0 pass of the check reads the row error of that same plan
  * (before its own update).  A problem that meets the rule gets its f put
  * back, so the returned potentials are exactly the checked plan, and stops
- * (later passes skip it).
+ * (later passes skip it).  A backend with ie_sk_ops.decide (the GPUs) applies
+ * the same rule (sk_stops) in its workspace: a check then reads one word.
  *
  * Results come from two MEASURE passes over the returned plan:
  *   transport_cost = Σ_ij P_ij C_ij
