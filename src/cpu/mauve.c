@@ -146,11 +146,11 @@ typedef struct {
   float *bmin;          /* k / 16: a row's least value in each block of 16 centres */
   double *drift, *acc;  /* k: how far each centre moved; r: the update's sums */
   double *ynrm, *up, *lo; /* n: ‖y_i‖, the bounds */
-  int32_t *lab, *todo;  /* n: the last labels; the rows to measure */
+  int32_t *lab, *remeasure;  /* n: the last labels; the rows to measure */
 } cpu_km;
 
 static void km_release(cpu_km *m) {
-  void *p[] = {m->g, m->yg, m->bmin, m->cn, m->cprev, m->drift, m->acc, m->ynrm, m->up, m->lo, m->lab, m->todo};
+  void *p[] = {m->g, m->yg, m->bmin, m->cn, m->cprev, m->drift, m->acc, m->ynrm, m->up, m->lo, m->lab, m->remeasure};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
   memset(m, 0, sizeof *m);
 }
@@ -191,9 +191,9 @@ static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int6
   m->up = malloc((size_t)n * sizeof *m->up);
   m->lo = malloc((size_t)n * sizeof *m->lo);
   m->lab = malloc((size_t)n * sizeof *m->lab);
-  m->todo = malloc((size_t)n * sizeof *m->todo);
+  m->remeasure = malloc((size_t)n * sizeof *m->remeasure);
   if (!m->g || !m->yg || !m->bmin || !m->cn || !m->cprev || !m->drift || !m->acc || !m->ynrm || !m->up || !m->lo ||
-      !m->lab || !m->todo) {
+      !m->lab || !m->remeasure) {
     km_release(m);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the k-means assignment (%lld rows)",
                      (long long)n);
@@ -230,7 +230,7 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
         a += v * v;
       }
       m->ynrm[i] = sqrt(a);
-      m->todo[nt++] = (int32_t)i;
+      m->remeasure[nt++] = (int32_t)i;
     }
   } else {
     double dmax = 0, dmax2 = 0; /* the two largest drifts, the largest at jmax */
@@ -256,13 +256,13 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
       m->up[i] = u;
       m->lo[i] = l;
       const double e = eps * (m->ynrm[i] + cmax) * (m->ynrm[i] + cmax);
-      if (!(l > 0 && l * l - u * u > 2 * e)) m->todo[nt++] = (int32_t)i;
+      if (!(l > 0 && l * l - u * u > 2 * e)) m->remeasure[nt++] = (int32_t)i;
     }
   }
   for (int64_t b = 0; b < nt; b += IE__KM_BLOCK) {
     const int64_t mb = nt - b < IE__KM_BLOCK ? nt - b : IE__KM_BLOCK;
     for (int64_t q = 0; q < mb; q++)
-      memcpy(m->yg + (size_t)q * (size_t)r, Y + (size_t)m->todo[b + q] * ys, (size_t)r * sizeof *m->yg);
+      memcpy(m->yg + (size_t)q * (size_t)r, Y + (size_t)m->remeasure[b + q] * ys, (size_t)r * sizeof *m->yg);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mb, (int)k, (int)r, 1.0f, m->yg, (int)r, C, (int)cs,
                 0.0f, m->g, (int)k);
     /* serial: no OpenMP team to wake between OpenBLAS's calls.  Per row:
@@ -294,7 +294,7 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
         if (jb != bb && bm[jb] < second) second = bm[jb];
       for (int64_t j = bb * 16; j < (bb * 16 + 16 < k ? bb * 16 + 16 : k); j++)
         if (j != j0 && gi[j] < second) second = gi[j];
-      const int64_t i = m->todo[b + q];
+      const int64_t i = m->remeasure[b + q];
       const double yn2 = m->ynrm[i] * m->ynrm[i], e = eps * (m->ynrm[i] + cmax) * (m->ynrm[i] + cmax);
       const double u2 = (double)best + yn2 + e, l2 = (double)second + yn2 - e;
       m->lab[i] = (int32_t)j0;
