@@ -232,6 +232,22 @@ static int get_table(const char *cmd, const cli_args *a, const cli_common *c, ie
   return rc;
 }
 
+/* get_table (every rank takes part), then --out's temporary name shared by
+ * all ranks.  Returns 1 on rank 0, which holds the whole table and goes on;
+ * 0 with *rc set on a failure, or on the other ranks, which only join the
+ * final agreement. */
+static int table_on_root(const char *cmd, const cli_args *a, const cli_common *c, ie_context *ctx,
+                         int max_nd, cli_input *in, table *tb, const DLTensor **t, char *tmp, int *rc) {
+  if ((*rc = get_table(cmd, a, c, ctx, max_nd, in, tb, t))) return 0;
+  /* (get_table's last collective was the sum, which every rank made.) */
+  if (c->out) cli_out_tmp_shared(c->out, tmp);
+  if (cli_mpi_rank() != 0) {
+    *rc = cli_mpi_agree(CLI_EXIT_OK, 1);
+    return 0;
+  }
+  return 1;
+}
+
 static int table_args(const char *cmd, const cli_args *a) {
   const int has_c = cli_has(a, "--counts"), has_x = cli_has(a, "--x"), has_y = cli_has(a, "--y");
   if (has_c && (has_x || has_y)) return cli_usage_error(cmd, "give --counts F, or --x F --y F, not both");
@@ -292,14 +308,8 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
   const DLTensor *t = NULL;
   double *out = NULL;
   ieio_writer *w = NULL;
-  if ((rc = get_table(name, a, c, ctx, 2, &in, &tb, &t))) goto done;
-  /* (get_table's last collective was the sum, which every rank made.) */
   char tmp[CLI_TMP_CAP];
-  if (c->out) cli_out_tmp_shared(c->out, tmp);
-  if (cli_mpi_rank() != 0) { /* rank 0 holds the whole table: the rest is its */
-    rc = cli_mpi_agree(CLI_EXIT_OK, 1);
-    goto done;
-  }
+  if (!table_on_root(name, a, c, ctx, 2, &in, &tb, &t, tmp, &rc)) goto done;
   const int64_t X = t->shape[0], Y = t->shape[1];
   out = c->out ? malloc((size_t)(X * Y) * sizeof *out) : NULL;
   if (c->out && !out) {
@@ -429,14 +439,8 @@ static int run_table_mi(const cli_command *cmd, const cli_args *a, const cli_com
   ie_table_mi_result *res = NULL;
   double *vals = NULL;
   ieio_writer *w = NULL;
-  if ((rc = get_table(name, a, c, ctx, 3, &in, &tb, &t))) goto done;
-  /* (get_table's last collective was the sum, which every rank made.) */
   char tmp[CLI_TMP_CAP];
-  if (c->out) cli_out_tmp_shared(c->out, tmp);
-  if (cli_mpi_rank() != 0) { /* rank 0 holds the whole table: the rest is its */
-    rc = cli_mpi_agree(CLI_EXIT_OK, 1);
-    goto done;
-  }
+  if (!table_on_root(name, a, c, ctx, 3, &in, &tb, &t, tmp, &rc)) goto done;
   const int64_t B = t->ndim == 3 ? t->shape[0] : 1;
   res = calloc((size_t)B, sizeof *res);
   vals = calloc((size_t)B * 6, sizeof *vals);
