@@ -168,17 +168,18 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #undef FABS
 #undef ROW_SHIFT
 
+/* The vector inner sums this CPU runs (kl_simd.h): 0 the portable loops,
+ * 1 AVX2, 2 AVX-512; decided once a process. */
 #if IE_HAVE_AVX2_KL
-static int avx2_flag;
-static pthread_once_t avx2_once = PTHREAD_ONCE_INIT;
-static void avx2_init(void) { avx2_flag = ie__kl_avx2_usable(); }
-/* 1 where the AVX2 inner sums run (kl_avx2.c), decided once a process. */
-static int cpu_avx2(void) {
-  pthread_once(&avx2_once, avx2_init);
-  return avx2_flag;
+static int simd_level;
+static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
+static void simd_init(void) { simd_level = ie__kl_avx512_usable() ? 2 : ie__kl_avx2_usable() ? 1 : 0; }
+static int cpu_simd(void) {
+  pthread_once(&simd_once, simd_init);
+  return simd_level;
 }
 #else
-static int cpu_avx2(void) { return 0; }
+static int cpu_simd(void) { return 0; }
 #endif
 
 /* The max of p[0..n) (float logits) into *cm; 1 if they hold NaN or ±inf
@@ -240,7 +241,7 @@ static double exp_sum_split(const float *restrict p, int n, float it, float rm) 
  * of the row, chunks summed in float and across chunks in double.  Returns -1 for a row with
  * -inf, NaN or +inf, which the general kernels then take. */
 IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, one_state *st) {
-  const int avx2 = cpu_avx2();
+  const int simd = cpu_simd();
   const float it = (float)inv_t;
   double m = -INFINITY, s = 0; /* m = rm·it exactly (a float product fits a double) */
   float rm = -INFINITY;         /* the running max before the temperature */
@@ -265,8 +266,8 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
       cs = exp_sum_split(pp, n, it, rm); /* the chunk holding the max */
     } else
 #if IE_HAVE_AVX2_KL
-    if (avx2) {
-      cs = ie__lse_chunk_avx2(pp, n, it, rm);
+    if (simd) {
+      cs = simd == 2 ? ie__lse_chunk_avx512(pp, n, it, rm) : ie__lse_chunk_avx2(pp, n, it, rm);
     } else
 #endif
     {
@@ -440,14 +441,18 @@ static int kl_scan(const float *restrict pp, const float *restrict qq, int n, fl
  * ie__kl_chunk_avx2 defines them (the portable loops compute t2 whenever
  * they compute the φ sum t1; the caller takes only what it asked for). */
 static void kl_sums(const float *restrict pp, const float *restrict qq, int n, float it, float rp,
-                    float rq, float c, float k, int want, int avx2, float o[6]) {
+                    float rq, float c, float k, int want, int simd, float o[6]) {
 #if IE_HAVE_AVX2_KL
-  if (avx2) {
+  if (simd == 2) {
+    ie__kl_chunk_avx512(pp, qq, n, it, rp, rq, c, k, want, o);
+    return;
+  }
+  if (simd == 1) {
     ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, c, k, want, o);
     return;
   }
 #else
-  (void)avx2;
+  (void)simd;
 #endif
   float sp = 0, sq = 0, t1 = 0, t2 = 0, xp = -INFINITY, xq = -INFINITY;
   if (want & IE_KL_CE) {
@@ -481,6 +486,23 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
     }
   }
   o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq;
+}
+
+/* JS's term of pass2_f32 for one pair of logits (see there): with a =
+ * −|δ|, b the larger of p, q and sm = b·e^a the smaller, w_s and w_b their
+ * weights (β for p, 1 − β for q) and l = log1p(w_s·expm1(a)),
+ *   w_s·sm·(a − l) − w_b·b·l.
+ * `near`: β and 1 − β are ≤ 0.55, so log1p's argument lies in (−0.55, 0]
+ * (log1pf_neg055). */
+IE_INLINE float js_term(float p, float q, float rp, float rq, float dr, float it, float lsp,
+                        float lsq, float dls, float be, float be1, int near) {
+  const float d = ((q - p) - dr) * it - dls;
+  const int le = d <= 0; /* q ≤ p: p is the larger */
+  const float lb = le ? (p - rp) * it - lsp : (q - rq) * it - lsq;
+  const float a = le ? d : -d, ws = le ? be1 : be, wb = le ? be : be1;
+  const float b = expf_fast(lb), e = expf_fast(a) - 1, sm = b + b * e;
+  const float y = ws * e, l = near ? log1pf_neg055(y) : log1pf_fast(y);
+  return ws * sm * (a - l) - wb * b * l;
 }
 
 /* Pass 2 of JS, TV, Hellinger, χ², Bhattacharyya and Cauchy–Schwarz from
@@ -528,16 +550,14 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY, gbig = 0;
     switch (k) {
     case IE_DIV_JS:
+      /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
+       * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
+      if (be <= 0.55f && be1 <= 0.55f) {
 #pragma omp simd reduction(+ : c1)
-      for (int i = 0; i < n; i++) {
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-        const int le = d <= 0; /* q ≤ p: p's side */
-        const float lb = le ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq;
-        const float b = expf_fast(lb), e = expf_fast(le ? d : -d) - 1, sm = b * (1 + e);
-        /* g = l for δ ≤ 0, δ + l for δ > 0 (δ − g = −l there: no huge δ
-         * subtracted from itself); b the larger of p, q, sm the smaller */
-        const float l = log1pf_fast((le ? be1 : be) * e);
-        c1 += le ? be1 * sm * (d - l) - be * b * l : -be1 * b * l - be * sm * (d + l);
+        for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 1);
+      } else {
+#pragma omp simd reduction(+ : c1)
+        for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 0);
       }
       break;
     case IE_DIV_TV:
@@ -675,7 +695,7 @@ static void kl_add(two_state *a, const float o[6], double sp, double sq, int wan
  * second pass is the double one. */
 IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                      int64_t r, double *val) {
-  const int avx2 = cpu_avx2();
+  const int simd = cpu_simd();
   const float it = (float)ra->inv_temp;
   const int want = ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
                    : ra->div == IE_DIV_KL       ? IE_KL_T1
@@ -695,14 +715,14 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
     float cp, cq, o[6];
     int rose = i0 == 0;
     if (!rose) {
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o);
       rose = !(o[4] <= rp && o[5] <= rq); /* a maximum rose (or +inf, NaN) */
     }
     if (rose) {
       if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
       kl_raise(&a, &rp, &rq, cp, cq, it);
       if (phi) { /* the reference first, from this chunk's plain sums too */
-        kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, avx2, o);
+        kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, simd, o);
         const float c = (float)((a.mp - a.mq) + log((a.sp + o[0]) / (a.sq + o[1])));
         /* a large move of earlier chunks' sums (their terms against a
          * reference far from this one: rows far apart whose maxima lie in
@@ -711,7 +731,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
         again |= i0 > 0 && !(fabs(c - a.cref) < 8);
         kl_move_ref(&a, c);
       }
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o);
     }
     if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]))) return -1;
     /* the sums of chunks holding a max, as (its entries) + (the tail),
@@ -732,7 +752,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
       const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
       float o[6];
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, avx2, o);
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o);
       kl_add(&a, o, o[0], o[1], want);
     }
   }

@@ -1,6 +1,7 @@
 /*
- * rows_avx2.h — PRIVATE.  The AVX2/FMA inner sums of the f32 KL-family row
- * kernel (kl_avx2.c), on x86-64 with GCC or clang.
+ * rows_avx2.h — PRIVATE.  The vector inner sums of the f32 KL-family row
+ * kernel (kl_simd.h, built for AVX2/FMA in kl_avx2.c and for AVX-512F in
+ * kl_avx512.c), on x86-64 with GCC or clang.
  */
 #ifndef IE_CPU_ROWS_AVX2_H
 #define IE_CPU_ROWS_AVX2_H
@@ -13,6 +14,9 @@ enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4 };
 /* 1 if this CPU has AVX2 and FMA, and IE_CPU_NO_AVX2=1 is not set in the
  * environment (the tests use it to run the portable loops). */
 int ie__kl_avx2_usable(void);
+/* 1 if it also has AVX-512F, and IE_CPU_NO_AVX512=1 is not set (the tests
+ * use it to run the AVX2 loops on such a CPU). */
+int ie__kl_avx512_usable(void);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
  * {Σ e1, Σ e2, t1, t2, max p, max q}, where e1 = e^{(p − rp)·it},
  * e2 = e^{(q − rq)·it} (arguments clamped below at −88) and `want` picks
@@ -29,6 +33,10 @@ void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp
                        float c, float k, int want, float out[6]);
 /* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
+/* The same two, 16 lanes at a time. */
+void ie__kl_chunk_avx512(const float *p, const float *q, int n, float it, float rp, float rq,
+                         float c, float k, int want, float out[6]);
+float ie__lse_chunk_avx512(const float *p, int n, float it, float rm);
 #else
 #define IE_HAVE_AVX2_KL 0
 #endif

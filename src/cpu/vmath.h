@@ -154,6 +154,24 @@ IE_INLINE float log1pf_fast(float y) {
   return d == 0.0f ? y : logf_fast(u) * (y / d);
 }
 
+/* log(1 + y) in float for −0.55 < y ≤ 0 only, with one division and no
+ * range reduction: 2·atanh(s), s = y/(2 + y), |s| < 0.38, by its series to
+ * s^15 (truncation < 2e-8 relative), the 2 folded into the coefficients.
+ * JS's log1p((1 − β)·expm1(δ)) for δ ≤ 0 has such arguments when β and
+ * 1 − β are ≤ 0.55. */
+IE_INLINE float log1pf_neg055(float y) {
+  const float s = y / (2.0f + y), s2 = s * s;
+  float p = 2.0f / 15;
+  p = 2.0f / 13 + s2 * p;
+  p = 2.0f / 11 + s2 * p;
+  p = 2.0f / 9 + s2 * p;
+  p = 2.0f / 7 + s2 * p;
+  p = 2.0f / 5 + s2 * p;
+  p = 2.0f / 3 + s2 * p;
+  p = 2.0f + s2 * p;
+  return s * p;
+}
+
 /* φ(x)/x² for φ(x) = e^{−x} − 1 + x, |x| < ½: Σ_k (−x)^k/(k+2)! to k = 7
  * (truncation < 3e-9 relative).  φ ≥ 0 is the term of KL in its
  * non-negative form, Σ p·φ(log p/q) = Σ p log(p/q) − p + q; as x²·g(x) it

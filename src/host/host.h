@@ -40,7 +40,7 @@ static inline void *ie__calloc(size_t n, size_t size) {
 /* Hot host functions are built twice, for x86-64-v3 (AVX2, FMA) and for the
  * baseline, and picked at load time. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define IE_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define IE_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define IE_CPU_CLONES
 #endif

@@ -1,0 +1,43 @@
+/*
+ * kl_avx512.c — kl_simd.h's sums with 16 lanes of AVX-512F, for CPUs that
+ * have it (rows.c picks them at run time, before the AVX2 ones).
+ */
+#include "rows_avx2.h"
+
+#if IE_HAVE_AVX2_KL
+#include <immintrin.h>
+
+#define KL_TARGET __attribute__((target("avx512f,fma")))
+#define KL_SUFFIX _avx512
+#define KL_LANES 16
+typedef __m512 vec;
+typedef __mmask16 vmask;
+#define V_SET1 _mm512_set1_ps
+#define V_LOAD _mm512_loadu_ps
+#define V_ADD _mm512_add_ps
+#define V_SUB _mm512_sub_ps
+#define V_MUL _mm512_mul_ps
+#define V_MAX _mm512_max_ps
+#define V_XOR(a, b) _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
+#define V_ABS _mm512_abs_ps
+#define V_FMADD _mm512_fmadd_ps
+#define V_FMSUB _mm512_fmsub_ps
+#define V_FNMADD _mm512_fnmadd_ps
+#define V_LT(a, b) _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
+#define V_BLEND(m, a, b) _mm512_mask_blend_ps(m, a, b)
+#define V_FIRST _mm512_cvtss_f32
+#define V_HSUM _mm512_reduce_add_ps
+#define V_HMAX _mm512_reduce_max_ps
+/* p·2^n as in kl_avx2.c: n + 127 sits in the low bits of t */
+#define V_EXP2N(p, t, n) _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23)))
+
+#include "kl_simd.h"
+
+int ie__kl_avx512_usable(void) {
+  const char *off = getenv("IE_CPU_NO_AVX512"); /* tests of the AVX2 loops */
+  if ((off && off[0] == '1') || !ie__kl_avx2_usable()) return 0;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+
+#endif
