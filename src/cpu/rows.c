@@ -596,10 +596,12 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
       for (int i = 0; i < n; i++) {
         const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
         const float d = ((qq[i] - pp[i]) - dr) * it - dls, p = expf_fast(lp), q = expf_fast(lq);
-        const float g = gal * d, arg = (qform ? lq : lp) + g, u = expf_fast(arg);
+        const float g = gal * d, arg = (qform ? lq : lp) + g;
         hi = arg > hi ? arg : hi;
         gbig = arg > -20 && fabsf(g) > gbig ? fabsf(g) : gbig;
-        const float w = g < 0.5f && g > -0.5f ? (qform ? q : p) * expm1f_small(g) : u - (qform ? q : p);
+        /* p^α q^{1−α} − p = p·expm1(g) (q-form q·expm1(g)); where g passes
+         * 88, arg < −108 makes p (q) exactly 0, a term below e^−20 */
+        const float w = (qform ? q : p) * expm1f_full(g);
         c1 += w, c2 += p, c3 += q, c4 += p - q;
       }
       break;

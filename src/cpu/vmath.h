@@ -132,6 +132,27 @@ IE_INLINE float expm1f_fast(float x) {
   return x < 0.5f && x > -0.5f ? expm1f_small(x) : expf_fast(x) - 1.0f;
 }
 
+/* e^x − 1 in float for any x ≤ 88, vectorisable, with no branch: x = n·ln2
+ * + r as in expf_fast, e^r − 1 by its Taylor polynomial to r^7 (truncation
+ * < 2e-8 relative at |r| = ln2/2), then 2^n·(e^r − 1) + (2^n − 1), which is
+ * e^r − 1 itself for n = 0 (|x| < ln2/2: no cancellation) and has none
+ * worth a digit elsewhere; −1 below −88.  One exp's work where
+ * expm1f_fast's select computes both of its sides. */
+IE_INLINE float expm1f_full(float x) {
+  const float magic = 12582912.0f + 127;
+  const float xc = x < -88.0f ? -88.0f : x > 88.0f ? 88.0f : x;
+  const float t = xc * 1.44269504f + magic, n = t - magic, r = xc - n * 0.693147181f;
+  float p = 1.0f / 720 + r * (1.0f / 5040);
+  p = 1.0f / 120 + r * p;
+  p = 1.0f / 24 + r * p;
+  p = 1.0f / 6 + r * p;
+  p = 0.5f + r * p;
+  p = 1.0f + r * p;
+  union { float f; uint32_t i; } u = {t};
+  u.i <<= 23; /* 2^n */
+  return u.f * (r * p) + (u.f - 1.0f);
+}
+
 /* log x in float for normal x > 0, vectorisable: x = m·2^k with m in
  * [√½, √2) (the mantissa moved by the bits of √½, as in musl's logf), then
  * log m = 2·atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.172, to s^9
