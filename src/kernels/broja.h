@@ -77,10 +77,10 @@ FN void disc_cholesky_solve(GLOBAL const double *l, ie_i64 n, GLOBAL double *b) 
 /* ---- Scratch ------------------------------------------------------------------------ */
 
 /* The most cycles a joint [S1, S2, T] can have: (S1 − 1)(S2 − 1) a slice. */
-FN ie_i64 broja_max_cycles(ie_i64 S1, ie_i64 S2, ie_i64 T) { return T * (S1 - 1) * (S2 - 1); }
+FN_BOTH ie_i64 broja_max_cycles(ie_i64 S1, ie_i64 S2, ie_i64 T) { return T * (S1 - 1) * (S2 - 1); }
 
 /* Doubles of one joint's scratch (the integers follow them). */
-FN ie_i64 broja_scratch_doubles(ie_i64 S1, ie_i64 S2, ie_i64 T) {
+FN_BOTH ie_i64 broja_scratch_doubles(ie_i64 S1, ie_i64 S2, ie_i64 T) {
   const ie_i64 n = S1 * S2 * T, nc = broja_max_cycles(S1, S2, T);
   /* P(s1,t), P(s2,t), P(t); q, gradient, Hessian diagonal, trial q, step;
    * Q(s1,s2) and its trial; the reduced Hessian, its gradient and step. */
@@ -90,7 +90,7 @@ FN ie_i64 broja_scratch_doubles(ie_i64 S1, ie_i64 S2, ie_i64 T) {
 /* Words (8 bytes) of one joint's scratch: the doubles, then ie_i64s (each
  * cell's variable, each variable's (s1, s2) group, each cycle's 4 variables
  * and 4 groups). */
-FN ie_i64 broja_scratch_words(ie_i64 S1, ie_i64 S2, ie_i64 T) {
+FN_BOTH ie_i64 broja_scratch_words(ie_i64 S1, ie_i64 S2, ie_i64 T) {
   const ie_i64 n = S1 * S2 * T, nc = broja_max_cycles(S1, S2, T);
   return broja_scratch_doubles(S1, S2, T) + 2 * n + 8 * nc;
 }
@@ -262,6 +262,11 @@ FN ie_i64 broja_joint(GLOBAL const ie_u8 *base, ie_i32 dt, ie_i64 off, ie_i64 S1
   const double big = fmax(1.0, fmax(mi12, fmax(mi1, mi2)));
   const double tiny = 1e-12 * big;
   u1 = u1 > 0 ? u1 : 0.0;
+  /* P itself is in Δ_P, so U1 <= I_P(S1; T | S2) = I(S1,S2;T) − I(S2;T):
+   * a Q that misses the optimum by rounding (an optimum on the boundary,
+   * reached only to μ) must not make the synergy negative. */
+  const double cmi = mi12 - mi2 > 0 ? mi12 - mi2 : 0.0;
+  u1 = u1 < cmi ? u1 : cmi;
   double red = mi1 - u1;
   if (red < 0) { /* rounding, or a not quite optimal Q: redundancy is >= 0 */
     red = 0;
