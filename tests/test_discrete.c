@@ -9,6 +9,10 @@
  *    NumPy slogdet.  Tolerance: 1e-9 (CPU, float64 tables) or docs/SPEC.md
  *    §1's 1e-5 relative / 1e-6 absolute where a GPU takes float32; BROJA
  *    1e-7 absolute (dit's cone solver's own accuracy is about 1e-9 bits).
+ *  - BROJA of a batch (broja_batch): 1000 joints 2 × 2 × 2 against
+ *    tests/gen_broja_batch.py's float64 line search (1e-7), the textbook
+ *    joints against their closed forms, 3 × 3 × 3 and 2 × 3 × 4 batches
+ *    against the CPU backend's results (1e-9).
  *  - properties: the PID consistency equations, shard counts that add up.
  *  - errors: inconsistent counts, negative probabilities, labels out of
  *    range, shapes; each names what is wrong and leaves no stale error.
