@@ -4,6 +4,11 @@
  *
  *   infoest-bench-discrete BACKEND broja JOINTS.npy REPEATS
  *       ie_pid(IE_PID_BROJA) of the whole batch [B, S1, S2, T] in one call
+ *   infoest-bench-discrete BACKEND broja-device JOINTS.npy B REPEATS
+ *       the same with B joints (the file's, repeated in order) in device
+ *       memory and R, U1, U2, S written to a device out [B, 4] (results
+ *       NULL): a server's call, nothing but the verdict crossing (on the CPU
+ *       backend: host memory)
  *   infoest-bench-discrete BACKEND ami A.npy B.npy X Y REPEATS
  *       ie_count_pairs of the labels into an X × Y table, then ie_table_mi
  *       (MI, NMI, AMI with its exact E[I]); both timed, and apart
@@ -24,6 +29,12 @@
 
 #include "infoest.h"
 #include "io.h"
+#if defined(IE_BENCH_OPENCL_DEVICE)
+#include "infoest_opencl.h"
+#endif
+#if defined(IE_BENCH_CUDA)
+#include <cuda_runtime.h>
+#endif
 
 static double now(void) {
   struct timespec t;
@@ -98,6 +109,106 @@ static int broja(ie_context *ctx, const char *file, int reps) {
   free(c);
   free(r);
   free(data);
+  return 0;
+}
+
+/* A device buffer of `bytes` holding src (NULL: not on a GPU backend this
+ * build can reach; then the caller keeps host memory). */
+static void *device_copy(ie_context *ctx, const void *src, size_t bytes, DLDevice *dev) {
+  (void)src, (void)bytes;
+  dev->device_type = kDLCPU;
+  dev->device_id = 0;
+#if defined(IE_BENCH_OPENCL_DEVICE)
+  if (ie_context_backend(ctx) == IE_BACKEND_OPENCL) {
+    cl_context c = NULL;
+    cl_command_queue q = NULL;
+    if (ie_opencl_get_context(ctx, &c, NULL, &q) != IE_OK) fail(ctx, "ie_opencl_get_context");
+    cl_int e = CL_SUCCESS;
+    cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    if (e != CL_SUCCESS || (src && clEnqueueWriteBuffer(q, m, CL_TRUE, 0, bytes, src, 0, NULL, NULL) != CL_SUCCESS)) {
+      fprintf(stderr, "infoest-bench-discrete: no OpenCL buffer of %zu bytes\n", bytes);
+      exit(1);
+    }
+    dev->device_type = kDLOpenCL;
+    return m;
+  }
+#endif
+#if defined(IE_BENCH_CUDA)
+  if (ie_context_backend(ctx) == IE_BACKEND_CUDA) {
+    void *p = NULL;
+    if (cudaMalloc(&p, bytes) != cudaSuccess || (src && cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice) != cudaSuccess)) {
+      fprintf(stderr, "infoest-bench-discrete: no CUDA buffer of %zu bytes\n", bytes);
+      exit(1);
+    }
+    int d = 0;
+    cudaGetDevice(&d);
+    dev->device_type = kDLCUDA;
+    dev->device_id = d;
+    return p;
+  }
+#endif
+  return NULL;
+}
+
+static void device_free(const DLDevice *dev, void *p) {
+  (void)p;
+#if defined(IE_BENCH_OPENCL_DEVICE)
+  if (dev->device_type == kDLOpenCL) clReleaseMemObject((cl_mem)p);
+#endif
+#if defined(IE_BENCH_CUDA)
+  if (dev->device_type == kDLCUDA) cudaFree(p);
+#endif
+  (void)dev;
+}
+
+/* BROJA of B joints in device memory into a device out [B, 4]. */
+static int broja_device(ie_context *ctx, const char *file, int64_t B, int reps) {
+  ieio_info info;
+  DLTensor j;
+  void *data = load(file, &info, &j);
+  const int64_t F = info.ndim == 4 ? info.shape[0] : 1, n = (int64_t)(info.nbytes / (size_t)F);
+  if (B < 1 || reps < 1) {
+    fprintf(stderr, "infoest-bench-discrete: broja-device needs B >= 1 and REPEATS >= 1\n");
+    exit(2);
+  }
+  char *hj = malloc((size_t)(B * n));
+  float *ho = calloc((size_t)(4 * B), sizeof *ho);
+  for (int64_t b = 0; b < B; b++) memcpy(hj + b * n, (char *)data + (b % F) * n, (size_t)n);
+  int64_t js[4] = {B, info.shape[info.ndim - 3], info.shape[info.ndim - 2], info.shape[info.ndim - 1]},
+          os[2] = {B, 4};
+  DLDevice dj, dout;
+  void *mj = device_copy(ctx, hj, (size_t)(B * n), &dj), *mo = device_copy(ctx, NULL, (size_t)(4 * B) * sizeof *ho, &dout);
+  DLTensor tj = j, to;
+  tj.data = mj ? mj : hj;
+  tj.device = dj;
+  tj.ndim = 4;
+  tj.shape = js;
+  tj.strides = NULL;
+  tj.byte_offset = 0;
+  memset(&to, 0, sizeof to);
+  to.data = mo ? mo : ho;
+  to.device = dout;
+  to.ndim = 2;
+  to.dtype = (DLDataType){kDLFloat, 32, 1};
+  to.shape = os;
+  double *t = calloc((size_t)reps, sizeof *t), *c = calloc((size_t)reps, sizeof *c);
+  ie_pid_options o = {sizeof o, IE_PID_BROJA};
+  if (ie_pid(ctx, &tj, &o, NULL, &to) != IE_OK) fail(ctx, "ie_pid"); /* warm-up */
+  for (int k = 0; k < reps; k++) {
+    const double t0 = now(), c0 = cpu_now();
+    if (ie_pid(ctx, &tj, &o, NULL, &to) != IE_OK) fail(ctx, "ie_pid"); /* returns when done */
+    t[k] = now() - t0;
+    c[k] = cpu_now() - c0;
+  }
+  printf("{\"case\": \"broja-device\", \"backend\": \"%s\", \"memory\": \"%s\", \"joints\": %lld, "
+         "\"shape\": [%lld, %lld, %lld], \"samples\": ",
+         ie_backend_name(ie_context_backend(ctx)), mj ? "device" : "host", (long long)B, (long long)js[1],
+         (long long)js[2], (long long)js[3]);
+  print_samples(t, reps);
+  printf(", \"cpu_median_s\": %.6g, \"median_s\": %.6g}\n", median(c, reps), median(t, reps));
+  if (mj) device_free(&dj, mj);
+  if (mo) device_free(&dout, mo);
+  free(t), free(c), free(hj), free(ho), free(data);
   return 0;
 }
 
@@ -198,6 +309,7 @@ int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr,
             "usage: infoest-bench-discrete BACKEND broja JOINTS.npy REPEATS\n"
+            "       infoest-bench-discrete BACKEND broja-device JOINTS.npy B REPEATS\n"
             "       infoest-bench-discrete BACKEND ami A.npy B.npy X Y REPEATS\n"
             "       infoest-bench-discrete BACKEND count X.npy Y.npy X Y CHUNK REPEATS\n");
     return 2;
@@ -216,6 +328,8 @@ int main(int argc, char **argv) {
   }
   int rc = 2;
   if (!strcmp(argv[2], "broja") && argc == 5) rc = broja(ctx, argv[3], atoi(argv[4]));
+  else if (!strcmp(argv[2], "broja-device") && argc == 6)
+    rc = broja_device(ctx, argv[3], atoll(argv[4]), atoi(argv[5]));
   else if (!strcmp(argv[2], "ami") && argc == 8)
     rc = ami(ctx, argv[3], argv[4], atoll(argv[5]), atoll(argv[6]), atoi(argv[7]));
   else if (!strcmp(argv[2], "count") && argc == 9)

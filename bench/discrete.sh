@@ -3,6 +3,10 @@
 #   - BROJA of 1000 joints 2 × 2 × 2 in one ie_pid call (median of REPEATS)
 #     vs dit's PID_BROJA(method="cone") looped in Python over a sample of 20
 #     joints (median a joint, scaled to the batch);
+#   - BROJA of 1000 and 10000 joints in device memory (on the backend asked;
+#     host memory on cpu), R, U1, U2, S into a device out [B, 4]: the
+#     server's call, one joint a GPU thread (infoest-bench-discrete
+#     broja-device; issue 22's H100/H200 goal is 10000 joints in 10 ms);
 #   - counting N (token, expert) pairs (top-8 routing) from .npy files: read
 #     in chunks of 2^20 rows and ie_count_pairs (infoest-bench-discrete count,
 #     median of REPEATS), and end to end with `infoest pmi --x --y` (streamed;
@@ -56,6 +60,12 @@ secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); awk
 say "BROJA: ours"
 ours_broja=$("$bin" "$backend" broja "$work/joints.npy" "$reps")
 echo "$ours_broja"
+ours_dev=()
+for B in 1000 10000; do
+  say "BROJA: ours, $B joints on the device"
+  ours_dev+=("$("$bin" "$backend" broja-device "$work/joints.npy" "$B" "$reps")")
+  echo "${ours_dev[-1]}"
+done
 say "BROJA: dit (sample of 20 joints)"
 peer_broja=$("$py" bench/peers/discrete.py broja "$work" --sample 20 || echo '{}')
 echo "$peer_broja"
@@ -83,11 +93,12 @@ cat_med=$(printf '%s\n' "${cat_t[@]}" | median)
 cli_med=$(printf '%s\n' "${cli_t[@]}" | median)
 echo "{\"case\": \"count\", \"backend\": \"$backend\", \"pairs\": $pairs, \"bytes\": $bytes, \"cat_samples\": [$(IFS=,; echo "${cat_t[*]}")], \"infoest_pmi_samples\": [$(IFS=,; echo "${cli_t[*]}")], \"cat_median_s\": $cat_med, \"infoest_pmi_median_s\": $cli_med}"
 
-"$py" - "$ours_broja" "$peer_broja" "$ours_ami" "$peer_ami" "$pairs" "$bytes" "$cat_med" "$cli_med" "$ours_count" <<'EOF'
+"$py" - "$ours_broja" "$peer_broja" "$ours_ami" "$peer_ami" "$pairs" "$bytes" "$cat_med" "$cli_med" "$ours_count" "${ours_dev[@]}" <<'EOF'
 import json, sys
 ob, pb, oa, pa = (json.loads(s) for s in sys.argv[1:5])
 pairs, nbytes, cat, cli = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7]), float(sys.argv[8])
 oc = json.loads(sys.argv[9])
+odev = [json.loads(a) for a in sys.argv[10:]]
 print()
 print("| row | ours | peer | ratio |")
 print("| --- | --- | --- | --- |")
@@ -96,6 +107,10 @@ if pb:
         ob["joints"], ob["backend"], ob["median_s"], 1e6 * ob["median_s"] / ob["joints"], ob["cpu_median_s"], pb["peer"],
         pb["per_joint_median_s"], pb["cpu_per_joint_median_s"], pb["joints"], pb["scaled_s"], pb["scaled_s"] / ob["median_s"],
         pb["cpu_per_joint_median_s"] * pb["joints"] / ob["cpu_median_s"]))
+for od in odev:
+    print("| BROJA, %d joints %s in %s memory, out [B, 4] there (%s) | %.4g s (%.3g µs a joint; CPU %.3g s) | — (goal on an H100/H200: 10000 in 10 ms) | |" % (
+        od["joints"], "×".join(str(x) for x in od["shape"]), od["memory"], od["backend"], od["median_s"],
+        1e6 * od["median_s"] / od["joints"], od["cpu_median_s"]))
 if pa:
     print("| AMI, 1000×1000 table from %d labels (%s) | %.4g s (count %.3g s + table-mi %.3g s; CPU %.3g s); AMI %.12f | %s: %.4g s (CPU %.4g s); AMI %.12f | %.0f× (CPU: %.0f×) |" % (
         oa["labels"], oa["backend"], oa["median_s"], oa["count_median_s"], oa["table_mi_median_s"], oa["cpu_median_s"], oa["ami"],

@@ -1114,14 +1114,16 @@ typedef struct {
  * joint of [B, S1, S2, T]) of counts or probabilities (each joint divided by
  * its sum; a joint of zero mass is IE_EMPTY_ROW naming it).  `results`
  * (host, B entries; may be NULL) and `out` ([B, 4] or [4] for one joint:
- * R, U1, U2, S; f32 or f64, host or device; may be NULL).  BROJA is solved
- * on the host for every backend (a primal barrier method, src/discrete_pid.c)
- * to 1e-10 in the objective; imin and mmi run one joint a GPU thread.  For
- * those on a GPU, joints in device memory are checked there and a device
- * `out` is written there: a warm call with `results` NULL allocates nothing
- * and reads back one long (the first bad joint and its code); `results`
- * brings the 7 values a joint to the host.  Every joint is checked before
- * anything is written: a failed call leaves `out` untouched. */
+ * R, U1, U2, S; f32 or f64, host or device; may be NULL).  Every measure
+ * runs one joint a GPU thread (or CPU core); BROJA is a primal barrier
+ * method (src/kernels/broja.h, the same source on every backend) to 1e-7 in
+ * the objective, with scratch of (T(S1−1)(S2−1))² doubles a joint for its
+ * dense Newton systems: meant for small joints, thousands at once.  On a
+ * GPU, joints in device memory are checked there and a device `out` is
+ * written there: a warm call with `results` NULL allocates nothing and
+ * reads back one long (the first bad joint and its code); `results` brings
+ * the 7 values (and BROJA's steps) a joint to the host.  Every joint is
+ * checked before anything is written: a failed call leaves `out` untouched. */
 IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_options *opt,
                         ie_pid_result *results, DLTensor *out);
 

@@ -10,9 +10,11 @@
  * backend folds what it can on the device (first bad indices, the PMI
  * map's statistics, each table's MI) so that only those few bytes cross;
  * its temporaries are slots IE_WS_DISCRETE + 0..11 and IE_WSH_DISCRETE +
- * 0..3 of the workspace (ie_pid: IE_WS_DISCRETE + 2..3 in the backends,
- * IE_WSH_DISCRETE + 2..3 in the dispatcher).  The cell
- * formulas are those of src/kernels/discrete.h on every backend.
+ * 0..3 of the workspace (ie_pid: IE_WS_DISCRETE + 2..4 in the backends —
+ * +2 the verdicts, +3 the values and BROJA's step counts, +4 BROJA's
+ * scratch — and IE_WSH_DISCRETE + 2..3 in the dispatcher).  The cell
+ * formulas are those of src/kernels/discrete.h, BROJA's solver that of
+ * src/kernels/broja.h, on every backend.
  */
 #ifndef IE_DISCRETE_H
 #define IE_DISCRETE_H
@@ -64,25 +66,36 @@ typedef struct ie_disc_ops {
    * one total a table. */
   ie_status (*mi_rows)(ie_context *ctx, const ie_mat *t, int64_t sets, const double *rowsum,
                        const double *colsum, const double *n, double *rowmi);
-  /* imin or mmi (DISC_PID_*) of each joint: j is B rows of S1·S2·T masses.
-   * Every joint is checked first (disc_joint_check): *bad gets the first
-   * joint that fails and *code its DISC_* code (−1 and IE_ROW_OK when
-   * none), and then nothing is written.  Otherwise res (host, 7·B as
-   * disc_pid_joint; NULL: not wanted) and out (1 × 4·B, f32/f64, backend
-   * memory; NULL: none: R, U1, U2, S of each joint) are filled.  A GPU
-   * backend folds the check on the device and writes out there, so that
-   * only the verdict crosses (and res when asked for). */
+  /* imin, mmi or broja (DISC_PID_*) of each joint: j is B rows of S1·S2·T
+   * masses.  Every joint is checked first (disc_joint_check): *bad gets
+   * the first joint that fails and *code its DISC_* code (−1 and IE_ROW_OK
+   * when none), and then nothing is written.  Otherwise res (host, 7·B as
+   * disc_pid_joint; NULL: not wanted), iters (host, B: BROJA's Newton steps
+   * a joint; NULL: not wanted; only with DISC_PID_BROJA) and out (1 × 4·B,
+   * f32/f64, backend memory; NULL: none: R, U1, U2, S of each joint) are
+   * filled.  BROJA is broja_joint of src/kernels/broja.h on every backend,
+   * one joint a thread with its own slice of scratch.  A GPU backend folds
+   * the check on the device and writes out there, so that only the verdict
+   * crosses (and res and iters when asked for). */
   ie_status (*pid)(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
-                   int measure, double *res, const ie_mat *out, int64_t *bad, ie_rowerr *code);
+                   int measure, double *res, int64_t *iters, const ie_mat *out, int64_t *bad,
+                   ie_rowerr *code);
   /* Pointwise MMI of three maps (1 × n each) into up to four outputs
    * (NULL: skip).  *bad: first element where an input is NaN/inf, −1 if none. */
   ie_status (*pointwise)(ie_context *ctx, const ie_mat *i1, const ie_mat *i2,
                          const ie_mat *i12, const ie_mat *out[4], int64_t *bad);
 } ie_disc_ops;
 
-/* BROJA unique information of one joint (src/discrete_pid.c, host): p is
- * S1·S2·T masses summing to 1; fills out[0..6] as disc_pid_joint. */
-int64_t ie__broja(const double *p, int64_t S1, int64_t S2, int64_t T, double *out, int *fail);
+/* BROJA on a GPU (src/kernels/broja.h): each thread solves its joints in
+ * its own slice of `words` 8-byte words of scratch (slot IE_WS_DISCRETE +
+ * 4); this many slices, so that the scratch stays within IE__BROJA_SCRATCH
+ * bytes (at least one slice; a thread then solves several joints). */
+#define IE__BROJA_SCRATCH ((int64_t)256 << 20)
+static inline int64_t ie__broja_slices(int64_t B, int64_t words) {
+  const int64_t most = IE__BROJA_SCRATCH / (8 * (words > 0 ? words : 1));
+  const int64_t s = B < most ? B : most;
+  return s > 0 ? s : 1;
+}
 
 #ifdef __cplusplus
 }

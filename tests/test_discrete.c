@@ -9,6 +9,10 @@
  *    NumPy slogdet.  Tolerance: 1e-9 (CPU, float64 tables) or docs/SPEC.md
  *    §1's 1e-5 relative / 1e-6 absolute where a GPU takes float32; BROJA
  *    1e-7 absolute (dit's cone solver's own accuracy is about 1e-9 bits).
+ *  - BROJA of a batch (broja_batch): 1000 joints 2 × 2 × 2 against
+ *    tests/gen_broja_batch.py's float64 line search (1e-7), the textbook
+ *    joints against their closed forms, 3 × 3 × 3 and 2 × 3 × 4 batches
+ *    against the CPU backend's results (1e-9).
  *  - properties: the PID consistency equations, shard counts that add up.
  *  - errors: inconsistent counts, negative probabilities, labels out of
  *    range, shapes; each names what is wrong and leaves no stale error.
@@ -789,7 +793,7 @@ static void pid_device_out(ie_context *ctx, const check *k, const arr *j, const 
                 (long long)b, names[q], got, (float)want[q]);
     }
   }
-  if (o->measure != IE_PID_BROJA) {
+  {
     ie_workspace_info w0 = {.size = sizeof w0}, w1 = {.size = sizeof w1};
     cr_assert(ie_workspace_query(ctx, &w0) == IE_OK);
     cr_assert_eq(ie_pid(ctx, &tj, o, NULL, &to), IE_OK, "%s: %s", k->name, ie_errmsg(ctx));
@@ -829,6 +833,175 @@ static void pid_device_out(ie_context *ctx, const check *k, const arr *j, const 
   cr_assert_eq(ie_pid(ctx, &tj, o, NULL, NULL), IE_OK, "%s: %s", k->name, ie_errmsg(ctx));
   dev_free(ctx, dj), dev_free(ctx, dout);
   free(hj), free(ho), free(before);
+}
+
+/* ---- BROJA of a batch ------------------------------------------------------------------- */
+
+/* BROJA of `B` joints [S1, S2, T] (float32, host) on ctx, one call. */
+static ie_pid_result *broja_of(ie_context *ctx, const float *j, int64_t B, int64_t S1, int64_t S2,
+                               int64_t T) {
+  int64_t sh[4] = {B, S1, S2, T};
+  DLTensor t;
+  host_tensor(&t, (void *)j, TC_F32, 4, sh);
+  ie_pid_result *r = calloc((size_t)B, sizeof *r);
+  ie_pid_options o = {sizeof o, IE_PID_BROJA};
+  cr_assert(ie_pid(ctx, &t, &o, r, NULL) == IE_OK, "broja [%lld, %lld, %lld, %lld]: %s", (long long)B,
+            (long long)S1, (long long)S2, (long long)T, ie_errmsg(ctx));
+  return r;
+}
+
+static void pid_values(const ie_pid_result *r, double v[7]) {
+  v[0] = r->redundancy, v[1] = r->unique1, v[2] = r->unique2, v[3] = r->synergy;
+  v[4] = r->mi1, v[5] = r->mi2, v[6] = r->mi12;
+}
+
+/* Every result non-negative and the three consistency equations of
+ * docs/SPEC.md §9 to rounding. */
+static void pid_consistent(const char *what, const ie_pid_result *r, int64_t B) {
+  for (int64_t b = 0; b < B; b++) {
+    double v[7];
+    pid_values(&r[b], v);
+    for (int q = 0; q < 7; q++) cr_assert(v[q] >= 0, "%s: joint %lld: value %d = %g < 0", what, (long long)b, q, v[q]);
+    cr_assert(fabs(v[4] - v[0] - v[1]) <= 1e-12 * fmax(1, v[4]), "%s: joint %lld: I1 != R + U1", what, (long long)b);
+    cr_assert(fabs(v[5] - v[0] - v[2]) <= 1e-12 * fmax(1, v[5]), "%s: joint %lld: I2 != R + U2", what, (long long)b);
+    cr_assert(fabs(v[6] - v[0] - v[1] - v[2] - v[3]) <= 1e-12 * fmax(1, v[6]),
+              "%s: joint %lld: I12 = %.17g != R + U1 + U2 + S = %.17g + %.17g + %.17g + %.17g", what, (long long)b, v[6], v[0], v[1], v[2], v[3]);
+  }
+}
+
+/* Random joints [B, S1, S2, T]: Dirichlet-like masses (−log u)^3, some
+ * cells 0, some joints confident (one cell e^25 times the others). */
+static float *random_joints(int64_t B, int64_t n, uint64_t seed) {
+  float *j = malloc((size_t)(B * n) * sizeof *j);
+  uint64_t st = seed;
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t k = 0; k < n; k++) {
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      const double u = ((double)(st >> 11) + 0.5) / 9007199254740992.0;
+      const double e = -log(u);
+      j[b * n + k] = (float)(e * e * e);
+      if (b % 7 == 3 && k % 5 == 1) j[b * n + k] = 0; /* structural zeros */
+    }
+    if (b % 11 == 5) j[b * n + (b % n)] = (float)(exp(25.0) * j[b * n + (b % n)] + 1.0);
+  }
+  return j;
+}
+
+/* BROJA of 1000 joints 2 × 2 × 2 (tests/gen_broja_batch.py's float64
+ * reference, an exact line search independent of the library's solver),
+ * the textbook ones against their closed forms, and batches of 3 × 3 × 3 and
+ * 2 × 3 × 4 joints against the CPU backend's results, all in one call a
+ * batch. */
+static void broja_batch(ie_backend be) {
+  ie_context *ctx = backend_context(be);
+  if (!has_discrete(ctx)) {
+    ie_context_destroy(ctx);
+    return;
+  }
+  const char *name = ie_backend_name(be);
+  arr j, e;
+  arr_load(&j, "disc_broja_batch_j.npy");
+  arr_load(&e, "disc_broja_batch_expect.npy");
+  cr_assert(j.ndim == 4 && j.t.dtype.bits == 32 && j.shape[0] >= 1000, "disc_broja_batch_j.npy");
+  const int64_t B = j.shape[0];
+  ie_pid_result *r = broja_of(ctx, j.data, B, 2, 2, 2);
+  static const char *const names[7] = {"R", "U1", "U2", "S", "I1", "I2", "I12"};
+  int64_t steps = 0;
+  for (int64_t b = 0; b < B; b++) {
+    double v[7];
+    pid_values(&r[b], v);
+    for (int q = 0; q < 7; q++)
+      cr_assert(near(v[q], ((double *)e.data)[7 * b + q], q < 4 ? 1e-7 : 1e-9),
+                "%s: batch joint %lld: %s = %.17g, the float64 reference %.17g", name, (long long)b, names[q],
+                v[q], ((double *)e.data)[7 * b + q]);
+    steps += r[b].iterations;
+  }
+  pid_consistent(name, r, B);
+  cr_assert(steps > B, "%s: %lld Newton steps for %lld joints", name, (long long)steps, (long long)B);
+  /* Joints that are exact copies give the same bits. */
+  for (int64_t b = 1; b < B; b++)
+    for (int64_t a = b - 1; a >= 0 && a >= b - 1000; a--)
+      if (!memcmp((float *)j.data + 8 * b, (float *)j.data + 8 * a, 8 * sizeof(float))) {
+        double va[7], vb[7];
+        pid_values(&r[a], va);
+        pid_values(&r[b], vb);
+        cr_assert(!memcmp(va, vb, sizeof va), "%s: joints %lld and %lld are equal, their BROJA not", name,
+                  (long long)a, (long long)b);
+        break;
+      }
+  free(r);
+
+  /* Textbook joints (uniform inputs), closed forms in nats:
+   * XOR: S = log 2; AND: R = I(S1;T) = h(1/4) − ½ log 2, S = ½ log 2;
+   * unique (T = S1): U1 = log 2; redundant (S1 = S2 = T): R = log 2;
+   * COPY (T = (S1, S2), 2 × 2 × 4): U1 = U2 = log 2. */
+  {
+    const double l2 = log(2.0), h14 = -(0.25 * log(0.25) + 0.75 * log(0.75));
+    float tb[4 * 8];
+    memset(tb, 0, sizeof tb);
+    for (int i = 0; i < 2; i++)
+      for (int k = 0; k < 2; k++) {
+        tb[0 * 8 + (i * 2 + k) * 2 + (i ^ k)] = 0.25f; /* XOR */
+        tb[1 * 8 + (i * 2 + k) * 2 + (i & k)] = 0.25f; /* AND */
+        tb[2 * 8 + (i * 2 + k) * 2 + i] = 0.25f;       /* unique */
+      }
+    tb[3 * 8 + 0] = tb[3 * 8 + 7] = 0.5f; /* redundant */
+    const double want[4][4] = {{0, 0, 0, l2}, {h14 - 0.5 * l2, 0, 0, 0.5 * l2}, {0, l2, 0, 0}, {l2, 0, 0, 0}};
+    static const char *const which[4] = {"XOR", "AND", "unique", "redundant"};
+    ie_pid_result *t = broja_of(ctx, tb, 4, 2, 2, 2);
+    for (int b = 0; b < 4; b++) {
+      double v[7];
+      pid_values(&t[b], v);
+      for (int q = 0; q < 4; q++)
+        cr_assert(near(v[q], want[b][q], 1e-7), "%s: %s: %s = %.17g, the closed form %.17g", name, which[b],
+                  names[q], v[q], want[b][q]);
+    }
+    free(t);
+    float cp[16];
+    memset(cp, 0, sizeof cp);
+    for (int i = 0; i < 2; i++)
+      for (int k = 0; k < 2; k++) cp[(i * 2 + k) * 4 + (i * 2 + k)] = 0.25f;
+    t = broja_of(ctx, cp, 1, 2, 2, 4);
+    const double wc[4] = {0, l2, l2, 0};
+    for (int q = 0; q < 4; q++) {
+      double v[7];
+      pid_values(t, v);
+      cr_assert(near(v[q], wc[q], 1e-7), "%s: COPY: %s = %.17g, the closed form %.17g", name, names[q], v[q], wc[q]);
+    }
+    free(t);
+  }
+
+  /* Larger joints: this backend against the CPU's (the same solver, the
+   * same float32 inputs) to 1e-9, and consistent. */
+  {
+    static const int64_t shapes[2][4] = {{200, 3, 3, 3}, {100, 2, 3, 4}};
+    ie_context *cpu = be == IE_BACKEND_CPU ? NULL : backend_context(IE_BACKEND_CPU);
+    for (int c = 0; c < 2; c++) {
+      const int64_t nb = shapes[c][0], S1 = shapes[c][1], S2 = shapes[c][2], T = shapes[c][3];
+      float *jj = random_joints(nb, S1 * S2 * T, 77 + (uint64_t)c);
+      ie_pid_result *got = broja_of(ctx, jj, nb, S1, S2, T);
+      pid_consistent(name, got, nb);
+      if (cpu) {
+        ie_pid_result *ref = broja_of(cpu, jj, nb, S1, S2, T);
+        for (int64_t b = 0; b < nb; b++) {
+          double v[7], w[7];
+          pid_values(&got[b], v);
+          pid_values(&ref[b], w);
+          for (int q = 0; q < 7; q++)
+            cr_assert(near(v[q], w[q], 1e-9), "%s: [%lld, %lld, %lld] joint %lld: %s = %.17g, the CPU's %.17g",
+                      name, (long long)S1, (long long)S2, (long long)T, (long long)b, names[q], v[q], w[q]);
+        }
+        free(ref);
+      }
+      for (int64_t b = 0; b < nb; b++)
+        cr_assert(got[b].iterations > 0, "%s: joint %lld: no Newton step", name, (long long)b);
+      free(got);
+      free(jj);
+    }
+    if (cpu) ie_context_destroy(cpu);
+  }
+  arr_free(&j), arr_free(&e);
+  ie_context_destroy(ctx);
 }
 
 /* Labels and table in device memory (strided labels, a table at a byte
@@ -1003,12 +1176,14 @@ EACH(shards_add_up, IE_BACKEND_CPU, cpu)
 EACH(many_blocks, IE_BACKEND_CPU, cpu)
 EACH(errors, IE_BACKEND_CPU, cpu)
 EACH(pointwise, IE_BACKEND_CPU, cpu)
+EACH(broja_batch, IE_BACKEND_CPU, cpu)
 #if IE_TEST_HAVE_OPENCL
 EACH(shards_add_up, IE_BACKEND_OPENCL, opencl)
 EACH(many_blocks, IE_BACKEND_OPENCL, opencl)
 EACH(errors, IE_BACKEND_OPENCL, opencl)
 EACH(pointwise, IE_BACKEND_OPENCL, opencl)
 EACH(device_tensors, IE_BACKEND_OPENCL, opencl)
+EACH(broja_batch, IE_BACKEND_OPENCL, opencl)
 #endif
 #if IE_TEST_HAVE_CUDA
 EACH(shards_add_up, IE_BACKEND_CUDA, cuda)
@@ -1016,4 +1191,5 @@ EACH(many_blocks, IE_BACKEND_CUDA, cuda)
 EACH(errors, IE_BACKEND_CUDA, cuda)
 EACH(pointwise, IE_BACKEND_CUDA, cuda)
 EACH(device_tensors, IE_BACKEND_CUDA, cuda)
+EACH(broja_batch, IE_BACKEND_CUDA, cuda)
 #endif

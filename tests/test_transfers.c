@@ -444,6 +444,11 @@ static ie_status c_pid(gpu *g, void *st) {
   ie_pid_options o = {.size = sizeof o, .measure = IE_PID_IMIN};
   return ie_pid(g->ctx, A.t[5], &o, NULL, A.t[6]);
 }
+static ie_status c_pid_broja(gpu *g, void *st) {
+  (void)st;
+  ie_pid_options o = {.size = sizeof o, .measure = IE_PID_BROJA};
+  return ie_pid(g->ctx, A.t[5], &o, NULL, A.t[6]);
+}
 
 static const tcase cases[] = {
     {"entropy (summary)", 4096, make_logits, c_entropy, NULL},
@@ -463,6 +468,7 @@ static const tcase cases[] = {
     {"pmi", 4096, make_labels, c_pmi, NULL},
     {"table_mi", 4096, make_labels, c_table_mi, NULL},
     {"pid imin", 4096, make_labels, c_pid, NULL},
+    {"pid broja", 4096, make_labels, c_pid_broja, NULL},
     {"mauve", 16384, make_features, c_mauve,
      "the k-means++ starts run on the host (src/mauve_seed.c, shared by every backend) from the "
      "projected rows, which are read back: N x r floats a call"},

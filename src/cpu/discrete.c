@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../discrete.h"
+#include "../kernels/broja.h"
 #include "../kernels/discrete.h"
 #include "../threads.h"
 
@@ -221,9 +222,8 @@ static ie_status cpu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
 }
 
 static ie_status cpu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
-                         int measure, double *res, const ie_mat *out, int64_t *bad,
+                         int measure, double *res, int64_t *iters, const ie_mat *out, int64_t *bad,
                          ie_rowerr *code) {
-  (void)ctx;
   const ie_u8 *b = base_of(j);
   const int dt = (int)j->dtype;
   const int64_t n = S1 * S2 * T, B = j->rows;
@@ -242,17 +242,37 @@ static ie_status cpu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S
   if (first != INT64_MAX || (!res && !out)) return IE_OK;
   ie_u8 *o = out ? (ie_u8 *)out->buf + out->offset : NULL;
   const int o64 = out && out->dtype == IE_DT_F64;
-#pragma omp parallel for schedule(dynamic, 16) if (B > 64) num_threads(ie__threads(ctx))
-  for (int64_t r = 0; r < B; r++) {
-    double total = 0, v[7];
-    disc_joint_check(b, dt, r * n, n, &total);
-    disc_pid_joint(b, dt, r * n, S1, S2, T, total, measure, v);
-    if (res) memcpy(res + 7 * r, v, sizeof v);
-    for (int q = 0; o && q < 4; q++) {
-      if (o64) ((double *)o)[4 * r + q] = v[q];
-      else ((float *)o)[4 * r + q] = (float)v[q];
+  const int broja = measure == DISC_PID_BROJA;
+  /* BROJA: one slice of scratch a thread (src/kernels/broja.h). */
+  const int threads = ie__threads(ctx);
+  const int nt = broja && B < threads ? (int)B : threads;
+  const int64_t words = broja ? broja_scratch_words(S1, S2, T) : 0;
+  double *w = NULL;
+  if (broja) {
+    w = malloc((size_t)nt * (size_t)words * sizeof *w);
+    if (!w) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_pid: no host memory for the BROJA solver");
+  }
+#pragma omp parallel num_threads(nt) if (broja ? B > 1 : B > 64)
+  {
+    double *mine = broja ? w + (int64_t)omp_get_thread_num() * words : NULL;
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t r = 0; r < B; r++) {
+      double total = 0, v[7];
+      disc_joint_check(b, dt, r * n, n, &total);
+      if (broja) {
+        const int64_t steps = broja_joint(b, dt, r * n, S1, S2, T, total, mine, v);
+        if (iters) iters[r] = steps;
+      } else {
+        disc_pid_joint(b, dt, r * n, S1, S2, T, total, measure, v);
+      }
+      if (res) memcpy(res + 7 * r, v, sizeof v);
+      for (int q = 0; o && q < 4; q++) {
+        if (o64) ((double *)o)[4 * r + q] = v[q];
+        else ((float *)o)[4 * r + q] = (float)v[q];
+      }
     }
   }
+  free(w);
   return IE_OK;
 }
 

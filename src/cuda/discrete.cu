@@ -2,8 +2,8 @@
  * discrete.cu — discrete information (docs/SPEC.md §9) on CUDA: the kernels
  * of src/kernels/discrete.cl (shared with OpenCL), launched on the
  * context's stream, with the small per-row results copied to the host
- * arrays of the sub-table in src/discrete.h.  BROJA is solved on the host
- * (src/discrete_pid.c).
+ * arrays of the sub-table in src/discrete.h.  BROJA runs one joint a thread
+ * (disc_broja), each with its slice of a scratch buffer in the workspace.
  *
  * Small results share one workspace slot as an array of doubles (the `d`
  * of the kernels, arrays at element offsets); the per-group first-bad
@@ -259,22 +259,31 @@ static ie_status cu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, cons
 /* ---- PID ---------------------------------------------------------------------------------- */
 
 /* The check pass folds the first bad joint on the device, and the values
- * are written only when it found none (disc_pid reads the verdict there):
- * out is filled on the device, and what crosses is the verdict's one long,
- * and the 7·B values when res asks for them.  Slots IE_WS_DISCRETE + 2
- * (the verdicts) and + 3 (the values). */
+ * are written only when it found none (disc_pid and disc_broja read the
+ * verdict there): out is filled on the device, and what crosses is the
+ * verdict's one long, and the 7·B values (and BROJA's B step counts) when
+ * res asks for them.  Slots IE_WS_DISCRETE + 2 (the verdicts), + 3 (the
+ * values) and + 4 (BROJA's scratch: one slice of broja_scratch_words a
+ * thread, ie__broja_slices of them; a thread solves joints slice, slice +
+ * slices, ...). */
 static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
-                        int measure, double *res, const ie_mat *out, int64_t *bad, ie_rowerr *code)
+                        int measure, double *res, int64_t *iters, const ie_mat *out, int64_t *bad,
+                        ie_rowerr *code)
 {
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
   *bad = -1;
   *code = IE_ROW_OK;
   const int64_t B = j->rows, n = S1 * S2 * T, groups = groups_for(B, MAX_GROUPS);
-  void *pp = NULL, *dp = NULL;
+  const int broja = measure == DISC_PID_BROJA;
+  const int64_t words = broja ? broja_scratch_words(S1, S2, T) : 0;
+  const int64_t slices = broja ? ie__broja_slices(B, words) : 0;
+  void *pp = NULL, *dp = NULL, *wp = NULL;
   ie_status st = ie__ws_device(ctx, IE_WS_DISCRETE + 2, (size_t)(groups + 1) * sizeof(ie_i64), &pp);
   if (st == IE_OK && res)
-    st = ie__ws_device(ctx, IE_WS_DISCRETE + 3, (size_t)(7 * B) * sizeof(double), &dp);
+    st = ie__ws_device(ctx, IE_WS_DISCRETE + 3, (size_t)((broja ? 8 : 7) * B) * sizeof(double), &dp);
+  if (st == IE_OK && broja && (res || out))
+    st = ie__ws_device(ctx, IE_WS_DISCRETE + 4, (size_t)(slices * words) * sizeof(double), &wp);
   if (st != IE_OK)
     return st;
   ie_i64 *part = (ie_i64 *)pp;
@@ -283,7 +292,13 @@ static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2
   IE_CU_LAUNCHED(ctx, "disc_pid_check");
   disc_fold_min<<<1, WG, 0, s->stream>>>(part, groups);
   IE_CU_LAUNCHED(ctx, "disc_fold_min");
-  if (res || out) {
+  if (broja && (res || out)) {
+    disc_broja<<<(unsigned)groups_for(slices, slices), WG, 0, s->stream>>>(
+        bytes_of(j->buf), (ie_i64)j->offset, (ie_i32)j->dtype, B, S1, S2, T, part, groups,
+        (double *)wp, words, slices, (double *)dp, 0, res != NULL, out ? (ie_u8 *)out->buf : NULL,
+        out ? (ie_i64)out->offset : 0, out ? (ie_i32)out->dtype : DISC_DT_F32, out != NULL);
+    IE_CU_LAUNCHED(ctx, "disc_broja");
+  } else if (res || out) {
     disc_pid<<<(unsigned)groups, WG, 0, s->stream>>>(
         bytes_of(j->buf), (ie_i64)j->offset, (ie_i32)j->dtype, B, S1, S2, T, measure, part, groups,
         (double *)dp, 0, res != NULL, out ? (ie_u8 *)out->buf : NULL, out ? (ie_i64)out->offset : 0,
@@ -303,6 +318,8 @@ static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2
   }
   if (res)
     st = to_host(ctx, res, dp, (size_t)(7 * B) * sizeof(double));
+  if (st == IE_OK && res && broja && iters)
+    st = to_host(ctx, iters, (const double *)dp + 7 * B, (size_t)B * sizeof(int64_t));
   if (st == IE_OK && res)
     st = finish(ctx);
   return st;

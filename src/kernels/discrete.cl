@@ -15,9 +15,11 @@
  * (DISC_NONE: nothing found there), whose minimum disc_fold_min takes on
  * the device, so that one long crosses.
  *
- * BROJA is not here: its convex program is solved on the host for every
- * backend (src/discrete_pid.c).
+ * BROJA (disc_broja) runs broja.h's solver one joint a work-item, each
+ * work-item with its own slice of a global scratch buffer (no private
+ * arrays: the sizes are known only at launch).
  */
+#include "broja.h"
 #include "discrete.h"
 
 #define DISC_WG 256
@@ -279,6 +281,38 @@ KERNEL void disc_pid(GLOBAL const ie_u8 *jb, ie_i64 joff, ie_i32 dt, ie_i64 B, i
     disc_pid_joint(j, dt, b * n, S1, S2, T, total, measure, v);
     if (has_res)
       for (int q = 0; q < 7; q++) d[o_res + 7 * b + q] = v[q];
+    if (has_out)
+      for (int q = 0; q < 4; q++) disc_store(out, odt, 4 * b + q, v[q]);
+  }
+}
+
+/* BROJA (broja.h) of B joints of S1·S2·T masses, after the check pass
+ * folded its verdict into part[o_verdict] (DISC_NONE: every joint is fine;
+ * otherwise nothing is written).  Work-item i < slices owns scratch
+ * w[i·words ..] and solves joints i, i + slices, ...: the values to
+ * d[o_res + 7b ..] and the Newton steps to the ie_i64 after the 7·B values
+ * when has_res, R, U1, U2, S to elements 4b .. 4b + 3 of `out`
+ * (float32/float64 odt, at byte offset ooff) when has_out. */
+KERNEL void disc_broja(GLOBAL const ie_u8 *jb, ie_i64 joff, ie_i32 dt, ie_i64 B, ie_i64 S1,
+                       ie_i64 S2, ie_i64 T, GLOBAL const ie_i64 *part, ie_i64 o_verdict,
+                       GLOBAL double *w, ie_i64 words, ie_i64 slices, GLOBAL double *d,
+                       ie_i64 o_res, ie_i32 has_res, GLOBAL ie_u8 *ob, ie_i64 ooff, ie_i32 odt,
+                       ie_i32 has_out) {
+  const ie_i64 id = GLOBAL_ID();
+  if (id >= slices || part[o_verdict] != DISC_NONE) return;
+  GLOBAL const ie_u8 *j = jb + joff;
+  GLOBAL ie_u8 *out = ob + ooff;
+  GLOBAL double *mine = w + id * words;
+  GLOBAL ie_i64 *steps = (GLOBAL ie_i64 *)(d + o_res + 7 * B);
+  const ie_i64 n = S1 * S2 * T;
+  for (ie_i64 b = id; b < B; b += slices) {
+    double total = 0, v[7];
+    disc_joint_check(j, dt, b * n, n, &total); /* the total; the check passed */
+    const ie_i64 it = broja_joint(j, dt, b * n, S1, S2, T, total, mine, v);
+    if (has_res) {
+      for (int q = 0; q < 7; q++) d[o_res + 7 * b + q] = v[q];
+      steps[b] = it;
+    }
     if (has_out)
       for (int q = 0; q < 4; q++) disc_store(out, odt, 4 * b + q, v[q]);
   }

@@ -20,9 +20,11 @@
 #define DISC_NPMI 1
 #define DISC_PPMI 2
 
-/* Measures of the PID computed per joint here (ie_pid_measure). */
+/* Measures of the PID (ie_pid_measure): imin and MMI here, BROJA in
+ * broja.h. */
 #define DISC_PID_IMIN 0
 #define DISC_PID_MMI 1
+#define DISC_PID_BROJA 2
 
 /* Per-joint error codes (as ie_rowerr). */
 #define DISC_OK 0

@@ -48,6 +48,8 @@ typedef unsigned short ie_u16;
 
 #define KERNEL extern "C" __global__
 #define FN static __device__ __forceinline__
+/* A helper that the launchers' host code calls too (scratch sizes). */
+#define FN_BOTH static __host__ __device__ __forceinline__
 #define GLOBAL
 #define LOCAL
 #define CONSTANT static __device__ const
@@ -102,6 +104,7 @@ typedef uint8_t ie_u8;
 typedef uint16_t ie_u16;
 
 #define FN static inline
+#define FN_BOTH static inline
 #define GLOBAL
 #define LOCAL
 #define CONSTANT static const
@@ -139,6 +142,7 @@ typedef ushort ie_u16;
 
 #define KERNEL __kernel
 #define FN static inline
+#define FN_BOTH static inline
 #define GLOBAL __global
 #define LOCAL __local
 #define CONSTANT __constant

@@ -2,7 +2,8 @@
  * discrete.c (opencl) — host side of the discrete-information kernels
  * (src/kernels/discrete.cl; the sub-table of src/discrete.h): launch shapes,
  * the scratch layout, and the copies of the small per-row results to the
- * host arrays of the contract.  BROJA is solved on the host (src/discrete_pid.c).
+ * host arrays of the contract.  BROJA runs one joint a work-item (disc_broja),
+ * each with its slice of a scratch buffer in the workspace.
  *
  * Small results share one workspace slot of doubles (the `d` of the
  * kernels, arrays at element offsets); first-bad-index searches write one
@@ -19,6 +20,7 @@
 
 #include "ocl.h"
 #include "../discrete.h"
+#include "../kernels/broja.h"
 #include "../kernels/discrete.h"
 
 extern const ie_disc_ops ie__opencl_disc_ops;
@@ -106,7 +108,7 @@ static size_t groups_for(const kern *k, int64_t items, size_t cap) {
 }
 
 /* The family's temporaries: workspace slots IE_WS_DISCRETE + these. */
-enum { SL_PART = 0, SL_D = 1, SL_PID_PART = 2, SL_PID_RES = 3 };
+enum { SL_PART = 0, SL_D = 1, SL_PID_PART = 2, SL_PID_RES = 3, SL_BROJA = 4 };
 
 static ie_status slot(ie_context *ctx, int which, size_t bytes, cl_mem *m) {
   void *buf = NULL;
@@ -337,47 +339,77 @@ static ie_status ocl_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
 /* The check pass folds the first bad joint on the device, and the values
  * are written only when it found none (the pid kernel reads the verdict
  * there): then out is filled on the device, and what crosses is the
- * verdict's one long, and the 7·B values when res asks for them. */
+ * verdict's one long, and the 7·B values (and BROJA's B step counts) when
+ * res asks for them.  BROJA's scratch (slot SL_BROJA) holds one slice of
+ * broja_scratch_words a work-item, for at most IE__BROJA_SCRATCH bytes of
+ * slices; with fewer slices than joints, a work-item solves several. */
 static ie_status ocl_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
-                         int measure, double *res, const ie_mat *out, int64_t *bad,
+                         int measure, double *res, int64_t *iters, const ie_mat *out, int64_t *bad,
                          ie_rowerr *code) {
   ie_ocl *s = ctx->state;
   *bad = -1;
   *code = IE_ROW_OK;
   const int64_t B = j->rows, n = S1 * S2 * T;
+  const int broja = measure == DISC_PID_BROJA;
   kern kc, kp;
   ie_status st = kern_make(ctx, "disc_pid_check", &kc);
   if (st != IE_OK) return st;
   const size_t groups = groups_for(&kc, B, MAX_GROUPS);
-  cl_mem part = NULL, d = NULL;
+  cl_mem part = NULL, d = NULL, w = NULL;
   st = slot(ctx, SL_PID_PART, (groups + 1) * sizeof(cl_long), &part);
-  if (st == IE_OK && res) st = slot(ctx, SL_PID_RES, (size_t)(7 * B) * sizeof(double), &d);
+  if (st == IE_OK && res) st = slot(ctx, SL_PID_RES, (size_t)((broja ? 8 : 7) * B) * sizeof(double), &d);
   darg ac[] = {DMEM(j->buf), DA(cl_long, (cl_long)j->offset), DA(cl_int, (cl_int)j->dtype),
                DA(cl_long, B), DA(cl_long, n), DMEM(part)};
   if (st == IE_OK) st = kern_run(ctx, &kc, ac, NARGS(ac), groups);
   kern_free(&kc);
   darg af[] = {DMEM(part), DA(cl_long, (cl_long)groups)};
   if (st == IE_OK) st = run_fold(ctx, "disc_fold_min", af, NARGS(af), 1);
-  if (st == IE_OK) st = kern_make(ctx, "disc_pid", &kp);
+  if (st == IE_OK) st = kern_make(ctx, broja ? "disc_broja" : "disc_pid", &kp);
   if (st != IE_OK) return st;
-  darg a[] = {DMEM(j->buf),
-              DA(cl_long, (cl_long)j->offset),
-              DA(cl_int, (cl_int)j->dtype),
-              DA(cl_long, B),
-              DA(cl_long, S1),
-              DA(cl_long, S2),
-              DA(cl_long, T),
-              DA(cl_int, measure),
-              DMEM(part),
-              DA(cl_long, (cl_long)groups),
-              DMEM(res ? d : part), /* not written without res */
-              DA(cl_long, 0),
-              DA(cl_int, res != NULL),
-              DMEM(out ? out->buf : (void *)part), /* not written without an output */
-              DA(cl_long, out ? (cl_long)out->offset : 0),
-              DA(cl_int, out ? (cl_int)out->dtype : DISC_DT_F32),
-              DA(cl_int, out != NULL)};
-  if (res || out) st = kern_run(ctx, &kp, a, NARGS(a), groups_for(&kp, B, MAX_GROUPS));
+  if (broja && (res || out)) {
+    const int64_t words = broja_scratch_words(S1, S2, T);
+    const int64_t slices = ie__broja_slices(B, words);
+    st = slot(ctx, SL_BROJA, (size_t)(slices * words) * sizeof(double), &w);
+    darg a[] = {DMEM(j->buf),
+                DA(cl_long, (cl_long)j->offset),
+                DA(cl_int, (cl_int)j->dtype),
+                DA(cl_long, B),
+                DA(cl_long, S1),
+                DA(cl_long, S2),
+                DA(cl_long, T),
+                DMEM(part),
+                DA(cl_long, (cl_long)groups),
+                DMEM(w),
+                DA(cl_long, words),
+                DA(cl_long, slices),
+                DMEM(res ? d : part), /* not written without res */
+                DA(cl_long, 0),
+                DA(cl_int, res != NULL),
+                DMEM(out ? out->buf : (void *)part), /* not written without an output */
+                DA(cl_long, out ? (cl_long)out->offset : 0),
+                DA(cl_int, out ? (cl_int)out->dtype : DISC_DT_F32),
+                DA(cl_int, out != NULL)};
+    if (st == IE_OK) st = kern_run(ctx, &kp, a, NARGS(a), groups_for(&kp, slices, (size_t)slices));
+  } else if (res || out) {
+    darg a[] = {DMEM(j->buf),
+                DA(cl_long, (cl_long)j->offset),
+                DA(cl_int, (cl_int)j->dtype),
+                DA(cl_long, B),
+                DA(cl_long, S1),
+                DA(cl_long, S2),
+                DA(cl_long, T),
+                DA(cl_int, measure),
+                DMEM(part),
+                DA(cl_long, (cl_long)groups),
+                DMEM(res ? d : part), /* not written without res */
+                DA(cl_long, 0),
+                DA(cl_int, res != NULL),
+                DMEM(out ? out->buf : (void *)part), /* not written without an output */
+                DA(cl_long, out ? (cl_long)out->offset : 0),
+                DA(cl_int, out ? (cl_int)out->dtype : DISC_DT_F32),
+                DA(cl_int, out != NULL)};
+    st = kern_run(ctx, &kp, a, NARGS(a), groups_for(&kp, B, MAX_GROUPS));
+  }
   kern_free(&kp);
   cl_long first = INT64_MAX;
   if (st == IE_OK) {
@@ -392,6 +424,12 @@ static ie_status ocl_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S
     return IE_OK;
   }
   if (st == IE_OK && res) st = download(ctx, d, 0, res, 7 * B);
+  if (st == IE_OK && res && broja && iters) {
+    IE_CL_TRY(ctx, "clEnqueueReadBuffer",
+              clEnqueueReadBuffer(s->queue, d, CL_TRUE, (size_t)(7 * B) * sizeof(double),
+                                  (size_t)B * sizeof(int64_t), iters, 0, NULL, NULL));
+    ie__ws_copied(ctx, 0, (size_t)B * sizeof(int64_t));
+  }
   return st;
 }
 
