@@ -225,7 +225,7 @@ static const float *row_chunk_f32(const ie_mat *x, int64_t r, int64_t i0, int n,
  * entries equal to rm) + (the others, summed in float): a row dominated by
  * one entry has a sum of 1 + a small tail, whose digits (its log is a
  * logsumexp, a cross-entropy) float would lose adding the tail to the 1. */
-static double exp_sum_split(const float *restrict p, int n, float it, float rm) {
+IE_CPU_CLONES static double exp_sum_split(const float *restrict p, int n, float it, float rm) {
   float tail = 0, ones = 0;
 #pragma omp simd reduction(+ : tail, ones)
   for (int i = 0; i < n; i++) {
@@ -526,6 +526,97 @@ IE_INLINE float js_term(float p, float q, float rp, float rq, float dr, float it
  * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  Returns NAN
  * where rq − rp is not a float or a term passes float's exp, for the double
  * kernels. */
+/* One chunk's sums of pass2_f32 (see there): c[0..3] = c1..c4, c[4] the
+ * largest exponent of a term that may leave float's exp, c[5] the power
+ * family's largest |g| with a term above e^−20.  Inlined twice, with the
+ * temperature factor it and with it = 1 (the usual case: no products). */
+typedef struct {
+  float rp, rq, dr, lsp, lsq, dls, be, be1, gal;
+  int qform;
+  ie_divergence_kind k;
+} pass2_consts;
+
+IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, const float *restrict qq,
+                           int n, float it, float c[6]) {
+  const float rp = pc->rp, rq = pc->rq, dr = pc->dr, lsp = pc->lsp, lsq = pc->lsq, dls = pc->dls;
+  const float be = pc->be, be1 = pc->be1, gal = pc->gal;
+  const int qform = pc->qform;
+  const ie_divergence_kind k = pc->k;
+  float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY, gbig = 0;
+  switch (k) {
+  case IE_DIV_JS:
+    /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
+     * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
+    if (be <= 0.55f && be1 <= 0.55f) {
+#pragma omp simd reduction(+ : c1)
+      for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 1);
+    } else {
+#pragma omp simd reduction(+ : c1)
+      for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 0);
+    }
+    break;
+  case IE_DIV_TV:
+  case IE_DIV_HELLINGER:
+#pragma omp simd reduction(+ : c1)
+    for (int i = 0; i < n; i++) {
+      const float d = ((qq[i] - pp[i]) - dr) * it - dls;
+      const float l = d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq; /* the larger */
+      const float a = d <= 0 ? d : -d, e = expf_fast(k == IE_DIV_TV ? a : 0.5f * a) - 1;
+      c1 += k == IE_DIV_TV ? -expf_fast(l) * e : expf_fast(l) * e * e;
+    }
+    break;
+  case IE_DIV_CHI2:
+#pragma omp simd reduction(+ : c1) reduction(max : hi)
+    for (int i = 0; i < n; i++) {
+      const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
+      const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expf_fast(-d) - 1, arg = 2 * lp - lq;
+      /* p²/q = e^{2lp − lq} where q ≪ p, q·expm1(−δ)² elsewhere: one exp */
+      const int far = d < -20;
+      const float t = expf_fast(far ? arg : lq);
+      c1 += far ? t : t * e * e;
+      hi = far && arg > hi ? arg : hi;
+    }
+    break;
+  case IE_DIV_BHATTACHARYYA:
+#pragma omp simd reduction(+ : c1, c4)
+    for (int i = 0; i < n; i++) {
+      const float d = ((qq[i] - pp[i]) - dr) * it - dls;
+      /* b the larger of p, q; √(pq) = b·h, h = e^{−|δ|/2}: two exps */
+      const float b = expf_fast(d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq);
+      const float h = expf_fast(0.5f * (d <= 0 ? d : -d)), e = h - 1;
+      c1 += b * h;
+      c4 += b * e * e;
+    }
+    break;
+  case IE_DIV_ALPHA:
+  case IE_DIV_RENYI:
+  case IE_DIV_TSALLIS:
+#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi, gbig)
+    for (int i = 0; i < n; i++) {
+      const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
+      const float d = ((qq[i] - pp[i]) - dr) * it - dls, p = expf_fast(lp), q = expf_fast(lq);
+      const float g = gal * d, arg = (qform ? lq : lp) + g;
+      hi = arg > hi ? arg : hi;
+      gbig = arg > -20 && fabsf(g) > gbig ? fabsf(g) : gbig;
+      /* p^α q^{1−α} − p = p·expm1(g) (q-form q·expm1(g)); where g passes
+       * 88, arg < −108 makes p (q) exactly 0, a term below e^−20 */
+      const float w = (qform ? q : p) * expm1f_full(g);
+      c1 += w, c2 += p, c3 += q, c4 += p - q;
+    }
+    break;
+  default: /* Cauchy–Schwarz: e^{dp + dq}, e^{2dp}, e^{2dq} from two exps */
+#pragma omp simd reduction(+ : c1, c2, c3)
+    for (int i = 0; i < n; i++) {
+      const float ep = expf_fast((pp[i] - rp) * it), eq = expf_fast((qq[i] - rq) * it);
+      c1 += ep * eq;
+      c2 += ep * ep;
+      c3 += eq * eq;
+    }
+    break;
+  }
+  c[0] = c1, c[1] = c2, c[2] = c3, c[3] = c4, c[4] = hi, c[5] = gbig;
+}
+
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                       int64_t r, float rp, float rq, const two_state *st) {
   const double drd = (double)rq - (double)rp;
@@ -541,80 +632,17 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
    * of log Sp common to all p cancels in its normalisation) */
   const float lsp = (float)log(st->sp), lsq = (float)log(st->sq), dls = lsq - lsp;
   const ie_divergence_kind k = ra->div;
+  const pass2_consts pc = {rp, rq, dr, lsp, lsq, dls, be, be1, gal, qform, k};
   float bp[CHUNK], bq[CHUNK];
   double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
-    float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY, gbig = 0;
-    switch (k) {
-    case IE_DIV_JS:
-      /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
-       * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
-      if (be <= 0.55f && be1 <= 0.55f) {
-#pragma omp simd reduction(+ : c1)
-        for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 1);
-      } else {
-#pragma omp simd reduction(+ : c1)
-        for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 0);
-      }
-      break;
-    case IE_DIV_TV:
-    case IE_DIV_HELLINGER:
-#pragma omp simd reduction(+ : c1)
-      for (int i = 0; i < n; i++) {
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-        const float l = d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq;
-        const float a = d <= 0 ? d : -d, e = expf_fast(k == IE_DIV_TV ? a : 0.5f * a) - 1;
-        c1 += k == IE_DIV_TV ? -expf_fast(l) * e : expf_fast(l) * e * e;
-      }
-      break;
-    case IE_DIV_CHI2:
-#pragma omp simd reduction(+ : c1) reduction(max : hi)
-      for (int i = 0; i < n; i++) {
-        const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expf_fast(-d) - 1, arg = 2 * lp - lq;
-        c1 += d < -20 ? expf_fast(arg) : expf_fast(lq) * e * e;
-        hi = d < -20 && arg > hi ? arg : hi;
-      }
-      break;
-    case IE_DIV_BHATTACHARYYA:
-#pragma omp simd reduction(+ : c1, c4)
-      for (int i = 0; i < n; i++) {
-        const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-        const float e = expf_fast(0.5f * (d <= 0 ? d : -d)) - 1;
-        c1 += expf_fast(0.5f * (lp + lq));
-        c4 += expf_fast(d <= 0 ? lp : lq) * e * e;
-      }
-      break;
-    case IE_DIV_ALPHA:
-    case IE_DIV_RENYI:
-    case IE_DIV_TSALLIS:
-#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi, gbig)
-      for (int i = 0; i < n; i++) {
-        const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls, p = expf_fast(lp), q = expf_fast(lq);
-        const float g = gal * d, arg = (qform ? lq : lp) + g;
-        hi = arg > hi ? arg : hi;
-        gbig = arg > -20 && fabsf(g) > gbig ? fabsf(g) : gbig;
-        /* p^α q^{1−α} − p = p·expm1(g) (q-form q·expm1(g)); where g passes
-         * 88, arg < −108 makes p (q) exactly 0, a term below e^−20 */
-        const float w = (qform ? q : p) * expm1f_full(g);
-        c1 += w, c2 += p, c3 += q, c4 += p - q;
-      }
-      break;
-    default: /* Cauchy–Schwarz */
-#pragma omp simd reduction(+ : c1, c2, c3)
-      for (int i = 0; i < n; i++) {
-        const float dp = (pp[i] - rp) * it, dq = (qq[i] - rq) * it;
-        c1 += expf_fast(dp + dq);
-        c2 += expf_fast(2 * dp);
-        c3 += expf_fast(2 * dq);
-      }
-      break;
-    }
+    float c[6];
+    if (it == 1.0f) pass2_chunk(&pc, pp, qq, n, 1.0f, c);
+    else pass2_chunk(&pc, pp, qq, n, it, c);
+    const float c1 = c[0], c2 = c[1], c3 = c[2], c4 = c[3], hi = c[4], gbig = c[5];
     /* a term past float's exp (expf_fast clamps at 88): the double kernels */
     if (hi > 80) return NAN;
     /* terms whose float exponent carries more than 1e-6: a χ² term p²/q
