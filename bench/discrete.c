@@ -115,7 +115,7 @@ static int broja(ie_context *ctx, const char *file, int reps) {
 /* A device buffer of `bytes` holding src (NULL: not on a GPU backend this
  * build can reach; then the caller keeps host memory). */
 static void *device_copy(ie_context *ctx, const void *src, size_t bytes, DLDevice *dev) {
-  (void)src, (void)bytes;
+  (void)ctx, (void)src, (void)bytes; /* unused in a build with no GPU backend */
   dev->device_type = kDLCPU;
   dev->device_id = 0;
 #if defined(IE_BENCH_OPENCL_DEVICE)
