@@ -14,6 +14,7 @@ typedef __m256 vec;
 typedef __m256 vmask;
 #define V_SET1 _mm256_set1_ps
 #define V_LOAD _mm256_loadu_ps
+#define V_STORE _mm256_storeu_ps
 #define V_ADD _mm256_add_ps
 #define V_SUB _mm256_sub_ps
 #define V_MUL _mm256_mul_ps

@@ -14,6 +14,7 @@ typedef __m512 vec;
 typedef __mmask16 vmask;
 #define V_SET1 _mm512_set1_ps
 #define V_LOAD _mm512_loadu_ps
+#define V_STORE _mm512_storeu_ps
 #define V_ADD _mm512_add_ps
 #define V_SUB _mm512_sub_ps
 #define V_MUL _mm512_mul_ps

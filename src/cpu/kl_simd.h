@@ -9,7 +9,7 @@
  *
  * The includer defines, for its ISA: KL_TARGET (the function attribute),
  * KL_SUFFIX (the name suffix), vec / vmask and the operations
- *   V_SET1 V_LOAD V_ADD V_SUB V_MUL V_MAX V_XOR V_ABS
+ *   V_SET1 V_LOAD V_STORE V_ADD V_SUB V_MUL V_MAX V_XOR V_ABS
  *   V_FMADD(a,b,c) = a·b + c   V_FMSUB = a·b − c   V_FNMADD = c − a·b
  *   V_LT(a,b) (a mask)  V_BLEND(m, a, b) (b where m)  V_FIRST (lane 0)
  *   V_HSUM V_HMAX (across lanes)  V_EXP2N(p, t, n) (p·2^n, see exp_fast)
@@ -89,9 +89,9 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
 }
 
 /* One block of KL_LANES: the sums' terms, and the maxima. */
-#define KL_BLOCK(P, Q)                                                                   \
+#define KL_BLOCK(I)                                                                      \
   do {                                                                                   \
-    const vec P_ = (P), Q_ = (Q);                                                        \
+    const vec P_ = V_LOAD(p + (I)), Q_ = V_LOAD(q + (I));                                \
     xp = V_MAX(xp, P_);                                                                  \
     xq = V_MAX(xq, Q_);                                                                  \
     vec a_ = V_SUB(P_, vrp), b_ = V_SUB(Q_, vrq);                                        \
@@ -99,9 +99,10 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
     const vec e1 = KL_NAME(exp_fast)(a_, &k), e2 = KL_NAME(exp_fast)(b_, &k);            \
     sp = V_ADD(sp, e1);                                                                  \
     sq = V_ADD(sq, e2);                                                                  \
+    if (want & IE_KL_STORE) V_STORE(ep + (I), e1), V_STORE(eq + (I), e2);                \
     if (want & IE_KL_CE) {                                                               \
       t1 = V_FMADD(e1, b_, t1);                                                          \
-    } else if (want) {                                                                   \
+    } else if (want & (IE_KL_T1 | IE_KL_T2)) {                                           \
       vec l_ = V_SUB(P_, Q_);                                                            \
       l_ = scaled ? V_FMSUB(l_, vit, vc) : V_SUB(l_, vc);                                \
       const vec l2_ = V_MUL(l_, l_);                                                     \
@@ -124,7 +125,7 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
  * without it (it = 1, the usual case, saves three multiplies). */
 KL_TARGET static inline __attribute__((always_inline)) void
 KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, float rq, float c,
-                 float kr, int want, int scaled, float out[6]) {
+                 float kr, int want, int scaled, float out[6], float *ep, float *eq) {
   const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)();
   const KL_NAME(phi_consts) g = KL_NAME(phi_consts_make)();
   const vec vit = V_SET1(it), vrp = V_SET1(rp), vrq = V_SET1(rq);
@@ -143,10 +144,10 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     __builtin_prefetch(p + i + 144);
     __builtin_prefetch(q + i + 144);
 #endif
-    KL_BLOCK(V_LOAD(p + i), V_LOAD(q + i));
-    KL_BLOCK(V_LOAD(p + i + KL_LANES), V_LOAD(q + i + KL_LANES));
+    KL_BLOCK(i);
+    KL_BLOCK(i + KL_LANES);
   }
-  for (; i + KL_LANES <= n; i += KL_LANES) KL_BLOCK(V_LOAD(p + i), V_LOAD(q + i));
+  for (; i + KL_LANES <= n; i += KL_LANES) KL_BLOCK(i);
   float s[6] = {V_HSUM(sp), V_HSUM(sq), V_HSUM(t1), V_HSUM(t2), V_HMAX(xp), V_HMAX(xq)};
   for (; i < n; i++) { /* the tail, one lane at a time */
     const float e1 = V_FIRST(KL_NAME(exp_fast)(V_SET1((p[i] - rp) * it), &k));
@@ -154,6 +155,7 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     const float l = (p[i] - q[i]) * it - c, l2 = l * l;
     const int small = fabsf(l) < 0.5f;
     s[0] += e1, s[1] += e2;
+    if (want & IE_KL_STORE) ep[i] = e1, eq[i] = e2;
     if (want & IE_KL_CE) s[2] += e1 * ((q[i] - rq) * it);
     if (want & IE_KL_T1) s[2] += small ? e1 * l2 * KL_PHI_G(float, l) : e2 * kr - e1 + e1 * l;
     if (want & IE_KL_T2) s[3] += small ? e2 * l2 * KL_PHI_G(float, -l) : e1 / kr - e2 - e2 * l;
@@ -164,14 +166,16 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
 }
 
 KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, float it, float rp,
-                                     float rq, float c, float k, int want, float out[6]) {
+                                     float rq, float c, float k, int want, float out[6],
+                                     float *ep, float *eq) {
 #define KL_WANT(W)                                                                       \
   case W:                                                                                \
-    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 0, out);              \
-    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 1, out);                         \
+    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 0, out, ep, eq);      \
+    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 1, out, ep, eq);                 \
     return;
   switch (want) {
     KL_WANT(0)
+    KL_WANT(IE_KL_STORE)
     KL_WANT(IE_KL_T1)
     KL_WANT(IE_KL_T2)
     KL_WANT(IE_KL_T1 | IE_KL_T2)

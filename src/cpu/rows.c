@@ -436,19 +436,27 @@ static int kl_scan(const float *restrict pp, const float *restrict qq, int n, fl
   return bad || lo == -INFINITY;
 }
 
+/* A row's e1 = e^{(p − rp_c)·it} and e2 = e^{(q − rq_c)·it} as pass 1 summed
+ * them, with each chunk c's shifts (rp_c, rq_c): JS's pass 2 scales them
+ * instead of taking their exps again.  One a thread, `cols` + `cols`
+ * floats and a pair of shifts a chunk. */
+typedef struct {
+  float *ep, *eq, *crp, *crq;
+} js_store;
+
 /* One chunk's sums against the shifts (rp, rq) and the reference (c, k =
  * e^{c − (rp − rq)·it}): o = {Σ e1, Σ e2, t1, t2, max p, max q} as
  * ie__kl_chunk_avx2 defines them (the portable loops compute t2 whenever
  * they compute the φ sum t1; the caller takes only what it asked for). */
 static void kl_sums(const float *restrict pp, const float *restrict qq, int n, float it, float rp,
-                    float rq, float c, float k, int want, int simd, float o[6]) {
+                    float rq, float c, float k, int want, int simd, float o[6], float *ep, float *eq) {
 #if IE_HAVE_AVX2_KL
   if (simd == 2) {
-    ie__kl_chunk_avx512(pp, qq, n, it, rp, rq, c, k, want, o);
+    ie__kl_chunk_avx512(pp, qq, n, it, rp, rq, c, k, want, o, ep, eq);
     return;
   }
   if (simd == 1) {
-    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, c, k, want, o);
+    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, c, k, want, o, ep, eq);
     return;
   }
 #else
@@ -460,6 +468,14 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
     for (int i = 0; i < n; i++) {
       const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
       sp += e1, sq += e2, t1 += e1 * ((qq[i] - rq) * it); /* 0 at q's max */
+      xp = pp[i] > xp ? pp[i] : xp;
+      xq = qq[i] > xq ? qq[i] : xq;
+    }
+  } else if (want & IE_KL_STORE) {
+#pragma omp simd reduction(+ : sp, sq) reduction(max : xp, xq)
+    for (int i = 0; i < n; i++) {
+      const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
+      sp += e1, sq += e2, ep[i] = e1, eq[i] = e2;
       xp = pp[i] > xp ? pp[i] : xp;
       xq = qq[i] > xq ? qq[i] : xq;
     }
@@ -491,19 +507,29 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
 /* JS's term of pass2_f32 for one pair of logits (see there): with a =
  * −|δ|, b the larger of p, q and sm = b·e^a the smaller, w_s and w_b their
  * weights (β for p, 1 − β for q) and l = log1p(w_s·expm1(a)),
- *   w_s·sm·(a − l) − w_b·b·l.
- * `near`: β and 1 − β are ≤ 0.55, so log1p's argument lies in (−0.55, 0]
- * (log1pf_neg055). */
+ *   w_s·sm·(a − l) − w_b·b·l
+ * (js_sides, given b; js_term takes b's exp too).  `near`: β and 1 − β are
+ * ≤ 0.55, so log1p's argument lies in (−0.55, 0] (log1pf_neg055). */
+IE_INLINE float js_sides(float b, float a, float ws, float wb, int near) {
+  const float e = expf_fast(a) - 1, sm = b + b * e;
+  const float y = ws * e, l = near ? log1pf_neg055(y) : log1pf_fast(y);
+  return ws * sm * (a - l) - wb * b * l;
+}
+
 IE_INLINE float js_term(float p, float q, float rp, float rq, float dr, float it, float lsp,
                         float lsq, float dls, float be, float be1, int near) {
   const float d = ((q - p) - dr) * it - dls;
   const int le = d <= 0; /* q ≤ p: p is the larger */
   const float lb = le ? (p - rp) * it - lsp : (q - rq) * it - lsq;
-  const float a = le ? d : -d, ws = le ? be1 : be, wb = le ? be : be1;
-  const float b = expf_fast(lb), e = expf_fast(a) - 1, sm = b + b * e;
-  const float y = ws * e, l = near ? log1pf_neg055(y) : log1pf_fast(y);
-  return ws * sm * (a - l) - wb * b * l;
+  return js_sides(expf_fast(lb), le ? d : -d, le ? be1 : be, le ? be : be1, near);
 }
+
+/* pass 1's e1, e2 of one chunk for JS's pass 2, and the factors that make
+ * them p and q (e1 == NULL: none kept, the exps are taken again) */
+typedef struct {
+  const float *e1, *e2;
+  float kp, kq;
+} js_stored;
 
 /* Pass 2 of JS, TV, Hellinger, χ², Bhattacharyya and Cauchy–Schwarz from
  * f32 / f16 / bf16 logits, in float, after two_row_f32's first pass (raw
@@ -537,7 +563,7 @@ typedef struct {
 } pass2_consts;
 
 IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, const float *restrict qq,
-                           int n, float it, float c[6]) {
+                           int n, float it, const js_stored *js, float c[6]) {
   const float rp = pc->rp, rq = pc->rq, dr = pc->dr, lsp = pc->lsp, lsq = pc->lsq, dls = pc->dls;
   const float be = pc->be, be1 = pc->be1, gal = pc->gal;
   const int qform = pc->qform;
@@ -547,7 +573,21 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
   case IE_DIV_JS:
     /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
      * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
-    if (be <= 0.55f && be1 <= 0.55f) {
+    if (js->e1 && be <= 0.55f && be1 <= 0.55f) {
+      const float *restrict e1 = js->e1, *restrict e2 = js->e2;
+      const float kp = js->kp, kq = js->kq;
+      /* the terms, then their sum: a reduction in the same loop runs out
+       * of vector registers and goes through memory */
+      float t[CHUNK];
+#pragma omp simd
+      for (int i = 0; i < n; i++) {
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
+        const int le = d <= 0;
+        t[i] = js_sides(le ? e1[i] * kp : e2[i] * kq, le ? d : -d, le ? be1 : be, le ? be : be1, 1);
+      }
+#pragma omp simd reduction(+ : c1)
+      for (int i = 0; i < n; i++) c1 += t[i];
+    } else if (be <= 0.55f && be1 <= 0.55f) {
 #pragma omp simd reduction(+ : c1)
       for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 1);
     } else {
@@ -618,7 +658,8 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
 }
 
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
-                                      int64_t r, float rp, float rq, const two_state *st) {
+                                      int64_t r, float rp, float rq, const two_state *st,
+                                      const js_store *store) {
   const double drd = (double)rq - (double)rp;
   const float it = (float)ra->inv_temp, dr = (float)drd;
   if ((double)dr != drd) return NAN;
@@ -640,8 +681,15 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     float c[6];
-    if (it == 1.0f) pass2_chunk(&pc, pp, qq, n, 1.0f, c);
-    else pass2_chunk(&pc, pp, qq, n, it, c);
+    js_stored js = {NULL, NULL, 0, 0};
+    if (store && k == IE_DIV_JS) { /* p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
+      const int64_t ch = i0 / CHUNK;
+      js.e1 = store->ep + i0, js.e2 = store->eq + i0;
+      js.kp = (float)exp(((double)store->crp[ch] - rp) * it - log(st->sp));
+      js.kq = (float)exp(((double)store->crq[ch] - rq) * it - log(st->sq));
+    }
+    if (it == 1.0f) pass2_chunk(&pc, pp, qq, n, 1.0f, &js, c);
+    else pass2_chunk(&pc, pp, qq, n, it, &js, c);
     const float c1 = c[0], c2 = c[1], c3 = c[2], c4 = c[3], hi = c[4], gbig = c[5];
     /* a term past float's exp (expf_fast clamps at 88): the double kernels */
     if (hi > 80) return NAN;
@@ -724,13 +772,14 @@ static void kl_add(two_state *a, const float o[6], double sp, double sq, int wan
  * kinds whose value does not depend on its accuracy (two_f32_ok); their
  * second pass is the double one. */
 IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
-                                     int64_t r, double *val) {
+                                     int64_t r, js_store *store, double *val) {
   const int simd = cpu_simd();
   const float it = (float)ra->inv_temp;
   const int want = ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
                    : ra->div == IE_DIV_KL       ? IE_KL_T1
                    : ra->div == IE_DIV_REVERSE_KL ? IE_KL_T2
                    : ra->div == IE_DIV_JEFFREYS ? IE_KL_T1 | IE_KL_T2
+                   : store                      ? IE_KL_STORE
                                                 : 0;
   const int phi = want & (IE_KL_T1 | IE_KL_T2);
   two_state a = {-INFINITY, 0, -INFINITY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -744,15 +793,16 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
     if (!pp || !qq) return -1;
     float cp, cq, o[6];
     int rose = i0 == 0;
+    float *ep = store ? store->ep + i0 : NULL, *eq = store ? store->eq + i0 : NULL;
     if (!rose) {
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o);
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o, ep, eq);
       rose = !(o[4] <= rp && o[5] <= rq); /* a maximum rose (or +inf, NaN) */
     }
     if (rose) {
       if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
       kl_raise(&a, &rp, &rq, cp, cq, it);
       if (phi) { /* the reference first, from this chunk's plain sums too */
-        kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, simd, o);
+        kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, simd, o, NULL, NULL);
         const float c = (float)((a.mp - a.mq) + log((a.sp + o[0]) / (a.sq + o[1])));
         /* a large move of earlier chunks' sums (their terms against a
          * reference far from this one: rows far apart whose maxima lie in
@@ -761,8 +811,9 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
         again |= i0 > 0 && !(fabs(c - a.cref) < 8);
         kl_move_ref(&a, c);
       }
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o);
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o, ep, eq);
     }
+    if (store) store->crp[i0 / CHUNK] = rp, store->crq[i0 / CHUNK] = rq; /* e1, e2's shifts */
     if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]))) return -1;
     /* the sums of chunks holding a max, as (its entries) + (the tail),
      * for the kinds whose value needs log S to its last digits */
@@ -782,15 +833,15 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
       const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
       float o[6];
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o);
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o, NULL, NULL);
       kl_add(&a, o, o[0], o[1], want);
     }
   }
-  if (want) {
+  if (want & (IE_KL_T1 | IE_KL_T2 | IE_KL_CE)) {
     *val = kl_fast_value(ra, &a);
     if (isnan(*val)) return -1;
   } else if (pass2_f32_kind(ra)) {
-    const double v = pass2_f32(ra, x, y, r, rp, rq, &a);
+    const double v = pass2_f32(ra, x, y, r, rp, rq, &a, store);
     if (isnan(v)) return -1; /* the double kernels take the row */
     *val = v;
   } else {
@@ -846,21 +897,32 @@ static int float_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
 ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
                        const ie_mat *y, const ie_vec *labels, double *val,
                        ie_rowerr *err) {
-  (void)ctx;
   const int64_t rows = x->rows;
   const int use_f = float_ok(ra, x, y);
   const int use_two32 = ra->op == IE_OP_DIVERGENCE && two_f32_ok(ra, x, y);
   const int shannon = ra->ent == IE_ENTROPY_SHANNON;
   const int use_ent32 = ra->op == IE_OP_ENTROPY && ra->input == IE_INPUT_LOGITS &&
                         (shannon || (!isinf(ra->alpha) && fabs(ra->alpha - 1) >= 1e-12));
-#pragma omp parallel for schedule(dynamic, 4) if (rows > 1 && rows * x->cols > 65536) num_threads(rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx))
+  const int team = rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx);
+  /* JS keeps pass 1's exps for pass 2 (js_store), a row a thread; without
+   * the memory it takes them again (same values to rounding) */
+  const int64_t nch = (x->cols + CHUNK - 1) / CHUNK, words = 2 * x->cols + 2 * nch;
+  float *keep = use_two32 && ra->div == IE_DIV_JS && team >= 1
+                    ? ie__malloc((size_t)team * (size_t)words * sizeof(float))
+                    : NULL;
+#pragma omp parallel for schedule(dynamic, 4) if (rows > 1 && rows * x->cols > 65536) num_threads(team)
   for (int64_t r = 0; r < rows; r++) {
     /* The fast paths, then the float kernels, return -1 for rows they do
      * not take; the double kernels take every row. */
     const int div = ra->op == IE_OP_DIVERGENCE;
     int e = -1;
     one_state st;
-    if (use_two32) e = two_row_f32(ra, x, y, r, &val[r]);
+    js_store js = {NULL, NULL, NULL, NULL};
+    if (keep) {
+      float *mine = keep + (int64_t)omp_get_thread_num() * words;
+      js = (js_store){mine, mine + x->cols, mine + 2 * x->cols, mine + 2 * x->cols + nch};
+    }
+    if (use_two32) e = two_row_f32(ra, x, y, r, keep ? &js : NULL, &val[r]);
     if (e < 0 && use_ent32 &&
         (e = ent_row_f32(x, r, ra->inv_temp, shannon, shannon ? 1 : ra->alpha, &st)) >= 0)
       val[r] = entropy_value(ra, &st);
@@ -869,6 +931,7 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
     err[r] = e;
     if (e) val[r] = NAN;
   }
+  free(keep);
   return IE_OK;
 }
 

@@ -7,7 +7,7 @@
 #define IE_CPU_ROWS_AVX2_H
 
 /* The sums a KL-family chunk needs (rows.c, two_row_f32). */
-enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4 };
+enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4, IE_KL_STORE = 8 };
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define IE_HAVE_AVX2_KL 1
@@ -25,17 +25,19 @@ int ie__kl_avx512_usable(void);
  *   IE_KL_T1    t1 = Σ e1·φ(L)          (e1·e^{−L} = k·e2)
  *   IE_KL_T2    t2 = Σ e2·φ(−L)         (e2·e^{L} = e1/k; or both, T1 | T2)
  *   IE_KL_CE    t1 = Σ e1·(q − rq)·it
+ *   IE_KL_STORE (alone) no t1, t2; e1 and e2 themselves into ep[0..n), eq[0..n)
+ *               (the second pass of JS reads them instead of taking exps)
  * The sums are garbage where an argument exceeds 88: the caller sums such a
  * chunk again against its own maxima.  NaN, ±inf entries make the sums
  * non-finite or the maxima +inf, except NaN/−inf cases that the sums carry
  * as 0 (the caller checks). */
 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp, float rq,
-                       float c, float k, int want, float out[6]);
+                       float c, float k, int want, float out[6], float *ep, float *eq);
 /* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
 /* The same two, 16 lanes at a time. */
 void ie__kl_chunk_avx512(const float *p, const float *q, int n, float it, float rp, float rq,
-                         float c, float k, int want, float out[6]);
+                         float c, float k, int want, float out[6], float *ep, float *eq);
 float ie__lse_chunk_avx512(const float *p, int n, float it, float rm);
 #else
 #define IE_HAVE_AVX2_KL 0
