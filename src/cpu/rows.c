@@ -531,27 +531,6 @@ typedef struct {
   float kp, kq;
 } js_stored;
 
-/* Pass 2 of JS, TV, Hellinger, χ², Bhattacharyya and Cauchy–Schwarz from
- * f32 / f16 / bf16 logits, in float, after two_row_f32's first pass (raw
- * maxima rp, rq; Sp, Sq against them).  Terms use δ = lq − lp =
- * ((q − p) − (rq − rp))·it − (log Sq − log Sp), a difference of inputs first, and
- * are written on the side (p or q) whose expm1 argument −|δ| is ≤ 0, so
- * that near-equal rows lose nothing to cancellation (as src/kernels/rows.cl's pass 2).
- * Their expm1 is e^x − 1: its absolute error (6e-8) is a relative one of
- * the terms' first-order factor (TV, JS's log1p) or of the square root of
- * their second-order one (Hellinger, χ²), so a sum's error stays below
- * 6e-8·Σ p|δ|; the power family's W, divided by α(1 − α), keeps the
- * polynomial.
- *   TV  |p − q| = p·|expm1(δ)|,  Hellinger (√p − √q)² = p·expm1(δ/2)²,
- *   χ²  (p − q)²/q = q·expm1(−δ)² (p²/q = e^{2lp − lq} where q ≪ p),
- *   JS  −β·p·g + (1−β)·q·(δ − g), g = lm − lp = log(β + (1−β)e^δ)
- *       = log1p((1−β)·expm1(δ)), or δ + log1p(β·expm1(−δ)) for δ > 0,
- *   Bhattacharyya −log Σ√(pq) = −log1p(−½Σ(√p − √q)²) for close rows.
- * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
- * Alpha / Rényi / Tsallis sum W = Σ p·expm1((1−α)δ) (q-form Σ q·expm1(−αδ)
- * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  Returns NAN
- * where rq − rp is not a float or a term passes float's exp, for the double
- * kernels. */
 /* One chunk's sums of pass2_f32 (see there): c[0..3] = c1..c4, c[4] the
  * largest exponent of a term that may leave float's exp, c[5] the power
  * family's largest |g| with a term above e^−20.  Inlined twice, with the
@@ -657,6 +636,28 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
   c[0] = c1, c[1] = c2, c[2] = c3, c[3] = c4, c[4] = hi, c[5] = gbig;
 }
 
+/* Pass 2 of JS, TV, Hellinger, χ², Bhattacharyya and Cauchy–Schwarz from
+ * f32 / f16 / bf16 logits, in float, after two_row_f32's first pass (raw
+ * maxima rp, rq; Sp, Sq against them).  Terms use δ = lq − lp =
+ * ((q − p) − (rq − rp))·it − (log Sq − log Sp), a difference of inputs first, and
+ * are written on the side (p or q) whose expm1 argument −|δ| is ≤ 0, so
+ * that near-equal rows lose nothing to cancellation (as src/kernels/rows.cl's pass 2).
+ * Their expm1 is e^x − 1: its absolute error (6e-8) is a relative one of
+ * the terms' first-order factor (TV, JS's log1p) or of the square root of
+ * their second-order one (Hellinger, χ²), so a sum's error stays below
+ * 6e-8·Σ p|δ|; the power family's W, divided by α(1 − α), keeps the
+ * polynomial.
+ *   TV  |p − q| = p·|expm1(δ)|,  Hellinger (√p − √q)² = p·expm1(δ/2)²,
+ *   χ²  (p − q)²/q = q·expm1(−δ)² (p²/q = e^{2lp − lq} where q ≪ p),
+ *   JS  −β·p·g + (1−β)·q·(δ − g), g = lm − lp = log(β + (1−β)e^δ)
+ *       = log1p((1−β)·expm1(δ)), or δ + log1p(β·expm1(−δ)) for δ > 0,
+ *   Bhattacharyya −log Σ√(pq) = −log1p(−½Σ(√p − √q)²) for close rows.
+ * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
+ * Alpha / Rényi / Tsallis sum W = Σ p·expm1((1−α)δ) (q-form Σ q·expm1(−αδ)
+ * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  JS
+ * with `store` (pass 1's e1, e2: js_store) takes the larger of p, q from
+ * them, one exp a pair fewer.  Returns NAN where rq − rp is not a float or
+ * a term passes float's exp, for the double kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                       int64_t r, float rp, float rq, const two_state *st,
                                       const js_store *store) {
