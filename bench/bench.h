@@ -82,11 +82,13 @@ double peak_rss_mib(void);
 
 /* ---- roofs_cpu.c, roofs_device.c ------------------------------------------------ */
 
-typedef enum { ROOF_READ, ROOF_COPY, ROOF_H2D, ROOF_GEMM, ROOF_COUNT } roof_kind;
+/* exp: e^x of floats a second (G/s), the arithmetic bound of the logits
+ * ops (KL takes two a pair), measured on the CPU only. */
+typedef enum { ROOF_READ, ROOF_COPY, ROOF_H2D, ROOF_GEMM, ROOF_EXP, ROOF_COUNT } roof_kind;
 extern const char *const ROOF_NAMES[ROOF_COUNT];
 
 typedef struct {
-  double gbps[ROOF_COUNT]; /* GB/s (gemm: GFLOP/s); 0 = not measured */
+  double gbps[ROOF_COUNT]; /* GB/s (gemm: GFLOP/s, exp: G exp/s); 0 = not measured */
   timing t[ROOF_COUNT];
   double bytes[ROOF_COUNT];
   char note[ROOF_COUNT][160];

@@ -47,6 +47,9 @@
  *   gemm: SGEMM FLOP/s (cpu: cblas_sgemm; cuda: cublasSgemm, default math
  *        mode), for the compute-bound cases (CCASES: exact kNN, Vendi; see
  *        "compute-bound families" below for their FLOP models).
+ *   exp (cpu): e^x a second, the library's float exp over an L1 buffer on
+ *        every thread (roofs_cpu.c): the arithmetic bound of the logits ops;
+ *        the report gives forward KL's (two exps a pair) beside its goal.
  * Reductions are held against `read` on the CPU and against `copy` on GPU and
  * OpenCL devices (no read-only roof is measured there); softmax/log-softmax
  * against `copy`; host tensors given to a GPU/OpenCL backend (staged in every

@@ -38,7 +38,7 @@ void emit_roofs(const char *backend, const char *device, const roofs *r, const c
   char b1[512], b2[512], b3[600];
   for (int k = 0; k < ROOF_COUNT; k++) {
     if (r->gbps[k] <= 0) continue;
-    const char *unit = k == ROOF_GEMM ? "GFLOP/s" : "GB/s";
+    const char *unit = k == ROOF_GEMM ? "GFLOP/s" : k == ROOF_EXP ? "Gexp/s" : "GB/s";
     fprintf(stdout, "  roof %-5s %-5s %9.1f %-7s (median of %d; min %.3f ms, max %.3f ms) %s\n",
             ROOF_NAMES[k], when, r->gbps[k], unit, r->t[k].reps, r->t[k].min * 1e3,
             r->t[k].max * 1e3, r->note[k]);

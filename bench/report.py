@@ -141,7 +141,11 @@ def method_section():
   a GPU backend (staged in every call) against *h2d*. *gemm* (SGEMM GFLOP/s,
   cblas_sgemm 2048³ on the CPU) is the roof for the GEMM-shaped compute cases
   (exact kNN, Vendi) with the FLOP models given in their section; Sinkhorn and KSG
-  have no roof and are given as peer ratios. A figure above 100% of its roof is
+  have no roof and are given as peer ratios. *exp* (CPU, G exp/s) is the
+  library's float exp summed over a buffer in L1 on every thread, four sums a
+  thread (the widest of AVX-512 and AVX2 the CPU has): the arithmetic bound of
+  the logits ops, which take one or two exps an entry (forward KL: two a pair,
+  given beside its goal). A figure above 100% of its roof is
   marked: a bug in the roof, or (CPU) inputs small enough to stay in the L3.
 - **Modes**: `host` = host tensors (a GPU backend stages them to the device in
   every call); `device` = tensors already in the device's memory (cudaMalloc /
@@ -282,7 +286,7 @@ def result_table(op, rows_, peer, llc_mib=None):
     return lines
 
 
-def goals_section(results, peer, llc_mib=None):
+def goals_section(results, peer, llc_mib=None, roofs=()):
     lines = ["## Goals (divergence issue)", ""]
     ok = [r for r in results if r.get("status") == "ok"]
     g = GOAL_CPU
@@ -301,6 +305,16 @@ def goals_section(results, peer, llc_mib=None):
                      + (f"{sp:.2f}× PyTorch's composition (goal ≥ 3×: "
                         f"**{'met' if sp_ok else 'missed'}**)." if sp is not None
                         else "no PyTorch figure in this run (goal ≥ 3×: not measured)."))
+        ex = [x for x in roofs if x.get("backend") == "cpu" and x.get("kind") == "exp"
+              and x.get("when") == "start"]
+        if ex:
+            # KL takes an exp of each row's entry: 2·B·V exps at the exp roof
+            t_exp = 2.0 * r["rows"] * r["cols"] / (ex[0]["value"] * 1e9)
+            gbps_exp = r["bytes"] / t_exp / 1e9
+            lines.append(f"  Its exps alone (two a pair, at the exp roof of this run, "
+                         f"{ex[0]['value']:.1f} G exp/s) take {1e3 * t_exp:.2f} ms, "
+                         f"{gbps_exp:.1f} GB/s: the arithmetic bound of a loop that did nothing "
+                         f"else; KL runs at {100 * t_exp / (r['median_ms'] / 1e3):.1f}% of it.")
         kinds = [k for k in ok if k["backend"] == "cpu" and k["rows"] == g["rows"]
                  and k["cols"] == g["cols"] and k["dtype"] == g["dtype"] and k["op"] != g["op"]
                  and k.get("group") in ("divergence", "entropy")]
@@ -733,7 +747,7 @@ def main():
                  f"robust to it, single runs are not.")
         L.append("")
     llc_mib = next((r.get("llc_mib") for r in bench if r.get("type") == "machine"), None)
-    L += goals_section(results, peer, llc_mib)
+    L += goals_section(results, peer, llc_mib, roofs)
     cgoals, csections = compute_sections(bench, peers)
     if args.compute_note:
         cgoals = cgoals[:-1] + ["", args.compute_note, ""] if cgoals else cgoals

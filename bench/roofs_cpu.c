@@ -15,7 +15,7 @@
 #include <cblas.h>
 #endif
 
-const char *const ROOF_NAMES[ROOF_COUNT] = {"read", "copy", "h2d", "gemm"};
+const char *const ROOF_NAMES[ROOF_COUNT] = {"read", "copy", "h2d", "gemm", "exp"};
 
 void time_roof(roofs *r, roof_kind k, void (*f)(void *), void *arg, int reps, double min_time,
                double amount, const char *note_fmt, ...) {
@@ -194,6 +194,63 @@ static void cpu_copy_simd_once(void *v) {
     c->copy_loop(c->b + lo, c->a + lo, hi - lo);
   }
 }
+
+/* The exp roof: Σ e^x over a buffer that stays in L1, each thread its own,
+ * with the library's float exp (src/cpu/kl_simd.h: x = n·ln2 + r, a
+ * degree-6 polynomial, 2^n in the exponent bits) and four independent
+ * sums, so that nothing but the arithmetic limits it. */
+enum { EXP_WORDS = 4096, EXP_SWEEPS = 4096 };
+#define EXP_BODY(V, SET1, LOAD, ADD, SUB, MUL, MAX, FMA, FNMA, SHL, CASTI, CASTF, LANES)  \
+  const V magic = SET1(12582912.0f + 127), l2e = SET1(1.44269504f), ln2 = SET1(0.693147181f); \
+  const V lo = SET1(-88.0f), c2 = SET1(0.5f), c3 = SET1(0.16666667f), c4 = SET1(0.041666668f);  \
+  const V c5 = SET1(0.008333334f), c6 = SET1(0.0013888889f), one = SET1(1.0f), sh = SET1(-4.0f); \
+  V acc[4] = {SET1(0), SET1(0), SET1(0), SET1(0)};                                        \
+  for (int s = 0; s < EXP_SWEEPS; s++)                                                    \
+    for (int i = 0; i < EXP_WORDS; i += 4 * LANES)                                        \
+      for (int u = 0; u < 4; u++) {                                                       \
+        const V x = MAX(lo, SUB(LOAD(a + i + u * LANES), sh));                            \
+        const V t = FMA(x, l2e, magic), n = SUB(t, magic), r = FNMA(n, ln2, x);           \
+        V p = FMA(c6, r, c5);                                                             \
+        p = FMA(p, r, c4), p = FMA(p, r, c3), p = FMA(p, r, c2);                          \
+        p = FMA(p, r, one), p = FMA(p, r, one);                                           \
+        acc[u] = ADD(acc[u], MUL(p, CASTF(SHL(CASTI(t), 23))));                           \
+      }                                                                                   \
+  V t_ = ADD(ADD(acc[0], acc[1]), ADD(acc[2], acc[3]));                                   \
+  float o[LANES];
+
+__attribute__((target("avx2,fma"))) static float exp_avx2(const float *a) {
+  EXP_BODY(__m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps,
+           _mm256_max_ps, _mm256_fmadd_ps, _mm256_fnmadd_ps, _mm256_slli_epi32,
+           _mm256_castps_si256, _mm256_castsi256_ps, 8)
+  _mm256_storeu_ps(o, t_);
+  return o[0];
+}
+
+__attribute__((target("avx512f"))) static float exp_avx512(const float *a) {
+  EXP_BODY(__m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps,
+           _mm512_max_ps, _mm512_fmadd_ps, _mm512_fnmadd_ps, _mm512_slli_epi32,
+           _mm512_castps_si512, _mm512_castsi512_ps, 16)
+  _mm512_storeu_ps(o, t_);
+  return o[0];
+}
+#undef EXP_BODY
+
+typedef struct {
+  float (*loop)(const float *);
+  float sink;
+} exp_buf;
+
+static void cpu_exp_once(void *v) {
+  exp_buf *e = v;
+  float acc = 0;
+#pragma omp parallel reduction(+ : acc)
+  {
+    float a[EXP_WORDS];
+    for (int i = 0; i < EXP_WORDS; i++) a[i] = -(float)(i % 97) * 0.25f;
+    acc += e->loop(a);
+  }
+  e->sink = acc;
+}
 #endif /* x86-64 */
 
 typedef struct {
@@ -298,6 +355,16 @@ void measure_cpu_roofs(roofs *r, const options *o) {
            bytes >> 20, omp_get_max_threads());
   free(c.a);
   free(c.b);
+#ifdef IE_BENCH_X86
+  /* the widest exp loop this CPU has (src/cpu/rows.c picks the same) */
+  exp_buf e = {isa_ok(5) ? exp_avx512 : exp_avx2, 0};
+  if (isa_ok(2)) {
+    const double exps = (double)EXP_WORDS * EXP_SWEEPS * omp_get_max_threads();
+    time_roof(r, ROOF_EXP, cpu_exp_once, &e, 5, 0.2, exps,
+              "Σ e^x in L1 (%s, the library's float exp), %d threads, G exp/s",
+              isa_ok(5) ? "avx512" : "avx2", omp_get_max_threads());
+  }
+#endif
 #ifdef IE_BENCH_CBLAS
   gemm_buf g = {0};
   g.n = 2048;
