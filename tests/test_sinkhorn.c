@@ -62,11 +62,11 @@ typedef struct {
   char a[96], b[96], cost[96], x[96], y[96], expect[96];
 } sk_case;
 
-static int sk_manifest(sk_case **out) {
+static int sk_manifest(sk_case **out, const char *file) {
   char path[512];
-  snprintf(path, sizeof path, "%s/sinkhorn_MANIFEST", IE_TEST_VECTORS);
+  snprintf(path, sizeof path, "%s/%s", IE_TEST_VECTORS, file);
   FILE *fh = fopen(path, "r");
-  cr_assert(fh, "cannot open %s (run tests/gen_sinkhorn.py)", path);
+  cr_assert(fh, "cannot open %s (run tests/gen_sinkhorn.py or tests/gen_sinkhorn_f32.py)", path);
   sk_case *cs = NULL;
   int n = 0;
   char line[2048];
@@ -141,7 +141,7 @@ static cl_mem sk_place(ie_context *ctx, sk_t *x) {
 static void run_vectors(ie_backend be, int on_device) {
   ie_context *ctx = tc_context(be);
   sk_case *cs;
-  int nc = sk_manifest(&cs);
+  int nc = sk_manifest(&cs, "sinkhorn_MANIFEST");
   cr_assert_gt(nc, 0);
   double worst = 0;
   for (int k = 0; k < nc; k++) {
@@ -263,6 +263,124 @@ Test(sinkhorn, vectors_opencl_device) {
 #else
   cr_skip_test("opencl: not compiled into this build");
 #endif
+}
+
+/* ---- float32 tiles (single_precision) against POT --------------------------------------- */
+
+/* What docs/SPEC.md §4 promises for single_precision: transport_cost and
+ * objective within REL_F32 relative of POT's float64 value (the divergence
+ * within REL_F32 of the objective's scale), the marginal error of the
+ * returned plan, measured in double, within MERR_F32. */
+#define REL_F32 2e-5
+#define MERR_F32 1e-5
+
+/* The vectors of tests/gen_sinkhorn_f32.py (Gaussian and clustered clouds in
+ * d = 64, duplicated points and zero masses in d = 2, a batch in d = 3, the
+ * three metrics, ε from 1e-3 to 1 of the median cost), solved with
+ * single_precision on `be` with every input in device memory when
+ * on_device (OpenCL), and in double on the CPU: the CPU's results must keep
+ * SPEC's 1e-6 (which checks the references too); the float32 tiles' must
+ * keep REL_F32.  Both errors are logged per case, the figures of SPEC §4. */
+static void run_f32_vectors(ie_backend be, int on_device) {
+  ie_context *ctx = tc_context(be), *cpu = tc_context(IE_BACKEND_CPU);
+  sk_case *cs;
+  int nc = sk_manifest(&cs, "sinkhorn_f32_MANIFEST");
+  cr_assert_gt(nc, 0);
+  double worst = 0, worst64 = 0;
+  for (int k = 0; k < nc; k++) {
+    const sk_case *c = &cs[k];
+    sk_t a, b, x, y, ex;
+    sk_load(&a, c->a);
+    sk_load(&b, c->b);
+    sk_load(&x, c->x);
+    sk_load(&y, c->y);
+    {
+      char err[256];
+      void *data;
+      int64_t shape[8];
+      int nd;
+      cr_assert_eq(tc_load(c->expect, &data, shape, &nd, err, sizeof err), 0, "%s", err);
+      sk_wrap(&ex, data, TC_F64, nd, shape);
+    }
+    const double *want = ex.data;
+    ie_sinkhorn_options o = {0};
+    o.size = sizeof o;
+    o.epsilon = c->eps;
+    o.metric = sk_metric(c->metric);
+    o.divergence = c->div;
+    o.max_iter = 20000;
+    o.tol = 1e-9;
+    ie_sinkhorn_result *r64 = calloc((size_t)c->B, sizeof *r64), *r32 = calloc((size_t)c->B, sizeof *r32);
+    cr_assert_eq(ie_sinkhorn(cpu, &a.t, &b.t, NULL, &x.t, &y.t, &o, r64, NULL, NULL, NULL), IE_OK, "%s: %s", c->name,
+                 ie_errmsg(cpu));
+#if IE_TEST_HAVE_OPENCL
+    cl_mem placed[4] = {NULL, NULL, NULL, NULL};
+    if (on_device) {
+      placed[0] = sk_place(ctx, &a);
+      placed[1] = sk_place(ctx, &b);
+      placed[2] = sk_place(ctx, &x);
+      placed[3] = sk_place(ctx, &y);
+    }
+#else
+    cr_assert(!on_device, "device tensors need the OpenCL backend");
+#endif
+    o.single_precision = 1;
+    o.tol = 1e-6;
+    cr_assert_eq(ie_sinkhorn(ctx, &a.t, &b.t, NULL, &x.t, &y.t, &o, r32, NULL, NULL, NULL), IE_OK, "%s on %s: %s",
+                 c->name, ie_backend_name(be), ie_errmsg(ctx));
+    for (int64_t p = 0; p < c->B; p++) {
+      const double *w = want + p * 4;
+      const double e64 = fmax(rel_err(r64[p].transport_cost, w[0]), rel_err(r64[p].objective, w[1]));
+      const double et = rel_err(r32[p].transport_cost, w[0]), eo = rel_err(r32[p].objective, w[1]);
+      worst64 = fmax(worst64, e64);
+      worst = fmax(worst, fmax(et, eo));
+      cr_log_info("f32 %-36s[%lld] %s: transport_cost rel %.2e, objective rel %.2e, marginal error %.1e, %lld "
+                  "iterations%s (float64 on the cpu: rel %.2e, %lld iterations)",
+                  c->name, (long long)p, ie_backend_name(be), et, eo, r32[p].marginal_error,
+                  (long long)r32[p].iterations, r32[p].converged ? "" : " (not converged)", e64,
+                  (long long)r64[p].iterations);
+      cr_expect(e64 <= REL, "%s[%lld] cpu float64: rel %.2e (transport_cost %.15g, POT %.15g)", c->name,
+                (long long)p, e64, r64[p].transport_cost, w[0]);
+      cr_expect(et <= REL_F32, "%s[%lld] on %s, float32 tiles: transport_cost %.15g, POT %.15g (rel %.2e)", c->name,
+                (long long)p, ie_backend_name(be), r32[p].transport_cost, w[0], et);
+      cr_expect(eo <= REL_F32, "%s[%lld] on %s, float32 tiles: objective %.15g, POT %.15g (rel %.2e)", c->name,
+                (long long)p, ie_backend_name(be), r32[p].objective, w[1], eo);
+      cr_expect(r32[p].marginal_error <= MERR_F32, "%s[%lld] on %s, float32 tiles: marginal error %.3g", c->name,
+                (long long)p, ie_backend_name(be), r32[p].marginal_error);
+      if (c->div)
+        cr_expect(fabs(r32[p].divergence - w[2]) <= REL_F32 * fabs(w[1]), "%s: divergence %.15g, POT %.15g",
+                  c->name, r32[p].divergence, w[2]);
+    }
+#if IE_TEST_HAVE_OPENCL
+    for (int i = 0; i < 4; i++)
+      if (placed[i]) clReleaseMemObject(placed[i]);
+#endif
+    free(r64);
+    free(r32);
+    free(a.data);
+    free(b.data);
+    free(x.data);
+    free(y.data);
+    free(ex.data);
+  }
+  cr_log_info("sinkhorn float32 tiles on %s%s: %d cases, worst relative error %.3e (float64 on the cpu: %.3e)",
+              ie_backend_name(be), on_device ? " (device tensors)" : "", nc, worst, worst64);
+  free(cs);
+  ie_context_destroy(ctx);
+  ie_context_destroy(cpu);
+}
+
+Test(sinkhorn, f32_tiles_opencl, .timeout = 600) {
+#if IE_TEST_HAVE_OPENCL
+  if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
+  run_f32_vectors(IE_BACKEND_OPENCL, 1);
+#else
+  cr_skip_test("opencl: not compiled into this build");
+#endif
+}
+Test(sinkhorn, f32_tiles_cuda, .timeout = 600) {
+  if (!ie_backend_compiled(IE_BACKEND_CUDA)) cr_skip_test("cuda: not compiled into this build");
+  run_f32_vectors(IE_BACKEND_CUDA, 0);
 }
 
 /* ---- a small problem built here ---------------------------------------------------------- */
