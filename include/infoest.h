@@ -597,13 +597,15 @@ typedef struct {
    * coordinate differences, the log-sum-exp in float32 within a tile of
    * columns and merged across tiles in double; potentials stay double and
    * the results are measured from them in double.  Faster on GPUs (most
-   * of all where double is slow), less exact: transport_cost and objective
-   * within about 1e-5 relative of float64 (docs/SPEC.md §4 for the
-   * measurements: the float rounding of C/ε grows as ε shrinks), and the
-   * marginal error may not fall below about 1e-6, so ask for tol ≥ 1e-5.
-   * A given cost matrix, and the CPU backend, always run in double (the
-   * field is then ignored).  Default 0: double everywhere, transport_cost
-   * within 1e-6 relative of POT. */
+   * of all where double is slow), less exact, as the float rounding of
+   * C/ε grows when ε shrinks: with r = (median cost)/ε, transport_cost and
+   * objective within max(2e-6, 3e-8·r) relative of float64 (3e-5 at ε =
+   * 1e-3 of the median cost), and the returned plan's marginal error,
+   * measured in double, within max(2e-6, 1.5e-7·r) even when the float32
+   * check met a smaller tol (docs/SPEC.md §4 has the measurements).  A
+   * given cost matrix, the CPU backend, and d above 6143 always run in
+   * double (the field is then ignored).  Default 0: double everywhere,
+   * transport_cost within 1e-6 relative of POT. */
   int single_precision;
 } ie_sinkhorn_options;
 
