@@ -209,7 +209,8 @@ void dev_free(devmem *m);
 typedef enum {
   CF_SINKHORN, CF_SINKHORN_BATCH, CF_KNN, CF_KSG, CF_VENDI, CF_VENDI_BATCH,
   CF_VENDI_RBF, /* Vendi q = 1, rbf kernel, σ in `eps` */
-  CF_KNN_DIV    /* Wang–Kulkarni–Verdú kNN KL divergence of two sets x [n, d], y [m, d] */
+  CF_KNN_DIV,   /* Wang–Kulkarni–Verdú kNN KL divergence of two sets x [n, d], y [m, d] */
+  CF_SINKHORN_F32 /* CF_SINKHORN with single_precision (float32 tiles on a GPU) */
 } cfamily;
 
 typedef struct {

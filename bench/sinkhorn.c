@@ -1,5 +1,6 @@
-/* The Sinkhorn cases: one problem between two point clouds (CF_SINKHORN) and
- * a batch of problems given their cost matrices (CF_SINKHORN_BATCH).  Every
+/* The Sinkhorn cases: one problem between two point clouds (CF_SINKHORN; in
+ * float32 tiles with single_precision, CF_SINKHORN_F32) and a batch of
+ * problems given their cost matrices (CF_SINKHORN_BATCH).  Every
  * call runs max_iter iterations (tol 1e-300, never met).  No roof: the passes
  * are exp-bound, the peer ratio is the figure. */
 #include <stdlib.h>
@@ -18,7 +19,7 @@ static void fill_clouds(float *x, int64_t n, float *y, int64_t m, int64_t d, uin
  * uniform weights. */
 static void sinkhorn_make(const compute_case *c, cinputs *in, uint64_t *s) {
   int64_t B = c->batch, n = c->n, m = c->m, d = c->d;
-  if (c->fam == CF_SINKHORN) {
+  if (c->fam != CF_SINKHORN_BATCH) {
     in->x = xmalloc((size_t)(n * d) * 4);
     in->y = xmalloc((size_t)(m * d) * 4);
     fill_clouds(in->x, n, in->y, m, d, s);
@@ -48,7 +49,7 @@ static void sinkhorn_make(const compute_case *c, cinputs *in, uint64_t *s) {
 }
 
 static void sinkhorn_save(const char *dir, const compute_case *c, const cinputs *in) {
-  if (c->fam == CF_SINKHORN) {
+  if (c->fam != CF_SINKHORN_BATCH) {
     save_matrix(dir, c, "x", in->x, c->n, c->d);
     save_matrix(dir, c, "y", in->y, c->m, c->d);
   } else {
@@ -61,7 +62,7 @@ static void sinkhorn_bind(ccall *a) {
   cinputs *in = a->in;
   a->sh[0][0] = c->n; host_tensor(&a->t[0], in->a, kDLFloat, 32, 1, a->sh[0]);
   a->sh[1][0] = c->m; host_tensor(&a->t[1], in->b, kDLFloat, 32, 1, a->sh[1]);
-  if (c->fam == CF_SINKHORN) {
+  if (c->fam != CF_SINKHORN_BATCH) {
     a->sh[2][0] = c->n; a->sh[2][1] = c->d; host_tensor(&a->t[2], in->x, kDLFloat, 32, 2, a->sh[2]);
     a->sh[3][0] = c->m; a->sh[3][1] = c->d; host_tensor(&a->t[3], in->y, kDLFloat, 32, 2, a->sh[3]);
   } else {
@@ -79,7 +80,8 @@ static ie_status sinkhorn_call(ccall *a) {
   o.max_iter = c->iters;
   o.tol = 1e-300; /* never met: every call runs max_iter iterations */
   o.metric = IE_COST_SQEUCLIDEAN;
-  if (c->fam == CF_SINKHORN)
+  o.single_precision = c->fam == CF_SINKHORN_F32; /* the CPU runs double whatever */
+  if (c->fam != CF_SINKHORN_BATCH)
     return ie_sinkhorn(a->ctx, &a->t[0], &a->t[1], NULL, &a->t[2], &a->t[3], &o, a->in->sres,
                        NULL, NULL, NULL);
   return ie_sinkhorn(a->ctx, &a->t[0], &a->t[1], &a->t[2], NULL, NULL, &o, a->in->sres, NULL,

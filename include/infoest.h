@@ -590,6 +590,23 @@ typedef struct {
    * on the fly in every pass, so memory stays O(B·(n + m)·d).  0 means
    * 1 GiB. */
   size_t memory_budget;
+  /* Fields below were added after the first version (size 0 reads none). */
+  /* Nonzero: point clouds on a GPU backend (CUDA, OpenCL) iterate in
+   * float32 tiles, as FlashSinkhorn and KeOps do: no n × m matrix whatever
+   * memory_budget, the cost of a pair formed in float32 from the points'
+   * coordinate differences, the log-sum-exp in float32 within a tile of
+   * columns and merged across tiles in double; potentials stay double and
+   * the results are measured from them in double.  Faster on GPUs (most
+   * of all where double is slow), less exact, as the float rounding of
+   * C/ε grows when ε shrinks: with r = (median cost)/ε, transport_cost and
+   * objective within max(2e-6, 3e-8·r) relative of float64 (3e-5 at ε =
+   * 1e-3 of the median cost), and the returned plan's marginal error,
+   * measured in double, within max(2e-6, 1.5e-7·r) even when the float32
+   * check met a smaller tol (docs/SPEC.md §4 has the measurements).  A
+   * given cost matrix, the CPU backend, and d above 6143 always run in
+   * double (the field is then ignored).  Default 0: double everywhere,
+   * transport_cost within 1e-6 relative of POT. */
+  int single_precision;
 } ie_sinkhorn_options;
 
 /* One problem's results.  P_ij = exp((f_i + g_j − C_ij)/ε) is the plan of
@@ -624,7 +641,8 @@ typedef struct {
  *      optional outputs, f32 or f64 (f64 on the CPU only), NULL to skip.
  *
  * Inputs may be f32, f16, bf16, or f64 (CPU); the arithmetic is double on
- * every backend (an OpenCL device needs cl_khr_fp64, else IE_UNSUPPORTED).
+ * every backend (an OpenCL device needs cl_khr_fp64, else IE_UNSUPPORTED),
+ * but for point clouds on a GPU with opt->single_precision (float32 tiles).
  * Bad input: a negative weight (IE_NEGATIVE), NaN or inf in a weight, a point
  * or the cost (IE_NONFINITE), zero total mass (IE_EMPTY_ROW), shapes that do
  * not agree (IE_BAD_SHAPE), bad options such as ε ≤ 0 (IE_INVALID_ARGUMENT);

@@ -293,7 +293,8 @@ static ie_status solve(ie_context *ctx, const sk_conf *cf, int64_t B, int64_t n,
     su.y_bstride = geo->y_bstride;
     int64_t Bc = (geo->x_bstride || geo->y_bstride) ? B : 1;
     double need = 16.0 * (double)Bc * (double)n * (double)m;
-    su.materialize = need <= (double)o->memory_budget;
+    su.single = o->single_precision && ops->single_tiles; /* float32 tiles: never a matrix */
+    su.materialize = !su.single && need <= (double)o->memory_budget;
   }
   const int64_t Bc = geo->cost ? (geo->cost->batch > 1 ? geo->cost->batch : 1) : 1;
   double *cmax = ie__malloc((size_t)Bc * sizeof *cmax);

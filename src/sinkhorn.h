@@ -64,6 +64,10 @@ typedef struct ie_sk_setup {
   const ie_mat *w[2];
   const ie_mat *px, *py;
   int want_box; /* device points: compute ie_sk_found.box */
+  /* Points, not materialised, on a backend with ie_sk_ops.single_tiles:
+   * UPDATE and CHECK passes in float32 tiles (src/kernels/sinkhorn.cl,
+   * sk_pass_f32); MEASURE passes and the plan stay double. */
+  int single;
 } ie_sk_setup;
 
 /* What begin found in device inputs: the host turns it into the message.
@@ -122,6 +126,9 @@ typedef struct ie_sk_ops {
   /* With decide: iters[b] (host [B]) = the count decide recorded for
    * problem b, −1 if it never stopped it (read once, at the end). */
   ie_status (*stopped)(ie_context *ctx, void *ws, int64_t *iters);
+  /* 1: begin honours setup.single (ie_sinkhorn_options.single_precision);
+   * 0: every pass in double (the CPU). */
+  int single_tiles;
 } ie_sk_ops;
 
 extern const ie_sk_ops ie__cpu_sk_ops;

@@ -62,11 +62,11 @@ typedef struct {
   char a[96], b[96], cost[96], x[96], y[96], expect[96];
 } sk_case;
 
-static int sk_manifest(sk_case **out) {
+static int sk_manifest(sk_case **out, const char *file) {
   char path[512];
-  snprintf(path, sizeof path, "%s/sinkhorn_MANIFEST", IE_TEST_VECTORS);
+  snprintf(path, sizeof path, "%s/%s", IE_TEST_VECTORS, file);
   FILE *fh = fopen(path, "r");
-  cr_assert(fh, "cannot open %s (run tests/gen_sinkhorn.py)", path);
+  cr_assert(fh, "cannot open %s (run tests/gen_sinkhorn.py or tests/gen_sinkhorn_f32.py)", path);
   sk_case *cs = NULL;
   int n = 0;
   char line[2048];
@@ -141,7 +141,7 @@ static cl_mem sk_place(ie_context *ctx, sk_t *x) {
 static void run_vectors(ie_backend be, int on_device) {
   ie_context *ctx = tc_context(be);
   sk_case *cs;
-  int nc = sk_manifest(&cs);
+  int nc = sk_manifest(&cs, "sinkhorn_MANIFEST");
   cr_assert_gt(nc, 0);
   double worst = 0;
   for (int k = 0; k < nc; k++) {
@@ -263,6 +263,146 @@ Test(sinkhorn, vectors_opencl_device) {
 #else
   cr_skip_test("opencl: not compiled into this build");
 #endif
+}
+
+/* ---- float32 tiles (single_precision) against POT --------------------------------------- */
+
+/* What docs/SPEC.md §4 promises for single_precision, with r = (median
+ * cost)/ε: transport_cost and objective within max(2e-6, 3e-8·r) relative
+ * of POT's float64 value (the divergence likewise, on the objective's
+ * scale); the marginal error of the returned plan, measured in double,
+ * within max(2e-6, 1.5e-7·r).  The float rounding of C/ε is what grows as
+ * ε shrinks (measured on PoCL: 2.2e-5 at ε = 1e-3 of the median, 2.0e-6 at
+ * 1e-2, 9.1e-7 at 0.1, 3.8e-8 at 1; these vectors agree with the CPU's
+ * float64 solver within 1.9e-9). */
+static double f32_rel(double r) { return fmax(2e-6, 3e-8 * r); }
+static double f32_merr(double r) { return fmax(2e-6, 1.5e-7 * r); }
+
+static int cmp_double(const void *p, const void *q) {
+  const double a = *(const double *)p, b = *(const double *)q;
+  return (a > b) - (a < b);
+}
+
+/* The median cost of problem 0 (what tests/gen_sinkhorn_f32.py scales ε by). */
+static double median_cost(const sk_case *c, const float *x, const float *y) {
+  const int64_t n = c->n, m = c->m, d = c->d;
+  double *v = malloc((size_t)(n * m) * sizeof *v);
+  cr_assert(v);
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < m; j++) {
+      double s = 0;
+      for (int64_t k = 0; k < d; k++) {
+        const double t = (double)x[i * d + k] - (double)y[j * d + k];
+        s += t * t;
+      }
+      v[i * m + j] = !strcmp(c->metric, "euclidean") ? sqrt(s) : !strcmp(c->metric, "half-sqeuclidean") ? 0.5 * s : s;
+    }
+  qsort(v, (size_t)(n * m), sizeof *v, cmp_double);
+  const size_t h = (size_t)(n * m) / 2;
+  const double med = (n * m) % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+  free(v);
+  return med;
+}
+
+/* The vectors of tests/gen_sinkhorn_f32.py (Gaussian and clustered clouds in
+ * d = 64, duplicated points and zero masses in d = 2, a batch in d = 3 with
+ * more columns than a tile, the three metrics, ε from 1e-3 to 1 of the
+ * median cost, the divergence), solved with single_precision on `be`, with
+ * every input in device memory when on_device (OpenCL).  Each case's errors
+ * are logged: the figures of docs/SPEC.md §4. */
+static void run_f32_vectors(ie_backend be, int on_device) {
+  ie_context *ctx = tc_context(be);
+  sk_case *cs;
+  int nc = sk_manifest(&cs, "sinkhorn_f32_MANIFEST");
+  cr_assert_gt(nc, 0);
+  double worst = 0;
+  for (int k = 0; k < nc; k++) {
+    const sk_case *c = &cs[k];
+    sk_t a, b, x, y, ex;
+    sk_load(&a, c->a);
+    sk_load(&b, c->b);
+    sk_load(&x, c->x);
+    sk_load(&y, c->y);
+    {
+      char err[256];
+      void *data;
+      int64_t shape[8];
+      int nd;
+      cr_assert_eq(tc_load(c->expect, &data, shape, &nd, err, sizeof err), 0, "%s", err);
+      sk_wrap(&ex, data, TC_F64, nd, shape);
+    }
+    const double *want = ex.data;
+    const double r = median_cost(c, x.data, y.data) / c->eps, tol = f32_rel(r), mtol = f32_merr(r);
+    ie_sinkhorn_options o = {0};
+    o.size = sizeof o;
+    o.epsilon = c->eps;
+    o.metric = sk_metric(c->metric);
+    o.divergence = c->div;
+    o.max_iter = 20000;
+    o.tol = 1e-6;
+    o.single_precision = 1;
+    ie_sinkhorn_result *r32 = calloc((size_t)c->B, sizeof *r32);
+#if IE_TEST_HAVE_OPENCL
+    cl_mem placed[4] = {NULL, NULL, NULL, NULL};
+    if (on_device) {
+      placed[0] = sk_place(ctx, &a);
+      placed[1] = sk_place(ctx, &b);
+      placed[2] = sk_place(ctx, &x);
+      placed[3] = sk_place(ctx, &y);
+    }
+#else
+    cr_assert(!on_device, "device tensors need the OpenCL backend");
+#endif
+    cr_assert_eq(ie_sinkhorn(ctx, &a.t, &b.t, NULL, &x.t, &y.t, &o, r32, NULL, NULL, NULL), IE_OK, "%s on %s: %s",
+                 c->name, ie_backend_name(be), ie_errmsg(ctx));
+    for (int64_t p = 0; p < c->B; p++) {
+      const double *w = want + p * 4;
+      const double et = rel_err(r32[p].transport_cost, w[0]), eo = rel_err(r32[p].objective, w[1]);
+      worst = fmax(worst, fmax(et, eo) / tol);
+      cr_log_info("f32 %-36s[%lld] %s: median/eps %.3g, transport_cost rel %.2e, objective rel %.2e (allowed "
+                  "%.1e), marginal error %.1e (allowed %.1e), %lld iterations%s",
+                  c->name, (long long)p, ie_backend_name(be), r, et, eo, tol, r32[p].marginal_error, mtol,
+                  (long long)r32[p].iterations, r32[p].converged ? "" : " (not converged)");
+      cr_expect(r32[p].converged, "%s[%lld] on %s, float32 tiles: not converged in %lld iterations", c->name,
+                (long long)p, ie_backend_name(be), (long long)r32[p].iterations);
+      cr_expect(et <= tol, "%s[%lld] on %s, float32 tiles: transport_cost %.15g, POT %.15g (rel %.2e > %.1e)",
+                c->name, (long long)p, ie_backend_name(be), r32[p].transport_cost, w[0], et, tol);
+      cr_expect(eo <= tol, "%s[%lld] on %s, float32 tiles: objective %.15g, POT %.15g (rel %.2e > %.1e)", c->name,
+                (long long)p, ie_backend_name(be), r32[p].objective, w[1], eo, tol);
+      cr_expect(r32[p].marginal_error <= mtol, "%s[%lld] on %s, float32 tiles: marginal error %.3g > %.1e",
+                c->name, (long long)p, ie_backend_name(be), r32[p].marginal_error, mtol);
+      if (c->div)
+        cr_expect(fabs(r32[p].divergence - w[2]) <= tol * fabs(w[1]), "%s: divergence %.15g, POT %.15g", c->name,
+                  r32[p].divergence, w[2]);
+    }
+#if IE_TEST_HAVE_OPENCL
+    for (int i = 0; i < 4; i++)
+      if (placed[i]) clReleaseMemObject(placed[i]);
+#endif
+    free(r32);
+    free(a.data);
+    free(b.data);
+    free(x.data);
+    free(y.data);
+    free(ex.data);
+  }
+  cr_log_info("sinkhorn float32 tiles on %s%s: %d cases, worst error %.2f of its allowance", ie_backend_name(be),
+              on_device ? " (device tensors)" : "", nc, worst);
+  free(cs);
+  ie_context_destroy(ctx);
+}
+
+Test(sinkhorn, f32_tiles_opencl, .timeout = 600) {
+#if IE_TEST_HAVE_OPENCL
+  if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("opencl: not compiled into this build");
+  run_f32_vectors(IE_BACKEND_OPENCL, 1);
+#else
+  cr_skip_test("opencl: not compiled into this build");
+#endif
+}
+Test(sinkhorn, f32_tiles_cuda, .timeout = 600) {
+  if (!ie_backend_compiled(IE_BACKEND_CUDA)) cr_skip_test("cuda: not compiled into this build");
+  run_f32_vectors(IE_BACKEND_CUDA, 0);
 }
 
 /* ---- a small problem built here ---------------------------------------------------------- */

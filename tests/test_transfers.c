@@ -363,6 +363,13 @@ static ie_status c_sinkhorn(gpu *g, void *st) {
   ie_sinkhorn_result r;
   return ie_sinkhorn(g->ctx, A.t[5], A.t[5], NULL, A.t[3], A.t[4], &o, &r, NULL, NULL, NULL);
 }
+/* The float32 tiles (single_precision): the same O(1) reads, no matrix. */
+static ie_status c_sinkhorn_f32(gpu *g, void *st) {
+  (void)st;
+  ie_sinkhorn_options o = {.size = sizeof o, .epsilon = 0.1, .max_iter = 50, .single_precision = 1};
+  ie_sinkhorn_result r;
+  return ie_sinkhorn(g->ctx, A.t[5], A.t[5], NULL, A.t[3], A.t[4], &o, &r, NULL, NULL, NULL);
+}
 static ie_status c_vendi_dual(gpu *g, void *st) {
   (void)st;
   ie_vendi_options o = {.size = sizeof o, .path = IE_SPECTRAL_DUAL};
@@ -463,6 +470,7 @@ static const tcase cases[] = {
     {"knn_entropy", 4096, make_points, c_knn_entropy, NULL},
     {"knn_mutual_information", 4096, make_points, c_knn_mi, NULL},
     {"sinkhorn (points)", 4096, make_points, c_sinkhorn, NULL},
+    {"sinkhorn (points, float32 tiles)", 4096, make_points, c_sinkhorn_f32, NULL},
     {"vendi (dual)", 65536, make_points, c_vendi_dual, NULL},
     {"count_pairs", 4096, make_labels, c_count_pairs, NULL},
     {"pmi", 4096, make_labels, c_pmi, NULL},

@@ -4,7 +4,8 @@
  * (a warp a (problem, row), lanes merged by shuffles; see there).  The cost
  * is read from a double matrix (a given cost widened once, with a transposed
  * copy for side 1, or built from the points when it fits the budget) or
- * computed from the points on the fly.  Every CUDA call is checked and
+ * computed from the points on the fly (with setup.single: in float32 tiles,
+ * sk_pass_f32).  Every CUDA call is checked and
  * becomes a status (ie__cu_fail).
  */
 #include <cuda_runtime.h>
@@ -40,6 +41,8 @@ struct SkWs {
   double *cmax;            /* [Bc] */
   ie_i64 *code, *stat;     /* the inputs' checks (inputs()): per-row codes, ST_N status words */
   double *wtot;            /* the weights' totals [Bw_a + Bw_b] */
+  float *xf, *yf;          /* float32 points for sk_pass_f32 (setup.single), or NULL */
+  int64_t tile;            /* columns a tile of sk_pass_f32 */
   int next_slot;           /* the next IE_WS_SINKHORN slot to hand out */
 };
 
@@ -171,6 +174,21 @@ static ie_status begin_impl(ie_context *ctx, ie_cu_state *st, SkWs *w, const ie_
   IE_CU_LAUNCHED(ctx, "sk_init_g");
   IE_CU(ctx, cudaMemsetAsync(w->active, 1, (size_t)B, str));
   IE_CU(ctx, cudaMemsetAsync(w->iters, 0xff, (size_t)(B + 1) * sizeof(ie_i64), str)); /* every count −1 */
+  if (s->single && w->x) {
+    /* float32 copies of the points for sk_pass_f32 (exact: f32, f16, bf16 in) */
+    w->tile = SK_TILE_FLOATS / (d + 1);
+    if (w->tile > SK_TILE_COLS) w->tile = SK_TILE_COLS;
+    if (w->tile >= 1) {
+      const int64_t rows[2] = {s->px->rows, s->py->rows};
+      float **dst[2] = {&w->xf, &w->yf};
+      const double *src[2] = {w->x, w->y};
+      for (int k = 0; k < 2; k++) {
+        SK_TRY(sk_malloc(ctx, w, dst[k], (size_t)(rows[k] * d)));
+        sk_narrow<<<GRID_ELEMS(rows[k] * d), SK_NT, 0, str>>>(src[k], rows[k] * d, *dst[k]);
+        IE_CU_LAUNCHED(ctx, "sk_narrow");
+      }
+    } /* else d too large for a tile of one column: the double pass */
+  }
 
   int64_t Bc = 0;
   if (s->cost) Bc = s->cost_bstride ? B : 1;
@@ -272,7 +290,11 @@ static ie_status cu_sk_pass(ie_context *ctx, void *wsv, int side, int mode, doub
   /* SK_ROWS rows a block, every row its warp (no grid-stride loop in a pass);
    * B·R / 8 blocks are far inside the grid's 2^31 − 1. */
   const unsigned blocks = (unsigned)((w->B * R + SK_ROWS - 1) / SK_ROWS);
-  if (mat)
+  if (w->xf && mode != IE_SK_MEASURE) /* float32 tiles; the results are measured in double */
+    sk_pass_f32<<<(unsigned)(w->B * ((R + SK_ROWS - 1) / SK_ROWS)), SK_NT, 0, st->stream>>>(
+        w->B, R, K, w->d, w->metric, mode, eps, tau, side ? w->yf : w->xf, side ? w->xf : w->yf, rp_bs, cp_bs,
+        w->pot[side ^ 1], w->pot[side], w->lw[side], side == 0, w->fsave, w->rowt, w->active, SK_LANES, w->tile);
+  else if (mat)
     sk_pass_mat<<<blocks, SK_NT, 0, st->stream>>>(w->B, R, K, w->d, w->metric, mode, eps, tau, mat, w->c_bs,
                                                   rp, cp, rp_bs, cp_bs, w->pot[side ^ 1], w->pot[side],
                                                   w->lw[side], side == 0, w->fsave, w->rowt, w->active, SK_LANES);
@@ -377,4 +399,5 @@ extern "C" const ie_sk_ops ie__cuda_sk_ops = {
     /* device_inputs */ 1,
     /* decide */ cu_sk_decide,
     /* stopped */ cu_sk_stopped,
+    /* single_tiles */ 1,
 };

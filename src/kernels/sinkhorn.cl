@@ -230,6 +230,47 @@ KERNEL void sk_init_g(GLOBAL double *g, GLOBAL const double *lb, ie_i64 total)
 
 /* ---- The pass ------------------------------------------------------------------------- */
 
+/* The lanes of a row merge their (M, S, T) by a xor butterfly; lane 0 of a
+ * live row then writes the row's new potential and terms (row q of the
+ * whole batch, lw and pot indexed by q). */
+FN void sk_pass_finish(int lanes, int lid, int lane, int live, ie_i64 q, int mode, double eps, double tau,
+                       double M, double S, double T, GLOBAL double *pot, GLOBAL const double *lw,
+                       int use_save, GLOBAL double *save, GLOBAL double *rowt, LOCAL double *sM,
+                       LOCAL double *sS, LOCAL double *sT)
+{
+  const double inv_eps = 1.0 / eps;
+  for (int o = lanes / 2; o > 0; o >>= 1) { /* stays inside the row's lanes */
+#ifdef IE_KERNEL_CUDA
+    (void)sM, (void)sS, (void)sT, (void)lid; /* shuffles need no scratch */
+    const double M2 = __shfl_xor_sync(0xffffffffu, M, o);
+    const double S2 = __shfl_xor_sync(0xffffffffu, S, o);
+    const double T2 = __shfl_xor_sync(0xffffffffu, T, o);
+#else
+    sM[lid] = M;
+    sS[lid] = S;
+    sT[lid] = T;
+    BARRIER();
+    const double M2 = sM[lid ^ o], S2 = sS[lid ^ o], T2 = sT[lid ^ o];
+    BARRIER();
+#endif
+    sk_lse_merge(&M, &S, &T, M2, S2, T2);
+  }
+  if (!live || lane != 0) return;
+  const double L = M + log(S); /* −inf when every column has zero mass */
+  const double lwr = lw[q], old = pot[q];
+  GLOBAL double *t = rowt + q * SK_TERMS;
+  if (mode == SK_MEASURE) {
+    sk_measure_terms(eps, inv_eps, lwr, old, L, S > 0 ? T / S : 0, t);
+    return;
+  }
+  const double nw = sk_new_potential(eps, tau, lwr, L);
+  pot[q] = nw;
+  if (mode == SK_CHECK) {
+    if (use_save) save[q] = old;
+    sk_check_terms(inv_eps, lwr, old, nw, L, t);
+  }
+}
+
 /* Rows q = b·R + r of every problem b on this side (R rows, K columns):
  * the cost from mat (rows [·, K], mat_bs elements between problems) when
  * use_mat, else from the points rp (this side's) and cp (the other side's).
@@ -261,36 +302,8 @@ FN void sk_pass_body(int use_mat, int lanes, ie_i64 B, ie_i64 R, ie_i64 K, ie_i6
       sk_lse_add(&M, &S, &T, (hb[c] - cost) * inv_eps, cost, want_t); /* −inf at zero mass */
     }
   }
-  for (int o = lanes / 2; o > 0; o >>= 1) { /* stays inside the row's lanes */
-#ifdef IE_KERNEL_CUDA
-    (void)sM, (void)sS, (void)sT; /* shuffles need no scratch */
-    const double M2 = __shfl_xor_sync(0xffffffffu, M, o);
-    const double S2 = __shfl_xor_sync(0xffffffffu, S, o);
-    const double T2 = __shfl_xor_sync(0xffffffffu, T, o);
-#else
-    sM[lid] = M;
-    sS[lid] = S;
-    sT[lid] = T;
-    BARRIER();
-    const double M2 = sM[lid ^ o], S2 = sS[lid ^ o], T2 = sT[lid ^ o];
-    BARRIER();
-#endif
-    sk_lse_merge(&M, &S, &T, M2, S2, T2);
-  }
-  if (!live || lane != 0) return;
-  const double L = M + log(S); /* −inf when every column has zero mass */
-  const double lwr = lw[q], old = pot[q];
-  GLOBAL double *t = rowt + q * SK_TERMS;
-  if (mode == SK_MEASURE) {
-    sk_measure_terms(eps, inv_eps, lwr, old, L, S > 0 ? T / S : 0, t);
-    return;
-  }
-  const double nw = sk_new_potential(eps, tau, lwr, L);
-  pot[q] = nw;
-  if (mode == SK_CHECK) {
-    if (use_save) save[q] = old;
-    sk_check_terms(inv_eps, lwr, old, nw, L, t);
-  }
+  sk_pass_finish(lanes, lid, lane, live, q, mode, eps, tau, M, S, T, pot, lw, use_save, save, rowt, sM, sS,
+                 sT);
 }
 
 #ifdef IE_KERNEL_CUDA
@@ -322,6 +335,124 @@ KERNEL void sk_pass_pts(SK_PASS_PARAMS)
 {
   SK_PASS_SCRATCH;
   sk_pass_body(0, SK_PASS_ARGS);
+}
+
+/* ---- The float32 pass over point clouds (single_precision) ------------------------------ *
+ *
+ * The UPDATE and CHECK passes of ie_sinkhorn_options.single_precision: no
+ * n × m matrix, and float32 arithmetic where the work is.  The cost of a
+ * (row, column) pair is formed in float32 from float32 copies of the points
+ * (exact: a GPU's inputs are f32, f16 or bf16), from the coordinate
+ * differences Σ_k (x_k − y_k)²: its rounding is relative to the pair's own
+ * cost, where the expanded ‖x‖² + ‖y‖² − 2x·y loses everything to
+ * cancellation for points far from the origin (docs/SPEC.md §4 has the
+ * measurements).  A group takes SK_NT / lanes rows of one problem; the
+ * other side's points come in tiles of `tile` columns staged in local
+ * memory (rows padded to d + 1 floats, so that lanes reading different
+ * columns hit different banks) with h_c/ε rounded to float beside them.  A
+ * lane folds its columns of a tile, v = h_c/ε − C/ε, into a float32 online
+ * (m, s, t) and merges that into its double (M, S, T) at the tile's end, so
+ * float rounding never accumulates past one tile; the lanes merge and the
+ * row finishes as in the double pass (sk_pass_finish).  Potentials stay
+ * double in memory. */
+/* Float32 copies of compact doubles (points that came in as f32, f16 or
+ * bf16: exact). */
+KERNEL void sk_narrow(GLOBAL const double *src, ie_i64 total, GLOBAL float *dst)
+{
+  for (ie_i64 e = GLOBAL_ID(); e < total; e += GLOBAL_SIZE()) dst[e] = (float)src[e];
+}
+
+/* The cost of the metric between a row's point p (global) and a staged
+ * column's q (local), in float32, summed in coordinate order. */
+FN float sk_dist_f32(int metric, GLOBAL const float *p, LOCAL const float *q, ie_i64 d)
+{
+  float s = 0;
+  for (ie_i64 k = 0; k < d; k++) {
+    const float t = p[k] - q[k];
+    s += t * t;
+  }
+  return metric == SK_EUCLIDEAN ? sqrt(s) : metric == SK_HALF_SQEUCLIDEAN ? 0.5f * s : s;
+}
+
+/* sk_lse_add in float32. */
+FN void sk_lse_add_f32(float *M, float *S, float *T, float v, float cost, int want_t)
+{
+  if (v == -IE_INFINITY_F) return; /* zero mass */
+  if (v > *M) {
+    const float sc = exp(*M - v);
+    *S = *S * sc + 1.0f;
+    if (want_t) *T = *T * sc + cost;
+    *M = v;
+  } else {
+    const float e = exp(v - *M);
+    *S += e;
+    if (want_t) *T += e * cost;
+  }
+}
+
+/* A tile's float32 (m, s, t) merged into the lane's double (M, S, T); the
+ * scale e^{−|M − m|} in float32 (its argument formed in double), its
+ * rounding relative, as every float term's. */
+FN void sk_lse_fold(double *M, double *S, double *T, float m, float s, float t)
+{
+  if (m == -IE_INFINITY_F) return;
+  const double md = (double)m;
+  if (md > *M) {
+    const double sc = (double)exp((float)(*M - md)); /* 0 when M = −inf */
+    *S = *S * sc + (double)s;
+    *T = *T * sc + (double)t;
+    *M = md;
+  } else {
+    const double e = (double)exp((float)(md - *M));
+    *S += (double)s * e;
+    *T += (double)t * e;
+  }
+}
+
+/* Launched with B·⌈R / (SK_NT / lanes)⌉ groups (a group never spans two
+ * problems); `tile` ≤ SK_TILE_COLS columns with tile·(d + 1) ≤ SK_TILE_FLOATS.
+ * rp, cp: float32 points of this side and the other; the rest as sk_pass_pts. */
+KERNEL void sk_pass_f32(ie_i64 B, ie_i64 R, ie_i64 K, ie_i64 d, int metric, int mode, double eps, double tau,
+                        GLOBAL const float *rp, GLOBAL const float *cp, ie_i64 rp_bs, ie_i64 cp_bs,
+                        GLOBAL const double *h, GLOBAL double *pot, GLOBAL const double *lw, int use_save,
+                        GLOBAL double *save, GLOBAL double *rowt, GLOBAL const ie_u8 *active, int lanes,
+                        ie_i64 tile)
+{
+  SK_PASS_SCRATCH;
+  LOCAL_ARRAY(float, ty, SK_TILE_FLOATS);
+  LOCAL_ARRAY(float, th, SK_TILE_COLS);
+  const int lid = (int)LOCAL_ID(), lane = lid % lanes;
+  const ie_i64 rpg = SK_NT / lanes, gpp = (R + rpg - 1) / rpg;
+  const ie_i64 b = GROUP_ID() / gpp, r = (GROUP_ID() - b * gpp) * rpg + lid / lanes;
+  if (b >= B || !(mode == SK_MEASURE || active[b])) return; /* the whole group: one problem */
+  const int live = r < R, want_t = mode == SK_MEASURE;
+  const ie_i64 dp = d + 1;
+  const double inv_eps = 1.0 / eps;
+  const float inv_eps_f = (float)inv_eps;
+  GLOBAL const double *hb = h + b * K;
+  GLOBAL const float *rpt = rp + (b * rp_bs + (live ? r : 0)) * d;
+  GLOBAL const float *cpts = cp + b * cp_bs * d;
+  double M = -IE_INFINITY, S = 0, T = 0;
+  for (ie_i64 c0 = 0; c0 < K; c0 += tile) {
+    const int tc = (int)(K - c0 < tile ? K - c0 : tile);
+    BARRIER(); /* the last tile is read */
+    for (ie_i64 e = lid; e < (ie_i64)tc * d; e += SK_NT) {
+      const ie_i64 c = e / d;
+      ty[c * dp + (e - c * d)] = cpts[c0 * d + e];
+    }
+    for (int c = lid; c < tc; c += SK_NT) th[c] = (float)(hb[c0 + c] * inv_eps); /* −inf at zero mass */
+    BARRIER();
+    if (live) {
+      float m = -IE_INFINITY_F, s = 0, t = 0;
+      for (int c = lane; c < tc; c += lanes) {
+        const float cost = sk_dist_f32(metric, rpt, ty + c * dp, d);
+        sk_lse_add_f32(&m, &s, &t, th[c] - cost * inv_eps_f, cost, want_t);
+      }
+      sk_lse_fold(&M, &S, &T, m, s, t);
+    }
+  }
+  sk_pass_finish(lanes, lid, lane, live, b * R + r, mode, eps, tau, M, S, T, pot, lw, use_save, save, rowt, sM,
+                 sS, sT);
 }
 
 /* pterm[b, k] = Σ_r rowt[b, r, k] (k = 2: max) of the problems with active[b]

@@ -14,6 +14,11 @@
 /* The launch shape of sinkhorn.cl's kernels (its hosts use these too). */
 #define SK_NT 256                  /* work-items a group, for every sk_ kernel */
 #define SK_LANES 32                /* most lanes a row in a pass (a CUDA warp) */
+/* The float32 pass's tiles (sk_pass_f32): local floats for a tile's points
+ * (24 KiB: with the lanes' 6 KiB of scratch, under OpenCL's 32 KiB), and the
+ * most columns a tile. */
+#define SK_TILE_FLOATS 6144
+#define SK_TILE_COLS 256
 
 #if !defined(IE_KERNEL_OPENCL) || defined(cl_khr_fp64)
 

@@ -57,7 +57,7 @@ typedef struct {
   /* The kNN and Sinkhorn families' kernels, made on first use and kept
    * (src/opencl/knn.c, src/opencl/sinkhorn.c): a warm call creates nothing. */
   cl_kernel knn_k[8];
-  cl_kernel sk_k[16];
+  cl_kernel sk_k[18];
 
 } ie_ocl;
 

@@ -1,7 +1,7 @@
 /*
  * sinkhorn.c — the OpenCL Sinkhorn passes (src/sinkhorn.h) over the shared
  * sk_ kernels of src/kernels/sinkhorn.cl, in double (the device needs
- * cl_khr_fp64).  Every
+ * cl_khr_fp64), or with setup.single in float32 tiles (sk_pass_f32).  Every
  * buffer of a solve is a workspace slot (IE_WS_SINKHORN + its index in
  * ocl_sk's list) and every kernel is made once per context, so a warm solve
  * creates nothing; copies are counted (ie__ws_copied).
@@ -21,12 +21,13 @@ _Static_assert(SK_MEASURE == IE_SK_MEASURE && SK_CHECK == IE_SK_CHECK && SK_TERM
 
 enum {
   K_CONVERT, K_BUILD, K_TRANSPOSE, K_ABSMAX, K_INIT_G, K_PASS_MAT, K_PASS_PTS, K_REDUCE, K_RESTORE, K_PLAN,
-  K_WEIGHTS, K_FIRST, K_BOX, K_EMIT, K_DECIDE, K_LEFT, K_N
+  K_WEIGHTS, K_FIRST, K_BOX, K_EMIT, K_DECIDE, K_LEFT, K_NARROW, K_PASS_F32, K_N
 };
 static const char *const knames[K_N] = {"sk_convert", "sk_build",    "sk_transpose", "sk_absmax",
                                         "sk_init_g",  "sk_pass_mat", "sk_pass_pts",  "sk_reduce",
                                         "sk_restore", "sk_plan",     "sk_weights",   "sk_first",
-                                        "sk_box",     "sk_emit",     "sk_decide",    "sk_left"};
+                                        "sk_box",     "sk_emit",     "sk_decide",    "sk_left",
+                                        "sk_narrow",  "sk_pass_f32"};
 
 /* The status words begin reads (one read a solve): the first bad weight of
  * each side, the first bad coordinate of x and of y, the box cost's bits. */
@@ -40,6 +41,8 @@ typedef struct {
   cl_int lanes; /* work-items a row in a pass: 32 on a GPU, 1 on a CPU device */
   cl_mem C, CT, x, y, lw[2], pot[2], fsave, rowt, pterm, active, mask, cmax, bad, dummy;
   cl_mem code, wtot, stat; /* the inputs' checks (ie_sk_found) */
+  cl_mem xf, yf;           /* float32 points (setup.single), else NULL */
+  cl_long tile;            /* columns a tile of sk_pass_f32 */
   cl_mem iters;            /* [B + 1] int64: decide's iteration counts (−1: running), then left */
   int next_slot; /* the next IE_WS_SINKHORN slot to hand out */
 } ocl_sk;
@@ -256,6 +259,23 @@ static ie_status begin_impl(ie_context *ctx, ocl_sk *w, const ie_sk_setup *su, d
   ARG(w->k[K_INIT_G], 1, w->lw[1]);
   ARG(w->k[K_INIT_G], 2, tot);
   CK(run1(ctx, w, K_INIT_G, tot));
+  if (su->single && w->x) {
+    /* float32 copies of the points for sk_pass_f32 (exact: f32, f16, bf16 in) */
+    w->tile = SK_TILE_FLOATS / (d + 1);
+    if (w->tile > SK_TILE_COLS) w->tile = SK_TILE_COLS;
+    if (w->tile >= 1) {
+      const cl_long rows[2] = {su->px->rows, su->py->rows};
+      cl_mem *dst[2] = {&w->xf, &w->yf}, src[2] = {w->x, w->y};
+      for (int k = 0; k < 2; k++) {
+        const cl_long total = rows[k] * d;
+        CK(mk(ctx, w, dst[k], (size_t)total * sizeof(float), NULL));
+        ARG(w->k[K_NARROW], 0, src[k]);
+        ARG(w->k[K_NARROW], 1, total);
+        ARG(w->k[K_NARROW], 2, *dst[k]);
+        CK(run1(ctx, w, K_NARROW, total));
+      }
+    } /* else d too large for a tile of one column: the double pass */
+  }
 
   cl_long Bc = 0;
   if (su->cost) Bc = su->cost_bstride ? B : 1;
@@ -361,6 +381,42 @@ static ie_status ocl_sk_set_active(ie_context *ctx, void *wsv, const uint8_t *ma
   return IE_OK;
 }
 
+/* sk_pass_f32 over every problem's rows on this side: a group's rows are
+ * one problem's. */
+static ie_status pass_f32(ie_context *ctx, ocl_sk *w, int side, int mode, double eps, double tau, cl_long R,
+                          cl_long K) {
+  cl_kernel k = w->k[K_PASS_F32];
+  cl_int cmode = mode, use_save = side == 0;
+  cl_double ce = eps, ct = tau;
+  cl_mem rp = side ? w->yf : w->xf, cp = side ? w->xf : w->yf;
+  cl_long rp_bs = side ? w->y_bs : w->x_bs, cp_bs = side ? w->x_bs : w->y_bs;
+  ARG(k, 0, w->B);
+  ARG(k, 1, R);
+  ARG(k, 2, K);
+  ARG(k, 3, w->d);
+  ARG(k, 4, w->metric);
+  ARG(k, 5, cmode);
+  ARG(k, 6, ce);
+  ARG(k, 7, ct);
+  ARG(k, 8, rp);
+  ARG(k, 9, cp);
+  ARG(k, 10, rp_bs);
+  ARG(k, 11, cp_bs);
+  ARG(k, 12, w->pot[side ^ 1]);
+  ARG(k, 13, w->pot[side]);
+  ARG(k, 14, w->lw[side]);
+  ARG(k, 15, use_save);
+  ARG(k, 16, w->fsave);
+  ARG(k, 17, w->rowt);
+  ARG(k, 18, w->active);
+  ARG(k, 19, w->lanes);
+  ARG(k, 20, w->tile);
+  const int64_t rows_per_group = SK_NT / w->lanes;
+  size_t l = SK_NT, g = (size_t)(w->B * ((R + rows_per_group - 1) / rows_per_group)) * SK_NT;
+  TRY("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(w->s->queue, k, 1, NULL, &g, &l, 0, NULL, NULL));
+  return IE_OK;
+}
+
 static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, double eps, double tau,
                              double *terms) {
   ocl_sk *w = wsv;
@@ -393,10 +449,14 @@ static ie_status ocl_sk_pass(ie_context *ctx, void *wsv, int side, int mode, dou
   ARG(k, 19, w->rowt);
   ARG(k, 20, w->active);
   ARG(k, 21, w->lanes);
-  /* SK_NT / lanes rows a group; no grid-stride loop in a pass, so every row its lanes */
-  const int64_t rows_per_group = SK_NT / w->lanes;
-  size_t l = SK_NT, g = (size_t)((w->B * R + rows_per_group - 1) / rows_per_group) * SK_NT;
-  TRY("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(w->s->queue, k, 1, NULL, &g, &l, 0, NULL, NULL));
+  if (w->xf && mode != IE_SK_MEASURE) {
+    CK(pass_f32(ctx, w, side, mode, eps, tau, R, K)); /* the results are measured in double */
+  } else {
+    /* SK_NT / lanes rows a group; no grid-stride loop in a pass, so every row its lanes */
+    const int64_t rows_per_group = SK_NT / w->lanes;
+    size_t l = SK_NT, g = (size_t)((w->B * R + rows_per_group - 1) / rows_per_group) * SK_NT;
+    TRY("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(w->s->queue, k, 1, NULL, &g, &l, 0, NULL, NULL));
+  }
   if (mode == IE_SK_UPDATE) return IE_OK;
   cl_int all = mode == IE_SK_MEASURE;
   cl_long pt_off = side * w->B * IE_SK_TERMS;
@@ -535,4 +595,5 @@ const ie_sk_ops ie__opencl_sk_ops = {
     .device_inputs = 1,
     .decide = ocl_sk_decide,
     .stopped = ocl_sk_stopped,
+    .single_tiles = 1,
 };
