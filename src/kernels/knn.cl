@@ -23,6 +23,16 @@
 
 #if !defined(IE_KERNEL_OPENCL) || defined(cl_khr_fp64)
 
+/* key + t², rounded twice and never fused into an FMA: the keys of the CPU
+ * backend and of NumPy, to the bit (OpenCL: FP_CONTRACT off in this file,
+ * back on at its end; CUDA: the _rn intrinsics, which nvcc never fuses). */
+#ifdef IE_KERNEL_OPENCL
+#pragma OPENCL FP_CONTRACT OFF
+#define KNN_SQ_ADD(key, t) ((key) + (t) * (t))
+#else
+#define KNN_SQ_ADD(key, t) __dadd_rn((key), __dmul_rn((t), (t)))
+#endif
+
 /* The key of one candidate row rj against query qi, abandoned once above w
  * (then a value > w is returned).  Written for a reference row in local and
  * in global memory (OpenCL's address spaces). */
@@ -36,7 +46,7 @@
     } else {                                                                              \
       for (int c = 0; c < d && key <= w; c++) {                                           \
         const double t = (double)qi[c] - (double)rj[c];                                   \
-        key += t * t;                                                                     \
+        key = KNN_SQ_ADD(key, t);                                                         \
       }                                                                                   \
     }                                                                                     \
     return key;                                                                           \
@@ -449,4 +459,7 @@ KERNEL void knn_reduce(GLOBAL const double *v, GLOBAL const double *w, int has_w
   }
 }
 
+#ifdef IE_KERNEL_OPENCL
+#pragma OPENCL FP_CONTRACT ON
+#endif
 #endif /* fp64 */
