@@ -1,7 +1,8 @@
 /*
  * knn.cu — the CUDA backend's device-resident k-nearest neighbours
  * (src/knn_dev.h): launchers of the shared kernels of src/kernels/knn.cl
- * (one thread a query, heaps in device memory, distances in double; see
+ * (Euclidean with k ≤ KNN_TL_KMAX: float32 GEMM tiles filter, exact double
+ * keys finish; otherwise one thread a query; heaps in device memory; see
  * there).  Every temporary is a workspace slot, so a warm call allocates
  * nothing; the only copies are the 4-byte bad row of a load and the
  * KNN_STATS doubles of a reduction.  Queries run in chunks whose heaps fit

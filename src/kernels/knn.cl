@@ -7,7 +7,10 @@
  * Distances are computed in double from coordinate differences of the
  * float32 points, in coordinate order: the arithmetic of the CPU backend and
  * of a float64 NumPy reference, so duplicates are at exactly 0 and every
- * backend keeps the same neighbours.  One work-item a query.  A work-group
+ * backend keeps the same neighbours.  Euclidean searches with k ≤
+ * KNN_TL_KMAX take two stages (knn_filter, knn_exact below: float32 GEMM
+ * tiles choose the candidates with a rigorous error bound, their keys are
+ * computed as here); the rest, knn_search: one work-item a query.  A work-group
  * stages tiles of the references in local memory (when KNN_TILE_FLOATS holds
  * at least 8 rows); each work-item keeps its k best (key, index) pairs in a
  * bounded max-heap (knn_heap.h) in its own rows of the output buffers, and

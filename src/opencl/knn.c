@@ -6,7 +6,9 @@
  * a load and the KNN_STATS doubles of a reduction.  Queries run in chunks
  * whose heaps (k doubles and k longs each) fit in 256 MiB, so device memory
  * stays bounded whatever m·k; each chunk's sorted neighbours go straight to
- * the sink (knn_emit).
+ * the sink (knn_emit).  Euclidean searches with k ≤ KNN_TL_KMAX centre the
+ * points once a call (knn_colmean, knn_center), then filter and finish each
+ * chunk (knn_filter, knn_exact); the rest run knn_search.
  */
 #include <stdio.h>
 #include <stdlib.h>
