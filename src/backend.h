@@ -289,7 +289,8 @@ enum {
   IE_WS_SPECTRAL = 52, /* 8 */
   IE_WS_MAUVE = 60,    /* 12 */
   IE_WS_DISCRETE = 72, /* 12 */
-  IE_WS_SLOTS = 84
+  IE_WS_KNN_TILE = 84, /* 4: the kNN GEMM filter's (src/knn_dev.h) */
+  IE_WS_SLOTS = 88
 };
 enum {
   IE_WSH_STAGE = 0,     /* 2: packing strided host tensors */

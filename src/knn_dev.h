@@ -26,6 +26,12 @@ extern "C" {
 
 /* The backend's workspace slots: heap distances, heap indices, status words. */
 #define IE_KNN_SLOT_BACKEND (IE_WS_KNN + 8)
+/* The two-stage Euclidean search's (src/kernels/knn.cl, knn_filter): the
+ * centred float32 points and their norms, the references' mean, the
+ * candidate lists and counts. */
+#define IE_KNN_SLOT_CENTRED (IE_WS_KNN_TILE + 0)
+#define IE_KNN_SLOT_MEAN (IE_WS_KNN_TILE + 1)
+#define IE_KNN_SLOT_CAND (IE_WS_KNN_TILE + 2)
 
 /* Where a search's sorted neighbours go: columns [col0, k) of query i's
  * list to element (i, c − col0) of idx (I32/I64) and dist (F32/F64),

@@ -282,6 +282,42 @@ def main():
     y += rng.random(y.shape).astype(np.float32) * np.float32(0.125)
     lines.append("mi mi_kd_ties %s %s %d %.17g" % (save("mi_kd_ties.x", x), save("mi_kd_ties.y", y), 4, ksg(x, y, 4)))
 
+    # The GPUs' two-stage Euclidean search (float32 GEMM filter, exact keys;
+    # src/kernels/knn.cl): sizes that are no multiple of its tiles (32 queries,
+    # 32 references, 16 coordinates), k = 1, 5, 20.  Own generator, so the
+    # cases above keep their points.
+    t = np.random.default_rng(20261203)
+
+    def tpts(n, d, scale=1.0, offset=0.0):
+        return (t.standard_normal((n, d)) * scale + offset).astype(np.float32)
+
+    for d, k, n in ((1, 1, 333), (2, 5, 517), (3, 20, 401), (64, 5, 1001), (128, 20, 555)):
+        x = tpts(n, d)
+        search_case("tile_d%d_k%d" % (d, k), x, x, k, "euclidean", True)
+    search_case("tile_cross_d64_k1", tpts(77, 64), tpts(1234, 64), 1, "euclidean", False)
+    # Far from the origin: N(1000, 1), the GEMM form's worst case.
+    x = tpts(777, 64, offset=1000.0)
+    search_case("tile_offset_d64_k5", x, x, 5, "euclidean", True)
+    x = tpts(300, 3, scale=0.01, offset=-5000.0)
+    search_case("tile_offset_d3_k20", x, x, 20, "euclidean", True)
+    # Exact duplicates and ties: a grid (many points at one distance), every
+    # point three times, and a few coincident clusters.
+    g = np.stack(np.meshgrid(np.arange(9), np.arange(7), indexing="ij"), -1).reshape(-1, 2)
+    g = np.repeat(g.astype(np.float32), 3, axis=0)
+    search_case("tile_grid_dups_d2_k20", g, g, 20, "euclidean", True)
+    x = tpts(90, 64)
+    x = np.concatenate([x, x[:40], x[:40]])
+    search_case("tile_dups_d64_k5", x, x, 5, "euclidean", True)
+    # Clustered "real-looking" embeddings: normalised, 12 centres, points near
+    # them (d = 64 and 384), queries from the same clusters.
+    for d, n, m, k in ((64, 700, 45, 5), (384, 260, 33, 20)):
+        c = t.standard_normal((12, d))
+        lab = t.integers(0, 12, n + m)
+        e = c[lab] + 0.35 * t.standard_normal((n + m, d))
+        e = (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+        search_case("tile_embed_d%d_k%d" % (d, k), e[n:], e[:n], k, "euclidean", False)
+        search_case("tile_embed_self_d%d_k%d" % (d, k), e[:n], e[:n], k, "euclidean", True)
+
     with open(os.path.join(OUT, "knn_manifest.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote %d checks to %s" % (len(lines), os.path.join(OUT, "knn_manifest.txt")))

@@ -310,6 +310,81 @@ Test(knn, vectors_opencl) { run_vectors(IE_BACKEND_OPENCL, 0); }
  * read in place, outputs written in place, the same float64 references. */
 Test(knn, vectors_opencl_device) { run_vectors(IE_BACKEND_OPENCL, IE_TEST_HAVE_OPENCL); }
 
+/* ---- The GPUs' two-stage Euclidean search --------------------------------------------------- */
+
+/* Every Euclidean search of the manifest (the tile_* cases are the two-stage
+ * search's: Gaussian, N(1000, 1), duplicates and ties, clustered embeddings,
+ * d = 1 .. 384, k = 1, 5, 20, sizes off the tiles) on backend b three ways:
+ * its default search (on a GPU, the float32 GEMM filter with exact keys),
+ * with IE_KNN_NO_TILES=1 (the GPU's one-pass kernel, knn_search) and on the
+ * CPU.  Indices equal to the float64 reference and the three results the
+ * same bits (the filter only chooses which keys are computed; every backend
+ * computes each key in double from coordinate differences). */
+static void run_tiles(ie_backend b) {
+  ie_context *ctx = tc_context(b), *cpu = tc_context(IE_BACKEND_CPU);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/knn_manifest.txt", IE_TEST_VECTORS);
+  FILE *f = fopen(path, "r");
+  cr_assert(f, "cannot open %s (run tests/gen_knn.py)", path);
+  char line[1024];
+  int cases = 0, tile_cases = 0;
+  while (fgets(line, sizeof line, f)) {
+    char op[16], name[96], a1[128], a2[128], a3[64], a4[64], a5[64], a6[128], a7[128];
+    if (sscanf(line, "%15s %95s %127s %127s %63s %63s %63s %127s %127s", op, name, a1, a2, a3, a4,
+               a5, a6, a7) != 9 || strcmp(op, "search") || strcmp(a4, "euclidean"))
+      continue;
+    mat Q, R, I;
+    load_mat(a1, TC_F32, &Q);
+    load_mat(a2, TC_F32, &R);
+    load_mat(a6, TC_I64, &I);
+    const int64_t k = atoll(a3), m = Q.rows, mk = m * k;
+    ie_knn_options ko = {sizeof ko, IE_METRIC_EUCLIDEAN, atoi(a5)};
+    int64_t *gi[3];
+    double *gd[3];
+    for (int w = 0; w < 3; w++) {
+      gi[w] = calloc((size_t)mk, sizeof *gi[w]);
+      gd[w] = calloc((size_t)mk, sizeof *gd[w]);
+      mat GI, GD;
+      wrap(&GI, gi[w], TC_I64, m, k);
+      wrap(&GD, gd[w], TC_F64, m, k);
+      if (w == 1) setenv("IE_KNN_NO_TILES", "1", 1);
+      const ie_status s = ie_knn(w == 2 ? cpu : ctx, &Q.t.t, &R.t.t, k, &GI.t.t, &GD.t.t, &ko);
+      unsetenv("IE_KNN_NO_TILES");
+      cr_assert(s == IE_OK, "%s (%s): %s", name, w == 2 ? "cpu" : ie_backend_name(b),
+                ie_errmsg(w == 2 ? cpu : ctx));
+    }
+    const int64_t *ei = I.data;
+    static const char *const way[3] = {"two-stage", "one-pass", "cpu"};
+    for (int w = 0; w < 3; w++)
+      for (int64_t i = 0; i < mk; i++) {
+        cr_assert(gi[w][i] == ei[i], "%s (%s): query %lld, neighbour %lld: index %lld, expected %lld",
+                  name, way[w], (long long)(i / k), (long long)(i % k), (long long)gi[w][i],
+                  (long long)ei[i]);
+        cr_assert(memcmp(&gd[w][i], &gd[0][i], sizeof(double)) == 0,
+                  "%s: query %lld, neighbour %lld: %s distance %.17g, two-stage %.17g (not the same bits)",
+                  name, (long long)(i / k), (long long)(i % k), way[w], gd[w][i], gd[0][i]);
+      }
+    for (int w = 0; w < 3; w++) {
+      free(gi[w]);
+      free(gd[w]);
+    }
+    free(Q.data);
+    if (R.data != Q.data) free(R.data);
+    free(I.data);
+    cases++;
+    tile_cases += !strncmp(name, "tile_", 5);
+  }
+  fclose(f);
+  cr_assert(tile_cases >= 14, "only %d tile_* cases in %s (run tests/gen_knn.py)", tile_cases, path);
+  cr_log_info("knn two-stage on %s: %d Euclidean searches, the same bits as the one-pass kernel and the cpu",
+              ie_context_device_name(ctx), cases);
+  ie_context_destroy(ctx);
+  ie_context_destroy(cpu);
+}
+
+Test(knn, tiles_cuda, .timeout = 600) { run_tiles(IE_BACKEND_CUDA); }
+Test(knn, tiles_opencl, .timeout = 600) { run_tiles(IE_BACKEND_OPENCL); }
+
 /* ---- Gaussian closed forms ---------------------------------------------------------------- */
 
 static uint64_t rng_state;

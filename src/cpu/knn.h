@@ -22,7 +22,17 @@
 #include "../host/host.h"
 #include "../kernels/knn_heap.h"
 
-static inline double ie__knn_key_euclid(const double *a, const double *b, int64_t d) {
+/* Each step rounded twice, never fused into an FMA (GNU C contracts a·b + c
+ * by default, and the GEMM search calls this from its AVX2 / AVX-512
+ * clones): the keys of NumPy and of the GPU kernels (src/kernels/knn.cl), to
+ * the bit.  GCC compiles the function once, outside the clones. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off"), noinline))
+#endif
+static double ie__knn_key_euclid(const double *a, const double *b, int64_t d) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
   double s = 0;
   for (int64_t c = 0; c < d; c++) {
     const double t = a[c] - b[c];

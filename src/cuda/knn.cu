@@ -1,7 +1,8 @@
 /*
  * knn.cu — the CUDA backend's device-resident k-nearest neighbours
  * (src/knn_dev.h): launchers of the shared kernels of src/kernels/knn.cl
- * (one thread a query, heaps in device memory, distances in double; see
+ * (Euclidean with k ≤ KNN_TL_KMAX: float32 GEMM tiles filter, exact double
+ * keys finish; otherwise one thread a query; heaps in device memory; see
  * there).  Every temporary is a workspace slot, so a warm call allocates
  * nothing; the only copies are the 4-byte bad row of a load and the
  * KNN_STATS doubles of a reduction.  Queries run in chunks whose heaps fit
@@ -9,6 +10,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include "cu_internal.h"
 #include "../knn_dev.h"
 #include "../kernels/knn.cl"
@@ -66,6 +68,53 @@ ie_status cu_knn_load(ie_context *ctx, const ie_mat *src, void *dst, int64_t dst
   return IE_OK;
 }
 
+/* The two-stage Euclidean search (knn_filter, knn_exact; src/kernels/knn.cl)
+ * for this call: k within the filter's heap, d and n within its int
+ * arithmetic; IE_KNN_NO_TILES (tests) keeps every search on knn_search. */
+int knn_tiled(ie_knn_metric metric, int64_t n, int64_t d, int64_t k)
+{
+  const char *off = getenv("IE_KNN_NO_TILES");
+  return metric == IE_METRIC_EUCLIDEAN && k <= KNN_TL_KMAX && d >= 1 && d <= 65536 &&
+         n < INT32_MAX && !(off && *off && *off != '0');
+}
+
+/* Stage 0: the references' mean (slot MEAN), the centred float32 points and
+ * their norms (slot CENTRED: references, their norms, then the queries and
+ * theirs unless q is r); off: element offsets of the centred queries, their
+ * norms, the centred references, theirs. */
+ie_status cu_knn_center(ie_context *ctx, ie_cu_state *st, const ie_mat *q, const ie_mat *r,
+                        float **cbuf, ie_u64 off[4])
+{
+  const int64_t m = q->rows, n = r->rows, d = q->cols;
+  const int same = q->buf == r->buf && m == n;
+  void *mv = NULL, *cv = NULL;
+  const size_t floats = (size_t)(n * d + n) + (same ? 0 : (size_t)(m * d + m));
+  ie_status s = ie__ws_device(ctx, IE_KNN_SLOT_MEAN, (size_t)d * sizeof(double), &mv);
+  if (s == IE_OK)
+    s = ie__ws_device(ctx, IE_KNN_SLOT_CENTRED, floats * sizeof(float), &cv);
+  if (s != IE_OK)
+    return s;
+  off[0] = same ? 0 : (ie_u64)(n * d + n);
+  off[1] = off[0] + (ie_u64)(same ? n * d : m * d);
+  off[2] = 0;
+  off[3] = (ie_u64)(n * d);
+  double *mean = (double *)mv;
+  float *C = (float *)cv;
+  knn_colmean<<<(unsigned)(d < 4096 ? d : 4096), KNN_RED_NT, 0, st->stream>>>(
+      (const float *)r->buf, n, (int)d, mean);
+  IE_CU_LAUNCHED(ctx, "knn_colmean");
+  knn_center<<<knn_blocks(n), 256, 0, st->stream>>>((const float *)r->buf, n, (int)d, mean, C,
+                                                    off[2], off[3]);
+  IE_CU_LAUNCHED(ctx, "knn_center");
+  if (!same) {
+    knn_center<<<knn_blocks(m), 256, 0, st->stream>>>((const float *)q->buf, m, (int)d, mean, C,
+                                                      off[0], off[1]);
+    IE_CU_LAUNCHED(ctx, "knn_center");
+  }
+  *cbuf = C;
+  return IE_OK;
+}
+
 ie_status cu_knn_search(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64_t k,
                         ie_knn_metric metric, int self, const ie_knn_sink *out)
 {
@@ -74,26 +123,39 @@ ie_status cu_knn_search(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64
     return IE_OK;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
-  int64_t chunk = (int64_t)(KNN_CHUNK_BYTES / (16 * (size_t)k));
+  const int two = knn_tiled(metric, n, d, k);
+  /* A query's heap is 16 k bytes, its candidates 4 (KNN_TL_CAP + 1). */
+  const size_t per = 16 * (size_t)k + (two ? 4 * (KNN_TL_CAP + 1) : 0);
+  int64_t chunk = (int64_t)(KNN_CHUNK_BYTES / per);
   if (chunk < 1)
     chunk = 1;
   if (chunk > m)
     chunk = m;
   const size_t hb = (size_t)chunk * (size_t)k;
-  void *bdv = NULL, *biv = NULL;
+  void *bdv = NULL, *biv = NULL, *cv = NULL;
   ie_status s = ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 0, hb * sizeof(double), &bdv);
   if (s == IE_OK)
     s = ie__ws_device(ctx, IE_KNN_SLOT_BACKEND + 1, hb * sizeof(ie_i64), &biv);
+  if (s == IE_OK && two)
+    s = ie__ws_device(ctx, IE_KNN_SLOT_CAND, (size_t)chunk * (KNN_TL_CAP + 1) * sizeof(ie_i32), &cv);
+  float *C = NULL;
+  ie_u64 co[4] = {0, 0, 0, 0};
+  if (s == IE_OK && two)
+    s = cu_knn_center(ctx, st, q, r, &C, co);
   if (s != IE_OK)
     return s;
   double *bd = (double *)bdv;
   ie_i64 *bi = (ie_i64 *)biv;
+  ie_i32 *cand = (ie_i32 *)cv;
   const int tr = knn_tile_rows(d);
   const int has_i = out->idx != NULL, has_d = out->dist != NULL;
   ie_u8 *ib = has_i ? (ie_u8 *)out->idx->buf : NULL, *db = has_d ? (ie_u8 *)out->dist->buf : NULL;
   const ie_u64 ioff = has_i ? out->idx->offset : 0, doff = has_d ? out->dist->offset : 0;
   const int i64 = has_i && out->idx->dtype == IE_DT_I64, f64 = has_d && out->dist->dtype == IE_DT_F64;
   const ie_i64 ist = has_i ? out->idx->stride : 0, dstr = has_d ? out->dist->stride : 0;
+  /* The filter's bound (src/kernels/knn.cl): E = tol (‖a‖² + ‖b‖²) + slack. */
+  const float tol = (float)((double)(d + 16) * 0x1p-23), slack = (float)((double)(d + 16) * 0x1p-100);
+  const ie_u64 nc = (ie_u64)chunk * KNN_TL_CAP;
   for (int64_t q0 = 0; q0 < m; q0 += chunk) {
     if (ie__cancelled(ctx)) { /* leave nothing queued on the slots */
       IE_CU(ctx, cudaStreamSynchronize(st->stream));
@@ -101,10 +163,19 @@ ie_status cu_knn_search(ie_context *ctx, const ie_mat *q, const ie_mat *r, int64
     }
     const int64_t bq = m - q0 < chunk ? m - q0 : chunk;
     const unsigned blocks = (unsigned)((bq + KNN_NT - 1) / KNN_NT);
-    knn_search<<<blocks, KNN_NT, 0, st->stream>>>((const float *)q->buf, (const float *)r->buf, q0,
-                                                  bq, n, (int)d, k, metric == IE_METRIC_CHEBYSHEV,
-                                                  self != 0, bd, bi, tr);
-    IE_CU_LAUNCHED(ctx, "knn_search");
+    if (two) {
+      knn_filter<<<(unsigned)((bq + KNN_TL_Q - 1) / KNN_TL_Q), KNN_TL_WG, 0, st->stream>>>(
+          C, co[0], co[1], co[2], co[3], q0, bq, n, (int)d, (int)k, self != 0, tol, slack, cand, nc);
+      IE_CU_LAUNCHED(ctx, "knn_filter");
+      knn_exact<<<blocks, KNN_NT, 0, st->stream>>>((const float *)q->buf, (const float *)r->buf, q0,
+                                                   bq, n, (int)d, k, self != 0, cand, nc, bd, bi);
+      IE_CU_LAUNCHED(ctx, "knn_exact");
+    } else {
+      knn_search<<<blocks, KNN_NT, 0, st->stream>>>((const float *)q->buf, (const float *)r->buf, q0,
+                                                    bq, n, (int)d, k, metric == IE_METRIC_CHEBYSHEV,
+                                                    self != 0, bd, bi, tr);
+      IE_CU_LAUNCHED(ctx, "knn_search");
+    }
     knn_emit<<<knn_blocks(bq * (k - out->col0)), 256, 0, st->stream>>>(
         bd, bi, q0, bq, k, out->col0, has_i, ib, ioff, i64, ist, has_d, db, doff, f64, dstr);
     IE_CU_LAUNCHED(ctx, "knn_emit");

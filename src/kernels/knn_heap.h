@@ -18,6 +18,21 @@
 #define KNN_TILE_FLOATS 4096
 /* Work-items of the one work-group of knn_reduce. */
 #define KNN_RED_NT 256
+/* The two-stage Euclidean search of knn.cl (knn_filter, knn_exact): a
+ * work-group of KNN_TL_WG work-items takes KNN_TL_Q queries against tiles of
+ * KNN_TL_R references, KNN_TL_DC coordinates a step (8 × 8 work-items, each
+ * a 4 × 4 register tile of dot products); every query keeps at most
+ * KNN_TL_CAP candidates and k ≤ KNN_TL_KMAX upper bounds. */
+#define KNN_TL_Q 32
+#define KNN_TL_R 32
+#define KNN_TL_DC 16
+#define KNN_TL_WG 64
+#define KNN_TL_CAP 64
+#define KNN_TL_KMAX 32
+/* Squared norms of the centred points at or above this go to today's path
+ * (their query) or are always candidates (a reference): far from float's
+ * overflow. */
+#define KNN_TL_BIG 0x1p100f
 /* knn_load's "no bad row" (the largest int32). */
 #define KNN_NO_ROW 2147483647
 

@@ -56,7 +56,7 @@ typedef struct {
   size_t max_groups; /* cap on work-groups a launch (they loop over teams) */
   /* The kNN and Sinkhorn families' kernels, made on first use and kept
    * (src/opencl/knn.c, src/opencl/sinkhorn.c): a warm call creates nothing. */
-  cl_kernel knn_k[8];
+  cl_kernel knn_k[12];
   cl_kernel sk_k[18];
 
 } ie_ocl;
