@@ -17,9 +17,9 @@ static const ie_u8 *base_of(const ie_mat *m) { return (const ie_u8 *)m->buf + m-
 /* ---- Counting ---------------------------------------------------------------------
  * The pairs are taken in blocks of rows small enough to stay in cache: a
  * block is checked (every thread a slice), and then counted (thread t adds
- * the pairs of the table rows x with x mod T = t, so no two threads touch
- * one cell and no atomics are needed; Zipf-like token rows spread over the
- * threads).  The labels are thus read from memory once.  A bad label
+ * the pairs of the table rows x that count_owner gives it, so no two threads
+ * touch one cell and no atomics are needed; Zipf-like token rows spread over
+ * the threads).  The labels are thus read from memory once.  A bad label
  * stops the count at its block, and the blocks already added are taken off
  * again: on failure the table is as it was. */
 
@@ -57,11 +57,35 @@ static int64_t count_check(const count_job *c, int64_t i0, int64_t i1) {
   return -1;
 }
 
-/* Add `sign` for the pairs of rows [i0, i1) whose x is thread t's of T. */
+/* The thread of T that owns table row a: Knuth's multiplicative hash of a,
+ * mapped onto [0, T) by a multiply and a shift (Lemire 2019) rather than
+ * a % T, whose 64-bit division would cost more than the row's adds.  Any
+ * fixed map of rows to threads keeps the threads off each other's cells. */
+static inline int count_owner(int64_t a, int T) {
+  return (int)(((uint64_t)(uint32_t)((uint64_t)a * 2654435761u) * (uint64_t)T) >> 32);
+}
+
+/* Add `sign` for the pairs of rows [i0, i1) whose x is thread t's of T.
+ * The cells are scattered over a table far larger than the caches (32 000
+ * tokens x 256 experts: 65 MB), so each add would wait for memory; the
+ * cells of the row COUNT_AHEAD rows on are prefetched first, which keeps
+ * several misses in flight at once (written in the loop itself: GCC 12
+ * dropped them as dead code when they sat in a helper of their own). */
+enum { COUNT_AHEAD = 16 };
 static void count_add(const count_job *c, int64_t i0, int64_t i1, int t, int T, int64_t sign) {
   for (int64_t i = i0; i < i1; i++) {
+#if defined(__GNUC__)
+    const int64_t ahead = i + COUNT_AHEAD, a2 = ahead < i1 ? x_at(c, ahead) : -1;
+    if (a2 >= 0 && a2 < c->X && count_owner(a2, T) == t) {
+      const int64_t *row2 = c->tab + a2 * c->Y;
+      for (int64_t j = 0; j < c->k; j++) {
+        const int64_t b = y_at(c, ahead, j);
+        if (b >= 0 && b < c->Y) __builtin_prefetch(row2 + b, 1, 1);
+      }
+    }
+#endif
     const int64_t a = x_at(c, i);
-    if ((c->has_ignore && a == c->ignore) || a % T != t) continue;
+    if ((c->has_ignore && a == c->ignore) || count_owner(a, T) != t) continue;
     int64_t *row = c->tab + a * c->Y;
     if (!c->has_ignore) {
       for (int64_t j = 0; j < c->k; j++) row[y_at(c, i, j)] += sign;
