@@ -12,10 +12,13 @@
  *   infoest-bench-discrete BACKEND ami A.npy B.npy X Y REPEATS
  *       ie_count_pairs of the labels into an X × Y table, then ie_table_mi
  *       (MI, NMI, AMI with its exact E[I]); both timed, and apart
- *   infoest-bench-discrete BACKEND count X.npy Y.npy X Y CHUNK REPEATS
+ *   infoest-bench-discrete BACKEND count X.npy Y.npy X Y CHUNK REPEATS [cold]
  *       labels x [N] and y [N, k] read from the files CHUNK rows at a time
- *       (one buffer, read() then ie_count_pairs) into an X × Y table: the
- *       counting of a file, to set against `cat FILES > /dev/null`
+ *       into an X × Y table the way `infoest pmi --x --y` does: the command's
+ *       reader thread (cli/cmd_stream.c) reads chunk k + 1 while
+ *       ie_count_pairs counts chunk k.  The counting of a file, to set
+ *       against `cat FILES > /dev/null`.  With `cold`, no warm-up call (the
+ *       caller has dropped the page cache: the first read is the disk's)
  *
  * One warm-up call, then REPEATS timed calls; prints one JSON line with the
  * median and every sample (seconds, wall clock; and the median process CPU
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd.h" /* the command's chunk reader (cli/cmd_stream.c) */
 #include "infoest.h"
 #include "io.h"
 #if defined(IE_BENCH_OPENCL_DEVICE)
@@ -257,13 +261,13 @@ static void open_file(const char *path, ieio_info *info) {
 }
 
 static int count(ie_context *ctx, const char *fx, const char *fy, int64_t X, int64_t Y,
-                 int64_t chunk, int reps) {
+                 int64_t chunk, int reps, int cold) {
   ieio_info ix, iy;
   open_file(fx, &ix);
   open_file(fy, &iy);
   const int64_t N = ix.shape[0], k = iy.ndim == 2 ? iy.shape[1] : 1;
-  const size_t xb = ix.nbytes / (size_t)(N ? N : 1), yb = iy.nbytes / (size_t)(N ? N : 1);
-  char *bx = malloc((size_t)chunk * xb), *by = malloc((size_t)chunk * yb);
+  const ieio_info *infos[2] = {&ix, &iy};
+  const size_t row_bytes[2] = {ix.nbytes / (size_t)(N ? N : 1), iy.nbytes / (size_t)(N ? N : 1)};
   int64_t *tab = malloc((size_t)(X * Y) * sizeof *tab);
   int64_t shape[2] = {X, Y}, sx[1], sy[2];
   DLTensor tt, tx, ty;
@@ -276,32 +280,40 @@ static int count(ie_context *ctx, const char *fx, const char *fy, int64_t X, int
   double *t = calloc((size_t)reps, sizeof *t), *c = calloc((size_t)reps, sizeof *c);
   int64_t total = 0;
   char err[1400];
-  for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
+  for (int r = cold ? 0 : -1; r < reps; r++) { /* r = -1: warm-up */
     memset(tab, 0, (size_t)(X * Y) * sizeof *tab);
     const double t0 = now(), c0 = cpu_now();
-    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
-      const int64_t m = N - r0 < chunk ? N - r0 : chunk;
-      if (ieio_read_rows(&ix, r0, m, bx, err, sizeof err) || ieio_read_rows(&iy, r0, m, by, err, sizeof err)) {
+    cli_stream *st = NULL;
+    cli_chunk ch;
+    int got;
+    if (stream_open(&st, ctx, infos, row_bytes, 2, 0, N, chunk < N ? chunk : (N ? N : 1), err, sizeof err)) {
+      fprintf(stderr, "infoest-bench-discrete: %s\n", err);
+      exit(2);
+    }
+    while ((got = stream_next(st, &ch, err, sizeof err)) != 0) {
+      if (got < 0) {
         fprintf(stderr, "infoest-bench-discrete: %s\n", err);
         exit(2);
       }
-      sx[0] = m, sy[0] = m, sy[1] = k;
+      sx[0] = ch.nrows, sy[0] = ch.nrows, sy[1] = k;
       memset(&tx, 0, sizeof tx);
-      tx.data = bx, tx.device.device_type = kDLCPU, tx.ndim = 1, tx.dtype = ix.dtype, tx.shape = sx;
+      tx.data = ch.data[0], tx.device.device_type = kDLCPU, tx.ndim = 1, tx.dtype = ix.dtype, tx.shape = sx;
       ty = tx;
-      ty.data = by, ty.ndim = iy.ndim, ty.dtype = iy.dtype, ty.shape = sy;
+      ty.data = ch.data[1], ty.ndim = iy.ndim, ty.dtype = iy.dtype, ty.shape = sy;
       if (ie_count_pairs(ctx, &tx, &ty, &tt, NULL) != IE_OK) fail(ctx, "ie_count_pairs");
+      stream_release(st, &ch);
     }
+    stream_close(st);
     if (r >= 0) t[r] = now() - t0, c[r] = cpu_now() - c0;
   }
   for (int64_t i = 0; i < X * Y; i++) total += tab[i];
   printf("{\"case\": \"count\", \"backend\": \"%s\", \"pairs\": %lld, \"counted\": %lld, "
-         "\"bytes\": %llu, \"chunk_rows\": %lld, \"samples\": ",
+         "\"bytes\": %llu, \"chunk_rows\": %lld, \"cache\": \"%s\", \"samples\": ",
          ie_backend_name(ie_context_backend(ctx)), (long long)(N * k), (long long)total,
-         (unsigned long long)(ix.nbytes + iy.nbytes), (long long)chunk);
+         (unsigned long long)(ix.nbytes + iy.nbytes), (long long)chunk, cold ? "cold" : "warm");
   print_samples(t, reps);
   printf(", \"cpu_median_s\": %.6g, \"median_s\": %.6g}\n", median(c, reps), median(t, reps));
-  free(t), free(c), free(bx), free(by), free(tab);
+  free(t), free(c), free(tab);
   return 0;
 }
 
@@ -311,7 +323,7 @@ int main(int argc, char **argv) {
             "usage: infoest-bench-discrete BACKEND broja JOINTS.npy REPEATS\n"
             "       infoest-bench-discrete BACKEND broja-device JOINTS.npy B REPEATS\n"
             "       infoest-bench-discrete BACKEND ami A.npy B.npy X Y REPEATS\n"
-            "       infoest-bench-discrete BACKEND count X.npy Y.npy X Y CHUNK REPEATS\n");
+            "       infoest-bench-discrete BACKEND count X.npy Y.npy X Y CHUNK REPEATS [cold]\n");
     return 2;
   }
   ie_context_options o;
@@ -332,8 +344,8 @@ int main(int argc, char **argv) {
     rc = broja_device(ctx, argv[3], atoll(argv[4]), atoi(argv[5]));
   else if (!strcmp(argv[2], "ami") && argc == 8)
     rc = ami(ctx, argv[3], argv[4], atoll(argv[5]), atoll(argv[6]), atoi(argv[7]));
-  else if (!strcmp(argv[2], "count") && argc == 9)
-    rc = count(ctx, argv[3], argv[4], atoll(argv[5]), atoll(argv[6]), atoll(argv[7]), atoi(argv[8]));
+  else if (!strcmp(argv[2], "count") && (argc == 9 || (argc == 10 && !strcmp(argv[9], "cold"))))
+    rc = count(ctx, argv[3], argv[4], atoll(argv[5]), atoll(argv[6]), atoll(argv[7]), atoi(argv[8]), argc == 10);
   else fprintf(stderr, "infoest-bench-discrete: bad arguments (run it without any for usage)\n");
   ie_context_destroy(ctx);
   return rc;

@@ -95,8 +95,11 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
   if ((gx && X < 1) || (gy && Y < 1)) return cli_usage_error(cmd, "--x-classes and --y-classes must be >= 1");
   int64_t first, mine; /* this rank's pairs: [first, first + mine) */
   cli_mpi_share(N, &first, &mine);
-  const int64_t end = first + mine;
   const size_t xb = ix.dtype.bits / 8, yb = (size_t)K * (iy.dtype.bits / 8);
+  /* Two chunks of both files within the budget: the stream's reader thread
+   * fills one while the other is counted (or scanned), so a run on files
+   * that are not in the page cache takes about the disk's time, not the
+   * disk's plus the count's. */
   int64_t chunk = (int64_t)(c->budget / 2 / (xb + yb));
   int64_t cr = 0;
   int gc = cli_opt_int64(a, cmd, "--chunk-rows", &cr);
@@ -105,18 +108,24 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
   if (gc) chunk = cr;
   if (chunk < 1) chunk = 1;
   if (chunk > mine) chunk = mine > 0 ? mine : 1;
-  void *bx = malloc((size_t)chunk * xb), *by = malloc((size_t)chunk * yb);
+  const ieio_info *srcs[2] = {&ix, &iy};
+  const size_t row_bytes[2] = {xb, yb};
   int rc = CLI_EXIT_OK;
-  if (!bx || !by) rc = cli_fail(CLI_EXIT_FAIL, cmd, "out of memory for chunks of %" PRId64 " rows", chunk);
+  cli_stream *rd = NULL;
+  cli_chunk ch;
+  int got = 0;
   /* Pass 1 (only without both class counts): the largest labels. */
-  if (!rc && (!gx || !gy)) {
+  if (!gx || !gy) {
     int64_t mx = -1, my = -1;
-    for (int64_t r0 = first; r0 < end && !rc; r0 += chunk) {
-      const int64_t n = end - r0 < chunk ? end - r0 : chunk;
-      if (ieio_read_rows(&ix, r0, n, bx, err, sizeof err) || ieio_read_rows(&iy, r0, n, by, err, sizeof err)) {
+    if (mine > 0 && stream_open(&rd, ctx, srcs, row_bytes, 2, first, mine, chunk, err, sizeof err))
+      rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
+    while (!rc && rd && (got = stream_next(rd, &ch, err, sizeof err)) != 0) {
+      if (got < 0) {
         rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
         break;
       }
+      const int64_t r0 = ch.row0, n = ch.nrows;
+      const void *bx = ch.data[0], *by = ch.data[1];
       for (int64_t i = 0; i < n; i++) {
         const int64_t v = label_at(bx, ix.dtype, i);
         if (v < 0) {
@@ -135,8 +144,11 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
         }
         if (v > my) my = v;
       }
-      if (cli_interrupted) rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
+      stream_release(rd, &ch);
+      if (!rc && cli_interrupted) rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
     }
+    stream_close(rd);
+    rd = NULL;
     int64_t m[2] = {mx, my};
     if ((rc = cli_mpi_agree(rc, 0)) == CLI_EXIT_OK) cli_mpi_max(m, 2); /* the largest of every rank */
     if (!gx) X = m[0] + 1 > 0 ? m[0] + 1 : 1;
@@ -150,24 +162,26 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
     tb->tab = calloc((size_t)(X * Y), sizeof *tb->tab);
     if (!tb->tab) rc = cli_fail(CLI_EXIT_FAIL, cmd, "out of memory for a %" PRId64 " x %" PRId64 " table", X, Y);
   }
+  if (!rc && mine > 0 && stream_open(&rd, ctx, srcs, row_bytes, 2, first, mine, chunk, err, sizeof err))
+    rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
   cli_progress pg;
   progress_init(&pg, c->progress && cli_mpi_rank() == 0, mine, "counting");
-  for (int64_t r0 = first; r0 < end && !rc; r0 += chunk) {
-    const int64_t n = end - r0 < chunk ? end - r0 : chunk;
-    if (ieio_read_rows(&ix, r0, n, bx, err, sizeof err) || ieio_read_rows(&iy, r0, n, by, err, sizeof err)) {
+  while (!rc && rd && (got = stream_next(rd, &ch, err, sizeof err)) != 0) {
+    if (got < 0) {
       rc = cli_fail(CLI_EXIT_FAIL, cmd, "%s", err);
       break;
     }
+    const int64_t r0 = ch.row0, n = ch.nrows;
     int64_t sx[1] = {n}, sy[2] = {n, K}, st[2] = {X, Y};
     DLTensor tx, ty, tt;
     memset(&tx, 0, sizeof tx);
-    tx.data = bx;
+    tx.data = ch.data[0];
     tx.device.device_type = kDLCPU;
     tx.ndim = 1;
     tx.dtype = ix.dtype;
     tx.shape = sx;
     ty = tx;
-    ty.data = by;
+    ty.data = ch.data[1];
     ty.ndim = iy.ndim;
     ty.dtype = iy.dtype;
     ty.shape = sy;
@@ -177,6 +191,7 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
     tt.dtype = cli_dt(kDLInt, 64);
     tt.shape = st;
     ie_status s = ie_count_pairs(ctx, &tx, &ty, &tt, NULL);
+    stream_release(rd, &ch);
     if (s != IE_OK) {
       /* The library counts rows in this chunk; the file's row is r0 more. */
       const int64_t row = ie_error_row(ctx), col = ie_error_column(ctx);
@@ -198,8 +213,7 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
     if (!rc && cli_interrupted) rc = cli_fail(CLI_EXIT_FAIL, cmd, "interrupted; no output written");
   }
   progress_end(&pg);
-  free(bx);
-  free(by);
+  stream_close(rd);
   /* Every rank's table, summed onto rank 0 (rank 0's is then the whole). */
   if ((rc = cli_mpi_agree(rc, 0)) == CLI_EXIT_OK) cli_mpi_sum_to_root(tb->tab, X * Y);
   if (!rc) {

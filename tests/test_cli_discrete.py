@@ -69,6 +69,56 @@ def backends():
     return out
 
 
+def streamed_counts():
+    """The reader thread hands chunks over while the previous one is counted:
+    every split of the file into chunks (one row, an odd size whose last chunk
+    is short, the whole file in one, the budget's, and the class counts found
+    by the first pass) must give the counts of np.add.at on the same labels,
+    seen through the PMI map (a count off by one moves a cell by more than
+    the tolerance)."""
+    rng = np.random.default_rng(22)
+    n, k, E = 20011, 8, 64
+    tok = ((rng.zipf(1.1, n) - 1) % 3000).astype(np.int64)  # Zipf-like tokens
+    exp = rng.integers(0, E, (n, k)).astype(np.int32)
+    exp[:, 0] = (tok * 2654435761 % E).astype(np.int32)  # top-1 expert tied to the token
+    exp[n // 2:n // 2 + 500, :] = 7  # a run of one expert (ties)
+    X = int(tok.max()) + 1
+    C = np.zeros((X, E), np.int64)
+    np.add.at(C, (np.repeat(tok, k), exp.ravel()), 1)
+    Cf = C.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):  # tokens never seen: 0/0
+        ref = np.log(Cf * Cf.sum() / np.outer(Cf.sum(1), Cf.sum(0)))
+    fin = np.isfinite(ref)
+    x, y, out = os.path.join(TMP, "sx.npy"), os.path.join(TMP, "sy.npy"), os.path.join(TMP, "spmi.npy")
+    np.save(x, tok)
+    np.save(y, exp)
+    for extra in (["--chunk-rows", 1], ["--chunk-rows", 4093], ["--chunk-rows", n], ["--chunk-rows", 10 * n],
+                  ["--memory-budget", 1], ["--x-classes", X, "--y-classes", E, "--chunk-rows", 997]):
+        if os.path.exists(out):
+            os.remove(out)
+        j = ok_json("pmi", "--x", x, "--y", y, "--kind", "pmi", "--out", out, *extra)
+        if not j:
+            continue
+        got = np.load(out)
+        check(j["n"] == n * k and got.shape == ref.shape and np.array_equal(np.isfinite(got), fin)
+              and np.allclose(got[fin], ref[fin], rtol=1e-12, atol=1e-12),
+              "streamed counts, %s: PMI map vs np.add.at (n %s, shape %s)" % (extra, j.get("n"), got.shape))
+    # A bad label in the third chunk: named by its row in the file, in either pass.
+    bad = exp.copy()
+    bad[9001, 5] = E + 3
+    np.save(y, bad)
+    for extra in (["--chunk-rows", 4093, "--x-classes", X, "--y-classes", E], ["--chunk-rows", 4093, "--y-classes", E]):
+        rc, o, err = run("pmi", "--x", x, "--y", y, "--out", out, *extra)
+        check(rc == 3 and "sy.npy" in err and "row 9001, column 5" in err and o == "",
+              "streamed counts, bad label at row 9001 (%s): exit %d, %r" % (extra, rc, err.strip()))
+    neg = tok.copy()
+    neg[12345] = -2
+    np.save(x, neg)
+    rc, o, err = run("pmi", "--x", x, "--y", y, "--chunk-rows", 4093)
+    check(rc == 3 and "sx.npy" in err and "row 12345" in err and "negative" in err,
+          "streamed counts, negative label at row 12345 (first pass): exit %d, %r" % (rc, err.strip()))
+
+
 def main():
     m = manifest()
     for be in backends():
@@ -197,6 +247,7 @@ def main():
         rc, out, err = run(*args)
         check(rc == code and all(w in err for w in words) and out == "",
               "%s: exit %d (want %d), stderr %r" % (" ".join(map(str, args)), rc, code, err.strip()))
+    streamed_counts()
     # --help lists the commands.
     rc, out, err = run("--help")
     check(all(c in out for c in ("pmi", "table-mi", "pid")), "--help lists pmi, table-mi, pid")

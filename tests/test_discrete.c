@@ -1123,11 +1123,11 @@ static void device_tensors(ie_backend b) {
   ie_context_destroy(ctx);
 }
 
-/* A count large enough to be split into blocks and over threads (the CPU
- * checks and counts blocks of rows in turn): Zipf-like x labels, top-2 y,
- * padding ignored, added to a table holding an earlier shard; equal to a
- * plain loop.  Then a bad label in the last block: IE_BAD_LABEL naming it,
- * and the table exactly as before (the blocks already added are taken off). */
+/* A count large enough to be split over threads (on the CPU each checks
+ * and counts the table rows it owns): Zipf-like x labels, top-2 y, padding
+ * ignored, added to a table holding an earlier shard; equal to a plain loop.
+ * Then a bad label near the end: IE_BAD_LABEL naming it, and the table
+ * exactly as before (what was already added is taken off). */
 static void many_blocks(ie_backend b) {
   ie_context *ctx = backend_context(b);
   if (!has_discrete(ctx)) {
@@ -1166,6 +1166,63 @@ static void many_blocks(ie_backend b) {
   for (int c = 0; c < X * Y; c++) cr_assert(tab[c] == want[c], "a failed count changed cell %d", c);
   free(x), free(y), free(tab), free(want);
   ie_context_destroy(ctx);
+}
+
+/* Bad pairs in rows that different threads own (x = 0, 1, 2, ...: other
+ * owners for 2, 3 and 4 threads), the later ones met first by their threads
+ * (each thread goes through the rows in order): the call names the earliest,
+ * and the table is as before; with the earliest mended, the next; with all
+ * mended, the count of a plain loop.  CPU contexts of 1 to 4 threads. */
+static void first_bad_of_threads(int threads) {
+  ie_context *ctx = NULL;
+  ie_context_options o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  o.backend = IE_BACKEND_CPU;
+  o.threads = threads;
+  cr_assert_eq(ie_context_create(&ctx, &o), IE_OK);
+  enum { N = 200003, K = 3, X = 50, Y = 16, NBAD = 6 };
+  int64_t *x = malloc(sizeof *x * N), *tab = malloc(sizeof *tab * X * Y), *want = malloc(sizeof *want * X * Y);
+  int32_t *y = malloc(sizeof *y * N * K);
+  for (int i = 0; i < N; i++) {
+    x[i] = (i * 7) % X;
+    for (int j = 0; j < K; j++) y[i * K + j] = (i * 13 + j) % Y;
+  }
+  const int bad_rows[NBAD] = {190001, 170002, 150003, 130004, 110005, 91006}; /* the last is the first */
+  for (int q = 0; q < NBAD; q++) {
+    x[bad_rows[q]] = q;
+    y[bad_rows[q] * K + q % K] = Y + q;
+  }
+  x[195000] = X + 1; /* a bad x too, after the others */
+  for (int c = 0; c < X * Y; c++) tab[c] = want[c] = c % 5;
+  int64_t shx[1] = {N}, shy[2] = {N, K}, sht[2] = {X, Y};
+  DLTensor tx, ty, tt;
+  host_tensor(&tx, x, TC_I64, 1, shx);
+  host_tensor(&ty, y, TC_I32, 2, shy);
+  host_tensor(&tt, tab, TC_I64, 2, sht);
+  for (int q = NBAD - 1; q >= 0; q--) {
+    cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, NULL), IE_BAD_LABEL, "%d threads", threads);
+    cr_assert(ie_error_row(ctx) == bad_rows[q] && ie_error_column(ctx) == q % K,
+              "%d threads: row %lld, column %lld named; expected %d, %d (%s)", threads,
+              (long long)ie_error_row(ctx), (long long)ie_error_column(ctx), bad_rows[q], q % K, ie_errmsg(ctx));
+    for (int c = 0; c < X * Y; c++) cr_assert(tab[c] == want[c], "%d threads: a failed count changed cell %d", threads, c);
+    y[bad_rows[q] * K + q % K] = 0; /* mended: the next is named */
+  }
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, NULL), IE_BAD_LABEL);
+  cr_assert_eq(ie_error_row(ctx), 195000, "%d threads: the bad x", threads);
+  x[195000] = 0;
+  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, NULL), IE_OK, "%s", ie_errmsg(ctx));
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < K; j++) want[x[i] * Y + y[i * K + j]]++;
+  for (int c = 0; c < X * Y; c++)
+    cr_assert(tab[c] == want[c], "%d threads: cell %d: %lld, expected %lld", threads, c, (long long)tab[c],
+              (long long)want[c]);
+  free(x), free(y), free(tab), free(want);
+  ie_context_destroy(ctx);
+}
+
+Test(discrete, first_bad_of_threads_cpu) {
+  for (int threads = 1; threads <= 4; threads++) first_bad_of_threads(threads);
 }
 
 /* Each backend in its own test (tc_context skips a test whose backend has

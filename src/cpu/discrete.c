@@ -16,15 +16,15 @@
 static const ie_u8 *base_of(const ie_mat *m) { return (const ie_u8 *)m->buf + m->offset; }
 
 /* ---- Counting ---------------------------------------------------------------------
- * The pairs are taken in blocks of rows small enough to stay in cache: a
- * block is checked (every thread a slice), and then counted (thread t adds
- * the pairs of the table rows x with x mod T = t, so no two threads touch
- * one cell and no atomics are needed; Zipf-like token rows spread over the
- * threads).  The labels are thus read from memory once.  A bad label
- * stops the count at its block, and the blocks already added are taken off
- * again: on failure the table is as it was. */
-
-enum { COUNT_BLOCK_ROWS = 16384 };
+ * Each thread owns the table rows x that count_owner gives it: it reads
+ * every x label and, for the rows it owns, checks the row's pairs and adds
+ * them.  No two threads touch one cell (no atomics), every y label is read
+ * once, and the threads meet only at the end of the call: a barrier a block
+ * of rows costs a scheduler time slice whenever the machine has other work,
+ * which made a loaded 2-core machine count 4x slower.  A thread stops at its
+ * first bad pair, or once another thread has found an earlier one; the
+ * call's first bad pair is the smallest found, and then every thread takes
+ * off what it added: on failure the table is as it was. */
 
 typedef struct {
   const char *xb, *yb;
@@ -43,34 +43,80 @@ static inline int64_t y_at(const count_job *c, int64_t i, int64_t j) {
   return c->y32 ? (int64_t)((const int32_t *)c->yb)[e] : ((const int64_t *)c->yb)[e];
 }
 
-/* The flat index of the first bad pair of rows [i0, i1), or -1. */
-static int64_t count_check(const count_job *c, int64_t i0, int64_t i1) {
-  for (int64_t i = i0; i < i1; i++) {
-    const int64_t a = x_at(c, i);
-    if (c->has_ignore && a == c->ignore) continue;
-    const int a_ok = a >= 0 && a < c->X;
-    for (int64_t j = 0; j < c->k; j++) {
-      const int64_t b = y_at(c, i, j);
-      if (c->has_ignore && b == c->ignore) continue;
-      if (!a_ok || b < 0 || b >= c->Y) return i * c->k + j;
-    }
-  }
-  return -1;
+/* The thread of T that owns table row a (any label, even a bad one):
+ * Knuth's multiplicative hash of a mapped onto [0, T) by a multiply and a
+ * shift (Lemire 2019) rather than a % T, whose 64-bit division would cost
+ * more than the row's adds.  Zipf-like token rows spread over the threads. */
+static inline int count_owner(int64_t a, int T) {
+  return (int)(((uint64_t)(uint32_t)((uint64_t)a * 2654435761u) * (uint64_t)T) >> 32);
 }
 
-/* Add `sign` for the pairs of rows [i0, i1) whose x is thread t's of T. */
-static void count_add(const count_job *c, int64_t i0, int64_t i1, int t, int T, int64_t sign) {
-  for (int64_t i = i0; i < i1; i++) {
+/* Thread t's pass over rows [0, n): checks and adds the pairs of its rows.
+ * Returns the flat index (row * k + column) of its first bad pair, or -1;
+ * *end is the row it stopped at (n, or the bad one, or where it saw that
+ * another thread's bad pair, *found, comes earlier).
+ * The cells are scattered over a table far larger than the caches (32 000
+ * tokens x 256 experts: 65 MB), so each add would wait for memory; the
+ * cells of the row COUNT_AHEAD rows on are prefetched first, which keeps
+ * several misses in flight at once (written in the loop itself: GCC 12
+ * dropped them as dead code when they sat in a helper of their own). */
+enum { COUNT_AHEAD = 16, COUNT_LOOK = 4096 /* rows between looks at *found */ };
+static int64_t count_rows(const count_job *c, int64_t n, int t, int T, const int64_t *found, int64_t *end) {
+  int64_t i = 0, bad = -1;
+  for (; i < n; i++) {
+    if (i % COUNT_LOOK == 0 && T > 1) {
+      int64_t f;
+#pragma omp atomic read
+      f = *found;
+      if (f >= 0 && f < i * c->k) break;
+    }
+#if defined(__GNUC__)
+    const int64_t ahead = i + COUNT_AHEAD, a2 = ahead < n ? x_at(c, ahead) : -1;
+    if (a2 >= 0 && a2 < c->X && count_owner(a2, T) == t) {
+      const int64_t *row2 = c->tab + a2 * c->Y;
+      for (int64_t j = 0; j < c->k; j++) {
+        const int64_t b = y_at(c, ahead, j);
+        if (b >= 0 && b < c->Y) __builtin_prefetch(row2 + b, 1, 1);
+      }
+    }
+#endif
     const int64_t a = x_at(c, i);
-    if ((c->has_ignore && a == c->ignore) || a % T != t) continue;
+    if ((c->has_ignore && a == c->ignore) || count_owner(a, T) != t) continue;
+    const int a_ok = a >= 0 && a < c->X;
+    int64_t j = 0;
+    for (; j < c->k; j++) {
+      const int64_t b = y_at(c, i, j);
+      if (c->has_ignore && b == c->ignore) continue;
+      if (!a_ok || b < 0 || b >= c->Y) break;
+    }
+    if (j < c->k) {
+      bad = i * c->k + j;
+      break;
+    }
     int64_t *row = c->tab + a * c->Y;
     if (!c->has_ignore) {
-      for (int64_t j = 0; j < c->k; j++) row[y_at(c, i, j)] += sign;
+      for (j = 0; j < c->k; j++) row[y_at(c, i, j)]++;
     } else {
-      for (int64_t j = 0; j < c->k; j++) {
+      for (j = 0; j < c->k; j++) {
         const int64_t b = y_at(c, i, j);
-        if (b != c->ignore) row[b] += sign;
+        if (b != c->ignore) row[b]++;
       }
+    }
+  }
+  *end = i;
+  return bad;
+}
+
+/* Take off the pairs of thread t's rows in [0, end) (all good: count_rows
+ * stopped at the first bad one). */
+static void count_undo(const count_job *c, int64_t end, int t, int T) {
+  for (int64_t i = 0; i < end; i++) {
+    const int64_t a = x_at(c, i);
+    if ((c->has_ignore && a == c->ignore) || count_owner(a, T) != t) continue;
+    int64_t *row = c->tab + a * c->Y;
+    for (int64_t j = 0; j < c->k; j++) {
+      const int64_t b = y_at(c, i, j);
+      if (!c->has_ignore || b != c->ignore) row[b]--;
     }
   }
 }
@@ -90,45 +136,33 @@ static ie_status cpu_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, in
                        has_ignore,
                        ignore,
                        (int64_t *)((char *)table + table_off)};
-  const int64_t n = x->n, blocks = (n + COUNT_BLOCK_ROWS - 1) / COUNT_BLOCK_ROWS;
-  int64_t first = -1, stop = blocks; /* the first bad pair, and its block */
-  /* Each block's first bad pair, in a ring of three: slot (b + 1) % 3 is
-   * cleared during block b, when every thread has read it (after barrier
-   * b − 2) and none writes it yet (before barrier b). */
-  int64_t found[3] = {-1, -1, -1};
+  const int64_t n = x->n;
+  int64_t found = -1; /* the first bad pair found so far, by any thread */
   const int T = n * c.k > 65536 ? ie__threads(ctx) : 1;
 #pragma omp parallel num_threads(T)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    for (int64_t blk = 0; blk < blocks; blk++) {
-      const int64_t i0 = blk * COUNT_BLOCK_ROWS, i1 = i0 + COUNT_BLOCK_ROWS < n ? i0 + COUNT_BLOCK_ROWS : n;
-      const int64_t per = (i1 - i0 + nt - 1) / nt, s0 = i0 + t * per, s1 = s0 + per < i1 ? s0 + per : i1;
-      if (t == 0) found[(blk + 1) % 3] = -1;
-      const int64_t mine = s0 < s1 ? count_check(&c, s0, s1) : -1;
-      if (mine >= 0) {
+    int64_t end = 0;
+    const int64_t mine = count_rows(&c, n, t, nt, &found, &end);
+    if (mine >= 0) {
 #pragma omp critical(ie_count_first)
-        if (found[blk % 3] < 0 || mine < found[blk % 3]) found[blk % 3] = mine;
-      }
-#pragma omp barrier
-      const int64_t seen = found[blk % 3];
-      if (seen >= 0) {
-        if (t == 0) {
-          first = seen;
-          stop = blk;
+      {
+        int64_t f;
+#pragma omp atomic read
+        f = found;
+        if (f < 0 || mine < f) {
+#pragma omp atomic write
+          found = mine;
         }
-        break;
       }
-      count_add(&c, i0, i1, t, nt, 1);
     }
 #pragma omp barrier
-    /* A bad pair: take off what the blocks before it added. */
-    if (first >= 0)
-      for (int64_t blk = 0; blk < stop; blk++) {
-        const int64_t i0 = blk * COUNT_BLOCK_ROWS, i1 = i0 + COUNT_BLOCK_ROWS < n ? i0 + COUNT_BLOCK_ROWS : n;
-        count_add(&c, i0, i1, t, nt, -1);
-      }
+    int64_t f;
+#pragma omp atomic read
+    f = found;
+    if (f >= 0) count_undo(&c, end, t, nt);
   }
-  *bad = first;
+  *bad = found;
   return IE_OK;
 }
 
