@@ -1330,12 +1330,13 @@ static void sinkhorn_cases(const char *only) {
       add(c, "g", 1, F32, B > 1 ? 2 : 1, B > 1 ? B : m, m, 0, 0);
       add(c, "plan", 1, F32, B > 1 ? 3 : 2, B > 1 ? B : n, B > 1 ? n : m, m, 0);
       /* float32 tiles (against the CPU's double): the potentials carry the
-       * rounding of C/ε in their log-sums (docs/SPEC.md §4), observed up to
-       * 2.3e-5 relative at ε = 0.05 */
+       * rounding of C/ε in their log-sums, an absolute error of ε times it
+       * (docs/SPEC.md §4): seen up to 2.4e-6 at ε = 0.05 and 1.2e-6 at 0.1
+       * (the latter on a potential of −0.0067, 1.8e-4 relative) */
       for (int i = 5; i <= 7; i++) {
         c->s[i].tol = TOL_CUSTOM;
         c->s[i].rel = i == 7 || sk[e].single ? 1e-4 : ROW_REL;
-        c->s[i].abs = i == 7 ? 1e-9 : 1e-6;
+        c->s[i].abs = i == 7 ? 1e-9 : sk[e].single ? 1e-5 : 1e-6;
       }
       if (sk[e].given && sk[e].div) {
         add(c, "cost_xx", 0, dt, 2, n, n, 0, 0);
