@@ -988,7 +988,8 @@ IE_API ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts,
  * ties to the lower j; centres the mean of their rows summed in double in
  * row order; an empty cluster keeps its centre) until no assignment changes
  * or max_iter; the start with the lowest inertia (then the earliest) is kept.
- * The same inputs, seed and backend give the same clusters, bit for bit.
+ * The same inputs, seed and backend give the same clusters, bit for bit,
+ * whatever the context's thread count.
  *
  * scores: n_sets entries.  info (may be NULL).  counts (may be NULL): host
  * int64 [(1 + n_sets) · k], the rows of P, then of each Q set, in each

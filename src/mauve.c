@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "mauve.h"
+#include "threads.h"
 
 int64_t ie_mauve_default_clusters(int64_t n_p, int64_t n_q) {
   const int64_t n = n_p < n_q ? n_p : n_q;
@@ -472,7 +473,7 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   ALLOC(w.chp, w.batch);
   ALLOC(w.rng, w.batch);
   ALLOC(w.rngp, w.batch);
-  if (ie__mauve_seed_init(&w.seed, w.yh, N, r, k, w.batch) != 0) {
+  if (ie__mauve_seed_init(&w.seed, w.yh, N, r, k, w.batch, ie__threads(ctx)) != 0) {
     s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the k-means++ start (%lld rows, %lld clusters)",
                   fn, (long long)N, (long long)k);
     goto done;

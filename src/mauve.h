@@ -58,22 +58,27 @@ extern const ie_mauve_ops ie__opencl_mauve_ops;
 extern const ie_mauve_ops ie__cuda_mauve_ops;
 
 /* The k-means++ starts (src/mauve_seed.c): scratch made once for the rows
- * y (host, n × r float), k centres and `starts` starts run side by side. */
+ * y (host, n × r float), k centres and `starts` starts run side by side,
+ * on `threads` OpenMP threads (the centres do not depend on it). */
 typedef struct ie__mauve_seed {
   const float *y;
   int64_t n, r, k, starts; /* starts: the most run side by side */
+  int threads;
   int64_t live;            /* the starts of the current run (≤ starts) */
   int64_t t, tp, nb;   /* candidates a centre (2 + ⌊ln k⌋), t padded to 8 lanes, blocks of rows */
+  int64_t lc;          /* columns of ct and dots: starts·tp rounded up to 16 */
   double *yn;          /* n: ‖y_i‖² */
   double *d2, *blk;    /* starts × n: D², the squared distance to the nearest centre; starts × nb: its block sums */
   double *bcum;        /* nb: the running block sums of the start drawing */
-  float *dots, *cc;    /* n × L: y · candidates; L × r: the candidates (L = starts·tp; pads zero) */
-  int64_t *cand;       /* L */
-  double *pot, *cn;    /* L: potentials, ‖x‖² of the candidates (+inf in the pad) */
+  double *potb;        /* nb × lc: each block's share of the candidates' potentials */
+  float *ct, *dots;    /* r × lc: the candidates, transposed (zero pads); n × lc: the rows' dot products with them */
+  int64_t *cand, *kept; /* lc: the candidates' rows; starts: the candidate each start kept last */
+  double *pot, *cn;    /* lc: potentials, ‖x‖² of the candidates (+inf in the pad) */
 } ie__mauve_seed;
 
 /* 0, or -1 when out of memory (nothing left allocated). */
-int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k, int64_t starts);
+int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k, int64_t starts,
+                        int threads);
 void ie__mauve_seed_free(ie__mauve_seed *s);
 /* For each of `count` (≤ starts) starts st: k centres (c[st], k × r float)
  * from the SplitMix64 stream at *rng[st]; the same as running the starts

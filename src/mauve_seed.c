@@ -6,22 +6,26 @@
  * scikit-learn's _kmeans_plusplus): each new centre is the best, by the
  * potential Σ min(D², d²), of 2 + ⌊ln k⌋ rows sampled with probability
  * ∝ D².  The starts of one clustering run side by side: a centre of each
- * costs one float GEMM (every row against every start's candidates, so the
- * rows are read once, not once a start) and two passes over the rows: the
- * candidates' potentials, one lane a candidate, and the update of each
- * start's D² with the block sums its next draw uses.  Each start draws from
- * its own stream, so the centres are those of running them one by one.
- * Squared distances are ‖y‖² + ‖x‖² − 2 y·x in double from the float dot
- * products, clamped at 0 (a candidate is at 0 from itself).  (Pruning by
- * the triangle inequality, Elkan 2003, was measured and dropped: in 32
- * PCA dimensions it skipped 4% of the groups.)
+ * costs two passes over blocks of rows, the blocks spread over OpenMP
+ * threads.  The first takes the block's dot products with every start's
+ * candidates (ie__dots_f32: the rows are read once, not once a start),
+ * keeps them, and adds up the block's share of each candidate's
+ * potential; the second, once each start has kept its best, lowers the
+ * start's D² from the kept products, with the block sums its next draw
+ * uses.  The shares are added in block order and a dot product
+ * is the same chain wherever its column falls, so the centres depend on
+ * neither the threads nor the starts beside them: each start draws from
+ * its own stream, and gets the centres of running alone.  Squared
+ * distances are ‖y‖² + ‖x‖² − 2 y·x in double from the float dot products,
+ * clamped at 0 (a candidate is at 0 from itself).  (Pruning by the triangle
+ * inequality, Elkan 2003, was measured and dropped: in 32 PCA dimensions it
+ * skipped 4% of the groups.)
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
+#include "host/host.h"
 #include "internal.h"
 #include "mauve.h"
 
@@ -38,32 +42,38 @@ static uint64_t sm_next(uint64_t *x) {
 }
 double ie__mauve_unit(uint64_t *state) { return (double)(sm_next(state) >> 11) * 0x1p-53; }
 
-int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k, int64_t starts) {
+static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
+
+int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k, int64_t starts,
+                        int threads) {
   memset(s, 0, sizeof *s);
   s->y = y;
   s->n = n;
   s->r = r;
   s->k = k;
   s->starts = starts;
+  s->threads = threads > 0 ? threads : 1;
   s->t = 2 + (int64_t)floor(log((double)k));
   s->tp = (s->t + SEED_LANES - 1) / SEED_LANES * SEED_LANES;
   s->nb = (n + SEED_BLOCK - 1) / SEED_BLOCK;
-  const size_t S = (size_t)starts, L = S * (size_t)s->tp;
+  s->lc = round16(starts * s->tp);
+  const size_t S = (size_t)starts, L = (size_t)s->lc;
   s->yn = ie__malloc((size_t)n * sizeof *s->yn);
   s->d2 = ie__malloc(S * (size_t)n * sizeof *s->d2);
   s->blk = ie__malloc(S * (size_t)s->nb * sizeof *s->blk);
   s->bcum = ie__malloc((size_t)s->nb * sizeof *s->bcum);
+  s->potb = ie__malloc((size_t)s->nb * L * sizeof *s->potb);
+  s->ct = ie__calloc(L * (size_t)r, sizeof *s->ct); /* pads: zero rows (+inf norms, set by a run) */
   s->dots = ie__malloc((size_t)n * L * sizeof *s->dots);
-  s->cc = ie__malloc(L * (size_t)r * sizeof *s->cc);
   s->cand = ie__malloc(L * sizeof *s->cand);
+  s->kept = ie__malloc(S * sizeof *s->kept);
   s->pot = ie__malloc(L * sizeof *s->pot);
   s->cn = ie__malloc(L * sizeof *s->cn);
-  if (!s->yn || !s->d2 || !s->blk || !s->bcum || !s->dots || !s->cc || !s->cand || !s->pot || !s->cn) {
+  if (!s->yn || !s->d2 || !s->blk || !s->bcum || !s->potb || !s->ct || !s->dots || !s->cand || !s->kept ||
+      !s->pot || !s->cn) {
     ie__mauve_seed_free(s);
     return -1;
   }
-  memset(s->cc, 0, L * (size_t)r * sizeof *s->cc);    /* the pad candidates: zero rows, */
-  for (size_t m = 0; m < L; m++) s->cn[m] = INFINITY; /* infinitely far */
   for (int64_t i = 0; i < n; i++) {
     const float *yi = y + (size_t)i * (size_t)r;
     double a = 0;
@@ -74,7 +84,7 @@ int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r,
 }
 
 void ie__mauve_seed_free(ie__mauve_seed *s) {
-  void *p[] = {s->yn, s->d2, s->blk, s->bcum, s->dots, s->cc, s->cand, s->pot, s->cn};
+  void *p[] = {s->yn, s->d2, s->blk, s->bcum, s->potb, s->ct, s->dots, s->cand, s->kept, s->pot, s->cn};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
   memset(s, 0, sizeof *s);
 }
@@ -108,99 +118,126 @@ static int64_t draw(const ie__mauve_seed *s, const double *d2, const double *blk
   return last >= 0 ? last : lo * SEED_BLOCK;
 }
 
-/* Start st's D² ← min(D², d²(·, x)) with column col of the dots (x = row
- * `self`, ‖x‖² = xn), and its block sums. */
-static void lower(ie__mauve_seed *s, int64_t st, int64_t col, int64_t self, double xn) {
-  const int64_t n = s->n;
-  const size_t L = (size_t)s->live * (size_t)s->tp;
-  double *d2 = s->d2 + (size_t)st * (size_t)n, *blk = s->blk + (size_t)st * (size_t)s->nb;
+/* The squared distance of a row (‖y‖² = yn) and a centre (‖x‖² = xn) from
+ * their float dot product, clamped at 0. */
+static inline double dist2(double yn, double xn, float dot) {
+  const double v = yn + xn - 2.0 * (double)dot;
+  return v > 0 ? v : 0;
+}
+
+/* The dot products of block b's rows with every candidate (SEED_BLOCK ×
+ * lc floats a block, in s->dots), and, when `pot`, the block's share of
+ * each candidate's potential Σ_i min(D²_i, d²(i, x)). */
+static void candidates(ie__mauve_seed *s, int pot) {
+  const int64_t n = s->n, tp = s->tp, lc = s->lc, L = s->live * tp;
+  const double *cn = s->cn;
+#pragma omp parallel for schedule(static) num_threads(s->threads) if (s->nb > 1)
   for (int64_t b = 0; b < s->nb; b++) {
-    const int64_t e = (b + 1) * SEED_BLOCK < n ? (b + 1) * SEED_BLOCK : n;
-    double a = 0;
-    for (int64_t i = b * SEED_BLOCK; i < e; i++) {
-      double v = s->yn[i] + xn - 2.0 * (double)s->dots[(size_t)i * L + (size_t)col];
-      v = v > 0 ? v : 0;
-      const double d = v < d2[i] ? v : d2[i];
-      d2[i] = d;
-      a += d;
+    const int64_t i0 = b * SEED_BLOCK, m = n - i0 < SEED_BLOCK ? n - i0 : SEED_BLOCK;
+    float *tile = s->dots + (size_t)i0 * (size_t)lc;
+    ie__dots_f32(s->y + (size_t)i0 * (size_t)s->r, (size_t)s->r, m, s->r, s->ct, (size_t)lc, lc, tile, (size_t)lc);
+    if (!pot) continue;
+    double *pb = s->potb + (size_t)b * (size_t)lc;
+    for (int64_t q = 0; q < L; q++) pb[q] = 0;
+    for (int64_t i = 0; i < m; i++) {
+      const double yi = s->yn[i0 + i];
+      const float *dt = tile + (size_t)i * (size_t)lc;
+      for (int64_t st = 0; st < s->live; st++) {
+        const double di = s->d2[(size_t)st * (size_t)n + (size_t)(i0 + i)];
+#pragma omp simd
+        for (int64_t q = st * tp; q < (st + 1) * tp; q++) {
+          const double v = dist2(yi, cn[q], dt[q]);
+          pb[q] += v < di ? v : di;
+        }
+      }
     }
-    blk[b] = a;
   }
-  if (d2[self] != 0) { /* a candidate is at 0 from itself */
-    const int64_t b = self / SEED_BLOCK, e = (b + 1) * SEED_BLOCK < n ? (b + 1) * SEED_BLOCK : n;
-    d2[self] = 0;
-    double a = 0;
-    for (int64_t i = b * SEED_BLOCK; i < e; i++) a += d2[i];
-    blk[b] = a;
+  if (!pot) return;
+  for (int64_t q = 0; q < L; q++) s->pot[q] = 0;
+  for (int64_t b = 0; b < s->nb; b++) /* block order: the same sums on any team */
+    for (int64_t q = 0; q < L; q++) s->pot[q] += s->potb[(size_t)b * (size_t)lc + (size_t)q];
+  for (int64_t q = 0; q < L; q++) { /* a candidate is at 0 from itself: its own row adds nothing */
+    if (isinf(cn[q])) continue;     /* a pad lane */
+    const int64_t x = s->cand[q];
+    const double v = dist2(s->yn[x], cn[q], s->dots[(size_t)x * (size_t)lc + (size_t)q]);
+    const double d = s->d2[(size_t)(q / tp) * (size_t)n + (size_t)x];
+    s->pot[q] -= v < d ? v : d;
   }
 }
 
-/* dots (n × L) = y · ccᵀ, every start's candidates at once */
-static void dots(ie__mauve_seed *s) {
-  const int L = (int)(s->live * s->tp);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->n, L, (int)s->r, 1.0f, s->y, (int)s->r, s->cc,
-              (int)s->r, 0.0f, s->dots, L);
+/* Each start's D² ← min(D², d²(·, x)) for the candidate x it keeps (column
+ * kept[st] of the dots), and its block sums. */
+static void lower(ie__mauve_seed *s) {
+  const int64_t n = s->n, S = s->live, lc = s->lc;
+#pragma omp parallel for schedule(static) num_threads(s->threads) if (s->nb > 1)
+  for (int64_t b = 0; b < s->nb; b++) {
+    const int64_t i0 = b * SEED_BLOCK, m = n - i0 < SEED_BLOCK ? n - i0 : SEED_BLOCK;
+    for (int64_t st = 0; st < S; st++) {
+      const int64_t q = s->kept[st];
+      const float *dt = s->dots + (size_t)i0 * (size_t)lc + (size_t)q;
+      double *d2 = s->d2 + (size_t)st * (size_t)n + (size_t)i0;
+      const double xn = s->cn[q];
+      double a = 0;
+      for (int64_t i = 0; i < m; i++) {
+        const double v = dist2(s->yn[i0 + i], xn, dt[(size_t)i * (size_t)lc]);
+        const double d = v < d2[i] ? v : d2[i];
+        d2[i] = d;
+        a += d;
+      }
+      s->blk[(size_t)st * (size_t)s->nb + (size_t)b] = a;
+    }
+  }
+  for (int64_t st = 0; st < S; st++) { /* a centre is at 0 from itself */
+    const int64_t self = s->cand[s->kept[st]], b = self / SEED_BLOCK;
+    double *d2 = s->d2 + (size_t)st * (size_t)n;
+    if (d2[self] == 0) continue;
+    const int64_t e = (b + 1) * SEED_BLOCK < n ? (b + 1) * SEED_BLOCK : n;
+    d2[self] = 0;
+    double a = 0;
+    for (int64_t i = b * SEED_BLOCK; i < e; i++) a += d2[i];
+    s->blk[(size_t)st * (size_t)s->nb + (size_t)b] = a;
+  }
+}
+
+/* Candidate q becomes row x. */
+static void candidate(ie__mauve_seed *s, int64_t q, int64_t x) {
+  const float *yx = s->y + (size_t)x * (size_t)s->r;
+  s->cand[q] = x;
+  s->cn[q] = s->yn[x];
+  for (int64_t u = 0; u < s->r; u++) s->ct[(size_t)u * (size_t)s->lc + (size_t)q] = yx[u];
 }
 
 void ie__mauve_seed_run(ie__mauve_seed *s, int64_t count, uint64_t *const *rng, float *const *c) {
   s->live = count < s->starts ? count : s->starts;
   const int64_t n = s->n, r = s->r, k = s->k, t = s->t, tp = s->tp, S = s->live;
-  const size_t L = (size_t)S * (size_t)tp;
-  /* the first centres: a row each, drawn uniformly */
+  /* the first centres: a row each, drawn uniformly, as each start's first candidate */
+  for (int64_t q = 0; q < s->lc; q++) s->cn[q] = INFINITY;
   for (int64_t st = 0; st < S; st++) {
     int64_t first = (int64_t)(ie__mauve_unit(rng[st]) * (double)n);
     if (first >= n) first = n - 1;
-    s->cand[st * tp] = first;
+    candidate(s, st * tp, first);
+    s->kept[st] = st * tp;
     memcpy(c[st], s->y + (size_t)first * (size_t)r, (size_t)r * sizeof *c[st]);
-    memcpy(s->cc + (size_t)(st * tp) * (size_t)r, c[st], (size_t)r * sizeof *s->cc);
   }
-  dots(s);
+  candidates(s, 0);
   for (size_t i = 0; i < (size_t)S * (size_t)n; i++) s->d2[i] = INFINITY;
-  for (int64_t st = 0; st < S; st++) lower(s, st, st * tp, s->cand[st * tp], s->yn[s->cand[st * tp]]);
+  lower(s);
   for (int64_t j = 1; j < k; j++) {
     /* each start's candidates, from its own stream */
     for (int64_t st = 0; st < S; st++) {
       const double *d2 = s->d2 + (size_t)st * (size_t)n, *blk = s->blk + (size_t)st * (size_t)s->nb;
       double total = 0;
       for (int64_t b = 0; b < s->nb; b++) s->bcum[b] = (total += blk[b]);
-      for (int64_t m = st * tp; m < st * tp + t; m++) {
-        const int64_t x = draw(s, d2, blk, total, ie__mauve_unit(rng[st]));
-        s->cand[m] = x;
-        s->cn[m] = s->yn[x];
-        memcpy(s->cc + (size_t)m * (size_t)r, s->y + (size_t)x * (size_t)r, (size_t)r * sizeof *s->cc);
-      }
+      for (int64_t q = st * tp; q < st * tp + t; q++) candidate(s, q, draw(s, d2, blk, total, ie__mauve_unit(rng[st])));
     }
-    for (size_t m = 0; m < L; m++) s->pot[m] = 0;
-    dots(s);
-    /* the potentials, one lane a candidate */
-    double *pot = s->pot;
-    const double *cn = s->cn;
-    for (int64_t i = 0; i < n; i++) {
-      const double yi = s->yn[i];
-      const float *dt = s->dots + (size_t)i * L;
-      for (int64_t st = 0; st < S; st++) {
-        const double di = s->d2[(size_t)st * (size_t)n + (size_t)i];
-        for (int64_t m0 = st * tp; m0 < (st + 1) * tp; m0 += SEED_LANES)
-          for (int64_t m = m0; m < m0 + SEED_LANES; m++) {
-            double v = yi + cn[m] - 2.0 * (double)dt[m];
-            v = v > 0 ? v : 0;
-            pot[m] += v < di ? v : di;
-          }
-      }
-    }
+    candidates(s, 1);
     for (int64_t st = 0; st < S; st++) {
-      const double *d2 = s->d2 + (size_t)st * (size_t)n;
       int64_t best = st * tp;
-      for (int64_t m = st * tp; m < st * tp + t; m++) {
-        /* a candidate is at 0 from itself: its own row adds nothing */
-        const int64_t x = s->cand[m];
-        double v = s->yn[x] + cn[m] - 2.0 * (double)s->dots[(size_t)x * L + (size_t)m];
-        v = v > 0 ? v : 0;
-        pot[m] -= v < d2[x] ? v : d2[x];
-        if (pot[m] < pot[best]) best = m;
-      }
-      memcpy(c[st] + (size_t)j * (size_t)r, s->cc + (size_t)best * (size_t)r, (size_t)r * sizeof *c[st]);
-      lower(s, st, best, s->cand[best], cn[best]);
+      for (int64_t q = st * tp; q < st * tp + t; q++)
+        if (s->pot[q] < s->pot[best]) best = q;
+      s->kept[st] = best;
+      memcpy(c[st] + (size_t)j * (size_t)r, s->y + (size_t)s->cand[best] * (size_t)r, (size_t)r * sizeof *c[st]);
     }
+    lower(s);
   }
 }

@@ -2,14 +2,14 @@
  * test_mauve_bounds.c — the pieces of MAUVE's k-means that skip work
  * (docs/SPEC.md §8), checked against doing all of it.  Linked against the
  * static library to reach the private backend table (src/mauve.h):
- *   - the CPU assignment with Hamerly's bounds gives, at every Lloyd step,
+ *   - the CPU assignment with Yinyang's group bounds gives, at every Lloyd step,
  *     the labels of measuring every row (the same op after `restart`), and
  *     those are the argmin of the exact squared distances up to the float
  *     formula's rounding (checked in double here);
  *   - exact ties (duplicate centres) go to the lowest index;
  *   - the k-means++ start picks rows, one in each of k far-apart clusters,
- *     the same centres for the same stream, and the same when several
- *     starts run side by side as when each runs alone.
+ *     the same centres for the same stream, the same when several starts
+ *     run side by side as when each runs alone, and on any thread count.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -66,7 +66,7 @@ static void means(const float *y, const int32_t *lab, int64_t n, int64_t r, int6
   free(s);
 }
 
-Test(mauve_bounds, hamerly_equals_measuring_every_row) {
+Test(mauve_bounds, bounds_equal_measuring_every_row) {
   const int64_t n = 4000, r = 24, k = 90, dup = 50;
   rng_state = 19;
   float *y = clustered(n, r, 60, 1.0, 0.5, dup); /* overlapping: many rows near a boundary */
@@ -194,7 +194,7 @@ Test(mauve_bounds, seed_finds_every_far_cluster) {
   /* 25 clusters, centres ~10 apart, noise 0.05 */
   float *y = clustered(n, r, k, 10.0, 0.05, 0);
   ie__mauve_seed sd;
-  cr_assert(ie__mauve_seed_init(&sd, y, n, r, k, 3) == 0);
+  cr_assert(ie__mauve_seed_init(&sd, y, n, r, k, 3, 2) == 0);
   float *c1 = malloc((size_t)k * (size_t)r * sizeof *c1), *c2 = malloc((size_t)k * (size_t)r * sizeof *c2);
   float *c3 = malloc(3 * (size_t)k * (size_t)r * sizeof *c3);
   cr_assert(c1 && c2 && c3);
@@ -218,6 +218,16 @@ Test(mauve_bounds, seed_finds_every_far_cluster) {
   pa[0] = &a2;
   ie__mauve_seed_run(&sd, 1, pa, &c2);
   cr_assert(memcmp(cs[2], c2, (size_t)k * (size_t)r * sizeof *c2) == 0, "start 2 of 3 differs from running it alone");
+  /* the threads do not matter: one thread, and more threads than blocks */
+  for (int threads = 1; threads <= 64; threads += 63) {
+    ie__mauve_seed one;
+    cr_assert(ie__mauve_seed_init(&one, y, n, r, k, 1, threads) == 0);
+    uint64_t s3 = 123;
+    uint64_t *p3[1] = {&s3};
+    ie__mauve_seed_run(&one, 1, p3, &c2);
+    cr_assert(memcmp(c1, c2, (size_t)k * (size_t)r * sizeof *c1) == 0, "%d thread(s) gave other centres", threads);
+    ie__mauve_seed_free(&one);
+  }
   /* each centre is a row; the nearest centre of every row is within the noise */
   for (int64_t j = 0; j < k; j++) {
     int found = 0;

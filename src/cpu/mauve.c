@@ -1,8 +1,9 @@
 /*
  * cpu/mauve.c — the CPU's share of MAUVE (docs/SPEC.md §8, src/mauve.h): unit
  * rows in float, the covariance by float products of chunks of rows (ssyrk)
- * added in double, the projection by sgemm, the k-means assignment by float
- * GEMM (sgemm) and an argmin, and the centroid update in double.
+ * added in double, the projection by sgemm, the k-means assignment (float
+ * dot products in register tiles, src/host/dots.c, behind Yinyang's group
+ * bounds, on OpenMP threads) and the centroid update in double.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #include <cblas.h>
 
 #include "../backend.h"
+#include "../host/host.h"
 #include "../mauve.h"
+#include "../threads.h"
 #include "convert.h"
 
 static double elem(const char *row, ie_dtype dt, int64_t j) {
@@ -26,10 +29,9 @@ static double elem(const char *row, ie_dtype dt, int64_t j) {
 static ie_status cpu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z, int64_t row0,
                                ie_rowerr *err) {
   (void)sess;
-  (void)ctx;
   const size_t esz = ie__dtype_size(x->dtype);
   const int64_t d = x->cols;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(ie__threads(ctx))
   for (int64_t i = 0; i < x->rows; i++) {
     const char *row = (const char *)x->buf + x->offset + (size_t)i * (size_t)x->stride * esz;
     float *out = (float *)((char *)z->buf + z->offset) + (size_t)(row0 + i) * (size_t)z->stride;
@@ -83,7 +85,7 @@ static ie_status cpu_covariance(ie_context *ctx, void *sess, const ie_mat *z, do
   for (int64_t i = 0; i < n; i++) /* row order: each column summed in row order */
     for (int64_t j = 0; j < d; j++) mean[j] += Z[(size_t)i * ld + (size_t)j];
   for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(ie__threads(ctx))
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < d; j++) Z[(size_t)i * ld + (size_t)j] = (float)(Z[(size_t)i * ld + (size_t)j] - mean[j]);
   memset(cov, 0, (size_t)d * (size_t)d * sizeof *cov);
@@ -91,7 +93,6 @@ static ie_status cpu_covariance(ie_context *ctx, void *sess, const ie_mat *z, do
     const int64_t m = n - b < cn ? n - b : cn;
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0f, Z + (size_t)b * ld, (int)ld, 0.0f,
                 part, (int)d);
-#pragma omp parallel for schedule(dynamic, 16)
     for (int64_t i = 0; i < d; i++)
       for (int64_t j = i; j < d; j++) cov[(size_t)i * (size_t)d + (size_t)j] += part[(size_t)i * (size_t)d + (size_t)j];
   }
@@ -120,37 +121,43 @@ static ie_status cpu_project(ie_context *ctx, void *sess, const ie_mat *z, const
   return IE_OK;
 }
 
-/* ---- k-means: the assignment with Hamerly's bounds ------------------------------ */
+/* ---- k-means: the assignment with group bounds ------------------------------------ */
 
-/* Hamerly (2010), "Making k-means even faster": each row keeps an upper
- * bound on its distance to its centre and a lower bound on its distance to
- * every other centre; a centre that moves by δ loosens them by δ.  A row
- * keeps its label without a product when its bounds separate its centre
- * from the others by more than the float formula argmin_j fl(‖c_j‖²) −
- * 2 fl(y·c_j) can err; the other rows are gathered and measured by one
- * sgemm a block.  The formula is off by less than E = (r + 4)·2⁻²⁴·(‖y‖ +
- * max‖c‖)² (Higham, "Accuracy and Stability", §3.1: a sum of r terms, in
- * any order, is off by at most r·u·Σ|terms|), so a row is kept only when
- * lower² − upper² > 2E: the formula could neither pick another centre nor
- * tie.  The labels are those of measuring every row. */
+/* Yinyang k-means (Ding et al., ICML 2015), its group filter: the centres
+ * fall in groups of 16 (the columns of one strip of ie__dots_f32), and each
+ * row keeps an upper bound on its distance to its centre and, for every
+ * group, a lower bound on its distance to the group's other centres.  A
+ * centre that moves by δ loosens the bounds by δ (a group's by its
+ * centres' largest δ).  A row measures only the groups whose bound no
+ * longer clears its upper bound, with its own centre's group, and keeps the
+ * least of those: the others cannot win.  "Clears" allows for the float
+ * formula argmin_j fl(‖c_j‖²) − 2 fl(y·c_j), off by less than E = (r + 4)·
+ * 2⁻²⁴·(‖y‖ + max‖c‖)² (Higham, "Accuracy and Stability", §3.1: a sum of
+ * r terms, in any order, is off by at most r·u·Σ|terms|): a group is
+ * skipped only when lower² − upper² > 2E, so that no centre in it could
+ * win or tie.  A dot product is the same chain whether its row is measured
+ * in a block or alone, so the labels are those of measuring every row. */
 
-/* Rows a block of the assignment's products: the block (rows × k floats)
- * stays in the L2 cache. */
-#define IE__KM_BLOCK 256
+/* Rows a block of the first assignment's products: a block (rows × k
+ * floats) of each thread stays in its L2 cache. */
+#define IE__KM_BLOCK 64
 
 typedef struct {
-  int64_t n, k, r;      /* the sizes the buffers below are for */
+  int64_t n, k, r, kp, groups; /* the sizes the buffers below are for; kp: k rounded up to 16, groups kp / 16 */
+  int threads;          /* the scratch's thread slots */
   int fresh;            /* no bounds yet: measure every row */
-  float *g, *yg;        /* IE__KM_BLOCK × k products; IE__KM_BLOCK × r gathered rows */
-  float *cn, *cprev;    /* k: fl(‖c_j‖²); k × r: the centres of the last assignment */
-  float *bmin;          /* k / 16: a row's least value in each block of 16 centres */
-  double *drift, *acc;  /* k: how far each centre moved; r: the update's sums */
-  double *ynrm, *up, *lo; /* n: ‖y_i‖, the bounds */
-  int32_t *lab, *remeasure;  /* n: the last labels; the rows to measure */
+  float *g;             /* a slot per thread: IE__KM_BLOCK × kp products */
+  float *ct, *cn;       /* r × kp: the centres transposed (zero pad); kp: fl(‖c_j‖²) (+inf pad) */
+  float *cprev;         /* k × r: the centres of the last assignment */
+  int32_t *strips;      /* a slot per thread, groups: the groups a row measures */
+  double *drift, *gdrift, *acc; /* k: how far each centre moved; groups: the most in each; r: the update's sums */
+  double *ynrm, *up, *lo; /* n: ‖y_i‖, the upper bounds; n × groups: the lower ones */
+  int32_t *lab;         /* n: the last labels */
 } cpu_km;
 
 static void km_release(cpu_km *m) {
-  void *p[] = {m->g, m->yg, m->bmin, m->cn, m->cprev, m->drift, m->acc, m->ynrm, m->up, m->lo, m->lab, m->remeasure};
+  void *p[] = {m->g, m->ct, m->cn, m->cprev, m->strips, m->drift, m->gdrift, m->acc, m->ynrm, m->up, m->lo,
+               m->lab};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
   memset(m, 0, sizeof *m);
 }
@@ -174,31 +181,100 @@ static void cpu_restart(ie_context *ctx, void *sess) {
   ((cpu_km *)sess)->fresh = 1;
 }
 
-/* The buffers for n rows of r and k centres, made at the first assignment
- * of an ie_mauve call (the sizes do not change within it). */
-static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int64_t r) {
-  if (m->g && m->n == n && m->k == k && m->r == r) return IE_OK;
+/* The buffers for n rows of r, k centres and `threads` threads, made at the
+ * first assignment of an ie_mauve call (the sizes do not change within it). */
+static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int64_t r, int threads) {
+  if (m->g && m->n == n && m->k == k && m->r == r && m->threads == threads) return IE_OK;
   km_release(m);
-  m->n = n, m->k = k, m->r = r, m->fresh = 1;
-  m->g = malloc((size_t)IE__KM_BLOCK * (size_t)k * sizeof *m->g);
-  m->yg = malloc((size_t)IE__KM_BLOCK * (size_t)r * sizeof *m->yg);
-  m->cn = malloc((size_t)k * sizeof *m->cn);
-  m->bmin = malloc((size_t)((k + 15) / 16) * sizeof *m->bmin);
+  const int64_t kp = (k + 15) / 16 * 16, G = kp / 16;
+  const size_t T = (size_t)threads;
+  m->n = n, m->k = k, m->r = r, m->kp = kp, m->groups = G, m->threads = threads, m->fresh = 1;
+  m->g = malloc(T * IE__KM_BLOCK * (size_t)kp * sizeof *m->g);
+  m->ct = calloc((size_t)r * (size_t)kp, sizeof *m->ct);
+  m->cn = malloc((size_t)kp * sizeof *m->cn);
   m->cprev = malloc((size_t)k * (size_t)r * sizeof *m->cprev);
+  m->strips = malloc(T * (size_t)G * sizeof *m->strips);
   m->drift = malloc((size_t)k * sizeof *m->drift);
+  m->gdrift = malloc((size_t)G * sizeof *m->gdrift);
   m->acc = malloc((size_t)r * sizeof *m->acc);
   m->ynrm = malloc((size_t)n * sizeof *m->ynrm);
   m->up = malloc((size_t)n * sizeof *m->up);
-  m->lo = malloc((size_t)n * sizeof *m->lo);
+  m->lo = malloc((size_t)n * (size_t)G * sizeof *m->lo);
   m->lab = malloc((size_t)n * sizeof *m->lab);
-  m->remeasure = malloc((size_t)n * sizeof *m->remeasure);
-  if (!m->g || !m->yg || !m->bmin || !m->cn || !m->cprev || !m->drift || !m->acc || !m->ynrm || !m->up || !m->lo ||
-      !m->lab || !m->remeasure) {
+  if (!m->g || !m->ct || !m->cn || !m->cprev || !m->strips || !m->drift || !m->gdrift || !m->acc ||
+      !m->ynrm || !m->up || !m->lo || !m->lab) {
     km_release(m);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the k-means assignment (%lld rows)",
                      (long long)n);
   }
+  for (int64_t j = k; j < kp; j++) m->cn[j] = INFINITY; /* the pad: never the nearest */
   return IE_OK;
+}
+
+/* Row i's label and bounds from its formula values v (v[16q + l]: centre
+ * 16·strips[q] + l) over `count` groups, its own among them: the least
+ * value (the lowest index on a tie), each group's least but that one. */
+static void km_settle(cpu_km *m, int64_t i, float *v, const int32_t *strips, int64_t count, double e) {
+  for (int64_t q = 0; q < count; q++) {
+    float *vq = v + (size_t)q * 16;
+    const float *cn = m->cn + (size_t)strips[q] * 16;
+#pragma omp simd
+    for (int l = 0; l < 16; l++) vq[l] = cn[l] - 2.0f * vq[l];
+  }
+  int64_t bq = 0, bl = 0;
+  for (int64_t q = 0; q < count; q++) /* the groups ascend: the first least is the lowest index */
+    for (int l = 0; l < 16; l++)
+      if (v[(size_t)q * 16 + (size_t)l] < v[(size_t)bq * 16 + (size_t)bl]) bq = q, bl = l;
+  const double yn2 = m->ynrm[i] * m->ynrm[i];
+  double *lo = m->lo + (size_t)i * (size_t)m->groups;
+  for (int64_t q = 0; q < count; q++) {
+    float least = INFINITY;
+    for (int l = 0; l < 16; l++)
+      if (!(q == bq && l == bl) && v[(size_t)q * 16 + (size_t)l] < least) least = v[(size_t)q * 16 + (size_t)l];
+    const double l2 = (double)least + yn2 - e;
+    lo[strips[q]] = l2 > 0 ? sqrt(l2) : 0;
+  }
+  const double u2 = (double)v[(size_t)bq * 16 + (size_t)bl] + yn2 + e;
+  m->up[i] = sqrt(u2 > 0 ? u2 : 0);
+  m->lab[i] = (int32_t)(strips[bq] * 16 + bl);
+}
+
+/* E for row i (above), from the largest centre norm cmax. */
+static double km_error(const cpu_km *m, int64_t i, double eps, double cmax) {
+  return eps * (m->ynrm[i] + cmax) * (m->ynrm[i] + cmax);
+}
+
+/* Every row of a block (rows i0 .. i0 + mb − 1), against every centre, in
+ * thread slot `slot`. */
+static void km_block(cpu_km *m, const float *Y, size_t ys, int64_t i0, int64_t mb, int slot, double eps,
+                     double cmax) {
+  const int64_t kp = m->kp, G = m->groups;
+  float *g = m->g + (size_t)slot * IE__KM_BLOCK * (size_t)kp;
+  int32_t *strips = m->strips + (size_t)slot * (size_t)G;
+  for (int64_t q = 0; q < G; q++) strips[q] = (int32_t)q;
+  ie__dots_f32(Y + (size_t)i0 * ys, ys, mb, m->r, m->ct, (size_t)kp, kp, g, (size_t)kp);
+  for (int64_t q = 0; q < mb; q++)
+    km_settle(m, i0 + q, g + (size_t)q * (size_t)kp, strips, G, km_error(m, i0 + q, eps, cmax));
+}
+
+/* Row i after the centres moved: its bounds loosened, the groups they no
+ * longer clear measured. */
+static void km_row(cpu_km *m, const float *yi, int64_t i, int slot, double eps, double cmax) {
+  const int64_t G = m->groups, own = m->lab[i] / 16;
+  int32_t *strips = m->strips + (size_t)slot * (size_t)G;
+  double *lo = m->lo + (size_t)i * (size_t)G;
+  const double u = m->up[i] + m->drift[m->lab[i]], e = km_error(m, i, eps, cmax);
+  m->up[i] = u;
+  int64_t count = 0;
+  for (int64_t q = 0; q < G; q++) {
+    const double l = lo[q] - m->gdrift[q];
+    lo[q] = l;
+    if (q == own || !(l > 0 && l * l - u * u > 2 * e)) strips[count++] = (int32_t)q;
+  }
+  if (count == 1 && lo[own] > 0 && lo[own] * lo[own] - u * u > 2 * e) return; /* every group clears it */
+  float *v = m->g + (size_t)slot * IE__KM_BLOCK * (size_t)m->kp;
+  ie__dots_f32_strips(yi, m->r, m->ct, (size_t)m->kp, strips, count, v);
+  km_settle(m, i, v, strips, count, e);
 }
 
 static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, int32_t *labels) {
@@ -207,21 +283,26 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
   const size_t ys = (size_t)y->stride, cs = (size_t)c->stride;
   const float *Y = (const float *)((const char *)y->buf + y->offset);
   const float *C = (const float *)((const char *)c->buf + c->offset);
-  const ie_status st = km_ready(ctx, m, n, k, r);
+  const int threads = ie__threads(ctx);
+  const ie_status st = km_ready(ctx, m, n, k, r, threads);
   if (st != IE_OK) return st;
+  const int64_t kp = m->kp, G = m->groups;
   double cmax = 0;
   for (int64_t j = 0; j < k; j++) {
     double a = 0;
     for (int64_t t = 0; t < r; t++) {
       const double v = C[(size_t)j * cs + (size_t)t];
       a += v * v;
+      m->ct[(size_t)t * (size_t)kp + (size_t)j] = C[(size_t)j * cs + (size_t)t];
     }
     m->cn[j] = (float)a;
     if (a > cmax) cmax = a;
   }
   cmax = sqrt(cmax);
   const double eps = (double)(r + 4) * 0x1p-24 * 1.01;
-  int64_t nt = 0;
+  /* a team only when there is work for it; a row's label does not depend
+   * on the thread that measures it */
+  const int team = threads > 1 && n * k * r > 100000;
   if (m->fresh) {
     for (int64_t i = 0; i < n; i++) {
       double a = 0;
@@ -230,11 +311,15 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
         a += v * v;
       }
       m->ynrm[i] = sqrt(a);
-      m->remeasure[nt++] = (int32_t)i;
+    }
+    const int64_t blocks = (n + IE__KM_BLOCK - 1) / IE__KM_BLOCK;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (team)
+    for (int64_t b = 0; b < blocks; b++) {
+      const int64_t i0 = b * IE__KM_BLOCK;
+      km_block(m, Y, ys, i0, n - i0 < IE__KM_BLOCK ? n - i0 : IE__KM_BLOCK, omp_get_thread_num(), eps, cmax);
     }
   } else {
-    double dmax = 0, dmax2 = 0; /* the two largest drifts, the largest at jmax */
-    int64_t jmax = -1;
+    for (int64_t q = 0; q < G; q++) m->gdrift[q] = 0;
     for (int64_t j = 0; j < k; j++) {
       double a = 0;
       for (int64_t t = 0; t < r; t++) {
@@ -242,65 +327,10 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
         a += v * v;
       }
       m->drift[j] = sqrt(a);
-      if (m->drift[j] > dmax) {
-        dmax2 = dmax;
-        dmax = m->drift[j];
-        jmax = j;
-      } else if (m->drift[j] > dmax2) {
-        dmax2 = m->drift[j];
-      }
+      if (m->drift[j] > m->gdrift[j / 16]) m->gdrift[j / 16] = m->drift[j];
     }
-    for (int64_t i = 0; i < n; i++) {
-      /* the other centres came at most the largest drift but the row's own nearer */
-      const double u = m->up[i] + m->drift[m->lab[i]], l = m->lo[i] - (m->lab[i] == jmax ? dmax2 : dmax);
-      m->up[i] = u;
-      m->lo[i] = l;
-      const double e = eps * (m->ynrm[i] + cmax) * (m->ynrm[i] + cmax);
-      if (!(l > 0 && l * l - u * u > 2 * e)) m->remeasure[nt++] = (int32_t)i;
-    }
-  }
-  for (int64_t b = 0; b < nt; b += IE__KM_BLOCK) {
-    const int64_t mb = nt - b < IE__KM_BLOCK ? nt - b : IE__KM_BLOCK;
-    for (int64_t q = 0; q < mb; q++)
-      memcpy(m->yg + (size_t)q * (size_t)r, Y + (size_t)m->remeasure[b + q] * ys, (size_t)r * sizeof *m->yg);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mb, (int)k, (int)r, 1.0f, m->yg, (int)r, C, (int)cs,
-                0.0f, m->g, (int)k);
-    /* serial: no OpenMP team to wake between OpenBLAS's calls.  Per row:
-     * the values into gi in place and the minimum of each block of 16
-     * (exact in any order, so vectorised), the first block holding the
-     * least, the first index in it, and the runner-up's value. */
-    for (int64_t q = 0; q < mb; q++) {
-      float *gi = m->g + (size_t)q * (size_t)k, *bm = m->bmin;
-      const int64_t nbk = (k + 15) / 16;
-      for (int64_t jb = 0; jb < nbk; jb++) {
-        const int64_t j0 = jb * 16, j1 = j0 + 16 < k ? j0 + 16 : k;
-        float lo = INFINITY;
-#pragma omp simd reduction(min : lo)
-        for (int64_t j = j0; j < j1; j++) {
-          const float v = m->cn[j] - 2.0f * gi[j];
-          gi[j] = v;
-          lo = v < lo ? v : lo;
-        }
-        bm[jb] = lo;
-      }
-      int64_t bb = 0;
-      for (int64_t jb = 1; jb < nbk; jb++)
-        if (bm[jb] < bm[bb]) bb = jb;
-      const float best = bm[bb];
-      int64_t j0 = bb * 16;
-      while (gi[j0] != best) j0++;
-      float second = INFINITY;
-      for (int64_t jb = 0; jb < nbk; jb++)
-        if (jb != bb && bm[jb] < second) second = bm[jb];
-      for (int64_t j = bb * 16; j < (bb * 16 + 16 < k ? bb * 16 + 16 : k); j++)
-        if (j != j0 && gi[j] < second) second = gi[j];
-      const int64_t i = m->remeasure[b + q];
-      const double yn2 = m->ynrm[i] * m->ynrm[i], e = eps * (m->ynrm[i] + cmax) * (m->ynrm[i] + cmax);
-      const double u2 = (double)best + yn2 + e, l2 = (double)second + yn2 - e;
-      m->lab[i] = (int32_t)j0;
-      m->up[i] = sqrt(u2 > 0 ? u2 : 0);
-      m->lo[i] = l2 > 0 ? sqrt(l2) : 0; /* k = 1: +inf */
-    }
+#pragma omp parallel for schedule(dynamic, 256) num_threads(threads) if (team)
+    for (int64_t i = 0; i < n; i++) km_row(m, Y + (size_t)i * ys, i, omp_get_thread_num(), eps, cmax);
   }
   for (int64_t j = 0; j < k; j++) memcpy(m->cprev + (size_t)j * (size_t)r, C + (size_t)j * cs, (size_t)r * sizeof *C);
   m->fresh = 0;

@@ -60,4 +60,15 @@ double ie__load_double(const void *p, ie_dtype t);
 ie_status ie__host_eigvalsh(ie_context *ctx, const char *who, void *a,
                             ie_dtype dt, int64_t sets, int64_t m, double *w);
 
+/* out[i·ldo + j] = Σ_t y[i·ys + t]·ct[t·ldc + j] for i < rows, j < cols (a
+ * multiple of 16; ct holds the centres transposed, zero in the padding):
+ * each a float chain over t in order (fused where the CPU has FMA), the
+ * same for a pair wherever it falls in the block (src/host/dots.c). */
+void ie__dots_f32(const float *y, size_t ys, int64_t rows, int64_t r, const float *ct, size_t ldc, int64_t cols,
+                  float *out, size_t ldo);
+/* The same chains for one row y against strips[0 .. count) of 16 columns
+ * each (strip s: columns 16s .. 16s + 15 of ct): out is count × 16. */
+void ie__dots_f32_strips(const float *y, int64_t r, const float *ct, size_t ldc, const int32_t *strips,
+                         int64_t count, float *out);
+
 #endif
