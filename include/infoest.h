@@ -979,7 +979,7 @@ IE_API ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts,
  * [n_p, d] (f32, f16, bf16; f64 on the CPU; host or device memory), all
  * clustered jointly (docs/SPEC.md §8): rows scaled to unit L2 norm (a zero row
  * stays zero); PCA of all rows together (covariance by GEMM, on the CPU
- * float32 products of blocks of 512 rows added in double; the leading axes
+ * float32 products of blocks of 2048 rows added in double; the leading axes
  * only by LAPACK dsytrd, dsterf, dstemr, dormtr);
  * k-means on the projected rows in float32: a k-means++ start (the greedy
  * variant, 2 + ⌊ln k⌋ candidates a centre, as scikit-learn) from the

@@ -228,7 +228,8 @@ void ie__mauve_seed_run(ie__mauve_seed *s, int64_t count, uint64_t *const *rng, 
       const double *d2 = s->d2 + (size_t)st * (size_t)n, *blk = s->blk + (size_t)st * (size_t)s->nb;
       double total = 0;
       for (int64_t b = 0; b < s->nb; b++) s->bcum[b] = (total += blk[b]);
-      for (int64_t q = st * tp; q < st * tp + t; q++) candidate(s, q, draw(s, d2, blk, total, ie__mauve_unit(rng[st])));
+      for (int64_t q = st * tp; q < st * tp + t; q++)
+        candidate(s, q, draw(s, d2, blk, total, ie__mauve_unit(rng[st])));
     }
     candidates(s, 1);
     for (int64_t st = 0; st < S; st++) {

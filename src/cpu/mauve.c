@@ -66,9 +66,12 @@ static ie_status cpu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, con
   return IE_OK;
 }
 
-/* Rows a float product sums before the covariance adds it in double: short
- * enough that float's rounding stays near 1e-7 relative. */
-#define IE__COV_CHUNK 512
+/* Rows a float product sums before the covariance adds it in double.  A
+ * float sum of m products is off by about √m·2⁻²⁴ of their magnitudes
+ * (m·2⁻²⁴ at worst): 2048 rows keep that near 1e-6, with one double
+ * addition of the d × d triangle a chunk (a serial pass: an OpenMP team
+ * between OpenBLAS's calls would fight its threads). */
+#define IE__COV_CHUNK 2048
 
 /* Centres z in place (z ← z − μ, rounded to float) and writes μ (the
  * column means in double) and the covariance: Σ over chunks of rows of the
@@ -150,13 +153,14 @@ typedef struct {
   float *ct, *cn;       /* r × kp: the centres transposed (zero pad); kp: fl(‖c_j‖²) (+inf pad) */
   float *cprev;         /* k × r: the centres of the last assignment */
   int32_t *strips;      /* a slot per thread, groups: the groups a row measures */
+  float *least;         /* a slot per thread, groups: their least values */
   double *drift, *gdrift, *acc; /* k: how far each centre moved; groups: the most in each; r: the update's sums */
   double *ynrm, *up, *lo; /* n: ‖y_i‖, the upper bounds; n × groups: the lower ones */
   int32_t *lab;         /* n: the last labels */
 } cpu_km;
 
 static void km_release(cpu_km *m) {
-  void *p[] = {m->g, m->ct, m->cn, m->cprev, m->strips, m->drift, m->gdrift, m->acc, m->ynrm, m->up, m->lo,
+  void *p[] = {m->g, m->ct, m->cn, m->cprev, m->strips, m->least, m->drift, m->gdrift, m->acc, m->ynrm, m->up, m->lo,
                m->lab};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
   memset(m, 0, sizeof *m);
@@ -194,6 +198,7 @@ static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int6
   m->cn = malloc((size_t)kp * sizeof *m->cn);
   m->cprev = malloc((size_t)k * (size_t)r * sizeof *m->cprev);
   m->strips = malloc(T * (size_t)G * sizeof *m->strips);
+  m->least = malloc(T * (size_t)G * sizeof *m->least);
   m->drift = malloc((size_t)k * sizeof *m->drift);
   m->gdrift = malloc((size_t)G * sizeof *m->gdrift);
   m->acc = malloc((size_t)r * sizeof *m->acc);
@@ -201,7 +206,7 @@ static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int6
   m->up = malloc((size_t)n * sizeof *m->up);
   m->lo = malloc((size_t)n * (size_t)G * sizeof *m->lo);
   m->lab = malloc((size_t)n * sizeof *m->lab);
-  if (!m->g || !m->ct || !m->cn || !m->cprev || !m->strips || !m->drift || !m->gdrift || !m->acc ||
+  if (!m->g || !m->ct || !m->cn || !m->cprev || !m->strips || !m->least || !m->drift || !m->gdrift || !m->acc ||
       !m->ynrm || !m->up || !m->lo || !m->lab) {
     km_release(m);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the k-means assignment (%lld rows)",
@@ -214,27 +219,36 @@ static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int6
 /* Row i's label and bounds from its formula values v (v[16q + l]: centre
  * 16·strips[q] + l) over `count` groups, its own among them: the least
  * value (the lowest index on a tie), each group's least but that one. */
-static void km_settle(cpu_km *m, int64_t i, float *v, const int32_t *strips, int64_t count, double e) {
+static void km_settle(cpu_km *m, int64_t i, float *v, const int32_t *strips, int64_t count, double e, int slot) {
+  float *least = m->least + (size_t)slot * (size_t)m->groups; /* each group's least value */
   for (int64_t q = 0; q < count; q++) {
-    float *vq = v + (size_t)q * 16;
+    float *vq = v + (size_t)q * 16, lo = INFINITY;
     const float *cn = m->cn + (size_t)strips[q] * 16;
-#pragma omp simd
-    for (int l = 0; l < 16; l++) vq[l] = cn[l] - 2.0f * vq[l];
+#pragma omp simd reduction(min : lo)
+    for (int l = 0; l < 16; l++) {
+      vq[l] = cn[l] - 2.0f * vq[l];
+      lo = vq[l] < lo ? vq[l] : lo;
+    }
+    least[q] = lo;
   }
-  int64_t bq = 0, bl = 0;
-  for (int64_t q = 0; q < count; q++) /* the groups ascend: the first least is the lowest index */
-    for (int l = 0; l < 16; l++)
-      if (v[(size_t)q * 16 + (size_t)l] < v[(size_t)bq * 16 + (size_t)bl]) bq = q, bl = l;
+  int64_t bq = 0;
+  for (int64_t q = 1; q < count; q++) /* the groups ascend: the first least is the lowest index */
+    if (least[q] < least[bq]) bq = q;
+  const float *vb = v + (size_t)bq * 16;
+  int bl = 0;
+  while (vb[bl] != least[bq]) bl++;
+  float rest = INFINITY; /* the best's group without it */
+  for (int l = 0; l < 16; l++)
+    if (l != bl && vb[l] < rest) rest = vb[l];
+  const float best = least[bq];
+  least[bq] = rest;
   const double yn2 = m->ynrm[i] * m->ynrm[i];
   double *lo = m->lo + (size_t)i * (size_t)m->groups;
   for (int64_t q = 0; q < count; q++) {
-    float least = INFINITY;
-    for (int l = 0; l < 16; l++)
-      if (!(q == bq && l == bl) && v[(size_t)q * 16 + (size_t)l] < least) least = v[(size_t)q * 16 + (size_t)l];
-    const double l2 = (double)least + yn2 - e;
+    const double l2 = (double)least[q] + yn2 - e;
     lo[strips[q]] = l2 > 0 ? sqrt(l2) : 0;
   }
-  const double u2 = (double)v[(size_t)bq * 16 + (size_t)bl] + yn2 + e;
+  const double u2 = (double)best + yn2 + e;
   m->up[i] = sqrt(u2 > 0 ? u2 : 0);
   m->lab[i] = (int32_t)(strips[bq] * 16 + bl);
 }
@@ -254,7 +268,7 @@ static void km_block(cpu_km *m, const float *Y, size_t ys, int64_t i0, int64_t m
   for (int64_t q = 0; q < G; q++) strips[q] = (int32_t)q;
   ie__dots_f32(Y + (size_t)i0 * ys, ys, mb, m->r, m->ct, (size_t)kp, kp, g, (size_t)kp);
   for (int64_t q = 0; q < mb; q++)
-    km_settle(m, i0 + q, g + (size_t)q * (size_t)kp, strips, G, km_error(m, i0 + q, eps, cmax));
+    km_settle(m, i0 + q, g + (size_t)q * (size_t)kp, strips, G, km_error(m, i0 + q, eps, cmax), slot);
 }
 
 /* Row i after the centres moved: its bounds loosened, the groups they no
@@ -274,7 +288,7 @@ static void km_row(cpu_km *m, const float *yi, int64_t i, int slot, double eps, 
   if (count == 1 && lo[own] > 0 && lo[own] * lo[own] - u * u > 2 * e) return; /* every group clears it */
   float *v = m->g + (size_t)slot * IE__KM_BLOCK * (size_t)m->kp;
   ie__dots_f32_strips(yi, m->r, m->ct, (size_t)m->kp, strips, count, v);
-  km_settle(m, i, v, strips, count, e);
+  km_settle(m, i, v, strips, count, e, slot);
 }
 
 static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, int32_t *labels) {
