@@ -138,18 +138,20 @@ static void candidates(ie__mauve_seed *s, int pot) {
     ie__dots_f32(s->y + (size_t)i0 * (size_t)s->r, (size_t)s->r, m, s->r, s->ct, (size_t)lc, lc, tile, (size_t)lc);
     if (!pot) continue;
     double *pb = s->potb + (size_t)b * (size_t)lc;
-    for (int64_t q = 0; q < L; q++) pb[q] = 0;
-    for (int64_t i = 0; i < m; i++) {
-      const double yi = s->yn[i0 + i];
-      const float *dt = tile + (size_t)i * (size_t)lc;
-      for (int64_t st = 0; st < s->live; st++) {
-        const double di = s->d2[(size_t)st * (size_t)n + (size_t)(i0 + i)];
+    /* eight lanes of one start at a time, summed over the rows in registers */
+    for (int64_t q0 = 0; q0 < L; q0 += SEED_LANES) {
+      const double *d2 = s->d2 + (size_t)(q0 / tp) * (size_t)n + (size_t)i0;
+      double acc[SEED_LANES] = {0};
+      for (int64_t i = 0; i < m; i++) {
+        const double yi = s->yn[i0 + i], di = d2[i];
+        const float *dt = tile + (size_t)i * (size_t)lc + (size_t)q0;
 #pragma omp simd
-        for (int64_t q = st * tp; q < (st + 1) * tp; q++) {
-          const double v = dist2(yi, cn[q], dt[q]);
-          pb[q] += v < di ? v : di;
+        for (int l = 0; l < SEED_LANES; l++) {
+          const double v = dist2(yi, cn[q0 + l], dt[l]);
+          acc[l] += v < di ? v : di;
         }
       }
+      for (int l = 0; l < SEED_LANES; l++) pb[q0 + l] = acc[l];
     }
   }
   if (!pot) return;
