@@ -86,6 +86,10 @@ typedef struct ie_disc_ops {
                          const ie_mat *i12, const ie_mat *out[4], int64_t *bad);
 } ie_disc_ops;
 
+/* The pairs a batch of the CPU's banded count (src/cpu/discrete.c) takes
+ * at most; tests lower it to reach the batches with small inputs. */
+extern int64_t ie__cpu_count_batch_pairs;
+
 /* BROJA on a GPU (src/kernels/broja.h): each thread solves its joints in
  * its own slice of `words` 8-byte words of scratch (slot IE_WS_DISCRETE +
  * 4); this many slices, so that the scratch stays within IE__BROJA_SCRATCH

@@ -1124,17 +1124,18 @@ static void device_tensors(ie_backend b) {
 }
 
 /* A count large enough to be split over threads (on the CPU each checks
- * and counts the table rows it owns): Zipf-like x labels, top-2 y, padding
- * ignored, added to a table holding an earlier shard; equal to a plain loop.
- * Then a bad label near the end: IE_BAD_LABEL naming it, and the table
- * exactly as before (what was already added is taken off). */
-static void many_blocks(ie_backend b) {
+ * and counts the table rows it owns, or, for a table larger than the
+ * caches, partitions the pairs by bands of table rows): Zipf-like x labels,
+ * top-2 y, padding ignored, added to a table holding an earlier shard;
+ * equal to a plain loop.  Then a bad label near the end: IE_BAD_LABEL
+ * naming it, and the table exactly as before.  An X × Y table. */
+static void many_blocks_of(ie_backend b, int X, int Y) {
   ie_context *ctx = backend_context(b);
   if (!has_discrete(ctx)) {
     ie_context_destroy(ctx);
     return;
   }
-  enum { N = 100003, K = 2, X = 300, Y = 64 };
+  enum { N = 100003, K = 2 };
   int32_t *x = malloc(sizeof *x * N);
   int64_t *y = malloc(sizeof *y * N * K), *tab = malloc(sizeof *tab * X * Y), *want = malloc(sizeof *want * X * Y);
   uint64_t st = 99;
@@ -1168,12 +1169,18 @@ static void many_blocks(ie_backend b) {
   ie_context_destroy(ctx);
 }
 
+static void many_blocks(ie_backend b) {
+  many_blocks_of(b, 300, 64);    /* 19 200 cells: in the caches */
+  many_blocks_of(b, 3000, 128);  /* 384 000 cells (3 MB): partitioned on the CPU */
+}
+
 /* Bad pairs in rows that different threads own (x = 0, 1, 2, ...: other
  * owners for 2, 3 and 4 threads), the later ones met first by their threads
  * (each thread goes through the rows in order): the call names the earliest,
  * and the table is as before; with the earliest mended, the next; with all
- * mended, the count of a plain loop.  CPU contexts of 1 to 4 threads. */
-static void first_bad_of_threads(int threads) {
+ * mended, the count of a plain loop.  CPU contexts of 1 to 4 threads, an
+ * X × Y table. */
+static void first_bad_of_threads(int threads, int X, int Y) {
   ie_context *ctx = NULL;
   ie_context_options o;
   memset(&o, 0, sizeof o);
@@ -1181,7 +1188,7 @@ static void first_bad_of_threads(int threads) {
   o.backend = IE_BACKEND_CPU;
   o.threads = threads;
   cr_assert_eq(ie_context_create(&ctx, &o), IE_OK);
-  enum { N = 200003, K = 3, X = 50, Y = 16, NBAD = 6 };
+  enum { N = 200003, K = 3, NBAD = 6 };
   int64_t *x = malloc(sizeof *x * N), *tab = malloc(sizeof *tab * X * Y), *want = malloc(sizeof *want * X * Y);
   int32_t *y = malloc(sizeof *y * N * K);
   for (int i = 0; i < N; i++) {
@@ -1222,7 +1229,10 @@ static void first_bad_of_threads(int threads) {
 }
 
 Test(discrete, first_bad_of_threads_cpu) {
-  for (int threads = 1; threads <= 4; threads++) first_bad_of_threads(threads);
+  for (int threads = 1; threads <= 4; threads++) {
+    first_bad_of_threads(threads, 50, 16);
+    first_bad_of_threads(threads, 4000, 128); /* partitioned by bands of rows */
+  }
 }
 
 /* Each backend in its own test (tc_context skips a test whose backend has
