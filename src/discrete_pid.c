@@ -18,18 +18,33 @@
 
 /* ---- ie_pid ------------------------------------------------------------------------ */
 
-static ie_status joint_error(ie_context *ctx, const char *fn, int batched, int64_t b, int code) {
-  char which[48] = "";
+/* The first bad joint b: its cell [s1, s2, t] named when the joint is host
+ * memory (the first negative one, or the first NaN or inf; a joint with no
+ * mass has none), the joint's index in the batch in any case. */
+static ie_status joint_error(ie_context *ctx, const char *fn, const ie__arg *a, int batched, int64_t b,
+                             int64_t S2, int64_t T, int code) {
+  char which[48] = "", cell[96] = "";
   if (batched) snprintf(which, sizeof which, ", joint %lld", (long long)b);
-  /* The whole joint (its cells are not named): [B, S1, S2, T]'s index. */
   ie__locate(ctx, "joint", batched ? b : -1, -1, -1);
+  if (a->on_host && code != DISC_EMPTY) {
+    const size_t esz = ie__dtype_size(a->m.dtype);
+    const char *row = a->host + (size_t)b * (size_t)a->host_stride * esz;
+    for (int64_t c = 0; c < a->m.cols; c++) {
+      const double v = ie__load_double(row + (size_t)c * esz, a->m.dtype);
+      if (code == DISC_NEGATIVE ? v < 0 : !isfinite(v)) {
+        snprintf(cell, sizeof cell, " at [%lld, %lld, %lld] (%g)", (long long)(c / (S2 * T)),
+                 (long long)(c / T % S2), (long long)(c % T), v);
+        break;
+      }
+    }
+  }
   switch (code) {
   case DISC_NEGATIVE:
-    return ie__error(ctx, IE_NEGATIVE, "%s: tensor 'joint'%s holds a negative value", fn, which);
+    return ie__error(ctx, IE_NEGATIVE, "%s: tensor 'joint'%s holds a negative value%s", fn, which, cell);
   case DISC_EMPTY:
     return ie__error(ctx, IE_EMPTY_ROW, "%s: tensor 'joint'%s has no mass (it sums to 0)", fn, which);
   default:
-    return ie__error(ctx, IE_NONFINITE, "%s: tensor 'joint'%s holds NaN or inf", fn, which);
+    return ie__error(ctx, IE_NONFINITE, "%s: tensor 'joint'%s holds NaN or inf%s", fn, which, cell);
   }
 }
 
@@ -107,7 +122,7 @@ IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_opt
     if (s == IE_OK)
       s = IE__BE(ctx, discrete->pid, &jv.a.m, S1, S2, T, (int)o.measure, results ? res : NULL,
                  results ? iters : NULL, out ? &ov.a.m : NULL, &bad, &code);
-    if (s == IE_OK && bad >= 0) s = joint_error(ctx, fn, batched, bad, (int)code);
+    if (s == IE_OK && bad >= 0) s = joint_error(ctx, fn, &jv.a, batched, bad, S2, T, (int)code);
     if (s == IE_OK && out) s = ie__unstage_out(ctx, &ov.a);
     if (out) ie__release(ctx, &ov.a);
     ie__release(ctx, &jv.a);

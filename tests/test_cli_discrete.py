@@ -224,6 +224,7 @@ def main():
     np.save(os.path.join(TMP, "neg.npy"), np.array([[1.0, 2.0], [-1.0, 3.0]]))
     np.save(os.path.join(TMP, "negj.npy"), np.array([[[.1, .2], [.3, -.1]], [[.1, .1], [.1, .2]]]))
     np.save(os.path.join(TMP, "zeroj.npy"), np.zeros((2, 2, 2)))
+    np.save(os.path.join(TMP, "nanj.npy"), np.array([np.full((2, 2, 2), .125), [[[.1, .1], [np.nan, .2]], [[.1, .1], [.1, .2]]]]))
     np.save(os.path.join(TMP, "negx.npy"), np.array([0, 1, -4, 1, 0], np.int64))
     x, y = os.path.join(TMP, "x.npy"), os.path.join(TMP, "y.npy")
     cases = [
@@ -232,7 +233,9 @@ def main():
         (("pmi", "--x", os.path.join(TMP, "negx.npy"), "--y", y), 3, ["negx.npy", "row 2", "negative"]),
         (("table-mi", "--x", x, "--y", os.path.join(TMP, "y_short.npy")), 3, ["y_short.npy", "pair"]),
         (("table-mi", "--counts", os.path.join(TMP, "neg.npy")), 3, ["neg.npy", "row 1, column 0", "negative"]),
-        (("pid", "--joint", os.path.join(TMP, "negj.npy"), "--measure", "broja"), 3, ["negj.npy", "negative"]),
+        (("pid", "--joint", os.path.join(TMP, "negj.npy"), "--measure", "broja"), 3,
+         ["negj.npy", "negative", "[0, 1, 1]", "-0.1"]),
+        (("pid", "--joint", os.path.join(TMP, "nanj.npy")), 3, ["nanj.npy", "joint 1", "NaN or inf", "[0, 1, 0]"]),
         (("pid", "--joint", os.path.join(TMP, "zeroj.npy")), 3, ["zeroj.npy", "no mass"]),
         (("pid", "--joint", os.path.join(TMP, "neg.npy")), 3, ["neg.npy", "dimensions"]),
         (("pid", "--covariance", v("g111_n0_cov"), "--sizes", "1,1,2"), 3, ["g111_n0_cov.npy"]),
