@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the peer tools (NumPy, SciPy, PyTorch, matplotlib; POT, faiss-cpu,
-# scikit-learn, vendi-score, mauve-text, geomloss for Sinkhorn/kNN/Vendi) into
+# scikit-learn, vendi-score, mauve-text, dit with its cone solver (ecos) for
+# BROJA, geomloss for Sinkhorn/kNN/Vendi) into
 # bench/.venv.  geomloss is installed after torch (it needs it; no pykeops: its
 # "tensorized" backend is what peers.py times).
 # PyTorch's CPU-only wheel is tried first (its own index); where that index
@@ -20,7 +21,7 @@ echo "setup: numpy scipy matplotlib threadpoolctl"
 "${pip[@]}" install numpy scipy matplotlib threadpoolctl
 # Peers of the compute families, each on its own: one that cannot be installed
 # is left out, and peers.py/RESULTS.md say so.
-for pkg in pot faiss-cpu scikit-learn vendi-score mauve-text; do
+for pkg in pot faiss-cpu scikit-learn vendi-score mauve-text "dit[broja]"; do
   echo "setup: $pkg"
   "${pip[@]}" install "$pkg" || echo "setup: $pkg could not be installed; its peer will be missing"
 done
