@@ -16,6 +16,7 @@
 #include "discrete_private.h"
 #include "internal.h"
 #include "kernels/discrete.h"
+#include "threads.h"
 
 /* ---- Tensors of any rank, viewed as compact matrices ----------------------------- */
 
@@ -454,7 +455,7 @@ static ie_status expected_mi(ie_context *ctx, const char *fn, const double *rm, 
   const int64_t nb = distinct(cm, Y, bv, bm, scratch);
   double *part = scratch; /* na slots (scratch is free again) */
   const double logN = log(N);
-#pragma omp parallel for schedule(dynamic, 1) if (na * nb > 4096)
+#pragma omp parallel for schedule(dynamic, 1) if (na * nb > 4096) num_threads(ie__threads(ctx))
   for (int64_t i = 0; i < na; i++) {
     double s = 0;
     for (int64_t j = 0; j < nb; j++) s += bm[j] * emi_pair(av[i], bv[j], N, logN);
