@@ -7,6 +7,9 @@
  *     those are the argmin of the exact squared distances up to the float
  *     formula's rounding (checked in double here);
  *   - exact ties (duplicate centres) go to the lowest index;
+ *   - the float dot-product tiles (src/host/dots.c) on odd sizes: within a
+ *     sum's rounding of double, bit for bit the same from the block tiles and
+ *     from one row's strips, nothing written outside the block;
  *   - the k-means++ start picks rows, one in each of k far-apart clusters,
  *     the same centres for the same stream, the same when several starts
  *     run side by side as when each runs alone, and on any thread count.
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/host/host.h"
 #include "../src/mauve.h"
 #include "infoest.h"
 
@@ -251,4 +255,49 @@ Test(mauve_bounds, seed_finds_every_far_cluster) {
   free(c1);
   free(c2);
   free(c3);
+}
+
+/* ie__dots_f32 and ie__dots_f32_strips on every tail: rows not a multiple of
+ * 4, 16-, 32- and 48-column blocks, strided rows and outputs. */
+Test(mauve_bounds, dot_tiles_on_odd_sizes) {
+  rng_state = 11;
+  const int64_t rows_list[] = {1, 3, 4, 7, 13}, r_list[] = {1, 5, 32, 37}, cols_list[] = {16, 32, 48, 80};
+  for (size_t a = 0; a < sizeof rows_list / sizeof *rows_list; a++)
+    for (size_t b = 0; b < sizeof r_list / sizeof *r_list; b++)
+      for (size_t c = 0; c < sizeof cols_list / sizeof *cols_list; c++) {
+        const int64_t rows = rows_list[a], r = r_list[b], cols = cols_list[c];
+        const size_t ys = (size_t)r + 3, ldc = (size_t)cols + 16, ldo = (size_t)cols + 5;
+        float *y = malloc(sizeof *y * (size_t)rows * ys), *ct = malloc(sizeof *ct * (size_t)r * ldc);
+        float *out = malloc(sizeof *out * (size_t)rows * ldo), *one = malloc(sizeof *one * (size_t)cols);
+        int32_t *strips = malloc(sizeof *strips * (size_t)(cols / 16));
+        cr_assert(y && ct && out && one && strips);
+        for (size_t q = 0; q < (size_t)rows * ys; q++) y[q] = (float)gauss();
+        for (size_t q = 0; q < (size_t)r * ldc; q++) ct[q] = (float)gauss();
+        for (size_t q = 0; q < (size_t)rows * ldo; q++) out[q] = -12345.0f; /* the guard */
+        ie__dots_f32(y, ys, rows, r, ct, ldc, cols, out, ldo);
+        for (int64_t s = 0; s < cols / 16; s++) strips[s] = (int32_t)(cols / 16 - 1 - s); /* in any order */
+        for (int64_t i = 0; i < rows; i++) {
+          for (int64_t j = cols; j < (int64_t)ldo; j++)
+            cr_assert(out[(size_t)i * ldo + (size_t)j] == -12345.0f, "rows %lld r %lld cols %lld: wrote column %lld",
+                      (long long)rows, (long long)r, (long long)cols, (long long)j);
+          ie__dots_f32_strips(y + (size_t)i * ys, r, ct, ldc, strips, cols / 16, one);
+          for (int64_t j = 0; j < cols; j++) {
+            double exact = 0, mag = 0;
+            for (int64_t t = 0; t < r; t++) {
+              const double p = (double)y[(size_t)i * ys + (size_t)t] * ct[(size_t)t * ldc + (size_t)j];
+              exact += p;
+              mag += fabs(p);
+            }
+            const float got = out[(size_t)i * ldo + (size_t)j];
+            cr_assert(fabs(got - exact) <= (double)(r + 1) * 0x1p-24 * mag + 1e-30,
+                      "rows %lld r %lld cols %lld: [%lld, %lld] = %.9g, exact %.17g", (long long)rows, (long long)r,
+                      (long long)cols, (long long)i, (long long)j, got, exact);
+            const int64_t s = cols / 16 - 1 - j / 16; /* the strip holding column j */
+            cr_assert(one[s * 16 + j % 16] == got, "rows %lld r %lld cols %lld: [%lld, %lld] %.9g from the strips, %.9g "
+                      "from the tiles", (long long)rows, (long long)r, (long long)cols, (long long)i, (long long)j,
+                      one[s * 16 + j % 16], got);
+          }
+        }
+        free(y), free(ct), free(out), free(one), free(strips);
+      }
 }
