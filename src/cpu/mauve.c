@@ -108,18 +108,31 @@ static ie_status cpu_covariance(ie_context *ctx, void *sess, const ie_mat *z, do
   return IE_OK;
 }
 
-/* y = z V (z already centred by cpu_covariance) by one float GEMM, V
- * rounded to float. */
+/* y = z V (z already centred by cpu_covariance), V rounded to float, in
+ * the register tiles of src/host/dots.c on blocks of rows (V's columns
+ * padded to 16 with zeros): no OpenBLAS call, whose pool would still be
+ * spinning when the k-means++ start's OpenMP team begins. */
+#define IE__PROJECT_BLOCK 64
 static ie_status cpu_project(ie_context *ctx, void *sess, const ie_mat *z, const double *v, int64_t r,
                              const ie_mat *y) {
   (void)sess;
-  const int64_t n = z->rows, d = z->cols;
-  float *vf = malloc((size_t)d * (size_t)r * sizeof *vf);
+  const int64_t n = z->rows, d = z->cols, rp = (r + 15) / 16 * 16;
+  const int threads = ie__threads(ctx);
+  float *vf = calloc((size_t)d * (size_t)rp + (size_t)threads * IE__PROJECT_BLOCK * (size_t)rp, sizeof *vf);
   if (!vf) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the projection");
-  for (size_t i = 0; i < (size_t)d * (size_t)r; i++) vf[i] = (float)v[i];
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)r, (int)d, 1.0f,
-              (const float *)((const char *)z->buf + z->offset), (int)z->stride, vf, (int)r, 0.0f,
-              (float *)((char *)y->buf + y->offset), (int)y->stride);
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t c = 0; c < r; c++) vf[(size_t)i * (size_t)rp + (size_t)c] = (float)v[(size_t)i * (size_t)r + (size_t)c];
+  const float *Z = (const float *)((const char *)z->buf + z->offset);
+  float *Y = (float *)((char *)y->buf + y->offset), *tiles = vf + (size_t)d * (size_t)rp;
+  const int64_t blocks = (n + IE__PROJECT_BLOCK - 1) / IE__PROJECT_BLOCK;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t b = 0; b < blocks; b++) {
+    const int64_t i0 = b * IE__PROJECT_BLOCK, m = n - i0 < IE__PROJECT_BLOCK ? n - i0 : IE__PROJECT_BLOCK;
+    float *tile = tiles + (size_t)omp_get_thread_num() * IE__PROJECT_BLOCK * (size_t)rp;
+    ie__dots_f32(Z + (size_t)i0 * (size_t)z->stride, (size_t)z->stride, m, d, vf, (size_t)rp, rp, tile, (size_t)rp);
+    for (int64_t i = 0; i < m; i++)
+      memcpy(Y + (size_t)(i0 + i) * (size_t)y->stride, tile + (size_t)i * (size_t)rp, (size_t)r * sizeof *Y);
+  }
   free(vf);
   return IE_OK;
 }
