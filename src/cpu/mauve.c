@@ -1,9 +1,9 @@
 /*
  * cpu/mauve.c — the CPU's share of MAUVE (docs/SPEC.md §8, src/mauve.h): unit
  * rows in float, the covariance by float products of chunks of rows (ssyrk)
- * added in double, the projection by sgemm, the k-means assignment (float
- * dot products in register tiles, src/host/dots.c, behind Yinyang's group
- * bounds, on OpenMP threads) and the centroid update in double.
+ * added in double, then, in the register tiles of src/host/dots.c on OpenMP
+ * threads, the projection and the k-means assignment (behind Yinyang's
+ * group bounds), and the centroid update in double.
  */
 #include <math.h>
 #include <stdlib.h>
