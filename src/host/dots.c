@@ -26,6 +26,14 @@ typedef float f32x16u __attribute__((vector_size(64), aligned(4)));
 #define LOAD(p) (*(const f32x16u *)(p))
 #define STORE(p, v) (*(f32x16u *)(p) = (v))
 
+/* Four rows of 16 sums out, at o, o + ldo, ... */
+INLINE void store_4(float *o, size_t ldo, f32x16 a0, f32x16 a1, f32x16 a2, f32x16 a3) {
+  STORE(o, a0);
+  STORE(o + ldo, a1);
+  STORE(o + 2 * ldo, a2);
+  STORE(o + 3 * ldo, a3);
+}
+
 /* Rows [i, rows) of the 16 columns at j, one row at a time. */
 INLINE void rows_16(const float *y, size_t ys, int64_t i, int64_t rows, int64_t r, const float *cj,
                            size_t ldc, float *out, size_t ldo) {
@@ -51,11 +59,7 @@ INLINE void strip_16(const float *y, size_t ys, int64_t rows, int64_t r, const f
       a2 += y2[t] * c;
       a3 += y3[t] * c;
     }
-    float *o = out + (size_t)i * ldo;
-    STORE(o, a0);
-    STORE(o + ldo, a1);
-    STORE(o + 2 * ldo, a2);
-    STORE(o + 3 * ldo, a3);
+    store_4(out + (size_t)i * ldo, ldo, a0, a1, a2, a3);
   }
   rows_16(y, ys, i, rows, r, cj, ldc, out, ldo);
 }
@@ -78,15 +82,8 @@ INLINE void strip_32(const float *y, size_t ys, int64_t rows, int64_t r, const f
       b2 += y2[t] * d;
       b3 += y3[t] * d;
     }
-    float *o = out + (size_t)i * ldo;
-    STORE(o, a0);
-    STORE(o + ldo, a1);
-    STORE(o + 2 * ldo, a2);
-    STORE(o + 3 * ldo, a3);
-    STORE(o + 16, b0);
-    STORE(o + ldo + 16, b1);
-    STORE(o + 2 * ldo + 16, b2);
-    STORE(o + 3 * ldo + 16, b3);
+    store_4(out + (size_t)i * ldo, ldo, a0, a1, a2, a3);
+    store_4(out + (size_t)i * ldo + 16, ldo, b0, b1, b2, b3);
   }
   rows_16(y, ys, i, rows, r, cj, ldc, out, ldo);
   rows_16(y, ys, i, rows, r, cj + 16, ldc, out + 16, ldo);
@@ -138,10 +135,7 @@ void ie__dots_f32_strips(const float *y, int64_t r, const float *ct, size_t ldc,
       a2 += y[t] * LOAD(c2 + o);
       a3 += y[t] * LOAD(c3 + o);
     }
-    STORE(out + (size_t)s * 16, a0);
-    STORE(out + (size_t)(s + 1) * 16, a1);
-    STORE(out + (size_t)(s + 2) * 16, a2);
-    STORE(out + (size_t)(s + 3) * 16, a3);
+    store_4(out + (size_t)s * 16, 16, a0, a1, a2, a3);
   }
   for (; s < count; s++) {
     const float *c0 = ct + (size_t)strips[s] * 16;
