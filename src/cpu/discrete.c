@@ -145,7 +145,7 @@ enum {
   BAND_CELLS = 2048,
   BAND_DIRECT_CELLS = 1 << 18, /* smaller tables: count_rows */
   BAND_LINE = 16,              /* cell indices a cache line */
-  BAND_MOST = 1 << 16          /* bands */
+  BAND_SLOTS = 1 << 18         /* parts × bands at most: 21 MiB of counts, positions and buffers */
 };
 int64_t ie__cpu_count_batch_pairs = (int64_t)1 << 25; /* 128 MiB of cell indices */
 
@@ -300,7 +300,7 @@ static void band_batch(band_job *bj, int64_t *bad) {
 static ie_status count_banded(ie_context *ctx, const count_job *c, int64_t n, int T, int64_t *bad) {
   band_job bj = {c, 0, 0, 0, 0, T, !c->has_ignore && c->y32 && c->ystride == c->k, NULL, NULL, NULL, NULL, NULL};
   while (((int64_t)2 << bj.shift) * c->Y <= BAND_CELLS) bj.shift++;
-  while (((c->X - 1) >> bj.shift) + 1 > BAND_MOST) bj.shift++; /* wider bands, not more of them */
+  while ((((c->X - 1) >> bj.shift) + 1) * T > BAND_SLOTS) bj.shift++; /* wider bands, not more of them */
   bj.bands = ((c->X - 1) >> bj.shift) + 1;
   const int64_t batch = ie__cpu_count_batch_pairs / c->k > 0 ? ie__cpu_count_batch_pairs / c->k : 1; /* rows */
   const size_t TB = (size_t)T * (size_t)bj.bands;
