@@ -1026,7 +1026,10 @@ typedef struct {
  * shards counted into one table (or two tables added) give the table of
  * both.  Exact in 64-bit integers.  A label outside [0, X) or [0, Y) is
  * IE_BAD_LABEL naming the row (and column) and nothing is added.  On a GPU
- * the count runs on the device with 64-bit atomics. */
+ * the count runs on the device with 64-bit atomics.  On the CPU a table of
+ * more than 2^18 cells is counted by bands of rows through the context's
+ * workspace (4 bytes a pair, at most 2^25 pairs a batch, kept between calls
+ * until ie_workspace_release). */
 IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTensor *y,
                                 DLTensor *table, const ie_count_options *opt);
 
