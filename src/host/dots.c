@@ -26,13 +26,16 @@ typedef float f32x16u __attribute__((vector_size(64), aligned(4)));
 #define LOAD(p) (*(const f32x16u *)(p))
 #define STORE(p, v) (*(f32x16u *)(p) = (v))
 
-/* Four rows of 16 sums out, at o, o + ldo, ... */
-INLINE void store_4(float *o, size_t ldo, f32x16 a0, f32x16 a1, f32x16 a2, f32x16 a3) {
-  STORE(o, a0);
-  STORE(o + ldo, a1);
-  STORE(o + 2 * ldo, a2);
-  STORE(o + 3 * ldo, a3);
-}
+/* Four rows of 16 sums out, at o, o + ldo, ... (a macro: a vector passed
+ * by value draws GCC's ABI note on the baseline build) */
+#define STORE_4(o, ldo, a0, a1, a2, a3) \
+  do {                                  \
+    float *o_ = (o);                    \
+    STORE(o_, a0);                      \
+    STORE(o_ + (ldo), a1);              \
+    STORE(o_ + 2 * (ldo), a2);          \
+    STORE(o_ + 3 * (ldo), a3);          \
+  } while (0)
 
 /* Rows [i, rows) of the 16 columns at j, one row at a time. */
 INLINE void rows_16(const float *y, size_t ys, int64_t i, int64_t rows, int64_t r, const float *cj,
@@ -59,7 +62,7 @@ INLINE void strip_16(const float *y, size_t ys, int64_t rows, int64_t r, const f
       a2 += y2[t] * c;
       a3 += y3[t] * c;
     }
-    store_4(out + (size_t)i * ldo, ldo, a0, a1, a2, a3);
+    STORE_4(out + (size_t)i * ldo, ldo, a0, a1, a2, a3);
   }
   rows_16(y, ys, i, rows, r, cj, ldc, out, ldo);
 }
@@ -82,8 +85,8 @@ INLINE void strip_32(const float *y, size_t ys, int64_t rows, int64_t r, const f
       b2 += y2[t] * d;
       b3 += y3[t] * d;
     }
-    store_4(out + (size_t)i * ldo, ldo, a0, a1, a2, a3);
-    store_4(out + (size_t)i * ldo + 16, ldo, b0, b1, b2, b3);
+    STORE_4(out + (size_t)i * ldo, ldo, a0, a1, a2, a3);
+    STORE_4(out + (size_t)i * ldo + 16, ldo, b0, b1, b2, b3);
   }
   rows_16(y, ys, i, rows, r, cj, ldc, out, ldo);
   rows_16(y, ys, i, rows, r, cj + 16, ldc, out + 16, ldo);
@@ -135,7 +138,7 @@ void ie__dots_f32_strips(const float *y, int64_t r, const float *ct, size_t ldc,
       a2 += y[t] * LOAD(c2 + o);
       a3 += y[t] * LOAD(c3 + o);
     }
-    store_4(out + (size_t)s * 16, 16, a0, a1, a2, a3);
+    STORE_4(out + (size_t)s * 16, 16, a0, a1, a2, a3);
   }
   for (; s < count; s++) {
     const float *c0 = ct + (size_t)strips[s] * 16;
