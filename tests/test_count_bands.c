@@ -18,9 +18,8 @@
 #include <string.h>
 
 #include "../src/discrete.h"
+#include "common.h"
 #include "infoest.h"
-
-static const DLDataType I32 = {kDLInt, 32, 1}, I64 = {kDLInt, 64, 1};
 
 enum { N = 40009, K = 3, X = 3000, Y = 200 }; /* 600 000 cells: banded */
 
@@ -38,15 +37,6 @@ static ie_context *cpu_context(int threads) {
   ie_context *ctx = NULL;
   cr_assert_eq(ie_context_create(&ctx, &o), IE_OK);
   return ctx;
-}
-
-static void tensor(DLTensor *t, void *data, DLDataType dt, int ndim, int64_t *shape) {
-  memset(t, 0, sizeof *t);
-  t->data = data;
-  t->device.device_type = kDLCPU;
-  t->ndim = ndim;
-  t->dtype = dt;
-  t->shape = shape;
 }
 
 /* Zipf-like x (small labels often), uniform y; with `ignore`, some labels
@@ -77,15 +67,14 @@ static void run(int threads, int ignore, int64_t batch_pairs) {
     for (int j = 0; j < K; j++)
       if (!ignore || (x[i] != -7 && y[i * K + j] != -7)) want[x[i] * Y + y[i * K + j]]++;
   ie_context *ctx = cpu_context(threads);
-  int64_t shx[1] = {N}, shy[2] = {N, K}, sht[2] = {X, Y};
-  DLTensor tx, ty, tt;
-  tensor(&tx, x, I64, 1, shx);
-  if (ignore) tensor(&ty, y, I64, 2, shy);
-  else tensor(&ty, y32, I32, 2, shy);
-  tensor(&tt, tab, I64, 2, sht);
+  tc_tensor tx, ty, tt;
+  tc_tensor_1d(&tx, x, TC_I64, N);
+  if (ignore) tc_tensor_2d(&ty, y, TC_I64, N, K, 0);
+  else tc_tensor_2d(&ty, y32, TC_I32, N, K, 0);
+  tc_tensor_2d(&tt, tab, TC_I64, X, Y, 0);
   ie_count_options ign = {sizeof ign, -7, 1};
   const ie_count_options *opt = ignore ? &ign : NULL;
-  cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, opt), IE_OK, "%s", ie_errmsg(ctx));
+  cr_assert_eq(ie_count_pairs(ctx, &tx.t, &ty.t, &tt.t, opt), IE_OK, "%s", ie_errmsg(ctx));
   for (int64_t c = 0; c < X * Y; c++)
     cr_assert(tab[c] == want[c], "%d threads, batches of %lld pairs: cell %lld is %lld, expected %lld", threads,
               (long long)batch_pairs, (long long)c, (long long)tab[c], (long long)want[c]);
@@ -96,7 +85,7 @@ static void run(int threads, int ignore, int64_t batch_pairs) {
   const int64_t x_keep = x[later];
   x[later] = X;
   for (int round = 0; round < 2; round++) {
-    cr_assert_eq(ie_count_pairs(ctx, &tx, &ty, &tt, opt), IE_BAD_LABEL);
+    cr_assert_eq(ie_count_pairs(ctx, &tx.t, &ty.t, &tt.t, opt), IE_BAD_LABEL);
     const int64_t row = round == 0 ? late : later, col = round == 0 ? 1 : -1; /* a bad x names no column */
     cr_assert(ie_error_row(ctx) == row && ie_error_column(ctx) == col, "%d threads: row %lld column %lld named (%s)",
               threads, (long long)ie_error_row(ctx), (long long)ie_error_column(ctx), ie_errmsg(ctx));
