@@ -287,10 +287,10 @@ enum {
   IE_WS_KNN = 20,      /* 12 (src/knn_dev.h) */
   IE_WS_SINKHORN = 32, /* 20 */
   IE_WS_SPECTRAL = 52, /* 8 */
-  IE_WS_MAUVE = 60,    /* 12 */
-  IE_WS_DISCRETE = 72, /* 12 */
-  IE_WS_KNN_TILE = 84, /* 4: the kNN GEMM filter's (src/knn_dev.h) */
-  IE_WS_SLOTS = 88
+  IE_WS_MAUVE = 60,    /* 24 (src/mauve.h) */
+  IE_WS_DISCRETE = 84, /* 12 */
+  IE_WS_KNN_TILE = 96, /* 4: the kNN GEMM filter's (src/knn_dev.h) */
+  IE_WS_SLOTS = 100
 };
 enum {
   IE_WSH_STAGE = 0,     /* 2: packing strided host tensors */

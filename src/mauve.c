@@ -1,10 +1,10 @@
 /*
  * mauve.c — MAUVE (docs/SPEC.md §8; Pillutla et al., NeurIPS 2021): argument
  * checks, the principal axes (host LAPACK on a covariance the backend
- * computes: only the leading vectors), the k-means++ starts on the host
- * (src/mauve_seed.c), the Lloyd loop driving the backend's assignment and
- * update, the seed ensemble and the frontier of each Q set's histogram
- * against P's.
+ * computes: only the leading vectors), the k-means starts and the Lloyd
+ * loop driving the backend's ops (src/mauve.h: the rows, labels and
+ * centres stay in backend memory), the seed ensemble and the frontier of
+ * each Q set's histogram against P's.
  */
 #include <lapacke.h>
 #include <math.h>
@@ -112,38 +112,6 @@ ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts, const D
   return s;
 }
 
-/* ---- k-means on the host copy of y ---------------------------------------------------- */
-
-typedef struct {
-  int64_t n, r, k;
-  const float *y; /* host copy, n × r */
-} kdata;
-
-/* Σ ‖y_i − c_{l_i}‖², in double from differences, in row order. */
-static double inertia(const kdata *kd, const float *c, const int32_t *lab) {
-  double s = 0;
-  for (int64_t i = 0; i < kd->n; i++) {
-    const float *yi = kd->y + (size_t)i * (size_t)kd->r, *ci = c + (size_t)lab[i] * (size_t)kd->r;
-    double a = 0;
-    for (int64_t j = 0; j < kd->r; j++) {
-      const double d = (double)yi[j] - (double)ci[j];
-      a += d * d;
-    }
-    s += a;
-  }
-  return s;
-}
-
-/* Rows grouped by cluster, in row order within each (a counting sort). */
-static void group(const int32_t *lab, int64_t n, int64_t k, int32_t *perm, int64_t *off) {
-  memset(off, 0, (size_t)(k + 1) * sizeof *off);
-  for (int64_t i = 0; i < n; i++) off[lab[i] + 1]++;
-  for (int64_t j = 0; j < k; j++) off[j + 1] += off[j];
-  int64_t *pos = off + k + 1; /* k more entries of scratch */
-  memcpy(pos, off, (size_t)k * sizeof *pos);
-  for (int64_t i = 0; i < n; i++) perm[pos[lab[i]]++] = (int32_t)i;
-}
-
 /* ---- The principal axes ------------------------------------------------------------- */
 
 /* The r leading eigenvectors of the covariance (d × d, both triangles,
@@ -241,21 +209,19 @@ out:
 
 /* ---- The whole computation ------------------------------------------------------------ */
 
+/* The driver's workspace slots (src/mauve.h): the unit rows, the projected
+ * rows, the centres and three label buffers. */
+enum { SLOT_Z = IE_WS_MAUVE, SLOT_Y, SLOT_C, SLOT_LAB };
+
 typedef struct {
   ie__arg *in;     /* 1 + sets inputs */
   char (*names)[24];
   void *z, *y, *c; /* backend buffers */
+  void *lab[3];    /* backend buffers, n int32: a start's labels, the next ones, the best start's */
   void *sess;      /* the backend's state for this call (ie_mauve_ops.begin) */
   int began;
   double *cov, *mean, *v, *hist, *hist0, *curve0, *fscratch;
-  float *yh, *ch, *cfin; /* the starts' centres (a batch), the last start's final ones */
-  float **chp;
-  uint64_t *rng, **rngp;  /* the batch's streams */
-  int64_t batch;
-  ie__mauve_seed seed; /* the k-means++ start's scratch */
-  int32_t *lab, *lab2, *best_lab, *perm;
-  int64_t *off;
-  ie_rowerr *err;
+  int64_t *rows;   /* the rows of each set */
   ie_mauve_scores *acc; /* seeds × sets */
 } mauve_work;
 
@@ -265,10 +231,9 @@ static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
   ie__tmp_device_done(ctx, w->z);
   ie__tmp_device_done(ctx, w->y);
   ie__tmp_device_done(ctx, w->c);
+  for (int i = 0; i < 3; i++) ie__tmp_device_done(ctx, w->lab[i]);
   if (w->began && ctx->ops->mauve->end) ctx->ops->mauve->end(ctx, w->sess);
-  ie__mauve_seed_free(&w->seed);
-  void *host[] = {w->in, w->names, w->cov, w->mean, w->v, w->hist, w->hist0, w->curve0, w->fscratch,
-                  w->yh, w->ch, w->cfin, w->chp, w->rng, w->rngp, w->lab, w->lab2, w->best_lab, w->perm, w->off, w->err, w->acc};
+  void *host[] = {w->in, w->names, w->cov, w->mean, w->v, w->hist, w->hist0, w->curve0, w->fscratch, w->rows, w->acc};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
 }
 
@@ -283,52 +248,42 @@ static void work_free(ie_context *ctx, mauve_work *w, int64_t nin) {
     }                                                                                         \
   } while (0)
 
-/* One clustering: `redo` starts of k-means from the stream of `seed`; the
- * kept labels in w->best_lab.  *iters and *inert describe the kept start. */
+/* One clustering: `redo` starts of k-means from the streams of `seed`; the
+ * kept labels end in w->lab[2].  *iters and *inert describe the kept
+ * start.  Nothing but the counts of changed labels and the inertias
+ * leaves the backend. */
 static ie_status cluster(ie_context *ctx, const char *fn, const ie_mauve_ops *mo, mauve_work *w,
-                         const kdata *kd, const ie_mat *ym, const ie_mat *cm, uint64_t seed,
-                         const mauve_opts *o, double *inert, int64_t *iters) {
-  const int64_t n = kd->n, k = kd->k, r = kd->r;
-  const size_t cbytes = (size_t)k * (size_t)r * sizeof(float);
+                         const ie_mat *ym, const ie_mat *cm, uint64_t seed, const mauve_opts *o,
+                         double *inert, int64_t *iters) {
   double best = INFINITY;
-  ie_status s = IE_OK;
   for (int64_t start = 0; start < o->redo; start++) {
-    const int64_t b = start % w->seed.starts;
-    if (b == 0) { /* the next batch of starts, side by side */
-      const int64_t nb = o->redo - start;
-      for (int64_t q = 0; q < w->seed.starts; q++) {
-        w->rng[q] = seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(start + q + 1));
-        w->rngp[q] = &w->rng[q];
-        w->chp[q] = w->ch + (size_t)q * (size_t)k * (size_t)r;
-      }
-      ie__mauve_seed_run(&w->seed, nb, w->rngp, w->chp);
-    }
-    IE__CHECK(IE__BE(ctx, upload, w->c, 0, w->chp[b], cbytes));
+    IE__CHECK(mo->seed(ctx, w->sess, ym, seed, start, o->redo, cm));
     if (mo->restart) mo->restart(ctx, w->sess);
-    IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab));
+    IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab[0], NULL, NULL));
     int64_t it = 0;
     while (it < o->max_iter) {
       if (ie__cancelled(ctx)) return ie__cancel(ctx, fn);
-      group(w->lab, n, k, w->perm, w->off);
-      IE__CHECK(mo->update(ctx, w->sess, ym, w->perm, w->off, cm));
+      IE__CHECK(mo->update(ctx, w->sess, ym, w->lab[0], cm));
       it++;
-      IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab2));
-      const int same = memcmp(w->lab, w->lab2, (size_t)n * sizeof *w->lab) == 0;
-      int32_t *t = w->lab;
-      w->lab = w->lab2;
-      w->lab2 = t;
-      if (same) break;
+      int64_t changed = 0;
+      IE__CHECK(mo->assign(ctx, w->sess, ym, cm, w->lab[1], w->lab[0], &changed));
+      void *t = w->lab[0];
+      w->lab[0] = w->lab[1];
+      w->lab[1] = t;
+      if (changed == 0) break;
     }
-    IE__CHECK(IE__BE(ctx, download, w->cfin, w->c, 0, cbytes));
-    const double in = inertia(kd, w->cfin, w->lab);
-    if (in < best || start == 0) {
+    double in = 0;
+    IE__CHECK(mo->inertia(ctx, w->sess, ym, cm, w->lab[0], &in));
+    if (in < best || start == 0) { /* the earliest on a tie */
       best = in;
       *iters = it;
-      memcpy(w->best_lab, w->lab, (size_t)n * sizeof *w->lab);
+      void *t = w->lab[2];
+      w->lab[2] = w->lab[0];
+      w->lab[0] = t;
     }
   }
   *inert = best;
-  return s;
+  return IE_OK;
 }
 
 ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q, int64_t n_sets,
@@ -405,36 +360,34 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
 
   /* 1. unit rows, all sets stacked (P first) */
   const size_t zsz = ie__dtype_size(mo->zdt);
-  /* device rows: the workspace's MAUVE slots 9..11 on a GPU (the
-   * launchers' own are 0..8) */
-  s = ie__tmp_device(ctx, IE_WS_MAUVE + 9, (size_t)N * (size_t)d * zsz, &w.z);
+  s = ie__tmp_device(ctx, SLOT_Z, (size_t)N * (size_t)d * zsz, &w.z);
   if (s != IE_OK) goto done;
   ie_mat zm = {w.z, 0, mo->zdt, N, d, d};
-  ALLOC(w.err, N);
+  ALLOC(w.rows, nin);
   {
     int64_t row0 = 0;
     for (int64_t i = 0; i < nin; i++) {
       if ((s = ie__stage_in(ctx, &w.in[i])) != IE_OK) goto done;
-      memset(w.err, 0, (size_t)w.in[i].m.rows * sizeof *w.err);
-      if ((s = mo->unit_rows(ctx, w.sess, &w.in[i].m, &zm, row0, w.err)) != IE_OK) goto done;
-      for (int64_t row = 0; row < w.in[i].m.rows; row++)
-        if (w.err[row]) {
-          /* the column too when the caller's rows are host memory */
-          int64_t col = -1;
-          const ie__arg *a = &w.in[i];
-          const size_t esz = ie__dtype_size(a->m.dtype);
-          for (int64_t c = 0; a->on_host && col < 0 && c < d; c++)
-            if (!isfinite(ie__load_double(a->host + ((size_t)row * (size_t)a->host_stride + (size_t)c) * esz,
-                                          a->m.dtype)))
-              col = c;
-          ie__locate(ctx, i ? "q" : "p", i ? i - 1 : -1, row, col);
-          if (col >= 0)
-            s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld, column %lld holds NaN or inf", fn, w.names[i],
-                          (long long)row, (long long)col);
-          else
-            s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld holds NaN or inf", fn, w.names[i], (long long)row);
-          goto done;
-        }
+      int64_t row = -1;
+      if ((s = mo->unit_rows(ctx, w.sess, &w.in[i].m, &zm, row0, &row)) != IE_OK) goto done;
+      if (row >= 0) {
+        /* the column too when the caller's rows are host memory */
+        int64_t col = -1;
+        const ie__arg *a = &w.in[i];
+        const size_t esz = ie__dtype_size(a->m.dtype);
+        for (int64_t c = 0; a->on_host && col < 0 && c < d; c++)
+          if (!isfinite(ie__load_double(a->host + ((size_t)row * (size_t)a->host_stride + (size_t)c) * esz,
+                                        a->m.dtype)))
+            col = c;
+        ie__locate(ctx, i ? "q" : "p", i ? i - 1 : -1, row, col);
+        if (col >= 0)
+          s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld, column %lld holds NaN or inf", fn, w.names[i],
+                        (long long)row, (long long)col);
+        else
+          s = ie__error(ctx, IE_NONFINITE, "%s: %s row %lld holds NaN or inf", fn, w.names[i], (long long)row);
+        goto done;
+      }
+      w.rows[i] = w.in[i].m.rows;
       row0 += w.in[i].m.rows;
       ie__release(ctx, &w.in[i]);
     }
@@ -453,59 +406,33 @@ ie_status ie_mauve(ie_context *ctx, const DLTensor *p, const DLTensor *const *q,
   free(w.cov);
   w.cov = NULL;
   /* 3. project, then k-means on float rows */
-  s = ie__tmp_device(ctx, IE_WS_MAUVE + 10, (size_t)N * (size_t)r * sizeof(float), &w.y);
+  s = ie__tmp_device(ctx, SLOT_Y, (size_t)N * (size_t)r * sizeof(float), &w.y);
   if (s != IE_OK) goto done;
   ie_mat ym = {w.y, 0, IE_DT_F32, N, r, r};
   if ((s = mo->project(ctx, w.sess, &zm, w.v, r, &ym)) != IE_OK) goto done;
   ie__tmp_device_done(ctx, w.z);
   w.z = NULL;
-  ALLOC(w.yh, (size_t)N * (size_t)r);
-  if ((s = IE__BE(ctx, download, w.yh, w.y, 0, (size_t)N * (size_t)r * sizeof(float))) != IE_OK) goto done;
-  s = ie__tmp_device(ctx, IE_WS_MAUVE + 11, (size_t)k * (size_t)r * sizeof(float), &w.c);
+  s = ie__tmp_device(ctx, SLOT_C, (size_t)k * (size_t)r * sizeof(float), &w.c);
   if (s != IE_OK) goto done;
   ie_mat cm = {w.c, 0, IE_DT_F32, k, r, r};
-  /* the starts run side by side, as many as keep their products n × 8 floats
-   * each under 64 MiB */
-  w.batch = (int64_t)(((size_t)64 << 20) / ((size_t)N * 8 * sizeof(float)));
-  w.batch = w.batch < 1 ? 1 : w.batch > o.redo ? o.redo : w.batch;
-  ALLOC(w.ch, (size_t)w.batch * (size_t)k * (size_t)r);
-  ALLOC(w.cfin, (size_t)k * (size_t)r);
-  ALLOC(w.chp, w.batch);
-  ALLOC(w.rng, w.batch);
-  ALLOC(w.rngp, w.batch);
-  if (ie__mauve_seed_init(&w.seed, w.yh, N, r, k, w.batch, ie__threads(ctx)) != 0) {
-    s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the k-means++ start (%lld rows, %lld clusters)",
-                  fn, (long long)N, (long long)k);
-    goto done;
-  }
-  ALLOC(w.lab, N);
-  ALLOC(w.lab2, N);
-  ALLOC(w.best_lab, N);
-  ALLOC(w.perm, N);
-  ALLOC(w.off, 2 * k + 1);
+  for (int i = 0; i < 3; i++)
+    if ((s = ie__tmp_device(ctx, SLOT_LAB + i, (size_t)N * sizeof(int32_t), &w.lab[i])) != IE_OK) goto done;
   ALLOC(w.hist, (size_t)nin * (size_t)k);
   ALLOC(w.hist0, (size_t)nin * (size_t)k);
   ALLOC(w.curve0, (size_t)n_sets * 2 * (size_t)(o.grid + 2));
   ALLOC(w.fscratch, 3 * (size_t)k + 2 * (size_t)(o.grid + 2));
   ALLOC(w.acc, (size_t)o.seeds * (size_t)n_sets);
-  kdata kd = {N, r, k, w.yh};
   for (int64_t e = 0; e < o.seeds; e++) {
     double inert = 0;
     int64_t iters = 0;
-    s = cluster(ctx, fn, mo, &w, &kd, &ym, &cm, o.seed + (uint64_t)e, &o, &inert, &iters);
+    s = cluster(ctx, fn, mo, &w, &ym, &cm, o.seed + (uint64_t)e, &o, &inert, &iters);
     if (s != IE_OK) goto done;
     if (e == 0) {
       inert0 = inert;
       iters0 = iters;
     }
     /* 4. histograms: rows of each set in each cluster */
-    memset(w.hist, 0, (size_t)nin * (size_t)k * sizeof *w.hist);
-    int64_t row0 = 0;
-    for (int64_t i = 0; i < nin; i++) {
-      const int64_t rows = w.in[i].m.rows;
-      for (int64_t j = 0; j < rows; j++) w.hist[(size_t)i * (size_t)k + (size_t)w.best_lab[row0 + j]] += 1;
-      row0 += rows;
-    }
+    if ((s = mo->histogram(ctx, w.sess, w.lab[2], w.rows, nin, k, w.hist)) != IE_OK) goto done;
     if (e == 0) memcpy(w.hist0, w.hist, (size_t)nin * (size_t)k * sizeof *w.hist);
     /* 5–6. the frontier of each Q set against P */
     for (int64_t i = 0; i < n_sets; i++)

@@ -1,12 +1,14 @@
 /*
  * mauve.h — PRIVATE.  MAUVE (docs/SPEC.md §8): the backend sub-table that
- * src/mauve.c drives, the k-means++ starts (src/mauve_seed.c) and the host
- * frontier math (src/frontier.c).
+ * src/mauve.c drives and the host frontier math (src/frontier.c).
  *
  * src/mauve.c runs the algorithm: it checks the inputs, finds the principal
- * axes on the host (LAPACK) from the covariance a backend computes, seeds
- * k-means on the host, and runs Lloyd iterations through `assign` and
- * `update`.  A backend does the O(n·d) and O(n·k·r) work.
+ * axes on the host (LAPACK) from the covariance a backend computes, and
+ * runs the k-means starts and Lloyd iterations through the ops below.  A
+ * backend does all the work on rows, where the rows are: the rows, the
+ * labels and the centres stay in backend memory, and what reaches the host
+ * is O(d² + k) a call, however many rows (the server's rule,
+ * docs/SERVER.md).
  */
 #ifndef IE_MAUVE_H
 #define IE_MAUVE_H
@@ -16,6 +18,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The workspace slots of one ie_mauve call on a GPU: src/mauve.c's are
+ * IE_WS_MAUVE + 0 .. IE_MAUVE_SLOT_BACKEND − 1, a backend's the rest. */
+enum { IE_MAUVE_SLOT_BACKEND = IE_WS_MAUVE + 6 };
 
 typedef struct ie_mauve_ops {
   /* The dtype of the unit rows z the backend works on (F32 on the CPU, F64
@@ -27,9 +33,9 @@ typedef struct ie_mauve_ops {
   ie_status (*begin)(ie_context *ctx, void **sess);
   void (*end)(ie_context *ctx, void *sess);
   /* z[row0 + i] = x_i / ‖x_i‖₂ for the rows of x (a zero row stays zero).
-   * err (host, x->rows) gets IE_ROW_NONFINITE for a row holding NaN or inf. */
+   * *bad: the first row of x holding NaN or inf, or −1. */
   ie_status (*unit_rows)(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z,
-                         int64_t row0, ie_rowerr *err);
+                         int64_t row0, int64_t *bad);
   /* mean μ (host, d) and the covariance Σ (z_i − μ)ᵀ(z_i − μ) / (n − 1)
    * (host, d × d, both triangles) of z's rows; z is left centred (z − μ). */
   ie_status (*covariance)(ie_context *ctx, void *sess, const ie_mat *z, double *mean,
@@ -38,15 +44,29 @@ typedef struct ie_mauve_ops {
    * n × r, backend memory. */
   ie_status (*project)(ie_context *ctx, void *sess, const ie_mat *z, const double *v,
                        int64_t r, const ie_mat *y);
-  /* labels (host, n) = argmin_j fl(‖c_j‖²) − 2 fl(y_i·c_j), in float, ties
-   * to the lowest j (‖c_j‖² summed in double, then rounded); c F32 k × r. */
-  ie_status (*assign)(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c,
-                      int32_t *labels);
-  /* c_j = the mean of rows perm[off[j]] .. perm[off[j+1] − 1] of y, summed
-   * in double in that order and rounded to float; clusters with no rows are
-   * left as they are.  perm (n) and off (k + 1) are host arrays. */
-  ie_status (*update)(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm,
-                      const int64_t *off, const ie_mat *c);
+  /* c (F32 k × r, backend memory) = the greedy k-means++ centres of start
+   * `start` (of `starts`, called in order: a backend may run several side
+   * by side) from the stream km_stream(seed, start)
+   * (src/kernels/kmeans_terms.h).  Every backend picks the same rows. */
+  ie_status (*seed)(ie_context *ctx, void *sess, const ie_mat *y, uint64_t seed, int64_t start,
+                    int64_t starts, const ie_mat *c);
+  /* labels (backend memory, n int32) = argmin_j fl(‖c_j‖²) − 2 fl(y_i·c_j),
+   * in float, ties to the lowest j (‖c_j‖² summed in double, then
+   * rounded); c F32 k × r.  With prev (the last labels, backend memory),
+   * *changed = the rows whose label differs from it. */
+  ie_status (*assign)(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, void *labels,
+                      const void *prev, int64_t *changed);
+  /* c_j = the mean of the rows of y labelled j, summed in double in row
+   * order and rounded to float; clusters with no rows are left as they
+   * are. */
+  ie_status (*update)(ie_context *ctx, void *sess, const ie_mat *y, const void *labels, const ie_mat *c);
+  /* *inertia = Σ ‖y_i − c_{l_i}‖², each row's in double from differences. */
+  ie_status (*inertia)(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, const void *labels,
+                       double *inertia);
+  /* hist (host, sets × k) = the rows of each set in each cluster; the sets
+   * are consecutive runs of rows[s] rows from row 0. */
+  ie_status (*histogram)(ie_context *ctx, void *sess, const void *labels, const int64_t *rows, int64_t sets,
+                         int64_t k, double *hist);
   /* Optional (NULL: none): a new k-means start begins; the next assign's
    * centres are not the last ones moved (a backend keeping bounds between
    * assignments drops them). */
@@ -56,36 +76,6 @@ typedef struct ie_mauve_ops {
 extern const ie_mauve_ops ie__cpu_mauve_ops;
 extern const ie_mauve_ops ie__opencl_mauve_ops;
 extern const ie_mauve_ops ie__cuda_mauve_ops;
-
-/* The k-means++ starts (src/mauve_seed.c): scratch made once for the rows
- * y (host, n × r float), k centres and `starts` starts run side by side,
- * on `threads` OpenMP threads (the centres do not depend on it). */
-typedef struct ie__mauve_seed {
-  const float *y;
-  int64_t n, r, k, starts; /* starts: the most run side by side */
-  int threads;
-  int64_t live;            /* the starts of the current run (≤ starts) */
-  int64_t t, tp, nb;   /* candidates a centre (2 + ⌊ln k⌋), t padded to 8 lanes, blocks of rows */
-  int64_t lc;          /* columns of ct and dots: starts·tp rounded up to 16 */
-  double *yn;          /* n: ‖y_i‖² */
-  double *d2, *blk;    /* starts × n: D², the squared distance to the nearest centre; starts × nb: its block sums */
-  double *bcum;        /* nb: the running block sums of the start drawing */
-  double *potb;        /* nb × lc: each block's share of the candidates' potentials */
-  float *ct, *dots;    /* r × lc: the candidates, transposed (zero pads); n × lc: the rows' dot products with them */
-  int64_t *cand, *kept; /* lc: the candidates' rows; starts: the candidate each start kept last */
-  double *pot, *cn;    /* lc: potentials, ‖x‖² of the candidates (+inf in the pad) */
-} ie__mauve_seed;
-
-/* 0, or -1 when out of memory (nothing left allocated). */
-int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r, int64_t k, int64_t starts,
-                        int threads);
-void ie__mauve_seed_free(ie__mauve_seed *s);
-/* For each of `count` (≤ starts) starts st: k centres (c[st], k × r float)
- * from the SplitMix64 stream at *rng[st]; the same as running the starts
- * one at a time. */
-void ie__mauve_seed_run(ie__mauve_seed *s, int64_t count, uint64_t *const *rng, float *const *c);
-/* The next uniform double in [0, 1) of the SplitMix64 stream (next >> 11)·2⁻⁵³. */
-double ie__mauve_unit(uint64_t *state);
 
 /* The frontier and integrals of count histograms pc, qc (k bins, checked
  * non-negative with positive sums) as mauve-text computes them.  curve

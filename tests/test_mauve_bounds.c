@@ -21,11 +21,13 @@
 #include <string.h>
 
 #include "../src/host/host.h"
+#include "../src/cpu/mauve_seed.h"
+#include "../src/kernels/kmeans_terms.h"
 #include "../src/mauve.h"
 #include "infoest.h"
 
 static uint64_t rng_state;
-static double unit(void) { return ie__mauve_unit(&rng_state); }
+static double unit(void) { return km_unit(&rng_state); }
 static double gauss(void) {
   const double u1 = unit(), u2 = unit();
   return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
@@ -86,11 +88,11 @@ Test(mauve_bounds, bounds_equal_measuring_every_row) {
   cr_assert(mo->begin(ctx, &sa) == IE_OK && mo->begin(ctx, &sb) == IE_OK);
   const ie_mat ym = {y, 0, IE_DT_F32, n, r, r}, cm = {c, 0, IE_DT_F32, k, r, r};
   mo->restart(ctx, sa);
-  cr_assert(mo->assign(ctx, sa, &ym, &cm, la) == IE_OK);
+  cr_assert(mo->assign(ctx, sa, &ym, &cm, la, NULL, NULL) == IE_OK);
   int steps = 0, moved_total = 0;
   for (; steps < 60; steps++) {
     mo->restart(ctx, sb);
-    cr_assert(mo->assign(ctx, sb, &ym, &cm, lb) == IE_OK);
+    cr_assert(mo->assign(ctx, sb, &ym, &cm, lb, NULL, NULL) == IE_OK);
     for (int64_t i = 0; i < n; i++)
       cr_assert(la[i] == lb[i], "step %d row %lld: bounds %d, every row measured %d", steps, (long long)i, la[i],
                 lb[i]);
@@ -118,7 +120,7 @@ Test(mauve_bounds, bounds_equal_measuring_every_row) {
     cr_assert(prev);
     memcpy(prev, la, (size_t)n * sizeof *prev);
     means(y, la, n, r, k, c);
-    cr_assert(mo->assign(ctx, sa, &ym, &cm, la) == IE_OK); /* the next step's labels, bounded */
+    cr_assert(mo->assign(ctx, sa, &ym, &cm, la, NULL, NULL) == IE_OK); /* the next step's labels, bounded */
     int moved = 0;
     for (int64_t i = 0; i < n; i++) moved += la[i] != prev[i];
     free(prev);
@@ -149,10 +151,10 @@ Test(mauve_bounds, bounds_equal_measuring_every_row) {
       for (int64_t t = 0; t < r; t++)
         c[j * r + t] += (float)(scale * ((double)c0[nn * r + t] - c0[j * r + t]) / sqrt(dn));
     }
-    cr_assert(mo->assign(ctx, sa, &ym, &cm, la) == IE_OK);
+    cr_assert(mo->assign(ctx, sa, &ym, &cm, la, NULL, NULL) == IE_OK);
     for (int64_t i = 0; i < n; i++) changed += la[i] != lb[i];
     mo->restart(ctx, sb);
-    cr_assert(mo->assign(ctx, sb, &ym, &cm, lb) == IE_OK);
+    cr_assert(mo->assign(ctx, sb, &ym, &cm, lb, NULL, NULL) == IE_OK);
     for (int64_t i = 0; i < n; i++)
       cr_assert(la[i] == lb[i], "move %d row %lld: bounds %d, every row measured %d", step, (long long)i, la[i],
                 lb[i]);
@@ -184,7 +186,7 @@ Test(mauve_bounds, duplicate_centres_go_to_the_lowest_index) {
   cr_assert(mo->begin(ctx, &s) == IE_OK);
   const ie_mat ym = {y, 0, IE_DT_F32, n, r, r}, cm = {c, 0, IE_DT_F32, k, r, r};
   for (int rep = 0; rep < 3; rep++) { /* the first measures, the others may use bounds */
-    cr_assert(mo->assign(ctx, s, &ym, &cm, lab) == IE_OK);
+    cr_assert(mo->assign(ctx, s, &ym, &cm, lab, NULL, NULL) == IE_OK);
     for (int64_t i = 0; i < n; i++) cr_assert(lab[i] % 2 == 0, "rep %d row %lld: label %d", rep, (long long)i, lab[i]);
   }
   mo->end(ctx, s);
@@ -300,4 +302,63 @@ Test(mauve_bounds, dot_tiles_on_odd_sizes) {
         }
         free(y), free(ct), free(out), free(one), free(strips);
       }
+}
+
+/* The k-means++ start on a GPU backend (src/kernels/kmeans_seed.cl, on the
+ * device) picks the CPU's rows: every centre of every start, to the bit,
+ * on overlapping clusters with repeated rows (ties in D²), n not a
+ * multiple of the 64-row block. */
+static void seed_as_cpu(ie_backend b) {
+  ie_context_options o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  o.backend = b;
+  ie_context *ctx = NULL;
+  if (ie_context_create(&ctx, &o) != IE_OK) {
+    if (getenv("IE_REQUIRE_GPU")) cr_assert_fail("%s: %s", ie_backend_name(b), ie_errmsg(ctx));
+    ie_context_destroy(ctx);
+    cr_skip_test("SKIPPED: no %s device: %s", ie_backend_name(b), ie_errmsg(NULL));
+  }
+  const int64_t n = 3001, r = 12, k = 40, starts = 3;
+  rng_state = 5;
+  float *y = clustered(n, r, 30, 1.0, 0.4, 200);
+  float *cc = malloc((size_t)(k * r) * sizeof *cc), *cg = malloc((size_t)(k * r) * sizeof *cg);
+  cr_assert(y && cc && cg);
+  ie_context *cpu = cpu_context();
+  const ie_mauve_ops *co = &ie__cpu_mauve_ops, *go = ctx->ops->mauve;
+  void *yd = NULL, *cd = NULL, *cs = NULL, *gs = NULL;
+  cr_assert(ctx->ops->alloc(ctx, (size_t)(n * r) * sizeof *y, &yd) == IE_OK);
+  cr_assert(ctx->ops->alloc(ctx, (size_t)(k * r) * sizeof *y, &cd) == IE_OK);
+  cr_assert(ctx->ops->upload(ctx, yd, 0, y, (size_t)(n * r) * sizeof *y) == IE_OK);
+  cr_assert(co->begin(cpu, &cs) == IE_OK);
+  cr_assert(!go->begin || go->begin(ctx, &gs) == IE_OK, "%s", ie_errmsg(ctx));
+  const ie_mat yh = {y, 0, IE_DT_F32, n, r, r}, ch = {cc, 0, IE_DT_F32, k, r, r};
+  const ie_mat ydm = {yd, 0, IE_DT_F32, n, r, r}, cdm = {cd, 0, IE_DT_F32, k, r, r};
+  for (int64_t start = 0; start < starts; start++) {
+    cr_assert(co->seed(cpu, cs, &yh, 99, start, starts, &ch) == IE_OK);
+    cr_assert(go->seed(ctx, gs, &ydm, 99, start, starts, &cdm) == IE_OK, "%s", ie_errmsg(ctx));
+    cr_assert(ctx->ops->download(ctx, cg, cd, 0, (size_t)(k * r) * sizeof *cg) == IE_OK);
+    for (int64_t j = 0; j < k; j++)
+      cr_assert(memcmp(cc + j * r, cg + j * r, (size_t)r * sizeof *cc) == 0,
+                "start %lld: centre %lld on %s is not the CPU's", (long long)start, (long long)j, ie_backend_name(b));
+  }
+  co->end(cpu, cs);
+  if (go->end) go->end(ctx, gs);
+  ctx->ops->free(ctx, yd);
+  ctx->ops->free(ctx, cd);
+  ie_context_destroy(cpu);
+  ie_context_destroy(ctx);
+  free(y);
+  free(cc);
+  free(cg);
+}
+
+Test(mauve_bounds, seed_opencl_as_cpu) {
+  if (!IE_TEST_HAVE_OPENCL) cr_skip_test("SKIPPED: no OpenCL build");
+  seed_as_cpu(IE_BACKEND_OPENCL);
+}
+
+Test(mauve_bounds, seed_cuda_as_cpu) {
+  if (!IE_TEST_HAVE_CUDA) cr_skip_test("SKIPPED: no CUDA build");
+  seed_as_cpu(IE_BACKEND_CUDA);
 }

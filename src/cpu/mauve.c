@@ -13,9 +13,11 @@
 
 #include "../backend.h"
 #include "../host/host.h"
+#include "../kernels/kmeans_terms.h"
 #include "../mauve.h"
 #include "../threads.h"
 #include "convert.h"
+#include "mauve_seed.h"
 
 static double elem(const char *row, ie_dtype dt, int64_t j) {
   switch (dt) {
@@ -27,11 +29,12 @@ static double elem(const char *row, ie_dtype dt, int64_t j) {
 }
 
 static ie_status cpu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z, int64_t row0,
-                               ie_rowerr *err) {
+                               int64_t *bad_row) {
   (void)sess;
   const size_t esz = ie__dtype_size(x->dtype);
   const int64_t d = x->cols;
-#pragma omp parallel for schedule(static) num_threads(ie__threads(ctx))
+  int64_t first_bad = INT64_MAX;
+#pragma omp parallel for schedule(static) num_threads(ie__threads(ctx)) reduction(min : first_bad)
   for (int64_t i = 0; i < x->rows; i++) {
     const char *row = (const char *)x->buf + x->offset + (size_t)i * (size_t)x->stride * esz;
     float *out = (float *)((char *)z->buf + z->offset) + (size_t)(row0 + i) * (size_t)z->stride;
@@ -52,7 +55,7 @@ static ie_status cpu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, con
       }
     }
     if (bad) {
-      err[i] = IE_ROW_NONFINITE;
+      if (i < first_bad) first_bad = i;
       continue;
     }
     /* as sklearn.preprocessing.normalize: a zero row stays zero; the
@@ -63,6 +66,7 @@ static ie_status cpu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, con
     else
       for (int64_t j = 0; j < d; j++) out[j] = (float)(elem(row, x->dtype, j) / nrm);
   }
+  *bad_row = first_bad == INT64_MAX ? -1 : first_bad;
   return IE_OK;
 }
 
@@ -170,13 +174,43 @@ typedef struct {
   double *drift, *gdrift, *acc; /* k: how far each centre moved; groups: the most in each; r: the update's sums */
   double *ynrm, *up, *lo; /* n: ‖y_i‖, the upper bounds; n × groups: the lower ones */
   int32_t *lab;         /* n: the last labels */
+  int32_t *perm;        /* n: the rows grouped by cluster, for the update */
+  int64_t *off;         /* 2k + 1: where each group begins, and scratch */
+  /* the k-means++ starts, run `batch` side by side (seeds_of: the first
+   * of the batch in `centres`, seeds_n of them, from the seed seeds_seed) */
+  ie__mauve_seed seeding;
+  float *centres;       /* batch × k × r */
+  uint64_t *streams;    /* batch */
+  uint64_t **stream_at; /* batch */
+  float **centres_at;   /* batch */
+  int64_t batch, seeds_of, seeds_n;
+  uint64_t seeds_seed;
 } cpu_km;
 
+static void seeding_release(cpu_km *m) {
+  ie__mauve_seed_free(&m->seeding);
+  free(m->centres);
+  free(m->streams);
+  free(m->stream_at);
+  free(m->centres_at);
+  m->centres = NULL;
+  m->streams = NULL;
+  m->stream_at = NULL;
+  m->centres_at = NULL;
+  m->batch = m->seeds_n = 0;
+}
+
+/* The assignment's buffers (the seeding's are kept). */
 static void km_release(cpu_km *m) {
   void *p[] = {m->g, m->ct, m->cn, m->cprev, m->strips, m->least, m->drift, m->gdrift, m->acc, m->ynrm, m->up, m->lo,
-               m->lab};
+               m->lab, m->perm, m->off};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
-  memset(m, 0, sizeof *m);
+  m->g = m->ct = m->cn = m->cprev = m->least = NULL;
+  m->strips = m->lab = m->perm = NULL;
+  m->drift = m->gdrift = m->acc = m->ynrm = m->up = m->lo = NULL;
+  m->off = NULL;
+  m->n = m->k = m->r = m->kp = m->groups = 0;
+  m->threads = 0;
 }
 
 static ie_status cpu_begin(ie_context *ctx, void **sess) {
@@ -190,6 +224,7 @@ static void cpu_end(ie_context *ctx, void *sess) {
   (void)ctx;
   if (!sess) return;
   km_release(sess);
+  seeding_release(sess);
   free(sess);
 }
 
@@ -219,8 +254,10 @@ static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int6
   m->up = malloc((size_t)n * sizeof *m->up);
   m->lo = malloc((size_t)n * (size_t)G * sizeof *m->lo);
   m->lab = malloc((size_t)n * sizeof *m->lab);
+  m->perm = malloc((size_t)n * sizeof *m->perm);
+  m->off = malloc((size_t)(2 * k + 1) * sizeof *m->off);
   if (!m->g || !m->ct || !m->cn || !m->cprev || !m->strips || !m->least || !m->drift || !m->gdrift || !m->acc ||
-      !m->ynrm || !m->up || !m->lo || !m->lab) {
+      !m->ynrm || !m->up || !m->lo || !m->lab || !m->perm || !m->off) {
     km_release(m);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the k-means assignment (%lld rows)",
                      (long long)n);
@@ -304,7 +341,8 @@ static void km_row(cpu_km *m, const float *yi, int64_t i, int slot, double eps, 
   km_settle(m, i, v, strips, count, e, slot);
 }
 
-static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, int32_t *labels) {
+static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, void *labels,
+                            const void *prev, int64_t *changed) {
   cpu_km *m = sess;
   const int64_t n = y->rows, k = c->rows, r = y->cols;
   const size_t ys = (size_t)y->stride, cs = (size_t)c->stride;
@@ -361,19 +399,38 @@ static ie_status cpu_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
   }
   for (int64_t j = 0; j < k; j++) memcpy(m->cprev + (size_t)j * (size_t)r, C + (size_t)j * cs, (size_t)r * sizeof *C);
   m->fresh = 0;
-  memcpy(labels, m->lab, (size_t)n * sizeof *labels);
+  memcpy(labels, m->lab, (size_t)n * sizeof *m->lab);
+  if (prev) {
+    const int32_t *was = prev;
+    int64_t moved = 0;
+    for (int64_t i = 0; i < n; i++) moved += m->lab[i] != was[i];
+    *changed = moved;
+  }
   return IE_OK;
 }
 
-/* Serial: n·r additions, less than waking a team costs between OpenBLAS's calls. */
-static ie_status cpu_update(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm,
-                            const int64_t *off, const ie_mat *c) {
-  (void)ctx;
+/* Rows grouped by cluster, in row order within each (a counting sort). */
+static void group(const int32_t *lab, int64_t n, int64_t k, int32_t *perm, int64_t *off) {
+  memset(off, 0, (size_t)(k + 1) * sizeof *off);
+  for (int64_t i = 0; i < n; i++) off[lab[i] + 1]++;
+  for (int64_t j = 0; j < k; j++) off[j + 1] += off[j];
+  int64_t *pos = off + k + 1; /* k more entries of scratch */
+  memcpy(pos, off, (size_t)k * sizeof *pos);
+  for (int64_t i = 0; i < n; i++) perm[pos[lab[i]]++] = (int32_t)i;
+}
+
+/* Serial: n·r additions, less than waking a team costs. */
+static ie_status cpu_update(ie_context *ctx, void *sess, const ie_mat *y, const void *labels, const ie_mat *c) {
   cpu_km *m = sess;
-  const int64_t k = c->rows, r = y->cols;
+  const int64_t n = y->rows, k = c->rows, r = y->cols;
+  const ie_status st = km_ready(ctx, m, n, k, r, ie__threads(ctx));
+  if (st != IE_OK) return st;
   const float *Y = (const float *)((const char *)y->buf + y->offset);
   float *C = (float *)((char *)c->buf + c->offset);
-  double *acc = m->acc; /* made by the assignment that comes first */
+  const int32_t *perm = m->perm;
+  const int64_t *off = m->off;
+  double *acc = m->acc;
+  group(labels, n, k, m->perm, m->off);
   for (int64_t j = 0; j < k; j++) {
     if (off[j + 1] == off[j]) continue;
     memset(acc, 0, (size_t)r * sizeof *acc);
@@ -387,6 +444,85 @@ static ie_status cpu_update(ie_context *ctx, void *sess, const ie_mat *y, const 
   return IE_OK;
 }
 
+/* Σ ‖y_i − c_{l_i}‖², in double from differences, in row order. */
+static ie_status cpu_inertia(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, const void *labels,
+                             double *inertia) {
+  (void)ctx;
+  (void)sess;
+  const float *Y = (const float *)((const char *)y->buf + y->offset);
+  const float *C = (const float *)((const char *)c->buf + c->offset);
+  const int32_t *lab = labels;
+  double s = 0;
+  for (int64_t i = 0; i < y->rows; i++) {
+    const float *yi = Y + (size_t)i * (size_t)y->stride, *ci = C + (size_t)lab[i] * (size_t)c->stride;
+    double a = 0;
+    for (int64_t j = 0; j < y->cols; j++) {
+      const double d = (double)yi[j] - (double)ci[j];
+      a += d * d;
+    }
+    s += a;
+  }
+  *inertia = s;
+  return IE_OK;
+}
+
+static ie_status cpu_histogram(ie_context *ctx, void *sess, const void *labels, const int64_t *rows,
+                               int64_t sets, int64_t k, double *hist) {
+  (void)ctx;
+  (void)sess;
+  const int32_t *lab = labels;
+  memset(hist, 0, (size_t)sets * (size_t)k * sizeof *hist);
+  for (int64_t s = 0, i = 0; s < sets; s++)
+    for (int64_t e = i + rows[s]; i < e; i++) hist[(size_t)s * (size_t)k + (size_t)lab[i]] += 1;
+  return IE_OK;
+}
+
+/* The k-means++ starts of src/cpu/mauve_seed.c, as many side by side as
+ * keep their products (n × 8 floats each) under 64 MiB: a start's centres
+ * come from the batch that holds it, run when its first start is asked
+ * for. */
+static ie_status cpu_seed(ie_context *ctx, void *sess, const ie_mat *y, uint64_t seed, int64_t start,
+                          int64_t starts, const ie_mat *c) {
+  cpu_km *m = sess;
+  const int64_t n = y->rows, r = y->cols, k = c->rows;
+  const float *Y = (const float *)((const char *)y->buf + y->offset);
+  int64_t batch = (int64_t)(((size_t)64 << 20) / ((size_t)n * 8 * sizeof(float)));
+  batch = batch < 1 ? 1 : batch > starts ? starts : batch;
+  ie__mauve_seed *sd = &m->seeding;
+  if (!m->centres || sd->y != Y || sd->n != n || sd->r != r || sd->k != k || m->batch != batch) {
+    seeding_release(m);
+    const size_t ck = (size_t)k * (size_t)r;
+    m->centres = malloc((size_t)batch * ck * sizeof *m->centres);
+    m->streams = malloc((size_t)batch * sizeof *m->streams);
+    m->stream_at = malloc((size_t)batch * sizeof *m->stream_at);
+    m->centres_at = malloc((size_t)batch * sizeof *m->centres_at);
+    if (!m->centres || !m->streams || !m->stream_at || !m->centres_at ||
+        ie__mauve_seed_init(sd, Y, n, r, k, batch, ie__threads(ctx)) != 0) {
+      seeding_release(m);
+      return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for the k-means++ start (%lld rows, %lld clusters)",
+                       (long long)n, (long long)k);
+    }
+    for (int64_t q = 0; q < batch; q++) {
+      m->stream_at[q] = &m->streams[q];
+      m->centres_at[q] = m->centres + (size_t)q * ck;
+    }
+    m->batch = batch;
+  }
+  if (!(m->seeds_n > 0 && m->seeds_seed == seed && start >= m->seeds_of && start < m->seeds_of + m->seeds_n)) {
+    const int64_t count = starts - start < batch ? starts - start : batch;
+    for (int64_t q = 0; q < count; q++) m->streams[q] = km_stream(seed, start + q);
+    ie__mauve_seed_run(sd, count, m->stream_at, m->centres_at);
+    m->seeds_seed = seed;
+    m->seeds_of = start;
+    m->seeds_n = count;
+  }
+  const float *from = m->centres_at[start - m->seeds_of];
+  float *C = (float *)((char *)c->buf + c->offset);
+  for (int64_t j = 0; j < k; j++)
+    memcpy(C + (size_t)j * (size_t)c->stride, from + (size_t)j * (size_t)r, (size_t)r * sizeof *C);
+  return IE_OK;
+}
+
 const ie_mauve_ops ie__cpu_mauve_ops = {
     .zdt = IE_DT_F32,
     .begin = cpu_begin,
@@ -395,6 +531,9 @@ const ie_mauve_ops ie__cpu_mauve_ops = {
     .unit_rows = cpu_unit_rows,
     .covariance = cpu_covariance,
     .project = cpu_project,
+    .seed = cpu_seed,
     .assign = cpu_assign,
     .update = cpu_update,
+    .inertia = cpu_inertia,
+    .histogram = cpu_histogram,
 };

@@ -14,8 +14,18 @@
  *   km_sqnorm         ‖c_j‖² summed in double, rounded to float
  *   km_dots           G = Y Cᵀ in float (OpenCL; CUDA uses cublasSgemm)
  *   km_argmin         argmin_j fl(‖c_j‖²) − 2 G_ij, ties to the lowest j
- *   km_update         c_j = mean of its rows (given grouped by the host),
- *                     summed in double in row order, as the CPU
+ *   km_changed        how many labels differ from the last ones
+ *   km_group_count, km_group_offsets, km_group_place
+ *                     the rows grouped by cluster, in row order within
+ *                     each (a counting sort over chunks of rows)
+ *   km_update         c_j = mean of its rows (so grouped), summed in double
+ *                     in row order, as the CPU
+ *   km_inertia        Σ ‖y_i − c_{l_i}‖² in double
+ *   km_histogram      the rows of a set in each cluster
+ *   km_first_flag     the first row flagged (mauve_unit_rows' NaN or inf)
+ * The reductions to one number (km_changed, km_inertia, km_first_flag) run
+ * in one group, in a fixed order; so only that number leaves the device.
+ * The k-means++ start is kmeans_seed.cl's.
  */
 #include "vendor.h"
 #include "widen.h"
@@ -162,6 +172,53 @@ KERNEL void km_argmin(GLOBAL const float *g, ie_i64 m, ie_i64 k, GLOBAL const fl
   labels[row0 + i] = arg;
 }
 
+/* The counting sort of the rows by label, stable, over chunks of `chunk`
+ * rows (pos: chunks × k int32).  km_group_count: one item a chunk counts
+ * its rows of each label.  km_group_offsets (one group): off[j] (k + 1) is
+ * where cluster j's rows begin, and pos[c][j] where chunk c's rows of
+ * cluster j go.  km_group_place: one item a chunk puts its rows there, in
+ * row order. */
+KERNEL void km_group_count(GLOBAL const ie_i32 *lab, ie_i64 n, ie_i64 k, ie_i64 chunk, GLOBAL ie_i32 *pos) {
+  const ie_i64 c = GLOBAL_ID(), i0 = c * chunk;
+  if (i0 >= n) return;
+  const ie_i64 e = i0 + chunk < n ? i0 + chunk : n;
+  GLOBAL ie_i32 *pc = pos + c * k;
+  for (ie_i64 j = 0; j < k; j++) pc[j] = 0;
+  for (ie_i64 i = i0; i < e; i++) pc[lab[i]]++;
+}
+
+KERNEL void km_group_offsets(GLOBAL ie_i32 *pos, ie_i64 chunks, ie_i64 k, GLOBAL ie_i64 *off) {
+  const ie_i64 l = LOCAL_ID();
+  for (ie_i64 j = l; j < k; j += KM_GROUP) {
+    ie_i64 tot = 0;
+    for (ie_i64 c = 0; c < chunks; c++) tot += pos[c * k + j];
+    off[j + 1] = tot;
+  }
+  BARRIER();
+  if (l == 0) {
+    off[0] = 0;
+    for (ie_i64 j = 0; j < k; j++) off[j + 1] += off[j];
+  }
+  BARRIER();
+  for (ie_i64 j = l; j < k; j += KM_GROUP) {
+    ie_i64 at = off[j];
+    for (ie_i64 c = 0; c < chunks; c++) {
+      const ie_i32 m = pos[c * k + j];
+      pos[c * k + j] = (ie_i32)at;
+      at += m;
+    }
+  }
+}
+
+KERNEL void km_group_place(GLOBAL const ie_i32 *lab, ie_i64 n, ie_i64 k, ie_i64 chunk, GLOBAL ie_i32 *pos,
+                           GLOBAL ie_i32 *perm) {
+  const ie_i64 c = GLOBAL_ID(), i0 = c * chunk;
+  if (i0 >= n) return;
+  const ie_i64 e = i0 + chunk < n ? i0 + chunk : n;
+  GLOBAL ie_i32 *pc = pos + c * k;
+  for (ie_i64 i = i0; i < e; i++) perm[pc[lab[i]]++] = (ie_i32)i;
+}
+
 /* c[j][t] = mean over m in [off[j], off[j+1]) of y[perm[m]][t], in double in
  * that order; an empty cluster keeps its centre.  One item per (j, t). */
 KERNEL void km_update(GLOBAL const float *y, ie_i64 r, GLOBAL const ie_i32 *perm, GLOBAL const ie_i64 *off,
@@ -173,4 +230,74 @@ KERNEL void km_update(GLOBAL const float *y, ie_i64 r, GLOBAL const ie_i32 *perm
   double s = 0;
   for (ie_i64 m = a; m < b; m++) s += y[(ie_i64)perm[m] * r + t];
   c[e] = (float)(s / (double)(b - a));
+}
+
+/* One group: out[0] = the rows i with lab[i] != prev[i]. */
+KERNEL void km_changed(GLOBAL const ie_i32 *lab, GLOBAL const ie_i32 *prev, ie_i64 n, GLOBAL ie_i64 *out) {
+  LOCAL_ARRAY(ie_i64, part, KM_GROUP);
+  const ie_i64 l = LOCAL_ID();
+  ie_i64 m = 0;
+  for (ie_i64 i = l; i < n; i += KM_GROUP) m += lab[i] != prev[i];
+  part[l] = m;
+  BARRIER();
+  for (ie_i64 h = KM_GROUP / 2; h > 0; h /= 2) {
+    if (l < h) part[l] += part[l + h];
+    BARRIER();
+  }
+  if (l == 0) out[0] = part[0];
+}
+
+/* One group: out[0] = Σ_i ‖y_i − c_{lab_i}‖², each row's sum in double from
+ * differences, the rows' in a fixed tree. */
+KERNEL void km_inertia(GLOBAL const float *y, GLOBAL const float *c, GLOBAL const ie_i32 *lab, ie_i64 n,
+                       ie_i64 r, GLOBAL double *out) {
+  LOCAL_ARRAY(double, part, KM_GROUP);
+  const ie_i64 l = LOCAL_ID();
+  double s = 0;
+  for (ie_i64 i = l; i < n; i += KM_GROUP) {
+    GLOBAL const float *yi = y + i * r, *ci = c + (ie_i64)lab[i] * r;
+    double a = 0;
+    for (ie_i64 t = 0; t < r; t++) {
+      const double d = (double)yi[t] - (double)ci[t];
+      a += d * d;
+    }
+    s += a;
+  }
+  part[l] = s;
+  BARRIER();
+  for (ie_i64 h = KM_GROUP / 2; h > 0; h /= 2) {
+    if (l < h) part[l] += part[l + h];
+    BARRIER();
+  }
+  if (l == 0) out[0] = part[0];
+}
+
+/* One group: counts[set·k + j] (uint32) = the rows in [row0, row0 + rows)
+ * with label j. */
+KERNEL void km_histogram(GLOBAL const ie_i32 *lab, ie_i64 row0, ie_i64 rows, ie_i64 k, ie_i64 set,
+                         GLOBAL ie_u32 *counts) {
+  const ie_i64 l = LOCAL_ID();
+  counts += set * k;
+  for (ie_i64 j = l; j < k; j += KM_GROUP) counts[j] = 0;
+  BARRIER();
+  for (ie_i64 i = l; i < rows; i += KM_GROUP) ATOMIC_ADD_U32(&counts[lab[row0 + i]], 1);
+}
+
+/* One group: out[0] = the first i with flag[i] != 0, or −1. */
+KERNEL void km_first_flag(GLOBAL const ie_i32 *flag, ie_i64 n, GLOBAL ie_i64 *out) {
+  LOCAL_ARRAY(ie_i64, part, KM_GROUP);
+  const ie_i64 l = LOCAL_ID();
+  ie_i64 first = n;
+  for (ie_i64 i = l; i < n; i += KM_GROUP)
+    if (flag[i]) {
+      first = i;
+      break;
+    }
+  part[l] = first;
+  BARRIER();
+  for (ie_i64 h = KM_GROUP / 2; h > 0; h /= 2) {
+    if (l < h && part[l + h] < part[l]) part[l] = part[l + h];
+    BARRIER();
+  }
+  if (l == 0) out[0] = part[0] < n ? part[0] : -1;
 }

@@ -1,6 +1,8 @@
 /*
- * mauve_seed.c — the k-means++ start of MAUVE's k-means (docs/SPEC.md §8),
- * on the host copy of the projected rows, for every backend.
+ * mauve_seed.c — the k-means++ start of MAUVE's k-means (docs/SPEC.md §8) on
+ * the CPU.  The GPUs run the same start on the device
+ * (src/kernels/kmeans_seed.cl) and pick the same rows: the terms are
+ * shared (src/kernels/kmeans_terms.h) and the sums run in the same order.
  *
  * Greedy k-means++ (Arthur & Vassilvitskii 2007; the variant of
  * scikit-learn's _kmeans_plusplus): each new centre is the best, by the
@@ -25,22 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/host.h"
-#include "internal.h"
-#include "mauve.h"
+#include "../host/host.h"
+#include "../kernels/kmeans_terms.h"
+#include "mauve_seed.h"
 
-/* Rows a block of the D² sums used to draw candidates. */
-#define SEED_BLOCK 64
+#define SEED_BLOCK KM_SEED_BLOCK
 /* The candidates' lanes in the potentials' loop: t rounded up to this. */
 #define SEED_LANES 8
-
-static uint64_t sm_next(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-double ie__mauve_unit(uint64_t *state) { return (double)(sm_next(state) >> 11) * 0x1p-53; }
 
 static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
 
@@ -89,42 +82,6 @@ void ie__mauve_seed_free(ie__mauve_seed *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* A row drawn with probability ∝ D² (d2, its block sums blk and their
- * running sums bcum): the first whose running sum (blocks, then rows, in
- * row order) exceeds u·total. */
-static int64_t draw(const ie__mauve_seed *s, const double *d2, const double *blk, double total, double u) {
-  const int64_t n = s->n, nb = s->nb;
-  if (!(total > 0)) {
-    const int64_t i = (int64_t)(u * (double)n);
-    return i < n ? i : n - 1;
-  }
-  const double target = u * total;
-  int64_t lo = 0, hi = nb - 1;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (s->bcum[mid] > target) hi = mid;
-    else lo = mid + 1;
-  }
-  while (lo > 0 && blk[lo] <= 0) lo--; /* rounding left target at the total */
-  double acc = lo ? s->bcum[lo - 1] : 0;
-  const int64_t e = (lo + 1) * SEED_BLOCK < n ? (lo + 1) * SEED_BLOCK : n;
-  int64_t last = -1;
-  for (int64_t i = lo * SEED_BLOCK; i < e; i++) {
-    if (d2[i] <= 0) continue;
-    last = i;
-    acc += d2[i];
-    if (acc > target) return i;
-  }
-  return last >= 0 ? last : lo * SEED_BLOCK;
-}
-
-/* The squared distance of a row (‖y‖² = yn) and a centre (‖x‖² = xn) from
- * their float dot product, clamped at 0. */
-static inline double dist2(double yn, double xn, float dot) {
-  const double v = yn + xn - 2.0 * (double)dot;
-  return v > 0 ? v : 0;
-}
-
 /* The dot products of block b's rows with every candidate (SEED_BLOCK ×
  * lc floats a block, in s->dots), and, when `pot`, the block's share of
  * each candidate's potential Σ_i min(D²_i, d²(i, x)). */
@@ -147,7 +104,7 @@ static void candidates(ie__mauve_seed *s, int pot) {
         const float *dt = tile + (size_t)i * (size_t)lc + (size_t)q0;
 #pragma omp simd
         for (int l = 0; l < SEED_LANES; l++) {
-          const double v = dist2(yi, cn[q0 + l], dt[l]);
+          const double v = km_dist2(yi, cn[q0 + l], dt[l]);
           acc[l] += v < di ? v : di;
         }
       }
@@ -161,7 +118,7 @@ static void candidates(ie__mauve_seed *s, int pot) {
   for (int64_t q = 0; q < L; q++) { /* a candidate is at 0 from itself: its own row adds nothing */
     if (isinf(cn[q])) continue;     /* a pad lane */
     const int64_t x = s->cand[q];
-    const double v = dist2(s->yn[x], cn[q], s->dots[(size_t)x * (size_t)lc + (size_t)q]);
+    const double v = km_dist2(s->yn[x], cn[q], s->dots[(size_t)x * (size_t)lc + (size_t)q]);
     const double d = s->d2[(size_t)(q / tp) * (size_t)n + (size_t)x];
     s->pot[q] -= v < d ? v : d;
   }
@@ -181,7 +138,7 @@ static void lower(ie__mauve_seed *s) {
       const double xn = s->cn[q];
       double a = 0;
       for (int64_t i = 0; i < m; i++) {
-        const double v = dist2(s->yn[i0 + i], xn, dt[(size_t)i * (size_t)lc]);
+        const double v = km_dist2(s->yn[i0 + i], xn, dt[(size_t)i * (size_t)lc]);
         const double d = v < d2[i] ? v : d2[i];
         d2[i] = d;
         a += d;
@@ -215,7 +172,7 @@ void ie__mauve_seed_run(ie__mauve_seed *s, int64_t count, uint64_t *const *rng, 
   /* the first centres: a row each, drawn uniformly, as each start's first candidate */
   for (int64_t q = 0; q < s->lc; q++) s->cn[q] = INFINITY;
   for (int64_t st = 0; st < S; st++) {
-    int64_t first = (int64_t)(ie__mauve_unit(rng[st]) * (double)n);
+    int64_t first = (int64_t)(km_unit(rng[st]) * (double)n);
     if (first >= n) first = n - 1;
     candidate(s, st * tp, first);
     s->kept[st] = st * tp;
@@ -231,7 +188,7 @@ void ie__mauve_seed_run(ie__mauve_seed *s, int64_t count, uint64_t *const *rng, 
       double total = 0;
       for (int64_t b = 0; b < s->nb; b++) s->bcum[b] = (total += blk[b]);
       for (int64_t q = st * tp; q < st * tp + t; q++)
-        candidate(s, q, draw(s, d2, blk, total, ie__mauve_unit(rng[st])));
+        candidate(s, q, km_draw(d2, blk, s->bcum, n, s->nb, total, km_unit(rng[st])));
     }
     candidates(s, 1);
     for (int64_t st = 0; st < S; st++) {
