@@ -73,6 +73,13 @@ typedef struct ie_mauve_ops {
   void (*restart)(ie_context *ctx, void *sess);
 } ie_mauve_ops;
 
+/* Rows a chunk of the GPUs' grouping (kmeans.cl, km_group_*): the chunks'
+ * counts (chunks × k) stay under 2²² entries, a chunk at least 256 rows. */
+static inline int64_t ie__mauve_chunk_rows(int64_t n, int64_t k) {
+  const int64_t least = (n * k + ((int64_t)1 << 22) - 1) >> 22;
+  return least > 256 ? least : 256;
+}
+
 extern const ie_mauve_ops ie__cpu_mauve_ops;
 extern const ie_mauve_ops ie__opencl_mauve_ops;
 extern const ie_mauve_ops ie__cuda_mauve_ops;

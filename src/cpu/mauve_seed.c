@@ -46,7 +46,7 @@ int ie__mauve_seed_init(ie__mauve_seed *s, const float *y, int64_t n, int64_t r,
   s->k = k;
   s->starts = starts;
   s->threads = threads > 0 ? threads : 1;
-  s->t = 2 + (int64_t)floor(log((double)k));
+  s->t = km_candidates(k);
   s->tp = (s->t + SEED_LANES - 1) / SEED_LANES * SEED_LANES;
   s->nb = (n + SEED_BLOCK - 1) / SEED_BLOCK;
   s->lc = round16(starts * s->tp);

@@ -2,9 +2,11 @@
  * mauve.cu — the CUDA backend's share of MAUVE (docs/SPEC.md §8, src/mauve.h):
  * the shared kernels of src/kernels/kmeans.cl around cuBLAS (the covariance
  * by Dsyrk, the projection by Dgemm, the assignment's dot products by
- * Sgemm).  One cuBLAS handle and the iteration buffers live for one ie_mauve
- * call (begin/end).  Every CUDA and cuBLAS call is checked and becomes a
- * status naming the call, file and line.
+ * Sgemm), and of src/kernels/kmeans_seed.cl (the k-means++ start).  One
+ * cuBLAS handle and the iteration buffers live for one ie_mauve call
+ * (begin/end).  The rows, labels and centres stay on the device: what
+ * crosses is what src/opencl/mauve.c lists.  Every CUDA and cuBLAS call is
+ * checked and becomes a status naming the call, file and line.
  */
 #include <cublas_v2.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include "../mauve.h"
 
 #include "../kernels/kmeans.cl"
+#include "../kernels/kmeans_seed.cl"
 
 namespace {
 
@@ -33,26 +36,24 @@ ie_status blas_fail(ie_context *ctx, cublasStatus_t e, const char *call, int lin
   } while (0)
 
 /* What one ie_mauve call keeps between ops: the context's cuBLAS handle
- * and the iteration buffers, which are workspace slots (kept between calls,
- * so a warm context allocates nothing). */
+ * and the assignment's buffers, which are workspace slots (kept between
+ * calls, so a warm context allocates nothing). */
 struct session {
   cublasHandle_t blas;
   float *g;        /* a block of dot products, B × k */
   float *cn;       /* ‖c_j‖² */
-  int32_t *lab;    /* labels, n */
-  int32_t *perm;   /* rows grouped by cluster, n */
-  long long *off;  /* group offsets, k + 1 */
-  int64_t n, k, B; /* the sizes they were taken for */
+  int64_t k, B;    /* the sizes they were taken for */
 };
 
-/* Slots IE_WS_MAUVE + these (9..11 are src/mauve.c's). */
-enum { S_G, S_CN, S_LAB, S_PERM, S_OFF, S_ERR, S_MOMENTS, S_PROJ, S_V };
+/* Slots IE_MAUVE_SLOT_BACKEND + these. */
+enum { S_G, S_CN, S_PERM, S_OFF, S_ERR, S_MOMENTS, S_PROJ, S_V, S_ONE, S_POS, S_HIST,
+       S_YN, S_D2, S_BLK, S_BCUM, S_POTB, S_ST };
 
 template <typename T>
 ie_status slot(ie_context *ctx, int which, size_t bytes, T **p)
 {
   void *b = NULL;
-  ie_status st = ie__ws_device(ctx, IE_WS_MAUVE + which, bytes, &b);
+  ie_status st = ie__ws_device(ctx, IE_MAUVE_SLOT_BACKEND + which, bytes ? bytes : 8, &b);
   *p = (T *)b;
   return st;
 }
@@ -65,23 +66,28 @@ int64_t block_rows(int64_t n, int64_t k)
   return b < n ? b : n;
 }
 
-/* The iteration buffers for n rows and k clusters. */
+/* The assignment's buffers for n rows and k clusters. */
 ie_status buffers(ie_context *ctx, session *s, int64_t n, int64_t k)
 {
-  if (s->lab && s->n == n && s->k == k) return IE_OK;
   const int64_t B = block_rows(n, k);
+  if (s->g && s->k == k && s->B == B) return IE_OK;
   ie_status st = slot(ctx, S_G, (size_t)B * (size_t)k * sizeof(float), &s->g);
   if (st == IE_OK) st = slot(ctx, S_CN, (size_t)k * sizeof(float), &s->cn);
-  if (st == IE_OK) st = slot(ctx, S_LAB, (size_t)n * sizeof(int32_t), &s->lab);
-  if (st == IE_OK) st = slot(ctx, S_PERM, (size_t)n * sizeof(int32_t), &s->perm);
-  if (st == IE_OK) st = slot(ctx, S_OFF, (size_t)(k + 1) * sizeof(long long), &s->off);
   if (st != IE_OK) {
-    s->lab = NULL;
+    s->g = NULL;
     return st;
   }
-  s->n = n;
   s->k = k;
   s->B = B;
+  return IE_OK;
+}
+
+/* Read `bytes` of device memory to the host once the stream is done. */
+ie_status read_back(ie_context *ctx, ie_cu_state *st, void *out, const void *dev, size_t bytes)
+{
+  IE_CU(ctx, cudaMemcpyAsync(out, dev, bytes, cudaMemcpyDeviceToHost, st->stream));
+  IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  ie__ws_copied(ctx, 0, bytes);
   return IE_OK;
 }
 
@@ -112,14 +118,17 @@ void cu_end(ie_context *ctx, void *sess)
 }
 
 ie_status cu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z, int64_t row0,
-                       ie_rowerr *err)
+                       int64_t *bad)
 {
   (void)sess;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
+  *bad = -1;
   if (x->rows == 0) return IE_OK;
   IE_CU_ENTER(ctx, st);
   int32_t *derr = NULL;
+  long long *one = NULL;
   ie_status e = slot(ctx, S_ERR, (size_t)x->rows * sizeof(int32_t), &derr);
+  if (e == IE_OK) e = slot(ctx, S_ONE, sizeof(long long), &one);
   if (e != IE_OK) return e;
   const int dt = x->dtype == IE_DT_F32 ? 0 : x->dtype == IE_DT_F16 ? 1 : 2;
   const unsigned groups = (unsigned)(x->rows < 65535 ? x->rows : 65535);
@@ -127,11 +136,12 @@ ie_status cu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_ma
       (const ie_u8 *)x->buf, (long long)x->offset, (long long)x->stride, (long long)x->rows,
       (long long)x->cols, dt, (double *)z->buf, (long long)row0, derr);
   IE_CU_LAUNCHED(ctx, "mauve_unit_rows");
-  IE_CU(ctx, cudaMemcpyAsync(err, derr, (size_t)x->rows * sizeof(int32_t), cudaMemcpyDeviceToHost,
-                             st->stream));
-  IE_CU(ctx, cudaStreamSynchronize(st->stream));
-  ie__ws_copied(ctx, 0, (size_t)x->rows * sizeof(int32_t));
-  return IE_OK;
+  km_first_flag<<<1, KM_GROUP, 0, st->stream>>>(derr, (long long)x->rows, one);
+  IE_CU_LAUNCHED(ctx, "km_first_flag");
+  long long first = -1;
+  e = read_back(ctx, st, &first, one, sizeof first);
+  *bad = first;
+  return e;
 }
 
 ie_status cu_covariance(ie_context *ctx, void *sess, const ie_mat *z, double *mean, double *cov)
@@ -191,7 +201,52 @@ ie_status cu_project(ie_context *ctx, void *sess, const ie_mat *z, const double 
   return IE_OK;
 }
 
-ie_status cu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, int32_t *labels)
+/* The k-means++ start (kmeans_seed.cl): four launches a centre, nothing
+ * read back. */
+ie_status cu_seed(ie_context *ctx, void *sess, const ie_mat *y, uint64_t seed, int64_t start, int64_t starts,
+                  const ie_mat *c)
+{
+  (void)sess;
+  (void)starts;
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  IE_CU_ENTER(ctx, st);
+  const int64_t n = y->rows, r = y->cols, k = c->rows;
+  const int64_t t = km_candidates(k), nb = (n + KM_SEED_BLOCK - 1) / KM_SEED_BLOCK;
+  double *yn = NULL, *d2 = NULL, *blk = NULL, *bcum = NULL, *potb = NULL;
+  long long *state = NULL;
+  ie_status e = slot(ctx, S_YN, (size_t)n * sizeof(double), &yn);
+  if (e == IE_OK) e = slot(ctx, S_D2, (size_t)n * sizeof(double), &d2);
+  if (e == IE_OK) e = slot(ctx, S_BLK, (size_t)nb * sizeof(double), &blk);
+  if (e == IE_OK) e = slot(ctx, S_BCUM, (size_t)nb * sizeof(double), &bcum);
+  if (e == IE_OK) e = slot(ctx, S_POTB, (size_t)(nb * t) * sizeof(double), &potb);
+  if (e == IE_OK) e = slot(ctx, S_ST, (size_t)(2 + t) * sizeof(long long), &state);
+  if (e != IE_OK) return e;
+  const float *yb = (const float *)y->buf;
+  float *cb = (float *)c->buf;
+  kpp_norms<<<grid_for(n, 64), 64, 0, st->stream>>>(yb, (long long)n, (long long)r, yn);
+  IE_CU_LAUNCHED(ctx, "kpp_norms");
+  kpp_first<<<1, 1, 0, st->stream>>>(yb, (long long)n, (long long)r, km_stream(seed, start), state, cb);
+  IE_CU_LAUNCHED(ctx, "kpp_first");
+  kpp_lower<<<grid_for(nb, 64), 64, 0, st->stream>>>(yb, (long long)n, (long long)r, yn, state, 1, d2, blk);
+  IE_CU_LAUNCHED(ctx, "kpp_lower");
+  for (int64_t j = 1; j < k; j++) {
+    if (ie__cancelled(ctx)) return ie__cancel(ctx, "ie_mauve");
+    kpp_draw<<<1, 1, 0, st->stream>>>(d2, blk, bcum, (long long)n, (long long)t, state);
+    IE_CU_LAUNCHED(ctx, "kpp_draw");
+    kpp_potentials<<<grid_for(nb * t, 64), 64, 0, st->stream>>>(yb, (long long)n, (long long)r, yn, d2, state,
+                                                                  (long long)t, potb);
+    IE_CU_LAUNCHED(ctx, "kpp_potentials");
+    kpp_choose<<<1, KPP_LANES, 0, st->stream>>>(yb, (long long)n, (long long)r, yn, d2, potb, (long long)t, state,
+                                                (long long)j, cb);
+    IE_CU_LAUNCHED(ctx, "kpp_choose");
+    kpp_lower<<<grid_for(nb, 64), 64, 0, st->stream>>>(yb, (long long)n, (long long)r, yn, state, 0, d2, blk);
+    IE_CU_LAUNCHED(ctx, "kpp_lower");
+  }
+  return IE_OK;
+}
+
+ie_status cu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, void *labels, const void *prev,
+                    int64_t *changed)
 {
   session *s = (session *)sess;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
@@ -200,6 +255,7 @@ ie_status cu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *
   ie_status e = buffers(ctx, s, n, k);
   if (e != IE_OK) return e;
   const float *yb = (const float *)y->buf, *cb = (const float *)c->buf;
+  int32_t *lab = (int32_t *)labels;
   km_sqnorm<<<grid_for(k, 64), 64, 0, st->stream>>>(cb, (long long)k, (long long)r, s->cn);
   IE_CU_LAUNCHED(ctx, "km_sqnorm");
   const float one = 1, zero = 0;
@@ -210,34 +266,87 @@ ie_status cu_assign(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *
             cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)k, (int)m, (int)r, &one, cb, (int)r,
                         yb + (size_t)b * (size_t)r, (int)r, &zero, s->g, (int)k));
     km_argmin<<<grid_for(m, 128), 128, 0, st->stream>>>(s->g, (long long)m, (long long)k, s->cn, (long long)b,
-                                                         s->lab);
+                                                         lab);
     IE_CU_LAUNCHED(ctx, "km_argmin");
   }
-  IE_CU(ctx, cudaMemcpyAsync(labels, s->lab, (size_t)n * sizeof(int32_t), cudaMemcpyDeviceToHost, st->stream));
-  IE_CU(ctx, cudaStreamSynchronize(st->stream));
-  ie__ws_copied(ctx, 0, (size_t)n * sizeof(int32_t));
-  return IE_OK;
+  if (!prev) return IE_OK;
+  long long *count = NULL;
+  e = slot(ctx, S_ONE, sizeof(long long), &count);
+  if (e != IE_OK) return e;
+  km_changed<<<1, KM_GROUP, 0, st->stream>>>(lab, (const int32_t *)prev, (long long)n, count);
+  IE_CU_LAUNCHED(ctx, "km_changed");
+  long long moved = 0;
+  e = read_back(ctx, st, &moved, count, sizeof moved);
+  *changed = moved;
+  return e;
 }
 
-ie_status cu_update(ie_context *ctx, void *sess, const ie_mat *y, const int32_t *perm, const int64_t *off,
-                    const ie_mat *c)
+ie_status cu_update(ie_context *ctx, void *sess, const ie_mat *y, const void *labels, const ie_mat *c)
 {
-  session *s = (session *)sess;
+  (void)sess;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   IE_CU_ENTER(ctx, st);
   const int64_t n = y->rows, k = c->rows, r = y->cols;
-  ie_status e = buffers(ctx, s, n, k);
+  const int64_t chunk = ie__mauve_chunk_rows(n, k), chunks = (n + chunk - 1) / chunk;
+  int32_t *pos = NULL, *perm = NULL;
+  long long *off = NULL;
+  ie_status e = slot(ctx, S_POS, (size_t)(chunks * k) * sizeof(int32_t), &pos);
+  if (e == IE_OK) e = slot(ctx, S_PERM, (size_t)n * sizeof(int32_t), &perm);
+  if (e == IE_OK) e = slot(ctx, S_OFF, (size_t)(k + 1) * sizeof(long long), &off);
   if (e != IE_OK) return e;
-  IE_CU(ctx, cudaMemcpyAsync(s->perm, perm, (size_t)n * sizeof(int32_t), cudaMemcpyHostToDevice, st->stream));
-  IE_CU(ctx, cudaMemcpyAsync(s->off, off, (size_t)(k + 1) * sizeof(long long), cudaMemcpyHostToDevice,
-                             st->stream));
-  ie__ws_copied(ctx, 1, (size_t)n * sizeof(int32_t));
-  ie__ws_copied(ctx, 1, (size_t)(k + 1) * sizeof(long long));
-  km_update<<<grid_for(k * r, 128), 128, 0, st->stream>>>((const float *)y->buf, (long long)r, s->perm, s->off,
+  const int32_t *lab = (const int32_t *)labels;
+  km_group_count<<<grid_for(chunks, 64), 64, 0, st->stream>>>(lab, (long long)n, (long long)k, (long long)chunk,
+                                                              pos);
+  IE_CU_LAUNCHED(ctx, "km_group_count");
+  km_group_offsets<<<1, KM_GROUP, 0, st->stream>>>(pos, (long long)chunks, (long long)k, off);
+  IE_CU_LAUNCHED(ctx, "km_group_offsets");
+  km_group_place<<<grid_for(chunks, 64), 64, 0, st->stream>>>(lab, (long long)n, (long long)k, (long long)chunk,
+                                                              pos, perm);
+  IE_CU_LAUNCHED(ctx, "km_group_place");
+  km_update<<<grid_for(k * r, 128), 128, 0, st->stream>>>((const float *)y->buf, (long long)r, perm, off,
                                                           (long long)k, (float *)c->buf);
   IE_CU_LAUNCHED(ctx, "km_update");
-  IE_CU(ctx, cudaStreamSynchronize(st->stream)); /* perm and off are the caller's */
   return IE_OK;
+}
+
+ie_status cu_inertia(ie_context *ctx, void *sess, const ie_mat *y, const ie_mat *c, const void *labels,
+                     double *inertia)
+{
+  (void)sess;
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  IE_CU_ENTER(ctx, st);
+  double *sum = NULL;
+  ie_status e = slot(ctx, S_ONE, sizeof(double), &sum);
+  if (e != IE_OK) return e;
+  km_inertia<<<1, KM_GROUP, 0, st->stream>>>((const float *)y->buf, (const float *)c->buf, (const int32_t *)labels,
+                                             (long long)y->rows, (long long)y->cols, sum);
+  IE_CU_LAUNCHED(ctx, "km_inertia");
+  return read_back(ctx, st, inertia, sum, sizeof *inertia);
+}
+
+ie_status cu_histogram(ie_context *ctx, void *sess, const void *labels, const int64_t *rows, int64_t sets, int64_t k,
+                       double *hist)
+{
+  (void)sess;
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  IE_CU_ENTER(ctx, st);
+  const size_t cells = (size_t)sets * (size_t)k;
+  unsigned *dev = NULL;
+  ie_status e = slot(ctx, S_HIST, cells * sizeof(unsigned), &dev);
+  if (e != IE_OK) return e;
+  long long row0 = 0;
+  for (int64_t set = 0; set < sets; set++) {
+    km_histogram<<<1, KM_GROUP, 0, st->stream>>>((const int32_t *)labels, row0, (long long)rows[set], (long long)k,
+                                                 (long long)set, dev);
+    IE_CU_LAUNCHED(ctx, "km_histogram");
+    row0 += rows[set];
+  }
+  unsigned *counts = (unsigned *)malloc(cells * sizeof *counts);
+  if (!counts) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_mauve: no host memory for %zu histogram bins", cells);
+  e = read_back(ctx, st, counts, dev, cells * sizeof *counts);
+  for (size_t i = 0; e == IE_OK && i < cells; i++) hist[i] = counts[i];
+  free(counts);
+  return e;
 }
 
 } // namespace
@@ -249,6 +358,9 @@ extern "C" const ie_mauve_ops ie__cuda_mauve_ops = {
     /* unit_rows */ cu_unit_rows,
     /* covariance */ cu_covariance,
     /* project */ cu_project,
+    /* seed */ cu_seed,
     /* assign */ cu_assign,
     /* update */ cu_update,
+    /* inertia */ cu_inertia,
+    /* histogram */ cu_histogram,
 };

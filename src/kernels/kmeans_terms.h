@@ -14,6 +14,9 @@
 /* Rows a block of the D² sums a draw walks (blocks, then rows). */
 #define KM_SEED_BLOCK 64
 
+/* The candidates drawn for each centre: 2 + ⌊ln k⌋ (scikit-learn's). */
+FN_BOTH ie_i64 km_candidates(ie_i64 k) { return 2 + (ie_i64)floor(log((double)k)); }
+
 /* The first state of start `start`'s stream (SPEC §8). */
 FN_BOTH ie_u64 km_stream(ie_u64 seed, ie_i64 start) {
   return seed ^ ((ie_u64)0xD1B54A32D192ED03UL * (ie_u64)(start + 1));

@@ -175,7 +175,7 @@ static ie_status ocl_seed(ie_context *ctx, void *sess, const ie_mat *y, uint64_t
   (void)starts;
   ocl_km *m = sess;
   const int64_t n = y->rows, k = c->rows;
-  const int64_t t = 2 + (int64_t)floor(log((double)k)), nb = (n + KM_SEED_BLOCK - 1) / KM_SEED_BLOCK;
+  const int64_t t = km_candidates(k), nb = (n + KM_SEED_BLOCK - 1) / KM_SEED_BLOCK;
   cl_mem yn, d2, blk, bcum, potb, st, yb = (cl_mem)y->buf, cb = (cl_mem)c->buf;
   KM_CHECK(slot(ctx, S_YN, (size_t)n * sizeof(double), &yn));
   KM_CHECK(slot(ctx, S_D2, (size_t)n * sizeof(double), &d2));
@@ -235,16 +235,9 @@ static ie_status ocl_assign(ie_context *ctx, void *sess, const ie_mat *y, const 
   return IE_OK;
 }
 
-/* Rows a chunk of the grouping: the chunks' counts (chunks × k) stay
- * under 2²² entries, a chunk at least 256 rows. */
-static int64_t chunk_rows(int64_t n, int64_t k) {
-  const int64_t least = (n * k + ((int64_t)1 << 22) - 1) >> 22;
-  return least > 256 ? least : 256;
-}
-
 static ie_status ocl_update(ie_context *ctx, void *sess, const ie_mat *y, const void *labels, const ie_mat *c) {
   ocl_km *m = sess;
-  const int64_t n = y->rows, k = c->rows, chunk = chunk_rows(n, k), chunks = (n + chunk - 1) / chunk;
+  const int64_t n = y->rows, k = c->rows, chunk = ie__mauve_chunk_rows(n, k), chunks = (n + chunk - 1) / chunk;
   cl_mem pos, perm, off, lab = (cl_mem)labels, yb = (cl_mem)y->buf, cb = (cl_mem)c->buf;
   KM_CHECK(slot(ctx, S_POS, (size_t)(chunks * k) * sizeof(cl_int), &pos));
   KM_CHECK(slot(ctx, S_PERM, (size_t)n * sizeof(cl_int), &perm));
