@@ -266,9 +266,10 @@ IE_API void ie_host_free(ie_context *ctx, void *ptr);
  * eigenproblem's input on OpenCL (S·m² numbers; it is solved on the host),
  * its eigenvalues on CUDA (S·m); ie_pmi and ie_table_mi take the table's
  * X + Y marginals to the host and back (the entropies and E[I] are host
- * sums), and read back one result a table; MAUVE reads its projected rows
- * back for the k-means++ starts (on the host for every backend) and moves
- * its labels each Lloyd pass (n a pass). */
+ * sums), and read back one result a table; MAUVE reads its d × d
+ * covariance back (the axes are found on the host) and 8 bytes each Lloyd
+ * pass (how many labels changed): its rows, labels and centres stay on the
+ * device, its k-means++ starts included. */
 typedef struct {
   size_t size;                  /* sizeof(ie_workspace_info), or 0: see "Options structs" */
   uint64_t device_allocations;  /* device buffers allocated, since the context was made */
@@ -989,7 +990,8 @@ IE_API ie_status ie_mauve_histograms(ie_context *ctx, const DLTensor *p_counts,
  * row order; an empty cluster keeps its centre) until no assignment changes
  * or max_iter; the start with the lowest inertia (then the earliest) is kept.
  * The same inputs, seed and backend give the same clusters, bit for bit,
- * whatever the context's thread count.
+ * whatever the context's thread count; the k-means++ start picks the same
+ * rows on every backend (run on the device on a GPU).
  *
  * scores: n_sets entries.  info (may be NULL).  counts (may be NULL): host
  * int64 [(1 + n_sets) · k], the rows of P, then of each Q set, in each
