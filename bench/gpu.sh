@@ -5,8 +5,9 @@
 # stress-rows test with the cuda backend, ...), the ptxas report, the GPU
 # benchmark and its peers (PyTorch eager; Liger-Kernel's fused KL/JSD,
 # torch.cdist + topk for kNN and GeomLoss on CUDA for Sinkhorn when
-# importable: nothing can be installed there), and leave everything in one
-# folder.
+# importable: nothing can be installed there), MAUVE at bench/mauve.sh's size
+# on cuda and on the CPU (lines "mauve: {...}" in gpu.log), and leave
+# everything in one folder.
 #
 #   bench/gpu.sh [--check] [OUTDIR]
 #
@@ -202,6 +203,29 @@ if [ -x "$bench" ]; then
     say "peers (cuda) exit $?"
 else
   say "no $bench: no benchmark"
+fi
+
+# ---- MAUVE ---------------------------------------------------------------------------------
+# Issue 19's GPU row: bench/mauve.sh's inputs (5 000 + 5 000 features of
+# width 1280, 500 clusters, 5 starts), the whole `infoest mauve` process on
+# cuda three times, then on the CPU once; one JSON line each, into gpu.log
+# (the device tool brings back eight files).
+cli="$build/cli/infoest"
+if [ -x "$cli" ] && "$py" -c "import numpy" 2>/dev/null; then
+  mw="$data/mauve"
+  say "MAUVE: inputs in $mw, then cuda x3 and cpu x1"
+  [ -f "$mw/q.npy" ] || run 90 "$out/build.log" "$py" bench/peers/mauve.py inputs "$mw" || say "mauve inputs exit $?"
+  for b in cuda cuda cuda cpu; do
+    [ -f "$mw/q.npy" ] || break
+    s0=$(date +%s.%N)
+    res=$(timeout --kill-after=5 100 "$cli" mauve --backend "$b" --p "$mw/p.npy" --q "$mw/q.npy" 2>&1)
+    rc=$?
+    wall=$(awk -v a="$s0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
+    if [ $rc = 0 ]; then echo "mauve: {\"backend\": \"$b\", \"wall_s\": $wall, \"result\": $res}"
+    else say "mauve ($b) exit $rc: $(echo "$res" | tail -2)"; fi
+  done
+else
+  say "MAUVE: no $cli or no NumPy: skipped"
 fi
 
 # ---- report -----------------------------------------------------------------------------
