@@ -33,6 +33,18 @@
 #define KM_TILE 16
 #define KM_GROUP 256 /* KM_TILE * KM_TILE; also the row kernels' group size */
 
+/* part[0] = the sum of the group's part[0 .. KM_GROUP), item l's own in
+ * part[l] (a fixed tree, so the same bits every launch); every item
+ * passes it. */
+#define KM_TREE_SUM(part, l)                        \
+  do {                                              \
+    BARRIER();                                      \
+    for (ie_i64 h = KM_GROUP / 2; h > 0; h /= 2) {  \
+      if ((l) < h) (part)[l] += (part)[(l) + h];    \
+      BARRIER();                                    \
+    }                                               \
+  } while (0)
+
 
 /* One work-group a row (groups loop over rows): z[row0 + i] = x_i / ‖x_i‖ in
  * double (a zero row stays zero); err[i] = 1 when the sum of squares is not
@@ -50,11 +62,7 @@ KERNEL void mauve_unit_rows(GLOBAL const ie_u8 *x, ie_i64 x_off, ie_i64 stride, 
       s += v * v;
     }
     part[l] = s;
-    BARRIER();
-    for (ie_i64 h = KM_GROUP / 2; h > 0; h /= 2) {
-      if (l < h) part[l] += part[l + h];
-      BARRIER();
-    }
+    KM_TREE_SUM(part, l);
     const double ss = part[0];
     BARRIER();
     const int bad = !(ss <= DBL_MAX);
@@ -239,11 +247,7 @@ KERNEL void km_changed(GLOBAL const ie_i32 *lab, GLOBAL const ie_i32 *prev, ie_i
   ie_i64 m = 0;
   for (ie_i64 i = l; i < n; i += KM_GROUP) m += lab[i] != prev[i];
   part[l] = m;
-  BARRIER();
-  for (ie_i64 h = KM_GROUP / 2; h > 0; h /= 2) {
-    if (l < h) part[l] += part[l + h];
-    BARRIER();
-  }
+  KM_TREE_SUM(part, l);
   if (l == 0) out[0] = part[0];
 }
 
@@ -264,11 +268,7 @@ KERNEL void km_inertia(GLOBAL const float *y, GLOBAL const float *c, GLOBAL cons
     s += a;
   }
   part[l] = s;
-  BARRIER();
-  for (ie_i64 h = KM_GROUP / 2; h > 0; h /= 2) {
-    if (l < h) part[l] += part[l + h];
-    BARRIER();
-  }
+  KM_TREE_SUM(part, l);
   if (l == 0) out[0] = part[0];
 }
 
