@@ -264,9 +264,9 @@ IE_API void ie_host_free(ie_context *ctx, void *ptr);
  *
  * Where more must cross, by design: the spectral measures read back their
  * eigenproblem's input on OpenCL (S·m² numbers; it is solved on the host),
- * its eigenvalues on CUDA (S·m); ie_pmi and ie_table_mi take the table's
- * X + Y marginals to the host and back (the entropies and E[I] are host
- * sums), and read back one result a table; MAUVE reads its d × d
+ * its eigenvalues on CUDA (S·m); ie_table_mi reads the table's X + Y
+ * marginals (the entropies and E[I] are host sums; ie_pmi keeps them on
+ * the device, or sends up the ones the caller gives); MAUVE reads its d × d
  * covariance back (the axes are found on the host) and 8 bytes each Lloyd
  * pass (how many labels changed): its rows, labels and centres stay on the
  * device, its k-means++ starts included. */

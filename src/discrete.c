@@ -77,8 +77,10 @@ static ie_status located(ie_context *ctx, const char *tensor, int64_t index, int
 }
 
 /* Sums of a checked table (bad values named), into fresh host arrays. */
+/* A table's marginals on the host: rowsum and colsum NULL when they stay
+ * with a backend that keeps_marginals and the host does not need them. */
 typedef struct {
-  double *rowsum, *colsum, *rowmax, *colmax;
+  double *rowsum, *colsum, *rowmax, *colmax, *totals;
 } sums;
 
 static void sums_free(sums *s) {
@@ -86,27 +88,35 @@ static void sums_free(sums *s) {
   free(s->colsum);
   free(s->rowmax);
   free(s->colmax);
+  free(s->totals);
   memset(s, 0, sizeof *s);
 }
 
+/* The marginals of `sets` tables m; maxima: the row and column maxima too;
+ * host: the sums wanted on the host (else only where the backend does not
+ * keep them). */
 static ie_status table_sums(ie_context *ctx, const char *fn, const char *name, const ie_mat *m,
-                            int64_t sets, int maxima, int batched, sums *s) {
+                            int64_t sets, int maxima, int host, int batched, sums *s) {
   memset(s, 0, sizeof *s);
   const size_t nr = (size_t)(m->rows ? m->rows : 1), nc = (size_t)(sets * m->cols) + 1;
-  s->rowsum = ie__malloc(nr * sizeof(double));
-  s->colsum = ie__malloc(nc * sizeof(double));
+  const int sums_here = host || !ctx->ops->discrete->keeps_marginals;
+  if (sums_here) {
+    s->rowsum = ie__malloc(nr * sizeof(double));
+    s->colsum = ie__malloc(nc * sizeof(double));
+  }
   if (maxima) {
     s->rowmax = ie__malloc(nr * sizeof(double));
     s->colmax = ie__malloc(nc * sizeof(double));
   }
-  if (!s->rowsum || !s->colsum || (maxima && (!s->rowmax || !s->colmax))) {
+  s->totals = ie__malloc((size_t)(sets > 0 ? sets : 1) * sizeof(double));
+  if ((sums_here && (!s->rowsum || !s->colsum)) || (maxima && (!s->rowmax || !s->colmax)) || !s->totals) {
     sums_free(s);
     return ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory for the marginals of '%s'", fn, name);
   }
   int64_t bad = -1;
   ie_rowerr code = IE_ROW_OK;
   ie_status st = IE__BE(ctx, discrete->sums, m, sets, s->rowsum, s->colsum, s->rowmax, s->colmax,
-                        &bad, &code);
+                        s->totals, &bad, &code);
   if (st == IE_OK && bad >= 0) {
     char where[128];
     const int64_t X = m->rows / sets, r = bad / m->cols, col = bad % m->cols;
@@ -316,7 +326,8 @@ IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
   memset(&sm, 0, sizeof sm);
   double *rowm = NULL, *colm = NULL, *stats = NULL;
   int out_staged = 0;
-  if (s == IE_OK) s = table_sums(ctx, fn, "counts", &tv.a.m, 1, o.x_counts != NULL, 0, &sm);
+  /* the table's own marginals stay on a GPU: only its total crosses */
+  if (s == IE_OK) s = table_sums(ctx, fn, "counts", &tv.a.m, 1, o.x_counts != NULL, 0, 0, &sm);
   double n = 0;
   if (s == IE_OK) {
     if (o.x_counts) {
@@ -325,10 +336,9 @@ IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
       if (!rowm || !colm) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
       else s = given_marginals(ctx, fn, &o, &tv, &sm, rowm, colm, &n);
     } else {
-      rowm = sm.rowsum;
+      rowm = sm.rowsum; /* NULL where the backend keeps them */
       colm = sm.colsum;
-      for (int64_t i = 0; i < X; i++) n += rowm[i];
-      if (o.total > 0) n = o.total;
+      n = o.total > 0 ? o.total : sm.totals[0];
     }
   }
   if (s == IE_OK && !o.x_counts && o.total > 0 && o.total < n)
@@ -506,15 +516,16 @@ IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
   sums sm;
   memset(&sm, 0, sizeof sm);
   double *n = NULL, *rowmi = NULL;
-  if (s == IE_OK) s = table_sums(ctx, fn, "counts", &tv.a.m, B, 0, batched, &sm);
+  /* the marginals are wanted here (the entropies, E[I]); a GPU keeps its
+   * copy for the MI terms */
+  if (s == IE_OK) s = table_sums(ctx, fn, "counts", &tv.a.m, B, 0, 1, batched, &sm);
   if (s == IE_OK) {
     n = ie__malloc((size_t)B * sizeof *n);
     rowmi = ie__calloc((size_t)(B * X), sizeof *rowmi); /* 0: a GPU sums into each table's row 0 */
     if (!n || !rowmi) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
   }
   for (int64_t b = 0; s == IE_OK && b < B; b++) {
-    double t = 0;
-    for (int64_t i = 0; i < X; i++) t += sm.rowsum[b * X + i];
+    const double t = sm.totals[b];
     n[b] = t;
     if (!(t > 0)) {
       if (batched)
@@ -538,7 +549,10 @@ IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
       }
     }
   }
-  if (s == IE_OK) s = IE__BE(ctx, discrete->mi_rows, &tv.a.m, B, sm.rowsum, sm.colsum, n, rowmi);
+  if (s == IE_OK) {
+    const int kept = ctx->ops->discrete->keeps_marginals;
+    s = IE__BE(ctx, discrete->mi_rows, &tv.a.m, B, kept ? NULL : sm.rowsum, kept ? NULL : sm.colsum, n, rowmi);
+  }
   for (int64_t b = 0; s == IE_OK && b < B; b++) {
     ie_table_mi_result r;
     const double *rm = sm.rowsum + b * X, *cm = sm.colsum + b * Y;

@@ -34,6 +34,9 @@ typedef struct {
 } ie_disc_pmi_args;
 
 typedef struct ie_disc_ops {
+  /* Whether `sums` keeps the marginals for the pmi or mi_rows after it (a
+   * GPU backend: then they need not cross twice). */
+  int keeps_marginals;
   /* Count pairs: for i < x->n and j < y->cols, table[x_i·Y + y_ij] += 1,
    * `table` a compact int64 X × Y array in backend memory at byte offset
    * table_off.  Every label is checked first (pairs where either equals
@@ -43,16 +46,21 @@ typedef struct ie_disc_ops {
   ie_status (*count)(ie_context *ctx, const ie_vec *x, const ie_mat *y, int64_t X, int64_t Y,
                      int has_ignore, int64_t ignore, void *table, size_t table_off,
                      int64_t *bad);
-  /* Row sums (host, t->rows entries) and column sums of each of the `sets`
-   * tables (host, sets·t->cols), and when rowmax / colmax are not NULL the
-   * row and column maxima likewise.  *bad gets the flat index of the first
-   * cell that is NaN/inf (*code = IE_ROW_NONFINITE) or negative
-   * (IE_ROW_NEGATIVE), −1 when none (the sums are then not computed). */
+  /* Row sums (t->rows entries) and column sums (sets·t->cols) of each of
+   * the `sets` tables, and when rowmax / colmax are not NULL the row and
+   * column maxima likewise (host); totals (host, sets): each table's sum of
+   * its row sums, in row order.  *bad gets the flat index of the first cell
+   * that is NaN/inf (*code = IE_ROW_NONFINITE) or negative
+   * (IE_ROW_NEGATIVE), −1 when none (nothing else is then computed).
+   * A backend that keeps_marginals also keeps the sums in its own memory
+   * for the pmi or mi_rows of the same call, and takes rowsum = colsum =
+   * NULL as "not wanted on the host". */
   ie_status (*sums)(ie_context *ctx, const ie_mat *t, int64_t sets, double *rowsum,
-                    double *colsum, double *rowmax, double *colmax, int64_t *bad,
-                    ie_rowerr *code);
+                    double *colsum, double *rowmax, double *colmax, double *totals,
+                    int64_t *bad, ie_rowerr *code);
   /* The PMI map of one table t [X, Y] with (unsmoothed) marginals rowm [X],
-   * colm [Y] (host), into out (X × Y, f32/f64, backend memory; NULL: none).
+   * colm [Y] (host; both NULL: the sums kept by the last `sums`, on a
+   * backend that keeps_marginals), into out (X × Y, f32/f64, backend memory; NULL: none).
    * stats (host, 4·X): per row min and max of the asked kind, min and max
    * of nPMI; or, from a GPU backend, those folded over the rows on the
    * device into stats[0..3], the other rows left as the caller set them
@@ -60,7 +68,8 @@ typedef struct ie_disc_ops {
   ie_status (*pmi)(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args *a,
                    const double *rowm, const double *colm, const ie_mat *out, double *stats);
   /* Per row r of t (sets·X rows), Σ_y disc_mi_term(t_ry, rowsum_r, colsum_(set, y),
-   * n_set) into rowmi (host, t->rows); or, from a GPU backend, each
+   * n_set) into rowmi (host, t->rows; rowsum and colsum host, or both NULL:
+   * the sums kept by the last `sums`); or, from a GPU backend, each
    * table's sum of them (folded on the device) in its first row
    * rowmi[b·X], the other rows left as the caller set them (0).  n: host,
    * one total a table. */
@@ -94,6 +103,30 @@ extern int64_t ie__cpu_count_batch_pairs;
  * its own slice of `words` 8-byte words of scratch (slot IE_WS_DISCRETE +
  * 4); this many slices, so that the scratch stays within IE__BROJA_SCRATCH
  * bytes (at least one slice; a thread then solves several joints). */
+/* Where a GPU backend keeps a table call's numbers: one scratch of doubles
+ * (slot IE_WS_DISCRETE + 1), sized by `sums` for the pmi or mi_rows after
+ * it, so that the sums stay where they were written.  From `sums`: the
+ * row sums at rs, row maxima at rm, column sums at cs, maxima at cm, each
+ * table's total at tot; the later op's own numbers from free on. */
+typedef struct {
+  int64_t rs, rm, cs, cm, tot, free, doubles;
+} ie__disc_layout;
+static inline ie__disc_layout ie__disc_layout_of(int64_t rows, int64_t cols, int64_t sets) {
+  const int64_t nc = sets * cols;
+  ie__disc_layout L;
+  L.rs = 0;
+  L.rm = rows;
+  L.cs = 2 * rows;
+  L.cm = 2 * rows + nc;
+  L.tot = 2 * rows + 2 * nc;
+  L.free = L.tot + sets;
+  /* pmi: 4 statistics a row and 4 folded; mi_rows: N a table, a term a
+   * row, one folded a table */
+  const int64_t pmi = 4 * rows + 4, mi = rows + 2 * sets;
+  L.doubles = L.free + (pmi > mi ? pmi : mi);
+  return L;
+}
+
 #define IE__BROJA_SCRATCH ((int64_t)256 << 20)
 static inline int64_t ie__broja_slices(int64_t B, int64_t words) {
   const int64_t most = IE__BROJA_SCRATCH / (8 * (words > 0 ? words : 1));

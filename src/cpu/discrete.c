@@ -378,8 +378,8 @@ static ie_status cpu_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, in
 }
 
 static ie_status cpu_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double *rowsum,
-                          double *colsum, double *rowmax, double *colmax, int64_t *bad,
-                          ie_rowerr *code) {
+                          double *colsum, double *rowmax, double *colmax, double *totals,
+                          int64_t *bad, ie_rowerr *code) {
   (void)ctx;
   const ie_u8 *b = base_of(t);
   const int dt = (int)t->dtype;
@@ -409,6 +409,11 @@ static ie_status cpu_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double
     }
     rowsum[r] = s;
     if (rowmax) rowmax[r] = m;
+  }
+  for (int64_t set = 0; set < sets; set++) {
+    double n = 0;
+    for (int64_t r = set * X; r < (set + 1) * X; r++) n += rowsum[r];
+    totals[set] = n;
   }
   return IE_OK;
 }

@@ -140,9 +140,12 @@ static ie_status cu_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, int
 
 /* ---- Table sums ------------------------------------------------------------------------ */
 
+/* The sums stay in the scratch (ie__disc_layout) for the pmi or mi_rows
+ * of the same call; the host gets the totals, and the sums and maxima it
+ * asks for. */
 static ie_status cu_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double *rowsum,
-                         double *colsum, double *rowmax, double *colmax, int64_t *bad,
-                         ie_rowerr *code)
+                         double *colsum, double *rowmax, double *colmax, double *totals,
+                         int64_t *bad, ie_rowerr *code)
 {
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
@@ -151,10 +154,10 @@ static ie_status cu_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double 
   const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
   const int64_t groups = groups_for(rows * Y, MAX_GROUPS);
   const int maxima = rowmax != NULL;
-  const int64_t o_rs = 0, o_rm = rows, o_cs = 2 * rows, o_cm = 2 * rows + nc;
+  const ie__disc_layout L = ie__disc_layout_of(rows, Y, sets);
   ie_i64 *part = NULL;
   double *d = NULL;
-  ie_status st = scratch(ctx, groups, 2 * rows + 2 * nc, &part, &d);
+  ie_status st = scratch(ctx, groups, L.doubles, &part, &d);
   if (st != IE_OK)
     return st;
   const ie_u8 *tb = bytes_of(t->buf);
@@ -171,18 +174,22 @@ static ie_status cu_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double 
     return IE_OK;
   }
   disc_row_sums<<<(unsigned)groups_for(rows, MAX_ROW_GROUPS), WG, 0, s->stream>>>(
-      tb, (ie_i64)t->offset, (ie_i32)t->dtype, rows, Y, d, o_rs, o_rm, maxima);
+      tb, (ie_i64)t->offset, (ie_i32)t->dtype, rows, Y, d, L.rs, L.rm, maxima);
   IE_CU_LAUNCHED(ctx, "disc_row_sums");
   disc_col_sums<<<(unsigned)groups_for(nc, MAX_ROW_GROUPS), WG, 0, s->stream>>>(
-      tb, (ie_i64)t->offset, (ie_i32)t->dtype, sets, X, Y, d, o_cs, o_cm, maxima);
+      tb, (ie_i64)t->offset, (ie_i32)t->dtype, sets, X, Y, d, L.cs, L.cm, maxima);
   IE_CU_LAUNCHED(ctx, "disc_col_sums");
-  st = to_host(ctx, rowsum, d + o_rs, (size_t)rows * sizeof(double));
-  if (st == IE_OK)
-    st = to_host(ctx, colsum, d + o_cs, (size_t)nc * sizeof(double));
+  disc_fold_totals<<<(unsigned)groups_for(sets, MAX_ROW_GROUPS), WG, 0, s->stream>>>(d, L.rs, sets, X, L.tot);
+  IE_CU_LAUNCHED(ctx, "disc_fold_totals");
+  st = to_host(ctx, totals, d + L.tot, (size_t)sets * sizeof(double));
+  if (st == IE_OK && rowsum)
+    st = to_host(ctx, rowsum, d + L.rs, (size_t)rows * sizeof(double));
+  if (st == IE_OK && colsum)
+    st = to_host(ctx, colsum, d + L.cs, (size_t)nc * sizeof(double));
   if (st == IE_OK && maxima)
-    st = to_host(ctx, rowmax, d + o_rm, (size_t)rows * sizeof(double));
+    st = to_host(ctx, rowmax, d + L.rm, (size_t)rows * sizeof(double));
   if (st == IE_OK && maxima)
-    st = to_host(ctx, colmax, d + o_cm, (size_t)nc * sizeof(double));
+    st = to_host(ctx, colmax, d + L.cm, (size_t)nc * sizeof(double));
   return st == IE_OK ? finish(ctx) : st;
 }
 
@@ -194,20 +201,21 @@ static ie_status cu_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
   const int64_t X = t->rows, Y = t->cols;
-  const int64_t o_rowm = 0, o_colm = X, o_stats = X + Y, o_fold = 5 * X + Y;
+  const ie__disc_layout L = ie__disc_layout_of(X, Y, 1);
+  const int64_t o_stats = L.free, o_fold = L.free + 4 * X;
   ie_i64 *part = NULL;
   double *d = NULL;
-  ie_status st = scratch(ctx, 0, 5 * X + Y + 4, &part, &d);
-  if (st == IE_OK)
-    st = to_device(ctx, d + o_rowm, rowm, X);
-  if (st == IE_OK)
-    st = to_device(ctx, d + o_colm, colm, Y);
+  ie_status st = scratch(ctx, 0, L.doubles, &part, &d); /* the buffer `sums` left its sums in */
+  if (st == IE_OK && rowm)
+    st = to_device(ctx, d + L.rs, rowm, X);
+  if (st == IE_OK && colm)
+    st = to_device(ctx, d + L.cs, colm, Y);
   if (st != IE_OK)
     return st;
   ie_u8 *ob = out ? (ie_u8 *)out->buf : (ie_u8 *)d; /* not written without an output */
   disc_pmi<<<(unsigned)(X < MAX_ROW_GROUPS ? X : MAX_ROW_GROUPS), WG, 0, s->stream>>>(
       bytes_of(t->buf), (ie_i64)t->offset, (ie_i32)t->dtype, X, Y, pa->kind, pa->min_count,
-      pa->smooth, log(pa->n), pa->smooth * (double)Y, pa->smooth * (double)X, d, o_rowm, o_colm,
+      pa->smooth, log(pa->n), pa->smooth * (double)Y, pa->smooth * (double)X, d, L.rs, L.cs,
       o_stats, ob, out ? (ie_i64)out->offset : 0, out ? (ie_i32)out->dtype : DISC_DT_F32,
       out != NULL);
   IE_CU_LAUNCHED(ctx, "disc_pmi");
@@ -224,21 +232,21 @@ static ie_status cu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, cons
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
   const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
-  const int64_t o_rs = 0, o_cs = rows, o_n = rows + nc, o_mi = rows + nc + sets,
-                o_fold = 2 * rows + nc + sets;
+  const ie__disc_layout L = ie__disc_layout_of(rows, Y, sets);
+  const int64_t o_n = L.free, o_mi = L.free + sets, o_fold = L.free + sets + rows;
   ie_i64 *part = NULL;
   double *d = NULL;
-  ie_status st = scratch(ctx, 0, 2 * rows + nc + 2 * sets, &part, &d);
-  if (st == IE_OK)
-    st = to_device(ctx, d + o_rs, rowsum, rows);
-  if (st == IE_OK)
-    st = to_device(ctx, d + o_cs, colsum, nc);
+  ie_status st = scratch(ctx, 0, L.doubles, &part, &d); /* the buffer `sums` left its sums in */
+  if (st == IE_OK && rowsum)
+    st = to_device(ctx, d + L.rs, rowsum, rows);
+  if (st == IE_OK && colsum)
+    st = to_device(ctx, d + L.cs, colsum, nc);
   if (st == IE_OK)
     st = to_device(ctx, d + o_n, n, sets);
   if (st != IE_OK)
     return st;
   disc_mi_rows<<<(unsigned)(rows < MAX_ROW_GROUPS ? rows : MAX_ROW_GROUPS), WG, 0, s->stream>>>(
-      bytes_of(t->buf), (ie_i64)t->offset, (ie_i32)t->dtype, rows, X, Y, d, o_rs, o_cs, o_n, o_mi);
+      bytes_of(t->buf), (ie_i64)t->offset, (ie_i32)t->dtype, rows, X, Y, d, L.rs, L.cs, o_n, o_mi);
   IE_CU_LAUNCHED(ctx, "disc_mi_rows");
   /* Each table's rows folded on the device: one double a table crosses,
    * into its first row (src/discrete.h). */
@@ -359,6 +367,7 @@ static ie_status cu_pointwise(ie_context *ctx, const ie_mat *i1, const ie_mat *i
 }
 
 extern "C" const ie_disc_ops ie__cuda_disc_ops = {
+    /* keeps_marginals */ 1,
     /* count */ cu_count,
     /* sums */ cu_sums,
     /* pmi */ cu_pmi,

@@ -385,6 +385,16 @@ KERNEL void disc_fold_stats(GLOBAL double *d, ie_i64 o_stats, ie_i64 X, ie_i64 o
   }
 }
 
+/* Each table's total d[o_out + s] = Σ of its X row sums d[o_rs + s·X ..],
+ * one item a table, in row order (as the CPU adds them). */
+KERNEL void disc_fold_totals(GLOBAL double *d, ie_i64 o_rs, ie_i64 sets, ie_i64 X, ie_i64 o_out) {
+  for (ie_i64 s = GLOBAL_ID(); s < sets; s += GLOBAL_SIZE()) {
+    double n = 0;
+    for (ie_i64 r = 0; r < X; r++) n += d[o_rs + s * X + r];
+    d[o_out + s] = n;
+  }
+}
+
 /* One work-group a table s of `sets`: d[o_out + s] = Σ of its X rows' MI
  * terms d[o_mi + s·X ..] (a tree of fixed shape), so that one double a
  * table crosses. */

@@ -213,12 +213,16 @@ static ie_status ocl_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, in
 
 /* ---- Table sums ------------------------------------------------------------------------ */
 
+/* The sums stay in the scratch (ie__disc_layout) for the pmi or mi_rows
+ * of the same call; the host gets the totals, and the sums and maxima it
+ * asks for. */
 static ie_status ocl_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double *rowsum,
-                          double *colsum, double *rowmax, double *colmax, int64_t *bad,
-                          ie_rowerr *code) {
+                          double *colsum, double *rowmax, double *colmax, double *totals,
+                          int64_t *bad, ie_rowerr *code) {
   *bad = -1;
   *code = IE_ROW_OK;
   const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
+  const ie__disc_layout L = ie__disc_layout_of(rows, Y, sets);
   kern kc, kr, kcol;
   ie_status st = kern_make(ctx, "disc_cells_check", &kc);
   if (st != IE_OK) return st;
@@ -234,29 +238,31 @@ static ie_status ocl_sums(ie_context *ctx, const ie_mat *t, int64_t sets, double
     return IE_OK;
   }
   const int maxima = rowmax != NULL;
-  const int64_t o_rs = 0, o_rm = rows, o_cs = 2 * rows, o_cm = 2 * rows + nc;
   cl_mem d = NULL;
-  st = scratch_d(ctx, (size_t)(2 * rows + 2 * nc), &d);
+  st = scratch_d(ctx, (size_t)L.doubles, &d);
   if (st != IE_OK) return st;
   st = kern_make(ctx, "disc_row_sums", &kr);
   if (st != IE_OK) return st;
   darg ar[] = {DMEM(t->buf),      DA(cl_long, (cl_long)t->offset), DA(cl_int, (cl_int)t->dtype),
                DA(cl_long, rows), DA(cl_long, Y),                  DMEM(d),
-               DA(cl_long, o_rs), DA(cl_long, o_rm),               DA(cl_int, maxima)};
+               DA(cl_long, L.rs), DA(cl_long, L.rm),               DA(cl_int, maxima)};
   st = kern_run(ctx, &kr, ar, NARGS(ar), groups_for(&kr, rows, MAX_ROW_GROUPS));
   kern_free(&kr);
   if (st == IE_OK) st = kern_make(ctx, "disc_col_sums", &kcol);
   if (st != IE_OK) return st;
   darg acol[] = {DMEM(t->buf),      DA(cl_long, (cl_long)t->offset), DA(cl_int, (cl_int)t->dtype),
                  DA(cl_long, sets), DA(cl_long, X),                  DA(cl_long, Y),
-                 DMEM(d),           DA(cl_long, o_cs),               DA(cl_long, o_cm),
+                 DMEM(d),           DA(cl_long, L.cs),               DA(cl_long, L.cm),
                  DA(cl_int, maxima)};
   st = kern_run(ctx, &kcol, acol, NARGS(acol), groups_for(&kcol, nc, MAX_ROW_GROUPS));
   kern_free(&kcol);
-  if (st == IE_OK) st = download(ctx, d, o_rs, rowsum, rows);
-  if (st == IE_OK) st = download(ctx, d, o_cs, colsum, nc);
-  if (st == IE_OK && maxima) st = download(ctx, d, o_rm, rowmax, rows);
-  if (st == IE_OK && maxima) st = download(ctx, d, o_cm, colmax, nc);
+  darg at[] = {DMEM(d), DA(cl_long, L.rs), DA(cl_long, sets), DA(cl_long, X), DA(cl_long, L.tot)};
+  if (st == IE_OK) st = run_fold(ctx, "disc_fold_totals", at, NARGS(at), 1);
+  if (st == IE_OK) st = download(ctx, d, L.tot, totals, sets);
+  if (st == IE_OK && rowsum) st = download(ctx, d, L.rs, rowsum, rows);
+  if (st == IE_OK && colsum) st = download(ctx, d, L.cs, colsum, nc);
+  if (st == IE_OK && maxima) st = download(ctx, d, L.rm, rowmax, rows);
+  if (st == IE_OK && maxima) st = download(ctx, d, L.cm, colmax, nc);
   return st;
 }
 
@@ -266,11 +272,12 @@ static ie_status ocl_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_arg
                          const double *rowm, const double *colm, const ie_mat *out,
                          double *stats) {
   const int64_t X = t->rows, Y = t->cols;
-  const int64_t o_rowm = 0, o_colm = X, o_stats = X + Y, o_fold = 5 * X + Y;
+  const ie__disc_layout L = ie__disc_layout_of(X, Y, 1);
+  const int64_t o_stats = L.free, o_fold = L.free + 4 * X;
   cl_mem d = NULL;
-  ie_status st = scratch_d(ctx, (size_t)(5 * X + Y + 4), &d);
-  if (st == IE_OK) st = upload(ctx, d, o_rowm, rowm, X);
-  if (st == IE_OK) st = upload(ctx, d, o_colm, colm, Y);
+  ie_status st = scratch_d(ctx, (size_t)L.doubles, &d); /* the buffer `sums` left its sums in */
+  if (st == IE_OK && rowm) st = upload(ctx, d, L.rs, rowm, X);
+  if (st == IE_OK && colm) st = upload(ctx, d, L.cs, colm, Y);
   kern k;
   if (st == IE_OK) st = kern_make(ctx, "disc_pmi", &k);
   if (st != IE_OK) return st;
@@ -287,8 +294,8 @@ static ie_status ocl_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_arg
               DA(cl_double, pa->smooth * (double)Y),
               DA(cl_double, pa->smooth * (double)X),
               DMEM(d),
-              DA(cl_long, o_rowm),
-              DA(cl_long, o_colm),
+              DA(cl_long, L.rs),
+              DA(cl_long, L.cs),
               DA(cl_long, o_stats),
               DMEM(out ? out->buf : (void *)d), /* not written without an output */
               DA(cl_long, out ? (cl_long)out->offset : 0),
@@ -306,19 +313,19 @@ static ie_status ocl_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_arg
 static ie_status ocl_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, const double *rowsum,
                              const double *colsum, const double *n, double *rowmi) {
   const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
-  const int64_t o_rs = 0, o_cs = rows, o_n = rows + nc, o_mi = rows + nc + sets,
-                o_fold = 2 * rows + nc + sets;
+  const ie__disc_layout L = ie__disc_layout_of(rows, Y, sets);
+  const int64_t o_n = L.free, o_mi = L.free + sets, o_fold = L.free + sets + rows;
   cl_mem d = NULL;
-  ie_status st = scratch_d(ctx, (size_t)(2 * rows + nc + 2 * sets), &d);
-  if (st == IE_OK) st = upload(ctx, d, o_rs, rowsum, rows);
-  if (st == IE_OK) st = upload(ctx, d, o_cs, colsum, nc);
+  ie_status st = scratch_d(ctx, (size_t)L.doubles, &d); /* the buffer `sums` left its sums in */
+  if (st == IE_OK && rowsum) st = upload(ctx, d, L.rs, rowsum, rows);
+  if (st == IE_OK && colsum) st = upload(ctx, d, L.cs, colsum, nc);
   if (st == IE_OK) st = upload(ctx, d, o_n, n, sets);
   kern k;
   if (st == IE_OK) st = kern_make(ctx, "disc_mi_rows", &k);
   if (st != IE_OK) return st;
   darg a[] = {DMEM(t->buf),      DA(cl_long, (cl_long)t->offset), DA(cl_int, (cl_int)t->dtype),
               DA(cl_long, rows), DA(cl_long, X),                  DA(cl_long, Y),
-              DMEM(d),           DA(cl_long, o_rs),               DA(cl_long, o_cs),
+              DMEM(d),           DA(cl_long, L.rs),               DA(cl_long, L.cs),
               DA(cl_long, o_n),  DA(cl_long, o_mi)};
   st = kern_run(ctx, &k, a, NARGS(a), (size_t)(rows < MAX_ROW_GROUPS ? rows : MAX_ROW_GROUPS));
   kern_free(&k);
@@ -458,6 +465,7 @@ static ie_status ocl_pointwise(ie_context *ctx, const ie_mat *i1, const ie_mat *
 }
 
 const ie_disc_ops ie__opencl_disc_ops = {
+    .keeps_marginals = 1,
     .count = ocl_count,
     .sums = ocl_sums,
     .pmi = ocl_pmi,
