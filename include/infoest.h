@@ -289,7 +289,8 @@ IE_API ie_status ie_workspace_query(ie_context *ctx, ie_workspace_info *info);
 /* ---- Asynchronous mode ------------------------------------------------------------
  * With ie_context_options.async = 1 on a CUDA or OpenCL context, a call of
  * the row family (ie_entropy, ie_nll, ie_divergence, ie_logsumexp, ie_softmax,
- * ie_log_softmax) whose tensors are all in the device's memory enqueues its
+ * ie_log_softmax), or an ie_pid that asks for no host `results`, whose
+ * tensors are all in the device's memory enqueues its
  * work on the context's stream or queue (the caller's, after
  * ie_cuda_set_stream / ie_opencl_set_queue) and returns once its arguments
  * are checked: a bad shape, dtype or option is still returned at once.  What
@@ -302,13 +303,14 @@ IE_API ie_status ie_workspace_query(ie_context *ctx, ie_workspace_info *info);
  * returns, inputs must stay alive and unmodified, and outputs (device
  * tensors, ie_summary and ie_partial structs) are not valid; after it
  * returns IE_OK, all are.  After a failure, the outputs of the failing call
- * hold no result (device outputs are NaN).  Each pending call holds one
+ * hold no result (device outputs are NaN; ie_pid's `out` is untouched, as
+ * in the synchronous mode).  Each pending call holds one
  * outcome (its status and summary sums, about 1.2 KB of device memory and
  * of page-locked host memory that the device writes without waiting) from a
  * ring of the context's workspace that grows and is reused, so a warm
  * context enqueues without allocating; at most 336 row calls can be pending
  * at once (one more is IE_INVALID_ARGUMENT, "call ie_synchronize").  Calls given host tensors, and
- * the other families, run as in the synchronous mode (complete on return),
+ * the other families (ie_pid with `results`), run as in the synchronous mode (complete on return),
  * after the work already enqueued.  A CPU context ignores the flag, and
  * ie_synchronize on it returns IE_OK. */
 IE_API ie_status ie_synchronize(ie_context *ctx);

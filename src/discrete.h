@@ -85,10 +85,15 @@ typedef struct ie_disc_ops {
    * filled.  BROJA is broja_joint of src/kernels/broja.h on every backend,
    * one joint a thread with its own slice of scratch.  A GPU backend folds
    * the check on the device and writes out there, so that only the verdict
-   * crosses (and res and iters when asked for). */
+   * crosses (and res and iters when asked for).
+   * verdict NULL: the call waits for it.  Else (res and iters NULL; the
+   * asynchronous mode): the verdict, INT64_MAX or 4·joint + code, is to be
+   * written to the host memory *verdict, which a GPU backend may do as its
+   * queue or stream reaches it, the call returning without waiting (*bad
+   * then −1). */
   ie_status (*pid)(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
                    int measure, double *res, int64_t *iters, const ie_mat *out, int64_t *bad,
-                   ie_rowerr *code);
+                   ie_rowerr *code, int64_t *verdict);
   /* Pointwise MMI of three maps (1 × n each) into up to four outputs
    * (NULL: skip).  *bad: first element where an input is NaN/inf, −1 if none. */
   ie_status (*pointwise)(ie_context *ctx, const ie_mat *i1, const ie_mat *i2,

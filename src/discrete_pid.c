@@ -48,6 +48,62 @@ static ie_status joint_error(ie_context *ctx, const char *fn, const ie__arg *a, 
   }
 }
 
+/* An ie_pid call left in flight (the asynchronous mode): its verdict is
+ * read to host memory of the outcome ring as the device reaches it. */
+typedef struct {
+  const char *fn;
+  int batched, has_out;
+  int64_t S2, T;
+  const int64_t *verdict; /* INT64_MAX, or 4·joint + code */
+  ie__arg out;            /* device memory: its view only */
+} pid_job;
+
+static ie_status pid_finish(ie_context *ctx, void *job, ie_status prior) {
+  pid_job *j = job;
+  ie_status s = prior;
+  const int64_t v = *j->verdict;
+  if (s == IE_OK && v != INT64_MAX) {
+    ie__arg device; /* the joint is device memory: its cell is not named */
+    memset(&device, 0, sizeof device);
+    s = joint_error(ctx, j->fn, &device, j->batched, v / 4, j->S2, j->T, (int)(v % 4));
+  }
+  /* A bad joint wrote nothing (out untouched, as a synchronous call); a
+   * failed wait may have left out half written. */
+  if (prior != IE_OK && j->has_out) ie__spoil(ctx, &j->out);
+  return s;
+}
+
+/* The asynchronous mode's ie_pid: the work enqueued, its verdict pending. */
+static ie_status pid_enqueue(ie_context *ctx, const char *fn, const ie__disc_tensor *jv, const ie__arg *out,
+                             int batched, int64_t S1, int64_t S2, int64_t T, int measure) {
+  void *dev = NULL;
+  size_t dev_off = 0;
+  uint64_t *host = NULL;
+  IE__CHECK(ie__async_outcome(ctx, fn, &dev, &dev_off, &host));
+  int64_t bad = -1;
+  ie_rowerr code = IE_ROW_OK;
+  pid_job j;
+  memset(&j, 0, sizeof j);
+  j.fn = fn;
+  j.batched = batched;
+  j.has_out = out != NULL;
+  j.S2 = S2;
+  j.T = T;
+  j.verdict = (const int64_t *)host;
+  if (out) {
+    j.out = *out;
+    j.out.t = NULL; /* the caller's struct need not outlive the call */
+  }
+  IE__CHECK(IE__BE(ctx, discrete->pid, &jv->a.m, S1, S2, T, measure, NULL, NULL, out ? &out->m : NULL, &bad,
+                   &code, (int64_t *)host));
+  if (ie__async_push(ctx, fn, pid_finish, &j, sizeof j) == IE_OK) {
+    ie__async_outcome_keep(ctx);
+    return IE_OK;
+  }
+  /* No record: finish it here, once the device is done. */
+  return pid_finish(ctx, &j, ctx->ops->synchronize(ctx));
+}
+
 IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_options *opt,
                         ie_pid_result *results, DLTensor *out) {
   static const char fn[] = "ie_pid";
@@ -110,6 +166,10 @@ IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_opt
       if (s == IE_OK && ib) memset(iters, 0, ib);
     }
   }
+  /* In the asynchronous mode, with device tensors and no host results:
+   * enqueued, its verdict left to ie_synchronize. */
+  if (s == IE_OK && ctx->async && ctx->ops->synchronize && !results && !jv.a.on_host && !(out && ov.a.on_host))
+    return pid_enqueue(ctx, fn, &jv, out ? &ov.a : NULL, batched, S1, S2, T, (int)o.measure);
   if (s == IE_OK) {
     /* Every measure on the backend: joints checked there, `out` written
      * there (staged when it is host memory on a GPU); the first bad joint
@@ -121,7 +181,7 @@ IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_opt
     if (s == IE_OK && out) s = ie__stage_out(ctx, &ov.a);
     if (s == IE_OK)
       s = IE__BE(ctx, discrete->pid, &jv.a.m, S1, S2, T, (int)o.measure, results ? res : NULL,
-                 results ? iters : NULL, out ? &ov.a.m : NULL, &bad, &code);
+                 results ? iters : NULL, out ? &ov.a.m : NULL, &bad, &code, NULL);
     if (s == IE_OK && bad >= 0) s = joint_error(ctx, fn, &jv.a, batched, bad, S2, T, (int)code);
     if (s == IE_OK && out) s = ie__unstage_out(ctx, &ov.a);
     if (out) ie__release(ctx, &ov.a);

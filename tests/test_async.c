@@ -1,7 +1,7 @@
 /*
- * test_async.c — the row family with device tensors on OpenCL (PoCL here):
- * the device-resident path and the asynchronous mode (include/infoest.h,
- * "Workspace" and "Asynchronous mode").
+ * test_async.c — the row family (and ie_pid) with device tensors on OpenCL
+ * (PoCL here): the device-resident path and the asynchronous mode
+ * (include/infoest.h, "Workspace" and "Asynchronous mode").
  *
  *  - summaries made on the device are the bits of the host's: the summary and
  *    partial state of a call equal, to the last bit, ie_partial_add of the
@@ -17,7 +17,9 @@
  *    row is reported by ie_synchronize naming the tensor and row; of three
  *    pending calls the second failing gives its status and the others'
  *    results are still right; many pending calls after warm-up allocate
- *    nothing.
+ *    nothing;
+ *  - ie_pid (imin, BROJA) with a device joint and out: enqueued, right after
+ *    ie_synchronize; a NaN joint reported by it, naming the joint.
  *
  * A plain program: exit 0 when every check passes, 77 (skipped) when there is
  * no OpenCL device, 1 otherwise.
@@ -533,6 +535,79 @@ static void test_async_warm(void) {
   gpu_close(&g);
 }
 
+/* ie_pid with a device joint and out (float32, as OpenCL takes them):
+ * enqueued (the queue held, nothing ran), right after ie_synchronize
+ * (against the CPU's on the same joints), for imin and BROJA; a NaN joint
+ * reported by ie_synchronize naming it, the call after it still right. */
+static int pid_close(const float *got, const float *want, int n) {
+  int off = 0;
+  for (int i = 0; i < n; i++) off += !(fabsf(got[i] - want[i]) <= 1e-6f + 1e-5f * fabsf(want[i]));
+  return off;
+}
+
+static void test_async_pid(void) {
+  gpu g;
+  if (!gpu_open(&g, 1)) return;
+  CHECK(ie_opencl_set_queue(g.ctx, g.q) == IE_OK, "set_queue: %s", ie_errmsg(g.ctx));
+  ie_context *cpu = NULL;
+  ie_context_options co = {.size = sizeof co, .backend = IE_BACKEND_CPU};
+  ie_context_create(&cpu, &co);
+  enum { B = 40, N = 8 };
+  float joint[B * N], bad[B * N], want[B * 4], got[B * 4];
+  for (int i = 0; i < B * N; i++) joint[i] = (float)(0.02 + unif());
+  memcpy(bad, joint, sizeof bad);
+  bad[5 * N + 3] = NAN;
+  cl_mem dj = dbuf(&g, joint, sizeof joint, 0), dbad = dbuf(&g, bad, sizeof bad, 0);
+  cl_mem dout = dbuf(&g, NULL, sizeof got, 64), dout2 = dbuf(&g, NULL, sizeof got, 0);
+  int64_t js[4] = {B, 2, 2, 2}, os[2] = {B, 4};
+  DLTensor tj = {(void *)dj, {kDLOpenCL, 0}, 4, F32, js, NULL, 0};
+  DLTensor tbad = {(void *)dbad, {kDLOpenCL, 0}, 4, F32, js, NULL, 0};
+  DLTensor to = {(void *)dout, {kDLOpenCL, 0}, 2, F32, os, NULL, 64};
+  DLTensor to2 = {(void *)dout2, {kDLOpenCL, 0}, 2, F32, os, NULL, 0};
+  DLTensor hj = {joint, {kDLCPU, 0}, 4, F32, js, NULL, 0}, ho = {want, {kDLCPU, 0}, 2, F32, os, NULL, 0};
+  const ie_pid_measure measures[2] = {IE_PID_IMIN, IE_PID_BROJA};
+  for (int m = 0; m < 2; m++) {
+    ie_pid_options po = {.size = sizeof po, .measure = measures[m]};
+    CHECK(ie_pid(cpu, &hj, &po, NULL, &ho) == IE_OK, "cpu pid: %s", ie_errmsg(cpu));
+    CHECK(ie_pid(g.ctx, &tj, &po, NULL, &to) == IE_OK && ie_synchronize(g.ctx) == IE_OK, "warm-up: %s",
+          ie_errmsg(g.ctx));
+    for (int i = 0; i < B * 4; i++) got[i] = -7.0f;
+    clEnqueueWriteBuffer(g.q, dout, CL_TRUE, 64, sizeof got, got, 0, NULL, NULL);
+    cl_int e = CL_SUCCESS;
+    cl_event hold = clCreateUserEvent(g.cl, &e);
+    clEnqueueBarrierWithWaitList(g.q, 1, &hold, NULL);
+    CHECK(ie_pid(g.ctx, &tj, &po, NULL, &to) == IE_OK, "async pid: %s", ie_errmsg(g.ctx));
+    cl_event mark = NULL;
+    clEnqueueMarkerWithWaitList(g.q, 0, NULL, &mark);
+    cl_int st = CL_COMPLETE;
+    clGetEventInfo(mark, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL);
+    CHECK(st != CL_COMPLETE, "measure %d: the call's work ran before the queue was released", m);
+    clSetUserEventStatus(hold, CL_COMPLETE);
+    CHECK(ie_synchronize(g.ctx) == IE_OK, "ie_synchronize: %s", ie_errmsg(g.ctx));
+    clReleaseEvent(mark);
+    clReleaseEvent(hold);
+    dread(&g, dout, 64, got, sizeof got);
+    const int off = pid_close(got, want, B * 4);
+    CHECK(off == 0, "measure %d: %d of %d async values differ from the CPU's", m, off, B * 4);
+  }
+  /* a NaN joint, then a good call: the first failure is reported, the
+   * second call's values are still right */
+  ie_pid_options po = {.size = sizeof po, .measure = IE_PID_IMIN};
+  CHECK(ie_pid(cpu, &hj, &po, NULL, &ho) == IE_OK, "cpu pid: %s", ie_errmsg(cpu));
+  CHECK(ie_pid(g.ctx, &tbad, &po, NULL, &to) == IE_OK, "the bad call was refused at once: %s", ie_errmsg(g.ctx));
+  CHECK(ie_pid(g.ctx, &tj, &po, NULL, &to2) == IE_OK, "the good call: %s", ie_errmsg(g.ctx));
+  ie_status s = ie_synchronize(g.ctx);
+  CHECK(s == IE_NONFINITE && strstr(ie_errmsg(g.ctx), "joint 5") && ie_error_index(g.ctx) == 5,
+        "a NaN joint: status %d, '%s', index %lld", (int)s, ie_errmsg(g.ctx), (long long)ie_error_index(g.ctx));
+  dread(&g, dout2, 0, got, sizeof got);
+  const int off = pid_close(got, want, B * 4);
+  CHECK(off == 0, "the call after the failed one: %d values off", off);
+  CHECK(ie_synchronize(g.ctx) == IE_OK, "a second ie_synchronize: %s", ie_errmsg(g.ctx));
+  clReleaseMemObject(dj), clReleaseMemObject(dbad), clReleaseMemObject(dout), clReleaseMemObject(dout2);
+  ie_context_destroy(cpu);
+  gpu_close(&g);
+}
+
 int main(void) {
   gpu probe;
   if (!gpu_open(&probe, 0)) return 77;
@@ -541,6 +616,7 @@ int main(void) {
   test_async_enqueues();
   test_async_failures();
   test_async_warm();
+  test_async_pid();
   printf("test_async: %d checks, %d failed\n", n_checks, n_fail);
   return n_fail ? 1 : 0;
 }

@@ -473,7 +473,7 @@ static ie_status cpu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
 
 static ie_status cpu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
                          int measure, double *res, int64_t *iters, const ie_mat *out, int64_t *bad,
-                         ie_rowerr *code) {
+                         ie_rowerr *code, int64_t *verdict) {
   const ie_u8 *b = base_of(j);
   const int dt = (int)j->dtype;
   const int64_t n = S1 * S2 * T, B = j->rows;
@@ -487,8 +487,9 @@ static ie_status cpu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S
     const int c = disc_joint_check(b, dt, r * n, n, &total);
     if (c != DISC_OK && 4 * r + c < first) first = 4 * r + c;
   }
-  *bad = first == INT64_MAX ? -1 : first / 4;
-  *code = first == INT64_MAX ? IE_ROW_OK : (ie_rowerr)(first % 4);
+  if (verdict) *verdict = first; /* the CPU has nothing to leave in flight */
+  *bad = first == INT64_MAX || verdict ? -1 : first / 4;
+  *code = first == INT64_MAX || verdict ? IE_ROW_OK : (ie_rowerr)(first % 4);
   if (first != INT64_MAX || (!res && !out)) return IE_OK;
   ie_u8 *o = out ? (ie_u8 *)out->buf + out->offset : NULL;
   const int o64 = out && out->dtype == IE_DT_F64;

@@ -276,7 +276,7 @@ static ie_status cu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, cons
  * slices, ...). */
 static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
                         int measure, double *res, int64_t *iters, const ie_mat *out, int64_t *bad,
-                        ie_rowerr *code)
+                        ie_rowerr *code, int64_t *verdict)
 {
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
@@ -313,6 +313,8 @@ static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2
         out ? (ie_i32)out->dtype : DISC_DT_F32, out != NULL);
     IE_CU_LAUNCHED(ctx, "disc_pid");
   }
+  if (verdict) /* read as the stream reaches it (pinned memory); the call does not wait */
+    return to_host(ctx, verdict, part + groups, sizeof *verdict);
   ie_i64 first = INT64_MAX;
   st = to_host(ctx, &first, part + groups, sizeof first);
   if (st == IE_OK)

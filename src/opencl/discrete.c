@@ -352,7 +352,7 @@ static ie_status ocl_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
  * slices; with fewer slices than joints, a work-item solves several. */
 static ie_status ocl_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2, int64_t T,
                          int measure, double *res, int64_t *iters, const ie_mat *out, int64_t *bad,
-                         ie_rowerr *code) {
+                         ie_rowerr *code, int64_t *verdict) {
   ie_ocl *s = ctx->state;
   *bad = -1;
   *code = IE_ROW_OK;
@@ -418,6 +418,13 @@ static ie_status ocl_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S
     st = kern_run(ctx, &kp, a, NARGS(a), groups_for(&kp, B, MAX_GROUPS));
   }
   kern_free(&kp);
+  if (st == IE_OK && verdict) { /* read as the queue reaches it; the call does not wait */
+    IE_CL_TRY(ctx, "clEnqueueReadBuffer",
+              clEnqueueReadBuffer(s->queue, part, CL_FALSE, groups * sizeof(cl_long), sizeof *verdict, verdict,
+                                  0, NULL, NULL));
+    ie__ws_copied(ctx, 0, sizeof *verdict);
+    return IE_OK;
+  }
   cl_long first = INT64_MAX;
   if (st == IE_OK) {
     IE_CL_TRY(ctx, "clEnqueueReadBuffer",
