@@ -289,8 +289,8 @@ IE_API ie_status ie_workspace_query(ie_context *ctx, ie_workspace_info *info);
 /* ---- Asynchronous mode ------------------------------------------------------------
  * With ie_context_options.async = 1 on a CUDA or OpenCL context, a call of
  * the row family (ie_entropy, ie_nll, ie_divergence, ie_logsumexp, ie_softmax,
- * ie_log_softmax), or an ie_pid that asks for no host `results`, whose
- * tensors are all in the device's memory enqueues its
+ * ie_log_softmax), ie_count_pairs, or an ie_pid that asks for no host
+ * `results`, whose tensors are all in the device's memory enqueues its
  * work on the context's stream or queue (the caller's, after
  * ie_cuda_set_stream / ie_opencl_set_queue) and returns once its arguments
  * are checked: a bad shape, dtype or option is still returned at once.  What

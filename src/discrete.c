@@ -137,6 +137,53 @@ static int has_disc(const ie_context *ctx) { return ctx && ctx->ops && ctx->ops-
 
 /* ---- Counting -------------------------------------------------------------------- */
 
+/* What names a bad pair: the labels (their views; the caller's structs need
+ * not outlive an asynchronous call), the table's shape and the options. */
+typedef struct {
+  const char *fn;
+  ie__arg x, y;
+  int y_matrix, has_ignore;
+  int64_t X, Y, ignore;
+  const int64_t *verdict; /* an asynchronous call's: INT64_MAX, or the pair */
+} count_job;
+_Static_assert(sizeof(count_job) <= IE__ASYNC_JOB_BYTES, "an ie_count_pairs job fits a pending record");
+
+/* The error of pair `bad` (flat index i·k + j), its labels read back from
+ * the caller's memory: one row of each. */
+static ie_status bad_pair(ie_context *ctx, const count_job *c, int64_t bad) {
+  const int64_t k = c->y.m.cols, i = bad / k, j = bad % k;
+  double *yr = NULL, *xr = NULL; /* a vector is a column: its row i is label i */
+  ie_status s = ie__fetch_row(ctx, &c->y, i, &yr);
+  if (s == IE_OK) s = ie__fetch_row(ctx, &c->x, i, &xr);
+  const double yv = s == IE_OK ? yr[c->y_matrix ? j : 0] : NAN, xv = s == IE_OK ? xr[0] : NAN;
+  free(yr);
+  free(xr);
+  if (s != IE_OK) return s;
+  const int xbad = !(xv >= 0 && xv < (double)c->X) && !(c->has_ignore && xv == (double)c->ignore);
+  if (xbad) {
+    s = ie__error(ctx, IE_BAD_LABEL, "%s: tensor 'x', row %lld: label %.0f is outside [0, %lld)", c->fn,
+                  (long long)i, xv, (long long)c->X);
+    ie__locate(ctx, "x", -1, i, -1);
+  } else if (!c->y_matrix) {
+    s = ie__error(ctx, IE_BAD_LABEL, "%s: tensor 'y', row %lld: label %.0f is outside [0, %lld)", c->fn,
+                  (long long)i, yv, (long long)c->Y);
+    ie__locate(ctx, "y", -1, i, -1);
+  } else {
+    s = ie__error(ctx, IE_BAD_LABEL, "%s: tensor 'y', row %lld, column %lld: label %.0f is outside [0, %lld)",
+                  c->fn, (long long)i, (long long)j, yv, (long long)c->Y);
+    ie__locate(ctx, "y", -1, i, j);
+  }
+  return s;
+}
+
+/* An asynchronous count's end (ie_synchronize): nothing was added when a
+ * label was bad. */
+static ie_status count_finish(ie_context *ctx, void *job, ie_status prior) {
+  const count_job *c = job;
+  if (prior != IE_OK) return prior;
+  return *c->verdict == INT64_MAX ? IE_OK : bad_pair(ctx, c, *c->verdict);
+}
+
 IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTensor *y,
                                 DLTensor *table, const ie_count_options *opt) {
   static const char fn[] = "ie_count_pairs";
@@ -151,68 +198,60 @@ IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTens
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor 'x' must be 1-D [N] labels; it has %d dimensions",
                      fn, x->ndim);
   const int64_t N = x->shape[0];
-  ie__arg xa, ya;
-  IE__CHECK(ie__check_vector(ctx, &xa, fn, "x", x, N, IE__INTS));
+  count_job c;
+  memset(&c, 0, sizeof c);
+  IE__CHECK(ie__check_vector(ctx, &c.x, fn, "x", x, N, IE__INTS));
   if (!y) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'y' is NULL", fn);
   if (y->ndim == 1) {
-    IE__CHECK(ie__check_vector(ctx, &ya, fn, "y", y, N, IE__INTS));
+    IE__CHECK(ie__check_vector(ctx, &c.y, fn, "y", y, N, IE__INTS));
   } else if (y->ndim == 2 && y->shape) {
-    IE__CHECK(ie__check_matrix(ctx, &ya, fn, "y", y, IE__INTS));
-    if (ya.m.rows != N)
+    IE__CHECK(ie__check_matrix(ctx, &c.y, fn, "y", y, IE__INTS));
+    if (c.y.m.rows != N)
       return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor 'y' has %lld rows but 'x' has %lld labels", fn,
-                       (long long)ya.m.rows, (long long)N);
+                       (long long)c.y.m.rows, (long long)N);
   } else {
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor 'y' must be [N] or [N, k]; it has %d dimensions",
                      fn, y->ndim);
   }
-  if (N == 0 || ya.m.cols == 0 || X == 0 || Y == 0) return IE_OK;
-  ie_status s = ie__stage_in(ctx, &xa);
-  if (s == IE_OK) s = ie__stage_in(ctx, &ya);
+  if (N == 0 || c.y.m.cols == 0 || X == 0 || Y == 0) return IE_OK;
+  c.fn = fn;
+  c.y_matrix = y->ndim == 2;
+  c.has_ignore = o.has_ignore_label;
+  c.X = X;
+  c.Y = Y;
+  c.ignore = o.ignore_label;
+  ie_vec xv = {c.x.m.buf, c.x.m.offset, c.x.m.dtype, N, c.x.m.stride};
+  /* In the asynchronous mode, with every tensor in device memory: enqueued,
+   * the check's verdict left to ie_synchronize. */
+  if (ctx->async && ctx->ops->synchronize && !c.x.on_host && !c.y.on_host && !tv.a.on_host) {
+    void *dev = NULL;
+    size_t dev_off = 0;
+    uint64_t *host = NULL;
+    int64_t bad = -1;
+    IE__CHECK(ie__async_outcome(ctx, fn, &dev, &dev_off, &host));
+    IE__CHECK(IE__BE(ctx, discrete->count, &xv, &c.y.m, X, Y, o.has_ignore_label, o.ignore_label, tv.a.m.buf,
+                     tv.a.m.offset, &bad, (int64_t *)host));
+    c.verdict = (const int64_t *)host;
+    c.x.t = c.y.t = NULL;
+    if (ie__async_push(ctx, fn, count_finish, &c, sizeof c) == IE_OK) {
+      ie__async_outcome_keep(ctx);
+      return IE_OK;
+    }
+    return count_finish(ctx, &c, ctx->ops->synchronize(ctx)); /* no record: finish it here */
+  }
+  ie_status s = ie__stage_in(ctx, &c.x);
+  if (s == IE_OK) s = ie__stage_in(ctx, &c.y);
   if (s == IE_OK) s = ie__stage_in(ctx, &tv.a); /* the table is added to */
   int64_t bad = -1;
   if (s == IE_OK) {
-    ie_vec xv = {xa.m.buf, xa.m.offset, xa.m.dtype, N, xa.m.stride};
-    s = IE__BE(ctx, discrete->count, &xv, &ya.m, X, Y, o.has_ignore_label, o.ignore_label,
-               tv.a.m.buf, tv.a.m.offset, &bad);
+    xv = (ie_vec){c.x.m.buf, c.x.m.offset, c.x.m.dtype, N, c.x.m.stride};
+    s = IE__BE(ctx, discrete->count, &xv, &c.y.m, X, Y, o.has_ignore_label, o.ignore_label, tv.a.m.buf,
+               tv.a.m.offset, &bad, NULL);
   }
-  if (s == IE_OK && bad >= 0) {
-    /* Name the pair from the caller's labels (read back one row of each). */
-    const int64_t k = ya.m.cols, i = bad / k, j = bad % k;
-    double *yr = NULL;
-    s = ie__fetch_row(ctx, &ya, i, &yr);
-    double xv = NAN, yv = NAN;
-    if (s == IE_OK) {
-      yv = y->ndim == 1 ? yr[0] : yr[j];
-      double *tmp = ie__malloc((size_t)N * sizeof *tmp);
-      if (!tmp) s = ie__error(ctx, IE_OUT_OF_MEMORY, "%s: no host memory", fn);
-      else {
-        s = ie__read_vector(ctx, &xa, tmp);
-        xv = tmp[i];
-        free(tmp);
-      }
-    }
-    free(yr);
-    if (s == IE_OK) {
-      const int xbad = !(xv >= 0 && xv < (double)X) && !(o.has_ignore_label && xv == (double)o.ignore_label);
-      if (xbad) {
-        s = ie__error(ctx, IE_BAD_LABEL, "%s: tensor 'x', row %lld: label %.0f is outside [0, %lld)",
-                      fn, (long long)i, xv, (long long)X);
-        ie__locate(ctx, "x", -1, i, -1);
-      } else if (y->ndim == 1) {
-        s = ie__error(ctx, IE_BAD_LABEL, "%s: tensor 'y', row %lld: label %.0f is outside [0, %lld)",
-                      fn, (long long)i, yv, (long long)Y);
-        ie__locate(ctx, "y", -1, i, -1);
-      } else {
-        s = ie__error(ctx, IE_BAD_LABEL,
-                      "%s: tensor 'y', row %lld, column %lld: label %.0f is outside [0, %lld)", fn,
-                      (long long)i, (long long)j, yv, (long long)Y);
-        ie__locate(ctx, "y", -1, i, j);
-      }
-    }
-  }
+  if (s == IE_OK && bad >= 0) s = bad_pair(ctx, &c, bad); /* named from the caller's labels */
   if (s == IE_OK) s = ie__unstage_out(ctx, &tv.a);
-  ie__release(ctx, &xa);
-  ie__release(ctx, &ya);
+  ie__release(ctx, &c.x);
+  ie__release(ctx, &c.y);
   ie__release(ctx, &tv.a);
   return s;
 }

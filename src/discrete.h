@@ -42,10 +42,14 @@ typedef struct ie_disc_ops {
    * table_off.  Every label is checked first (pairs where either equals
    * `ignore` are skipped when has_ignore); *bad gets the flat index i·k + j
    * of the first pair with a label out of range (−1 when none), and then
-   * nothing is added. */
+   * nothing is added.  verdict NULL: the call waits for the check.  Else
+   * (the asynchronous mode): the flat index, or INT64_MAX, is to be written
+   * to the host memory *verdict, which a GPU backend may do as its queue or
+   * stream reaches it (the add runs on the device only after a clean check),
+   * the call returning without waiting (*bad then −1). */
   ie_status (*count)(ie_context *ctx, const ie_vec *x, const ie_mat *y, int64_t X, int64_t Y,
                      int has_ignore, int64_t ignore, void *table, size_t table_off,
-                     int64_t *bad);
+                     int64_t *bad, int64_t *verdict);
   /* Row sums (t->rows entries) and column sums (sets·t->cols) of each of
    * the `sets` tables, and when rowmax / colmax are not NULL the row and
    * column maxima likewise (host); totals (host, sets): each table's sum of

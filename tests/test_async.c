@@ -1,7 +1,8 @@
 /*
- * test_async.c — the row family (and ie_pid) with device tensors on OpenCL
- * (PoCL here): the device-resident path and the asynchronous mode
- * (include/infoest.h, "Workspace" and "Asynchronous mode").
+ * test_async.c — the row family (and ie_pid, ie_count_pairs) with device
+ * tensors on OpenCL (PoCL here): the device-resident path and the
+ * asynchronous mode (include/infoest.h, "Workspace" and "Asynchronous
+ * mode").
  *
  *  - summaries made on the device are the bits of the host's: the summary and
  *    partial state of a call equal, to the last bit, ie_partial_add of the
@@ -18,8 +19,9 @@
  *    pending calls the second failing gives its status and the others'
  *    results are still right; many pending calls after warm-up allocate
  *    nothing;
- *  - ie_pid (imin, BROJA) with a device joint and out: enqueued, right after
- *    ie_synchronize; a NaN joint reported by it, naming the joint.
+ *  - ie_pid (imin, BROJA) with a device joint and out, and ie_count_pairs
+ *    with device labels and table: enqueued, right after ie_synchronize; a
+ *    NaN joint, a bad label reported by it, naming the joint, the row.
  *
  * A plain program: exit 0 when every check passes, 77 (skipped) when there is
  * no OpenCL device, 1 otherwise.
@@ -608,6 +610,68 @@ static void test_async_pid(void) {
   gpu_close(&g);
 }
 
+/* ie_count_pairs with device labels and table: enqueued (the queue held,
+ * nothing added), the counts right after ie_synchronize; a bad label
+ * reported by ie_synchronize naming its row, the table then unchanged, and
+ * the call after it still counted. */
+static void test_async_count(void) {
+  gpu g;
+  if (!gpu_open(&g, 1)) return;
+  CHECK(ie_opencl_set_queue(g.ctx, g.q) == IE_OK, "set_queue: %s", ie_errmsg(g.ctx));
+  enum { N = 5000, K = 3, X = 37, Y = 29 };
+  static int64_t x[N], y[N * K], ybad[N * K], table[X * Y], want[X * Y];
+  for (int i = 0; i < N; i++) {
+    x[i] = (int64_t)(unif() * X);
+    for (int j = 0; j < K; j++) y[i * K + j] = (x[i] * 7 + (int64_t)(unif() * 4)) % Y;
+  }
+  memcpy(ybad, y, sizeof ybad);
+  ybad[4321 * K + 2] = Y; /* out of range */
+  memset(want, 0, sizeof want);
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < K; j++) want[x[i] * Y + y[i * K + j]]++;
+  cl_mem dx = dbuf(&g, x, sizeof x, 0), dy = dbuf(&g, y, sizeof y, 0), dybad = dbuf(&g, ybad, sizeof ybad, 0);
+  memset(table, 0, sizeof table);
+  cl_mem dt = dbuf(&g, table, sizeof table, 0);
+  int64_t xs[1] = {N}, ys[2] = {N, K}, ts[2] = {X, Y};
+  DLTensor tx = {(void *)dx, {kDLOpenCL, 0}, 1, I64, xs, NULL, 0};
+  DLTensor ty = {(void *)dy, {kDLOpenCL, 0}, 2, I64, ys, NULL, 0};
+  DLTensor tybad = {(void *)dybad, {kDLOpenCL, 0}, 2, I64, ys, NULL, 0};
+  DLTensor tt = {(void *)dt, {kDLOpenCL, 0}, 2, I64, ts, NULL, 0};
+  /* warm, then undo the warm-up's counts */
+  CHECK(ie_count_pairs(g.ctx, &tx, &ty, &tt, NULL) == IE_OK && ie_synchronize(g.ctx) == IE_OK, "warm-up: %s",
+        ie_errmsg(g.ctx));
+  clEnqueueWriteBuffer(g.q, dt, CL_TRUE, 0, sizeof table, table, 0, NULL, NULL);
+  cl_int e = CL_SUCCESS;
+  cl_event hold = clCreateUserEvent(g.cl, &e);
+  clEnqueueBarrierWithWaitList(g.q, 1, &hold, NULL);
+  CHECK(ie_count_pairs(g.ctx, &tx, &ty, &tt, NULL) == IE_OK, "async count: %s", ie_errmsg(g.ctx));
+  cl_event mark = NULL;
+  clEnqueueMarkerWithWaitList(g.q, 0, NULL, &mark);
+  cl_int st = CL_COMPLETE;
+  clGetEventInfo(mark, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL);
+  CHECK(st != CL_COMPLETE, "the count ran before the queue was released");
+  clSetUserEventStatus(hold, CL_COMPLETE);
+  CHECK(ie_synchronize(g.ctx) == IE_OK, "ie_synchronize: %s", ie_errmsg(g.ctx));
+  clReleaseEvent(mark);
+  clReleaseEvent(hold);
+  dread(&g, dt, 0, table, sizeof table);
+  CHECK(memcmp(table, want, sizeof want) == 0, "async counts differ from the host's");
+  /* a bad label, then a good call: the failure reported, the table holds
+   * the first count and the last, not the failed one's */
+  CHECK(ie_count_pairs(g.ctx, &tx, &tybad, &tt, NULL) == IE_OK, "the bad call was refused at once: %s",
+        ie_errmsg(g.ctx));
+  CHECK(ie_count_pairs(g.ctx, &tx, &ty, &tt, NULL) == IE_OK, "the good call: %s", ie_errmsg(g.ctx));
+  ie_status s = ie_synchronize(g.ctx);
+  CHECK(s == IE_BAD_LABEL && strstr(ie_errmsg(g.ctx), "row 4321, column 2") && ie_error_row(g.ctx) == 4321,
+        "a bad label: status %d, '%s'", (int)s, ie_errmsg(g.ctx));
+  dread(&g, dt, 0, table, sizeof table);
+  int off = 0;
+  for (int c = 0; c < X * Y; c++) off += table[c] != 2 * want[c];
+  CHECK(off == 0, "after a failed and a good call: %d cells are not twice the counts", off);
+  clReleaseMemObject(dx), clReleaseMemObject(dy), clReleaseMemObject(dybad), clReleaseMemObject(dt);
+  gpu_close(&g);
+}
+
 int main(void) {
   gpu probe;
   if (!gpu_open(&probe, 0)) return 77;
@@ -617,6 +681,7 @@ int main(void) {
   test_async_failures();
   test_async_warm();
   test_async_pid();
+  test_async_count();
   printf("test_async: %d checks, %d failed\n", n_checks, n_fail);
   return n_fail ? 1 : 0;
 }

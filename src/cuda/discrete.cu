@@ -104,9 +104,12 @@ const ie_u8 *bytes_of(const void *p) { return (const ie_u8 *)p; }
 
 /* ---- Counting ------------------------------------------------------------------------ */
 
+/* The check, its fold and the add (which reads the folded verdict on the
+ * device) run back to back; only the verdict is read, waiting for it
+ * unless `verdict` takes it later. */
 static ie_status cu_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, int64_t X, int64_t Y,
                           int has_ignore, int64_t ignore, void *table, size_t table_off,
-                          int64_t *bad)
+                          int64_t *bad, int64_t *verdict)
 {
   ie_cu_state *s = state(ctx);
   IE_CU_ENTER(ctx, s);
@@ -122,20 +125,22 @@ static ie_status cu_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, int
       (ie_i64)y->offset, (ie_i32)y->dtype, y->stride, x->n, y->cols, X, Y, has_ignore != 0,
       ignore, part);
   IE_CU_LAUNCHED(ctx, "disc_count_check");
-  int64_t first = INT64_MAX;
-  st = first_of(ctx, part, groups, &first);
-  if (st != IE_OK)
-    return st;
-  if (first != INT64_MAX) {
-    *bad = first;
-    return IE_OK;
-  }
+  disc_fold_min<<<1, WG, 0, s->stream>>>(part, groups);
+  IE_CU_LAUNCHED(ctx, "disc_fold_min");
   disc_count_add<<<(unsigned)groups, WG, 0, s->stream>>>(
       bytes_of(x->buf), (ie_i64)x->offset, (ie_i32)x->dtype, x->stride, bytes_of(y->buf),
       (ie_i64)y->offset, (ie_i32)y->dtype, y->stride, x->n, y->cols, X, Y, has_ignore != 0,
-      ignore, (ie_u8 *)table, (ie_i64)table_off);
+      ignore, (ie_u8 *)table, (ie_i64)table_off, part, groups);
   IE_CU_LAUNCHED(ctx, "disc_count_add");
-  return IE_OK;
+  if (verdict) /* read as the stream reaches it (pinned memory); the call does not wait */
+    return to_host(ctx, verdict, part + groups, sizeof *verdict);
+  ie_i64 first = INT64_MAX;
+  st = to_host(ctx, &first, part + groups, sizeof first);
+  if (st == IE_OK)
+    st = finish(ctx);
+  if (st == IE_OK && first != INT64_MAX)
+    *bad = first;
+  return st;
 }
 
 /* ---- Table sums ------------------------------------------------------------------------ */

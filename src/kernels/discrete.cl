@@ -107,14 +107,17 @@ KERNEL void disc_count_check(GLOBAL const ie_u8 *xb, ie_i64 xoff, ie_i32 xdt, ie
   if (LOCAL_ID() == 0) part[GROUP_ID()] = m;
 }
 
-/* The count pass (after a clean check): table[a·Y + b] += 1 with 64-bit
- * atomics.  An OpenCL device without 64-bit atomics has no such kernel (the
- * host code reports it). */
+/* The count pass: table[a·Y + b] += 1 with 64-bit atomics, when the check
+ * found every label good (part[at], folded by disc_fold_min, is DISC_NONE;
+ * read on the device, so that the host need not wait between the two).
+ * An OpenCL device without 64-bit atomics has no such kernel (the host code
+ * reports it). */
 #if !defined(IE_KERNEL_OPENCL) || defined(cl_khr_int64_base_atomics)
 KERNEL void disc_count_add(GLOBAL const ie_u8 *xb, ie_i64 xoff, ie_i32 xdt, ie_i64 xs,
                            GLOBAL const ie_u8 *yb, ie_i64 yoff, ie_i32 ydt, ie_i64 ys, ie_i64 n,
                            ie_i64 k, ie_i64 X, ie_i64 Y, ie_i32 has_ignore, ie_i64 ignore,
-                           GLOBAL ie_u8 *tb, ie_i64 toff) {
+                           GLOBAL ie_u8 *tb, ie_i64 toff, GLOBAL const ie_i64 *part, ie_i64 at) {
+  if (part[at] != DISC_NONE) return;
   GLOBAL const ie_u8 *x = xb + xoff;
   GLOBAL const ie_u8 *y = yb + yoff;
   GLOBAL ie_u64 *table = (GLOBAL ie_u64 *)(tb + toff);

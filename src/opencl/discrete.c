@@ -180,9 +180,13 @@ static ie_status run_fold(ie_context *ctx, const char *name, const darg *a, int 
 
 /* ---- Counting ------------------------------------------------------------------------ */
 
+/* The check, its fold and the add (which reads the folded verdict on the
+ * device) run back to back; only the verdict is read, waiting for it
+ * unless `verdict` takes it later. */
 static ie_status ocl_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, int64_t X, int64_t Y,
                            int has_ignore, int64_t ignore, void *table, size_t table_off,
-                           int64_t *bad) {
+                           int64_t *bad, int64_t *verdict) {
+  ie_ocl *s = ctx->state;
   *bad = -1;
   kern kc, ka;
   ie_status st = kern_make(ctx, "disc_count_check", &kc);
@@ -192,23 +196,33 @@ static ie_status ocl_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, in
     kern_free(&kc);
     return st;
   }
+  const size_t groups = groups_for(&kc, x->n, MAX_GROUPS);
+  cl_mem part = NULL;
+  st = slot(ctx, SL_PART, (groups + 1) * sizeof(cl_long), &part);
   darg a[] = {DMEM(x->buf),          DA(cl_long, (cl_long)x->offset), DA(cl_int, (cl_int)x->dtype),
               DA(cl_long, x->stride), DMEM(y->buf),                   DA(cl_long, (cl_long)y->offset),
               DA(cl_int, (cl_int)y->dtype), DA(cl_long, y->stride),  DA(cl_long, x->n),
               DA(cl_long, y->cols),  DA(cl_long, X),                  DA(cl_long, Y),
               DA(cl_int, has_ignore != 0), DA(cl_long, ignore),       DMEM(table),
-              DA(cl_long, (cl_long)table_off)};
-  int64_t first = INT64_MAX;
+              DA(cl_long, (cl_long)table_off), DMEM(part),            DA(cl_long, (cl_long)groups)};
   /* The check takes the same first 14 arguments and its part buffer. */
   darg ac[15];
   memcpy(ac, a, 14 * sizeof *a);
-  st = run_search(ctx, &kc, ac, 15, groups_for(&kc, x->n, MAX_GROUPS), &first);
-  if (st == IE_OK && first != INT64_MAX) *bad = first;
-  if (st == IE_OK && first == INT64_MAX)
-    st = kern_run(ctx, &ka, a, NARGS(a), groups_for(&ka, x->n, MAX_GROUPS));
+  ac[14] = DMEM(part);
+  darg af[] = {DMEM(part), DA(cl_long, (cl_long)groups)};
+  if (st == IE_OK) st = kern_run(ctx, &kc, ac, 15, groups);
+  if (st == IE_OK) st = run_fold(ctx, "disc_fold_min", af, NARGS(af), 1);
+  if (st == IE_OK) st = kern_run(ctx, &ka, a, NARGS(a), groups_for(&ka, x->n, MAX_GROUPS));
   kern_free(&kc);
   kern_free(&ka);
-  return st;
+  if (st != IE_OK) return st;
+  cl_long first = INT64_MAX;
+  IE_CL_TRY(ctx, "clEnqueueReadBuffer",
+            clEnqueueReadBuffer(s->queue, part, verdict ? CL_FALSE : CL_TRUE, groups * sizeof(cl_long),
+                                sizeof first, verdict ? (void *)verdict : (void *)&first, 0, NULL, NULL));
+  ie__ws_copied(ctx, 0, sizeof first);
+  if (!verdict && first != INT64_MAX) *bad = first;
+  return IE_OK;
 }
 
 /* ---- Table sums ------------------------------------------------------------------------ */
