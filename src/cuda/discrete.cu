@@ -84,18 +84,28 @@ ie_status finish(ie_context *ctx)
   return IE_OK;
 }
 
-/* The minimum of `groups` first-bad slots (INT64_MAX: none), folded on the
- * device (disc_fold_min): one long crosses; waits. */
-ie_status first_of(ie_context *ctx, ie_i64 *part, int64_t groups, int64_t *first)
+/* The folded minimum part[groups]: into *verdict as the stream reaches it
+ * (pinned memory; the asynchronous mode: the call does not wait), or, when
+ * verdict is NULL, into *first now, waiting. */
+ie_status verdict_of(ie_context *ctx, const ie_i64 *part, int64_t groups, int64_t *verdict, int64_t *first)
 {
-  disc_fold_min<<<1, WG, 0, state(ctx)->stream>>>(part, groups);
-  IE_CU_LAUNCHED(ctx, "disc_fold_min");
+  if (verdict)
+    return to_host(ctx, verdict, part + groups, sizeof *verdict);
   ie_i64 h = INT64_MAX;
   ie_status st = to_host(ctx, &h, part + groups, sizeof h);
   if (st == IE_OK)
     st = finish(ctx);
   *first = h;
   return st;
+}
+
+/* The minimum of `groups` first-bad slots (INT64_MAX: none), folded on the
+ * device (disc_fold_min): one long crosses; waits. */
+ie_status first_of(ie_context *ctx, ie_i64 *part, int64_t groups, int64_t *first)
+{
+  disc_fold_min<<<1, WG, 0, state(ctx)->stream>>>(part, groups);
+  IE_CU_LAUNCHED(ctx, "disc_fold_min");
+  return verdict_of(ctx, part, groups, NULL, first);
 }
 
 const ie_u8 *bytes_of(const void *p) { return (const ie_u8 *)p; }
@@ -132,12 +142,8 @@ static ie_status cu_count(ie_context *ctx, const ie_vec *x, const ie_mat *y, int
       (ie_i64)y->offset, (ie_i32)y->dtype, y->stride, x->n, y->cols, X, Y, has_ignore != 0,
       ignore, (ie_u8 *)table, (ie_i64)table_off, part, groups);
   IE_CU_LAUNCHED(ctx, "disc_count_add");
-  if (verdict) /* read as the stream reaches it (pinned memory); the call does not wait */
-    return to_host(ctx, verdict, part + groups, sizeof *verdict);
-  ie_i64 first = INT64_MAX;
-  st = to_host(ctx, &first, part + groups, sizeof first);
-  if (st == IE_OK)
-    st = finish(ctx);
+  int64_t first = INT64_MAX;
+  st = verdict_of(ctx, part, groups, verdict, &first);
   if (st == IE_OK && first != INT64_MAX)
     *bad = first;
   return st;
@@ -318,13 +324,9 @@ static ie_status cu_pid(ie_context *ctx, const ie_mat *j, int64_t S1, int64_t S2
         out ? (ie_i32)out->dtype : DISC_DT_F32, out != NULL);
     IE_CU_LAUNCHED(ctx, "disc_pid");
   }
-  if (verdict) /* read as the stream reaches it (pinned memory); the call does not wait */
-    return to_host(ctx, verdict, part + groups, sizeof *verdict);
-  ie_i64 first = INT64_MAX;
-  st = to_host(ctx, &first, part + groups, sizeof first);
-  if (st == IE_OK)
-    st = finish(ctx);
-  if (st != IE_OK)
+  int64_t first = INT64_MAX;
+  st = verdict_of(ctx, part, groups, verdict, &first);
+  if (st != IE_OK || verdict)
     return st;
   if (first != INT64_MAX) {
     *bad = first / 4;
