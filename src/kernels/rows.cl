@@ -37,6 +37,26 @@ FN float rows_load(GLOBAL const ie_u8 *b, ie_u64 i, int dt) {
   return widen_load_f(b, (ie_i64)i, dt); /* f32, f16, bf16 (widen.h) */
 }
 
+/* 128-bit loads.  A lane's share of [beg, end) is every W-th element from
+ * beg + lane, one at a time; where the row is float32 and element beg is
+ * 16-byte aligned (rows_vec4), it is instead 4 consecutive elements every
+ * 4W from beg + 4·lane, one 128-bit load each (LOAD_F4), and then the tail
+ * after the last whole 4W round one at a time.  The states take their
+ * elements in any order. */
+FN int rows_vec4(GLOBAL const ie_u8 *b, ie_u64 i, int dt) {
+  return dt == ROWS_F32 && (ADDR_BITS(b + 4 * i) & 15) == 0;
+}
+/* Where the tail of [beg, end) starts once every lane has done its whole
+ * 4W rounds. */
+FN ie_u64 rows_vec4_tail(ie_u64 beg, ie_u64 end, ie_u32 W) {
+  return beg + (end - beg) / (4 * (ie_u64)W) * (4 * (ie_u64)W);
+}
+/* The 4 floats from element i of float32 b. */
+FN void rows_load4(GLOBAL const ie_u8 *b, ie_u64 i, float v[4]) {
+  const float4 q = LOAD_F4((GLOBAL const float *)b, i);
+  v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+}
+
 /* float -> bf16 bits, rounded to nearest even; NaN stays a (quiet) NaN. */
 FN ie_u16 rows_to_bf16(float f) {
   ie_u32 u = AS_UINT(f);
@@ -254,8 +274,18 @@ FN void rows_p1_one(GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride, int xdt,
           st.y = rows_to_w(rows_load(x, rb + (ie_u64)y, xdt), xkind, &e);
         }
       }
+      ie_u64 from = beg + lane; /* the one-at-a-time elements, every W-th */
+      if (!skip && rows_vec4(x, rb + beg, xdt)) {
+        const ie_u64 tail = rows_vec4_tail(beg, end, W);
+        for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
+          float v[4];
+          rows_load4(x, rb + i, v);
+          for (int q = 0; q < 4; q++) rows_one_push(&st, rows_to_w(v[q], xkind, &err), mode, it, alpha, am1);
+        }
+        from = tail + lane;
+      }
       if (!skip)
-        for (ie_u64 i = beg + lane; i < end; i += W)
+        for (ie_u64 i = from; i < end; i += W)
           rows_one_push(&st, rows_to_w(rows_load(x, rb + i, xdt), xkind, &err), mode, it, alpha,
                         am1);
     }
@@ -366,7 +396,19 @@ KERNEL void rows_p1_pair(ROWS_TWO_ARGS, GLOBAL float *part, GLOBAL ie_i32 *perr)
       const ie_u64 row = team / nchunks, c = team - row * nchunks;
       const ie_u64 beg = c * clen, end = min(V, beg + clen);
       const ie_u64 rx = xoff + row * xstride, ry = yoff + row * ystride;
-      for (ie_u64 i = beg + lane; i < end; i += W) {
+      ie_u64 from = beg + lane;
+      if (rows_vec4(x, rx + beg, xdt) && rows_vec4(y, ry + beg, ydt)) {
+        const ie_u64 tail = rows_vec4_tail(beg, end, W);
+        for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
+          float p[4], q[4];
+          rows_load4(x, rx + i, p);
+          rows_load4(y, ry + i, q);
+          for (int k = 0; k < 4; k++)
+            rows_pair_push(&st, rows_to_w(p[k], xkind, &err), rows_to_w(q[k], ykind, &err), it);
+        }
+        from = tail + lane;
+      }
+      for (ie_u64 i = from; i < end; i += W) {
         const float wp = rows_to_w(rows_load(x, rx + i, xdt), xkind, &err);
         const float wq = rows_to_w(rows_load(y, ry + i, ydt), ykind, &err);
         rows_pair_push(&st, wp, wq, it);
@@ -711,7 +753,20 @@ FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBA
                      ie_u32 W, const rows_row *r, double *s, const int terms, float alpha,
                      float oma, float beta, float lbeta, float lbeta1) {
   int err = 0; /* the row is known good */
-  for (ie_u64 i = beg + lane; i < end; i += W) {
+  ie_u64 from = beg + lane;
+  if (rows_vec4(x, rx + beg, xdt) && rows_vec4(y, ry + beg, ydt)) {
+    const ie_u64 tail = rows_vec4_tail(beg, end, W);
+    for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
+      float p[4], q[4];
+      rows_load4(x, rx + i, p);
+      rows_load4(y, ry + i, q);
+      for (int k = 0; k < 4; k++)
+        rows_terms_push(s, rows_to_w(p[k], xkind, &err), rows_to_w(q[k], ykind, &err), r, terms, alpha, oma, beta,
+                        lbeta, lbeta1);
+    }
+    from = tail + lane;
+  }
+  for (ie_u64 i = from; i < end; i += W) {
     const float wp = rows_to_w(rows_load(x, rx + i, xdt), xkind, &err);
     const float wq = rows_to_w(rows_load(y, ry + i, ydt), ykind, &err);
     rows_terms_push(s, wp, wq, r, terms, alpha, oma, beta, lbeta, lbeta1);
@@ -827,6 +882,14 @@ KERNEL void rows_finish_terms(GLOBAL const double *part, GLOBAL const double *rs
 /* Softmax (log_out = 0) or log-softmax (1) of each row into o, from the    */
 /* row statistics of rows_stats; a bad row is written as NaN.               */
 
+/* log_softmax (log_out) or softmax of log-weight w of a row with maximum m
+ * and log S = L: w − lse = (w − m)/T − log S; w = −inf gives −inf
+ * (probability 0). */
+FN float rows_softmax_of(float w, float m, float it, float L, int log_out) {
+  const float l = w == -IE_INFINITY_F ? -IE_INFINITY_F : (w - m) * it - L;
+  return log_out ? l : exp(l);
+}
+
 KERNEL void rows_softmax_out(GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride, int xdt,
                              float it, GLOBAL ie_u8 *o, ie_u64 ooff, ie_u64 ostride, int odt,
                              int log_out, ie_u64 V, ie_u32 nrows, ie_u32 nchunks, ie_u64 clen,
@@ -842,14 +905,21 @@ KERNEL void rows_softmax_out(GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride,
     const int bad = rerr[row] != 0;
     const float m = (float)rs[row * ROWS_STATS_N], L = (float)rs[row * ROWS_STATS_N + 1];
     int err = 0;
-    for (ie_u64 i = beg + lane; i < end; i += W) {
-      float v = IE_NAN_F;
-      if (!bad) {
-        /* w − lse = (w − m)/T − log S; w = −inf gives −inf (probability 0) */
-        const float w = rows_to_w(rows_load(x, rx + i, xdt), ROWS_LOGITS, &err);
-        const float l = w == -IE_INFINITY_F ? -IE_INFINITY_F : (w - m) * it - L;
-        v = log_out ? l : exp(l);
+    ie_u64 from = beg + lane;
+    if (!bad && rows_vec4(x, rx + beg, xdt)) {
+      const ie_u64 tail = rows_vec4_tail(beg, end, W);
+      for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
+        float a[4];
+        rows_load4(x, rx + i, a);
+        for (int q = 0; q < 4; q++)
+          rows_store(o, ro + i + q, odt,
+                     rows_softmax_of(rows_to_w(a[q], ROWS_LOGITS, &err), m, it, L, log_out));
       }
+      from = tail + lane;
+    }
+    for (ie_u64 i = from; i < end; i += W) {
+      const float v =
+          bad ? IE_NAN_F : rows_softmax_of(rows_to_w(rows_load(x, rx + i, xdt), ROWS_LOGITS, &err), m, it, L, log_out);
       rows_store(o, ro + i, odt, v);
     }
   }

@@ -70,6 +70,9 @@ typedef unsigned short ie_u16;
 
 /* Element i of a half array, and its store rounded to nearest even. */
 #define LOAD_HALF(i, p) __half2float(((const __half *)(p))[i])
+/* Four floats at p + i in one 128-bit load (p + i 16-byte aligned); .x .. .w */
+#define LOAD_F4(p, i) (*(const float4 *)((p) + (i)))
+#define ADDR_BITS(p) ((ie_u64)(size_t)(p))
 #define STORE_HALF(v, i, p) (((__half *)(p))[i] = __float2half_rn(v))
 
 /* 64-bit integer atomic add on device memory (counts). */
@@ -162,6 +165,8 @@ typedef ushort ie_u16;
 #define AS_ULONG(d) as_ulong(d)
 
 #define LOAD_HALF(i, p) vload_half((i), (GLOBAL const half *)(p))
+#define LOAD_F4(p, i) vload4(0, (p) + (i))
+#define ADDR_BITS(p) ((ie_u64)(size_t)(p))
 #define STORE_HALF(v, i, p) vstore_half_rte((v), (i), (GLOBAL half *)(p))
 
 #define ATOMIC_ADD_U64(p, v) atom_add((volatile GLOBAL ulong *)(p), (ulong)(v))
