@@ -57,6 +57,34 @@ FN void rows_load4(GLOBAL const ie_u8 *b, ie_u64 i, float v[4]) {
   v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
 }
 
+/* A lane's share of elements [beg, end) of a pair of rows (x at element
+ * rx, y at ry), in the order the lane takes them, 128-bit loads where both
+ * rows allow: STEP runs with wp and wq, their log-weights (a bad element
+ * flagged in err). */
+#define ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err, STEP)          \
+  do {                                                                                           \
+    ie_u64 from_ = (beg) + (lane);                                                               \
+    if (rows_vec4((x), (rx) + (beg), (xdt)) && rows_vec4((y), (ry) + (beg), (ydt))) {           \
+      const ie_u64 tail_ = rows_vec4_tail((beg), (end), (W));                                    \
+      for (ie_u64 i_ = (beg) + 4 * (ie_u64)(lane); i_ < tail_; i_ += 4 * (ie_u64)(W)) {         \
+        float p_[4], q_[4];                                                                      \
+        rows_load4((x), (rx) + i_, p_);                                                          \
+        rows_load4((y), (ry) + i_, q_);                                                          \
+        for (int k_ = 0; k_ < 4; k_++) {                                                         \
+          const float wp = rows_to_w(p_[k_], (xkind), &(err));                                   \
+          const float wq = rows_to_w(q_[k_], (ykind), &(err));                                   \
+          STEP;                                                                                  \
+        }                                                                                        \
+      }                                                                                          \
+      from_ = tail_ + (lane);                                                                    \
+    }                                                                                            \
+    for (ie_u64 i_ = from_; i_ < (end); i_ += (W)) {                                             \
+      const float wp = rows_to_w(rows_load((x), (rx) + i_, (xdt)), (xkind), &(err));             \
+      const float wq = rows_to_w(rows_load((y), (ry) + i_, (ydt)), (ykind), &(err));             \
+      STEP;                                                                                      \
+    }                                                                                            \
+  } while (0)
+
 /* float -> bf16 bits, rounded to nearest even; NaN stays a (quiet) NaN. */
 FN ie_u16 rows_to_bf16(float f) {
   ie_u32 u = AS_UINT(f);
@@ -396,23 +424,8 @@ KERNEL void rows_p1_pair(ROWS_TWO_ARGS, GLOBAL float *part, GLOBAL ie_i32 *perr)
       const ie_u64 row = team / nchunks, c = team - row * nchunks;
       const ie_u64 beg = c * clen, end = min(V, beg + clen);
       const ie_u64 rx = xoff + row * xstride, ry = yoff + row * ystride;
-      ie_u64 from = beg + lane;
-      if (rows_vec4(x, rx + beg, xdt) && rows_vec4(y, ry + beg, ydt)) {
-        const ie_u64 tail = rows_vec4_tail(beg, end, W);
-        for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
-          float p[4], q[4];
-          rows_load4(x, rx + i, p);
-          rows_load4(y, ry + i, q);
-          for (int k = 0; k < 4; k++)
-            rows_pair_push(&st, rows_to_w(p[k], xkind, &err), rows_to_w(q[k], ykind, &err), it);
-        }
-        from = tail + lane;
-      }
-      for (ie_u64 i = from; i < end; i += W) {
-        const float wp = rows_to_w(rows_load(x, rx + i, xdt), xkind, &err);
-        const float wq = rows_to_w(rows_load(y, ry + i, ydt), ykind, &err);
-        rows_pair_push(&st, wp, wq, it);
-      }
+      ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err,
+                     rows_pair_push(&st, wp, wq, it));
     }
     float v[ROWS_PAIR_N + 1], o[ROWS_PAIR_N + 1];
     rows_pair_pack(&st, err, v);
@@ -753,24 +766,8 @@ FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBA
                      ie_u32 W, const rows_row *r, double *s, const int terms, float alpha,
                      float oma, float beta, float lbeta, float lbeta1) {
   int err = 0; /* the row is known good */
-  ie_u64 from = beg + lane;
-  if (rows_vec4(x, rx + beg, xdt) && rows_vec4(y, ry + beg, ydt)) {
-    const ie_u64 tail = rows_vec4_tail(beg, end, W);
-    for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
-      float p[4], q[4];
-      rows_load4(x, rx + i, p);
-      rows_load4(y, ry + i, q);
-      for (int k = 0; k < 4; k++)
-        rows_terms_push(s, rows_to_w(p[k], xkind, &err), rows_to_w(q[k], ykind, &err), r, terms, alpha, oma, beta,
-                        lbeta, lbeta1);
-    }
-    from = tail + lane;
-  }
-  for (ie_u64 i = from; i < end; i += W) {
-    const float wp = rows_to_w(rows_load(x, rx + i, xdt), xkind, &err);
-    const float wq = rows_to_w(rows_load(y, ry + i, ydt), ykind, &err);
-    rows_terms_push(s, wp, wq, r, terms, alpha, oma, beta, lbeta, lbeta1);
-  }
+  ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err,
+                 rows_terms_push(s, wp, wq, r, terms, alpha, oma, beta, lbeta, lbeta1));
 }
 
 KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 *rerr, int terms,
