@@ -84,33 +84,39 @@ void ie__mauve_seed_free(ie__mauve_seed *s) {
 
 /* The dot products of block b's rows with every candidate (SEED_BLOCK ×
  * lc floats a block, in s->dots), and, when `pot`, the block's share of
- * each candidate's potential Σ_i min(D²_i, d²(i, x)). */
+ * each candidate's potential Σ_i min(D²_i, d²(i, x)).  Built for AVX-512
+ * and AVX2 too (IE_CPU_CLONES): the lanes are independent sums, each in
+ * row order, and km_dist2 rounds alike with or without an FMA. */
+IE_CPU_CLONES static void block_candidates(ie__mauve_seed *s, int64_t b, int pot) {
+  const int64_t n = s->n, tp = s->tp, lc = s->lc, L = s->live * tp;
+  const double *cn = s->cn;
+  const int64_t i0 = b * SEED_BLOCK, m = n - i0 < SEED_BLOCK ? n - i0 : SEED_BLOCK;
+  float *tile = s->dots + (size_t)i0 * (size_t)lc;
+  ie__dots_f32(s->y + (size_t)i0 * (size_t)s->r, (size_t)s->r, m, s->r, s->ct, (size_t)lc, lc, tile, (size_t)lc);
+  if (!pot) return;
+  double *pb = s->potb + (size_t)b * (size_t)lc;
+  /* eight lanes of one start at a time, summed over the rows in registers */
+  for (int64_t q0 = 0; q0 < L; q0 += SEED_LANES) {
+    const double *d2 = s->d2 + (size_t)(q0 / tp) * (size_t)n + (size_t)i0;
+    double acc[SEED_LANES] = {0};
+    for (int64_t i = 0; i < m; i++) {
+      const double yi = s->yn[i0 + i], di = d2[i];
+      const float *dt = tile + (size_t)i * (size_t)lc + (size_t)q0;
+#pragma omp simd
+      for (int l = 0; l < SEED_LANES; l++) {
+        const double v = km_dist2(yi, cn[q0 + l], dt[l]);
+        acc[l] += v < di ? v : di;
+      }
+    }
+    for (int l = 0; l < SEED_LANES; l++) pb[q0 + l] = acc[l];
+  }
+}
+
 static void candidates(ie__mauve_seed *s, int pot) {
   const int64_t n = s->n, tp = s->tp, lc = s->lc, L = s->live * tp;
   const double *cn = s->cn;
 #pragma omp parallel for schedule(static) num_threads(s->threads) if (s->nb > 1)
-  for (int64_t b = 0; b < s->nb; b++) {
-    const int64_t i0 = b * SEED_BLOCK, m = n - i0 < SEED_BLOCK ? n - i0 : SEED_BLOCK;
-    float *tile = s->dots + (size_t)i0 * (size_t)lc;
-    ie__dots_f32(s->y + (size_t)i0 * (size_t)s->r, (size_t)s->r, m, s->r, s->ct, (size_t)lc, lc, tile, (size_t)lc);
-    if (!pot) continue;
-    double *pb = s->potb + (size_t)b * (size_t)lc;
-    /* eight lanes of one start at a time, summed over the rows in registers */
-    for (int64_t q0 = 0; q0 < L; q0 += SEED_LANES) {
-      const double *d2 = s->d2 + (size_t)(q0 / tp) * (size_t)n + (size_t)i0;
-      double acc[SEED_LANES] = {0};
-      for (int64_t i = 0; i < m; i++) {
-        const double yi = s->yn[i0 + i], di = d2[i];
-        const float *dt = tile + (size_t)i * (size_t)lc + (size_t)q0;
-#pragma omp simd
-        for (int l = 0; l < SEED_LANES; l++) {
-          const double v = km_dist2(yi, cn[q0 + l], dt[l]);
-          acc[l] += v < di ? v : di;
-        }
-      }
-      for (int l = 0; l < SEED_LANES; l++) pb[q0 + l] = acc[l];
-    }
-  }
+  for (int64_t b = 0; b < s->nb; b++) block_candidates(s, b, pot);
   if (!pot) return;
   for (int64_t q = 0; q < L; q++) s->pot[q] = 0;
   for (int64_t b = 0; b < s->nb; b++) /* block order: the same sums on any team */
@@ -124,28 +130,34 @@ static void candidates(ie__mauve_seed *s, int pot) {
   }
 }
 
+/* Block b's part of lower(): each start's D² lowered (a vector loop: the
+ * products are a column of the dots, lc apart), then summed in row order. */
+IE_CPU_CLONES static void block_lower(ie__mauve_seed *s, int64_t b) {
+  const int64_t n = s->n, S = s->live, lc = s->lc;
+  const int64_t i0 = b * SEED_BLOCK, m = n - i0 < SEED_BLOCK ? n - i0 : SEED_BLOCK;
+  const double *yn = s->yn + i0;
+  for (int64_t st = 0; st < S; st++) {
+    const int64_t q = s->kept[st];
+    const float *dt = s->dots + (size_t)i0 * (size_t)lc + (size_t)q;
+    double *d2 = s->d2 + (size_t)st * (size_t)n + (size_t)i0;
+    const double xn = s->cn[q];
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) {
+      const double v = km_dist2(yn[i], xn, dt[(size_t)i * (size_t)lc]);
+      d2[i] = v < d2[i] ? v : d2[i];
+    }
+    double a = 0;
+    for (int64_t i = 0; i < m; i++) a += d2[i];
+    s->blk[(size_t)st * (size_t)s->nb + (size_t)b] = a;
+  }
+}
+
 /* Each start's D² ← min(D², d²(·, x)) for the candidate x it keeps (column
  * kept[st] of the dots), and its block sums. */
 static void lower(ie__mauve_seed *s) {
-  const int64_t n = s->n, S = s->live, lc = s->lc;
+  const int64_t n = s->n, S = s->live;
 #pragma omp parallel for schedule(static) num_threads(s->threads) if (s->nb > 1)
-  for (int64_t b = 0; b < s->nb; b++) {
-    const int64_t i0 = b * SEED_BLOCK, m = n - i0 < SEED_BLOCK ? n - i0 : SEED_BLOCK;
-    for (int64_t st = 0; st < S; st++) {
-      const int64_t q = s->kept[st];
-      const float *dt = s->dots + (size_t)i0 * (size_t)lc + (size_t)q;
-      double *d2 = s->d2 + (size_t)st * (size_t)n + (size_t)i0;
-      const double xn = s->cn[q];
-      double a = 0;
-      for (int64_t i = 0; i < m; i++) {
-        const double v = km_dist2(s->yn[i0 + i], xn, dt[(size_t)i * (size_t)lc]);
-        const double d = v < d2[i] ? v : d2[i];
-        d2[i] = d;
-        a += d;
-      }
-      s->blk[(size_t)st * (size_t)s->nb + (size_t)b] = a;
-    }
-  }
+  for (int64_t b = 0; b < s->nb; b++) block_lower(s, b);
   for (int64_t st = 0; st < S; st++) { /* a centre is at 0 from itself */
     const int64_t self = s->cand[s->kept[st]], b = self / SEED_BLOCK;
     double *d2 = s->d2 + (size_t)st * (size_t)n;
