@@ -272,7 +272,8 @@ static ie_status km_ready(ie_context *ctx, cpu_km *m, int64_t n, int64_t k, int6
  * Inlined into the builds of km_block and km_row for each instruction set:
  * its float values are exact whatever the build (c − 2v: the product is
  * exact), and the bounds carry the margin E. */
-static inline __attribute__((always_inline)) void km_settle(cpu_km *m, int64_t i, float *v, const int32_t *strips, int64_t count, double e, int slot) {
+static inline __attribute__((always_inline)) void km_settle(cpu_km *m, int64_t i, float *v, const int32_t *strips,
+                                                            int64_t count, double e, int slot) {
   float *least = m->least + (size_t)slot * (size_t)m->groups; /* each group's least value */
   for (int64_t q = 0; q < count; q++) {
     float *vq = v + (size_t)q * 16, lo = INFINITY;
@@ -313,8 +314,8 @@ static double km_error(const cpu_km *m, int64_t i, double eps, double cmax) {
 
 /* Every row of a block (rows i0 .. i0 + mb − 1), against every centre, in
  * thread slot `slot`. */
-IE_CPU_CLONES static void km_block(cpu_km *m, const float *Y, size_t ys, int64_t i0, int64_t mb, int slot, double eps,
-                     double cmax) {
+IE_CPU_CLONES static void km_block(cpu_km *m, const float *Y, size_t ys, int64_t i0, int64_t mb, int slot,
+                                   double eps, double cmax) {
   const int64_t kp = m->kp, G = m->groups;
   float *g = m->g + (size_t)slot * IE__KM_BLOCK * (size_t)kp;
   int32_t *strips = m->strips + (size_t)slot * (size_t)G;
