@@ -437,12 +437,12 @@ static int kl_scan(const float *restrict pp, const float *restrict qq, int n, fl
 }
 
 /* A row's e1 = e^{(p − rp_c)·it} and e2 = e^{(q − rq_c)·it} as pass 1 summed
- * them, with each chunk c's shifts (rp_c, rq_c): JS's pass 2 scales them
- * instead of taking their exps again.  One a thread, `cols` + `cols`
- * floats and a pair of shifts a chunk. */
+ * them, with each chunk c's shifts (rp_c, rq_c): the pass 2 of JS and TV
+ * scales them instead of taking their exps again.  One a thread, `cols` +
+ * `cols` floats and a pair of shifts a chunk. */
 typedef struct {
   float *ep, *eq, *crp, *crq;
-} js_store;
+} exp_store;
 
 /* One chunk's sums against the shifts (rp, rq) and the reference (c, k =
  * e^{c − (rp − rq)·it}): o = {Σ e1, Σ e2, t1, t2, max p, max q} as
@@ -524,12 +524,13 @@ IE_INLINE float js_term(float p, float q, float rp, float rq, float dr, float it
   return js_sides(expf_fast(lb), le ? d : -d, le ? be1 : be, le ? be : be1, near);
 }
 
-/* pass 1's e1, e2 of one chunk for JS's pass 2, and the factors that make
- * them p and q (e1 == NULL: none kept, the exps are taken again) */
+/* pass 1's e1, e2 of one chunk for the pass 2 of JS and TV, and the
+ * factors that make them p and q (e1 == NULL: none kept, the exps are
+ * taken again) */
 typedef struct {
   const float *e1, *e2;
   float kp, kq;
-} js_stored;
+} chunk_exps;
 
 /* One chunk's sums of pass2_f32 (see there): c[0..3] = c1..c4, c[4] the
  * largest exponent of a term that may leave float's exp, c[5] the power
@@ -542,7 +543,7 @@ typedef struct {
 } pass2_consts;
 
 IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, const float *restrict qq,
-                           int n, float it, const js_stored *js, float c[6]) {
+                           int n, float it, const chunk_exps *ex, float c[6]) {
   const float rp = pc->rp, rq = pc->rq, dr = pc->dr, lsp = pc->lsp, lsq = pc->lsq, dls = pc->dls;
   const float be = pc->be, be1 = pc->be1, gal = pc->gal;
   const int qform = pc->qform;
@@ -552,9 +553,9 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
   case IE_DIV_JS:
     /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
      * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
-    if (js->e1 && be <= 0.55f && be1 <= 0.55f) {
-      const float *restrict e1 = js->e1, *restrict e2 = js->e2;
-      const float kp = js->kp, kq = js->kq;
+    if (ex->e1 && be <= 0.55f && be1 <= 0.55f) {
+      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
+      const float kp = ex->kp, kq = ex->kq;
       /* the terms, then their sum: a reduction in the same loop runs out
        * of vector registers and goes through memory */
       float t[CHUNK];
@@ -575,6 +576,17 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
     }
     break;
   case IE_DIV_TV:
+    if (ex->e1) { /* |p − q| from pass 1's exps, no exp; 0 where δ is */
+      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
+      const float kp = ex->kp, kq = ex->kq;
+#pragma omp simd reduction(+ : c1)
+      for (int i = 0; i < n; i++) {
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
+        c1 += d == 0 ? 0.0f : fabsf(e1[i] * kp - e2[i] * kq);
+      }
+      break;
+    }
+    /* fall through */
   case IE_DIV_HELLINGER:
 #pragma omp simd reduction(+ : c1)
     for (int i = 0; i < n; i++) {
@@ -655,12 +667,17 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
  * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
  * Alpha / Rényi / Tsallis sum W = Σ p·expm1((1−α)δ) (q-form Σ q·expm1(−αδ)
  * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  JS
- * with `store` (pass 1's e1, e2: js_store) takes the larger of p, q from
- * them, one exp a pair fewer.  Returns NAN where rq − rp is not a float or
- * a term passes float's exp, for the double kernels. */
+ * with `store` (pass 1's e1, e2: exp_store) takes the larger of p, q from
+ * them, one exp a pair fewer.  TV with `store` takes |p − q| from them,
+ * with no exp, and 0 where δ is 0 (equal rows, shifted or not, still give
+ * 0): each of p and q is off by at most two roundings (the stored exp and
+ * its product with the chunk's factor), so the sum is off by less than
+ * 3e-7 of the row's mass, under SPEC's 1e-6 absolute.  Returns NAN where
+ * rq − rp is not a float or a term passes float's exp, for the double
+ * kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                       int64_t r, float rp, float rq, const two_state *st,
-                                      const js_store *store) {
+                                      const exp_store *store) {
   const double drd = (double)rq - (double)rp;
   const float it = (float)ra->inv_temp, dr = (float)drd;
   if ((double)dr != drd) return NAN;
@@ -682,15 +699,15 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     float c[6];
-    js_stored js = {NULL, NULL, 0, 0};
-    if (store && k == IE_DIV_JS) { /* p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
+    chunk_exps ex = {NULL, NULL, 0, 0};
+    if (store && (k == IE_DIV_JS || k == IE_DIV_TV)) { /* p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
       const int64_t ch = i0 / CHUNK;
-      js.e1 = store->ep + i0, js.e2 = store->eq + i0;
-      js.kp = (float)exp(((double)store->crp[ch] - rp) * it - log(st->sp));
-      js.kq = (float)exp(((double)store->crq[ch] - rq) * it - log(st->sq));
+      ex.e1 = store->ep + i0, ex.e2 = store->eq + i0;
+      ex.kp = (float)exp(((double)store->crp[ch] - rp) * it - log(st->sp));
+      ex.kq = (float)exp(((double)store->crq[ch] - rq) * it - log(st->sq));
     }
-    if (it == 1.0f) pass2_chunk(&pc, pp, qq, n, 1.0f, &js, c);
-    else pass2_chunk(&pc, pp, qq, n, it, &js, c);
+    if (it == 1.0f) pass2_chunk(&pc, pp, qq, n, 1.0f, &ex, c);
+    else pass2_chunk(&pc, pp, qq, n, it, &ex, c);
     const float c1 = c[0], c2 = c[1], c3 = c[2], c4 = c[3], hi = c[4], gbig = c[5];
     /* a term past float's exp (expf_fast clamps at 88): the double kernels */
     if (hi > 80) return NAN;
@@ -773,7 +790,7 @@ static void kl_add(two_state *a, const float o[6], double sp, double sq, int wan
  * kinds whose value does not depend on its accuracy (two_f32_ok); their
  * second pass is the double one. */
 IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
-                                     int64_t r, js_store *store, double *val) {
+                                     int64_t r, exp_store *store, double *val) {
   const int simd = cpu_simd();
   const float it = (float)ra->inv_temp;
   const int want = ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
@@ -905,10 +922,10 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   const int use_ent32 = ra->op == IE_OP_ENTROPY && ra->input == IE_INPUT_LOGITS &&
                         (shannon || (!isinf(ra->alpha) && fabs(ra->alpha - 1) >= 1e-12));
   const int team = rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx);
-  /* JS keeps pass 1's exps for pass 2 (js_store), a row a thread; without
-   * the memory it takes them again (same values to rounding) */
+  /* JS and TV keep pass 1's exps for pass 2 (exp_store), a row a thread;
+   * without the memory they take them again (same values to rounding) */
   const int64_t nch = (x->cols + CHUNK - 1) / CHUNK, words = 2 * x->cols + 2 * nch;
-  float *keep = use_two32 && ra->div == IE_DIV_JS && team >= 1
+  float *keep = use_two32 && (ra->div == IE_DIV_JS || ra->div == IE_DIV_TV) && team >= 1
                     ? ie__malloc((size_t)team * (size_t)words * sizeof(float))
                     : NULL;
 #pragma omp parallel for schedule(dynamic, 4) if (rows > 1 && rows * x->cols > 65536) num_threads(team)
@@ -918,12 +935,12 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
     const int div = ra->op == IE_OP_DIVERGENCE;
     int e = -1;
     one_state st;
-    js_store js = {NULL, NULL, NULL, NULL};
+    exp_store kept = {NULL, NULL, NULL, NULL};
     if (keep) {
       float *mine = keep + (int64_t)omp_get_thread_num() * words;
-      js = (js_store){mine, mine + x->cols, mine + 2 * x->cols, mine + 2 * x->cols + nch};
+      kept = (exp_store){mine, mine + x->cols, mine + 2 * x->cols, mine + 2 * x->cols + nch};
     }
-    if (use_two32) e = two_row_f32(ra, x, y, r, keep ? &js : NULL, &val[r]);
+    if (use_two32) e = two_row_f32(ra, x, y, r, keep ? &kept : NULL, &val[r]);
     if (e < 0 && use_ent32 &&
         (e = ent_row_f32(x, r, ra->inv_temp, shannon, shannon ? 1 : ra->alpha, &st)) >= 0)
       val[r] = entropy_value(ra, &st);
