@@ -437,12 +437,16 @@ static int kl_scan(const float *restrict pp, const float *restrict qq, int n, fl
 }
 
 /* A row's e1 = e^{(p − rp_c)·it} and e2 = e^{(q − rq_c)·it} as pass 1 summed
- * them, with each chunk c's shifts (rp_c, rq_c): the pass 2 of JS and TV
- * scales them instead of taking their exps again.  One a thread, `cols` +
- * `cols` floats and a pair of shifts a chunk. */
+ * them, with each chunk c's shifts (rp_c, rq_c): the pass 2 of the kinds
+ * keeps_exps names scales them instead of taking their exps again.  One a
+ * thread, `cols` + `cols` floats and a pair of shifts a chunk. */
 typedef struct {
   float *ep, *eq, *crp, *crq;
 } exp_store;
+
+static int keeps_exps(ie_divergence_kind k) {
+  return k == IE_DIV_JS || k == IE_DIV_TV || k == IE_DIV_HELLINGER;
+}
 
 /* One chunk's sums against the shifts (rp, rq) and the reference (c, k =
  * e^{c − (rp − rq)·it}): o = {Σ e1, Σ e2, t1, t2, max p, max q} as
@@ -524,9 +528,9 @@ IE_INLINE float js_term(float p, float q, float rp, float rq, float dr, float it
   return js_sides(expf_fast(lb), le ? d : -d, le ? be1 : be, le ? be : be1, near);
 }
 
-/* pass 1's e1, e2 of one chunk for the pass 2 of JS and TV, and the
- * factors that make them p and q (e1 == NULL: none kept, the exps are
- * taken again) */
+/* pass 1's e1, e2 of one chunk for pass 2 (keeps_exps), and the factors
+ * that make them p and q (e1 == NULL: none kept, the exps are taken
+ * again) */
 typedef struct {
   const float *e1, *e2;
   float kp, kq;
@@ -588,6 +592,17 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
     }
     /* fall through */
   case IE_DIV_HELLINGER:
+    if (ex->e1 && k == IE_DIV_HELLINGER) { /* the larger of p, q from pass 1's exps: one exp */
+      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
+      const float kp = ex->kp, kq = ex->kq;
+#pragma omp simd reduction(+ : c1)
+      for (int i = 0; i < n; i++) {
+        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
+        const float b = d <= 0 ? e1[i] * kp : e2[i] * kq, e = expf_fast(0.5f * (d <= 0 ? d : -d)) - 1;
+        c1 += b * e * e;
+      }
+      break;
+    }
 #pragma omp simd reduction(+ : c1)
     for (int i = 0; i < n; i++) {
       const float d = ((qq[i] - pp[i]) - dr) * it - dls;
@@ -668,7 +683,9 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
  * Alpha / Rényi / Tsallis sum W = Σ p·expm1((1−α)δ) (q-form Σ q·expm1(−αδ)
  * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  JS
  * with `store` (pass 1's e1, e2: exp_store) takes the larger of p, q from
- * them, one exp a pair fewer.  TV with `store` takes |p − q| from them,
+ * them, one exp a pair fewer, and so does Hellinger (its term b·expm1(δ/2)²
+ * has b's error, two roundings, as a relative one).  TV with `store` takes
+ * |p − q| from them,
  * with no exp, and 0 where δ is 0 (equal rows, shifted or not, still give
  * 0): each of p and q is off by at most two roundings (the stored exp and
  * its product with the chunk's factor), so the sum is off by less than
@@ -700,7 +717,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     float c[6];
     chunk_exps ex = {NULL, NULL, 0, 0};
-    if (store && (k == IE_DIV_JS || k == IE_DIV_TV)) { /* p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
+    if (store && keeps_exps(k)) { /* p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
       const int64_t ch = i0 / CHUNK;
       ex.e1 = store->ep + i0, ex.e2 = store->eq + i0;
       ex.kp = (float)exp(((double)store->crp[ch] - rp) * it - log(st->sp));
@@ -922,10 +939,12 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   const int use_ent32 = ra->op == IE_OP_ENTROPY && ra->input == IE_INPUT_LOGITS &&
                         (shannon || (!isinf(ra->alpha) && fabs(ra->alpha - 1) >= 1e-12));
   const int team = rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx);
-  /* JS and TV keep pass 1's exps for pass 2 (exp_store), a row a thread;
-   * without the memory they take them again (same values to rounding) */
+  /* JS, TV and Hellinger keep pass 1's exps for pass 2 (exp_store), a row
+   * a thread; without the memory they take them again (same values to
+   * rounding).  (Bhattacharyya, which would save one exp of its two, was
+   * measured no faster: the stores cost as much.) */
   const int64_t nch = (x->cols + CHUNK - 1) / CHUNK, words = 2 * x->cols + 2 * nch;
-  float *keep = use_two32 && (ra->div == IE_DIV_JS || ra->div == IE_DIV_TV) && team >= 1
+  float *keep = use_two32 && keeps_exps(ra->div) && team >= 1
                     ? ie__malloc((size_t)team * (size_t)words * sizeof(float))
                     : NULL;
 #pragma omp parallel for schedule(dynamic, 4) if (rows > 1 && rows * x->cols > 65536) num_threads(team)
