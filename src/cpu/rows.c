@@ -684,14 +684,13 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
  * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  JS
  * with `store` (pass 1's e1, e2: exp_store) takes the larger of p, q from
  * them, one exp a pair fewer, and so does Hellinger (its term b·expm1(δ/2)²
- * has b's error, two roundings, as a relative one).  TV with `store` takes
- * |p − q| from them,
- * with no exp, and 0 where δ is 0 (equal rows, shifted or not, still give
- * 0): each of p and q is off by at most two roundings (the stored exp and
- * its product with the chunk's factor), so the sum is off by less than
- * 3e-7 of the row's mass, under SPEC's 1e-6 absolute.  Returns NAN where
- * rq − rp is not a float or a term passes float's exp, for the double
- * kernels. */
+ * has b's error, a few float ulps, as a relative one).  TV with `store`
+ * takes |p − q| from them, with no exp, and 0 where δ is 0 (equal rows,
+ * shifted or not, still give 0): p and q each carry pass 1's exp error and
+ * two roundings (the chunk's factor, the product), a few ulps, so the sum
+ * is off by a few 1e-7 of the row's mass at most, under SPEC's 1e-6
+ * absolute (4e-8 on language-model rows).  Returns NAN where rq − rp is
+ * not a float or a term passes float's exp, for the double kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                       int64_t r, float rp, float rq, const two_state *st,
                                       const exp_store *store) {
