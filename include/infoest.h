@@ -154,8 +154,8 @@ typedef struct {
    * OpenCL runtime (PoCL's own pool).  OpenBLAS's idle threads spin for a
    * while after each call and take cores from the OpenMP team that follows:
    * OPENBLAS_THREAD_TIMEOUT=4 in the environment shortens that (a CPU
-   * ie_mauve of 10 000 rows of 1280 took 13% less time on 2 cores).  At most 4096; negative or more:
-   * IE_INVALID_ARGUMENT. */
+   * ie_mauve of 10 000 rows of 1280 took 13% less time on 2 cores).  At
+   * most 4096; negative or more: IE_INVALID_ARGUMENT. */
   int threads;
   /* 1: the asynchronous mode (GPU contexts; see "Asynchronous mode" below).
    * 0, the default: every call returns when its results are complete. */

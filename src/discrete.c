@@ -76,9 +76,9 @@ static ie_status located(ie_context *ctx, const char *tensor, int64_t index, int
   return s;
 }
 
-/* Sums of a checked table (bad values named), into fresh host arrays. */
-/* A table's marginals on the host: rowsum and colsum NULL when they stay
- * with a backend that keeps_marginals and the host does not need them. */
+/* Sums of a checked table (bad values named), into fresh host arrays:
+ * rowsum and colsum NULL when they stay with a backend that
+ * keeps_marginals and the host does not need them. */
 typedef struct {
   double *rowsum, *colsum, *rowmax, *colmax, *totals;
 } sums;

@@ -108,17 +108,17 @@ typedef struct ie_disc_ops {
  * at most; tests lower it to reach the batches with small inputs. */
 extern int64_t ie__cpu_count_batch_pairs;
 
-/* BROJA on a GPU (src/kernels/broja.h): each thread solves its joints in
- * its own slice of `words` 8-byte words of scratch (slot IE_WS_DISCRETE +
- * 4); this many slices, so that the scratch stays within IE__BROJA_SCRATCH
- * bytes (at least one slice; a thread then solves several joints). */
 /* Where a GPU backend keeps a table call's numbers: one scratch of doubles
  * (slot IE_WS_DISCRETE + 1), sized by `sums` for the pmi or mi_rows after
  * it, so that the sums stay where they were written.  From `sums`: the
  * row sums at rs, row maxima at rm, column sums at cs, maxima at cm, each
- * table's total at tot; the later op's own numbers from free on. */
+ * table's total at tot.  Then the later op's own: pmi's 4 statistics a row
+ * at pmi_stats and the 4 folded at pmi_fold; mi_rows' totals N at mi_n, a
+ * term a row at mi_terms, one folded a table at mi_fold. */
 typedef struct {
-  int64_t rs, rm, cs, cm, tot, free, doubles;
+  int64_t rs, rm, cs, cm, tot;
+  int64_t pmi_stats, pmi_fold, mi_n, mi_terms, mi_fold;
+  int64_t doubles;
 } ie__disc_layout;
 static inline ie__disc_layout ie__disc_layout_of(int64_t rows, int64_t cols, int64_t sets) {
   const int64_t nc = sets * cols;
@@ -128,14 +128,21 @@ static inline ie__disc_layout ie__disc_layout_of(int64_t rows, int64_t cols, int
   L.cs = 2 * rows;
   L.cm = 2 * rows + nc;
   L.tot = 2 * rows + 2 * nc;
-  L.free = L.tot + sets;
-  /* pmi: 4 statistics a row and 4 folded; mi_rows: N a table, a term a
-   * row, one folded a table */
-  const int64_t pmi = 4 * rows + 4, mi = rows + 2 * sets;
-  L.doubles = L.free + (pmi > mi ? pmi : mi);
+  const int64_t free = L.tot + sets; /* the later op's numbers from here */
+  L.pmi_stats = free;
+  L.pmi_fold = free + 4 * rows;
+  L.mi_n = free;
+  L.mi_terms = free + sets;
+  L.mi_fold = free + sets + rows;
+  const int64_t pmi = L.pmi_fold + 4, mi = L.mi_fold + sets;
+  L.doubles = pmi > mi ? pmi : mi;
   return L;
 }
 
+/* BROJA on a GPU (src/kernels/broja.h): each thread solves its joints in
+ * its own slice of `words` 8-byte words of scratch (slot IE_WS_DISCRETE +
+ * 4); this many slices, so that the scratch stays within IE__BROJA_SCRATCH
+ * bytes (at least one slice; a thread then solves several joints). */
 #define IE__BROJA_SCRATCH ((int64_t)256 << 20)
 static inline int64_t ie__broja_slices(int64_t B, int64_t words) {
   const int64_t most = IE__BROJA_SCRATCH / (8 * (words > 0 ? words : 1));

@@ -213,7 +213,7 @@ static ie_status cu_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_args
   IE_CU_ENTER(ctx, s);
   const int64_t X = t->rows, Y = t->cols;
   const ie__disc_layout L = ie__disc_layout_of(X, Y, 1);
-  const int64_t o_stats = L.free, o_fold = L.free + 4 * X;
+  const int64_t o_stats = L.pmi_stats, o_fold = L.pmi_fold;
   ie_i64 *part = NULL;
   double *d = NULL;
   ie_status st = scratch(ctx, 0, L.doubles, &part, &d); /* the buffer `sums` left its sums in */
@@ -244,7 +244,7 @@ static ie_status cu_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, cons
   IE_CU_ENTER(ctx, s);
   const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
   const ie__disc_layout L = ie__disc_layout_of(rows, Y, sets);
-  const int64_t o_n = L.free, o_mi = L.free + sets, o_fold = L.free + sets + rows;
+  const int64_t o_n = L.mi_n, o_mi = L.mi_terms, o_fold = L.mi_fold;
   ie_i64 *part = NULL;
   double *d = NULL;
   ie_status st = scratch(ctx, 0, L.doubles, &part, &d); /* the buffer `sums` left its sums in */

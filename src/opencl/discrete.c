@@ -287,7 +287,7 @@ static ie_status ocl_pmi(ie_context *ctx, const ie_mat *t, const ie_disc_pmi_arg
                          double *stats) {
   const int64_t X = t->rows, Y = t->cols;
   const ie__disc_layout L = ie__disc_layout_of(X, Y, 1);
-  const int64_t o_stats = L.free, o_fold = L.free + 4 * X;
+  const int64_t o_stats = L.pmi_stats, o_fold = L.pmi_fold;
   cl_mem d = NULL;
   ie_status st = scratch_d(ctx, (size_t)L.doubles, &d); /* the buffer `sums` left its sums in */
   if (st == IE_OK && rowm) st = upload(ctx, d, L.rs, rowm, X);
@@ -328,7 +328,7 @@ static ie_status ocl_mi_rows(ie_context *ctx, const ie_mat *t, int64_t sets, con
                              const double *colsum, const double *n, double *rowmi) {
   const int64_t rows = t->rows, Y = t->cols, X = rows / sets, nc = sets * Y;
   const ie__disc_layout L = ie__disc_layout_of(rows, Y, sets);
-  const int64_t o_n = L.free, o_mi = L.free + sets, o_fold = L.free + sets + rows;
+  const int64_t o_n = L.mi_n, o_mi = L.mi_terms, o_fold = L.mi_fold;
   cl_mem d = NULL;
   ie_status st = scratch_d(ctx, (size_t)L.doubles, &d); /* the buffer `sums` left its sums in */
   if (st == IE_OK && rowsum) st = upload(ctx, d, L.rs, rowsum, rows);
