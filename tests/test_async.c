@@ -36,6 +36,13 @@
 #include "infoest_opencl.h"
 #endif
 
+#if !IE_TEST_HAVE_OPENCL
+int main(void) {
+  fprintf(stderr, "[NOTE] test_async: no OpenCL backend in this build; skipped\n");
+  return 77;
+}
+#else
+
 static int n_checks, n_fail;
 
 #define CHECK(cond, ...)                                                \
@@ -48,13 +55,6 @@ static int n_checks, n_fail;
       fputc('\n', stderr);                                              \
     }                                                                   \
   } while (0)
-
-#if !IE_TEST_HAVE_OPENCL
-int main(void) {
-  fprintf(stderr, "[NOTE] test_async: no OpenCL backend in this build; skipped\n");
-  return 77;
-}
-#else
 
 /* ---- inputs ------------------------------------------------------------------ */
 

@@ -694,6 +694,7 @@ static void *dev_alloc(ie_context *ctx, size_t bytes) {
   if (ie_context_backend(ctx) == IE_BACKEND_CUDA)
     cr_assert(cudaMalloc(&p, bytes) == cudaSuccess, "cudaMalloc");
 #endif
+  (void)ctx, (void)bytes;
   cr_assert(p, "no device memory");
   return p;
 }
@@ -1003,6 +1004,7 @@ static void broja_batch(ie_backend be) {
   ie_context_destroy(ctx);
 }
 
+#if IE_TEST_HAVE_OPENCL || IE_TEST_HAVE_CUDA /* (device memory: a GPU backend) */
 /* Labels and table in device memory (strided labels, a table at a byte
  * offset holding a previous shard's counts): the count adds exactly what a
  * plain loop counts, a bad label is named and adds nothing, and MI / PMI of
@@ -1121,6 +1123,8 @@ static void device_tensors(ie_backend b) {
   ie_context_destroy(cpu);
   ie_context_destroy(ctx);
 }
+
+#endif
 
 /* A count large enough to be split over threads (on the CPU each checks
  * and counts the table rows it owns, or, for a table larger than the
