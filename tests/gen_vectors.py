@@ -542,6 +542,27 @@ def single_ops():
                      entropy_ref(log_probs(v, "logits", T), kind, a), kind=kind, alpha=a, T=T,
                      x_file=f"{name}.x.npy")
 
+    # The same masking in both rows of each pair (and a row without it):
+    # the KL family and JS of rows whose shifted logits (x − max)/T leave
+    # float's range, finite in float64.  The AVX-512 loops take no clamp on
+    # exp's argument and pass such rows to the double kernels; the value
+    # must not notice.
+    name = "div_hugeneg"
+    r = rng_for(name)
+    x = logits(r, 3, 2000, scale=2.0) + 3000.0
+    y = x + r.normal(size=x.shape) * 0.5
+    x[:2, :600] = -3.0e38
+    y[:2, :600] = -3.0e38
+    sx, vx = store(x, "f32")
+    sy, vy = store(y, "f32")
+    for T in (0.7, 1.0):
+        lp, lq = log_probs(vx, "logits", T), log_probs(vy, "logits", T)
+        for kind in ("kl", "reverse-kl", "jeffreys", "cross-entropy", "js"):
+            e = divergence_ref(kind, lp, lq, 0.0, 0.5)
+            add_case(f"{name}_{kind}_T{str(T).replace('.', 'p')}", "divergence", sx, e, kind=kind,
+                     T=T, dtype_p="f32", dtype_q="f32", y=sy, x_file=f"{name}.x.npy",
+                     y_file=f"{name}.y.npy")
+
     # V = 1
     name = "v1"
     r = rng_for(name)

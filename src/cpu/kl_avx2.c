@@ -20,7 +20,6 @@ typedef __m256 vmask;
 #define V_MUL _mm256_mul_ps
 #define V_MAX _mm256_max_ps
 #define V_XOR _mm256_xor_ps
-#define V_ABS(a) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a)
 #define V_FMADD _mm256_fmadd_ps
 #define V_FMSUB _mm256_fmsub_ps
 #define V_FNMADD _mm256_fnmadd_ps
@@ -30,6 +29,7 @@ typedef __m256 vmask;
 /* p·2^n: n + 127 ∈ [0, 254] sits in the low bits of t (the bias is folded
  * into the rounding constant) */
 #define V_EXP2N(p, t, n) _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23)))
+#define KL_EXP2N_ANY_N 0
 
 KL_TARGET static float hmax8(__m256 v) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -20,7 +20,6 @@ typedef __mmask16 vmask;
 #define V_MUL _mm512_mul_ps
 #define V_MAX _mm512_max_ps
 #define V_XOR(a, b) _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
-#define V_ABS _mm512_abs_ps
 #define V_FMADD _mm512_fmadd_ps
 #define V_FMSUB _mm512_fmsub_ps
 #define V_FNMADD _mm512_fnmadd_ps
@@ -29,8 +28,9 @@ typedef __mmask16 vmask;
 #define V_FIRST _mm512_cvtss_f32
 #define V_HSUM _mm512_reduce_add_ps
 #define V_HMAX _mm512_reduce_max_ps
-/* p·2^n as in kl_avx2.c: n + 127 sits in the low bits of t */
-#define V_EXP2N(p, t, n) _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23)))
+/* p·2^n for any n (VSCALEFPS): one operation, and no clamp on exp's argument */
+#define V_EXP2N(p, t, n) _mm512_scalef_ps(p, n)
+#define KL_EXP2N_ANY_N 1
 
 #include "kl_simd.h"
 

@@ -9,11 +9,13 @@
  *
  * The includer defines, for its ISA: KL_TARGET (the function attribute),
  * KL_SUFFIX (the name suffix), vec / vmask and the operations
- *   V_SET1 V_LOAD V_STORE V_ADD V_SUB V_MUL V_MAX V_XOR V_ABS
+ *   V_SET1 V_LOAD V_STORE V_ADD V_SUB V_MUL V_MAX V_XOR
  *   V_FMADD(a,b,c) = a·b + c   V_FMSUB = a·b − c   V_FNMADD = c − a·b
  *   V_LT(a,b) (a mask)  V_BLEND(m, a, b) (b where m)  V_FIRST (lane 0)
- *   V_HSUM V_HMAX (across lanes)  V_EXP2N(p, t, n) (p·2^n, see exp_fast)
- * and KL_LANES.
+ *   V_HSUM V_HMAX (across lanes)  V_EXP2N(p, t, n) (p·2^n, see exp_any)
+ * and KL_LANES; KL_EXP2N_ANY_N 1 where V_EXP2N takes any n (AVX-512's
+ * VSCALEFPS: 0 below float's range, inf above), 0 where it needs
+ * n + 127 in [0, 254] (the exponent bits of t).
  *
  * e^x as in vmath.h's expf_fast: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a
  * degree-6 minimax polynomial, 2^n by the ISA's V_EXP2N.  What makes the
@@ -45,20 +47,29 @@ KL_TARGET static inline KL_NAME(exp_consts) KL_NAME(exp_consts_make)(void) {
 }
 
 /* vmath.h's expf_fast, for x ≤ 88 only: it has no upper clamp, and above
- * 88 returns garbage.  Neither loop below passes such x to a sum it keeps:
- * the lse chunk's arguments are ≤ 0, and a KL chunk whose maxima jump by
- * more than 30 is summed again (rows.c, two_row_f32).  The clamp takes x as
- * its second operand, so that a NaN x stays NaN (MAXPS returns the second
- * on NaN). */
-KL_TARGET static inline vec KL_NAME(exp_fast)(vec x, const KL_NAME(exp_consts) *k) {
-  const vec xc = V_MAX(k->lo, x);
-  const vec t = V_FMADD(xc, k->log2e, k->magic);
+ * 88 returns garbage (or inf).  Neither loop below passes such x to a sum
+ * it keeps: the lse chunk's arguments are ≤ 0, and a KL chunk whose maxima
+ * jump by more than 30 is summed again (rows.c, two_row_f32).
+ *
+ * Below, where V_EXP2N needs n + 127 ≥ 0, x is clamped at −88 (2^n then
+ * +0 exactly); the clamp takes x as its second operand, so that a NaN x
+ * stays NaN (MAXPS returns the second on NaN).  Where V_EXP2N takes any n,
+ * the KL loop (exp_any) has no clamp: a finite x of any size gives its exp
+ * (0 far below float's range), and −inf gives NaN, which makes the chunk's
+ * sums non-finite, so that the row goes to the double kernels as a row with
+ * −inf does.  The lse chunk, whose caller does not look at its sum, always
+ * clamps (exp_clamped). */
+KL_TARGET static inline vec KL_NAME(exp_any)(vec x, const KL_NAME(exp_consts) *k) {
+#if !KL_EXP2N_ANY_N
+  x = V_MAX(k->lo, x);
+#endif
+  const vec t = V_FMADD(x, k->log2e, k->magic);
   const vec n = V_SUB(t, k->magic);
   /* One-step reduction with a float ln2 (off by 1.9e-9): r is off by
    * ≤ |n|·1.9e-9, about an ulp of the result at the largest |n| that matters
    * (43, for the x ≤ 30 the KL loop allows before it re-sums a chunk; terms
    * below e^-20 are < 2e-9 of a sum whose largest term is ≥ 1). */
-  const vec r = V_FNMADD(n, k->ln2, xc);
+  const vec r = V_FNMADD(n, k->ln2, x);
   vec p = V_FMADD(k->c6, r, k->c5);
   p = V_FMADD(p, r, k->c4);
   p = V_FMADD(p, r, k->c3);
@@ -66,6 +77,13 @@ KL_TARGET static inline vec KL_NAME(exp_fast)(vec x, const KL_NAME(exp_consts) *
   p = V_FMADD(p, r, k->one);
   p = V_FMADD(p, r, k->one);
   return V_EXP2N(p, t, n);
+}
+
+KL_TARGET static inline vec KL_NAME(exp_clamped)(vec x, const KL_NAME(exp_consts) *k) {
+#if KL_EXP2N_ANY_N
+  x = V_MAX(k->lo, x); /* (exp_any clamps where it has to) */
+#endif
+  return KL_NAME(exp_any)(x, k);
 }
 
 /* φ(x)/x² (vmath.h, KL_PHI_G) for |x| < ½, truncated after the x^5 term:
@@ -96,7 +114,7 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
     xq = V_MAX(xq, Q_);                                                                  \
     vec a_ = V_SUB(P_, vrp), b_ = V_SUB(Q_, vrq);                                        \
     if (scaled) a_ = V_MUL(a_, vit), b_ = V_MUL(b_, vit);                                \
-    const vec e1 = KL_NAME(exp_fast)(a_, &k), e2 = KL_NAME(exp_fast)(b_, &k);            \
+    const vec e1 = KL_NAME(exp_any)(a_, &k), e2 = KL_NAME(exp_any)(b_, &k);              \
     sp = V_ADD(sp, e1);                                                                  \
     sq = V_ADD(sq, e2);                                                                  \
     if (want & IE_KL_STORE) V_STORE(ep + (I), e1), V_STORE(eq + (I), e2);                \
@@ -106,7 +124,7 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
       vec l_ = V_SUB(P_, Q_);                                                            \
       l_ = scaled ? V_FMSUB(l_, vit, vc) : V_SUB(l_, vc);                                \
       const vec l2_ = V_MUL(l_, l_);                                                     \
-      const vmask small_ = V_LT(V_ABS(l_), half);                                        \
+      const vmask small_ = V_LT(l2_, quarter); /* |l| < ½ */                               \
       if (want & IE_KL_T1) {                                                             \
         const vec far_ = V_FMADD(e1, l_, V_FMSUB(e2, vk, e1));                           \
         const vec near_ = V_MUL(V_MUL(e1, l2_), KL_NAME(phi_g)(l_, &g));                 \
@@ -130,7 +148,7 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
   const KL_NAME(phi_consts) g = KL_NAME(phi_consts_make)();
   const vec vit = V_SET1(it), vrp = V_SET1(rp), vrq = V_SET1(rq);
   const vec vc = V_SET1(c), vk = V_SET1(kr), vik = V_SET1(1 / kr);
-  const vec sign = V_SET1(-0.0f), half = V_SET1(0.5f);
+  const vec sign = V_SET1(-0.0f), quarter = V_SET1(0.25f);
   vec sp = V_SET1(0.0f), sq = sp, t1 = sp, t2 = sp;
   vec xp = V_SET1(-INFINITY), xq = xp;
   int i = 0;
@@ -150,10 +168,10 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
   for (; i + KL_LANES <= n; i += KL_LANES) KL_BLOCK(i);
   float s[6] = {V_HSUM(sp), V_HSUM(sq), V_HSUM(t1), V_HSUM(t2), V_HMAX(xp), V_HMAX(xq)};
   for (; i < n; i++) { /* the tail, one lane at a time */
-    const float e1 = V_FIRST(KL_NAME(exp_fast)(V_SET1((p[i] - rp) * it), &k));
-    const float e2 = V_FIRST(KL_NAME(exp_fast)(V_SET1((q[i] - rq) * it), &k));
+    const float e1 = V_FIRST(KL_NAME(exp_any)(V_SET1((p[i] - rp) * it), &k));
+    const float e2 = V_FIRST(KL_NAME(exp_any)(V_SET1((q[i] - rq) * it), &k));
     const float l = (p[i] - q[i]) * it - c, l2 = l * l;
-    const int small = fabsf(l) < 0.5f;
+    const int small = l2 < 0.25f;
     s[0] += e1, s[1] += e2;
     if (want & IE_KL_STORE) ep[i] = e1, eq[i] = e2;
     if (want & IE_KL_CE) s[2] += e1 * ((q[i] - rq) * it);
@@ -191,13 +209,13 @@ KL_TARGET float KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm
   vec s0 = V_SET1(0.0f), s1 = s0;
   int i = 0;
   for (; i + 2 * KL_LANES <= n; i += 2 * KL_LANES) {
-    s0 = V_ADD(s0, KL_NAME(exp_fast)(V_MUL(V_SUB(V_LOAD(p + i), vm), vit), &k));
-    s1 = V_ADD(s1, KL_NAME(exp_fast)(V_MUL(V_SUB(V_LOAD(p + i + KL_LANES), vm), vit), &k));
+    s0 = V_ADD(s0, KL_NAME(exp_clamped)(V_MUL(V_SUB(V_LOAD(p + i), vm), vit), &k));
+    s1 = V_ADD(s1, KL_NAME(exp_clamped)(V_MUL(V_SUB(V_LOAD(p + i + KL_LANES), vm), vit), &k));
   }
   for (; i + KL_LANES <= n; i += KL_LANES)
-    s0 = V_ADD(s0, KL_NAME(exp_fast)(V_MUL(V_SUB(V_LOAD(p + i), vm), vit), &k));
+    s0 = V_ADD(s0, KL_NAME(exp_clamped)(V_MUL(V_SUB(V_LOAD(p + i), vm), vit), &k));
   float s = V_HSUM(V_ADD(s0, s1));
-  for (; i < n; i++) s += V_FIRST(KL_NAME(exp_fast)(V_SET1((p[i] - rm) * it), &k));
+  for (; i < n; i++) s += V_FIRST(KL_NAME(exp_clamped)(V_SET1((p[i] - rm) * it), &k));
   return s;
 }
 

@@ -19,7 +19,7 @@ int ie__kl_avx2_usable(void);
 int ie__kl_avx512_usable(void);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
  * {Σ e1, Σ e2, t1, t2, max p, max q}, where e1 = e^{(p − rp)·it},
- * e2 = e^{(q − rq)·it} (arguments clamped below at −88) and `want` picks
+ * e2 = e^{(q − rq)·it} and `want` picks
  * the sums t1, t2 (those not picked, or with want = 0 both, are 0).  With
  * L = (p − q)·it − c, k = e^{c − (rp − rq)·it} and φ(x) = e^{−x} − 1 + x:
  *   IE_KL_T1    t1 = Σ e1·φ(L)          (e1·e^{−L} = k·e2)
@@ -29,8 +29,10 @@ int ie__kl_avx512_usable(void);
  *               (the second pass of JS reads them instead of taking exps)
  * The sums are garbage where an argument exceeds 88: the caller sums such a
  * chunk again against its own maxima.  NaN, ±inf entries make the sums
- * non-finite or the maxima +inf, except NaN/−inf cases that the sums carry
- * as 0 (the caller checks). */
+ * non-finite or the maxima +inf, except NaN/−inf cases that the AVX2 sums
+ * carry as 0 (their exp clamps its argument at −88; the caller checks).
+ * The AVX-512 sums do not clamp: an argument that a float does not hold
+ * (−inf, or a difference of huge logits) makes them non-finite. */
 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp, float rq,
                        float c, float k, int want, float out[6], float *ep, float *eq);
 /* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
