@@ -1,0 +1,137 @@
+/*
+ * infoest-ab: two builds of libinfoest timed against each other in one
+ * process, their calls alternating, so that what a busy machine does to one
+ * it does to the other.  A speed change is measured this way: on 2 shared
+ * cores, separate runs of infoest-bench move by more than the change.
+ *
+ *   infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS]]
+ *
+ * LIB_A, LIB_B: paths of libinfoest.so (a build of each commit: cmake
+ * -DIE_WITH_CUDA=OFF -DIE_WITH_OPENCL=OFF builds in about a minute).  KIND:
+ * a divergence (ie_divergence_parse), ORDER its alpha.  Inputs as
+ * infoest-bench's (rows of 128256 float32 logits, p ~ N(0, 2²), q = p +
+ * N(0, 0.5²)); ROWS default 256, REPEATS 20.  Prints, per kind, each
+ * build's minimum and median in ms, B's median over A's, and the value of
+ * row 1 by each (the two should agree to rounding).  Set OMP_NUM_THREADS as
+ * for any other run.
+ */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "infoest.h"
+
+typedef ie_status (*create_fn)(ie_context **, const ie_context_options *);
+typedef ie_status (*divergence_fn)(ie_context *, ie_divergence_kind, const DLTensor *,
+                                   const DLTensor *, DLTensor *, const ie_divergence_options *,
+                                   ie_summary *);
+typedef int (*parse_fn)(const char *);
+typedef void (*destroy_fn)(ie_context *);
+
+typedef struct {
+  void *lib;
+  ie_context *ctx;
+  divergence_fn divergence;
+  parse_fn parse;
+} build;
+
+static double seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static double gauss(void) { /* xorshift64, Box–Muller */
+  double u[2];
+  for (int i = 0; i < 2; i++) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    u[i] = ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
+  }
+  return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+static int by_value(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int open_build(const char *path, build *b) {
+  b->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!b->lib) {
+    fprintf(stderr, "infoest-ab: %s\n", dlerror());
+    return -1;
+  }
+  create_fn create = (create_fn)dlsym(b->lib, "ie_context_create");
+  b->divergence = (divergence_fn)dlsym(b->lib, "ie_divergence");
+  b->parse = (parse_fn)dlsym(b->lib, "ie_divergence_parse");
+  if (!create || !b->divergence || !b->parse || create(&b->ctx, NULL) != IE_OK) {
+    fprintf(stderr, "infoest-ab: %s: not a usable libinfoest\n", path);
+    return -1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS]]\n");
+    return 2;
+  }
+  const int64_t rows = argc > 4 ? atoll(argv[4]) : 256, cols = 128256;
+  const int repeats = argc > 5 ? atoi(argv[5]) : 20;
+  if (rows < 2 || repeats < 1) {
+    fprintf(stderr, "infoest-ab: ROWS must be at least 2 and REPEATS at least 1\n");
+    return 2;
+  }
+  build b[2];
+  if (open_build(argv[1], &b[0]) || open_build(argv[2], &b[1])) return 1;
+  float *p = malloc(sizeof *p * (size_t)(rows * cols)), *q = malloc(sizeof *q * (size_t)(rows * cols));
+  double *out = malloc(sizeof *out * (size_t)rows), *t[2] = {malloc(sizeof(double) * (size_t)repeats),
+                                                            malloc(sizeof(double) * (size_t)repeats)};
+  if (!p || !q || !out || !t[0] || !t[1]) {
+    fprintf(stderr, "infoest-ab: out of memory\n");
+    return 1;
+  }
+  for (int64_t i = 0; i < rows * cols; i++) p[i] = (float)(2 * gauss()), q[i] = p[i] + (float)(0.5 * gauss());
+  int64_t shape[2] = {rows, cols};
+  DLTensor tp = {.data = p, .device = {kDLCPU, 0}, .ndim = 2, .dtype = {kDLFloat, 32, 1}, .shape = shape};
+  DLTensor tq = tp, to = {.data = out, .device = {kDLCPU, 0}, .ndim = 1, .dtype = {kDLFloat, 64, 1}, .shape = shape};
+  tq.data = q;
+  for (char *name = strtok(argv[3], ","); name; name = strtok(NULL, ",")) {
+    ie_divergence_options opt = {.size = sizeof opt};
+    char *order = strchr(name, ':');
+    if (order) *order = 0, opt.alpha = atof(order + 1);
+    const int kind = b[0].parse(name);
+    if (kind < 0) {
+      fprintf(stderr, "infoest-ab: unknown kind %s\n", name);
+      return 2;
+    }
+    double value[2] = {0, 0};
+    for (int r = 0; r < repeats; r++)
+      for (int j = 0; j < 2; j++) {
+        const int k = r & 1 ? 1 - j : j; /* A first on even repeats, B on odd */
+        const double t0 = seconds();
+        if (b[k].divergence(b[k].ctx, (ie_divergence_kind)kind, &tp, &tq, &to, &opt, NULL) != IE_OK) {
+          fprintf(stderr, "infoest-ab: %s failed in build %c\n", name, "AB"[k]);
+          return 1;
+        }
+        t[k][r] = seconds() - t0;
+        value[k] = out[1];
+      }
+    for (int k = 0; k < 2; k++) qsort(t[k], (size_t)repeats, sizeof(double), by_value);
+    if (order) *order = ':';
+    printf("%-16s A min %8.3f med %8.3f | B min %8.3f med %8.3f ms | B/A %.3f | row 1: %.9g %.9g\n", name,
+           t[0][0] * 1e3, t[0][repeats / 2] * 1e3, t[1][0] * 1e3, t[1][repeats / 2] * 1e3,
+           t[1][repeats / 2] / t[0][repeats / 2], value[0], value[1]);
+  }
+  for (int k = 0; k < 2; k++) {
+    destroy_fn destroy = (destroy_fn)dlsym(b[k].lib, "ie_context_destroy");
+    if (destroy) destroy(b[k].ctx);
+  }
+  free(p), free(q), free(out), free(t[0]), free(t[1]);
+  return 0;
+}
