@@ -196,43 +196,52 @@ static void cpu_copy_simd_once(void *v) {
 }
 
 /* The exp roof: Σ e^x over a buffer that stays in L1, each thread its own,
- * with the library's float exp (src/cpu/kl_simd.h: x = n·ln2 + r, a
- * degree-6 polynomial, 2^n in the exponent bits) and four independent
+ * with the library's float exp (src/cpu/kl_simd.h, exp_any: x = n·ln2 + r,
+ * a degree-6 polynomial, 2^n in the exponent bits after a clamp at −88 with
+ * AVX2, by VSCALEFPS with no clamp with AVX-512) and four independent
  * sums, so that nothing but the arithmetic limits it. */
 enum { EXP_WORDS = 4096, EXP_SWEEPS = 4096 };
-#define EXP_BODY(V, SET1, LOAD, ADD, SUB, MUL, MAX, FMA, FNMA, SHL, CASTI, CASTF, LANES)  \
+#define EXP_BODY(V, SET1, LOAD, ADD, SUB, FMA, FNMA, CLAMP, EXP2N, LANES)                  \
   const V magic = SET1(12582912.0f + 127), l2e = SET1(1.44269504f), ln2 = SET1(0.693147181f); \
   const V lo = SET1(-88.0f), c2 = SET1(0.5f), c3 = SET1(0.16666667f), c4 = SET1(0.041666668f);  \
   const V c5 = SET1(0.008333334f), c6 = SET1(0.0013888889f), one = SET1(1.0f), sh = SET1(-4.0f); \
   V acc[4] = {SET1(0), SET1(0), SET1(0), SET1(0)};                                        \
+  (void)lo;                                                                               \
   for (int s = 0; s < EXP_SWEEPS; s++)                                                    \
     for (int i = 0; i < EXP_WORDS; i += 4 * LANES)                                        \
       for (int u = 0; u < 4; u++) {                                                       \
-        const V x = MAX(lo, SUB(LOAD(a + i + u * LANES), sh));                            \
+        const V x = CLAMP(SUB(LOAD(a + i + u * LANES), sh));                              \
         const V t = FMA(x, l2e, magic), n = SUB(t, magic), r = FNMA(n, ln2, x);           \
         V p = FMA(c6, r, c5);                                                             \
         p = FMA(p, r, c4), p = FMA(p, r, c3), p = FMA(p, r, c2);                          \
         p = FMA(p, r, one), p = FMA(p, r, one);                                           \
-        acc[u] = ADD(acc[u], MUL(p, CASTF(SHL(CASTI(t), 23))));                           \
+        acc[u] = ADD(acc[u], EXP2N(p, t, n));                                             \
       }                                                                                   \
   V t_ = ADD(ADD(acc[0], acc[1]), ADD(acc[2], acc[3]));                                   \
   float o[LANES];
 
+#define CLAMP_AVX2(x) _mm256_max_ps(lo, x)
+#define EXP2N_AVX2(p, t, n) \
+  _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23)))
 __attribute__((target("avx2,fma"))) static float exp_avx2(const float *a) {
-  EXP_BODY(__m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps,
-           _mm256_max_ps, _mm256_fmadd_ps, _mm256_fnmadd_ps, _mm256_slli_epi32,
-           _mm256_castps_si256, _mm256_castsi256_ps, 8)
+  EXP_BODY(__m256, _mm256_set1_ps, _mm256_loadu_ps, _mm256_add_ps, _mm256_sub_ps, _mm256_fmadd_ps,
+           _mm256_fnmadd_ps, CLAMP_AVX2, EXP2N_AVX2, 8)
   _mm256_storeu_ps(o, t_);
   return o[0];
 }
 
+#define NO_CLAMP(x) (x)
+#define EXP2N_AVX512(p, t, n) _mm512_scalef_ps(p, n)
 __attribute__((target("avx512f"))) static float exp_avx512(const float *a) {
-  EXP_BODY(__m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps,
-           _mm512_max_ps, _mm512_fmadd_ps, _mm512_fnmadd_ps, _mm512_slli_epi32,
-           _mm512_castps_si512, _mm512_castsi512_ps, 16)
+  EXP_BODY(__m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_add_ps, _mm512_sub_ps, _mm512_fmadd_ps,
+           _mm512_fnmadd_ps, NO_CLAMP, EXP2N_AVX512, 16)
   _mm512_storeu_ps(o, t_);
   return o[0];
 }
+#undef CLAMP_AVX2
+#undef EXP2N_AVX2
+#undef NO_CLAMP
+#undef EXP2N_AVX512
 #undef EXP_BODY
 
 typedef struct {
