@@ -450,7 +450,8 @@ static int keeps_exps(const ie_rowargs *ra) {
   case IE_DIV_TV:
   case IE_DIV_HELLINGER:
   case IE_DIV_ALPHA:
-  case IE_DIV_TSALLIS: return 1;
+  case IE_DIV_TSALLIS:
+  case IE_DIV_CAUCHY_SCHWARZ: return 1;
   case IE_DIV_RENYI: return !isinf(ra->alpha); /* (order ∞: pass2_two_d) */
   default: return 0;
   }
@@ -687,6 +688,18 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
 #undef POWER_SUMS
     break;
   default: /* Cauchy–Schwarz: e^{dp + dq}, e^{2dp}, e^{2dq} from two exps */
+    if (ex->e1) { /* p·q, p², q² from pass 1's exps (its value is scale-free): no exp */
+      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
+      const float kp = ex->kp, kq = ex->kq;
+#pragma omp simd reduction(+ : c1, c2, c3)
+      for (int i = 0; i < n; i++) {
+        const float ep = e1[i] * kp, eq = e2[i] * kq;
+        c1 += ep * eq;
+        c2 += ep * ep;
+        c3 += eq * eq;
+      }
+      break;
+    }
 #pragma omp simd reduction(+ : c1, c2, c3)
     for (int i = 0; i < n; i++) {
       const float ep = expf_fast((pp[i] - rp) * it), eq = expf_fast((qq[i] - rq) * it);
