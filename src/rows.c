@@ -149,11 +149,12 @@ typedef struct {
 /* docs/SPEC.md §1: divergences and entropies are never below 0.  The KL
  * family is summed in a form with non-negative terms; the other kinds'
  * final formulas (a log of a normalised sum, an expm1) can land an ulp
- * below an exact 0, which is 0.  Once here, for every backend. */
+ * below an exact 0, which is 0, or on −0 (0 divided by a negative order
+ * term), which is +0.  Once here, for every backend. */
 static void clamp_nonneg(const ie_rowargs *ra, double *val, int64_t rows) {
   if (ra->op != IE_OP_DIVERGENCE && ra->op != IE_OP_ENTROPY) return;
   for (int64_t r = 0; r < rows; r++)
-    if (val[r] < 0) val[r] = 0;
+    if (val[r] <= 0) val[r] = 0;
 }
 
 /* ---- The device-resident path ---------------------------------------------------

@@ -85,7 +85,7 @@ static int nonneg_op(const tc_case *c) {
 }
 
 static int row_ok(const tc_case *c, double got, double exp) {
-  if (c->exact0) return got == 0.0;
+  if (c->exact0) return got == 0.0 && !signbit(got); /* +0, not −0 */
   if (nonneg_op(c) && got < 0) return 0;
   return tc_close(got, exp);
 }

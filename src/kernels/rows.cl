@@ -343,7 +343,12 @@ KERNEL void rows_p1_power(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_POWER)
 KERNEL void rows_p1_nll(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_NLL); }
 
 /* Two matrices: both sides' (max, Σ), and for cross-entropy
- * B = Σ e^{dp}(wq − mq)·(1/T); flag 1: p > 0 where q = 0 (cross-entropy +inf). */
+ * B = Σ e^{dp}(wq − mq)·(1/T); flag 1: p > 0 where q = 0 (cross-entropy +inf).
+ * A shift (wq − mq)·(1/T) may leave float's range (logits of −3e38 and 3000
+ * in one row: masked entries written as a huge finite value); B then takes
+ * no product with a zero weight, which would be NaN: a term with e^{dp} = 0,
+ * a move of B when Sp is 0, and B itself once its Sp is rescaled to 0 add
+ * nothing. */
 typedef struct {
   float mp, sp, b, mq, sq;
   ie_u32 fl;
@@ -355,14 +360,14 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, float it) {
     if (t->mp != -IE_INFINITY_F) {
       const float r = exp((t->mp - wp) * it);
       t->sp *= r;
-      t->b *= r;
+      t->b = r > 0.0f ? t->b * r : 0.0f;
     }
     t->mp = wp;
   }
   if (wq > t->mq) {
     if (t->mq != -IE_INFINITY_F) {
       const float d = (t->mq - wq) * it;
-      t->b += d * t->sp; /* B' = B + (mq − mq')·Sp */
+      if (t->sp > 0.0f) t->b += d * t->sp; /* B' = B + (mq − mq')·Sp */
       t->sq *= exp(d);
     }
     t->mq = wq;
@@ -370,8 +375,11 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, float it) {
   const float dq = (wq - t->mq) * it, ep = hp ? exp((wp - t->mp) * it) : 0.0f;
   t->sp += ep;
   t->sq += hq ? exp(dq) : 0.0f;
-  if (hp && hq) t->b += ep * dq;
-  else if (hp) t->fl |= 1u;
+  if (hp && hq) {
+    if (ep > 0.0f) t->b += ep * dq;
+  } else if (hp) {
+    t->fl |= 1u;
+  }
 }
 
 FN void rows_pair_merge(rows_pair *x, const rows_pair *y, float it) {
@@ -381,10 +389,10 @@ FN void rows_pair_merge(rows_pair *x, const rows_pair *y, float it) {
   const float rxq = x->mq == -IE_INFINITY_F ? 0.0f : exp((x->mq - mq) * it);
   const float ryq = y->mq == -IE_INFINITY_F ? 0.0f : exp((y->mq - mq) * it);
   /* B of each side moved to the new mq (with its own Sp), then rescaled */
-  const float bx = x->mq == -IE_INFINITY_F ? x->b : x->b + (x->mq - mq) * it * x->sp;
-  const float by = y->mq == -IE_INFINITY_F ? y->b : y->b + (y->mq - mq) * it * y->sp;
+  const float bx = x->mq == -IE_INFINITY_F || !(x->sp > 0.0f) ? x->b : x->b + (x->mq - mq) * it * x->sp;
+  const float by = y->mq == -IE_INFINITY_F || !(y->sp > 0.0f) ? y->b : y->b + (y->mq - mq) * it * y->sp;
   x->sp = x->sp * rxp + y->sp * ryp;
-  x->b = bx * rxp + by * ryp;
+  x->b = (rxp > 0.0f ? bx * rxp : 0.0f) + (ryp > 0.0f ? by * ryp : 0.0f);
   x->sq = x->sq * rxq + y->sq * ryq;
   x->mp = mp;
   x->mq = mq;
@@ -982,7 +990,7 @@ KERNEL void rows_outcome(GLOBAL const double *val, GLOBAL const ie_i32 *err, ie_
     }
     if (!has_val) continue;
     double v = val[i];
-    if (clamp && v < 0.0) v = 0.0; /* docs/SPEC.md §1: never below 0 */
+    if (clamp && v <= 0.0) v = 0.0; /* docs/SPEC.md §1: never below 0, and +0 for −0 */
     if (prdt == ROWS_F64) ((GLOBAL double *)pr)[proff + g * prstride] = v;
     else if (prdt == ROWS_F32) ((GLOBAL float *)pr)[proff + g * prstride] = (float)v;
     int wbad = 0;
