@@ -21,6 +21,10 @@
 #   IE_BENCH_WORK   inputs (default bench/data/mauve, ignored by git)
 #   IE_MAUVE_REPEATS       timed runs of ours (default 3)
 #   IE_MAUVE_PEER_REPEATS  mauve-text calls (default 2; each is minutes)
+#   IE_MAUVE_SEEDS  seeds of the untimed ensembles that compare the scores
+#                   (ours: --seed 1 --seeds N; mauve-text: seeds 1 … N;
+#                   default 6, 0 for none): one seed's MAUVE moves by about
+#                   0.01, as much as the goal's "within 0.01"
 #   PYTHON          Python with NumPy, mauve-text, faiss-cpu and scikit-learn
 #                   (default bench/.venv/bin/python)
 set -euo pipefail
@@ -32,6 +36,7 @@ work="${IE_BENCH_WORK:-bench/data/mauve}"
 reps="${IE_MAUVE_REPEATS:-3}"
 peer_reps="${IE_MAUVE_PEER_REPEATS:-2}"
 py="${PYTHON:-bench/.venv/bin/python}"
+seeds="${IE_MAUVE_SEEDS:-6}"
 say() { echo "[mauve.sh] $*" >&2; }
 
 if [ ! -x "$build/cli/infoest" ]; then
@@ -76,12 +81,20 @@ for ((i = 0; i < reps || i < peer_reps; i++)); do
   fi
 done
 
+if ((seeds >= 2)); then
+  say "ensembles over $seeds seeds (untimed)"
+  lines+=("{\"side\": \"infoest-ensemble\", \"load1\": $(load), \"result\": $("$cli" mauve --backend "$backend" --p "$work/p.npy" --q "$work/q.npy" --seed 1 --seeds "$seeds")}")
+  echo "${lines[-1]}"
+  lines+=("{\"side\": \"mauve-text-ensemble\", \"load1\": $(load), \"result\": $("$py" bench/peers/mauve.py ensemble "$work" --seeds "$seeds" || echo '{}')}")
+  echo "${lines[-1]}"
+fi
+
 printf '%s\n' "${lines[@]}" | "$py" -c '
 import json, statistics, sys
 rows = [json.loads(l) for l in sys.stdin]
 ours = [r for r in rows if r["side"] == "infoest"]
 peer = [r["result"] for r in rows if r["side"] == "mauve-text" and r["result"]]
-load = [r["load1"] for r in rows]
+load = [r["load1"] for r in rows if "ensemble" not in r["side"]]
 ow = statistics.median(r["wall_s"] for r in ours)
 oc = statistics.median(r["cpu_s"] for r in ours)
 om = [r["result"]["mauve"] for r in ours]
@@ -99,6 +112,14 @@ if peer:
         pw / ow, pc / oc, om[0] - statistics.mean(pm)))
 else:
     print("| MAUVE (%s) | %.3g s wall, %.3g s CPU; MAUVE %.4f | (peer failed) | | |" % (ours[0]["backend"], ow, oc, om[0]))
+oe = [r["result"] for r in rows if r["side"] == "infoest-ensemble"]
+pe = [r["result"] for r in rows if r["side"] == "mauve-text-ensemble" and r["result"]]
+if oe and pe:
+    o, p = oe[0], pe[0]
+    print("| MAUVE over seeds 1 … %d (untimed) | %.4f ± %.4f; FI %.4f ± %.4f | %.4f ± %.4f; FI %.4f ± %.4f | | %+.4f (FI %+.4f) |" % (
+        p["seeds"], o["mauve"], o["mauve_std"], o["frontier_integral"], o["frontier_integral_std"],
+        p["mauve_mean"], p["mauve_std"], p["frontier_integral_mean"], p["frontier_integral_std"],
+        o["mauve"] - p["mauve_mean"], o["frontier_integral"] - p["frontier_integral_mean"]))
 print()
 print("load average (1 min) before each call: %s" % ", ".join("%.2f" % x for x in load))
 '
