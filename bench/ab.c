@@ -89,18 +89,20 @@ int main(int argc, char **argv) {
   }
   build b[2];
   if (open_build(argv[1], &b[0]) || open_build(argv[2], &b[1])) return 1;
-  float *p = malloc(sizeof *p * (size_t)(rows * cols)), *q = malloc(sizeof *q * (size_t)(rows * cols));
-  double *out = malloc(sizeof *out * (size_t)rows), *t[2] = {malloc(sizeof(double) * (size_t)repeats),
-                                                            malloc(sizeof(double) * (size_t)repeats)};
+  const size_t n = (size_t)(rows * cols);
+  float *p = malloc(sizeof *p * n), *q = malloc(sizeof *q * n);
+  double *out = malloc(sizeof *out * (size_t)rows);
+  double *t[2] = {malloc(sizeof(double) * (size_t)repeats), malloc(sizeof(double) * (size_t)repeats)};
   if (!p || !q || !out || !t[0] || !t[1]) {
     fprintf(stderr, "infoest-ab: out of memory\n");
     return 1;
   }
-  for (int64_t i = 0; i < rows * cols; i++) p[i] = (float)(2 * gauss()), q[i] = p[i] + (float)(0.5 * gauss());
-  int64_t shape[2] = {rows, cols};
+  for (size_t i = 0; i < n; i++) p[i] = (float)(2 * gauss()), q[i] = p[i] + (float)(0.5 * gauss());
+  int64_t shape[2] = {rows, cols}; /* (out's shape: its first) */
   DLTensor tp = {.data = p, .device = {kDLCPU, 0}, .ndim = 2, .dtype = {kDLFloat, 32, 1}, .shape = shape};
-  DLTensor tq = tp, to = {.data = out, .device = {kDLCPU, 0}, .ndim = 1, .dtype = {kDLFloat, 64, 1}, .shape = shape};
+  DLTensor tq = tp, to = tp;
   tq.data = q;
+  to.data = out, to.ndim = 1, to.dtype.bits = 64;
   for (char *name = strtok(argv[3], ","); name; name = strtok(NULL, ",")) {
     ie_divergence_options opt = {.size = sizeof opt};
     char *order = strchr(name, ':');
@@ -115,7 +117,8 @@ int main(int argc, char **argv) {
       for (int j = 0; j < 2; j++) {
         const int k = r & 1 ? 1 - j : j; /* A first on even repeats, B on odd */
         const double t0 = seconds();
-        if (b[k].divergence(b[k].ctx, (ie_divergence_kind)kind, &tp, &tq, &to, &opt, NULL) != IE_OK) {
+        const ie_status st = b[k].divergence(b[k].ctx, (ie_divergence_kind)kind, &tp, &tq, &to, &opt, NULL);
+        if (st != IE_OK) {
           fprintf(stderr, "infoest-ab: %s failed in build %c\n", name, "AB"[k]);
           return 1;
         }
@@ -124,8 +127,8 @@ int main(int argc, char **argv) {
       }
     for (int k = 0; k < 2; k++) qsort(t[k], (size_t)repeats, sizeof(double), by_value);
     if (order) *order = ':';
-    printf("%-16s A min %8.3f med %8.3f | B min %8.3f med %8.3f ms | B/A %.3f | row 1: %.9g %.9g\n", name,
-           t[0][0] * 1e3, t[0][repeats / 2] * 1e3, t[1][0] * 1e3, t[1][repeats / 2] * 1e3,
+    printf("%-16s A min %8.3f med %8.3f | B min %8.3f med %8.3f ms | B/A %.3f | row 1: %.9g %.9g\n",
+           name, t[0][0] * 1e3, t[0][repeats / 2] * 1e3, t[1][0] * 1e3, t[1][repeats / 2] * 1e3,
            t[1][repeats / 2] / t[0][repeats / 2], value[0], value[1]);
   }
   for (int k = 0; k < 2; k++) {

@@ -160,7 +160,7 @@ def main():
                 cmd = ["divergence", "--kind", kind, "--p", fp, "--q", fq]
                 if par is not None:
                     cmd += ["--alpha", "inf" if np.isinf(par) else repr(par)]
-                zero = same if kind in gv.EXACT0 or kind in ("alpha", "renyi", "tsallis") else set()
+                zero = same if kind in gv.EXACT0 else set()
                 jobs.append((f"{kind}{'' if par is None else f'({par})'}", cmd,
                              div_ref(kind, par, lp, lq, (va, vb, T)), True, zero))
             for kind, par in ENTROPIES:

@@ -576,15 +576,16 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
                            int n, float it, const chunk_exps *ex, float c[6]) {
   const float rp = pc->rp, rq = pc->rq, dr = pc->dr, lsp = pc->lsp, lsq = pc->lsq, dls = pc->dls;
   const float be = pc->be, be1 = pc->be1;
+  /* pass 1's exps and their factors, for the kinds that keep them (e1 NULL: none) */
+  const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
+  const float kp = ex->kp, kq = ex->kq;
   const ie_divergence_kind k = pc->k;
   float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY, gbig = 0;
   switch (k) {
   case IE_DIV_JS:
     /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
      * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
-    if (ex->e1 && be <= 0.55f && be1 <= 0.55f) {
-      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
-      const float kp = ex->kp, kq = ex->kq;
+    if (e1 && be <= 0.55f && be1 <= 0.55f) {
       /* the terms, then their sum: a reduction in the same loop runs out
        * of vector registers and goes through memory */
       float t[CHUNK];
@@ -605,9 +606,7 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
     }
     break;
   case IE_DIV_TV:
-    if (ex->e1) { /* |p − q| from pass 1's exps, no exp; 0 where δ is */
-      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
-      const float kp = ex->kp, kq = ex->kq;
+    if (e1) { /* |p − q| from pass 1's exps, no exp; 0 where δ is */
 #pragma omp simd reduction(+ : c1)
       for (int i = 0; i < n; i++) {
         const float d = ((qq[i] - pp[i]) - dr) * it - dls;
@@ -617,9 +616,7 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
     }
     /* fall through */
   case IE_DIV_HELLINGER:
-    if (ex->e1 && k == IE_DIV_HELLINGER) { /* the larger of p, q from pass 1's exps: one exp */
-      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
-      const float kp = ex->kp, kq = ex->kq;
+    if (e1) { /* the larger of p, q from pass 1's exps: one exp (TV with them broke above) */
 #pragma omp simd reduction(+ : c1)
       for (int i = 0; i < n; i++) {
         const float d = ((qq[i] - pp[i]) - dr) * it - dls;
@@ -668,9 +665,7 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
     hi = t.arg > hi ? t.arg : hi;                                                       \
     gbig = t.arg > -20 && fabsf(t.g) > gbig ? fabsf(t.g) : gbig;                        \
   } while (0)
-    if (ex->e1) { /* p and q from pass 1's exps: one exp a pair */
-      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
-      const float kp = ex->kp, kq = ex->kq;
+    if (e1) { /* p and q from pass 1's exps: one exp a pair */
 #pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi, gbig)
       for (int i = 0; i < n; i++) {
         const float p = e1[i] * kp, q = e2[i] * kq;
@@ -688,9 +683,7 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
 #undef POWER_SUMS
     break;
   default: /* Cauchy–Schwarz: e^{dp + dq}, e^{2dp}, e^{2dq} from two exps */
-    if (ex->e1) { /* p·q, p², q² from pass 1's exps (its value is scale-free): no exp */
-      const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
-      const float kp = ex->kp, kq = ex->kq;
+    if (e1) { /* p·q, p², q² from pass 1's exps (its value is scale-free): no exp */
 #pragma omp simd reduction(+ : c1, c2, c3)
       for (int i = 0; i < n; i++) {
         const float ep = e1[i] * kp, eq = e2[i] * kq;
@@ -741,7 +734,9 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
  * absolute (4e-8 on language-model rows).  The power family with `store`
  * takes p and q from them too, one exp a pair (W's expm1) instead of
  * three; on language-model rows its worst error went from 0.11 to 0.21 of
- * SPEC's tolerance (0.23 to 0.42 for alpha of order ½).  Returns NAN where
+ * SPEC's tolerance (0.23 to 0.42 for alpha of order ½).  Cauchy–Schwarz,
+ * whose value does not depend on the scale of p and q, takes its three sums
+ * from them with no exp.  Returns NAN where
  * rq − rp is not a float or a term passes float's exp, for the double
  * kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
@@ -991,9 +986,9 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   const int use_ent32 = ra->op == IE_OP_ENTROPY && ra->input == IE_INPUT_LOGITS &&
                         (shannon || (!isinf(ra->alpha) && fabs(ra->alpha - 1) >= 1e-12));
   const int team = rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx);
-  /* JS, TV, Hellinger and the power family keep pass 1's exps for pass 2
-   * (exp_store), a row a thread; without the memory they take them again
-   * (same values to rounding).  (Bhattacharyya, which would save one exp of its two, was
+  /* The kinds keeps_exps names keep pass 1's exps for pass 2 (exp_store), a
+   * row a thread; without the memory they take them again (same values to
+   * rounding).  (Bhattacharyya, which would save one exp of its two, was
    * measured no faster: the stores cost as much.) */
   const int64_t nch = (x->cols + CHUNK - 1) / CHUNK, words = 2 * x->cols + 2 * nch;
   float *keep = use_two32 && keeps_exps(ra) && team >= 1

@@ -389,8 +389,9 @@ FN void rows_pair_merge(rows_pair *x, const rows_pair *y, float it) {
   const float rxq = x->mq == -IE_INFINITY_F ? 0.0f : exp((x->mq - mq) * it);
   const float ryq = y->mq == -IE_INFINITY_F ? 0.0f : exp((y->mq - mq) * it);
   /* B of each side moved to the new mq (with its own Sp), then rescaled */
-  const float bx = x->mq == -IE_INFINITY_F || !(x->sp > 0.0f) ? x->b : x->b + (x->mq - mq) * it * x->sp;
-  const float by = y->mq == -IE_INFINITY_F || !(y->sp > 0.0f) ? y->b : y->b + (y->mq - mq) * it * y->sp;
+  const int mx = x->mq != -IE_INFINITY_F && x->sp > 0.0f, my = y->mq != -IE_INFINITY_F && y->sp > 0.0f;
+  const float bx = mx ? x->b + (x->mq - mq) * it * x->sp : x->b;
+  const float by = my ? y->b + (y->mq - mq) * it * y->sp : y->b;
   x->sp = x->sp * rxp + y->sp * ryp;
   x->b = (rxp > 0.0f ? bx * rxp : 0.0f) + (ryp > 0.0f ? by * ryp : 0.0f);
   x->sq = x->sq * rxq + y->sq * ryq;
