@@ -78,13 +78,14 @@ static int open_build(const char *path, build *b) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS]]\n");
+    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS]]]\n");
     return 2;
   }
-  const int64_t rows = argc > 4 ? atoll(argv[4]) : 256, cols = 128256;
+  const int64_t rows = argc > 4 ? atoll(argv[4]) : 256;
+  const int64_t cols = argc > 6 ? atoll(argv[6]) : 128256;
   const int repeats = argc > 5 ? atoi(argv[5]) : 20;
-  if (rows < 2 || repeats < 1) {
-    fprintf(stderr, "infoest-ab: ROWS must be at least 2 and REPEATS at least 1\n");
+  if (rows < 2 || repeats < 1 || cols < 1) {
+    fprintf(stderr, "infoest-ab: ROWS must be at least 2, REPEATS and COLS at least 1\n");
     return 2;
   }
   build b[2];

@@ -24,6 +24,7 @@ typedef __mmask16 vmask;
 #define V_FMSUB _mm512_fmsub_ps
 #define V_FNMADD _mm512_fnmadd_ps
 #define V_LT(a, b) _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
+#define V_EQ(a, b) _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ)
 #define V_BLEND(m, a, b) _mm512_mask_blend_ps(m, a, b)
 #define V_FIRST _mm512_cvtss_f32
 #define V_HSUM _mm512_reduce_add_ps

@@ -37,12 +37,14 @@ typedef struct {
   vec magic, log2e, ln2, lo, c2, c3, c4, c5, c6, one;
 } KL_NAME(exp_consts);
 
-KL_TARGET static inline KL_NAME(exp_consts) KL_NAME(exp_consts_make)(void) {
+/* With scale s a power of 2, exp_any returns s·e^x, exactly (each of the
+ * polynomial's coefficients times s). */
+KL_TARGET static inline KL_NAME(exp_consts) KL_NAME(exp_consts_make)(float s) {
   const KL_NAME(exp_consts) k = {V_SET1(12582912.0f + 127), V_SET1(1.44269504f),
                                  V_SET1(0.693147181f),       V_SET1(-88.0f),
-                                 V_SET1(IE_EXPF_C2),         V_SET1(IE_EXPF_C3),
-                                 V_SET1(IE_EXPF_C4),         V_SET1(IE_EXPF_C5),
-                                 V_SET1(IE_EXPF_C6),         V_SET1(1.0f)};
+                                 V_SET1(IE_EXPF_C2 * s),     V_SET1(IE_EXPF_C3 * s),
+                                 V_SET1(IE_EXPF_C4 * s),     V_SET1(IE_EXPF_C5 * s),
+                                 V_SET1(IE_EXPF_C6 * s),     V_SET1(s)};
   return k;
 }
 
@@ -139,18 +141,77 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
     }                                                                                    \
   } while (0)
 
+#if KL_EXP2N_ANY_N
+/* Forward KL (t1) with one exp of the logits a pair, not two; reverse KL
+ * (t2) likewise with p and q's roles swapped.  With x = −L, e2 = e1·e^x/k
+ * comes from e1 and e^x, and e^x is what φ needs: φ(L) = e^x − 1 − x.
+ * e^x is exp_any's 2^n·(1 + r + h·r²), h the polynomial's upper part: where
+ * n = 0 (|x| < ln2/2, where e^x − 1 − x would cancel), r = x and φ = h·r²
+ * exactly; elsewhere (e^x − 1) − x, whose e^x − 1 is exact for n = ±1
+ * (Sterbenz).
+ *
+ * e1 is taken times 2^40 (KL_ONE_SCALE, in the coefficients): so its
+ * product with e^x keeps float's precision down to e1 = e^{−115}.  Below,
+ * e2's error is under 2^{−150}·e^{88.7}/(k·2^40) (k ≥ 1/n for the caller's
+ * references), and where e1 is 0, e2 < e^{−131 + 88.7}/k: terms far below a
+ * float sum's last digit (the sums are ≥ 1).  Where e^x passes float's
+ * range (x > 88.7: p and q far apart) the sums are not finite, and
+ * ie__kl_chunk takes the chunk again with two exps. */
+#define KL_ONE_SCALE 0x1p40f
+#define KL_BLOCK_ONE(I)                                                                  \
+  do {                                                                                   \
+    const vec P_ = V_LOAD(p + (I)), Q_ = V_LOAD(q + (I));                                \
+    xp = V_MAX(xp, P_);                                                                  \
+    xq = V_MAX(xq, Q_);                                                                  \
+    const vec M_ = rev ? Q_ : P_, O_ = rev ? P_ : Q_; /* e^{(M − rm)·it} the one exp */  \
+    vec m_ = V_SUB(M_, vrm);                                                             \
+    if (scaled) m_ = V_MUL(m_, vit);                                                     \
+    const vec x_ = scaled ? V_FMADD(V_SUB(O_, M_), vit, vxc) : V_ADD(V_SUB(O_, M_), vxc); \
+    const vec em_ = KL_NAME(exp_any)(m_, &ks);                                           \
+    const vec t_ = V_FMADD(x_, k.log2e, k.magic), n_ = V_SUB(t_, k.magic);               \
+    const vec r_ = V_FNMADD(n_, k.ln2, x_), r2_ = V_MUL(r_, r_);                         \
+    vec h_ = V_FMADD(k.c6, r_, k.c5);                                                    \
+    h_ = V_FMADD(h_, r_, k.c4);                                                          \
+    h_ = V_FMADD(h_, r_, k.c3);                                                          \
+    h_ = V_FMADD(h_, r_, k.c2);                                                          \
+    const vec ex_ = V_EXP2N(V_ADD(V_FMADD(h_, r2_, r_), k.one), t_, n_);                 \
+    const vec phi_ = V_BLEND(V_EQ(n_, zero), V_SUB(V_SUB(ex_, k.one), x_), V_MUL(h_, r2_)); \
+    sm = V_ADD(sm, em_);                                                                 \
+    so = V_FMADD(em_, V_MUL(ex_, vxf), so);                                              \
+    st = V_FMADD(em_, phi_, st);                                                         \
+  } while (0)
+#endif
+
 /* The loop, inlined for each set of sums, with the temperature factor and
- * without it (it = 1, the usual case, saves three multiplies). */
+ * without it (it = 1, the usual case, saves three multiplies), and with one
+ * exp a pair (KL_BLOCK_ONE: `one`, t1 or t2 alone) or two. */
 KL_TARGET static inline __attribute__((always_inline)) void
 KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, float rq, float c,
-                 float kr, int want, int scaled, float out[6], float *ep, float *eq) {
-  const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)();
+                 float kr, int want, int scaled, int one, float out[6], float *ep, float *eq) {
+  const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
   const KL_NAME(phi_consts) g = KL_NAME(phi_consts_make)();
   const vec vit = V_SET1(it), vrp = V_SET1(rp), vrq = V_SET1(rq);
   const vec vc = V_SET1(c), vk = V_SET1(kr), vik = V_SET1(1 / kr);
   const vec sign = V_SET1(-0.0f), quarter = V_SET1(0.25f);
   vec sp = V_SET1(0.0f), sq = sp, t1 = sp, t2 = sp;
   vec xp = V_SET1(-INFINITY), xq = xp;
+#if KL_EXP2N_ANY_N
+  /* KL_BLOCK_ONE's: m the one exp's row (q for t2), x = −L (L for t2), and
+   * the other row's exp e^{(o − ro)·it} = s·e^{(m − rm)·it}·e^x·xf */
+  const int rev = want == IE_KL_T2;
+  const KL_NAME(exp_consts) ks = KL_NAME(exp_consts_make)(KL_ONE_SCALE);
+  const vec vrm = rev ? vrq : vrp, vxc = V_SET1(rev ? -c : c), zero = V_SET1(0.0f);
+  const vec vxf = V_SET1(rev ? kr / KL_ONE_SCALE : 1 / (kr * KL_ONE_SCALE));
+  vec sm = zero, so = zero, st = zero;
+#define KL_STEP(I)                                                                       \
+  do {                                                                                   \
+    if (one) KL_BLOCK_ONE(I);                                                            \
+    else KL_BLOCK(I);                                                                    \
+  } while (0)
+#else
+  (void)one;
+#define KL_STEP(I) KL_BLOCK(I)
+#endif
   int i = 0;
   /* Differences (p − rp, q − rq, p − q) are formed before the temperature:
    * equal entries give exactly 0, with no product for a compiler to contract
@@ -162,10 +223,18 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     __builtin_prefetch(p + i + 144);
     __builtin_prefetch(q + i + 144);
 #endif
-    KL_BLOCK(i);
-    KL_BLOCK(i + KL_LANES);
+    KL_STEP(i);
+    KL_STEP(i + KL_LANES);
   }
-  for (; i + KL_LANES <= n; i += KL_LANES) KL_BLOCK(i);
+  for (; i + KL_LANES <= n; i += KL_LANES) KL_STEP(i);
+#undef KL_STEP
+#if KL_EXP2N_ANY_N
+  if (one) { /* back to the sums' own scale (exactly: a power of 2) */
+    const vec back = V_SET1(1 / KL_ONE_SCALE);
+    if (rev) sq = V_MUL(sm, back), sp = so, t2 = V_MUL(st, back);
+    else sp = V_MUL(sm, back), sq = so, t1 = V_MUL(st, back);
+  }
+#endif
   float s[6] = {V_HSUM(sp), V_HSUM(sq), V_HSUM(t1), V_HSUM(t2), V_HMAX(xp), V_HMAX(xq)};
   for (; i < n; i++) { /* the tail, one lane at a time */
     const float e1 = V_FIRST(KL_NAME(exp_any)(V_SET1((p[i] - rp) * it), &k));
@@ -186,25 +255,36 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
 KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, float it, float rp,
                                      float rq, float c, float k, int want, float out[6],
                                      float *ep, float *eq) {
-#define KL_WANT(W)                                                                       \
+#define KL_WANT(W, ONE)                                                                  \
   case W:                                                                                \
-    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 0, out, ep, eq);      \
-    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 1, out, ep, eq);                 \
-    return;
+    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 0, ONE, out, ep, eq); \
+    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 1, ONE, out, ep, eq);            \
+    break;
   switch (want) {
-    KL_WANT(0)
-    KL_WANT(IE_KL_STORE)
-    KL_WANT(IE_KL_T1)
-    KL_WANT(IE_KL_T2)
-    KL_WANT(IE_KL_T1 | IE_KL_T2)
-    KL_WANT(IE_KL_CE)
+    KL_WANT(0, 0)
+    KL_WANT(IE_KL_STORE, 0)
+    KL_WANT(IE_KL_T1, KL_EXP2N_ANY_N)
+    KL_WANT(IE_KL_T2, KL_EXP2N_ANY_N)
+    KL_WANT(IE_KL_T1 | IE_KL_T2, 0)
+    KL_WANT(IE_KL_CE, 0)
+  default:
+    for (int j = 0; j < 6; j++) out[j] = NAN; /* not a set the kernel asks for */
+    return;
   }
+#if KL_EXP2N_ANY_N
+  /* one exp's sums not finite (e^x past float's range, or a bad entry):
+   * the chunk again with two (which finds a bad entry as it always did) */
+  if ((want == IE_KL_T1 || want == IE_KL_T2) &&
+      !(isfinite(out[0]) && isfinite(out[1]) && isfinite(out[2]) && isfinite(out[3]))) {
+    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, want, 0, 0, out, ep, eq);
+    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, want, 1, 0, out, ep, eq);
+  }
+#endif
 #undef KL_WANT
-  for (int j = 0; j < 6; j++) out[j] = NAN; /* not a set the kernel asks for */
 }
 
 KL_TARGET float KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm) {
-  const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)();
+  const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
   const vec vit = V_SET1(it), vm = V_SET1(rm);
   vec s0 = V_SET1(0.0f), s1 = s0;
   int i = 0;
@@ -220,6 +300,7 @@ KL_TARGET float KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm
 }
 
 #undef KL_BLOCK
+#undef KL_BLOCK_ONE
 #undef KL_NAME
 #undef KL_CAT
 #undef KL_CAT_

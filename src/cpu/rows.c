@@ -446,7 +446,7 @@ typedef struct {
 
 static int keeps_exps(const ie_rowargs *ra) {
   switch (ra->div) {
-  case IE_DIV_JS:
+  case IE_DIV_JS: return ra->beta >= 0.45 && ra->beta <= 0.55; /* (else js_term) */
   case IE_DIV_TV:
   case IE_DIV_HELLINGER:
   case IE_DIV_ALPHA:
@@ -585,7 +585,7 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
   case IE_DIV_JS:
     /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
      * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
-    if (e1 && be <= 0.55f && be1 <= 0.55f) {
+    if (e1) { /* (keeps_exps: β in [0.45, 0.55]) */
       /* the terms, then their sum: a reduction in the same loop runs out
        * of vector registers and goes through memory */
       float t[CHUNK];
@@ -606,12 +606,13 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
     }
     break;
   case IE_DIV_TV:
-    if (e1) { /* |p − q| from pass 1's exps, no exp; 0 where δ is */
+    if (e1) { /* |p − q| from pass 1's exps alone: no exp, no logits */
+      /* as kp·(e1 − e2) + e2·(kp − kq), exactly 0 for identical rows even
+       * where the compiler fuses a product into the sum (e1·kp − e2·kq
+       * would leave e2·kq's rounding) */
+      const float dk = kp - kq;
 #pragma omp simd reduction(+ : c1)
-      for (int i = 0; i < n; i++) {
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-        c1 += d == 0 ? 0.0f : fabsf(e1[i] * kp - e2[i] * kq);
-      }
+      for (int i = 0; i < n; i++) c1 += fabsf(kp * (e1[i] - e2[i]) + e2[i] * dk);
       break;
     }
     /* fall through */
@@ -727,8 +728,9 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
  * with `store` (pass 1's e1, e2: exp_store) takes the larger of p, q from
  * them, one exp a pair fewer, and so does Hellinger (its term b·expm1(δ/2)²
  * has b's error, a few float ulps, as a relative one).  TV with `store`
- * takes |p − q| from them, with no exp, and 0 where δ is 0 (equal rows,
- * shifted or not, still give 0): p and q each carry pass 1's exp error and
+ * takes |p − q| from them alone, with no exp and no logits (identical rows
+ * give exactly 0; rows that differ by a shift, their rounding): p and q
+ * each carry pass 1's exp error and
  * two roundings (the chunk's factor, the product), a few ulps, so the sum
  * is off by a few 1e-7 of the row's mass at most, under SPEC's 1e-6
  * absolute (4e-8 on language-model rows).  The power family with `store`
@@ -756,15 +758,18 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   const float lsp = (float)log(st->sp), lsq = (float)log(st->sq), dls = lsq - lsp;
   const ie_divergence_kind k = ra->div;
   const pass2_consts pc = {rp, rq, dr, lsp, lsq, dls, be, be1, gal, qform, k};
+  /* TV and Cauchy–Schwarz take pass 2 from pass 1's exps alone: no logits
+   * to read (TV's pass 2 is bound by memory: two streams, not four) */
+  const int logits = !store || !(k == IE_DIV_TV || k == IE_DIV_CAUCHY_SCHWARZ);
   float bp[CHUNK], bq[CHUNK];
   double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
-    const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
-    const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
+    const float *restrict pp = logits ? row_chunk_f32(x, r, i0, n, bp) : NULL;
+    const float *restrict qq = logits ? row_chunk_f32(y, r, i0, n, bq) : NULL;
     float c[6];
     chunk_exps ex = {NULL, NULL, 0, 0};
-    if (store && keeps_exps(ra)) { /* p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
+    if (store) { /* (keeps_exps) p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
       const int64_t ch = i0 / CHUNK;
       ex.e1 = store->ep + i0, ex.e2 = store->eq + i0;
       ex.kp = (float)exp(((double)store->crp[ch] - rp) * it - log(st->sp));
