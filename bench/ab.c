@@ -4,16 +4,17 @@
  * it does to the other.  A speed change is measured this way: on 2 shared
  * cores, separate runs of infoest-bench move by more than the change.
  *
- *   infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS]]
+ *   infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS]]]
  *
  * LIB_A, LIB_B: paths of libinfoest.so (a build of each commit: cmake
  * -DIE_WITH_CUDA=OFF -DIE_WITH_OPENCL=OFF builds in about a minute).  KIND:
  * a divergence (ie_divergence_parse), ORDER its alpha.  Inputs as
  * infoest-bench's (rows of 128256 float32 logits, p ~ N(0, 2²), q = p +
- * N(0, 0.5²)); ROWS default 256, REPEATS 20.  Prints, per kind, each
- * build's minimum and median in ms, B's median over A's, and the value of
- * row 1 by each (the two should agree to rounding).  Set OMP_NUM_THREADS as
- * for any other run.
+ * N(0, 0.5²)); ROWS default 256, REPEATS 20, COLS 128256 (fewer: rows
+ * that stay in cache, to tell a loop's compute from its memory traffic).
+ * Prints, per kind, each build's minimum and median in ms, B's median over
+ * A's, and the value of row 1 by each (the two should agree to rounding).
+ * Set OMP_NUM_THREADS as for any other run.
  */
 #include <dlfcn.h>
 #include <math.h>
