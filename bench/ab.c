@@ -8,7 +8,8 @@
  *
  * LIB_A, LIB_B: paths of libinfoest.so (a build of each commit: cmake
  * -DIE_WITH_CUDA=OFF -DIE_WITH_OPENCL=OFF builds in about a minute).  KIND:
- * a divergence (ie_divergence_parse), ORDER its alpha.  Inputs as
+ * a divergence (ie_divergence_parse), or entropy-shannon, entropy-renyi,
+ * entropy-tsallis (of p); ORDER its alpha.  Inputs as
  * infoest-bench's (rows of 128256 float32 logits, p ~ N(0, 2²), q = p +
  * N(0, 0.5²)); ROWS default 256, REPEATS 20, COLS 128256 (fewer: rows
  * that stay in cache, to tell a loop's compute from its memory traffic).
@@ -30,6 +31,8 @@ typedef ie_status (*create_fn)(ie_context **, const ie_context_options *);
 typedef ie_status (*divergence_fn)(ie_context *, ie_divergence_kind, const DLTensor *,
                                    const DLTensor *, DLTensor *, const ie_divergence_options *,
                                    ie_summary *);
+typedef ie_status (*entropy_fn)(ie_context *, const DLTensor *, DLTensor *,
+                                const ie_entropy_options *, ie_summary *);
 typedef int (*parse_fn)(const char *);
 typedef void (*destroy_fn)(ie_context *);
 
@@ -37,6 +40,7 @@ typedef struct {
   void *lib;
   ie_context *ctx;
   divergence_fn divergence;
+  entropy_fn entropy;
   parse_fn parse;
 } build;
 
@@ -69,8 +73,9 @@ static int open_build(const char *path, build *b) {
   }
   create_fn create = (create_fn)dlsym(b->lib, "ie_context_create");
   b->divergence = (divergence_fn)dlsym(b->lib, "ie_divergence");
+  b->entropy = (entropy_fn)dlsym(b->lib, "ie_entropy");
   b->parse = (parse_fn)dlsym(b->lib, "ie_divergence_parse");
-  if (!create || !b->divergence || !b->parse || create(&b->ctx, NULL) != IE_OK) {
+  if (!create || !b->divergence || !b->entropy || !b->parse || create(&b->ctx, NULL) != IE_OK) {
     fprintf(stderr, "infoest-ab: %s: not a usable libinfoest\n", path);
     return -1;
   }
@@ -107,9 +112,17 @@ int main(int argc, char **argv) {
   to.data = out, to.ndim = 1, to.dtype.bits = 64;
   for (char *name = strtok(argv[3], ","); name; name = strtok(NULL, ",")) {
     ie_divergence_options opt = {.size = sizeof opt};
+    ie_entropy_options eopt = {.size = sizeof eopt};
     char *order = strchr(name, ':');
-    if (order) *order = 0, opt.alpha = atof(order + 1);
-    const int kind = b[0].parse(name);
+    if (order) *order = 0, opt.alpha = eopt.alpha = atof(order + 1);
+    /* entropy-shannon, entropy-renyi:ORDER, entropy-tsallis:ORDER: of p */
+    const int entropy = strncmp(name, "entropy-", 8) == 0;
+    const int kind = !entropy                            ? b[0].parse(name)
+                     : strcmp(name + 8, "shannon") == 0 ? IE_ENTROPY_SHANNON
+                     : strcmp(name + 8, "renyi") == 0   ? IE_ENTROPY_RENYI
+                     : strcmp(name + 8, "tsallis") == 0 ? IE_ENTROPY_TSALLIS
+                                                        : -1;
+    eopt.kind = (ie_entropy_kind)kind;
     if (kind < 0) {
       fprintf(stderr, "infoest-ab: unknown kind %s\n", name);
       return 2;
@@ -119,7 +132,9 @@ int main(int argc, char **argv) {
       for (int j = 0; j < 2; j++) {
         const int k = r & 1 ? 1 - j : j; /* A first on even repeats, B on odd */
         const double t0 = seconds();
-        const ie_status st = b[k].divergence(b[k].ctx, (ie_divergence_kind)kind, &tp, &tq, &to, &opt, NULL);
+        const ie_status st =
+            entropy ? b[k].entropy(b[k].ctx, &tp, &to, &eopt, NULL)
+                    : b[k].divergence(b[k].ctx, (ie_divergence_kind)kind, &tp, &tq, &to, &opt, NULL);
         if (st != IE_OK) {
           fprintf(stderr, "infoest-ab: %s failed in build %c\n", name, "AB"[k]);
           return 1;

@@ -299,6 +299,55 @@ KL_TARGET float KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm
   return s;
 }
 
+/* Shannon entropy's sums over a chunk that does not hold its row's max:
+ * out = {Σ e^d, Σ e^d·d, max p} with d = (p − rm)·(it + itl) (1/T as two
+ * floats, rows.c's ent_row_f32).  The caller keeps them only where max p <
+ * rm and both sums are finite: a NaN or ±inf entry makes a sum non-finite
+ * (−inf: exp_any's NaN, or AVX2's 0 times d = −inf) or the max +inf. */
+KL_TARGET static inline __attribute__((always_inline)) void
+KL_NAME(ent_loop)(const float *p, int n, float it, float itl, float rm, int scaled, int split,
+                  float out[3]) {
+  const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
+  const vec vit = V_SET1(it), vitl = V_SET1(itl), vm = V_SET1(rm);
+  vec s0 = V_SET1(0.0f), s1 = s0, t0 = s0, t1 = s0, x0 = V_SET1(-INFINITY), x1 = x0;
+#define ENT_BLOCK(I, S, T, X)                                                            \
+  do {                                                                                   \
+    const vec P_ = V_LOAD(p + (I));                                                      \
+    X = V_MAX(X, P_);                                                                    \
+    vec d_ = V_SUB(P_, vm);                                                              \
+    if (split) d_ = V_FMADD(d_, vit, V_MUL(d_, vitl));                                   \
+    else if (scaled) d_ = V_MUL(d_, vit);                                                \
+    const vec e_ = KL_NAME(exp_any)(d_, &k);                                             \
+    S = V_ADD(S, e_);                                                                    \
+    T = V_FMADD(e_, d_, T);                                                              \
+  } while (0)
+  int i = 0;
+  for (; i + 2 * KL_LANES <= n; i += 2 * KL_LANES) {
+    __builtin_prefetch(p + i + 256); /* 1 KB ahead */
+#if KL_LANES == 16
+    __builtin_prefetch(p + i + 272);
+#endif
+    ENT_BLOCK(i, s0, t0, x0);
+    ENT_BLOCK(i + KL_LANES, s1, t1, x1);
+  }
+  for (; i + KL_LANES <= n; i += KL_LANES) ENT_BLOCK(i, s0, t0, x0);
+#undef ENT_BLOCK
+  float s = V_HSUM(V_ADD(s0, s1)), t = V_HSUM(V_ADD(t0, t1)), x = V_HMAX(V_MAX(x0, x1));
+  for (; i < n; i++) { /* the tail, one lane at a time */
+    const float dx = p[i] - rm, d = split ? dx * it + dx * itl : dx * it;
+    const float e = V_FIRST(KL_NAME(exp_any)(V_SET1(d), &k));
+    s += e, t += e * d, x = p[i] > x ? p[i] : x;
+  }
+  out[0] = s, out[1] = t, out[2] = x;
+}
+
+KL_TARGET void KL_NAME(ie__ent_chunk)(const float *p, int n, float it, float itl, float rm,
+                                      float out[3]) {
+  if (itl != 0.0f) KL_NAME(ent_loop)(p, n, it, itl, rm, 1, 1, out);
+  else if (it != 1.0f) KL_NAME(ent_loop)(p, n, it, itl, rm, 1, 0, out);
+  else KL_NAME(ent_loop)(p, n, it, itl, rm, 0, 0, out);
+}
+
 #undef KL_BLOCK
 #undef KL_BLOCK_ONE
 #undef KL_NAME

@@ -303,10 +303,27 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
   const float al = (float)alpha, am1 = (float)(alpha - 1);
   one_state a = {-INFINITY, 0, 0, 0, 0};
   float rm = -INFINITY, buf[CHUNK], te[CHUNK], tv[CHUNK];
+#if IE_HAVE_AVX2_KL
+  const int simd = shannon ? cpu_simd() : 0;
+#endif
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = row_chunk_f32(x, r, i0, n, buf);
     if (!pp) return -1;
+#if IE_HAVE_AVX2_KL
+    if (simd && i0 > 0) {
+      /* a chunk below the running max (the usual one): its Shannon sums in
+       * one vector loop, in float (its terms are all < 1, none near S's
+       * leading 1); others are taken below */
+      float o[3];
+      if (simd == 2) ie__ent_chunk_avx512(pp, n, it, itl, rm, o);
+      else ie__ent_chunk_avx2(pp, n, it, itl, rm, o);
+      if (o[2] < rm && isfinite(o[0]) && isfinite(o[1])) {
+        a.s += o[0], a.t += o[1];
+        continue;
+      }
+    }
+#endif
     float cm;
     if (scan_f32(pp, n, &cm)) return -1;
     if (cm > rm) {

@@ -37,10 +37,16 @@ void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp
                        float c, float k, int want, float out[6], float *ep, float *eq);
 /* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
-/* The same two, 16 lanes at a time. */
+/* Over p[0..n) (f32 logits): out = {Σ e^d, Σ e^d·d, max p}, d = (p − rm)·(it
+ * + itl), Shannon entropy's sums for a chunk below its row's max rm.  Only
+ * meaningful where max p < rm and both sums are finite (else the caller
+ * takes the chunk its own way). */
+void ie__ent_chunk_avx2(const float *p, int n, float it, float itl, float rm, float out[3]);
+/* The same three, 16 lanes at a time. */
 void ie__kl_chunk_avx512(const float *p, const float *q, int n, float it, float rp, float rq,
                          float c, float k, int want, float out[6], float *ep, float *eq);
 float ie__lse_chunk_avx512(const float *p, int n, float it, float rm);
+void ie__ent_chunk_avx512(const float *p, int n, float it, float itl, float rm, float out[3]);
 #else
 #define IE_HAVE_AVX2_KL 0
 #endif
