@@ -12,7 +12,8 @@
  * entropy-tsallis (of p); ORDER its alpha.  Inputs as
  * infoest-bench's (rows of 128256 float32 logits, p ~ N(0, 2²), q = p +
  * N(0, 0.5²)); ROWS default 256, REPEATS 20, COLS 128256 (fewer: rows
- * that stay in cache, to tell a loop's compute from its memory traffic).
+ * that stay in cache, to tell a loop's compute from its memory traffic),
+ * DTYPE f32 (f16, bf16: the same values rounded, bf16 truncated).
  * Prints, per kind, each build's minimum and median in ms, B's median over
  * A's, and the value of row 1 by each (the two should agree to rounding).
  * Set OMP_NUM_THREADS as for any other run.
@@ -84,14 +85,17 @@ static int open_build(const char *path, build *b) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS]]]\n");
+    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS [DTYPE]]]]\n");
     return 2;
   }
   const int64_t rows = argc > 4 ? atoll(argv[4]) : 256;
   const int64_t cols = argc > 6 ? atoll(argv[6]) : 128256;
   const int repeats = argc > 5 ? atoi(argv[5]) : 20;
-  if (rows < 2 || repeats < 1 || cols < 1) {
-    fprintf(stderr, "infoest-ab: ROWS must be at least 2, REPEATS and COLS at least 1\n");
+  const char *dtype = argc > 7 ? argv[7] : "f32";
+  const int half = strcmp(dtype, "f16") == 0, bf16 = strcmp(dtype, "bf16") == 0;
+  if (rows < 2 || repeats < 1 || cols < 1 || !(half || bf16 || strcmp(dtype, "f32") == 0)) {
+    fprintf(stderr, "infoest-ab: ROWS must be at least 2, REPEATS and COLS at least 1, "
+                    "DTYPE f32, bf16 or f16\n");
     return 2;
   }
   build b[2];
@@ -109,6 +113,21 @@ int main(int argc, char **argv) {
   DLTensor tp = {.data = p, .device = {kDLCPU, 0}, .ndim = 2, .dtype = {kDLFloat, 32, 1}, .shape = shape};
   DLTensor tq = tp, to = tp;
   tq.data = q;
+  if (half || bf16) { /* the same values as 16-bit floats, in place (the first half of p, q) */
+    uint16_t *hp = (uint16_t *)p, *hq = (uint16_t *)q;
+    for (size_t i = 0; i < n; i++) {
+      if (half) {
+        const _Float16 a = (_Float16)p[i], c = (_Float16)q[i];
+        memcpy(hp + i, &a, 2), memcpy(hq + i, &c, 2);
+      } else {
+        uint32_t a, c;
+        memcpy(&a, p + i, 4), memcpy(&c, q + i, 4);
+        hp[i] = (uint16_t)(a >> 16), hq[i] = (uint16_t)(c >> 16); /* truncated */
+      }
+    }
+    tp.dtype.code = tq.dtype.code = half ? kDLFloat : kDLBfloat;
+    tp.dtype.bits = tq.dtype.bits = 16;
+  }
   to.data = out, to.ndim = 1, to.dtype.bits = 64;
   for (char *name = strtok(argv[3], ","); name; name = strtok(NULL, ",")) {
     ie_divergence_options opt = {.size = sizeof opt};

@@ -5,6 +5,7 @@
 #include "rows_avx2.h"
 
 #if IE_HAVE_AVX2_KL
+#include "convert.h"
 #include <immintrin.h>
 
 #define KL_TARGET __attribute__((target("avx2,fma")))
@@ -51,9 +52,20 @@ KL_TARGET static float hsum8(__m256 v) {
 
 int ie__kl_avx2_usable(void) {
   const char *off = getenv("IE_CPU_NO_AVX2"); /* tests of the portable loops */
+  /* (F16C too: every CPU with AVX2 has it; the row kernels' f16 widening) */
   if (off && off[0] == '1') return 0;
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+}
+
+/* F16C's VCVTPH2PS: exact for every f16 value, as ie__half_to_float. */
+__attribute__((target("avx2,f16c"))) void ie__half_to_float_f16c(const uint16_t *h, float *out,
+                                                                 int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+  for (; i < n; i++) out[i] = ie__half_to_float(h[i]);
 }
 
 #endif

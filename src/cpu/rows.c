@@ -213,6 +213,12 @@ static const float *row_chunk_f32(const ie_mat *x, int64_t r, int64_t i0, int n,
   }
   case IE_DT_F16: {
     const uint16_t *h = (const uint16_t *)base + at;
+#if IE_HAVE_AVX2_KL
+    if (cpu_simd()) { /* F16C: a third of an f16 row's time went to this loop */
+      ie__half_to_float_f16c(h, buf, n);
+      return buf;
+    }
+#endif
     for (int i = 0; i < n; i++) buf[i] = ie__half_to_float(h[i]);
     return buf;
   }
@@ -437,7 +443,7 @@ static double kl_fast_value(const ie_rowargs *ra, const two_state *st) {
 }
 
 /* The raw maxima of a chunk; 1 if it holds NaN or ±inf. */
-static int kl_scan(const float *restrict pp, const float *restrict qq, int n, float *cp, float *cq) {
+IE_INLINE int kl_scan(const float *restrict pp, const float *restrict qq, int n, float *cp, float *cq) {
   float mp = -INFINITY, mq = -INFINITY, lo = INFINITY;
   int bad = 0;
 #pragma omp simd reduction(max : mp, mq) reduction(min : lo) reduction(| : bad)

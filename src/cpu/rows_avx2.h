@@ -6,17 +6,21 @@
 #ifndef IE_CPU_ROWS_AVX2_H
 #define IE_CPU_ROWS_AVX2_H
 
+#include <stdint.h>
+
 /* The sums a KL-family chunk needs (rows.c, two_row_f32). */
 enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4, IE_KL_STORE = 8 };
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define IE_HAVE_AVX2_KL 1
-/* 1 if this CPU has AVX2 and FMA, and IE_CPU_NO_AVX2=1 is not set in the
- * environment (the tests use it to run the portable loops). */
+/* 1 if this CPU has AVX2, FMA and F16C, and IE_CPU_NO_AVX2=1 is not set in
+ * the environment (the tests use it to run the portable loops). */
 int ie__kl_avx2_usable(void);
 /* 1 if it also has AVX-512F, and IE_CPU_NO_AVX512=1 is not set (the tests
  * use it to run the AVX2 loops on such a CPU). */
 int ie__kl_avx512_usable(void);
+/* f16 bits h[0..n) to float (where ie__kl_avx2_usable). */
+void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
  * {Σ e1, Σ e2, t1, t2, max p, max q}, where e1 = e^{(p − rp)·it},
  * e2 = e^{(q − rq)·it} and `want` picks
