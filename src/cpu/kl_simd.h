@@ -148,7 +148,9 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
  * e^x is exp_any's 2^n·(1 + r + h·r²), h the polynomial's upper part: where
  * n = 0 (|x| < ln2/2, where e^x − 1 − x would cancel), r = x and φ = h·r²
  * exactly; elsewhere (e^x − 1) − x, whose e^x − 1 is exact for n = ±1
- * (Sterbenz).
+ * (Sterbenz).  Jeffreys (t1 and t2) takes both from the same e^x:
+ * e2·φ(−L) = (e1/k)·ψ, ψ = 1 − e^x·(1 − x), which is r²·(1 − h·(1 − r))
+ * where n = 0.
  *
  * e1 is taken times 2^40 (KL_ONE_SCALE, in the coefficients): so its
  * product with e^x keeps float's precision down to e1 = e^{−115}.  Below,
@@ -175,16 +177,22 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
     h_ = V_FMADD(h_, r_, k.c3);                                                          \
     h_ = V_FMADD(h_, r_, k.c2);                                                          \
     const vec ex_ = V_EXP2N(V_ADD(V_FMADD(h_, r2_, r_), k.one), t_, n_);                 \
-    const vec phi_ = V_BLEND(V_EQ(n_, zero), V_SUB(V_SUB(ex_, k.one), x_), V_MUL(h_, r2_)); \
+    const vmask n0_ = V_EQ(n_, zero);                                                    \
+    const vec phi_ = V_BLEND(n0_, V_SUB(V_SUB(ex_, k.one), x_), V_MUL(h_, r2_));         \
     sm = V_ADD(sm, em_);                                                                 \
     so = V_FMADD(em_, V_MUL(ex_, vxf), so);                                              \
     st = V_FMADD(em_, phi_, st);                                                         \
+    if (both) {                                                                          \
+      const vec psi_ = V_BLEND(n0_, V_FMADD(ex_, x_, V_SUB(k.one, ex_)),                 \
+                               V_MUL(r2_, V_FMADD(h_, V_SUB(r_, k.one), k.one)));        \
+      su = V_FMADD(em_, psi_, su);                                                       \
+    }                                                                                    \
   } while (0)
 #endif
 
 /* The loop, inlined for each set of sums, with the temperature factor and
  * without it (it = 1, the usual case, saves three multiplies), and with one
- * exp a pair (KL_BLOCK_ONE: `one`, t1 or t2 alone) or two. */
+ * exp a pair (KL_BLOCK_ONE: `one`, the KL family but cross-entropy) or two. */
 KL_TARGET static inline __attribute__((always_inline)) void
 KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, float rq, float c,
                  float kr, int want, int scaled, int one, float out[6], float *ep, float *eq) {
@@ -198,11 +206,11 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
 #if KL_EXP2N_ANY_N
   /* KL_BLOCK_ONE's: m the one exp's row (q for t2), x = −L (L for t2), and
    * the other row's exp e^{(o − ro)·it} = s·e^{(m − rm)·it}·e^x·xf */
-  const int rev = want == IE_KL_T2;
+  const int rev = want == IE_KL_T2, both = want == (IE_KL_T1 | IE_KL_T2);
   const KL_NAME(exp_consts) ks = KL_NAME(exp_consts_make)(KL_ONE_SCALE);
   const vec vrm = rev ? vrq : vrp, vxc = V_SET1(rev ? -c : c), zero = V_SET1(0.0f);
   const vec vxf = V_SET1(rev ? kr / KL_ONE_SCALE : 1 / (kr * KL_ONE_SCALE));
-  vec sm = zero, so = zero, st = zero;
+  vec sm = zero, so = zero, st = zero, su = zero;
 #define KL_STEP(I)                                                                       \
   do {                                                                                   \
     if (one) KL_BLOCK_ONE(I);                                                            \
@@ -233,6 +241,7 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     const vec back = V_SET1(1 / KL_ONE_SCALE);
     if (rev) sq = V_MUL(sm, back), sp = so, t2 = V_MUL(st, back);
     else sp = V_MUL(sm, back), sq = so, t1 = V_MUL(st, back);
+    if (both) t2 = V_MUL(su, vxf); /* e1/k = s·e1·xf */
   }
 #endif
   float s[6] = {V_HSUM(sp), V_HSUM(sq), V_HSUM(t1), V_HSUM(t2), V_HMAX(xp), V_HMAX(xq)};
@@ -265,7 +274,7 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
     KL_WANT(IE_KL_STORE, 0)
     KL_WANT(IE_KL_T1, KL_EXP2N_ANY_N)
     KL_WANT(IE_KL_T2, KL_EXP2N_ANY_N)
-    KL_WANT(IE_KL_T1 | IE_KL_T2, 0)
+    KL_WANT(IE_KL_T1 | IE_KL_T2, KL_EXP2N_ANY_N)
     KL_WANT(IE_KL_CE, 0)
   default:
     for (int j = 0; j < 6; j++) out[j] = NAN; /* not a set the kernel asks for */
@@ -274,7 +283,7 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
 #if KL_EXP2N_ANY_N
   /* one exp's sums not finite (e^x past float's range, or a bad entry):
    * the chunk again with two (which finds a bad entry as it always did) */
-  if ((want == IE_KL_T1 || want == IE_KL_T2) &&
+  if ((want & (IE_KL_T1 | IE_KL_T2)) &&
       !(isfinite(out[0]) && isfinite(out[1]) && isfinite(out[2]) && isfinite(out[3]))) {
     if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, want, 0, 0, out, ep, eq);
     else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, want, 1, 0, out, ep, eq);
