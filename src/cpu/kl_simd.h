@@ -154,9 +154,9 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
  *
  * e1 is taken times 2^40 (KL_ONE_SCALE, in the coefficients): so its
  * product with e^x keeps float's precision down to e1 = e^{−115}.  Below,
- * e2's error is under 2^{−150}·e^{88.7}/(k·2^40) (k ≥ 1/n for the caller's
- * references), and where e1 is 0, e2 < e^{−131 + 88.7}/k: terms far below a
- * float sum's last digit (the sums are ≥ 1).  Where e^x passes float's
+ * e2's error is under 2^{−150}·e^{88.7}/(k·2^40), and where e1 is 0, e2 <
+ * e^{−131 + 88.7}/k: with the caller's k near Sp/Sq ≥ 1/(the row's length),
+ * terms far below a float sum's last digit (the sums are ≥ 1).  Where e^x passes float's
  * range (x > 88.7: p and q far apart) the sums are not finite, and
  * ie__kl_chunk takes the chunk again with two exps. */
 #define KL_ONE_SCALE 0x1p40f
