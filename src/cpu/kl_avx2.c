@@ -52,9 +52,9 @@ KL_TARGET static float hsum8(__m256 v) {
 
 int ie__kl_avx2_usable(void) {
   const char *off = getenv("IE_CPU_NO_AVX2"); /* tests of the portable loops */
-  /* (F16C too: every CPU with AVX2 has it; the row kernels' f16 widening) */
   if (off && off[0] == '1') return 0;
   __builtin_cpu_init();
+  /* (F16C too, for the row kernels' f16 widening: CPUs with AVX2 have it) */
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
          __builtin_cpu_supports("f16c");
 }

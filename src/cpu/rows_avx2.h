@@ -1,7 +1,8 @@
 /*
- * rows_avx2.h — PRIVATE.  The vector inner sums of the f32 KL-family row
- * kernel (kl_simd.h, built for AVX2/FMA in kl_avx2.c and for AVX-512F in
- * kl_avx512.c), on x86-64 with GCC or clang.
+ * rows_avx2.h — PRIVATE.  The vector inner sums of the f32 row kernels
+ * (the KL family, logsumexp, Shannon entropy: kl_simd.h, built for AVX2/FMA
+ * in kl_avx2.c and for AVX-512F in kl_avx512.c) and their f16 widening, on
+ * x86-64 with GCC or clang.
  */
 #ifndef IE_CPU_ROWS_AVX2_H
 #define IE_CPU_ROWS_AVX2_H
