@@ -6,6 +6,7 @@
 
 #if IE_HAVE_AVX2_KL
 #include "convert.h"
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define KL_TARGET __attribute__((target("avx2,fma")))
@@ -54,9 +55,11 @@ int ie__kl_avx2_usable(void) {
   const char *off = getenv("IE_CPU_NO_AVX2"); /* tests of the portable loops */
   if (off && off[0] == '1') return 0;
   __builtin_cpu_init();
-  /* (F16C too, for the row kernels' f16 widening: CPUs with AVX2 have it) */
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
+  /* (F16C too, for the row kernels' f16 widening: CPUs with AVX2 have it;
+   * CPUID, as clang's __builtin_cpu_supports does not name it) */
+  unsigned a, b, c, d;
+  const int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 }
 
 /* F16C's VCVTPH2PS: exact for every f16 value, as ie__half_to_float. */
