@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,83 @@ ParameterizedTest(bparam *bp, bad_values, all, .timeout = 120) {
   cr_expect(ie_errcode(ctx) == IE_OK, "[%s] errcode not reset by a good call", bn);
   cr_expect(strcmp(ie_errmsg(ctx), "not an error") == 0, "[%s] errmsg after success: \"%s\"", bn,
             ie_errmsg(ctx));
+  ie_context_destroy(ctx);
+}
+
+/* Rows of several chunks: the CPU's fast loops (one exp a pair for the KL
+ * family, Shannon entropy's and TV's own loops) take the chunks after the
+ * first on their own; a NaN or +inf there must still give IE_NONFINITE
+ * naming the row, and a −inf logit there a value equal to the one with that
+ * logit far below the rest (−1e4), or +inf where it makes q 0 under p > 0. */
+enum { LB = 4, LV = 1500, LBAD = 2, LCOL = 1100 };
+
+static ie_status long_call(ie_context *ctx, int op, DLTensor *x, DLTensor *y, DLTensor *o) {
+  static const ie_divergence_kind kinds[] = {IE_DIV_KL, IE_DIV_REVERSE_KL, IE_DIV_JEFFREYS,
+                                             IE_DIV_TV, IE_DIV_JS};
+  if (op == 0) return ie_entropy(ctx, x, o, NULL, NULL);
+  if (op == 1) return ie_logsumexp(ctx, x, o, NULL);
+  return ie_divergence(ctx, kinds[op - 2], x, y, o, NULL, NULL);
+}
+
+ParameterizedTestParameters(bad_values, past_first_chunk) { return backend_params(); }
+
+ParameterizedTest(bparam *bp, bad_values, past_first_chunk, .timeout = 120) {
+  ie_backend b = (ie_backend)bp->backend;
+  const char *bn = ie_backend_name(b);
+  static const char *ops[] = {"entropy", "logsumexp", "kl", "reverse-kl", "jeffreys", "tv", "js"};
+  const DLDataType dts[] = {TC_F32, TC_F16, TC_BF16};
+  ie_context *ctx = tc_context(b);
+  for (int di = 0; di < 3; di++)
+    for (int op = 0; op < 7; op++)
+      for (int how = 0; how < 3; how++) { /* NaN, +inf, −inf; in p, then (divergences) q */
+        for (int side = 0; side < (op >= 2 ? 2 : 1); side++) {
+          const DLDataType dt = dts[di];
+          const size_t es = tc_dtype_size(dt), n = (size_t)LB * LV;
+          void *x = malloc(n * es), *y = malloc(n * es);
+          for (size_t k = 0; k < n; k++) {
+            const double v = 3 * sin(0.37 * (double)k) - 1e-3 * (double)(k % LV);
+            tc_set(x, dt, k, v);
+            tc_set(y, dt, k, v + 0.4 * cos(1.3 * (double)k));
+          }
+          double pr[LB], ref[LB];
+          tc_tensor X, Y, O;
+          tc_tensor_2d(&X, x, dt, LB, LV, 0);
+          tc_tensor_2d(&Y, y, dt, LB, LV, 0);
+          tc_tensor_1d(&O, how == 2 ? ref : pr, tc_rowdt, LB);
+          void *t = side ? y : x;
+          const size_t at = (size_t)LBAD * LV + LCOL;
+          if (how == 2) { /* the reference: the logit far below the rest */
+            tc_set(t, dt, at, -1e4);
+            cr_expect(long_call(ctx, op, &X.t, &Y.t, &O.t) == IE_OK, "[%s] %s reference: %s", bn,
+                      ops[op], ie_errmsg(ctx));
+            tc_tensor_1d(&O, pr, tc_rowdt, LB);
+          }
+          tc_set(t, dt, at, how == 0 ? NAN : how == 1 ? INFINITY : -INFINITY);
+          const ie_status st = long_call(ctx, op, &X.t, &Y.t, &O.t);
+          if (how < 2) {
+            cr_expect(st == IE_NONFINITE && has_number(ie_errmsg(ctx), LBAD),
+                      "[%s] %s, %s at row %d col %d of %s: %s, \"%s\"", bn, ops[op],
+                      how ? "+inf" : "NaN", LBAD, LCOL, side ? "q" : "p", ie_status_name(st),
+                      ie_errmsg(ctx));
+          } else {
+            cr_expect(st == IE_OK, "[%s] %s, -inf: %s (%s)", bn, ops[op], ie_status_name(st),
+                      ie_errmsg(ctx));
+            /* q = 0 where p > 0 (KL's q, reverse KL's p, either for Jeffreys): +inf */
+            const int infinite = (op == 2 && side) || (op == 3 && !side) || op == 4;
+            for (int r = 0; r < LB && st == IE_OK; r++) {
+              const double g = tc_get(pr, tc_rowdt, (size_t)r), e = tc_get(ref, tc_rowdt, (size_t)r);
+              if (infinite && r == LBAD)
+                cr_expect(isinf(g) && g > 0, "[%s] %s, -inf in %s row %d: %.10g, not +inf", bn,
+                          ops[op], side ? "q" : "p", r, g);
+              else cr_expect(fabs(g - e) <= 1e-5 * fabs(e) + 1e-6,
+                        "[%s] %s (dtype %d/%d), -inf in %s row %d: %.10g, with -1e4 %.10g", bn,
+                        ops[op], dt.code, dt.bits, side ? "q" : "p", r, g, e);
+            }
+          }
+          free(x);
+          free(y);
+        }
+      }
   ie_context_destroy(ctx);
 }
 
