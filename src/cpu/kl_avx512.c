@@ -20,6 +20,7 @@ typedef __mmask16 vmask;
 #define V_MUL _mm512_mul_ps
 #define V_MAX _mm512_max_ps
 #define V_XOR(a, b) _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
+#define V_OR(a, b) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
 #define V_FMADD _mm512_fmadd_ps
 #define V_FMSUB _mm512_fmsub_ps
 #define V_FNMADD _mm512_fnmadd_ps
@@ -27,6 +28,7 @@ typedef __mmask16 vmask;
 #define V_EQ(a, b) _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ)
 #define V_BLEND(m, a, b) _mm512_mask_blend_ps(m, a, b)
 #define V_FIRST _mm512_cvtss_f32
+#define V_RCP _mm512_rcp14_ps /* 2^-14 relative */
 #define V_HSUM _mm512_reduce_add_ps
 #define V_HMAX _mm512_reduce_max_ps
 /* p·2^n for any n (VSCALEFPS): one operation, and no clamp on exp's argument */

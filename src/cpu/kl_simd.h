@@ -9,13 +9,14 @@
  *
  * The includer defines, for its ISA: KL_TARGET (the function attribute),
  * KL_SUFFIX (the name suffix), vec / vmask and the operations
- *   V_SET1 V_LOAD V_STORE V_ADD V_SUB V_MUL V_MAX V_XOR
+ *   V_SET1 V_LOAD V_STORE V_ADD V_SUB V_MUL V_MAX V_XOR V_OR
  *   V_FMADD(a,b,c) = a·b + c   V_FMSUB = a·b − c   V_FNMADD = c − a·b
- *   V_LT(a,b) (a mask)  V_BLEND(m, a, b) (b where m)  V_FIRST (lane 0)
+ *   V_RCP (1/x to 2^-12 or better)   V_LT(a,b) (a mask)
+ *   V_BLEND(m, a, b) (b where m)  V_FIRST (lane 0)
  *   V_HSUM V_HMAX (across lanes)  V_EXP2N(p, t, n) (p·2^n, see exp_any)
  * and KL_LANES; KL_EXP2N_ANY_N 1 where V_EXP2N takes any n (AVX-512's
- * VSCALEFPS: 0 below float's range, inf above), 0 where it needs
- * n + 127 in [0, 254] (the exponent bits of t).
+ * VSCALEFPS: 0 below float's range, inf above; V_EQ too, for the one-exp
+ * loop), 0 where it needs n + 127 in [0, 254] (the exponent bits of t).
  *
  * e^x as in vmath.h's expf_fast: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a
  * degree-6 minimax polynomial, 2^n by the ISA's V_EXP2N.  What makes the
@@ -355,6 +356,70 @@ KL_TARGET void KL_NAME(ie__ent_chunk)(const float *p, int n, float it, float itl
   if (itl != 0.0f) KL_NAME(ent_loop)(p, n, it, itl, rm, 1, 1, out);
   else if (it != 1.0f) KL_NAME(ent_loop)(p, n, it, itl, rm, 1, 0, out);
   else KL_NAME(ent_loop)(p, n, it, itl, rm, 0, 0, out);
+}
+
+/* JS's pass 2 over whole blocks of a chunk, from pass 1's exps (rows.c,
+ * pass2_f32; β and 1 − β ≤ 0.55).  With b the larger of p, q and m the
+ * smaller, w_b and w_m their weights (β for p, 1 − β for q), the mixture
+ * M = w_b·b + w_m·m = b + w_m·(m − b) and a = log(m/b) = −|δ|, the term
+ *   w_b·b·log(b/M) + w_m·m·log(m/M) = w_m·m·a − M·l,  l = log(M/b),
+ * and l = 2·atanh(s), s = (M − b)/(M + b) = w_m·(m − b)/(2b + w_m·(m − b)),
+ * s in (−0.38, 0], by a minimax polynomial in s² (3e-8 relative).  So a
+ * pair takes one reciprocal (RCP and a Newton step) where js_sides takes an
+ * exp and a division: m − b comes from the exps, not from b·expm1(a), where
+ * |a| ≥ 1/16.  Their rounding (a few ulps of p and q, and of the chunk's
+ * factors kp, kq: the same for every pair) is an absolute error of l, so
+ * those terms are off by about 1e-7 of Σ b at most, under SPEC's 1e-6
+ * absolute.  Closer pairs, whose terms (of order b·a²) that error would
+ * swamp, take b·expm1(a) from a's Taylor polynomial (to a^4: its error,
+ * b·|a|·a^4/120, is below the exps' at |a| = 1/16), so that a student near
+ * its teacher keeps its digits; identical
+ * rows give a = 0, exactly 0.  A pair with p = q = 0 (exps below float's
+ * range) gives 0: the denominator is kept ≥ FLT_MIN. */
+KL_TARGET float KL_NAME(ie__js_chunk)(const float *p, const float *q, const float *e1,
+                                      const float *e2, int n, const ie_js_consts *jc) {
+  const vec it = V_SET1(jc->it), dr = V_SET1(jc->dr), dls = V_SET1(jc->dls);
+  const vec kp = V_SET1(jc->kp), kq = V_SET1(jc->kq);
+  const vec wq = V_SET1(jc->be), wp = V_SET1(jc->be1), nwp = V_SET1(-jc->be1);
+  const vec zero = V_SET1(0.0f), one = V_SET1(1.0f), two = V_SET1(2.0f), sign = V_SET1(-0.0f);
+  const vec tiny = V_SET1(0x1p-126f), near = V_SET1(-1.0f / 16);
+  const vec e2c = V_SET1(0.5f), e3 = V_SET1(1.0f / 6), e4 = V_SET1(1.0f / 24);
+  /* 2·atanh(s)/s in z = s², z ≤ 0.1444 */
+  const vec c0 = V_SET1(2.0f), c1 = V_SET1(0.6666558f), c2 = V_SET1(0.40059126f);
+  const vec c3 = V_SET1(0.2746518f), c4 = V_SET1(0.30387282f);
+  vec acc0 = zero, acc1 = zero;
+#define JS_BLOCK(I, ACC)                                                                 \
+  do {                                                                                   \
+    const vec d_ = V_FMSUB(V_SUB(V_SUB(V_LOAD(q + (I)), V_LOAD(p + (I))), dr), it, dls); \
+    const vmask qb_ = V_LT(zero, d_); /* q the larger: m = p, w_m = β */                \
+    const vec pe_ = V_MUL(V_LOAD(e1 + (I)), kp), qe_ = V_MUL(V_LOAD(e2 + (I)), kq);      \
+    const vec b_ = V_BLEND(qb_, pe_, qe_), wm_ = V_BLEND(qb_, wp, wq);                   \
+    const vec a_ = V_OR(d_, sign), wmb_ = V_MUL(wm_, b_);                                \
+    vec x_ = V_FMADD(e4, a_, e3); /* expm1(a)/a */                                       \
+    x_ = V_FMADD(x_, a_, e2c);                                                           \
+    x_ = V_FMADD(x_, a_, one);                                                           \
+    /* w_m·(m − b): from a near 0, else from the exps */                                 \
+    const vec num_ = V_BLEND(V_LT(near, a_), V_MUL(V_SUB(pe_, qe_), V_BLEND(qb_, nwp, wq)), \
+                             V_MUL(wmb_, V_MUL(x_, a_)));                                 \
+    const vec den_ = V_MAX(V_FMADD(two, b_, num_), tiny);                                \
+    vec r_ = V_RCP(den_);                                                                \
+    r_ = V_FMADD(r_, V_FNMADD(den_, r_, one), r_); /* Newton */                          \
+    const vec s_ = V_MUL(num_, r_), z_ = V_MUL(s_, s_);                                  \
+    vec l_ = V_FMADD(c4, z_, c3);                                                        \
+    l_ = V_FMADD(l_, z_, c2);                                                            \
+    l_ = V_FMADD(l_, z_, c1);                                                            \
+    l_ = V_MUL(V_FMADD(l_, z_, c0), s_);                                                 \
+    ACC = V_FMADD(V_ADD(wmb_, num_), a_, ACC); /* w_m·m·a */                             \
+    ACC = V_FNMADD(V_ADD(b_, num_), l_, ACC);                   /* − M·l */              \
+  } while (0)
+  int i = 0;
+  for (; i + 2 * KL_LANES <= n; i += 2 * KL_LANES) {
+    JS_BLOCK(i, acc0);
+    JS_BLOCK(i + KL_LANES, acc1);
+  }
+  for (; i + KL_LANES <= n; i += KL_LANES) JS_BLOCK(i, acc0);
+#undef JS_BLOCK
+  return V_HSUM(V_ADD(acc0, acc1));
 }
 
 #undef KL_BLOCK

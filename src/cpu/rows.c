@@ -576,6 +576,7 @@ typedef struct {
   float rp, rq, dr, lsp, lsq, dls, be, be1, gal;
   int qform;
   ie_divergence_kind k;
+  int simd; /* cpu_simd() */
 } pass2_consts;
 
 /* The power family's terms for one pair (pass2_chunk), p and q given (taken
@@ -609,17 +610,23 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
     /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
      * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
     if (e1) { /* (keeps_exps: β in [0.45, 0.55]) */
+      int i0 = 0; /* whole vector blocks: ie__js_chunk's terms, with no exp */
+#if IE_HAVE_AVX2_KL
+      const ie_js_consts jc = {it, dr, dls, kp, kq, be, be1};
+      if (pc->simd == 2) c1 = ie__js_chunk_avx512(pp, qq, e1, e2, n, &jc), i0 = n - n % 16;
+      else if (pc->simd == 1) c1 = ie__js_chunk_avx2(pp, qq, e1, e2, n, &jc), i0 = n - n % 8;
+#endif
       /* the terms, then their sum: a reduction in the same loop runs out
        * of vector registers and goes through memory */
       float t[CHUNK];
 #pragma omp simd
-      for (int i = 0; i < n; i++) {
+      for (int i = i0; i < n; i++) {
         const float d = ((qq[i] - pp[i]) - dr) * it - dls;
         const int le = d <= 0;
         t[i] = js_sides(le ? e1[i] * kp : e2[i] * kq, le ? d : -d, le ? be1 : be, le ? be : be1, 1);
       }
 #pragma omp simd reduction(+ : c1)
-      for (int i = 0; i < n; i++) c1 += t[i];
+      for (int i = i0; i < n; i++) c1 += t[i];
     } else if (be <= 0.55f && be1 <= 0.55f) {
 #pragma omp simd reduction(+ : c1)
       for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 1);
@@ -780,7 +787,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
    * of log Sp common to all p cancels in its normalisation) */
   const float lsp = (float)log(st->sp), lsq = (float)log(st->sq), dls = lsq - lsp;
   const ie_divergence_kind k = ra->div;
-  const pass2_consts pc = {rp, rq, dr, lsp, lsq, dls, be, be1, gal, qform, k};
+  const pass2_consts pc = {rp, rq, dr, lsp, lsq, dls, be, be1, gal, qform, k, cpu_simd()};
   /* TV and Cauchy–Schwarz take pass 2 from pass 1's exps alone: no logits
    * to read (TV's pass 2 is bound by memory: two streams, not four) */
   const int logits = !store || !(k == IE_DIV_TV || k == IE_DIV_CAUCHY_SCHWARZ);
@@ -812,7 +819,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     s1 += c1, s2 += c2, s3 += c3, s4 += c4;
   }
   switch (k) {
-  case IE_DIV_JS:
+  case IE_DIV_JS: return s1 < 0 ? 0 : s1; /* (terms each ≥ 0: below is rounding of a 0; NaN stays) */
   case IE_DIV_CHI2: return s1;
   case IE_DIV_TV:
   case IE_DIV_HELLINGER: return 0.5 * s1;

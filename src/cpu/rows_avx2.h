@@ -47,7 +47,18 @@ float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
  * meaningful where max p < rm and both sums are finite (else the caller
  * takes the chunk its own way). */
 void ie__ent_chunk_avx2(const float *p, int n, float it, float itl, float rm, float out[3]);
-/* The same three, 16 lanes at a time. */
+/* JS's pass 2 from pass 1's exps (rows.c, pass2_f32, β in [0.45, 0.55]):
+ * p = kp·e1, q = kq·e2 and δ = ((q − p) − dr)·it − dls from the logits. */
+typedef struct {
+  float it, dr, dls, kp, kq, be, be1;
+} ie_js_consts;
+/* Σ of JS's terms over the first n − n % 8 pairs of p, q, e1, e2 (n − n % 16
+ * for the AVX-512 sum), the caller taking the rest. */
+float ie__js_chunk_avx2(const float *p, const float *q, const float *e1, const float *e2, int n,
+                        const ie_js_consts *jc);
+/* The same four, 16 lanes at a time. */
+float ie__js_chunk_avx512(const float *p, const float *q, const float *e1, const float *e2, int n,
+                          const ie_js_consts *jc);
 void ie__kl_chunk_avx512(const float *p, const float *q, int n, float it, float rp, float rq,
                          float c, float k, int want, float out[6], float *ep, float *eq);
 float ie__lse_chunk_avx512(const float *p, int n, float it, float rm);
