@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""acc.py INFOEST...: the KL family and TV of each build (its command line) against
-float64 NumPy on language-model-like rows; prints the worst |error|/tolerance."""
+"""acc.py INFOEST...: each kind of KINDS (default: the KL family and TV; `js:0.45`
+a kind with its β or α) of each build (its command line) against float64 NumPy
+on language-model-like rows; prints the worst |error|/tolerance."""
 import os, sys, subprocess, tempfile, numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests"))
 import stress_rows as sr, gen_vectors as gv
 bins = sys.argv[1:]
-kinds = ["kl", "reverse-kl", "jeffreys", "tv"]
+kinds = os.environ.get("KINDS", "kl,reverse-kl,jeffreys,tv").split(",")
 worst = {b: {k: 0.0 for k in kinds} for b in bins}
 neg = {b: 0 for b in bins}
 with tempfile.TemporaryDirectory() as tmp:
@@ -23,10 +24,13 @@ with tempfile.TemporaryDirectory() as tmp:
             fp, fq = tmp + "/p.npy", tmp + "/q.npy"; np.save(fp, sa); np.save(fq, sb)
         lp, lq = gv.log_probs(va, "logits", T), gv.log_probs(vb, "logits", T)
         for k in kinds:
-            exp = sr.div_ref(k, None, lp, lq)
+            name, _, par = k.partition(":")
+            par = float(par) if par else None
+            exp = sr.div_ref(name, par, lp, lq)
+            flag = [] if par is None else ["--beta" if name == "js" else "--alpha", repr(par)]
             for bn in bins:
                 out = tmp + "/o.npy"
-                r = subprocess.run([bn, "divergence", "--kind", k, "--p", fp, "--q", fq, "--temperature", repr(T), "--backend", "cpu", "--out", out, "--no-progress"], capture_output=True, text=True)
+                r = subprocess.run([bn, "divergence", "--kind", name, *flag, "--p", fp, "--q", fq, "--temperature", repr(T), "--backend", "cpu", "--out", out, "--no-progress"], capture_output=True, text=True)
                 assert r.returncode == 0, r.stderr
                 g = np.load(out).astype(np.float64).ravel()
                 tol = np.maximum(1e-5 * np.abs(exp), 1e-6)
