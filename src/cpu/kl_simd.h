@@ -373,9 +373,9 @@ KL_TARGET void KL_NAME(ie__ent_chunk)(const float *p, int n, float it, float itl
  * absolute.  Closer pairs, whose terms (of order b·a²) that error would
  * swamp, take b·expm1(a) from a's Taylor polynomial (to a^4: its error,
  * b·|a|·a^4/120, is below the exps' at |a| = 1/16), so that a student near
- * its teacher keeps its digits; identical
- * rows give a = 0, exactly 0.  A pair with p = q = 0 (exps below float's
- * range) gives 0: the denominator is kept ≥ FLT_MIN. */
+ * its teacher keeps its digits; identical rows give a = 0, exactly 0.  A
+ * pair with p = q = 0 (exps below float's range) gives 0: the denominator
+ * is kept ≥ FLT_MIN. */
 KL_TARGET float KL_NAME(ie__js_chunk)(const float *p, const float *q, const float *e1,
                                       const float *e2, int n, const ie_js_consts *jc) {
   const vec it = V_SET1(jc->it), dr = V_SET1(jc->dr), dls = V_SET1(jc->dls);
@@ -410,7 +410,7 @@ KL_TARGET float KL_NAME(ie__js_chunk)(const float *p, const float *q, const floa
     l_ = V_FMADD(l_, z_, c1);                                                            \
     l_ = V_MUL(V_FMADD(l_, z_, c0), s_);                                                 \
     ACC = V_FMADD(V_ADD(wmb_, num_), a_, ACC); /* w_m·m·a */                             \
-    ACC = V_FNMADD(V_ADD(b_, num_), l_, ACC);                   /* − M·l */              \
+    ACC = V_FNMADD(V_ADD(b_, num_), l_, ACC);  /* − M·l */                             \
   } while (0)
   int i = 0;
   for (; i + 2 * KL_LANES <= n; i += 2 * KL_LANES) {
