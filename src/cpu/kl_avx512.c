@@ -26,6 +26,7 @@ typedef __mmask16 vmask;
 #define V_FNMADD _mm512_fnmadd_ps
 #define V_LT(a, b) _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
 #define V_EQ(a, b) _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ)
+#define M_AND(a, b) ((vmask)((a) & (b)))
 #define V_BLEND(m, a, b) _mm512_mask_blend_ps(m, a, b)
 #define V_FIRST _mm512_cvtss_f32
 #define V_RCP _mm512_rcp14_ps /* 2^-14 relative */

@@ -15,8 +15,8 @@
  *   V_BLEND(m, a, b) (b where m)  V_FIRST (lane 0)
  *   V_HSUM V_HMAX (across lanes)  V_EXP2N(p, t, n) (p·2^n, see exp_any)
  * and KL_LANES; KL_EXP2N_ANY_N 1 where V_EXP2N takes any n (AVX-512's
- * VSCALEFPS: 0 below float's range, inf above; V_EQ too, for the one-exp
- * loop), 0 where it needs n + 127 in [0, 254] (the exponent bits of t).
+ * VSCALEFPS: 0 below float's range, inf above; V_EQ and M_AND (masks'
+ * and) too, for the one-exp loop), 0 where it needs n + 127 in [0, 254] (the exponent bits of t).
  *
  * e^x as in vmath.h's expf_fast: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a
  * degree-6 minimax polynomial, 2^n by the ISA's V_EXP2N.  What makes the
@@ -161,6 +161,50 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
  * range (x > 88.7: p and q far apart) the sums are not finite, and
  * ie__kl_chunk takes the chunk again with two exps. */
 #define KL_ONE_SCALE 0x1p40f
+
+/* e^x's pieces as exp_any takes them: x = n·ln2 + r (t the rounding sum
+ * whose low bits hold n), h the polynomial's upper part (e^r = 1 + r +
+ * h·r²), u = e^r − 1 and e = e^x. */
+typedef struct {
+  vec t, n, r, r2, h, u, e;
+} KL_NAME(exp_parts);
+
+KL_TARGET static inline __attribute__((always_inline)) KL_NAME(exp_parts)
+KL_NAME(exp_split)(vec x, const KL_NAME(exp_consts) *k) {
+  KL_NAME(exp_parts) s;
+  s.t = V_FMADD(x, k->log2e, k->magic), s.n = V_SUB(s.t, k->magic);
+  s.r = V_FNMADD(s.n, k->ln2, x), s.r2 = V_MUL(s.r, s.r);
+  s.h = V_FMADD(k->c6, s.r, k->c5);
+  s.h = V_FMADD(s.h, s.r, k->c4);
+  s.h = V_FMADD(s.h, s.r, k->c3);
+  s.h = V_FMADD(s.h, s.r, k->c2);
+  s.u = V_FMADD(s.h, s.r2, s.r);
+  s.e = V_EXP2N(V_ADD(s.u, k->one), s.t, s.n);
+  return s;
+}
+
+/* The power family's term in the same read (IE_KL_POW): with g = 1 − α
+ * (q-form g = α, the rows swapped), Σ p̂^α·q̂^{1−α} − 1 = Σ p̂·ψ(x) for
+ * x = log q̂/p̂ (Σ p̂ = Σ q̂ = 1), where
+ *   ψ(x) = e^{gx} − 1 − g·(e^x − 1),
+ * ≤ 0 for every x when g is in (0, 1), ≥ 0 otherwise: a sum that does not
+ * cancel.  Where both exps reduce with n = 0 (|x|, |gx| < ln2/2), r is x
+ * and gx exactly and e^r − 1 − r = h·r², so ψ = g·x²·(g·h(gx) − h(x)),
+ * with no cancellation of order x (|g − 1| ≥ ½ in both forms bounds the
+ * difference's); elsewhere (e^{gx} − 1) − g·(e^x − 1), each e^y − 1 taken
+ * as u where its own n is 0.  *egx gets e^{gx}. */
+KL_TARGET static inline __attribute__((always_inline)) vec
+KL_NAME(power_psi)(vec x, const KL_NAME(exp_parts) *ex, vec vg, vec zero,
+                   const KL_NAME(exp_consts) *k, vec *egx) {
+  const KL_NAME(exp_parts) eg = KL_NAME(exp_split)(V_MUL(vg, x), k);
+  const vmask n0 = V_EQ(ex->n, zero), ng0 = V_EQ(eg.n, zero);
+  const vec em1 = V_BLEND(n0, V_SUB(ex->e, k->one), ex->u);
+  const vec egm1 = V_BLEND(ng0, V_SUB(eg.e, k->one), eg.u);
+  const vec near = V_MUL(V_MUL(vg, ex->r2), V_FMSUB(vg, eg.h, ex->h));
+  *egx = eg.e;
+  return V_BLEND(M_AND(n0, ng0), V_FNMADD(vg, em1, egm1), near);
+}
+
 #define KL_BLOCK_ONE(I)                                                                  \
   do {                                                                                   \
     const vec P_ = V_LOAD(p + (I)), Q_ = V_LOAD(q + (I));                                \
@@ -171,32 +215,36 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
     if (scaled) m_ = V_MUL(m_, vit);                                                     \
     const vec x_ = scaled ? V_FMADD(V_SUB(O_, M_), vit, vxc) : V_ADD(V_SUB(O_, M_), vxc); \
     const vec em_ = KL_NAME(exp_any)(m_, &ks);                                           \
-    const vec t_ = V_FMADD(x_, k.log2e, k.magic), n_ = V_SUB(t_, k.magic);               \
-    const vec r_ = V_FNMADD(n_, k.ln2, x_), r2_ = V_MUL(r_, r_);                         \
-    vec h_ = V_FMADD(k.c6, r_, k.c5);                                                    \
-    h_ = V_FMADD(h_, r_, k.c4);                                                          \
-    h_ = V_FMADD(h_, r_, k.c3);                                                          \
-    h_ = V_FMADD(h_, r_, k.c2);                                                          \
-    const vec ex_ = V_EXP2N(V_ADD(V_FMADD(h_, r2_, r_), k.one), t_, n_);                 \
-    const vmask n0_ = V_EQ(n_, zero);                                                    \
-    const vec phi_ = V_BLEND(n0_, V_SUB(V_SUB(ex_, k.one), x_), V_MUL(h_, r2_));         \
+    const KL_NAME(exp_parts) e_ = KL_NAME(exp_split)(x_, &k);                            \
     sm = V_ADD(sm, em_);                                                                 \
-    so = V_FMADD(em_, V_MUL(ex_, vxf), so);                                              \
-    st = V_FMADD(em_, phi_, st);                                                         \
-    if (both) {                                                                          \
-      const vec psi_ = V_BLEND(n0_, V_FMADD(ex_, x_, V_SUB(k.one, ex_)),                 \
-                               V_MUL(r2_, V_FMADD(h_, V_SUB(r_, k.one), k.one)));        \
-      su = V_FMADD(em_, psi_, su);                                                       \
+    so = V_FMADD(em_, V_MUL(e_.e, vxf), so);                                             \
+    if (pow) {                                                                           \
+      vec egx_;                                                                          \
+      st = V_FMADD(em_, KL_NAME(power_psi)(x_, &e_, vg, zero, &k, &egx_), st);           \
+      /* |gx| of the terms above e^−20 of the row's max */                               \
+      const vec agx_ = V_MUL(vag, V_MAX(x_, V_XOR(x_, sign)));                           \
+      gb = V_MAX(gb, V_BLEND(V_LT(vbig, V_MUL(em_, egx_)), zero, agx_));                 \
+    } else {                                                                             \
+      const vmask n0_ = V_EQ(e_.n, zero);                                                \
+      const vec phi_ = V_BLEND(n0_, V_SUB(V_SUB(e_.e, k.one), x_), V_MUL(e_.h, e_.r2));  \
+      st = V_FMADD(em_, phi_, st);                                                       \
+      if (both) {                                                                        \
+        const vec psi_ = V_BLEND(n0_, V_FMADD(e_.e, x_, V_SUB(k.one, e_.e)),             \
+                                 V_MUL(e_.r2, V_FMADD(e_.h, V_SUB(e_.r, k.one), k.one))); \
+        su = V_FMADD(em_, psi_, su);                                                     \
+      }                                                                                  \
     }                                                                                    \
   } while (0)
 #endif
 
 /* The loop, inlined for each set of sums, with the temperature factor and
  * without it (it = 1, the usual case, saves three multiplies), and with one
- * exp a pair (KL_BLOCK_ONE: `one`, the KL family but cross-entropy) or two. */
+ * exp a pair (KL_BLOCK_ONE: `one`, the KL family but cross-entropy, and the
+ * power family's sum) or two. */
 KL_TARGET static inline __attribute__((always_inline)) void
 KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, float rq, float c,
-                 float kr, int want, int scaled, int one, float out[6], float *ep, float *eq) {
+                 float kr, float gpow, int want, int scaled, int one, float out[7], float *ep,
+                 float *eq) {
   const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
   const KL_NAME(phi_consts) g = KL_NAME(phi_consts_make)();
   const vec vit = V_SET1(it), vrp = V_SET1(rp), vrq = V_SET1(rq);
@@ -204,21 +252,27 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
   const vec sign = V_SET1(-0.0f), quarter = V_SET1(0.25f);
   vec sp = V_SET1(0.0f), sq = sp, t1 = sp, t2 = sp;
   vec xp = V_SET1(-INFINITY), xq = xp;
+  const int pow = want & IE_KL_POW; /* (only where KL_EXP2N_ANY_N) */
 #if KL_EXP2N_ANY_N
   /* KL_BLOCK_ONE's: m the one exp's row (q for t2), x = −L (L for t2), and
    * the other row's exp e^{(o − ro)·it} = s·e^{(m − rm)·it}·e^x·xf */
-  const int rev = want == IE_KL_T2, both = want == (IE_KL_T1 | IE_KL_T2);
+  const int rev = (want & ~IE_KL_POW) == IE_KL_T2;
+  const int both = want == (IE_KL_T1 | IE_KL_T2);
   const KL_NAME(exp_consts) ks = KL_NAME(exp_consts_make)(KL_ONE_SCALE);
   const vec vrm = rev ? vrq : vrp, vxc = V_SET1(rev ? -c : c), zero = V_SET1(0.0f);
   const vec vxf = V_SET1(rev ? kr / KL_ONE_SCALE : 1 / (kr * KL_ONE_SCALE));
   vec sm = zero, so = zero, st = zero, su = zero;
+  /* IE_KL_POW's: g, |g|, and the weight of a term e^−20 (on the one exp's
+   * scale); gb the largest |gx| of a term above it */
+  const vec vg = V_SET1(gpow), vag = V_SET1(fabsf(gpow)), vbig = V_SET1(KL_ONE_SCALE * 2.0611536e-9f);
+  vec gb = zero;
 #define KL_STEP(I)                                                                       \
   do {                                                                                   \
     if (one) KL_BLOCK_ONE(I);                                                            \
     else KL_BLOCK(I);                                                                    \
   } while (0)
 #else
-  (void)one;
+  (void)one, (void)gpow;
 #define KL_STEP(I) KL_BLOCK(I)
 #endif
   int i = 0;
@@ -245,7 +299,10 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     if (both) t2 = V_MUL(su, vxf); /* e1/k = s·e1·xf */
   }
 #endif
-  float s[6] = {V_HSUM(sp), V_HSUM(sq), V_HSUM(t1), V_HSUM(t2), V_HMAX(xp), V_HMAX(xq)};
+  float s[7] = {V_HSUM(sp), V_HSUM(sq), V_HSUM(t1), V_HSUM(t2), V_HMAX(xp), V_HMAX(xq), 0};
+#if KL_EXP2N_ANY_N
+  if (pow) s[6] = V_HMAX(gb);
+#endif
   for (; i < n; i++) { /* the tail, one lane at a time */
     const float e1 = V_FIRST(KL_NAME(exp_any)(V_SET1((p[i] - rp) * it), &k));
     const float e2 = V_FIRST(KL_NAME(exp_any)(V_SET1((q[i] - rq) * it), &k));
@@ -253,22 +310,33 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     const int small = l2 < 0.25f;
     s[0] += e1, s[1] += e2;
     if (want & IE_KL_STORE) ep[i] = e1, eq[i] = e2;
-    if (want & IE_KL_CE) s[2] += e1 * ((q[i] - rq) * it);
-    if (want & IE_KL_T1) s[2] += small ? e1 * l2 * KL_PHI_G(float, l) : e2 * kr - e1 + e1 * l;
-    if (want & IE_KL_T2) s[3] += small ? e2 * l2 * KL_PHI_G(float, -l) : e1 / kr - e2 - e2 * l;
+    if (pow) {
+#if KL_EXP2N_ANY_N /* KL_BLOCK_ONE's x, and its ψ on one lane */
+      const float om = rev ? p[i] - q[i] : q[i] - p[i], xc = rev ? -c : c;
+      const float x = scaled ? om * it + xc : om + xc, w = rev ? e2 : e1;
+      const KL_NAME(exp_parts) ex = KL_NAME(exp_split)(V_SET1(x), &k);
+      vec egx;
+      s[rev ? 3 : 2] += w * V_FIRST(KL_NAME(power_psi)(V_SET1(x), &ex, vg, zero, &k, &egx));
+      if (w * V_FIRST(egx) > 2.0611536e-9f && fabsf(gpow * x) > s[6]) s[6] = fabsf(gpow * x);
+#endif
+    } else {
+      if (want & IE_KL_CE) s[2] += e1 * ((q[i] - rq) * it);
+      if (want & IE_KL_T1) s[2] += small ? e1 * l2 * KL_PHI_G(float, l) : e2 * kr - e1 + e1 * l;
+      if (want & IE_KL_T2) s[3] += small ? e2 * l2 * KL_PHI_G(float, -l) : e1 / kr - e2 - e2 * l;
+    }
     s[4] = p[i] > s[4] ? p[i] : s[4];
     s[5] = q[i] > s[5] ? q[i] : s[5];
   }
-  for (int j = 0; j < 6; j++) out[j] = s[j];
+  for (int j = 0; j < 7; j++) out[j] = s[j];
 }
 
 KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, float it, float rp,
-                                     float rq, float c, float k, int want, float out[6],
+                                     float rq, float c, float k, float g, int want, float out[7],
                                      float *ep, float *eq) {
 #define KL_WANT(W, ONE)                                                                  \
   case W:                                                                                \
-    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 0, ONE, out, ep, eq); \
-    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, W, 1, ONE, out, ep, eq);            \
+    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, g, W, 0, ONE, out, ep, eq); \
+    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, g, W, 1, ONE, out, ep, eq);            \
     break;
   switch (want) {
     KL_WANT(0, 0)
@@ -277,17 +345,22 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
     KL_WANT(IE_KL_T2, KL_EXP2N_ANY_N)
     KL_WANT(IE_KL_T1 | IE_KL_T2, KL_EXP2N_ANY_N)
     KL_WANT(IE_KL_CE, 0)
+#if KL_EXP2N_ANY_N
+    KL_WANT(IE_KL_POW | IE_KL_T1, 1)
+    KL_WANT(IE_KL_POW | IE_KL_T2, 1)
+#endif
   default:
-    for (int j = 0; j < 6; j++) out[j] = NAN; /* not a set the kernel asks for */
+    for (int j = 0; j < 7; j++) out[j] = NAN; /* not a set the kernel asks for */
     return;
   }
 #if KL_EXP2N_ANY_N
   /* one exp's sums not finite (e^x past float's range, or a bad entry):
-   * the chunk again with two (which finds a bad entry as it always did) */
-  if ((want & (IE_KL_T1 | IE_KL_T2)) &&
+   * the chunk again with two (which finds a bad entry as it always did);
+   * the power family's have no two-exp loop (the caller's double kernels) */
+  if ((want & (IE_KL_T1 | IE_KL_T2)) && !(want & IE_KL_POW) &&
       !(isfinite(out[0]) && isfinite(out[1]) && isfinite(out[2]) && isfinite(out[3]))) {
-    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, want, 0, 0, out, ep, eq);
-    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, want, 1, 0, out, ep, eq);
+    if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, g, want, 0, 0, out, ep, eq);
+    else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, g, want, 1, 0, out, ep, eq);
   }
 #endif
 #undef KL_WANT

@@ -425,6 +425,29 @@ static void kl_move_ref(two_state *a, double c) {
   a->kref = exp(c - (a->mp - a->mq));
 }
 
+/* The same move for the power family's sum (IE_KL_POW: V = Σ e^{dp}·ψ(−L)
+ * in a, or the q-form's Σ e^{dq}·ψ(L) in aq; kl_simd.h, power_psi).  From
+ * ψ's definition, ψ(x + d) = e^{gd}·ψ(x) + (1 − g)·expm1(gd) +
+ * g·e^x·(expm1(gd) − expm1(d)), so with G and H as above
+ *   V' = e^{g·dl}·V + (1 − g)·expm1(g·dl)·Sp + g·(expm1(g·dl) − expm1(dl))·G,
+ * and the q-form's likewise with −dl, Sq and H.  As kl_move_ref's, its
+ * error is |dl| times the sums'. */
+static void pow_move_ref(two_state *a, double c, double g, int qform) {
+  const double dl = qform ? a->cref - c : c - a->cref, eg = expm1(g * dl);
+  if (a->sp > 0) {
+    if (qform) a->aq += eg * a->aq + (1 - g) * eg * a->sq + g * (eg - expm1(dl)) * a->sp / a->kref;
+    else a->a += eg * a->a + (1 - g) * eg * a->sp + g * (eg - expm1(dl)) * a->kref * a->sq;
+  }
+  a->cref = c;
+  a->kref = exp(c - (a->mp - a->mq));
+}
+
+/* The move for the sums `want` names (two_row_f32). */
+static void move_ref(two_state *a, double c, int want, float g) {
+  if (want & IE_KL_POW) pow_move_ref(a, c, g, want & IE_KL_T2);
+  else kl_move_ref(a, c);
+}
+
 /* KL(p‖q), KL(q‖p) and Jeffreys from the fast state: with δ = C − cref,
  * C = lse_p − lse_q the exact reference, a/Sp = KL(p‖q) + φ(δ) and
  * aq/Sq = KL(q‖p) + φ(−δ) (Σ p·φ(L + δ) = Σ p·φ(L) + φ(δ) for normalised
@@ -440,6 +463,22 @@ static double kl_fast_value(const ie_rowargs *ra, const two_state *st) {
   kl = kl > 0 ? kl : 0;
   rkl = rkl > 0 ? rkl : 0;
   return ra->div == IE_DIV_KL ? kl : ra->div == IE_DIV_REVERSE_KL ? rkl : kl + rkl;
+}
+
+/* Alpha / Rényi / Tsallis from the fast state (IE_KL_POW): V moved to the
+ * exact reference C, then L = log Σ p̂^α q̂^{1−α} = log1p(V/Sp) (q-form
+ * V/Sq).  V's terms all have the sign of ψ (≤ 0 for g in (0, 1), else ≥ 0):
+ * the other sign is rounding of a 0.  Far rows (1 + V/Sp < 1/16, where
+ * the sum's rounding would reach the value's 1e-5) go to the double
+ * kernels, as in pass2_f32. */
+static double pow_fast_value(const ie_rowargs *ra, two_state st, float g, int qform) {
+  const double c = (st.mp - st.mq) + log(st.sp / st.sq);
+  if (!(fabs(c - st.cref) < 0.5)) return NAN; /* (as kl_fast_value) */
+  pow_move_ref(&st, c, g, qform);
+  double v = qform ? st.aq / st.sq : st.a / st.sp;
+  if (g > 0 && g < 1 ? v > 0 : v < 0) v = 0; /* (NaN stays) */
+  if (!(1 + v >= 1.0 / 16)) return NAN;
+  return power_value(ra, log1p(v)) + 0.0; /* (+0, not −0, for identical rows) */
 }
 
 /* The raw maxima of a chunk; 1 if it holds NaN or ±inf. */
@@ -467,7 +506,19 @@ typedef struct {
   float *ep, *eq, *crp, *crq;
 } exp_store;
 
+/* The power family's g where two_row_f32 sums it in its one read (IE_KL_POW,
+ * AVX-512): 1 − α, or α for the q-form (α < ½, as pass2_f32's), rounded
+ * once from double; 0 where it does not (a g of 0 or past float: the two
+ * passes). */
+static float pow_one_read(const ie_rowargs *ra) {
+  if (cpu_simd() != 2) return 0;
+  if (!(ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_TSALLIS || ra->div == IE_DIV_RENYI)) return 0;
+  const float g = (float)(ra->alpha < 0.5 ? ra->alpha : 1 - ra->alpha);
+  return isfinite(g) ? g : 0;
+}
+
 static int keeps_exps(const ie_rowargs *ra) {
+  if (pow_one_read(ra) != 0) return 0; /* (one read: nothing to keep) */
   switch (ra->div) {
   case IE_DIV_JS: return ra->beta >= 0.45 && ra->beta <= 0.55; /* (else js_term) */
   case IE_DIV_TV:
@@ -481,23 +532,29 @@ static int keeps_exps(const ie_rowargs *ra) {
 }
 
 /* One chunk's sums against the shifts (rp, rq) and the reference (c, k =
- * e^{c − (rp − rq)·it}): o = {Σ e1, Σ e2, t1, t2, max p, max q} as
+ * e^{c − (rp − rq)·it}): o = {Σ e1, Σ e2, t1, t2, max p, max q, gb} as
  * ie__kl_chunk_avx2 defines them (the portable loops compute t2 whenever
- * they compute the φ sum t1; the caller takes only what it asked for). */
+ * they compute the φ sum t1; the caller takes only what it asked for).
+ * IE_KL_POW (with the power family's g) is AVX-512's alone. */
 static void kl_sums(const float *restrict pp, const float *restrict qq, int n, float it, float rp,
-                    float rq, float c, float k, int want, int simd, float o[6], float *ep, float *eq) {
+                    float rq, float c, float k, float g, int want, int simd, float o[7], float *ep,
+                    float *eq) {
 #if IE_HAVE_AVX2_KL
   if (simd == 2) {
-    ie__kl_chunk_avx512(pp, qq, n, it, rp, rq, c, k, want, o, ep, eq);
+    ie__kl_chunk_avx512(pp, qq, n, it, rp, rq, c, k, g, want, o, ep, eq);
     return;
   }
   if (simd == 1) {
-    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, c, k, want, o, ep, eq);
+    ie__kl_chunk_avx2(pp, qq, n, it, rp, rq, c, k, g, want, o, ep, eq);
     return;
   }
 #else
   (void)simd;
 #endif
+  if (want & IE_KL_POW) { /* (not asked of this build) */
+    for (int j = 0; j < 7; j++) o[j] = NAN;
+    return;
+  }
   float sp = 0, sq = 0, t1 = 0, t2 = 0, xp = -INFINITY, xq = -INFINITY;
   if (want & IE_KL_CE) {
 #pragma omp simd reduction(+ : sp, sq, t1) reduction(max : xp, xq)
@@ -537,7 +594,7 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
       xq = qq[i] > xq ? qq[i] : xq;
     }
   }
-  o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq;
+  o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq, o[6] = 0;
 }
 
 /* JS's term of pass2_f32 for one pair of logits (see there): with a =
@@ -855,7 +912,7 @@ static int pass2_f32_kind(const ie_rowargs *ra) {
 }
 
 /* Add one chunk's sums to the KL state. */
-static void kl_add(two_state *a, const float o[6], double sp, double sq, int want) {
+static void kl_add(two_state *a, const float o[7], double sp, double sq, int want) {
   a->sp += sp;
   a->sq += sq;
   if (want & IE_KL_CE) a->b += o[2];
@@ -891,8 +948,9 @@ static void kl_add(two_state *a, const float o[6], double sp, double sq, int wan
 IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                      int64_t r, exp_store *store, double *val) {
   const int simd = cpu_simd();
-  const float it = (float)ra->inv_temp;
-  const int want = ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
+  const float it = (float)ra->inv_temp, g = pow_one_read(ra);
+  const int want = g != 0                        ? IE_KL_POW | (ra->alpha < 0.5 ? IE_KL_T2 : IE_KL_T1)
+                   : ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
                    : ra->div == IE_DIV_KL       ? IE_KL_T1
                    : ra->div == IE_DIV_REVERSE_KL ? IE_KL_T2
                    : ra->div == IE_DIV_JEFFREYS ? IE_KL_T1 | IE_KL_T2
@@ -908,30 +966,33 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     if (!pp || !qq) return -1;
-    float cp, cq, o[6];
+    float cp, cq, o[7];
     int rose = i0 == 0;
     float *ep = store ? store->ep + i0 : NULL, *eq = store ? store->eq + i0 : NULL;
     if (!rose) {
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o, ep, eq);
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, g, want, simd, o, ep, eq);
       rose = !(o[4] <= rp && o[5] <= rq); /* a maximum rose (or +inf, NaN) */
     }
     if (rose) {
       if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
       kl_raise(&a, &rp, &rq, cp, cq, it);
       if (phi) { /* the reference first, from this chunk's plain sums too */
-        kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, simd, o, NULL, NULL);
+        kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, 0, simd, o, NULL, NULL);
         const float c = (float)((a.mp - a.mq) + log((a.sp + o[0]) / (a.sq + o[1])));
         /* a large move of earlier chunks' sums (their terms against a
          * reference far from this one: rows far apart whose maxima lie in
          * later chunks) would carry e^{|Δ|} times their rounding, or find
          * them rescaled to 0 and not move them at all: a second read */
         again |= i0 > 0 && !(fabs(c - a.cref) < 8);
-        kl_move_ref(&a, c);
+        move_ref(&a, c, want, g);
       }
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o, ep, eq);
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, g, want, simd, o, ep, eq);
     }
     if (store) store->crp[i0 / CHUNK] = rp, store->crq[i0 / CHUNK] = rq; /* e1, e2's shifts */
     if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]))) return -1;
+    /* a power term above e^−20 whose g·L is 12 or more: its float L's
+     * rounding is its relative error (as pass2_f32): the double kernels */
+    if (!(o[6] < 12)) return -1;
     /* the sums of chunks holding a max, as (its entries) + (the tail),
      * for the kinds whose value needs log S to its last digits */
     kl_add(&a, o, o[4] == rp && !phi ? exp_sum_split(pp, n, it, rp) : o[0],
@@ -940,7 +1001,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
     const double drift = a.kref * a.sq / a.sp;
     if (phi && !(drift > 0.984496 && drift < 1.015748)) { /* e^{∓1/64} */
       again |= !(drift > 0.7788 && drift < 1.2840);      /* e^{∓1/4} */
-      kl_move_ref(&a, (float)((a.mp - a.mq) + log(a.sp / a.sq)));
+      move_ref(&a, (float)((a.mp - a.mq) + log(a.sp / a.sq)), want, g);
     }
   }
   if (again) { /* the final maxima and C: no raise, no move */
@@ -949,13 +1010,13 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
       const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
       const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
-      float o[6];
-      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, want, simd, o, NULL, NULL);
+      float o[7];
+      kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, g, want, simd, o, NULL, NULL);
       kl_add(&a, o, o[0], o[1], want);
     }
   }
   if (want & (IE_KL_T1 | IE_KL_T2 | IE_KL_CE)) {
-    *val = kl_fast_value(ra, &a);
+    *val = want & IE_KL_POW ? pow_fast_value(ra, a, g, want & IE_KL_T2) : kl_fast_value(ra, &a);
     if (isnan(*val)) return -1;
   } else if (pass2_f32_kind(ra)) {
     const double v = pass2_f32(ra, x, y, r, rp, rq, &a, store);

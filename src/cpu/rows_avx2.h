@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The sums a KL-family chunk needs (rows.c, two_row_f32). */
-enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4, IE_KL_STORE = 8 };
+enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4, IE_KL_STORE = 8, IE_KL_POW = 16 };
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define IE_HAVE_AVX2_KL 1
@@ -23,7 +23,7 @@ int ie__kl_avx512_usable(void);
 /* f16 bits h[0..n) to float (where ie__kl_avx2_usable). */
 void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
- * {Σ e1, Σ e2, t1, t2, max p, max q}, where e1 = e^{(p − rp)·it},
+ * {Σ e1, Σ e2, t1, t2, max p, max q, gb}, where e1 = e^{(p − rp)·it},
  * e2 = e^{(q − rq)·it} and `want` picks
  * the sums t1, t2 (those not picked, or with want = 0 both, are 0).  With
  * L = (p − q)·it − c, k = e^{c − (rp − rq)·it} and φ(x) = e^{−x} − 1 + x:
@@ -32,6 +32,12 @@ void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
  *   IE_KL_CE    t1 = Σ e1·(q − rq)·it
  *   IE_KL_STORE (alone) no t1, t2; e1 and e2 themselves into ep[0..n), eq[0..n)
  *               (the second pass of JS reads them instead of taking exps)
+ *   IE_KL_POW | IE_KL_T1  (AVX-512 only) t1 = Σ e1·ψ(−L),
+ *   IE_KL_POW | IE_KL_T2  (AVX-512 only) t2 = Σ e2·ψ(L),
+ *               ψ(x) = e^{gx} − 1 − g·(e^x − 1), the power family's sum
+ *               (kl_simd.h, power_psi), and gb the largest |g·L| of a term
+ *               e1·e^{−gL} (e2·e^{gL}) above e^−20 (gb is 0 for other sets)
+ * A set the build does not take gives NaN sums.
  * The sums are garbage where an argument exceeds 88: the caller sums such a
  * chunk again against its own maxima.  NaN, ±inf entries make the sums
  * non-finite or the maxima +inf, except NaN/−inf cases that the AVX2 sums
@@ -39,7 +45,7 @@ void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
  * The AVX-512 sums do not clamp: an argument that a float does not hold
  * (−inf, or a difference of huge logits) makes them non-finite. */
 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp, float rq,
-                       float c, float k, int want, float out[6], float *ep, float *eq);
+                       float c, float k, float g, int want, float out[7], float *ep, float *eq);
 /* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
 /* Over p[0..n) (f32 logits): out = {Σ e^d, Σ e^d·d, max p}, d = (p − rm)·(it
@@ -60,7 +66,7 @@ float ie__js_chunk_avx2(const float *p, const float *q, const float *e1, const f
 float ie__js_chunk_avx512(const float *p, const float *q, const float *e1, const float *e2, int n,
                           const ie_js_consts *jc);
 void ie__kl_chunk_avx512(const float *p, const float *q, int n, float it, float rp, float rq,
-                         float c, float k, int want, float out[6], float *ep, float *eq);
+                         float c, float k, float g, int want, float out[7], float *ep, float *eq);
 float ie__lse_chunk_avx512(const float *p, int n, float it, float rm);
 void ie__ent_chunk_avx512(const float *p, int n, float it, float itl, float rm, float out[3]);
 #else
