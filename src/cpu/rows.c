@@ -465,11 +465,11 @@ static double kl_fast_value(const ie_rowargs *ra, const two_state *st) {
   return ra->div == IE_DIV_KL ? kl : ra->div == IE_DIV_REVERSE_KL ? rkl : kl + rkl;
 }
 
-/* Alpha / Rényi / Tsallis from the fast state (IE_KL_POW): V moved to the
- * exact reference C, then L = log Σ p̂^α q̂^{1−α} = log1p(V/Sp) (q-form
- * V/Sq).  V's terms all have the sign of ψ (≤ 0 for g in (0, 1), else ≥ 0):
- * the other sign is rounding of a 0.  Far rows (1 + V/Sp < 1/16, where
- * the sum's rounding would reach the value's 1e-5) go to the double
+/* The kinds pow_one_read names, from the fast state (IE_KL_POW): V moved to
+ * the exact reference C, then v = V/Sp (q-form V/Sq) = Σ p̂^α q̂^{1−α} − 1,
+ * and L = log1p(v).  V's terms all have the sign of ψ (≤ 0 for g in (0, 1),
+ * else ≥ 0): the other sign is rounding of a 0.  Far rows (1 + v < 1/16,
+ * where the sum's rounding would reach the value's 1e-5) go to the double
  * kernels, as in pass2_f32. */
 static double pow_fast_value(const ie_rowargs *ra, two_state st, float g, int qform) {
   const double c = (st.mp - st.mq) + log(st.sp / st.sq);
@@ -478,7 +478,12 @@ static double pow_fast_value(const ie_rowargs *ra, two_state st, float g, int qf
   double v = qform ? st.aq / st.sq : st.a / st.sp;
   if (g > 0 && g < 1 ? v > 0 : v < 0) v = 0; /* (NaN stays) */
   if (!(1 + v >= 1.0 / 16)) return NAN;
-  return power_value(ra, log1p(v)) + 0.0; /* (+0, not −0, for identical rows) */
+  switch (ra->div) { /* (+ 0.0: +0, not −0, for identical rows) */
+  case IE_DIV_HELLINGER: return -v + 0.0;
+  case IE_DIV_BHATTACHARYYA: return -log1p(v) + 0.0;
+  case IE_DIV_CHI2: return v;
+  default: return power_value(ra, log1p(v)) + 0.0;
+  }
 }
 
 /* The raw maxima of a chunk; 1 if it holds NaN or ±inf. */
@@ -506,19 +511,31 @@ typedef struct {
   float *ep, *eq, *crp, *crq;
 } exp_store;
 
-/* The power family's g where two_row_f32 sums it in its one read (IE_KL_POW,
- * AVX-512): 1 − α, or α for the q-form (α < ½, as pass2_f32's), rounded
- * once from double; 0 where it does not (a g of 0 or past float: the two
- * passes). */
-static float pow_one_read(const ie_rowargs *ra) {
-  if (cpu_simd() != 2) return 0;
-  if (!(ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_TSALLIS || ra->div == IE_DIV_RENYI)) return 0;
-  const float g = (float)(ra->alpha < 0.5 ? ra->alpha : 1 - ra->alpha);
-  return isfinite(g) ? g : 0;
+/* The kinds two_row_f32 takes as a power sum Σ p̂^α·q̂^{1−α} in its one read
+ * (IE_KL_POW, AVX-512): its sums (IE_KL_POW | IE_KL_T1, or | IE_KL_T2 for
+ * the q-form, α < ½ as in pass2_f32), and *g, 1 − α (q-form α) rounded once
+ * from double; 0 for the others (and a g of 0 or past float: the two
+ * passes).  Hellinger is 1 − Σ√(p̂q̂) and Bhattacharyya −log Σ√(p̂q̂), the
+ * sum at α = ½; χ² is Σ p̂²/q̂ − 1, at α = 2. */
+static int pow_one_read(const ie_rowargs *ra, float *g) {
+  double al;
+  switch (ra->div) {
+  case IE_DIV_ALPHA:
+  case IE_DIV_RENYI:
+  case IE_DIV_TSALLIS: al = ra->alpha; break;
+  case IE_DIV_HELLINGER:
+  case IE_DIV_BHATTACHARYYA: al = 0.5; break;
+  case IE_DIV_CHI2: al = 2; break;
+  default: return 0;
+  }
+  *g = (float)(al < 0.5 ? al : 1 - al);
+  if (cpu_simd() != 2 || *g == 0 || !isfinite(*g)) return 0;
+  return IE_KL_POW | (al < 0.5 ? IE_KL_T2 : IE_KL_T1);
 }
 
 static int keeps_exps(const ie_rowargs *ra) {
-  if (pow_one_read(ra) != 0) return 0; /* (one read: nothing to keep) */
+  float g;
+  if (pow_one_read(ra, &g)) return 0; /* (one read: nothing to keep) */
   switch (ra->div) {
   case IE_DIV_JS: return ra->beta >= 0.45 && ra->beta <= 0.55; /* (else js_term) */
   case IE_DIV_TV:
@@ -948,8 +965,10 @@ static void kl_add(two_state *a, const float o[7], double sp, double sq, int wan
 IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                      int64_t r, exp_store *store, double *val) {
   const int simd = cpu_simd();
-  const float it = (float)ra->inv_temp, g = pow_one_read(ra);
-  const int want = g != 0                        ? IE_KL_POW | (ra->alpha < 0.5 ? IE_KL_T2 : IE_KL_T1)
+  const float it = (float)ra->inv_temp;
+  float g = 0;
+  const int pow = pow_one_read(ra, &g);
+  const int want = pow                           ? pow
                    : ra->div == IE_DIV_CROSS_ENTROPY ? IE_KL_CE
                    : ra->div == IE_DIV_KL       ? IE_KL_T1
                    : ra->div == IE_DIV_REVERSE_KL ? IE_KL_T2
