@@ -205,6 +205,14 @@ KL_NAME(power_psi)(vec x, const KL_NAME(exp_parts) *ex, vec vg, vec zero,
   return V_BLEND(M_AND(n0, ng0), V_FNMADD(vg, em1, egm1), near);
 }
 
+/* IE_KL_POW with g < 0 (ie__kl_chunk adds it): the sums with gb.  Where g
+ * is in (0, 1), e^{gx} < max(1, e^x): its error from x's rounding (about
+ * |gx|·1.2e-7 relative, |gx| < 44 with g ≤ ½ before e^x leaves float's
+ * range) stays under the tolerance, as e^x's does for KL; where g < 0 a
+ * term e^{gx} grows where e^x shrinks, so rows with terms past |gx| = 12
+ * take the double kernels (as pass2_f32's). */
+#define KL_POW_GUARD 32
+
 #define KL_BLOCK_ONE(I)                                                                  \
   do {                                                                                   \
     const vec P_ = V_LOAD(p + (I)), Q_ = V_LOAD(q + (I));                                \
@@ -221,9 +229,10 @@ KL_NAME(power_psi)(vec x, const KL_NAME(exp_parts) *ex, vec vg, vec zero,
     if (pow) {                                                                           \
       vec egx_;                                                                          \
       st = V_FMADD(em_, KL_NAME(power_psi)(x_, &e_, vg, zero, &k, &egx_), st);           \
-      /* |gx| of the terms above e^−20 of the row's max */                               \
-      const vec agx_ = V_MUL(vag, V_MAX(x_, V_XOR(x_, sign)));                           \
-      gb = V_MAX(gb, V_BLEND(V_LT(vbig, V_MUL(em_, egx_)), zero, agx_));                 \
+      if (guard) { /* |gx| of the terms above e^−20 of the row's max */                  \
+        const vec agx_ = V_MUL(vag, V_MAX(x_, V_XOR(x_, sign)));                         \
+        gb = V_MAX(gb, V_BLEND(V_LT(vbig, V_MUL(em_, egx_)), zero, agx_));               \
+      }                                                                                  \
     } else {                                                                             \
       const vmask n0_ = V_EQ(e_.n, zero);                                                \
       const vec phi_ = V_BLEND(n0_, V_SUB(V_SUB(e_.e, k.one), x_), V_MUL(e_.h, e_.r2));  \
@@ -256,7 +265,7 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
 #if KL_EXP2N_ANY_N
   /* KL_BLOCK_ONE's: m the one exp's row (q for t2), x = −L (L for t2), and
    * the other row's exp e^{(o − ro)·it} = s·e^{(m − rm)·it}·e^x·xf */
-  const int rev = (want & ~IE_KL_POW) == IE_KL_T2;
+  const int rev = (want & ~(IE_KL_POW | KL_POW_GUARD)) == IE_KL_T2, guard = want & KL_POW_GUARD;
   const int both = want == (IE_KL_T1 | IE_KL_T2);
   const KL_NAME(exp_consts) ks = KL_NAME(exp_consts_make)(KL_ONE_SCALE);
   const vec vrm = rev ? vrq : vrp, vxc = V_SET1(rev ? -c : c), zero = V_SET1(0.0f);
@@ -317,7 +326,7 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
       const KL_NAME(exp_parts) ex = KL_NAME(exp_split)(V_SET1(x), &k);
       vec egx;
       s[rev ? 3 : 2] += w * V_FIRST(KL_NAME(power_psi)(V_SET1(x), &ex, vg, zero, &k, &egx));
-      if (w * V_FIRST(egx) > 2.0611536e-9f && fabsf(gpow * x) > s[6]) s[6] = fabsf(gpow * x);
+      if (guard && w * V_FIRST(egx) > 2.0611536e-9f && fabsf(gpow * x) > s[6]) s[6] = fabsf(gpow * x);
 #endif
     } else {
       if (want & IE_KL_CE) s[2] += e1 * ((q[i] - rq) * it);
@@ -333,6 +342,9 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
 KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, float it, float rp,
                                      float rq, float c, float k, float g, int want, float out[7],
                                      float *ep, float *eq) {
+#if KL_EXP2N_ANY_N
+  if ((want & IE_KL_POW) && g < 0) want |= KL_POW_GUARD;
+#endif
 #define KL_WANT(W, ONE)                                                                  \
   case W:                                                                                \
     if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, g, W, 0, ONE, out, ep, eq); \
@@ -348,6 +360,8 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
 #if KL_EXP2N_ANY_N
     KL_WANT(IE_KL_POW | IE_KL_T1, 1)
     KL_WANT(IE_KL_POW | IE_KL_T2, 1)
+    KL_WANT(IE_KL_POW | IE_KL_T1 | KL_POW_GUARD, 1)
+    KL_WANT(IE_KL_POW | IE_KL_T2 | KL_POW_GUARD, 1)
 #endif
   default:
     for (int j = 0; j < 7; j++) out[j] = NAN; /* not a set the kernel asks for */
