@@ -966,6 +966,44 @@ def lm_cases():
                              kind=kind, alpha=alpha, beta=beta, T=T, dtype_p=dt, dtype_q=dt,
                              x_file=xf, y_file=yf)
 
+    # Far rows: q another row's student, so that a peaky row meets one whose
+    # peak is elsewhere (terms e^{±35} apart at T = 0.7): the power family's
+    # large |(1 − α)δ|, χ² past float's range, references far from C
+    for dt in ("f32", "f16"):
+        name = f"lm_far_{dt}"
+        r = rng_for(name)
+        a, b = lm_batch(r, 8, 16000)
+        b = b[::-1].copy()
+        sx, vx = store(a, dt)
+        sy, vy = store(b, dt)
+        xf, yf = f"{name}.x.npy", f"{name}.y.npy"
+        save(yf, sy)
+        for T in (1.0, 0.7):
+            tt = str(T).replace(".", "p")
+            lp, lq = log_probs(vx, "logits", T), log_probs(vy, "logits", T)
+            for kind in DIV_KINDS:
+                for par in div_params(kind):
+                    alpha = par if (par is not None and kind != "js") else 0.0
+                    beta = par if kind == "js" else 0.5
+                    e = divergence_ref(kind, lp, lq, alpha, beta)
+                    add_case(f"{name}_T{tt}_{kind}{ptag(kind, par)}", "divergence", sx, e,
+                             kind=kind, alpha=alpha, beta=beta, T=T, dtype_p=dt, dtype_q=dt,
+                             x_file=xf, y_file=yf)
+
+    # One such pair (row 6 of a 64-row draw, f16, T = 0.7; its χ² 6.3e27)
+    # whose sums are finite on the first read and pass float's range on the
+    # second, against the final reference: a row for the double kernels
+    a, b = lm_batch(np.random.default_rng(1005), 64, 32000)
+    sx, vx = store(a[6:7], "f16")
+    sy, vy = store(b[57:58], "f16")
+    save("lm_far_again.y.npy", sy)
+    lp, lq = log_probs(vx, "logits", 0.7), log_probs(vy, "logits", 0.7)
+    for kind, par in (("chi2", None), ("alpha", 2.0), ("renyi", 2.0), ("tsallis", 2.0)):
+        e = divergence_ref(kind, lp, lq, par or 0.0, 0.5)
+        add_case(f"lm_far_again_{kind}{ptag(kind, par)}", "divergence", sx, e, kind=kind,
+                 alpha=par or 0.0, T=0.7, dtype_p="f16", dtype_q="f16",
+                 x_file="lm_far_again.x.npy", y_file="lm_far_again.y.npy")
+
     # Masked vocabulary (-inf entries: the general kernels) and p = q
     # exactly (every kind that vanishes there gives exactly 0)
     name = "lm_masked"

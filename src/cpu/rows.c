@@ -928,6 +928,13 @@ static int pass2_f32_kind(const ie_rowargs *ra) {
   return ra->div != IE_DIV_RENYI || !isinf(ra->alpha);
 }
 
+/* Whether a chunk's sums are finite, and no power term above e^−20 has a
+ * |g·L| of 12 or more (IE_KL_POW with g < 0: its float L's rounding would
+ * be its relative error, as in pass2_f32); else the double kernels. */
+static int kl_sums_ok(const float o[7]) {
+  return isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]) && o[6] < 12;
+}
+
 /* Add one chunk's sums to the KL state. */
 static void kl_add(two_state *a, const float o[7], double sp, double sq, int want) {
   a->sp += sp;
@@ -1008,10 +1015,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, g, want, simd, o, ep, eq);
     }
     if (store) store->crp[i0 / CHUNK] = rp, store->crq[i0 / CHUNK] = rq; /* e1, e2's shifts */
-    if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]))) return -1;
-    /* a power term above e^−20 whose g·L is 12 or more: its float L's
-     * rounding is its relative error (as pass2_f32): the double kernels */
-    if (!(o[6] < 12)) return -1;
+    if (!kl_sums_ok(o)) return -1;
     /* the sums of chunks holding a max, as (its entries) + (the tail),
      * for the kinds whose value needs log S to its last digits */
     kl_add(&a, o, o[4] == rp && !phi ? exp_sum_split(pp, n, it, rp) : o[0],
@@ -1031,6 +1035,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
       float o[7];
       kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, g, want, simd, o, NULL, NULL);
+      if (!kl_sums_ok(o)) return -1; /* (terms against the final reference may pass float) */
       kl_add(&a, o, o[0], o[1], want);
     }
   }
