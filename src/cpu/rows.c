@@ -966,9 +966,13 @@ static void kl_add(two_state *a, const float o[7], double sp, double sq, int wan
  * ≤ 1).  Sums are float within a chunk, double across chunks.  A row with
  * NaN or ±inf returns -1, for the general kernels to take (and to report).
  *
- * The same pass, with no sums but Σ e1 and Σ e2, is the first pass of the
- * kinds whose value does not depend on its accuracy (two_f32_ok); their
- * second pass is the double one. */
+ * With AVX-512 the power family, Hellinger, Bhattacharyya and χ² take the
+ * same read with one sum Σ e^{dp}·ψ(−L) in place of the φ sum (pow_one_read,
+ * kl_simd.h's power_psi), moved with the reference by pow_move_ref.
+ *
+ * The same pass, with no sums but Σ e1 and Σ e2 (or with them kept: exp_store),
+ * is the first pass of the other kinds that two_f32_ok names; their second
+ * pass is pass2_f32. */
 IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                      int64_t r, exp_store *store, double *val) {
   const int simd = cpu_simd();
@@ -1053,12 +1057,10 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
 }
 
 /* Divergences that two_row_f32 takes from f32 / f16 / bf16 logits: the KL
- * family in one read; JS, TV, Hellinger, χ², Bhattacharyya and
- * Cauchy–Schwarz with pass2_f32 as their second read; alpha / tsallis /
- * renyi of finite order with the double second pass, which uses only the
- * first pass's exact maxima and renormalises by its own sums, and scales by
- * the temperature in double: a 1/T that a float does not hold (1/3) would
- * move the maxima, so those rows take the double kernels. */
+ * family in one read; with AVX-512, the power family, Hellinger,
+ * Bhattacharyya and χ² too (pow_one_read); the other kinds of the switch
+ * (all of them on AVX2 and the portable loops) with pass2_f32 as their
+ * second read. */
 static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64 || ra->input != IE_INPUT_LOGITS ||
       ra->q_input != IE_INPUT_LOGITS)
