@@ -1004,6 +1004,23 @@ def lm_cases():
                  alpha=par or 0.0, T=0.7, dtype_p="f16", dtype_q="f16",
                  x_file="lm_far_again.x.npy", y_file="lm_far_again.y.npy")
 
+    # A term past float's range from an entry far below both maxima (p 116
+    # and q 416 below theirs: p²/q = e^{184} of the row): no float sum holds
+    # it, whatever the ISA's exp does below e^−88
+    a = np.full((2, 45), -1.0)
+    a[:, 1:] -= np.linspace(0, 3, 44)
+    b = a.copy()
+    a[:, 20], b[:, 20] = -116.0, -416.0
+    b[1] = b[1, ::-1]  # (row 1: the far entry of q elsewhere)
+    sx, vx = store(a, "f32")
+    sy, vy = store(b, "f32")
+    save("far_tail.y.npy", sy)
+    lp, lq = log_probs(vx, "logits", 1.0), log_probs(vy, "logits", 1.0)
+    for kind, par in (("chi2", None), ("alpha", 2.0), ("renyi", 2.0), ("kl", None)):
+        e = divergence_ref(kind, lp, lq, par or 0.0, 0.5)
+        add_case(f"far_tail_{kind}{ptag(kind, par)}", "divergence", sx, e, kind=kind,
+                 alpha=par or 0.0, dtype_q="f32", x_file="far_tail.x.npy", y_file="far_tail.y.npy")
+
     # Masked vocabulary (-inf entries: the general kernels) and p = q
     # exactly (every kind that vanishes there gives exactly 0)
     name = "lm_masked"

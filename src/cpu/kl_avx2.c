@@ -21,12 +21,15 @@ typedef __m256 vmask;
 #define V_SUB _mm256_sub_ps
 #define V_MUL _mm256_mul_ps
 #define V_MAX _mm256_max_ps
+#define V_MIN _mm256_min_ps
 #define V_XOR _mm256_xor_ps
 #define V_OR _mm256_or_ps
 #define V_FMADD _mm256_fmadd_ps
 #define V_FMSUB _mm256_fmsub_ps
 #define V_FNMADD _mm256_fnmadd_ps
 #define V_LT(a, b) _mm256_cmp_ps(a, b, _CMP_LT_OQ)
+#define V_EQ(a, b) _mm256_cmp_ps(a, b, _CMP_EQ_OQ)
+#define M_AND _mm256_and_ps
 #define V_BLEND(m, a, b) _mm256_blendv_ps(a, b, m)
 #define V_FIRST _mm256_cvtss_f32
 #define V_RCP _mm256_rcp_ps /* 1.5·2^-12 relative */

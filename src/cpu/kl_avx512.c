@@ -19,6 +19,7 @@ typedef __mmask16 vmask;
 #define V_SUB _mm512_sub_ps
 #define V_MUL _mm512_mul_ps
 #define V_MAX _mm512_max_ps
+#define V_MIN _mm512_min_ps
 #define V_XOR(a, b) _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
 #define V_OR(a, b) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
 #define V_FMADD _mm512_fmadd_ps

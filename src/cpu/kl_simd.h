@@ -9,14 +9,14 @@
  *
  * The includer defines, for its ISA: KL_TARGET (the function attribute),
  * KL_SUFFIX (the name suffix), vec / vmask and the operations
- *   V_SET1 V_LOAD V_STORE V_ADD V_SUB V_MUL V_MAX V_XOR V_OR
+ *   V_SET1 V_LOAD V_STORE V_ADD V_SUB V_MUL V_MAX V_MIN V_XOR V_OR
  *   V_FMADD(a,b,c) = a·b + c   V_FMSUB = a·b − c   V_FNMADD = c − a·b
- *   V_RCP (1/x to 2^-12 or better)   V_LT(a,b) (a mask)
+ *   V_RCP (1/x to 2^-12 or better)   V_LT(a,b) V_EQ(a,b) (masks)  M_AND (a mask's and)
  *   V_BLEND(m, a, b) (b where m)  V_FIRST (lane 0)
  *   V_HSUM V_HMAX (across lanes)  V_EXP2N(p, t, n) (p·2^n, see exp_any)
  * and KL_LANES; KL_EXP2N_ANY_N 1 where V_EXP2N takes any n (AVX-512's
- * VSCALEFPS: 0 below float's range, inf above; V_EQ and M_AND (masks'
- * and) too, for the one-exp loop), 0 where it needs n + 127 in [0, 254] (the exponent bits of t).
+ * VSCALEFPS: 0 below float's range, inf above), 0 where it needs n + 127
+ * in [0, 254] (the exponent bits of t).
  *
  * e^x as in vmath.h's expf_fast: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a
  * degree-6 minimax polynomial, 2^n by the ISA's V_EXP2N.  What makes the
@@ -142,7 +142,6 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
     }                                                                                    \
   } while (0)
 
-#if KL_EXP2N_ANY_N
 /* Forward KL (t1) with one exp of the logits a pair, not two; reverse KL
  * (t2) likewise with p and q's roles swapped.  With x = −L, e2 = e1·e^x/k
  * comes from e1 and e^x, and e^x is what φ needs: φ(L) = e^x − 1 − x.
@@ -159,8 +158,30 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
  * e^{−131 + 88.7}/k: with the caller's k near Sp/Sq ≥ 1/(the row's length),
  * terms far below a float sum's last digit (the sums are ≥ 1).  Where e^x passes float's
  * range (x > 88.7: p and q far apart) the sums are not finite, and
- * ie__kl_chunk takes the chunk again with two exps. */
+ * ie__kl_chunk takes the chunk again with two exps.
+ *
+ * Where V_EXP2N needs n + 127 in [0, 254] (AVX2), the 2^40 goes into the
+ * exponent bits instead (one_scale_consts), so that e1 keeps its digits
+ * down to e^{−115} (below, e2 < e^{−115 + 88}/k, a relative 2e-12 of the
+ * row's q-mass a term), and exp_split clamps x at −88 (e^x is +0 below, as
+ * exp_any's); the loop keeps the largest x (and, for g < 0, the smallest):
+ * a chunk with an x above 88 (g·x above 88: exps whose 2^n the exponent
+ * bits do not hold) is taken as one whose sums are not finite. */
 #define KL_ONE_SCALE 0x1p40f
+
+/* exp_any's constants for KL_ONE_SCALE·e^x: in the coefficients where
+ * V_EXP2N takes any n; else in t's exponent bits (n + 127 + 40 ≥ 0, the
+ * clamp at −115 instead of −88), so that no product leaves float's normal
+ * range before it. */
+KL_TARGET static inline KL_NAME(exp_consts) KL_NAME(one_scale_consts)(void) {
+#if KL_EXP2N_ANY_N
+  return KL_NAME(exp_consts_make)(KL_ONE_SCALE);
+#else
+  KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
+  k.magic = V_SET1(12582912.0f + 127 + 40), k.lo = V_SET1(-115.0f);
+  return k;
+#endif
+}
 
 /* e^x's pieces as exp_any takes them: x = n·ln2 + r (t the rounding sum
  * whose low bits hold n), h the polynomial's upper part (e^r = 1 + r +
@@ -172,6 +193,9 @@ typedef struct {
 KL_TARGET static inline __attribute__((always_inline)) KL_NAME(exp_parts)
 KL_NAME(exp_split)(vec x, const KL_NAME(exp_consts) *k) {
   KL_NAME(exp_parts) s;
+#if !KL_EXP2N_ANY_N
+  x = V_MAX(k->lo, x); /* (x second: a NaN stays NaN) */
+#endif
   s.t = V_FMADD(x, k->log2e, k->magic), s.n = V_SUB(s.t, k->magic);
   s.r = V_FNMADD(s.n, k->ln2, x), s.r2 = V_MUL(s.r, s.r);
   s.h = V_FMADD(k->c6, s.r, k->c5);
@@ -224,6 +248,8 @@ KL_NAME(power_psi)(vec x, const KL_NAME(exp_parts) *ex, vec vg, vec zero,
     const vec x_ = scaled ? V_FMADD(V_SUB(O_, M_), vit, vxc) : V_ADD(V_SUB(O_, M_), vxc); \
     const vec em_ = KL_NAME(exp_any)(m_, &ks);                                           \
     const KL_NAME(exp_parts) e_ = KL_NAME(exp_split)(x_, &k);                            \
+    if (!KL_EXP2N_ANY_N) xhi = V_MAX(xhi, x_);                                           \
+    if (!KL_EXP2N_ANY_N && guard) xlo = V_MIN(xlo, x_);                                  \
     sm = V_ADD(sm, em_);                                                                 \
     so = V_FMADD(em_, V_MUL(e_.e, vxf), so);                                             \
     if (pow) {                                                                           \
@@ -244,7 +270,6 @@ KL_NAME(power_psi)(vec x, const KL_NAME(exp_parts) *ex, vec vg, vec zero,
       }                                                                                  \
     }                                                                                    \
   } while (0)
-#endif
 
 /* The loop, inlined for each set of sums, with the temperature factor and
  * without it (it = 1, the usual case, saves three multiplies), and with one
@@ -261,13 +286,12 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
   const vec sign = V_SET1(-0.0f), quarter = V_SET1(0.25f);
   vec sp = V_SET1(0.0f), sq = sp, t1 = sp, t2 = sp;
   vec xp = V_SET1(-INFINITY), xq = xp;
-  const int pow = want & IE_KL_POW; /* (only where KL_EXP2N_ANY_N) */
-#if KL_EXP2N_ANY_N
+  const int pow = want & IE_KL_POW;
   /* KL_BLOCK_ONE's: m the one exp's row (q for t2), x = −L (L for t2), and
    * the other row's exp e^{(o − ro)·it} = s·e^{(m − rm)·it}·e^x·xf */
   const int rev = (want & ~(IE_KL_POW | KL_POW_GUARD)) == IE_KL_T2, guard = want & KL_POW_GUARD;
   const int both = want == (IE_KL_T1 | IE_KL_T2);
-  const KL_NAME(exp_consts) ks = KL_NAME(exp_consts_make)(KL_ONE_SCALE);
+  const KL_NAME(exp_consts) ks = KL_NAME(one_scale_consts)();
   const vec vrm = rev ? vrq : vrp, vxc = V_SET1(rev ? -c : c), zero = V_SET1(0.0f);
   const vec vxf = V_SET1(rev ? kr / KL_ONE_SCALE : 1 / (kr * KL_ONE_SCALE));
   vec sm = zero, so = zero, st = zero, su = zero;
@@ -275,15 +299,12 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
    * scale); gb the largest |gx| of a term above it */
   const vec vg = V_SET1(gpow), vag = V_SET1(fabsf(gpow)), vbig = V_SET1(KL_ONE_SCALE * 2.0611536e-9f);
   vec gb = zero;
+  vec xhi = V_SET1(-INFINITY), xlo = V_SET1(INFINITY); /* (exp_split's clamp) */
 #define KL_STEP(I)                                                                       \
   do {                                                                                   \
     if (one) KL_BLOCK_ONE(I);                                                            \
     else KL_BLOCK(I);                                                                    \
   } while (0)
-#else
-  (void)one, (void)gpow;
-#define KL_STEP(I) KL_BLOCK(I)
-#endif
   int i = 0;
   /* Differences (p − rp, q − rq, p − q) are formed before the temperature:
    * equal entries give exactly 0, with no product for a compiler to contract
@@ -300,18 +321,18 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
   }
   for (; i + KL_LANES <= n; i += KL_LANES) KL_STEP(i);
 #undef KL_STEP
-#if KL_EXP2N_ANY_N
   if (one) { /* back to the sums' own scale (exactly: a power of 2) */
     const vec back = V_SET1(1 / KL_ONE_SCALE);
     if (rev) sq = V_MUL(sm, back), sp = so, t2 = V_MUL(st, back);
     else sp = V_MUL(sm, back), sq = so, t1 = V_MUL(st, back);
     if (both) t2 = V_MUL(su, vxf); /* e1/k = s·e1·xf */
   }
-#endif
   float s[7] = {V_HSUM(sp), V_HSUM(sq), V_HSUM(t1), V_HSUM(t2), V_HMAX(xp), V_HMAX(xq), 0};
-#if KL_EXP2N_ANY_N
   if (pow) s[6] = V_HMAX(gb);
-#endif
+  /* an x that exp_split clamped, where its exp mattered: sums not finite */
+  if (!KL_EXP2N_ANY_N && one &&
+      (V_HMAX(xhi) > 88 || (guard && gpow * -V_HMAX(V_XOR(xlo, sign)) > 88)))
+    s[2] = s[3] = NAN;
   for (; i < n; i++) { /* the tail, one lane at a time */
     const float e1 = V_FIRST(KL_NAME(exp_any)(V_SET1((p[i] - rp) * it), &k));
     const float e2 = V_FIRST(KL_NAME(exp_any)(V_SET1((q[i] - rq) * it), &k));
@@ -319,15 +340,14 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     const int small = l2 < 0.25f;
     s[0] += e1, s[1] += e2;
     if (want & IE_KL_STORE) ep[i] = e1, eq[i] = e2;
-    if (pow) {
-#if KL_EXP2N_ANY_N /* KL_BLOCK_ONE's x, and its ψ on one lane */
+    if (pow) { /* KL_BLOCK_ONE's x, and its ψ on one lane */
       const float om = rev ? p[i] - q[i] : q[i] - p[i], xc = rev ? -c : c;
       const float x = scaled ? om * it + xc : om + xc, w = rev ? e2 : e1;
       const KL_NAME(exp_parts) ex = KL_NAME(exp_split)(V_SET1(x), &k);
       vec egx;
       s[rev ? 3 : 2] += w * V_FIRST(KL_NAME(power_psi)(V_SET1(x), &ex, vg, zero, &k, &egx));
       if (guard && w * V_FIRST(egx) > 2.0611536e-9f && fabsf(gpow * x) > s[6]) s[6] = fabsf(gpow * x);
-#endif
+      if (!KL_EXP2N_ANY_N && (x > 88 || gpow * x > 88)) s[2] = s[3] = NAN; /* (as above) */
     } else {
       if (want & IE_KL_CE) s[2] += e1 * ((q[i] - rq) * it);
       if (want & IE_KL_T1) s[2] += small ? e1 * l2 * KL_PHI_G(float, l) : e2 * kr - e1 + e1 * l;
@@ -342,9 +362,7 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
 KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, float it, float rp,
                                      float rq, float c, float k, float g, int want, float out[7],
                                      float *ep, float *eq) {
-#if KL_EXP2N_ANY_N
   if ((want & IE_KL_POW) && g < 0) want |= KL_POW_GUARD;
-#endif
 #define KL_WANT(W, ONE)                                                                  \
   case W:                                                                                \
     if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, g, W, 0, ONE, out, ep, eq); \
@@ -353,21 +371,18 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
   switch (want) {
     KL_WANT(0, 0)
     KL_WANT(IE_KL_STORE, 0)
-    KL_WANT(IE_KL_T1, KL_EXP2N_ANY_N)
-    KL_WANT(IE_KL_T2, KL_EXP2N_ANY_N)
-    KL_WANT(IE_KL_T1 | IE_KL_T2, KL_EXP2N_ANY_N)
+    KL_WANT(IE_KL_T1, 1)
+    KL_WANT(IE_KL_T2, 1)
+    KL_WANT(IE_KL_T1 | IE_KL_T2, 1)
     KL_WANT(IE_KL_CE, 0)
-#if KL_EXP2N_ANY_N
     KL_WANT(IE_KL_POW | IE_KL_T1, 1)
     KL_WANT(IE_KL_POW | IE_KL_T2, 1)
     KL_WANT(IE_KL_POW | IE_KL_T1 | KL_POW_GUARD, 1)
     KL_WANT(IE_KL_POW | IE_KL_T2 | KL_POW_GUARD, 1)
-#endif
   default:
     for (int j = 0; j < 7; j++) out[j] = NAN; /* not a set the kernel asks for */
     return;
   }
-#if KL_EXP2N_ANY_N
   /* one exp's sums not finite (e^x past float's range, or a bad entry):
    * the chunk again with two (which finds a bad entry as it always did);
    * the power family's have no two-exp loop (the caller's double kernels) */
@@ -376,7 +391,6 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
     if (it == 1.0f) KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, g, want, 0, 0, out, ep, eq);
     else KL_NAME(kl_loop)(p, q, n, it, rp, rq, c, k, g, want, 1, 0, out, ep, eq);
   }
-#endif
 #undef KL_WANT
 }
 

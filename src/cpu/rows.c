@@ -529,7 +529,7 @@ static int pow_one_read(const ie_rowargs *ra, float *g) {
   default: return 0;
   }
   *g = (float)(al < 0.5 ? al : 1 - al);
-  if (cpu_simd() != 2 || *g == 0 || !isfinite(*g)) return 0;
+  if (cpu_simd() == 0 || *g == 0 || !isfinite(*g)) return 0;
   return IE_KL_POW | (al < 0.5 ? IE_KL_T2 : IE_KL_T1);
 }
 
