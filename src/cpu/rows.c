@@ -512,7 +512,7 @@ typedef struct {
 } exp_store;
 
 /* The kinds two_row_f32 takes as a power sum Σ p̂^α·q̂^{1−α} in its one read
- * (IE_KL_POW, AVX-512): its sums (IE_KL_POW | IE_KL_T1, or | IE_KL_T2 for
+ * (IE_KL_POW, AVX2 and AVX-512): its sums (IE_KL_POW | IE_KL_T1, or | IE_KL_T2 for
  * the q-form, α < ½ as in pass2_f32), and *g, 1 − α (q-form α) rounded once
  * from double; 0 for the others (and a g of 0 or past float: the two
  * passes).  Hellinger is 1 − Σ√(p̂q̂) and Bhattacharyya −log Σ√(p̂q̂), the
@@ -552,7 +552,7 @@ static int keeps_exps(const ie_rowargs *ra) {
  * e^{c − (rp − rq)·it}): o = {Σ e1, Σ e2, t1, t2, max p, max q, gb} as
  * ie__kl_chunk_avx2 defines them (the portable loops compute t2 whenever
  * they compute the φ sum t1; the caller takes only what it asked for).
- * IE_KL_POW (with the power family's g) is AVX-512's alone. */
+ * IE_KL_POW (with the power family's g) is the vector loops' alone. */
 static void kl_sums(const float *restrict pp, const float *restrict qq, int n, float it, float rp,
                     float rq, float c, float k, float g, int want, int simd, float o[7], float *ep,
                     float *eq) {
@@ -966,7 +966,7 @@ static void kl_add(two_state *a, const float o[7], double sp, double sq, int wan
  * ≤ 1).  Sums are float within a chunk, double across chunks.  A row with
  * NaN or ±inf returns -1, for the general kernels to take (and to report).
  *
- * With AVX-512 the power family, Hellinger, Bhattacharyya and χ² take the
+ * With AVX2 or AVX-512 the power family, Hellinger, Bhattacharyya and χ² take the
  * same read with one sum Σ e^{dp}·ψ(−L) in place of the φ sum (pow_one_read,
  * kl_simd.h's power_psi), moved with the reference by pow_move_ref.
  *
@@ -1057,10 +1057,10 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
 }
 
 /* Divergences that two_row_f32 takes from f32 / f16 / bf16 logits: the KL
- * family in one read; with AVX-512, the power family, Hellinger,
+ * family in one read; with AVX2 or AVX-512, the power family, Hellinger,
  * Bhattacharyya and χ² too (pow_one_read); the other kinds of the switch
- * (all of them on AVX2 and the portable loops) with pass2_f32 as their
- * second read. */
+ * (all of them with the portable loops) with pass2_f32 as their second
+ * read. */
 static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64 || ra->input != IE_INPUT_LOGITS ||
       ra->q_input != IE_INPUT_LOGITS)

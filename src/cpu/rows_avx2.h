@@ -32,12 +32,12 @@ void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
  *   IE_KL_CE    t1 = Σ e1·(q − rq)·it
  *   IE_KL_STORE (alone) no t1, t2; e1 and e2 themselves into ep[0..n), eq[0..n)
  *               (the second pass of JS reads them instead of taking exps)
- *   IE_KL_POW | IE_KL_T1  (AVX-512 only) t1 = Σ e1·ψ(−L),
- *   IE_KL_POW | IE_KL_T2  (AVX-512 only) t2 = Σ e2·ψ(L),
+ *   IE_KL_POW | IE_KL_T1  t1 = Σ e1·ψ(−L),
+ *   IE_KL_POW | IE_KL_T2  t2 = Σ e2·ψ(L),
  *               ψ(x) = e^{gx} − 1 − g·(e^x − 1), the power family's sum
  *               (kl_simd.h, power_psi), and gb the largest |g·L| of a term
  *               e1·e^{−gL} (e2·e^{gL}) above e^−20 (gb is 0 for other sets)
- * A set the build does not take gives NaN sums.
+ * Another set gives NaN sums.
  * The sums are garbage where an argument exceeds 88: the caller sums such a
  * chunk again against its own maxima.  NaN, ±inf entries make the sums
  * non-finite or the maxima +inf, except NaN/−inf cases that the AVX2 sums
