@@ -33,8 +33,8 @@
  *        count) over a buffer of max(512 MiB, 8 x LLC), capped at 4 GiB;
  *        bytes = buffer size.  The best of several loops (READ_METHODS: a
  *        plain OpenMP loop; on x86-64, AVX2 and AVX-512 loops with 8
- *        accumulators over 1, 2 or 4 streams a thread, one with software
- *        prefetch), each a median; the highest is the roof and is named.
+ *        accumulators over 1, 2 or 4 streams a thread, two with software
+ *        prefetch 1 or 4 KB ahead), each a median; the highest is the roof and is named.
  *   cpu  copy: the same buffer copied over the same threads, the best of
  *        memcpy and AVX2 / AVX-512 non-temporal (streaming) stores; bytes =
  *        read + written (2 x buffer), the convention used for log-softmax.

@@ -49,7 +49,7 @@ typedef void (*copy_loop_fn)(uint64_t *d, const uint64_t *s, size_t n);
 typedef struct {
   uint64_t *a, *b;
   size_t words;
-  int streams, prefetch; /* read loops: streams per thread, software prefetch */
+  int streams, prefetch; /* read loops: streams per thread, software prefetch (KB ahead) */
   read_loop_fn read_loop; /* the SIMD loops of cpu_read_simd_once, cpu_copy_simd_once */
   copy_loop_fn copy_loop;
   volatile uint64_t sink;
@@ -90,9 +90,9 @@ static void cpu_copy_once(void *v) {
 
 /* Read loops: S streams per thread (its range cut in S equal parts read side
  * by side, as a divergence reads p and q), 8 vector accumulators in all, and
- * optionally a software prefetch PF_AHEAD bytes ahead of each stream.  S and
- * PF are constants at each call, so the inner loops unroll. */
-#define PF_AHEAD 1024
+ * optionally a software prefetch PF KB ahead of each stream (1 or 4: the
+ * library's row loops prefetch 4 KB ahead, so the roof tries it too).  S
+ * and PF are constants at each call, so the inner loops unroll. */
 #define READ_BODY(V, LANES, ZERO, LOAD, ADD, REDUCE)                                   \
   V acc[8];                                                                            \
   for (int k = 0; k < 8; k++) acc[k] = ZERO;                                           \
@@ -102,7 +102,7 @@ static void cpu_copy_once(void *v) {
       const uint64_t *p = a + (size_t)s * part + i;                                    \
       if (PF)                                                                          \
         for (int k = 0; k < 8 / S; k += 64 / (int)(LANES * 8))                          \
-          _mm_prefetch((const char *)(p + k * LANES) + PF_AHEAD, _MM_HINT_T0);         \
+          _mm_prefetch((const char *)(p + k * LANES) + 1024 * PF, _MM_HINT_T0);        \
       for (int k = 0; k < 8 / S; k++)                                                  \
         acc[s * (8 / S) + k] = ADD(acc[s * (8 / S) + k], LOAD((const void *)(p + k * LANES))); \
     }                                                                                  \
@@ -131,6 +131,7 @@ read_avx512_(const uint64_t *a, size_t n, const int S, const int PF) {
 #define READ_CASES(F, a, n, s, pf)                                                      \
   ((s) == 1   ? ((pf) ? F(a, n, 1, 1) : F(a, n, 1, 0))                                  \
    : (s) == 2 ? ((pf) ? F(a, n, 2, 1) : F(a, n, 2, 0))                                  \
+   : (pf) == 4 ? F(a, n, 4, 4)                                                          \
               : ((pf) ? F(a, n, 4, 1) : F(a, n, 4, 0)))
 __attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *a, size_t n, int s,
                                                           int pf) {
@@ -279,6 +280,7 @@ static const roof_method READ_METHODS[] = {
     {"avx512-2s", cpu_read_simd_once, 2, 0, 5, read_avx512, NULL},
     {"avx512-4s", cpu_read_simd_once, 4, 0, 5, read_avx512, NULL},
     {"avx512-4s-pf", cpu_read_simd_once, 4, 1, 5, read_avx512, NULL},
+    {"avx512-4s-pf4k", cpu_read_simd_once, 4, 4, 5, read_avx512, NULL},
 #endif
 };
 static const roof_method COPY_METHODS[] = {
