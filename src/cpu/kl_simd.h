@@ -521,6 +521,16 @@ KL_TARGET float KL_NAME(ie__js_chunk)(const float *p, const float *q, const floa
   } while (0)
   int i = 0;
   for (; i + 2 * KL_LANES <= n; i += 2 * KL_LANES) {
+    __builtin_prefetch(p + i + 1024); /* 4 KB ahead */
+    __builtin_prefetch(q + i + 1024);
+    __builtin_prefetch(e1 + i + 1024);
+    __builtin_prefetch(e2 + i + 1024);
+#if KL_LANES == 16
+    __builtin_prefetch(p + i + 1040);
+    __builtin_prefetch(q + i + 1040);
+    __builtin_prefetch(e1 + i + 1040);
+    __builtin_prefetch(e2 + i + 1040);
+#endif
     JS_BLOCK(i, acc0);
     JS_BLOCK(i + KL_LANES, acc1);
   }
