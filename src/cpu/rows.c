@@ -512,7 +512,7 @@ typedef struct {
 } exp_store;
 
 /* The kinds two_row_f32 takes as a power sum Σ p̂^α·q̂^{1−α} in its one read
- * (IE_KL_POW, AVX2 and AVX-512): its sums (IE_KL_POW | IE_KL_T1, or | IE_KL_T2 for
+ * (IE_KL_POW): its sums (IE_KL_POW | IE_KL_T1, or | IE_KL_T2 for
  * the q-form, α < ½ as in pass2_f32), and *g, 1 − α (q-form α) rounded once
  * from double; 0 for the others (and a g of 0 or past float: the two
  * passes).  Hellinger is 1 − Σ√(p̂q̂) and Bhattacharyya −log Σ√(p̂q̂), the
@@ -529,7 +529,7 @@ static int pow_one_read(const ie_rowargs *ra, float *g) {
   default: return 0;
   }
   *g = (float)(al < 0.5 ? al : 1 - al);
-  if (cpu_simd() == 0 || *g == 0 || !isfinite(*g)) return 0;
+  if (*g == 0 || !isfinite(*g)) return 0;
   return IE_KL_POW | (al < 0.5 ? IE_KL_T2 : IE_KL_T1);
 }
 
@@ -548,11 +548,23 @@ static int keeps_exps(const ie_rowargs *ra) {
   }
 }
 
+/* kl_simd.h's ψ(x) = e^{gx} − 1 − g·(e^x − 1) in the portable loop: for
+ * |x|, |gx| < ½, g·x²·(g·h(gx) − h(x)) with h(y) = (e^y − 1 − y)/y² (φ(−y)/y²,
+ * KL_PHI_G), which does not cancel; beyond, from expm1f_full, exact for its
+ * n = 0 as kl_simd.h's u.  *egx gets e^{gx}. */
+IE_INLINE float power_psi(float x, float g, float *egx) {
+  const float gx = g * x, em1g = expm1f_full(gx);
+  *egx = em1g + 1;
+  if (fabsf(x) < 0.5f && fabsf(gx) < 0.5f)
+    return g * x * x * (g * KL_PHI_G(float, -gx) - KL_PHI_G(float, -x));
+  return em1g - g * expm1f_full(x);
+}
+
 /* One chunk's sums against the shifts (rp, rq) and the reference (c, k =
  * e^{c − (rp − rq)·it}): o = {Σ e1, Σ e2, t1, t2, max p, max q, gb} as
  * ie__kl_chunk_avx2 defines them (the portable loops compute t2 whenever
  * they compute the φ sum t1; the caller takes only what it asked for).
- * IE_KL_POW (with the power family's g) is the vector loops' alone. */
+ * IE_KL_POW takes the power family's g. */
 static void kl_sums(const float *restrict pp, const float *restrict qq, int n, float it, float rp,
                     float rq, float c, float k, float g, int want, int simd, float o[7], float *ep,
                     float *eq) {
@@ -568,12 +580,28 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
 #else
   (void)simd;
 #endif
-  if (want & IE_KL_POW) { /* (not asked of this build) */
-    for (int j = 0; j < 7; j++) o[j] = NAN;
-    return;
-  }
-  float sp = 0, sq = 0, t1 = 0, t2 = 0, xp = -INFINITY, xq = -INFINITY;
-  if (want & IE_KL_CE) {
+  float sp = 0, sq = 0, t1 = 0, t2 = 0, xp = -INFINITY, xq = -INFINITY, gb = 0;
+  if (want & IE_KL_POW) { /* kl_simd.h's sum: V = Σ w·ψ(x), the weight w e1 (q-form e2) */
+    const int qform = want & IE_KL_T2;
+    float v = 0;
+#pragma omp simd reduction(+ : sp, sq, v) reduction(max : xp, xq, gb)
+    for (int i = 0; i < n; i++) {
+      const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
+      const float x = qform ? (pp[i] - qq[i]) * it - c : (qq[i] - pp[i]) * it + c, w = qform ? e2 : e1;
+      float egx;
+      v += w * power_psi(x, g, &egx);
+      sp += e1, sq += e2;
+      /* a term past float's exp: +inf, the double kernels; else as kl_simd.h's guard */
+      const float gx = g * x, big = x > 80 || gx > 80                   ? INFINITY
+                                    : g < 0 && w * egx > 2.0611536e-9f ? fabsf(gx)
+                                                                       : 0;
+      gb = big > gb ? big : gb;
+      xp = pp[i] > xp ? pp[i] : xp;
+      xq = qq[i] > xq ? qq[i] : xq;
+    }
+    if (qform) t2 = v;
+    else t1 = v;
+  } else if (want & IE_KL_CE) {
 #pragma omp simd reduction(+ : sp, sq, t1) reduction(max : xp, xq)
     for (int i = 0; i < n; i++) {
       const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
@@ -611,7 +639,7 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
       xq = qq[i] > xq ? qq[i] : xq;
     }
   }
-  o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq, o[6] = 0;
+  o[0] = sp, o[1] = sq, o[2] = t1, o[3] = t2, o[4] = xp, o[5] = xq, o[6] = gb;
 }
 
 /* JS's term of pass2_f32 for one pair of logits (see there): with a =
@@ -966,7 +994,7 @@ static void kl_add(two_state *a, const float o[7], double sp, double sq, int wan
  * ≤ 1).  Sums are float within a chunk, double across chunks.  A row with
  * NaN or ±inf returns -1, for the general kernels to take (and to report).
  *
- * With AVX2 or AVX-512 the power family, Hellinger, Bhattacharyya and χ² take the
+ * The power family, Hellinger, Bhattacharyya and χ² take the
  * same read with one sum Σ e^{dp}·ψ(−L) in place of the φ sum (pow_one_read,
  * kl_simd.h's power_psi), moved with the reference by pow_move_ref.
  *
@@ -1057,10 +1085,9 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
 }
 
 /* Divergences that two_row_f32 takes from f32 / f16 / bf16 logits: the KL
- * family in one read; with AVX2 or AVX-512, the power family, Hellinger,
- * Bhattacharyya and χ² too (pow_one_read); the other kinds of the switch
- * (all of them with the portable loops) with pass2_f32 as their second
- * read. */
+ * family in one read, and the power family, Hellinger, Bhattacharyya and
+ * χ² too (pow_one_read); the other kinds of the switch (and the power
+ * family of g = 0) with pass2_f32 as their second read. */
 static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64 || ra->input != IE_INPUT_LOGITS ||
       ra->q_input != IE_INPUT_LOGITS)
