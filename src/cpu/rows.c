@@ -514,8 +514,7 @@ typedef struct {
 /* The kinds two_row_f32 takes as a power sum Σ p̂^α·q̂^{1−α} in its one read
  * (IE_KL_POW): its sums (IE_KL_POW | IE_KL_T1, or | IE_KL_T2 for
  * the q-form, α < ½ as in pass2_f32), and *g, 1 − α (q-form α) rounded once
- * from double; 0 for the others (and a g of 0 or past float: the two
- * passes).  Hellinger is 1 − Σ√(p̂q̂) and Bhattacharyya −log Σ√(p̂q̂), the
+ * from double; 0 for the others (and a g past float: the double kernels).  Hellinger is 1 − Σ√(p̂q̂) and Bhattacharyya −log Σ√(p̂q̂), the
  * sum at α = ½; χ² is Σ p̂²/q̂ − 1, at α = 2. */
 static int pow_one_read(const ie_rowargs *ra, float *g) {
   double al;
@@ -529,21 +528,15 @@ static int pow_one_read(const ie_rowargs *ra, float *g) {
   default: return 0;
   }
   *g = (float)(al < 0.5 ? al : 1 - al);
-  if (*g == 0 || !isfinite(*g)) return 0;
+  if (!isfinite(*g)) return 0; /* (g = 0: ψ = 0, V = 0, and the value 0) */
   return IE_KL_POW | (al < 0.5 ? IE_KL_T2 : IE_KL_T1);
 }
 
 static int keeps_exps(const ie_rowargs *ra) {
-  float g;
-  if (pow_one_read(ra, &g)) return 0; /* (one read: nothing to keep) */
   switch (ra->div) {
   case IE_DIV_JS: return ra->beta >= 0.45 && ra->beta <= 0.55; /* (else js_term) */
   case IE_DIV_TV:
-  case IE_DIV_HELLINGER:
-  case IE_DIV_ALPHA:
-  case IE_DIV_TSALLIS:
   case IE_DIV_CAUCHY_SCHWARZ: return 1;
-  case IE_DIV_RENYI: return !isinf(ra->alpha); /* (order ∞: pass2_two_d) */
   default: return 0;
   }
 }
@@ -670,43 +663,24 @@ typedef struct {
   float kp, kq;
 } chunk_exps;
 
-/* One chunk's sums of pass2_f32 (see there): c[0..3] = c1..c4, c[4] the
- * largest exponent of a term that may leave float's exp, c[5] the power
- * family's largest |g| with a term above e^−20.  Inlined twice, with the
- * temperature factor it and with it = 1 (the usual case: no products). */
+/* One chunk's sums of pass2_f32 (see there): c[0..2] = c1..c3.  Inlined
+ * twice, with the temperature factor it and with it = 1 (the usual case: no
+ * products). */
 typedef struct {
-  float rp, rq, dr, lsp, lsq, dls, be, be1, gal;
-  int qform;
+  float rp, rq, dr, lsp, lsq, dls, be, be1;
   ie_divergence_kind k;
   int simd; /* cpu_simd() */
 } pass2_consts;
 
-/* The power family's terms for one pair (pass2_chunk), p and q given (taken
- * again, or pass 1's exps scaled): W's term p^α q^{1−α} − p = p·expm1(g)
- * (q-form q·expm1(g)) from its one exp, g, and arg, the log of its p (q)
- * times e^g.  Where g passes 88, arg < −108 makes p (q) exactly 0, a term
- * below e^−20. */
-typedef struct {
-  float w, g, arg;
-} power_terms;
-
-IE_INLINE power_terms power_term(float pv, float qv, float p, float q, const pass2_consts *pc,
-                                 float it) {
-  const float lp = (pv - pc->rp) * it - pc->lsp, lq = (qv - pc->rq) * it - pc->lsq;
-  const float g = pc->gal * (((qv - pv) - pc->dr) * it - pc->dls);
-  const power_terms t = {(pc->qform ? q : p) * expm1f_full(g), g, (pc->qform ? lq : lp) + g};
-  return t;
-}
-
 IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, const float *restrict qq,
-                           int n, float it, const chunk_exps *ex, float c[6]) {
+                           int n, float it, const chunk_exps *ex, float c[3]) {
   const float rp = pc->rp, rq = pc->rq, dr = pc->dr, lsp = pc->lsp, lsq = pc->lsq, dls = pc->dls;
   const float be = pc->be, be1 = pc->be1;
   /* pass 1's exps and their factors, for the kinds that keep them (e1 NULL: none) */
   const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
   const float kp = ex->kp, kq = ex->kq;
   const ie_divergence_kind k = pc->k;
-  float c1 = 0, c2 = 0, c3 = 0, c4 = 0, hi = -INFINITY, gbig = 0;
+  float c1 = 0, c2 = 0, c3 = 0;
   switch (k) {
   case IE_DIV_JS:
     /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
@@ -747,73 +721,12 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
       for (int i = 0; i < n; i++) c1 += fabsf(kp * (e1[i] - e2[i]) + e2[i] * dk);
       break;
     }
-    /* fall through */
-  case IE_DIV_HELLINGER:
-    if (e1) { /* the larger of p, q from pass 1's exps: one exp (TV with them broke above) */
 #pragma omp simd reduction(+ : c1)
-      for (int i = 0; i < n; i++) {
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-        const float b = d <= 0 ? e1[i] * kp : e2[i] * kq, e = expf_fast(0.5f * (d <= 0 ? d : -d)) - 1;
-        c1 += b * e * e;
-      }
-      break;
-    }
-#pragma omp simd reduction(+ : c1)
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) { /* |p − q| = b·|expm1(−|δ|)|, b the larger */
       const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-      const float l = d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq; /* the larger */
-      const float a = d <= 0 ? d : -d, e = expf_fast(k == IE_DIV_TV ? a : 0.5f * a) - 1;
-      c1 += k == IE_DIV_TV ? -expf_fast(l) * e : expf_fast(l) * e * e;
+      const float l = d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq;
+      c1 -= expf_fast(l) * (expf_fast(d <= 0 ? d : -d) - 1);
     }
-    break;
-  case IE_DIV_CHI2:
-#pragma omp simd reduction(+ : c1) reduction(max : hi)
-    for (int i = 0; i < n; i++) {
-      const float lp = (pp[i] - rp) * it - lsp, lq = (qq[i] - rq) * it - lsq;
-      const float d = ((qq[i] - pp[i]) - dr) * it - dls, e = expf_fast(-d) - 1, arg = 2 * lp - lq;
-      /* p²/q = e^{2lp − lq} where q ≪ p, q·expm1(−δ)² elsewhere: one exp */
-      const int far = d < -20;
-      const float t = expf_fast(far ? arg : lq);
-      c1 += far ? t : t * e * e;
-      hi = far && arg > hi ? arg : hi;
-    }
-    break;
-  case IE_DIV_BHATTACHARYYA:
-#pragma omp simd reduction(+ : c1, c4)
-    for (int i = 0; i < n; i++) {
-      const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-      /* b the larger of p, q; √(pq) = b·h, h = e^{−|δ|/2}: two exps */
-      const float b = expf_fast(d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq);
-      const float h = expf_fast(0.5f * (d <= 0 ? d : -d)), e = h - 1;
-      c1 += b * h;
-      c4 += b * e * e;
-    }
-    break;
-  case IE_DIV_ALPHA:
-  case IE_DIV_RENYI:
-  case IE_DIV_TSALLIS:
-#define POWER_SUMS(t, p, q)                                                             \
-  do {                                                                                  \
-    c1 += t.w, c2 += p, c3 += q, c4 += p - q;                                           \
-    hi = t.arg > hi ? t.arg : hi;                                                       \
-    gbig = t.arg > -20 && fabsf(t.g) > gbig ? fabsf(t.g) : gbig;                        \
-  } while (0)
-    if (e1) { /* p and q from pass 1's exps: one exp a pair */
-#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi, gbig)
-      for (int i = 0; i < n; i++) {
-        const float p = e1[i] * kp, q = e2[i] * kq;
-        const power_terms t = power_term(pp[i], qq[i], p, q, pc, it);
-        POWER_SUMS(t, p, q);
-      }
-    } else {
-#pragma omp simd reduction(+ : c1, c2, c3, c4) reduction(max : hi, gbig)
-      for (int i = 0; i < n; i++) {
-        const float p = expf_fast((pp[i] - rp) * it - lsp), q = expf_fast((qq[i] - rq) * it - lsq);
-        const power_terms t = power_term(pp[i], qq[i], p, q, pc, it);
-        POWER_SUMS(t, p, q);
-      }
-    }
-#undef POWER_SUMS
     break;
   default: /* Cauchy–Schwarz: e^{dp + dq}, e^{2dp}, e^{2dq} from two exps */
     if (e1) { /* p·q, p², q² from pass 1's exps (its value is scale-free): no exp */
@@ -835,44 +748,31 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
     }
     break;
   }
-  c[0] = c1, c[1] = c2, c[2] = c3, c[3] = c4, c[4] = hi, c[5] = gbig;
+  c[0] = c1, c[1] = c2, c[2] = c3;
 }
 
-/* Pass 2 of JS, TV, Hellinger, χ², Bhattacharyya and Cauchy–Schwarz from
- * f32 / f16 / bf16 logits, in float, after two_row_f32's first pass (raw
- * maxima rp, rq; Sp, Sq against them).  Terms use δ = lq − lp =
- * ((q − p) − (rq − rp))·it − (log Sq − log Sp), a difference of inputs first, and
- * are written on the side (p or q) whose expm1 argument −|δ| is ≤ 0, so
- * that near-equal rows lose nothing to cancellation (as src/kernels/rows.cl's pass 2).
- * Their expm1 is e^x − 1: its absolute error (6e-8) is a relative one of
- * the terms' first-order factor (TV, JS's log1p) or of the square root of
- * their second-order one (Hellinger, χ²), so a sum's error stays below
- * 6e-8·Σ p|δ|; the power family's W, divided by α(1 − α), keeps the
- * polynomial.
- *   TV  |p − q| = p·|expm1(δ)|,  Hellinger (√p − √q)² = p·expm1(δ/2)²,
- *   χ²  (p − q)²/q = q·expm1(−δ)² (p²/q = e^{2lp − lq} where q ≪ p),
+/* Pass 2 of JS, TV and Cauchy–Schwarz from f32 / f16 / bf16 logits, in
+ * float, after two_row_f32's first pass (raw maxima rp, rq; Sp, Sq against
+ * them).  Terms use δ = lq − lp = ((q − p) − (rq − rp))·it − (log Sq − log
+ * Sp), a difference of inputs first, and are written on the side (p or q)
+ * whose expm1 argument −|δ| is ≤ 0, so that near-equal rows lose nothing to
+ * cancellation (as src/kernels/rows.cl's pass 2).  Their expm1 is e^x − 1:
+ * its absolute error (6e-8) is a relative one of the terms' first-order
+ * factor (TV, JS's log1p), so a sum's error stays below 6e-8·Σ p|δ|.
+ *   TV  |p − q| = p·|expm1(δ)|,
  *   JS  −β·p·g + (1−β)·q·(δ − g), g = lm − lp = log(β + (1−β)e^δ)
- *       = log1p((1−β)·expm1(δ)), or δ + log1p(β·expm1(−δ)) for δ > 0,
- *   Bhattacharyya −log Σ√(pq) = −log1p(−½Σ(√p − √q)²) for close rows.
+ *       = log1p((1−β)·expm1(δ)), or δ + log1p(β·expm1(−δ)) for δ > 0.
  * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
- * Alpha / Rényi / Tsallis sum W = Σ p·expm1((1−α)δ) (q-form Σ q·expm1(−αδ)
- * for α < ½), P, Q and Σ (p − q), as src/kernels/rows.cl's ROWS_TERMS_POWER_P.  JS
- * with `store` (pass 1's e1, e2: exp_store) takes the larger of p, q from
- * them, one exp a pair fewer, and so does Hellinger (its term b·expm1(δ/2)²
- * has b's error, a few float ulps, as a relative one).  TV with `store`
+ * JS with `store` (pass 1's e1, e2: exp_store) takes the larger of p, q
+ * from them, one exp a pair fewer (ie__js_chunk: none).  TV with `store`
  * takes |p − q| from them alone, with no exp and no logits (identical rows
  * give exactly 0; rows that differ by a shift, their rounding): p and q
- * each carry pass 1's exp error and
- * two roundings (the chunk's factor, the product), a few ulps, so the sum
- * is off by a few 1e-7 of the row's mass at most, under SPEC's 1e-6
- * absolute (4e-8 on language-model rows).  The power family with `store`
- * takes p and q from them too, one exp a pair (W's expm1) instead of
- * three; on language-model rows its worst error went from 0.11 to 0.21 of
- * SPEC's tolerance (0.23 to 0.42 for alpha of order ½).  Cauchy–Schwarz,
- * whose value does not depend on the scale of p and q, takes its three sums
- * from them with no exp.  Returns NAN where
- * rq − rp is not a float or a term passes float's exp, for the double
- * kernels. */
+ * each carry pass 1's exp error and two roundings (the chunk's factor, the
+ * product), a few ulps, so the sum is off by a few 1e-7 of the row's mass
+ * at most, under SPEC's 1e-6 absolute (4e-8 on language-model rows).
+ * Cauchy–Schwarz, whose value does not depend on the scale of p and q,
+ * takes its three sums from them with no exp.  Returns NAN where rq − rp is
+ * not a float, for the double kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                       int64_t r, float rp, float rq, const two_state *st,
                                       const exp_store *store) {
@@ -880,26 +780,21 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   const float it = (float)ra->inv_temp, dr = (float)drd;
   if ((double)dr != drd) return NAN;
   const float be = (float)ra->beta, be1 = (float)(1 - ra->beta);
-  const int qform = ra->alpha < 0.5; /* the power family's W on q's side */
-  /* its expm1 factor, rounded once from double: 1 − (float)α would be off
-   * by 6e-4 relative at α = 0.9999 */
-  const float gal = (float)(qform ? -ra->alpha : 1 - ra->alpha);
   /* δ from the same rounded log-sums as lp, lq: q/p = e^δ holds for the
-   * p and q the terms use (the power family's U = P + W needs it; a rounding
-   * of log Sp common to all p cancels in its normalisation) */
+   * p and q the terms use */
   const float lsp = (float)log(st->sp), lsq = (float)log(st->sq), dls = lsq - lsp;
   const ie_divergence_kind k = ra->div;
-  const pass2_consts pc = {rp, rq, dr, lsp, lsq, dls, be, be1, gal, qform, k, cpu_simd()};
+  const pass2_consts pc = {rp, rq, dr, lsp, lsq, dls, be, be1, k, cpu_simd()};
   /* TV and Cauchy–Schwarz take pass 2 from pass 1's exps alone: no logits
    * to read (TV's pass 2 is bound by memory: two streams, not four) */
   const int logits = !store || !(k == IE_DIV_TV || k == IE_DIV_CAUCHY_SCHWARZ);
   float bp[CHUNK], bq[CHUNK];
-  double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+  double s1 = 0, s2 = 0, s3 = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = logits ? row_chunk_f32(x, r, i0, n, bp) : NULL;
     const float *restrict qq = logits ? row_chunk_f32(y, r, i0, n, bq) : NULL;
-    float c[6];
+    float c[3];
     chunk_exps ex = {NULL, NULL, 0, 0};
     if (store) { /* (keeps_exps) p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
       const int64_t ch = i0 / CHUNK;
@@ -909,51 +804,22 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     }
     if (it == 1.0f) pass2_chunk(&pc, pp, qq, n, 1.0f, &ex, c);
     else pass2_chunk(&pc, pp, qq, n, it, &ex, c);
-    const float c1 = c[0], c2 = c[1], c3 = c[2], c4 = c[3], hi = c[4], gbig = c[5];
-    /* a term past float's exp (expf_fast clamps at 88): the double kernels */
-    if (hi > 80) return NAN;
-    /* terms whose float exponent carries more than 1e-6: a χ² term p²/q
-     * (δ < −20) within e^{-40} of 1, a power term within e^{-20} of 1 whose
-     * (1 − α)δ is 12 or more (its float δ's rounding, 6e-8 of |δ|, is the
-     * term's relative error; far rows at large orders): the double
-     * kernels */
-    if (k == IE_DIV_CHI2 ? hi > -40 : gbig >= 12) return NAN;
-    s1 += c1, s2 += c2, s3 += c3, s4 += c4;
+    s1 += c[0], s2 += c[1], s3 += c[2];
   }
   switch (k) {
   case IE_DIV_JS: return s1 < 0 ? 0 : s1; /* (terms each ≥ 0: below is rounding of a 0; NaN stays) */
-  case IE_DIV_CHI2: return s1;
-  case IE_DIV_TV:
-  case IE_DIV_HELLINGER: return 0.5 * s1;
-  case IE_DIV_BHATTACHARYYA:
-  case IE_DIV_CAUCHY_SCHWARZ:
+  case IE_DIV_TV: return 0.5 * s1;
+  default: /* Cauchy–Schwarz */
     /* the cross sum where its terms may have left float's exp (rows far
      * apart): the double kernels, which sum it as a logsumexp */
     if (!(s1 >= 1e-30)) return NAN;
-    /* Σ√(pq) = 1 − ½Σ(√p − √q)² for close rows (identical: exactly 0); the
-     * direct sum for far ones (s1 here is already normalised) */
-    return k == IE_DIV_BHATTACHARYYA ? rows_bhattacharyya(log(s1), 1, 1, s4)
-                                     : rows_cauchy_schwarz(log(s1), s2, s3);
-  default: {
-    /* Σ p^α q^{1−α} = P + W (q-form Q + W) over P = Σ p, Q = Σ q (1 up to
-     * rounding): L = log Σ p̂^α q̂^{1−α} from log1p(W/P) near α = 1 (W/Q
-     * near α = 0), where log(P + W) would cancel.  log P − log Q is
-     * log1p(D/Q), D = Σ (p − q) a sum of small terms for close rows (two
-     * sums P, Q, each off by its rounding, would not keep those digits). */
-    const double base = qform ? s3 : s2;
-    /* Far rows (|W| ≥ ½ of P): log(P + W) from a sum that cancels; once
-     * P + W < P/16 its float rounding (1e-7 of P) would reach the value's
-     * 1e-5, and its terms may have left float's exp: the double kernels,
-     * which take log Σ p^α q^{1−α} as a logsumexp. */
-    if (!(base + s1 >= base / 16)) return NAN;
-    return power_value(ra, rows_power_log(s1, s2, s3, s4, log(base + s1), ra->alpha, qform));
-  }
+    return rows_cauchy_schwarz(log(s1), s2, s3);
   }
 }
 
 /* The kinds pass2_f32 takes. */
 static int pass2_f32_kind(const ie_rowargs *ra) {
-  return ra->div != IE_DIV_RENYI || !isinf(ra->alpha);
+  return ra->div == IE_DIV_JS || ra->div == IE_DIV_TV || ra->div == IE_DIV_CAUCHY_SCHWARZ;
 }
 
 /* Whether a chunk's sums are finite, and no power term above e^−20 has a
@@ -1086,8 +952,9 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
 
 /* Divergences that two_row_f32 takes from f32 / f16 / bf16 logits: the KL
  * family in one read, and the power family, Hellinger, Bhattacharyya and
- * χ² too (pow_one_read); the other kinds of the switch (and the power
- * family of g = 0) with pass2_f32 as their second read. */
+ * χ² too (pow_one_read); JS, TV and Cauchy–Schwarz with pass2_f32 as their
+ * second read (the others, where pow_one_read does not take a row: the
+ * double one). */
 static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64 || ra->input != IE_INPUT_LOGITS ||
       ra->q_input != IE_INPUT_LOGITS)
