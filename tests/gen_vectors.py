@@ -930,6 +930,18 @@ def lm_batch(rng, B, V, noise=LM_NOISE):
     return p, p + size * rng.normal(size=(B, V)) + 0.5
 
 
+def every_divergence(name, sx, lp, lq, T, dt, xf, yf):
+    """A case of every divergence kind at each of its parameters on the rows
+    whose log-probabilities are lp, lq (inputs in files xf, yf)."""
+    for kind in DIV_KINDS:
+        for par in div_params(kind):
+            alpha = par if (par is not None and kind != "js") else 0.0
+            beta = par if kind == "js" else 0.5
+            e = divergence_ref(kind, lp, lq, alpha, beta)
+            add_case(f"{name}_{kind}{ptag(kind, par)}", "divergence", sx, e, kind=kind,
+                     alpha=alpha, beta=beta, T=T, dtype_p=dt, dtype_q=dt, x_file=xf, y_file=yf)
+
+
 def lm_cases():
     """Every row-wise op on language-model-like rows, in every input dtype:
     the rows where float sums cancel (peaky rows, near-identical p and q,
@@ -957,14 +969,7 @@ def lm_cases():
                 add_case(f"{name}_T{tt}_ent_{kind}{ptag(kind, al if kind != 'shannon' else None)}",
                          "entropy", sx, entropy_ref(lp, kind, al), kind=kind, alpha=al, T=T,
                          dtype_p=dt, x_file=xf)
-            for kind in DIV_KINDS:
-                for par in div_params(kind):
-                    alpha = par if (par is not None and kind != "js") else 0.0
-                    beta = par if kind == "js" else 0.5
-                    e = divergence_ref(kind, lp, lq, alpha, beta)
-                    add_case(f"{name}_T{tt}_{kind}{ptag(kind, par)}", "divergence", sx, e,
-                             kind=kind, alpha=alpha, beta=beta, T=T, dtype_p=dt, dtype_q=dt,
-                             x_file=xf, y_file=yf)
+            every_divergence(f"{name}_T{tt}", sx, lp, lq, T, dt, xf, yf)
 
     # Far rows: q another row's student, so that a peaky row meets one whose
     # peak is elsewhere (terms e^{±35} apart at T = 0.7): the power family's
@@ -981,14 +986,7 @@ def lm_cases():
         for T in (1.0, 0.7):
             tt = str(T).replace(".", "p")
             lp, lq = log_probs(vx, "logits", T), log_probs(vy, "logits", T)
-            for kind in DIV_KINDS:
-                for par in div_params(kind):
-                    alpha = par if (par is not None and kind != "js") else 0.0
-                    beta = par if kind == "js" else 0.5
-                    e = divergence_ref(kind, lp, lq, alpha, beta)
-                    add_case(f"{name}_T{tt}_{kind}{ptag(kind, par)}", "divergence", sx, e,
-                             kind=kind, alpha=alpha, beta=beta, T=T, dtype_p=dt, dtype_q=dt,
-                             x_file=xf, y_file=yf)
+            every_divergence(f"{name}_T{tt}", sx, lp, lq, T, dt, xf, yf)
 
     # One such pair (row 6 of a 64-row draw, f16, T = 0.7; its χ² 6.3e27)
     # whose sums are finite on the first read and pass float's range on the
@@ -1039,19 +1037,14 @@ def lm_cases():
              T=0.7, x_file=f"{name}.x.npy")
     add_case(f"{name}_shannon", "entropy", sx, entropy_ref(lp, "shannon", 0), kind="shannon",
              T=0.7, x_file=f"{name}.x.npy")
-    for kind in DIV_KINDS:
+    every_divergence(name, sx, lp, lq, 0.7, "f32", f"{name}.x.npy", f"{name}.y.npy")
+    for kind in [k for k in DIV_KINDS if k in EXACT0]:  # p = q: exactly 0
         for par in div_params(kind):
             alpha = par if (par is not None and kind != "js") else 0.0
             beta = par if kind == "js" else 0.5
-            e = divergence_ref(kind, lp, lq, alpha, beta)
-            add_case(f"{name}_{kind}{ptag(kind, par)}", "divergence", sx, e, kind=kind,
-                     alpha=alpha, beta=beta, T=0.7, dtype_q="f32", x_file=f"{name}.x.npy",
-                     y_file=f"{name}.y.npy")
-            if kind in EXACT0:
-                add_case(f"{name}_{kind}{ptag(kind, par)}_same", "divergence", sx,
-                         np.zeros(21), kind=kind, alpha=alpha, beta=beta, T=0.7,
-                         dtype_q="f32", x_file=f"{name}.x.npy", y_file=f"{name}.x.npy",
-                         exact0=1)
+            add_case(f"{name}_{kind}{ptag(kind, par)}_same", "divergence", sx, np.zeros(21),
+                     kind=kind, alpha=alpha, beta=beta, T=0.7, dtype_q="f32",
+                     x_file=f"{name}.x.npy", y_file=f"{name}.x.npy", exact0=1)
 
 
 # ---------------------------------------------------------------- io fixtures
