@@ -467,22 +467,21 @@ static double kl_fast_value(const ie_rowargs *ra, const two_state *st) {
 
 /* The kinds pow_one_read names, from the fast state (IE_KL_POW): V moved to
  * the exact reference C, then v = V/Sp (q-form V/Sq) = Σ p̂^α q̂^{1−α} − 1,
- * and L = log1p(v).  V's terms all have the sign of ψ (≤ 0 for g in (0, 1),
- * else ≥ 0): the other sign is rounding of a 0.  Far rows (1 + v < 1/16,
- * where the sum's rounding would reach the value's 1e-5) go to the double
- * kernels, as in pass2_f32. */
+ * and L = log1p(v).  (A v of the wrong sign, rounding of a 0, gives a value
+ * below 0, which src/rows.c's clamp makes +0 for every backend.)  Far rows
+ * (1 + v < 1/16, where the sum's rounding would reach the value's 1e-5) go
+ * to the double kernels. */
 static double pow_fast_value(const ie_rowargs *ra, two_state st, float g, int qform) {
   const double c = (st.mp - st.mq) + log(st.sp / st.sq);
   if (!(fabs(c - st.cref) < 0.5)) return NAN; /* (as kl_fast_value) */
   pow_move_ref(&st, c, g, qform);
-  double v = qform ? st.aq / st.sq : st.a / st.sp;
-  if (g > 0 && g < 1 ? v > 0 : v < 0) v = 0; /* (NaN stays) */
+  const double v = qform ? st.aq / st.sq : st.a / st.sp;
   if (!(1 + v >= 1.0 / 16)) return NAN;
-  switch (ra->div) { /* (+ 0.0: +0, not −0, for identical rows) */
-  case IE_DIV_HELLINGER: return -v + 0.0;
-  case IE_DIV_BHATTACHARYYA: return -log1p(v) + 0.0;
+  switch (ra->div) {
+  case IE_DIV_HELLINGER: return -v;
+  case IE_DIV_BHATTACHARYYA: return -log1p(v);
   case IE_DIV_CHI2: return v;
-  default: return power_value(ra, log1p(v)) + 0.0;
+  default: return power_value(ra, log1p(v));
   }
 }
 
@@ -807,7 +806,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     s1 += c[0], s2 += c[1], s3 += c[2];
   }
   switch (k) {
-  case IE_DIV_JS: return s1 < 0 ? 0 : s1; /* (terms each ≥ 0: below is rounding of a 0; NaN stays) */
+  case IE_DIV_JS: return s1; /* (below 0: rounding of a 0, clamped in src/rows.c) */
   case IE_DIV_TV: return 0.5 * s1;
   default: /* Cauchy–Schwarz */
     /* the cross sum where its terms may have left float's exp (rows far
