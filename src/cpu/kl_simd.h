@@ -19,7 +19,8 @@
  * in [0, 254] (the exponent bits of t).
  *
  * e^x as in vmath.h's expf_fast: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a
- * degree-6 minimax polynomial, 2^n by the ISA's V_EXP2N.  What makes the
+ * degree-6 minimax polynomial (degree 5 for the one-exp loop's weights,
+ * exp_weight), 2^n by the ISA's V_EXP2N.  What makes the
  * loop fast: no more operations than the sums need (the kind picks its
  * accumulators, no upper clamp on exp's argument), and prefetches, which
  * keep both streams ahead of a loop that is otherwise too busy to hide the
@@ -145,15 +146,18 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
 /* Forward KL (t1) with one exp of the logits a pair, not two; reverse KL
  * (t2) likewise with p and q's roles swapped.  With x = −L, e2 = e1·e^x/k
  * comes from e1 and e^x, and e^x is what φ needs: φ(L) = e^x − 1 − x.
- * e^x is exp_any's 2^n·(1 + r + h·r²), h the polynomial's upper part: where
+ * e^x is exp_split's 2^n·(1 + r + h·r²), h the polynomial's upper part: where
  * n = 0 (|x| < ln2/2, where e^x − 1 − x would cancel), r = x and φ = h·r²
  * exactly; elsewhere (e^x − 1) − x, whose e^x − 1 is exact for n = ±1
  * (Sterbenz).  Jeffreys (t1 and t2) takes both from the same e^x:
  * e2·φ(−L) = (e1/k)·ψ, ψ = 1 − e^x·(1 − x), which is r²·(1 − h·(1 − r))
  * where n = 0.
  *
- * e1 is taken times 2^40 (KL_ONE_SCALE, in the coefficients): so its
- * product with e^x keeps float's precision down to e1 = e^{−115}.  Below,
+ * e1 is taken times 2^40 (KL_ONE_SCALE, in exp_weight's coefficients): so
+ * its product with e^x keeps float's precision down to e1 = e^{−115}.  That
+ * product, 2^40·e1·e^x = 2^40·k·e2 (reverse KL: 2^40·e1/k), is below 2^40
+ * times the row's length (e1, e2 ≤ 1; k is near Sp/Sq), so it is summed as
+ * it is and taken times xf (1/(k·2^40), or k/2^40) once, at the end.  Below,
  * e2's error is under 2^{−150}·e^{88.7}/(k·2^40), and where e1 is 0, e2 <
  * e^{−131 + 88.7}/k: with the caller's k near Sp/Sq ≥ 1/(the row's length),
  * terms far below a float sum's last digit (the sums are ≥ 1).  Where e^x passes float's
@@ -161,7 +165,7 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
  * ie__kl_chunk takes the chunk again with two exps.
  *
  * Where V_EXP2N needs n + 127 in [0, 254] (AVX2), the 2^40 goes into the
- * exponent bits instead (one_scale_consts), so that e1 keeps its digits
+ * exponent bits instead (weight_consts_make), so that e1 keeps its digits
  * down to e^{−115} (below, e2 < e^{−115 + 88}/k, a relative 2e-12 of the
  * row's q-mass a term), and exp_split clamps x at −88 (e^x is +0 below, as
  * exp_any's); the loop keeps the largest x (and, for g < 0, the smallest):
@@ -169,18 +173,50 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
  * bits do not hold) is taken as one whose sums are not finite. */
 #define KL_ONE_SCALE 0x1p40f
 
-/* exp_any's constants for KL_ONE_SCALE·e^x: in the coefficients where
- * V_EXP2N takes any n; else in t's exponent bits (n + 127 + 40 ≥ 0, the
- * clamp at −115 instead of −88), so that no product leaves float's normal
- * range before it. */
-KL_TARGET static inline KL_NAME(exp_consts) KL_NAME(one_scale_consts)(void) {
+/* The weights' exp, KL_ONE_SCALE·e^x for the one-exp loop's e1: a degree-5
+ * polynomial (minimax of e^r's relative error on |r| ≤ ln2/2 with c0 = c1
+ * = 1, fitted by Lawson's algorithm and rounded to float: 1.1e-7), one
+ * degree below exp_any's.  A weight's relative error is at most the sums'
+ * (each of Sp, Sq and the φ or ψ sum is a sum of weights times terms), so
+ * 1.1e-7 is 1% of docs/SPEC.md §1's 1e-5.  Evaluated as
+ *   e^r = (1 + r) + r²·((c2 + c3·r) + r²·(c4 + c5·r))   (Estrin's scheme)
+ * whose longest chain is three FMAs after r², not five: the loop is bound
+ * by its chains' latency as much as by its operations.  The scale is in the
+ * coefficients where V_EXP2N takes any n; else in t's exponent bits (n +
+ * 127 + 40 ≥ 0, the clamp at −115 instead of −88), so that no product
+ * leaves float's normal range before it. */
+#define KL_EXPW_C2 0.49999231f
+#define KL_EXPW_C3 0.16667114f
+#define KL_EXPW_C4 0.041890107f
+#define KL_EXPW_C5 0.0083125122f
+
+typedef struct {
+  vec magic, log2e, ln2, lo, c2, c3, c4, c5, s;
+} KL_NAME(weight_consts);
+
+KL_TARGET static inline KL_NAME(weight_consts) KL_NAME(weight_consts_make)(void) {
 #if KL_EXP2N_ANY_N
-  return KL_NAME(exp_consts_make)(KL_ONE_SCALE);
+  const float s = KL_ONE_SCALE, magic = 12582912.0f + 127, lo = -88.0f;
 #else
-  KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
-  k.magic = V_SET1(12582912.0f + 127 + 40), k.lo = V_SET1(-115.0f);
-  return k;
+  const float s = 1.0f, magic = 12582912.0f + 127 + 40, lo = -115.0f;
 #endif
+  const KL_NAME(weight_consts) k = {V_SET1(magic),          V_SET1(1.44269504f),
+                                    V_SET1(0.693147181f),   V_SET1(lo),
+                                    V_SET1(KL_EXPW_C2 * s), V_SET1(KL_EXPW_C3 * s),
+                                    V_SET1(KL_EXPW_C4 * s), V_SET1(KL_EXPW_C5 * s),
+                                    V_SET1(s)};
+  return k;
+}
+
+KL_TARGET static inline __attribute__((always_inline)) vec
+KL_NAME(exp_weight)(vec x, const KL_NAME(weight_consts) *k) {
+#if !KL_EXP2N_ANY_N
+  x = V_MAX(k->lo, x); /* (x second: a NaN stays NaN) */
+#endif
+  const vec t = V_FMADD(x, k->log2e, k->magic), n = V_SUB(t, k->magic);
+  const vec r = V_FNMADD(n, k->ln2, x), r2 = V_MUL(r, r);
+  const vec lo = V_FMADD(k->c3, r, k->c2), hi = V_FMADD(k->c5, r, k->c4);
+  return V_EXP2N(V_FMADD(V_FMADD(hi, r2, lo), r2, V_FMADD(r, k->s, k->s)), t, n);
 }
 
 /* e^x's pieces as exp_any takes them: x = n·ln2 + r (t the rounding sum
@@ -198,12 +234,12 @@ KL_NAME(exp_split)(vec x, const KL_NAME(exp_consts) *k) {
 #endif
   s.t = V_FMADD(x, k->log2e, k->magic), s.n = V_SUB(s.t, k->magic);
   s.r = V_FNMADD(s.n, k->ln2, x), s.r2 = V_MUL(s.r, s.r);
-  s.h = V_FMADD(k->c6, s.r, k->c5);
-  s.h = V_FMADD(s.h, s.r, k->c4);
-  s.h = V_FMADD(s.h, s.r, k->c3);
-  s.h = V_FMADD(s.h, s.r, k->c2);
+  /* h = (c2 + c3·r) + r²·((c4 + c5·r) + c6·r²), Estrin's scheme (see
+   * exp_weight), and e^r = (1 + r) + h·r²: no step waits on u */
+  const vec lo = V_FMADD(k->c3, s.r, k->c2), hi = V_FMADD(k->c5, s.r, k->c4);
+  s.h = V_FMADD(V_FMADD(k->c6, s.r2, hi), s.r2, lo);
   s.u = V_FMADD(s.h, s.r2, s.r);
-  s.e = V_EXP2N(V_ADD(s.u, k->one), s.t, s.n);
+  s.e = V_EXP2N(V_FMADD(s.h, s.r2, V_ADD(s.r, k->one)), s.t, s.n);
   return s;
 }
 
@@ -246,12 +282,12 @@ KL_NAME(power_psi)(vec x, const KL_NAME(exp_parts) *ex, vec vg, vec zero,
     vec m_ = V_SUB(M_, vrm);                                                             \
     if (scaled) m_ = V_MUL(m_, vit);                                                     \
     const vec x_ = scaled ? V_FMADD(V_SUB(O_, M_), vit, vxc) : V_ADD(V_SUB(O_, M_), vxc); \
-    const vec em_ = KL_NAME(exp_any)(m_, &ks);                                           \
+    const vec em_ = KL_NAME(exp_weight)(m_, &kw);                                        \
     const KL_NAME(exp_parts) e_ = KL_NAME(exp_split)(x_, &k);                            \
     if (!KL_EXP2N_ANY_N) xhi = V_MAX(xhi, x_);                                           \
     if (!KL_EXP2N_ANY_N && guard) xlo = V_MIN(xlo, x_);                                  \
     sm = V_ADD(sm, em_);                                                                 \
-    so = V_FMADD(em_, V_MUL(e_.e, vxf), so);                                             \
+    so = V_FMADD(em_, e_.e, so); /* (times xf at the end) */                             \
     if (pow) {                                                                           \
       vec egx_;                                                                          \
       st = V_FMADD(em_, KL_NAME(power_psi)(x_, &e_, vg, zero, &k, &egx_), st);           \
@@ -291,7 +327,7 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
    * the other row's exp e^{(o − ro)·it} = s·e^{(m − rm)·it}·e^x·xf */
   const int rev = (want & ~(IE_KL_POW | KL_POW_GUARD)) == IE_KL_T2, guard = want & KL_POW_GUARD;
   const int both = want == (IE_KL_T1 | IE_KL_T2);
-  const KL_NAME(exp_consts) ks = KL_NAME(one_scale_consts)();
+  const KL_NAME(weight_consts) kw = KL_NAME(weight_consts_make)();
   const vec vrm = rev ? vrq : vrp, vxc = V_SET1(rev ? -c : c), zero = V_SET1(0.0f);
   const vec vxf = V_SET1(rev ? kr / KL_ONE_SCALE : 1 / (kr * KL_ONE_SCALE));
   vec sm = zero, so = zero, st = zero, su = zero;
@@ -325,8 +361,8 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
 #undef KL_STEP
   if (one) { /* back to the sums' own scale (exactly: a power of 2) */
     const vec back = V_SET1(1 / KL_ONE_SCALE);
-    if (rev) sq = V_MUL(sm, back), sp = so, t2 = V_MUL(st, back);
-    else sp = V_MUL(sm, back), sq = so, t1 = V_MUL(st, back);
+    if (rev) sq = V_MUL(sm, back), sp = V_MUL(so, vxf), t2 = V_MUL(st, back);
+    else sp = V_MUL(sm, back), sq = V_MUL(so, vxf), t1 = V_MUL(st, back);
     if (both) t2 = V_MUL(su, vxf); /* e1/k = s·e1·xf */
   }
   float s[7] = {V_HSUM(sp), V_HSUM(sq), V_HSUM(t1), V_HSUM(t2), V_HMAX(xp), V_HMAX(xq), 0};
