@@ -1002,6 +1002,17 @@ def lm_cases():
                  alpha=par or 0.0, T=0.7, dtype_p="f16", dtype_q="f16",
                  x_file="lm_far_again.x.npy", y_file="lm_far_again.y.npy")
 
+    # A row whose q's max rises by 29 at its eleventh chunk of 512 (T = 2:
+    # 14.6 after the temperature, bf16): the CPU keeps such a chunk's sums
+    # and scales its stored exps to the new max (src/cpu/rows.c,
+    # rise_in_place); stored against the old one, TV's p − q cancelled
+    a, b = lm_batch(np.random.default_rng(1010), 64, 32000, noise=LM_NOISE + [0.0])
+    sx, vx = store(a[16:17], "bf16")
+    sy, vy = store(b[::-1][16:17], "bf16")
+    save("lm_rise.y.npy", sy)
+    lp, lq = log_probs(vx, "logits", 2.0), log_probs(vy, "logits", 2.0)
+    every_divergence("lm_rise", sx, lp, lq, 2.0, "bf16", "lm_rise.x.npy", "lm_rise.y.npy")
+
     # A term past float's range from an entry far below both maxima (p 116
     # and q 416 below theirs: p²/q = e^{184} of the row): no float sum holds
     # it, whatever the ISA's exp does below e^−88

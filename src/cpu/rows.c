@@ -789,6 +789,10 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   const int logits = !store || !(k == IE_DIV_TV || k == IE_DIV_CAUCHY_SCHWARZ);
   float bp[CHUNK], bq[CHUNK];
   double s1 = 0, s2 = 0, s3 = 0;
+  /* the chunks' factors, taken again only where a chunk's shifts differ
+   * from the one before's (most share them: exps are dear at this rate) */
+  const double lsp_d = log(st->sp), lsq_d = log(st->sq);
+  float crp = NAN, crq = NAN, kp = 0, kq = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = logits ? row_chunk_f32(x, r, i0, n, bp) : NULL;
@@ -797,9 +801,9 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     chunk_exps ex = {NULL, NULL, 0, 0};
     if (store) { /* (keeps_exps) p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
       const int64_t ch = i0 / CHUNK;
-      ex.e1 = store->ep + i0, ex.e2 = store->eq + i0;
-      ex.kp = (float)exp(((double)store->crp[ch] - rp) * it - log(st->sp));
-      ex.kq = (float)exp(((double)store->crq[ch] - rq) * it - log(st->sq));
+      if (store->crp[ch] != crp) crp = store->crp[ch], kp = (float)exp(((double)crp - rp) * it - lsp_d);
+      if (store->crq[ch] != crq) crq = store->crq[ch], kq = (float)exp(((double)crq - rq) * it - lsq_d);
+      ex.e1 = store->ep + i0, ex.e2 = store->eq + i0, ex.kp = kp, ex.kq = kq;
     }
     if (it == 1.0f) pass2_chunk(&pc, pp, qq, n, 1.0f, &ex, c);
     else pass2_chunk(&pc, pp, qq, n, it, &ex, c);
@@ -828,12 +832,18 @@ static int kl_sums_ok(const float o[7]) {
   return isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]) && o[6] < 12;
 }
 
-/* Whether the φ sums of a chunk whose maxima rose, taken against the old
+/* Whether the sums of a chunk whose maxima rose, taken against the old
  * maxima and reference, can be kept as they are (the state raised after
- * them, kl_raise), sparing the rise its three more reads: they are finite;
+ * them, kl_raise), sparing the rise its three more reads (two for pass
+ * 1's plain sums; not cross-entropy, whose sums are against q's max, nor a
+ * pass 1 that stores its exps: against the old maxima, TV's p − q as
+ * kp·(e1 − e2) + e2·(kp − kq) cancels, and scaled to the new ones, p and q
+ * round apart, which took TV's worst error on near-identical
+ * language-model rows from 9% to 44% of the tolerance): they are finite;
  * no entry is more than 20 above the old maxima (its terms, below e^20, are
  * far inside float's range, and with AVX2 inside the exponent bits of
- * kl_simd.h's 2^n); and with them the reference drifts by less than 1/16.
+ * kl_simd.h's 2^n); and, for the φ sums, with them the reference drifts by
+ * less than 1/16.
  * A move of the reference carries |Δ| times the sums' rounding, and a chunk
  * holding a new max carries much of a row's mass: at ¼ (the bound on any
  * chunk's drift below) Rényi of order 5's worst error on language-model
@@ -841,8 +851,11 @@ static int kl_sums_ok(const float o[7]) {
  * 93% of the rises of i.i.d. logit rows stay in place.  A row's first chunk,
  * and rises past these bounds (the one logit far above the rest of a
  * confident row), take the three reads. */
-static int rise_in_place(const two_state *a, const float o[7], float rp, float rq, float it) {
+static int rise_in_place(const two_state *a, const float o[7], float rp, float rq, float it,
+                         int want) {
+  if (want & IE_KL_CE) return 0; /* (its Σ e1·(q − rq) and its split sums are against q's max) */
   if (!kl_sums_ok(o) || !((o[4] - rp) * it <= 20 && (o[5] - rq) * it <= 20)) return 0;
+  if (!(want & (IE_KL_T1 | IE_KL_T2))) return 1; /* (plain sums: no reference) */
   const double drift = a->kref * (a->sq + o[1]) / (a->sp + o[0]);
   return drift > 0.939413 && drift < 1.064494; /* e^{∓1/16} */
 }
@@ -916,8 +929,8 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
     if (!rose) {
       kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, g, want, simd, o, ep, eq);
       rose = !(o[4] <= rp && o[5] <= rq); /* a maximum rose (or +inf, NaN) */
-      if (rose && phi && rise_in_place(&a, o, rp, rq, it)) {
-        kl_add(&a, o, o[0], o[1], want);
+      if (rose && !store && rise_in_place(&a, o, rp, rq, it, want)) {
+        if (phi) kl_add(&a, o, o[0], o[1], want); /* (plain sums: below, raised) */
         kl_raise(&a, &rp, &rq, o[4], o[5], it);
         rose = 0, kept = 1;
       }
@@ -940,8 +953,10 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
     if (store) store->crp[i0 / CHUNK] = rp, store->crq[i0 / CHUNK] = rq; /* e1, e2's shifts */
     if (!kl_sums_ok(o)) return -1;
     /* the sums of chunks holding a max, as (its entries) + (the tail),
-     * for the kinds whose value needs log S to its last digits */
-    if (!kept)
+     * for the kinds whose value needs log S to its last digits (a kept
+     * rise's plain sums: the chunk holding a raised max is summed so, and
+     * a row whose max did not rise has its shift as before) */
+    if (!(kept && phi))
       kl_add(&a, o, o[4] == rp && !phi ? exp_sum_split(pp, n, it, rp) : o[0],
              o[5] == rq && !phi ? exp_sum_split(qq, n, it, rq) : o[1], want);
     /* kref·Sq/Sp = e^{cref − C}: follow C when it drifts */
