@@ -790,7 +790,8 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   float bp[CHUNK], bq[CHUNK];
   double s1 = 0, s2 = 0, s3 = 0;
   /* the chunks' factors, taken again only where a chunk's shifts differ
-   * from the one before's (most share them: exps are dear at this rate) */
+   * from the one before's (most share them; two exps and two logs in
+   * double a chunk were a tenth of TV's time) */
   const double lsp_d = log(st->sp), lsq_d = log(st->sq);
   float crp = NAN, crq = NAN, kp = 0, kq = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
@@ -888,9 +889,10 @@ static void kl_add(two_state *a, const float o[7], double sp, double sq, int wan
  *
  * Chunks are summed against the running maxima in the same loop that finds
  * their own, and again when a maximum rises (so every term e^{z − max} is
- * ≤ 1), unless the φ sums may keep the terms of a small rise
- * (rise_in_place: a row of i.i.d. logits raises its maxima about ln(the
- * number of chunks) times, each three reads of a chunk otherwise).  Sums are float within a chunk, double across chunks.  A row with
+ * ≤ 1), unless a small rise's sums may be kept (rise_in_place: a row of
+ * i.i.d. logits raises its maxima about ln(the number of chunks) times,
+ * each three reads of a chunk otherwise).  Sums are float within a chunk,
+ * double across chunks.  A row with
  * NaN or ±inf returns -1, for the general kernels to take (and to report).
  *
  * The power family, Hellinger, Bhattacharyya and χ² take the
