@@ -781,7 +781,8 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   const float be = (float)ra->beta, be1 = (float)(1 - ra->beta);
   /* δ from the same rounded log-sums as lp, lq: q/p = e^δ holds for the
    * p and q the terms use */
-  const float lsp = (float)log(st->sp), lsq = (float)log(st->sq), dls = lsq - lsp;
+  const double lsp_d = log(st->sp), lsq_d = log(st->sq);
+  const float lsp = (float)lsp_d, lsq = (float)lsq_d, dls = lsq - lsp;
   const ie_divergence_kind k = ra->div;
   const pass2_consts pc = {rp, rq, dr, lsp, lsq, dls, be, be1, k, cpu_simd()};
   /* TV and Cauchy–Schwarz take pass 2 from pass 1's exps alone: no logits
@@ -792,7 +793,6 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   /* the chunks' factors, taken again only where a chunk's shifts differ
    * from the one before's (most share them; two exps and two logs in
    * double a chunk were a tenth of TV's time) */
-  const double lsp_d = log(st->sp), lsq_d = log(st->sq);
   float crp = NAN, crq = NAN, kp = 0, kq = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
@@ -854,7 +854,7 @@ static int kl_sums_ok(const float o[7]) {
  * confident row), take the three reads. */
 static int rise_in_place(const two_state *a, const float o[7], float rp, float rq, float it,
                          int want) {
-  if (want & IE_KL_CE) return 0; /* (its Σ e1·(q − rq) and its split sums are against q's max) */
+  if (want & (IE_KL_CE | IE_KL_STORE)) return 0; /* (see above) */
   if (!kl_sums_ok(o) || !((o[4] - rp) * it <= 20 && (o[5] - rq) * it <= 20)) return 0;
   if (!(want & (IE_KL_T1 | IE_KL_T2))) return 1; /* (plain sums: no reference) */
   const double drift = a->kref * (a->sq + o[1]) / (a->sp + o[0]);
@@ -931,7 +931,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
     if (!rose) {
       kl_sums(pp, qq, n, it, rp, rq, (float)a.cref, (float)a.kref, g, want, simd, o, ep, eq);
       rose = !(o[4] <= rp && o[5] <= rq); /* a maximum rose (or +inf, NaN) */
-      if (rose && !store && rise_in_place(&a, o, rp, rq, it, want)) {
+      if (rose && rise_in_place(&a, o, rp, rq, it, want)) {
         if (phi) kl_add(&a, o, o[0], o[1], want); /* (plain sums: below, raised) */
         kl_raise(&a, &rp, &rq, o[4], o[5], it);
         rose = 0, kept = 1;
