@@ -501,71 +501,72 @@ KL_TARGET void KL_NAME(ie__ent_chunk)(const float *p, int n, float it, float itl
   else KL_NAME(ent_loop)(p, n, it, itl, rm, 0, 0, out);
 }
 
-/* JS's pass 2 over whole blocks of a chunk, from pass 1's exps (rows.c,
- * pass2_f32; β and 1 − β ≤ 0.55).  With b the larger of p, q and m the
- * smaller, w_b and w_m their weights (β for p, 1 − β for q), the mixture
- * M = w_b·b + w_m·m = b + w_m·(m − b) and a = log(m/b) = −|δ|, the term
- *   w_b·b·log(b/M) + w_m·m·log(m/M) = w_m·m·a − M·l,  l = log(M/b),
- * and l = 2·atanh(s), s = (M − b)/(M + b) = w_m·(m − b)/(2b + w_m·(m − b)),
- * s in (−0.38, 0], by a minimax polynomial in s² (3e-8 relative).  So a
- * pair takes one reciprocal (RCP and a Newton step) where js_sides takes an
- * exp and a division: m − b comes from the exps, not from b·expm1(a), where
- * |a| ≥ 1/16.  Their rounding (a few ulps of p and q, and of the chunk's
- * factors kp, kq: the same for every pair) is an absolute error of l, so
- * those terms are off by about 1e-7 of Σ b at most, under SPEC's 1e-6
- * absolute.  Closer pairs, whose terms (of order b·a²) that error would
- * swamp, take b·expm1(a) from a's Taylor polynomial (to a^4: its error,
- * b·|a|·a^4/120, is below the exps' at |a| = 1/16), so that a student near
- * its teacher keeps its digits; identical rows give a = 0, exactly 0.  A
- * pair with p = q = 0 (exps below float's range) gives 0: the denominator
- * is kept ≥ FLT_MIN. */
-KL_TARGET float KL_NAME(ie__js_chunk)(const float *p, const float *q, const float *e1,
-                                      const float *e2, int n, const ie_js_consts *jc) {
-  const vec it = V_SET1(jc->it), dr = V_SET1(jc->dr), dls = V_SET1(jc->dls);
-  const vec kp = V_SET1(jc->kp), kq = V_SET1(jc->kq);
-  const vec wq = V_SET1(jc->be), wp = V_SET1(jc->be1), nwp = V_SET1(-jc->be1);
-  const vec zero = V_SET1(0.0f), one = V_SET1(1.0f), two = V_SET1(2.0f), sign = V_SET1(-0.0f);
-  const vec tiny = V_SET1(0x1p-126f), near = V_SET1(-1.0f / 16);
-  const vec e2c = V_SET1(0.5f), e3 = V_SET1(1.0f / 6), e4 = V_SET1(1.0f / 24);
-  /* 2·atanh(s)/s in z = s², z ≤ 0.1444 */
-  const vec c0 = V_SET1(2.0f), c1 = V_SET1(0.6666558f), c2 = V_SET1(0.40059126f);
-  const vec c3 = V_SET1(0.2746518f), c4 = V_SET1(0.30387282f);
+/* JS's pass 2 over whole blocks of a chunk, from the logits alone (rows.c,
+ * pass2_f32; β and 1 − β ≤ 0.55).  With δ = log q/p (from differences of
+ * logits first), b the larger of p, q (log b the larger of log p, log q,
+ * each from its own logit: log p + max(δ, 0) would lose ulps of log p, a
+ * relative error of b), a = −|δ|, w_m the smaller's weight (β for p, 1 − β
+ * for q)
+ * and y = w_m·expm1(a) in (−0.55, 0], the mixture is M = b·(1 + y) and the
+ * pair's term
+ *   w_b·b·log(b/M) + w_m·m·log(m/M) = b·((w_m + y)·a − (1 + y)·log1p(y)),
+ * with (1 + y)·log1p(y) = y·T(y), T a degree-8 polynomial (a minimax fit of
+ * its relative error on [−0.56, 0] by Lawson's algorithm, float
+ * coefficients: 1.2e-8).  expm1(a) = 2^n·u + (2^n − 1), u = e^r − 1 from
+ * exp_split's pieces: exactly u where n = 0 (|a| < ln2/2), so near pairs
+ * (a student near its teacher), whose term is about β(1 − β)·b·a²/2, lose
+ * no digits to cancellation; a = 0 (identical rows) gives exactly 0.  Two
+ * exps a pair (b's shares exp_split's constants: fewer registers, fewer
+ * copies) and no division, so the chains are short: the loop is bound by
+ * its chains' latency as much as by its operations.  Nothing is kept from
+ * pass 1: its stores (two floats a pair, a row a thread, out of the L2 and
+ * back) cost more than the exps they saved.  β = ½, the usual JS, has one
+ * weight and no select.  A pair whose δ is not finite makes the sum
+ * non-finite (the caller's double kernels take the row). */
+#define JS_T1 0.49999696f
+#define JS_T2 -0.166798428f
+#define JS_T3 0.0811438113f
+#define JS_T4 -0.0680880621f
+#define JS_T5 -0.0491896383f
+#define JS_T6 -0.237649128f
+#define JS_T7 -0.28298381f
+#define JS_T8 -0.202485144f
+
+KL_TARGET static inline __attribute__((always_inline)) float
+KL_NAME(js_loop)(const float *p, const float *q, int n, const ie_js_consts *jc, int half) {
+  const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
+  const vec it = V_SET1(jc->it), rp = V_SET1(jc->rp), dr = V_SET1(jc->dr);
+  const vec rq = V_SET1(jc->rq), lsp = V_SET1(jc->lsp), lsq = V_SET1(jc->lsq), dls = V_SET1(jc->dls);
+  const vec wq = V_SET1(jc->be), wp = V_SET1(jc->be1);
+  const vec zero = V_SET1(0.0f), one = V_SET1(1.0f), sign = V_SET1(-0.0f);
+  const vec t1 = V_SET1(JS_T1), t2 = V_SET1(JS_T2), t3 = V_SET1(JS_T3), t4 = V_SET1(JS_T4);
+  const vec t5 = V_SET1(JS_T5), t6 = V_SET1(JS_T6), t7 = V_SET1(JS_T7), t8 = V_SET1(JS_T8);
   vec acc0 = zero, acc1 = zero;
 #define JS_BLOCK(I, ACC)                                                                 \
   do {                                                                                   \
-    const vec d_ = V_FMSUB(V_SUB(V_SUB(V_LOAD(q + (I)), V_LOAD(p + (I))), dr), it, dls); \
-    const vmask qb_ = V_LT(zero, d_); /* q the larger: m = p, w_m = β */                \
-    const vec pe_ = V_MUL(V_LOAD(e1 + (I)), kp), qe_ = V_MUL(V_LOAD(e2 + (I)), kq);      \
-    const vec b_ = V_BLEND(qb_, pe_, qe_), wm_ = V_BLEND(qb_, wp, wq);                   \
-    const vec a_ = V_OR(d_, sign), wmb_ = V_MUL(wm_, b_);                                \
-    vec x_ = V_FMADD(e4, a_, e3); /* expm1(a)/a */                                       \
-    x_ = V_FMADD(x_, a_, e2c);                                                           \
-    x_ = V_FMADD(x_, a_, one);                                                           \
-    /* w_m·(m − b): from a near 0, else from the exps */                                 \
-    const vec num_ = V_BLEND(V_LT(near, a_), V_MUL(V_SUB(pe_, qe_), V_BLEND(qb_, nwp, wq)), \
-                             V_MUL(wmb_, V_MUL(x_, a_)));                                 \
-    const vec den_ = V_MAX(V_FMADD(two, b_, num_), tiny);                                \
-    vec r_ = V_RCP(den_);                                                                \
-    r_ = V_FMADD(r_, V_FNMADD(den_, r_, one), r_); /* Newton */                          \
-    const vec s_ = V_MUL(num_, r_), z_ = V_MUL(s_, s_);                                  \
-    vec l_ = V_FMADD(c4, z_, c3);                                                        \
-    l_ = V_FMADD(l_, z_, c2);                                                            \
-    l_ = V_FMADD(l_, z_, c1);                                                            \
-    l_ = V_MUL(V_FMADD(l_, z_, c0), s_);                                                 \
-    ACC = V_FMADD(V_ADD(wmb_, num_), a_, ACC); /* w_m·m·a */                             \
-    ACC = V_FNMADD(V_ADD(b_, num_), l_, ACC);  /* − M·l */                             \
+    const vec P_ = V_LOAD(p + (I)), Q_ = V_LOAD(q + (I));                                \
+    const vec d_ = V_FMSUB(V_SUB(V_SUB(Q_, P_), dr), it, dls);                           \
+    const vec lb_ = V_MAX(V_FMSUB(V_SUB(P_, rp), it, lsp), V_FMSUB(V_SUB(Q_, rq), it, lsq)); \
+    vec a_ = V_OR(d_, sign);                                                             \
+    if (!KL_EXP2N_ANY_N) a_ = V_MAX(a_, k.lo); /* (exp_split's clamp: e^a·a → 0) */      \
+    const vec b_ = KL_NAME(exp_any)(lb_, &k);                                            \
+    const KL_NAME(exp_parts) e_ = KL_NAME(exp_split)(a_, &k);                            \
+    const vec em_ = V_ADD(V_EXP2N(e_.u, e_.t, e_.n), V_SUB(V_EXP2N(one, e_.t, e_.n), one)); \
+    const vec wm_ = half ? wq : V_BLEND(V_LT(zero, d_), wp, wq); /* q the larger: w_m = β */ \
+    const vec y_ = V_MUL(wm_, em_), y2_ = V_MUL(y_, y_), y4_ = V_MUL(y2_, y2_);          \
+    const vec t01_ = V_FMADD(t1, y_, one), t23_ = V_FMADD(t3, y_, t2);                   \
+    const vec t45_ = V_FMADD(t5, y_, t4), t67_ = V_FMADD(t7, y_, t6);                    \
+    const vec tl_ = V_FMADD(t23_, y2_, t01_), th_ = V_FMADD(V_FMADD(t8, y2_, t67_), y2_, t45_); \
+    const vec g_ = V_FNMADD(y_, V_FMADD(th_, y4_, tl_), V_MUL(V_ADD(wm_, y_), a_));      \
+    ACC = V_FMADD(b_, g_, ACC);                                                          \
   } while (0)
   int i = 0;
   for (; i + 2 * KL_LANES <= n; i += 2 * KL_LANES) {
     __builtin_prefetch(p + i + 1024); /* 4 KB ahead */
     __builtin_prefetch(q + i + 1024);
-    __builtin_prefetch(e1 + i + 1024);
-    __builtin_prefetch(e2 + i + 1024);
 #if KL_LANES == 16
     __builtin_prefetch(p + i + 1040);
     __builtin_prefetch(q + i + 1040);
-    __builtin_prefetch(e1 + i + 1040);
-    __builtin_prefetch(e2 + i + 1040);
 #endif
     JS_BLOCK(i, acc0);
     JS_BLOCK(i + KL_LANES, acc1);
@@ -573,6 +574,13 @@ KL_TARGET float KL_NAME(ie__js_chunk)(const float *p, const float *q, const floa
   for (; i + KL_LANES <= n; i += KL_LANES) JS_BLOCK(i, acc0);
 #undef JS_BLOCK
   return V_HSUM(V_ADD(acc0, acc1));
+}
+
+KL_TARGET float KL_NAME(ie__js_chunk)(const float *p, const float *q, int n,
+                                      const ie_js_consts *jc) {
+  /* β = ½ (the usual JS): one weight, no select */
+  return jc->be == 0.5f && jc->be1 == 0.5f ? KL_NAME(js_loop)(p, q, n, jc, 1)
+                                           : KL_NAME(js_loop)(p, q, n, jc, 0);
 }
 
 #undef KL_BLOCK

@@ -533,7 +533,6 @@ static int pow_one_read(const ie_rowargs *ra, float *g) {
 
 static int keeps_exps(const ie_rowargs *ra) {
   switch (ra->div) {
-  case IE_DIV_JS: return ra->beta >= 0.45 && ra->beta <= 0.55; /* (else js_term) */
   case IE_DIV_TV:
   case IE_DIV_CAUCHY_SCHWARZ: return 1;
   default: return 0;
@@ -684,27 +683,15 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
   case IE_DIV_JS:
     /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
      * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
-    if (e1) { /* (keeps_exps: β in [0.45, 0.55]) */
-      int i0 = 0; /* whole vector blocks: ie__js_chunk's terms, with no exp */
+    if (be <= 0.55f && be1 <= 0.55f) {
+      int i0 = 0; /* whole vector blocks: ie__js_chunk's */
 #if IE_HAVE_AVX2_KL
-      const ie_js_consts jc = {it, dr, dls, kp, kq, be, be1};
-      if (pc->simd == 2) c1 = ie__js_chunk_avx512(pp, qq, e1, e2, n, &jc), i0 = n - n % 16;
-      else if (pc->simd == 1) c1 = ie__js_chunk_avx2(pp, qq, e1, e2, n, &jc), i0 = n - n % 8;
+      const ie_js_consts jc = {it, rp, rq, dr, lsp, lsq, dls, be, be1};
+      if (pc->simd == 2) c1 = ie__js_chunk_avx512(pp, qq, n, &jc), i0 = n - n % 16;
+      else if (pc->simd == 1) c1 = ie__js_chunk_avx2(pp, qq, n, &jc), i0 = n - n % 8;
 #endif
-      /* the terms, then their sum: a reduction in the same loop runs out
-       * of vector registers and goes through memory */
-      float t[CHUNK];
-#pragma omp simd
-      for (int i = i0; i < n; i++) {
-        const float d = ((qq[i] - pp[i]) - dr) * it - dls;
-        const int le = d <= 0;
-        t[i] = js_sides(le ? e1[i] * kp : e2[i] * kq, le ? d : -d, le ? be1 : be, le ? be : be1, 1);
-      }
 #pragma omp simd reduction(+ : c1)
-      for (int i = i0; i < n; i++) c1 += t[i];
-    } else if (be <= 0.55f && be1 <= 0.55f) {
-#pragma omp simd reduction(+ : c1)
-      for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 1);
+      for (int i = i0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 1);
     } else {
 #pragma omp simd reduction(+ : c1)
       for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 0);
@@ -762,8 +749,8 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
  *   JS  −β·p·g + (1−β)·q·(δ − g), g = lm − lp = log(β + (1−β)e^δ)
  *       = log1p((1−β)·expm1(δ)), or δ + log1p(β·expm1(−δ)) for δ > 0.
  * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
- * JS with `store` (pass 1's e1, e2: exp_store) takes the larger of p, q
- * from them, one exp a pair fewer (ie__js_chunk: none).  TV with `store`
+ * JS takes both exps again (ie__js_chunk: kept ones were slower, see
+ * there), with β and 1 − β ≤ 0.55 (js_term's `near`).  TV with `store`
  * takes |p − q| from them alone, with no exp and no logits (identical rows
  * give exactly 0; rows that differ by a shift, their rounding): p and q
  * each carry pass 1's exp error and two roundings (the chunk's factor, the
@@ -811,7 +798,8 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     s1 += c[0], s2 += c[1], s3 += c[2];
   }
   switch (k) {
-  case IE_DIV_JS: return s1; /* (below 0: rounding of a 0, clamped in src/rows.c) */
+  case IE_DIV_JS: /* (below 0: rounding of a 0, clamped in src/rows.c) */
+    return isfinite(s1) ? s1 : NAN; /* (a δ past float: 1/T huge) */
   case IE_DIV_TV: return 0.5 * s1;
   default: /* Cauchy–Schwarz */
     /* the cross sum where its terms may have left float's exp (rows far
@@ -1048,7 +1036,8 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   /* The kinds keeps_exps names keep pass 1's exps for pass 2 (exp_store), a
    * row a thread; without the memory they take them again (same values to
    * rounding).  (Bhattacharyya, which would save one exp of its two, was
-   * measured no faster: the stores cost as much.) */
+   * measured no faster: the stores cost as much; JS, which saved both of
+   * its pass 2's, was 5–12% slower than it is with none.) */
   const int64_t nch = (x->cols + CHUNK - 1) / CHUNK, words = 2 * x->cols + 2 * nch;
   float *keep = use_two32 && keeps_exps(ra) && team >= 1
                     ? ie__malloc((size_t)team * (size_t)words * sizeof(float))

@@ -53,18 +53,17 @@ float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
  * meaningful where max p < rm and both sums are finite (else the caller
  * takes the chunk its own way). */
 void ie__ent_chunk_avx2(const float *p, int n, float it, float itl, float rm, float out[3]);
-/* JS's pass 2 from pass 1's exps (rows.c, pass2_f32, β in [0.45, 0.55]):
- * p = kp·e1, q = kq·e2 and δ = ((q − p) − dr)·it − dls from the logits. */
+/* JS's pass 2 from the logits (rows.c, pass2_f32, β in [0.45, 0.55]):
+ * log p = (p − rp)·it − lsp, log q likewise, and δ = log q/p = ((q − p) −
+ * dr)·it − dls. */
 typedef struct {
-  float it, dr, dls, kp, kq, be, be1;
+  float it, rp, rq, dr, lsp, lsq, dls, be, be1;
 } ie_js_consts;
-/* Σ of JS's terms over the first n − n % 8 pairs of p, q, e1, e2 (n − n % 16
- * for the AVX-512 sum), the caller taking the rest. */
-float ie__js_chunk_avx2(const float *p, const float *q, const float *e1, const float *e2, int n,
-                        const ie_js_consts *jc);
-/* The same four, 16 lanes at a time. */
-float ie__js_chunk_avx512(const float *p, const float *q, const float *e1, const float *e2, int n,
-                          const ie_js_consts *jc);
+/* Σ of JS's terms over the first n − n % 8 pairs of p, q (n − n % 16 for
+ * the AVX-512 sum), the caller taking the rest. */
+float ie__js_chunk_avx2(const float *p, const float *q, int n, const ie_js_consts *jc);
+/* The same, 16 lanes at a time. */
+float ie__js_chunk_avx512(const float *p, const float *q, int n, const ie_js_consts *jc);
 void ie__kl_chunk_avx512(const float *p, const float *q, int n, float it, float rp, float rq,
                          float c, float k, float g, int want, float out[7], float *ep, float *eq);
 float ie__lse_chunk_avx512(const float *p, int n, float it, float rm);
