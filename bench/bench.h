@@ -76,6 +76,10 @@ void time_plain(void (*f)(void *), void *arg, int reps, double min_time, timing 
  * IE_OK and *t filled, else the failing status. */
 ie_status time_calls(ie_status (*call)(void *), void *arg, const options *o, double once_over_s,
                      timing *t);
+/* CLOCK_MONOTONIC in seconds. */
+double now_seconds(void);
+/* *t from n samples (seconds; sorted in place). */
+void timing_of(double *samples, int n, timing *t);
 /* Peak resident memory in MiB since the last peak_rss_reset; -1 where unknown. */
 void peak_rss_reset(void);
 double peak_rss_mib(void);
@@ -102,6 +106,16 @@ void time_roof(roofs *r, roof_kind k, void (*f)(void *), void *arg, int reps, do
 /* The last-level cache size (64 MiB where the system does not say). */
 size_t llc_bytes(void);
 void measure_cpu_roofs(roofs *r, const options *o);
+/* The CPU read roof's loops (measure_cpu_roofs' methods this CPU runs) on a
+ * buffer of their own, for timing one read at a time between other calls
+ * (run_rows' alternating rounds). */
+typedef struct cpu_read_roof cpu_read_roof;
+cpu_read_roof *cpu_read_roof_open(void);
+int cpu_read_roof_count(const cpu_read_roof *h);
+const char *cpu_read_roof_name(const cpu_read_roof *h, int i);
+/* One read of the whole buffer by loop i: its bytes (*seconds: the time). */
+double cpu_read_roof_once(cpu_read_roof *h, int i, double *seconds);
+void cpu_read_roof_close(cpu_read_roof *h);
 /* The roofs of backend b; env: the ocl_env of an OpenCL backend (else NULL). */
 void measure_roofs(ie_backend b, const options *o, roofs *r, void *env);
 

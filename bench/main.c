@@ -50,6 +50,14 @@
  *   exp (cpu): e^x a second, the library's float exp over an L1 buffer on
  *        every thread (roofs_cpu.c): the arithmetic bound of the logits ops;
  *        the report gives forward KL's (two exps a pair) beside its goal.
+ * Alternating rounds (cpu, 256 x 128256 f32, the goals' size; rows.c,
+ *   run_alternating): after the ops of that size are timed in turn, rounds
+ *   of one read by every read-roof loop, then one call of every divergence
+ *   and entropy op, each timed alone (at least 9 rounds, --repeats); medians
+ *   over the rounds, the roof the best loop's.  Ratios of figures timed
+ *   minutes apart carry the host's drift between them (15-25% on a shared
+ *   2-core VM); ratios within the rounds do not.  The report's verdicts on
+ *   the CPU goals use them where present.  JSON type "alternating".
  * Reductions are held against `read` on the CPU and against `copy` on GPU and
  * OpenCL devices (no read-only roof is measured there); softmax/log-softmax
  * against `copy`; host tensors given to a GPU/OpenCL backend (staged in every

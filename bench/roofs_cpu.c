@@ -334,26 +334,73 @@ static void cpu_gemm_once(void *v) {
 }
 #endif
 
-void measure_cpu_roofs(roofs *r, const options *o) {
-  memset(r, 0, sizeof *r);
+/* The roofs' buffers: 8 times the last-level cache, 512 MiB to 4 GiB
+ * (b: the copy's destination, where asked for), first touched with the same
+ * split as the timed loops (pages placed near the thread that reads them).
+ * Returns its bytes. */
+static size_t roof_buffers(cpu_buf *c, int with_b) {
   size_t bytes = 8 * llc_bytes();
   if (bytes < (512u << 20)) bytes = 512u << 20;
   if (bytes > (4ull << 30)) bytes = 4ull << 30;
-  cpu_buf c = {0};
-  c.words = bytes / 8;
-  c.a = xmalloc(bytes);
-  c.b = xmalloc(bytes);
-  /* First touch with the same split as the timed loops (pages placed near the
-   * thread that reads them). */
+  memset(c, 0, sizeof *c);
+  c->words = bytes / 8;
+  c->a = xmalloc(bytes);
+  c->b = with_b ? xmalloc(bytes) : NULL;
+  uint64_t *a = c->a, *b = c->b;
 #pragma omp parallel
   {
     size_t lo, hi;
-    thread_range(c.words, &lo, &hi);
+    thread_range(bytes / 8, &lo, &hi);
     for (size_t i = lo; i < hi; i++) {
-      c.a[i] = i;
-      c.b[i] = 0;
+      a[i] = i;
+      if (b) b[i] = 0;
     }
   }
+  return bytes;
+}
+
+struct cpu_read_roof {
+  cpu_buf c;
+  const roof_method *m[sizeof READ_METHODS / sizeof READ_METHODS[0]];
+  int n;
+  double bytes;
+};
+
+cpu_read_roof *cpu_read_roof_open(void) {
+  cpu_read_roof *h = xmalloc(sizeof *h);
+  h->n = 0;
+  for (size_t i = 0; i < sizeof READ_METHODS / sizeof READ_METHODS[0]; i++)
+    if (isa_ok(READ_METHODS[i].isa)) h->m[h->n++] = &READ_METHODS[i];
+  h->bytes = (double)roof_buffers(&h->c, 0);
+  for (int i = 0; i < h->n; i++) cpu_read_roof_once(h, i, NULL); /* warm-up */
+  return h;
+}
+
+int cpu_read_roof_count(const cpu_read_roof *h) { return h->n; }
+
+const char *cpu_read_roof_name(const cpu_read_roof *h, int i) { return h->m[i]->name; }
+
+double cpu_read_roof_once(cpu_read_roof *h, int i, double *seconds) {
+  const roof_method *m = h->m[i];
+  h->c.streams = m->streams;
+  h->c.prefetch = m->prefetch;
+  h->c.read_loop = m->read_loop;
+  const double t0 = now_seconds();
+  m->f(&h->c);
+  if (seconds) *seconds = now_seconds() - t0;
+  return h->bytes;
+}
+
+void cpu_read_roof_close(cpu_read_roof *h) {
+  if (!h) return;
+  free(h->c.a);
+  free(h);
+}
+
+void measure_cpu_roofs(roofs *r, const options *o) {
+  memset(r, 0, sizeof *r);
+  cpu_buf c;
+  const size_t bytes = roof_buffers(&c, 1);
   int reps = o->repeats < 5 ? 5 : o->repeats;
   best_of(READ_METHODS, (int)(sizeof READ_METHODS / sizeof READ_METHODS[0]), &c, (double)bytes,
           reps, r, ROOF_READ);

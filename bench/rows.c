@@ -257,6 +257,93 @@ int count_row_ops(const options *o) {
   return n;
 }
 
+/* The CPU goals' size (docs/RESULTS.md: forward KL against the read roof,
+ * every kind against forward KL). */
+static int goal_size(const size_desc *z) {
+  return z->rows == 256 && z->cols == 128256 && z->dt == DT_F32;
+}
+
+enum { MAX_ROUNDS = 64 };
+
+/* Alternating rounds at the CPU goals' size: each round one read by each
+ * of the read roof's loops, then one call of every selected divergence and
+ * entropy op (starting one op later each round), each timed alone; the
+ * medians over the rounds, and the roof the best loop's median.  A ratio of two figures timed far apart takes the host's drift
+ * between them (this 2-core VM's speed moved by 15–25% within minutes);
+ * calls that alternate share it, so these ratios (KL's share of the roof,
+ * each kind's multiple of KL's time) hold from one run.  JSON records
+ * "alternating". */
+static void run_alternating(ie_context *ctx, const options *o, const buffers *bufs,
+                            const size_desc *z) {
+  const op_desc *ops[N_OPS];
+  int n = 0;
+  for (int oi = 0; oi < N_OPS; oi++)
+    if (op_selected(o, &OPS[oi]) && (OPS[oi].fam == FAM_DIV || OPS[oi].fam == FAM_ENTROPY))
+      ops[n++] = &OPS[oi];
+  if (!n) return;
+  cpu_read_roof *roof = cpu_read_roof_open();
+  const int rounds = o->repeats < 9 ? 9 : o->repeats > MAX_ROUNDS ? MAX_ROUNDS : o->repeats;
+  const int nm = cpu_read_roof_count(roof) < 16 ? cpu_read_roof_count(roof) : 16;
+  static double t_op[N_OPS][MAX_ROUNDS], t_roof[16][MAX_ROUNDS];
+  double roof_bytes = 0;
+  ie_status st[N_OPS];
+  call_args a[N_OPS];
+  for (int j = 0; j < n; j++) {
+    build_args(&a[j], ctx, ops[j], bufs, z->rows, z->cols, z->dt);
+    st[j] = run_call(&a[j]); /* warm-up */
+  }
+  for (int k = 0; k < rounds; k++) {
+    for (int m = 0; m < nm; m++) roof_bytes = cpu_read_roof_once(roof, m, &t_roof[m][k]);
+    for (int i = 0; i < n; i++) {
+      const int j = (i + k) % n;
+      if (st[j] != IE_OK) continue;
+      const double t0 = now_seconds();
+      st[j] = run_call(&a[j]);
+      t_op[j][k] = now_seconds() - t0;
+    }
+  }
+  timing tr = {0}, tk = {0};
+  const char *method = "";
+  for (int m = 0; m < nm; m++) {
+    timing t;
+    timing_of(t_roof[m], rounds, &t);
+    if (!tr.med || t.med < tr.med) tr = t, method = cpu_read_roof_name(roof, m);
+  }
+  const double roof_gbps = roof_bytes / tr.med / 1e9;
+  for (int j = 0; j < n; j++)
+    if (st[j] == IE_OK && ops[j]->fam == FAM_DIV && ops[j]->kind == IE_DIV_KL)
+      timing_of(t_op[j], rounds, &tk);
+  printf("  alternating, %lld x %lld %s, %d rounds (each: every read roof loop, the best %s at "
+         "%.1f GB/s, then every op, one op later each round):\n",
+         (long long)z->rows, (long long)z->cols, DT_NAMES[z->dt], rounds, method, roof_gbps);
+  json_printf("{\"type\":\"alternating\",\"backend\":\"cpu\",\"op\":\"read-roof\","
+              "\"method\":\"%s\",\"rows\":%lld,\"cols\":%lld,\"dtype\":\"%s\","
+              "\"bytes\":%.0f,\"median_ms\":%.6g,\"q1_ms\":%.6g,\"q3_ms\":%.6g,"
+              "\"gbps\":%.6g,\"rounds\":%d}\n",
+              method, (long long)z->rows, (long long)z->cols, DT_NAMES[z->dt],
+              roof_bytes, tr.med * 1e3, tr.q1 * 1e3, tr.q3 * 1e3, roof_gbps, rounds);
+  for (int j = 0; j < n; j++) {
+    if (st[j] != IE_OK) {
+      printf("  %-16s failed: %s: %s\n", ops[j]->name, ie_status_name(st[j]), ie_errmsg(ctx));
+      continue;
+    }
+    timing t;
+    timing_of(t_op[j], rounds, &t);
+    const double bytes = op_bytes(ops[j], z->rows, z->cols, z->dt), gbps = bytes / t.med / 1e9;
+    printf("  %-16s %10.3f ms  %5.2fx KL  %6.1f%% of the read roof\n", ops[j]->name,
+           t.med * 1e3, tk.med > 0 ? t.med / tk.med : 0, 100 * gbps / roof_gbps);
+    json_printf("{\"type\":\"alternating\",\"backend\":\"cpu\",\"op\":\"%s\","
+                "\"group\":\"%s\",\"rows\":%lld,\"cols\":%lld,\"dtype\":\"%s\","
+                "\"alpha\":%g,\"bytes\":%.0f,\"median_ms\":%.6g,\"q1_ms\":%.6g,"
+                "\"q3_ms\":%.6g,\"gbps\":%.6g,\"roof_gbps\":%.6g,\"rounds\":%d}\n",
+                ops[j]->name, ops[j]->group, (long long)z->rows, (long long)z->cols,
+                DT_NAMES[z->dt], ops[j]->alpha, bytes, t.med * 1e3, t.q1 * 1e3, t.q3 * 1e3, gbps,
+                roof_gbps, rounds);
+  }
+  cpu_read_roof_close(roof);
+  fflush(stdout);
+}
+
 /* The row ops of the selected sizes on backend b, host- and/or
  * device-resident, each against its roof in r0. */
 void run_rows(ie_backend b, ie_context *ctx, const options *o, const roofs *r0, void *env) {
@@ -382,6 +469,8 @@ void run_rows(ie_backend b, ie_context *ctx, const options *o, const roofs *r0, 
                     op->alpha, bytes, t.med * 1e3, t.min * 1e3, t.max * 1e3, t.q1 * 1e3,
                     t.q3 * 1e3, t.reps, gbps, ROOF_NAMES[rk], roof, frac, omp_get_max_threads());
       }
+      if (b == IE_BACKEND_CPU && md == MODE_HOST && goal_size(z))
+        run_alternating(ctx, o, &bufs, z);
       free(host_out);
       free(host_row);
       dev_free(&dm);

@@ -7,7 +7,7 @@
 
 #include "bench.h"
 
-static double now_s(void) {
+double now_seconds(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
@@ -28,7 +28,7 @@ static double quantile(const double *s, int n, double q) {
   return s[i] * (1 - f) + s[i + 1] * f;
 }
 
-static void summarize(double *s, int n, timing *t) {
+void timing_of(double *s, int n, timing *t) {
   qsort(s, (size_t)n, sizeof *s, cmp_double);
   t->reps = n;
   t->min = s[0];
@@ -42,13 +42,13 @@ void time_plain(void (*f)(void *), void *arg, int reps, double min_time, timing 
   double s[64];
   f(arg); /* warm-up */
   int n = 0;
-  double t0 = now_s();
-  while (n < 64 && (n < reps || now_s() - t0 < min_time)) {
-    double a = now_s();
+  double t0 = now_seconds();
+  while (n < 64 && (n < reps || now_seconds() - t0 < min_time)) {
+    double a = now_seconds();
     f(arg);
-    s[n++] = now_s() - a;
+    s[n++] = now_seconds() - a;
   }
-  summarize(s, n, t);
+  timing_of(s, n, t);
 }
 
 /* Warm-up: `warmup` calls (just one when the first takes over a second; a
@@ -60,29 +60,29 @@ ie_status time_calls(ie_status (*call)(void *), void *arg, const options *o, dou
   static double samples[MAX_REPS];
   int n = 0;
   for (int i = 0; i < o->warmup; i++) {
-    double s0 = now_s();
+    double s0 = now_seconds();
     ie_status s = call(arg);
     if (s != IE_OK) return s;
-    const double el = now_s() - s0;
+    const double el = now_seconds() - s0;
     if (once_over_s > 0 && el > once_over_s) {
       samples[n++] = el;
-      summarize(samples, n, t);
+      timing_of(samples, n, t);
       return IE_OK;
     }
     if (el > 1.0) break;
   }
-  double t0 = now_s();
+  double t0 = now_seconds();
   for (;;) {
-    double el = now_s() - t0;
+    double el = now_seconds() - t0;
     if (n >= MAX_REPS) break;
     if (n >= o->repeats && el >= o->min_time) break;
     if (n >= 3 && o->max_time > 0 && el >= o->max_time) break;
-    double s0 = now_s();
+    double s0 = now_seconds();
     ie_status s = call(arg);
-    samples[n++] = now_s() - s0;
+    samples[n++] = now_seconds() - s0;
     if (s != IE_OK) return s;
   }
-  summarize(samples, n, t);
+  timing_of(samples, n, t);
   return IE_OK;
 }
 
