@@ -452,16 +452,25 @@ KL_TARGET float KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm
   return s;
 }
 
-/* Shannon entropy's sums over a chunk that does not hold its row's max:
- * out = {Σ e^d, Σ e^d·d, max p} with d = (p − rm)·(it + itl) (1/T as two
- * floats, rows.c's ent_row_f32).  The caller keeps them only where max p <
- * rm and both sums are finite: a NaN or ±inf entry makes a sum non-finite
- * (−inf: exp_any's NaN, or AVX2's 0 times d = −inf) or the max +inf. */
+/* Entropy's sums over a chunk that does not hold its row's max, with d =
+ * (p − rm)·(it + itl) (1/T as two floats, rows.c's ent_row_f32):
+ * out = {Σ e^d, Σ e^d·d, max p} for Shannon (pow 0), and for Rényi and
+ * Tsallis of order α, out[1] = Σ e^d·expm1((α−1)·d), every term of one
+ * sign (as ent_row_f32's loop).  That term is e^d·expm1(y), y = (α−1)·d,
+ * where |y| < ½ (expm1 from exp_split's pieces, exactly u where n = 0:
+ * no cancellation), else e^{αd} − e^d (no e^y to pass float's range where
+ * α < 1 and d is far below 0): one exp_split, of y or of αd as the lane
+ * needs.  The caller keeps them only where max p < rm and both sums are
+ * finite: a NaN or ±inf entry makes a sum non-finite (−inf: exp_any's NaN,
+ * or on AVX2, whose exp clamps, a NaN made where d is −inf) or the max
+ * +inf. */
 KL_TARGET static inline __attribute__((always_inline)) void
-KL_NAME(ent_loop)(const float *p, int n, float it, float itl, float rm, int scaled, int split,
-                  float out[3]) {
+KL_NAME(ent_loop)(const float *p, int n, float it, float itl, float rm, float al, float am1,
+                  int scaled, int split, int pow, float out[3]) {
   const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
   const vec vit = V_SET1(it), vitl = V_SET1(itl), vm = V_SET1(rm);
+  const vec val = V_SET1(al), vam1 = V_SET1(am1), half = V_SET1(0.5f), nhalf = V_SET1(-0.5f);
+  const vec one = V_SET1(1.0f), ninf = V_SET1(-INFINITY), nan = V_SET1(NAN);
   vec s0 = V_SET1(0.0f), s1 = s0, t0 = s0, t1 = s0, x0 = V_SET1(-INFINITY), x1 = x0;
 #define ENT_BLOCK(I, S, T, X)                                                            \
   do {                                                                                   \
@@ -472,7 +481,17 @@ KL_NAME(ent_loop)(const float *p, int n, float it, float itl, float rm, int scal
     else if (scaled) d_ = V_MUL(d_, vit);                                                \
     const vec e_ = KL_NAME(exp_any)(d_, &k);                                             \
     S = V_ADD(S, e_);                                                                    \
-    T = V_FMADD(e_, d_, T);                                                              \
+    if (!pow) {                                                                          \
+      T = V_FMADD(e_, d_, T);                                                            \
+    } else {                                                                             \
+      const vec y_ = V_MUL(vam1, d_);                                                    \
+      const vmask near_ = M_AND(V_LT(y_, half), V_LT(nhalf, y_));                        \
+      const KL_NAME(exp_parts) x_ = KL_NAME(exp_split)(V_BLEND(near_, V_MUL(val, d_), y_), &k); \
+      const vec em_ = V_ADD(V_EXP2N(x_.u, x_.t, x_.n), V_SUB(V_EXP2N(one, x_.t, x_.n), one)); \
+      vec v_ = V_BLEND(near_, V_SUB(x_.e, e_), V_MUL(e_, em_)); /* (em_: near lanes) */  \
+      if (!KL_EXP2N_ANY_N) v_ = V_BLEND(V_EQ(d_, ninf), v_, nan); /* (see above) */      \
+      T = V_ADD(T, v_);                                                                  \
+    }                                                                                    \
   } while (0)
   int i = 0;
   for (; i + 2 * KL_LANES <= n; i += 2 * KL_LANES) {
@@ -489,16 +508,31 @@ KL_NAME(ent_loop)(const float *p, int n, float it, float itl, float rm, int scal
   for (; i < n; i++) { /* the tail, one lane at a time */
     const float dx = p[i] - rm, d = split ? dx * it + dx * itl : dx * it;
     const float e = V_FIRST(KL_NAME(exp_any)(V_SET1(d), &k));
-    s += e, t += e * d, x = p[i] > x ? p[i] : x;
+    s += e, x = p[i] > x ? p[i] : x;
+    if (!pow) {
+      t += e * d;
+    } else {
+      const float y = am1 * d;
+      t += y < 0.5f && y > -0.5f ? e * expm1f_small(y) : V_FIRST(KL_NAME(exp_any)(V_SET1(al * d), &k)) - e;
+      if (d == -INFINITY) t = NAN;
+    }
   }
   out[0] = s, out[1] = t, out[2] = x;
 }
 
 KL_TARGET void KL_NAME(ie__ent_chunk)(const float *p, int n, float it, float itl, float rm,
-                                      float out[3]) {
-  if (itl != 0.0f) KL_NAME(ent_loop)(p, n, it, itl, rm, 1, 1, out);
-  else if (it != 1.0f) KL_NAME(ent_loop)(p, n, it, itl, rm, 1, 0, out);
-  else KL_NAME(ent_loop)(p, n, it, itl, rm, 0, 0, out);
+                                      float al, float am1, float out[3]) {
+  const int pow = am1 != 0.0f;
+  if (itl != 0.0f) {
+    if (pow) KL_NAME(ent_loop)(p, n, it, itl, rm, al, am1, 1, 1, 1, out);
+    else KL_NAME(ent_loop)(p, n, it, itl, rm, al, am1, 1, 1, 0, out);
+  } else if (it != 1.0f) {
+    if (pow) KL_NAME(ent_loop)(p, n, it, itl, rm, al, am1, 1, 0, 1, out);
+    else KL_NAME(ent_loop)(p, n, it, itl, rm, al, am1, 1, 0, 0, out);
+  } else {
+    if (pow) KL_NAME(ent_loop)(p, n, it, itl, rm, al, am1, 0, 0, 1, out);
+    else KL_NAME(ent_loop)(p, n, it, itl, rm, al, am1, 0, 0, 0, out);
+  }
 }
 
 /* JS's pass 2 over whole blocks of a chunk, from the logits alone (rows.c,

@@ -310,7 +310,7 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
   one_state a = {-INFINITY, 0, 0, 0, 0};
   float rm = -INFINITY, buf[CHUNK], te[CHUNK], tv[CHUNK];
 #if IE_HAVE_AVX2_KL
-  const int simd = shannon ? cpu_simd() : 0;
+  const int simd = cpu_simd();
 #endif
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
@@ -318,14 +318,17 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
     if (!pp) return -1;
 #if IE_HAVE_AVX2_KL
     if (simd && i0 > 0) {
-      /* a chunk below the running max (the usual one): its Shannon sums in
-       * one vector loop, in float (its terms are all < 1, none near S's
+      /* a chunk below the running max (the usual one): its sums in one
+       * vector loop, in float (its terms are all < 1, none near S's
        * leading 1); others are taken below */
       float o[3];
-      if (simd == 2) ie__ent_chunk_avx512(pp, n, it, itl, rm, o);
-      else ie__ent_chunk_avx2(pp, n, it, itl, rm, o);
+      const float m1 = shannon ? 0.0f : am1;
+      if (simd == 2) ie__ent_chunk_avx512(pp, n, it, itl, rm, al, m1, o);
+      else ie__ent_chunk_avx2(pp, n, it, itl, rm, al, m1, o);
       if (o[2] < rm && isfinite(o[0]) && isfinite(o[1])) {
-        a.s += o[0], a.t += o[1];
+        a.s += o[0];
+        if (shannon) a.t += o[1];
+        else a.u += o[1];
         continue;
       }
     }

@@ -49,10 +49,12 @@ void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp
 /* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
 float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
 /* Over p[0..n) (f32 logits): out = {Σ e^d, Σ e^d·d, max p}, d = (p − rm)·(it
- * + itl), Shannon entropy's sums for a chunk below its row's max rm.  Only
- * meaningful where max p < rm and both sums are finite (else the caller
- * takes the chunk its own way). */
-void ie__ent_chunk_avx2(const float *p, int n, float it, float itl, float rm, float out[3]);
+ * + itl), Shannon entropy's sums for a chunk below its row's max rm (am1 =
+ * 0); with am1 = α − 1 ≠ 0 (al = α), Rényi's and Tsallis's, out[1] = Σ
+ * e^d·expm1((α−1)·d).  Only meaningful where max p < rm and both sums are
+ * finite (else the caller takes the chunk its own way). */
+void ie__ent_chunk_avx2(const float *p, int n, float it, float itl, float rm, float al, float am1,
+                        float out[3]);
 /* JS's pass 2 from the logits (rows.c, pass2_f32, β in [0.45, 0.55]):
  * log p = (p − rp)·it − lsp, log q likewise, and δ = log q/p = ((q − p) −
  * dr)·it − dls. */
@@ -67,7 +69,8 @@ float ie__js_chunk_avx512(const float *p, const float *q, int n, const ie_js_con
 void ie__kl_chunk_avx512(const float *p, const float *q, int n, float it, float rp, float rq,
                          float c, float k, float g, int want, float out[7], float *ep, float *eq);
 float ie__lse_chunk_avx512(const float *p, int n, float it, float rm);
-void ie__ent_chunk_avx512(const float *p, int n, float it, float itl, float rm, float out[3]);
+void ie__ent_chunk_avx512(const float *p, int n, float it, float itl, float rm, float al,
+                          float am1, float out[3]);
 #else
 #define IE_HAVE_AVX2_KL 0
 #endif
