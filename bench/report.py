@@ -288,8 +288,8 @@ def result_table(op, rows_, peer, llc_mib=None):
 
 def goals_section(results, peer, llc_mib=None, roofs=(), alternating=()):
     """The divergence issue's goals.  Where the run has alternating rounds at
-    the goal's size (rows.c, run_alternating: the read roof's loop and every
-    kind timed in turn, round after round), the verdicts use them: a ratio of
+    the goal's size (rows.c, run_alternating: every loop of the read roof,
+    then every kind, round after round), the verdicts use them: a ratio of
     figures timed minutes apart carries the host's drift between them."""
     lines = ["## Goals (divergence issue)", ""]
     ok = [r for r in results if r.get("status") == "ok"]

@@ -283,6 +283,7 @@ static const roof_method READ_METHODS[] = {
     {"avx512-4s-pf4k", cpu_read_simd_once, 4, 4, 5, read_avx512, NULL},
 #endif
 };
+#define N_READ_METHODS (sizeof READ_METHODS / sizeof READ_METHODS[0])
 static const roof_method COPY_METHODS[] = {
     {"memcpy", cpu_copy_once, 0, 0, 0, NULL, NULL},
 #ifdef IE_BENCH_X86
@@ -361,7 +362,7 @@ static size_t roof_buffers(cpu_buf *c, int with_b) {
 
 struct cpu_read_roof {
   cpu_buf c;
-  const roof_method *m[sizeof READ_METHODS / sizeof READ_METHODS[0]];
+  const roof_method *m[N_READ_METHODS];
   int n;
   double bytes;
 };
@@ -369,7 +370,7 @@ struct cpu_read_roof {
 cpu_read_roof *cpu_read_roof_open(void) {
   cpu_read_roof *h = xmalloc(sizeof *h);
   h->n = 0;
-  for (size_t i = 0; i < sizeof READ_METHODS / sizeof READ_METHODS[0]; i++)
+  for (size_t i = 0; i < N_READ_METHODS; i++)
     if (isa_ok(READ_METHODS[i].isa)) h->m[h->n++] = &READ_METHODS[i];
   h->bytes = (double)roof_buffers(&h->c, 0);
   for (int i = 0; i < h->n; i++) cpu_read_roof_once(h, i, NULL); /* warm-up */
@@ -402,7 +403,7 @@ void measure_cpu_roofs(roofs *r, const options *o) {
   cpu_buf c;
   const size_t bytes = roof_buffers(&c, 1);
   int reps = o->repeats < 5 ? 5 : o->repeats;
-  best_of(READ_METHODS, (int)(sizeof READ_METHODS / sizeof READ_METHODS[0]), &c, (double)bytes,
+  best_of(READ_METHODS, (int)N_READ_METHODS, &c, (double)bytes,
           reps, r, ROOF_READ);
   snprintf(r->note[ROOF_READ], sizeof r->note[0], "best summing read (%s) of %zu MiB, %d threads",
            r->method[ROOF_READ], bytes >> 20, omp_get_max_threads());

@@ -257,22 +257,22 @@ int count_row_ops(const options *o) {
   return n;
 }
 
-/* The CPU goals' size (docs/RESULTS.md: forward KL against the read roof,
- * every kind against forward KL). */
+/* The CPU goals' size (report.py's GOAL_CPU: forward KL against the read
+ * roof, every kind against forward KL). */
 static int goal_size(const size_desc *z) {
   return z->rows == 256 && z->cols == 128256 && z->dt == DT_F32;
 }
 
-enum { MAX_ROUNDS = 64 };
+enum { MAX_ROUNDS = 64, MAX_ROOF_LOOPS = 16 };
 
 /* Alternating rounds at the CPU goals' size: each round one read by each
  * of the read roof's loops, then one call of every selected divergence and
  * entropy op (starting one op later each round), each timed alone; the
- * medians over the rounds, and the roof the best loop's median.  A ratio of two figures timed far apart takes the host's drift
- * between them (this 2-core VM's speed moved by 15–25% within minutes);
- * calls that alternate share it, so these ratios (KL's share of the roof,
- * each kind's multiple of KL's time) hold from one run.  JSON records
- * "alternating". */
+ * medians over the rounds, and the roof the best loop's median.  A ratio
+ * of two figures timed far apart takes the host's drift between them (this
+ * 2-core VM's speed moved by 15–25% within minutes); calls that alternate
+ * share it, so these ratios (KL's share of the roof, each kind's multiple
+ * of KL's time) hold from one run.  JSON records "alternating". */
 static void run_alternating(ie_context *ctx, const options *o, const buffers *bufs,
                             const size_desc *z) {
   const op_desc *ops[N_OPS];
@@ -283,8 +283,9 @@ static void run_alternating(ie_context *ctx, const options *o, const buffers *bu
   if (!n) return;
   cpu_read_roof *roof = cpu_read_roof_open();
   const int rounds = o->repeats < 9 ? 9 : o->repeats > MAX_ROUNDS ? MAX_ROUNDS : o->repeats;
-  const int nm = cpu_read_roof_count(roof) < 16 ? cpu_read_roof_count(roof) : 16;
-  static double t_op[N_OPS][MAX_ROUNDS], t_roof[16][MAX_ROUNDS];
+  const int loops = cpu_read_roof_count(roof);
+  const int nm = loops < MAX_ROOF_LOOPS ? loops : MAX_ROOF_LOOPS;
+  static double t_op[N_OPS][MAX_ROUNDS], t_roof[MAX_ROOF_LOOPS][MAX_ROUNDS];
   double roof_bytes = 0;
   ie_status st[N_OPS];
   call_args a[N_OPS];

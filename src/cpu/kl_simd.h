@@ -540,9 +540,8 @@ KL_TARGET void KL_NAME(ie__ent_chunk)(const float *p, int n, float it, float itl
  * logits first), b the larger of p, q (log b the larger of log p, log q,
  * each from its own logit: log p + max(δ, 0) would lose ulps of log p, a
  * relative error of b), a = −|δ|, w_m the smaller's weight (β for p, 1 − β
- * for q)
- * and y = w_m·expm1(a) in (−0.55, 0], the mixture is M = b·(1 + y) and the
- * pair's term
+ * for q) and y = w_m·expm1(a) in (−0.55, 0], the mixture is M = b·(1 + y)
+ * and the pair's term
  *   w_b·b·log(b/M) + w_m·m·log(m/M) = b·((w_m + y)·a − (1 + y)·log1p(y)),
  * with (1 + y)·log1p(y) = y·T(y), T a degree-8 polynomial (a minimax fit of
  * its relative error on [−0.56, 0] by Lawson's algorithm, float
