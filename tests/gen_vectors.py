@@ -942,6 +942,15 @@ def every_divergence(name, sx, lp, lq, T, dt, xf, yf):
                      alpha=alpha, beta=beta, T=T, dtype_p=dt, dtype_q=dt, x_file=xf, y_file=yf)
 
 
+def js_near_half(name, sx, lp, lq, T, dt, xf, yf):
+    """JS at β = 0.45 and 0.55: β ≠ ½ within the range of the CPU's vector
+    loop (src/cpu/kl_simd.h, ie__js_chunk), whose β = ½ has one weight."""
+    for beta in (0.45, 0.55):
+        add_case(f"{name}_js{ptag('js', beta)}", "divergence", sx,
+                 divergence_ref("js", lp, lq, 0.0, beta), kind="js", beta=beta, T=T,
+                 dtype_p=dt, dtype_q=dt, x_file=xf, y_file=yf)
+
+
 def lm_cases():
     """Every row-wise op on language-model-like rows, in every input dtype:
     the rows where float sums cancel (peaky rows, near-identical p and q,
@@ -970,6 +979,7 @@ def lm_cases():
                          "entropy", sx, entropy_ref(lp, kind, al), kind=kind, alpha=al, T=T,
                          dtype_p=dt, x_file=xf)
             every_divergence(f"{name}_T{tt}", sx, lp, lq, T, dt, xf, yf)
+            js_near_half(f"{name}_T{tt}", sx, lp, lq, T, dt, xf, yf)
 
     # Far rows: q another row's student, so that a peaky row meets one whose
     # peak is elsewhere (terms e^{±35} apart at T = 0.7): the power family's
@@ -987,6 +997,7 @@ def lm_cases():
             tt = str(T).replace(".", "p")
             lp, lq = log_probs(vx, "logits", T), log_probs(vy, "logits", T)
             every_divergence(f"{name}_T{tt}", sx, lp, lq, T, dt, xf, yf)
+            js_near_half(f"{name}_T{tt}", sx, lp, lq, T, dt, xf, yf)
 
     # One such pair (row 6 of a 64-row draw, f16, T = 0.7; its χ² 6.3e27)
     # whose sums are finite on the first read and pass float's range on the
