@@ -243,6 +243,14 @@ KL_NAME(exp_split)(vec x, const KL_NAME(exp_consts) *k) {
   return s;
 }
 
+/* e^x − 1 from exp_split's pieces, as 2^n·u + (2^n − 1): exactly u where
+ * n = 0 (|x| < ln2/2, where e^x − 1 would cancel), and 2^n − 1 is exact
+ * for the n that matter.  (JS's pass 2, the entropies' V.) */
+KL_TARGET static inline __attribute__((always_inline)) vec
+KL_NAME(expm1_of)(const KL_NAME(exp_parts) *x, vec one) {
+  return V_ADD(V_EXP2N(x->u, x->t, x->n), V_SUB(V_EXP2N(one, x->t, x->n), one));
+}
+
 /* The power family's term in the same read (IE_KL_POW): with g = 1 − α
  * (q-form g = α, the rows swapped), Σ p̂^α·q̂^{1−α} − 1 = Σ p̂·ψ(x) for
  * x = log q̂/p̂ (Σ p̂ = Σ q̂ = 1), where
@@ -457,10 +465,9 @@ KL_TARGET float KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm
  * out = {Σ e^d, Σ e^d·d, max p} for Shannon (pow 0), and for Rényi and
  * Tsallis of order α, out[1] = Σ e^d·expm1((α−1)·d), every term of one
  * sign (as ent_row_f32's loop).  That term is e^d·expm1(y), y = (α−1)·d,
- * where |y| < ½ (expm1 from exp_split's pieces, exactly u where n = 0:
- * no cancellation), else e^{αd} − e^d (no e^y to pass float's range where
- * α < 1 and d is far below 0): one exp_split, of y or of αd as the lane
- * needs.  The caller keeps them only where max p < rm and both sums are
+ * where |y| < ½ (expm1_of: no cancellation), else e^{αd} − e^d (no e^y to
+ * pass float's range where α < 1 and d is far below 0): one exp_split, of
+ * y or of αd as the lane needs.  The caller keeps them only where max p < rm and both sums are
  * finite: a NaN or ±inf entry makes a sum non-finite (−inf: exp_any's NaN,
  * or on AVX2, whose exp clamps, a NaN made where d is −inf) or the max
  * +inf. */
@@ -487,7 +494,7 @@ KL_NAME(ent_loop)(const float *p, int n, float it, float itl, float rm, float al
       const vec y_ = V_MUL(vam1, d_);                                                    \
       const vmask near_ = M_AND(V_LT(y_, half), V_LT(nhalf, y_));                        \
       const KL_NAME(exp_parts) x_ = KL_NAME(exp_split)(V_BLEND(near_, V_MUL(val, d_), y_), &k); \
-      const vec em_ = V_ADD(V_EXP2N(x_.u, x_.t, x_.n), V_SUB(V_EXP2N(one, x_.t, x_.n), one)); \
+      const vec em_ = KL_NAME(expm1_of)(&x_, one);                                       \
       vec v_ = V_BLEND(near_, V_SUB(x_.e, e_), V_MUL(e_, em_)); /* (em_: near lanes) */  \
       if (!KL_EXP2N_ANY_N) v_ = V_BLEND(V_EQ(d_, ninf), v_, nan); /* (see above) */      \
       T = V_ADD(T, v_);                                                                  \
@@ -545,10 +552,10 @@ KL_TARGET void KL_NAME(ie__ent_chunk)(const float *p, int n, float it, float itl
  *   w_b·b·log(b/M) + w_m·m·log(m/M) = b·((w_m + y)·a − (1 + y)·log1p(y)),
  * with (1 + y)·log1p(y) = y·T(y), T a degree-8 polynomial (a minimax fit of
  * its relative error on [−0.56, 0] by Lawson's algorithm, float
- * coefficients: 1.2e-8).  expm1(a) = 2^n·u + (2^n − 1), u = e^r − 1 from
- * exp_split's pieces: exactly u where n = 0 (|a| < ln2/2), so near pairs
- * (a student near its teacher), whose term is about β(1 − β)·b·a²/2, lose
- * no digits to cancellation; a = 0 (identical rows) gives exactly 0.  Two
+ * coefficients: 1.2e-8).  expm1(a) is expm1_of's, exactly e^r − 1 where
+ * |a| < ln2/2, so near pairs (a student near its teacher), whose term is
+ * about β(1 − β)·b·a²/2, lose no digits to cancellation; a = 0 (identical
+ * rows) gives exactly 0.  Two
  * exps a pair (b's shares exp_split's constants: fewer registers, fewer
  * copies) and no division, so the chains are short: the loop is bound by
  * its chains' latency as much as by its operations.  Nothing is kept from
@@ -584,7 +591,7 @@ KL_NAME(js_loop)(const float *p, const float *q, int n, const ie_js_consts *jc, 
     if (!KL_EXP2N_ANY_N) a_ = V_MAX(a_, k.lo); /* (exp_split's clamp: e^a·a → 0) */      \
     const vec b_ = KL_NAME(exp_any)(lb_, &k);                                            \
     const KL_NAME(exp_parts) e_ = KL_NAME(exp_split)(a_, &k);                            \
-    const vec em_ = V_ADD(V_EXP2N(e_.u, e_.t, e_.n), V_SUB(V_EXP2N(one, e_.t, e_.n), one)); \
+    const vec em_ = KL_NAME(expm1_of)(&e_, one);                                         \
     const vec wm_ = half ? wq : V_BLEND(V_LT(zero, d_), wp, wq); /* q the larger: w_m = β */ \
     const vec y_ = V_MUL(wm_, em_), y2_ = V_MUL(y_, y_), y4_ = V_MUL(y2_, y2_);          \
     const vec t01_ = V_FMADD(t1, y_, one), t23_ = V_FMADD(t3, y_, t2);                   \
