@@ -18,7 +18,7 @@
 #include "vmath.h"
 #include "../kernels/rows_final.h"
 
-enum { CHUNK = 512 };
+enum { CHUNK = 512, SPAN = 4 * CHUNK };
 
 /* Log-weights z are (x − c)/T for logits x and a shift c taken from the row
  * (rows_impl.h, row_shift), so that in float they keep the digits of the
@@ -513,6 +513,25 @@ typedef struct {
   float *ep, *eq, *crp, *crq;
 } exp_store;
 
+/* Whether two_row_f32 and pass2_f32 read a row pair in spans of SPAN: f32
+ * rows, read in place, with no exps kept (whose store is a chunk's).  One
+ * vector call a span, not four: a call's reductions and the steps between
+ * calls were a tenth of KL's time. */
+static int in_spans(const ie_mat *x, const ie_mat *y, const exp_store *store) {
+  return !store && x->dtype == IE_DT_F32 && y->dtype == IE_DT_F32;
+}
+
+/* The length of a row's chunk at i0: CHUNK, or in spans SPAN, the first
+ * cut short so that the spans after it start on a 64-byte line of x (a
+ * vector load across two lines costs two: 3% of KL's time on rows of a
+ * 16-byte aligned buffer, as malloc's and NumPy's are). */
+static int chunk_len(const ie_mat *x, int64_t r, int64_t i0, int spans) {
+  int len = CHUNK;
+  if (spans && i0 > 0) len = SPAN;
+  else if (spans) len -= (int)((uintptr_t)row_chunk_f32(x, r, 0, 0, NULL) / 4 % 16);
+  return x->cols - i0 < len ? (int)(x->cols - i0) : len;
+}
+
 /* The kinds two_row_f32 takes as a power sum Σ p̂^α·q̂^{1−α} in its one read
  * (IE_KL_POW): its sums (IE_KL_POW | IE_KL_T1, or | IE_KL_T2 for
  * the q-form, α < ½ as in pass2_f32), and *g, 1 − α (q-form α) rounded once
@@ -751,7 +770,8 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
  *   TV  |p − q| = p·|expm1(δ)|,
  *   JS  −β·p·g + (1−β)·q·(δ − g), g = lm − lp = log(β + (1−β)e^δ)
  *       = log1p((1−β)·expm1(δ)), or δ + log1p(β·expm1(−δ)) for δ > 0.
- * (p ↔ q swaps δ's sign.)  Sums are float within a chunk, double across.
+ * (p ↔ q swaps δ's sign.)  Sums are float within a chunk (or span,
+ * chunk_len), double across.
  * JS takes both exps again (ie__js_chunk: kept ones were slower, see
  * there), with β and 1 − β ≤ 0.55 (js_term's `near`).  TV with `store`
  * takes |p − q| from them alone, with no exp and no logits (identical rows
@@ -784,8 +804,10 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
    * from the one before's (most share them; two exps and two logs in
    * double a chunk were a tenth of TV's time) */
   float crp = NAN, crq = NAN, kp = 0, kq = 0;
-  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
-    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+  const int spans = in_spans(x, y, store);
+  int n = 0;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += n) {
+    n = chunk_len(x, r, i0, spans);
     const float *restrict pp = logits ? row_chunk_f32(x, r, i0, n, bp) : NULL;
     const float *restrict qq = logits ? row_chunk_f32(y, r, i0, n, bq) : NULL;
     float c[3];
@@ -882,8 +904,10 @@ static void kl_add(two_state *a, const float o[7], double sp, double sq, int wan
  * their own, and again when a maximum rises (so every term e^{z − max} is
  * ≤ 1), unless a small rise's sums may be kept (rise_in_place: a row of
  * i.i.d. logits raises its maxima about ln(the number of chunks) times,
- * each three reads of a chunk otherwise).  Sums are float within a chunk,
- * double across chunks.  A row with
+ * each three reads of a chunk otherwise).  f32 rows go in spans of four
+ * chunks after the first (chunk_len); a span whose maxima rose, unless in
+ * place, is taken again a chunk at a time.  Sums are float within a chunk
+ * or span, double across them.  A row with
  * NaN or ±inf returns -1, for the general kernels to take (and to report).
  *
  * The power family, Hellinger, Bhattacharyya and χ² take the
@@ -911,8 +935,11 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
   float rp = -INFINITY, rq = -INFINITY; /* running maxima before the temperature */
   float bp[CHUNK], bq[CHUNK];
   int again = 0; /* the second read is needed */
-  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
-    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+  const int spans = in_spans(x, y, store);
+  int64_t chunks_to = 0; /* (a span whose maxima rose: its chunks one by one) */
+  int n = 0;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += n) {
+    n = chunk_len(x, r, i0, spans && i0 >= chunks_to);
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     if (!pp || !qq) return -1;
@@ -926,6 +953,9 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
         if (phi) kl_add(&a, o, o[0], o[1], want); /* (plain sums: below, raised) */
         kl_raise(&a, &rp, &rq, o[4], o[5], it);
         rose = 0, kept = 1;
+      } else if (rose && n > CHUNK) {
+        chunks_to = i0 + n, n = 0;
+        continue;
       }
     }
     if (rose) {
