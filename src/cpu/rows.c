@@ -935,7 +935,9 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
   float rp = -INFINITY, rq = -INFINITY; /* running maxima before the temperature */
   float bp[CHUNK], bq[CHUNK];
   int again = 0; /* the second read is needed */
-  const int spans = in_spans(x, y, store);
+  /* (not cross-entropy, whose rises never stay in place: each would take
+   * its span twice) */
+  const int spans = !(want & IE_KL_CE) && in_spans(x, y, store);
   int64_t chunks_to = 0; /* (a span whose maxima rose: its chunks one by one) */
   int n = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += n) {
