@@ -37,6 +37,7 @@ typedef __m256 vmask;
  * into the rounding constant) */
 #define V_EXP2N(p, t, n) _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23)))
 #define KL_EXP2N_ANY_N 0
+#define KL_HAVE_FRAC 0 /* (no V_FRAC) */
 
 KL_TARGET static float hmax8(__m256 v) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

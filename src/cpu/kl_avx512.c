@@ -1,13 +1,14 @@
 /*
- * kl_avx512.c — kl_simd.h's sums with 16 lanes of AVX-512F, for CPUs that
- * have it (rows.c picks them at run time, before the AVX2 ones).
+ * kl_avx512.c — kl_simd.h's sums with 16 lanes of AVX-512F (and DQ's
+ * VREDUCEPS), for CPUs that have both (rows.c picks them at run time, before
+ * the AVX2 ones).
  */
 #include "rows_avx2.h"
 
 #if IE_HAVE_AVX2_KL
 #include <immintrin.h>
 
-#define KL_TARGET __attribute__((target("avx512f,fma")))
+#define KL_TARGET __attribute__((target("avx512f,avx512dq,fma")))
 #define KL_SUFFIX _avx512
 #define KL_LANES 16
 typedef __m512 vec;
@@ -36,6 +37,9 @@ typedef __mmask16 vmask;
 /* p·2^n for any n (VSCALEFPS): one operation, and no clamp on exp's argument */
 #define V_EXP2N(p, t, n) _mm512_scalef_ps(p, n)
 #define KL_EXP2N_ANY_N 1
+/* y − ⌊y⌋, exact (AVX-512DQ's VREDUCEPS, rounding down) */
+#define V_FRAC(y) _mm512_reduce_ps(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+#define KL_HAVE_FRAC 1
 
 #include "kl_simd.h"
 
@@ -43,7 +47,7 @@ int ie__kl_avx512_usable(void) {
   const char *off = getenv("IE_CPU_NO_AVX512"); /* tests of the AVX2 loops */
   if ((off && off[0] == '1') || !ie__kl_avx2_usable()) return 0;
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
 }
 
 #endif

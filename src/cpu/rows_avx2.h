@@ -1,7 +1,7 @@
 /*
  * rows_avx2.h — PRIVATE.  The vector inner sums of the f32 row kernels
  * (the KL family, logsumexp, Shannon entropy: kl_simd.h, built for AVX2/FMA
- * in kl_avx2.c and for AVX-512F in kl_avx512.c) and their f16 widening, on
+ * in kl_avx2.c and for AVX-512F/DQ in kl_avx512.c) and their f16 widening, on
  * x86-64 with GCC or clang.
  */
 #ifndef IE_CPU_ROWS_AVX2_H
@@ -17,7 +17,7 @@ enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4, IE_KL_STORE = 8, IE_KL_POW = 16
 /* 1 if this CPU has AVX2, FMA and F16C, and IE_CPU_NO_AVX2=1 is not set in
  * the environment (the tests use it to run the portable loops). */
 int ie__kl_avx2_usable(void);
-/* 1 if it also has AVX-512F, and IE_CPU_NO_AVX512=1 is not set (the tests
+/* 1 if it also has AVX-512F and AVX-512DQ, and IE_CPU_NO_AVX512=1 is not set (the tests
  * use it to run the AVX2 loops on such a CPU). */
 int ie__kl_avx512_usable(void);
 /* f16 bits h[0..n) to float (where ie__kl_avx2_usable). */
