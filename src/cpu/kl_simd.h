@@ -199,7 +199,7 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
  * (minimax of the relative error, Lawson's algorithm, float coefficients:
  * 9e-8; 2e-7 evaluated in float), times 2^⌊y⌋.  That is one operation
  * fewer than exp_weight's reduction (t, n, r) at T = 1, and two at other
- * temperatures (forward KL 2.5% faster at 256 × 128256 f32, 6% in cache).
+ * temperatures (forward KL 4–5% faster at 256 × 128256 f32).
  * y's rounding is |x|·6e-8 relative, as x's own (m − rm, rounded) is; the
  * factor's rounding is a common one of every weight's exponent, a
  * temperature off by 6e-8 relative. */
@@ -328,7 +328,7 @@ KL_NAME(power_psi)(vec x, const KL_NAME(exp_parts) *ex, vec vg, vec zero,
     xp = V_MAX(xp, P_);                                                                  \
     xq = V_MAX(xq, Q_);                                                                  \
     const vec M_ = rev ? Q_ : P_, O_ = rev ? P_ : Q_; /* e^{(M − rm)·it} the one exp */  \
-    vec m_ = V_SUB(M_, vrm); /* (times it, and log2 e where exp_weight takes 2^y) */      \
+    vec m_ = V_SUB(M_, vrm); /* (times it, and log2 e where exp_weight takes 2^y) */     \
     if (scaled || KL_HAVE_FRAC) m_ = V_MUL(m_, vwit);                                    \
     const vec x_ = scaled ? V_FMADD(V_SUB(O_, M_), vit, vxc) : V_ADD(V_SUB(O_, M_), vxc); \
     const vec em_ = KL_NAME(exp_weight)(m_, &kw);                                        \

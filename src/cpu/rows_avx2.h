@@ -17,8 +17,8 @@ enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4, IE_KL_STORE = 8, IE_KL_POW = 16
 /* 1 if this CPU has AVX2, FMA and F16C, and IE_CPU_NO_AVX2=1 is not set in
  * the environment (the tests use it to run the portable loops). */
 int ie__kl_avx2_usable(void);
-/* 1 if it also has AVX-512F and AVX-512DQ, and IE_CPU_NO_AVX512=1 is not set (the tests
- * use it to run the AVX2 loops on such a CPU). */
+/* 1 if it also has AVX-512F and AVX-512DQ, and IE_CPU_NO_AVX512=1 is not
+ * set (the tests use it to run the AVX2 loops on such a CPU). */
 int ie__kl_avx512_usable(void);
 /* f16 bits h[0..n) to float (where ie__kl_avx2_usable). */
 void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """acc.py INFOEST...: each kind of KINDS (default: the KL family and TV; `js:0.45`
 a kind with its β or α) of each build (its command line) against float64 NumPy
-on language-model-like rows; prints the worst |error|/tolerance."""
+on language-model-like rows; prints the worst |error|/tolerance.  DTYPE (f32,
+bf16 or f16: every seed in it; default by seed), ROWS and COLS (default 64 and
+32000) set the rows."""
 import os, sys, subprocess, tempfile, numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests"))
 import stress_rows as sr, gen_vectors as gv
@@ -12,9 +14,9 @@ neg = {b: 0 for b in bins}
 with tempfile.TemporaryDirectory() as tmp:
     for s in range(1, 13):
         rng = np.random.default_rng(1000 + s)
-        dt = ["f32", "bf16", "f16"][s % 3]
+        dt = os.environ.get("DTYPE") or ["f32", "bf16", "f16"][s % 3]
         T = [1.0, 0.7, 2.0, 0.4][s % 4]
-        a, b = sr.lm_batch(rng, 64, 32000)
+        a, b = sr.lm_batch(rng, int(os.environ.get("ROWS", 64)), int(os.environ.get("COLS", 32000)))
         if s % 5 == 0:  # far rows: another row's student
             b = b[::-1].copy()
         sa, va = gv.store(a, dt); sb, vb = gv.store(b, dt)
