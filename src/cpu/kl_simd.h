@@ -288,12 +288,14 @@ KL_NAME(exp_split)(vec x, const KL_NAME(exp_consts) *k) {
   return s;
 }
 
-/* e^x − 1 from exp_split's pieces, as 2^n·u + (2^n − 1): exactly u where
- * n = 0 (|x| < ln2/2, where e^x − 1 would cancel), and 2^n − 1 is exact
- * for the n that matter.  (JS's pass 2, the entropies' V.) */
+/* e^x − 1 from exp_split's pieces, as 2^n·u + (2^n − 1) in one FMA (one
+ * rounding): exactly u where n = 0 (|x| < ln2/2, where e^x − 1 would
+ * cancel), and 2^n − 1 is exact for the n that matter.  (JS's pass 2, the
+ * entropies' V.) */
 KL_TARGET static inline __attribute__((always_inline)) vec
 KL_NAME(expm1_of)(const KL_NAME(exp_parts) *x, vec one) {
-  return V_ADD(V_EXP2N(x->u, x->t, x->n), V_SUB(V_EXP2N(one, x->t, x->n), one));
+  const vec e = V_EXP2N(one, x->t, x->n);
+  return V_FMADD(e, x->u, V_SUB(e, one));
 }
 
 /* The power family's term in the same read (IE_KL_POW): with g = 1 − α
