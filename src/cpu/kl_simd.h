@@ -61,10 +61,11 @@ KL_TARGET static inline KL_NAME(exp_consts) KL_NAME(exp_consts_make)(float s) {
  * +0 exactly); the clamp takes x as its second operand, so that a NaN x
  * stays NaN (MAXPS returns the second on NaN).  Where V_EXP2N takes any n,
  * the KL loop (exp_any) has no clamp: a finite x of any size gives its exp
- * (0 far below float's range), and −inf gives NaN, which makes the chunk's
- * sums non-finite, so that the row goes to the double kernels as a row with
- * −inf does.  The lse chunk, whose caller does not look at its sum, always
- * clamps (exp_clamped). */
+ * (0 far below float's range).  −inf makes r NaN, which VSCALEFPS by 2^−inf
+ * turns into 0 on the CPUs tried (a Sapphire Rapids Xeon): a probability 0,
+ * as the double kernels take it (and where a CPU gives NaN, the chunk's sums
+ * are not finite and the row goes to them).  The lse chunk, whose caller
+ * does not look at its sum, always clamps (exp_clamped). */
 KL_TARGET static inline vec KL_NAME(exp_any)(vec x, const KL_NAME(exp_consts) *k) {
 #if !KL_EXP2N_ANY_N
   x = V_MAX(k->lo, x);
@@ -113,12 +114,12 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
 }
 
 /* One block of KL_LANES: the sums' terms, and the maxima.  With V_FRAC the
- * plain sums (want 0: pass 1 of JS, and of TV and Cauchy–Schwarz where
- * they keep no exps, and the references' sums in rows.c) take the weights'
- * 2^y (exp_weight, 1.5e-7: two operations fewer an exp than exp_any; JS 3–4%
- * faster).  There a −inf entry's exp is 0, not NaN (VREDUCEPS of −inf is
- * 0): a probability 0, which pass 2 takes as such or, JS's, finds (δ not
- * finite), and the references' chunks are scanned first. */
+ * plain sums (want 0: pass 1 of JS, and of TV where it keeps no exps, and
+ * the references' sums in rows.c) take the weights' 2^y (exp_weight,
+ * 1.5e-7: two operations fewer an exp than exp_any; JS 3–4% faster).
+ * There a −inf entry's exp is 0 (VREDUCEPS of −inf is 0), as exp_any's
+ * is on the CPUs tried (below): a probability 0, which pass 2 takes as
+ * such or, JS's, sends to the double kernels (δ not finite). */
 #define KL_BLOCK(I)                                                                      \
   do {                                                                                   \
     const vec P_ = V_LOAD(p + (I)), Q_ = V_LOAD(q + (I));                                \
@@ -132,6 +133,10 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
     vec a_ = V_SUB(P_, vrp), b_ = V_SUB(Q_, vrq);                                        \
     if (scaled) a_ = V_MUL(a_, vit), b_ = V_MUL(b_, vit);                                \
     const vec e1 = KL_NAME(exp_any)(a_, &k), e2 = KL_NAME(exp_any)(b_, &k);              \
+    if (want & IE_KL_CS) { /* (e1, e2 ≤ e^20: their squares are far inside float) */  \
+      sp = V_FMADD(e1, e1, sp), sq = V_FMADD(e2, e2, sq), t1 = V_FMADD(e1, e2, t1);      \
+      break;                                                                             \
+    }                                                                                    \
     sp = V_ADD(sp, e1);                                                                  \
     sq = V_ADD(sq, e2);                                                                  \
     if (want & IE_KL_STORE) V_STORE(ep + (I), e1), V_STORE(eq + (I), e2);                \
@@ -447,7 +452,8 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     const float e2 = V_FIRST(KL_NAME(exp_any)(V_SET1((q[i] - rq) * it), &k));
     const float l = (p[i] - q[i]) * it - c, l2 = l * l;
     const int small = l2 < 0.25f;
-    s[0] += e1, s[1] += e2;
+    if (want & IE_KL_CS) s[0] += e1 * e1, s[1] += e2 * e2, s[2] += e1 * e2;
+    else s[0] += e1, s[1] += e2;
     if (want & IE_KL_STORE) ep[i] = e1, eq[i] = e2;
     if (pow) { /* KL_BLOCK_ONE's x, and its ψ on one lane */
       const float om = rev ? p[i] - q[i] : q[i] - p[i], xc = rev ? -c : c;
@@ -484,6 +490,7 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
     KL_WANT(IE_KL_T2, 1)
     KL_WANT(IE_KL_T1 | IE_KL_T2, 1)
     KL_WANT(IE_KL_CE, 0)
+    KL_WANT(IE_KL_CS, 0)
     KL_WANT(IE_KL_POW | IE_KL_T1, 1)
     KL_WANT(IE_KL_POW | IE_KL_T2, 1)
     KL_WANT(IE_KL_POW | IE_KL_T1 | KL_POW_GUARD, 1)

@@ -553,13 +553,7 @@ static int pow_one_read(const ie_rowargs *ra, float *g) {
   return IE_KL_POW | (al < 0.5 ? IE_KL_T2 : IE_KL_T1);
 }
 
-static int keeps_exps(const ie_rowargs *ra) {
-  switch (ra->div) {
-  case IE_DIV_TV:
-  case IE_DIV_CAUCHY_SCHWARZ: return 1;
-  default: return 0;
-  }
-}
+static int keeps_exps(const ie_rowargs *ra) { return ra->div == IE_DIV_TV; }
 
 /* kl_simd.h's ψ(x) = e^{gx} − 1 − g·(e^x − 1) in the portable loop: for
  * |x|, |gx| < ½, g·x²·(g·h(gx) − h(x)) with h(y) = (e^y − 1 − y)/y² (φ(−y)/y²,
@@ -619,6 +613,14 @@ static void kl_sums(const float *restrict pp, const float *restrict qq, int n, f
     for (int i = 0; i < n; i++) {
       const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
       sp += e1, sq += e2, t1 += e1 * ((qq[i] - rq) * it); /* 0 at q's max */
+      xp = pp[i] > xp ? pp[i] : xp;
+      xq = qq[i] > xq ? qq[i] : xq;
+    }
+  } else if (want & IE_KL_CS) { /* Σ e1², Σ e2² (in sp, sq) and Σ e1·e2 */
+#pragma omp simd reduction(+ : sp, sq, t1) reduction(max : xp, xq)
+    for (int i = 0; i < n; i++) {
+      const float e1 = expf_fast((pp[i] - rp) * it), e2 = expf_fast((qq[i] - rq) * it);
+      sp += e1 * e1, sq += e2 * e2, t1 += e1 * e2;
       xp = pp[i] > xp ? pp[i] : xp;
       xq = qq[i] > xq ? qq[i] : xq;
     }
@@ -692,17 +694,15 @@ typedef struct {
   int simd; /* cpu_simd() */
 } pass2_consts;
 
-IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, const float *restrict qq,
-                           int n, float it, const chunk_exps *ex, float c[3]) {
+IE_INLINE float pass2_chunk(const pass2_consts *pc, const float *restrict pp, const float *restrict qq,
+                            int n, float it, const chunk_exps *ex) {
   const float rp = pc->rp, rq = pc->rq, dr = pc->dr, lsp = pc->lsp, lsq = pc->lsq, dls = pc->dls;
   const float be = pc->be, be1 = pc->be1;
   /* pass 1's exps and their factors, for the kinds that keep them (e1 NULL: none) */
   const float *restrict e1 = ex->e1, *restrict e2 = ex->e2;
   const float kp = ex->kp, kq = ex->kq;
-  const ie_divergence_kind k = pc->k;
-  float c1 = 0, c2 = 0, c3 = 0;
-  switch (k) {
-  case IE_DIV_JS:
+  float c1 = 0;
+  if (pc->k == IE_DIV_JS) {
     /* log1p's argument (1 − β)·expm1(δ) or β·expm1(−δ) lies in
      * (−max(β, 1 − β), 0]: within log1pf_neg055's range for β in [0.45, 0.55] */
     if (be <= 0.55f && be1 <= 0.55f) {
@@ -718,8 +718,7 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
 #pragma omp simd reduction(+ : c1)
       for (int i = 0; i < n; i++) c1 += js_term(pp[i], qq[i], rp, rq, dr, it, lsp, lsq, dls, be, be1, 0);
     }
-    break;
-  case IE_DIV_TV:
+  } else { /* TV */
     if (e1) { /* |p − q| from pass 1's exps alone: no exp, no logits */
       /* as kp·(e1 − e2) + e2·(kp − kq), exactly 0 for identical rows even
        * where the compiler fuses a product into the sum (e1·kp − e2·kq
@@ -727,7 +726,7 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
       const float dk = kp - kq;
 #pragma omp simd reduction(+ : c1)
       for (int i = 0; i < n; i++) c1 += fabsf(kp * (e1[i] - e2[i]) + e2[i] * dk);
-      break;
+      return c1;
     }
 #pragma omp simd reduction(+ : c1)
     for (int i = 0; i < n; i++) { /* |p − q| = b·|expm1(−|δ|)|, b the larger */
@@ -735,31 +734,11 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
       const float l = d <= 0 ? (pp[i] - rp) * it - lsp : (qq[i] - rq) * it - lsq;
       c1 -= expf_fast(l) * (expf_fast(d <= 0 ? d : -d) - 1);
     }
-    break;
-  default: /* Cauchy–Schwarz: e^{dp + dq}, e^{2dp}, e^{2dq} from two exps */
-    if (e1) { /* p·q, p², q² from pass 1's exps (its value is scale-free): no exp */
-#pragma omp simd reduction(+ : c1, c2, c3)
-      for (int i = 0; i < n; i++) {
-        const float ep = e1[i] * kp, eq = e2[i] * kq;
-        c1 += ep * eq;
-        c2 += ep * ep;
-        c3 += eq * eq;
-      }
-      break;
-    }
-#pragma omp simd reduction(+ : c1, c2, c3)
-    for (int i = 0; i < n; i++) {
-      const float ep = expf_fast((pp[i] - rp) * it), eq = expf_fast((qq[i] - rq) * it);
-      c1 += ep * eq;
-      c2 += ep * ep;
-      c3 += eq * eq;
-    }
-    break;
   }
-  c[0] = c1, c[1] = c2, c[2] = c3;
+  return c1;
 }
 
-/* Pass 2 of JS, TV and Cauchy–Schwarz from f32 / f16 / bf16 logits, in
+/* Pass 2 of JS and TV from f32 / f16 / bf16 logits, in
  * float, after two_row_f32's first pass (raw maxima rp, rq; Sp, Sq against
  * them).  Terms use δ = lq − lp = ((q − p) − (rq − rp))·it − (log Sq − log
  * Sp), a difference of inputs first, and are written on the side (p or q)
@@ -779,9 +758,7 @@ IE_INLINE void pass2_chunk(const pass2_consts *pc, const float *restrict pp, con
  * each carry pass 1's exp error and two roundings (the chunk's factor, the
  * product), a few ulps, so the sum is off by a few 1e-7 of the row's mass
  * at most, under SPEC's 1e-6 absolute (4e-8 on language-model rows).
- * Cauchy–Schwarz, whose value does not depend on the scale of p and q,
- * takes its three sums from them with no exp.  Returns NAN where rq − rp is
- * not a float, for the double kernels. */
+ * Returns NAN where rq − rp is not a float, for the double kernels. */
 IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                       int64_t r, float rp, float rq, const two_state *st,
                                       const exp_store *store) {
@@ -795,11 +772,11 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   const float lsp = (float)lsp_d, lsq = (float)lsq_d, dls = lsq - lsp;
   const ie_divergence_kind k = ra->div;
   const pass2_consts pc = {rp, rq, dr, lsp, lsq, dls, be, be1, k, cpu_simd()};
-  /* TV and Cauchy–Schwarz take pass 2 from pass 1's exps alone: no logits
-   * to read (TV's pass 2 is bound by memory: two streams, not four) */
-  const int logits = !store || !(k == IE_DIV_TV || k == IE_DIV_CAUCHY_SCHWARZ);
+  /* TV takes pass 2 from pass 1's exps alone: no logits to read (its pass
+   * 2 is bound by memory: two streams, not four) */
+  const int logits = !store || k != IE_DIV_TV;
   float bp[CHUNK], bq[CHUNK];
-  double s1 = 0, s2 = 0, s3 = 0;
+  double s1 = 0;
   /* the chunks' factors, taken again only where a chunk's shifts differ
    * from the one before's (most share them; two exps and two logs in
    * double a chunk were a tenth of TV's time) */
@@ -810,7 +787,6 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
     n = chunk_len(x, r, i0, spans);
     const float *restrict pp = logits ? row_chunk_f32(x, r, i0, n, bp) : NULL;
     const float *restrict qq = logits ? row_chunk_f32(y, r, i0, n, bq) : NULL;
-    float c[3];
     chunk_exps ex = {NULL, NULL, 0, 0};
     if (store) { /* (keeps_exps) p = e1·e^{(rp_c − rp)·it − log Sp}, q likewise */
       const int64_t ch = i0 / CHUNK;
@@ -818,25 +794,75 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
       if (store->crq[ch] != crq) crq = store->crq[ch], kq = (float)exp(((double)crq - rq) * it - lsq_d);
       ex.e1 = store->ep + i0, ex.e2 = store->eq + i0, ex.kp = kp, ex.kq = kq;
     }
-    if (it == 1.0f) pass2_chunk(&pc, pp, qq, n, 1.0f, &ex, c);
-    else pass2_chunk(&pc, pp, qq, n, it, &ex, c);
-    s1 += c[0], s2 += c[1], s3 += c[2];
+    s1 += it == 1.0f ? pass2_chunk(&pc, pp, qq, n, 1.0f, &ex) : pass2_chunk(&pc, pp, qq, n, it, &ex);
   }
-  switch (k) {
-  case IE_DIV_JS: /* (below 0: rounding of a 0, clamped in src/rows.c) */
-    return isfinite(s1) ? s1 : NAN; /* (a δ past float: 1/T huge) */
-  case IE_DIV_TV: return 0.5 * s1;
-  default: /* Cauchy–Schwarz */
-    /* the cross sum where its terms may have left float's exp (rows far
-     * apart): the double kernels, which sum it as a logsumexp */
-    if (!(s1 >= 1e-30)) return NAN;
-    return rows_cauchy_schwarz(log(s1), s2, s3);
+  if (k == IE_DIV_TV) return 0.5 * s1;
+  /* JS (below 0: rounding of a 0, clamped in src/rows.c) */
+  return isfinite(s1) ? s1 : NAN; /* (a δ past float: 1/T huge) */
+}
+
+/* Raise cs_row_f32's maxima to (cp, cq) where above them, and its sums
+ * {Σ e1², Σ e2², Σ e1·e2} with them. */
+static void cs_raise(double s[3], float *rp, float *rq, float cp, float cq, float it) {
+  const double dp = cp > *rp ? ((double)*rp - cp) * it : 0;
+  const double dq = cq > *rq ? ((double)*rq - cq) * it : 0;
+  if (dp < 0 || dq < 0) s[0] *= exp(2 * dp), s[1] *= exp(2 * dq), s[2] *= exp(dp + dq);
+  if (cp > *rp) *rp = cp;
+  if (cq > *rq) *rq = cq;
+}
+
+/* Cauchy–Schwarz from two f32 / f16 / bf16 logit rows, in one read: its
+ * value −log(Σ pq / √(Σ p² Σ q²)) does not depend on the scale of p or q,
+ * so the three sums need no normaliser.  They are taken against the
+ * running maxima, e1 = e^{(p − rp)·it} and e2 likewise (kl_sums'
+ * IE_KL_CS), float within a chunk and double across.  A chunk
+ * whose maxima rose by at most 20 keeps its sums (its terms below e^40,
+ * far inside float's range), raised with the state's; a larger rise, or
+ * sums not finite, takes the chunk again against its own maxima (kl_scan,
+ * which finds NaN and ±inf: -1, for the general kernels).  So does a
+ * cross sum below 1e-20 (rows far apart: its float terms may have left
+ * float's range), for the double kernels, which sum it as a logsumexp. */
+IE_CPU_CLONES static int cs_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
+                                    int64_t r, double *val) {
+  const int simd = cpu_simd();
+  const float it = (float)ra->inv_temp;
+  float rp = -INFINITY, rq = -INFINITY, bp[CHUNK], bq[CHUNK];
+  double s[3] = {0, 0, 0};
+  /* (in chunks, not spans: the value is a difference of the sums' logs,
+   * so their float rounding is its error; spans of four chunks took the
+   * worst on near-identical rows from 0.07 to 0.15 of SPEC's tolerance,
+   * for 9% less time) */
+  int n = 0;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += n) {
+    n = chunk_len(x, r, i0, 0);
+    const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
+    const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
+    if (!pp || !qq) return -1;
+    float o[7];
+    int fresh = i0 == 0;
+    if (!fresh) {
+      kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, IE_KL_CS, simd, o, NULL, NULL);
+      fresh = !(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) &&
+                (o[4] - rp) * it <= 20 && (o[5] - rq) * it <= 20);
+    }
+    if (fresh) {
+      float cp, cq;
+      if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
+      cs_raise(s, &rp, &rq, cp, cq, it);
+      kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, IE_KL_CS, simd, o, NULL, NULL);
+      if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]))) return -1;
+    }
+    s[0] += o[0], s[1] += o[1], s[2] += o[2];
+    cs_raise(s, &rp, &rq, o[4], o[5], it); /* (a rise kept: the chunk's sums with the rest) */
   }
+  if (!(s[2] >= 1e-20)) return -1;
+  *val = rows_cauchy_schwarz(log(s[2]), s[0], s[1]);
+  return 0;
 }
 
 /* The kinds pass2_f32 takes. */
 static int pass2_f32_kind(const ie_rowargs *ra) {
-  return ra->div == IE_DIV_JS || ra->div == IE_DIV_TV || ra->div == IE_DIV_CAUCHY_SCHWARZ;
+  return ra->div == IE_DIV_JS || ra->div == IE_DIV_TV;
 }
 
 /* Whether a chunk's sums are finite, and no power term above e^−20 has a
@@ -1018,9 +1044,9 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
 
 /* Divergences that two_row_f32 takes from f32 / f16 / bf16 logits: the KL
  * family in one read, and the power family, Hellinger, Bhattacharyya and
- * χ² too (pow_one_read); JS, TV and Cauchy–Schwarz with pass2_f32 as their
- * second read (the others, where pow_one_read does not take a row: the
- * double one). */
+ * χ² too (pow_one_read); JS and TV with pass2_f32 as their second read
+ * (the others, where pow_one_read does not take a row: the double one).
+ * Cauchy–Schwarz, in one read, takes cs_row_f32 instead. */
 static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64 || ra->input != IE_INPUT_LOGITS ||
       ra->q_input != IE_INPUT_LOGITS)
@@ -1089,7 +1115,9 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
       float *mine = keep + (int64_t)omp_get_thread_num() * words;
       kept = (exp_store){mine, mine + x->cols, mine + 2 * x->cols, mine + 2 * x->cols + nch};
     }
-    if (use_two32) e = two_row_f32(ra, x, y, r, keep ? &kept : NULL, &val[r]);
+    if (use_two32)
+      e = ra->div == IE_DIV_CAUCHY_SCHWARZ ? cs_row_f32(ra, x, y, r, &val[r])
+                                           : two_row_f32(ra, x, y, r, keep ? &kept : NULL, &val[r]);
     if (e < 0 && use_ent32 &&
         (e = ent_row_f32(x, r, ra->inv_temp, shannon, shannon ? 1 : ra->alpha, &st)) >= 0)
       val[r] = entropy_value(ra, &st);

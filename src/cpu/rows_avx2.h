@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The sums a KL-family chunk needs (rows.c, two_row_f32). */
-enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4, IE_KL_STORE = 8, IE_KL_POW = 16 };
+enum { IE_KL_T1 = 1, IE_KL_T2 = 2, IE_KL_CE = 4, IE_KL_STORE = 8, IE_KL_POW = 16, IE_KL_CS = 64 };
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define IE_HAVE_AVX2_KL 1
@@ -37,6 +37,8 @@ void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
  *               ψ(x) = e^{gx} − 1 − g·(e^x − 1), the power family's sum
  *               (kl_simd.h, power_psi), and gb the largest |g·L| of a term
  *               e1·e^{−gL} (e2·e^{gL}) above e^−20 (gb is 0 for other sets)
+ *   IE_KL_CS    Σ e1², Σ e2² in place of Σ e1, Σ e2, and t1 = Σ e1·e2
+ *               (Cauchy–Schwarz's three sums)
  * Another set gives NaN sums.
  * The sums are garbage where an argument exceeds 88: the caller sums such a
  * chunk again against its own maxima.  NaN, ±inf entries make the sums
