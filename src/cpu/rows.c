@@ -801,6 +801,18 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   return isfinite(s1) ? s1 : NAN; /* (a δ past float: 1/T huge) */
 }
 
+/* The kinds pass2_f32 takes. */
+static int pass2_f32_kind(const ie_rowargs *ra) {
+  return ra->div == IE_DIV_JS || ra->div == IE_DIV_TV;
+}
+
+/* Whether a chunk's sums are finite, and no power term above e^−20 has a
+ * |g·L| of 12 or more (IE_KL_POW with g < 0: its float L's rounding would
+ * be its relative error, as in pass2_f32); else the double kernels. */
+static int kl_sums_ok(const float o[7]) {
+  return isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]) && o[6] < 12;
+}
+
 /* Raise cs_row_f32's maxima to (cp, cq) where above them, and its sums
  * {Σ e1², Σ e2², Σ e1·e2} with them. */
 static void cs_raise(double s[3], float *rp, float *rq, float cp, float cq, float it) {
@@ -842,15 +854,14 @@ IE_CPU_CLONES static int cs_row_f32(const ie_rowargs *ra, const ie_mat *x, const
     int fresh = i0 == 0;
     if (!fresh) {
       kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, IE_KL_CS, simd, o, NULL, NULL);
-      fresh = !(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) &&
-                (o[4] - rp) * it <= 20 && (o[5] - rq) * it <= 20);
+      fresh = !(kl_sums_ok(o) && (o[4] - rp) * it <= 20 && (o[5] - rq) * it <= 20);
     }
     if (fresh) {
       float cp, cq;
       if (kl_scan(pp, qq, n, &cp, &cq)) return -1;
       cs_raise(s, &rp, &rq, cp, cq, it);
       kl_sums(pp, qq, n, it, rp, rq, 0, 1, 0, IE_KL_CS, simd, o, NULL, NULL);
-      if (!(isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]))) return -1;
+      if (!kl_sums_ok(o)) return -1;
     }
     s[0] += o[0], s[1] += o[1], s[2] += o[2];
     cs_raise(s, &rp, &rq, o[4], o[5], it); /* (a rise kept: the chunk's sums with the rest) */
@@ -858,18 +869,6 @@ IE_CPU_CLONES static int cs_row_f32(const ie_rowargs *ra, const ie_mat *x, const
   if (!(s[2] >= 1e-20)) return -1;
   *val = rows_cauchy_schwarz(log(s[2]), s[0], s[1]);
   return 0;
-}
-
-/* The kinds pass2_f32 takes. */
-static int pass2_f32_kind(const ie_rowargs *ra) {
-  return ra->div == IE_DIV_JS || ra->div == IE_DIV_TV;
-}
-
-/* Whether a chunk's sums are finite, and no power term above e^−20 has a
- * |g·L| of 12 or more (IE_KL_POW with g < 0: its float L's rounding would
- * be its relative error, as in pass2_f32); else the double kernels. */
-static int kl_sums_ok(const float o[7]) {
-  return isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]) && isfinite(o[3]) && o[6] < 12;
 }
 
 /* Whether the sums of a chunk whose maxima rose, taken against the old
