@@ -332,6 +332,17 @@ def goals_section(results, peer, llc_mib=None, roofs=(), alternating=()):
                          f"{ex[0]['value']:.1f} G exp/s) take {1e3 * t_exp:.2f} ms, "
                          f"{gbps_exp:.1f} GB/s: the arithmetic bound of a loop that did nothing "
                          f"else; KL runs at {100 * t_exp / (r['median_ms'] / 1e3):.1f}% of it.")
+            # the time KL may take at the goal, and how much of it the exps leave
+            t_goal = r["bytes"] / (g["roof"] * r["roof_gbps"] * 1e9)
+            spare = (t_goal - t_exp) / t_exp
+            lines.append(f"  At {100 * g['roof']:.0f}% of the read roof KL would take "
+                         f"{1e3 * t_goal:.2f} ms: "
+                         + (f"the rest of its work (the φ terms, the maxima, the sums) would "
+                            f"have to fit in {100 * spare:.0f}% of its exps' time; here it takes "
+                            f"{100 * (r['median_ms'] / 1e3 - t_exp) / t_exp:.0f}%."
+                            if spare > 0 else
+                            "less than its exps alone: on this CPU the goal is out of reach "
+                            "of any loop that takes two exps a pair."))
         kinds = [k for k in ok if k["backend"] == "cpu" and k["rows"] == g["rows"]
                  and k["cols"] == g["cols"] and k["dtype"] == g["dtype"] and k["op"] != g["op"]
                  and k.get("group") in ("divergence", "entropy")]
