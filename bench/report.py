@@ -322,6 +322,25 @@ def goals_section(results, peer, llc_mib=None, roofs=(), alternating=()):
                          f"{100 * g['roof']:.0f}%: **{'met' if frac >= g['roof'] else 'missed'}**). "
                          f"The verdict above holds the KL figure against a roof timed minutes "
                          f"before it.")
+        # The read roofs of the run (start, end, between calls) can differ by more
+        # than KL's figures do on a shared host: KL's faster figure against the
+        # highest of them, where it is well above the ones used above.
+        reads = [(x["value"], f"at its {x['when']}") for x in roofs
+                 if x.get("backend") == "cpu" and x.get("kind") == "read" and x.get("value")]
+        if alt_roof:
+            reads.append((alt_roof["gbps"], "between KL's calls"))
+        if reads:
+            top, where = max(reads)
+            used = min(r["roof_gbps"], alt_roof["gbps"] if alt_roof else r["roof_gbps"])
+            best = max((r["gbps"], "in turn", r["median_ms"]),
+                       (alt_kl["gbps"], "alternating", alt_kl["median_ms"]) if alt_kl
+                       else (0, "", 0))
+            if top > 1.1 * used:
+                lines.append(f"  The highest read roof this run measured was {top:.1f} GB/s "
+                             f"({where}): against it forward KL's faster figure ({best[2]:.2f} ms, "
+                             f"{best[1]}) is {100 * best[0] / top:.1f}%.  A roof that falls "
+                             f"while KL's time holds (other tenants reading memory) lifts the "
+                             f"percentages above without KL reading faster.")
         ex = [x for x in roofs if x.get("backend") == "cpu" and x.get("kind") == "exp"
               and x.get("when") == "start"]
         if ex:
