@@ -20,4 +20,12 @@ static inline int ie__threads(const ie_context *ctx) {
   return ctx && ctx->threads > 0 ? ctx->threads : omp_get_max_threads();
 }
 
+/* The rows a thread takes at a time in a row loop's dynamic schedule: up to
+ * `most`, fewer where that would leave threads of the team idle (4 rows on
+ * 2 threads in chunks of 4: one thread did them all). */
+static inline int ie__row_chunk(int64_t rows, int team, int most) {
+  const int64_t c = rows / (4 * (int64_t)(team > 0 ? team : 1));
+  return c < 1 ? 1 : c > most ? most : (int)c;
+}
+
 #endif

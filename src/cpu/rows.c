@@ -1102,7 +1102,8 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   float *keep = use_two32 && keeps_exps(ra) && team >= 1
                     ? ie__malloc((size_t)team * (size_t)words * sizeof(float))
                     : NULL;
-#pragma omp parallel for schedule(dynamic, 4) if (rows > 1 && rows * x->cols > 65536) num_threads(team)
+  const int chunk = ie__row_chunk(rows, team, 4);
+#pragma omp parallel for schedule(dynamic, chunk) if (rows > 1 && rows * x->cols > 65536) num_threads(team)
   for (int64_t r = 0; r < rows; r++) {
     /* The fast paths, then the float kernels, return -1 for rows they do
      * not take; the double kernels take every row. */
@@ -1196,7 +1197,9 @@ ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   (void)ctx;
 
   const int64_t rows = x->rows;
-#pragma omp parallel for schedule(dynamic, 4) if (rows > 1 && rows * x->cols > 65536) num_threads(rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx))
+  const int team = rows < ie__threads(ctx) ? (int)rows : ie__threads(ctx);
+  const int chunk = ie__row_chunk(rows, team, 4);
+#pragma omp parallel for schedule(dynamic, chunk) if (rows > 1 && rows * x->cols > 65536) num_threads(team)
   for (int64_t r = 0; r < rows; r++) {
     int e = softmax_row(x, out, r, log_out, inv_temp);
     err[r] = e;
