@@ -9,13 +9,15 @@
  * LIB_A, LIB_B: paths of libinfoest.so (a build of each commit: cmake
  * -DIE_WITH_CUDA=OFF -DIE_WITH_OPENCL=OFF builds in about a minute).  KIND:
  * a divergence (ie_divergence_parse), or entropy-shannon, entropy-renyi,
- * entropy-tsallis (of p); ORDER its alpha.  Inputs as
+ * entropy-tsallis (of p); ORDER its alpha; or log-softmax, softmax (of p,
+ * into float32 rows).  Inputs as
  * infoest-bench's (rows of 128256 float32 logits, p ~ N(0, 2²), q = p +
  * N(0, 0.5²)); ROWS default 256, REPEATS 20, COLS 128256 (fewer: rows
  * that stay in cache, to tell a loop's compute from its memory traffic),
  * DTYPE f32 (f16, bf16: the same values rounded, bf16 truncated).
  * Prints, per kind, each build's minimum and median in ms, B's median over
- * A's, and the value of row 1 by each (the two should agree to rounding).
+ * A's, and the value of row 1 (row 0 where ROWS is 1; of (log-)softmax, its
+ * second entry) by each (the two should agree to rounding).
  * Set OMP_NUM_THREADS as for any other run.
  */
 #include <dlfcn.h>
@@ -34,6 +36,8 @@ typedef ie_status (*divergence_fn)(ie_context *, ie_divergence_kind, const DLTen
                                    ie_summary *);
 typedef ie_status (*entropy_fn)(ie_context *, const DLTensor *, DLTensor *,
                                 const ie_entropy_options *, ie_summary *);
+typedef ie_status (*softmax_fn)(ie_context *, const DLTensor *, DLTensor *,
+                                const ie_softmax_options *);
 typedef int (*parse_fn)(const char *);
 typedef void (*destroy_fn)(ie_context *);
 
@@ -42,6 +46,7 @@ typedef struct {
   ie_context *ctx;
   divergence_fn divergence;
   entropy_fn entropy;
+  softmax_fn log_softmax, softmax;
   parse_fn parse;
 } build;
 
@@ -76,7 +81,10 @@ static int open_build(const char *path, build *b) {
   b->divergence = (divergence_fn)dlsym(b->lib, "ie_divergence");
   b->entropy = (entropy_fn)dlsym(b->lib, "ie_entropy");
   b->parse = (parse_fn)dlsym(b->lib, "ie_divergence_parse");
-  if (!create || !b->divergence || !b->entropy || !b->parse || create(&b->ctx, NULL) != IE_OK) {
+  b->log_softmax = (softmax_fn)dlsym(b->lib, "ie_log_softmax");
+  b->softmax = (softmax_fn)dlsym(b->lib, "ie_softmax");
+  if (!create || !b->divergence || !b->entropy || !b->parse || !b->log_softmax || !b->softmax ||
+      create(&b->ctx, NULL) != IE_OK) {
     fprintf(stderr, "infoest-ab: %s: not a usable libinfoest\n", path);
     return -1;
   }
@@ -93,8 +101,8 @@ int main(int argc, char **argv) {
   const int repeats = argc > 5 ? atoi(argv[5]) : 20;
   const char *dtype = argc > 7 ? argv[7] : "f32";
   const int half = strcmp(dtype, "f16") == 0, bf16 = strcmp(dtype, "bf16") == 0;
-  if (rows < 2 || repeats < 1 || cols < 1 || !(half || bf16 || strcmp(dtype, "f32") == 0)) {
-    fprintf(stderr, "infoest-ab: ROWS must be at least 2, REPEATS and COLS at least 1, "
+  if (rows < 1 || repeats < 1 || cols < 2 || !(half || bf16 || strcmp(dtype, "f32") == 0)) {
+    fprintf(stderr, "infoest-ab: ROWS and REPEATS must be at least 1, COLS at least 2, "
                     "DTYPE f32, bf16 or f16\n");
     return 2;
   }
@@ -103,8 +111,9 @@ int main(int argc, char **argv) {
   const size_t n = (size_t)(rows * cols);
   float *p = malloc(sizeof *p * n), *q = malloc(sizeof *q * n);
   double *out = malloc(sizeof *out * (size_t)rows);
+  float *rows_out = malloc(sizeof *rows_out * n); /* (log-)softmax's */
   double *t[2] = {malloc(sizeof(double) * (size_t)repeats), malloc(sizeof(double) * (size_t)repeats)};
-  if (!p || !q || !out || !t[0] || !t[1]) {
+  if (!p || !q || !out || !rows_out || !t[0] || !t[1]) {
     fprintf(stderr, "infoest-ab: out of memory\n");
     return 1;
   }
@@ -128,7 +137,10 @@ int main(int argc, char **argv) {
     tp.dtype.code = tq.dtype.code = half ? kDLFloat : kDLBfloat;
     tp.dtype.bits = tq.dtype.bits = 16;
   }
+  DLTensor tso = tp; /* (log-)softmax's output: float32 rows */
+  tso.data = rows_out, tso.dtype.code = kDLFloat, tso.dtype.bits = 32;
   to.data = out, to.ndim = 1, to.dtype.bits = 64;
+  const int64_t shown = rows > 1; /* the row whose value is printed */
   for (char *name = strtok(argv[3], ","); name; name = strtok(NULL, ",")) {
     ie_divergence_options opt = {.size = sizeof opt};
     ie_entropy_options eopt = {.size = sizeof eopt};
@@ -136,7 +148,9 @@ int main(int argc, char **argv) {
     if (order) *order = 0, opt.alpha = eopt.alpha = atof(order + 1);
     /* entropy-shannon, entropy-renyi:ORDER, entropy-tsallis:ORDER: of p */
     const int entropy = strncmp(name, "entropy-", 8) == 0;
-    const int kind = !entropy                            ? b[0].parse(name)
+    const int logsm = strcmp(name, "log-softmax") == 0, sm = strcmp(name, "softmax") == 0;
+    const int kind = logsm || sm                         ? 0
+                     : !entropy                         ? b[0].parse(name)
                      : strcmp(name + 8, "shannon") == 0 ? IE_ENTROPY_SHANNON
                      : strcmp(name + 8, "renyi") == 0   ? IE_ENTROPY_RENYI
                      : strcmp(name + 8, "tsallis") == 0 ? IE_ENTROPY_TSALLIS
@@ -152,14 +166,16 @@ int main(int argc, char **argv) {
         const int k = r & 1 ? 1 - j : j; /* A first on even repeats, B on odd */
         const double t0 = seconds();
         const ie_status st =
-            entropy ? b[k].entropy(b[k].ctx, &tp, &to, &eopt, NULL)
-                    : b[k].divergence(b[k].ctx, (ie_divergence_kind)kind, &tp, &tq, &to, &opt, NULL);
+            logsm     ? b[k].log_softmax(b[k].ctx, &tp, &tso, NULL)
+            : sm      ? b[k].softmax(b[k].ctx, &tp, &tso, NULL)
+            : entropy ? b[k].entropy(b[k].ctx, &tp, &to, &eopt, NULL)
+                      : b[k].divergence(b[k].ctx, (ie_divergence_kind)kind, &tp, &tq, &to, &opt, NULL);
         if (st != IE_OK) {
           fprintf(stderr, "infoest-ab: %s failed in build %c\n", name, "AB"[k]);
           return 1;
         }
         t[k][r] = seconds() - t0;
-        value[k] = out[1];
+        value[k] = logsm || sm ? rows_out[shown * cols + 1] : out[shown];
       }
     for (int k = 0; k < 2; k++) qsort(t[k], (size_t)repeats, sizeof(double), by_value);
     if (order) *order = ':';
@@ -171,6 +187,6 @@ int main(int argc, char **argv) {
     destroy_fn destroy = (destroy_fn)dlsym(b[k].lib, "ie_context_destroy");
     if (destroy) destroy(b[k].ctx);
   }
-  free(p), free(q), free(out), free(t[0]), free(t[1]);
+  free(p), free(q), free(out), free(rows_out), free(t[0]), free(t[1]);
   return 0;
 }

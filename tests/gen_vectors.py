@@ -980,6 +980,15 @@ def lm_cases():
                          dtype_p=dt, x_file=xf)
             every_divergence(f"{name}_T{tt}", sx, lp, lq, T, dt, xf, yf)
             js_near_half(f"{name}_T{tt}", sx, lp, lq, T, dt, xf, yf)
+            # the rows whole: log-softmax at T = 0.7, softmax at 1 (f16 left
+            # out for the vectors' size)
+            if dt != "f16":
+                if T == 0.7:
+                    add_case(f"{name}_T{tt}_log_softmax", "log_softmax", sx, lp, T=T,
+                             dtype_p=dt, x_file=xf)
+                else:
+                    add_case(f"{name}_T{tt}_softmax", "softmax", sx, np.exp(lp), T=T,
+                             dtype_p=dt, x_file=xf)
 
     # Far rows: q another row's student, so that a peaky row meets one whose
     # peak is elsewhere (terms e^{±35} apart at T = 0.7): the power family's
@@ -1059,6 +1068,8 @@ def lm_cases():
              T=0.7, x_file=f"{name}.x.npy")
     add_case(f"{name}_shannon", "entropy", sx, entropy_ref(lp, "shannon", 0), kind="shannon",
              T=0.7, x_file=f"{name}.x.npy")
+    add_case(f"{name}_log_softmax", "log_softmax", sx, lp, T=0.7, x_file=f"{name}.x.npy")
+    add_case(f"{name}_softmax", "softmax", sx, np.exp(lp), T=0.7, x_file=f"{name}.x.npy")
     every_divergence(name, sx, lp, lq, 0.7, "f32", f"{name}.x.npy", f"{name}.y.npy")
     for kind in [k for k in DIV_KINDS if k in EXACT0]:  # p = q: exactly 0
         for par in div_params(kind):

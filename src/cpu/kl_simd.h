@@ -510,24 +510,41 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
 #undef KL_WANT
 }
 
-KL_TARGET float KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm) {
-  const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
-  const vec vit = V_SET1(it), vm = V_SET1(rm);
-  vec s0 = V_SET1(0.0f), s1 = s0;
+/* logsumexp's chunk in one read: out = {Σ e^{(p − rm)·it}, max p} over
+ * p[0..n), with the weights' exp (exp_weight: 1.5e-7, taken times
+ * KL_ONE_SCALE and scaled back, exactly, at the end).  The caller keeps the
+ * sum only where max p < rm (the chunk does not hold the row's max: every
+ * term is below 1) and the sum is finite (a NaN entry makes it NaN, +inf
+ * the max +inf; a −inf entry's weight is 0, or NaN where a CPU's VREDUCEPS
+ * makes it so); else it takes the chunk again its own way.  The scan in the
+ * same loop as the exps spares a second pass over the chunk. */
+KL_TARGET void KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm, float out[2]) {
+  const KL_NAME(weight_consts) kw = KL_NAME(weight_consts_make)();
+  const vec vwit = V_SET1(KL_HAVE_FRAC ? it * 1.44269504f : it), vm = V_SET1(rm);
+  vec s0 = V_SET1(0.0f), s1 = s0, hi = V_SET1(-INFINITY);
+#define LSE_BLOCK(I, ACC)                                                                \
+  do {                                                                                   \
+    const vec P_ = V_LOAD(p + (I));                                                      \
+    hi = V_MAX(hi, P_);                                                                  \
+    ACC = V_ADD(ACC, KL_NAME(exp_weight)(V_MUL(V_SUB(P_, vm), vwit), &kw));               \
+  } while (0)
   int i = 0;
   for (; i + 2 * KL_LANES <= n; i += 2 * KL_LANES) {
     __builtin_prefetch(p + i + 1024); /* 4 KB ahead */
 #if KL_LANES == 16
     __builtin_prefetch(p + i + 1040);
 #endif
-    s0 = V_ADD(s0, KL_NAME(exp_clamped)(V_MUL(V_SUB(V_LOAD(p + i), vm), vit), &k));
-    s1 = V_ADD(s1, KL_NAME(exp_clamped)(V_MUL(V_SUB(V_LOAD(p + i + KL_LANES), vm), vit), &k));
+    LSE_BLOCK(i, s0);
+    LSE_BLOCK(i + KL_LANES, s1);
   }
-  for (; i + KL_LANES <= n; i += KL_LANES)
-    s0 = V_ADD(s0, KL_NAME(exp_clamped)(V_MUL(V_SUB(V_LOAD(p + i), vm), vit), &k));
-  float s = V_HSUM(V_ADD(s0, s1));
-  for (; i < n; i++) s += V_FIRST(KL_NAME(exp_clamped)(V_SET1((p[i] - rm) * it), &k));
-  return s;
+  for (; i + KL_LANES <= n; i += KL_LANES) LSE_BLOCK(i, s0);
+#undef LSE_BLOCK
+  float s = V_HSUM(V_ADD(s0, s1)), mx = V_HMAX(hi);
+  for (; i < n; i++) { /* the tail, one lane at a time */
+    s += V_FIRST(KL_NAME(exp_weight)(V_SET1((p[i] - rm) * (KL_HAVE_FRAC ? it * 1.44269504f : it)), &kw));
+    mx = p[i] > mx ? p[i] : mx;
+  }
+  out[0] = s * (1 / KL_ONE_SCALE), out[1] = mx;
 }
 
 /* Entropy's sums over a chunk that does not hold its row's max, with d =

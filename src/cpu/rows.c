@@ -244,8 +244,13 @@ IE_CPU_CLONES static double exp_sum_split(const float *restrict p, int n, float 
 /* The logsumexp state (max, Σ e^{z−max}) of one f32 / f16 / bf16 logit row, the hot case
  * of logsumexp, NLL and softmax (the float pass 1 starts with it), shifted by
  * the row's max: one read
- * of the row, chunks summed in float and across chunks in double.  Returns -1 for a row with
- * -inf, NaN or +inf, which the general kernels then take. */
+ * of the row, chunks summed in float and across chunks in double.  Each chunk
+ * after the first is summed with its own scan, in one loop (ie__lse_chunk),
+ * and kept unless it raises the max; a chunk that does, and the first, are
+ * scanned, then summed as (its entries at the max) + (the rest).  Returns -1
+ * for a row with NaN or +inf, or −inf in a chunk scanned first, which the
+ * general kernels then take (a −inf in the other chunks is a weight of 0,
+ * as it is to them). */
 IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, one_state *st) {
   const int simd = cpu_simd();
   const float it = (float)inv_t;
@@ -256,6 +261,17 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = row_chunk_f32(x, r, i0, n, buf);
     if (!pp) return -1;
+#if IE_HAVE_AVX2_KL
+    if (simd && i0 > 0) { /* the usual chunk, below the running max: one loop */
+      float o[2];
+      if (simd == 2) ie__lse_chunk_avx512(pp, n, it, rm, o);
+      else ie__lse_chunk_avx2(pp, n, it, rm, o);
+      if (o[1] < rm && isfinite(o[0])) {
+        s += o[0];
+        continue;
+      }
+    }
+#endif
     float cm;
     /* The next chunk, requested now: this one is read twice, the second
      * time from cache, and the loops are too short to hide memory latency. */
@@ -270,13 +286,7 @@ IE_CPU_CLONES static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, o
     double cs = 0;
     if (cm == rm) {
       cs = exp_sum_split(pp, n, it, rm); /* the chunk holding the max */
-    } else
-#if IE_HAVE_AVX2_KL
-    if (simd) {
-      cs = simd == 2 ? ie__lse_chunk_avx512(pp, n, it, rm) : ie__lse_chunk_avx2(pp, n, it, rm);
-    } else
-#endif
-    {
+    } else {
       /* (p − rm)·it: no product for a compiler to contract */
       float c = 0;
 #pragma omp simd reduction(+ : c)
@@ -1152,21 +1162,30 @@ IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r
   const size_t osz = ie__dtype_size(o->dtype);
   char *orow = (char *)o->buf + o->offset + (size_t)r * (size_t)o->stride * osz;
   double z[CHUNK];
-  float zf[CHUNK];
+  float zf[CHUNK], zin[CHUNK];
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     char *dst = orow + (size_t)i0 * osz;
     if (fl) {
-      /* z − m − ls in float: z − m ≤ 0 is exact to rounding, ls ≥ 0 */
+      /* z − m − ls in float, z = (x − c)·it as load_z_f forms it: z − m ≤ 0
+       * is exact to rounding, ls ≥ 0.  Straight from the row (f32, or a
+       * chunk widened from 16 bits) into out where out is aligned f32. */
       const float mf = (float)m, lf = (float)ls;
-      load_z_f(x, r, i0, n, IE_INPUT_LOGITS, (float)inv_t, (float)st->c, zf);
+      float it = (float)inv_t, cf = (float)st->c;
+      float *restrict to = o->dtype == IE_DT_F32 && (uintptr_t)dst % 4 == 0 ? (float *)dst : zf;
+      const float *restrict pp = row_chunk_f32(x, r, i0, n, zin);
+      if (!pp) { /* (f32 at an offset that is not a float's) */
+        load_z_f(x, r, i0, n, IE_INPUT_LOGITS, it, cf, zin);
+        pp = zin, cf = 0, it = 1;
+      }
       if (log_out) {
 #pragma omp simd
-        for (int i = 0; i < n; i++) zf[i] = (zf[i] - mf) - lf;
+        for (int i = 0; i < n; i++) to[i] = ((pp[i] - cf) * it - mf) - lf;
       } else {
 #pragma omp simd
-        for (int i = 0; i < n; i++) zf[i] = expf_fast((zf[i] - mf) - lf);
+        for (int i = 0; i < n; i++) to[i] = expf_fast(((pp[i] - cf) * it - mf) - lf);
       }
+      if (to != zf) continue;
       if (o->dtype == IE_DT_F64)
         for (int i = 0; i < n; i++) z[i] = zf[i];
     } else {

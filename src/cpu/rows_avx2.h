@@ -48,8 +48,11 @@ void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
  * (−inf, or a difference of huge logits) makes them non-finite. */
 void ie__kl_chunk_avx2(const float *p, const float *q, int n, float it, float rp, float rq,
                        float c, float k, float g, int want, float out[7], float *ep, float *eq);
-/* Σ e^{(p[i] − rm)·it} over p[0..n) (finite f32 logits, p ≤ rm). */
-float ie__lse_chunk_avx2(const float *p, int n, float it, float rm);
+/* Over p[0..n) (f32 logits): out = {Σ e^{(p − rm)·it}, max p},
+ * logsumexp's sum for a chunk below its row's max rm with the chunk's scan.
+ * The sum is meaningful only where max p < rm and the sum is finite (else
+ * the caller takes the chunk its own way). */
+void ie__lse_chunk_avx2(const float *p, int n, float it, float rm, float out[2]);
 /* Over p[0..n) (f32 logits): out = {Σ e^d, Σ e^d·d, max p}, d = (p − rm)·(it
  * + itl), Shannon entropy's sums for a chunk below its row's max rm (am1 =
  * 0); with am1 = α − 1 ≠ 0 (al = α), Rényi's and Tsallis's, out[1] = Σ
@@ -70,7 +73,7 @@ float ie__js_chunk_avx2(const float *p, const float *q, int n, const ie_js_const
 float ie__js_chunk_avx512(const float *p, const float *q, int n, const ie_js_consts *jc);
 void ie__kl_chunk_avx512(const float *p, const float *q, int n, float it, float rp, float rq,
                          float c, float k, float g, int want, float out[7], float *ep, float *eq);
-float ie__lse_chunk_avx512(const float *p, int n, float it, float rm);
+void ie__lse_chunk_avx512(const float *p, int n, float it, float rm, float out[2]);
 void ie__ent_chunk_avx512(const float *p, int n, float it, float itl, float rm, float al,
                           float am1, float out[3]);
 #else
