@@ -990,6 +990,22 @@ def lm_cases():
                     add_case(f"{name}_T{tt}_softmax", "softmax", sx, np.exp(lp), T=T,
                              dtype_p=dt, x_file=xf)
 
+    # One wide row (and two): softmax splits a row over its threads where a
+    # batch has fewer rows than threads; the max in the second half
+    for dt in ("f32", "bf16"):
+        name = f"lm_wide_{dt}"
+        r = rng_for(name)
+        a, _ = lm_batch(r, 2, 50000)
+        a[0, 41000] = a[0].max() + 9.0
+        sx, vx = store(a[:1], dt)
+        lp = log_probs(vx, "logits", 0.7)
+        add_case(f"{name}_log_softmax", "log_softmax", sx, lp, T=0.7, dtype_p=dt,
+                 x_file=f"{name}.x.npy")
+        add_case(f"{name}_softmax", "softmax", sx, np.exp(lp), T=0.7, dtype_p=dt,
+                 x_file=f"{name}.x.npy")
+        add_case(f"{name}_lse", "lse", sx, lse_ref(vx, 0.7), T=0.7, dtype_p=dt,
+                 x_file=f"{name}.x.npy")
+
     # Far rows: q another row's student, so that a peaky row meets one whose
     # peak is elsewhere (terms e^{±35} apart at T = 0.7): the power family's
     # large |(1 − α)δ|, χ² past float's range, references far from C
