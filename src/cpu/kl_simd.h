@@ -520,7 +520,8 @@ KL_TARGET void KL_NAME(ie__kl_chunk)(const float *p, const float *q, int n, floa
  * same loop as the exps spares a second pass over the chunk. */
 KL_TARGET void KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm, float out[2]) {
   const KL_NAME(weight_consts) kw = KL_NAME(weight_consts_make)();
-  const vec vwit = V_SET1(KL_HAVE_FRAC ? it * 1.44269504f : it), vm = V_SET1(rm);
+  const float wit = KL_HAVE_FRAC ? it * 1.44269504f : it; /* (log2 e where it takes 2^y) */
+  const vec vwit = V_SET1(wit), vm = V_SET1(rm);
   vec s0 = V_SET1(0.0f), s1 = s0, hi = V_SET1(-INFINITY);
 #define LSE_BLOCK(I, ACC)                                                                \
   do {                                                                                   \
@@ -541,7 +542,7 @@ KL_TARGET void KL_NAME(ie__lse_chunk)(const float *p, int n, float it, float rm,
 #undef LSE_BLOCK
   float s = V_HSUM(V_ADD(s0, s1)), mx = V_HMAX(hi);
   for (; i < n; i++) { /* the tail, one lane at a time */
-    s += V_FIRST(KL_NAME(exp_weight)(V_SET1((p[i] - rm) * (KL_HAVE_FRAC ? it * 1.44269504f : it)), &kw));
+    s += V_FIRST(KL_NAME(exp_weight)(V_SET1((p[i] - rm) * wit), &kw));
     mx = p[i] > mx ? p[i] : mx;
   }
   out[0] = s * (1 / KL_ONE_SCALE), out[1] = mx;

@@ -1241,13 +1241,18 @@ static int softmax_row_split(const ie_mat *x, const ie_mat *o, int64_t r, int lo
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     const int64_t from = chunks * t / nt * CHUNK, to = chunks * (t + 1) / nt * CHUNK;
     const int64_t end = to < x->cols ? to : x->cols;
-    const int mine = lse_range_f32(x, r, from, end, inv_t, &part[t]) != IE_ROW_OK;
-    part[t].s = mine ? NAN : part[t].s;
+    if (lse_range_f32(x, r, from, end, inv_t, &part[t]) != IE_ROW_OK)
+      part[t] = (one_state){0, NAN, 0, 0, 0}; /* (refused: a NaN sum) */
 #pragma omp barrier
+    /* the states against c·it (lse_range_f32's factor), merged */
+    const double it = (float)inv_t;
+    double m = -INFINITY;
     one_state all = {0, 0, 0, 0, -INFINITY};
-    for (int k = 0; k < nt; k++) all.c = part[k].c > all.c ? part[k].c : all.c;
-    for (int k = 0; k < nt; k++) all.s += part[k].s * exp((part[k].c - all.c) * (double)(float)inv_t);
-    refused = !isfinite(all.s);
+    for (int k = 0; k < nt; k++) {
+      refused |= !isfinite(part[k].s);
+      lse_merge(&m, &all.s, part[k].c * it, part[k].s);
+      all.c = part[k].c > all.c ? part[k].c : all.c; /* (m = all.c·it) */
+    }
     if (!refused) softmax_pass2(x, o, r, from, end, log_out, inv_t, &all, 1);
   }
   return refused ? -1 : IE_ROW_OK;
