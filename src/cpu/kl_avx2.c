@@ -77,4 +77,20 @@ __attribute__((target("avx2,f16c"))) void ie__half_to_float_f16c(const uint16_t 
   for (; i < n; i++) out[i] = ie__half_to_float(h[i]);
 }
 
+/* bf16 to float, exactly: the 16 bits are a float's upper half.  With the
+ * source requested 4 KB ahead (the caller's loops prefetch their f32 rows,
+ * not the 16-bit rows they widen).  Compiled for AVX2: the portable loop
+ * ran as SSE2 in the row kernels, a quarter of a bf16 KL's time. */
+__attribute__((target("avx2"))) void ie__bf16_to_float_avx2(const uint16_t *h, float *out, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __builtin_prefetch(h + i + 2048);
+    const __m256i lo = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(h + i)));
+    const __m256i hi = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(h + i + 8)));
+    _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(lo, 16)));
+    _mm256_storeu_ps(out + i + 8, _mm256_castsi256_ps(_mm256_slli_epi32(hi, 16)));
+  }
+  for (; i < n; i++) out[i] = ie__bf16_to_float(h[i]);
+}
+
 #endif

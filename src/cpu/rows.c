@@ -209,6 +209,12 @@ static const float *row_chunk_f32(const ie_mat *x, int64_t r, int64_t i0, int n,
     return x->offset % 4 ? NULL : (const float *)base + at;
   case IE_DT_BF16: {
     const uint16_t *h = (const uint16_t *)base + at;
+#if IE_HAVE_AVX2_KL
+    if (cpu_simd()) {
+      ie__bf16_to_float_avx2(h, buf, n);
+      return buf;
+    }
+#endif
 #pragma omp simd
     for (int i = 0; i < n; i++) buf[i] = ie__bf16_to_float(h[i]);
     return buf;

@@ -22,6 +22,8 @@ int ie__kl_avx2_usable(void);
 int ie__kl_avx512_usable(void);
 /* f16 bits h[0..n) to float (where ie__kl_avx2_usable). */
 void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
+/* bf16 bits h[0..n) to float (where ie__kl_avx2_usable). */
+void ie__bf16_to_float_avx2(const uint16_t *h, float *out, int n);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
  * {Σ e1, Σ e2, t1, t2, max p, max q, gb}, where e1 = e^{(p − rp)·it},
  * e2 = e^{(q − rq)·it} and `want` picks
