@@ -4,13 +4,13 @@
  * it does to the other.  A speed change is measured this way: on 2 shared
  * cores, separate runs of infoest-bench move by more than the change.
  *
- *   infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS]]]
+ *   infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS [DTYPE [OUT]]]]]
  *
  * LIB_A, LIB_B: paths of libinfoest.so (a build of each commit: cmake
  * -DIE_WITH_CUDA=OFF -DIE_WITH_OPENCL=OFF builds in about a minute).  KIND:
  * a divergence (ie_divergence_parse), or entropy-shannon, entropy-renyi,
  * entropy-tsallis (of p); ORDER its alpha; or log-softmax, softmax (of p,
- * into float32 rows).  Inputs as
+ * into rows of OUT: f32, the default, f16 or bf16).  Inputs as
  * infoest-bench's (rows of 128256 float32 logits, p ~ N(0, 2²), q = p +
  * N(0, 0.5²)); ROWS default 256, REPEATS 20, COLS 128256 (fewer: rows
  * that stay in cache, to tell a loop's compute from its memory traffic),
@@ -91,6 +91,23 @@ static int open_build(const char *path, build *b) {
   return 0;
 }
 
+/* Entry i of the (log-)softmax output, of OUT's dtype. */
+static double out_entry(const float *rows_out, size_t i, int half, int bf16) {
+  const uint16_t *h = (const uint16_t *)rows_out;
+  if (half) {
+    _Float16 v;
+    memcpy(&v, h + i, 2);
+    return v;
+  }
+  if (bf16) {
+    const uint32_t u = (uint32_t)h[i] << 16;
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+  }
+  return rows_out[i];
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
     fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS [DTYPE]]]]\n");
@@ -99,11 +116,13 @@ int main(int argc, char **argv) {
   const int64_t rows = argc > 4 ? atoll(argv[4]) : 256;
   const int64_t cols = argc > 6 ? atoll(argv[6]) : 128256;
   const int repeats = argc > 5 ? atoi(argv[5]) : 20;
-  const char *dtype = argc > 7 ? argv[7] : "f32";
+  const char *dtype = argc > 7 ? argv[7] : "f32", *odtype = argc > 8 ? argv[8] : "f32";
   const int half = strcmp(dtype, "f16") == 0, bf16 = strcmp(dtype, "bf16") == 0;
-  if (rows < 1 || repeats < 1 || cols < 2 || !(half || bf16 || strcmp(dtype, "f32") == 0)) {
+  const int ohalf = strcmp(odtype, "f16") == 0, obf16 = strcmp(odtype, "bf16") == 0;
+  if (rows < 1 || repeats < 1 || cols < 2 || !(half || bf16 || strcmp(dtype, "f32") == 0) ||
+      !(ohalf || obf16 || strcmp(odtype, "f32") == 0)) {
     fprintf(stderr, "infoest-ab: ROWS and REPEATS must be at least 1, COLS at least 2, "
-                    "DTYPE f32, bf16 or f16\n");
+                    "DTYPE and OUT f32, bf16 or f16\n");
     return 2;
   }
   build b[2];
@@ -137,8 +156,8 @@ int main(int argc, char **argv) {
     tp.dtype.code = tq.dtype.code = half ? kDLFloat : kDLBfloat;
     tp.dtype.bits = tq.dtype.bits = 16;
   }
-  DLTensor tso = tp; /* (log-)softmax's output: float32 rows */
-  tso.data = rows_out, tso.dtype.code = kDLFloat, tso.dtype.bits = 32;
+  DLTensor tso = tp; /* (log-)softmax's output rows (OUT) */
+  tso.data = rows_out, tso.dtype.code = obf16 ? kDLBfloat : kDLFloat, tso.dtype.bits = ohalf || obf16 ? 16 : 32;
   to.data = out, to.ndim = 1, to.dtype.bits = 64;
   const int64_t shown = rows > 1; /* the row whose value is printed */
   for (char *name = strtok(argv[3], ","); name; name = strtok(NULL, ",")) {
@@ -175,7 +194,7 @@ int main(int argc, char **argv) {
           return 1;
         }
         t[k][r] = seconds() - t0;
-        value[k] = logsm || sm ? rows_out[shown * cols + 1] : out[shown];
+        value[k] = logsm || sm ? out_entry(rows_out, (size_t)(shown * cols + 1), ohalf, obf16) : out[shown];
       }
     for (int k = 0; k < 2; k++) qsort(t[k], (size_t)repeats, sizeof(double), by_value);
     if (order) *order = ':';
