@@ -77,6 +77,43 @@ __attribute__((target("avx2,f16c"))) void ie__half_to_float_f16c(const uint16_t 
   for (; i < n; i++) out[i] = ie__half_to_float(h[i]);
 }
 
+/* src[0..n) to dst with non-temporal stores (dst's aligned 32-byte blocks;
+ * plain stores for its head and tail): lines written whole, with no read
+ * for ownership, and not kept in the cache. */
+__attribute__((target("avx2"))) void ie__stream_f32_avx2(float *dst, const float *src, int n) {
+  int i = 0;
+  for (; i < n && (uintptr_t)(dst + i) % 32; i++) dst[i] = src[i];
+  for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+
+/* SFENCE: a thread's non-temporal stores ordered before its later stores
+ * (and so before the barrier that ends its share of a call). */
+void ie__stream_fence(void) { _mm_sfence(); }
+
+/* The size of one CPUID cache-parameters leaf's largest cache of level 2 or
+ * more (leaf 4, Intel; 0x8000001D, AMD): ways × partitions × line × sets. */
+static int64_t largest_cache(unsigned leaf) {
+  int64_t best = 0;
+  for (unsigned sub = 0; sub < 16; sub++) {
+    unsigned a, b, c, d;
+    __cpuid_count(leaf, sub, a, b, c, d);
+    if ((a & 31) == 0) break; /* no more caches */
+    if (((a >> 5) & 7) < 2) continue;
+    const int64_t size = (int64_t)((b >> 22) + 1) * (((b >> 12) & 1023) + 1) * ((b & 4095) + 1) * ((int64_t)c + 1);
+    best = size > best ? size : best;
+  }
+  return best;
+}
+
+int64_t ie__llc_bytes(void) {
+  /* (sysconf's figure came from an older leaf: 320 MiB for a 32 MiB L3) */
+  const unsigned ext = __get_cpuid_max(0x80000000u, NULL), basic = __get_cpuid_max(0, NULL);
+  int64_t size = ext >= 0x8000001Du ? largest_cache(0x8000001Du) : 0;
+  if (size == 0 && basic >= 4) size = largest_cache(4);
+  return size;
+}
+
 /* bf16 to float, exactly: the 16 bits are a float's upper half.  With the
  * source requested 4 KB ahead (the caller's loops prefetch their f32 rows,
  * not the 16-bit rows they widen).  Compiled for AVX2: the portable loop

@@ -22,6 +22,11 @@ int ie__kl_avx2_usable(void);
 int ie__kl_avx512_usable(void);
 /* f16 bits h[0..n) to float (where ie__kl_avx2_usable). */
 void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
+/* src[0..n) to dst with non-temporal stores (where ie__kl_avx2_usable). */
+void ie__stream_f32_avx2(float *dst, const float *src, int n);
+void ie__stream_fence(void);
+/* The last-level cache's size in bytes from CPUID, 0 where it does not say. */
+int64_t ie__llc_bytes(void);
 /* bf16 bits h[0..n) to float (where ie__kl_avx2_usable). */
 void ie__bf16_to_float_avx2(const uint16_t *h, float *out, int n);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
