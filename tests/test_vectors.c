@@ -338,11 +338,14 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
     if (want_summary) check_summary(r, &sum, e, kept, B);
     free(pr);
   } else {
-    /* softmax / log-softmax into f32 (every backend) and f64 (CPU) */
+    /* softmax / log-softmax into f32 (every backend), and f64, bf16 and f16
+     * (CPU) */
     int logout = !strcmp(c->op, "log_softmax");
     ie_softmax_options o = {sizeof o, c->T};
-    for (int pass = 0; pass < (b == IE_BACKEND_CPU ? 2 : 1); pass++) {
-      DLDataType odt = pass ? TC_F64 : TC_F32;
+    const DLDataType outs[4] = {TC_F32, TC_F64, TC_BF16, TC_F16};
+    const char *out_names[4] = {"f32", "f64", "bf16", "f16"};
+    for (int pass = 0; pass < (b == IE_BACKEND_CPU ? 4 : 1); pass++) {
+      DLDataType odt = outs[pass];
       size_t eo = tc_dtype_size(odt);
       int64_t so = c->stride_p ? c->stride_p + 5 : V;
       size_t obytes = (size_t)B * (size_t)so * eo;
@@ -359,7 +362,7 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
                       r->bname, c->name, ie_status_name(st));
         } else {
           char m[1200];
-          snprintf(m, sizeof m, "%s (out %s): %s", ie_status_name(st), pass ? "f64" : "f32",
+          snprintf(m, sizeof m, "%s (out %s): %s", ie_status_name(st), out_names[pass],
                    ie_errmsg(ctx));
           fail_msg(r, "call failed:", m, NULL);
         }
@@ -370,9 +373,19 @@ static void run_case(ie_context *ctx, ie_backend b, const tc_case *c, int idx, c
         for (int64_t j = 0; j < V; j++) {
           double got = tc_get(ob, odt, (size_t)(i * so + j));
           double exp = e[i * V + j];
-          /* an f32 output holds the value rounded to f32 (and f32's range) */
-          if (!tc_close(got, exp))
-            mismatch(r, pass ? "element (f64 out)" : "element (f32 out)", i, j, exp, got);
+          /* an f32 output holds the value rounded to f32 (and f32's range);
+           * a 16-bit one, rounded to its 8 (bf16) or 11 (f16, with
+           * subnormals down to 2^-24) significant bits */
+          const double rounding = pass == 2 ? fabs(exp) * 0x1p-8 : pass == 3 ? fabs(exp) * 0x1p-11 + 0x1p-25 : 0;
+          const double top = pass == 2 ? 0x1.fep127 : pass == 3 ? 65504 : INFINITY; /* (the largest finite) */
+          int ok = tc_close(got, exp) || (rounding > 0 && fabs(got - exp) <= tc_tol(exp) + rounding);
+          if (fabs(exp) > top && !isinf(exp)) /* past the 16-bit range: ±inf, or the largest */
+            ok = (isinf(got) || fabs(got) == top) && signbit(got) == signbit(exp);
+          if (!ok) {
+            char what[64];
+            snprintf(what, sizeof what, "element (%s out)", out_names[pass]);
+            mismatch(r, what, i, j, exp, got);
+          }
         }
         for (int64_t j = V; j < so; j++)
           for (size_t k = 0; k < eo; k++)

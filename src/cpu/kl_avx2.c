@@ -8,6 +8,7 @@
 #include "convert.h"
 #include <cpuid.h>
 #include <immintrin.h>
+#include <string.h>
 
 #define KL_TARGET __attribute__((target("avx2,fma")))
 #define KL_SUFFIX _avx2
@@ -77,14 +78,29 @@ __attribute__((target("avx2,f16c"))) void ie__half_to_float_f16c(const uint16_t 
   for (; i < n; i++) out[i] = ie__half_to_float(h[i]);
 }
 
-/* src[0..n) to dst with non-temporal stores (dst's aligned 32-byte blocks;
- * plain stores for its head and tail): lines written whole, with no read
- * for ownership, and not kept in the cache. */
-__attribute__((target("avx2"))) void ie__stream_f32_avx2(float *dst, const float *src, int n) {
+/* float to f16 by F16C's VCVTPS2PH, rounding to nearest even: the same bits
+ * as ie__float_to_half for every value but NaN (a NaN either way). */
+__attribute__((target("avx2,f16c"))) void ie__float_to_half_f16c(const float *f, uint16_t *h,
+                                                                 int n) {
   int i = 0;
-  for (; i < n && (uintptr_t)(dst + i) % 32; i++) dst[i] = src[i];
-  for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
-  for (; i < n; i++) dst[i] = src[i];
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; i++) h[i] = ie__float_to_half(f[i]);
+}
+
+/* bytes bytes of src to dst with non-temporal stores (dst's aligned 32-byte
+ * blocks; plain copies of its head and tail): lines written whole, with no
+ * read for ownership, and not kept in the cache. */
+__attribute__((target("avx2"))) void ie__stream_bytes_avx2(void *dst, const void *src,
+                                                         size_t bytes) {
+  char *d = dst;
+  const char *s = src;
+  size_t head = (32 - (uintptr_t)d % 32) % 32, i;
+  head = head < bytes ? head : bytes;
+  memcpy(d, s, head);
+  for (i = head; i + 32 <= bytes; i += 32)
+    _mm256_stream_si256((__m256i *)(d + i), _mm256_loadu_si256((const __m256i *)(s + i)));
+  memcpy(d + i, s + i, bytes - i);
 }
 
 /* SFENCE: a thread's non-temporal stores ordered before its later stores

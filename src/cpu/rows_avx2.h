@@ -7,6 +7,7 @@
 #ifndef IE_CPU_ROWS_AVX2_H
 #define IE_CPU_ROWS_AVX2_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The sums a KL-family chunk needs (rows.c, two_row_f32). */
@@ -22,11 +23,14 @@ int ie__kl_avx2_usable(void);
 int ie__kl_avx512_usable(void);
 /* f16 bits h[0..n) to float (where ie__kl_avx2_usable). */
 void ie__half_to_float_f16c(const uint16_t *h, float *out, int n);
-/* src[0..n) to dst with non-temporal stores (where ie__kl_avx2_usable). */
-void ie__stream_f32_avx2(float *dst, const float *src, int n);
+/* bytes bytes of src to dst with non-temporal stores (where
+ * ie__kl_avx2_usable); ie__stream_fence after the last. */
+void ie__stream_bytes_avx2(void *dst, const void *src, size_t bytes);
 void ie__stream_fence(void);
 /* The last-level cache's size in bytes from CPUID, 0 where it does not say. */
 int64_t ie__llc_bytes(void);
+/* f[0..n) to f16 bits (where ie__kl_avx2_usable). */
+void ie__float_to_half_f16c(const float *f, uint16_t *h, int n);
 /* bf16 bits h[0..n) to float (where ie__kl_avx2_usable). */
 void ie__bf16_to_float_avx2(const uint16_t *h, float *out, int n);
 /* Over p[0..n), q[0..n) (f32 logits, temperature factor `it`): out =
