@@ -73,6 +73,11 @@ int ie__kl_avx2_usable(void) {
 __attribute__((target("avx2,f16c"))) void ie__half_to_float_f16c(const uint16_t *h, float *out,
                                                                  int n) {
   int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __builtin_prefetch(h + i + 2048); /* (as ie__bf16_to_float_avx2) */
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+    _mm256_storeu_ps(out + i + 8, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i + 8))));
+  }
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
   for (; i < n; i++) out[i] = ie__half_to_float(h[i]);
