@@ -41,10 +41,13 @@ IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
     return bad ? IE_ROW_NONFINITE : IE_ROW_OK;
   }
   int neg = 0;
+  /* log p in double (vmath.h's, vectorised), rounded once to R */
+#pragma omp simd reduction(| : bad, neg)
   for (int i = 0; i < n; i++) {
     bad |= !(z[i] < (R)INFINITY) || isnan(z[i]);
     neg |= z[i] < 0;
-    z[i] = inv_t == 1 ? SLOG(z[i]) : inv_t * SLOG(z[i]);
+    const R l = (R)log_poly((double)z[i]);
+    z[i] = inv_t == 1 ? l : inv_t * l;
   }
   return bad ? IE_ROW_NONFINITE : neg ? IE_ROW_NEGATIVE : IE_ROW_OK;
 }

@@ -69,6 +69,24 @@ IE_INLINE double expm1_small(double x) {
   return x * p;
 }
 
+/* log x in double, vectorisable (libm's log is not): x = m·2^k with m in
+ * [√½, √2) (subnormal x first scaled by 2^54), then log m = 2·atanh(s), s =
+ * (m − 1)/(m + 1), |s| ≤ 0.172, by its odd series to s^21 (truncation <
+ * 3e-17 relative), and k·ln 2 in two parts.  0 gives −inf, +inf +inf, and
+ * a negative x or NaN gives NaN. */
+IE_INLINE double log_poly(double x) {
+  const int sub = x < 0x1p-1022;
+  union { double d; uint64_t i; } u = {sub ? x * 0x1p54 : x};
+  const uint64_t ix = u.i + (0x3ff0000000000000u - 0x3fe6a09e667f3bcdu); /* (√½'s bits) */
+  const double k = (double)((int64_t)(ix >> 52) - 0x3ff - (sub ? 54 : 0));
+  u.i = (ix & 0x000fffffffffffffu) + 0x3fe6a09e667f3bcdu;
+  const double s = (u.d - 1.0) / (u.d + 1.0), s2 = s * s;
+  double p = 2.0 / 21;
+  for (int j = 19; j >= 1; j -= 2) p = 2.0 / j + s2 * p;
+  const double r = k * 1.9082149292705877e-10 + s * p + k * 0.6931471803691238;
+  return x > 0 && x < INFINITY ? r : x == 0 ? -INFINITY : x == INFINITY ? x : NAN;
+}
+
 /* log(1 + y) for y in [0, 1], vectorisable: 2·atanh(s), s = y/(2 + y) ≤ ⅓,
  * by its odd series to s^31 (relative error < 1e-15). */
 IE_INLINE double log1p_poly01(double y) {
