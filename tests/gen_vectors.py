@@ -990,6 +990,35 @@ def lm_cases():
                     add_case(f"{name}_T{tt}_softmax", "softmax", sx, np.exp(lp), T=T,
                              dtype_p=dt, x_file=xf)
 
+    # The same rows as probabilities (softmax in float64, then rounded), every
+    # divergence: TV, Hellinger, Bhattacharyya and χ² take the CPU's direct
+    # path (src/cpu/rows.c, probs_row_direct), the others log p; and the
+    # rows against themselves, exactly +0 for every kind but cross-entropy
+    for dt in ("f32", "bf16"):
+        name = f"lm_probs_{dt}"
+        r = rng_for(name)
+        a, b = lm_batch(r, 24, 3000)
+        pa = np.exp(a - a.max(axis=1, keepdims=True))
+        pb = np.exp(b - b.max(axis=1, keepdims=True))
+        sx, vx = store(pa / pa.sum(axis=1, keepdims=True), dt)
+        sy, vy = store(pb / pb.sum(axis=1, keepdims=True), dt)
+        xf, yf = f"{name}.x.npy", f"{name}.y.npy"
+        save(yf, sy)
+        lp, lq = log_probs(vx, "probs", 1.0), log_probs(vy, "probs", 1.0)
+        for kind in DIV_KINDS:
+            for par in div_params(kind):
+                alpha = par if (par is not None and kind != "js") else 0.0
+                beta = par if kind == "js" else 0.5
+                tag = f"{kind}{ptag(kind, par)}"
+                add_case(f"{name}_{tag}", "divergence", sx,
+                         divergence_ref(kind, lp, lq, alpha, beta), kind=kind, alpha=alpha,
+                         beta=beta, p_input="probs", q_input="probs", dtype_p=dt, dtype_q=dt,
+                         x_file=xf, y_file=yf)
+                if dt == "f32" and kind in EXACT0:
+                    add_case(f"{name}_same_{tag}", "divergence", sx, np.zeros(24), kind=kind,
+                             alpha=alpha, beta=beta, p_input="probs", q_input="probs",
+                             dtype_p=dt, dtype_q=dt, x_file=xf, y_file=xf, exact0=1)
+
     # One wide row (and two): softmax splits a row over its threads where a
     # batch has fewer rows than threads; the max in the second half
     for dt in ("f32", "bf16"):

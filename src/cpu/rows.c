@@ -1098,6 +1098,84 @@ static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   }
 }
 
+/* TV, Hellinger, Bhattacharyya and χ² from two rows of probabilities at
+ * T = 1 need no log of a probability: with p̂ = p/Sp and q̂ = q/Sq in double
+ * (two reads), TV = ½Σ|p̂ − q̂|, H² = ½Σ(√p̂ − √q̂)², Bhattacharyya
+ * −log BC, BC = Σ√(p̂q̂) = 1 − H² for normalised rows (as −log1p(−H²) where
+ * H² < ½: the squares keep near-identical rows' digits), χ² = Σ(p̂ − q̂)²/q̂ (+inf where
+ * q̂ = 0 < p̂).  The general kernels, through log p and back, were 10–20×
+ * slower (TV 198 ms at 256 × 128256 f32, PyTorch's composition 225 ms).
+ * f32 / f16 / bf16 rows; -1 for the rows the general kernels decide (a
+ * negative, NaN or infinite entry, a zero row). */
+static int probs_direct_kind(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
+  if (ra->op != IE_OP_DIVERGENCE || ra->input != IE_INPUT_PROBS || ra->q_input != IE_INPUT_PROBS ||
+      ra->inv_temp != 1.0 || x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64)
+    return 0;
+  return ra->div == IE_DIV_TV || ra->div == IE_DIV_HELLINGER || ra->div == IE_DIV_BHATTACHARYYA ||
+         ra->div == IE_DIV_CHI2;
+}
+
+IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
+                                          int64_t r, double *val) {
+  float bp[CHUNK], bq[CHUNK];
+  double sp = 0, sq = 0;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
+    const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
+    if (!pp || !qq) return -1;
+    double a = 0, b = 0;
+    int bad = 0;
+#pragma omp simd reduction(+ : a, b) reduction(| : bad)
+    for (int i = 0; i < n; i++) {
+      bad |= !(pp[i] >= 0 && pp[i] < INFINITY) | !(qq[i] >= 0 && qq[i] < INFINITY);
+      a += pp[i], b += qq[i];
+    }
+    if (bad) return -1;
+    sp += a, sq += b;
+  }
+  if (!(sp > 0 && sq > 0 && sp < INFINITY && sq < INFINITY)) return -1;
+  const double ip = 1 / sp, iq = 1 / sq, rp = sqrt(ip), rq = sqrt(iq), diq = ip - iq, drq = rp - rq;
+  const ie_divergence_kind k = ra->div;
+  double s = 0, bc = 0; /* (bc: Σ√(p̂q̂)) */
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
+    const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
+    double c = 0;
+    /* p̂ − q̂ as (p − q)·ip + q·(ip − iq), likewise √p̂ − √q̂: exactly 0 for
+     * equal entries of equal rows however a compiler contracts it into
+     * FMAs (pp·ip − qq·iq, contracted, leaves qq·iq's rounding) */
+    if (k == IE_DIV_TV) {
+#pragma omp simd reduction(+ : c)
+      for (int i = 0; i < n; i++) c += fabs(((double)pp[i] - qq[i]) * ip + qq[i] * diq);
+    } else if (k == IE_DIV_CHI2) {
+#pragma omp simd reduction(+ : c)
+      for (int i = 0; i < n; i++) {
+        const double d = ((double)pp[i] - qq[i]) * ip + qq[i] * diq, q1 = qq[i] * iq;
+        c += q1 > 0 ? d * d / q1 : pp[i] > 0 ? INFINITY : 0;
+      }
+    } else {
+      double g = 0;
+#pragma omp simd reduction(+ : c, g)
+      for (int i = 0; i < n; i++) {
+        const double u = sqrt((double)pp[i]), v = sqrt((double)qq[i]), d = (u - v) * rp + v * drq;
+        c += d * d, g += u * v;
+      }
+      bc += g * rp * rq;
+    }
+    s += c;
+  }
+  const double half = 0.5 * s < 1 ? 0.5 * s : 1; /* (TV and H² are at most 1) */
+  /* Bhattacharyya: −log1p(−H²) near identical rows, −log BC far apart (BC
+   * itself where it is small: exactly 0, +inf, for disjoint rows) */
+  *val = k == IE_DIV_CHI2             ? s
+         : k != IE_DIV_BHATTACHARYYA ? half
+         : half < 0.5                ? -log1p(-half)
+                                     : -log(bc);
+  return IE_ROW_OK;
+}
+
 /* Rows that take the float kernels (non-f64 inputs): KL-family divergences,
  * logsumexp, NLL, Shannon entropy and Rényi entropy of order ∞, whose sums
  * all have non-negative terms or terms bounded by the row's spread. */
@@ -1119,6 +1197,7 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
   const int64_t rows = x->rows;
   const int use_f = float_ok(ra, x, y);
   const int use_two32 = ra->op == IE_OP_DIVERGENCE && two_f32_ok(ra, x, y);
+  const int use_probs = probs_direct_kind(ra, x, y);
   const int shannon = ra->ent == IE_ENTROPY_SHANNON;
   const int use_ent32 = ra->op == IE_OP_ENTROPY && ra->input == IE_INPUT_LOGITS &&
                         (shannon || (!isinf(ra->alpha) && fabs(ra->alpha - 1) >= 1e-12));
@@ -1148,6 +1227,7 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
     if (use_two32)
       e = ra->div == IE_DIV_CAUCHY_SCHWARZ ? cs_row_f32(ra, x, y, r, &val[r])
                                            : two_row_f32(ra, x, y, r, keep ? &kept : NULL, &val[r]);
+    if (use_probs) e = probs_row_direct(ra, x, y, r, &val[r]);
     if (e < 0 && use_ent32 &&
         (e = ent_row_f32(x, r, ra->inv_temp, shannon, shannon ? 1 : ra->alpha, &st)) >= 0)
       val[r] = entropy_value(ra, &st);

@@ -71,16 +71,20 @@ FN void rows_load4(GLOBAL const ie_u8 *b, ie_u64 i, float v[4]) {
         rows_load4((x), (rx) + i_, p_);                                                          \
         rows_load4((y), (ry) + i_, q_);                                                          \
         for (int k_ = 0; k_ < 4; k_++) {                                                         \
-          const float wp = rows_to_w(p_[k_], (xkind), &(err));                                   \
-          const float wq = rows_to_w(q_[k_], (ykind), &(err));                                   \
+          const float vp = p_[k_], vq = q_[k_];                                                  \
+          const float wp = rows_to_w(vp, (xkind), &(err));                                       \
+          const float wq = rows_to_w(vq, (ykind), &(err));                                       \
+          (void)vp, (void)vq;                                                                    \
           STEP;                                                                                  \
         }                                                                                        \
       }                                                                                          \
       from_ = tail_ + (lane);                                                                    \
     }                                                                                            \
     for (ie_u64 i_ = from_; i_ < (end); i_ += (W)) {                                             \
-      const float wp = rows_to_w(rows_load((x), (rx) + i_, (xdt)), (xkind), &(err));             \
-      const float wq = rows_to_w(rows_load((y), (ry) + i_, (ydt)), (ykind), &(err));             \
+      const float vp = rows_load((x), (rx) + i_, (xdt)), vq = rows_load((y), (ry) + i_, (ydt));  \
+      const float wp = rows_to_w(vp, (xkind), &(err));                                           \
+      const float wq = rows_to_w(vq, (ykind), &(err));                                           \
+      (void)vp, (void)vq;                                                                        \
       STEP;                                                                                      \
     }                                                                                            \
   } while (0)
@@ -645,10 +649,6 @@ FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const 
     s[2] += exp(cs ? 2.0f * dq : dq);
     if (cs) return;
   }
-  if (terms == ROWS_TERMS_RENYI_INF) { /* max over p > 0 of wp − wq (exact in double); +inf where q = 0 */
-    if (hp) s[0] = fmax(s[0], hq ? (double)wp - (double)wq : IE_INFINITY);
-    return;
-  }
   if (!hp && !hq) return;
   const float lp = dp - Lp, lq = dq - Lq;
   /* δ = lq − lp; ±inf when one side has no mass */
@@ -770,13 +770,25 @@ FN void rows_sums_merge(double *s, const double *o, const int terms) {
   rows_lse_merge(&s[4], &s[5], o[4], o[5]);
 }
 
+/* Rényi of order ∞'s max of wp − wq over p > 0 (+inf where q = 0), each
+ * side's log-weight in double: a probability's log from its value (its
+ * float log, off by up to |log p|·6e-8, moved the max log-ratio of
+ * language-model rows by 3e-6), a logit as it is. */
+FN void rows_renyi_inf_push(double *s, float vp, float wp, int pkind, float vq, float wq, int qkind) {
+  if (!(wp > -IE_INFINITY_F)) return;
+  const double dp = pkind == ROWS_LOGITS ? (double)wp : log((double)vp);
+  const double dq = qkind == ROWS_LOGITS ? (double)wq : log((double)vq);
+  s[0] = fmax(s[0], wq > -IE_INFINITY_F ? dp - dq : IE_INFINITY);
+}
+
 FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBAL const ie_u8 *y,
                      ie_u64 ry, int ydt, int ykind, ie_u64 beg, ie_u64 end, ie_u32 lane,
                      ie_u32 W, const rows_row *r, double *s, const int terms, float alpha,
                      float oma, float beta, float lbeta, float lbeta1) {
   int err = 0; /* the row is known good */
   ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err,
-                 rows_terms_push(s, wp, wq, r, terms, alpha, oma, beta, lbeta, lbeta1));
+                 if (terms == ROWS_TERMS_RENYI_INF) rows_renyi_inf_push(s, vp, wp, xkind, vq, wq, ykind);
+                 else rows_terms_push(s, wp, wq, r, terms, alpha, oma, beta, lbeta, lbeta1));
 }
 
 KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 *rerr, int terms,
