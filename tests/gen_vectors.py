@@ -1005,6 +1005,10 @@ def lm_cases():
         xf, yf = f"{name}.x.npy", f"{name}.y.npy"
         save(yf, sy)
         lp, lq = log_probs(vx, "probs", 1.0), log_probs(vy, "probs", 1.0)
+        for kind, al in (("shannon", 0.0), ("renyi", 2.0), ("renyi", np.inf), ("tsallis", 0.5)):
+            add_case(f"{name}_ent_{kind}{ptag(kind, al if kind != 'shannon' else None)}",
+                     "entropy", sx, entropy_ref(lp, kind, al), kind=kind, alpha=al,
+                     p_input="probs", dtype_p=dt, x_file=xf)
         for kind in DIV_KINDS:
             for par in div_params(kind):
                 alpha = par if (par is not None and kind != "js") else 0.0
