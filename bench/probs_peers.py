@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Divergences and entropy from probabilities (input="probs") against PyTorch's
+composition, on the CPU, on the same float32 rows.
+
+The rows are language-model-like probabilities (docs/SPEC.md §1): the softmax,
+in float64, of logits with a Zipf-like bias −1.2·log(rank), Gaussian noise of
+2.5 and 30% of rows with a top logit 25 above the rest; q is p's logits plus
+noise of 0.5, shifted by 0.5.  Both sides get float32 probabilities and
+normalise them (SPEC: "each row is divided by its own sum").
+
+Each round times one call of ours, then one of PyTorch's, for every kind;
+medians over the rounds (a shared machine's load falls on both alike).  The
+PyTorch compositions are what a user would write:
+  kl       Σ xlogy(p̂, p̂) − xlogy(p̂, q̂)
+  js       ½ Σ (xlogy(p̂, p̂) − xlogy(p̂, m̂)) + ½ Σ (xlogy(q̂, q̂) − xlogy(q̂, m̂)), m̂ = (p̂ + q̂)/2
+  tv       ½ Σ |p̂ − q̂|
+  hellinger   ½ Σ (√p̂ − √q̂)²
+  bhattacharyya  −log Σ √(p̂ q̂)
+  chi2     Σ (p̂ − q̂)²/q̂
+  entropy  −Σ xlogy(p̂, p̂)
+and ours must agree with them to 1e-5 relative or 1e-6 absolute (checked on
+every row, both in float64 from the same float32 values).
+
+  PYTHONPATH=build/python bench/.venv/bin/python bench/probs_peers.py \\
+      [--rows 256] [--cols 128256] [--rounds 9] [--threads 2]
+"""
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+import infoest
+
+
+def rows(rng, b, v):
+    rank = np.argsort(rng.random((b, v)), axis=1) + 1.0
+    a = -1.2 * np.log(rank) + rng.normal(0.0, 2.5, size=(b, v))
+    confident = rng.random(b) < 0.3
+    top = rng.integers(0, v, size=b)
+    a[confident, top[confident]] = a[confident].max(axis=1) + 25.0
+    c = a + 0.5 * rng.normal(size=(b, v)) + 0.5
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    return softmax(a), softmax(c)
+
+
+def torch_kind(kind, p, q):
+    p = p / p.sum(1, keepdim=True)
+    q = q / q.sum(1, keepdim=True)
+    if kind == "kl":
+        return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(1)
+    if kind == "js":
+        m = 0.5 * (p + q)
+        return 0.5 * (torch.xlogy(p, p) - torch.xlogy(p, m)).sum(1) + \
+            0.5 * (torch.xlogy(q, q) - torch.xlogy(q, m)).sum(1)
+    if kind == "tv":
+        return 0.5 * (p - q).abs().sum(1)
+    if kind == "hellinger":
+        return 0.5 * ((p.sqrt() - q.sqrt()) ** 2).sum(1)
+    if kind == "bhattacharyya":
+        return -torch.log((p * q).sqrt().sum(1))
+    if kind == "chi2":
+        return ((p - q) ** 2 / q).sum(1)
+    if kind == "entropy":
+        return -torch.xlogy(p, p).sum(1)
+    raise ValueError(kind)
+
+
+def ours_kind(kind, p, q, ctx):
+    if kind == "entropy":
+        return infoest.entropy(p, input="probs", reduction="none", context=ctx)
+    return infoest.divergence(p, q, kind, input="probs", reduction="none", context=ctx)
+
+
+def reference(kind, p, q):
+    p = p.astype(np.float64)
+    q = q.astype(np.float64)
+    p /= p.sum(1, keepdims=True)
+    q /= q.sum(1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "kl":
+            return np.where(p > 0, p * np.log(p / q), 0).sum(1)
+        if kind == "js":
+            m = 0.5 * (p + q)
+            return 0.5 * np.where(p > 0, p * np.log(p / m), 0).sum(1) + \
+                0.5 * np.where(q > 0, q * np.log(q / m), 0).sum(1)
+        if kind == "tv":
+            return 0.5 * np.abs(p - q).sum(1)
+        if kind == "hellinger":
+            return 0.5 * ((np.sqrt(p) - np.sqrt(q)) ** 2).sum(1)
+        if kind == "bhattacharyya":
+            return -np.log(np.sqrt(p * q).sum(1))
+        if kind == "chi2":
+            return ((p - q) ** 2 / q).sum(1)
+        return -np.where(p > 0, p * np.log(p), 0).sum(1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=256)
+    ap.add_argument("--cols", type=int, default=128256)
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    ctx = infoest.Context("cpu", threads=a.threads)
+    p, q = rows(np.random.default_rng(0), a.rows, a.cols)
+    tp, tq = torch.from_numpy(p), torch.from_numpy(q)
+    kinds = ["kl", "js", "tv", "hellinger", "bhattacharyya", "chi2", "entropy"]
+    worst = 0.0
+    for k in kinds:
+        got, e = np.asarray(ours_kind(k, p, q, ctx)), reference(k, p, q)
+        worst = max(worst, float((np.abs(got - e) / np.maximum(1e-5 * np.abs(e), 1e-6)).max()))
+        ours_kind(k, p, q, ctx), torch_kind(k, tp, tq)  # warm-up
+    t = {k: ([], []) for k in kinds}
+    for _ in range(a.rounds):
+        for k in kinds:
+            t0 = time.perf_counter()
+            ours_kind(k, p, q, ctx)
+            t1 = time.perf_counter()
+            torch_kind(k, tp, tq)
+            t2 = time.perf_counter()
+            t[k][0].append(t1 - t0)
+            t[k][1].append(t2 - t1)
+    print(f"# {a.rows} x {a.cols} float32 probabilities, {a.threads} threads, {a.rounds} rounds; "
+          f"infoest {infoest.__version__}, torch {torch.__version__}")
+    print(f"# worst error of ours against float64 NumPy, as a share of SPEC's tolerance: {worst:.3g}")
+    print(f"{'kind':<14} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}")
+    for k in kinds:
+        o, r = statistics.median(t[k][0]) * 1e3, statistics.median(t[k][1]) * 1e3
+        print(f"{k:<14} {o:9.2f} {r:9.2f} {r / o:10.2f}x")
+    return 0 if worst <= 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
