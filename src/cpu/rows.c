@@ -1098,13 +1098,16 @@ static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   }
 }
 
-/* TV, Hellinger, Bhattacharyya and χ² from two rows of probabilities at
- * T = 1 need no log of a probability: with p̂ = p/Sp and q̂ = q/Sq in double
- * (two reads), TV = ½Σ|p̂ − q̂|, H² = ½Σ(√p̂ − √q̂)², Bhattacharyya
+/* Divergences from two rows of probabilities at T = 1, with p̂ = p/Sp and
+ * q̂ = q/Sq in double (two reads).  The KL family takes one log a pair (of
+ * p/q, or of q for cross-entropy: below), where the general kernels take two
+ * and go back through exps.  TV, Hellinger, Bhattacharyya and χ² take none:
+ * TV = ½Σ|p̂ − q̂|, H² = ½Σ(√p̂ − √q̂)², Bhattacharyya
  * −log BC, BC = Σ√(p̂q̂) = 1 − H² for normalised rows (as −log1p(−H²) where
  * H² < ½: the squares keep near-identical rows' digits), χ² = Σ(p̂ − q̂)²/q̂ (+inf where
  * q̂ = 0 < p̂).  The general kernels, through log p and back, were 10–20×
- * slower (TV 198 ms at 256 × 128256 f32, PyTorch's composition 225 ms).
+ * slower for these (TV 198 ms at 256 × 128256 f32, PyTorch's composition
+ * 225 ms).
  * f32 / f16 / bf16 rows; -1 for the rows the general kernels decide (a
  * negative, NaN or infinite entry, a zero row). */
 static int probs_direct_kind(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
@@ -1112,7 +1115,7 @@ static int probs_direct_kind(const ie_rowargs *ra, const ie_mat *x, const ie_mat
       ra->inv_temp != 1.0 || x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64)
     return 0;
   return ra->div == IE_DIV_TV || ra->div == IE_DIV_HELLINGER || ra->div == IE_DIV_BHATTACHARYYA ||
-         ra->div == IE_DIV_CHI2;
+         ra->div == IE_DIV_CHI2 || is_kl_family(ra->div);
 }
 
 IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
@@ -1136,6 +1139,7 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
   }
   if (!(sp > 0 && sq > 0 && sp < INFINITY && sq < INFINITY)) return -1;
   const double ip = 1 / sp, iq = 1 / sq, rp = sqrt(ip), rq = sqrt(iq), diq = ip - iq, drq = rp - rq;
+  const double lr = log(sq) - log(sp), lsq = log(sq); /* (log Sq/Sp: exactly 0 for equal sums) */
   const ie_divergence_kind k = ra->div;
   double s = 0, bc = 0; /* (bc: Σ√(p̂q̂)) */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
@@ -1155,6 +1159,37 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
         const double d = ((double)pp[i] - qq[i]) * ip + qq[i] * diq, q1 = qq[i] * iq;
         c += q1 > 0 ? d * d / q1 : pp[i] > 0 ? INFINITY : 0;
       }
+    } else if (k == IE_DIV_CROSS_ENTROPY) { /* p̂·(log Sq − log q) ≥ 0 */
+#pragma omp simd reduction(+ : c)
+      for (int i = 0; i < n; i++)
+        c += pp[i] > 0 ? pp[i] * ip * (lsq - log_poly(qq[i])) : 0; /* (q = 0 < p: +inf) */
+    } else if (is_kl_family(k)) {
+      /* with L = log p̂/q̂ = log(p/q) + log(Sq/Sp), one log a pair in double:
+       * KL's terms p̂·L − (p̂ − q̂) and reverse KL's (p̂ − q̂) − q̂·L, each ≥ 0
+       * (the logits' φ form), Jeffreys' (p̂ − q̂)·L; a side that is 0 gives
+       * the term its limit (q̂, p̂, 0 or +inf) */
+      if (k == IE_DIV_KL) {
+#pragma omp simd reduction(+ : c)
+        for (int i = 0; i < n; i++) {
+          const double pv = pp[i], qv = qq[i], d = (pv - qv) * ip + qv * diq;
+          const double t = pv * ip * (log_poly(pv / qv) + lr) - d;
+          c += qv == 0 ? (pv > 0 ? INFINITY : 0) : pv == 0 ? -d : t;
+        }
+      } else if (k == IE_DIV_REVERSE_KL) {
+#pragma omp simd reduction(+ : c)
+        for (int i = 0; i < n; i++) {
+          const double pv = pp[i], qv = qq[i], d = (pv - qv) * ip + qv * diq;
+          const double t = d - qv * iq * (log_poly(pv / qv) + lr);
+          c += pv == 0 ? (qv > 0 ? INFINITY : 0) : qv == 0 ? d : t;
+        }
+      } else {
+#pragma omp simd reduction(+ : c)
+        for (int i = 0; i < n; i++) {
+          const double pv = pp[i], qv = qq[i], d = (pv - qv) * ip + qv * diq;
+          const double t = d * (log_poly(pv / qv) + lr);
+          c += (pv == 0) != (qv == 0) ? INFINITY : pv == 0 ? 0 : t;
+        }
+      }
     } else {
       double g = 0;
 #pragma omp simd reduction(+ : c, g)
@@ -1169,8 +1204,8 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
   const double half = 0.5 * s < 1 ? 0.5 * s : 1; /* (TV and H² are at most 1) */
   /* Bhattacharyya: −log1p(−H²) near identical rows, −log BC far apart (BC
    * itself where it is small: exactly 0, +inf, for disjoint rows) */
-  *val = k == IE_DIV_CHI2             ? s
-         : k != IE_DIV_BHATTACHARYYA ? half
+  *val = k == IE_DIV_CHI2 || is_kl_family(k) ? s
+         : k != IE_DIV_BHATTACHARYYA        ? half
          : half < 0.5                ? -log1p(-half)
                                      : -log(bc);
   return IE_ROW_OK;
