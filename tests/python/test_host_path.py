@@ -166,9 +166,10 @@ def test_context_threads(rng):
 
 
 def test_gil_is_released_on_the_short_path(rng):
-    # One long call (JS on 8 x 10^6 float32 logits, one thread: ~0.1 s here)
-    # while this thread counts: with the GIL held it could not count.
-    p = rng.standard_normal((8, 1_000_000), dtype=np.float32)
+    # One long call (JS on 4.8 x 10^7 float32 logits, one thread: about 50 ms
+    # on a Zen 4 EPYC, where 8 x 10^6 took 14 ms, too short to tell) while
+    # this thread counts: with the GIL held it could not count.
+    p = rng.standard_normal((24, 2_000_000), dtype=np.float32)
     q = p[::-1].copy()
     one = infoest.Context(backend="cpu", threads=1)
     box = {}
