@@ -1023,6 +1023,32 @@ def lm_cases():
                              alpha=alpha, beta=beta, p_input="probs", q_input="probs",
                              dtype_p=dt, dtype_q=dt, x_file=xf, y_file=xf, exact0=1)
 
+    # Unnormalised probability rows whose sums are far apart (1e-9 to 1e4),
+    # p's largest entry zeroed in some rows (p̂ ≪ m̂ where q has its mass):
+    # p̂ − q̂ and the ratios lose digits there unless formed with care
+    name = "lm_probs_scaled_f32"
+    r = rng_for(name)
+    a, b = lm_batch(r, 12, 3000)
+    pa = np.exp(a - a.max(axis=1, keepdims=True))
+    pb = np.exp(b - b.max(axis=1, keepdims=True))
+    pa[::3, :] *= 1.0 / pa[::3].max(axis=1, keepdims=True)
+    pa[np.arange(0, 12, 2), np.argmax(pa[::2], axis=1)] = 0.0
+    pa *= (10.0 ** np.array([-9, -3, 0, 2, 4, -6] * 2))[:, None]
+    pb *= (10.0 ** np.array([0, 4, -9, 1, -2, 3] * 2))[:, None]
+    sx, vx = store(pa, "f32")
+    sy, vy = store(pb, "f32")
+    xf, yf = f"{name}.x.npy", f"{name}.y.npy"
+    save(yf, sy)
+    lp, lq = log_probs(vx, "probs", 1.0), log_probs(vy, "probs", 1.0)
+    for kind in DIV_KINDS:
+        for par in div_params(kind):
+            alpha = par if (par is not None and kind != "js") else 0.0
+            beta = par if kind == "js" else 0.5
+            add_case(f"{name}_{kind}{ptag(kind, par)}", "divergence", sx,
+                     divergence_ref(kind, lp, lq, alpha, beta), kind=kind, alpha=alpha,
+                     beta=beta, p_input="probs", q_input="probs", dtype_p="f32",
+                     dtype_q="f32", x_file=xf, y_file=yf)
+
     # One wide row (and two): softmax splits a row over its threads where a
     # batch has fewer rows than threads; the max in the second half
     for dt in ("f32", "bf16"):

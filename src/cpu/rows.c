@@ -1100,8 +1100,8 @@ static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
 
 /* Divergences from two rows of probabilities at T = 1, with p̂ = p/Sp and
  * q̂ = q/Sq in double (two reads).  The KL family takes one log a pair (of
- * p/q, or of q for cross-entropy: below), where the general kernels take two
- * and go back through exps.  TV, Hellinger, Bhattacharyya and χ² take none:
+ * p/q, or of q for cross-entropy: below), JS two log1p, where the general
+ * kernels take logs of p and q and go back through exps.  TV, Hellinger, Bhattacharyya and χ² take none:
  * TV = ½Σ|p̂ − q̂|, H² = ½Σ(√p̂ − √q̂)², Bhattacharyya
  * −log BC, BC = Σ√(p̂q̂) = 1 − H² for normalised rows (as −log1p(−H²) where
  * H² < ½: the squares keep near-identical rows' digits), χ² = Σ(p̂ − q̂)²/q̂ (+inf where
@@ -1115,7 +1115,7 @@ static int probs_direct_kind(const ie_rowargs *ra, const ie_mat *x, const ie_mat
       ra->inv_temp != 1.0 || x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64)
     return 0;
   return ra->div == IE_DIV_TV || ra->div == IE_DIV_HELLINGER || ra->div == IE_DIV_BHATTACHARYYA ||
-         ra->div == IE_DIV_CHI2 || is_kl_family(ra->div);
+         ra->div == IE_DIV_CHI2 || ra->div == IE_DIV_JS || is_kl_family(ra->div);
 }
 
 IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
@@ -1138,7 +1138,15 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
     sp += a, sq += b;
   }
   if (!(sp > 0 && sq > 0 && sp < INFINITY && sq < INFINITY)) return -1;
-  const double ip = 1 / sp, iq = 1 / sq, rp = sqrt(ip), rq = sqrt(iq), diq = ip - iq, drq = rp - rq;
+  const double ip = 1 / sp, iq = 1 / sq, rp = sqrt(ip), rq = sqrt(iq);
+  /* p̂ − q̂ as (p − q)/Sp where the sums are equal: exactly 0 for equal
+   * entries whatever FMAs a compiler makes of it (p/Sp − q/Sq, contracted,
+   * leaves q/Sq's rounding); else as p/Sp − q/Sq, within an ulp of each
+   * (with (p − q)/Sp + q·(1/Sp − 1/Sq), rows whose sums were 1e9 apart lost
+   * 7 digits); √p̂ − √q̂ likewise */
+  const int same = sp == sq;
+#define PQ_DIFF(pv, qv) (same ? ((double)(pv) - (qv)) * ip : (pv) * ip - (qv) * iq)
+#define SQRT_DIFF(u, v) (same ? ((u) - (v)) * rp : (u) * rp - (v) * rq)
   const double lr = log(sq) - log(sp), lsq = log(sq); /* (log Sq/Sp: exactly 0 for equal sums) */
   const ie_divergence_kind k = ra->div;
   double s = 0, bc = 0; /* (bc: Σ√(p̂q̂)) */
@@ -1147,22 +1155,37 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     double c = 0;
-    /* p̂ − q̂ as (p − q)·ip + q·(ip − iq), likewise √p̂ − √q̂: exactly 0 for
-     * equal entries of equal rows however a compiler contracts it into
-     * FMAs (pp·ip − qq·iq, contracted, leaves qq·iq's rounding) */
     if (k == IE_DIV_TV) {
 #pragma omp simd reduction(+ : c)
-      for (int i = 0; i < n; i++) c += fabs(((double)pp[i] - qq[i]) * ip + qq[i] * diq);
+      for (int i = 0; i < n; i++) c += fabs(PQ_DIFF(pp[i], qq[i]));
     } else if (k == IE_DIV_CHI2) {
 #pragma omp simd reduction(+ : c)
       for (int i = 0; i < n; i++) {
-        const double d = ((double)pp[i] - qq[i]) * ip + qq[i] * diq, q1 = qq[i] * iq;
+        const double d = PQ_DIFF(pp[i], qq[i]), q1 = qq[i] * iq;
         c += q1 > 0 ? d * d / q1 : pp[i] > 0 ? INFINITY : 0;
       }
     } else if (k == IE_DIV_CROSS_ENTROPY) { /* p̂·(log Sq − log q) ≥ 0 */
 #pragma omp simd reduction(+ : c)
       for (int i = 0; i < n; i++)
         c += pp[i] > 0 ? pp[i] * ip * (lsq - log_poly(qq[i])) : 0; /* (q = 0 < p: +inf) */
+    } else if (k == IE_DIV_JS) {
+      /* with m̂ = βp̂ + (1 − β)q̂ and u = (p̂ − q̂)/m̂: p̂/m̂ = 1 + (1 − β)u and
+       * q̂/m̂ = 1 − βu, so the terms are β·p̂·log1p((1 − β)u) and
+       * (1 − β)·q̂·log1p(−βu): no log of a ratio near 1 loses its digits,
+       * and their sum, about β(1 − β)·m̂·u²/2, is left in double */
+      const double be = ra->beta, be1 = 1 - ra->beta;
+#pragma omp simd reduction(+ : c)
+      for (int i = 0; i < n; i++) {
+        const double pv = pp[i], qv = qq[i], d = PQ_DIFF(pv, qv);
+        const double p1 = pv * ip, q1 = qv * iq, m = be * p1 + be1 * q1, u = d / m;
+        const double yp = be1 * u, yq = -be * u; /* p̂/m̂ − 1, q̂/m̂ − 1 */
+        /* (their log1p by the series near 0, else the log of the ratio
+         * itself: 1 + y, rounded, can fall below 0 where p̂ ≪ m̂) */
+        const double lp = yp >= -0.5 && yp <= 1 ? log1p_poly01(yp) : log_poly(p1 / m);
+        const double lq = yq >= -0.5 && yq <= 1 ? log1p_poly01(yq) : log_poly(q1 / m);
+        const double tp = p1 > 0 ? be * p1 * lp : 0, tq = q1 > 0 ? be1 * q1 * lq : 0;
+        c += m > 0 ? tp + tq : 0;
+      }
     } else if (is_kl_family(k)) {
       /* with L = log p̂/q̂ = log(p/q) + log(Sq/Sp), one log a pair in double:
        * KL's terms p̂·L − (p̂ − q̂) and reverse KL's (p̂ − q̂) − q̂·L, each ≥ 0
@@ -1171,21 +1194,21 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
       if (k == IE_DIV_KL) {
 #pragma omp simd reduction(+ : c)
         for (int i = 0; i < n; i++) {
-          const double pv = pp[i], qv = qq[i], d = (pv - qv) * ip + qv * diq;
+          const double pv = pp[i], qv = qq[i], d = PQ_DIFF(pv, qv);
           const double t = pv * ip * (log_poly(pv / qv) + lr) - d;
           c += qv == 0 ? (pv > 0 ? INFINITY : 0) : pv == 0 ? -d : t;
         }
       } else if (k == IE_DIV_REVERSE_KL) {
 #pragma omp simd reduction(+ : c)
         for (int i = 0; i < n; i++) {
-          const double pv = pp[i], qv = qq[i], d = (pv - qv) * ip + qv * diq;
+          const double pv = pp[i], qv = qq[i], d = PQ_DIFF(pv, qv);
           const double t = d - qv * iq * (log_poly(pv / qv) + lr);
           c += pv == 0 ? (qv > 0 ? INFINITY : 0) : qv == 0 ? d : t;
         }
       } else {
 #pragma omp simd reduction(+ : c)
         for (int i = 0; i < n; i++) {
-          const double pv = pp[i], qv = qq[i], d = (pv - qv) * ip + qv * diq;
+          const double pv = pp[i], qv = qq[i], d = PQ_DIFF(pv, qv);
           const double t = d * (log_poly(pv / qv) + lr);
           c += (pv == 0) != (qv == 0) ? INFINITY : pv == 0 ? 0 : t;
         }
@@ -1194,17 +1217,19 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
       double g = 0;
 #pragma omp simd reduction(+ : c, g)
       for (int i = 0; i < n; i++) {
-        const double u = sqrt((double)pp[i]), v = sqrt((double)qq[i]), d = (u - v) * rp + v * drq;
+        const double u = sqrt((double)pp[i]), v = sqrt((double)qq[i]), d = SQRT_DIFF(u, v);
         c += d * d, g += u * v;
       }
       bc += g * rp * rq;
     }
     s += c;
   }
+#undef PQ_DIFF
+#undef SQRT_DIFF
   const double half = 0.5 * s < 1 ? 0.5 * s : 1; /* (TV and H² are at most 1) */
   /* Bhattacharyya: −log1p(−H²) near identical rows, −log BC far apart (BC
    * itself where it is small: exactly 0, +inf, for disjoint rows) */
-  *val = k == IE_DIV_CHI2 || is_kl_family(k) ? s
+  *val = k == IE_DIV_CHI2 || k == IE_DIV_JS || is_kl_family(k) ? s
          : k != IE_DIV_BHATTACHARYYA        ? half
          : half < 0.5                ? -log1p(-half)
                                      : -log(bc);

@@ -95,7 +95,6 @@ IE_INLINE double log1p_poly01(double y) {
   return 2.0 * s * p;
 }
 
-
 /* Coefficients of a degree-6 polynomial for e^r, |r| ≤ ln2/2, fitted for
  * least maximum relative error (2e-8 with these float values); c0 = c1 = 1. */
 #define IE_EXPF_C2 0.49999991059303284f
