@@ -1033,7 +1033,7 @@ def lm_cases():
     pb = np.exp(b - b.max(axis=1, keepdims=True))
     pa[::3, :] *= 1.0 / pa[::3].max(axis=1, keepdims=True)
     pa[np.arange(0, 12, 2), np.argmax(pa[::2], axis=1)] = 0.0
-    pa *= (10.0 ** np.array([-9, -3, 0, 2, 4, -6] * 2))[:, None]
+    pa *= (10.0 ** np.array([-9, -3, 0, 2, 4, -3] * 2))[:, None]
     pb *= (10.0 ** np.array([0, 4, -9, 1, -2, 3] * 2))[:, None]
     sx, vx = store(pa, "f32")
     sy, vy = store(pb, "f32")
