@@ -1144,9 +1144,11 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
    * leaves q/Sq's rounding); else as p/Sp − q/Sq, within an ulp of each
    * (with (p − q)/Sp + q·(1/Sp − 1/Sq), rows whose sums were 1e9 apart lost
    * 7 digits); √p̂ − √q̂ likewise */
-  const int same = sp == sq;
-#define PQ_DIFF(pv, qv) (same ? ((double)(pv) - (qv)) * ip : (pv) * ip - (qv) * iq)
-#define SQRT_DIFF(u, v) (same ? ((u) - (v)) * rp : (u) * rp - (v) * rq)
+  const int same = sp == sq; /* (one formula for both, with no select in the loops) */
+  const double e3 = same ? ip : 0, e1 = same ? 0 : ip, e2 = same ? 0 : iq;
+  const double f3 = same ? rp : 0, f1 = same ? 0 : rp, f2 = same ? 0 : rq;
+#define PQ_DIFF(pv, qv) (((double)(pv) - (qv)) * e3 + ((pv) * e1 - (qv) * e2))
+#define SQRT_DIFF(u, v) (((u) - (v)) * f3 + ((u) * f1 - (v) * f2))
   const double lr = log(sq) - log(sp), lsq = log(sq); /* (log Sq/Sp: exactly 0 for equal sums) */
   const ie_divergence_kind k = ra->div;
   double s = 0, bc = 0; /* (bc: Σ√(p̂q̂)) */
