@@ -1033,7 +1033,10 @@ def lm_cases():
     pb = np.exp(b - b.max(axis=1, keepdims=True))
     pa[::3, :] *= 1.0 / pa[::3].max(axis=1, keepdims=True)
     pa[np.arange(0, 12, 2), np.argmax(pa[::2], axis=1)] = 0.0
-    pa *= (10.0 ** np.array([-9, -3, 0, 2, 4, -3] * 2))[:, None]
+    # (the GPU kernels once took log x in float, off by |log x|·6e-8: row 5,
+    # p at 1e-6 and q at 1e3, put α = ½ at 1.2 times the tolerance); and
+    # the entropies, and two kinds at T = 0.7, of the same rows
+    pa *= (10.0 ** np.array([-9, -3, 0, 2, 4, -6] * 2))[:, None]
     pb *= (10.0 ** np.array([0, 4, -9, 1, -2, 3] * 2))[:, None]
     sx, vx = store(pa, "f32")
     sy, vy = store(pb, "f32")
@@ -1048,6 +1051,17 @@ def lm_cases():
                      divergence_ref(kind, lp, lq, alpha, beta), kind=kind, alpha=alpha,
                      beta=beta, p_input="probs", q_input="probs", dtype_p="f32",
                      dtype_q="f32", x_file=xf, y_file=yf)
+    for kind, al in (("shannon", 0.0), ("renyi", 2.0), ("renyi", np.inf), ("tsallis", 0.5)):
+        add_case(f"{name}_ent_{kind}{ptag(kind, al if kind != 'shannon' else None)}",
+                 "entropy", sx, entropy_ref(lp, kind, al), kind=kind, alpha=al,
+                 p_input="probs", dtype_p="f32", x_file=xf)
+    T = 0.7
+    lpt, lqt = log_probs(vx, "probs", T), log_probs(vy, "probs", T)
+    for kind, al in (("kl", 0.0), ("alpha", 0.5)):
+        add_case(f"{name}_T0.7_{kind}", "divergence", sx,
+                 divergence_ref(kind, lpt, lqt, al, 0.5), kind=kind, alpha=al, T=T,
+                 p_input="probs", q_input="probs", dtype_p="f32", dtype_q="f32",
+                 x_file=xf, y_file=yf)
 
     # One wide row (and two): softmax splits a row over its threads where a
     # batch has fewer rows than threads; the max in the second half

@@ -16,12 +16,15 @@
  * shape depends only on (V, rows, device): results are the same bits run
  * after run, and no float atomics are used.
  *
- * Log-weights.  An element is read as a raw log-weight w (the logit, or log x
- * of a probability); the states keep the maxima m of the raw w, and every
- * term is formed as d = (w − m)·(1/T): the difference of two inputs first,
- * so that d keeps the digits of the differences between logits rather than
- * an ulp of their size (logits near 3000 at T = 0.7).  Only logsumexp adds
- * m/T back, in double.
+ * Log-weights.  An element is read as a weight w: the logit, or the value x
+ * of a probability (rows_to_w).  The states keep the maxima m of the raw w,
+ * and every term is formed from the log-gap d = rows_gap(w, m)·(1/T): w − m
+ * for logits, the difference of two inputs first, so that d keeps the digits
+ * of the differences between logits rather than an ulp of their size
+ * (logits near 3000 at T = 0.7); log(x/m) for probabilities, the log of a
+ * ratio, so that d does not carry an ulp of log x (rows of counts, or summing
+ * to 1e-9).  Only logsumexp adds m/T back, in double; the finish takes a
+ * probability's max as its log in double (rows_log_split).
  */
 #include "vendor.h"
 #include "rows_kinds.h"
@@ -106,9 +109,10 @@ FN void rows_store(GLOBAL ie_u8 *b, ie_u64 i, int dt, float v) {
   }
 }
 
-/* An element v as a raw log-weight w: the logit itself, or log v of a
- * probability (log 0 = −inf).  A bad element raises *err and reads as −inf
- * (no mass). */
+/* An element v as a weight w: a logit as it is, a probability as its value
+ * (0 reads as −inf: no mass).  A bad element raises *err and reads as −inf.
+ * The states compare weights of one kind only (the larger weight is the
+ * larger log-weight either way) and take their log-gaps by rows_gap. */
 FN float rows_to_w(float v, int kind, int *err) {
   if (kind == ROWS_LOGITS) {
     if (v != v || v == IE_INFINITY_F) {
@@ -125,7 +129,19 @@ FN float rows_to_w(float v, int kind, int *err) {
     *err = max(*err, ROWS_ERR_NEGATIVE);
     return -IE_INFINITY_F;
   }
-  return log(v);
+  return v > 0.0f ? v : -IE_INFINITY_F;
+}
+
+/* The log-gap of two finite weights of one kind, log-weight(a) − log-weight(b):
+ * a − b for logits; for probabilities log(a/b), the log of their ratio, whose
+ * error is a float's ulp of the gap.  The difference of their float logs
+ * would carry |log a|·6e-8, an error that grows with the row's scale (counts
+ * of 1e6, rows summing to 1e-9) rather than with the gap.  Where a/b leaves
+ * float's normal range (a gap beyond ±87) the logs are subtracted. */
+FN float rows_gap(float a, float b, int kind) {
+  if (kind == ROWS_LOGITS) return a - b;
+  const float r = a / b;
+  return r >= 1.17549435e-38f && r <= 3.40282347e38f ? log(r) : log(a) - log(b);
 }
 
 /* Label of row `row`: int32 or int64 (read as two int32 words, little-endian
@@ -203,13 +219,14 @@ FN float rows_t_rescale(float r, float t, float d, float s) {
   return r > 0.0f ? r * (t + d * s) : 0.0f;
 }
 
-/* One matrix: m = max w, S = Σ e^{d}, X = T (Shannon) or U (power),
- * V (power), y = the label's w (NLL). */
+/* One matrix: m = max w, S = Σ e^{d} (d = rows_gap(w, m)·(1/T)), X = T
+ * (Shannon) or U (power), V (power), y = the label's w (NLL). */
 typedef struct {
   float m, s, x, v, y;
 } rows_one;
 
-FN void rows_one_push(rows_one *t, float w, const int mode, float it, float alpha, float am1) {
+FN void rows_one_push(rows_one *t, float w, int kind, const int mode, float it, float alpha,
+                       float am1) {
   if (w == -IE_INFINITY_F) return;
   if (w > t->m) {
     if (t->m == -IE_INFINITY_F) {
@@ -217,7 +234,7 @@ FN void rows_one_push(rows_one *t, float w, const int mode, float it, float alph
       t->x = mode == ROWS_STATE_POWER ? 1.0f : 0.0f;
       t->v = 0.0f;
     } else {
-      const float d = (t->m - w) * it, r = exp(d);
+      const float d = rows_gap(t->m, w, kind) * it, r = exp(d);
       if (mode == ROWS_STATE_SHANNON) t->x = rows_t_rescale(r, t->x, d, t->s);
       if (mode == ROWS_STATE_POWER) {
         const float ra = exp(alpha * d); /* U' = U r^α + 1; V' = V r^α + S g(d) */
@@ -228,7 +245,7 @@ FN void rows_one_push(rows_one *t, float w, const int mode, float it, float alph
     }
     t->m = w;
   } else {
-    const float d = (w - t->m) * it, e = exp(d);
+    const float d = rows_gap(w, t->m, kind) * it, e = exp(d);
     t->s += e;
     if (mode == ROWS_STATE_SHANNON) t->x += e * d;
     if (mode == ROWS_STATE_POWER) {
@@ -239,8 +256,8 @@ FN void rows_one_push(rows_one *t, float w, const int mode, float it, float alph
 }
 
 /* a ⊕ b (a keeps its y). */
-FN void rows_one_merge(rows_one *a, const rows_one *b, const int mode, float it, float alpha,
-                       float am1) {
+FN void rows_one_merge(rows_one *a, const rows_one *b, int kind, const int mode, float it,
+                       float alpha, float am1) {
   if (b->m == -IE_INFINITY_F) return;
   if (a->m == -IE_INFINITY_F) {
     const float y = a->y;
@@ -248,7 +265,8 @@ FN void rows_one_merge(rows_one *a, const rows_one *b, const int mode, float it,
     a->y = y;
     return;
   }
-  const float m = fmax(a->m, b->m), da = (a->m - m) * it, db = (b->m - m) * it;
+  const float m = fmax(a->m, b->m), da = rows_gap(a->m, m, kind) * it;
+  const float db = rows_gap(b->m, m, kind) * it;
   const float ra = exp(da), rb = exp(db);
   if (mode == ROWS_STATE_SHANNON)
     a->x = rows_t_rescale(ra, a->x, da, a->s) + rows_t_rescale(rb, b->x, db, b->s);
@@ -262,21 +280,39 @@ FN void rows_one_merge(rows_one *a, const rows_one *b, const int mode, float it,
   a->m = m;
 }
 
+/* A state packed for the team tree: its fields, the two low parts that
+ * rows_part_logs fills (0 here), then err at [ROWS_ONE_N]. */
 FN void rows_one_pack(const rows_one *t, int err, float *v) {
-  v[0] = t->m, v[1] = t->s, v[2] = t->x, v[3] = t->v, v[4] = t->y, v[5] = AS_FLOAT((ie_u32)err);
+  v[0] = t->m, v[1] = t->s, v[2] = t->x, v[3] = t->v, v[4] = t->y, v[5] = 0.0f, v[6] = 0.0f;
+  v[ROWS_ONE_N] = AS_FLOAT((ie_u32)err);
 }
 FN void rows_one_unpack(const float *v, rows_one *t, int *err) {
-  t->m = v[0], t->s = v[1], t->x = v[2], t->v = v[3], t->y = v[4], *err = (int)AS_UINT(v[5]);
+  t->m = v[0], t->s = v[1], t->x = v[2], t->v = v[3], t->y = v[4];
+  *err = (int)AS_UINT(v[ROWS_ONE_N]);
 }
 
+/* What a team writes for the finish, which works in log-weights: a weight w
+ * as its log-weight in two floats, hi + lo (a logit: w and 0; a probability:
+ * log w taken in double, so that the finish has the log of the row's max to
+ * double's precision, whatever its size; −inf: −inf and 0). */
+FN void rows_log_split(float *hi, float *lo, int kind) {
+  const float w = *hi;
+  *lo = 0.0f;
+  if (kind == ROWS_LOGITS || w == -IE_INFINITY_F) return;
+  const double l = log((double)w);
+  *hi = (float)l;
+  *lo = (float)(l - (double)*hi);
+}
+FN double rows_log_join(float hi, float lo) { return (double)hi + (double)lo; }
+
 /* v ⊕= o for packed states (the team tree's step). */
-FN void rows_one_merge_packed(float *v, const float *o, const int mode, float it, float alpha,
-                              float am1) {
+FN void rows_one_merge_packed(float *v, const float *o, int kind, const int mode, float it,
+                              float alpha, float am1) {
   rows_one a, b;
   int ea, eb;
   rows_one_unpack(v, &a, &ea);
   rows_one_unpack(o, &b, &eb);
-  rows_one_merge(&a, &b, mode, it, alpha, am1);
+  rows_one_merge(&a, &b, kind, mode, it, alpha, am1);
   rows_one_pack(&a, max(ea, eb), v);
 }
 
@@ -312,19 +348,23 @@ FN void rows_p1_one(GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride, int xdt,
         for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
           float v[4];
           rows_load4(x, rb + i, v);
-          for (int q = 0; q < 4; q++) rows_one_push(&st, rows_to_w(v[q], xkind, &err), mode, it, alpha, am1);
+          for (int q = 0; q < 4; q++)
+            rows_one_push(&st, rows_to_w(v[q], xkind, &err), xkind, mode, it, alpha, am1);
         }
         from = tail + lane;
       }
       if (!skip)
         for (ie_u64 i = from; i < end; i += W)
-          rows_one_push(&st, rows_to_w(rows_load(x, rb + i, xdt), xkind, &err), mode, it, alpha,
-                        am1);
+          rows_one_push(&st, rows_to_w(rows_load(x, rb + i, xdt), xkind, &err), xkind, mode, it,
+                        alpha, am1);
     }
     float v[ROWS_ONE_N + 1], o[ROWS_ONE_N + 1];
     rows_one_pack(&st, err, v);
-    ROWS_TEAM_REDUCE(v, o, ROWS_ONE_N + 1, rows_one_merge_packed(v, o, mode, it, alpha, am1));
+    ROWS_TEAM_REDUCE(v, o, ROWS_ONE_N + 1,
+                     rows_one_merge_packed(v, o, xkind, mode, it, alpha, am1));
     if (lane == 0 && team < nteams) {
+      rows_log_split(&v[0], &v[5], xkind);
+      rows_log_split(&v[4], &v[6], xkind);
       for (int k = 0; k < ROWS_ONE_N; k++) part[team * ROWS_ONE_N + k] = v[k];
       perr[team] = (ie_i32)AS_UINT(v[ROWS_ONE_N]);
     }
@@ -346,8 +386,8 @@ KERNEL void rows_p1_shannon(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_SHAN
 KERNEL void rows_p1_power(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_POWER); }
 KERNEL void rows_p1_nll(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_NLL); }
 
-/* Two matrices: both sides' (max, Σ), and for cross-entropy
- * B = Σ e^{dp}(wq − mq)·(1/T); flag 1: p > 0 where q = 0 (cross-entropy +inf).
+/* Two matrices (weights of kinds pk and qk): both sides' (max, Σ), and for
+ * cross-entropy B = Σ e^{dp}·dq, dq = rows_gap(wq, mq)·(1/T); flag 1: p > 0 where q = 0 (cross-entropy +inf).
  * A shift (wq − mq)·(1/T) may leave float's range (logits of −3e38 and 3000
  * in one row: masked entries written as a huge finite value); B then takes
  * no product with a zero weight, which would be NaN: a term with e^{dp} = 0,
@@ -358,11 +398,11 @@ typedef struct {
   ie_u32 fl;
 } rows_pair;
 
-FN void rows_pair_push(rows_pair *t, float wp, float wq, float it) {
+FN void rows_pair_push(rows_pair *t, float wp, float wq, int pk, int qk, float it) {
   const int hp = wp > -IE_INFINITY_F, hq = wq > -IE_INFINITY_F;
   if (wp > t->mp) {
     if (t->mp != -IE_INFINITY_F) {
-      const float r = exp((t->mp - wp) * it);
+      const float r = exp(rows_gap(t->mp, wp, pk) * it);
       t->sp *= r;
       t->b = r > 0.0f ? t->b * r : 0.0f;
     }
@@ -370,13 +410,14 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, float it) {
   }
   if (wq > t->mq) {
     if (t->mq != -IE_INFINITY_F) {
-      const float d = (t->mq - wq) * it;
+      const float d = rows_gap(t->mq, wq, qk) * it;
       if (t->sp > 0.0f) t->b += d * t->sp; /* B' = B + (mq − mq')·Sp */
       t->sq *= exp(d);
     }
     t->mq = wq;
   }
-  const float dq = (wq - t->mq) * it, ep = hp ? exp((wp - t->mp) * it) : 0.0f;
+  const float dq = hq ? rows_gap(wq, t->mq, qk) * it : -IE_INFINITY_F;
+  const float ep = hp ? exp(rows_gap(wp, t->mp, pk) * it) : 0.0f;
   t->sp += ep;
   t->sq += hq ? exp(dq) : 0.0f;
   if (hp && hq) {
@@ -386,16 +427,18 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, float it) {
   }
 }
 
-FN void rows_pair_merge(rows_pair *x, const rows_pair *y, float it) {
+FN void rows_pair_merge(rows_pair *x, const rows_pair *y, int pk, int qk, float it) {
   const float mp = fmax(x->mp, y->mp), mq = fmax(x->mq, y->mq);
-  const float rxp = x->mp == -IE_INFINITY_F ? 0.0f : exp((x->mp - mp) * it);
-  const float ryp = y->mp == -IE_INFINITY_F ? 0.0f : exp((y->mp - mp) * it);
-  const float rxq = x->mq == -IE_INFINITY_F ? 0.0f : exp((x->mq - mq) * it);
-  const float ryq = y->mq == -IE_INFINITY_F ? 0.0f : exp((y->mq - mq) * it);
+  const float dxq = x->mq == -IE_INFINITY_F ? 0.0f : rows_gap(x->mq, mq, qk) * it;
+  const float dyq = y->mq == -IE_INFINITY_F ? 0.0f : rows_gap(y->mq, mq, qk) * it;
+  const float rxp = x->mp == -IE_INFINITY_F ? 0.0f : exp(rows_gap(x->mp, mp, pk) * it);
+  const float ryp = y->mp == -IE_INFINITY_F ? 0.0f : exp(rows_gap(y->mp, mp, pk) * it);
+  const float rxq = x->mq == -IE_INFINITY_F ? 0.0f : exp(dxq);
+  const float ryq = y->mq == -IE_INFINITY_F ? 0.0f : exp(dyq);
   /* B of each side moved to the new mq (with its own Sp), then rescaled */
   const int mx = x->mq != -IE_INFINITY_F && x->sp > 0.0f, my = y->mq != -IE_INFINITY_F && y->sp > 0.0f;
-  const float bx = mx ? x->b + (x->mq - mq) * it * x->sp : x->b;
-  const float by = my ? y->b + (y->mq - mq) * it * y->sp : y->b;
+  const float bx = mx ? x->b + dxq * x->sp : x->b;
+  const float by = my ? y->b + dyq * y->sp : y->b;
   x->sp = x->sp * rxp + y->sp * ryp;
   x->b = (rxp > 0.0f ? bx * rxp : 0.0f) + (ryp > 0.0f ? by * ryp : 0.0f);
   x->sq = x->sq * rxq + y->sq * ryq;
@@ -404,21 +447,23 @@ FN void rows_pair_merge(rows_pair *x, const rows_pair *y, float it) {
   x->fl |= y->fl;
 }
 
+/* Packed as rows_one_pack: the fields, the low parts of log mp and log mq,
+ * err. */
 FN void rows_pair_pack(const rows_pair *t, int err, float *v) {
   v[0] = t->mp, v[1] = t->sp, v[2] = t->b, v[3] = t->mq, v[4] = t->sq, v[5] = AS_FLOAT(t->fl);
-  v[6] = AS_FLOAT((ie_u32)err);
+  v[6] = 0.0f, v[7] = 0.0f, v[ROWS_PAIR_N] = AS_FLOAT((ie_u32)err);
 }
 FN void rows_pair_unpack(const float *v, rows_pair *t, int *err) {
   t->mp = v[0], t->sp = v[1], t->b = v[2], t->mq = v[3], t->sq = v[4], t->fl = AS_UINT(v[5]);
-  *err = (int)AS_UINT(v[6]);
+  *err = (int)AS_UINT(v[ROWS_PAIR_N]);
 }
 
-FN void rows_pair_merge_packed(float *v, const float *o, float it) {
+FN void rows_pair_merge_packed(float *v, const float *o, int pk, int qk, float it) {
   rows_pair a, b;
   int ea, eb;
   rows_pair_unpack(v, &a, &ea);
   rows_pair_unpack(o, &b, &eb);
-  rows_pair_merge(&a, &b, it);
+  rows_pair_merge(&a, &b, pk, qk, it);
   rows_pair_pack(&a, max(ea, eb), v);
 }
 
@@ -438,12 +483,14 @@ KERNEL void rows_p1_pair(ROWS_TWO_ARGS, GLOBAL float *part, GLOBAL ie_i32 *perr)
       const ie_u64 beg = c * clen, end = min(V, beg + clen);
       const ie_u64 rx = xoff + row * xstride, ry = yoff + row * ystride;
       ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err,
-                     rows_pair_push(&st, wp, wq, it));
+                     rows_pair_push(&st, wp, wq, xkind, ykind, it));
     }
     float v[ROWS_PAIR_N + 1], o[ROWS_PAIR_N + 1];
     rows_pair_pack(&st, err, v);
-    ROWS_TEAM_REDUCE(v, o, ROWS_PAIR_N + 1, rows_pair_merge_packed(v, o, it));
+    ROWS_TEAM_REDUCE(v, o, ROWS_PAIR_N + 1, rows_pair_merge_packed(v, o, xkind, ykind, it));
     if (lane == 0 && team < nteams) {
+      rows_log_split(&v[0], &v[6], xkind);
+      rows_log_split(&v[3], &v[7], ykind);
       for (int k = 0; k < ROWS_PAIR_N; k++) part[team * ROWS_PAIR_N + k] = v[k];
       perr[team] = (ie_i32)AS_UINT(v[ROWS_PAIR_N]);
     }
@@ -463,16 +510,17 @@ FN double rows_gpow_d(double d, double ed, double alpha) {
   return fabs(x) < 0.5 ? ed * expm1(x) : exp(alpha * d) - ed;
 }
 
-/* a ⊕ (chunk state bm, bs, bx, bv) for mode (ROWS_STATE_*), in double. */
-FN void rows_acc_merge(rows_acc *a, float bm, float bs, float bx, float bv, int mode, double it,
+/* a ⊕ (chunk state bm, bs, bx, bv) for mode (ROWS_STATE_*), in double; bm
+ * the chunk's max log-weight (rows_log_join). */
+FN void rows_acc_merge(rows_acc *a, double bm, float bs, float bx, float bv, int mode, double it,
                        double alpha) {
-  if (bm == -IE_INFINITY_F) return;
+  if (bm == -IE_INFINITY) return;
   if (a->m == -IE_INFINITY) {
     a->m = bm, a->s = bs, a->x = bx, a->v = bv;
     return;
   }
-  const double m = a->m > (double)bm ? a->m : (double)bm;
-  const double da = (a->m - m) * it, db = ((double)bm - m) * it, ra = exp(da), rb = exp(db);
+  const double m = a->m > bm ? a->m : bm;
+  const double da = (a->m - m) * it, db = (bm - m) * it, ra = exp(da), rb = exp(db);
   if (mode == ROWS_STATE_SHANNON) a->x = ra * (a->x + da * a->s) + rb * (bx + db * bs);
   if (mode == ROWS_STATE_POWER) {
     const double qa = exp(alpha * da), qb = exp(alpha * db);
@@ -501,20 +549,20 @@ KERNEL void rows_finish(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_
     GLOBAL const float *s = part + t * ks;
     e = max(e, (int)perr[t]);
     if (mode != ROWS_STATE_PAIR) {
-      rows_acc_merge(&p, s[0], s[1], s[2], s[3], mode, it, alpha);
+      rows_acc_merge(&p, rows_log_join(s[0], s[5]), s[1], s[2], s[3], mode, it, alpha);
       continue;
     }
     /* B moves with mq (B' = B + (mq − mq')·Sp) and scales with mp */
-    const double mp = p.m > (double)s[0] ? p.m : (double)s[0];
-    const double mq = q.m > (double)s[3] ? q.m : (double)s[3];
+    const double cp = rows_log_join(s[0], s[6]), cq = rows_log_join(s[3], s[7]);
+    const double mp = p.m > cp ? p.m : cp, mq = q.m > cq ? q.m : cq;
     const double ba = q.m == -IE_INFINITY ? b : b + (q.m - mq) * it * p.s;
-    const double bb = s[3] == -IE_INFINITY_F ? s[2] : s[2] + ((double)s[3] - mq) * it * s[1];
+    const double bb = cq == -IE_INFINITY ? s[2] : s[2] + (cq - mq) * it * s[1];
     const double ra = p.m == -IE_INFINITY ? 0.0 : exp((p.m - mp) * it);
-    const double rb = s[0] == -IE_INFINITY_F ? 0.0 : exp(((double)s[0] - mp) * it);
+    const double rb = cp == -IE_INFINITY ? 0.0 : exp((cp - mp) * it);
     b = ba * ra + bb * rb;
     fl |= AS_UINT(s[5]);
-    rows_acc_merge(&p, s[0], s[1], 0.0f, 0.0f, ROWS_STATE_LSE, it, alpha);
-    rows_acc_merge(&q, s[3], s[4], 0.0f, 0.0f, ROWS_STATE_LSE, it, alpha);
+    rows_acc_merge(&p, cp, s[1], 0.0f, 0.0f, ROWS_STATE_LSE, it, alpha);
+    rows_acc_merge(&q, cq, s[4], 0.0f, 0.0f, ROWS_STATE_LSE, it, alpha);
   }
   double v = IE_NAN;
   if (e == ROWS_ERR_IGNORED) {
@@ -528,8 +576,9 @@ KERNEL void rows_finish(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_
       switch (value) {
       case ROWS_LOGSUMEXP: v = p.m * it + ls; break;
       case ROWS_NLL: {
-        const float y = part[row * nchunks * ks + 4]; /* chunk 0's label w */
-        v = y == -IE_INFINITY_F ? IE_INFINITY : (p.m - (double)y) * it + ls;
+        GLOBAL const float *c0 = part + row * nchunks * ks; /* chunk 0: the label's w */
+        const double y = rows_log_join(c0[4], c0[6]);
+        v = y == -IE_INFINITY ? IE_INFINITY : (p.m - y) * it + ls;
         break;
       }
       case ROWS_SHANNON: v = ls - p.x / p.s; break;
@@ -559,8 +608,9 @@ KERNEL void rows_stats(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_u
     const ie_u64 t = row * nchunks + c;
     GLOBAL const float *s = part + t * ks;
     e = max(e, (int)perr[t]);
-    rows_acc_merge(&p, s[0], s[1], 0.0f, 0.0f, ROWS_STATE_LSE, it, 0.0);
-    if (pair) rows_acc_merge(&q, s[3], s[4], 0.0f, 0.0f, ROWS_STATE_LSE, it, 0.0);
+    rows_acc_merge(&p, rows_log_join(s[0], s[pair ? 6 : 5]), s[1], 0.0f, 0.0f, ROWS_STATE_LSE,
+                   it, 0.0);
+    if (pair) rows_acc_merge(&q, rows_log_join(s[3], s[7]), s[4], 0.0f, 0.0f, ROWS_STATE_LSE, it, 0.0);
   }
   if (!e && (p.m == -IE_INFINITY || (pair && q.m == -IE_INFINITY))) e = ROWS_ERR_EMPTY;
   GLOBAL double *r = rs + row * ROWS_STATS_N;
@@ -619,11 +669,19 @@ FN void rows_lse_merge(double *m, double *s, double bm, double bs) {
 }
 
 /* The row's statistics as the terms use them: floats, and the doubles that
- * the power family's far terms need. */
+ * the power family's far terms need.  A side of probabilities is taken in
+ * the frame of its max value vm: its log-weights are rows_gap(v, vm), and
+ * its max log-weight is 0 (rows_p2). */
 typedef struct {
-  float it, mp, Lp, mq, Lq, DR, DL;
+  float it, mp, Lp, mq, Lq, DR, DL, vmp, vmq;
   double itd, Lpd, Lqd, Cd, alpha, oma;
 } rows_row;
+
+/* Weight w (rows_to_w) as pass 2's log-weight: a logit as it is, a
+ * probability relative to its row's max value vm. */
+FN float rows_frame(float w, int kind, float vm) {
+  return kind == ROWS_LOGITS || w == -IE_INFINITY_F ? w : rows_gap(w, vm, kind);
+}
 
 /* Add the terms of one element (log-weights wp, wq) to the sums s[0..5]
  * (docs/KERNELS.md, "Pass 2"): dp = (wp − mp)/T, lp = dp − Lp (likewise q),
@@ -788,7 +846,8 @@ FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBA
   int err = 0; /* the row is known good */
   ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err,
                  if (terms == ROWS_TERMS_RENYI_INF) rows_renyi_inf_push(s, vp, wp, xkind, vq, wq, ykind);
-                 else rows_terms_push(s, wp, wq, r, terms, alpha, oma, beta, lbeta, lbeta1));
+                 else rows_terms_push(s, rows_frame(wp, xkind, r->vmp), rows_frame(wq, ykind, r->vmq),
+                                      r, terms, alpha, oma, beta, lbeta, lbeta1));
 }
 
 KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 *rerr, int terms,
@@ -806,11 +865,18 @@ KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 
         const ie_u64 beg = c * clen, end = min(V, beg + clen);
         const ie_u64 rx = xoff + row * xstride, ry = yoff + row * ystride;
         GLOBAL const double *rr = rs + row * ROWS_STATS_N;
+        /* A side of probabilities: its max value (rr holds its log, to
+         * double's precision, so exp gives back the float exactly) and the
+         * shift of its frame, whose max log-weight is 0. */
+        const double sp = xkind == ROWS_LOGITS ? 0.0 : rr[0];
+        const double sq = ykind == ROWS_LOGITS ? 0.0 : rr[2];
         rows_row r;
-        r.it = it, r.mp = (float)rr[0], r.Lp = (float)rr[1], r.mq = (float)rr[2];
+        r.vmp = xkind == ROWS_LOGITS ? 0.0f : (float)exp(rr[0]);
+        r.vmq = ykind == ROWS_LOGITS ? 0.0f : (float)exp(rr[2]);
+        r.it = it, r.mp = (float)(rr[0] - sp), r.Lp = (float)rr[1], r.mq = (float)(rr[2] - sq);
         r.Lq = (float)rr[3];
-        r.DR = (float)(rr[2] - rr[0]), r.DL = (float)(rr[3] - rr[1]);
-        r.itd = itd, r.Lpd = rr[1], r.Lqd = rr[3], r.Cd = rr[4];
+        r.DR = (float)((rr[2] - sq) - (rr[0] - sp)), r.DL = (float)(rr[3] - rr[1]);
+        r.itd = itd, r.Lpd = rr[1], r.Lqd = rr[3], r.Cd = rr[4] - (sq - sp) * itd;
         r.alpha = alphad, r.oma = 1.0 - alphad;
         /* one call a kind, each with its constant, so that the compilers
          * specialise the loop; the switch is uniform */

@@ -70,8 +70,8 @@
 #define ROWS_TERMS_CAUCHY_SCHWARZ 9
 
 /* Floats a partial state holds (one per (row, chunk) team). */
-#define ROWS_ONE_N 5  /* m, S, X (T or U), V, y */
-#define ROWS_PAIR_N 6 /* mp, Sp, B, mq, Sq, flags */
+#define ROWS_ONE_N 7  /* m, S, X (T or U), V, y; the low parts of log m, log y */
+#define ROWS_PAIR_N 8 /* mp, Sp, B, mq, Sq, flags; the low parts of log mp, log mq */
 #define ROWS_SUMS_N 6 /* pass-2 sums s0 .. s5 */
 #define ROWS_STATS_N 5 /* doubles a row hands to pass 2: mp, Lp, mq, Lq, C */
 
