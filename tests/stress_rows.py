@@ -2,7 +2,8 @@
 """Randomized stress test of the row-wise commands on language-model-like
 logits, against float64 NumPy/SciPy references (tests/gen_vectors.py).
 
-    stress_rows.py INFOEST [--backends cpu,opencl] [--seeds N] [--rows B] [--cols V] [--extreme]
+    stress_rows.py INFOEST [--backends cpu,opencl] [--seeds N] [--rows B] [--cols V]
+                   [--extreme | --probs]
 
 Each seed draws a batch the way a language model's logits look (docs/SPEC.md §1): a
 Zipf-like bias −1.2·log(rank) over a shuffled vocabulary, Gaussian noise of
@@ -21,6 +22,13 @@ has no device here, is skipped with a message.
 (x250, x1e4 and x2.5e28, f32, T = 1 and 0.7; docs/SPEC.md §1: the tolerance
 holds on every input): orders above 1 then meet q far below p, the power
 sums underflow a float, and the values reach 1e28.
+
+--probs gives the divergences and entropies the same rows as probabilities
+(`--input probs`): softmax in float64, each row then multiplied by its own
+10^u, u uniform in [−12, 6] (rows of counts, rows summing to 1e-12; f16,
+whose range is narrower: [−2, 4]), some
+entries of p or q zeroed, and in some rows p's largest; f32, f16 or bf16
+at T = 1 (the CPU's direct path), 0.7 and 2.
 """
 import argparse
 import os
@@ -75,6 +83,35 @@ def div_ref(kind, par, lp, lq, raw=None):
     return gv.divergence_ref(kind, lp, lq, par if par is not None else 0.0, beta)
 
 
+def as_probs(rng, a, b, dt):
+    """Logit rows a, b as unnormalised probability rows of dtype dt (see --probs).
+    Row i's p and q keep one scale where i % 8 == 0, so that identical
+    student rows stay identical."""
+    B, V = a.shape
+    pa = np.exp(a - a.max(axis=1, keepdims=True))
+    pb = np.exp(b - b.max(axis=1, keepdims=True))
+    lo, hi = (-2, 4) if dt == "f16" else (-12, 6)
+    sa = 10.0 ** rng.uniform(lo, hi, size=(B, 1))
+    sb = np.where(np.arange(B)[:, None] % 8 == 0, sa, 10.0 ** rng.uniform(lo, hi, size=(B, 1)))
+    pa, pb = pa * sa, pb * sb
+    whole_a, whole_b = pa.copy(), pb.copy()
+    for i in range(B):
+        if i % 8 == 0:
+            continue
+        if i % 5 == 1:  # q = 0 < p somewhere: KL, χ² and others +inf
+            pb[i, rng.choice(V, V // 100, replace=False)] = 0.0
+        elif i % 5 == 2:  # p = 0 < q somewhere
+            pa[i, rng.choice(V, V // 100, replace=False)] = 0.0
+        elif i % 5 == 3:  # p's mass elsewhere than q's
+            pa[i, np.argmax(pa[i])] = 0.0
+        # no empty rows: the rest of a confident f16 row is below f16's range
+        if not (gv.store(pa[i:i + 1], dt)[1] > 0).any():
+            pa[i] = whole_a[i]
+        if not (gv.store(pb[i:i + 1], dt)[1] > 0).any():
+            pb[i] = whole_b[i]
+    return pa, pb
+
+
 def run(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     return r.returncode, r.stderr.strip()
@@ -102,8 +139,9 @@ def main():
     ap.add_argument("--rows", type=int, default=48)
     ap.add_argument("--cols", type=int, default=6000)
     ap.add_argument("--extreme", action="store_true")
+    ap.add_argument("--probs", action="store_true")
     args = ap.parse_args()
-    if args.extreme:  # the references meet overflowing and infinite terms there
+    if args.extreme or args.probs:  # the references meet overflowing and infinite terms there
         np.seterr(over="ignore", divide="ignore", invalid="ignore")
 
     backends = []
@@ -140,6 +178,9 @@ def main():
                 scale = EXTREME_SCALES[s % len(EXTREME_SCALES)]
                 dt, T = "f32", temps[(s // len(EXTREME_SCALES)) % 2]
                 a, b = a * scale, b * scale
+            inp = "probs" if args.probs else "logits"
+            if args.probs:
+                a, b = as_probs(rng, a, b, dt)
             sa, va = gv.store(a, dt)
             sb, vb = gv.store(b, dt)
             same = {i for i in range(args.rows) if np.array_equal(sa[i], sb[i])}
@@ -149,7 +190,7 @@ def main():
             else:
                 np.save(fp, sa)
                 np.save(fq, sb)
-            lp, lq = gv.log_probs(va, "logits", T), gv.log_probs(vb, "logits", T)
+            lp, lq = gv.log_probs(va, inp, T), gv.log_probs(vb, inp, T)
             labels = rng.integers(0, args.cols, size=args.rows)
             labels[::3] = np.argmax(va[::3], axis=1)  # confident and right
             fl = os.path.join(tmp, "labels.npy")
@@ -157,20 +198,22 @@ def main():
             out = os.path.join(tmp, "out.npy")
             jobs = []
             for kind, par in KINDS:
-                cmd = ["divergence", "--kind", kind, "--p", fp, "--q", fq]
+                cmd = ["divergence", "--kind", kind, "--p", fp, "--q", fq, "--input", inp]
                 if par is not None:
                     cmd += ["--alpha", "inf" if np.isinf(par) else repr(par)]
                 zero = same if kind in gv.EXACT0 else set()
+                raw = None if args.probs else (va, vb, T)
                 jobs.append((f"{kind}{'' if par is None else f'({par})'}", cmd,
-                             div_ref(kind, par, lp, lq, (va, vb, T)), True, zero))
+                             div_ref(kind, par, lp, lq, raw), True, zero))
             for kind, par in ENTROPIES:
-                cmd = ["entropy", "--logits", fp, "--kind", kind]
+                cmd = ["entropy", f"--{inp}", fp, "--kind", kind]
                 if par is not None:
                     cmd += ["--alpha", repr(par)]
                 jobs.append((f"entropy {kind}{'' if par is None else f'({par})'}", cmd,
                              gv.entropy_ref(lp, kind, par or 0.0), True, set()))
-            jobs.append(("nll", ["nll", "--logits", fp, "--labels", fl],
-                         -lp[np.arange(args.rows), labels], True, set()))
+            if not args.probs:  # NLL takes logits
+                jobs.append(("nll", ["nll", "--logits", fp, "--labels", fl],
+                             -lp[np.arange(args.rows), labels], True, set()))
             for be in backends:
                 bad = []
                 for tag, cmd, exp, nonneg, zero in jobs:
@@ -182,7 +225,7 @@ def main():
                         continue
                     got = np.load(out).astype(np.float64).ravel()
                     bad += check(tag, got, exp, nonneg, zero)
-                xs = f", x{scale:g}" if args.extreme else ""
+                xs = f", x{scale:g}" if args.extreme else ", probs" if args.probs else ""
                 head = f"seed {s} ({dt}{xs}, T={T}, {args.rows}x{args.cols}) on {be}"
                 if bad:
                     failures += 1
