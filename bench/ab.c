@@ -10,11 +10,12 @@
  * -DIE_WITH_CUDA=OFF -DIE_WITH_OPENCL=OFF builds in about a minute).  KIND:
  * a divergence (ie_divergence_parse), or entropy-shannon, entropy-renyi,
  * entropy-tsallis (of p); ORDER its alpha; or log-softmax, softmax (of p,
- * into rows of OUT: f32, the default, f16 or bf16).  Inputs as
+ * into rows of OUT: f32, the default, f16, bf16 or f64).  Inputs as
  * infoest-bench's (rows of 128256 float32 logits, p ~ N(0, 2²), q = p +
  * N(0, 0.5²)); ROWS default 256, REPEATS 20, COLS 128256 (fewer: rows
  * that stay in cache, to tell a loop's compute from its memory traffic),
- * DTYPE f32 (f16, bf16: the same values rounded, bf16 truncated).
+ * DTYPE f32 (f16, bf16: the same values rounded, bf16 truncated; f64: the
+ * same values widened).
  * Prints, per kind, each build's minimum and median in ms, B's median over
  * A's, and the value of row 1 (row 0 where ROWS is 1; of (log-)softmax, its
  * second entry) by each (the two should agree to rounding).
@@ -92,8 +93,9 @@ static int open_build(const char *path, build *b) {
 }
 
 /* Entry i of the (log-)softmax output, of OUT's dtype. */
-static double out_entry(const float *rows_out, size_t i, int half, int bf16) {
+static double out_entry(const float *rows_out, size_t i, int half, int bf16, int f64) {
   const uint16_t *h = (const uint16_t *)rows_out;
+  if (f64) return ((const double *)rows_out)[i];
   if (half) {
     _Float16 v;
     memcpy(&v, h + i, 2);
@@ -110,7 +112,7 @@ static double out_entry(const float *rows_out, size_t i, int half, int bf16) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS [DTYPE]]]]\n");
+    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS [DTYPE [OUT]]]]]\n");
     return 2;
   }
   const int64_t rows = argc > 4 ? atoll(argv[4]) : 256;
@@ -118,19 +120,21 @@ int main(int argc, char **argv) {
   const int repeats = argc > 5 ? atoi(argv[5]) : 20;
   const char *dtype = argc > 7 ? argv[7] : "f32", *odtype = argc > 8 ? argv[8] : "f32";
   const int half = strcmp(dtype, "f16") == 0, bf16 = strcmp(dtype, "bf16") == 0;
+  const int f64 = strcmp(dtype, "f64") == 0, of64 = strcmp(odtype, "f64") == 0;
   const int ohalf = strcmp(odtype, "f16") == 0, obf16 = strcmp(odtype, "bf16") == 0;
-  if (rows < 1 || repeats < 1 || cols < 2 || !(half || bf16 || strcmp(dtype, "f32") == 0) ||
-      !(ohalf || obf16 || strcmp(odtype, "f32") == 0)) {
+  if (rows < 1 || repeats < 1 || cols < 2 || !(half || bf16 || f64 || strcmp(dtype, "f32") == 0) ||
+      !(ohalf || obf16 || of64 || strcmp(odtype, "f32") == 0)) {
     fprintf(stderr, "infoest-ab: ROWS and REPEATS must be at least 1, COLS at least 2, "
-                    "DTYPE and OUT f32, bf16 or f16\n");
+                    "DTYPE and OUT f32, bf16, f16 or f64\n");
     return 2;
   }
   build b[2];
   if (open_build(argv[1], &b[0]) || open_build(argv[2], &b[1])) return 1;
   const size_t n = (size_t)(rows * cols);
-  float *p = malloc(sizeof *p * n), *q = malloc(sizeof *q * n);
+  /* (room for f64 inputs and outputs) */
+  float *p = malloc(sizeof(double) * n), *q = malloc(sizeof(double) * n);
   double *out = malloc(sizeof *out * (size_t)rows);
-  float *rows_out = malloc(sizeof *rows_out * n); /* (log-)softmax's */
+  float *rows_out = malloc(sizeof(double) * n); /* (log-)softmax's */
   double *t[2] = {malloc(sizeof(double) * (size_t)repeats), malloc(sizeof(double) * (size_t)repeats)};
   if (!p || !q || !out || !rows_out || !t[0] || !t[1]) {
     fprintf(stderr, "infoest-ab: out of memory\n");
@@ -156,8 +160,13 @@ int main(int argc, char **argv) {
     tp.dtype.code = tq.dtype.code = half ? kDLFloat : kDLBfloat;
     tp.dtype.bits = tq.dtype.bits = 16;
   }
+  if (f64) { /* widened in place, from the last (each double lies past the floats before it) */
+    for (size_t i = n; i-- > 0;) ((double *)p)[i] = p[i], ((double *)q)[i] = q[i];
+    tp.dtype.bits = tq.dtype.bits = 64;
+  }
   DLTensor tso = tp; /* (log-)softmax's output rows (OUT) */
-  tso.data = rows_out, tso.dtype.code = obf16 ? kDLBfloat : kDLFloat, tso.dtype.bits = ohalf || obf16 ? 16 : 32;
+  tso.data = rows_out, tso.dtype.code = obf16 ? kDLBfloat : kDLFloat;
+  tso.dtype.bits = ohalf || obf16 ? 16 : of64 ? 64 : 32;
   to.data = out, to.ndim = 1, to.dtype.bits = 64;
   const int64_t shown = rows > 1; /* the row whose value is printed */
   for (char *name = strtok(argv[3], ","); name; name = strtok(NULL, ",")) {
@@ -194,7 +203,7 @@ int main(int argc, char **argv) {
           return 1;
         }
         t[k][r] = seconds() - t0;
-        value[k] = logsm || sm ? out_entry(rows_out, (size_t)(shown * cols + 1), ohalf, obf16) : out[shown];
+        value[k] = logsm || sm ? out_entry(rows_out, (size_t)(shown * cols + 1), ohalf, obf16, of64) : out[shown];
       }
     for (int k = 0; k < 2; k++) qsort(t[k], (size_t)repeats, sizeof(double), by_value);
     if (order) *order = ':';
