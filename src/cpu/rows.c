@@ -155,6 +155,7 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #define VEXP exp_poly
 #define VEXPM1 expm1_small
 #define VLOG1P01 log1p_poly01
+#define PHI_G kl_phi_g_d
 #define SLOG log
 #define SLOG1P log1p
 #define FABS fabs
@@ -165,6 +166,7 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #undef VEXP
 #undef VEXPM1
 #undef VLOG1P01
+#undef PHI_G
 #undef SLOG
 #undef SLOG1P
 #undef FABS
@@ -406,6 +408,7 @@ static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #define VEXP expf_fast /* arguments z − max ≤ 0 in the kinds routed here */
 #define VEXPM1 expm1f_small
 #define VLOG1P01 log1pf_via_d
+#define PHI_G(x) KL_PHI_G(float, x)
 #define SLOG logf
 #define SLOG1P log1pf
 #define FABS fabsf

@@ -4,7 +4,8 @@
  * cross-chunk sums are double; the sums within one L1-sized chunk are in R.
  *
  * Expects: R (float or double), F(name) (adds a suffix), VEXP / VEXPM1 /
- * VLOG1P01 (vectorisable exp, expm1 on (−½, ½), log1p on [0, 1]), SLOG /
+ * VLOG1P01 (vectorisable exp, expm1 on (−½, ½), log1p on [0, 1]), PHI_G
+ * (φ(x)/x² on (−½, ½), vmath.h), SLOG /
  * SLOG1P (scalar libm in R); ROW_SHIFT (1: logits are shifted by row_shift
  * before the temperature; 0: not);
  * optionally FAST_PASS1(x, r, inv_t, st), a one-read logsumexp state that
@@ -337,8 +338,8 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
       const R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq;
       const R p = VEXP(lp), q = VEXP(lq), L = (zp[i] - zq[i]) - cpq, small = FABS(L) < (R)0.5;
       const R L2 = L * L;
-      const R tf = small ? p * L2 * KL_PHI_G(R, L) : q - p + p * L;
-      const R tr = small ? q * L2 * KL_PHI_G(R, -L) : p - q - q * L;
+      const R tf = small ? p * L2 * PHI_G(L) : q - p + p * L;
+      const R tr = small ? q * L2 * PHI_G(-L) : p - q - q * L;
       const int hp = lp > ninf, hq = lq > ninf;
       c1 += fw ? (hp && hq ? tf : hq ? q : 0) : 0;
       c2 += rv ? (hp && hq ? tr : hp ? p : 0) : 0;

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Float64 logits (NumPy's default dtype) through the Python package against
+PyTorch's composition in float64, on the CPU, on the same rows.
+
+The rows are language-model-like logits (docs/SPEC.md §1): a Zipf-like bias
+−1.2·log(rank), Gaussian noise of 2.5 and 30% of rows with a top logit 25
+above the rest; q is p plus noise of 0.5, shifted by 0.5.  Float64 input
+runs infoest's double kernels.
+
+Each round times one call of ours, then one of PyTorch's, for every op;
+medians over the rounds.  The PyTorch compositions are what a user would
+write (a = log_softmax(x), b = log_softmax(y)):
+  log_softmax, softmax   torch.log_softmax / torch.softmax
+  kl        Σ e^a·(a − b)
+  js        ½ Σ xlogy(p, p) − xlogy(p, m) + ½ Σ xlogy(q, q) − xlogy(q, m), m = (p + q)/2
+  tv        ½ Σ |e^a − e^b|
+  entropy   −Σ e^a·a
+Every row (every entry of the matrices) of ours is checked against float64
+NumPy/SciPy; the worst error is printed as a share of 1e-12 relative or
+1e-14 absolute (float64 input keeps float64's digits), and of SPEC §1's
+tolerance.
+
+  PYTHONPATH=build/python bench/.venv/bin/python bench/f64_peers.py \\
+      [--rows 256] [--cols 128256] [--rounds 7] [--threads 2]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+import scipy.special
+import torch
+
+import infoest
+
+
+def logits(rng, b, v):
+    rank = np.argsort(rng.random((b, v)), axis=1) + 1.0
+    a = -1.2 * np.log(rank) + rng.normal(0.0, 2.5, size=(b, v))
+    confident = rng.random(b) < 0.3
+    top = rng.integers(0, v, size=b)
+    a[confident, top[confident]] = a[confident].max(axis=1) + 25.0
+    return a, a + 0.5 * rng.normal(size=(b, v)) + 0.5
+
+
+def torch_op(op, x, y):
+    if op == "log_softmax":
+        return torch.log_softmax(x, 1)
+    if op == "softmax":
+        return torch.softmax(x, 1)
+    a = torch.log_softmax(x, 1)
+    if op == "entropy":
+        return -(a.exp() * a).sum(1)
+    b = torch.log_softmax(y, 1)
+    p, q = a.exp(), b.exp()
+    if op == "kl":
+        return (p * (a - b)).sum(1)
+    if op == "js":
+        m = 0.5 * (p + q)
+        return 0.5 * (torch.xlogy(p, p) - torch.xlogy(p, m)).sum(1) + \
+            0.5 * (torch.xlogy(q, q) - torch.xlogy(q, m)).sum(1)
+    if op == "tv":
+        return 0.5 * (p - q).abs().sum(1)
+    raise ValueError(op)
+
+
+def ours_op(op, x, y, ctx):
+    if op == "log_softmax":
+        return infoest.log_softmax(x, context=ctx)
+    if op == "softmax":
+        return infoest.softmax(x, context=ctx)
+    if op == "entropy":
+        return infoest.entropy(x, reduction="none", context=ctx)
+    return infoest.divergence(x, y, op, reduction="none", context=ctx)
+
+
+def reference(op, x, y):
+    a = scipy.special.log_softmax(x, axis=1)
+    if op == "log_softmax":
+        return a
+    p = np.exp(a)
+    if op == "softmax":
+        return p
+    if op == "entropy":
+        return -(p * a).sum(1)
+    b = scipy.special.log_softmax(y, axis=1)
+    q = np.exp(b)
+    if op == "kl":
+        return (p * (a - b)).sum(1)
+    if op == "js":
+        lm = np.logaddexp(a, b) - np.log(2.0)
+        return 0.5 * (p * (a - lm)).sum(1) + 0.5 * (q * (b - lm)).sum(1)
+    return 0.5 * np.abs(p - q).sum(1)
+
+
+def share(got, e, rel, ab):
+    return float((np.abs(got - e) / np.maximum(rel * np.abs(e), ab)).max())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=256)
+    ap.add_argument("--cols", type=int, default=128256)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    ctx = infoest.Context("cpu", threads=a.threads)
+    x, y = logits(np.random.default_rng(0), a.rows, a.cols)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    ops = ["log_softmax", "softmax", "kl", "js", "tv", "entropy"]
+    worst64 = worst = 0.0
+    for op in ops:
+        got, e = np.asarray(ours_op(op, x, y, ctx)), reference(op, x, y)
+        worst64 = max(worst64, share(got, e, 1e-12, 1e-14))
+        worst = max(worst, share(got, e, 1e-5, 1e-6))
+        torch_op(op, tx, ty)  # warm-up
+    t = {op: ([], []) for op in ops}
+    for _ in range(a.rounds):
+        for op in ops:
+            t0 = time.perf_counter()
+            ours_op(op, x, y, ctx)
+            t1 = time.perf_counter()
+            torch_op(op, tx, ty)
+            t2 = time.perf_counter()
+            t[op][0].append(t1 - t0)
+            t[op][1].append(t2 - t1)
+    print(f"# {a.rows} x {a.cols} float64 logits, {a.threads} threads, {a.rounds} rounds; "
+          f"infoest {infoest.__version__}, torch {torch.__version__}")
+    print(f"# worst error of ours against float64 NumPy/SciPy: {worst64:.3g} of 1e-12 relative "
+          f"(1e-14 absolute), {worst:.3g} of SPEC's tolerance")
+    print(f"{'op':<14} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}")
+    for op in ops:
+        o, r = statistics.median(t[op][0]) * 1e3, statistics.median(t[op][1]) * 1e3
+        print(f"{op:<14} {o:9.2f} {r:9.2f} {r / o:10.2f}x")
+    return 0 if worst <= 1 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
