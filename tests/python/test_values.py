@@ -175,9 +175,30 @@ def test_float64_input_keeps_float64_digits(rng, kind, alpha):
     lp, lq = ref_logp(student), ref_logp(teacher)
     got = infoest.divergence(student, teacher, kind, alpha=alpha, reduction="none")
     close(got, ref_divergence(kind, lp, lq, alpha), rtol=1e-11, atol=1e-13)
-    if kind == "kl":
-        close(infoest.log_softmax(student), lp, rtol=1e-11, atol=1e-13)
-        close(infoest.entropy(student, reduction="none"), ref_entropy(lp), rtol=1e-11, atol=1e-13)
+    # the same rows as float64 probabilities
+    p, q = np.exp(lp) * 1e-3, np.exp(lq) * 7.0
+    got = infoest.divergence(p, q, kind, alpha=alpha, input="probs", reduction="none")
+    close(got, ref_divergence(kind, np.log(p / p.sum(-1, keepdims=True)),
+                              np.log(q / q.sum(-1, keepdims=True)), alpha), rtol=1e-11, atol=1e-13)
+
+
+def test_float64_input_one_distribution(rng):
+    """The same for the ops of one distribution a row."""
+    x = lm_logits(rng, 9, 3001, np.float64)
+    lp = ref_logp(x)
+    f64 = dict(rtol=1e-11, atol=1e-13)
+    close(infoest.log_softmax(x), lp, **f64)
+    close(infoest.softmax(x), np.exp(lp), **f64)
+    close(infoest.log_softmax(x, temperature=0.7), ref_logp(x, 0.7), **f64)
+    close(infoest.entropy(x, reduction="none"), ref_entropy(lp), **f64)
+    close(infoest.entropy(np.exp(lp), input="probs", reduction="none"), ref_entropy(lp), **f64)
+    for a in (0.5, 2.0):
+        close(infoest.entropy(x, kind="renyi", alpha=a, reduction="none"),
+              sp_lse(a * lp, axis=-1) / (1 - a), **f64)
+        close(infoest.entropy(x, kind="tsallis", alpha=a, reduction="none"),
+              (1 - np.exp(sp_lse(a * lp, axis=-1))) / (a - 1), **f64)
+    y = rng.integers(0, 3001, size=9)
+    close(infoest.nll(x, y, reduction="none"), -lp[np.arange(9), y], **f64)
 
 
 def test_divergence_probs_mixed_and_beta(rng):
