@@ -24,23 +24,13 @@ tolerance.
       [--rows 256] [--cols 128256] [--rounds 7] [--threads 2]
 """
 import argparse
-import statistics
-import time
 
 import numpy as np
 import scipy.special
 import torch
 
 import infoest
-
-
-def logits(rng, b, v):
-    rank = np.argsort(rng.random((b, v)), axis=1) + 1.0
-    a = -1.2 * np.log(rank) + rng.normal(0.0, 2.5, size=(b, v))
-    confident = rng.random(b) < 0.3
-    top = rng.integers(0, v, size=b)
-    a[confident, top[confident]] = a[confident].max(axis=1) + 25.0
-    return a, a + 0.5 * rng.normal(size=(b, v)) + 0.5
+from lm_peers import alternate, lm_logits
 
 
 def torch_op(op, x, y):
@@ -106,7 +96,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     ctx = infoest.Context("cpu", threads=a.threads)
-    x, y = logits(np.random.default_rng(0), a.rows, a.cols)
+    x, y = lm_logits(np.random.default_rng(0), a.rows, a.cols)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     ops = ["log_softmax", "softmax", "kl", "js", "tv", "entropy"]
     worst64 = worst = 0.0
@@ -114,25 +104,11 @@ def main():
         got, e = np.asarray(ours_op(op, x, y, ctx)), reference(op, x, y)
         worst64 = max(worst64, share(got, e, 1e-12, 1e-14))
         worst = max(worst, share(got, e, 1e-5, 1e-6))
-        torch_op(op, tx, ty)  # warm-up
-    t = {op: ([], []) for op in ops}
-    for _ in range(a.rounds):
-        for op in ops:
-            t0 = time.perf_counter()
-            ours_op(op, x, y, ctx)
-            t1 = time.perf_counter()
-            torch_op(op, tx, ty)
-            t2 = time.perf_counter()
-            t[op][0].append(t1 - t0)
-            t[op][1].append(t2 - t1)
     print(f"# {a.rows} x {a.cols} float64 logits, {a.threads} threads, {a.rounds} rounds; "
           f"infoest {infoest.__version__}, torch {torch.__version__}")
     print(f"# worst error of ours against float64 NumPy/SciPy: {worst64:.3g} of 1e-12 relative "
           f"(1e-14 absolute), {worst:.3g} of SPEC's tolerance")
-    print(f"{'op':<14} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}")
-    for op in ops:
-        o, r = statistics.median(t[op][0]) * 1e3, statistics.median(t[op][1]) * 1e3
-        print(f"{op:<14} {o:9.2f} {r:9.2f} {r / o:10.2f}x")
+    alternate(ops, lambda op: ours_op(op, x, y, ctx), lambda op: torch_op(op, tx, ty), a.rounds)
     return 0 if worst <= 1 else 1
 
 

@@ -25,23 +25,17 @@ every row, both in float64 from the same float32 values).
       [--rows 256] [--cols 128256] [--rounds 9] [--threads 2]
 """
 import argparse
-import statistics
 import sys
-import time
 
 import numpy as np
 import torch
 
 import infoest
+from lm_peers import alternate, lm_logits
 
 
 def rows(rng, b, v):
-    rank = np.argsort(rng.random((b, v)), axis=1) + 1.0
-    a = -1.2 * np.log(rank) + rng.normal(0.0, 2.5, size=(b, v))
-    confident = rng.random(b) < 0.3
-    top = rng.integers(0, v, size=b)
-    a[confident, top[confident]] = a[confident].max(axis=1) + 25.0
-    c = a + 0.5 * rng.normal(size=(b, v)) + 0.5
+    a, c = lm_logits(rng, b, v)
 
     def softmax(z):
         e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -117,24 +111,10 @@ def main():
     for k in kinds:
         got, e = np.asarray(ours_kind(k, p, q, ctx)), reference(k, p, q)
         worst = max(worst, float((np.abs(got - e) / np.maximum(1e-5 * np.abs(e), 1e-6)).max()))
-        ours_kind(k, p, q, ctx), torch_kind(k, tp, tq)  # warm-up
-    t = {k: ([], []) for k in kinds}
-    for _ in range(a.rounds):
-        for k in kinds:
-            t0 = time.perf_counter()
-            ours_kind(k, p, q, ctx)
-            t1 = time.perf_counter()
-            torch_kind(k, tp, tq)
-            t2 = time.perf_counter()
-            t[k][0].append(t1 - t0)
-            t[k][1].append(t2 - t1)
     print(f"# {a.rows} x {a.cols} float32 probabilities, {a.threads} threads, {a.rounds} rounds; "
           f"infoest {infoest.__version__}, torch {torch.__version__}")
     print(f"# worst error of ours against float64 NumPy, as a share of SPEC's tolerance: {worst:.3g}")
-    print(f"{'kind':<14} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}")
-    for k in kinds:
-        o, r = statistics.median(t[k][0]) * 1e3, statistics.median(t[k][1]) * 1e3
-        print(f"{k:<14} {o:9.2f} {r:9.2f} {r / o:10.2f}x")
+    alternate(kinds, lambda k: ours_kind(k, p, q, ctx), lambda k: torch_kind(k, tp, tq), a.rounds)
     return 0 if worst <= 1 else 1
 
 

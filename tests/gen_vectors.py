@@ -1063,6 +1063,28 @@ def lm_cases():
                  p_input="probs", q_input="probs", dtype_p="f32", dtype_q="f32",
                  x_file=xf, y_file=yf)
 
+    # Rows of subnormal probabilities (every entry below float's normal range,
+    # or some): the GPU kernels take log(x/m) and fall back to double logs
+    # where the ratio is not a normal float
+    name = "probs_subnormal_f32"
+    r = rng_for(name)
+    pa, pb = r.random((4, 500)) * 1e-39, r.random((4, 500)) * 1e-39
+    pa[1] *= 1e30
+    pb[2, :250] = 0.0
+    pa[3, ::2] *= 1e36
+    sx, vx = store(pa, "f32")
+    sy, vy = store(pb, "f32")
+    xf, yf = f"{name}.x.npy", f"{name}.y.npy"
+    save(yf, sy)
+    lp, lq = log_probs(vx, "probs", 1.0), log_probs(vy, "probs", 1.0)
+    for kind, al in (("kl", 0.0), ("js", 0.0), ("tv", 0.0), ("hellinger", 0.0), ("chi2", 0.0),
+                     ("alpha", 0.5), ("renyi", np.inf), ("cross-entropy", 0.0)):
+        add_case(f"{name}_{kind}", "divergence", sx, divergence_ref(kind, lp, lq, al, 0.5),
+                 kind=kind, alpha=al, p_input="probs", q_input="probs", dtype_p="f32",
+                 dtype_q="f32", x_file=xf, y_file=yf)
+    add_case(f"{name}_ent_shannon", "entropy", sx, entropy_ref(lp, "shannon", 0.0),
+             kind="shannon", p_input="probs", dtype_p="f32", x_file=xf)
+
     # One wide row (and two): softmax splits a row over its threads where a
     # batch has fewer rows than threads; the max in the second half
     for dt in ("f32", "bf16"):

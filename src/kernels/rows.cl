@@ -137,11 +137,13 @@ FN float rows_to_w(float v, int kind, int *err) {
  * error is a float's ulp of the gap.  The difference of their float logs
  * would carry |log a|·6e-8, an error that grows with the row's scale (counts
  * of 1e6, rows summing to 1e-9) rather than with the gap.  Where a/b leaves
- * float's normal range (a gap beyond ±87) the logs are subtracted. */
+ * float's normal range (a gap beyond ±87, or a subnormal a or b) the logs
+ * are subtracted, in double. */
 FN float rows_gap(float a, float b, int kind) {
   if (kind == ROWS_LOGITS) return a - b;
   const float r = a / b;
-  return r >= 1.17549435e-38f && r <= 3.40282347e38f ? log(r) : log(a) - log(b);
+  return r >= 1.17549435e-38f && r <= 3.40282347e38f ? log(r)
+                                                     : (float)(log((double)a) - log((double)b));
 }
 
 /* Label of row `row`: int32 or int64 (read as two int32 words, little-endian
