@@ -112,7 +112,8 @@ static double out_entry(const float *rows_out, size_t i, int half, int bf16, int
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] [ROWS [REPEATS [COLS [DTYPE [OUT]]]]]\n");
+    fprintf(stderr, "usage: infoest-ab LIB_A LIB_B KIND[:ORDER][,KIND...] "
+                    "[ROWS [REPEATS [COLS [DTYPE [OUT]]]]]\n");
     return 2;
   }
   const int64_t rows = argc > 4 ? atoll(argv[4]) : 256;
@@ -203,7 +204,8 @@ int main(int argc, char **argv) {
           return 1;
         }
         t[k][r] = seconds() - t0;
-        value[k] = logsm || sm ? out_entry(rows_out, (size_t)(shown * cols + 1), ohalf, obf16, of64) : out[shown];
+        value[k] = logsm || sm ? out_entry(rows_out, (size_t)(shown * cols + 1), ohalf, obf16, of64)
+                               : out[shown];
       }
     for (int k = 0; k < 2; k++) qsort(t[k], (size_t)repeats, sizeof(double), by_value);
     if (order) *order = ':';

@@ -283,7 +283,7 @@ FN void rows_one_merge(rows_one *a, const rows_one *b, int kind, const int mode,
 }
 
 /* A state packed for the team tree: its fields, the two low parts that
- * rows_part_logs fills (0 here), then err at [ROWS_ONE_N]. */
+ * rows_log_split fills (0 here), then err at [ROWS_ONE_N]. */
 FN void rows_one_pack(const rows_one *t, int err, float *v) {
   v[0] = t->m, v[1] = t->s, v[2] = t->x, v[3] = t->v, v[4] = t->y, v[5] = 0.0f, v[6] = 0.0f;
   v[ROWS_ONE_N] = AS_FLOAT((ie_u32)err);
@@ -389,7 +389,8 @@ KERNEL void rows_p1_power(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_POWER)
 KERNEL void rows_p1_nll(ROWS_P1_ONE_ARGS) { ROWS_P1_ONE_BODY(ROWS_STATE_NLL); }
 
 /* Two matrices (weights of kinds pk and qk): both sides' (max, Σ), and for
- * cross-entropy B = Σ e^{dp}·dq, dq = rows_gap(wq, mq)·(1/T); flag 1: p > 0 where q = 0 (cross-entropy +inf).
+ * cross-entropy B = Σ e^{dp}·dq, dq = rows_gap(wq, mq)·(1/T); flag 1: p > 0
+ * where q = 0 (cross-entropy +inf).
  * A shift (wq − mq)·(1/T) may leave float's range (logits of −3e38 and 3000
  * in one row: masked entries written as a huge finite value); B then takes
  * no product with a zero weight, which would be NaN: a term with e^{dp} = 0,
@@ -612,7 +613,8 @@ KERNEL void rows_stats(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_u
     e = max(e, (int)perr[t]);
     rows_acc_merge(&p, rows_log_join(s[0], s[pair ? 6 : 5]), s[1], 0.0f, 0.0f, ROWS_STATE_LSE,
                    it, 0.0);
-    if (pair) rows_acc_merge(&q, rows_log_join(s[3], s[7]), s[4], 0.0f, 0.0f, ROWS_STATE_LSE, it, 0.0);
+    if (pair)
+      rows_acc_merge(&q, rows_log_join(s[3], s[7]), s[4], 0.0f, 0.0f, ROWS_STATE_LSE, it, 0.0);
   }
   if (!e && (p.m == -IE_INFINITY || (pair && q.m == -IE_INFINITY))) e = ROWS_ERR_EMPTY;
   GLOBAL double *r = rs + row * ROWS_STATS_N;
@@ -848,8 +850,9 @@ FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBA
   int err = 0; /* the row is known good */
   ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err,
                  if (terms == ROWS_TERMS_RENYI_INF) rows_renyi_inf_push(s, vp, wp, xkind, vq, wq, ykind);
-                 else rows_terms_push(s, rows_frame(wp, xkind, r->vmp), rows_frame(wq, ykind, r->vmq),
-                                      r, terms, alpha, oma, beta, lbeta, lbeta1));
+                 else rows_terms_push(s, rows_frame(wp, xkind, r->vmp),
+                                      rows_frame(wq, ykind, r->vmq), r, terms, alpha, oma, beta,
+                                      lbeta, lbeta1));
 }
 
 KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 *rerr, int terms,
