@@ -85,8 +85,9 @@ typedef unsigned short ie_u16;
 
 #define IE_INFINITY_F __int_as_float(0x7f800000)
 #define IE_INFINITY (__longlong_as_double(0x7ff0000000000000LL))
-#define IE_NAN_F __int_as_float(0x7fffffff)
-#define IE_NAN (__longlong_as_double(0x7fffffffffffffffLL))
+/* the canonical quiet NaNs, the bits NAN has on the host and in OpenCL C */
+#define IE_NAN_F __int_as_float(0x7fc00000)
+#define IE_NAN (__longlong_as_double(0x7ff8000000000000LL))
 
 #elif !defined(__OPENCL_VERSION__)
 /* ---- Host C (or C++) ------------------------------------------------------------ */
