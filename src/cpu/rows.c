@@ -1110,15 +1110,42 @@ static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
  * H² < ½: the squares keep near-identical rows' digits), χ² = Σ(p̂ − q̂)²/q̂ (+inf where
  * q̂ = 0 < p̂).  The general kernels, through log p and back, were 10–20×
  * slower for these (TV 198 ms at 256 × 128256 f32, PyTorch's composition
- * 225 ms).
+ * 225 ms).  The power family at orders in (0, 1) and (1, 4] takes one log
+ * and the exps of one exponent a pair (power_sums).
  * f32 / f16 / bf16 rows; -1 for the rows the general kernels decide (a
  * negative, NaN or infinite entry, a zero row). */
 static int probs_direct_kind(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (ra->op != IE_OP_DIVERGENCE || ra->input != IE_INPUT_PROBS || ra->q_input != IE_INPUT_PROBS ||
       ra->inv_temp != 1.0 || x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64)
     return 0;
+  const int power = ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_RENYI || ra->div == IE_DIV_TSALLIS;
   return ra->div == IE_DIV_TV || ra->div == IE_DIV_HELLINGER || ra->div == IE_DIV_BHATTACHARYYA ||
-         ra->div == IE_DIV_CHI2 || ra->div == IE_DIV_JS || is_kl_family(ra->div);
+         ra->div == IE_DIV_CHI2 || ra->div == IE_DIV_JS || is_kl_family(ra->div) ||
+         (power && ra->alpha > 0 && ra->alpha <= 4 && ra->alpha != 1);
+}
+
+/* The power family's sums over n pairs of raw probabilities, for an order α
+ * in (0, 1) or (1, 4], in its p-form (g = 1 − α; the q-form, α < ½, swaps
+ * the rows and takes g = α): with x = g·log(q/p), the term p^{1−g}·q^g =
+ * p·e^x.  w[0] += Σ p·expm1(x), which keeps its digits where p and q are
+ * close (its terms' sum is of second order there; p·e^x − p would cancel);
+ * w[1] += Σ p·e^x itself, for rows far apart, where Σ p^α q^{1−α} is far
+ * from Σ p and P + W would be all rounding.  A zero p adds 0 to both; a
+ * zero q adds −p to w[0] and 0 to w[1] for g > 0, +inf to both for g < 0
+ * (α > 1: the divergence is infinite).  Float inputs have |log(q/p)| ≤ 192,
+ * so |x| ≤ 576: no e^x leaves double's range. */
+IE_INLINE void power_sums(const float *restrict pp, const float *restrict qq, int n, double g,
+                          double w[2]) {
+  double a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+  for (int i = 0; i < n; i++) {
+    const double pv = pp[i], qv = qq[i], x = g * log_poly(qv / pv), ex = exp_poly(x);
+    const double em1 = x > -0.5 && x < 0.5 ? expm1_small(x) : ex - 1;
+    const double q0 = g > 0 ? -pv : INFINITY; /* (q = 0 < p) */
+    a += pv == 0 ? 0 : qv == 0 ? q0 : pv * em1;
+    b += pv == 0 ? 0 : qv == 0 ? (g > 0 ? 0 : INFINITY) : pv * ex;
+  }
+  w[0] += a, w[1] += b;
 }
 
 IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
@@ -1154,13 +1181,18 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
 #define SQRT_DIFF(u, v) (((u) - (v)) * f3 + ((u) * f1 - (v) * f2))
   const double lr = log(sq) - log(sp), lsq = log(sq); /* (log Sq/Sp: exactly 0 for equal sums) */
   const ie_divergence_kind k = ra->div;
-  double s = 0, bc = 0; /* (bc: Σ√(p̂q̂)) */
+  const int power = k == IE_DIV_ALPHA || k == IE_DIV_RENYI || k == IE_DIV_TSALLIS;
+  const int qform = ra->alpha < 0.5; /* (power_sums' rows swapped) */
+  double s = 0, bc = 0, pw[2] = {0, 0}; /* (bc: Σ√(p̂q̂); pw: power_sums') */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
     const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     double c = 0;
-    if (k == IE_DIV_TV) {
+    if (power) {
+      if (qform) power_sums(qq, pp, n, ra->alpha, pw);
+      else power_sums(pp, qq, n, 1 - ra->alpha, pw);
+    } else if (k == IE_DIV_TV) {
 #pragma omp simd reduction(+ : c)
       for (int i = 0; i < n; i++) c += fabs(PQ_DIFF(pp[i], qq[i]));
     } else if (k == IE_DIV_CHI2) {
@@ -1231,6 +1263,17 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
   }
 #undef PQ_DIFF
 #undef SQRT_DIFF
+  if (power) {
+    /* l = log Σ p̂^α q̂^{1−α} = log(Sp + W) − α·log Sp − (1 − α)·log Sq (p-form;
+     * the q-form swaps the rows and α with 1 − α): from W where it is small
+     * against Sp, else from the plain sum (rows_power_log's choice) */
+    const double S1 = qform ? sq : sp, S2 = qform ? sp : sq, g = qform ? ra->alpha : 1 - ra->alpha;
+    const double ws = pw[0] / S1;
+    const double l = fabs(ws) < 0.5 ? log1p(ws) + g * (log(S1) - log(S2))
+                                    : log(pw[1]) - (1 - g) * log(S1) - g * log(S2);
+    *val = l == 0 ? 0 : power_value(ra, l); /* (+0, not −0, for equal rows) */
+    return IE_ROW_OK;
+  }
   const double half = 0.5 * s < 1 ? 0.5 * s : 1; /* (TV and H² are at most 1) */
   /* Bhattacharyya: −log1p(−H²) near identical rows, −log BC far apart (BC
    * itself where it is small: exactly 0, +inf, for disjoint rows) */
