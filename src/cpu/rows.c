@@ -1180,8 +1180,12 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
 #define PQ_DIFF(pv, qv) (((double)(pv) - (qv)) * e3 + ((pv) * e1 - (qv) * e2))
 #define SQRT_DIFF(u, v) (((u) - (v)) * f3 + ((u) * f1 - (v) * f2))
   const double lr = log(sq) - log(sp), lsq = log(sq); /* (log Sq/Sp: exactly 0 for equal sums) */
-  const ie_divergence_kind k = ra->div;
-  const int power = k == IE_DIV_ALPHA || k == IE_DIV_RENYI || k == IE_DIV_TSALLIS;
+  /* The power family's orders ½ and 2 from Hellinger's and χ²'s sums, which
+   * take no log: Σ p̂^½ q̂^½ = 1 − H² and Σ p̂² q̂^{−1} = 1 + χ² */
+  const int pf = ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_RENYI || ra->div == IE_DIV_TSALLIS;
+  const int order_half = pf && ra->alpha == 0.5, order_two = pf && ra->alpha == 2;
+  const int power = pf && !order_half && !order_two;
+  const ie_divergence_kind k = order_half ? IE_DIV_HELLINGER : order_two ? IE_DIV_CHI2 : ra->div;
   const int qform = ra->alpha < 0.5; /* (power_sums' rows swapped) */
   double s = 0, bc = 0, pw[2] = {0, 0}; /* (bc: Σ√(p̂q̂); pw: power_sums') */
   for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
@@ -1275,12 +1279,20 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
     return IE_ROW_OK;
   }
   const double half = 0.5 * s < 1 ? 0.5 * s : 1; /* (TV and H² are at most 1) */
+  if (order_two) { /* χ² = s */
+    *val = ra->div == IE_DIV_ALPHA ? 0.5 * s : ra->div == IE_DIV_TSALLIS ? s : log1p(s);
+    return IE_ROW_OK;
+  }
   /* Bhattacharyya: −log1p(−H²) near identical rows, −log BC far apart (BC
    * itself where it is small: exactly 0, +inf, for disjoint rows) */
+  const double bhat = half < 0.5 ? -log1p(-half) : -log(bc);
+  if (order_half) { /* H² = half, −log(1 − H²) = bhat */
+    *val = ra->div == IE_DIV_ALPHA ? 4 * half : ra->div == IE_DIV_TSALLIS ? 2 * half : 2 * bhat;
+    return IE_ROW_OK;
+  }
   *val = k == IE_DIV_CHI2 || k == IE_DIV_JS || is_kl_family(k) ? s
-         : k != IE_DIV_BHATTACHARYYA        ? half
-         : half < 0.5                ? -log1p(-half)
-                                     : -log(bc);
+         : k != IE_DIV_BHATTACHARYYA                           ? half
+                                                               : bhat;
   return IE_ROW_OK;
 }
 
