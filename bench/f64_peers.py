@@ -23,14 +23,13 @@ tolerance.
   PYTHONPATH=build/python bench/.venv/bin/python bench/f64_peers.py \\
       [--rows 256] [--cols 128256] [--rounds 7] [--threads 2]
 """
-import argparse
 
 import numpy as np
 import scipy.special
 import torch
 
 import infoest
-from lm_peers import alternate, lm_logits
+from lm_peers import alternate, lm_logits, size_args, torch_js_tv
 
 
 def torch_op(op, x, y):
@@ -45,12 +44,8 @@ def torch_op(op, x, y):
     p, q = a.exp(), b.exp()
     if op == "kl":
         return (p * (a - b)).sum(1)
-    if op == "js":
-        m = 0.5 * (p + q)
-        return 0.5 * (torch.xlogy(p, p) - torch.xlogy(p, m)).sum(1) + \
-            0.5 * (torch.xlogy(q, q) - torch.xlogy(q, m)).sum(1)
-    if op == "tv":
-        return 0.5 * (p - q).abs().sum(1)
+    if op in ("js", "tv"):
+        return torch_js_tv(op, p, q)
     raise ValueError(op)
 
 
@@ -88,12 +83,7 @@ def share(got, e, rel, ab):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rows", type=int, default=256)
-    ap.add_argument("--cols", type=int, default=128256)
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args()
+    a = size_args(__doc__, 7)
     torch.set_num_threads(a.threads)
     ctx = infoest.Context("cpu", threads=a.threads)
     x, y = lm_logits(np.random.default_rng(0), a.rows, a.cols)

@@ -1,9 +1,11 @@
 """What bench/probs_peers.py and bench/f64_peers.py share: language-model-like
 logits, and ours against a peer in alternating calls."""
+import argparse
 import statistics
 import time
 
 import numpy as np
+import torch
 
 
 def lm_logits(rng, b, v):
@@ -16,6 +18,26 @@ def lm_logits(rng, b, v):
     top = rng.integers(0, v, size=b)
     a[confident, top[confident]] = a[confident].max(axis=1) + 25.0
     return a, a + 0.5 * rng.normal(size=(b, v)) + 0.5
+
+
+def torch_js_tv(kind, p, q):
+    """PyTorch's composition of JS (β = ½) or TV from probability rows p, q
+    that sum to 1."""
+    if kind == "js":
+        m = 0.5 * (p + q)
+        return 0.5 * (torch.xlogy(p, p) - torch.xlogy(p, m)).sum(1) + \
+            0.5 * (torch.xlogy(q, q) - torch.xlogy(q, m)).sum(1)
+    return 0.5 * (p - q).abs().sum(1)
+
+
+def size_args(doc, rounds):
+    """The command line both take: --rows, --cols, --rounds, --threads."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=256)
+    ap.add_argument("--cols", type=int, default=128256)
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--threads", type=int, default=2)
+    return ap.parse_args()
 
 
 def alternate(names, ours, peer, rounds):

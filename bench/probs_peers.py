@@ -26,14 +26,13 @@ every row, both in float64 from the same float32 values).
   PYTHONPATH=build/python bench/.venv/bin/python bench/probs_peers.py \\
       [--rows 256] [--cols 128256] [--rounds 9] [--threads 2]
 """
-import argparse
 import sys
 
 import numpy as np
 import torch
 
 import infoest
-from lm_peers import alternate, lm_logits
+from lm_peers import alternate, lm_logits, size_args, torch_js_tv
 
 
 def rows(rng, b, v):
@@ -51,12 +50,8 @@ def torch_kind(kind, p, q):
     q = q / q.sum(1, keepdim=True)
     if kind == "kl":
         return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(1)
-    if kind == "js":
-        m = 0.5 * (p + q)
-        return 0.5 * (torch.xlogy(p, p) - torch.xlogy(p, m)).sum(1) + \
-            0.5 * (torch.xlogy(q, q) - torch.xlogy(q, m)).sum(1)
-    if kind == "tv":
-        return 0.5 * (p - q).abs().sum(1)
+    if kind in ("js", "tv"):
+        return torch_js_tv(kind, p, q)
     if kind == "hellinger":
         return 0.5 * ((p.sqrt() - q.sqrt()) ** 2).sum(1)
     if kind == "bhattacharyya":
@@ -107,12 +102,7 @@ def reference(kind, p, q):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rows", type=int, default=256)
-    ap.add_argument("--cols", type=int, default=128256)
-    ap.add_argument("--rounds", type=int, default=9)
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args()
+    a = size_args(__doc__, 9)
     torch.set_num_threads(a.threads)
     ctx = infoest.Context("cpu", threads=a.threads)
     p, q = rows(np.random.default_rng(0), a.rows, a.cols)

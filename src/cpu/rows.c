@@ -92,6 +92,10 @@ static int is_kl_family(ie_divergence_kind k) {
   return k == IE_DIV_KL || k == IE_DIV_REVERSE_KL || k == IE_DIV_JEFFREYS || k == IE_DIV_CROSS_ENTROPY;
 }
 
+static int is_power_family(ie_divergence_kind k) {
+  return k == IE_DIV_ALPHA || k == IE_DIV_RENYI || k == IE_DIV_TSALLIS;
+}
+
 /* Cross-entropy from pass 1: −Σ p log q = log Sq + Σ p·(mq − zq), both
  * parts ≥ 0 (pass 1's b = Σ e^{zp−mp}(zq − mq) ≤ 0). */
 static double ce_value(const two_state *st) {
@@ -1104,24 +1108,25 @@ static int two_f32_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
 /* Divergences from two rows of probabilities at T = 1, with p̂ = p/Sp and
  * q̂ = q/Sq in double (two reads).  The KL family takes one log a pair (of
  * p/q, or of q for cross-entropy: below), JS two log1p, where the general
- * kernels take logs of p and q and go back through exps.  TV, Hellinger, Bhattacharyya and χ² take none:
- * TV = ½Σ|p̂ − q̂|, H² = ½Σ(√p̂ − √q̂)², Bhattacharyya
- * −log BC, BC = Σ√(p̂q̂) = 1 − H² for normalised rows (as −log1p(−H²) where
- * H² < ½: the squares keep near-identical rows' digits), χ² = Σ(p̂ − q̂)²/q̂ (+inf where
- * q̂ = 0 < p̂).  The general kernels, through log p and back, were 10–20×
- * slower for these (TV 198 ms at 256 × 128256 f32, PyTorch's composition
- * 225 ms).  The power family at orders in (0, 1) and (1, 4] takes one log
- * and the exps of one exponent a pair (power_sums).
+ * kernels take logs of p and q and go back through exps.  TV, Hellinger,
+ * Bhattacharyya and χ² take none: TV = ½Σ|p̂ − q̂|, H² = ½Σ(√p̂ − √q̂)²,
+ * Bhattacharyya −log BC, BC = Σ√(p̂q̂) = 1 − H² for normalised rows (as
+ * −log1p(−H²) where H² < ½: the squares keep near-identical rows' digits),
+ * χ² = Σ(p̂ − q̂)²/q̂ (+inf where q̂ = 0 < p̂).  The general kernels, through
+ * log p and back, were 10–20× slower for these (TV 198 ms at 256 × 128256
+ * f32, PyTorch's composition 225 ms).  The power family takes orders ½ and
+ * 2 from Hellinger's and χ²'s sums (Σ p̂^½ q̂^½ = 1 − H², Σ p̂² q̂^{−1} = 1 +
+ * χ²), and the other orders in (0, 1) and (1, 4] with one log and the exps
+ * of one exponent a pair (power_sums).
  * f32 / f16 / bf16 rows; -1 for the rows the general kernels decide (a
  * negative, NaN or infinite entry, a zero row). */
 static int probs_direct_kind(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   if (ra->op != IE_OP_DIVERGENCE || ra->input != IE_INPUT_PROBS || ra->q_input != IE_INPUT_PROBS ||
       ra->inv_temp != 1.0 || x->dtype == IE_DT_F64 || y->dtype == IE_DT_F64)
     return 0;
-  const int power = ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_RENYI || ra->div == IE_DIV_TSALLIS;
   return ra->div == IE_DIV_TV || ra->div == IE_DIV_HELLINGER || ra->div == IE_DIV_BHATTACHARYYA ||
          ra->div == IE_DIV_CHI2 || ra->div == IE_DIV_JS || is_kl_family(ra->div) ||
-         (power && ra->alpha > 0 && ra->alpha <= 4 && ra->alpha != 1);
+         (is_power_family(ra->div) && ra->alpha > 0 && ra->alpha <= 4 && ra->alpha != 1);
 }
 
 /* The power family's sums over n pairs of raw probabilities, for an order α
@@ -1180,9 +1185,8 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
 #define PQ_DIFF(pv, qv) (((double)(pv) - (qv)) * e3 + ((pv) * e1 - (qv) * e2))
 #define SQRT_DIFF(u, v) (((u) - (v)) * f3 + ((u) * f1 - (v) * f2))
   const double lr = log(sq) - log(sp), lsq = log(sq); /* (log Sq/Sp: exactly 0 for equal sums) */
-  /* The power family's orders ½ and 2 from Hellinger's and χ²'s sums, which
-   * take no log: Σ p̂^½ q̂^½ = 1 − H² and Σ p̂² q̂^{−1} = 1 + χ² */
-  const int pf = ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_RENYI || ra->div == IE_DIV_TSALLIS;
+  /* (the power family's orders ½ and 2 take Hellinger's and χ²'s sums) */
+  const int pf = is_power_family(ra->div);
   const int order_half = pf && ra->alpha == 0.5, order_two = pf && ra->alpha == 2;
   const int power = pf && !order_half && !order_two;
   const ie_divergence_kind k = order_half ? IE_DIV_HELLINGER : order_two ? IE_DIV_CHI2 : ra->div;
@@ -1267,27 +1271,22 @@ IE_CPU_CLONES static int probs_row_direct(const ie_rowargs *ra, const ie_mat *x,
   }
 #undef PQ_DIFF
 #undef SQRT_DIFF
-  if (power) {
-    /* l = log Σ p̂^α q̂^{1−α} = log(Sp + W) − α·log Sp − (1 − α)·log Sq (p-form;
-     * the q-form swaps the rows and α with 1 − α): from W where it is small
-     * against Sp, else from the plain sum (rows_power_log's choice) */
-    const double S1 = qform ? sq : sp, S2 = qform ? sp : sq, g = qform ? ra->alpha : 1 - ra->alpha;
-    const double ws = pw[0] / S1;
-    const double l = fabs(ws) < 0.5 ? log1p(ws) + g * (log(S1) - log(S2))
-                                    : log(pw[1]) - (1 - g) * log(S1) - g * log(S2);
-    *val = l == 0 ? 0 : power_value(ra, l); /* (+0, not −0, for equal rows) */
-    return IE_ROW_OK;
-  }
   const double half = 0.5 * s < 1 ? 0.5 * s : 1; /* (TV and H² are at most 1) */
-  if (order_two) { /* χ² = s */
-    *val = ra->div == IE_DIV_ALPHA ? 0.5 * s : ra->div == IE_DIV_TSALLIS ? s : log1p(s);
-    return IE_ROW_OK;
-  }
   /* Bhattacharyya: −log1p(−H²) near identical rows, −log BC far apart (BC
    * itself where it is small: exactly 0, +inf, for disjoint rows) */
   const double bhat = half < 0.5 ? -log1p(-half) : -log(bc);
-  if (order_half) { /* H² = half, −log(1 − H²) = bhat */
-    *val = ra->div == IE_DIV_ALPHA ? 4 * half : ra->div == IE_DIV_TSALLIS ? 2 * half : 2 * bhat;
+  if (pf) {
+    /* l = log Σ p̂^α q̂^{1−α}: −bhat at order ½, log1p(χ²) at order 2;
+     * else log(Sp + W) − α·log Sp − (1 − α)·log Sq (p-form; the q-form
+     * swaps the rows and α with 1 − α), from W where it is small against
+     * Sp, else from the plain sum (rows_power_log's choice) */
+    const double S1 = qform ? sq : sp, S2 = qform ? sp : sq, g = qform ? ra->alpha : 1 - ra->alpha;
+    const double ws = pw[0] / S1;
+    const double l = order_half        ? -bhat
+                     : order_two       ? log1p(s)
+                     : fabs(ws) < 0.5 ? log1p(ws) + g * (log(S1) - log(S2))
+                                      : log(pw[1]) - (1 - g) * log(S1) - g * log(S2);
+    *val = l == 0 ? 0 : power_value(ra, l); /* (+0, not −0, for equal rows) */
     return IE_ROW_OK;
   }
   *val = k == IE_DIV_CHI2 || k == IE_DIV_JS || is_kl_family(k) ? s
