@@ -26,7 +26,11 @@
  * staged by the library; device tensors given to another backend are refused
  * with IE_WRONG_DEVICE.  A batch of distributions is 2-D [B, V] (1-D [V] is one
  * row); the last dimension must be contiguous (stride 1) and the row stride,
- * in elements, at least V.  Inputs are never modified.
+ * in elements, at least V.  Inputs are never modified: an output that shares
+ * memory with another tensor of the call is IE_INVALID_ARGUMENT (tensors side
+ * by side in one buffer, say columns [0, V) and [V, 2V) of its rows, are
+ * apart; on OpenCL, tensors in different cl_mem handles are taken as apart).
+ * A row's value does not depend on where the row lies in memory.
  *
  * Threads: a context is not thread-safe.  Use one context per thread; distinct
  * contexts may be used concurrently, also on the same device.  Nothing else is

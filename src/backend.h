@@ -334,6 +334,18 @@ void ie__ws_free(ie_context *ctx);
 ie_status ie__ws_reserve(ie_context *ctx, size_t bytes);
 
 /* Context internals shared by src/ and the backends. */
+/* One tensor argument of the current call, as tensor.c checked it: the
+ * bytes from its first element to the end of its last row, in one memory
+ * space, for the check that no output shares memory with another argument. */
+typedef struct {
+  uintptr_t space;          /* 0: host (and CUDA) addresses; else the cl_mem */
+  uint64_t first, end;      /* [first, end): address, or offset in the cl_mem */
+  uint64_t row_step, row_bytes; /* bytes from a row to the next; of one row */
+  const char *name;
+  int output;
+} ie__span;
+#define IE__SPANS 16
+
 struct ie_context {
   const ie_backend_ops *ops; /* NULL when creation failed */
   void *state;               /* the backend's */
@@ -350,6 +362,8 @@ struct ie_context {
   int async;                  /* ie_context_options.async, on a GPU context */
   ie_workspace ws;            /* GPU contexts' scratch (src/host/workspace.c) */
   struct ie__pending *pending; /* calls in flight in the asynchronous mode (src/async.c) */
+  ie__span spans[IE__SPANS];   /* the call's checked tensors (src/tensor.c); */
+  int n_spans;                 /* emptied by ie__begin */
 };
 
 /* ---- Services a backend may use ------------------------------------------------

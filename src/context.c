@@ -244,6 +244,7 @@ ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *
   if (!ctx->ops)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
   ctx->ws.stage_next = 0;
+  ctx->n_spans = 0;
   if (!supported)
     return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no %s", fn, ctx->ops->name, family);
   return IE_OK;

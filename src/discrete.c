@@ -191,7 +191,7 @@ IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTens
   ie_count_options o;
   IE__CHECK(IE__OPTIONS(ctx, fn, o, opt, has_ignore_label));
   ie__disc_tensor tv;
-  IE__CHECK(ie__disc_view(ctx, &tv, fn, "table", table, 2, 2, 1u << IE_DT_I64));
+  IE__CHECK(ie__disc_view(ctx, &tv, fn, "table", table, 2, 2, (1u << IE_DT_I64) | IE__OUTPUT));
   const int64_t X = tv.dims[0], Y = tv.dims[1];
   if (!x) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'x' is NULL", fn);
   if (x->ndim != 1 || !x->shape)
@@ -352,7 +352,7 @@ IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
   IE__CHECK(ie__disc_view(ctx, &tv, fn, "counts", counts, 2, 2, TABLE_DTYPES));
   const int64_t X = tv.dims[0], Y = tv.dims[1];
   if (out) {
-    IE__CHECK(ie__disc_view(ctx, &ov, fn, "out", out, 2, 2, OUT_DTYPES));
+    IE__CHECK(ie__disc_view(ctx, &ov, fn, "out", out, 2, 2, OUT_DTYPES | IE__OUTPUT));
     if (ov.dims[0] != X || ov.dims[1] != Y)
       return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor 'out' is [%lld, %lld]; 'counts' is [%lld, %lld]",
                        fn, (long long)ov.dims[0], (long long)ov.dims[1], (long long)X, (long long)Y);
@@ -674,7 +674,7 @@ IE_API ie_status ie_pid_pointwise(ie_context *ctx, const DLTensor *i1, const DLT
   }
   for (int k = 0; k < 4; k++) {
     if (!outs[k]) continue;
-    IE__CHECK(ie__disc_view(ctx, &ovw[k], fn, out_names[k], outs[k], 0, 8, OUT_DTYPES));
+    IE__CHECK(ie__disc_view(ctx, &ovw[k], fn, out_names[k], outs[k], 0, 8, OUT_DTYPES | IE__OUTPUT));
     if (ovw[k].ndim != iv[0].ndim || memcmp(ovw[k].dims, iv[0].dims, sizeof iv[0].dims[0] * (size_t)iv[0].ndim))
       return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' does not have the shape of 'i1'", fn, out_names[k]);
   }

@@ -120,7 +120,7 @@ IE_API ie_status ie_pid(ie_context *ctx, const DLTensor *joint, const ie_pid_opt
   const int64_t S1 = jv.dims[jv.ndim - 3], S2 = jv.dims[jv.ndim - 2], T = jv.dims[jv.ndim - 1];
   const int64_t n = S1 * S2 * T;
   if (out) {
-    IE__CHECK(ie__disc_view(ctx, &ov, fn, "out", out, 1, 2, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+    IE__CHECK(ie__disc_view(ctx, &ov, fn, "out", out, 1, 2, (1u << IE_DT_F32) | (1u << IE_DT_F64) | IE__OUTPUT));
     const int ok = batched ? (ov.ndim == 2 && ov.dims[0] == B && ov.dims[1] == 4)
                            : (ov.shape[0] * ov.shape[1] == 4 && ov.dims[ov.ndim - 1] == 4);
     if (!ok)

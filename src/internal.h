@@ -108,6 +108,9 @@ typedef struct {
 /* With the dtypes of an output that the dispatcher writes itself (from host
  * values, in any memory): float64 is then taken on every backend. */
 #define IE__HOST_WRITTEN (1u << 31)
+/* With the dtypes of an output: it may share no memory with any other
+ * tensor of the call (IE_INVALID_ARGUMENT; inputs are never modified). */
+#define IE__OUTPUT (1u << 30)
 
 /* Check `t` as a [rows, cols] matrix (1-D is one row) of one of `dtypes`,
  * in memory usable by ctx.  Fills a->m (pointing at the caller's memory). */

@@ -507,7 +507,7 @@ IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor
   else if (!indices && !distances)
     s = ie__error(ctx, IE_INVALID_ARGUMENT, "%s: both 'indices' and 'distances' are NULL", fn);
   if (s == IE_OK && indices) {
-    s = ie__check_matrix(ctx, &ia, fn, "indices", indices, IE__INTS);
+    s = ie__check_matrix(ctx, &ia, fn, "indices", indices, IE__INTS | IE__OUTPUT);
     if (s == IE_OK && (indices->ndim != 2 || ia.m.rows != m || ia.m.cols != k))
       s = ie__error(ctx, IE_BAD_SHAPE, "%s: tensor 'indices' must be [%lld, %lld]", fn, (long long)m,
                     (long long)k);
@@ -519,7 +519,7 @@ IE_API ie_status ie_knn(ie_context *ctx, const DLTensor *queries, const DLTensor
     /* float64 on every backend: the GPUs' knn_emit writes it from the
      * double distances too */
     s = ie__check_matrix(ctx, &da, fn, "distances", distances,
-                         (1u << IE_DT_F32) | (1u << IE_DT_F64) | IE__HOST_WRITTEN);
+                         (1u << IE_DT_F32) | (1u << IE_DT_F64) | IE__HOST_WRITTEN | IE__OUTPUT);
     if (s == IE_OK && (distances->ndim != 2 || da.m.rows != m || da.m.cols != k))
       s = ie__error(ctx, IE_BAD_SHAPE, "%s: tensor 'distances' must be [%lld, %lld]", fn,
                     (long long)m, (long long)k);

@@ -323,7 +323,7 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   ie_rowerr *err = NULL;
   ie_status s = IE_OK;
   if (j->per_row) IE__CHECK(ie__check_vector(ctx, &out, j->fn, j->per_row_name ? j->per_row_name : "per_row", j->per_row, rows,
-                                         (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+                                         (1u << IE_DT_F32) | (1u << IE_DT_F64) | IE__OUTPUT));
   if (j->partial && (j->first_row < 0 || rows > INT64_MAX - j->first_row))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: first_row %lld must be >= 0 and leave room for %lld rows",
                      j->fn, (long long)j->first_row, (long long)rows);
@@ -447,13 +447,10 @@ static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *lo
   IE__CHECK(temperature(ctx, fn, o.temperature, &inv));
   ie__arg x, y;
   IE__CHECK(ie__check_matrix(ctx, &x, fn, "logits", logits, IE__FLOATS));
-  IE__CHECK(ie__check_matrix(ctx, &y, fn, "out", out, IE__FLOATS));
+  IE__CHECK(ie__check_matrix(ctx, &y, fn, "out", out, IE__FLOATS | IE__OUTPUT));
   if (y.m.rows != x.m.rows || y.m.cols != x.m.cols || out->ndim != logits->ndim)
     return ie__error(ctx, IE_BAD_SHAPE, "%s: 'out' is %lld x %lld but 'logits' is %lld x %lld", fn,
                      (long long)y.m.rows, (long long)y.m.cols, (long long)x.m.rows, (long long)x.m.cols);
-  if (x.m.buf == y.m.buf && x.m.offset == y.m.offset && x.m.rows * x.m.cols > 0)
-    return ie__error(ctx, IE_INVALID_ARGUMENT,
-                     "%s: 'out' is 'logits' itself; inputs are never modified, give a separate output", fn);
   const int64_t rows = x.m.rows;
   if (rows > 0 && x.m.cols == 0) ie__locate(ctx, "logits", -1, 0, -1);
   if (rows > 0 && x.m.cols == 0)

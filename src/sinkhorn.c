@@ -487,7 +487,7 @@ static ie_status check_options(ie_context *ctx, const ie_sinkhorn_options *opt, 
 /* An output [B, k] (or [k] when B = 1), f32/f64. */
 static ie_status check_out(ie_context *ctx, ie__arg *a, const char *name, const DLTensor *t,
                            int64_t B, int64_t k) {
-  CHECK(ie__check_matrix(ctx, a, FN, name, t, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+  CHECK(ie__check_matrix(ctx, a, FN, name, t, (1u << IE_DT_F32) | (1u << IE_DT_F64) | IE__OUTPUT));
   if (a->m.rows != B || a->m.cols != k || (t->ndim == 1 && B != 1))
     return ie__error(ctx, IE_BAD_SHAPE, "%s: output '%s' is %lld x %lld; it must be [B, %s] = [%lld, %lld]",
                      FN, name, (long long)a->m.rows, (long long)a->m.cols, name[0] == 'f' ? "n" : "m",
@@ -592,7 +592,7 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
   if (ft) CHECK(check_out(ctx, &fo, "f", ft, B, n));
   if (gt) CHECK(check_out(ctx, &go, "g", gt, B, m));
   if (plant) {
-    CHECK(check_in(ctx, &pl, "plan", plant, 0, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+    CHECK(check_in(ctx, &pl, "plan", plant, 0, (1u << IE_DT_F32) | (1u << IE_DT_F64) | IE__OUTPUT));
     if (pl.n != n || pl.k != m || (pl.batch ? pl.batch : 1) != B)
       return ie__error(ctx, IE_BAD_SHAPE, "%s: output 'plan' must be [B, n, m] = [%lld, %lld, %lld] (or [n, m] "
                        "when B = 1)", FN, (long long)B, (long long)n, (long long)m);

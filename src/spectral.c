@@ -422,7 +422,7 @@ static ie_status vendi_common(ie_context *ctx, const char *fn, const DLTensor *x
   ie__arg outa;
   if (batch) {
     if (!out) return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor 'scores' is NULL", fn);
-    IE__CHECK(ie__check_vector(ctx, &outa, fn, "scores", out, in.sets, (1u << IE_DT_F32) | (1u << IE_DT_F64)));
+    IE__CHECK(ie__check_vector(ctx, &outa, fn, "scores", out, in.sets, (1u << IE_DT_F32) | (1u << IE_DT_F64) | IE__OUTPUT));
   }
   ie_spectral_result r = {0};
   if (in.sets == 0) { /* an empty batch: nothing to score */

@@ -102,10 +102,48 @@ static int span_bytes(int64_t rows, int64_t cols, int64_t stride, size_t esz,
   return 1;
 }
 
+/* Do the rows of spans a and b (both in use) share a byte?  Their ranges
+ * must meet; where both step rows by the same stride, each row within it,
+ * they meet only if their columns do (p = x[:, :V] and q = x[:, V:] of one
+ * matrix are apart). */
+static int spans_meet(const ie__span *a, const ie__span *b) {
+  if (a->space != b->space || a->first >= b->end || b->first >= a->end) return 0;
+  const uint64_t step = a->row_step;
+  if (step == 0 || step != b->row_step || a->row_bytes > step || b->row_bytes > step) return 1;
+  const uint64_t d = (b->first - a->first) % step; /* b's rows, from a's (mod 2^64 first: */
+  const uint64_t lag = b->first >= a->first ? d : (step - (a->first - b->first) % step) % step;
+  (void)d;                                         /*  taken in the right direction) */
+  return lag < a->row_bytes || lag + b->row_bytes > step;
+}
+
+/* Note argument a's memory for this call; an output may meet no other
+ * argument, and no argument an output. */
+static ie_status note_span(ie_context *ctx, const ie__arg *a, const DLTensor *t, size_t esz,
+                           size_t span, int output) {
+  if (span == 0) return IE_OK;
+  const int on_cl = !a->on_host && ctx->backend == IE_BACKEND_OPENCL;
+  ie__span me = {on_cl ? (uintptr_t)t->data : 0, 0, 0, (uint64_t)a->m.stride * esz,
+                 (uint64_t)a->m.cols * esz, a->name, output};
+  me.first = on_cl ? (uint64_t)t->byte_offset : (uint64_t)(uintptr_t)((const char *)t->data + t->byte_offset);
+  me.end = me.first + span;
+  if (a->m.rows <= 1) me.row_step = 0;
+  for (int i = 0; i < ctx->n_spans; i++) {
+    const ie__span *o = &ctx->spans[i];
+    if ((output || o->output) && strcmp(o->name, me.name) != 0 && spans_meet(o, &me))
+      return ie__error(ctx, IE_INVALID_ARGUMENT,
+                       "%s: %s '%s' shares memory with %s '%s'; inputs are never modified, and "
+                       "outputs need memory of their own",
+                       a->fn, output ? "output" : "tensor", me.name, o->output ? "output" : "tensor", o->name);
+  }
+  if (ctx->n_spans < IE__SPANS) ctx->spans[ctx->n_spans++] = me;
+  return IE_OK;
+}
+
 /* The checks every layout ends with (addressable size, data pointer,
- * alignment), then the view the backend gets. */
+ * alignment, memory apart from the call's outputs), then the view the
+ * backend gets. */
 static ie_status finish_view(ie_context *ctx, ie__arg *a, const DLTensor *t, ie_dtype dt,
-                             int64_t rows, int64_t cols, int64_t stride) {
+                             int64_t rows, int64_t cols, int64_t stride, unsigned dtypes) {
   size_t esz = ie__dtype_size(dt), span;
   if (!span_bytes(rows, cols, stride, esz, &span))
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' of %lld x %lld (row stride %lld) is too large to address",
@@ -123,7 +161,7 @@ static ie_status finish_view(ie_context *ctx, ie__arg *a, const DLTensor *t, ie_
   a->m.stride = stride;
   a->host_stride = stride;
   if (a->on_host) a->host = (char *)t->data + t->byte_offset;
-  return IE_OK;
+  return note_span(ctx, a, t, esz, span, (dtypes & IE__OUTPUT) != 0);
 }
 
 ie_status ie__check_matrix(ie_context *ctx, ie__arg *a, const char *fn,
@@ -159,7 +197,7 @@ ie_status ie__check_matrix(ie_context *ctx, ie__arg *a, const char *fn,
       if (rows <= 1) stride = cols;
     }
   }
-  return finish_view(ctx, a, t, dt, rows, cols, stride);
+  return finish_view(ctx, a, t, dt, rows, cols, stride, dtypes);
 }
 
 ie_status ie__check_vector(ie_context *ctx, ie__arg *a, const char *fn,
@@ -177,7 +215,7 @@ ie_status ie__check_vector(ie_context *ctx, ie__arg *a, const char *fn,
     return ie__error(ctx, IE_BAD_SHAPE, "%s: tensor '%s' has stride %lld; it must be positive",
                      fn, name, (long long)stride);
   /* A vector is kept as a column: rows = n, cols = 1, stride = stride. */
-  return finish_view(ctx, a, t, dt, n, 1, stride);
+  return finish_view(ctx, a, t, dt, n, 1, stride, dtypes);
 }
 
 static int needs_staging(const ie_context *ctx, const ie__arg *a) {

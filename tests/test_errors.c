@@ -750,3 +750,144 @@ ParameterizedTest(bparam *bp, determinism, bit_identical, .timeout = 240) {
   free(o1);
   free(o2);
 }
+
+/* A row's bits do not depend on where it lies: the rows of a batch of odd
+ * width (so each row starts at another alignment) against the same rows
+ * from row 1, 2 or 3 on, copied 1, 2 or 3 floats into another buffer (on a
+ * GPU, staged copies whose rows start elsewhere). */
+ParameterizedTestParameters(determinism, any_address) { return backend_params(); }
+
+ParameterizedTest(bparam *bp, determinism, any_address, .timeout = 240) {
+  ie_backend b = (ie_backend)bp->backend;
+  const char *bn = ie_backend_name(b);
+  enum { R = 64, C = 4099 };
+  float *x = malloc(sizeof(float) * R * C), *y = malloc(sizeof(float) * R * C);
+  float *m0 = malloc(sizeof(float) * R * C), *m1 = malloc(sizeof(float) * R * C);
+  float *xs = malloc(sizeof(float) * (R * C + 4)), *ys = malloc(sizeof(float) * (R * C + 4));
+  int64_t lab[R];
+  for (int i = 0; i < R * C; i++) { /* language-model-like: a Zipf-like bias, noise */
+    const double bias = -1.2 * log(1.0 + i % C);
+    x[i] = (float)(bias + 2.5 * (urand() - 0.5) + (i % C == 7 * (i / C) % C && i / C % 3 == 0 ? 25 : 0));
+    y[i] = (float)(x[i] + 0.5 * (urand() - 0.5) + 0.5);
+  }
+  for (int r = 0; r < R; r++) lab[r] = (r * 37) % C;
+  double v0[R], v1[R];
+  ie_context *ctx = tc_context(b);
+  static const struct {
+    const char *what;
+    int op; /* 0 entropy, 1 nll, 2 divergence, 3 log-softmax */
+    ie_divergence_kind kind;
+  } ops[] = {{"entropy", 0, IE_DIV_KL},          {"nll", 1, IE_DIV_KL},
+             {"kl", 2, IE_DIV_KL},               {"reverse kl", 2, IE_DIV_REVERSE_KL},
+             {"js", 2, IE_DIV_JS},               {"tv", 2, IE_DIV_TV},
+             {"alpha 0.5", 2, IE_DIV_ALPHA},     {"cross-entropy", 2, IE_DIV_CROSS_ENTROPY},
+             {"log-softmax", 3, IE_DIV_KL}};
+  for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+    for (int shift = 0; shift <= 3; shift++) {
+      const int64_t n = R - shift, at = (int64_t)shift * C;
+      memcpy(xs + shift, x + at, sizeof(float) * (size_t)(n * C));
+      memcpy(ys + shift, y + at, sizeof(float) * (size_t)(n * C));
+      tc_tensor X, Y, O, L, M;
+      tc_tensor_2d(&X, shift ? xs + shift : x, TC_F32, n, C, 0);
+      tc_tensor_2d(&Y, shift ? ys + shift : y, TC_F32, n, C, 0);
+      tc_tensor_1d(&L, lab + shift, TC_I64, n);
+      double *v = shift ? v1 : v0;
+      float *m = shift ? m1 : m0;
+      tc_tensor_1d(&O, v, TC_F64, n);
+      tc_tensor_2d(&M, m, TC_F32, n, C, 0);
+      ie_divergence_options o;
+      memset(&o, 0, sizeof o);
+      o.alpha = 0.5;
+      ie_status st = ops[k].op == 0   ? ie_entropy(ctx, &X.t, &O.t, NULL, NULL)
+                     : ops[k].op == 1 ? ie_nll(ctx, &X.t, &L.t, &O.t, NULL, NULL)
+                     : ops[k].op == 2 ? ie_divergence(ctx, ops[k].kind, &X.t, &Y.t, &O.t, &o, NULL)
+                                      : ie_log_softmax(ctx, &X.t, &M.t, NULL);
+      if (st == IE_BAD_DTYPE && ops[k].op != 3) { /* (a backend without f64 outputs) */
+        float vf[R];
+        tc_tensor_1d(&O, vf, TC_F32, n);
+        st = ops[k].op == 0   ? ie_entropy(ctx, &X.t, &O.t, NULL, NULL)
+             : ops[k].op == 1 ? ie_nll(ctx, &X.t, &L.t, &O.t, NULL, NULL)
+                              : ie_divergence(ctx, ops[k].kind, &X.t, &Y.t, &O.t, &o, NULL);
+        for (int64_t r = 0; r < n; r++) v[r] = vf[r];
+      }
+      cr_assert(st == IE_OK, "[%s] %s: %s", bn, ops[k].what, ie_errmsg(ctx));
+      if (!shift) continue;
+      if (ops[k].op == 3)
+        cr_expect(memcmp(m0 + at, m1, sizeof(float) * (size_t)(n * C)) == 0,
+                  "[%s] %s: rows %d.. differ copied %d floats on", bn, ops[k].what, shift, shift);
+      else
+        for (int64_t r = 0; r < n; r++)
+          cr_expect(memcmp(&v0[r + shift], &v1[r], sizeof(double)) == 0,
+                    "[%s] %s: row %lld is %.17g, and %.17g copied %d floats on", bn,
+                    ops[k].what, (long long)(r + shift), v0[r + shift], v1[r], shift);
+    }
+  ie_context_destroy(ctx);
+  free(x);
+  free(y);
+  free(m0);
+  free(m1);
+  free(xs);
+  free(ys);
+}
+
+/* An output may share no memory with another argument: inputs are never
+ * modified.  Apart is fine, also within one buffer (columns side by side). */
+ParameterizedTestParameters(arguments, outputs_apart) { return backend_params(); }
+
+ParameterizedTest(bparam *bp, arguments, outputs_apart, .timeout = 120) {
+  ie_backend b = (ie_backend)bp->backend;
+  const char *bn = ie_backend_name(b);
+  ie_context *ctx = tc_context(b);
+  enum { R = 3, C = 5 };
+  float buf[2 * R * 2 * C], keep[2 * R * 2 * C];
+  for (int i = 0; i < 2 * R * 2 * C; i++) buf[i] = (float)(0.25 * (i % 7) - 0.5);
+  memcpy(keep, buf, sizeof buf);
+  tc_tensor X, O, P;
+  /* log-softmax into the same memory, one element on, or into a row of it */
+  tc_tensor_2d(&X, buf, TC_F32, R, C, 0);
+  tc_tensor_2d(&O, buf + 1, TC_F32, R, C, 0);
+  EXPECT_ST(ie_log_softmax(ctx, &X.t, &O.t, NULL), IE_INVALID_ARGUMENT, "out one element past logits");
+  cr_expect(strstr(ie_errmsg(ctx), "'out'") && strstr(ie_errmsg(ctx), "'logits'"), "[%s] message: %s", bn,
+            ie_errmsg(ctx));
+  tc_tensor_2d(&O, buf, TC_F32, R, C, 0);
+  EXPECT_ST(ie_softmax(ctx, &X.t, &O.t, NULL), IE_INVALID_ARGUMENT, "out is logits");
+  /* per-row values inside the logits */
+  tc_tensor_1d(&P, buf + C, TC_F32, R);
+  EXPECT_ST(ie_entropy(ctx, &X.t, &P.t, NULL, NULL), IE_INVALID_ARGUMENT, "per_row inside the logits");
+  EXPECT_ST(ie_logsumexp(ctx, &X.t, &P.t, NULL), IE_INVALID_ARGUMENT, "lse out inside the logits");
+  cr_expect(memcmp(buf, keep, sizeof buf) == 0, "[%s] a refused call wrote", bn);
+  /* side by side in one buffer of row stride 2C: logits in columns [0, C),
+   * out in [C, 2C); p and q likewise, per_row apart */
+  tc_tensor_2d(&X, buf, TC_F32, R, C, 2 * C);
+  tc_tensor_2d(&O, buf + C, TC_F32, R, C, 2 * C);
+  if (b == IE_BACKEND_CPU) { /* (strided host outputs: the CPU writes in place) */
+    EXPECT_ST(ie_log_softmax(ctx, &X.t, &O.t, NULL), IE_OK, "out beside logits");
+    for (int r = 0; r < R; r++)
+      cr_expect(memcmp(buf + r * 2 * C, keep + r * 2 * C, sizeof(float) * C) == 0, "[%s] logits row %d changed",
+                bn, r);
+  }
+  float pr[R];
+  tc_tensor_1d(&P, pr, TC_F32, R);
+  EXPECT_ST(ie_divergence(ctx, IE_DIV_KL, &X.t, &O.t, &P.t, NULL, NULL), IE_OK, "p and q side by side");
+  /* the count table as its own PMI output; x inside the table it counts into */
+  {
+    int64_t t[4] = {3, 1, 2, 5}, xy[4] = {0, 1, 1, 0};
+    tc_tensor T, Xl, Yl, Q;
+    tc_tensor_2d(&T, t, TC_I64, 2, 2, 0);
+    float pm[4], tf[4] = {3, 1, 2, 5};
+    tc_tensor_2d(&Q, pm, TC_F32, 2, 2, 0);
+    ie_status st = ie_pmi(ctx, &T.t, &Q.t, NULL, NULL);
+    if (st != IE_UNSUPPORTED) {
+      EXPECT_ST(st, IE_OK, "pmi apart");
+      tc_tensor_2d(&Q, tf, TC_F32, 2, 2, 0);
+      EXPECT_ST(ie_pmi(ctx, &Q.t, &Q.t, NULL, NULL), IE_INVALID_ARGUMENT, "pmi into its own counts");
+      cr_expect(tf[0] == 3 && tf[3] == 5, "[%s] a refused pmi wrote", bn);
+      tc_tensor_1d(&Xl, t, TC_I64, 2);
+      tc_tensor_1d(&Yl, xy + 2, TC_I64, 2);
+      EXPECT_ST(ie_count_pairs(ctx, &Xl.t, &Yl.t, &T.t, NULL), IE_INVALID_ARGUMENT, "x inside the table");
+      const int64_t t0[4] = {3, 1, 2, 5};
+      cr_expect(memcmp(t, t0, sizeof t) == 0, "[%s] a refused count wrote", bn);
+    }
+  }
+  ie_context_destroy(ctx);
+}

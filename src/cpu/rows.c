@@ -558,14 +558,14 @@ static int in_spans(const ie_mat *x, const ie_mat *y, const exp_store *store) {
   return !store && x->dtype == IE_DT_F32 && y->dtype == IE_DT_F32;
 }
 
-/* The length of a row's chunk at i0: CHUNK, or in spans SPAN, the first
- * cut short so that the spans after it start on a 64-byte line of x (a
- * vector load across two lines costs two: 3% of KL's time on rows of a
- * 16-byte aligned buffer, as malloc's and NumPy's are). */
-static int chunk_len(const ie_mat *x, int64_t r, int64_t i0, int spans) {
-  int len = CHUNK;
-  if (spans && i0 > 0) len = SPAN;
-  else if (spans) len -= (int)((uintptr_t)row_chunk_f32(x, r, 0, 0, NULL) / 4 % 16);
+/* The length of a row's chunk at i0: CHUNK, or in spans SPAN after the
+ * first chunk.  Chunks start at the same columns wherever the row lies in
+ * memory: a row's sums (and so its bits) may not depend on its address.
+ * (Cutting the first chunk short so that the spans start on a 64-byte line
+ * saved 3% of KL's time, but a row then summed differently at another
+ * address: another --memory-budget, or its rows one further down.) */
+static int chunk_len(const ie_mat *x, int64_t i0, int spans) {
+  const int len = spans && i0 > 0 ? SPAN : CHUNK;
   return x->cols - i0 < len ? (int)(x->cols - i0) : len;
 }
 
@@ -821,7 +821,7 @@ IE_CPU_CLONES static double pass2_f32(const ie_rowargs *ra, const ie_mat *x, con
   const int spans = in_spans(x, y, store);
   int n = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += n) {
-    n = chunk_len(x, r, i0, spans);
+    n = chunk_len(x, i0, spans);
     const float *restrict pp = logits ? row_chunk_f32(x, r, i0, n, bp) : NULL;
     const float *restrict qq = logits ? row_chunk_f32(y, r, i0, n, bq) : NULL;
     chunk_exps ex = {NULL, NULL, 0, 0};
@@ -883,7 +883,7 @@ IE_CPU_CLONES static int cs_row_f32(const ie_rowargs *ra, const ie_mat *x, const
    * for 9% less time) */
   int n = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += n) {
-    n = chunk_len(x, r, i0, 0);
+    n = chunk_len(x, i0, 0);
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     if (!pp || !qq) return -1;
@@ -1003,7 +1003,7 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
   int64_t chunks_to = 0; /* (a span whose maxima rose: its chunks one by one) */
   int n = 0;
   for (int64_t i0 = 0; i0 < x->cols; i0 += n) {
-    n = chunk_len(x, r, i0, spans && i0 >= chunks_to);
+    n = chunk_len(x, i0, spans && i0 >= chunks_to);
     const float *restrict pp = row_chunk_f32(x, r, i0, n, bp);
     const float *restrict qq = row_chunk_f32(y, r, i0, n, bq);
     if (!pp || !qq) return -1;

@@ -40,12 +40,13 @@ FN float rows_load(GLOBAL const ie_u8 *b, ie_u64 i, int dt) {
   return widen_load_f(b, (ie_i64)i, dt); /* f32, f16, bf16 (widen.h) */
 }
 
-/* 128-bit loads.  A lane's share of [beg, end) is every W-th element from
- * beg + lane, one at a time; where the row is float32 and element beg is
- * 16-byte aligned (rows_vec4), it is instead 4 consecutive elements every
- * 4W from beg + 4·lane, one 128-bit load each (LOAD_F4), and then the tail
- * after the last whole 4W round one at a time.  The states take their
- * elements in any order. */
+/* A lane's share of [beg, end): 4 consecutive elements every 4W from
+ * beg + 4·lane, then, after the last whole 4W round (rows_vec4_tail), every
+ * W-th element from there + lane.  The share, and the order the lane takes
+ * it in, depend on the indices alone: a row's bits do not change with its
+ * address (another chunk of rows, a row one further down).  Each round's 4
+ * elements are one 128-bit load (LOAD_F4) where the row is float32 and the
+ * round's first element 16-byte aligned (rows_vec4), else 4 loads. */
 FN int rows_vec4(GLOBAL const ie_u8 *b, ie_u64 i, int dt) {
   return dt == ROWS_F32 && (ADDR_BITS(b + 4 * i) & 15) == 0;
 }
@@ -54,36 +55,37 @@ FN int rows_vec4(GLOBAL const ie_u8 *b, ie_u64 i, int dt) {
 FN ie_u64 rows_vec4_tail(ie_u64 beg, ie_u64 end, ie_u32 W) {
   return beg + (end - beg) / (4 * (ie_u64)W) * (4 * (ie_u64)W);
 }
-/* The 4 floats from element i of float32 b. */
-FN void rows_load4(GLOBAL const ie_u8 *b, ie_u64 i, float v[4]) {
-  const float4 q = LOAD_F4((GLOBAL const float *)b, i);
-  v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+/* The 4 elements from element i of b (type dt), widened to float; vec:
+ * rows_vec4 holds there. */
+FN void rows_load4(GLOBAL const ie_u8 *b, ie_u64 i, int dt, int vec, float v[4]) {
+  if (vec) {
+    const float4 q = LOAD_F4((GLOBAL const float *)b, i);
+    v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+  } else {
+    for (int k = 0; k < 4; k++) v[k] = rows_load(b, i + (ie_u64)k, dt);
+  }
 }
 
 /* A lane's share of elements [beg, end) of a pair of rows (x at element
- * rx, y at ry), in the order the lane takes them, 128-bit loads where both
- * rows allow: STEP runs with wp and wq, their log-weights (a bad element
- * flagged in err). */
+ * rx, y at ry), in the order the lane takes them (rows_vec4): STEP runs
+ * with wp and wq, their log-weights (a bad element flagged in err). */
 #define ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err, STEP)          \
   do {                                                                                           \
-    ie_u64 from_ = (beg) + (lane);                                                               \
-    if (rows_vec4((x), (rx) + (beg), (xdt)) && rows_vec4((y), (ry) + (beg), (ydt))) {           \
-      const ie_u64 tail_ = rows_vec4_tail((beg), (end), (W));                                    \
-      for (ie_u64 i_ = (beg) + 4 * (ie_u64)(lane); i_ < tail_; i_ += 4 * (ie_u64)(W)) {         \
-        float p_[4], q_[4];                                                                      \
-        rows_load4((x), (rx) + i_, p_);                                                          \
-        rows_load4((y), (ry) + i_, q_);                                                          \
-        for (int k_ = 0; k_ < 4; k_++) {                                                         \
-          const float vp = p_[k_], vq = q_[k_];                                                  \
-          const float wp = rows_to_w(vp, (xkind), &(err));                                       \
-          const float wq = rows_to_w(vq, (ykind), &(err));                                       \
-          (void)vp, (void)vq;                                                                    \
-          STEP;                                                                                  \
-        }                                                                                        \
+    const int xv_ = rows_vec4((x), (rx) + (beg), (xdt)), yv_ = rows_vec4((y), (ry) + (beg), (ydt)); \
+    const ie_u64 tail_ = rows_vec4_tail((beg), (end), (W));                                      \
+    for (ie_u64 i_ = (beg) + 4 * (ie_u64)(lane); i_ < tail_; i_ += 4 * (ie_u64)(W)) {           \
+      float p_[4], q_[4];                                                                        \
+      rows_load4((x), (rx) + i_, (xdt), xv_, p_);                                                \
+      rows_load4((y), (ry) + i_, (ydt), yv_, q_);                                                \
+      for (int k_ = 0; k_ < 4; k_++) {                                                           \
+        const float vp = p_[k_], vq = q_[k_];                                                    \
+        const float wp = rows_to_w(vp, (xkind), &(err));                                         \
+        const float wq = rows_to_w(vq, (ykind), &(err));                                         \
+        (void)vp, (void)vq;                                                                      \
+        STEP;                                                                                    \
       }                                                                                          \
-      from_ = tail_ + (lane);                                                                    \
     }                                                                                            \
-    for (ie_u64 i_ = from_; i_ < (end); i_ += (W)) {                                             \
+    for (ie_u64 i_ = tail_ + (lane); i_ < (end); i_ += (W)) {                                    \
       const float vp = rows_load((x), (rx) + i_, (xdt)), vq = rows_load((y), (ry) + i_, (ydt));  \
       const float wp = rows_to_w(vp, (xkind), &(err));                                           \
       const float wq = rows_to_w(vq, (ykind), &(err));                                           \
@@ -344,21 +346,19 @@ FN void rows_p1_one(GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride, int xdt,
           st.y = rows_to_w(rows_load(x, rb + (ie_u64)y, xdt), xkind, &e);
         }
       }
-      ie_u64 from = beg + lane; /* the one-at-a-time elements, every W-th */
-      if (!skip && rows_vec4(x, rb + beg, xdt)) {
+      if (!skip) { /* (the lane's share as rows_vec4 says) */
+        const int vec = rows_vec4(x, rb + beg, xdt);
         const ie_u64 tail = rows_vec4_tail(beg, end, W);
         for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
           float v[4];
-          rows_load4(x, rb + i, v);
+          rows_load4(x, rb + i, xdt, vec, v);
           for (int q = 0; q < 4; q++)
             rows_one_push(&st, rows_to_w(v[q], xkind, &err), xkind, mode, it, alpha, am1);
         }
-        from = tail + lane;
-      }
-      if (!skip)
-        for (ie_u64 i = from; i < end; i += W)
+        for (ie_u64 i = tail + lane; i < end; i += W)
           rows_one_push(&st, rows_to_w(rows_load(x, rb + i, xdt), xkind, &err), xkind, mode, it,
                         alpha, am1);
+      }
     }
     float v[ROWS_ONE_N + 1], o[ROWS_ONE_N + 1];
     rows_one_pack(&st, err, v);
@@ -999,7 +999,7 @@ KERNEL void rows_softmax_out(GLOBAL const ie_u8 *x, ie_u64 xoff, ie_u64 xstride,
       const ie_u64 tail = rows_vec4_tail(beg, end, W);
       for (ie_u64 i = beg + 4 * (ie_u64)lane; i < tail; i += 4 * (ie_u64)W) {
         float a[4];
-        rows_load4(x, rx + i, a);
+        rows_load4(x, rx + i, xdt, 1, a);
         for (int q = 0; q < 4; q++)
           rows_store(o, ro + i + q, odt,
                      rows_softmax_of(rows_to_w(a[q], ROWS_LOGITS, &err), m, it, L, log_out));
