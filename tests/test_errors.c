@@ -891,3 +891,40 @@ ParameterizedTest(bparam *bp, arguments, outputs_apart, .timeout = 120) {
   }
   ie_context_destroy(ctx);
 }
+
+/* A row's bits do not depend on its batch: rows of 150000 logits (more
+ * than one block of a CPU row's logsumexp, so that a row alone is split
+ * over the threads) alone against the same rows in one batch. */
+ParameterizedTestParameters(determinism, row_alone) { return backend_params(); }
+
+ParameterizedTest(bparam *bp, determinism, row_alone, .timeout = 240) {
+  ie_backend b = (ie_backend)bp->backend;
+  const char *bn = ie_backend_name(b);
+  enum { R = 3, C = 150000 };
+  float *x = malloc(sizeof(float) * R * C), *m0 = malloc(sizeof(float) * R * C);
+  float *m1 = malloc(sizeof(float) * C);
+  for (int i = 0; i < R * C; i++)
+    x[i] = (float)(-1.2 * log(1.0 + i % C) + 2.5 * (urand() - 0.5) + (i % C == 5 && i / C != 1 ? 25 : 0));
+  ie_context *ctx = tc_context(b);
+  tc_tensor X, M;
+  tc_tensor_2d(&X, x, TC_F32, R, C, 0);
+  tc_tensor_2d(&M, m0, TC_F32, R, C, 0);
+  for (int soft = 0; soft < 2; soft++) {
+    const char *what = soft ? "softmax" : "log-softmax";
+    ie_status st = soft ? ie_softmax(ctx, &X.t, &M.t, NULL) : ie_log_softmax(ctx, &X.t, &M.t, NULL);
+    cr_assert(st == IE_OK, "[%s] %s: %s", bn, what, ie_errmsg(ctx));
+    for (int r = 0; r < R; r++) {
+      tc_tensor X1, M1;
+      tc_tensor_1d(&X1, x + (size_t)r * C, TC_F32, C);
+      tc_tensor_1d(&M1, m1, TC_F32, C);
+      st = soft ? ie_softmax(ctx, &X1.t, &M1.t, NULL) : ie_log_softmax(ctx, &X1.t, &M1.t, NULL);
+      cr_assert(st == IE_OK, "[%s] %s row %d alone: %s", bn, what, r, ie_errmsg(ctx));
+      cr_expect(memcmp(m0 + (size_t)r * C, m1, sizeof(float) * C) == 0, "[%s] %s: row %d alone differs", bn,
+                what, r);
+    }
+  }
+  ie_context_destroy(ctx);
+  free(x);
+  free(m0);
+  free(m1);
+}

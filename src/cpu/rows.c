@@ -19,8 +19,6 @@
 #include "../kernels/rows_final.h"
 
 enum { CHUNK = 512, SPAN = 4 * CHUNK };
-/* The most threads one softmax row is split over (softmax_row_split). */
-enum { IE_SPLIT_MAX = 64 };
 
 /* Log-weights z are (x − c)/T for logits x and a shift c taken from the row
  * (rows_impl.h, row_shift), so that in float they keep the digits of the
@@ -262,17 +260,24 @@ IE_CPU_CLONES static double exp_sum_split(const float *restrict p, int n, float 
   return (double)tail + (double)ones;
 }
 
-/* The logsumexp state (max, Σ e^{z−max}) of one f32 / f16 / bf16 logit row, the hot case
- * of logsumexp, NLL and softmax (the float pass 1 starts with it), shifted by
- * the row's max: one read
- * of the row, chunks summed in float and across chunks in double.  Each chunk
- * after the first is summed with its own scan, in one loop (ie__lse_chunk),
- * and kept unless it raises the max; a chunk that does, and the first, are
- * scanned, then summed as (its entries at the max) + (the rest).  Returns -1
- * for a row with NaN or +inf, or −inf in a chunk scanned first, which the
- * general kernels then take (a −inf in the other chunks is a weight of 0,
- * as it is to them). */
-IE_CPU_CLONES static int lse_range_f32(const ie_mat *x, int64_t r, int64_t from, int64_t to,
+/* Columns of a block of a row's logsumexp (lse_row_f32): blocks are summed
+ * apart and merged in order, so a row's lse is the same taken whole or by
+ * threads that each take whole blocks (softmax_row).  Each block's first
+ * chunk takes the slower scanned path: blocks of 64 chunks cost batch
+ * log-softmax 2–4% at 256 × 128256 f32, of 128 chunks 1–2%. */
+enum { LSE_BLOCK = 128 * CHUNK };
+
+/* The logsumexp state (max, Σ e^{z−max}) of columns [from, to) of one f32 /
+ * f16 / bf16 logit row, the hot case of logsumexp, NLL and softmax (the
+ * float pass 1 starts with it), shifted by their max: one read, chunks
+ * summed in float and across chunks in double.  Each chunk after the first
+ * is summed with its own scan, in one loop (ie__lse_chunk), and kept unless
+ * it raises the max; a chunk that does, and the first, are scanned, then
+ * summed as (its entries at the max) + (the rest).  Returns -1 for a row
+ * with NaN or +inf, or −inf in a chunk scanned first, which the general
+ * kernels then take (a −inf in the other chunks is a weight of 0, as it is
+ * to them), or with no column above −inf. */
+IE_CPU_CLONES static int lse_block_f32(const ie_mat *x, int64_t r, int64_t from, int64_t to,
                                        double inv_t, one_state *st) {
   const int simd = cpu_simd();
   const float it = (float)inv_t;
@@ -323,8 +328,27 @@ IE_CPU_CLONES static int lse_range_f32(const ie_mat *x, int64_t r, int64_t from,
   return IE_ROW_OK;
 }
 
+/* Fold block b's lse state (against its own max c, m = 0) into `all`, the
+ * blocks before it, against the largest c so far (*m = all->c·it). */
+static void lse_fold(double *m, one_state *all, const one_state *b, double inv_t) {
+  const double it = (float)inv_t; /* (lse_block_f32's factor) */
+  lse_merge(m, &all->s, b->c * it, b->s);
+  all->c = b->c > all->c ? b->c : all->c;
+}
+
+/* The lse state of row r, its blocks (LSE_BLOCK) folded in order. */
 static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, one_state *st) {
-  return lse_range_f32(x, r, 0, x->cols, inv_t, st);
+  if (x->cols <= LSE_BLOCK) return lse_block_f32(x, r, 0, x->cols, inv_t, st);
+  double m = -INFINITY;
+  one_state all = {0, 0, 0, 0, -INFINITY}, b;
+  for (int64_t from = 0; from < x->cols; from += LSE_BLOCK) {
+    const int64_t to = x->cols - from < LSE_BLOCK ? x->cols : from + LSE_BLOCK;
+    const int e = lse_block_f32(x, r, from, to, inv_t, &b);
+    if (e) return e;
+    lse_fold(&m, &all, &b, inv_t);
+  }
+  *st = all;
+  return IE_ROW_OK;
 }
 
 /* The entropy state of one f32 / f16 / bf16 logit row in one read: (m, S, T)
@@ -1467,54 +1491,60 @@ IE_CPU_CLONES static void softmax_pass2(const ie_mat *x, const ie_mat *o, int64_
 #endif
 }
 
-/* Row r's lse (pass 1), then pass 2.  Cloned per CPU (IE_CPU_CLONES) for
- * the double kernels' pass 1 that it inlines (f64 rows): built for the
- * baseline ISA, f64 log-softmax had run 4.2× slower (150 against 36 ms at
- * 256 × 128256, 2 threads). */
+/* The most blocks of a row whose lse a team takes (lse_row_split). */
+enum { SPLIT_BLOCKS_MAX = 256 };
+
+/* lse_row_f32 by a team of threads, each taking whole blocks, folded in
+ * order: the same bits.  -1 where a block is not taken (the caller's pass 1
+ * then finds it again, and takes the row as it would alone). */
+static int lse_row_split(const ie_mat *x, int64_t r, double inv_t, int team, one_state *st) {
+  one_state block[SPLIT_BLOCKS_MAX];
+  const int64_t n = (x->cols + LSE_BLOCK - 1) / LSE_BLOCK;
+  int failed = 0;
+#pragma omp parallel for num_threads(team) schedule(static) reduction(| : failed)
+  for (int64_t k = 0; k < n; k++) {
+    const int64_t from = k * LSE_BLOCK, to = x->cols - from < LSE_BLOCK ? x->cols : from + LSE_BLOCK;
+    failed |= lse_block_f32(x, r, from, to, inv_t, &block[k]) != 0;
+  }
+  if (failed) return -1;
+  double m = -INFINITY;
+  one_state all = {0, 0, 0, 0, -INFINITY};
+  for (int64_t k = 0; k < n; k++) lse_fold(&m, &all, &block[k], inv_t);
+  *st = all;
+  return IE_ROW_OK;
+}
+
+/* Row r's lse (pass 1), then pass 2, by a team of threads where team > 1
+ * (rows fewer than threads: an inference server's one row): pass 1 by
+ * whole blocks (lse_row_split), pass 2 by whole chunks, each thread its
+ * share of the columns.  A row's bits are the same taken by a team or alone
+ * (a row of a batch, another --memory-budget).
+ * Cloned per CPU (IE_CPU_CLONES) for the double kernels' pass 1 that it
+ * inlines (f64 rows): built for the baseline ISA, f64 log-softmax had run
+ * 4.2× slower (150 against 36 ms at 256 × 128256, 2 threads). */
 IE_CPU_CLONES static int softmax_row(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
-                                     double inv_t, int stream) {
+                                     double inv_t, int stream, int team) {
   one_state st;
   /* Inputs below f64 run in float (unless their shifted log-weights leave
    * float's range), f64 inputs in double. */
   int fl = x->dtype != IE_DT_F64, e = -1;
-  if (fl) e = pass1_one_f(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, &st);
+  if (fl && team > 1 && x->cols > LSE_BLOCK && x->cols <= (int64_t)SPLIT_BLOCKS_MAX * LSE_BLOCK)
+    e = lse_row_split(x, r, inv_t, team, &st); /* (pass1_one_f's FAST_PASS1) */
+  if (fl && e < 0) e = pass1_one_f(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, &st);
   if (e < 0) fl = 0, e = pass1_one_d(x, r, IE_INPUT_LOGITS, inv_t, 0, 0, 0, &st);
   if (e) return e;
-  softmax_pass2(x, o, r, 0, x->cols, log_out, inv_t, &st, fl, stream);
-  return IE_ROW_OK;
-}
-
-/* One row split over a team of threads, for batches with fewer rows than
- * threads (an inference server's one row): each thread takes the lse state
- * of its share of the columns (lse_range_f32, whole chunks), every thread
- * merges the shares' states (the same sum, in the same order, in each), and
- * then writes its share.  Returns -1, having written nothing, where a share's
- * fast path does not take it (the caller then takes the row whole). */
-static int softmax_row_split(const ie_mat *x, const ie_mat *o, int64_t r, int log_out,
-                             double inv_t, int team, int stream) {
-  one_state part[IE_SPLIT_MAX];
-  int refused = 0;
+  if (team < 2) {
+    softmax_pass2(x, o, r, 0, x->cols, log_out, inv_t, &st, fl, stream);
+    return IE_ROW_OK;
+  }
   const int64_t chunks = (x->cols + CHUNK - 1) / CHUNK;
-#pragma omp parallel num_threads(team) reduction(| : refused)
+#pragma omp parallel num_threads(team)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     const int64_t from = chunks * t / nt * CHUNK, to = chunks * (t + 1) / nt * CHUNK;
-    const int64_t end = to < x->cols ? to : x->cols;
-    if (lse_range_f32(x, r, from, end, inv_t, &part[t]) != IE_ROW_OK)
-      part[t] = (one_state){0, NAN, 0, 0, 0}; /* (refused: a NaN sum) */
-#pragma omp barrier
-    /* the states against c·it (lse_range_f32's factor), merged */
-    const double it = (float)inv_t;
-    double m = -INFINITY;
-    one_state all = {0, 0, 0, 0, -INFINITY};
-    for (int k = 0; k < nt; k++) {
-      refused |= !isfinite(part[k].s);
-      lse_merge(&m, &all.s, part[k].c * it, part[k].s);
-      all.c = part[k].c > all.c ? part[k].c : all.c; /* (m = all.c·it) */
-    }
-    if (!refused) softmax_pass2(x, o, r, from, end, log_out, inv_t, &all, 1, stream);
+    softmax_pass2(x, o, r, from, to < x->cols ? to : x->cols, log_out, inv_t, &st, fl, stream);
   }
-  return refused ? -1 : IE_ROW_OK;
+  return IE_ROW_OK;
 }
 
 ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
@@ -1530,11 +1560,9 @@ ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
    * takes it (1 × 128256: a third less time on 2 threads) */
   int64_t split = x->cols / (16 * CHUNK);
   split = split < threads ? split : threads;
-  split = split < IE_SPLIT_MAX ? split : IE_SPLIT_MAX;
-  if (rows < threads && split >= 2 && x->dtype != IE_DT_F64) {
+  if (rows < threads && split >= 2) {
     for (int64_t r = 0; r < rows; r++) {
-      int e = softmax_row_split(x, out, r, log_out, inv_temp, (int)split, stream);
-      if (e < 0) e = softmax_row(x, out, r, log_out, inv_temp, stream);
+      int e = softmax_row(x, out, r, log_out, inv_temp, stream, (int)split);
       err[r] = e;
       if (e) store_nan(out, r);
     }
@@ -1544,7 +1572,7 @@ ie_status ie__cpu_softmax(ie_context *ctx, const ie_mat *x, const ie_mat *out,
   const int chunk = ie__row_chunk(rows, team, 4);
 #pragma omp parallel for schedule(dynamic, chunk) if (rows > 1 && rows * x->cols > 65536) num_threads(team)
   for (int64_t r = 0; r < rows; r++) {
-    int e = softmax_row(x, out, r, log_out, inv_temp, stream);
+    int e = softmax_row(x, out, r, log_out, inv_temp, stream, 1);
     err[r] = e;
     if (e) store_nan(out, r);
   }
