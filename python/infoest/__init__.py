@@ -32,7 +32,7 @@ one-process summary, bit for bit (examples/python/mpi4py_reduce.py).
 """
 from . import _ext
 from . import _errors
-from ._errors import (Error, OptionError, ShapeError, DTypeError, DeviceError, BadValueError,
+from ._errors import (Error, OptionError, ArgumentTypeError, ShapeError, DTypeError, DeviceError, BadValueError,
                       NonFiniteError, NegativeError, EmptyRowError, LabelError,
                       EmptyReductionError, OutOfMemoryError, BackendUnavailable, BackendError,
                       UnsupportedError, CancelledError, InternalError)
@@ -60,7 +60,7 @@ __all__ = [
     "mauve", "mauve_histograms", "MauveResult", "mauve_default_clusters",
     "count_pairs", "pmi", "PmiResult", "table_mi", "TableMIResult", "pid", "pid_gaussian",
     "pid_pointwise", "PIDResult", "PointwisePID",
-    "Error", "OptionError", "ShapeError", "DTypeError", "DeviceError", "BadValueError",
+    "Error", "OptionError", "ArgumentTypeError", "ShapeError", "DTypeError", "DeviceError", "BadValueError",
     "NonFiniteError", "NegativeError", "EmptyRowError", "LabelError", "EmptyReductionError",
     "OutOfMemoryError", "BackendUnavailable", "BackendError", "UnsupportedError",
     "CancelledError", "InternalError",

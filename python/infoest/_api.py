@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _ext
-from ._context import Context, _arg, _Call, _empty, _finish, _host_context, _out_arg
+from ._context import Context, _arg, _Call, _empty, _finish, _host_context, _opt, _out_arg
 from ._errors import OptionError
 from ._partial import Partial
 
@@ -104,6 +104,15 @@ def _per_row(call: _Call, rows_of: Any, reduction: str, out: Any,
         raise OptionError(f"reduction takes 'mean', 'sum' or 'none', not {reduction!r}")
     o = _empty(call, _shape(rows_of)[:-1], _out_dtype(out_dtype, ("float64", "float32")))
     return _out_arg(call, o), o
+
+
+def _reduce_code(reduction: str, give: bool) -> int:
+    """What the extension's row calls take as ``reduce``: 0 no summary
+    (``"none"``, or a partial state returned), 1 the mean (an error over zero
+    kept rows), 2 the sum (0.0 over zero kept rows)."""
+    if give or reduction == "none":
+        return 0
+    return 2 if reduction == "sum" else 1
 
 
 def _partial_arg(partial: Any, first_row: int, reduction: str) -> Tuple[Any, int, bool]:
@@ -206,8 +215,9 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
     - ``kind="tsallis"``, ``alpha=q ≥ 0`` finite: ``(1 − Σ p_i^q)/(q − 1)``
 
     ``reduction``: ``"mean"`` (default) and ``"sum"`` return a float over the
-    kept rows; ``"none"`` an array of one value a row (shape ``x.shape[:-1]``,
-    the input's framework and device).  ``row_weights`` (``[B]``): bool/int as
+    kept rows (a sum over no kept row is 0.0; a mean over none raises
+    :class:`EmptyReductionError`); ``"none"`` an array of one value a row
+    (shape ``x.shape[:-1]``, the input's framework and device).  ``row_weights`` (``[B]``): bool/int as
     a mask, float as weights (``sum = Σ w_i H_i``, ``mean = sum / Σ w_i``).
 
     ``partial=True`` returns, instead of the summary, an
@@ -219,7 +229,10 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
     ``state`` with this call's and returns what ``reduction`` asks.
 
     Raises :class:`NonFiniteError` (NaN/+inf logits, naming the row),
-    :class:`NegativeError`, :class:`EmptyRowError`, :class:`EmptyReductionError`.
+    :class:`NegativeError`, :class:`EmptyRowError`, :class:`EmptyReductionError`
+    (a mean over zero kept rows); a dtype that is not taken raises
+    :class:`DTypeError`, an argument that is no array (None, a number)
+    :class:`ArgumentTypeError` (a ``TypeError``).
 
     >>> infoest.entropy(np.zeros((3, 4), np.float32))           # log 4
     1.3862943611198906
@@ -242,8 +255,8 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
     s = _ext.entropy(call.ctx._c, _arg(call, x, "x"), po, _choice("input", input, _INPUT), k,
                      float(alpha) if alpha is not None else 1.0,
                      _positive("temperature", temperature),
-                     _arg(call, row_weights, "row_weights", integer=True),
-                     reduction != "none" and not give, pt._p if pt is not None else None, fr,
+                     _opt(call, row_weights, "row_weights", integer=True),
+                     _reduce_code(reduction, give), pt._p if pt is not None else None, fr,
                      call.stream)
     return pt if give else _reduce(call, s, reduction, ret)
 
@@ -256,7 +269,8 @@ def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = N
     """Negative log-likelihood of each row's label: ``lse(a/T) − a_y/T`` (nats).
 
     ``logits`` ``[B, V]`` (leading dimensions are rows: ``[batch, seq, V]``
-    with ``labels`` ``[batch, seq]``); ``labels`` int32 or int64.  Rows whose
+    with ``labels`` ``[batch, seq]``: the logits' shape less the last
+    dimension, else :class:`ShapeError`); ``labels`` int32 or int64.  Rows whose
     label equals ``ignore_index`` are left out (their per-row value is 0), as
     in ``torch.nn.functional.cross_entropy(..., ignore_index=-100)``.  A label
     outside ``[0, V)`` raises :class:`LabelError`.  ``exp(nll(...))`` is the
@@ -274,8 +288,8 @@ def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = N
     s = _ext.nll(call.ctx._c, _arg(call, logits, "logits"), _arg(call, labels, "labels", integer=True),
                  po, _positive("temperature", temperature),
                  int(ignore_index) if ignore_index is not None else None,
-                 _arg(call, row_weights, "row_weights", integer=True),
-                 reduction != "none" and not give, pt._p if pt is not None else None, fr,
+                 _opt(call, row_weights, "row_weights", integer=True),
+                 _reduce_code(reduction, give), pt._p if pt is not None else None, fr,
                  call.stream)
     return pt if give else _reduce(call, s, reduction, ret)
 
@@ -302,7 +316,8 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
                first_row: int = 0, context: Optional[Context] = None) -> Any:
     """Divergence ``D(p_b ‖ q_b)`` between the distributions of each row, in nats.
 
-    ``p`` and ``q`` are ``[B, V]`` (leading dimensions are rows), as logits
+    ``p`` and ``q`` are ``[B, V]`` (leading dimensions are rows; both of one
+    shape, else :class:`ShapeError`), as logits
     (``p = softmax(a/T)``, the default) or probabilities (``input="probs"``, or
     ``p_input``/``q_input`` for one side); their dtypes may differ.
 
@@ -382,8 +397,8 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
                         _positive("temperature", temperature),
                         float(alpha) if alpha is not None else 0.0,
                         float(beta) if beta is not None else 0.0,
-                        _arg(call, row_weights, "row_weights", integer=True),
-                        reduction != "none" and not give, pt._p if pt is not None else None, fr,
+                        _opt(call, row_weights, "row_weights", integer=True),
+                        _reduce_code(reduction, give), pt._p if pt is not None else None, fr,
                         call.stream)
     return pt if give else _reduce(call, s, reduction, ret)
 
@@ -475,12 +490,12 @@ def sinkhorn(a: ArrayLike, b: ArrayLike, cost: Optional[ArrayLike] = None, *,
     if return_plan:
         plan = _empty(call, (B, n, m) if batched else (n, m), fdt)
     res = _ext.sinkhorn(
-        call.ctx._c, _arg(call, a, "a"), _arg(call, b, "b"), _arg(call, cost, "cost"),
-        _arg(call, x, "x"), _arg(call, y, "y"), float(epsilon), int(max_iter), _positive("tol", tol),
+        call.ctx._c, _arg(call, a, "a"), _arg(call, b, "b"), _opt(call, cost, "cost"),
+        _opt(call, x, "x"), _opt(call, y, "y"), float(epsilon), int(max_iter), _positive("tol", tol),
         int(check_every), _choice("metric", metric, _COST), bool(eps_scaling),
         float(eps_start) if eps_start is not None else 0.0, float(eps_factor), int(eps_stage_iter),
-        float(rho) if rho is not None else 0.0, bool(divergence), _arg(call, cost_xx, "cost_xx"),
-        _arg(call, cost_yy, "cost_yy"), int(memory_budget or 0),
+        float(rho) if rho is not None else 0.0, bool(divergence), _opt(call, cost_xx, "cost_xx"),
+        _opt(call, cost_yy, "cost_yy"), int(memory_budget or 0),
         _out_arg(call, f) if f is not None else None, _out_arg(call, g) if g is not None else None,
         _out_arg(call, plan) if plan is not None else None, call.stream)
     cols = list(zip(*res))
@@ -508,7 +523,10 @@ def _points(x: ArrayLike) -> ArrayLike:
     """[N] samples in R^1 as [N, 1] (a view)."""
     if x is not None and len(_shape(x)) == 1:
         if isinstance(x, (list, tuple)):
-            x = np.asarray(x, dtype=np.float64)
+            a = np.asarray(x)
+            if a.dtype.kind not in "biuf":
+                return x              # _arg says what is wrong with it
+            x = a.astype(np.float64) if a.dtype.kind in "biu" else a
         return x.reshape(-1, 1)
     return x
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _ext
-from ._errors import OptionError
+from ._errors import ArgumentTypeError, DTypeError, OptionError
 
 __all__ = ["Context", "current_context", "backends"]
 
@@ -131,6 +131,15 @@ def _host_context(context: Optional[Context]) -> Any:
     return context._c if type(context) is Context else None
 
 
+def _check_context(context: Any) -> Context:
+    """`context` if it is a Context, else a TypeError that says what it takes."""
+    if isinstance(context, Context):
+        return context
+    hint = (f" (e.g. context=infoest.Context(backend={context!r}))"
+            if isinstance(context, str) else "")
+    raise ArgumentTypeError(f"context takes an infoest.Context{hint}, not {context!r}")
+
+
 def backends() -> List[str]:
     """The backends compiled into this build ("cpu" always; "cuda", "opencl"
     when built), whether or not a device is present."""
@@ -152,6 +161,8 @@ class _Call:
             if context is None:
                 st = _local.stack
                 context = st[-1] if st else (_local.cpu or _default("cpu", 0))
+            elif type(context) is not Context:
+                context = _check_context(context)
             self.ctx = context
             return
         self.fw = _framework(first)
@@ -160,6 +171,8 @@ class _Call:
             self.stream, self.dl_stream = _current_stream(self.fw, self.device[1])
         else:
             self.stream, self.dl_stream = -1, None
+        if context is not None and type(context) is not Context:
+            context = _check_context(context)
         if context is None:
             context = current_context()
         if context is None:
@@ -209,16 +222,42 @@ def _current_stream(fw: str, device: int) -> Tuple[int, Optional[int]]:
     return s, (1 if s == 0 else s)
 
 
+# NumPy dtypes the extension can hand to the library (which then says which
+# of them the argument takes): numbers, in the machine's byte order.
+_TAKEN = frozenset(np.dtype(c) for c in "?bBhHiIlLqQefdFD")
+
+
+def _dtype_error(x: Any, name: str, integer: bool) -> DTypeError:
+    """The error for an array whose dtype the extension cannot take at all
+    (another byte order, objects, strings, dates, ...), naming the argument."""
+    dt = x.dtype
+    if dt.byteorder not in "=|" and dt.newbyteorder("=") in _TAKEN:
+        what = f"dtype {dt.str} ({'big' if dt.byteorder == '>' else 'little'}-endian), " \
+               "not in the machine's byte order"
+    else:
+        what = f"dtype {dt}, which the library does not take"
+    to = "int64" if integer and dt.kind not in "fc" else "float32"   # labels, counts
+    e = DTypeError(f"'{name}' has {what}; cast it, e.g. {name}.astype(numpy.{to})")
+    e.tensor = name
+    return e
+
+
 def _arg(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
     """`x` as the extension takes it: the array itself (NumPy, host DLPack
     producers), a DLPack capsule made on the call's stream (CUDA arrays), or,
     for lists and other array-likes, a NumPy copy (float64, or int64 for
-    labels)."""
-    if x is None:
-        return None
+    labels).  None, or something that is no array, is a TypeError naming the
+    argument; a NumPy dtype the extension cannot take, a DTypeError."""
     t = type(x)
     if t is np.ndarray:
-        return x
+        if x.dtype in _TAKEN:
+            return x
+        raise _dtype_error(x, name, integer)
+    if x is None:
+        raise ArgumentTypeError(f"'{name}' must be an array, not None")
+    if isinstance(x, np.ndarray):
+        if x.dtype not in _TAKEN:
+            raise _dtype_error(x, name, integer)
     if hasattr(x, "__dlpack__"):
         if call.fw == "torch" and getattr(x, "requires_grad", False):
             x = x.detach()
@@ -226,16 +265,27 @@ def _arg(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
             return x.__dlpack__(stream=call.dl_stream)
         return x
     if hasattr(x, "__array_interface__") or hasattr(x, "__array__") or isinstance(x, (list, tuple)):
-        a = np.asarray(x)
+        try:
+            a = np.asarray(x)
+        except (ValueError, TypeError) as e:      # ragged lists, ...
+            raise ArgumentTypeError(f"'{name}': cannot be made an array: {e}") from None
         if a.dtype.kind in "biu" and not integer:
             a = a.astype(np.float64)
         elif a.dtype.kind not in "biuf":
-            raise OptionError(f"'{name}': cannot take an array of {a.dtype} (numbers only)")
+            raise ArgumentTypeError(f"'{name}': cannot take an array of {a.dtype} "
+                                    "(numbers only)")
+        elif a.dtype not in _TAKEN:
+            raise _dtype_error(a, name, integer)
         return np.ascontiguousarray(a)
     if isinstance(x, (int, float)):
-        raise OptionError(f"'{name}' must be an array, not the number {x!r}")
-    raise OptionError(f"'{name}': cannot take a {t.__name__}: pass an array "
-                      "(NumPy, PyTorch, CuPy, JAX, anything with __dlpack__) or a list")
+        raise ArgumentTypeError(f"'{name}' must be an array, not the number {x!r}")
+    raise ArgumentTypeError(f"'{name}' must be an array (NumPy, PyTorch, CuPy, JAX, anything with "
+                    f"__dlpack__) or a list, not a {t.__name__}")
+
+
+def _opt(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
+    """An optional array argument: None stays None, else as :func:`_arg`."""
+    return None if x is None else _arg(call, x, name, integer)
 
 
 _DT = {"float64": (2, 64), "float32": (2, 32), "float16": (2, 16), "bfloat16": (4, 16),
@@ -267,13 +317,20 @@ def _empty(call: _Call, shape: Sequence[int], dtype: str) -> Any:
 _NP_DTYPE = {name: np.dtype(name) for name in ("float64", "float32", "float16", "int64", "int32")}
 
 
-def _out_arg(call: _Call, out: Any) -> Any:
+def _out_arg(call: _Call, out: Any, name: str = "out") -> Any:
     """An output as the extension takes it (a capsule on the call's stream
-    for CUDA framework arrays)."""
+    for CUDA framework arrays).  Something that is no writable array is a
+    TypeError naming ``out``."""
+    if isinstance(out, np.ndarray):
+        if not out.flags.writeable:
+            raise OptionError(f"{name} is a read-only array")
+        if out.dtype not in _TAKEN:
+            raise _dtype_error(out, name, False)
+    elif not hasattr(out, "__dlpack__"):
+        raise ArgumentTypeError(f"'{name}' must be a writable array of the input's framework (NumPy, "
+                        f"PyTorch, CuPy), not a {type(out).__name__}")
     if call.stream >= 0 and call.fw in ("torch", "cupy"):
         return out.__dlpack__(stream=call.dl_stream)
-    if type(out) is np.ndarray and not out.flags.writeable:
-        raise OptionError("out is a read-only array")
     return out
 
 

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, Optional, Sequence, Union
 import numpy as np
 
 from . import _ext
-from ._context import Context, _arg, _Call, _CUDA, _empty, _finish, _out_arg
+from ._context import Context, _arg, _Call, _CUDA, _empty, _finish, _opt, _out_arg
 from ._errors import OptionError
 
 __all__ = ["count_pairs", "pmi", "PmiResult", "table_mi", "TableMIResult", "pid",
@@ -170,8 +170,8 @@ def pmi(counts: ArrayLike, *, kind: str = "pmi", min_count: float = 0.0, smooth:
     tot = 0.0 if total is None else _nonneg("total", total)
     r = _ext.pmi(call.ctx._c, _arg(call, counts, "counts", integer=True), _out_arg(call, o), k,
                  _nonneg("min_count", min_count), _nonneg("smooth", smooth),
-                 _arg(call, x_counts, "x_counts", integer=True),
-                 _arg(call, y_counts, "y_counts", integer=True), tot, call.stream)
+                 _opt(call, x_counts, "x_counts", integer=True),
+                 _opt(call, y_counts, "y_counts", integer=True), tot, call.stream)
     values = o if out is not None else _finish(call, o)
     return PmiResult(values, *r) if details else values
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Optional
 
 __all__ = [
-    "Error", "OptionError", "ShapeError", "DTypeError", "DeviceError",
+    "Error", "OptionError", "ArgumentTypeError", "ShapeError", "DTypeError", "DeviceError",
     "BadValueError", "NonFiniteError", "NegativeError", "EmptyRowError",
     "LabelError", "EmptyReductionError", "OutOfMemoryError", "BackendUnavailable",
     "BackendError", "UnsupportedError", "CancelledError", "InternalError",
@@ -60,6 +60,13 @@ class OptionError(Error, ValueError):
     status = "IE_INVALID_ARGUMENT"
 
 
+class ArgumentTypeError(OptionError, TypeError):
+    """An argument of the wrong type, named in the message: None, a number or
+    a dict where an array goes, a list of strings, a list as ``out=``, a
+    string as ``context=``.  Both an :class:`OptionError` (a ``ValueError``)
+    and a ``TypeError``, so either ``except`` catches it."""
+
+
 class ShapeError(Error, ValueError):
     """A shape or layout that is not accepted (IE_BAD_SHAPE), e.g. a last
     dimension that is not contiguous: pass ``x.contiguous()`` (PyTorch) or
@@ -68,8 +75,10 @@ class ShapeError(Error, ValueError):
 
 
 class DTypeError(Error, ValueError):
-    """A dtype that is not supported here (IE_BAD_DTYPE): cast the array,
-    e.g. ``x.astype(numpy.float32)`` or ``x.float()``."""
+    """A dtype that is not supported here (IE_BAD_DTYPE), or a NumPy array
+    not in the machine's byte order: cast the array, e.g.
+    ``x.astype(numpy.float32)`` or ``x.float()`` (labels and counts:
+    ``x.astype(numpy.int64)`` or ``x.long()``); the message names the dtype."""
     status = "IE_BAD_DTYPE"
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Iterable, NamedTuple, Optional
 
 from . import _ext
-from ._context import Context, _arg, _Call, _default, current_context
+from ._context import Context, _arg, _Call, _check_context, _default, _opt, current_context
 from ._errors import OptionError
 
 __all__ = ["Partial", "Summary", "merge_partials", "PARTIAL_BLOCK_ROWS"]
@@ -45,7 +45,7 @@ class Summary(NamedTuple):
 def _ctx(context: Optional[Context]) -> Any:
     """The context for host-only work (merge, finalize): the one given, the
     ``with`` block's, else the thread's CPU context."""
-    c = context if context is not None else current_context()
+    c = _check_context(context) if context is not None else current_context()
     return (c if c is not None else _default("cpu", 0))._c
 
 
@@ -93,7 +93,7 @@ class Partial:
         """
         call = _Call(context, values)
         _ext.partial_add(call.ctx._c, self._p, _arg(call, values, "values"),
-                         _arg(call, weights, "weights", integer=True))
+                         _opt(call, weights, "weights", integer=True))
         return self
 
     def merge(self, other: "Partial", *, context: Optional[Context] = None) -> "Partial":
@@ -111,7 +111,8 @@ class Partial:
         """The :class:`Summary` of the rows covered: ``rows = row_end −
         row_begin``, the exact sums rounded once to the nearest double,
         ``mean = sum / weight_sum``.  A state with no kept row raises
-        :class:`infoest.EmptyReductionError`, as a call does."""
+        :class:`infoest.EmptyReductionError`, as a call's mean does (a
+        call's ``reduction="sum"`` over no kept row is 0.0)."""
         return Summary(*_ext.partial_finalize(_ctx(context), self._p))
 
     # ---- what it holds ------------------------------------------------------------------

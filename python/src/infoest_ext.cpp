@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -78,13 +79,77 @@ struct Place {
 
 nb::object position(int64_t v) { return v >= 0 ? nb::object(nb::int_(v)) : nb::object(nb::none()); }
 
+// A DLPack dtype in words, as NumPy and PyTorch name it ("float64", "int16").
+std::string dtype_words(int code, int bits, int lanes) {
+  std::string name;
+  switch (code) {
+    case 0: name = "int" + std::to_string(bits); break;
+    case 1: name = "uint" + std::to_string(bits); break;
+    case 2: name = "float" + std::to_string(bits); break;
+    case 4: name = "bfloat" + std::to_string(bits); break;
+    case 5: name = "complex" + std::to_string(bits); break;
+    case 6: name = bits == 8 ? std::string("bool") : "bool" + std::to_string(bits); break;
+    default: name = "dtype code " + std::to_string(code) + " of " + std::to_string(bits) + " bits";
+  }
+  if (lanes != 1) name += " with " + std::to_string(lanes) + " lanes";
+  return name;
+}
+
+void replace_all(std::string &s, const std::string &from, const std::string &to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+}
+
+// The library's message in the package's words: a dtype by its name, the
+// package's keywords for the C options, and what to do about a dtype or a
+// layout that is not taken (an argument that takes integers, as labels and
+// count tables, is told to cast to int64).
+std::string package_words(ie_status st, std::string text) {
+  replace_all(text, "(or set skip_ami)", "(or pass no_ami=True)");
+  if (st == IE_BAD_DTYPE) {
+    bool integer_given = false;
+    size_t at = text.find("dtype code ");
+    int code = 0, bits = 0, lanes = 0, used = 0;
+    if (at != std::string::npos &&
+        std::sscanf(text.c_str() + at, "dtype code %d, %d bits, %d lanes%n", &code, &bits,
+                    &lanes, &used) == 3 && used > 0) {
+      text.replace(at, (size_t)used, "dtype " + dtype_words(code, bits, lanes));
+      integer_given = code == 0 || code == 1 || code == 6;
+    }
+    // The tensor the message names, for the example cast.
+    std::string name = "x";
+    size_t t = text.find("tensor '");
+    if (t == std::string::npos) t = text.find("'");
+    else t += 7;
+    if (t != std::string::npos) {
+      size_t e = text.find('\'', t + 1);
+      if (e != std::string::npos && e > t + 1) name = text.substr(t + 1, e - t - 1);
+    }
+    // An argument that takes integers (labels, count tables) is told to
+    // cast to int64 when it takes no float, or when it was given integers.
+    std::string expected;
+    size_t x = text.find("expected one of: ");
+    if (x != std::string::npos) expected = text.substr(x, text.find(';', x) - x);
+    const bool takes_int = expected.find("int") != std::string::npos;
+    const bool takes_float = expected.find("float") != std::string::npos;
+    if (takes_int && (!takes_float || integer_given))
+      text += "; cast it, e.g. " + name + ".astype(numpy.int64) (NumPy) or " + name +
+              ".long() (PyTorch)";
+    else
+      text += "; cast it, e.g. " + name + ".astype(numpy.float32) (NumPy) or " + name +
+              ".float() (PyTorch)";
+  } else if (st == IE_BAD_SHAPE && (text.find("overlap or run backwards") != std::string::npos ||
+                                    text.find("it must be positive") != std::string::npos)) {
+    text += "; pass numpy.ascontiguousarray(x) (or x.contiguous())";
+  }
+  return text;
+}
+
 [[noreturn]] void raise(ie_status st, const std::string &msg, const Place &at = Place()) {
   PyObject *cls = (st > 0 && st < IE_STATUS_COUNT_ && g_errors[st].is_valid())
                       ? g_errors[st].ptr()
                       : PyExc_RuntimeError;
-  std::string text = msg;
-  if (st == IE_BAD_DTYPE)
-    text += "; cast it, e.g. x.astype(numpy.float32) (NumPy) or x.float() (PyTorch)";
+  std::string text = package_words(st, msg);
   nb::object e = nb::borrow(cls)(nb::str(text.c_str(), text.size()));
   if (cls != PyExc_RuntimeError) {
     e.attr("tensor") = at.has_tensor ? nb::object(nb::str(at.tensor.c_str())) : nb::none();
@@ -173,11 +238,15 @@ struct View {
   DLTensor t{};
   int64_t shape[8]{};
   int64_t strides[8]{};
+  int given_ndim = 0;        // the array's own shape, before rows were merged
+  int64_t given_shape[8]{};
   View() = default;
   View(const View &o) { *this = o; }
   View &operator=(const View &o) {  // t points into this copy, not into `o`
     std::memcpy(shape, o.shape, sizeof shape);
     std::memcpy(strides, o.strides, sizeof strides);
+    given_ndim = o.given_ndim;
+    std::memcpy(given_shape, o.given_shape, sizeof given_shape);
     t = o.t;
     t.shape = shape;
     t.strides = strides;
@@ -193,8 +262,9 @@ View view(const A &a, const char *name, int rank) {
     raise(IE_BAD_SHAPE, std::string("'") + name + "' has " + std::to_string(nd) +
                             " dimensions; at most 8 are taken");
   int64_t acc = 1;
+  v.given_ndim = nd;
   for (int i = nd - 1; i >= 0; --i) {
-    v.shape[i] = (int64_t)a.shape(i);
+    v.given_shape[i] = v.shape[i] = (int64_t)a.shape(i);
     v.strides[i] = a.stride_ptr() ? a.stride(i) : acc;
     acc *= v.shape[i];
   }
@@ -255,6 +325,38 @@ View view(const A &a, const char *name, int rank) {
   return v;
 }
 
+// The array's own shape in Python's words: "(2, 3, 5)".
+std::string shape_words(const View &v, int drop_last = 0) {
+  std::string s = "(";
+  const int n = v.given_ndim - drop_last;
+  for (int i = 0; i < n; ++i) s += (i ? ", " : "") + std::to_string(v.given_shape[i]);
+  return s + (n == 1 ? ",)" : ")");
+}
+
+// p and q of a divergence: the same shape (the library sees rows, so
+// [2, 3, V] and [6, V] would both be 6 rows there).
+void same_shape(const char *fn, const View &p, const View &q) {
+  bool same = p.given_ndim == q.given_ndim;
+  for (int i = 0; same && i < p.given_ndim; ++i) same = p.given_shape[i] == q.given_shape[i];
+  if (!same)
+    raise(IE_BAD_SHAPE, std::string(fn) + ": 'p' has shape " + shape_words(p) +
+                            " and 'q' has shape " + shape_words(q) + "; they must be the same");
+}
+
+// labels of an NLL: the logits' leading shape ([batch, seq] for [batch,
+// seq, V]); for one row [V], a single label (shape () or (1,)).
+void labels_shape(const View &logits, const View &labels) {
+  if (logits.given_ndim < 1) return;  // the library says what is wrong with the logits
+  const int lead = logits.given_ndim - 1;
+  bool ok = labels.given_ndim == lead;
+  for (int i = 0; ok && i < lead; ++i) ok = labels.given_shape[i] == logits.given_shape[i];
+  if (!ok && lead == 0) ok = labels.given_ndim == 1 && labels.given_shape[0] == 1;
+  if (!ok)
+    raise(IE_BAD_SHAPE, "nll: 'labels' has shape " + shape_words(labels) + " and 'logits' " +
+                            shape_words(logits) + "; labels must have the logits' shape less "
+                            "the last dimension, " + shape_words(logits, 1));
+}
+
 // Views of optional arrays: `p` is NULL when the array is absent.
 template <class A>
 struct OptView {
@@ -270,9 +372,9 @@ struct OptView {
   OptView(const OptView &) = delete;
 };
 
-// The summary of a call made with summarize = false (reduction "none") is
-// all zeros: the library was not asked for it (so that zero kept rows is
-// not an error there).
+// The summary of a call made with reduce = 0 (reduction "none") is all
+// zeros: the library was not asked for it (so that zero kept rows is not an
+// error there); see reduced() for sums over zero kept rows.
 nb::tuple summary(const ie_summary &s) {
   return nb::make_tuple(s.rows, s.rows_kept, s.weight_sum, s.sum, s.mean, s.min, s.max);
 }
@@ -361,6 +463,35 @@ ie_status with_partial(Partial *s, F &&call) {
   return call(&s->p);
 }
 
+// A row call (`f(state, summary)`, with the state locked) and the summary
+// its reduction asks for.  `reduce`: 0 none (no summary asked: zero kept
+// rows is no error), 1 mean (the call's summary: a mean over zero kept rows
+// is IE_EMPTY_REDUCTION), 2 sum: the rows go into a partial state (the
+// caller's, else one of this call's), finalized here into the same bits as
+// the call's summary; a sum over zero kept rows is 0.0, not an error.
+template <class F>
+ie_status reduced(ie_context *ctx, int reduce, Partial *partial, int64_t first_row,
+                  ie_summary *s, F &&f) {
+  return with_partial(partial, [&](ie_partial *pt) {
+    if (reduce != 2) return f(pt, reduce == 1 ? s : nullptr);
+    ie_partial local;
+    if (!pt) {
+      ie_partial_init(&local, first_row);
+      pt = &local;
+    }
+    ie_status st = f(pt, nullptr);
+    if (st != IE_OK) return st;
+    if (pt->rows_kept == 0) {
+      *s = ie_summary{};
+      s->rows = pt->row_end - pt->row_begin;
+      s->sum = 0.0;
+      s->mean = s->min = s->max = NAN;
+      return IE_OK;
+    }
+    return ie_partial_finalize(ctx, pt, s);
+  });
+}
+
 // ---- One distribution a row ------------------------------------------------------
 
 // which: 0 log-softmax, 1 softmax, 2 logsumexp.
@@ -380,7 +511,7 @@ void softmax_family(Context &c, const In &logits, const Out &out, double tempera
 
 nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int kind,
                   double alpha, double temperature, const OptIn &row_weights,
-                  bool summarize, Partial *partial, int64_t first_row, intptr_t stream) {
+                  int reduce, Partial *partial, int64_t first_row, intptr_t stream) {
   View xv = view(x, "x", 2);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
@@ -394,9 +525,9 @@ nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int
   opt.first_row = first_row;
   ie_summary s{};
   run(c, stream, [&](ie_context *ctx) {
-    return with_partial(partial, [&](ie_partial *pt) {
+    return reduced(ctx, reduce, partial, first_row, &s, [&](ie_partial *pt, ie_summary *sm) {
       opt.partial = pt;
-      return ie_entropy(ctx, &xv.t, pr.p, &opt, summarize ? &s : nullptr);
+      return ie_entropy(ctx, &xv.t, pr.p, &opt, sm);
     });
   });
   return summary(s);
@@ -404,10 +535,11 @@ nb::tuple entropy(Context &c, const In &x, const OptOut &per_row, int input, int
 
 nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_row,
               double temperature, std::optional<int64_t> ignore_index,
-              const OptIn &row_weights, bool summarize, Partial *partial, int64_t first_row,
+              const OptIn &row_weights, int reduce, Partial *partial, int64_t first_row,
               intptr_t stream) {
   View x = view(logits, "logits", 2);
   View y = view(labels, "labels", 1);
+  labels_shape(x, y);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
   ie_nll_options opt{};
@@ -419,9 +551,9 @@ nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_
   opt.first_row = first_row;
   ie_summary s{};
   run(c, stream, [&](ie_context *ctx) {
-    return with_partial(partial, [&](ie_partial *pt) {
+    return reduced(ctx, reduce, partial, first_row, &s, [&](ie_partial *pt, ie_summary *sm) {
       opt.partial = pt;
-      return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, summarize ? &s : nullptr);
+      return ie_nll(ctx, &x.t, &y.t, pr.p, &opt, sm);
     });
   });
   return summary(s);
@@ -431,9 +563,10 @@ nb::tuple nll(Context &c, const In &logits, const In &labels, const OptOut &per_
 
 nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOut &per_row,
                      int p_input, int q_input, double temperature, double alpha, double beta,
-                     const OptIn &row_weights, bool summarize, Partial *partial,
+                     const OptIn &row_weights, int reduce, Partial *partial,
                      int64_t first_row, intptr_t stream) {
   View pv = view(p, "p", 2), qv = view(q, "q", 2);
+  same_shape("divergence", pv, qv);
   OptView<Out> pr(per_row, "out", 1);
   OptView<In> w(row_weights, "row_weights", 1);
   ie_divergence_options opt{};
@@ -447,10 +580,9 @@ nb::tuple divergence(Context &c, int kind, const In &p, const In &q, const OptOu
   opt.first_row = first_row;
   ie_summary s{};
   run(c, stream, [&](ie_context *ctx) {
-    return with_partial(partial, [&](ie_partial *pt) {
+    return reduced(ctx, reduce, partial, first_row, &s, [&](ie_partial *pt, ie_summary *sm) {
       opt.partial = pt;
-      return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt,
-                           summarize ? &s : nullptr);
+      return ie_divergence(ctx, (ie_divergence_kind)kind, &pv.t, &qv.t, pr.p, &opt, sm);
     });
   });
   return summary(s);
@@ -602,10 +734,22 @@ struct HostArray {
       nd = nb::cast<In>(o);
     } catch (const std::exception &) {
       PyErr_Clear();
-      raise(IE_BAD_DTYPE, std::string("'") + name + "': its elements" +
-                              (format.empty() ? std::string()
-                                              : " (buffer format '" + format + "')") +
-                              " are not numbers in the machine's byte order");
+      std::string dtype;
+      try {
+        if (nb::hasattr(o, "dtype")) {
+          nb::object d = o.attr("dtype");
+          dtype = nb::str(nb::handle(d)).c_str();
+        }
+      } catch (const std::exception &) {
+        PyErr_Clear();
+      }
+      const bool swapped = !format.empty() && (format[0] == '>' || format[0] == '!');
+      std::string what = !dtype.empty() ? " has dtype " + dtype
+                         : !format.empty() ? " has elements of buffer format '" + format + "'"
+                                           : " has elements";
+      raise(IE_BAD_DTYPE, std::string("'") + name + "'" + what +
+                              (swapped ? " (big-endian), not in the machine's byte order"
+                                       : ", which the library does not take"));
     }
     v = view(*nd, name, rank);
   }
@@ -620,18 +764,22 @@ struct HostArray {
 nb::object divergence_host(Context &c, int kind, nb::handle p, nb::handle q, nb::handle out,
                            double temperature, int reduction) {
   HostArray pa(p, "p", 2, false), qa(q, "q", 2, false);
+  same_shape("divergence", pa.v, qa.v);
   std::optional<HostArray> oa;
   if (!out.is_none()) oa.emplace(out, "out", 1, true);
   ie_divergence_options opt{};
   opt.size = sizeof opt;
   opt.temperature = temperature;
   ie_summary s{};
-  const bool summarize = reduction != 2;
+  const int reduce = reduction == 0 ? 1 : reduction == 1 ? 2 : 0;  // as reduced() takes it
   run(c, -1, [&](ie_context *ctx) {
-    return ie_divergence(ctx, (ie_divergence_kind)kind, &pa.v.t, &qa.v.t, oa ? &oa->v.t : nullptr,
-                         &opt, summarize ? &s : nullptr);
+    return reduced(ctx, reduce, nullptr, 0, &s, [&](ie_partial *pt, ie_summary *sm) {
+      opt.partial = pt;
+      return ie_divergence(ctx, (ie_divergence_kind)kind, &pa.v.t, &qa.v.t,
+                           oa ? &oa->v.t : nullptr, &opt, sm);
+    });
   });
-  if (!summarize) return nb::none();
+  if (reduce == 0) return nb::none();
   return nb::float_(reduction == 0 ? s.mean : s.sum);
 }
 
@@ -1072,14 +1220,14 @@ NB_MODULE(_ext, m) {
   m.def("softmax_family", &softmax_family);
   // The `partial` argument may be None (no state asked for).
   m.def("entropy", &entropy, "c"_a, "x"_a, "per_row"_a.none(), "input"_a, "kind"_a, "alpha"_a,
-        "temperature"_a, "row_weights"_a.none(), "summarize"_a, "partial"_a.none(),
+        "temperature"_a, "row_weights"_a.none(), "reduce"_a, "partial"_a.none(),
         "first_row"_a, "stream"_a);
   m.def("nll", &nll, "c"_a, "logits"_a, "labels"_a, "per_row"_a.none(), "temperature"_a,
-        "ignore_index"_a.none(), "row_weights"_a.none(), "summarize"_a, "partial"_a.none(),
+        "ignore_index"_a.none(), "row_weights"_a.none(), "reduce"_a, "partial"_a.none(),
         "first_row"_a, "stream"_a);
   m.def("divergence", &divergence, "c"_a, "kind"_a, "p"_a, "q"_a, "per_row"_a.none(),
         "p_input"_a, "q_input"_a, "temperature"_a, "alpha"_a, "beta"_a,
-        "row_weights"_a.none(), "summarize"_a, "partial"_a.none(), "first_row"_a, "stream"_a);
+        "row_weights"_a.none(), "reduce"_a, "partial"_a.none(), "first_row"_a, "stream"_a);
   m.def("divergence_host", &divergence_host, "c"_a, "kind"_a, "p"_a, "q"_a, "out"_a.none(),
         "temperature"_a, "reduction"_a);
   m.def("_bench_divergence", &bench_divergence, "c"_a, "kind"_a, "p"_a, "q"_a,
