@@ -433,7 +433,9 @@ IE_API ie_status ie_partial_finalize(ie_context *ctx, const ie_partial *partial,
 
 typedef struct {
   size_t size;        /* sizeof, or 0 (see "Options structs") */
-  double temperature; /* T > 0; 0 means 1.  softmax(a / T) */
+  double temperature; /* 0 means 1.  softmax(a / T).  Every call's T is finite
+                       * and at least 1/FLT_MAX (2.9e-39: 1/T is a float),
+                       * else IE_INVALID_ARGUMENT */
 } ie_softmax_options;
 
 /* out[b, i] = a[b, i] / T − lse(a[b] / T).  `out` has the shape of `logits`

@@ -3,6 +3,7 @@
  * the backend call, bad-row reports and summaries.  Everything a backend
  * does not have to repeat lives here, once.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,12 @@ static ie_status temperature(ie_context *ctx, const char *fn, double t, double *
   if (t == 0) t = 1;
   if (!(t > 0) || isinf(t))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: temperature %g must be finite and > 0", fn, t);
+  /* the kernels take 1/T as a float (the limit T → 0 is the argmax) */
+  if (1.0 / t > FLT_MAX)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "%s: temperature %g is below 1/FLT_MAX (%.3g), where 1/T is no float; "
+                     "take the argmax instead",
+                     fn, t, 1.0 / FLT_MAX);
   *inv = 1.0 / t;
   return IE_OK;
 }

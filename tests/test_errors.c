@@ -928,3 +928,63 @@ ParameterizedTest(bparam *bp, determinism, row_alone, .timeout = 240) {
   free(m0);
   free(m1);
 }
+
+/* ---- the edges of the domain ---------------------------------------------------------- */
+
+/* Finite logits more than FLT_MAX apart (x − max overflows float), and the
+ * smallest temperature: values, not NaN; below it a clear error. */
+ParameterizedTestParameters(edges, far_logits_and_tiny_temperature) { return backend_params(); }
+
+ParameterizedTest(bparam *bp, edges, far_logits_and_tiny_temperature, .timeout = 60) {
+  ie_backend b = (ie_backend)bp->backend;
+  const char *bn = ie_backend_name(b);
+  ie_context *ctx = tc_context(b);
+  float rows[4][4] = {{3e38f, 3e38f, -3e38f}, {2e38f, 0, -2e38f}, /* and with a masked entry: */
+                      {3e38f, 3e38f, -3e38f, -INFINITY}, {2e38f, 0, -2e38f, -INFINITY}};
+  /* p = (½, ½, 0) and (1, 0, 0); the third entry is in the support (order 0) */
+  const struct {
+    ie_entropy_kind kind;
+    double alpha, want[2];
+  } cases[] = {{IE_ENTROPY_SHANNON, 1, {M_LN2, 0}}, {IE_ENTROPY_RENYI, 2, {M_LN2, 0}},
+               {IE_ENTROPY_TSALLIS, 2, {0.5, 0}},    {IE_ENTROPY_RENYI, 0.5, {M_LN2, 0}},
+               {IE_ENTROPY_RENYI, 0, {log(3.0), log(3.0)}}};
+  for (int r = 0; r < 4; r++)
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+      tc_tensor X, O;
+      double v = NAN;
+      tc_tensor_1d(&X, rows[r], TC_F32, r < 2 ? 3 : 4);
+      tc_tensor_1d(&O, &v, TC_F64, 1);
+      float vf = NAN;
+      ie_entropy_options o;
+      memset(&o, 0, sizeof o);
+      o.kind = cases[k].kind;
+      o.alpha = cases[k].alpha;
+      ie_status st = ie_entropy(ctx, &X.t, &O.t, &o, NULL);
+      if (st == IE_BAD_DTYPE) {
+        tc_tensor_1d(&O, &vf, TC_F32, 1);
+        st = ie_entropy(ctx, &X.t, &O.t, &o, NULL);
+        v = vf;
+      }
+      cr_expect(st == IE_OK && tc_close(v, cases[k].want[r % 2]), "[%s] row %d, entropy kind %d order %g: %s %.9g, want %.9g",
+                bn, r, (int)cases[k].kind, cases[k].alpha, ie_status_name(st), v, cases[k].want[r % 2]);
+    }
+  /* T = 3e-39 (1/T a float): [1, 2, 3] → [−inf, −1/T, 0]; T = 1e-39: refused */
+  float x[3] = {1, 2, 3}, out[3] = {0, 0, 0};
+  tc_tensor X, M;
+  tc_tensor_1d(&X, x, TC_F32, 3);
+  tc_tensor_1d(&M, out, TC_F32, 3);
+  ie_softmax_options so;
+  memset(&so, 0, sizeof so);
+  so.temperature = 3e-39;
+  EXPECT_ST(ie_log_softmax(ctx, &X.t, &M.t, &so), IE_OK, "log-softmax at T = 3e-39");
+  cr_expect(out[0] == -INFINITY && tc_close(out[1], -1 / 3e-39) && out[2] == 0, "[%s] T = 3e-39: %g %g %g", bn,
+            out[0], out[1], out[2]);
+  so.temperature = 1e-39;
+  EXPECT_ST(ie_log_softmax(ctx, &X.t, &M.t, &so), IE_INVALID_ARGUMENT, "log-softmax at T = 1e-39");
+  cr_expect(strstr(ie_errmsg(ctx), "temperature") != NULL, "[%s] message: %s", bn, ie_errmsg(ctx));
+  ie_divergence_options dopt;
+  memset(&dopt, 0, sizeof dopt);
+  dopt.temperature = 1e-300;
+  EXPECT_ST(ie_divergence(ctx, IE_DIV_KL, &X.t, &X.t, NULL, &dopt, NULL), IE_INVALID_ARGUMENT, "kl at T = 1e-300");
+  ie_context_destroy(ctx);
+}

@@ -6,6 +6,7 @@
  * built in double (every kind) and in float (the kinds whose sums do not
  * cancel, from non-f64 inputs); two_row_f32 is the hot KL-family case.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -399,17 +400,22 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
       one_raise(&a, (double)cm * inv_t, alpha);
       rm = cm;
     }
+    /* d is held at −FLT_MAX where x − rm or (x − rm)/T overflows (or
+     * −inf·itl with itl = 0 makes a NaN): e^d is 0 there, and e^{αd} 1 at
+     * α = 0, as for the tiny d it stands for. */
     if (shannon) {
 #pragma omp simd
       for (int i = 0; i < n; i++) {
-        const float dx = pp[i] - rm, d = dx * it + dx * itl, e = expf_fast(d);
+        const float dx = pp[i] - rm, dd = dx * it + dx * itl, d = dd > -FLT_MAX ? dd : -FLT_MAX;
+        const float e = expf_fast(d);
         te[i] = e;
-        tv[i] = e > 0 ? e * d : 0; /* d = −inf where (x − rm)/T overflows */
+        tv[i] = e > 0 ? e * d : 0;
       }
     } else {
 #pragma omp simd
       for (int i = 0; i < n; i++) {
-        const float dx = pp[i] - rm, d = dx * it + dx * itl, e = expf_fast(d), y = am1 * d;
+        const float dx = pp[i] - rm, dd = dx * it + dx * itl, d = dd > -FLT_MAX ? dd : -FLT_MAX;
+        const float e = expf_fast(d), y = am1 * d;
         te[i] = e;
         tv[i] = (y < 0.5f && y > -0.5f) ? e * expm1f_small(y) : expf_fast(al * d) - e;
       }

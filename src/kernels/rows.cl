@@ -217,6 +217,13 @@ FN float rows_gpow(float d, float ed, float alpha, float am1) {
   return fabs(x) < 0.5f ? ed * expm1(x) : exp(alpha * d) - ed;
 }
 
+/* A gap (rows_gap) times 1/T, held at −FLT_MAX where it overflows (finite
+ * logits more than FLT_MAX apart): e^d is 0 there, and e^{αd} 1 at α = 0,
+ * as for the tiny d it stands for (−inf would make 0·inf a NaN). */
+FN float rows_scaled_gap(float a, float b, int kind, float it) {
+  return fmax(rows_gap(a, b, kind) * it, -3.40282347e38f);
+}
+
 /* Shannon's T moved to a max higher by −d (r = e^d): T' = r(T + d·S); 0 once
  * r is, before d·S (d down to −3e38 with masked logits) overflows. */
 FN float rows_t_rescale(float r, float t, float d, float s) {
@@ -238,7 +245,7 @@ FN void rows_one_push(rows_one *t, float w, int kind, const int mode, float it, 
       t->x = mode == ROWS_STATE_POWER ? 1.0f : 0.0f;
       t->v = 0.0f;
     } else {
-      const float d = rows_gap(t->m, w, kind) * it, r = exp(d);
+      const float d = rows_scaled_gap(t->m, w, kind, it), r = exp(d);
       if (mode == ROWS_STATE_SHANNON) t->x = rows_t_rescale(r, t->x, d, t->s);
       if (mode == ROWS_STATE_POWER) {
         const float ra = exp(alpha * d); /* U' = U r^α + 1; V' = V r^α + S g(d) */
@@ -249,7 +256,7 @@ FN void rows_one_push(rows_one *t, float w, int kind, const int mode, float it, 
     }
     t->m = w;
   } else {
-    const float d = rows_gap(w, t->m, kind) * it, e = exp(d);
+    const float d = rows_scaled_gap(w, t->m, kind, it), e = exp(d);
     t->s += e;
     if (mode == ROWS_STATE_SHANNON) t->x += e * d;
     if (mode == ROWS_STATE_POWER) {
@@ -269,8 +276,8 @@ FN void rows_one_merge(rows_one *a, const rows_one *b, int kind, const int mode,
     a->y = y;
     return;
   }
-  const float m = fmax(a->m, b->m), da = rows_gap(a->m, m, kind) * it;
-  const float db = rows_gap(b->m, m, kind) * it;
+  const float m = fmax(a->m, b->m), da = rows_scaled_gap(a->m, m, kind, it);
+  const float db = rows_scaled_gap(b->m, m, kind, it);
   const float ra = exp(da), rb = exp(db);
   if (mode == ROWS_STATE_SHANNON)
     a->x = rows_t_rescale(ra, a->x, da, a->s) + rows_t_rescale(rb, b->x, db, b->s);

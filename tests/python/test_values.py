@@ -201,6 +201,23 @@ def test_float64_input_one_distribution(rng):
     close(infoest.nll(x, y, reduction="none"), -lp[np.arange(9), y], **f64)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nll_at_small_temperatures(rng, dtype):
+    """NLL of a label at the row's max is log Σ e^{(a − max)/T} ≥ 0, also as
+    T → 0 (an FMA had made m − x·(1/T) −2e-13 at T = 0.01 in float64, and
+    −1e4 at T = 1e-20); other labels keep the tolerance of their dtype."""
+    x = lm_logits(rng, 9, 3001, dtype)
+    top = x.argmax(-1)
+    tol = dict(rtol=1e-11, atol=1e-13) if dtype == np.float64 else {}
+    for t in (0.7, 0.1, 0.01, 1e-6, 1e-20):
+        at_max = infoest.nll(x, top, temperature=t, reduction="none")
+        assert (at_max >= 0).all(), (t, at_max.min())
+        close(at_max, -ref_logp(x, t)[np.arange(9), top], **tol)
+        other = (top + 17) % 3001
+        close(infoest.nll(x, other, temperature=t, reduction="none"),
+              -ref_logp(x, t)[np.arange(9), other], **tol)
+
+
 def test_divergence_probs_mixed_and_beta(rng):
     p = rng.random((5, 40)); q = rng.random((5, 40)) + 0.01
     lp = np.log(p / p.sum(-1, keepdims=True)); lq = np.log(q / q.sum(-1, keepdims=True))
