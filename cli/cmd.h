@@ -92,7 +92,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 extern int cli_defer_messages;
 void cli_print_deferred(void);
 
-/* "infoest CMD: <message>" to stderr; returns `code`. */
+/* "infoest CMD: <message>" to stderr; returns `code`.  With code
+ * CLI_EXIT_USAGE the pointer to --help is added, as cli_usage_error does. */
 int cli_fail(int code, const char *cmd, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 3, 4)))

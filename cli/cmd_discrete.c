@@ -295,6 +295,9 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
   const char *name = cmd->name;
   int rc = table_args(name, a);
   if (rc) return rc;
+  /* The map is the result (docs/SPEC.md section 9: --out F.npy, not
+   * optional); the JSON only summarises it. */
+  if (!c->out) return cli_usage_error(name, "--out F.npy is required (where the [X, Y] map of --kind goes)");
   ie_pmi_options o;
   memset(&o, 0, sizeof o);
   o.size = sizeof o;

@@ -95,6 +95,8 @@ static void text_line(const char *key, const double *v, int n) {
   printf("\n");
 }
 
+static void text_int(const char *key, int64_t v) { printf("%-24s %" PRId64 "\n", key, v); }
+
 /* JSON: a number, or an array of n numbers when `arr`. */
 static void cj_nums(cli_json *j, const char *key, const double *v, int n, int arr) {
   if (!arr) {
@@ -158,7 +160,10 @@ static int run_hist(const char *name, const cli_args *a, const cli_common *c, co
   rep_num(&r, "mauve_star", s.mauve_star);
   rep_num(&r, "frontier_integral_star", s.frontier_integral_star);
   rep_int(&r, "clusters", sp[0]);
+  if (cli_get(a, "--curve")) rep_str(&r, "curve", cli_get(a, "--curve"));
+  if (c->out) rep_str(&r, "out", c->out);
   rep_str(&r, "backend", ie_backend_name(ie_context_backend(ctx)));
+  rep_str(&r, "device", ie_context_device_name(ctx));
   rc = rep_emit(&r, c->json, name);
 done:
   free(curve);
@@ -297,14 +302,24 @@ static int run_mauve(const cli_command *cmd, const cli_args *a, const cli_common
     else printf("%s\n", j.buf);
     cj_free(&j);
   } else {
+    /* The same keys as the JSON, in the same order. */
     for (int t = 0; t < nkeys; t++) text_line(keys[t], v[t], nq);
-    const double misc[] = {(double)info.clusters, (double)info.pca_dims, info.explained, (double)info.n_p};
-    text_line("clusters", misc, 1);
-    text_line("pca_dims", misc + 1, 1);
-    text_line("explained_variance", misc + 2, 1);
-    text_line("n_p", misc + 3, 1);
-    text_line("n_q", v[8], nq);
+    text_int("clusters", info.clusters);
+    text_int("pca_dims", info.pca_dims);
+    text_line("explained_variance", &info.explained, 1);
+    text_int("n_p", info.n_p);
+    printf("%-24s", "n_q");
+    for (int i = 0; i < nq; i++) printf(" %" PRId64, in[i + 1].shape[0]);
+    printf("\n");
+    text_int("d", info.d);
+    printf("%-24s %" PRIu64 "\n", "seed", (uint64_t)o.seed);
+    text_int("seeds", o.seeds ? o.seeds : 1);
+    text_line("inertia", &info.inertia, 1);
+    text_int("iterations", info.iterations);
+    if (cli_get(a, "--curve")) printf("%-24s %s\n", "curve", cli_get(a, "--curve"));
+    if (c->out) printf("%-24s %s\n", "out", c->out);
     printf("%-24s %s\n", "backend", ie_backend_name(be));
+    printf("%-24s %s\n", "device", ie_context_device_name(ctx));
   }
   if (fflush(stdout) != 0 && rc == 0) rc = CLI_EXIT_FAIL;
 done:

@@ -43,6 +43,7 @@ typedef struct {
   int64_t rows, cols;
   DLDataType out_dtype;
   int out_dtype_given;
+  const char *out_dtype_word; /* --out-dtype as given */
   /* the call's options */
   ie_softmax_options so;
   ie_entropy_options eo;
@@ -519,6 +520,21 @@ static int rw_run(rw_job *j) {
         s = call_lib(j, ctx, in, &out, ck.row0);
       }
     }
+    if (s == IE_BAD_DTYPE && matrix_out && j->out_dtype_given) {
+      /* The input is fine (it would have been narrowed above): the backend
+       * cannot write the asked output type.  That is the choice of
+       * --out-dtype, a usage problem, not bad input data. */
+      const char *t = ie_error_tensor(ctx), *m = ie_errmsg(ctx);
+      if ((t && !strcmp(t, "out")) || (!t && m && strstr(m, "tensor 'out'"))) {
+        progress_end(&pg);
+        rc = cli_usage_error(cmd, "--out-dtype %s: the %s backend cannot write %s output%s; "
+                                  "choose another --out-dtype (f32) or --backend cpu",
+                             j->out_dtype_word, ie_backend_name(be),
+                             cli_dtype_name(j->out_dtype),
+                             j->out_dtype.bits == 64 ? " (float64 is the cpu's alone)" : "");
+        goto done;
+      }
+    }
     if (s != IE_OK) {
       progress_end(&pg);
       rc = report_failure(j, ctx, s, &ck, in);
@@ -673,6 +689,7 @@ static int read_out_dtype(rw_job *j, const cli_args *a, int matrix) {
     return -1;
   }
   j->out_dtype_given = 1;
+  j->out_dtype_word = v;
   return 0;
 }
 

@@ -183,7 +183,7 @@ static int run_vendi(const cli_command *cmd, const cli_args *a, const cli_common
   if (batch) rep_int(&r, "sets", sets);
   rep_str(&r, "kernel", s.kernel_name);
   if (s.kernel == IE_KERNEL_RBF) rep_num(&r, "sigma", s.sigma);
-  if (!batch) rep_int(&r, "positive", res.positive);
+  rep_int(&r, "positive", res.positive); /* (a batch: the fewest over its sets) */
   rep_num(&r, "max_clamp", res.max_clamp);
   if (c->out) rep_str(&r, "out", c->out);
   rep_str(&r, "backend", ie_backend_name(be));
@@ -216,9 +216,11 @@ const cli_command cli_cmd_vendi = {
     "eigenvalues, q = inf gives 1 / max lambda.  A 3-D input [S, n, d] is a\n"
     "batch of S sets of n samples: \"vendi\" is then the mean score and --out\n"
     "receives one score a set ([S], float64); with one set, --out gets [1].\n"
+    "\"positive\" is the number of eigenvalues kept as > 0 (a batch: the fewest\n"
+    "over its sets); \"max_clamp\" the largest negative one clamped to 0.\n"
     "\n" KERNEL_NOTES,
-    "vendi, q, n, path, sets (batch), kernel, sigma (rbf), positive, max_clamp,\n"
-    "out, backend, device",
+    "vendi, q, n, path, sets (batch), kernel, sigma (rbf), positive (batch: the\n"
+    "fewest over the sets), max_clamp, out, backend, device",
     "infoest vendi --x embeddings.npy\n"
     "infoest vendi --x embeddings.npy --kernel rbf --sigma 2 --q inf\n"
     "infoest vendi --kernel-matrix K.npy --q 2 --format text\n"

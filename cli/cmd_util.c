@@ -83,6 +83,10 @@ int cli_fail(int code, const char *cmd, const char *fmt, ...) {
   va_start(ap, fmt);
   say(fmt, ap);
   va_end(ap);
+  /* Every bad-usage exit, whoever found the fault (the command or the
+   * library's IE_INVALID_ARGUMENT), points at the help (README: exit 2). */
+  if (code == CLI_EXIT_USAGE)
+    sayf(" (see 'infoest%s%s --help')", cmd ? " " : "", cmd ? cmd : "");
   sayf("\n");
   return code;
 }

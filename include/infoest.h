@@ -866,7 +866,8 @@ typedef struct {
                             positive number; 0 when none was */
   ie_spectral_path path; /* PRIMAL or DUAL: what ran */
   int64_t n;             /* samples */
-  int64_t positive;      /* eigenvalues kept as > 0 (of the last matrix) */
+  int64_t positive;      /* eigenvalues kept as > 0 (of the last matrix; of a
+                            batch, the fewest over its sets) */
 } ie_spectral_result;
 
 /* Vendi score of order q: exp(H_q(λ)), H_q the Rényi entropy of docs/SPEC.md §2 over

@@ -396,7 +396,7 @@ static ie_status scores(ie_context *ctx, const char *fn, input *in, int nin,
     double h = renyi(ws, k, order);
     val[s] = what == MEASURE_VENDI ? (order == 0 ? (double)k : exp(h)) : h;
     res->max_clamp = fmax(res->max_clamp, clamp);
-    res->positive = k;
+    res->positive = s == 0 || k < res->positive ? k : res->positive; /* (the fewest) */
   }
   ie__tmp_host_done(ctx, w);
   res->path = path;

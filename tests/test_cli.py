@@ -120,6 +120,8 @@ def expect_exit(name, args, code, must_name=None):
               f"stderr does not name {os.path.basename(must_name)}: {err.strip()}")
     if ok and code != 0:
         check(name + " stdout empty", out.strip() == "", f"stdout: {out!r}")
+    if ok and code == 2:  # README: bad usage gives a one-line message and a pointer to --help
+        check(name + " points to --help", "--help" in err, f"stderr: {err.strip()}")
     return rc, err
 
 
@@ -328,6 +330,27 @@ if have("vendi"):
         close("vendi batch --out", np.load(o), ref, rtol=1e-6)
         close("vendi batch mean", num(j["vendi"]), ref.mean(), rtol=1e-6)
         check("vendi batch sets", j.get("sets") == 6)
+    # `positive` (README's keys) for a batch too: the fewest eigenvalues kept
+    # as > 0 over the sets (one set's `positive` is its count, the order-0 score).
+    low = RNG.standard_normal((4, 20, 8))
+    low[2, :, 3:] = 0.0  # set 2 has rank 3
+    f_low = save("sets_low.npy", low.astype(np.float32))
+    ranks = [np.linalg.matrix_rank(cosine_K(s_)) for s_ in low]
+    for q in (1, 0, 2):
+        j = run_json(f"vendi batch positive q={q}", ["vendi", "--x", f_low, "--q", q])
+        if j:
+            check(f"vendi batch positive q={q}", j.get("positive") == min(ranks) == 3,
+                  f"positive {j.get('positive')!r}, per-set ranks {ranks}")
+    for i in (1, 2):
+        j = run_json(f"vendi set {i} positive", ["vendi", "--x", save(f"set{i}.npy", low[i].astype(np.float32))])
+        if j:
+            check(f"vendi set {i} positive", j.get("positive") == ranks[i], f"{j.get('positive')!r} vs {ranks[i]}")
+    rc, txt, err = run(["vendi", "--x", f_low, "--format", "text"])
+    tkeys = [ln.split()[0] for ln in txt.strip().split("\n") if ln.strip()]
+    j = run_json("vendi batch keys", ["vendi", "--x", f_low])
+    if j:
+        keys_present("vendi batch", j, ["vendi", "q", "n", "path", "kernel", "positive", "max_clamp", "sets"])
+        check("vendi batch text keys", rc == 0 and tkeys == list(j.keys()), f"text {tkeys} vs JSON {list(j)}")
     # identical samples give 1
     same = np.tile(RNG.standard_normal((1, 8)), (20, 1)).astype(np.float32)
     j = run_json("vendi identical", ["vendi", "--x", save("same.npy", same)])
@@ -594,6 +617,35 @@ expect_exit("entropy bad alpha", ["entropy", "--logits", f_logits, "--kind", "re
 expect_exit("divergence unknown kind", ["divergence", "--kind", "nope", "--p", f_logits, "--q", f_q], 2)
 expect_exit("bad --format", ["entropy", "--logits", f_logits, "--format", "xml"], 2)
 expect_exit("bad --backend", ["entropy", "--logits", f_logits, "--backend", "tpu"], 2)
+# Options the library refuses (IE_INVALID_ARGUMENT) are bad usage too, with the
+# pointer to --help (README: exit 2).
+for kind in ("renyi", "tsallis"):
+    expect_exit(f"divergence {kind} alpha -1", ["divergence", "--kind", kind, "--alpha", -1,
+                                                "--p", f_logits, "--q", f_q], 2)
+# An output type the backend cannot write is bad usage (exit 2 naming
+# --out-dtype and the backend), not bad input data (3); no --out file.
+rc_ocl, _, _ = run(["entropy", "--logits", f_logits, "--backend", "opencl"])
+if rc_ocl == 0:
+    o = path("ls_f64_ocl.npy")
+    rc, err = expect_exit("log-softmax --out-dtype f64 on opencl",
+                          ["log-softmax", "--logits", f_logits, "--backend", "opencl", "--out", o,
+                           "--out-dtype", "f64"], 2)
+    check("log-softmax --out-dtype f64 on opencl message",
+          "--out-dtype" in err and "opencl" in err and "bad input data" not in err
+          and len(err.strip().splitlines()) == 1, f"stderr: {err.strip()}")
+    check("log-softmax --out-dtype f64 on opencl no file", not os.path.exists(o))
+    for cmd_args in (["entropy", "--logits", f_logits], ["nll", "--logits", f_logits, "--labels", f_labels,
+                                                         "--ignore-index", -100],
+                     ["divergence", "--kind", "kl", "--p", f_logits, "--q", f_q]):
+        for dt in ("f32", "f64"):
+            o = path(f"{cmd_args[0]}_{dt}_ocl.npy")
+            j = run_json(f"{cmd_args[0]} --out-dtype {dt} on opencl",
+                         cmd_args + ["--backend", "opencl", "--out", o, "--out-dtype", dt])
+            if j:
+                check(f"{cmd_args[0]} --out-dtype {dt} on opencl file",
+                      np.load(o).dtype == (np.float32 if dt == "f32" else np.float64))
+else:
+    print("note: no opencl backend here; the --out-dtype checks on opencl are skipped")
 if have("vendi"):
     expect_exit("vendi no input", ["vendi"], 2)
     expect_exit("vendi both inputs", ["vendi", "--x", f_xs, "--kernel-matrix", f_xs], 2)

@@ -114,7 +114,7 @@ def streamed_counts():
     neg = tok.copy()
     neg[12345] = -2
     np.save(x, neg)
-    rc, o, err = run("pmi", "--x", x, "--y", y, "--chunk-rows", 4093)
+    rc, o, err = run("pmi", "--x", x, "--y", y, "--chunk-rows", 4093, "--out", out)
     check(rc == 3 and "sx.npy" in err and "row 12345" in err and "negative" in err,
           "streamed counts, negative label at row 12345 (first pass): exit %d, %r" % (rc, err.strip()))
 
@@ -167,7 +167,7 @@ def main():
         got = np.load(os.path.join(TMP, "b2.npy"))
         fin = np.isfinite(ref)
         check(np.allclose(got[fin], ref[fin], rtol=tol, atol=tol), "%s: --base 2 PMI map" % be)
-        j = ok_json("pmi", "--counts", v("single_pair_c"), "--backend", be)
+        j = ok_json("pmi", "--counts", v("single_pair_c"), "--backend", be, "--out", os.path.join(TMP, "sp.npy"))
         check(j.get("max_npmi") == 1 and j.get("min_npmi") == -1, "%s: p(x,y) = 1 gives nPMI 1: %s" % (be, j))
         # table-mi against scikit-learn.
         for r in m:
@@ -227,10 +227,11 @@ def main():
     np.save(os.path.join(TMP, "nanj.npy"), np.array([np.full((2, 2, 2), .125), [[[.1, .1], [np.nan, .2]], [[.1, .1], [.1, .2]]]]))
     np.save(os.path.join(TMP, "negx.npy"), np.array([0, 1, -4, 1, 0], np.int64))
     x, y = os.path.join(TMP, "x.npy"), os.path.join(TMP, "y.npy")
+    po = os.path.join(TMP, "po.npy")
     cases = [
-        (("pmi", "--x", x, "--y", y, "--x-classes", 3, "--y-classes", 2, "--chunk-rows", 2), 3,
+        (("pmi", "--x", x, "--y", y, "--x-classes", 3, "--y-classes", 2, "--chunk-rows", 2, "--out", po), 3,
          ["y.npy", "row 3, column 1", "outside [0, 2)"]),
-        (("pmi", "--x", os.path.join(TMP, "negx.npy"), "--y", y), 3, ["negx.npy", "row 2", "negative"]),
+        (("pmi", "--x", os.path.join(TMP, "negx.npy"), "--y", y, "--out", po), 3, ["negx.npy", "row 2", "negative"]),
         (("table-mi", "--x", x, "--y", os.path.join(TMP, "y_short.npy")), 3, ["y_short.npy", "pair"]),
         (("table-mi", "--counts", os.path.join(TMP, "neg.npy")), 3, ["neg.npy", "row 1, column 0", "negative"]),
         (("pid", "--joint", os.path.join(TMP, "negj.npy"), "--measure", "broja"), 3,
@@ -242,12 +243,17 @@ def main():
         (("pid", "--covariance", v("g111_n0_cov")), 2, ["--sizes"]),
         (("pmi", "--counts", v("route_pmi_c"), "--x", x), 2, ["not both"]),
         (("pmi", "--counts", v("route_pmi_c"), "--kind", "zpmi"), 2, ["--kind"]),
+        # docs/SPEC.md section 9: `--out F.npy` is part of pmi's usage, not optional
+        (("pmi", "--counts", v("route_pmi_c")), 2, ["--out", "--help"]),
+        (("pmi", "--x", x, "--y", y, "--x-classes", 3, "--y-classes", 4), 2, ["--out", "--help"]),
         (("table-mi", "--counts", v("batch_c"), "--average", "median"), 2, ["--average"]),
         (("pid", "--joint", v("classic_imin_j"), "--measure", "ccs"), 2, ["--measure"]),
         (("pid", "--joint", os.path.join(TMP, "missing.npy")), 1, ["missing.npy"]),
     ]
     for args, code, words in cases:
         rc, out, err = run(*args)
+        if code == 2:  # README: bad usage points to --help
+            words = list(words) + ["--help"]
         check(rc == code and all(w in err for w in words) and out == "",
               "%s: exit %d (want %d), stderr %r" % (" ".join(map(str, args)), rc, code, err.strip()))
     streamed_counts()

@@ -67,6 +67,11 @@ def expect_exit(name, args, code, must_name=()):
         check(name, s in err, f"stderr does not name {s!r}: {err.strip()}")
 
 
+def text_keys(txt):
+    """The keys of --format text output: the first word of each line."""
+    return [ln.split()[0] for ln in txt.strip().splitlines() if ln.strip()]
+
+
 # ---- the reference: docs/SPEC.md §8, steps 5–6, in float64 NumPy ------------------
 
 def kl(a, b):
@@ -127,6 +132,14 @@ def hist_checks():
     if j:
         m, _ = frontier(pc.astype(float), qc.astype(float), 7, 2.0)
         check("hist grid mauve", abs(j["mauve"] - m) <= 1e-12, f"{j['mauve']!r} vs {m!r}")
+    # README: every command adds "backend" and "device"; --format text prints the same keys.
+    out = os.path.join(TMP, "hm.npy")
+    j = run_json("hist keys", ["--p-hist", fp, "--q-hist", fq, "--curve", curve, "--out", out])
+    if j:
+        for key in ("backend", "device", "curve", "out"):
+            check("hist keys", key in j, f"no {key!r} in {j}")
+        rc, txt, err = run(["--p-hist", fp, "--q-hist", fq, "--curve", curve, "--out", out, "--format", "text"])
+        check("hist text keys", rc == 0 and text_keys(txt) == list(j), f"text {text_keys(txt)} vs JSON {list(j)}")
     j = run_json("hist identical", ["--p-hist", fp, "--q-hist", fp])
     if j:
         check("hist identical", j["mauve"] == 1 and j["frontier_integral"] == 0, str(j))
@@ -179,6 +192,17 @@ def feature_checks():
         check("float64 mauve", abs(j["mauve"] - m) <= 1e-9, f"{j['mauve']!r}")
     rc, txt, err = run(["--p", fp, "--q", fq, "--format", "text"])
     check("text", rc == 0 and txt.startswith("mauve") and "pca_dims" in txt, txt + err)
+    # --format text prints the same keys as the JSON (README, --help), in its order.
+    for extra in ([], ["--seeds", 2, "--out", os.path.join(TMP, "mt.npy"), "--curve", os.path.join(TMP, "ct.npy")],
+                  ["--q", fp]):
+        args = ["--p", fp, "--q", fq, "--clusters", 8] + extra
+        j = run_json("text keys json %s" % extra, args)
+        rc, txt, err = run(args + ["--format", "text"])
+        if j:
+            check("text keys %s" % extra, rc == 0 and text_keys(txt) == list(j),
+                  f"text {text_keys(txt)} vs JSON {list(j)}")
+            for key in ("d", "seed", "seeds", "inertia", "iterations", "device"):
+                check("text keys %s" % extra, key in text_keys(txt), f"no {key!r} in the text: {txt}")
     # bad data: exit 3 naming the file (and the row)
     bad = q.copy()
     bad[17, 3] = np.nan
