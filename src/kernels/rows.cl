@@ -217,11 +217,23 @@ FN float rows_gpow(float d, float ed, float alpha, float am1) {
   return fabs(x) < 0.5f ? ed * expm1(x) : exp(alpha * d) - ed;
 }
 
-/* A gap (rows_gap) times 1/T, held at −FLT_MAX where it overflows (finite
- * logits more than FLT_MAX apart): e^d is 0 there, and e^{αd} 1 at α = 0,
- * as for the tiny d it stands for (−inf would make 0·inf a NaN). */
+/* 1/T above which a gap of probabilities is taken in double: a float log
+ * of a ratio is off by about 6e-8 absolute, and 1/T multiplies that (at T =
+ * 1e-4, 15 times docs/SPEC.md's tolerance on the entropies of rows of
+ * cubed uniform probabilities). */
+#define ROWS_SHARP_IT 16.0f
+
+/* The gap d = rows_gap(a, b)·(1/T). */
+FN float rows_gap_it(float a, float b, int kind, float it) {
+  if (kind == ROWS_LOGITS || it <= ROWS_SHARP_IT) return rows_gap(a, b, kind) * it;
+  return (float)((log((double)a) - log((double)b)) * (double)it);
+}
+
+/* rows_gap_it held at −FLT_MAX where it overflows (finite logits more than
+ * FLT_MAX apart): e^d is 0 there, and e^{αd} 1 at α = 0, as for the tiny d
+ * it stands for (−inf would make 0·inf a NaN). */
 FN float rows_scaled_gap(float a, float b, int kind, float it) {
-  return fmax(rows_gap(a, b, kind) * it, -3.40282347e38f);
+  return fmax(rows_gap_it(a, b, kind, it), -3.40282347e38f);
 }
 
 /* Shannon's T moved to a max higher by −d (r = e^d): T' = r(T + d·S); 0 once
@@ -412,7 +424,7 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, int pk, int qk, float i
   const int hp = wp > -IE_INFINITY_F, hq = wq > -IE_INFINITY_F;
   if (wp > t->mp) {
     if (t->mp != -IE_INFINITY_F) {
-      const float r = exp(rows_gap(t->mp, wp, pk) * it);
+      const float r = exp(rows_gap_it(t->mp, wp, pk, it));
       t->sp *= r;
       t->b = r > 0.0f ? t->b * r : 0.0f;
     }
@@ -420,14 +432,14 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, int pk, int qk, float i
   }
   if (wq > t->mq) {
     if (t->mq != -IE_INFINITY_F) {
-      const float d = rows_gap(t->mq, wq, qk) * it;
+      const float d = rows_gap_it(t->mq, wq, qk, it);
       if (t->sp > 0.0f) t->b += d * t->sp; /* B' = B + (mq − mq')·Sp */
       t->sq *= exp(d);
     }
     t->mq = wq;
   }
-  const float dq = hq ? rows_gap(wq, t->mq, qk) * it : -IE_INFINITY_F;
-  const float ep = hp ? exp(rows_gap(wp, t->mp, pk) * it) : 0.0f;
+  const float dq = hq ? rows_gap_it(wq, t->mq, qk, it) : -IE_INFINITY_F;
+  const float ep = hp ? exp(rows_gap_it(wp, t->mp, pk, it)) : 0.0f;
   t->sp += ep;
   t->sq += hq ? exp(dq) : 0.0f;
   if (hp && hq) {
@@ -439,10 +451,10 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, int pk, int qk, float i
 
 FN void rows_pair_merge(rows_pair *x, const rows_pair *y, int pk, int qk, float it) {
   const float mp = fmax(x->mp, y->mp), mq = fmax(x->mq, y->mq);
-  const float dxq = x->mq == -IE_INFINITY_F ? 0.0f : rows_gap(x->mq, mq, qk) * it;
-  const float dyq = y->mq == -IE_INFINITY_F ? 0.0f : rows_gap(y->mq, mq, qk) * it;
-  const float rxp = x->mp == -IE_INFINITY_F ? 0.0f : exp(rows_gap(x->mp, mp, pk) * it);
-  const float ryp = y->mp == -IE_INFINITY_F ? 0.0f : exp(rows_gap(y->mp, mp, pk) * it);
+  const float dxq = x->mq == -IE_INFINITY_F ? 0.0f : rows_gap_it(x->mq, mq, qk, it);
+  const float dyq = y->mq == -IE_INFINITY_F ? 0.0f : rows_gap_it(y->mq, mq, qk, it);
+  const float rxp = x->mp == -IE_INFINITY_F ? 0.0f : exp(rows_gap_it(x->mp, mp, pk, it));
+  const float ryp = y->mp == -IE_INFINITY_F ? 0.0f : exp(rows_gap_it(y->mp, mp, pk, it));
   const float rxq = x->mq == -IE_INFINITY_F ? 0.0f : exp(dxq);
   const float ryq = y->mq == -IE_INFINITY_F ? 0.0f : exp(dyq);
   /* B of each side moved to the new mq (with its own Sp), then rescaled */
@@ -686,12 +698,17 @@ FN void rows_lse_merge(double *m, double *s, double bm, double bs) {
 typedef struct {
   float it, mp, Lp, mq, Lq, DR, DL, vmp, vmq;
   double itd, Lpd, Lqd, Cd, alpha, oma;
+  int sharp;  /* log-weights come times 1/T (rows_frame); it and itd are 1 */
+  double itf; /* 1/T for rows_frame */
 } rows_row;
 
 /* Weight w (rows_to_w) as pass 2's log-weight: a logit as it is, a
- * probability relative to its row's max value vm. */
-FN float rows_frame(float w, int kind, float vm) {
-  return kind == ROWS_LOGITS || w == -IE_INFINITY_F ? w : rows_gap(w, vm, kind);
+ * probability relative to its row's max value vm.  With `sharp` (both
+ * sides probabilities, 1/T above ROWS_SHARP_IT) the log-weight comes times
+ * 1/T (itd), from double logs, and the row's terms take 1/T as 1. */
+FN double rows_frame(float w, int kind, float vm, int sharp, double itd) {
+  if (kind == ROWS_LOGITS || w == -IE_INFINITY_F) return w;
+  return sharp ? (log((double)w) - log((double)vm)) * itd : rows_gap(w, vm, kind);
 }
 
 /* Add the terms of one element (log-weights wp, wq) to the sums s[0..5]
@@ -702,8 +719,9 @@ FN float rows_frame(float w, int kind, float vm) {
  * accuracy, identical rows give exactly 0, and entries at both maxima get
  * δ = −DL whatever the size of the logits and 1/T's rounding in float.
  * Terms are float, their running sums double. */
-FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const int terms,
+FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, const int terms,
                         float alpha, float oma, float beta, float lbeta, float lbeta1) {
+  const float wp = (float)wpd, wq = (float)wqd; /* (wpd, wqd: the far power terms') */
   const float it = r->it, mp = r->mp, Lp = r->Lp, mq = r->mq, Lq = r->Lq;
   const int hp = wp > -IE_INFINITY_F, hq = wq > -IE_INFINITY_F;
   const float dp = hp ? (wp - mp) * it : -IE_INFINITY_F, dq = hq ? (wq - mq) * it : -IE_INFINITY_F;
@@ -753,7 +771,7 @@ FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const 
         lt = lp + u;
         w = p * expm1(u);
       } else {
-        lt = (((double)wp - mp) * r->itd - r->Lpd) + r->oma * (((double)wq - wp) * r->itd - r->Cd);
+        lt = ((wpd - mp) * r->itd - r->Lpd) + r->oma * ((wqd - wpd) * r->itd - r->Cd);
         w = exp((float)lt) - p;
       }
     } else {
@@ -762,7 +780,7 @@ FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const 
         lt = lq + u;
         w = q * expm1(u);
       } else {
-        lt = (((double)wq - mq) * r->itd - r->Lqd) - r->alpha * (((double)wq - wp) * r->itd - r->Cd);
+        lt = ((wqd - mq) * r->itd - r->Lqd) - r->alpha * ((wqd - wpd) * r->itd - r->Cd);
         w = exp((float)lt) - q;
       }
     }
@@ -820,8 +838,8 @@ FN void rows_terms_push(double *s, float wp, float wq, const rows_row *r, const 
       /* q e^{−2δ} = p²/q, into the logsumexp s[4], s[5], its log formed
        * in double (it passes float's exp, and a float log of 100s would
        * carry 1e-5) */
-      const double dd = ((double)wq - wp) * r->itd - r->Cd;
-      rows_lse_push(&s[4], &s[5], (((double)wq - mq) * r->itd - r->Lqd) - 2.0 * dd);
+      const double dd = (wqd - wpd) * r->itd - r->Cd;
+      rows_lse_push(&s[4], &s[5], ((wqd - mq) * r->itd - r->Lqd) - 2.0 * dd);
     } else {
       s[0] += exp(lq) * rows_sq(expm1(-d));
     }
@@ -857,9 +875,9 @@ FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBA
   int err = 0; /* the row is known good */
   ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err,
                  if (terms == ROWS_TERMS_RENYI_INF) rows_renyi_inf_push(s, vp, wp, xkind, vq, wq, ykind);
-                 else rows_terms_push(s, rows_frame(wp, xkind, r->vmp),
-                                      rows_frame(wq, ykind, r->vmq), r, terms, alpha, oma, beta,
-                                      lbeta, lbeta1));
+                 else rows_terms_push(s, rows_frame(wp, xkind, r->vmp, r->sharp, r->itf),
+                                      rows_frame(wq, ykind, r->vmq, r->sharp, r->itf), r, terms,
+                                      alpha, oma, beta, lbeta, lbeta1));
 }
 
 KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 *rerr, int terms,
@@ -890,6 +908,9 @@ KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 
         r.DR = (float)((rr[2] - sq) - (rr[0] - sp)), r.DL = (float)(rr[3] - rr[1]);
         r.itd = itd, r.Lpd = rr[1], r.Lqd = rr[3], r.Cd = rr[4] - (sq - sp) * itd;
         r.alpha = alphad, r.oma = 1.0 - alphad;
+        r.sharp = xkind != ROWS_LOGITS && ykind != ROWS_LOGITS && it > ROWS_SHARP_IT;
+        r.itf = itd;
+        if (r.sharp) r.it = 1.0f, r.itd = 1.0; /* (the frames' maxima are 0: mp = mq = DR = 0) */
         /* one call a kind, each with its constant, so that the compilers
          * specialise the loop; the switch is uniform */
 #define ROWS_P2_CASE(K)                                                        \
