@@ -384,6 +384,8 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
     s = IE__BE(ctx, rows, &j->ra, &j->x->m, j->y ? &j->y->m : NULL, lp, val, err);
     if (s != IE_OK) goto done;
   }
+  for (int64_t r = 0; w && r < rows; r++)
+    if (w[r] == 0 && err[r]) err[r] = IE_ROW_OK, val[r] = NAN; /* left out: not checked (SPEC §1) */
   if ((s = report_rows(ctx, j->fn, err, rows, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
   clamp_nonneg(&j->ra, val, rows);
   if ((j->summary || j->partial) &&

@@ -988,3 +988,52 @@ ParameterizedTest(bparam *bp, edges, far_logits_and_tiny_temperature, .timeout =
   EXPECT_ST(ie_divergence(ctx, IE_DIV_KL, &X.t, &X.t, NULL, &dopt, NULL), IE_INVALID_ARGUMENT, "kl at T = 1e-300");
   ie_context_destroy(ctx);
 }
+
+/* A row left out (weight 0, an ignored label) is not checked: a NaN or a
+ * negative probability there fails nothing, its value is NaN, and the
+ * summary is the kept rows' (docs/SPEC.md §1). */
+ParameterizedTestParameters(bad_values, rows_left_out) { return backend_params(); }
+
+ParameterizedTest(bparam *bp, bad_values, rows_left_out, .timeout = 60) {
+  ie_backend b = (ie_backend)bp->backend;
+  const char *bn = ie_backend_name(b);
+  ie_context *ctx = tc_context(b);
+  float x[3][4] = {{1, 2, 3, 4}, {NAN, 0, 0, 0}, {0.5f, 0.25f, 0.25f, 0}};
+  float pr[3][4] = {{0.25f, 0.25f, 0.25f, 0.25f}, {-1, 2, 0, 0}, {0.5f, 0.5f, 0, 0}};
+  uint8_t keep[3] = {1, 0, 1};
+  double per[3];
+  tc_tensor X, P, W, O, L;
+  tc_tensor_2d(&X, x, TC_F32, 3, 4, 0);
+  tc_tensor_2d(&P, pr, TC_F32, 3, 4, 0);
+  tc_tensor_1d(&W, keep, TC_U8, 3);
+  tc_tensor_1d(&O, per, TC_F64, 3);
+  ie_entropy_options eo;
+  memset(&eo, 0, sizeof eo);
+  eo.row_weights = &W.t;
+  ie_summary s;
+  ie_status st = ie_entropy(ctx, &X.t, &O.t, &eo, &s);
+  if (st == IE_BAD_DTYPE) { /* (a backend without f64 outputs: the summary alone) */
+    st = ie_entropy(ctx, &X.t, NULL, &eo, &s);
+    per[0] = per[2] = 0, per[1] = NAN;
+  }
+  cr_expect(st == IE_OK, "[%s] entropy, NaN in a masked row: %s (%s)", bn, ie_status_name(st), ie_errmsg(ctx));
+  cr_expect(st != IE_OK || (isnan(per[1]) && s.rows_kept == 2), "[%s] masked row's value %g, rows kept %lld", bn,
+            per[1], (long long)s.rows_kept);
+  ie_divergence_options dopt;
+  memset(&dopt, 0, sizeof dopt);
+  dopt.p_input = dopt.q_input = IE_INPUT_PROBS;
+  dopt.row_weights = &W.t;
+  EXPECT_ST(ie_divergence(ctx, IE_DIV_KL, &P.t, &P.t, NULL, &dopt, &s), IE_OK, "kl, a negative in a masked row");
+  cr_expect(s.rows_kept == 2 && s.sum == 0, "[%s] kl of kept identical rows: sum %g, kept %lld", bn, s.sum,
+            (long long)s.rows_kept);
+  keep[1] = 1; /* kept again: the call fails as before */
+  EXPECT_ST(ie_entropy(ctx, &X.t, NULL, &eo, &s), IE_NONFINITE, "entropy, NaN in a kept row");
+  int64_t lab[3] = {0, -100, 1};
+  tc_tensor_1d(&L, lab, TC_I64, 3);
+  ie_nll_options no;
+  memset(&no, 0, sizeof no);
+  no.has_ignore_index = 1;
+  no.ignore_index = -100;
+  EXPECT_ST(ie_nll(ctx, &X.t, &L.t, NULL, &no, &s), IE_OK, "nll, NaN in an ignored row");
+  ie_context_destroy(ctx);
+}

@@ -1095,24 +1095,26 @@ KERNEL void rows_outcome(GLOBAL const double *val, GLOBAL const ie_i32 *err, ie_
   GLOBAL ie_u64 *oc = (GLOBAL ie_u64 *)(ocb + ocoff);
   for (ie_u64 i = (ie_u64)GLOBAL_ID(); i < nrows; i += (ie_u64)GLOBAL_SIZE()) {
     const ie_u64 g = r0 + i;
-    const int e = err[i];
+    int wbad = 0;
+    double wi = has_val ? rows_oc_weight(w, woff + g * wstride, wdt, &wbad) : 1.0;
+    if (has_val && has_ignore && rows_label(lab, loff, lstride, lab64, g) == ignore) wi = 0.0;
+    /* a row left out (weight 0, an ignored label) is not checked: its
+     * value is NaN where it has none (docs/SPEC.md §1) */
+    const int out = !wbad && wi == 0.0, e = out ? 0 : err[i];
     if (e) {
       ATOMIC_ADD_U64(oc + ROWS_OC_BAD, 1);
       ATOMIC_MAX_U64(oc + ROWS_OC_FIRST, ~((g << 8) | (ie_u64)e));
     }
     if (!has_val) continue;
-    double v = val[i];
+    double v = out && err[i] ? IE_NAN : val[i];
     if (clamp && v <= 0.0) v = 0.0; /* docs/SPEC.md §1: never below 0, and +0 for −0 */
     if (prdt == ROWS_F64) ((GLOBAL double *)pr)[proff + g * prstride] = v;
     else if (prdt == ROWS_F32) ((GLOBAL float *)pr)[proff + g * prstride] = (float)v;
-    int wbad = 0;
-    double wi = rows_oc_weight(w, woff + g * wstride, wdt, &wbad);
     if (wbad) {
       ATOMIC_ADD_U64(oc + ROWS_OC_WBAD, 1);
       ATOMIC_MAX_U64(oc + ROWS_OC_WFIRST, ~g);
       continue;
     }
-    if (has_ignore && rows_label(lab, loff, lstride, lab64, g) == ignore) wi = 0.0;
     if (!sums || e || wi == 0.0) continue;
     ATOMIC_ADD_U64(oc + ROWS_OC_KEPT, 1);
     if (v == v) { /* min and max skip NaN, as src/partial.c's comparisons do */
