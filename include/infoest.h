@@ -24,7 +24,8 @@
  * context; kDLOpenCL for an OpenCL context, where `data` is a cl_mem and
  * `byte_offset` the offset into it).  Host tensors given to a GPU context are
  * staged by the library; device tensors given to another backend are refused
- * with IE_WRONG_DEVICE.  A batch of distributions is 2-D [B, V] (1-D [V] is one
+ * with IE_WRONG_DEVICE.  An OpenCL tensor that runs past its cl_mem (byte_offset
+ * plus its extent, against CL_MEM_SIZE) is IE_INVALID_ARGUMENT.  A batch of distributions is 2-D [B, V] (1-D [V] is one
  * row); the last dimension must be contiguous (stride 1) and the row stride,
  * in elements, at least V.  Inputs are never modified: an output that shares
  * memory with another tensor of the call is IE_INVALID_ARGUMENT (tensors side
@@ -198,7 +199,8 @@ IE_API void ie_context_destroy(ie_context *ctx); /* NULL: no-op */
  * removes it; the flag must outlive its use on the context. */
 IE_API void ie_context_set_cancel_flag(ie_context *ctx, const volatile int *flag);
 
-/* The backend the context runs on (never AUTO), and its device, in words. */
+/* The backend the context runs on (never AUTO; after a failed create, the
+ * backend asked for, or the one auto tried last), and its device, in words. */
 IE_API ie_backend ie_context_backend(const ie_context *ctx);
 IE_API const char *ie_context_device_name(const ie_context *ctx);
 

@@ -23,10 +23,27 @@ typedef struct {
   unsigned char job[RECORD_BYTES];
 } record;
 
+/* Memory a successful call wrote (an output span, src/tensor.c) while
+ * records were pending: `tag` is the number of records pushed before that
+ * call began, so the write comes after records 0 .. tag-1 in stream order. */
+typedef struct {
+  ie__span span;
+  size_t tag;
+} written;
+enum { WRITTEN_MAX = 256 };
+
 typedef struct ie__pending {
   record *r;
   size_t n, cap;
   size_t outcomes; /* ring entries held by pending calls */
+  /* Outputs written since records were pending (ie__async_note_writes),
+   * for ie_synchronize's spoils; `lost`: more than WRITTEN_MAX distinct. */
+  written *w;
+  size_t nw;
+  int lost;
+  size_t begin_tag; /* records pushed when the current call began */
+  int finishing;    /* ie_synchronize is finishing record `at` */
+  size_t at;
 } pending;
 
 static pending *get_pending(ie_context *ctx, const char *fn, ie_status *st) {
@@ -105,8 +122,101 @@ void ie__async_forget(ie_context *ctx) {
   pending *p = ctx->pending;
   if (!p) return;
   free(p->r);
+  free(p->w);
   free(p);
   ctx->pending = NULL;
+}
+
+/* ---- Spoils in stream order ------------------------------------------------------
+ * A call that fails in ie_synchronize spoils its outputs (NaN) then, after
+ * the device ran everything enqueued: also the calls after it, which may
+ * have written the same memory with their own results (include/infoest.h:
+ * the calls after a failed one still run and have their results).  So the
+ * spoil of record i leaves alone the rows that a successful call made after
+ * record i was pushed wrote: the failed call's value there was overwritten
+ * in stream order anyway.  (A failed later call's outputs are NaN either
+ * way: it spoils them itself.) */
+
+void ie__async_note_writes(ie_context *ctx) {
+  pending *p = ctx->pending;
+  if (!p) return;
+  const size_t tag = p->begin_tag; /* records before the call that just ended */
+  p->begin_tag = p->n;             /* ... and before the one beginning now */
+  if (tag == 0 || tag > p->n || ctx->last != IE_OK) return;
+  for (int k = 0; k < ctx->n_spans && k < IE__SPANS; k++) {
+    const ie__span *sp = &ctx->spans[k];
+    if (!sp->output) continue;
+    size_t i = 0;
+    for (; i < p->nw; i++) {
+      const ie__span *o = &p->w[i].span;
+      if (o->space == sp->space && o->first == sp->first && o->end == sp->end &&
+          o->row_step == sp->row_step && o->row_bytes == sp->row_bytes)
+        break;
+    }
+    if (i < p->nw) {
+      p->w[i].tag = tag; /* tags only grow: the latest covers the most records */
+      continue;
+    }
+    if (!p->w) p->w = malloc(WRITTEN_MAX * sizeof *p->w);
+    if (!p->w || p->nw == WRITTEN_MAX) {
+      p->lost = 1;
+      continue;
+    }
+    p->w[p->nw].span = *sp;
+    p->w[p->nw].tag = tag;
+    p->nw++;
+  }
+}
+
+/* Does byte range [a, b) of space `space` meet the rows of o? */
+static int range_meets(uintptr_t space, uint64_t a, uint64_t b, const ie__span *o) {
+  if (o->space != space || b <= o->first || a >= o->end) return 0;
+  const uint64_t step = o->row_step;
+  if (step == 0 || o->row_bytes >= step || a < o->first) return 1;
+  const uint64_t k = (a - o->first) / step, lag = (a - o->first) % step;
+  if (lag < o->row_bytes) return 1;
+  const uint64_t next = o->first + (k + 1) * step; /* the row of o after a */
+  return next < b && next < o->end;
+}
+
+/* Does [a, b) meet memory written after record `at`? */
+static int written_after(const pending *p, size_t at, uintptr_t space, uint64_t a, uint64_t b) {
+  for (size_t i = 0; i < p->nw; i++)
+    if (p->w[i].tag > at && range_meets(space, a, b, &p->w[i].span)) return 1;
+  return 0;
+}
+
+/* The backend's fill_nan of device memory m for a failed call's spoil
+ * (src/tensor.c): while ie_synchronize finishes a record, only the rows of
+ * m that no later successful call wrote. */
+ie_status ie__async_fill_nan(ie_context *ctx, const ie_mat *m) {
+  const pending *p = ctx->pending;
+  ie_status (*fill)(ie_context *, const ie_mat *) = ctx->ops->fill_nan;
+  if (!p || !p->finishing || p->nw == 0 || p->lost) return fill(ctx, m);
+  if (m->rows <= 0 || m->cols <= 0) return IE_OK;
+  const int on_cl = ctx->backend == IE_BACKEND_OPENCL;
+  const uintptr_t space = on_cl ? (uintptr_t)m->buf : 0;
+  const uint64_t esz = ie__dtype_size(m->dtype), step = (uint64_t)m->stride * esz,
+                 rowb = (uint64_t)m->cols * esz;
+  const uint64_t first = on_cl ? (uint64_t)m->offset : (uint64_t)(uintptr_t)((char *)m->buf + m->offset);
+  if (!written_after(p, p->at, space, first, first + (uint64_t)(m->rows - 1) * step + rowb))
+    return fill(ctx, m); /* the usual case: nothing later wrote there */
+  ie_status s = IE_OK;
+  int64_t run = -1; /* the first row of the run of rows to fill */
+  for (int64_t r = 0; r <= m->rows; r++) {
+    const uint64_t a = first + (uint64_t)r * step;
+    const int keep = r == m->rows || written_after(p, p->at, space, a, a + rowb);
+    if (!keep && run < 0) run = r;
+    if (keep && run >= 0) {
+      ie_mat part = *m;
+      part.offset = m->offset + (size_t)((uint64_t)run * step);
+      part.rows = r - run;
+      const ie_status f = fill(ctx, &part);
+      if (s == IE_OK) s = f;
+      run = -1;
+    }
+  }
+  return s;
 }
 
 ie_status ie_synchronize(ie_context *ctx) {
@@ -123,8 +233,10 @@ ie_status ie_synchronize(ie_context *ctx) {
   char msg[sizeof ctx->msg], tensor[sizeof ctx->err_tensor];
   memcpy(msg, ctx->msg, sizeof msg);
   memcpy(tensor, ctx->err_tensor, sizeof tensor);
+  p->finishing = 1; /* the records' spoils: ie__async_fill_nan */
   for (size_t i = 0; i < p->n; i++) {
     ie__clear_error(ctx);
+    p->at = i;
     ie_status r = p->r[i].finish(ctx, p->r[i].job, s);
     if (r != IE_OK && first == IE_OK) {
       first = r;
@@ -135,8 +247,12 @@ ie_status ie_synchronize(ie_context *ctx) {
       memcpy(tensor, ctx->err_tensor, sizeof tensor);
     }
   }
+  p->finishing = 0;
   p->n = 0;
   p->outcomes = 0;
+  p->nw = 0;
+  p->lost = 0;
+  p->begin_tag = 0;
   ie__clear_error(ctx);
   if (first != IE_OK) {
     ctx->last = first;

@@ -225,6 +225,14 @@ typedef struct ie_backend_ops {
                            const ie_mat *y, const ie_vec *labels, const ie_rows_sink *sink);
   ie_status (*softmax_device)(ie_context *ctx, const ie_mat *x, const ie_mat *out,
                               int log_out, double inv_temp, const ie_rows_sink *sink);
+  /* The size in bytes of the device allocation a caller's device tensor
+   * names (DLTensor.data: a cl_mem on OpenCL), so that src/tensor.c can
+   * refuse a tensor whose byte_offset and extent run past it.  1 with
+   * *bytes set; 0 when the backend cannot tell for this buffer (no check,
+   * nothing recorded on ctx).  One cheap query: called once per device
+   * tensor of a call.  NULL: the backend cannot tell (CUDA: its pointers may
+   * come from any allocator, managed memory included). */
+  int (*device_bytes)(ie_context *ctx, const void *data, size_t *bytes);
 } ie_backend_ops;
 
 /* ---- The registry (src/registry.c) -------------------------------------------

@@ -121,6 +121,7 @@ void ie_context_set_cancel_flag(ie_context *ctx, const volatile int *flag) {
 
 /* Open backend b on ctx; on failure ctx keeps the message. */
 static ie_status open_backend(ie_context *ctx, ie_backend b, int device) {
+  ctx->backend = b; /* on failure, ie_context_backend names the backend tried */
   const ie_backend_ops *ops = ie__backend_load(ctx, b);
   if (!ops) return ctx->last; /* the message says why */
   void *state = NULL;
@@ -142,6 +143,11 @@ ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
   if (!ctx) return IE_OUT_OF_MEMORY;
   *out = ctx;
   ie__clear_error(ctx);
+  /* What ie_context_backend reports if creation fails before a backend is
+   * tried: the one asked for, or for auto (or a bad value) the CPU, auto's
+   * last resort; never AUTO (include/infoest.h).  open_backend updates it. */
+  ctx->backend = size_ok && o.backend > IE_BACKEND_AUTO && o.backend <= IE_BACKEND_OPENCL ? o.backend
+                                                                                        : IE_BACKEND_CPU;
   if (!size_ok)
     return ie__error(ctx, IE_INVALID_ARGUMENT,
                      "ie_context_create: options size %zu is smaller than the struct's first version "
@@ -202,7 +208,15 @@ void ie_context_destroy(ie_context *ctx) {
 ie_status ie_workspace_reserve(ie_context *ctx, size_t device_bytes) {
   IE__CHECK(ie__begin(ctx, "ie_workspace_reserve", 1, ""));
   if (!ctx->ops->sub) return IE_OK; /* the CPU: no device memory to hold */
-  return ie__ws_reserve(ctx, device_bytes);
+  const ie_status s = ie__ws_reserve(ctx, device_bytes);
+  if (s != IE_OK && strncmp(ctx->msg, "ie_workspace_reserve:", 21) != 0) {
+    /* The backend's allocator does not know the call: name it (every
+     * message does, include/infoest.h). */
+    char why[sizeof ctx->msg];
+    memcpy(why, ctx->msg, sizeof why);
+    return ie__error(ctx, s, "ie_workspace_reserve: no device arena of %zu bytes: %s", device_bytes, why);
+  }
+  return s;
 }
 
 ie_status ie_workspace_release(ie_context *ctx) {
@@ -230,7 +244,9 @@ ie_status ie_workspace_query(ie_context *ctx, ie_workspace_info *info) {
 }
 
 ie_backend ie_context_backend(const ie_context *ctx) {
-  return ctx && ctx->ops ? ctx->backend : IE_BACKEND_AUTO;
+  /* A context whose creation failed: the backend it asked for, or the one
+   * auto tried last (ie_context_create); never AUTO. */
+  return ctx ? ctx->backend : IE_BACKEND_AUTO;
 }
 
 const char *ie_context_device_name(const ie_context *ctx) {
@@ -240,6 +256,7 @@ const char *ie_context_device_name(const ie_context *ctx) {
 
 ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *family) {
   if (!ctx) return IE_INVALID_ARGUMENT;
+  if (ctx->pending) ie__async_note_writes(ctx);
   ie__clear_error(ctx);
   if (!ctx->ops)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);

@@ -180,6 +180,12 @@ ie_status ie__async_outcome(ie_context *ctx, const char *fn, void **dev, size_t 
 void ie__async_outcome_keep(ie_context *ctx);
 /* Drop every record unfinished (ie_context_destroy). */
 void ie__async_forget(ie_context *ctx);
+/* The outputs the call that just ended wrote, noted while records are
+ * pending (ie__begin calls it, before that call's status and spans go). */
+void ie__async_note_writes(ie_context *ctx);
+/* fill_nan of a failed call's device output, in stream order: while
+ * ie_synchronize finishes a record, not over rows a later call wrote. */
+ie_status ie__async_fill_nan(ie_context *ctx, const ie_mat *m);
 
 /* Widen one stored element. */
 double ie__load_double(const void *p, ie_dtype t);

@@ -82,8 +82,10 @@ static ie_status read_counts(ie_context *ctx, const char *fn, const char *name, 
     }
     sum += out[i];
   }
-  if (!(sum > 0) || isinf(sum))
+  if (!(sum > 0) || isinf(sum)) {
+    ie__locate(ctx, name, -1, -1, -1); /* the whole histogram: no one bin */
     return ie__error(ctx, IE_EMPTY_ROW, "%s: %s sums to %g; it needs a positive finite total", fn, name, sum);
+  }
   return IE_OK;
 }
 

@@ -28,7 +28,9 @@ static void dtype_list(unsigned set, char *buf, size_t cap) {
   for (int t = 0; t <= IE_DT_U8; t++)
     if (set & (1u << t)) {
       size_t n = strlen(buf);
-      snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", ie__dtype_name((ie_dtype)t));
+      /* uint8 also stands for bool (dtype_of takes both as IE_DT_U8) */
+      snprintf(buf + n, cap - n, "%s%s", n ? ", " : "",
+               t == IE_DT_U8 ? "uint8, bool" : ie__dtype_name((ie_dtype)t));
     }
 }
 
@@ -153,6 +155,14 @@ static ie_status finish_view(ie_context *ctx, ie__arg *a, const DLTensor *t, ie_
   if (misaligned(ctx, a, t, esz))
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: tensor '%s' is not aligned to its %zu-byte elements",
                      a->fn, a->name, esz);
+  size_t have = 0;
+  if (span && !a->on_host && ctx->ops->device_bytes && ctx->ops->device_bytes(ctx, t->data, &have) &&
+      (t->byte_offset > have || span > have - t->byte_offset))
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "%s: tensor '%s' needs %zu bytes from byte_offset %llu (%llu in all), but its device "
+                     "buffer holds %zu bytes",
+                     a->fn, a->name, span, (unsigned long long)t->byte_offset,
+                     (unsigned long long)t->byte_offset + span, have);
   a->m.buf = t->data;
   a->m.offset = (size_t)t->byte_offset;
   a->m.dtype = dt;
@@ -410,7 +420,7 @@ void ie__spoil(ie_context *ctx, const ie__arg *a) {
     for (int64_t r = 0; r < a->m.rows; r++)
       memset(a->host + (size_t)r * (size_t)a->host_stride * esz, 0xff, rowb);
   } else {
-    (void)ctx->ops->fill_nan(ctx, &a->m); /* the caller's device memory */
+    (void)ie__async_fill_nan(ctx, &a->m); /* the caller's device memory (in stream order) */
   }
   ctx->last = keep;
   memcpy(ctx->msg, msg, sizeof msg);

@@ -672,6 +672,111 @@ static void test_async_count(void) {
   gpu_close(&g);
 }
 
+/* A failed pending call and a later call that writes the same output: the
+ * later call's values are what stays (the failed call's NaN does not land
+ * after them); where the later call wrote only part of the output, the rest
+ * is the failed call's NaN.  Also after a synchronous call (a host input)
+ * into that output. */
+static void test_async_failed_then_same_output(void) {
+  gpu g;
+  if (!gpu_open(&g, 1)) return;
+  static inputs in;
+  inputs_make(&g, &in);
+  float nanv = NAN;
+  cl_mem bad = dbuf(&g, in.p, sizeof in.p, 0);
+  clEnqueueWriteBuffer(g.q, bad, CL_TRUE, (5 * V + 17) * sizeof(float), sizeof nanv, &nanv, 0, NULL, NULL);
+  cl_mem out = dbuf(&g, NULL, R * sizeof(double), 0);
+  dten x, o;
+  double v[R], want[R];
+  for (int r = 0; r < R; r++) want[r] = ref_entropy(in.p + r * V);
+  ie_entropy_options eo = {.size = sizeof eo};
+  ie_summary sm;
+  for (int kind = 0; kind < 3; kind++) {
+    /* 0: the good call writes all of out; 1: its first half; 2: a call with
+     * host logits (synchronous) writes all of out */
+    const int64_t rows = kind == 1 ? R / 2 : R;
+    ie_status s = ie_entropy(g.ctx, dt2(&x, bad, 0, F32, R, V), dt1(&o, out, 0, F64, R), &eo, NULL);
+    CHECK(s == IE_OK, "[%d] the failing call was refused at once: %s", kind, ie_errmsg(g.ctx));
+    if (kind == 2) {
+      DLTensor hx = {in.p, {kDLCPU, 0}, 2, F32, (int64_t[]){R, V}, NULL, 0};
+      s = ie_entropy(g.ctx, &hx, dt1(&o, out, 0, F64, R), &eo, &sm);
+    } else {
+      s = ie_entropy(g.ctx, dt2(&x, in.dp, 256, F32, rows, V), dt1(&o, out, 0, F64, rows), &eo, &sm);
+    }
+    CHECK(s == IE_OK, "[%d] the good call: %s", kind, ie_errmsg(g.ctx));
+    s = ie_synchronize(g.ctx);
+    CHECK(s == IE_NONFINITE && ie_error_row(g.ctx) == 5, "[%d] ie_synchronize gave %d, row %lld: %s", kind, (int)s,
+          (long long)ie_error_row(g.ctx), ie_errmsg(g.ctx));
+    dread(&g, out, 0, v, sizeof v);
+    int off = 0, nan_left = 0;
+    for (int r = 0; r < R; r++) {
+      if (r < rows) off += !close_to(v[r], want[r]);
+      else nan_left += !isnan(v[r]);
+    }
+    CHECK(off == 0, "[%d] the good call's per_row: %d of %lld rows are not its values (row 0: %g, want %g)", kind,
+          off, (long long)rows, v[0], want[0]);
+    CHECK(nan_left == 0, "[%d] %d rows only the failed call wrote hold values", kind, nan_left);
+    CHECK(ie_synchronize(g.ctx) == IE_OK, "[%d] a second ie_synchronize: %s", kind, ie_errmsg(g.ctx));
+  }
+  clReleaseMemObject(bad);
+  clReleaseMemObject(out);
+  inputs_free(&in);
+  gpu_close(&g);
+}
+
+/* Device tensors are checked against their cl_mem's size (CL_MEM_SIZE): a
+ * byte_offset past the end, an input or a per_row output longer than its
+ * buffer are IE_INVALID_ARGUMENT naming the call, the tensor, the bytes
+ * needed and the buffer's; an exact fit, a sub-buffer, are fine. */
+static void test_device_tensor_bounds(void) {
+  gpu g;
+  if (!gpu_open(&g, 0)) return;
+  float x[12];
+  for (int i = 0; i < 12; i++) x[i] = (float)(i % 4);
+  cl_mem dx = dbuf(&g, x, sizeof x, 0); /* 48 bytes */
+  cl_mem small = dbuf(&g, NULL, 4, 0);  /* 4 bytes */
+  cl_mem big = dbuf(&g, NULL, 64, 0);
+  dten tx, to;
+  ie_summary sm;
+  /* exact fit */
+  ie_status s = ie_entropy(g.ctx, dt2(&tx, dx, 0, F32, 3, 4), dt1(&to, big, 0, F32, 3), NULL, &sm);
+  CHECK(s == IE_OK, "a 3 x 4 float tensor in a 48-byte buffer: %s", ie_errmsg(g.ctx));
+  /* an offset past the end */
+  s = ie_entropy(g.ctx, dt2(&tx, dx, 400, F32, 3, 4), dt1(&to, big, 0, F32, 3), NULL, &sm);
+  CHECK(s == IE_INVALID_ARGUMENT && strstr(ie_errmsg(g.ctx), "ie_entropy") && strstr(ie_errmsg(g.ctx), "'logits'") &&
+            strstr(ie_errmsg(g.ctx), "48 bytes"),
+        "byte_offset 400 in a 48-byte buffer: %d: %s", (int)s, ie_errmsg(g.ctx));
+  /* one element too many (offset 4) */
+  s = ie_entropy(g.ctx, dt2(&tx, dx, 4, F32, 3, 4), dt1(&to, big, 0, F32, 3), NULL, &sm);
+  CHECK(s == IE_INVALID_ARGUMENT, "a 48-byte tensor at offset 4 of a 48-byte buffer: %d: %s", (int)s,
+        ie_errmsg(g.ctx));
+  /* a per_row output of 2 rows in 4 bytes */
+  s = ie_entropy(g.ctx, dt2(&tx, dx, 0, F32, 2, 4), dt1(&to, small, 0, F32, 2), NULL, &sm);
+  CHECK(s == IE_INVALID_ARGUMENT && strstr(ie_errmsg(g.ctx), "'per_row'") && strstr(ie_errmsg(g.ctx), "8 bytes") &&
+            strstr(ie_errmsg(g.ctx), "4 bytes"),
+        "a 2-row per_row in a 4-byte buffer: %d: %s", (int)s, ie_errmsg(g.ctx));
+  float one = 0;
+  s = ie_entropy(g.ctx, dt2(&tx, dx, 0, F32, 1, 4), dt1(&to, small, 0, F32, 1), NULL, &sm);
+  dread(&g, small, 0, &one, sizeof one);
+  CHECK(s == IE_OK && close_to(one, sm.mean), "a 1-row per_row in a 4-byte buffer: %s", ie_errmsg(g.ctx));
+  /* a sub-buffer: its own region's size */
+  cl_buffer_region reg = {16, 32};
+  cl_int e = CL_SUCCESS;
+  cl_mem sub = clCreateSubBuffer(dx, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &reg, &e);
+  if (e == CL_SUCCESS) {
+    s = ie_entropy(g.ctx, dt2(&tx, sub, 0, F32, 2, 4), dt1(&to, big, 0, F32, 2), NULL, &sm);
+    CHECK(s == IE_OK, "a 2 x 4 tensor in a 32-byte sub-buffer: %s", ie_errmsg(g.ctx));
+    s = ie_entropy(g.ctx, dt2(&tx, sub, 0, F32, 3, 4), dt1(&to, big, 0, F32, 3), NULL, &sm);
+    CHECK(s == IE_INVALID_ARGUMENT && strstr(ie_errmsg(g.ctx), "32 bytes"), "a 3 x 4 tensor in a 32-byte sub-buffer: %d: %s",
+          (int)s, ie_errmsg(g.ctx));
+    clReleaseMemObject(sub);
+  }
+  clReleaseMemObject(dx);
+  clReleaseMemObject(small);
+  clReleaseMemObject(big);
+  gpu_close(&g);
+}
+
 int main(void) {
   gpu probe;
   if (!gpu_open(&probe, 0)) return 77;
@@ -682,6 +787,8 @@ int main(void) {
   test_async_warm();
   test_async_pid();
   test_async_count();
+  test_async_failed_then_same_output();
+  test_device_tensor_bounds();
   printf("test_async: %d checks, %d failed\n", n_checks, n_fail);
   return n_fail ? 1 : 0;
 }

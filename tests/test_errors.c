@@ -989,6 +989,176 @@ ParameterizedTest(bparam *bp, edges, far_logits_and_tiny_temperature, .timeout =
   ie_context_destroy(ctx);
 }
 
+/* ---- OpenCL host code and messages (contexts from threads, reserve, names) ------------ */
+
+#include <pthread.h>
+
+/* One OpenCL context per thread, made at once from 8 threads of a cold
+ * process (PoCL's discovery raced: a crash in ocl_open, or "no OpenCL
+ * device found" for most threads), several rounds: every one opens. */
+typedef struct {
+  pthread_barrier_t *go;
+  ie_status st;
+  char msg[256];
+} ctx_thread;
+
+static void *make_opencl_context(void *arg) {
+  ctx_thread *t = arg;
+  ie_context_options o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  o.backend = IE_BACKEND_OPENCL;
+  ie_context *c = NULL;
+  pthread_barrier_wait(t->go);
+  t->st = ie_context_create(&c, &o);
+  snprintf(t->msg, sizeof t->msg, "%s", t->st == IE_OK ? "" : ie_errmsg(c));
+  ie_context_destroy(c);
+  return NULL;
+}
+
+Test(opencl_host, contexts_from_threads_at_once, .timeout = 300) {
+  if (!ie_backend_compiled(IE_BACKEND_OPENCL)) cr_skip_test("SKIPPED: no OpenCL backend in this build");
+  enum { THREADS = 8, ROUNDS = 4 };
+  for (int round = 0; round < ROUNDS; round++) {
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, THREADS);
+    ctx_thread t[THREADS];
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+      memset(&t[i], 0, sizeof t[i]);
+      t[i].go = &go;
+      cr_assert(pthread_create(&th[i], NULL, make_opencl_context, &t[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    int failed = 0;
+    for (int i = 0; i < THREADS; i++) failed += t[i].st != IE_OK;
+    if (failed && round == 0) {
+      /* No device at all (then no thread can open one), or the race? */
+      ie_context_options o;
+      memset(&o, 0, sizeof o);
+      o.size = sizeof o;
+      o.backend = IE_BACKEND_OPENCL;
+      ie_context *c = NULL;
+      const ie_status one = ie_context_create(&c, &o);
+      ie_context_destroy(c);
+      if (one == IE_BACKEND_UNAVAILABLE && failed == THREADS)
+        cr_skip_test("SKIPPED: no OpenCL device here: %s", t[0].msg);
+    }
+    for (int i = 0; i < THREADS; i++)
+      cr_expect(t[i].st == IE_OK, "round %d, thread %d: %s: %s", round, i, ie_status_name(t[i].st), t[i].msg);
+  }
+}
+
+/* ie_workspace_reserve of more than any device holds: IE_OUT_OF_MEMORY,
+ * with a message that names the call (not only the runtime's words). */
+Test(opencl_host, workspace_reserve_too_much_names_the_call, .timeout = 60) {
+  ie_backend bs[3];
+  const int nb = tc_backends(bs);
+  int ran = 0;
+  for (int k = 0; k < nb; k++) {
+    if (bs[k] == IE_BACKEND_CPU) continue;
+    ie_context_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.backend = bs[k];
+    ie_context *ctx = NULL;
+    if (ie_context_create(&ctx, &o) != IE_OK) {
+      IE_TEST_NOTE("workspace_reserve_too_much: %s has no device here: %s", ie_backend_name(bs[k]), ie_errmsg(ctx));
+      ie_context_destroy(ctx);
+      continue;
+    }
+    ran++;
+    const ie_status s = ie_workspace_reserve(ctx, (size_t)1 << 50);
+    cr_expect(s == IE_OUT_OF_MEMORY, "[%s] reserve 2^50 bytes: %s, expected IE_OUT_OF_MEMORY (%s)",
+              ie_backend_name(bs[k]), ie_status_name(s), ie_errmsg(ctx));
+    cr_expect(strncmp(ie_errmsg(ctx), "ie_workspace_reserve: ", 22) == 0, "[%s] the message names no call: %s",
+              ie_backend_name(bs[k]), ie_errmsg(ctx));
+    /* the context is still usable, and a modest reserve works */
+    cr_expect(ie_workspace_reserve(ctx, 1 << 20) == IE_OK, "[%s] reserve 1 MiB after: %s", ie_backend_name(bs[k]),
+              ie_errmsg(ctx));
+    ie_context_destroy(ctx);
+  }
+  if (!ran) cr_skip_test("SKIPPED: no GPU backend with a device here");
+}
+
+/* ie_mauve_histograms with a histogram of zero total: IE_EMPTY_ROW naming
+ * the histogram (ie_error_tensor), no bin. */
+Test(opencl_host, mauve_histograms_zero_total_names_the_tensor) {
+  ie_context *ctx = tc_context(IE_BACKEND_CPU);
+  double p[4] = {1, 2, 3, 4}, q[4] = {0, 0, 0, 0};
+  tc_tensor P, Q;
+  tc_tensor_1d(&P, p, TC_F64, 4);
+  tc_tensor_1d(&Q, q, TC_F64, 4);
+  ie_mauve_scores sc;
+  ie_status s = ie_mauve_histograms(ctx, &P.t, &Q.t, NULL, &sc, NULL);
+  cr_expect(s == IE_EMPTY_ROW, "zero q: %s (%s)", ie_status_name(s), ie_errmsg(ctx));
+  cr_expect(ie_error_tensor(ctx) && strcmp(ie_error_tensor(ctx), "q_counts") == 0, "zero q: tensor %s",
+            ie_error_tensor(ctx) ? ie_error_tensor(ctx) : "NULL");
+  cr_expect(ie_error_row(ctx) == -1 && ie_error_column(ctx) == -1, "zero q: row %lld column %lld",
+            (long long)ie_error_row(ctx), (long long)ie_error_column(ctx));
+  s = ie_mauve_histograms(ctx, &Q.t, &P.t, NULL, &sc, NULL);
+  cr_expect(s == IE_EMPTY_ROW && ie_error_tensor(ctx) && strcmp(ie_error_tensor(ctx), "p_counts") == 0,
+            "zero p: %s, tensor %s", ie_status_name(s), ie_error_tensor(ctx) ? ie_error_tensor(ctx) : "NULL");
+  ie_context_destroy(ctx);
+}
+
+/* After a failed ie_context_create, ie_context_backend names the backend
+ * asked for (or the one auto tried last): never AUTO. */
+Test(opencl_host, failed_context_reports_its_backend) {
+  ie_backend bs[3];
+  const int nb = tc_backends(bs);
+  for (int k = 0; k < nb; k++) {
+    ie_context_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.backend = bs[k];
+    o.device = bs[k] == IE_BACKEND_CPU ? 0 : 999; /* no such GPU */
+    o.threads = bs[k] == IE_BACKEND_CPU ? -1 : 0; /* the CPU never lacks a device: a bad option */
+    ie_context *ctx = NULL;
+    const ie_status s = ie_context_create(&ctx, &o);
+    cr_expect(s != IE_OK, "[%s] creation should fail", ie_backend_name(bs[k]));
+    cr_expect(ie_context_backend(ctx) == bs[k], "[%s] failed context reports %s", ie_backend_name(bs[k]),
+              ie_backend_name(ie_context_backend(ctx)));
+    ie_context_destroy(ctx);
+  }
+  ie_context_options o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  o.threads = -1; /* auto, refused before any backend is tried */
+  ie_context *ctx = NULL;
+  cr_expect(ie_context_create(&ctx, &o) == IE_INVALID_ARGUMENT, "auto with threads -1");
+  cr_expect(ie_context_backend(ctx) != IE_BACKEND_AUTO, "a failed auto context reports auto");
+  ie_context_destroy(ctx);
+}
+
+/* A row-weights dtype error lists every dtype taken, bool included. */
+Test(opencl_host, row_weights_dtype_list_says_bool) {
+  ie_context *ctx = tc_context(IE_BACKEND_CPU);
+  float x[6] = {1, 2, 3, 4, 5, 6};
+  uint16_t w[2] = {0, 0};
+  uint8_t wb[2] = {1, 0};
+  tc_tensor X, W, WB;
+  tc_tensor_2d(&X, x, TC_F32, 2, 3, 0);
+  tc_tensor_1d(&W, w, TC_F16, 2);
+  tc_tensor_1d(&WB, wb, TC_U8, 2);
+  WB.t.dtype.code = 6; /* kDLBool */
+  ie_entropy_options eo;
+  memset(&eo, 0, sizeof eo);
+  eo.size = sizeof eo;
+  eo.row_weights = &W.t;
+  ie_summary sm;
+  ie_status s = ie_entropy(ctx, &X.t, NULL, &eo, &sm);
+  cr_expect(s == IE_BAD_DTYPE, "f16 weights: %s", ie_status_name(s));
+  cr_expect(has_word(ie_errmsg(ctx), "bool") && has_word(ie_errmsg(ctx), "uint8"), "the list lacks bool: %s",
+            ie_errmsg(ctx));
+  eo.row_weights = &WB.t; /* and bool is indeed taken */
+  s = ie_entropy(ctx, &X.t, NULL, &eo, &sm);
+  cr_expect(s == IE_OK && sm.rows_kept == 1, "bool weights: %s (%s), %lld kept", ie_status_name(s), ie_errmsg(ctx),
+            (long long)sm.rows_kept);
+  ie_context_destroy(ctx);
+}
+
 /* A row left out (weight 0, an ignored label) is not checked: a NaN or a
  * negative probability there fails nothing, its value is NaN, and the
  * summary is the kept rows' (docs/SPEC.md §1). */

@@ -408,7 +408,7 @@ static void run_errors(ie_backend b) {
   expect_at(ctx, "q_counts", -1, 1, -1);
   tc_tensor_1d(&tp, hz, TC_F64, 3);
   expect_fail(ctx, ie_mauve_histograms(ctx, &tp.t, &tq.t, NULL, &s, NULL), IE_EMPTY_ROW, "p_counts sums to 0");
-  expect_nowhere(ctx);
+  expect_at(ctx, "p_counts", -1, -1, -1);
   hq[2] = NAN;
   expect_fail(ctx, ie_mauve_histograms(ctx, &tq.t, &tq.t, NULL, &s, NULL), IE_NONFINITE, "p_counts[2]");
   expect_at(ctx, "p_counts", -1, 2, -1);

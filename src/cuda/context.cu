@@ -269,6 +269,8 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
     /* knn_dev (src/cuda/knn.cu) */ &ie__cuda_knn_ops,
     /* rows_device (src/cuda/rows.cu) */ ie__cu_rows_device,
     /* softmax_device */ ie__cu_softmax_device,
+    /* device_bytes: not known for every allocator's pointer (managed,
+     * pools, other libraries' arenas); no check */ NULL,
 };
 
 /* The public extras of infoest_cuda.h, reached through the core

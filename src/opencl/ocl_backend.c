@@ -8,11 +8,21 @@
  * clGetDeviceIDs order; then every other device (CPU, accelerator, custom) in
  * the same order.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ocl.h"
+
+/* OpenCL runtimes are not all safe when first used from several threads at
+ * once: PoCL's platform and device discovery, on a cold process, crashes or
+ * reports no device to all but one of 8 threads calling clGetPlatformIDs /
+ * clGetDeviceIDs together.  The header promises that one context per thread
+ * works, so the backend's discovery, context creation and release run one
+ * at a time, process-wide (contexts are made and destroyed rarely; the calls
+ * in between take no lock). */
+static pthread_mutex_t ocl_open_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- Errors ------------------------------------------------------------------ */
 
@@ -109,7 +119,8 @@ static void release_all(ie_ocl *s) {
   free(s);
 }
 
-static ie_status ocl_open(ie_context *ctx, int device, void **state) {
+/* ocl_open's work, under ocl_open_lock. */
+static ie_status ocl_open_locked(ie_context *ctx, int device, void **state) {
   cl_device_id dev = NULL;
   int count = 0;
   *state = NULL;
@@ -166,7 +177,18 @@ static ie_status ocl_open(ie_context *ctx, int device, void **state) {
   return IE_OK;
 }
 
-static void ocl_close(void *state) { release_all(state); }
+static ie_status ocl_open(ie_context *ctx, int device, void **state) {
+  pthread_mutex_lock(&ocl_open_lock);
+  const ie_status s = ocl_open_locked(ctx, device, state);
+  pthread_mutex_unlock(&ocl_open_lock);
+  return s;
+}
+
+static void ocl_close(void *state) {
+  pthread_mutex_lock(&ocl_open_lock);
+  release_all(state);
+  pthread_mutex_unlock(&ocl_open_lock);
+}
 
 static const char *ocl_device_name(void *state) {
   return state ? ((ie_ocl *)state)->name : "none";
@@ -247,6 +269,15 @@ static ie_status ocl_alloc(ie_context *ctx, size_t bytes, void **buf) {
   if (bytes == 0) return IE_OK;
   cl_int e = CL_SUCCESS;
   cl_mem m = clCreateBuffer(st(ctx)->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
+  if (e == CL_INVALID_BUFFER_SIZE) {
+    /* More than the device's largest buffer: memory it cannot have. */
+    cl_ulong most = 0;
+    clGetDeviceInfo(st(ctx)->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof most, &most, NULL);
+    return ie__error(ctx, IE_OUT_OF_MEMORY,
+                     "clCreateBuffer failed: %s (%d): %zu bytes is more than this device's largest "
+                     "buffer (%llu bytes) (src/opencl/ocl_backend.c:%d)",
+                     cl_err_name(e), (int)e, bytes, (unsigned long long)most, __LINE__);
+  }
   if (e != CL_SUCCESS) return IE_CL_FAIL(ctx, "clCreateBuffer", e);
   *buf = m;
   return IE_OK;
@@ -303,6 +334,15 @@ static ie_status ocl_sub(ie_context *ctx, void *base, size_t offset, size_t byte
 }
 
 static void ocl_sub_free(ie_context *ctx, void *view) { ocl_free(ctx, view); }
+
+/* CL_MEM_SIZE of a caller's cl_mem (a sub-buffer's is its region's). */
+static int ocl_device_bytes(ie_context *ctx, const void *data, size_t *bytes) {
+  (void)ctx;
+  size_t n = 0;
+  if (!data || clGetMemObjectInfo((cl_mem)data, CL_MEM_SIZE, sizeof n, &n, NULL) != CL_SUCCESS) return 0;
+  *bytes = n;
+  return 1;
+}
 
 static ie_status ocl_synchronize(ie_context *ctx) {
   IE_CL_TRY(ctx, "clFinish", clFinish(st(ctx)->queue));
@@ -399,6 +439,7 @@ const ie_backend_ops ie__opencl_ops = {
     .knn_dev = &ie__opencl_knn_ops,
     .rows_device = ie__ocl_rows_device,
     .softmax_device = ie__ocl_softmax_device,
+    .device_bytes = ocl_device_bytes,
 };
 
 /* What libinfoest-opencl.so's entry symbol returns (src/opencl/module.c). */
