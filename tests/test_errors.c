@@ -1207,3 +1207,38 @@ ParameterizedTest(bparam *bp, bad_values, rows_left_out, .timeout = 60) {
   EXPECT_ST(ie_nll(ctx, &X.t, &L.t, NULL, &no, &s), IE_OK, "nll, NaN in an ignored row");
   ie_context_destroy(ctx);
 }
+
+/* Two found by a differential fuzzer (CPU against OpenCL against float64):
+ * at order 0 a term with p = 0 adds nothing (0^0 is not 1 there: Tsallis
+ * of p = (1, 0), q = (½, ½) is (Σ_{p>0} q − 1)/(0 − 1) = ½); and identical
+ * rows shorter than a vector give Cauchy–Schwarz exactly +0 (the tail's
+ * Σ e1² and Σ e1·e2 had rounded apart: 1e-7). */
+ParameterizedTestParameters(edges, order_zero_and_short_identical_rows) { return backend_params(); }
+
+ParameterizedTest(bparam *bp, edges, order_zero_and_short_identical_rows, .timeout = 60) {
+  ie_backend b = (ie_backend)bp->backend;
+  const char *bn = ie_backend_name(b);
+  ie_context *ctx = tc_context(b);
+  float p[2] = {0, -INFINITY}, q[2] = {0, 0};
+  tc_tensor P, Q;
+  tc_tensor_1d(&P, p, TC_F32, 2);
+  tc_tensor_1d(&Q, q, TC_F32, 2);
+  ie_divergence_options o;
+  memset(&o, 0, sizeof o);
+  o.alpha = 0;
+  ie_summary s;
+  EXPECT_ST(ie_divergence(ctx, IE_DIV_TSALLIS, &P.t, &Q.t, NULL, &o, &s), IE_OK, "tsallis of order 0");
+  cr_expect(tc_close(s.sum, 0.5), "[%s] tsallis of order 0 with p = (1, 0): %.9g, want 0.5", bn, s.sum);
+  for (int v = 3; v <= 11; v++)
+    for (int shape = 0; shape < 2; shape++) {
+      float x[11], y[11];
+      for (int i = 0; i < v; i++) x[i] = y[i] = shape ? (float)(0.37 * i * i - 1.5 * i) : (float)i;
+      tc_tensor X, Y;
+      tc_tensor_1d(&X, x, TC_F32, v);
+      tc_tensor_1d(&Y, y, TC_F32, v);
+      EXPECT_ST(ie_divergence(ctx, IE_DIV_CAUCHY_SCHWARZ, &X.t, &Y.t, NULL, NULL, &s), IE_OK, "cauchy-schwarz");
+      cr_expect(s.sum == 0 && !signbit(s.sum), "[%s] cauchy-schwarz of identical rows of %d (shape %d): %g", bn, v,
+                shape, s.sum);
+    }
+  ie_context_destroy(ctx);
+}

@@ -452,7 +452,8 @@ KL_NAME(kl_loop)(const float *p, const float *q, int n, float it, float rp, floa
     const float e2 = V_FIRST(KL_NAME(exp_any)(V_SET1((q[i] - rq) * it), &k));
     const float l = (p[i] - q[i]) * it - c, l2 = l * l;
     const int small = l2 < 0.25f;
-    if (want & IE_KL_CS) s[0] += e1 * e1, s[1] += e2 * e2, s[2] += e1 * e2;
+    if (want & IE_KL_CS) /* (one FMA each, as the blocks': identical rows give equal sums) */
+      s[0] = fmaf(e1, e1, s[0]), s[1] = fmaf(e2, e2, s[1]), s[2] = fmaf(e1, e2, s[2]);
     else s[0] += e1, s[1] += e2;
     if (want & IE_KL_STORE) ep[i] = e1, eq[i] = e2;
     if (pow) { /* KL_BLOCK_ONE's x, and its ψ on one lane */

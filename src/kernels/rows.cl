@@ -758,10 +758,11 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
       lt = oma > 0.0f ? -IE_INFINITY : IE_INFINITY;
       w = terms == ROWS_TERMS_POWER_Q ? (oma > 0.0f ? 0.0f : IE_INFINITY_F)
                                       : (oma > 0.0f ? -p : IE_INFINITY_F);
-    } else if (!hp) { /* p = 0 < q: 0 for α > 0, else +inf */
-      lt = alpha > 0.0f ? -IE_INFINITY : IE_INFINITY;
-      w = terms == ROWS_TERMS_POWER_P ? (alpha > 0.0f ? 0.0f : IE_INFINITY_F)
-                                      : (alpha > 0.0f ? -q : IE_INFINITY_F);
+    } else if (!hp) { /* p = 0 < q: 0 for α ≥ 0 (at α = 0 too: a term with p = 0
+                       * adds nothing, docs/SPEC.md §1), else +inf */
+      lt = alpha >= 0.0f ? -IE_INFINITY : IE_INFINITY;
+      w = terms == ROWS_TERMS_POWER_P ? (alpha >= 0.0f ? 0.0f : IE_INFINITY_F)
+                                      : (alpha >= 0.0f ? -q : IE_INFINITY_F);
     } else if (d == 0.0f) {
       lt = lp;
       w = 0.0f;
