@@ -42,13 +42,15 @@ IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
     return bad ? IE_ROW_NONFINITE : IE_ROW_OK;
   }
   int neg = 0;
-  /* log p in double (vmath.h's, vectorised), rounded once to R */
+  /* (log p − c)/T in double (vmath.h's log, vectorised), rounded once to
+   * R: c, the log of a value of the row (row_shift), keeps z near the max
+   * small, so that rows far from a sum of 1 (1e30, 1e-20) keep their
+   * digits at any temperature */
 #pragma omp simd reduction(| : bad, neg)
   for (int i = 0; i < n; i++) {
     bad |= !(z[i] < (R)INFINITY) || isnan(z[i]);
     neg |= z[i] < 0;
-    const R l = (R)log_poly((double)z[i]);
-    z[i] = inv_t == 1 ? l : inv_t * l;
+    z[i] = (R)((log_poly((double)z[i]) - (double)c) * (double)inv_t);
   }
   return bad ? IE_ROW_NONFINITE : neg ? IE_ROW_NEGATIVE : IE_ROW_OK;
 }
@@ -68,17 +70,19 @@ IE_INLINE R F(chunk_max)(const R *restrict z, int n) {
   return m;
 }
 
-/* The shift c of row r's logits: with ROW_SHIFT, the largest finite logit
- * of its first chunk (so that z = (x − c)/T near the row's max is a
- * difference of logits, in any float; the first passes hand rows whose max
- * lands far from c to the double kernels); else 0. */
+/* The shift c of row r's log-weights: with ROW_SHIFT, the largest finite
+ * logit of its first chunk, or the log of its largest probability there
+ * (so that z = (x − c)/T, or (log x − c)/T, near the row's max is small, in
+ * any float; the first passes hand rows whose max lands far from c to the
+ * double kernels); else 0. */
 IE_INLINE R F(row_shift)(const ie_mat *x, int64_t r, ie_input_kind kind) {
-  if (!ROW_SHIFT || kind != IE_INPUT_LOGITS) return 0;
+  if (!ROW_SHIFT) return 0;
   R z[CHUNK], c = -(R)INFINITY;
   const int n = x->cols < CHUNK ? (int)x->cols : CHUNK;
   F(load_z)(x, r, 0, n, IE_INPUT_LOGITS, 1, 0, z); /* a bad value is found later */
 #pragma omp simd reduction(max : c)
   for (int i = 0; i < n; i++) c = z[i] < (R)INFINITY && z[i] > c ? z[i] : c;
+  if (kind != IE_INPUT_LOGITS) return c > 0 ? (R)log_poly((double)c) : 0;
   return c > -(R)INFINITY ? c : 0;
 }
 
@@ -142,7 +146,7 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
   /* The row's max far from the shift (a first chunk far below the rest):
    * z there would carry its size's rounding (or be +inf), for the double
    * kernels. */
-  if (ROW_SHIFT && kind == IE_INPUT_LOGITS && fabs(a.m) > ROW_SHIFT_SPAN) return -1;
+  if (ROW_SHIFT && fabs(a.m) > ROW_SHIFT_SPAN) return -1;
   *st = a;
   return IE_ROW_OK;
 }
@@ -254,8 +258,7 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
     a.inf_aq |= inf_q > 0;
   }
   if (a.mp == -INFINITY || a.mq == -INFINITY) return IE_ROW_EMPTY;
-  if (ROW_SHIFT && ((ra->input == IE_INPUT_LOGITS && fabs(a.mp) > ROW_SHIFT_SPAN) ||
-                    (ra->q_input == IE_INPUT_LOGITS && fabs(a.mq) > ROW_SHIFT_SPAN)))
+  if (ROW_SHIFT && (fabs(a.mp) > ROW_SHIFT_SPAN || fabs(a.mq) > ROW_SHIFT_SPAN))
     return -1; /* as in pass1_one */
   *st = a;
   return IE_ROW_OK;
