@@ -71,17 +71,22 @@ IE_INLINE R F(chunk_max)(const R *restrict z, int n) {
 }
 
 /* The shift c of row r's log-weights: with ROW_SHIFT, the largest finite
- * logit of its first chunk, or the log of its largest probability there
- * (so that z = (x − c)/T, or (log x − c)/T, near the row's max is small, in
- * any float; the first passes hand rows whose max lands far from c to the
- * double kernels); else 0. */
+ * logit of its first chunk, or the log of the row's largest probability
+ * (a max over the whole row: cheaper than the double kernels that a max far
+ * from the first chunk's would send it to, as a spike does), so that z =
+ * (x − c)/T, or (log x − c)/T, near the row's max is small, in any float;
+ * the first passes hand rows whose max lands far from c to the double
+ * kernels; else 0. */
 IE_INLINE R F(row_shift)(const ie_mat *x, int64_t r, ie_input_kind kind) {
   if (!ROW_SHIFT) return 0;
   R z[CHUNK], c = -(R)INFINITY;
-  const int n = x->cols < CHUNK ? (int)x->cols : CHUNK;
-  F(load_z)(x, r, 0, n, IE_INPUT_LOGITS, 1, 0, z); /* a bad value is found later */
+  const int64_t cols = kind == IE_INPUT_LOGITS && x->cols > CHUNK ? CHUNK : x->cols;
+  for (int64_t i0 = 0; i0 < cols; i0 += CHUNK) {
+    const int n = cols - i0 < CHUNK ? (int)(cols - i0) : CHUNK;
+    F(load_z)(x, r, i0, n, IE_INPUT_LOGITS, 1, 0, z); /* a bad value is found later */
 #pragma omp simd reduction(max : c)
-  for (int i = 0; i < n; i++) c = z[i] < (R)INFINITY && z[i] > c ? z[i] : c;
+    for (int i = 0; i < n; i++) c = z[i] < (R)INFINITY && z[i] > c ? z[i] : c;
+  }
   if (kind != IE_INPUT_LOGITS) return c > 0 ? (R)log_poly((double)c) : 0;
   return c > -(R)INFINITY ? c : 0;
 }
