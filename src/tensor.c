@@ -112,9 +112,9 @@ static int spans_meet(const ie__span *a, const ie__span *b) {
   if (a->space != b->space || a->first >= b->end || b->first >= a->end) return 0;
   const uint64_t step = a->row_step;
   if (step == 0 || step != b->row_step || a->row_bytes > step || b->row_bytes > step) return 1;
-  const uint64_t d = (b->first - a->first) % step; /* b's rows, from a's (mod 2^64 first: */
-  const uint64_t lag = b->first >= a->first ? d : (step - (a->first - b->first) % step) % step;
-  (void)d;                                         /*  taken in the right direction) */
+  /* where b's rows start within a's row step */
+  const uint64_t lag = b->first >= a->first ? (b->first - a->first) % step
+                                            : (step - (a->first - b->first) % step) % step;
   return lag < a->row_bytes || lag + b->row_bytes > step;
 }
 
