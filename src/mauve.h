@@ -33,7 +33,8 @@ typedef struct ie_mauve_ops {
   ie_status (*begin)(ie_context *ctx, void **sess);
   void (*end)(ie_context *ctx, void *sess);
   /* z[row0 + i] = x_i / ‖x_i‖₂ for the rows of x (a zero row stays zero).
-   * *bad: the first row of x holding NaN or inf, or −1. */
+   * *bad: the first row of x holding NaN or inf, or −1.  x is f32, f16 or
+   * bf16 on a GPU backend: ie__check_matrix keeps f64 on the CPU. */
   ie_status (*unit_rows)(ie_context *ctx, void *sess, const ie_mat *x, const ie_mat *z,
                          int64_t row0, int64_t *bad);
   /* mean μ (host, d) and the covariance Σ (z_i − μ)ᵀ(z_i − μ) / (n − 1)

@@ -337,14 +337,20 @@ static void lse_fold(double *m, one_state *all, const one_state *b, double inv_t
   all->c = b->c > all->c ? b->c : all->c;
 }
 
+/* The lse state of block k of row r. */
+static int lse_block_k(const ie_mat *x, int64_t r, int64_t k, double inv_t, one_state *st) {
+  const int64_t from = k * LSE_BLOCK, to = x->cols - from < LSE_BLOCK ? x->cols : from + LSE_BLOCK;
+  return lse_block_f32(x, r, from, to, inv_t, st);
+}
+
 /* The lse state of row r, its blocks (LSE_BLOCK) folded in order. */
 static int lse_row_f32(const ie_mat *x, int64_t r, double inv_t, one_state *st) {
-  if (x->cols <= LSE_BLOCK) return lse_block_f32(x, r, 0, x->cols, inv_t, st);
+  const int64_t n = (x->cols + LSE_BLOCK - 1) / LSE_BLOCK;
+  if (n <= 1) return lse_block_f32(x, r, 0, x->cols, inv_t, st);
   double m = -INFINITY;
   one_state all = {0, 0, 0, 0, -INFINITY}, b;
-  for (int64_t from = 0; from < x->cols; from += LSE_BLOCK) {
-    const int64_t to = x->cols - from < LSE_BLOCK ? x->cols : from + LSE_BLOCK;
-    const int e = lse_block_f32(x, r, from, to, inv_t, &b);
+  for (int64_t k = 0; k < n; k++) {
+    const int e = lse_block_k(x, r, k, inv_t, &b);
     if (e) return e;
     lse_fold(&m, &all, &b, inv_t);
   }
@@ -1512,10 +1518,7 @@ static int lse_row_split(const ie_mat *x, int64_t r, double inv_t, int team, one
   const int64_t n = (x->cols + LSE_BLOCK - 1) / LSE_BLOCK;
   int failed = 0;
 #pragma omp parallel for num_threads(team) schedule(static) reduction(| : failed)
-  for (int64_t k = 0; k < n; k++) {
-    const int64_t from = k * LSE_BLOCK, to = x->cols - from < LSE_BLOCK ? x->cols : from + LSE_BLOCK;
-    failed |= lse_block_f32(x, r, from, to, inv_t, &block[k]) != 0;
-  }
+  for (int64_t k = 0; k < n; k++) failed |= lse_block_k(x, r, k, inv_t, &block[k]) != 0;
   if (failed) return -1;
   double m = -INFINITY;
   one_state all = {0, 0, 0, 0, -INFINITY};

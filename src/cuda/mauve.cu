@@ -124,9 +124,6 @@ ie_status cu_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, const ie_ma
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   *bad = -1;
   if (x->rows == 0) return IE_OK;
-  /* the kernel widens f32, f16 and bf16 (tensor.c keeps f64 on the CPU) */
-  if (x->dtype != IE_DT_F32 && x->dtype != IE_DT_F16 && x->dtype != IE_DT_BF16)
-    return ie__error(ctx, IE_BAD_DTYPE, "ie_mauve: features on the GPU must be f32, f16 or bf16");
   IE_CU_ENTER(ctx, st);
   int32_t *derr = NULL;
   long long *one = NULL;

@@ -141,11 +141,13 @@ FN float rows_to_w(float v, int kind, int *err) {
  * of 1e6, rows summing to 1e-9) rather than with the gap.  Where a/b leaves
  * float's normal range (a gap beyond ±87, or a subnormal a or b) the logs
  * are subtracted, in double. */
+/* log a − log b of two positive floats, in double. */
+FN double rows_log_gap_d(float a, float b) { return log((double)a) - log((double)b); }
+
 FN float rows_gap(float a, float b, int kind) {
   if (kind == ROWS_LOGITS) return a - b;
   const float r = a / b;
-  return r >= 1.17549435e-38f && r <= 3.40282347e38f ? log(r)
-                                                     : (float)(log((double)a) - log((double)b));
+  return r >= 1.17549435e-38f && r <= 3.40282347e38f ? log(r) : (float)rows_log_gap_d(a, b);
 }
 
 /* Label of row `row`: int32 or int64 (read as two int32 words, little-endian
@@ -226,7 +228,7 @@ FN float rows_gpow(float d, float ed, float alpha, float am1) {
 /* The gap d = rows_gap(a, b)·(1/T). */
 FN float rows_gap_it(float a, float b, int kind, float it) {
   if (kind == ROWS_LOGITS || it <= ROWS_SHARP_IT) return rows_gap(a, b, kind) * it;
-  return (float)((log((double)a) - log((double)b)) * (double)it);
+  return (float)(rows_log_gap_d(a, b) * (double)it);
 }
 
 /* rows_gap_it held at −FLT_MAX where it overflows (finite logits more than
@@ -708,7 +710,7 @@ typedef struct {
  * 1/T (itd), from double logs, and the row's terms take 1/T as 1. */
 FN double rows_frame(float w, int kind, float vm, int sharp, double itd) {
   if (kind == ROWS_LOGITS || w == -IE_INFINITY_F) return w;
-  return sharp ? (log((double)w) - log((double)vm)) * itd : rows_gap(w, vm, kind);
+  return sharp ? rows_log_gap_d(w, vm) * itd : rows_gap(w, vm, kind);
 }
 
 /* Add the terms of one element (log-weights wp, wq) to the sums s[0..5]

@@ -122,9 +122,6 @@ static ie_status ocl_unit_rows(ie_context *ctx, void *sess, const ie_mat *x, con
   ocl_km *m = sess;
   *bad = -1;
   if (x->rows == 0) return IE_OK;
-  /* the kernel widens f32, f16 and bf16 (tensor.c keeps f64 on the CPU) */
-  if (x->dtype != IE_DT_F32 && x->dtype != IE_DT_F16 && x->dtype != IE_DT_BF16)
-    return ie__error(ctx, IE_BAD_DTYPE, "ie_mauve: features on the GPU must be f32, f16 or bf16");
   cl_mem err, one, xb = (cl_mem)x->buf, zb = (cl_mem)z->buf;
   KM_CHECK(slot(ctx, S_ERR, (size_t)x->rows * sizeof(cl_int), &err));
   KM_CHECK(slot(ctx, S_ONE, sizeof(cl_long), &one));
