@@ -746,51 +746,53 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
   switch (terms) {
   case ROWS_TERMS_POWER_P:
   case ROWS_TERMS_POWER_Q: {
-    /* The term p^α q^{1−α} = e^{lt}, lt = lp + (1−α)δ = lq − αδ, into the
-     * logsumexp s[4], s[5]; its expm1 part w = p^α q^{1−α} − p (POWER_P) or
-     * − q (POWER_Q) into s[0], from expm1 while the exponent is small;
-     * s[1] = Σ p, s[2] = Σ q, s[3] = Σ (p − q) (rows_power_log).  Where the
-     * exponent is not small, lt is formed in double: far-apart rows at large
-     * orders give lt of 100s, where a float's ulp (1e-5) would be the
-     * result's relative error. */
+    /* In the frame of one side ("own": p for POWER_P, q for POWER_Q), with
+     * δo its log-ratio to the other (δ, −δ) and k the other's power (1 − α,
+     * α): the term p^α q^{1−α} = own·e^{kδo} = e^{lt} into the logsumexp
+     * s[4], s[5]; W = Σ own·expm1(kδo) into s[0]; E = Σ own·expm1(δo), the
+     * other side as these δo make it, minus own, into s[3]; s[1] = Σ p,
+     * s[2] = Σ q (rows_power_log).  Each term's W and E take the same own
+     * and δo, so that a constant error in δo (the float normalisers Lp, Lq
+     * and DL) cancels between them.  Where the exponents are not small, lt
+     * and own + E are formed in double: far-apart rows at large orders give
+     * lt of 100s, where a float's ulp (1e-5) would be the result's
+     * relative error. */
+    const int pform = terms == ROWS_TERMS_POWER_P;
     const float p = hp ? exp(lp) : 0.0f, q = hq ? exp(lq) : 0.0f;
+    const float own = pform ? p : q, k = pform ? oma : alpha;
     double lt;
-    float w;
-    if (!hq) { /* q = 0 < p: the term is 0 for α < 1, else +inf */
-      lt = oma > 0.0f ? -IE_INFINITY : IE_INFINITY;
-      w = terms == ROWS_TERMS_POWER_Q ? (oma > 0.0f ? 0.0f : IE_INFINITY_F)
-                                      : (oma > 0.0f ? -p : IE_INFINITY_F);
-    } else if (!hp) { /* p = 0 < q: 0 for α ≥ 0 (at α = 0 too: a term with p = 0
+    float w, e;
+    if (!hq || !hp) { /* one side 0: own·e^{kδo} is 0 while k's side is the
+                       * 0 one and k > 0 (at α = 0 too: a term with p = 0
                        * adds nothing, docs/SPEC.md §1), else +inf */
-      lt = alpha >= 0.0f ? -IE_INFINITY : IE_INFINITY;
-      w = terms == ROWS_TERMS_POWER_P ? (alpha >= 0.0f ? 0.0f : IE_INFINITY_F)
-                                      : (alpha >= 0.0f ? -q : IE_INFINITY_F);
+      const int zero = !hq ? oma > 0.0f : alpha >= 0.0f;
+      lt = zero ? -IE_INFINITY : IE_INFINITY;
+      w = zero ? -own : IE_INFINITY_F;
+      e = (pform ? q - p : p - q);
     } else if (d == 0.0f) {
-      lt = lp;
+      lt = pform ? lp : lq;
       w = 0.0f;
-    } else if (terms == ROWS_TERMS_POWER_P) {
-      const float u = oma * d; /* (1 − α)δ, oma rounded once from double */
-      if (fabs(u) < 0.5f) {
-        lt = lp + u;
-        w = p * expm1(u);
-      } else {
-        lt = ((wpd - mp) * r->itd - r->Lpd) + r->oma * ((wqd - wpd) * r->itd - r->Cd);
-        w = exp((float)lt) - p;
-      }
+      e = 0.0f;
     } else {
-      const float u = -alpha * d;
-      if (fabs(u) < 0.5f) {
-        lt = lq + u;
-        w = q * expm1(u);
-      } else {
-        lt = ((wqd - mq) * r->itd - r->Lqd) - r->alpha * ((wqd - wpd) * r->itd - r->Cd);
-        w = exp((float)lt) - q;
+      const float dso = pform ? d : -d, u = k * dso; /* (k rounded once from double) */
+      const int wnear = fabs(u) < 0.5f, enear = fabs(dso) < 0.5f;
+      lt = (pform ? lp : lq) + u;
+      w = own * expm1(u);
+      e = own * expm1(dso);
+      if (!wnear || !enear) {
+        const double dd = (wqd - wpd) * r->itd - r->Cd, dsod = pform ? dd : -dd;
+        const double lod = pform ? (wpd - mp) * r->itd - r->Lpd : (wqd - mq) * r->itd - r->Lqd;
+        if (!wnear) {
+          lt = lod + (pform ? r->oma : r->alpha) * dsod;
+          w = exp((float)lt) - own;
+        }
+        if (!enear) e = exp((float)(lod + dsod)) - own;
       }
     }
     s[0] += w;
     s[1] += p;
     s[2] += q;
-    s[3] += p - q;
+    s[3] += e;
     rows_lse_push(&s[4], &s[5], lt);
     break;
   }

@@ -28,18 +28,21 @@ FN double rows_renyi_entropy(double lsum, double alpha) { return lsum / (1.0 - a
 FN double rows_tsallis_entropy(double lsum, double alpha) { return -expm1(lsum) / (alpha - 1.0); }
 
 /* L = log Σ p̂^α q̂^{1−α} over the normalised p̂ = p/P, q̂ = q/Q, from the
- * pass-2 sums P = Σ p, Q = Σ q (1 up to rounding), D = Σ (p − q), the
- * expm1 sum W = Σ p·expm1((1−α)δ) (qform: W = Σ q·expm1(−αδ)), δ = lq − lp,
- * and lse_t = log Σ e^{t}, t = α·lp + (1−α)·lq (a logsumexp, so that large
- * orders and far-apart rows do not overflow).  While W is small against P
- * (Q), log1p(W/P) keeps the digits that log Σ p^α q^{1−α} would cancel near
- * α = 1 (0); log P − log Q is log1p(D/Q), D a sum of small terms for close
- * rows. */
-FN double rows_power_log(double W, double P, double Q, double D, double lse_t, double alpha,
+ * pass-2 sums in the frame of one side ("own": p, or q for qform; δo its
+ * log-ratio to the other, k = 1 − α, or α, the other's power): P = Σ p and
+ * Q = Σ q (1 up to rounding), W = Σ own·expm1(kδo), E = Σ own·expm1(δo),
+ * and lse_t = log Σ own·e^{kδo} (a logsumexp, so that large orders and
+ * far-apart rows do not overflow).  Σ own·e^{δo} = own + E is the other
+ * side's sum as the δo make it, so that
+ *   L = log(own + W) − (1 − k)·log own − k·log(own + E)
+ * whatever constant error the δo carry.  While W is small against own,
+ * log1p(W/own) keeps the digits that log(own + W) would cancel near α = 1
+ * (0); E is small (δo's error) but for rows far apart. */
+FN double rows_power_log(double W, double P, double Q, double E, double lse_t, double alpha,
                          int qform) {
-  const double lpq = log1p(D / Q), ws = W / (qform ? Q : P);
-  if (fabs(ws) < 0.5) return log1p(ws) + (qform ? -alpha : 1.0 - alpha) * lpq;
-  return (lse_t - log(Q)) - alpha * lpq;
+  const double own = qform ? Q : P, k = qform ? alpha : 1.0 - alpha, ws = W / own;
+  const double lw = fabs(ws) < 0.5 ? log1p(ws) : lse_t - log(own);
+  return lw - k * log1p(E / own);
 }
 
 /* The α-, Rényi or Tsallis divergence (value: ROWS_*_DIV) from L. */
