@@ -1063,6 +1063,28 @@ def lm_cases():
                  p_input="probs", q_input="probs", dtype_p="f32", dtype_q="f32",
                  x_file=xf, y_file=yf)
 
+    # Logits of very different scale or offset: a teacher's rows against a
+    # student's taken x1000, x300 or x3 (and the other way), or shifted by
+    # 70, at T = 1, 0.05 and 1e-3, where both rows are one-hot.  p − q,
+    # rounded in float, was the KL family's and Bhattacharyya's error on the
+    # CPU (5e-3 where the value is 0) and the GPU kernels' (8 times the
+    # tolerance); the maxima lie up to 1e7 temperatures apart.
+    name = "lm_scale_apart_f32"
+    r = rng_for(name)
+    a, b = lm_batch(r, 12, 3000)
+    a *= np.array([1000, 1, 300, 1, 3, 1, 1, 1000, 1, 30, 1, 1])[:, None]
+    b *= np.array([1, 1000, 1, 300, 1, 3, 1, 1, 30, 1, 1, 1])[:, None]
+    b[6] += 70.0
+    b[10] -= 70.0
+    sx, vx = store(a, "f32")
+    sy, vy = store(b, "f32")
+    xf, yf = f"{name}.x.npy", f"{name}.y.npy"
+    save(yf, sy)
+    for T in (1.0, 0.05, 1e-3):
+        tt = f"{T:g}".replace(".", "p").replace("-", "m")
+        every_divergence(f"{name}_T{tt}", sx, log_probs(vx, "logits", T),
+                         log_probs(vy, "logits", T), T, "f32", xf, yf)
+
     # Rows of subnormal probabilities (every entry below float's normal range,
     # or some): the GPU kernels take log(x/m) and fall back to double logs
     # where the ratio is not a normal float

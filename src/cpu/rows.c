@@ -1015,6 +1015,8 @@ static void kl_add(two_state *a, const float o[7], double sp, double sq, int wan
  * The same pass, with no sums but Σ e1 and Σ e2 (or with them kept: exp_store),
  * is the first pass of the other kinds that two_f32_ok names; their second
  * pass is pass2_f32. */
+#define KL_APART_MAX 64.0f /* (two_row_f32) */
+
 IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
                                      int64_t r, exp_store *store, double *val) {
   const int simd = cpu_simd();
@@ -1101,6 +1103,15 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       kl_add(&a, o, o[0], o[1], want);
     }
   }
+  /* L = (p − q)·it − cref (the KL family's and pow_one_read's) rounds
+   * p − q, to an ulp of the larger: where the rows' maxima lie more than
+   * KL_APART_MAX temperatures apart (logits of very different scale, or a
+   * small T against their offset), that rounding times 1/T passed the
+   * tolerance on a row's large terms (KL of logits near 3000 against
+   * logits near 3: 3e-5 relative at T = 1; 5e-3 where the true value is 0,
+   * both rows one-hot at T = 1e-3; Bhattacharyya 1e-4 relative), and the
+   * double kernels, whose p − q is exact, take the row. */
+  if (phi && !(fabsf(rp - rq) * it <= KL_APART_MAX)) return -1;
   if (want & (IE_KL_T1 | IE_KL_T2 | IE_KL_CE)) {
     *val = want & IE_KL_POW ? pow_fast_value(ra, a, g, want & IE_KL_T2) : kl_fast_value(ra, &a);
     if (isnan(*val)) return -1;

@@ -713,14 +713,25 @@ FN double rows_frame(float w, int kind, float vm, int sharp, double itd) {
   return sharp ? rows_log_gap_d(w, vm) * itd : rows_gap(w, vm, kind);
 }
 
+/* δ = lq − lp of one element with both sides > 0, as ((wq − wp) − DR)/T − DL
+ * (DR = mq − mp rounded to a float, as wq − wp is at the maxima; DL =
+ * Lq − Lp), the differences of the inputs first, so that terms of nearly
+ * equal p and q keep their accuracy and identical rows give exactly 0; or,
+ * where those differences are the larger (rows of very different scale,
+ * logits near 5000 against logits near 5), as ((wq − mq) − (wp − mp))/T − DL
+ * from each side's gap to its max, whose rounding is the smaller.  Either
+ * gives δ = −DL at both maxima, whatever the size of the logits and 1/T's
+ * rounding in float. */
+FN float rows_delta(float wp, float wq, const rows_row *r) {
+  const float gp = wp - r->mp, gq = wq - r->mq, dw = wq - wp;
+  const float by_inputs = fmax(fabs(dw), fabs(r->DR)), by_gaps = fmax(-gp, -gq);
+  return (by_inputs <= by_gaps ? dw - r->DR : gq - gp) * r->it - r->DL;
+}
+
 /* Add the terms of one element (log-weights wp, wq) to the sums s[0..5]
  * (docs/KERNELS.md, "Pass 2"): dp = (wp − mp)/T, lp = dp − Lp (likewise q),
- * and δ = lq − lp = ((wq − wp) − DR)/T − DL from the differences of the
- * inputs first (DR = mq − mp rounded to a float, as wq − wp is at the
- * maxima; DL = Lq − Lp), so that terms of nearly equal p and q keep their
- * accuracy, identical rows give exactly 0, and entries at both maxima get
- * δ = −DL whatever the size of the logits and 1/T's rounding in float.
- * Terms are float, their running sums double. */
+ * and δ = lq − lp (rows_delta).  Terms are float, their running sums
+ * double. */
 FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, const int terms,
                         float alpha, float oma, float beta, float lbeta, float lbeta1) {
   const float wp = (float)wpd, wq = (float)wqd; /* (wpd, wqd: the far power terms') */
@@ -741,7 +752,7 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
   if (!hp && !hq) return;
   const float lp = dp - Lp, lq = dq - Lq;
   /* δ = lq − lp; ±inf when one side has no mass */
-  const float d = !hq ? -IE_INFINITY_F : !hp ? IE_INFINITY_F : ((wq - wp) - r->DR) * it - r->DL;
+  const float d = !hq ? -IE_INFINITY_F : !hp ? IE_INFINITY_F : rows_delta(wp, wq, r);
   float t = 0.0f;
   switch (terms) {
   case ROWS_TERMS_POWER_P:
@@ -754,9 +765,9 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
      * s[2] = Σ q (rows_power_log).  Each term's W and E take the same own
      * and δo, so that a constant error in δo (the float normalisers Lp, Lq
      * and DL) cancels between them.  Where the exponents are not small, lt
-     * and own + E are formed in double: far-apart rows at large orders give
-     * lt of 100s, where a float's ulp (1e-5) would be the result's
-     * relative error. */
+     * and E's other side are formed in double: far-apart rows at large
+     * orders give lt of 100s, where a float's ulp (1e-5) would be the
+     * result's relative error. */
     const int pform = terms == ROWS_TERMS_POWER_P;
     const float p = hp ? exp(lp) : 0.0f, q = hq ? exp(lq) : 0.0f;
     const float own = pform ? p : q, k = pform ? oma : alpha;
@@ -779,15 +790,15 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
       lt = (pform ? lp : lq) + u;
       w = own * expm1(u);
       e = own * expm1(dso);
-      if (!wnear || !enear) {
-        const double dd = (wqd - wpd) * r->itd - r->Cd, dsod = pform ? dd : -dd;
+      if (!wnear) {
+        const double dd = (wqd - wpd) * r->itd - r->Cd;
         const double lod = pform ? (wpd - mp) * r->itd - r->Lpd : (wqd - mq) * r->itd - r->Lqd;
-        if (!wnear) {
-          lt = lod + (pform ? r->oma : r->alpha) * dsod;
-          w = exp((float)lt) - own;
-        }
-        if (!enear) e = exp((float)(lod + dsod)) - own;
+        lt = lod + (pform ? r->oma * dd : -r->alpha * dd);
+        w = exp((float)lt) - own;
       }
+      if (!enear) /* the other side's log as it is (lod + δo would cancel
+                   * where own is far below float's range) */
+        e = exp((float)(pform ? (wqd - mq) * r->itd - r->Lqd : (wpd - mp) * r->itd - r->Lpd)) - own;
     }
     s[0] += w;
     s[1] += p;
