@@ -1064,16 +1064,17 @@ def lm_cases():
                  x_file=xf, y_file=yf)
 
     # Logits of very different scale or offset: a teacher's rows against a
-    # student's taken x1000, x300 or x3 (and the other way), or shifted by
-    # 70, at T = 1, 0.05 and 1e-3, where both rows are one-hot.  p − q,
-    # rounded in float, was the KL family's and Bhattacharyya's error on the
-    # CPU (5e-3 where the value is 0) and the GPU kernels' (8 times the
-    # tolerance); the maxima lie up to 1e7 temperatures apart.
+    # student's taken x1000, x300, x30, x3 or x1e28 (and the other way), or
+    # shifted by 70, at T = 1, 0.05 and 1e-3 (where both rows are one-hot).
+    # p − q rounded in float was the KL family's and Bhattacharyya's error
+    # on the CPU (5e-3 where the value is 0) and the GPU kernels' (8 times
+    # the tolerance); the GPU far terms' δ in double kept no digit of the
+    # gaps near 1e30 (the power family gave 0 for 2.8).
     name = "lm_scale_apart_f32"
     r = rng_for(name)
-    a, b = lm_batch(r, 12, 3000)
-    a *= np.array([1000, 1, 300, 1, 3, 1, 1, 1000, 1, 30, 1, 1])[:, None]
-    b *= np.array([1, 1000, 1, 300, 1, 3, 1, 1, 30, 1, 1, 1])[:, None]
+    a, b = lm_batch(r, 14, 3000)
+    a *= np.array([1000, 1, 300, 1, 3, 1, 1, 1000, 1, 30, 1, 1, 1e28, 1])[:, None]
+    b *= np.array([1, 1000, 1, 300, 1, 3, 1, 1, 30, 1, 1, 1, 1, 1e25])[:, None]
     b[6] += 70.0
     b[10] -= 70.0
     sx, vx = store(a, "f32")

@@ -1103,15 +1103,16 @@ IE_CPU_CLONES static int two_row_f32(const ie_rowargs *ra, const ie_mat *x, cons
       kl_add(&a, o, o[0], o[1], want);
     }
   }
-  /* L = (p − q)·it − cref (the KL family's and pow_one_read's) rounds
-   * p − q, to an ulp of the larger: where the rows' maxima lie more than
-   * KL_APART_MAX temperatures apart (logits of very different scale, or a
-   * small T against their offset), that rounding times 1/T passed the
-   * tolerance on a row's large terms (KL of logits near 3000 against
-   * logits near 3: 3e-5 relative at T = 1; 5e-3 where the true value is 0,
-   * both rows one-hot at T = 1e-3; Bhattacharyya 1e-4 relative), and the
-   * double kernels, whose p − q is exact, take the row. */
-  if (phi && !(fabsf(rp - rq) * it <= KL_APART_MAX)) return -1;
+  /* L = (p − q)·it − cref (the KL family's and pow_one_read's), and
+   * pass2_f32's δ, round p − q to an ulp of the larger.  Where the rows'
+   * maxima lie more than KL_APART_MAX temperatures apart (logits of very
+   * different scale, or a small T against their offset), that rounding
+   * times 1/T passed the tolerance on a row's large terms (KL of logits
+   * near 3000 against logits near 3: 3e-5 relative at T = 1; 5e-3 where
+   * the true value is 0, both rows one-hot at T = 1e-3; Bhattacharyya
+   * 1e-4 relative; JS of logits near 1e28 against logits near 10, half its
+   * value), and the double kernels take the row (pass2_fast's L). */
+  if (!(want & IE_KL_CE) && !(fabsf(rp - rq) * it <= KL_APART_MAX)) return -1;
   if (want & (IE_KL_T1 | IE_KL_T2 | IE_KL_CE)) {
     *val = want & IE_KL_POW ? pow_fast_value(ra, a, g, want & IE_KL_T2) : kl_fast_value(ra, &a);
     if (isnan(*val)) return -1;

@@ -345,7 +345,10 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
   case IE_DIV_JEFFREYS: {
     /* KL(p‖q) = Σ p·φ(L), KL(q‖p) = Σ q·φ(−L), φ(x) = e^{−x} − 1 + x ≥ 0,
      * L = log p/q = (zp − zq) − cpq (a difference of inputs first: nearly
-     * equal entries keep their digits, equal ones give 0).  Beyond |L| = ½,
+     * equal entries keep their digits, equal ones give 0), or from each
+     * side's gap to its max where those are the smaller (one row's logits
+     * near 1e28, the other's near 10: zp − zq keeps no digit of zq; the
+     * GPU kernels' rows_delta).  Beyond |L| = ½,
      * p·φ(L) = q − p + p·L (p·e^{−L} = q), which does not overflow.  An
      * entry with p = 0 < q adds q to KL(p‖q) (its φ-form term), and the
      * reverse; p > 0 = q makes KL(p‖q) infinite, which pass 1 flagged. */
@@ -353,7 +356,11 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
 #pragma omp simd reduction(+ : c1, c2)
     for (int i = 0; i < n; i++) {
       const R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq;
-      const R p = VEXP(lp), q = VEXP(lq), L = (zp[i] - zq[i]) - cpq, small = FABS(L) < (R)0.5;
+      const R dz = zp[i] - zq[i], gap = (zq[i] - mq) - (zp[i] - mp); /* (rows_delta's choice) */
+      const R by_inputs = FABS(dz) > FABS(mp - mq) ? FABS(dz) : FABS(mp - mq);
+      const R by_gaps = mp - zp[i] > mq - zq[i] ? mp - zp[i] : mq - zq[i];
+      const R L = by_inputs <= by_gaps ? dz - cpq : -gap - (lsp - lsq);
+      const R p = VEXP(lp), q = VEXP(lq), small = FABS(L) < (R)0.5;
       const R L2 = L * L;
       const R tf = small ? p * L2 * PHI_G(L) : q - p + p * L;
       const R tr = small ? q * L2 * PHI_G(-L) : p - q - q * L;
@@ -452,6 +459,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
    * summed in the same order as s1, so that identical rows give exactly 0
    * where s1 is normalised by them. */
   double s1 = 0, s2 = 0, s3 = 0, s4 = 0, mx = -INFINITY, rxp = -INFINITY, rxq = -INFINITY;
+  double mxp = 0, mxq = 0; /* (Rényi ∞: the entry of mx) */
   const int raw = k == IE_DIV_RENYI && isinf(ra->alpha) && ra->input == IE_INPUT_LOGITS &&
                   ra->q_input == IE_INPUT_LOGITS && !ROW_SHIFT;
   /* alpha / renyi / tsallis: log Σ e^{t} as a logsumexp (mt, et), since
@@ -488,7 +496,7 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
         rxq = xq[i] > rxq ? xq[i] : rxq;
         if (zp[i] > -(R)INFINITY) {
           double d = zq[i] == -(R)INFINITY ? INFINITY : (double)xp[i] - (double)xq[i];
-          mx = d > mx ? d : mx;
+          if (d > mx) mx = d, mxp = xp[i], mxq = xq[i];
         }
       }
     } else { /* Rényi of order ∞: max of lp − lq over p's support */
@@ -501,7 +509,14 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
       }
     }
   }
-  if (raw && mx < INFINITY) mx = ((mx - (rxp - rxq)) * ra->inv_temp) - ((double)lsp - (double)lsq);
+  if (raw && mx < INFINITY) {
+    /* from the inputs' differences, or from the gaps to the maxima where
+     * those are the smaller (as L above) */
+    const double gp = mxp - rxp, gq = mxq - rxq;
+    const double by_inputs = fmax(fabs(mx), fabs(rxp - rxq)), by_gaps = fmax(-gp, -gq);
+    const double d = by_inputs <= by_gaps ? mx - (rxp - rxq) : gp - gq;
+    mx = d * ra->inv_temp - ((double)lsp - (double)lsq);
+  }
   if (power) {
     if (!pw.diff) return 0;
     const double al2 = ra->alpha, ws = al2 < 0.5 ? pw.w / pw.qq : pw.w / pw.pp;

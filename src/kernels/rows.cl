@@ -728,6 +728,15 @@ FN float rows_delta(float wp, float wq, const rows_row *r) {
   return (by_inputs <= by_gaps ? dw - r->DR : gq - gp) * r->it - r->DL;
 }
 
+/* The same δ in double, for the far terms: (wq − wp)/T − C, or from the
+ * gaps where those are the smaller (C's (mq − mp)/T keeps no digit of the
+ * gaps where the logits are near 1e30). */
+FN double rows_delta_d(double wpd, double wqd, const rows_row *r) {
+  const double gp = wpd - r->mp, gq = wqd - r->mq, dw = wqd - wpd;
+  const double by_inputs = fmax(fabs(dw), fabs((double)r->mq - r->mp)), by_gaps = fmax(-gp, -gq);
+  return by_inputs <= by_gaps ? dw * r->itd - r->Cd : (gq - gp) * r->itd - (r->Lqd - r->Lpd);
+}
+
 /* Add the terms of one element (log-weights wp, wq) to the sums s[0..5]
  * (docs/KERNELS.md, "Pass 2"): dp = (wp − mp)/T, lp = dp − Lp (likewise q),
  * and δ = lq − lp (rows_delta).  Terms are float, their running sums
@@ -791,7 +800,7 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
       w = own * expm1(u);
       e = own * expm1(dso);
       if (!wnear) {
-        const double dd = (wqd - wpd) * r->itd - r->Cd;
+        const double dd = rows_delta_d(wpd, wqd, r);
         const double lod = pform ? (wpd - mp) * r->itd - r->Lpd : (wqd - mq) * r->itd - r->Lqd;
         lt = lod + (pform ? r->oma * dd : -r->alpha * dd);
         w = exp((float)lt) - own;
@@ -854,8 +863,7 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
       /* q e^{−2δ} = p²/q, into the logsumexp s[4], s[5], its log formed
        * in double (it passes float's exp, and a float log of 100s would
        * carry 1e-5) */
-      const double dd = (wqd - wpd) * r->itd - r->Cd;
-      rows_lse_push(&s[4], &s[5], ((wqd - mq) * r->itd - r->Lqd) - 2.0 * dd);
+      rows_lse_push(&s[4], &s[5], ((wqd - mq) * r->itd - r->Lqd) - 2.0 * rows_delta_d(wpd, wqd, r));
     } else {
       s[0] += exp(lq) * rows_sq(expm1(-d));
     }
@@ -866,14 +874,15 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
 /* Merge the sums o into s for `terms`. */
 FN void rows_sums_merge(double *s, const double *o, const int terms) {
   if (terms == ROWS_TERMS_RENYI_INF) {
-    s[0] = fmax(s[0], o[0]);
+    if (o[0] > s[0]) s[0] = o[0], s[1] = o[1], s[2] = o[2];
     return;
   }
   for (int k = 0; k < 4; k++) s[k] += o[k];
   rows_lse_merge(&s[4], &s[5], o[4], o[5]);
 }
 
-/* Rényi of order ∞'s max of wp − wq over p > 0 (+inf where q = 0), each
+/* Rényi of order ∞'s max of wp − wq over p > 0 (+inf where q = 0) into
+ * s[0], and its entry's wp, wq into s[1], s[2] (rows_renyi_inf), each
  * side's log-weight in double: a probability's log from its value (its
  * float log, off by up to |log p|·6e-8, moved the max log-ratio of
  * language-model rows by 3e-6), a logit as it is. */
@@ -881,7 +890,8 @@ FN void rows_renyi_inf_push(double *s, float vp, float wp, int pkind, float vq, 
   if (!(wp > -IE_INFINITY_F)) return;
   const double dp = pkind == ROWS_LOGITS ? (double)wp : log((double)vp);
   const double dq = qkind == ROWS_LOGITS ? (double)wq : log((double)vq);
-  s[0] = fmax(s[0], wq > -IE_INFINITY_F ? dp - dq : IE_INFINITY);
+  const double d = wq > -IE_INFINITY_F ? dp - dq : IE_INFINITY;
+  if (d > s[0]) s[0] = d, s[1] = dp, s[2] = dq;
 }
 
 FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBAL const ie_u8 *y,
@@ -955,6 +965,20 @@ KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 
   ROWS_TEAMS_END
 }
 
+/* Rényi of order ∞, max lp − lq, from the entry (log-weights wp, wq in
+ * double) where wp − wq is largest and the row's statistics r: ((wp − wq) −
+ * (mp − mq))/T − (Lp − Lq), the differences of inputs exact in double and
+ * rounded once (z = w/T of logits near 1e29 would carry 1e13); or, where
+ * those differences are the larger (one row's logits near 1e28, the
+ * other's near 10, where wp − wq keeps no digit of wq), from each side's
+ * gap to its max, as rows_delta. */
+FN double rows_renyi_inf(double wp, double wq, GLOBAL const double *r, double it) {
+  const double gp = wp - r[0], gq = wq - r[2];
+  const double by_inputs = fmax(fabs(wp - wq), fabs(r[0] - r[2])), by_gaps = fmax(-gp, -gq);
+  const double d = by_inputs <= by_gaps ? (wp - wq) - (r[0] - r[2]) : gp - gq;
+  return d * it - (r[1] - r[3]);
+}
+
 /* A pass-2 row's value from its chunks' sums (merged in chunk order, in
  * double) and its statistics. */
 KERNEL void rows_finish_terms(GLOBAL const double *part, GLOBAL const double *rs,
@@ -968,7 +992,7 @@ KERNEL void rows_finish_terms(GLOBAL const double *part, GLOBAL const double *rs
   for (ie_u32 c = 0; c < nchunks; c++) {
     GLOBAL const double *o = part + (row * nchunks + c) * ROWS_SUMS_N;
     if (terms == ROWS_TERMS_RENYI_INF) {
-      if (o[0] > s[0]) s[0] = o[0];
+      if (o[0] > s[0]) s[0] = o[0], s[1] = o[1], s[2] = o[2];
       continue;
     }
     for (int k = 0; k < 4; k++) s[k] += o[k];
@@ -1000,10 +1024,7 @@ KERNEL void rows_finish_terms(GLOBAL const double *part, GLOBAL const double *rs
       break;
     }
     case ROWS_TERMS_RENYI_INF:
-      /* max lp − lq = (max (wp − wq) − (mp − mq))/T − (Lp − Lq), the
-       * differences of inputs exact in double and rounded once: z = w/T of
-       * logits near 1e29 would carry 1e13 */
-      v = s[0] == IE_INFINITY ? IE_INFINITY : (s[0] - (r[0] - r[2])) * it - (r[1] - r[3]);
+      v = s[0] == IE_INFINITY ? IE_INFINITY : rows_renyi_inf(s[1], s[2], r, it);
       break;
     default: v = s[0]; /* JS, chi2 */
     }
