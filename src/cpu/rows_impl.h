@@ -356,10 +356,10 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
 #pragma omp simd reduction(+ : c1, c2)
     for (int i = 0; i < n; i++) {
       const R lp = (zp[i] - mp) - lsp, lq = (zq[i] - mq) - lsq;
-      const R dz = zp[i] - zq[i], gap = (zq[i] - mq) - (zp[i] - mp); /* (rows_delta's choice) */
+      const R dz = zp[i] - zq[i], dgaps = (zp[i] - mp) - (zq[i] - mq); /* (rows_delta's choice) */
       const R by_inputs = FABS(dz) > FABS(mp - mq) ? FABS(dz) : FABS(mp - mq);
       const R by_gaps = mp - zp[i] > mq - zq[i] ? mp - zp[i] : mq - zq[i];
-      const R L = by_inputs <= by_gaps ? dz - cpq : -gap - (lsp - lsq);
+      const R L = by_inputs <= by_gaps ? dz - cpq : dgaps - (lsp - lsq);
       const R p = VEXP(lp), q = VEXP(lq), small = FABS(L) < (R)0.5;
       const R L2 = L * L;
       const R tf = small ? p * L2 * PHI_G(L) : q - p + p * L;

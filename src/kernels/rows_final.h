@@ -30,14 +30,14 @@ FN double rows_tsallis_entropy(double lsum, double alpha) { return -expm1(lsum) 
 /* L = log Σ p̂^α q̂^{1−α} over the normalised p̂ = p/P, q̂ = q/Q, from the
  * pass-2 sums in the frame of one side ("own": p, or q for qform; δo its
  * log-ratio to the other, k = 1 − α, or α, the other's power): P = Σ p and
- * Q = Σ q (1 up to rounding), W = Σ own·expm1(kδo), E = Σ own·expm1(δo),
- * and lse_t = log Σ own·e^{kδo} (a logsumexp, so that large orders and
- * far-apart rows do not overflow).  Σ own·e^{δo} = own + E is the other
- * side's sum as the δo make it, so that
- *   L = log(own + W) − (1 − k)·log own − k·log(own + E)
- * whatever constant error the δo carry.  While W is small against own,
- * log1p(W/own) keeps the digits that log(own + W) would cancel near α = 1
- * (0); E is small (δo's error) but for rows far apart. */
+ * Q = Σ q (1 up to rounding; O = P, or Q, own's), W = Σ own·expm1(kδo),
+ * E = Σ own·expm1(δo), and lse_t = log Σ own·e^{kδo} (a logsumexp, so that
+ * large orders and far-apart rows do not overflow).  Σ own·e^{δo} = O + E
+ * is the other side's sum as the δo make it, so that
+ *   L = log(O + W) − (1 − k)·log O − k·log(O + E)
+ * whatever constant error the δo carry.  While W is small against O,
+ * log1p(W/O) keeps the digits that log(O + W) would cancel near α = 1 (0);
+ * E is small (δo's error) but for rows far apart. */
 FN double rows_power_log(double W, double P, double Q, double E, double lse_t, double alpha,
                          int qform) {
   const double own = qform ? Q : P, k = qform ? alpha : 1.0 - alpha, ws = W / own;
