@@ -23,6 +23,11 @@ has no device here, is skipped with a message.
 holds on every input): orders above 1 then meet q far below p, the power
 sums underflow a float, and the values reach 1e28.
 
+--apart draws rows of very different scale: one side of each row times
+10^u, u uniform in [0, 4], and half the students shifted by ±70 (f32, T = 1,
+0.05 and 1e-3): the maxima then lie up to 1e7 temperatures apart, where
+p − q rounded in float had been more than the tolerance.
+
 --probs gives the divergences and entropies the same rows as probabilities
 (`--input probs`): softmax in float64, each row then multiplied by its own
 10^u, u uniform in [−12, 6] (rows of counts, rows summing to 1e-12; f16,
@@ -51,6 +56,7 @@ ENTROPIES = [("shannon", None), ("renyi", 2.0), ("renyi", 0.5), ("tsallis", 2.0)
              ("renyi", 0.999), ("renyi", 20.0), ("tsallis", 1.001)]
 
 EXTREME_SCALES = [250.0, 1e4, 2.5e28]  # --extreme: logits times these, by seed
+APART_TEMPS = [1.0, 0.05, 1e-3]  # --apart: by seed
 
 
 def lm_batch(rng, B, V):
@@ -140,8 +146,9 @@ def main():
     ap.add_argument("--cols", type=int, default=6000)
     ap.add_argument("--extreme", action="store_true")
     ap.add_argument("--probs", action="store_true")
+    ap.add_argument("--apart", action="store_true")
     args = ap.parse_args()
-    if args.extreme or args.probs:  # the references meet overflowing and infinite terms there
+    if args.extreme or args.probs or args.apart:  # the references meet overflowing and infinite terms there
         np.seterr(over="ignore", divide="ignore", invalid="ignore")
 
     backends = []
@@ -182,6 +189,13 @@ def main():
                 scale = EXTREME_SCALES[s % len(EXTREME_SCALES)]
                 dt, T = "f32", temps[(s // len(EXTREME_SCALES)) % 2]
                 a, b = a * scale, b * scale
+            if args.apart:
+                dt, T = "f32", APART_TEMPS[s % len(APART_TEMPS)]
+                k = 10.0 ** rng.uniform(0.0, 4.0, size=args.rows)
+                side = rng.random(args.rows) < 0.5
+                a[side] *= k[side, None]
+                b[~side] *= k[~side, None]
+                b += rng.choice([0.0, 0.0, 70.0, -70.0], size=args.rows)[:, None]
             inp = "probs" if args.probs else "logits"
             if args.probs:
                 a, b = as_probs(rng, a, b, dt)
@@ -229,7 +243,8 @@ def main():
                         continue
                     got = np.load(out).astype(np.float64).ravel()
                     bad += check(tag, got, exp, nonneg, zero)
-                xs = f", x{scale:g}" if args.extreme else ", probs" if args.probs else ""
+                xs = (f", x{scale:g}" if args.extreme else ", probs" if args.probs
+                      else ", apart" if args.apart else "")
                 head = f"seed {s} ({dt}{xs}, T={T}, {args.rows}x{args.cols}) on {be}"
                 if bad:
                     failures += 1
