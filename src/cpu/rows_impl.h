@@ -510,11 +510,9 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
     }
   }
   if (raw && mx < INFINITY) {
-    /* from the inputs' differences, or from the gaps to the maxima where
-     * those are the smaller (as L above) */
-    const double gp = mxp - rxp, gq = mxq - rxq;
-    const double by_inputs = fmax(fabs(mx), fabs(rxp - rxq)), by_gaps = fmax(-gp, -gq);
-    const double d = by_inputs <= by_gaps ? mx - (rxp - rxq) : gp - gq;
+    /* from the inputs' differences, or from the gaps to the maxima
+     * (rows_by_gaps, as the GPU kernels' rows_renyi_inf) */
+    const double d = rows_by_gaps(mxp, mxq, rxp, rxq) ? (mxp - rxp) - (mxq - rxq) : mx - (rxp - rxq);
     mx = d * ra->inv_temp - ((double)lsp - (double)lsq);
   }
   if (power) {

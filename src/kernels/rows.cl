@@ -730,11 +730,10 @@ FN float rows_delta(float wp, float wq, const rows_row *r) {
 
 /* The same δ in double, for the far terms: (wq − wp)/T − C, or from the
  * gaps where those are the smaller (C's (mq − mp)/T keeps no digit of the
- * gaps where the logits are near 1e30). */
+ * gaps where the logits are near 1e30): rows_by_gaps. */
 FN double rows_delta_d(double wpd, double wqd, const rows_row *r) {
-  const double gp = wpd - r->mp, gq = wqd - r->mq, dw = wqd - wpd;
-  const double by_inputs = fmax(fabs(dw), fabs((double)r->mq - r->mp)), by_gaps = fmax(-gp, -gq);
-  return by_inputs <= by_gaps ? dw * r->itd - r->Cd : (gq - gp) * r->itd - (r->Lqd - r->Lpd);
+  if (!rows_by_gaps(wpd, wqd, r->mp, r->mq)) return (wqd - wpd) * r->itd - r->Cd;
+  return ((wqd - r->mq) - (wpd - r->mp)) * r->itd - (r->Lqd - r->Lpd);
 }
 
 /* Add the terms of one element (log-weights wp, wq) to the sums s[0..5]
@@ -968,14 +967,11 @@ KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 
 /* Rényi of order ∞, max lp − lq, from the entry (log-weights wp, wq in
  * double) where wp − wq is largest and the row's statistics r: ((wp − wq) −
  * (mp − mq))/T − (Lp − Lq), the differences of inputs exact in double and
- * rounded once (z = w/T of logits near 1e29 would carry 1e13); or, where
- * those differences are the larger (one row's logits near 1e28, the
- * other's near 10, where wp − wq keeps no digit of wq), from each side's
- * gap to its max, as rows_delta. */
+ * rounded once (z = w/T of logits near 1e29 would carry 1e13); or from
+ * each side's gap to its max (rows_by_gaps). */
 FN double rows_renyi_inf(double wp, double wq, GLOBAL const double *r, double it) {
-  const double gp = wp - r[0], gq = wq - r[2];
-  const double by_inputs = fmax(fabs(wp - wq), fabs(r[0] - r[2])), by_gaps = fmax(-gp, -gq);
-  const double d = by_inputs <= by_gaps ? (wp - wq) - (r[0] - r[2]) : gp - gq;
+  const double d = rows_by_gaps(wp, wq, r[0], r[2]) ? (wp - r[0]) - (wq - r[2])
+                                                    : (wp - wq) - (r[0] - r[2]);
   return d * it - (r[1] - r[3]);
 }
 

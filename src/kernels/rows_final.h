@@ -69,6 +69,18 @@ FN double rows_cauchy_schwarz(double lspq, double spp, double sqq) {
   return -(lspq - 0.5 * log(spp) - 0.5 * log(sqq));
 }
 
+/* Whether the log-ratio of one entry (log-weights wp, wq of rows whose
+ * maxima are mp, mq) is better taken from each side's gap to its max,
+ * (wq − mq) − (wp − mp), than from the inputs' differences first,
+ * (wq − wp) − (mq − mp): where those differences are the larger (rows of
+ * very different scale: logits near 1e28 against logits near 10 leave no
+ * digit of the smaller in wq − wp).  Near-equal rows keep the second form,
+ * whose differences are exact.  In double: the GPU kernels' far terms and
+ * Rényi ∞, and the CPU's Rényi ∞ (rows.cl's rows_delta is the float one). */
+FN int rows_by_gaps(double wp, double wq, double mp, double mq) {
+  return !(fmax(fabs(wq - wp), fabs(mq - mp)) <= fmax(mp - wp, mq - wq));
+}
+
 /* logsumexp of a log-sum held as (max, sum relative to it). */
 FN double rows_lse_of(double m, double s) {
   if (m == IE_INFINITY) return IE_INFINITY;
