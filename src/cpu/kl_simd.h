@@ -665,20 +665,35 @@ KL_TARGET static inline __attribute__((always_inline)) float
 KL_NAME(js_loop)(const float *p, const float *q, int n, const ie_js_consts *jc, int half) {
   const KL_NAME(exp_consts) k = KL_NAME(exp_consts_make)(1.0f);
   const vec it = V_SET1(jc->it), rp = V_SET1(jc->rp), dr = V_SET1(jc->dr);
-  const vec rq = V_SET1(jc->rq), lsp = V_SET1(jc->lsp), lsq = V_SET1(jc->lsq), dls = V_SET1(jc->dls);
+  const vec rq = V_SET1(jc->rq), dls = V_SET1(jc->dls);
   const vec wq = V_SET1(jc->be), wp = V_SET1(jc->be1);
   const vec zero = V_SET1(0.0f), one = V_SET1(1.0f), sign = V_SET1(-0.0f);
+#if KL_HAVE_FRAC
+  /* b as the weights' 2^y (exp_weight, times KL_ONE_SCALE): log b in
+   * log2 units, with log2 e in the FMA's factor and the shifts */
+  const KL_NAME(weight_consts) kw = KL_NAME(weight_consts_make)();
+  const vec itb = V_SET1((float)((double)jc->it * 1.4426950408889634));
+  const vec lsbp = V_SET1((float)((double)jc->lsp * 1.4426950408889634));
+  const vec lsbq = V_SET1((float)((double)jc->lsq * 1.4426950408889634));
+#else
+  const vec itb = it, lsbp = V_SET1(jc->lsp), lsbq = V_SET1(jc->lsq);
+#endif
   const vec t1 = V_SET1(JS_T1), t2 = V_SET1(JS_T2), t3 = V_SET1(JS_T3), t4 = V_SET1(JS_T4);
   const vec t5 = V_SET1(JS_T5), t6 = V_SET1(JS_T6), t7 = V_SET1(JS_T7), t8 = V_SET1(JS_T8);
   vec acc0 = zero, acc1 = zero;
+#if KL_HAVE_FRAC
+#define JS_B(y) KL_NAME(exp_weight)(y, &kw)
+#else
+#define JS_B(x) KL_NAME(exp_any)(x, &k)
+#endif
 #define JS_BLOCK(I, ACC)                                                                 \
   do {                                                                                   \
     const vec P_ = V_LOAD(p + (I)), Q_ = V_LOAD(q + (I));                                \
     const vec d_ = V_FMSUB(V_SUB(V_SUB(Q_, P_), dr), it, dls);                           \
-    const vec lb_ = V_MAX(V_FMSUB(V_SUB(P_, rp), it, lsp), V_FMSUB(V_SUB(Q_, rq), it, lsq)); \
+    const vec lb_ = V_MAX(V_FMSUB(V_SUB(P_, rp), itb, lsbp), V_FMSUB(V_SUB(Q_, rq), itb, lsbq)); \
     vec a_ = V_OR(d_, sign);                                                             \
     if (!KL_EXP2N_ANY_N) a_ = V_MAX(a_, k.lo); /* (exp_split's clamp: e^a·a → 0) */      \
-    const vec b_ = KL_NAME(exp_any)(lb_, &k);                                            \
+    const vec b_ = JS_B(lb_);                                                            \
     const KL_NAME(exp_parts) e_ = KL_NAME(exp_split)(a_, &k);                            \
     const vec em_ = KL_NAME(expm1_of)(&e_, one);                                         \
     const vec wm_ = half ? wq : V_BLEND(V_LT(zero, d_), wp, wq); /* q the larger: w_m = β */ \
@@ -702,7 +717,8 @@ KL_NAME(js_loop)(const float *p, const float *q, int n, const ie_js_consts *jc, 
   }
   for (; i + KL_LANES <= n; i += KL_LANES) JS_BLOCK(i, acc0);
 #undef JS_BLOCK
-  return V_HSUM(V_ADD(acc0, acc1));
+#undef JS_B
+  return V_HSUM(V_ADD(acc0, acc1)) * (KL_HAVE_FRAC ? 1 / KL_ONE_SCALE : 1);
 }
 
 KL_TARGET float KL_NAME(ie__js_chunk)(const float *p, const float *q, int n,
