@@ -1358,6 +1358,18 @@ static int float_ok(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y) {
   }
 }
 
+/* A float kernel's row error e and value v, as the dispatcher keeps them:
+ * a value that is not finite goes to the double kernels (-1).  Where a
+ * log-weight's gap to its row's max passes float's range (logits of ±3e38
+ * in one row, or of 1e38 at T = 0.1), the float kernels take the entry as
+ * probability 0, and a KL, cross-entropy or NLL of it as +inf, where the
+ * value in double is finite (reverse KL of [3e38, −3e38, 3e38] against
+ * [1, 0, 1] is 9.3e37).  Infinite values are rare (p > 0 = q), and the
+ * double kernels give them too. */
+static int float_kept(int e, double v) {
+  return e == IE_ROW_OK && !isfinite(v) ? -1 : e;
+}
+
 ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
                        const ie_mat *y, const ie_vec *labels, double *val,
                        ie_rowerr *err) {
@@ -1391,14 +1403,19 @@ ie_status ie__cpu_rows(ie_context *ctx, const ie_rowargs *ra, const ie_mat *x,
       float *mine = keep + (int64_t)omp_get_thread_num() * words;
       kept = (exp_store){mine, mine + x->cols, mine + 2 * x->cols, mine + 2 * x->cols + nch};
     }
-    if (use_two32)
+    if (use_two32) {
       e = ra->div == IE_DIV_CAUCHY_SCHWARZ ? cs_row_f32(ra, x, y, r, &val[r])
                                            : two_row_f32(ra, x, y, r, keep ? &kept : NULL, &val[r]);
+      e = float_kept(e, val[r]);
+    }
     if (use_probs) e = probs_row_direct(ra, x, y, r, &val[r]);
     if (e < 0 && use_ent32 &&
         (e = ent_row_f32(x, r, ra->inv_temp, shannon, shannon ? 1 : ra->alpha, &st)) >= 0)
-      val[r] = entropy_value(ra, &st);
-    if (e < 0 && use_f) e = div ? row_two_f(ra, x, y, r, &val[r]) : row_one_f(ra, x, labels, r, &val[r]);
+      e = float_kept(e, val[r] = entropy_value(ra, &st));
+    if (e < 0 && use_f) {
+      e = div ? row_two_f(ra, x, y, r, &val[r]) : row_one_f(ra, x, labels, r, &val[r]);
+      e = float_kept(e, val[r]);
+    }
     if (e < 0) e = div ? row_two_d(ra, x, y, r, &val[r]) : row_one_d(ra, x, labels, r, &val[r]);
     err[r] = e;
     if (e) val[r] = NAN;

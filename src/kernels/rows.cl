@@ -238,6 +238,22 @@ FN float rows_scaled_gap(float a, float b, int kind, float it) {
   return fmax(rows_gap_it(a, b, kind, it), -3.40282347e38f);
 }
 
+/* Cross-entropy's B is kept times ROWS_B_SCALE: logits of ±3e38 in one
+ * row give values near 1e38 (9.3e37 for [1, 0, 1] against [3e38, −3e38,
+ * 3e38]), and B, their product with Sp, would pass float's range.  A B
+ * below 2e-19, where the scaled float loses digits, is far below
+ * docs/SPEC.md's 1e-6 absolute. */
+#define ROWS_B_SCALE 5.42101086e-20f /* 2^-64 */
+
+/* s·d·ROWS_B_SCALE for d = rows_gap_it(a, b, kind, it) ≤ 0, with d in
+ * double where it is −inf from finite weights (logits more than FLT_MAX
+ * apart). */
+FN float rows_gap_times(float a, float b, int kind, float it, float d, float s) {
+  if (d > -IE_INFINITY_F) return s * (d * ROWS_B_SCALE);
+  const double dd = kind == ROWS_LOGITS ? (double)a - (double)b : rows_log_gap_d(a, b);
+  return (float)(s * (dd * (double)it * (double)ROWS_B_SCALE));
+}
+
 /* Shannon's T moved to a max higher by −d (r = e^d): T' = r(T + d·S); 0 once
  * r is, before d·S (d down to −3e38 with masked logits) overflows. */
 FN float rows_t_rescale(float r, float t, float d, float s) {
@@ -435,7 +451,7 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, int pk, int qk, float i
   if (wq > t->mq) {
     if (t->mq != -IE_INFINITY_F) {
       const float d = rows_gap_it(t->mq, wq, qk, it);
-      if (t->sp > 0.0f) t->b += d * t->sp; /* B' = B + (mq − mq')·Sp */
+      if (t->sp > 0.0f) t->b += rows_gap_times(t->mq, wq, qk, it, d, t->sp); /* B' = B + (mq − mq')·Sp */
       t->sq *= exp(d);
     }
     t->mq = wq;
@@ -445,7 +461,7 @@ FN void rows_pair_push(rows_pair *t, float wp, float wq, int pk, int qk, float i
   t->sp += ep;
   t->sq += hq ? exp(dq) : 0.0f;
   if (hp && hq) {
-    if (ep > 0.0f) t->b += ep * dq;
+    if (ep > 0.0f) t->b += rows_gap_times(wq, t->mq, qk, it, dq, ep);
   } else if (hp) {
     t->fl |= 1u;
   }
@@ -461,8 +477,8 @@ FN void rows_pair_merge(rows_pair *x, const rows_pair *y, int pk, int qk, float 
   const float ryq = y->mq == -IE_INFINITY_F ? 0.0f : exp(dyq);
   /* B of each side moved to the new mq (with its own Sp), then rescaled */
   const int mx = x->mq != -IE_INFINITY_F && x->sp > 0.0f, my = y->mq != -IE_INFINITY_F && y->sp > 0.0f;
-  const float bx = mx ? x->b + dxq * x->sp : x->b;
-  const float by = my ? y->b + dyq * y->sp : y->b;
+  const float bx = mx ? x->b + rows_gap_times(x->mq, mq, qk, it, dxq, x->sp) : x->b;
+  const float by = my ? y->b + rows_gap_times(y->mq, mq, qk, it, dyq, y->sp) : y->b;
   x->sp = x->sp * rxp + y->sp * ryp;
   x->b = (rxp > 0.0f ? bx * rxp : 0.0f) + (ryp > 0.0f ? by * ryp : 0.0f);
   x->sq = x->sq * rxq + y->sq * ryq;
@@ -580,7 +596,8 @@ KERNEL void rows_finish(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_
     const double cp = rows_log_join(s[0], s[6]), cq = rows_log_join(s[3], s[7]);
     const double mp = p.m > cp ? p.m : cp, mq = q.m > cq ? q.m : cq;
     const double ba = q.m == -IE_INFINITY ? b : b + (q.m - mq) * it * p.s;
-    const double bb = cq == -IE_INFINITY ? s[2] : s[2] + (cq - mq) * it * s[1];
+    const double bc = s[2] / (double)ROWS_B_SCALE;
+    const double bb = cq == -IE_INFINITY ? bc : bc + (cq - mq) * it * s[1];
     const double ra = p.m == -IE_INFINITY ? 0.0 : exp((p.m - mp) * it);
     const double rb = cp == -IE_INFINITY ? 0.0 : exp((cp - mp) * it);
     b = ba * ra + bb * rb;
@@ -819,8 +836,18 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
     /* KL in its non-negative form Σ p·φ(log p/q), φ(x) = e^{−x} − 1 + x:
      * p·φ(−δ) = q − p − p·δ (p·e^{δ} = q), as p·δ²·φ_g(−δ) near δ = 0,
      * where the first form would cancel; KL(q‖p) likewise with q·φ(δ).
-     * p = 0 < q adds q to KL(p‖q) and +inf to KL(q‖p). */
+     * p = 0 < q adds q to KL(p‖q) and +inf to KL(q‖p).  Where δ of two
+     * finite log-weights passes float's range (logits of ±3e38 in one row),
+     * the far forms take it in double: −p·δ is finite (reverse KL of
+     * [3e38, −3e38, 3e38] against [1, 0, 1] is 9.3e37), not the +inf of
+     * a probability 0. */
     const float p = exp(lp), q = exp(lq), d2 = d * d;
+    if (hp && hq && !(fabs(d) < IE_INFINITY_F)) {
+      const double dd = rows_delta_d(wpd, wqd, r);
+      s[0] += (double)q - p - p * dd;
+      s[1] += (double)p - q + q * dd;
+      break;
+    }
     const int small = fabs(d) < 0.5f;
     s[0] += d == -IE_INFINITY_F ? IE_INFINITY_F : d == IE_INFINITY_F ? q
             : small ? p * d2 * rows_phi_g(-d) : q - p - p * d;
