@@ -30,7 +30,7 @@ static ie_status temperature(ie_context *ctx, const char *fn, double t, double *
 
 /* Look at row `row` of `a` on the host and describe its first bad value.
  * Returns 1 (and fills status and text) if the row is bad. */
-static int describe_bad_row(ie_context *ctx, const ie__arg *a, ie_input_kind kind,
+static int describe_bad_row(ie_context *ctx, const ie__arg *a, ie_input_kind kind, double inv_t,
                             int64_t row, ie_status *st, char *text, size_t cap) {
   double *v = NULL;
   if (ie__fetch_row(ctx, a, row, &v) != IE_OK) return 0;
@@ -45,6 +45,11 @@ static int describe_bad_row(ie_context *ctx, const ie__arg *a, ie_input_kind kin
         *st = IE_NONFINITE;
         snprintf(text, cap, "tensor '%s' row %lld, column %lld: %s in logits",
                  a->name, (long long)row, (long long)i, isnan(x) ? "NaN" : "+inf");
+        bad = 1;
+      } else if (x * inv_t == INFINITY) { /* float64 logits near DBL_MAX, T < 1 */
+        *st = IE_NONFINITE;
+        snprintf(text, cap, "tensor '%s' row %lld, column %lld: logit %g over the temperature (%g) passes double's range",
+                 a->name, (long long)row, (long long)i, x, 1 / inv_t);
         bad = 1;
       }
       support += x > -INFINITY;
@@ -78,7 +83,7 @@ static int describe_bad_row(ie_context *ctx, const ie__arg *a, ie_input_kind kin
 /* The status and message of bad row `first` (kernel code `code`), one of
  * `count` bad rows. */
 static ie_status report_first(ie_context *ctx, const char *fn, int64_t first, ie_rowerr code,
-                              int64_t count, const ie__arg *x, ie_input_kind xk,
+                              int64_t count, double inv_t, const ie__arg *x, ie_input_kind xk,
                               const ie__arg *y, ie_input_kind yk, const ie__arg *labels) {
   char text[512] = "", more[64] = "";
   if (count > 1) snprintf(more, sizeof more, " (%lld bad rows in all)", (long long)count);
@@ -94,8 +99,8 @@ static ie_status report_first(ie_context *ctx, const char *fn, int64_t first, ie
     return ie__error(ctx, IE_BAD_LABEL, "%s: tensor '%s' row %lld: label %.0f is outside [0, %lld)%s",
                      fn, labels->name, (long long)first, y_val, (long long)x->m.cols, more);
   }
-  if (!describe_bad_row(ctx, x, xk, first, &st, text, sizeof text) &&
-      !(y && describe_bad_row(ctx, y, yk, first, &st, text, sizeof text))) {
+  if (!describe_bad_row(ctx, x, xk, inv_t, first, &st, text, sizeof text) &&
+      !(y && describe_bad_row(ctx, y, yk, inv_t, first, &st, text, sizeof text))) {
     /* The kernel saw something the host does not: report the code. */
     static const ie_status by_code[] = {IE_OK, IE_NONFINITE, IE_NEGATIVE, IE_EMPTY_ROW, IE_BAD_LABEL};
     st = (unsigned)code < 5 ? by_code[code] : IE_INTERNAL;
@@ -107,7 +112,7 @@ static ie_status report_first(ie_context *ctx, const char *fn, int64_t first, ie
 
 /* Turn the first non-zero per-row error into a status and message. */
 static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *err,
-                             int64_t rows, const ie__arg *x, ie_input_kind xk,
+                             int64_t rows, double inv_t, const ie__arg *x, ie_input_kind xk,
                              const ie__arg *y, ie_input_kind yk, const ie__arg *labels) {
   int64_t first = -1, count = 0;
   for (int64_t r = 0; r < rows; r++)
@@ -116,7 +121,7 @@ static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *e
       count++;
     }
   if (first < 0) return IE_OK;
-  return report_first(ctx, fn, first, err[first], count, x, xk, y, yk, labels);
+  return report_first(ctx, fn, first, err[first], count, inv_t, x, xk, y, yk, labels);
 }
 
 /* ---- Summaries -------------------------------------------------------------- */
@@ -202,8 +207,10 @@ static ie_status finish_device(ie_context *ctx, void *job, ie_status prior) {
   }
   if (s == IE_OK && oc[ROWS_OC_BAD]) {
     const uint64_t key = ~oc[ROWS_OC_FIRST];
+    /* (inv_t 0: the device kernels take no float64 input, whose x/T could
+     * pass double's range) */
     s = report_first(ctx, j->fn, (int64_t)(key >> 8), (ie_rowerr)(key & 0xff),
-                     (int64_t)oc[ROWS_OC_BAD], &j->x, j->xk, j->has_y ? &j->y : NULL, j->yk,
+                     (int64_t)oc[ROWS_OC_BAD], 0, &j->x, j->xk, j->has_y ? &j->y : NULL, j->yk,
                      j->has_labels ? &j->labels : NULL);
   }
   ie_partial p;
@@ -386,7 +393,7 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   }
   for (int64_t r = 0; w && r < rows; r++)
     if (w[r] == 0 && err[r]) err[r] = IE_ROW_OK, val[r] = NAN; /* left out: not checked (SPEC §1) */
-  if ((s = report_rows(ctx, j->fn, err, rows, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
+  if ((s = report_rows(ctx, j->fn, err, rows, j->ra.inv_temp, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
   clamp_nonneg(&j->ra, val, rows);
   if ((j->summary || j->partial) &&
       (s = summarize(ctx, j->fn, val, w, rows, j->first_row, j->summary, j->partial)) != IE_OK)
@@ -478,7 +485,7 @@ static ie_status softmax_out(ie_context *ctx, const char *fn, const DLTensor *lo
     wrote = !y.owned;
     s = IE__BE(ctx, softmax, &x.m, &y.m, log_out, inv, err);
   }
-  if (s == IE_OK) s = report_rows(ctx, fn, err, rows, &x, IE_INPUT_LOGITS, NULL, IE_INPUT_LOGITS, NULL);
+  if (s == IE_OK) s = report_rows(ctx, fn, err, rows, inv, &x, IE_INPUT_LOGITS, NULL, IE_INPUT_LOGITS, NULL);
   if (s != IE_OK && wrote) ie__spoil(ctx, &y); /* nothing may look like a result */
   if (s == IE_OK) s = ie__unstage_out(ctx, &y);
   ie__release(ctx, &x);

@@ -1086,6 +1086,38 @@ def lm_cases():
         every_divergence(f"{name}_T{tt}", sx, log_probs(vx, "logits", T),
                          log_probs(vy, "logits", T), T, "f32", xf, yf)
 
+    # Logits past float's range from each other: entries of ±3e38 (masks
+    # written as a huge finite value, rows scaled to 3e38) whose differences
+    # and gaps to the max are no float.  The float kernels took such an
+    # entry as probability 0, and a KL, cross-entropy or NLL of it as +inf,
+    # where the value in double is finite (1e37 to 1e40 here).
+    name = "logits_past_float_f32"
+    r = rng_for(name)
+    a, b = lm_batch(r, 8, 400)
+    a[0, :5] = -3e38
+    a[1, 0], a[1, 1:4], b[1, 0] = 3e38, -3e38, 3e38
+    b[2, 10:20], a[2, 10] = -3.4e38, 3e38
+    a[3] *= 3e38 / np.abs(a[3]).max()
+    b[3] *= 2e38 / np.abs(b[3]).max()
+    a[4, ::7], a[4, 3] = -3e38, 3e38
+    b[4] = a[4]
+    b[6, :3], a[6, 100] = 3e38, -3e38
+    a[7, 0], b[7, 0] = -3e38, 3e38
+    sx, vx = store(a, "f32")
+    sy, vy = store(b, "f32")
+    xf, yf = f"{name}.x.npy", f"{name}.y.npy"
+    save(yf, sy)
+    lab = np.array([0, 1, 10, 5, 7, 9, 100, 0], dtype=np.int64)
+    for T in (1.0, 0.1, 3.0):
+        tt = f"{T:g}".replace(".", "p")
+        lp, lq = log_probs(vx, "logits", T), log_probs(vy, "logits", T)
+        every_divergence(f"{name}_T{tt}", sx, lp, lq, T, "f32", xf, yf)
+        for kind, al in (("shannon", 0.0), ("renyi", 2.0), ("renyi", 0.5), ("tsallis", 2.0)):
+            add_case(f"{name}_T{tt}_ent_{kind}{ptag(kind, al) if al else ''}", "entropy", sx,
+                     entropy_ref(lp, kind, al), kind=kind, alpha=al, T=T, x_file=xf)
+        add_case(f"{name}_T{tt}_nll", "nll", sx, -lp[np.arange(8), lab], labels=lab, T=T, x_file=xf)
+        add_case(f"{name}_T{tt}_lse", "lse", sx, lse_ref(vx, T), T=T, x_file=xf)
+
     # Rows of subnormal probabilities (every entry below float's normal range,
     # or some): the GPU kernels take log(x/m) and fall back to double logs
     # where the ratio is not a normal float

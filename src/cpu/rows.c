@@ -59,7 +59,11 @@ static void lse_merge(double *xm, double *xs, double m, double s) {
 /* Raise a one-row state's max to cm (if above it), rescaling its sums. */
 static void one_raise(one_state *a, double cm, double alpha) {
   if (!(cm > a->m)) return;
-  if (a->m > -INFINITY) {
+  if (a->m > -INFINITY && a->m - cm == -INFINITY) {
+    /* a rise past double's range (float64 logits near ±DBL_MAX): the
+     * entries before have probability 0 against it (d·S would be −inf·0) */
+    a->s = a->t = a->u = 0;
+  } else if (a->m > -INFINITY) {
     double k = exp(a->m - cm);
     a->t = k * (a->t + (a->m - cm) * a->s);
     /* V' = U' − S' with U' = r^α·U, U = S + V: for a small (α−1)(m − m')

@@ -38,6 +38,10 @@ IE_INLINE int F(load_z)(const ie_mat *x, int64_t r, int64_t i0, int n,
     for (int i = 0; i < n; i++) {
       bad |= !(z[i] < (R)INFINITY); /* NaN or +inf */
       z[i] = (z[i] - c) * inv_t;
+      /* unshifted (double): a finite x whose x/T passes double's range
+       * (float64 logits near DBL_MAX, T < 1) is as a +inf logit (−inf,
+       * below, is probability 0) */
+      if (!ROW_SHIFT) bad |= !(z[i] < (R)INFINITY);
     }
     return bad ? IE_ROW_NONFINITE : IE_ROW_OK;
   }
@@ -125,16 +129,18 @@ IE_INLINE int F(pass1_one)(const ie_mat *x, int64_t r, ie_input_kind kind, doubl
     } else if (!want_u) {
 #pragma omp simd reduction(+ : s, ones, t)
       for (int i = 0; i < n; i++) {
+        /* (d, not z: a finite z whose gap passes double's range is
+         * probability 0 too, and e1·d would be 0·−inf) */
         R d = z[i] - m, e1 = VEXP(d);
         s += z[i] < m ? e1 : 0;
         ones += z[i] == m ? 1 : 0;
-        t += z[i] > -(R)INFINITY ? e1 * d : 0;
+        t += d > -(R)INFINITY ? e1 * d : 0;
       }
     } else {
 #pragma omp simd reduction(+ : s, ones, t, u)
       for (int i = 0; i < n; i++) {
         R d = z[i] - m, e1 = VEXP(d);
-        int ok = z[i] > -(R)INFINITY;
+        int ok = d > -(R)INFINITY; /* (as above) */
         s += z[i] < m ? e1 : 0;
         ones += z[i] == m ? 1 : 0;
         t += ok ? e1 * d : 0;
@@ -228,7 +234,7 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
     if (cq > a.mq) {
       if (a.mq > -INFINITY) {
         double k1 = exp(a.mq - cq);
-        a.b += (a.mq - cq) * a.sp;
+        if (a.sp > 0) a.b += (a.mq - cq) * a.sp; /* (−inf where the gap passes R's range) */
         a.sq *= k1;
         a.aq *= k1;
       }
@@ -253,7 +259,7 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
       oneq += q == mq && q > ninf ? 1 : 0;
       inf_p += (p > ninf && q == ninf) ? 1 : 0;
       inf_q += (q > ninf && p == ninf) ? 1 : 0;
-      tb += (p > ninf && q > ninf) ? e1 * (q - mq) : 0;
+      tb += (p > ninf && q > ninf && e1 > 0) ? e1 * (q - mq) : 0; /* (not 0·−inf) */
     }
     a.sp += (double)sp + (double)onep;
     a.sq += (double)sq + (double)oneq;
@@ -364,9 +370,12 @@ IE_INLINE int F(pass2_fast)(ie_divergence_kind k, const R *restrict zp, const R 
       const R L2 = L * L;
       const R tf = small ? p * L2 * PHI_G(L) : q - p + p * L;
       const R tr = small ? q * L2 * PHI_G(-L) : p - q - q * L;
+      /* (p > 0 = q: +inf.  Pass 1 flags the rows with a −inf entry; here
+       * too a finite logit whose gap to its max passes double's range,
+       * a probability 0 as the float64 reference has it) */
       const int hp = lp > ninf, hq = lq > ninf;
-      c1 += fw ? (hp && hq ? tf : hq ? q : 0) : 0;
-      c2 += rv ? (hp && hq ? tr : hp ? p : 0) : 0;
+      c1 += fw ? (hp && hq ? tf : hq ? q : hp ? inf : 0) : 0;
+      c2 += rv ? (hp && hq ? tr : hp ? p : hq ? inf : 0) : 0;
     }
     c1 += c2;
     c2 = 0;
@@ -495,7 +504,9 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
         rxp = xp[i] > rxp ? xp[i] : rxp;
         rxq = xq[i] > rxq ? xq[i] : rxq;
         if (zp[i] > -(R)INFINITY) {
-          double d = zq[i] == -(R)INFINITY ? INFINITY : (double)xp[i] - (double)xq[i];
+          /* (halves: logits near ±1e308 have differences past double's
+           * range, which would tie at +inf) */
+          double d = zq[i] == -(R)INFINITY ? INFINITY : 0.5 * xp[i] - 0.5 * xq[i];
           if (d > mx) mx = d, mxp = xp[i], mxq = xq[i];
         }
       }
@@ -512,8 +523,11 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
   if (raw && mx < INFINITY) {
     /* from the inputs' differences, or from the gaps to the maxima
      * (rows_by_gaps, as the GPU kernels' rows_renyi_inf) */
-    const double d = rows_by_gaps(mxp, mxq, rxp, rxq) ? (mxp - rxp) - (mxq - rxq) : mx - (rxp - rxq);
-    mx = d * ra->inv_temp - ((double)lsp - (double)lsq);
+    const double d = rows_by_gaps(mxp, mxq, rxp, rxq) ? (mxp - rxp) - (mxq - rxq) : 2 * mx - (rxp - rxq);
+    const double it = ra->inv_temp;
+    /* (a difference past double's range, logits near ±1e308: each gap
+     * over T first, finite for T > 1) */
+    mx = (isfinite(d) ? d * it : (mxp * it - rxp * it) - (mxq * it - rxq * it)) - ((double)lsp - (double)lsq);
   }
   if (power) {
     if (!pw.diff) return 0;

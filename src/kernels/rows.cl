@@ -770,6 +770,8 @@ FN void rows_terms_push(double *s, double wpd, double wqd, const rows_row *r, co
     const float t = cs ? dp + dq : 0.5f * (dp + dq);
     if (t >= -64.0f) s[0] += exp(t);
     else if (t > -IE_INFINITY_F) rows_lse_push_f(&s[4], &s[5], t);
+    else if (hp && hq) /* (t past float's range: gaps of logits ±3e38 over T < 1) */
+      rows_lse_push(&s[4], &s[5], (cs ? 1.0 : 0.5) * ((wpd - mp) * r->itd + (wqd - mq) * r->itd));
     s[1] += exp(cs ? 2.0f * dp : dp);
     s[2] += exp(cs ? 2.0f * dq : dq);
     if (cs) return;

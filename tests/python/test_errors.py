@@ -227,3 +227,19 @@ def test_read_only_out_is_refused():
     with pytest.raises(infoest.OptionError, match="read-only"):
         infoest.entropy(np.zeros((2, 4)), reduction="none", out=out)
     assert (out == 0).all()
+
+
+def test_float64_logit_over_temperature_past_double_range():
+    # x/T of a finite float64 logit past DBL_MAX is a +inf logit: an error
+    # that names it, on every row op (before: NaN or a wrong value as a result)
+    x = np.array([[0.0, 1.0], [1e308, -1e308]])
+    for call in (lambda: infoest.log_softmax(x, temperature=0.5),
+                 lambda: infoest.entropy(x, temperature=0.5),
+                 lambda: infoest.divergence(np.zeros((2, 2)), x, "kl", temperature=0.5)):
+        with pytest.raises(infoest.NonFiniteError, match="logit 1e[+]308 over the temperature [(]0.5[)] "
+                                                         "passes double's range") as e:
+            call()
+        assert place(e)[2:] == (1, 0)
+    # T = 1 cannot pass it, and -1e308/T is probability 0 (as -inf)
+    assert infoest.log_softmax(x)[1, 1] == -np.inf
+    assert infoest.entropy(np.array([[0.0, -1e308]]), temperature=0.5) == 0.0

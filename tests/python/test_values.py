@@ -237,6 +237,30 @@ def test_divergence_infinite_is_a_result():
     assert infoest.divergence(p, q, "kl", input="probs") == math.inf
 
 
+def test_float64_logits_whose_gaps_pass_double_range():
+    # Finite float64 logits near ±DBL_MAX: an entry whose gap to its row's
+    # max passes double's range has probability 0, as in the float64
+    # reference (SciPy's log_softmax gives it -inf).  Before, the terms with
+    # it were dropped: KL 0.0127 and Jeffreys 0.18 here where the reference
+    # is +inf, cross-entropy and Shannon entropy NaN.
+    one = np.array([[1.0, 0.0, 1.0]]); far = np.array([[1e308, -1e308, 1e308]])
+    with np.errstate(over="ignore"):
+        lp, lq = ref_logp(one), ref_logp(far)
+    assert np.isneginf(lq[0, 1])
+    for kind in ("kl", "jeffreys"):
+        assert infoest.divergence(one, far, kind) == math.inf, kind
+    assert infoest.divergence(far, one, "reverse-kl") == math.inf
+    close(infoest.divergence(far, one, "kl"), ref_divergence("kl", lq, lp)[0], 1e-12, 1e-14)
+    close(infoest.divergence(far, far, "cross-entropy"), math.log(2), 1e-12, 1e-14)
+    assert infoest.entropy(np.array([[1e308, -1e308, 3.0]])) == 0.0
+    close(infoest.entropy(np.array([[1e308, 1e308, -1e308]])), math.log(2), 1e-12, 1e-14)
+    # Rényi of order ∞ from the logits themselves: their differences (2e308)
+    # pass double's range, each gap over T does not
+    a, b = np.array([[1.0, 0.0, 1.0]]), np.array([[1e308, -1e308, 1e308]])
+    v = infoest.divergence(a, b, "renyi", alpha=math.inf, temperature=3.0)
+    close(v, 2e308 / 3, 1e-12, 0.0)  # (the logs of the sums are below its last digit)
+
+
 def test_divergence_rows_with_row_stride(rng):
     big = lm_logits(rng, 6, 520)
     p, q = big[:, :500], big[:, 10:510]      # rows strided, last dim contiguous: no copy
