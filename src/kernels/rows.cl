@@ -718,16 +718,26 @@ typedef struct {
   float it, mp, Lp, mq, Lq, DR, DL, vmp, vmq;
   double itd, Lpd, Lqd, Cd, alpha, oma;
   int sharp;  /* log-weights come times 1/T (rows_frame); it and itd are 1 */
+  int dlog;   /* probabilities' log-weights from double logs (rows_frame) */
   double itf; /* 1/T for rows_frame */
 } rows_row;
 
+/* The gain of a log-weight's error in pass 2's far terms (1/T, times the
+ * largest power of a side, |α| or |1 − α|, in the power family; 2 in χ²)
+ * above which a probability's log-weight is taken from double logs: a
+ * float log is off by |log|·6e-8, which 1/T = 1000 made 3e-5 of a χ² of
+ * 1e130, and order 10 8e-6 of a Tsallis of 1e43. */
+#define ROWS_DLOG_GAIN 4.0
+
 /* Weight w (rows_to_w) as pass 2's log-weight: a logit as it is, a
- * probability relative to its row's max value vm.  With `sharp` (both
- * sides probabilities, 1/T above ROWS_SHARP_IT) the log-weight comes times
- * 1/T (itd), from double logs, and the row's terms take 1/T as 1. */
-FN double rows_frame(float w, int kind, float vm, int sharp, double itd) {
+ * probability relative to its row's max value vm, from double logs where
+ * `dlog` (ROWS_DLOG_GAIN).  With `sharp` (both sides probabilities, 1/T
+ * above ROWS_SHARP_IT) the log-weight comes times 1/T (itd), and the row's
+ * terms take 1/T as 1. */
+FN double rows_frame(float w, int kind, float vm, int sharp, int dlog, double itd) {
   if (kind == ROWS_LOGITS || w == -IE_INFINITY_F) return w;
-  return sharp ? rows_log_gap_d(w, vm) * itd : rows_gap(w, vm, kind);
+  if (sharp) return rows_log_gap_d(w, vm) * itd;
+  return dlog ? rows_log_gap_d(w, vm) : rows_gap(w, vm, kind);
 }
 
 /* δ = lq − lp of one element with both sides > 0, as ((wq − wp) − DR)/T − DL
@@ -929,8 +939,8 @@ FN void rows_p2_team(GLOBAL const ie_u8 *x, ie_u64 rx, int xdt, int xkind, GLOBA
   int err = 0; /* the row is known good */
   ROWS_PAIR_WALK(x, rx, xdt, xkind, y, ry, ydt, ykind, beg, end, lane, W, err,
                  if (terms == ROWS_TERMS_RENYI_INF) rows_renyi_inf_push(s, vp, wp, xkind, vq, wq, ykind);
-                 else rows_terms_push(s, rows_frame(wp, xkind, r->vmp, r->sharp, r->itf),
-                                      rows_frame(wq, ykind, r->vmq, r->sharp, r->itf), r, terms,
+                 else rows_terms_push(s, rows_frame(wp, xkind, r->vmp, r->sharp, r->dlog, r->itf),
+                                      rows_frame(wq, ykind, r->vmq, r->sharp, r->dlog, r->itf), r, terms,
                                       alpha, oma, beta, lbeta, lbeta1));
 }
 
@@ -964,6 +974,9 @@ KERNEL void rows_p2(ROWS_TWO_ARGS, GLOBAL const double *rs, GLOBAL const ie_i32 
         r.alpha = alphad, r.oma = 1.0 - alphad;
         r.sharp = xkind != ROWS_LOGITS && ykind != ROWS_LOGITS && it > ROWS_SHARP_IT;
         r.itf = itd;
+        const int power = terms == ROWS_TERMS_POWER_P || terms == ROWS_TERMS_POWER_Q;
+        r.dlog = itd * (power ? fmax(1.0, fmax(fabs(alphad), fabs(1.0 - alphad)))
+                              : terms == ROWS_TERMS_CHI2 ? 2.0 : 1.0) > ROWS_DLOG_GAIN;
         if (r.sharp) r.it = 1.0f, r.itd = 1.0; /* (the frames' maxima are 0: mp = mq = DR = 0) */
         /* one call a kind, each with its constant, so that the compilers
          * specialise the loop; the switch is uniform */
