@@ -1118,6 +1118,36 @@ def lm_cases():
         add_case(f"{name}_T{tt}_nll", "nll", sx, -lp[np.arange(8), lab], labels=lab, T=T, x_file=xf)
         add_case(f"{name}_T{tt}_lse", "lse", sx, lse_ref(vx, T), T=T, x_file=xf)
 
+    # Probabilities whose float log's error (|log|·6e-8) the far terms
+    # multiply: against logits at T = 1e-3 and 0.05 (χ² near 1e130 was 3e-5
+    # off on the GPU kernels), and at high orders at T = 1 (order 10: 8e-6,
+    # 0.8 of the tolerance).  p as probabilities (softmax times 10^k), q
+    # as logits or probabilities.
+    name = "probs_far_gain_f32"
+    r = rng_for(name)
+    a, b = lm_batch(r, 12, 700)
+    b[::3] = lm_batch(r, 4, 700)[0]  # far rows: another teacher
+    pa = np.exp(a - a.max(axis=1, keepdims=True))
+    pa *= 10.0 ** r.integers(-25, 5, size=(12, 1)) / pa.sum(axis=1, keepdims=True)
+    pb = np.exp(b - b.max(axis=1, keepdims=True))
+    pb *= 10.0 ** r.integers(-25, 5, size=(12, 1)) / pb.sum(axis=1, keepdims=True)
+    sx, vx = store(pa, "f32")
+    sy, vy = store(b, "f32")
+    sz, vz = store(pb, "f32")
+    xf, yf, zf = f"{name}.x.npy", f"{name}.y.npy", f"{name}.z.npy"
+    save(yf, sy)
+    save(zf, sz)
+    for T, qin, qs, qv, qf in ((1e-3, "logits", sy, vy, yf), (0.05, "logits", sy, vy, yf),
+                               (1.0, "logits", sy, vy, yf), (1.0, "probs", sz, vz, zf)):
+        tt = f"{T:g}".replace(".", "p").replace("-", "m")
+        lp, lq = log_probs(vx, "probs", T), log_probs(qv, qin, T)
+        for kind, al in (("chi2", 0.0), ("alpha", 10.0), ("tsallis", 10.0), ("renyi", 10.0),
+                         ("alpha", 2.0), ("alpha", -3.0), ("kl", 0.0), ("js", 0.0)):
+            add_case(f"{name}_{qin}_T{tt}_{kind}{ptag(kind, al) if al else ''}", "divergence", sx,
+                     divergence_ref(kind, lp, lq, al, 0.5), kind=kind, alpha=al, T=T,
+                     p_input="probs", q_input=qin, dtype_p="f32", dtype_q="f32", x_file=xf,
+                     y_file=qf)
+
     # Rows of subnormal probabilities (every entry below float's normal range,
     # or some): the GPU kernels take log(x/m) and fall back to double logs
     # where the ratio is not a normal float
