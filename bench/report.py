@@ -145,8 +145,12 @@ def method_section():
   library's float exp summed over a buffer in L1 on every thread, four sums a
   thread (the widest of AVX-512 and AVX2 the CPU has): the arithmetic bound of
   the logits ops, which take one or two exps an entry (forward KL: two a pair,
-  given beside its goal). A figure above 100% of its roof is
-  marked: a bug in the roof, or (CPU) inputs small enough to stay in the L3.
+  given beside its goal). Each figure's *% of roof* is against the highest
+  value of its roof the run measured (at the start, at the end, or between the
+  alternating calls): on a shared host the memory bandwidth moves within a run,
+  and a roof timed once at a slow moment would be passed by ops that read no
+  faster. A figure above 100% of that is marked: a bug in the roof, or (CPU)
+  inputs small enough to stay in the L3.
 - **Modes**: `host` = host tensors (a GPU backend stages them to the device in
   every call); `device` = tensors already in the device's memory (cudaMalloc /
   clCreateBuffer on the library's cl_context): the figure to hold against the
@@ -189,8 +193,32 @@ def key(r):
     return (r["op"], r["rows"], r["cols"], r["dtype"])
 
 
+def lift_roofs(results, bench):
+    """Hold each figure against the highest value of its roof that the run
+    measured: at the start, at the end, or (the CPU's read roof) between the
+    alternating calls.  On a shared host the memory bandwidth moves by half
+    within a run (a Zen 4 VM: 37 GB/s at the start, 59 between calls); a
+    roof timed once at a slow moment is no roof, and figures passed it
+    without reading faster.  The start's value stays in roof_start_gbps."""
+    top = {}
+    for r in bench:
+        if r.get("type") == "roof" and r.get("value"):
+            k = (r["backend"], r["kind"])
+            top[k] = max(top.get(k, 0.0), r["value"])
+        elif r.get("type") == "alternating" and r.get("op") == "read-roof" and r.get("gbps"):
+            k = (r["backend"], "read")
+            top[k] = max(top.get(k, 0.0), r["gbps"])
+    for r in results:
+        best = top.get((r.get("backend"), r.get("roof_kind")), 0.0)
+        if r.get("status") == "ok" and best > r.get("roof_gbps", 0.0) > 0:
+            r["roof_start_gbps"] = r["roof_gbps"]
+            r["roof_gbps"] = best
+            r["roof_frac"] = r["gbps"] / best
+
+
 def build(bench, peers):
     results = [r for r in bench if r.get("type") == "result"]
+    lift_roofs(results, bench)
     roofs = [r for r in bench if r.get("type") == "roof"]
     skips = [r for r in bench if r.get("type") == "skip"]
     peer = {}
@@ -320,8 +348,8 @@ def goals_section(results, peer, llc_mib=None, roofs=(), alternating=()):
                          f"{alt_kl['median_ms']:.2f} ms, **{100 * frac:.1f}%** of the read roof "
                          f"timed between its calls ({alt_roof['gbps']:.1f} GB/s; goal ≥ "
                          f"{100 * g['roof']:.0f}%: **{'met' if frac >= g['roof'] else 'missed'}**). "
-                         f"The verdict above holds the KL figure against a roof timed minutes "
-                         f"before it.")
+                         f"The verdict above holds KL's figure in turn against the run's highest "
+                         f"read roof.")
         # The read roofs of the run (start, end, between calls) can differ by more
         # than KL's figures do on a shared host: KL's faster figure against the
         # highest of them, where it is well above the ones used above.
