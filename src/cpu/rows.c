@@ -158,7 +158,6 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
  * docs/SPEC.md §1's 1e-5 after cancellations (alpha divergences, temperatures), which
  * float arithmetic on z − m does not.  Loads widen f32 / f16 / bf16. */
 #define R double
-#define R_MAX DBL_MAX
 #define F(name) name##_d
 #define VEXP exp_poly
 #define VEXPM1 expm1_small
@@ -170,7 +169,6 @@ static double pass2_value(const ie_rowargs *ra, double s1, double s2, double s3,
 #define ROW_SHIFT 0 /* double keeps x/T's digits unshifted */
 #include "rows_impl.h"
 #undef R
-#undef R_MAX
 #undef F
 #undef VEXP
 #undef VEXPM1
@@ -450,7 +448,6 @@ IE_CPU_CLONES static int ent_row_f32(const ie_mat *x, int64_t r, double inv_t, i
  * at twice double's SIMD width.  Only pass 1 is used. */
 static inline float log1pf_via_d(float x) { return (float)log1p_poly01(x); }
 #define R float
-#define R_MAX FLT_MAX
 #define F(name) name##_f
 #define VEXP expf_fast /* arguments z − max ≤ 0 in the kinds routed here */
 #define VEXPM1 expm1f_small

@@ -3,9 +3,8 @@
  * precision R (rows.c instantiates it in double).  Running states and all
  * cross-chunk sums are double; the sums within one L1-sized chunk are in R.
  *
- * Expects: R (float or double) and R_MAX (its largest finite), F(name)
- * (adds a suffix), VEXP / VEXPM1 / VLOG1P01 (vectorisable exp, expm1 on
- * (−½, ½), log1p on [0, 1]), PHI_G
+ * Expects: R (float or double), F(name) (adds a suffix), VEXP / VEXPM1 /
+ * VLOG1P01 (vectorisable exp, expm1 on (−½, ½), log1p on [0, 1]), PHI_G
  * (φ(x)/x² on (−½, ½), vmath.h), SLOG /
  * SLOG1P (scalar libm in R); ROW_SHIFT (1: logits are shifted by row_shift
  * before the temperature; 0: not);
@@ -243,10 +242,10 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
     }
     const R mp = (R)a.mp, mq = (R)a.mq, ninf = -(R)INFINITY;
     /* inf_p counts entries with p > 0 = q, inf_q those with q > 0 = p
-     * (kept in R so that every lane of the loop has one width), by their
-     * gaps: a finite logit whose gap to its max passes double's range
-     * (float64 logits near ±DBL_MAX) is probability 0, as −inf is (and
-     * −inf − −inf, a side whose entries so far are all −inf, is NaN). */
+     * (kept in R so that every lane of the loop has one width); a finite
+     * logit whose gap to its max passes double's range is probability 0
+     * too, which pass 2 (the KL family's terms) and tb (cross-entropy)
+     * take. */
     /* Σ e^{zp−mp}, Σ e^{zq−mq} as (entries at the max) + the others, as in
      * pass1_one; tb = Σ e^{zp−mp}(zq − mq) (cross-entropy) has terms of
      * one sign. */
@@ -261,18 +260,21 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
        * have probability 0): -inf == -inf would count them as at the max */
       onep += p == mp && p > ninf ? 1 : 0;
       oneq += q == mq && q > ninf ? 1 : 0;
-      inf_p += (p - mp > ninf && !(q - mq > ninf)) ? 1 : 0;
-      inf_q += (q - mq > ninf && !(p - mp > ninf)) ? 1 : 0;
-      /* (q − mq held at −R_MAX: a gap past double's range, float64
-       * logits near ±DBL_MAX, is log q = −inf, which inf_p has counted,
-       * and 0·−inf would be a NaN; a test of e1 here kept the loop from
-       * vectorising, 3.5 times slower) */
-      const R dq = q - mq > -R_MAX ? q - mq : -R_MAX;
-      tb += (p > ninf && q > ninf) ? e1 * dq : 0;
+      inf_p += (p > ninf && q == ninf) ? 1 : 0;
+      inf_q += (q > ninf && p == ninf) ? 1 : 0;
+      /* By p's gap: where it passes double's range (float64 logits near
+       * ±DBL_MAX) the entry is probability 0 and adds nothing; where only
+       * q's does, log q = −inf makes tb −inf (or NaN: 0·−inf, e1 0 by
+       * underflow), which makes cross-entropy +inf below, as the float64
+       * reference has it.  (Testing e1 here kept the loop from
+       * vectorising, 3.5 times slower; gap-based counts cost 3%.) */
+      const R gp = p - mp;
+      tb += (gp > ninf && q > ninf) ? e1 * (q - mq) : 0;
     }
     a.sp += (double)sp + (double)onep;
     a.sq += (double)sq + (double)oneq;
     if (want_b) a.b += tb;
+    a.inf_b |= want_b && !(tb > ninf); /* (a q-gap past R's range, above) */
     a.inf_a |= inf_p > 0;
     a.inf_b |= inf_p > 0;
     a.inf_aq |= inf_q > 0;
