@@ -38,6 +38,9 @@
  *   cpu  copy: the same buffer copied over the same threads, the best of
  *        memcpy and AVX2 / AVX-512 non-temporal (streaming) stores; bytes =
  *        read + written (2 x buffer), the convention used for log-softmax.
+ *   cpu, a figure's own size: a CPU figure whose bytes pass the L3 is held
+ *        against the higher of that roof and the same roof timed on buffers
+ *        of its own bytes (rows.c cpu_roof_for; JSON "roof-at-size").
  *   A figure above 100% of its roof is flagged ("!" line; the report marks
  *   it): a roof bug, or on the CPU inputs that fit in the L3.
  *   cuda copy: cudaMemcpy device-to-device of 1 GiB; bytes = 2 x 1 GiB.
@@ -52,7 +55,8 @@
  *        the report gives forward KL's (two exps a pair) beside its goal.
  * Alternating rounds (cpu, 256 x 128256 f32, the goals' size; rows.c,
  *   run_alternating): after the ops of that size are timed in turn, rounds
- *   of one read by every read-roof loop, then one call of every divergence
+ *   of one read by every read-roof loop (of a buffer of forward KL's bytes),
+ *   then one call of every divergence
  *   and entropy op, each timed alone (at least 9 rounds, --repeats); medians
  *   over the rounds, the roof the best loop's.  Ratios of figures timed
  *   minutes apart carry the host's drift between them (15-25% on a shared

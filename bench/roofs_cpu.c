@@ -367,14 +367,20 @@ static void cpu_gemm_once(void *v) {
 }
 #endif
 
-/* The roofs' buffers: 8 times the last-level cache, 512 MiB to 4 GiB
- * (b: the copy's destination, where asked for), first touched with the same
- * split as the timed loops (pages placed near the thread that reads them).
- * Returns its bytes. */
-static size_t roof_buffers(cpu_buf *c, int with_b) {
+/* The roofs' own size: 8 times the last-level cache, 512 MiB to 4 GiB. */
+static size_t default_roof_bytes(void) {
   size_t bytes = 8 * llc_bytes();
   if (bytes < (512u << 20)) bytes = 512u << 20;
   if (bytes > (4ull << 30)) bytes = 4ull << 30;
+  return bytes;
+}
+
+/* The roofs' buffers of `bytes` (whole 4 KB blocks, at least one; b: the
+ * copy's destination, where asked for), first touched with the same split
+ * as the timed loops (pages placed near the thread that reads them).
+ * Returns their bytes. */
+static size_t roof_buffers(cpu_buf *c, size_t bytes, int with_b) {
+  bytes = bytes < RD_BLOCK ? RD_BLOCK : bytes / RD_BLOCK * RD_BLOCK;
   memset(c, 0, sizeof *c);
   c->words = bytes / 8;
   c->a = xmalloc(bytes);
@@ -399,12 +405,12 @@ struct cpu_read_roof {
   double bytes;
 };
 
-cpu_read_roof *cpu_read_roof_open(void) {
+cpu_read_roof *cpu_read_roof_open(size_t bytes) {
   cpu_read_roof *h = xmalloc(sizeof *h);
   h->n = 0;
   for (size_t i = 0; i < N_READ_METHODS; i++)
     if (isa_ok(READ_METHODS[i].isa)) h->m[h->n++] = &READ_METHODS[i];
-  h->bytes = (double)roof_buffers(&h->c, 0);
+  h->bytes = (double)roof_buffers(&h->c, bytes ? bytes : default_roof_bytes(), 0);
   for (int i = 0; i < h->n; i++) cpu_read_roof_once(h, i, NULL); /* warm-up */
   return h;
 }
@@ -430,10 +436,29 @@ void cpu_read_roof_close(cpu_read_roof *h) {
   free(h);
 }
 
+double cpu_roof_at(roof_kind k, double bytes, int reps, char *method, size_t method_size) {
+  if (k != ROOF_READ && k != ROOF_COPY) return 0;
+  const int copy = k == ROOF_COPY;
+  cpu_buf c;
+  /* a copy's bytes are read + written: its buffers are half of them */
+  const size_t buffer = roof_buffers(&c, (size_t)(copy ? bytes / 2 : bytes), copy);
+  roofs r;
+  memset(&r, 0, sizeof r);
+  if (copy)
+    best_of(COPY_METHODS, (int)(sizeof COPY_METHODS / sizeof COPY_METHODS[0]), &c,
+            2.0 * (double)buffer, reps, &r, k);
+  else
+    best_of(READ_METHODS, (int)N_READ_METHODS, &c, (double)buffer, reps, &r, k);
+  free(c.a);
+  free(c.b);
+  if (method) snprintf(method, method_size, "%s", r.method[k]);
+  return r.gbps[k];
+}
+
 void measure_cpu_roofs(roofs *r, const options *o) {
   memset(r, 0, sizeof *r);
   cpu_buf c;
-  const size_t bytes = roof_buffers(&c, 1);
+  const size_t bytes = roof_buffers(&c, default_roof_bytes(), 1);
   int reps = o->repeats < 5 ? 5 : o->repeats;
   best_of(READ_METHODS, (int)N_READ_METHODS, &c, (double)bytes,
           reps, r, ROOF_READ);
