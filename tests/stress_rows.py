@@ -3,7 +3,7 @@
 logits, against float64 NumPy/SciPy references (tests/gen_vectors.py).
 
     stress_rows.py INFOEST [--backends cpu,opencl] [--seeds N] [--rows B] [--cols V]
-                   [--extreme | --probs]
+                   [--extreme | --probs | --apart | --f64]
 
 Each seed draws a batch the way a language model's logits look (docs/SPEC.md §1): a
 Zipf-like bias −1.2·log(rank) over a shuffled vocabulary, Gaussian noise of
@@ -27,6 +27,12 @@ sums underflow a float, and the values reach 1e28.
 10^u, u uniform in [0, 4], and half the students shifted by ±70 (f32, T = 1,
 0.05 and 1e-3): the maxima then lie up to 1e7 temperatures apart, where
 p − q rounded in float had been more than the tolerance.
+
+--f64 draws the same rows in float64, scaled x1, x1e4, x1e150, x1e305 and
+up to 1.7e308 (T = 1, 0.7, 2, 3; the largest scale at T = 1, where a row's
+gaps pass double's range and such an entry is a probability 0, as in the
+float64 references): the CPU's double kernels (the other backends take
+float64 as float32, and are skipped).
 
 --probs gives the divergences and entropies the same rows as probabilities
 (`--input probs`): softmax in float64, each row then multiplied by its own
@@ -57,6 +63,7 @@ ENTROPIES = [("shannon", None), ("renyi", 2.0), ("renyi", 0.5), ("tsallis", 2.0)
 
 EXTREME_SCALES = [250.0, 1e4, 2.5e28]  # --extreme: logits times these, by seed
 APART_TEMPS = [1.0, 0.05, 1e-3]  # --apart: by seed
+F64_SCALES = [1.0, 1e4, 1e150, 1e305, np.inf]  # --f64, by seed (inf: to 1.7e308)
 
 
 def lm_batch(rng, B, V):
@@ -73,12 +80,19 @@ def div_ref(kind, par, lp, lq, raw=None):
         # ((a − b) − (ma − mb))/T − (La − Lb), the differences exact in
         # float64, so that logits near 1e29 (whose a/T carry 1e13) give
         # the value to its last digits
+        # (float64 logits whose gaps pass double's range: such an entry is
+        # a probability 0, docs/SPEC.md §1; where a − b overflows, the
+        # difference in halves)
         a, b, T = raw
         ma, mb = a.max(axis=1, keepdims=True), b.max(axis=1, keepdims=True)
+        zero_p, zero_q = np.isneginf(a - ma), np.isneginf(b - mb)
         la = gv.logsumexp((a - ma) / T, axis=1)
         lb = gv.logsumexp((b - mb) / T, axis=1)
-        d = np.where(np.isneginf(b), np.inf, ((a - b) - (ma - mb)) / T)
-        d = np.where(np.isneginf(a), -np.inf, d)
+        d = ((a - b) - (ma - mb)) / T
+        halves = ((a / 2 - b / 2) - (ma / 2 - mb / 2)) * (2 / T)
+        d = np.where(np.isfinite(d), d, halves)
+        d = np.where(zero_q, np.inf, d)
+        d = np.where(zero_p, -np.inf, d)
         return d.max(axis=1) - (la - lb)
     if kind in ("alpha", "renyi", "tsallis") and np.isfinite(par):
         # every entry finite: log Σ p^a q^(1-a) directly
@@ -147,8 +161,11 @@ def main():
     ap.add_argument("--extreme", action="store_true")
     ap.add_argument("--probs", action="store_true")
     ap.add_argument("--apart", action="store_true")
+    ap.add_argument("--f64", action="store_true")
     args = ap.parse_args()
-    if args.extreme or args.probs or args.apart:  # the references meet overflowing and infinite terms there
+    if args.f64:  # the other backends take float64 as float32
+        args.backends = ",".join(b for b in args.backends.split(",") if b == "cpu")
+    if args.extreme or args.probs or args.apart or args.f64:  # the references meet overflowing and infinite terms there
         np.seterr(over="ignore", divide="ignore", invalid="ignore")
 
     backends = []
@@ -196,6 +213,12 @@ def main():
                 a[side] *= k[side, None]
                 b[~side] *= k[~side, None]
                 b += rng.choice([0.0, 0.0, 70.0, -70.0], size=args.rows)[:, None]
+            if args.f64:
+                scale = F64_SCALES[s % len(F64_SCALES)]
+                dt = "f64"
+                if np.isinf(scale):  # the largest entry at 1.7e308: gaps past DBL_MAX
+                    scale, T = 1.7e308 / max(np.abs(a).max(), np.abs(b).max()), 1.0
+                a, b = a * scale, b * scale
             inp = "probs" if args.probs else "logits"
             if args.probs:
                 a, b = as_probs(rng, a, b, dt)
@@ -243,7 +266,7 @@ def main():
                         continue
                     got = np.load(out).astype(np.float64).ravel()
                     bad += check(tag, got, exp, nonneg, zero)
-                xs = (f", x{scale:g}" if args.extreme else ", probs" if args.probs
+                xs = (f", x{scale:g}" if args.extreme or args.f64 else ", probs" if args.probs
                       else ", apart" if args.apart else "")
                 head = f"seed {s} ({dt}{xs}, T={T}, {args.rows}x{args.cols}) on {be}"
                 if bad:

@@ -210,6 +210,36 @@ IE_CPU_CLONES static int F(row_one)(const ie_rowargs *ra, const ie_mat *x, const
 
 /* ---- Two matrices: divergences ----------------------------------------------- */
 
+/* Cross-entropy's B = Σ e^{zp−mp}(zq − mq) and its infinite flag again,
+ * against the row's final maxima (a second read).  pass1_two sums B by
+ * the gaps to the maxima of the time, which can all be finite for an entry
+ * whose final gap passes double's range (float64 logits near ±DBL_MAX):
+ * that entry's q is 0 (docs/SPEC.md §1), and where p's final gap is
+ * finite, cross-entropy is +inf, as in the float64 reference. */
+IE_INLINE void F(ce_final_gaps)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y,
+                                int64_t r, two_state *a) {
+  R zp[CHUNK], zq[CHUNK];
+  const R mp = (R)a->mp, mq = (R)a->mq, ninf = -(R)INFINITY;
+  double b = 0;
+  int inf = 0;
+  for (int64_t i0 = 0; i0 < x->cols; i0 += CHUNK) {
+    const int n = x->cols - i0 < CHUNK ? (int)(x->cols - i0) : CHUNK;
+    F(load_z)(x, r, i0, n, ra->input, (R)ra->inv_temp, (R)a->cp, zp);
+    F(load_z)(y, r, i0, n, ra->q_input, (R)ra->inv_temp, (R)a->cq, zq);
+    R tb = 0, lost = 0;
+#pragma omp simd reduction(+ : tb, lost)
+    for (int i = 0; i < n; i++) {
+      const R gp = zp[i] - mp, gq = zq[i] - mq;
+      tb += gp > ninf && gq > ninf ? VEXP(gp) * gq : 0;
+      lost += gp > ninf && !(gq > ninf) ? 1 : 0;
+    }
+    b += (double)tb;
+    inf |= lost > 0;
+  }
+  a->b = b;
+  a->inf_b = inf;
+}
+
 IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *y, int64_t r,
                         two_state *st) {
   R zp[CHUNK], zq[CHUNK];
@@ -282,6 +312,9 @@ IE_INLINE int F(pass1_two)(const ie_rowargs *ra, const ie_mat *x, const ie_mat *
   if (a.mp == -INFINITY || a.mq == -INFINITY) return IE_ROW_EMPTY;
   if (ROW_SHIFT && (fabs(a.mp) > ROW_SHIFT_SPAN || fabs(a.mq) > ROW_SHIFT_SPAN))
     return -1; /* as in pass1_one */
+  /* A q-gap passes double's range only where q's max is 2^968 or more
+   * (an entry near −DBL_MAX below it): only such rows are read again. */
+  if (want_b && a.mq >= 0x1p968) F(ce_final_gaps)(ra, x, y, r, &a);
   *st = a;
   return IE_ROW_OK;
 }
@@ -514,10 +547,12 @@ IE_INLINE double F(pass2_two)(const ie_rowargs *ra, const ie_mat *x, const ie_ma
       for (int i = 0; i < n; i++) {
         rxp = xp[i] > rxp ? xp[i] : rxp;
         rxq = xq[i] > rxq ? xq[i] : rxq;
-        if (zp[i] > -(R)INFINITY) {
+        /* p's support and q's zeros by the gaps: a gap past double's
+         * range is a probability 0 (docs/SPEC.md §1), as in the branch below */
+        if (zp[i] - mp > -(R)INFINITY) {
           /* (halves: logits near ±1e308 have differences past double's
            * range, which would tie at +inf) */
-          double d = zq[i] == -(R)INFINITY ? INFINITY : 0.5 * xp[i] - 0.5 * xq[i];
+          double d = zq[i] - mq == -(R)INFINITY ? INFINITY : 0.5 * xp[i] - 0.5 * xq[i];
           if (d > mx) mx = d, mxp = xp[i], mxq = xq[i];
         }
       }

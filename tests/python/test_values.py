@@ -259,6 +259,25 @@ def test_float64_logits_whose_gaps_pass_double_range():
     a, b = np.array([[1.0, 0.0, 1.0]]), np.array([[1e308, -1e308, 1e308]])
     v = infoest.divergence(a, b, "renyi", alpha=math.inf, temperature=3.0)
     close(v, 2e308 / 3, 1e-12, 0.0)  # (the logs of the sums are below its last digit)
+    # An entry whose p-gap passes double's range is outside p's support:
+    # Rényi ∞ had taken its logits' difference (5e307 here, for 0)
+    a, b = np.array([[1e308, -1e308, 0.0]]), np.array([[1e308, -1.5e308, 0.0]])
+    assert infoest.divergence(a, b, "renyi", alpha=math.inf) == 0.0
+
+
+def test_float64_gap_past_double_range_before_the_max_rises():
+    # q's entry 0 is 1e308 below q's second chunk's max (its gap, -2.6e308,
+    # passes double's range: q = 0 there) and p's is not (-1.79e308): the
+    # reference's cross-entropy is +inf.  Its gap to the max of its own
+    # chunk is finite, and cross-entropy summed chunk by chunk gave 0.
+    p, q = np.zeros((1, 1000)), np.zeros((1, 1000))
+    p[0, 900], p[0, 0] = 1.5e308, -2.9e307
+    q[0, 900], q[0, 0] = 1.6e308, -1e308
+    with np.errstate(over="ignore"):
+        lp, lq = ref_logp(p), ref_logp(q)
+    assert np.isneginf(lq[0, 0]) and np.isfinite(lp[0, 0])
+    assert infoest.divergence(p, q, "cross-entropy") == math.inf
+    assert infoest.divergence(p, q, "kl") == math.inf
 
 
 def test_divergence_rows_with_row_stride(rng):
