@@ -1117,6 +1117,12 @@ def lm_cases():
                      entropy_ref(lp, kind, al), kind=kind, alpha=al, T=T, x_file=xf)
         add_case(f"{name}_T{tt}_nll", "nll", sx, -lp[np.arange(8), lab], labels=lab, T=T, x_file=xf)
         add_case(f"{name}_T{tt}_lse", "lse", sx, lse_ref(vx, T), T=T, x_file=xf)
+    # At T = 1e-20 cross-entropy reaches 6e58 here, past the GPU kernels'
+    # B kept in float times 2^-64 (+inf before ROWS_B_RAW_IT).
+    lp, lq = log_probs(vx, "logits", 1e-20), log_probs(vy, "logits", 1e-20)
+    for kind in ("cross-entropy", "kl", "jeffreys"):
+        add_case(f"{name}_T1em20_{kind}", "divergence", sx, divergence_ref(kind, lp, lq, 0.0, 0.5),
+                 kind=kind, T=1e-20, dtype_p="f32", dtype_q="f32", x_file=xf, y_file=yf)
 
     # Probabilities whose float log's error (|log|·6e-8) the far terms
     # multiply: against logits at T = 1e-3 and 0.05 (χ² near 1e130 was 3e-5

@@ -242,16 +242,22 @@ FN float rows_scaled_gap(float a, float b, int kind, float it) {
  * row give values near 1e38 (9.3e37 for [1, 0, 1] against [3e38, −3e38,
  * 3e38]), and B, their product with Sp, would pass float's range.  A B
  * below 2e-19, where the scaled float loses digits, is far below
- * docs/SPEC.md's 1e-6 absolute. */
+ * docs/SPEC.md's 1e-6 absolute.  Above ROWS_B_RAW_IT (T below 9e-13) B
+ * holds the gaps before 1/T, which the finish multiplies in (double): gaps
+ * times 1/T pass even the scaled float (6e57 for logits 3e38 apart at T =
+ * 1e-20), the gaps themselves (at most 6.8e38) do not. */
 #define ROWS_B_SCALE 5.42101086e-20f /* 2^-64 */
+#define ROWS_B_RAW_IT 1.09951163e12f /* 2^40 */
 
-/* s·d·ROWS_B_SCALE for d = rows_gap_it(a, b, kind, it) ≤ 0, with d in
- * double where it is −inf from finite weights (logits more than FLT_MAX
- * apart). */
+/* s·d·ROWS_B_SCALE for d = rows_gap_it(a, b, kind, it) ≤ 0 (above
+ * ROWS_B_RAW_IT, d's gap before 1/T), with the gap in double where it is
+ * −inf from finite weights (logits more than FLT_MAX apart). */
 FN float rows_gap_times(float a, float b, int kind, float it, float d, float s) {
-  if (d > -IE_INFINITY_F) return s * (d * ROWS_B_SCALE);
+  const int raw = it > ROWS_B_RAW_IT;
+  const float g = !raw ? d : kind == ROWS_LOGITS ? a - b : (float)rows_log_gap_d(a, b);
+  if (g > -IE_INFINITY_F) return s * (g * ROWS_B_SCALE);
   const double dd = kind == ROWS_LOGITS ? (double)a - (double)b : rows_log_gap_d(a, b);
-  return (float)(s * (dd * (double)it * (double)ROWS_B_SCALE));
+  return (float)(s * (dd * (raw ? 1.0 : (double)it) * (double)ROWS_B_SCALE));
 }
 
 /* Shannon's T moved to a max higher by −d (r = e^d): T' = r(T + d·S); 0 once
@@ -596,7 +602,7 @@ KERNEL void rows_finish(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_
     const double cp = rows_log_join(s[0], s[6]), cq = rows_log_join(s[3], s[7]);
     const double mp = p.m > cp ? p.m : cp, mq = q.m > cq ? q.m : cq;
     const double ba = q.m == -IE_INFINITY ? b : b + (q.m - mq) * it * p.s;
-    const double bc = s[2] / (double)ROWS_B_SCALE;
+    const double bc = s[2] * ((float)it > ROWS_B_RAW_IT ? it : 1.0) / (double)ROWS_B_SCALE;
     const double bb = cq == -IE_INFINITY ? bc : bc + (cq - mq) * it * s[1];
     const double ra = p.m == -IE_INFINITY ? 0.0 : exp((p.m - mp) * it);
     const double rb = cp == -IE_INFINITY ? 0.0 : exp((cp - mp) * it);
