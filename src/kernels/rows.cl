@@ -243,21 +243,27 @@ FN float rows_scaled_gap(float a, float b, int kind, float it) {
  * 3e38]), and B, their product with Sp, would pass float's range.  A B
  * below 2e-19, where the scaled float loses digits, is far below
  * docs/SPEC.md's 1e-6 absolute.  Above ROWS_B_RAW_IT (T below 9e-13) B
- * holds the gaps before 1/T, which the finish multiplies in (double): gaps
- * times 1/T pass even the scaled float (6e57 for logits 3e38 apart at T =
- * 1e-20), the gaps themselves (at most 6.8e38) do not. */
+ * holds the gaps before 1/T times ROWS_B_RAW_SCALE, and the finish
+ * multiplies 1/T in (double): gaps times 1/T pass even the scaled float
+ * (6e57 for logits 3e38 apart at T = 1e-20); the gaps themselves, at most
+ * 6.8e38, times 2^-24 and Sp (at most the row's length) stay in it for
+ * rows of up to 8e6 entries, and a term there loses digits (a subnormal)
+ * only below 2^-149·2^24/T, 2e-18 at T = 1e-20. */
 #define ROWS_B_SCALE 5.42101086e-20f /* 2^-64 */
 #define ROWS_B_RAW_IT 1.09951163e12f /* 2^40 */
+#define ROWS_B_RAW_SCALE 5.96046448e-8f /* 2^-24 */
 
 /* s·d·ROWS_B_SCALE for d = rows_gap_it(a, b, kind, it) ≤ 0 (above
- * ROWS_B_RAW_IT, d's gap before 1/T), with the gap in double where it is
- * −inf from finite weights (logits more than FLT_MAX apart). */
+ * ROWS_B_RAW_IT, s·g·ROWS_B_RAW_SCALE for d's gap g before 1/T), with the
+ * gap in double where it is −inf from finite weights (logits more than
+ * FLT_MAX apart). */
 FN float rows_gap_times(float a, float b, int kind, float it, float d, float s) {
   const int raw = it > ROWS_B_RAW_IT;
   const float g = !raw ? d : kind == ROWS_LOGITS ? a - b : (float)rows_log_gap_d(a, b);
-  if (g > -IE_INFINITY_F) return s * (g * ROWS_B_SCALE);
+  const float scale = raw ? ROWS_B_RAW_SCALE : ROWS_B_SCALE;
+  if (g > -IE_INFINITY_F) return s * (g * scale);
   const double dd = kind == ROWS_LOGITS ? (double)a - (double)b : rows_log_gap_d(a, b);
-  return (float)(s * (dd * (raw ? 1.0 : (double)it) * (double)ROWS_B_SCALE));
+  return (float)(s * (dd * (raw ? 1.0 : (double)it) * (double)scale));
 }
 
 /* Shannon's T moved to a max higher by −d (r = e^d): T' = r(T + d·S); 0 once
@@ -602,7 +608,8 @@ KERNEL void rows_finish(GLOBAL const float *part, GLOBAL const ie_i32 *perr, ie_
     const double cp = rows_log_join(s[0], s[6]), cq = rows_log_join(s[3], s[7]);
     const double mp = p.m > cp ? p.m : cp, mq = q.m > cq ? q.m : cq;
     const double ba = q.m == -IE_INFINITY ? b : b + (q.m - mq) * it * p.s;
-    const double bc = s[2] * ((float)it > ROWS_B_RAW_IT ? it : 1.0) / (double)ROWS_B_SCALE;
+    const double bc = (float)it > ROWS_B_RAW_IT ? s[2] * it / (double)ROWS_B_RAW_SCALE
+                                                : s[2] / (double)ROWS_B_SCALE;
     const double bb = cq == -IE_INFINITY ? bc : bc + (cq - mq) * it * s[1];
     const double ra = p.m == -IE_INFINITY ? 0.0 : exp((p.m - mp) * it);
     const double rb = cp == -IE_INFINITY ? 0.0 : exp((cp - mp) * it);
