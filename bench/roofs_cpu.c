@@ -436,6 +436,16 @@ void cpu_read_roof_close(cpu_read_roof *h) {
   free(h);
 }
 
+/* best_of over the read (k = ROOF_READ) or copy loops of c's buffers of
+ * `buffer` bytes each (a copy counts read + written, 2 × buffer). */
+static void best_of_kind(roof_kind k, cpu_buf *c, size_t buffer, int reps, roofs *r) {
+  if (k == ROOF_COPY)
+    best_of(COPY_METHODS, (int)(sizeof COPY_METHODS / sizeof COPY_METHODS[0]), c,
+            2.0 * (double)buffer, reps, r, k);
+  else
+    best_of(READ_METHODS, (int)N_READ_METHODS, c, (double)buffer, reps, r, k);
+}
+
 double cpu_roof_at(roof_kind k, double bytes, int reps, char *method, size_t method_size) {
   if (k != ROOF_READ && k != ROOF_COPY) return 0;
   const int copy = k == ROOF_COPY;
@@ -444,11 +454,7 @@ double cpu_roof_at(roof_kind k, double bytes, int reps, char *method, size_t met
   const size_t buffer = roof_buffers(&c, (size_t)(copy ? bytes / 2 : bytes), copy);
   roofs r;
   memset(&r, 0, sizeof r);
-  if (copy)
-    best_of(COPY_METHODS, (int)(sizeof COPY_METHODS / sizeof COPY_METHODS[0]), &c,
-            2.0 * (double)buffer, reps, &r, k);
-  else
-    best_of(READ_METHODS, (int)N_READ_METHODS, &c, (double)buffer, reps, &r, k);
+  best_of_kind(k, &c, buffer, reps, &r);
   free(c.a);
   free(c.b);
   if (method) snprintf(method, method_size, "%s", r.method[k]);
@@ -460,12 +466,10 @@ void measure_cpu_roofs(roofs *r, const options *o) {
   cpu_buf c;
   const size_t bytes = roof_buffers(&c, default_roof_bytes(), 1);
   int reps = o->repeats < 5 ? 5 : o->repeats;
-  best_of(READ_METHODS, (int)N_READ_METHODS, &c, (double)bytes,
-          reps, r, ROOF_READ);
+  best_of_kind(ROOF_READ, &c, bytes, reps, r);
   snprintf(r->note[ROOF_READ], sizeof r->note[0], "best summing read (%s) of %zu MiB, %d threads",
            r->method[ROOF_READ], bytes >> 20, omp_get_max_threads());
-  best_of(COPY_METHODS, (int)(sizeof COPY_METHODS / sizeof COPY_METHODS[0]), &c, 2.0 * bytes,
-          reps, r, ROOF_COPY);
+  best_of_kind(ROOF_COPY, &c, bytes, reps, r);
   snprintf(r->note[ROOF_COPY], sizeof r->note[0],
            "best copy (%s) of %zu MiB, %d threads; bytes = read + written", r->method[ROOF_COPY],
            bytes >> 20, omp_get_max_threads());
