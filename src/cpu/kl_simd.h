@@ -164,10 +164,10 @@ KL_TARGET static inline vec KL_NAME(phi_g)(vec x, const KL_NAME(phi_consts) *g) 
 /* Forward KL (t1) with one exp of the logits a pair, not two; reverse KL
  * (t2) likewise with p and q's roles swapped.  With x = −L, e2 = e1·e^x/k
  * comes from e1 and e^x, and e^x is what φ needs: φ(L) = e^x − 1 − x.
- * e^x is exp_split's 2^n·(1 + r + h·r²), h the polynomial's upper part: where
- * n = 0 (|x| < ln2/2, where e^x − 1 − x would cancel), r = x and φ = h·r²
- * exactly; elsewhere (e^x − 1) − x, whose e^x − 1 is exact for n = ±1
- * (Sterbenz).  Jeffreys (t1 and t2) takes both from the same e^x:
+ * e^x is exp_split's 2^n·(1 + r + h·r²), h the polynomial's upper part, and
+ * φ is phi_of's h·r² + (e^x − e^r) − n·ln2: exactly h·r² where n = 0 (|x| <
+ * ln2/2, where e^x − 1 − x would cancel), with no select.  Jeffreys (t1
+ * and t2) takes both from the same e^x:
  * e2·φ(−L) = (e1/k)·ψ, ψ = 1 − e^x·(1 − x), which is r²·(1 − h·(1 − r))
  * where n = 0.
  *
@@ -282,9 +282,9 @@ KL_NAME(exp_weight)(vec y, const KL_NAME(weight_consts) *k) {
 
 /* e^x's pieces as exp_any takes them: x = n·ln2 + r (t the rounding sum
  * whose low bits hold n), h the polynomial's upper part (e^r = 1 + r +
- * h·r²), u = e^r − 1 and e = e^x. */
+ * h·r²), u = e^r − 1, er = e^r and e = e^x = 2^n·er (exactly). */
 typedef struct {
-  vec t, n, r, r2, h, u, e;
+  vec t, n, r, r2, h, u, er, e;
 } KL_NAME(exp_parts);
 
 KL_TARGET static inline __attribute__((always_inline)) KL_NAME(exp_parts)
@@ -300,7 +300,8 @@ KL_NAME(exp_split)(vec x, const KL_NAME(exp_consts) *k) {
   const vec lo = V_FMADD(k->c3, s.r, k->c2), hi = V_FMADD(k->c5, s.r, k->c4);
   s.h = V_FMADD(V_FMADD(k->c6, s.r2, hi), s.r2, lo);
   s.u = V_FMADD(s.h, s.r2, s.r);
-  s.e = V_EXP2N(V_FMADD(s.h, s.r2, V_ADD(s.r, k->one)), s.t, s.n);
+  s.er = V_FMADD(s.h, s.r2, V_ADD(s.r, k->one));
+  s.e = V_EXP2N(s.er, s.t, s.n);
   return s;
 }
 
@@ -312,6 +313,25 @@ KL_TARGET static inline __attribute__((always_inline)) vec
 KL_NAME(expm1_of)(const KL_NAME(exp_parts) *x, vec one) {
   const vec e = V_EXP2N(one, x->t, x->n);
   return V_FMADD(e, x->u, V_SUB(e, one));
+}
+
+/* φ(x) = e^x − 1 − x from exp_split's pieces, with no cancellation of
+ * order x and no select: e^x − 1 − x = h·r² + (e − er) − n·ln2, since
+ * e − er = (2^n − 1)·er and x = n·ln2 + r.  Where n = 0, e − er and n·ln2
+ * are exactly 0 and φ is h·r² (one rounding); elsewhere the parts do not
+ * cancel (n = −1, the worst: ln2 − er/2 ≥ −0.015 against h·r² ≥ 0.05).
+ * Where exp_split clamped x (AVX2, x < −88), n·ln2 is x − r with x the
+ * caller's own, unclamped: φ = h·r² + (e − er) + (r − x), exact where n =
+ * 0 as well. */
+KL_TARGET static inline __attribute__((always_inline)) vec
+KL_NAME(phi_of)(const KL_NAME(exp_parts) *ex, vec x, const KL_NAME(exp_consts) *k) {
+#if KL_EXP2N_ANY_N
+  (void)x;
+  return V_FMADD(ex->h, ex->r2, V_FNMADD(ex->n, k->ln2, V_SUB(ex->e, ex->er)));
+#else
+  (void)k;
+  return V_FMADD(ex->h, ex->r2, V_ADD(V_SUB(ex->e, ex->er), V_SUB(ex->r, x)));
+#endif
 }
 
 /* The power family's term in the same read (IE_KL_POW): with g = 1 − α
@@ -367,10 +387,9 @@ KL_NAME(power_psi)(vec x, const KL_NAME(exp_parts) *ex, vec vg, vec zero,
         gb = V_MAX(gb, V_BLEND(V_LT(vbig, V_MUL(em_, egx_)), zero, agx_));               \
       }                                                                                  \
     } else {                                                                             \
-      const vmask n0_ = V_EQ(e_.n, zero);                                                \
-      const vec phi_ = V_BLEND(n0_, V_SUB(V_SUB(e_.e, k.one), x_), V_MUL(e_.h, e_.r2));  \
-      st = V_FMADD(em_, phi_, st);                                                       \
+      st = V_FMADD(em_, KL_NAME(phi_of)(&e_, x_, &k), st);                                \
       if (both) {                                                                        \
+        const vmask n0_ = V_EQ(e_.n, zero);                                              \
         const vec psi_ = V_BLEND(n0_, V_FMADD(e_.e, x_, V_SUB(k.one, e_.e)),             \
                                  V_MUL(e_.r2, V_FMADD(e_.h, V_SUB(e_.r, k.one), k.one))); \
         su = V_FMADD(em_, psi_, su);                                                     \
