@@ -26,8 +26,13 @@ extern "C" {
 #endif
 
 /* Make `stream` the stream of a CUDA context (0 restores the default).  The
- * stream must belong to the context's device and outlive its use by the
- * context.  IE_INVALID_ARGUMENT if ctx is NULL or not a CUDA context. */
+ * stream must belong to the context's device (IE_INVALID_ARGUMENT names the
+ * two devices otherwise) and outlive the calls that run on it: in the
+ * asynchronous mode, until ie_synchronize, or until the switch to another
+ * stream, which waits for the work still pending on the old one.  With no
+ * call pending, neither the switch nor ie_context_destroy touches the old
+ * stream, so it may already be gone (a framework's stream, set for one
+ * call).  IE_INVALID_ARGUMENT if ctx is NULL or not a CUDA context. */
 IE_API ie_status ie_cuda_set_stream(ie_context *ctx, cudaStream_t stream);
 
 /* The stream a CUDA context works on.  IE_INVALID_ARGUMENT if ctx or stream

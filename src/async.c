@@ -118,6 +118,8 @@ ie_status ie__async_push(ie_context *ctx, const char *fn, ie__finish_fn finish, 
   return IE_OK;
 }
 
+int ie__async_pending(const ie_context *ctx) { return ctx->pending && ctx->pending->n > 0; }
+
 void ie__async_forget(ie_context *ctx) {
   pending *p = ctx->pending;
   if (!p) return;

@@ -195,7 +195,10 @@ ie_status ie_context_create(ie_context **out, const ie_context_options *opt) {
 void ie_context_destroy(ie_context *ctx) {
   if (!ctx) return;
   if (ctx->ops) {
-    if (ctx->ops->synchronize) ctx->ops->synchronize(ctx); /* nothing may run on freed memory */
+    /* Nothing may run on freed memory: pending calls' work is waited for.
+     * Without them every call has waited for its own, and the caller's
+     * stream or queue need not outlive its last use. */
+    if (ctx->ops->synchronize && ie__async_pending(ctx)) ctx->ops->synchronize(ctx);
     ie__async_forget(ctx);
     ie__ws_free(ctx);
     ctx->ops->close(ctx->state);

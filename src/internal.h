@@ -180,6 +180,8 @@ ie_status ie__async_outcome(ie_context *ctx, const char *fn, void **dev, size_t 
 void ie__async_outcome_keep(ie_context *ctx);
 /* Drop every record unfinished (ie_context_destroy). */
 void ie__async_forget(ie_context *ctx);
+/* 1 while calls are pending (their work may still run on the device). */
+int ie__async_pending(const ie_context *ctx);
 /* The outputs the call that just ended wrote, noted while records are
  * pending (ie__begin calls it, before that call's status and spans go). */
 void ie__async_note_writes(ie_context *ctx);

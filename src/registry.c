@@ -242,6 +242,14 @@ IE_API ie_status ie_cuda_set_stream(ie_context *ctx, void *stream) {
   if (!m || !m->set_queue)
     return ctx ? ie__error(ctx, IE_INVALID_ARGUMENT, "ie_cuda_set_stream: not a CUDA context")
                : IE_INVALID_ARGUMENT;
+  /* Calls pending on the old stream (the asynchronous mode) finish their
+   * device work there before the switch; their results wait for
+   * ie_synchronize as before.  With none pending the old stream is not
+   * touched (it may be gone). */
+  if (ie__async_pending(ctx) && ctx->ops->synchronize) {
+    ie_status s = ctx->ops->synchronize(ctx);
+    if (s != IE_OK) return s;
+  }
   return m->set_queue(ctx, stream);
 }
 

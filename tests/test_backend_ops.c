@@ -27,7 +27,10 @@
  * of a strided output) must stay untouched.
  *
  * One line per op / backend / memory kind: cases, failures, and the worst
- * error as a multiple of its tolerance (1.0 = at the tolerance).
+ * error as a multiple of its tolerance (1.0 = at the tolerance).  On CUDA,
+ * also the caller's streams and errors (cuda_stream_cases): a stream
+ * destroyed after its call, then another set; an error the caller left
+ * unread on the thread.
  *
  * CUDA without a GPU: skipped with a message, or a failure when the
  * environment has IE_REQUIRE_GPU=1.  IE_TEST_SEED=N repeats a run's inputs
@@ -1519,6 +1522,76 @@ static void spectral_cases(const char *only) {
 
 /* ---- main ------------------------------------------------------------------------------ */
 
+#if IE_TEST_HAVE_CUDA
+/* The CUDA context and the streams and errors of the caller's thread
+ * (include/infoest_cuda.h): a stream set for one call and destroyed after
+ * it is not touched again, neither by the switch to the next stream nor by
+ * ie_context_destroy; an error the caller's own runtime call left unread
+ * is not reported as a launch of the library's.  Each step's KL of LM-like
+ * rows agrees with the CPU's. */
+static void cuda_stream_cases(void) {
+  enum { ROWS = 4, COLS = 1000 };
+  static float p[ROWS * COLS], q[ROWS * COLS];
+  for (int i = 0; i < ROWS * COLS; i++) {
+    p[i] = (float)(-1.2 * log(1 + i % COLS) + 2.5 * nrand());
+    q[i] = p[i] + (float)(0.5 + 0.3 * nrand());
+  }
+  int64_t shape[2] = {ROWS, COLS};
+  DLTensor P = {p, {kDLCPU, 0}, 2, F32, shape, NULL, 0}, Q = P;
+  Q.data = q;
+  ie_summary want, got;
+  if (ie_divergence(cpu.ctx, IE_DIV_KL, &P, &Q, NULL, NULL, &want) != IE_OK) {
+    note("FAIL cuda streams: the CPU's KL: %s", ie_errmsg(cpu.ctx));
+    failures++;
+    return;
+  }
+  ie_context *ctx = NULL;
+  ie_context_options o = {.size = sizeof o, .backend = IE_BACKEND_CUDA, .device = 0};
+  if (ie_context_create(&ctx, &o) != IE_OK) {
+    note("FAIL cuda streams: ie_context_create: %s", ie_errmsg(ctx));
+    failures++;
+    ie_context_destroy(ctx);
+    return;
+  }
+  int bad = 0;
+#define STEP(what, call)                                                                        \
+  do {                                                                                          \
+    ie_status s_ = (call);                                                                      \
+    if (s_ != IE_OK) note("FAIL cuda streams: %s: %s", what, ie_errmsg(ctx)), bad++;            \
+  } while (0)
+#define KL_STEP(what)                                                                           \
+  do {                                                                                          \
+    STEP(what, ie_divergence(ctx, IE_DIV_KL, &P, &Q, NULL, NULL, &got));                       \
+    if (fabs(got.mean - want.mean) > fmax(1e-6, 1e-5 * fabs(want.mean)))                        \
+      note("FAIL cuda streams: %s: KL %.9g, the CPU's %.9g", what, got.mean, want.mean), bad++; \
+  } while (0)
+  cudaStream_t s1 = NULL, s2 = NULL;
+  if (cudaStreamCreateWithFlags(&s1, cudaStreamNonBlocking) != cudaSuccess ||
+      cudaStreamCreateWithFlags(&s2, cudaStreamNonBlocking) != cudaSuccess) {
+    note("FAIL cuda streams: cudaStreamCreate failed");
+    failures++;
+    ie_context_destroy(ctx);
+    return;
+  }
+  STEP("set the first stream", ie_cuda_set_stream(ctx, s1));
+  KL_STEP("a call on the first stream");
+  cudaStreamDestroy(s1); /* gone before the next call names its own */
+  STEP("set a second stream after the first was destroyed", ie_cuda_set_stream(ctx, s2));
+  KL_STEP("a call on the second stream");
+  void *huge = NULL; /* the caller's failed allocation, its error left unread */
+  if (cudaMalloc(&huge, (size_t)1 << 62) == cudaSuccess) cudaFree(huge);
+  KL_STEP("a call after the caller's unread cudaMalloc failure");
+  cudaStreamDestroy(s2);
+  ie_context_destroy(ctx); /* its stream is gone: not waited for */
+  const cudaError_t left = cudaGetLastError();
+  if (left != cudaSuccess) note("FAIL cuda streams: an error left on the thread: %s", cudaGetErrorString(left)), bad++;
+  note("cuda streams: %s (%d failures)", bad ? "FAIL" : "ok", bad);
+  failures += bad;
+#undef KL_STEP
+#undef STEP
+}
+#endif
+
 int main(int argc, char **argv) {
   const char *only = NULL;
   int quick = 0, extreme = 0;
@@ -1558,6 +1631,10 @@ int main(int argc, char **argv) {
     sinkhorn_cases(only);
     spectral_cases(only);
   }
+#if IE_TEST_HAVE_CUDA
+  for (int i = 0; i < ngpus; i++)
+    if (gpus[i].b == IE_BACKEND_CUDA && !extreme && !only) cuda_stream_cases();
+#endif
 
   note("\n%-26s %-7s %-7s %6s %6s %6s  %-9s %s", "op", "backend", "memory", "cases", "fails", "known",
        "worst/tol", "(worst case; on the cpu rows: the op's cpu seconds, all backends)");

@@ -8,12 +8,20 @@
 #include "sinkhorn.h"
 #include "discrete.h"
 
+void ie__cu_drain(ie_context *ctx)
+{
+  const ie_cu_state *st = ctx ? (const ie_cu_state *)ctx->state : NULL;
+  if (st && cudaStreamSynchronize(st->stream) != cudaSuccess)
+    (void)cudaGetLastError();
+}
+
 ie_status ie__cu_fail(ie_context *ctx, cudaError_t e, const char *call,
                       const char *file, int line)
 {
   const char *p = strstr(file, "src/cuda/");
   int n = (int)strcspn(call, "(");
   (void)cudaGetLastError(); /* clear a non-sticky error */
+  ie__cu_drain(ctx);
   if (!p) {
     p = strrchr(file, '/');
     p = p ? p + 1 : file;
@@ -89,12 +97,11 @@ static void cu_close(void *state)
   if (!st)
     return;
   {
+    /* No wait on the stream here: ie_context_destroy waited where calls
+     * were pending, and a caller's stream need not outlive its last use. */
     ie_cu_devguard g(st->device);
-    if (g.err == cudaSuccess) {
-      if (st->stream)
-        (void)cudaStreamSynchronize(st->stream);
+    if (g.err == cudaSuccess)
       ie__cu_handles_close(st);
-    }
     (void)cudaGetLastError();
   }
   free(st);
@@ -207,9 +214,14 @@ static int cu_is_gpu(void *state)
 }
 
 /* Page-locked host memory (ie_host_alloc): staging copies from it are one
- * DMA.  Any device of the process can use it. */
+ * DMA.  Any device of the process can use it; it is taken with the
+ * context's device current (not the caller thread's, which may have none
+ * yet: the runtime would start device 0's context for it). */
 static ie_status cu_host_alloc(ie_context *ctx, size_t bytes, void **ptr)
 {
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  *ptr = NULL;
+  IE_CU_ENTER(ctx, st);
   cudaError_t e = cudaMallocHost(ptr, bytes ? bytes : 1);
   if (e != cudaSuccess) {
     (void)cudaGetLastError();
@@ -222,8 +234,12 @@ static ie_status cu_host_alloc(ie_context *ctx, size_t bytes, void **ptr)
 
 static void cu_host_free(ie_context *ctx, void *ptr)
 {
-  (void)ctx;
+  ie_cu_state *st = (ie_cu_state *)ctx->state;
+  if (!ptr)
+    return;
+  ie_cu_devguard g(st->device);
   (void)cudaFreeHost(ptr);
+  (void)cudaGetLastError();
 }
 
 /* src/cuda/spectral.cu */
@@ -275,15 +291,33 @@ extern "C" const ie_backend_ops ie__cuda_ops = {
 
 /* The public extras of infoest_cuda.h, reached through the core
  * (src/registry.c), which has checked that ctx is an open CUDA context. */
+/* The old stream is not touched: src/registry.c has waited for it where
+ * asynchronous calls were pending on it, and otherwise every call has
+ * waited for its own work (a framework's stream may be gone by now). */
 static ie_status cu_set_stream(ie_context *ctx, void *queue)
 {
   cudaStream_t stream = (cudaStream_t)queue;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
-  if (st->stream != stream && st->stream) {
-    /* Work on the old stream is complete (every call waits), but be sure. */
-    IE_CU_ENTER(ctx, st);
-    IE_CU(ctx, cudaStreamSynchronize(st->stream));
+  if (stream == st->stream)
+    return IE_OK;
+#if CUDART_VERSION >= 12080
+  if (stream && stream != cudaStreamLegacy && stream != cudaStreamPerThread) {
+    ie_cu_devguard g(st->device); /* (not IE_CU_ENTER: its failure waits on the old stream) */
+    int dev = -1;
+    cudaError_t e = g.err != cudaSuccess ? g.err : cudaStreamGetDevice(stream, &dev);
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      return ie__error(ctx, IE_INVALID_ARGUMENT,
+                       "ie_cuda_set_stream: the stream's device could not be read (%s): not a valid stream",
+                       cudaGetErrorString(e));
+    }
+    if (dev != st->device)
+      return ie__error(ctx, IE_INVALID_ARGUMENT,
+                       "ie_cuda_set_stream: the stream belongs to device %d, the context to "
+                       "device %d; make it on the context's device",
+                       dev, st->device);
   }
+#endif
   st->stream = stream;
   return IE_OK;
 }

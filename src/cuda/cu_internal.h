@@ -35,6 +35,11 @@ void ie__cu_handles_close(ie_cu_state *st);
  * kept. */
 ie_status ie__cu_fail(ie_context *ctx, cudaError_t e, const char *call,
                       const char *file, int line);
+/* A failing call waits for the work it enqueued before it returns (quietly:
+ * its own failure is the one reported), so that no later call, on this
+ * stream or on the next the caller sets, meets it still running in the
+ * workspace.  (ie__cu_fail and the cuBLAS / cuSOLVER failures call it.) */
+void ie__cu_drain(ie_context *ctx);
 
 #define IE_CU(ctx, call)                                              \
   do {                                                                \
@@ -68,16 +73,20 @@ struct ie_cu_devguard {
   }
   ~ie_cu_devguard()
   {
-    if (changed)
-      (void)cudaSetDevice(prev);
+    if (changed && cudaSetDevice(prev) != cudaSuccess)
+      (void)cudaGetLastError(); /* (not left for the caller's thread) */
   }
 };
 
+/* An error that earlier work left unread on the calling thread (the
+ * caller's own, non-sticky) is not this call's: it is cleared on entry, so
+ * that IE_CU_LAUNCHED's cudaGetLastError reports only this call's launches. */
 #define IE_CU_ENTER(ctx, st)                                          \
   ie_cu_devguard ie_guard_((st)->device);                             \
   if (ie_guard_.err != cudaSuccess)                                   \
     return ie__cu_fail((ctx), ie_guard_.err, "cudaSetDevice(",        \
-                       __FILE__, __LINE__)
+                       __FILE__, __LINE__);                           \
+  (void)cudaGetLastError()
 
 /* Device scratch of at least `bytes` (contents undefined). */
 ie_status ie__cu_scratch(ie_context *ctx, size_t bytes, void **p);

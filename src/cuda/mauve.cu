@@ -23,6 +23,7 @@ namespace {
 
 ie_status blas_fail(ie_context *ctx, cublasStatus_t e, const char *call, int line)
 {
+  ie__cu_drain(ctx);
   return ie__error(ctx, e == CUBLAS_STATUS_ALLOC_FAILED ? IE_OUT_OF_MEMORY : IE_BACKEND_FAILURE,
                    "%s failed: %s (%d) (src/cuda/mauve.cu:%d)", call, cublasGetStatusString(e), (int)e,
                    line);

@@ -47,6 +47,7 @@ const char *short_file(const char *file)
 ie_status blas_fail(ie_context *ctx, cublasStatus_t e, const char *call, const char *file,
                     int line)
 {
+  ie__cu_drain(ctx);
   return ie__error(ctx, e == CUBLAS_STATUS_ALLOC_FAILED ? IE_OUT_OF_MEMORY : IE_BACKEND_FAILURE,
                    "%s failed: %s (%d) (%s:%d)", call, cublasGetStatusString(e), (int)e,
                    short_file(file), line);
@@ -55,6 +56,7 @@ ie_status blas_fail(ie_context *ctx, cublasStatus_t e, const char *call, const c
 ie_status solver_fail(ie_context *ctx, cusolverStatus_t e, const char *call, const char *file,
                       int line)
 {
+  ie__cu_drain(ctx);
   return ie__error(ctx, e == CUSOLVER_STATUS_ALLOC_FAILED ? IE_OUT_OF_MEMORY : IE_BACKEND_FAILURE,
                    "%s failed: cusolverStatus_t %d (%s:%d)", call, (int)e, short_file(file), line);
 }
@@ -334,7 +336,8 @@ ie_status eig(ie_context *ctx, T *a, int64_t sets, int64_t m, double *w)
     if ((s = slot(ctx, SL_WORK, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
     for (int64_t s0 = 0; s0 < sets; s0 += chunk) {
       if (ie__cancelled(ctx)) {
-        (void)cudaStreamSynchronize(st->stream); /* the slots are reused by the next call */
+        if (cudaStreamSynchronize(st->stream) != cudaSuccess) /* the slots are reused by */
+          (void)cudaGetLastError();                          /* the next call */
         return ie__cancel(ctx, "cuda");
       }
       const int b = (int)(sets - s0 < chunk ? sets - s0 : chunk);
@@ -348,7 +351,8 @@ ie_status eig(ie_context *ctx, T *a, int64_t sets, int64_t m, double *w)
     if ((s = slot(ctx, SL_WORK, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
     for (int64_t k = 0; k < sets; k++) {
       if (ie__cancelled(ctx)) {
-        (void)cudaStreamSynchronize(st->stream); /* the slots are reused by the next call */
+        if (cudaStreamSynchronize(st->stream) != cudaSuccess) /* the slots are reused by */
+          (void)cudaGetLastError();                          /* the next call */
         return ie__cancel(ctx, "cuda");
       }
       SP_SOLVER(ctx, routine, syevd(solver, im, a + (size_t)k * mm, dw + (size_t)k * (size_t)m, (T *)p, lw,
