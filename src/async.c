@@ -30,16 +30,17 @@ typedef struct {
   ie__span span;
   size_t tag;
 } written;
-enum { WRITTEN_MAX = 256 };
 
 typedef struct ie__pending {
   record *r;
   size_t n, cap;
   size_t outcomes; /* ring entries held by pending calls */
   /* Outputs written since records were pending (ie__async_note_writes),
-   * for ie_synchronize's spoils; `lost`: more than WRITTEN_MAX distinct. */
+   * for ie_synchronize's spoils: a list that grows (doubling) and is kept,
+   * so a warm context's pattern allocates nothing; `lost`: one could not be
+   * noted (no host memory): every spoil then fills its whole output. */
   written *w;
-  size_t nw;
+  size_t nw, wcap;
   int lost;
   size_t begin_tag; /* records pushed when the current call began */
   int finishing;    /* ie_synchronize is finishing record `at` */
@@ -62,12 +63,16 @@ static pending *get_pending(ie_context *ctx, const char *fn, ie_status *st) {
  * IE_WS_ROWS + RING_DEV + c, host slot IE_WSH_ROWS + RING_HOST + c: page-
  * locked where the backend has it): a chunk is made the first time the ring
  * reaches it and never resized, so host memory an in-flight read targets is
- * never moved, and a warm context allocates nothing. */
+ * never moved, and a warm context allocates nothing.  A blocking call takes
+ * the next free entry without keeping it; when the ring is full, the first
+ * device entry (the queue is in order: every pending read of it was
+ * enqueued before) and a host entry of its own (host slot IE_WSH_ROWS +
+ * RING_HOST + RING_CHUNKS, made then). */
 enum { RING_FIRST = 16, RING_CHUNKS = 3, RING_DEV = 8, RING_HOST = 1, ENTRY_BYTES = 1280 };
 
 _Static_assert(ROWS_OC_WORDS * 8 <= ENTRY_BYTES, "an outcome fits a ring entry");
 
-ie_status ie__async_outcome(ie_context *ctx, const char *fn, void **dev, size_t *dev_offset,
+ie_status ie__async_outcome(ie_context *ctx, const char *fn, int blocking, void **dev, size_t *dev_offset,
                             uint64_t **host) {
   ie_status st = IE_OK;
   pending *p = get_pending(ctx, fn, &st);
@@ -78,6 +83,15 @@ ie_status ie__async_outcome(ie_context *ctx, const char *fn, void **dev, size_t 
     i -= n;
     n *= 4;
     c++;
+  }
+  if (c == RING_CHUNKS && blocking) {
+    void *d = NULL, *h = NULL;
+    IE__CHECK(ie__ws_device(ctx, IE_WS_ROWS + RING_DEV, RING_FIRST * ENTRY_BYTES, &d));
+    IE__CHECK(ie__ws_host(ctx, IE_WSH_ROWS + RING_HOST + RING_CHUNKS, ENTRY_BYTES, &h));
+    *dev = d;
+    *dev_offset = 0;
+    *host = h;
+    return IE_OK;
   }
   if (c == RING_CHUNKS)
     return ie__error(ctx, IE_INVALID_ARGUMENT,
@@ -159,10 +173,15 @@ void ie__async_note_writes(ie_context *ctx) {
       p->w[i].tag = tag; /* tags only grow: the latest covers the most records */
       continue;
     }
-    if (!p->w) p->w = malloc(WRITTEN_MAX * sizeof *p->w);
-    if (!p->w || p->nw == WRITTEN_MAX) {
-      p->lost = 1;
-      continue;
+    if (p->nw == p->wcap) {
+      const size_t cap = p->wcap ? 2 * p->wcap : 64;
+      written *w = realloc(p->w, cap * sizeof *w);
+      if (!w) {
+        p->lost = 1;
+        continue;
+      }
+      p->w = w;
+      p->wcap = cap;
     }
     p->w[p->nw].span = *sp;
     p->w[p->nw].tag = tag;
@@ -188,12 +207,66 @@ static int written_after(const pending *p, size_t at, uintptr_t space, uint64_t 
   return 0;
 }
 
+typedef ie_status (*fill_fn)(ie_context *, const ie_mat *);
+enum { PIECES_MAX = 64 };
+
+/* Row r of m, bytes [a, a + rowb), of which a write after record p->at
+ * covered a part (another layout: a column slice, a span ending within the
+ * row): the pieces that no such write covered are filled, in whole
+ * elements (an element a later write covered in part is left to it).  A
+ * row met by more than PIECES_MAX written pieces is left whole. */
+static ie_status fill_row_rest(ie_context *ctx, const pending *p, uintptr_t space, const ie_mat *m, int64_t r,
+                               uint64_t a, uint64_t rowb, uint64_t esz, fill_fn fill) {
+  const uint64_t b = a + rowb;
+  uint64_t lo[PIECES_MAX], hi[PIECES_MAX];
+  int n = 0;
+  for (size_t i = 0; i < p->nw; i++) {
+    const ie__span *o = &p->w[i].span;
+    if (p->w[i].tag <= p->at || o->space != space || b <= o->first || a >= o->end) continue;
+    const int whole = o->row_step == 0 || o->row_bytes >= o->row_step;
+    uint64_t k = whole || a <= o->first ? 0 : (a - o->first) / o->row_step;
+    for (;; k++) { /* the rows of o that meet [a, b) */
+      const uint64_t s0 = whole ? o->first : o->first + k * o->row_step;
+      const uint64_t s1 = whole ? o->end : s0 + o->row_bytes;
+      if (s0 >= b || s0 >= o->end) break;
+      if (s1 > a) {
+        if (n == PIECES_MAX) return IE_OK;
+        lo[n] = s0 > a ? s0 : a;
+        hi[n] = s1 < b ? (s1 < o->end ? s1 : o->end) : b;
+        n++;
+      }
+      if (whole) break;
+    }
+  }
+  for (int i = 1; i < n; i++) /* by start (insertion: n is small) */
+    for (int j = i; j > 0 && lo[j] < lo[j - 1]; j--) {
+      const uint64_t tl = lo[j], th = hi[j];
+      lo[j] = lo[j - 1], hi[j] = hi[j - 1], lo[j - 1] = tl, hi[j - 1] = th;
+    }
+  ie_status s = IE_OK;
+  uint64_t at = a; /* the end of what is covered so far */
+  for (int i = 0; i <= n; i++) {
+    const uint64_t g1 = i < n ? lo[i] : b; /* a gap [at, g1) */
+    const uint64_t e0 = a + (at - a + esz - 1) / esz * esz, e1 = a + (g1 > at ? g1 - a : 0) / esz * esz;
+    if (g1 > at && e1 > e0) {
+      ie_mat part = *m;
+      part.offset = m->offset + (size_t)((uint64_t)r * (uint64_t)m->stride * esz + (e0 - a));
+      part.rows = 1;
+      part.cols = (int64_t)((e1 - e0) / esz);
+      const ie_status f = fill(ctx, &part);
+      if (s == IE_OK) s = f;
+    }
+    if (i < n && hi[i] > at) at = hi[i];
+  }
+  return s;
+}
+
 /* The backend's fill_nan of device memory m for a failed call's spoil
- * (src/tensor.c): while ie_synchronize finishes a record, only the rows of
- * m that no later successful call wrote. */
+ * (src/tensor.c): while ie_synchronize finishes a record, only the memory
+ * of m that no later successful call wrote. */
 ie_status ie__async_fill_nan(ie_context *ctx, const ie_mat *m) {
   const pending *p = ctx->pending;
-  ie_status (*fill)(ie_context *, const ie_mat *) = ctx->ops->fill_nan;
+  const fill_fn fill = ctx->ops->fill_nan;
   if (!p || !p->finishing || p->nw == 0 || p->lost) return fill(ctx, m);
   if (m->rows <= 0 || m->cols <= 0) return IE_OK;
   const int on_cl = ctx->backend == IE_BACKEND_OPENCL;
@@ -208,6 +281,10 @@ ie_status ie__async_fill_nan(ie_context *ctx, const ie_mat *m) {
   for (int64_t r = 0; r <= m->rows; r++) {
     const uint64_t a = first + (uint64_t)r * step;
     const int keep = r == m->rows || written_after(p, p->at, space, a, a + rowb);
+    if (keep && r < m->rows) {
+      const ie_status f = fill_row_rest(ctx, p, space, m, r, a, rowb, esz, fill);
+      if (s == IE_OK) s = f;
+    }
     if (!keep && run < 0) run = r;
     if (keep && run >= 0) {
       ie_mat part = *m;

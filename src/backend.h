@@ -302,13 +302,14 @@ enum {
 };
 enum {
   IE_WSH_STAGE = 0,     /* 2: packing strided host tensors */
-  IE_WSH_ROWS = 2,      /* 4 (+0: ie__ocl_host; the outcome ring +1..+3) */
-  IE_WSH_KNN = 6,       /* 4 */
-  IE_WSH_SINKHORN = 10, /* 4 */
-  IE_WSH_SPECTRAL = 14, /* 4 */
-  IE_WSH_MAUVE = 18,    /* 4 */
-  IE_WSH_DISCRETE = 22, /* 4 */
-  IE_WSH_SLOTS = 26
+  IE_WSH_ROWS = 2,      /* 5 (+0: ie__ocl_host; the outcome ring +1..+3; +4 a
+                           blocking call's outcome when the ring is full) */
+  IE_WSH_KNN = 7,       /* 4 */
+  IE_WSH_SINKHORN = 11, /* 4 */
+  IE_WSH_SPECTRAL = 15, /* 4 */
+  IE_WSH_MAUVE = 19,    /* 4 */
+  IE_WSH_DISCRETE = 23, /* 4 */
+  IE_WSH_SLOTS = 27
 };
 #define IE_WS_ALIGN 4096 /* carving granularity in the arena (>= any device's base alignment) */
 

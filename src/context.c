@@ -257,24 +257,28 @@ const char *ie_context_device_name(const ie_context *ctx) {
   return ctx->ops->device_name ? ctx->ops->device_name(ctx->state) : ctx->ops->name;
 }
 
+void ie__end_previous(ie_context *ctx) {
+  if (!ctx) return;
+  if (ctx->pending) ie__async_note_writes(ctx);
+  ctx->n_spans = 0;
+  ie__clear_error(ctx);
+}
+
 ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *family) {
   if (!ctx) return IE_INVALID_ARGUMENT;
-  if (ctx->pending) ie__async_note_writes(ctx);
-  ie__clear_error(ctx);
+  ie__end_previous(ctx);
   if (!ctx->ops)
     return ie__error(ctx, IE_INVALID_ARGUMENT, "%s: this context failed to open a backend", fn);
   ctx->ws.stage_next = 0;
-  ctx->n_spans = 0;
   if (!supported)
     return ie__error(ctx, IE_UNSUPPORTED, "%s: the %s backend has no %s", fn, ctx->ops->name, family);
   return IE_OK;
 }
 
 ie_status ie_host_alloc(ie_context *ctx, size_t bytes, void **ptr) {
-  ie__clear_error(ctx);
+  if (ptr) *ptr = NULL;
+  IE__CHECK(ie__begin(ctx, "ie_host_alloc", 1, "")); /* (before the checks: see ie__end_previous) */
   if (!ptr) return ie__error(ctx, IE_INVALID_ARGUMENT, "ie_host_alloc: ptr is NULL");
-  *ptr = NULL;
-  IE__CHECK(ie__begin(ctx, "ie_host_alloc", 1, ""));
   if (ctx->ops->host_alloc) return ctx->ops->host_alloc(ctx, bytes, ptr);
   *ptr = malloc(bytes ? bytes : 1);
   if (!*ptr) return ie__error(ctx, IE_OUT_OF_MEMORY, "ie_host_alloc: no host memory for %zu bytes", bytes);

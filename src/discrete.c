@@ -228,7 +228,7 @@ IE_API ie_status ie_count_pairs(ie_context *ctx, const DLTensor *x, const DLTens
     size_t dev_off = 0;
     uint64_t *host = NULL;
     int64_t bad = -1;
-    IE__CHECK(ie__async_outcome(ctx, fn, &dev, &dev_off, &host));
+    IE__CHECK(ie__async_outcome(ctx, fn, 0, &dev, &dev_off, &host));
     IE__CHECK(IE__BE(ctx, discrete->count, &xv, &c.y.m, X, Y, o.has_ignore_label, o.ignore_label, tv.a.m.buf,
                      tv.a.m.offset, &bad, (int64_t *)host));
     c.verdict = (const int64_t *)host;

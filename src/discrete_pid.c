@@ -79,7 +79,7 @@ static ie_status pid_enqueue(ie_context *ctx, const char *fn, const ie__disc_ten
   void *dev = NULL;
   size_t dev_off = 0;
   uint64_t *host = NULL;
-  IE__CHECK(ie__async_outcome(ctx, fn, &dev, &dev_off, &host));
+  IE__CHECK(ie__async_outcome(ctx, fn, 0, &dev, &dev_off, &host));
   int64_t bad = -1;
   ie_rowerr code = IE_ROW_OK;
   pid_job j;

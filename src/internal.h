@@ -89,6 +89,11 @@ void ie__locate(ie_context *ctx, const char *tensor, int64_t index, int64_t row,
  * naming `family` otherwise).  Clears the last error first (ie__clear_error),
  * whatever it returns. */
 ie_status ie__begin(ie_context *ctx, const char *fn, int supported, const char *family);
+/* What ie__begin does with the call before it, for the entry points that are
+ * not calls of a family (ie_cuda_set_stream, ie_opencl_set_queue): its
+ * writes noted while calls are pending (by whether it failed, so before the
+ * error goes), its spans dropped, the error cleared. */
+void ie__end_previous(ie_context *ctx);
 
 /* A checked tensor argument, in backend memory after ie__stage. */
 typedef struct {
@@ -174,8 +179,9 @@ ie_status ie__async_push(ie_context *ctx, const char *fn, ie__finish_fn finish, 
  * call: a device buffer and byte offset, and the host memory it is read to,
  * neither in use by a pending call.  ie__async_outcome_keep after pushing
  * the call's record keeps them until ie_synchronize; a call that finishes
- * at once leaves them to the next. */
-ie_status ie__async_outcome(ie_context *ctx, const char *fn, void **dev, size_t *dev_offset,
+ * at once leaves them to the next.  A `blocking` call (one that waits for
+ * its outcome) gets one also when the ring is full. */
+ie_status ie__async_outcome(ie_context *ctx, const char *fn, int blocking, void **dev, size_t *dev_offset,
                             uint64_t **host);
 void ie__async_outcome_keep(ie_context *ctx);
 /* Drop every record unfinished (ie_context_destroy). */

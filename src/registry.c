@@ -237,7 +237,7 @@ IE_API ie_status ie_opencl_get_context(const ie_context *ctx, void **context, vo
                                        void **queue);
 
 IE_API ie_status ie_cuda_set_stream(ie_context *ctx, void *stream) {
-  ie__clear_error(ctx);
+  ie__end_previous(ctx);
   const ie_backend_module *m = extras_of(ctx, IE_BACKEND_CUDA);
   if (!m || !m->set_queue)
     return ctx ? ie__error(ctx, IE_INVALID_ARGUMENT, "ie_cuda_set_stream: not a CUDA context")
@@ -260,7 +260,7 @@ IE_API ie_status ie_cuda_get_stream(const ie_context *ctx, void **stream) {
 }
 
 IE_API ie_status ie_opencl_set_queue(ie_context *ctx, void *queue) {
-  ie__clear_error(ctx);
+  ie__end_previous(ctx);
   const ie_backend_module *m = extras_of(ctx, IE_BACKEND_OPENCL);
   if (!m || !m->set_queue)
     return ctx ? ie__error(ctx, IE_INVALID_ARGUMENT,

@@ -278,9 +278,9 @@ static ie_status run_rows_device(ie_context *ctx, rowjob *j, ie__arg *out, int *
   void *dev = NULL;
   size_t dev_off = 0;
   uint64_t *host = NULL;
-  if (s == IE_OK) s = ie__async_outcome(ctx, j->fn, &dev, &dev_off, &host);
   const int async = ctx->async && ctx->ops->synchronize && !x->on_host && !(y && y->on_host) &&
                     !(lab && lab->on_host) && !(w && w->on_host) && !(out && out->on_host);
+  if (s == IE_OK) s = ie__async_outcome(ctx, j->fn, !async, &dev, &dev_off, &host);
   if (s == IE_OK) {
     ie_rows_sink k;
     memset(&k, 0, sizeof k);
@@ -421,8 +421,8 @@ static ie_status softmax_device(ie_context *ctx, const char *fn, ie__arg *x, ie_
   void *dev = NULL;
   size_t dev_off = 0;
   uint64_t *host = NULL;
-  if (s == IE_OK) s = ie__async_outcome(ctx, fn, &dev, &dev_off, &host);
   const int async = ctx->async && ctx->ops->synchronize && !x->on_host && !y->on_host;
+  if (s == IE_OK) s = ie__async_outcome(ctx, fn, !async, &dev, &dev_off, &host);
   if (s == IE_OK) {
     ie_rows_sink k;
     memset(&k, 0, sizeof k);

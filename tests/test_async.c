@@ -19,6 +19,10 @@
  *    pending calls the second failing gives its status and the others'
  *    results are still right; many pending calls after warm-up allocate
  *    nothing;
+ *  - a failed pending call's output is NaN exactly where no later call
+ *    wrote: after a call refused at once and ie_host_alloc or
+ *    ie_opencl_set_queue, under a later column slice, after 300 distinct
+ *    outputs; with 336 calls pending a host-tensor call still runs;
  *  - ie_pid (imin, BROJA) with a device joint and out, and ie_count_pairs
  *    with device labels and table: enqueued, right after ie_synchronize; a
  *    NaN joint, a bad label reported by it, naming the joint, the row.
@@ -724,6 +728,122 @@ static void test_async_failed_then_same_output(void) {
   gpu_close(&g);
 }
 
+/* A failed pending call's output is NaN where no later call wrote, and a
+ * later successful call's output keeps its values:
+ *  - a call refused at once, then an entry point that is not a call of a
+ *    family (ie_host_alloc, ie_opencl_set_queue), between them and
+ *    ie_synchronize: the refused call wrote nothing;
+ *  - a later call writing part of each row (a column slice of the failed
+ *    call's log-softmax): the other columns are NaN;
+ *  - more than 256 distinct outputs written in between (the list of writes
+ *    grows): the later call's output is not spoiled. */
+static void test_async_spoils(void) {
+  gpu g;
+  if (!gpu_open(&g, 1)) return;
+  static inputs in;
+  inputs_make(&g, &in);
+  float nanv = NAN;
+  cl_mem bad = dbuf(&g, in.p, sizeof in.p, 0);
+  clEnqueueWriteBuffer(g.q, bad, CL_TRUE, (5 * V + 17) * sizeof(float), sizeof nanv, &nanv, 0, NULL, NULL);
+  cl_mem out = dbuf(&g, NULL, R * sizeof(double), 0);
+  static double v[R];
+  dten x, o;
+  for (int between = 0; between < 2; between++) {
+    ie_status s = ie_entropy(g.ctx, dt2(&x, bad, 0, F32, R, V), dt1(&o, out, 0, F64, R), NULL, NULL);
+    CHECK(s == IE_OK, "[%d] the failing call was refused at once: %s", between, ie_errmsg(g.ctx));
+    ie_partial pt;
+    ie_entropy_options eo = {.size = sizeof eo, .partial = &pt, .first_row = -1};
+    s = ie_entropy(g.ctx, dt2(&x, in.dp, 256, F32, R, V), dt1(&o, out, 0, F64, R), &eo, NULL);
+    CHECK(s == IE_INVALID_ARGUMENT, "[%d] first_row -1 was not refused: %s", between, ie_status_name(s));
+    void *h = NULL;
+    if (between == 0) s = ie_host_alloc(g.ctx, 64, &h);
+    else s = ie_opencl_set_queue(g.ctx, NULL);
+    CHECK(s == IE_OK, "[%d] %s: %s", between, between ? "ie_opencl_set_queue" : "ie_host_alloc", ie_errmsg(g.ctx));
+    ie_host_free(g.ctx, h);
+    s = ie_synchronize(g.ctx);
+    CHECK(s == IE_NONFINITE, "[%d] ie_synchronize gave %s", between, ie_status_name(s));
+    dread(&g, out, 0, v, sizeof v);
+    int kept = 0;
+    for (int r = 0; r < R; r++) kept += !isnan(v[r]);
+    CHECK(kept == 0, "[%d] %d rows of the failed call's output hold values", between, kept);
+  }
+  { /* a column slice over the failed call's log-softmax */
+    cl_mem ls = dbuf(&g, NULL, sizeof in.p, 0);
+    static float lv[R * V];
+    ie_status s = ie_log_softmax(g.ctx, dt2(&x, bad, 0, F32, R, V), dt2(&o, ls, 0, F32, R, V), NULL);
+    CHECK(s == IE_OK, "log-softmax, failing: %s", ie_errmsg(g.ctx));
+    int64_t st[2] = {V, 1};
+    dten xs, os;
+    dt2(&xs, in.dp, 256, F32, R, V / 2)->strides = st;
+    dt2(&os, ls, 0, F32, R, V / 2)->strides = st;
+    s = ie_log_softmax(g.ctx, &xs.t, &os.t, NULL);
+    CHECK(s == IE_OK, "log-softmax of the first half columns: %s", ie_errmsg(g.ctx));
+    s = ie_synchronize(g.ctx);
+    CHECK(s == IE_NONFINITE, "ie_synchronize gave %s", ie_status_name(s));
+    dread(&g, ls, 0, lv, sizeof lv);
+    int stale = 0, spoiled = 0;
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < V; c++) {
+        if (c >= V / 2) stale += !isnan(lv[r * V + c]);
+        else spoiled += isnan(lv[r * V + c]);
+      }
+    CHECK(stale == 0, "%d elements that only the failed call wrote hold values", stale);
+    CHECK(spoiled == 0, "%d elements of the later call's slice are NaN", spoiled);
+    clReleaseMemObject(ls);
+  }
+  { /* 300 distinct outputs between the failed call and a good one on its output */
+    enum { N = 300 };
+    cl_mem many = dbuf(&g, NULL, (size_t)N * R * sizeof(double), 0);
+    ie_status s = ie_entropy(g.ctx, dt2(&x, bad, 0, F32, R, V), dt1(&o, out, 0, F64, R), NULL, NULL);
+    for (int k = 0; k < N && s == IE_OK; k++)
+      s = ie_entropy(g.ctx, dt2(&x, in.dp, 256, F32, R, V), dt1(&o, many, (size_t)k * R * 8, F64, R), NULL, NULL);
+    if (s == IE_OK) s = ie_entropy(g.ctx, dt2(&x, in.dp, 256, F32, R, V), dt1(&o, out, 0, F64, R), NULL, NULL);
+    CHECK(s == IE_OK, "%d pending calls: %s", N + 2, ie_errmsg(g.ctx));
+    s = ie_synchronize(g.ctx);
+    CHECK(s == IE_NONFINITE, "ie_synchronize gave %s", ie_status_name(s));
+    dread(&g, out, 0, v, sizeof v);
+    int off = 0;
+    for (int r = 0; r < R; r++) off += !close_to(v[r], ref_entropy(in.p + r * V));
+    CHECK(off == 0, "the good call's output after %d others: %d of %d rows are not its values", N, off, R);
+    clReleaseMemObject(many);
+  }
+  clReleaseMemObject(bad);
+  clReleaseMemObject(out);
+  inputs_free(&in);
+  gpu_close(&g);
+}
+
+/* With the outcome ring full (336 calls pending), a call with host tensors
+ * still runs, synchronously, as the header says; one more pending call is
+ * refused, naming ie_synchronize. */
+static void test_async_ring_full(void) {
+  gpu g;
+  if (!gpu_open(&g, 1)) return;
+  static inputs in;
+  inputs_make(&g, &in);
+  dten x, o;
+  ie_status s = IE_OK;
+  int k = 0;
+  for (; k < 336 && s == IE_OK; k++)
+    s = ie_entropy(g.ctx, dt2(&x, in.dp, 256, F32, R, V), dt1(&o, in.dout2, 0, F64, R), NULL, NULL);
+  CHECK(s == IE_OK && k == 336, "336 pending calls: %d, %s", k, ie_errmsg(g.ctx));
+  s = ie_entropy(g.ctx, dt2(&x, in.dp, 256, F32, R, V), dt1(&o, in.dout2, 0, F64, R), NULL, NULL);
+  CHECK(s == IE_INVALID_ARGUMENT && strstr(ie_errmsg(g.ctx), "ie_synchronize"),
+        "the 337th pending call: %s: %s", ie_status_name(s), ie_errmsg(g.ctx));
+  static double hv[R];
+  DLTensor hx = {in.p, {kDLCPU, 0}, 2, F32, (int64_t[]){R, V}, NULL, 0};
+  ie_summary sm;
+  s = ie_entropy(g.ctx, &hx, ht1(&o, hv, F64, R), NULL, &sm);
+  CHECK(s == IE_OK, "a host-tensor call with the ring full: %s", ie_errmsg(g.ctx));
+  int off = 0;
+  for (int r = 0; r < R; r++) off += !close_to(hv[r], ref_entropy(in.p + r * V));
+  CHECK(off == 0, "the host-tensor call's values: %d of %d rows off", off, R);
+  s = ie_synchronize(g.ctx);
+  CHECK(s == IE_OK, "ie_synchronize: %s", ie_errmsg(g.ctx));
+  inputs_free(&in);
+  gpu_close(&g);
+}
+
 /* Device tensors are checked against their cl_mem's size (CL_MEM_SIZE): a
  * byte_offset past the end, an input or a per_row output longer than its
  * buffer are IE_INVALID_ARGUMENT naming the call, the tensor, the bytes
@@ -788,6 +908,8 @@ int main(void) {
   test_async_pid();
   test_async_count();
   test_async_failed_then_same_output();
+  test_async_spoils();
+  test_async_ring_full();
   test_device_tensor_bounds();
   printf("test_async: %d checks, %d failed\n", n_checks, n_fail);
   return n_fail ? 1 : 0;

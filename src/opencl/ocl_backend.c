@@ -380,7 +380,9 @@ static ie_status ocl_set_queue(ie_context *ctx, void *caller_queue) {
                        fn);
   }
   /* Work enqueued on the old queue (the asynchronous mode's pending calls
-   * and their outcome reads) completes before the switch, as CUDA's does. */
+   * and their outcome reads) completes before the switch (the queue is
+   * retained, so it is still there; CUDA's streams are not, and src/registry.c
+   * waits for one only while calls are pending on it). */
   IE_CL_TRY(ctx, "clFinish", clFinish(s->queue));
   if (queue != s->own_queue) IE_CL_TRY(ctx, "clRetainCommandQueue", clRetainCommandQueue(queue));
   if (s->queue != s->own_queue) clReleaseCommandQueue(s->queue);
