@@ -255,6 +255,8 @@ def _arg(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
         raise _dtype_error(x, name, integer)
     if x is None:
         raise ArgumentTypeError(f"'{name}' must be an array, not None")
+    if isinstance(x, np.generic) and not integer:  # a NumPy scalar is a number (a label may be one)
+        raise ArgumentTypeError(f"'{name}' must be an array, not a number ({type(x).__name__})")
     if isinstance(x, np.ndarray):
         if x.dtype not in _TAKEN:
             raise _dtype_error(x, name, integer)
@@ -326,10 +328,12 @@ def _out_arg(call: _Call, out: Any, name: str = "out") -> Any:
             raise OptionError(f"{name} is a read-only array")
         if out.dtype not in _TAKEN:
             raise _dtype_error(out, name, False)
-    elif not hasattr(out, "__dlpack__"):
+    elif not hasattr(out, "__dlpack__") or type(out).__module__.partition(".")[0] in ("jax", "jaxlib"):
+        # (JAX arrays are immutable: a write into one would change a value
+        # that JAX may share or still be computing)
         raise ArgumentTypeError(f"'{name}' must be a writable array of the input's framework (NumPy, "
                         f"PyTorch, CuPy), not a {type(out).__name__}")
-    if call.stream >= 0 and call.fw in ("torch", "cupy"):
+    if call.stream >= 0 and call.fw in ("torch", "cupy") and _device_of(out)[0] in _CUDA:
         return out.__dlpack__(stream=call.dl_stream)
     return out
 

@@ -268,6 +268,15 @@ View view(const A &a, const char *name, int rank) {
     v.strides[i] = a.stride_ptr() ? a.stride(i) : acc;
     acc *= v.shape[i];
   }
+  bool empty = false;
+  for (int i = 0; i < nd; ++i) empty = empty || v.shape[i] == 0;
+  if (empty) {  // no element: strides are free (NumPy 2 gives 0); compact ones
+    int64_t c = 1;
+    for (int i = nd - 1; i >= 0; --i) {
+      v.strides[i] = c;
+      c *= v.shape[i] > 0 ? v.shape[i] : 1;
+    }
+  }
   if (nd >= 1 && v.shape[nd - 1] > 1 && v.strides[nd - 1] != 1)
     raise(IE_BAD_SHAPE,
           std::string("'") + name + "': the last dimension is not contiguous (stride " +
@@ -275,7 +284,8 @@ View view(const A &a, const char *name, int rank) {
               " elements); pass a contiguous array: x.contiguous() (PyTorch), "
               "numpy.ascontiguousarray(x) (NumPy), cupy.ascontiguousarray(x) (CuPy)");
   if (nd >= 1 && v.shape[nd - 1] <= 1) v.strides[nd - 1] = 1;
-  if (rank > 0 && nd == 0) {  // a 0-d output for one row: [1]
+  if (rank == 1 && nd == 0) {  // a 0-d output (or label) for one row: [1]; a 0-d
+                               // matrix stays 0-d, for the library to refuse
     v.shape[0] = 1;
     v.strides[0] = 1;
     nd = 1;

@@ -258,3 +258,32 @@ def test_table_mi_names_the_python_keyword():
         infoest.table_mi(np.array([[1.5, 2.0], [3.0, 4.0]]))
     assert "skip_ami" not in str(e.value)
     assert math.isnan(infoest.table_mi(np.array([[1.5, 2.0], [3.0, 4.0]]), no_ami=True).ami)
+
+
+# ---- empty arrays with any strides; 0-d matrices -------------------------------------------
+
+def _zero_strides(shape, dtype=np.float32):
+    """An empty array as NumPy 2 makes it: every stride 0 (any NumPy can)."""
+    return np.lib.stride_tricks.as_strided(np.zeros(shape, dtype), strides=(0,) * len(shape))
+
+
+def test_empty_arrays_with_zero_strides_are_empty_not_bad_layouts():
+    z = _zero_strides((0, 5))
+    assert z.size == 0 and z.strides == (0, 0)
+    assert infoest.entropy(z, reduction="sum") == 0.0
+    assert infoest.nll(z, _zero_strides((0,), np.int64), reduction="sum") == 0.0
+    assert infoest.divergence(z, _zero_strides((0, 5)), "renyi", alpha=2.0, reduction="sum") == 0.0
+    assert infoest.entropy(z, reduction="none").shape == (0,)
+    assert infoest.log_softmax(z).shape == (0, 5)
+    with pytest.raises(infoest.EmptyReductionError):
+        infoest.entropy(z, reduction="mean")
+
+
+def test_a_0d_array_is_no_distribution():
+    for call in (lambda: infoest.entropy(np.array(5.0)),
+                 lambda: infoest.entropy(np.float32(1)),
+                 lambda: infoest.divergence(np.array(1.0), np.array(2.0)),
+                 lambda: infoest.log_softmax(np.array(1.0))):
+        with pytest.raises(infoest.Error) as e:
+            call()
+        _no_raw_nanobind(e)
