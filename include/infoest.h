@@ -318,7 +318,8 @@ IE_API ie_status ie_workspace_query(ie_context *ctx, ie_workspace_info *info);
  * of page-locked host memory that the device writes without waiting) from a
  * ring of the context's workspace that grows and is reused, so a warm
  * context enqueues without allocating; at most 336 row calls can be pending
- * at once (one more is IE_INVALID_ARGUMENT, "call ie_synchronize").  Calls given host tensors, and
+ * at once (one more is IE_INVALID_ARGUMENT, "call ie_synchronize"; a call given host tensors
+ * still runs then).  Calls given host tensors, and
  * the other families (ie_pid with `results`), run as in the synchronous mode (complete on return),
  * after the work already enqueued.  A CPU context ignores the flag, and
  * ie_synchronize on it returns IE_OK. */
