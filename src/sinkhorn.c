@@ -706,6 +706,7 @@ ie_status ie_sinkhorn(ie_context *ctx, const DLTensor *at, const DLTensor *bt, c
   if (staged_g && (s = ie__unstage_out(ctx, &go)) != IE_OK) goto done;
   for (int64_t k = 0; k < B; k++) {
     ie_sinkhorn_result r;
+    memset(&r, 0, sizeof r); /* (its padding too: the same call gives the same bytes) */
     r.transport_cost = o1[k].cost;
     r.objective = o1[k].objective;
     r.marginal_error = o1[k].merr;
