@@ -259,10 +259,13 @@ int cli_input_load(const char *cmd, cli_input *in, const char *spec,
                    const char *role, int min_ndim, int max_ndim, int flags);
 void cli_input_free(cli_input *in);
 /* float64 → float32 (for a backend that takes no float64); 1 if it was
- * narrowed now, 0 if there was nothing to narrow, -1 out of memory. */
-int cli_input_narrow(cli_input *in);
-/* Narrow every float64 input of the list; 1 if any was, -1 out of memory.
- * Prints a note once (per process) naming the backend. */
+ * narrowed now, 0 if there was nothing to narrow, -1 out of memory, -2 if
+ * a finite value is past float32's range (*at: its flat index; *was: it). */
+int cli_input_narrow(cli_input *in, uint64_t *at, double *was);
+/* Narrow every float64 input of the list; 1 if any was, 0 if none.  Prints
+ * a note once (per process) naming the backend.  A failure (out of memory;
+ * a value float32 does not hold, named with its file and place) is printed
+ * here and returned as minus the exit status. */
 int cli_inputs_narrow(const char *cmd, ie_backend be, cli_input *const *ins, int n);
 
 /* A failed library call on whole inputs: the message (with the files

@@ -348,7 +348,12 @@ static int run_pmi(const cli_command *cmd, const cli_args *a, const cli_common *
   ie_status s = ie_pmi(ctx, t, out ? &ot : NULL, &o, &r);
   if (s == IE_BAD_DTYPE && in.data && in.t.dtype.code == kDLFloat) { /* float64 on a GPU */
     cli_input *ins[1] = {&in};
-    if (cli_inputs_narrow(name, ie_context_backend(ctx), ins, 1) > 0) s = ie_pmi(ctx, t, out ? &ot : NULL, &o, &r);
+    const int nr = cli_inputs_narrow(name, ie_context_backend(ctx), ins, 1);
+    if (nr < 0) {
+      rc = -nr;
+      goto done;
+    }
+    if (nr > 0) s = ie_pmi(ctx, t, out ? &ot : NULL, &o, &r);
   }
   if (s != IE_OK) {
     cli_input *ins[1] = {&in};
@@ -468,7 +473,12 @@ static int run_table_mi(const cli_command *cmd, const cli_args *a, const cli_com
   ie_status s = ie_table_mi(ctx, t, &o, res);
   if (s == IE_BAD_DTYPE && in.data && in.t.dtype.code == kDLFloat) {
     cli_input *ins[1] = {&in};
-    if (cli_inputs_narrow(name, ie_context_backend(ctx), ins, 1) > 0) s = ie_table_mi(ctx, t, &o, res);
+    const int nr = cli_inputs_narrow(name, ie_context_backend(ctx), ins, 1);
+    if (nr < 0) {
+      rc = -nr;
+      goto done;
+    }
+    if (nr > 0) s = ie_table_mi(ctx, t, &o, res);
   }
   if (s != IE_OK) {
     cli_input *ins[1] = {&in};
@@ -612,8 +622,12 @@ static int run_pid(const cli_command *cmd, const cli_args *a, const cli_common *
   ie_status s = fj ? ie_pid(ctx, &in.t, &o, res, NULL) : ie_pid_gaussian(ctx, &in.t, sizes, &go, res);
   if (s == IE_BAD_DTYPE && in.t.dtype.code == kDLFloat) {
     cli_input *ins[1] = {&in};
-    if (cli_inputs_narrow(name, ie_context_backend(ctx), ins, 1) > 0)
-      s = fj ? ie_pid(ctx, &in.t, &o, res, NULL) : ie_pid_gaussian(ctx, &in.t, sizes, &go, res);
+    const int nr = cli_inputs_narrow(name, ie_context_backend(ctx), ins, 1);
+    if (nr < 0) {
+      rc = -nr;
+      goto done;
+    }
+    if (nr > 0) s = fj ? ie_pid(ctx, &in.t, &o, res, NULL) : ie_pid_gaussian(ctx, &in.t, sizes, &go, res);
   }
   if (s != IE_OK) {
     cli_input *ins[1] = {&in};

@@ -113,7 +113,7 @@ static int knn_run(const cli_command *cmd, const cli_common *c, const char *fx, 
   if (st == IE_BAD_DTYPE) {
     int r = cli_inputs_narrow(name, be, ins, 2);
     if (r < 0) {
-      rc = cli_fail(CLI_EXIT_FAIL, name, "out of memory");
+      rc = -r;
       goto done;
     }
     if (r > 0) st = call(ctx, arg, &x, &y, o, &res);

@@ -131,13 +131,18 @@ void cli_input_free(cli_input *in) {
   in->t.data = NULL;
 }
 
-int cli_input_narrow(cli_input *in) {
+int cli_input_narrow(cli_input *in, uint64_t *at, double *was) {
   if (!in->data || in->t.dtype.code != kDLFloat || in->t.dtype.bits != 64) return 0;
   uint64_t count = 1;
   for (int d = 0; d < in->t.ndim; d++) count *= (uint64_t)in->shape[d];
+  const double *d = in->data;
+  for (uint64_t i = 0; i < count; i++)
+    if (isfinite(d[i]) && isinf((float)d[i])) {
+      *at = i, *was = d[i];
+      return -2;
+    }
   float *f = malloc(count ? count * sizeof(float) : 1);
   if (!f) return -1;
-  const double *d = in->data;
   for (uint64_t i = 0; i < count; i++) f[i] = (float)d[i];
   free(in->data);
   in->data = f;
@@ -152,8 +157,29 @@ int cli_inputs_narrow(const char *cmd, ie_backend be, cli_input *const *ins, int
   int any = 0;
   for (int i = 0; i < n; i++) {
     if (!ins[i]) continue;
-    int r = cli_input_narrow(ins[i]);
-    if (r < 0) return -1;
+    uint64_t at = 0;
+    double was = 0;
+    int r = cli_input_narrow(ins[i], &at, &was);
+    if (r == -1) return -cli_fail(CLI_EXIT_FAIL, cmd, "out of memory");
+    if (r == -2) { /* the place as an index into the tensor's own shape */
+      char where[200];
+      size_t o = 0;
+      uint64_t rest = at;
+      int64_t idx[IEIO_MAX_NDIM];
+      for (int k = ins[i]->t.ndim - 1; k >= 0; k--) {
+        const uint64_t len = (uint64_t)ins[i]->shape[k];
+        idx[k] = (int64_t)(len ? rest % len : 0);
+        rest = len ? rest / len : 0;
+      }
+      for (int k = 0; k < ins[i]->t.ndim && o < sizeof where; k++)
+        o += (size_t)snprintf(where + o, sizeof where - o, "%s%" PRId64, k ? ", " : "[", idx[k]);
+      if (o < sizeof where) snprintf(where + o, sizeof where - o, "]");
+      return -cli_fail(CLI_EXIT_DATA, cmd,
+                       "bad input data: %s (%s), element %s is %.17g, past float32's range; the %s "
+                       "backend takes float64 as float32: use --backend cpu",
+                       ins[i]->spec ? ins[i]->spec : "input", ins[i]->role ? ins[i]->role : "input", where,
+                       was, ie_backend_name(be));
+    }
     if (r > 0) any = 1;
   }
   if (any && !noted) {

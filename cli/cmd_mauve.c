@@ -239,7 +239,7 @@ static int run_mauve(const cli_command *cmd, const cli_args *a, const cli_common
     if (st != IE_BAD_DTYPE || narrowed) break;
     int r = cli_inputs_narrow(name, be, ins, nq + 1);
     if (r < 0) {
-      rc = cli_fail(CLI_EXIT_FAIL, name, "out of memory");
+      rc = -r;
       goto done;
     }
     if (r == 0) break;
@@ -321,7 +321,12 @@ static int run_mauve(const cli_command *cmd, const cli_args *a, const cli_common
     printf("%-24s %s\n", "backend", ie_backend_name(be));
     printf("%-24s %s\n", "device", ie_context_device_name(ctx));
   }
-  if (fflush(stdout) != 0 && rc == 0) rc = CLI_EXIT_FAIL;
+  if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0)
+    rc = cli_fail(CLI_EXIT_FAIL, name, "cannot write to standard output");
+  if (rc != 0) { /* the result did not reach the caller: its files do not stay (as rep_emit) */
+    if (c->out) remove(c->out);
+    if (cli_get(a, "--curve")) remove(cli_get(a, "--curve"));
+  }
 done:
   free(curves);
   free(counts);

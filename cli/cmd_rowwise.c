@@ -244,14 +244,31 @@ static int report_failure(const rw_job *j, ie_context *ctx, ie_status st,
   return cli_fail(code, cmd, "%s [%s]", msg, ie_status_name(st));
 }
 
-/* float64 → float32 in place (the float32 values land in the first half). */
-static void narrow_f64(void *data, int64_t count) {
+/* float64 → float32 in place (the float32 values land in the first half).
+ * Returns the index of the first finite value past float32's range (it
+ * became ±inf; *was gets it), or -1. */
+static int64_t narrow_f64(void *data, int64_t count, double *was) {
   const double *d = data;
   float *f = data;
+  int64_t over = -1;
   for (int64_t i = 0; i < count; i++) {
     double v = d[i];
     f[i] = (float)v;
+    if (over < 0 && isinf(f[i]) && isfinite(v)) over = i, *was = v;
   }
+  return over;
+}
+
+/* A finite float64 input that float32, which the backend takes instead,
+ * does not hold: the value, where it is, and what to do (exit 3). */
+static int narrowed_past_range(const rw_job *j, const rw_src *s, int64_t row0, int64_t at, double v,
+                               ie_backend be, const char *cmd) {
+  char row[160];
+  row_label(s, row0 + at / j->cols, row, sizeof row);
+  return cli_fail(CLI_EXIT_DATA, cmd,
+                  "bad input data: %s (%s), row %s: column %" PRId64 " is %.17g, past float32's "
+                  "range; the %s backend takes float64 as float32: use --backend cpu",
+                  s->spec, s->role, row, at % j->cols, v, ie_backend_name(be));
 }
 
 /* float32 → float64 in place (backwards, so nothing is overwritten early). */
@@ -343,10 +360,14 @@ static int rw_run(rw_job *j) {
   size_t file_row_bytes = matrix_out ? out_row_bytes : cli_dtype_size(j->out_dtype);
 
   /* Chunk size: two buffer sets of inputs plus one of outputs within the
-   * budget; at least one row. */
+   * budget, with the library's own scratch a row of a call (a value and an
+   * error code; for nll's --ignore-index a label and a weight too: at most
+   * LIB_ROW_BYTES, which rows of a few columns make count); at least one
+   * row. */
+  enum { LIB_ROW_BYTES = 32 };
   size_t in_row = 0;
   for (int i = 0; i < j->nsrc; i++) in_row += j->src[i].row_bytes;
-  size_t per_row = 2 * in_row + out_row_bytes;
+  size_t per_row = 2 * in_row + out_row_bytes + LIB_ROW_BYTES;
   int64_t chunk = per_row ? (int64_t)(c->budget / per_row) : count;
   if (chunk < 1) chunk = 1;
   if (chunk > count) chunk = count > 0 ? count : 1;
@@ -477,7 +498,13 @@ static int rw_run(rw_job *j) {
       in[i].shape = shp[i];
       in[i].ndim = s->kind == SRC_LABELS ? 1 : 2;
       if (s->to_f32) {
-        narrow_f64(ck.data[i], ck.nrows * j->cols);
+        double was = 0;
+        const int64_t over = narrow_f64(ck.data[i], ck.nrows * j->cols, &was);
+        if (over >= 0) {
+          progress_end(&pg);
+          rc = narrowed_past_range(j, s, ck.row0, over, was, be, cmd);
+          goto done;
+        }
         in[i].dtype = cli_dt(kDLFloat, 32);
       }
     }
@@ -506,7 +533,13 @@ static int rw_run(rw_job *j) {
         if (q->kind != SRC_LABELS && !q->to_f32 && q->info.dtype.code == kDLFloat &&
             q->info.dtype.bits == 64) {
           q->to_f32 = 1;
-          narrow_f64(ck.data[i], ck.nrows * j->cols);
+          double was = 0;
+          const int64_t over = narrow_f64(ck.data[i], ck.nrows * j->cols, &was);
+          if (over >= 0) {
+            progress_end(&pg);
+            rc = narrowed_past_range(j, q, ck.row0, over, was, be, cmd);
+            goto done;
+          }
           in[i].dtype = cli_dt(kDLFloat, 32);
           narrowed = 1;
         }
@@ -548,7 +581,10 @@ static int rw_run(rw_job *j) {
         rc = cli_fail(CLI_EXIT_FAIL, cmd, "internal error: %s", ie_errmsg(ctx));
         goto done;
       }
-      if (w && j->out_dtype.bits == 32) narrow_f64(outbuf, ck.nrows);
+      if (w && j->out_dtype.bits == 32) {
+        double was; /* (an output past float32's range is +inf in an f32 file: --out-dtype's choice) */
+        (void)narrow_f64(outbuf, ck.nrows, &was);
+      }
     }
     if (w) {
       err[0] = '\0';

@@ -117,7 +117,7 @@ static int run_sinkhorn(const cli_command *cmd, const cli_args *a, const cli_com
     if (st != IE_BAD_DTYPE || attempt > 0) break;
     int r = cli_inputs_narrow(name, be, ins, S_N);
     if (r < 0) {
-      rc = cli_fail(CLI_EXIT_FAIL, name, "out of memory");
+      rc = -r;
       goto done;
     }
     if (r == 0) break;

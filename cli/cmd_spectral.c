@@ -147,7 +147,7 @@ static int run_vendi(const cli_command *cmd, const cli_args *a, const cli_common
     if (st != IE_BAD_DTYPE || attempt > 1) break;
     int r = cli_inputs_narrow(name, be, ins, 1);
     if (r < 0) {
-      rc = cli_fail(CLI_EXIT_FAIL, name, "out of memory");
+      rc = -r;
       goto done;
     }
     if (r == 0) {
@@ -267,7 +267,7 @@ static int run_matrix_entropy(const cli_command *cmd, const cli_args *a, const c
   if (st == IE_BAD_DTYPE) {
     int r = cli_inputs_narrow(name, be, ins, 1);
     if (r < 0) {
-      rc = cli_fail(CLI_EXIT_FAIL, name, "out of memory");
+      rc = -r;
       goto done;
     }
     if (r > 0) st = ie_matrix_entropy(ctx, &in.t, &o, &res);

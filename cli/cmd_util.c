@@ -340,6 +340,15 @@ void rep_bool(cli_report *r, const char *key, int v) {
   if (rep_slot(r, key, 3)) r->e[r->n - 1].i = v;
 }
 
+/* The result did not reach standard output: the files the report names
+ * (out, curve: written before it) are removed, since an output appears
+ * only when the run succeeds. */
+static int rep_lost(const cli_report *r, const char *cmd, const char *what) {
+  for (int i = 0; i < r->n; i++)
+    if (r->e[i].type == 0 && (!strcmp(r->e[i].key, "out") || !strcmp(r->e[i].key, "curve"))) remove(r->e[i].s);
+  return cli_fail(CLI_EXIT_FAIL, cmd, "%s", what);
+}
+
 int rep_emit(const cli_report *r, int json, const char *cmd) {
   if (json) {
     cli_json j;
@@ -356,7 +365,7 @@ int rep_emit(const cli_report *r, int json, const char *cmd) {
     cj_obj_end(&j);
     if (j.oom) {
       cj_free(&j);
-      return cli_fail(CLI_EXIT_FAIL, cmd, "out of memory writing the result");
+      return rep_lost(r, cmd, "out of memory writing the result");
     }
     printf("%s\n", j.buf);
     cj_free(&j);
@@ -376,8 +385,7 @@ int rep_emit(const cli_report *r, int json, const char *cmd) {
       }
     }
   }
-  if (fflush(stdout) != 0 || ferror(stdout))
-    return cli_fail(CLI_EXIT_FAIL, cmd, "cannot write to standard output");
+  if (fflush(stdout) != 0 || ferror(stdout)) return rep_lost(r, cmd, "cannot write to standard output");
   return CLI_EXIT_OK;
 }
 

@@ -644,6 +644,26 @@ if rc_ocl == 0:
             if j:
                 check(f"{cmd_args[0]} --out-dtype {dt} on opencl file",
                       np.load(o).dtype == (np.float32 if dt == "f32" else np.float64))
+    # float64 the backend takes as float32: a finite value past float32's range
+    # is bad data named as it is in the file (not "+inf"), pointing at --backend cpu
+    huge = np.zeros((4, 5))
+    huge[2, 1] = 1e300
+    f_huge = save("huge_f64.npy", huge)
+    o = path("huge_ocl.npy")
+    rc, err = expect_exit("entropy f64 past float32 on opencl",
+                          ["entropy", "--logits", f_huge, "--backend", "opencl", "--out", o], 3, must_name=f_huge)
+    check("entropy f64 past float32 on opencl message",
+          "row 2" in err and "column 1" in err and "1.0000000000000001e+300" in err and "--backend cpu" in err,
+          f"stderr: {err.strip()}")
+    check("entropy f64 past float32 on opencl no file", not os.path.exists(o))
+    if have("knn-entropy"):
+        pts = RNG.standard_normal((200, 3))
+        pts[7, 2] = 3e300
+        f_pts = save("knn_huge_f64.npy", pts)
+        rc, err = expect_exit("knn-entropy f64 past float32 on opencl",
+                              ["knn-entropy", "--x", f_pts, "--k", 3, "--backend", "opencl"], 3, must_name=f_pts)
+        check("knn-entropy f64 past float32 on opencl message", "[7, 2]" in err and "--backend cpu" in err,
+              f"stderr: {err.strip()}")
 else:
     print("note: no opencl backend here; the --out-dtype checks on opencl are skipped")
 if have("vendi"):
@@ -776,6 +796,18 @@ def no_output(name, args, out):
     left = set(os.listdir(TMP)) - before
     check(name + " leaves no temporary", not left, f"left behind: {sorted(left)}")
 
+
+# the result cannot reach standard output (a full disk): exit 1, and the --out
+# file, written before the report, does not stay
+if os.path.exists("/dev/full"):
+    for cmd_args in (["entropy", "--logits", f_logits], ["log-softmax", "--logits", f_logits]):
+        o = path(f"full_{cmd_args[0]}.npy")
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([EXE] + [str(a) for a in cmd_args] + ["--out", o, "--no-progress"],
+                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+        check(f"{cmd_args[0]} stdout full exit", p.returncode == 1, f"exit {p.returncode}: {p.stderr.strip()}")
+        check(f"{cmd_args[0]} stdout full message", "standard output" in p.stderr, p.stderr.strip())
+        check(f"{cmd_args[0]} stdout full no file", not os.path.exists(o), f"{o} exists")
 
 # a bad row in the last chunk of a streamed run (1 MiB budget: many chunks)
 big = RNG.standard_normal((2000, 1000)).astype(np.float32)
