@@ -188,6 +188,21 @@ def main():
         j = ok_json("table-mi", "--counts", v("skewed_arithmetic_c"), "--base", 2, "--backend", be)
         exp = np.load(v("skewed_arithmetic_expect"))[0]
         check(close(j["mi"], exp[0] / np.log(2), tol) and close(j["nmi"], exp[1], tol), "%s: table-mi --base 2" % be)
+        # Counts near 1e15: E[I] is about (R-1)(C-1)/(2N) = 1.4e-16 (every margin large), so AMI
+        # is NMI to 1e-15; MI and the entropies from float64 NumPy on the counts.
+        s = 10 ** 15
+        big = np.array([[3 * s, s, 5], [7, 2 * s, s]], dtype=np.int64)
+        np.save(os.path.join(TMP, "big_counts.npy"), big)
+        j = ok_json("table-mi", "--counts", os.path.join(TMP, "big_counts.npy"), "--backend", be)
+        if j:
+            pxy = big / big.sum()
+            px, py = pxy.sum(1), pxy.sum(0)
+            nz = pxy > 0
+            mi = float((pxy[nz] * np.log(pxy[nz] / np.outer(px, py)[nz])).sum())
+            hx, hy = float(-(px * np.log(px)).sum()), float(-(py * np.log(py)).sum())
+            check(close(j["mi"], mi, 1e-9) and close(j["nmi"], mi / ((hx + hy) / 2), 1e-9)
+                  and abs(j["emi"]) < 1e-12 and close(j["ami"], j["nmi"], 1e-12),
+                  "%s: table-mi of counts near 1e15: %s (mi %.17g)" % (be, j, mi))
         # pid against dit.
         for r in m:
             if r[0] != "pid":
