@@ -259,10 +259,16 @@ static int64_t narrow_f64(void *data, int64_t count, double *was) {
   return over;
 }
 
-/* A finite float64 input that float32, which the backend takes instead,
- * does not hold: the value, where it is, and what to do (exit 3). */
-static int narrowed_past_range(const rw_job *j, const rw_src *s, int64_t row0, int64_t at, double v,
-                               ie_backend be, const char *cmd) {
+/* A chunk of source s (float64, rows row0 ..) narrowed in place for a
+ * backend that takes float64 as float32.  CLI_EXIT_OK, or bad data (exit 3,
+ * the progress bar ended first) where a finite value is past float32's
+ * range: the value, where it is, and what to do. */
+static int narrow_chunk(const rw_job *j, const rw_src *s, void *data, int64_t nrows, int64_t row0,
+                        ie_backend be, const char *cmd, cli_progress *pg) {
+  double v = 0;
+  const int64_t at = narrow_f64(data, nrows * j->cols, &v);
+  if (at < 0) return CLI_EXIT_OK;
+  progress_end(pg);
   char row[160];
   row_label(s, row0 + at / j->cols, row, sizeof row);
   return cli_fail(CLI_EXIT_DATA, cmd,
@@ -498,13 +504,7 @@ static int rw_run(rw_job *j) {
       in[i].shape = shp[i];
       in[i].ndim = s->kind == SRC_LABELS ? 1 : 2;
       if (s->to_f32) {
-        double was = 0;
-        const int64_t over = narrow_f64(ck.data[i], ck.nrows * j->cols, &was);
-        if (over >= 0) {
-          progress_end(&pg);
-          rc = narrowed_past_range(j, s, ck.row0, over, was, be, cmd);
-          goto done;
-        }
+        if ((rc = narrow_chunk(j, s, ck.data[i], ck.nrows, ck.row0, be, cmd, &pg)) != CLI_EXIT_OK) goto done;
         in[i].dtype = cli_dt(kDLFloat, 32);
       }
     }
@@ -533,13 +533,7 @@ static int rw_run(rw_job *j) {
         if (q->kind != SRC_LABELS && !q->to_f32 && q->info.dtype.code == kDLFloat &&
             q->info.dtype.bits == 64) {
           q->to_f32 = 1;
-          double was = 0;
-          const int64_t over = narrow_f64(ck.data[i], ck.nrows * j->cols, &was);
-          if (over >= 0) {
-            progress_end(&pg);
-            rc = narrowed_past_range(j, q, ck.row0, over, was, be, cmd);
-            goto done;
-          }
+          if ((rc = narrow_chunk(j, q, ck.data[i], ck.nrows, ck.row0, be, cmd, &pg)) != CLI_EXIT_OK) goto done;
           in[i].dtype = cli_dt(kDLFloat, 32);
           narrowed = 1;
         }
