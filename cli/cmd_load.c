@@ -161,24 +161,13 @@ int cli_inputs_narrow(const char *cmd, ie_backend be, cli_input *const *ins, int
     double was = 0;
     int r = cli_input_narrow(ins[i], &at, &was);
     if (r == -1) return -cli_fail(CLI_EXIT_FAIL, cmd, "out of memory");
-    if (r == -2) { /* the place as an index into the tensor's own shape */
-      char where[200];
-      size_t o = 0;
-      uint64_t rest = at;
-      int64_t idx[IEIO_MAX_NDIM];
-      for (int k = ins[i]->t.ndim - 1; k >= 0; k--) {
-        const uint64_t len = (uint64_t)ins[i]->shape[k];
-        idx[k] = (int64_t)(len ? rest % len : 0);
-        rest = len ? rest / len : 0;
-      }
-      for (int k = 0; k < ins[i]->t.ndim && o < sizeof where; k++)
-        o += (size_t)snprintf(where + o, sizeof where - o, "%s%" PRId64, k ? ", " : "[", idx[k]);
-      if (o < sizeof where) snprintf(where + o, sizeof where - o, "]");
+    if (r == -2) { /* named as cli_input_load names a bad value */
+      char lab[1400], pos[128];
+      where(pos, sizeof pos, ins[i], at);
       return -cli_fail(CLI_EXIT_DATA, cmd,
-                       "bad input data: %s (%s), element %s is %.17g, past float32's range; the %s "
-                       "backend takes float64 as float32: use --backend cpu",
-                       ins[i]->spec ? ins[i]->spec : "input", ins[i]->role ? ins[i]->role : "input", where,
-                       was, ie_backend_name(be));
+                       "bad input data: %s, %s is %.17g, past float32's range; the %s backend takes "
+                       "float64 as float32: use --backend cpu",
+                       tensor_label(ins[i], lab, sizeof lab), pos, was, ie_backend_name(be));
     }
     if (r > 0) any = 1;
   }

@@ -424,6 +424,11 @@ IE_API ie_status ie_pmi(ie_context *ctx, const DLTensor *counts, DLTensor *out,
 
 /* ---- MI, NMI, AMI ----------------------------------------------------------------- */
 
+/* One summand of emi_pair, (n/N) log(N n / (a b)), lab = log a + log b. */
+static double emi_term(double n, double N, double logN, double lab) {
+  return n > 0 ? (n / N) * ((logN + log(n)) - lab) : 0.0; /* (n = 0: no term) */
+}
+
 /* E over the hypergeometric law of n = n_ij (margins a, b of N) of
  * (n/N) log(N n / (a b)), the summand of Vinh, Epps and Bailey's (2010)
  * exact E[I].  The law is unimodal: start at its mode m, walk outwards with
@@ -441,13 +446,12 @@ static double emi_pair(double a, double b, double N, double logN) {
   if (m < lo) m = lo;
   if (m > hi) m = hi;
   const double lab = log(a) + log(b);
-#define EMI_TERM(n) ((n) > 0 ? ((n) / N) * ((logN + log(n)) - lab) : 0.0) /* (n = 0: no term) */
-  double acc = EMI_TERM(m), total = 1;
+  double acc = emi_term(m, N, logN, lab), total = 1;
   double w = 1;
   for (double n = m; n < hi;) { /* upwards */
     w *= (a - n) * (b - n) / ((n + 1) * (N - a - b + n + 1));
     n += 1;
-    acc += w * EMI_TERM(n);
+    acc += w * emi_term(n, N, logN, lab);
     total += w;
     if (w < 1e-18) break;
   }
@@ -455,11 +459,10 @@ static double emi_pair(double a, double b, double N, double logN) {
   for (double n = m; n > lo;) { /* downwards, to n = 0 where the law reaches it (its mass counts) */
     w *= n * (N - a - b + n) / ((a - n + 1) * (b - n + 1));
     n -= 1;
-    acc += w * EMI_TERM(n);
+    acc += w * emi_term(n, N, logN, lab);
     total += w;
     if (w < 1e-18) break;
   }
-#undef EMI_TERM
   return acc / total;
 }
 
