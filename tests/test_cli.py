@@ -351,6 +351,16 @@ if have("vendi"):
     if j:
         keys_present("vendi batch", j, ["vendi", "q", "n", "path", "kernel", "positive", "max_clamp", "sets"])
         check("vendi batch text keys", rc == 0 and tkeys == list(j.keys()), f"text {tkeys} vs JSON {list(j)}")
+    # float32 eigenvalues (LAPACK ssyevd on the CPU): about 1e-5 relative
+    j64 = run_json("vendi rbf double", ["vendi", "--x", f_xs, "--kernel", "rbf", "--sigma", "4", "--q", "2"])
+    j = run_json("vendi --single-precision", ["vendi", "--x", f_xs, "--kernel", "rbf", "--sigma", "4",
+                                              "--q", "2", "--single-precision"])
+    if j and j64:
+        close("vendi --single-precision", num(j["vendi"]), math.exp(renyi(lam_r, 2)), rtol=5e-5)
+        check("vendi --single-precision reported", j.get("single_precision") is True and
+              "single_precision" not in j64, f"{j.get('single_precision')!r}, {j64.get('single_precision')!r}")
+        check("vendi --single-precision took float32", num(j["vendi"]) != num(j64["vendi"]),
+              f"{j['vendi']} is the double value")
     # identical samples give 1
     same = np.tile(RNG.standard_normal((1, 8)), (20, 1)).astype(np.float32)
     j = run_json("vendi identical", ["vendi", "--x", save("same.npy", same)])
@@ -369,6 +379,11 @@ if have("matrix-entropy"):
     if j:
         close("matrix-entropy rbf", num(j["entropy"]), renyi(lam_r, 1), rtol=1e-6)
         close("matrix-entropy --out", np.load(o), [renyi(lam_r, 1)], rtol=1e-6)
+    j = run_json("matrix-entropy --single-precision", ["matrix-entropy", "--x", f_xs, "--kernel", "rbf",
+                                                       "--sigma", "4", "--single-precision"])
+    if j:
+        close("matrix-entropy --single-precision", num(j["entropy"]), renyi(lam_r, 1), rtol=5e-5)
+        check("matrix-entropy --single-precision reported", j.get("single_precision") is True)
 
 # ---- Sinkhorn -----------------------------------------------------------------------
 
@@ -463,6 +478,25 @@ if have("sinkhorn"):
         ref = np.array([sinkhorn_log(ba[i], bb[i], bC[i], eps)[0] for i in range(Bp)])
         close("sinkhorn batch --out", np.load(o), ref, rtol=1e-6)
         close("sinkhorn batch mean", num(j["transport_cost"]), ref.mean(), rtol=1e-6)
+    # float32 tiles: ignored on the CPU (the same bits); on OpenCL within
+    # max(2e-6, 3e-8 r) of float64, r = (median cost)/epsilon (SPEC §4)
+    single = ["sinkhorn", "--a", fa, "--b", fb, "--x", fx, "--y", fy, "--single-precision"] + common
+    j = run_json("sinkhorn --single-precision cpu", single + ["--backend", "cpu"])
+    j64 = run_json("sinkhorn cpu", ["sinkhorn", "--a", fa, "--b", fb, "--x", fx, "--y", fy,
+                                    "--backend", "cpu"] + common)
+    if j and j64:
+        check("sinkhorn --single-precision ignored on the cpu", j["transport_cost"] == j64["transport_cost"],
+              f"{j['transport_cost']} vs {j64['transport_cost']}")
+        check("sinkhorn --single-precision reported", j.get("single_precision") is True)
+    rc, out, _ = run(["sinkhorn", "--a", fa, "--b", fb, "--x", fx, "--y", fy, "--backend", "opencl"] + common)
+    if rc == 0:
+        j64 = json.loads(out)
+        j = run_json("sinkhorn --single-precision opencl", single + ["--backend", "opencl"])
+        if j:
+            tol = max(2e-6, 3e-8 * float(np.median(C)) / eps)
+            close("sinkhorn --single-precision opencl", num(j["transport_cost"]), cost, rtol=tol)
+            check("sinkhorn --single-precision opencl took float32", j["transport_cost"] != j64["transport_cost"],
+                  f"{j['transport_cost']} is opencl's double value")
     # not converging is a result, not a failure
     j = run_json("sinkhorn max-iter", ["sinkhorn", "--a", fa, "--b", fb, "--x", fx, "--y", fy,
                                        "--epsilon", "0.01", "--max-iter", "3"])

@@ -807,7 +807,8 @@ nb::list sinkhorn(Context &c, const In &a, const In &b, const OptIn &cost, const
                   int64_t check_every, int metric, bool eps_scaling, double eps_start,
                   double eps_factor, int64_t eps_stage_iter, double rho, bool divergence,
                   const OptIn &cost_xx, const OptIn &cost_yy, size_t memory_budget,
-                  const OptOut &f, const OptOut &g, const OptOut &plan, intptr_t stream) {
+                  bool single_precision, const OptOut &f, const OptOut &g, const OptOut &plan,
+                  intptr_t stream) {
   View av = view(a, "a", 0), bv = view(b, "b", 0);
   OptView<In> cv(cost, "cost", 0), xv(x, "x", 0), yv(y, "y", 0);
   OptView<In> cxx(cost_xx, "cost_xx", 0), cyy(cost_yy, "cost_yy", 0);
@@ -833,6 +834,7 @@ nb::list sinkhorn(Context &c, const In &a, const In &b, const OptIn &cost, const
   o.cost_xx = cxx.p;
   o.cost_yy = cyy.p;
   o.memory_budget = memory_budget;
+  o.single_precision = single_precision;
   std::vector<ie_sinkhorn_result> res((size_t)B);
   run(c, stream, [&](ie_context *ctx) {
     return ie_sinkhorn(ctx, &av.t, &bv.t, cv.p, xv.p, yv.p, &o, res.data(), fv.p, gv.p, pv.p);

@@ -332,6 +332,35 @@ def test_sinkhorn_batch_and_divergence(rng):
     assert abs(same.divergence) < 1e-6
 
 
+def test_sinkhorn_single_precision(rng):
+    """float32 tiles (SPEC §4): transport_cost within max(2e-6, 3e-8·r) of
+    float64 on a GPU backend; ignored (double, the same bits) on the CPU."""
+    n, m, eps = 300, 200, 0.05
+    f32 = lambda v: v.astype(np.float32)           # what a GPU backend takes
+    a = f32(rng.random(n) + 0.1); b = f32(rng.random(m) + 0.1)
+    X = f32(rng.standard_normal((n, 8)) * 0.3 + 2.0)    # a cloud away from the origin
+    Y = f32(rng.standard_normal((m, 8)) * 0.3 + 2.1)
+    C = ((X[:, None, :].astype(np.float64) - Y[None, :, :]) ** 2).sum(-1)
+    want = ref_sinkhorn(a.astype(np.float64), b.astype(np.float64), C, eps)[0]
+    tol = max(2e-6, 3e-8 * np.median(C) / eps)
+    kw = dict(x=X, y=Y, epsilon=eps, tol=1e-9, max_iter=5000)
+    cpu = infoest.Context(backend="cpu")
+    assert (infoest.sinkhorn(a, b, single_precision=True, context=cpu, **kw).transport_cost
+            == infoest.sinkhorn(a, b, context=cpu, **kw).transport_cost)
+    if "opencl" not in infoest.backends():
+        pytest.skip("OpenCL is not built here")
+    try:
+        ctx = infoest.Context(backend="opencl")
+    except infoest.BackendUnavailable as e:
+        pytest.skip(f"no OpenCL device: {e}")
+    r32 = infoest.sinkhorn(a, b, single_precision=True, context=ctx, **kw)
+    r64 = infoest.sinkhorn(a, b, context=ctx, **kw)
+    assert r32.converged and r64.converged
+    close(r64.transport_cost, want, rtol=1e-6, atol=0)
+    close(r32.transport_cost, want, rtol=tol, atol=0)
+    assert r32.transport_cost != r64.transport_cost   # the float32 tiles did run
+
+
 # ---- k nearest neighbours -----------------------------------------------------------------
 
 
