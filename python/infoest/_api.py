@@ -9,7 +9,6 @@ framework, on its device; summaries as Python floats.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -17,6 +16,8 @@ import numpy as np
 from . import _ext
 from ._context import Context, _arg, _Call, _empty, _finish, _host_context, _opt, _out_arg
 from ._errors import OptionError
+from ._options import INT64_MIN, choice as _choice, integer as _integer, positive as _positive
+from ._options import real as _real, seed as _seed
 from ._partial import Partial
 
 __all__ = [
@@ -45,22 +46,6 @@ _PATH = {"auto": 0, "primal": 1, "dual": 2}
 _PATH_NAME = {1: "primal", 2: "dual", 0: "auto"}
 _OUT_DTYPES = {"float64": "float64", "f64": "float64", "float32": "float32", "f32": "float32",
                "float16": "float16", "f16": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16"}
-
-
-def _choice(option: str, value: Any, table: dict) -> int:
-    try:
-        return table[value]
-    except (KeyError, TypeError):
-        raise OptionError(f"{option} takes {', '.join(table)}, not {value!r}") from None
-
-
-def _positive(option: str, value: Any) -> float:
-    if value == 1.0 and type(value) in (float, int):
-        return 1.0
-    v = float(value)
-    if not v > 0 or math.isnan(v):
-        raise OptionError(f"{option} must be > 0, not {value!r}")
-    return v
 
 
 def _out_dtype(value: Any, allowed: Sequence[str]) -> str:
@@ -122,15 +107,14 @@ def _partial_arg(partial: Any, first_row: int, reduction: str) -> Tuple[Any, int
         if first_row != 0:
             raise OptionError("first_row applies with partial=True or partial=infoest.Partial()")
         return None, 0, False
-    if isinstance(first_row, bool) or int(first_row) != first_row or first_row < 0:
-        raise OptionError(f"first_row must be an integer >= 0, not {first_row!r}")
+    first_row = _integer("first_row", first_row)
     if partial is True:
         if reduction == "none":
             raise OptionError("partial=True returns the state instead of values: to get both, "
                               "pass partial=infoest.Partial() with reduction='none'")
-        return Partial(int(first_row)), int(first_row), True
+        return Partial(first_row), first_row, True
     if isinstance(partial, Partial):
-        return partial, int(first_row), False
+        return partial, first_row, False
     raise OptionError(f"partial takes True or an infoest.Partial, not {partial!r}")
 
 
@@ -253,7 +237,7 @@ def entropy(x: ArrayLike, *, input: str = "logits", kind: str = "shannon",
     call = _Call(context, x)
     po, ret = _per_row(call, x, reduction, out, out_dtype)
     s = _ext.entropy(call.ctx._c, _arg(call, x, "x"), po, _choice("input", input, _INPUT), k,
-                     float(alpha) if alpha is not None else 1.0,
+                     _real("alpha", alpha) if alpha is not None else 1.0,
                      _positive("temperature", temperature),
                      _opt(call, row_weights, "row_weights", integer=True),
                      _reduce_code(reduction, give), pt._p if pt is not None else None, fr,
@@ -287,7 +271,7 @@ def nll(logits: ArrayLike, labels: ArrayLike, *, ignore_index: Optional[int] = N
     po, ret = _per_row(call, logits, reduction, out, out_dtype)
     s = _ext.nll(call.ctx._c, _arg(call, logits, "logits"), _arg(call, labels, "labels", integer=True),
                  po, _positive("temperature", temperature),
-                 int(ignore_index) if ignore_index is not None else None,
+                 _integer("ignore_index", ignore_index, INT64_MIN) if ignore_index is not None else None,
                  _opt(call, row_weights, "row_weights", integer=True),
                  _reduce_code(reduction, give), pt._p if pt is not None else None, fr,
                  call.stream)
@@ -385,7 +369,7 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
     if beta is not None:
         if kind != "js":
             raise OptionError(f"beta applies to kind 'js', not {kind!r}")
-        if not 0 < float(beta) < 1:
+        if not 0 < _real("beta", beta) < 1:
             raise OptionError(f"beta must lie in (0, 1), not {beta!r}")
     both = _choice("input", input, _INPUT)
     pin = _choice("p_input", p_input, _INPUT) if p_input is not None else both
@@ -395,8 +379,8 @@ def divergence(p: ArrayLike, q: ArrayLike, kind: str = "kl", *, input: str = "lo
     po, ret = _per_row(call, p, reduction, out, out_dtype)
     s = _ext.divergence(call.ctx._c, k, _arg(call, p, "p"), _arg(call, q, "q"), po, pin, qin,
                         _positive("temperature", temperature),
-                        float(alpha) if alpha is not None else 0.0,
-                        float(beta) if beta is not None else 0.0,
+                        _real("alpha", alpha) if alpha is not None else 0.0,
+                        _real("beta", beta) if beta is not None else 0.0,
                         _opt(call, row_weights, "row_weights", integer=True),
                         _reduce_code(reduction, give), pt._p if pt is not None else None, fr,
                         call.stream)
@@ -466,16 +450,12 @@ def sinkhorn(a: ArrayLike, b: ArrayLike, cost: Optional[ArrayLike] = None, *,
         raise OptionError("give either cost= or both x= and y= (point clouds)")
     if cost is None and (x is None or y is None):
         raise OptionError("point clouds need both x= and y=")
-    if int(max_iter) < 1:
-        raise OptionError(f"max_iter must be >= 1, not {max_iter!r}")
-    if int(check_every) < 1:
-        raise OptionError(f"check_every must be >= 1, not {check_every!r}")
-    if int(eps_stage_iter) < 1:
-        raise OptionError(f"eps_stage_iter must be >= 1, not {eps_stage_iter!r}")
-    if not 0 < float(eps_factor) < 1:
+    max_iter = _integer("max_iter", max_iter, 1)
+    check_every = _integer("check_every", check_every, 1)
+    eps_stage_iter = _integer("eps_stage_iter", eps_stage_iter, 1)
+    if not 0 < _real("eps_factor", eps_factor) < 1:
         raise OptionError(f"eps_factor must lie in (0, 1), not {eps_factor!r}")
-    if memory_budget is not None and int(memory_budget) < 1:
-        raise OptionError(f"memory_budget must be >= 1 byte, not {memory_budget!r}")
+    budget = 0 if memory_budget is None else _integer("memory_budget", memory_budget, 1, 2 ** 64 - 1)
     if cost is not None and (cost_xx is None) != (cost_yy is None):
         raise OptionError("cost_xx and cost_yy go together")
     call = _Call(context, a)
@@ -496,11 +476,11 @@ def sinkhorn(a: ArrayLike, b: ArrayLike, cost: Optional[ArrayLike] = None, *,
         plan = _empty(call, (B, n, m) if batched else (n, m), fdt)
     res = _ext.sinkhorn(
         call.ctx._c, _arg(call, a, "a"), _arg(call, b, "b"), _opt(call, cost, "cost"),
-        _opt(call, x, "x"), _opt(call, y, "y"), float(epsilon), int(max_iter), _positive("tol", tol),
-        int(check_every), _choice("metric", metric, _COST), bool(eps_scaling),
-        float(eps_start) if eps_start is not None else 0.0, float(eps_factor), int(eps_stage_iter),
-        float(rho) if rho is not None else 0.0, bool(divergence), _opt(call, cost_xx, "cost_xx"),
-        _opt(call, cost_yy, "cost_yy"), int(memory_budget or 0), bool(single_precision),
+        _opt(call, x, "x"), _opt(call, y, "y"), _real("epsilon", epsilon), max_iter, _positive("tol", tol),
+        check_every, _choice("metric", metric, _COST), bool(eps_scaling),
+        _real("eps_start", eps_start) if eps_start is not None else 0.0, float(eps_factor), eps_stage_iter,
+        _real("rho", rho) if rho is not None else 0.0, bool(divergence), _opt(call, cost_xx, "cost_xx"),
+        _opt(call, cost_yy, "cost_yy"), budget, bool(single_precision),
         _out_arg(call, f) if f is not None else None, _out_arg(call, g) if g is not None else None,
         _out_arg(call, plan) if plan is not None else None, call.stream)
     cols = list(zip(*res))
@@ -537,9 +517,7 @@ def _points(x: ArrayLike) -> ArrayLike:
 
 
 def _k(k: Any) -> int:
-    if isinstance(k, bool) or int(k) != k or int(k) < 1:
-        raise OptionError(f"k must be an integer >= 1, not {k!r}")
-    return int(k)
+    return _integer("k", k, 1)
 
 
 def _jitter(jitter: Optional[float]) -> float:
@@ -601,8 +579,8 @@ def knn_entropy(x: ArrayLike, *, k: int = 3, alpha: Optional[float] = None,
     """
     call = _Call(context, x)
     r = _ext.knn_entropy(call.ctx._c, _arg(call, _points(x), "x"), _k(k),
-                         float(alpha) if alpha is not None else None, _jitter(jitter),
-                         int(seed), call.stream)
+                         _real("alpha", alpha) if alpha is not None else None, _jitter(jitter),
+                         _seed(seed), call.stream)
     return _knn_out(r, details)
 
 
@@ -638,13 +616,13 @@ def knn_divergence(x: ArrayLike, y: ArrayLike, *, k: int = 3, kind: str = "kl",
     nk = _choice("nnr_kind", nnr_kind, _DIV)
     if nnr_kind != "kl" and method != 2:
         raise OptionError("nnr_kind goes with kind='nnr'")
-    if beta is not None and not 0 < float(beta) < 1:
+    if beta is not None and not 0 < _real("beta", beta) < 1:
         raise OptionError(f"beta must lie in (0, 1), not {beta!r}")
     call = _Call(context, x)
     r = _ext.knn_divergence(call.ctx._c, method, _arg(call, _points(x), "x"),
                             _arg(call, _points(y), "y"), _k(k),
-                            float(alpha) if alpha is not None else None, nk,
-                            float(beta) if beta is not None else 0.0, _jitter(jitter), int(seed),
+                            _real("alpha", alpha) if alpha is not None else None, nk,
+                            _real("beta", beta) if beta is not None else 0.0, _jitter(jitter), _seed(seed),
                             call.stream)
     return _knn_out(r, details)
 
@@ -670,7 +648,7 @@ def knn_mutual_information(x: ArrayLike, y: ArrayLike, *, k: int = 3,
     call = _Call(context, x)
     r = _ext.knn_mutual_information(call.ctx._c, _arg(call, _points(x), "x"),
                                     _arg(call, _points(y), "y"), _k(k), _jitter(jitter),
-                                    int(seed), call.stream)
+                                    _seed(seed), call.stream)
     return _knn_out(r, details)
 
 
@@ -696,7 +674,7 @@ def _kernel_args(x: Any, kernel_matrix: Any, kernel: str, sigma: Optional[float]
         raise OptionError("kernel='rbf' needs sigma")
     if kc != 1 and sigma is not None:
         raise OptionError("sigma goes with kernel='rbf'")
-    return _points(x), kc, float(sigma) if sigma is not None else 0.0
+    return _points(x), kc, _real("sigma", sigma) if sigma is not None else 0.0
 
 
 def _spectral_out(r: tuple, details: bool) -> Union[float, SpectralResult]:
@@ -727,7 +705,7 @@ def vendi(x: Optional[ArrayLike] = None, *, kernel_matrix: Optional[ArrayLike] =
     arr, kc, sg = _kernel_args(x, kernel_matrix, kernel, sigma)
     call = _Call(context, arr)
     r = _ext.vendi(call.ctx._c, _arg(call, arr, "x"), kc, sg,
-                   float(q) if q is not None else None, _choice("path", path, _PATH),
+                   _real("q", q) if q is not None else None, _choice("path", path, _PATH),
                    bool(single_precision), call.stream)
     return _spectral_out(r, details)
 
@@ -749,7 +727,7 @@ def vendi_batch(x: Optional[ArrayLike] = None, *, kernel_matrix: Optional[ArrayL
     o = out if out is not None else _empty(call, _shape(arr)[:1],
                                            _out_dtype(out_dtype, ("float64", "float32")))
     _ext.vendi_batch(call.ctx._c, _arg(call, arr, "x"), _out_arg(call, o), kc, sg,
-                     float(q) if q is not None else None, _choice("path", path, _PATH),
+                     _real("q", q) if q is not None else None, _choice("path", path, _PATH),
                      bool(single_precision), call.stream)
     return o if out is not None else _finish(call, o)
 
@@ -769,7 +747,7 @@ def matrix_entropy(x: Optional[ArrayLike] = None, *, kernel_matrix: Optional[Arr
     arr, kc, sg = _kernel_args(x, kernel_matrix, kernel, sigma)
     call = _Call(context, arr)
     r = _ext.matrix_measure(call.ctx._c, 0, _arg(call, arr, "x"), None, kc, sg, None, 0.0,
-                            float(alpha) if alpha is not None else None,
+                            _real("alpha", alpha) if alpha is not None else None,
                             _choice("path", path, _PATH), bool(single_precision), call.stream)
     return _spectral_out(r, details)
 
@@ -786,7 +764,7 @@ def _matrix_pair(which: int, x: ArrayLike, y: ArrayLike, kernel: str, sigma: Opt
     call = _Call(context, x)
     r = _ext.matrix_measure(call.ctx._c, which, _arg(call, _points(x), "x"),
                             _arg(call, _points(y), "y"), kc, sg, ky, sy,
-                            float(alpha) if alpha is not None else None, 0,
+                            _real("alpha", alpha) if alpha is not None else None, 0,
                             bool(single_precision), call.stream)
     return _spectral_out(r, details)
 

@@ -273,6 +273,8 @@ def _arg(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
             raise ArgumentTypeError(f"'{name}': cannot be made an array: {e}") from None
         if a.dtype.kind in "biu" and not integer:
             a = a.astype(np.float64)
+        elif integer and a.size == 0 and a.dtype == np.float64:
+            a = a.astype(np.int64)      # NumPy's [] is float64; no labels are of any type
         elif a.dtype.kind not in "biuf":
             raise ArgumentTypeError(f"'{name}': cannot take an array of {a.dtype} "
                                     "(numbers only)")

@@ -10,6 +10,7 @@ import numpy as np
 from . import _ext
 from ._context import Context, _arg, _Call, _CUDA, _empty, _finish, _opt, _out_arg
 from ._errors import OptionError
+from ._options import INT64_MIN, choice as _choice, integer as _integer, nonneg_finite as _nonneg
 
 __all__ = ["count_pairs", "pmi", "PmiResult", "table_mi", "TableMIResult", "pid",
            "pid_gaussian", "pid_pointwise", "PIDResult", "PointwisePID"]
@@ -21,23 +22,9 @@ _AVERAGE = {"arithmetic": 0, "geometric": 1, "min": 2, "max": 3}
 _MEASURE = {"imin": 0, "mmi": 1, "broja": 2}
 
 
-def _choice(option: str, value: Any, table: dict) -> int:
-    try:
-        return table[value]
-    except (KeyError, TypeError):
-        raise OptionError(f"{option} takes {', '.join(table)}, not {value!r}") from None
-
-
 def _shape(x: Any) -> tuple:
     s = x.shape if hasattr(x, "shape") else np.shape(x)
     return tuple(int(v) for v in s)
-
-
-def _nonneg(option: str, value: Any) -> float:
-    v = float(value)
-    if not v >= 0 or v == float("inf"):
-        raise OptionError(f"{option} must be >= 0 and finite, not {value!r}")
-    return v
 
 
 # ---- Counting ------------------------------------------------------------------------------
@@ -95,12 +82,10 @@ def count_pairs(x: ArrayLike, y: ArrayLike, *, x_classes: Optional[int] = None,
     """
     call = _Call(context, x)
     xa, ya = _arg(call, x, "x", integer=True), _arg(call, y, "y", integer=True)
-    ign = int(ignore_label) if ignore_label is not None else None
+    ign = _integer("ignore_label", ignore_label, INT64_MIN) if ignore_label is not None else None
     if out is None:
-        X = int(x_classes) if x_classes is not None else _classes(x, ign, "x")
-        Y = int(y_classes) if y_classes is not None else _classes(y, ign, "y")
-        if X < 0 or Y < 0:
-            raise OptionError("x_classes and y_classes must be >= 0")
+        X = _integer("x_classes", x_classes) if x_classes is not None else _classes(x, ign, "x")
+        Y = _integer("y_classes", y_classes) if y_classes is not None else _classes(y, ign, "y")
         table = _zeros(call, (X, Y))
     else:
         if x_classes is not None or y_classes is not None:
@@ -288,14 +273,15 @@ def pid_gaussian(covariance: ArrayLike, sizes: Sequence[int], *, samples: Option
     >>> bool(round(r.mi1, 12) == round(-0.5 * np.log(1 - 0.36), 12)), r.redundancy == r.mi2
     (True, True)
     """
-    sz = [int(s) for s in sizes]
-    if len(sz) != 3 or min(sz) < 1:
+    try:
+        sz = [_integer("sizes", s, 1) for s in sizes]
+    except TypeError:       # not a sequence
+        sz = []
+    if len(sz) != 3:
         raise OptionError(f"sizes must be three block sizes >= 1 (X1, X2, Y), not {sizes!r}")
     n = 0
     if samples is not None:
-        n = int(samples)
-        if n < 2:
-            raise OptionError(f"samples must be >= 2, not {samples!r}")
+        n = _integer("samples", samples, 2)
     call = _Call(context, covariance)
     return PIDResult(*_ext.pid_gaussian(call.ctx._c, _arg(call, covariance, "covariance"),
                                         sz[0], sz[1], sz[2], n, call.stream))

@@ -8,6 +8,7 @@ import numpy as np
 from . import _ext
 from ._context import Context, _arg, _Call
 from ._errors import OptionError
+from ._options import integer as _integer, real as _real, seed as _seed
 
 __all__ = ["mauve", "mauve_histograms", "MauveResult", "mauve_default_clusters"]
 
@@ -44,7 +45,7 @@ def mauve_default_clusters(n_p: int, n_q: int) -> int:
     >>> infoest.mauve_default_clusters(5000, 5000)
     500
     """
-    return int(_ext.mauve_default_clusters(int(n_p), int(n_q)))
+    return int(_ext.mauve_default_clusters(_integer("n_p", n_p), _integer("n_q", n_q)))
 
 
 def _rows(x: Any) -> int:
@@ -52,15 +53,9 @@ def _rows(x: Any) -> int:
     return int(s[0]) if len(s) else 0
 
 
-def _int_option(name: str, value: Any, least: int) -> int:
-    if isinstance(value, bool) or int(value) != value or int(value) < least:
-        raise OptionError(f"{name} must be an integer >= {least}, not {value!r}")
-    return int(value)
-
-
 def _grid_scaling(grid: int, scaling: float) -> tuple:
-    g = _int_option("grid", grid, 2)
-    c = float(scaling)
+    g = _integer("grid", grid, 2)
+    c = _real("scaling", scaling)
     if not c > 0 or c == float("inf"):
         raise OptionError(f"scaling must be > 0 and finite, not {scaling!r}")
     return g, c
@@ -143,12 +138,12 @@ def mauve(p_features: ArrayLike, q_features: Union[ArrayLike, Sequence[ArrayLike
     qs = list(q_features) if several else [q_features]
     if not qs:
         raise OptionError("q_features: no Q set given")
-    k = 0 if clusters is None else _int_option("clusters", clusters, 2)
+    k = 0 if clusters is None else _integer("clusters", clusters, 2)
     g, c = _grid_scaling(grid, scaling)
-    ev = float(explained_variance)
+    ev = _real("explained_variance", explained_variance)
     if not 0 < ev <= 1:
         raise OptionError(f"explained_variance must be in (0, 1], not {explained_variance!r}")
-    sd = _int_option("seed", seed, 0)
+    sd = _seed(seed)
     call = _Call(context, p_features)
     if not k:   # the default, made here so that the histograms' size is known
         k = mauve_default_clusters(_rows(p_features), min(_rows(q) for q in qs))
@@ -156,8 +151,8 @@ def mauve(p_features: ArrayLike, q_features: Union[ArrayLike, Sequence[ArrayLike
     curves = np.zeros(len(qs) * (g + 2) * 2)
     scores, info = _ext.mauve(call.ctx._c, _arg(call, p_features, "p_features"),
                               [_arg(call, q, "q_features") for q in qs], k, ev,
-                              _int_option("redo", redo, 1), _int_option("max_iter", max_iter, 1),
-                              sd, _int_option("seeds", seeds, 1), g, c, counts, curves,
+                              _integer("redo", redo, 1), _integer("max_iter", max_iter, 1),
+                              sd, _integer("seeds", seeds, 1), g, c, counts, curves,
                               call.stream)
     if details:
         kk = info[0]

@@ -21,6 +21,7 @@ from typing import Any, Iterable, NamedTuple, Optional
 from . import _ext
 from ._context import Context, _arg, _Call, _check_context, _default, _opt, current_context
 from ._errors import OptionError
+from ._options import integer as _integer
 
 __all__ = ["Partial", "Summary", "merge_partials", "PARTIAL_BLOCK_ROWS"]
 
@@ -75,7 +76,7 @@ class Partial:
     __slots__ = ("_p",)
 
     def __init__(self, first_row: int = 0) -> None:
-        self._p = _ext.Partial(int(first_row))
+        self._p = _ext.Partial(_integer("first_row", first_row))
 
     # ---- filling ----------------------------------------------------------------------
 

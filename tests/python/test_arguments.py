@@ -287,3 +287,51 @@ def test_a_0d_array_is_no_distribution():
         with pytest.raises(infoest.Error) as e:
             call()
         _no_raw_nanobind(e)
+
+
+# ---- integer and number options: an OptionError naming the option --------------------------
+
+def test_integer_options_out_of_range_name_the_option():
+    x = np.random.default_rng(3).standard_normal((50, 2))
+    f = np.random.default_rng(4).standard_normal((40, 3)).astype(np.float32)
+    cases = [
+        ("seed", lambda: infoest.knn_entropy(x, jitter=1e-3, seed=-1)),
+        ("seed", lambda: infoest.knn_mutual_information(x, x, jitter=1e-3, seed=2 ** 64)),
+        ("seed", lambda: infoest.knn_divergence(x, x, jitter=1e-3, seed=1.5)),
+        ("seed", lambda: infoest.mauve(f, f, clusters=4, seed=-1)),
+        ("k", lambda: infoest.knn_entropy(x, k=2 ** 70)),
+        ("k", lambda: infoest.knn_entropy(x, k=True)),
+        ("max_iter", lambda: infoest.sinkhorn(np.ones(3), np.ones(3), np.ones((3, 3)), epsilon=0.1,
+                                              max_iter=2 ** 70)),
+        ("memory_budget", lambda: infoest.sinkhorn(np.ones(3), np.ones(3), np.ones((3, 3)),
+                                                   epsilon=0.1, memory_budget=-5)),
+        ("ignore_index", lambda: infoest.nll(np.zeros((2, 3)), np.zeros(2, np.int64),
+                                             ignore_index=2 ** 63)),
+        ("ignore_label", lambda: infoest.count_pairs([0, 1], [1, 0], ignore_label=-2 ** 64)),
+        ("x_classes", lambda: infoest.count_pairs([0, 1], [1, 0], x_classes=-1, y_classes=2)),
+        ("samples", lambda: infoest.pid_gaussian(np.eye(3), (1, 1, 1), samples=2 ** 80)),
+        ("sizes", lambda: infoest.pid_gaussian(np.eye(3), (1, 0, 2))),
+        ("first_row", lambda: infoest.Partial(first_row=-3)),
+        ("grid", lambda: infoest.mauve_histograms([1, 2], [2, 1], grid=2 ** 70)),
+    ]
+    for name, call in cases:
+        with pytest.raises(infoest.OptionError, match=name) as e:
+            call()
+        _no_raw_nanobind(e)
+
+
+def test_number_options_that_are_no_numbers_name_the_option():
+    z = np.zeros((2, 3))
+    for name, call in [("temperature", lambda: infoest.entropy(z, temperature="x")),
+                       ("alpha", lambda: infoest.divergence(z, z, "renyi", alpha="two")),
+                       ("epsilon", lambda: infoest.sinkhorn(np.ones(3), np.ones(3), np.ones((3, 3)),
+                                                            epsilon=None)),
+                       ("sigma", lambda: infoest.vendi(np.eye(3), kernel="rbf", sigma=[1.0]))]:
+        with pytest.raises(infoest.OptionError, match=name):
+            call()
+
+
+def test_empty_label_lists_count_nothing():
+    t = infoest.count_pairs([], [])
+    assert t.shape == (0, 0) and t.dtype == np.int64
+    assert infoest.count_pairs([], [], x_classes=2, y_classes=3).sum() == 0
