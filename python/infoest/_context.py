@@ -201,7 +201,10 @@ def _device_of(x: Any) -> Tuple[int, int]:
     f = getattr(x, "__dlpack_device__", None)
     if f is None:
         return (_DL_CPU, 0)
-    t, i = f()
+    try:
+        t, i = f()
+    except (ValueError, TypeError, BufferError, RuntimeError) as e:   # torch's meta device, ...
+        raise ArgumentTypeError(f"a {type(x).__name__} on a device DLPack cannot name: {e}") from None
     return (int(t), int(i))
 
 
@@ -261,6 +264,9 @@ def _arg(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
         if x.dtype not in _TAKEN:
             raise _dtype_error(x, name, integer)
     if hasattr(x, "__dlpack__"):
+        if call.fw == "torch" and str(getattr(x, "layout", "torch.strided")) != "torch.strided":
+            raise ArgumentTypeError(f"'{name}' is a {x.layout} tensor; infoest takes dense arrays "
+                                    f"(pass {name}.to_dense())")
         if call.fw == "torch" and getattr(x, "requires_grad", False):
             x = x.detach()
         if call.stream >= 0 and _device_of(x)[0] in _CUDA:

@@ -59,6 +59,20 @@ def test_torch_bf16_and_layout(rng):
 
 
 @torch_only
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_torch_sparse_and_meta_tensors_are_argument_errors():
+    import torch
+    eye = torch.eye(3)
+    for bad, what in [(eye.to_sparse(), "to_dense"), (eye.to_sparse_csr(), "to_dense"),
+                      (eye.to("meta"), "meta")]:
+        with pytest.raises(infoest.ArgumentTypeError, match=what) as e:
+            infoest.entropy(bad)
+        assert "incompatible function arguments" not in str(e.value)
+    with pytest.raises(infoest.ArgumentTypeError, match=r"'x'.*to_dense"):
+        infoest.count_pairs(torch.tensor([0, 1]).to_sparse(), torch.tensor([1, 0]))
+
+
+@torch_only
 def test_torch_no_copy(rng):
     import torch
     x = torch.from_numpy(lm_logits(rng, 4, 300))
