@@ -56,6 +56,7 @@ typedef struct {
   ie_backend backend;     /* --backend */
   int backend_given;      /* --backend appeared */
   int device;             /* --device */
+  int device_per_rank;    /* under MPI without --device: device is the rank's on its node */
   const char *out;        /* --out, or NULL */
   int json;               /* --format json (default) or text */
   size_t budget;          /* --memory-budget, bytes */
@@ -118,7 +119,11 @@ int cli_opt_int64(const cli_args *a, const char *cmd, const char *name,
 int cli_exit_for_status(ie_status s);
 
 /* Make a context for c->backend / c->device.  On failure prints the reason
- * and returns the exit status (4 when the backend is unavailable). */
+ * and returns the exit status (4 when the backend is unavailable).  Under
+ * MPI with c->device_per_rank it is collective (every rank calls it, and it
+ * begins with an agreement): a node with fewer devices than ranks shares
+ * them round-robin, and with --backend auto each rank opens the backend
+ * rank 0 opened when it can. */
 int cli_make_context(const cli_common *c, ie_context **ctx);
 
 /* ---- Output ------------------------------------------------------------------ */

@@ -177,29 +177,103 @@ int cli_exit_for_status(ie_status s) {
   }
 }
 
-int cli_make_context(const cli_common *c, ie_context **ctx) {
+/* A context for backend b, device d; NULL on failure, with *st its status and
+ * *failed the failed context (its message) for the caller to destroy. */
+static ie_context *open_context(ie_backend b, int d, ie_status *st, ie_context **failed) {
   ie_context_options o;
   memset(&o, 0, sizeof o);
   o.size = sizeof o;
-  o.backend = c->backend;
-  o.device = c->device;
-  *ctx = NULL;
-  ie_status st = ie_context_create(ctx, &o);
-  if (st == IE_OK) {
+  o.backend = b;
+  o.device = d;
+  ie_context *ctx = NULL;
+  *st = ie_context_create(&ctx, &o);
+  if (*st == IE_OK) {
     /* Ctrl-C and SIGTERM stop the long library calls too (IE_CANCELLED). */
     _Static_assert(sizeof(sig_atomic_t) == sizeof(int), "sig_atomic_t is an int");
-    ie_context_set_cancel_flag(*ctx, (const volatile int *)&cli_interrupted);
-    return CLI_EXIT_OK;
+    ie_context_set_cancel_flag(ctx, (const volatile int *)&cli_interrupted);
+    return ctx;
   }
-  const char *msg = *ctx ? ie_errmsg(*ctx) : ie_status_string(st);
+  if (failed) *failed = ctx;
+  else ie_context_destroy(ctx);
+  return NULL;
+}
+
+static int context_failed(const cli_common *c, ie_backend b, int d, ie_status st, ie_context *failed) {
+  const char *msg = failed ? ie_errmsg(failed) : ie_status_string(st);
   int code = st == IE_BACKEND_UNAVAILABLE ? CLI_EXIT_BACKEND : CLI_EXIT_FAIL;
-  if (st == IE_OUT_OF_MEMORY && !*ctx) msg = "out of memory";
-  cli_fail(code, c->cmd, "cannot use backend %s (device %d): %s [%s]",
-           ie_backend_name(c->backend), c->device, msg ? msg : "",
-           ie_status_name(st));
+  if (st == IE_OUT_OF_MEMORY && !failed) msg = "out of memory";
+  cli_fail(code, c->cmd, "cannot use backend %s (device %d): %s [%s]", ie_backend_name(b), d,
+           msg ? msg : "", ie_status_name(st));
+  ie_context_destroy(failed);
+  return code;
+}
+
+/* Backend b on a node with fewer of its devices than ranks: the node has n
+ * devices, n − 1 the highest index below `rank_device` that opens, and this
+ * rank takes device rank_device mod n.  NULL if no device below opens. */
+static ie_context *open_shared_device(ie_backend b, int rank_device) {
+  ie_status st;
+  for (int d = rank_device - 1; d >= 0; d--) {
+    ie_context *probe = open_context(b, d, &st, NULL);
+    if (!probe) continue;
+    const int mine = rank_device % (d + 1);
+    if (mine == d) return probe;
+    ie_context_destroy(probe);
+    return open_context(b, mine, &st, NULL);
+  }
+  return NULL;
+}
+
+#ifdef IE_CLI_MPI
+/* Under MPI, the device from the rank on its node (see cmd.h). */
+static int make_rank_context(const cli_common *c, ie_context **ctx) {
+  ie_status st;
+  ie_context *failed = NULL;
+  int rc = CLI_EXIT_OK;
+  *ctx = open_context(c->backend, c->device, &st, &failed);
+  if (!*ctx && st == IE_BACKEND_UNAVAILABLE && c->backend != IE_BACKEND_AUTO)
+    *ctx = open_shared_device(c->backend, c->device);
+  if (!*ctx) rc = context_failed(c, c->backend, c->device, st, failed);
+  else ie_context_destroy(failed);
+  if ((rc = cli_mpi_agree(rc, 0)) != CLI_EXIT_OK) goto fail;
+  if (c->backend != IE_BACKEND_AUTO) return CLI_EXIT_OK;
+
+  /* auto: rank 0's backend where this rank can open it, so that the ranks
+   * compute alike (one with a GPU of its own may have found none). */
+  int first = (int)ie_context_backend(*ctx);
+  cli_mpi_bcast(&first, (int)sizeof first);
+  if ((int)ie_context_backend(*ctx) != first && first != IE_BACKEND_CPU) {
+    ie_context *shared = open_context((ie_backend)first, c->device, &st, NULL);
+    if (!shared) shared = open_shared_device((ie_backend)first, c->device);
+    if (shared) {
+      ie_context_destroy(*ctx);
+      *ctx = shared;
+    }
+  }
+  int64_t span[2] = {ie_context_backend(*ctx), -(int64_t)ie_context_backend(*ctx)}; /* max, −min */
+  cli_mpi_max(span, 2);
+  if (span[0] != -span[1] && cli_mpi_rank() == 0)
+    fprintf(stderr, "infoest %s: note: --backend auto opened %s on some ranks and %s on others (rank 0: %s); "
+                    "the results agree within docs/SPEC.md's tolerances, not bit for bit with one process: "
+                    "give --backend to choose one\n",
+            c->cmd, ie_backend_name((ie_backend)-span[1]), ie_backend_name((ie_backend)span[0]),
+            ie_backend_name((ie_backend)first));
+  return CLI_EXIT_OK;
+fail:
   ie_context_destroy(*ctx);
   *ctx = NULL;
-  return code;
+  return rc;
+}
+#endif
+
+int cli_make_context(const cli_common *c, ie_context **ctx) {
+#ifdef IE_CLI_MPI
+  if (c->device_per_rank && cli_mpi_size() > 1) return make_rank_context(c, ctx);
+#endif
+  ie_status st;
+  ie_context *failed = NULL;
+  *ctx = open_context(c->backend, c->device, &st, &failed);
+  return *ctx ? CLI_EXIT_OK : context_failed(c, c->backend, c->device, st, failed);
 }
 
 /* ---- JSON ---------------------------------------------------------------------- */

@@ -275,7 +275,10 @@ static int run_main(int argc, char **argv) {
                                                         : "every result depends on every row",
                              cli_mpi_size());
     /* One GPU a rank: the local rank's, unless --device says otherwise. */
-    if (!cli_has(&a, "--device") && c.backend != IE_BACKEND_CPU) c.device = cli_mpi_local_rank();
+    if (!cli_has(&a, "--device") && c.backend != IE_BACKEND_CPU) {
+      c.device = cli_mpi_local_rank();
+      c.device_per_rank = 1;
+    }
   }
   return cmd->run(cmd, &a, &c);
 }

@@ -254,6 +254,26 @@ def main():
         check(r.returncode == 2 and r.stderr.count("nothing to share") == 1,
               f"pmi --counts on 2 ranks: exit {r.returncode}: {r.stderr[-400:]}")
 
+        # More ranks than devices (PoCL has one): the ranks share them
+        # round-robin instead of failing for want of device 1, 2.
+        args = ["divergence", "--kind", "kl", "--p", D("t.npy"), "--q", D("s.npy"), "--backend", "opencl",
+                "--out", "o.npy"] + budget
+        outs = {}
+        for ranks in (0, 3):
+            d = os.path.join(top, f"shared-device-{ranks}")
+            os.mkdir(d)
+            r = run(args, ranks, d)
+            if ranks == 0 and r.returncode == 4:
+                print("note: no OpenCL device here; the shared-device check is skipped")
+                break
+            check(r.returncode == 0, f"opencl on {ranks} ranks: exit {r.returncode}: {r.stderr[-600:]}")
+            if r.returncode == 0:
+                with open(os.path.join(d, "o.npy"), "rb") as f:
+                    outs[ranks] = (r.stdout, f.read())
+        if len(outs) == 2:
+            check(outs[3] == outs[0] and '"backend":"opencl"' in outs[3][0],
+                  f"opencl on 3 ranks differs from one process: {outs[3][0]!r} vs {outs[0][0]!r}")
+
         # A rank killed mid-run (SIGKILL): the other removes --out's temporary
         # file on mpirun's SIGTERM, whether it owns it (rank 0) or joined it.
         big = np.random.default_rng(3).standard_normal((40000, 512), dtype=np.float32)
