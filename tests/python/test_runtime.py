@@ -188,3 +188,25 @@ def test_gil_is_released_by_mauve_and_partial_states():
         t, rate = _spin_while(call)
         assert t > 0.05, "the call was too short to tell"
         assert rate > 100_000, f"main thread advanced {rate:.0f} times a second"
+
+
+def test_the_extension_needs_no_gpu_runtime():
+    """The extension links the core library, which opens the backend modules
+    (and their GPU runtimes) beside it only when a context asks: importing
+    infoest needs no CUDA or OpenCL library (a wheel built with CUDA imports
+    where CUDA is missing)."""
+    import shutil
+    from infoest import _ext
+    if not shutil.which("readelf"):
+        pytest.skip("no readelf here")
+    dyn = subprocess.run(["readelf", "-d", _ext.__file__], capture_output=True, text=True,
+                         check=True).stdout
+    needed = [ln.split("[", 1)[1].rstrip("]") for ln in dyn.splitlines() if "(NEEDED)" in ln]
+    assert any(n.startswith("libinfoest.so") for n in needed), needed
+    gpu = [n for n in needed if n.startswith(("libcuda", "libcublas", "libcusolver", "libOpenCL", "libnv"))]
+    assert not gpu, f"{_ext.__file__} needs {gpu}"
+    if "opencl" in infoest.backends():     # its module, found beside the core
+        try:
+            infoest.Context(backend="opencl")
+        except infoest.BackendUnavailable as e:
+            assert "module" not in str(e), e     # no device is fine; no module is not
