@@ -65,6 +65,16 @@ static int64_t label_at(const void *p, DLDataType dt, int64_t i) {
   return dt.bits == 32 ? (int64_t)((const int32_t *)p)[i] : ((const int64_t *)p)[i];
 }
 
+/* What a library message says is wrong, less its place ("ie_count_pairs:
+ * tensor 'x', row 502: label 7 is outside [0, 3)" gives "label 7 is
+ * outside [0, 3)"): its row counts within a chunk. */
+static const char *what_of(const char *msg, int64_t row) {
+  char place[48];
+  snprintf(place, sizeof place, "row %lld", (long long)row);
+  const char *at = strstr(msg, place), *colon = at ? strstr(at, ": ") : NULL;
+  return colon ? colon + 2 : msg;
+}
+
 static int count_files(const char *cmd, const cli_args *a, const cli_common *c, ie_context *ctx,
                        const char *fx, const char *fy, table *tb) {
   char err[1400];
@@ -193,17 +203,18 @@ static int count_files(const char *cmd, const cli_args *a, const cli_common *c, 
     ie_status s = ie_count_pairs(ctx, &tx, &ty, &tt, NULL);
     stream_release(rd, &ch);
     if (s != IE_OK) {
-      /* The library counts rows in this chunk; the file's row is r0 more. */
+      /* The library counts rows in this chunk; the file's row is r0 more,
+       * and the library's message is given without its own place. */
       const int64_t row = ie_error_row(ctx), col = ie_error_column(ctx);
       const char *who = ie_error_tensor(ctx);
       const int code = cli_exit_for_status(s) == CLI_EXIT_USAGE ? CLI_EXIT_DATA : cli_exit_for_status(s);
       if (row >= 0 && col >= 0)
         rc = cli_fail(code, cmd, "bad input data in %s, row %lld, column %lld: %s [%s]",
                       who && who[0] == 'x' ? fx : fy, (long long)(r0 + row), (long long)col,
-                      ie_errmsg(ctx), ie_status_name(s));
+                      what_of(ie_errmsg(ctx), row), ie_status_name(s));
       else if (row >= 0)
         rc = cli_fail(code, cmd, "bad input data in %s, row %lld: %s [%s]",
-                      who && who[0] == 'x' ? fx : fy, (long long)(r0 + row), ie_errmsg(ctx),
+                      who && who[0] == 'x' ? fx : fy, (long long)(r0 + row), what_of(ie_errmsg(ctx), row),
                       ie_status_name(s));
       else
         rc = cli_fail(code, cmd, "bad input data in %s (x), %s (y): %s [%s]", fx, fy,
