@@ -208,23 +208,34 @@ static int context_failed(const cli_common *c, ie_backend b, int d, ie_status st
   return code;
 }
 
-/* Backend b on a node with fewer of its devices than ranks: the node has n
- * devices, n − 1 the highest index below `rank_device` that opens, and this
- * rank takes device rank_device mod n.  NULL if no device below opens. */
-static ie_context *open_shared_device(ie_backend b, int rank_device) {
+#ifdef IE_CLI_MPI
+/* Backend `want` asked as `ask` (want itself, or auto, which takes only
+ * GPUs) on device `device`; NULL if it does not open as `want`. */
+static ie_context *open_as(ie_backend ask, ie_backend want, int device) {
   ie_status st;
+  ie_context *ctx = open_context(ask, device, &st, NULL);
+  if (ctx && ie_context_backend(ctx) != want) {
+    ie_context_destroy(ctx);
+    ctx = NULL;
+  }
+  return ctx;
+}
+
+/* The same on a node with fewer such devices than ranks: the node has n,
+ * n − 1 the highest index below `rank_device` that opens, and this rank
+ * takes device rank_device mod n.  NULL if none opens. */
+static ie_context *open_shared_device(ie_backend ask, ie_backend want, int rank_device) {
   for (int d = rank_device - 1; d >= 0; d--) {
-    ie_context *probe = open_context(b, d, &st, NULL);
+    ie_context *probe = open_as(ask, want, d);
     if (!probe) continue;
     const int mine = rank_device % (d + 1);
     if (mine == d) return probe;
     ie_context_destroy(probe);
-    return open_context(b, mine, &st, NULL);
+    return open_as(ask, want, mine);
   }
   return NULL;
 }
 
-#ifdef IE_CLI_MPI
 /* Under MPI, the device from the rank on its node (see cmd.h). */
 static int make_rank_context(const cli_common *c, ie_context **ctx) {
   ie_status st;
@@ -232,19 +243,19 @@ static int make_rank_context(const cli_common *c, ie_context **ctx) {
   int rc = CLI_EXIT_OK;
   *ctx = open_context(c->backend, c->device, &st, &failed);
   if (!*ctx && st == IE_BACKEND_UNAVAILABLE && c->backend != IE_BACKEND_AUTO)
-    *ctx = open_shared_device(c->backend, c->device);
+    *ctx = open_shared_device(c->backend, c->backend, c->device);
   if (!*ctx) rc = context_failed(c, c->backend, c->device, st, failed);
   else ie_context_destroy(failed);
   if ((rc = cli_mpi_agree(rc, 0)) != CLI_EXIT_OK) goto fail;
   if (c->backend != IE_BACKEND_AUTO) return CLI_EXIT_OK;
 
-  /* auto: rank 0's backend where this rank can open it, so that the ranks
-   * compute alike (one with a GPU of its own may have found none). */
+  /* auto: a rank whose index on its node found no GPU shares those below it
+   * (auto again: GPUs only) when rank 0 runs on one, so that the ranks
+   * compute alike; when rank 0 found none, the others keep theirs. */
   int first = (int)ie_context_backend(*ctx);
   cli_mpi_bcast(&first, (int)sizeof first);
   if ((int)ie_context_backend(*ctx) != first && first != IE_BACKEND_CPU) {
-    ie_context *shared = open_context((ie_backend)first, c->device, &st, NULL);
-    if (!shared) shared = open_shared_device((ie_backend)first, c->device);
+    ie_context *shared = open_shared_device(IE_BACKEND_AUTO, (ie_backend)first, c->device);
     if (shared) {
       ie_context_destroy(*ctx);
       *ctx = shared;
@@ -253,11 +264,10 @@ static int make_rank_context(const cli_common *c, ie_context **ctx) {
   int64_t span[2] = {ie_context_backend(*ctx), -(int64_t)ie_context_backend(*ctx)}; /* max, −min */
   cli_mpi_max(span, 2);
   if (span[0] != -span[1] && cli_mpi_rank() == 0)
-    fprintf(stderr, "infoest %s: note: --backend auto opened %s on some ranks and %s on others (rank 0: %s); "
-                    "the results agree within docs/SPEC.md's tolerances, not bit for bit with one process: "
-                    "give --backend to choose one\n",
-            c->cmd, ie_backend_name((ie_backend)-span[1]), ie_backend_name((ie_backend)span[0]),
-            ie_backend_name((ie_backend)first));
+    fprintf(stderr, "infoest %s: note: --backend auto did not open %s (rank 0's backend) on every rank; the "
+                    "results agree within docs/SPEC.md's tolerances, not bit for bit with one process: give "
+                    "--backend to choose one\n",
+            c->cmd, ie_backend_name((ie_backend)first));
   return CLI_EXIT_OK;
 fail:
   ie_context_destroy(*ctx);

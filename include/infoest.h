@@ -384,7 +384,14 @@ typedef struct {
  * The struct is plain data of fixed size with no pointers: send its bytes
  * between processes of the same build (it holds int64 and double in host
  * order).  Treat its fields as read-only; the library checks the state it
- * is given (IE_INVALID_ARGUMENT for a struct it did not make). */
+ * is given (IE_INVALID_ARGUMENT for a struct it did not make).
+ *
+ * A state knows what its values are (`kind`): a call marks the state it
+ * gives with a fingerprint of its quantity (the call, its kind and the
+ * parameters that kind uses: an entropy is not a KL, nor KL at T = 1 the
+ * KL at T = 2), and ie_partial_merge refuses states of two quantities.  A
+ * state from ie_partial_init is of any kind until merged with a marked one;
+ * ie_partial_add leaves the kind as it is. */
 
 #define IE_PARTIAL_VERSION 1
 /* Limbs of the exact sums: limb k holds 32 bits of weight 2^(32 k − 1088);
@@ -397,7 +404,7 @@ typedef struct {
 
 typedef struct {
   uint32_t version;   /* IE_PARTIAL_VERSION */
-  uint32_t reserved_; /* 0 */
+  uint32_t kind;      /* what the values are: 0 any, else a call's fingerprint */
   int64_t row_begin;  /* the rows covered, [row_begin, row_end), counted */
   int64_t row_end;    /* in the caller's numbering of all rows */
   int64_t rows_kept;  /* rows with a non-zero weight (not ignored) */

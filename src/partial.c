@@ -153,7 +153,7 @@ void ie__partial_add_outcome(ie_partial *p, const uint64_t *oc, int64_t n) {
 
 /* Is `p` a state this library made (and not garbage)? */
 static int well_formed(const ie_partial *p) {
-  if (p->version != IE_PARTIAL_VERSION || p->reserved_ != 0) return 0;
+  if (p->version != IE_PARTIAL_VERSION) return 0;
   if (p->row_end < p->row_begin || p->rows_kept < 0 || p->rows_kept > p->row_end - p->row_begin) return 0;
   if (p->count_pinf < 0 || p->count_ninf < 0 || p->count_nan < 0 ||
       p->count_pinf > p->rows_kept - p->count_ninf - p->count_nan)
@@ -237,7 +237,14 @@ ie_status ie_partial_merge(ie_context *ctx, ie_partial *a, const ie_partial *b) 
                      "%s: 'b' covers rows [%lld, %lld) but 'a' ends at row %lld: states merge in row order, "
                      "each beginning where the one before ends",
                      fn, (long long)b->row_begin, (long long)b->row_end, (long long)a->row_end);
+  if (a->kind && b->kind && a->kind != b->kind)
+    return ie__error(ctx, IE_INVALID_ARGUMENT,
+                     "%s: 'a' and 'b' hold different quantities (kinds %08x and %08x): states merge only "
+                     "when made by the same call with the same kind and parameters (an entropy and a KL, "
+                     "or one temperature and another, do not)",
+                     fn, (unsigned)a->kind, (unsigned)b->kind);
   ie_partial r = *a;
+  if (!r.kind) r.kind = b->kind;
   for (int k = 0; k < LIMBS; k++) {
     r.sum[k] += b->sum[k];
     r.weight_sum[k] += b->weight_sum[k];

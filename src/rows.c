@@ -126,13 +126,38 @@ static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *e
 
 /* ---- Summaries -------------------------------------------------------------- */
 
+/* The `kind` of a call's partial state (include/infoest.h): FNV-1a over the
+ * operation, its inputs' kinds, the entropy or divergence kind and the
+ * parameters that kind uses, so that states of two quantities do not
+ * merge.  Never 0 (0 is a state of any kind). */
+static uint32_t quantity_kind(const ie_rowargs *ra) {
+  int64_t code[5] = {ra->op, ra->input, 0, 0, 0};
+  double param[3] = {ra->inv_temp, 0, 0};
+  if (ra->op == IE_OP_ENTROPY) {
+    code[2] = ra->ent;
+    if (ra->ent != IE_ENTROPY_SHANNON) param[1] = ra->alpha;
+  } else if (ra->op == IE_OP_DIVERGENCE) {
+    code[2] = ra->div;
+    code[3] = ra->q_input;
+    if (ra->div == IE_DIV_ALPHA || ra->div == IE_DIV_RENYI || ra->div == IE_DIV_TSALLIS) param[1] = ra->alpha;
+    if (ra->div == IE_DIV_JS) param[2] = ra->beta;
+  }
+  unsigned char bytes[sizeof code + sizeof param];
+  memcpy(bytes, code, sizeof code);
+  memcpy(bytes + sizeof code, param, sizeof param);
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < sizeof bytes; i++) h = (h ^ bytes[i]) * 16777619u;
+  return h ? h : 1;
+}
+
 /* The summary and the partial state of one call's rows (partial.c: exact
  * sums, so a summary of pieces is the summary of the whole).  Both are
  * written only when everything succeeded. */
 static ie_status summarize(ie_context *ctx, const char *fn, const double *val, const double *w,
-                           int64_t rows, int64_t first_row, ie_summary *sm, ie_partial *pt) {
+                           int64_t rows, int64_t first_row, uint32_t kind, ie_summary *sm, ie_partial *pt) {
   ie_partial p;
   ie_partial_init(&p, first_row);
+  p.kind = kind;
   ie__partial_add_rows(&p, val, w, rows);
   if (sm) {
     ie_summary s;
@@ -184,6 +209,7 @@ typedef struct {
   ie_input_kind xk, yk;
   ie_summary *summary;
   ie_partial *partial;
+  uint32_t kind; /* the partial state's */
   int64_t first_row, rows;
   const uint64_t *oc; /* the outcome, in host memory */
 } devjob;
@@ -219,6 +245,7 @@ static ie_status finish_device(ie_context *ctx, void *job, ie_status prior) {
   memset(&sm, 0, sizeof sm);
   if (s == IE_OK && (j->summary || j->partial)) {
     ie_partial_init(&p, j->first_row);
+    p.kind = j->kind;
     ie__partial_add_outcome(&p, oc, j->rows);
     if (j->summary) s = ie__partial_summary(ctx, j->fn, &p, &sm);
   }
@@ -313,6 +340,7 @@ static ie_status run_rows_device(ie_context *ctx, rowjob *j, ie__arg *out, int *
       dj.yk = j->yk;
       dj.summary = j->summary;
       dj.partial = j->partial;
+      dj.kind = quantity_kind(&j->ra);
       dj.first_row = j->first_row;
       dj.rows = rows;
       dj.oc = host;
@@ -396,7 +424,8 @@ static ie_status run_rows(ie_context *ctx, rowjob *j) {
   if ((s = report_rows(ctx, j->fn, err, rows, j->ra.inv_temp, j->x, j->xk, j->y, j->yk, j->labels)) != IE_OK) goto done;
   clamp_nonneg(&j->ra, val, rows);
   if ((j->summary || j->partial) &&
-      (s = summarize(ctx, j->fn, val, w, rows, j->first_row, j->summary, j->partial)) != IE_OK)
+      (s = summarize(ctx, j->fn, val, w, rows, j->first_row, quantity_kind(&j->ra), j->summary,
+                     j->partial)) != IE_OK)
     goto done;
   if (j->per_row) s = ie__write_per_row(ctx, &out, val);
 

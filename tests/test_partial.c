@@ -189,6 +189,75 @@ Test(partial, merge_order_and_garbage) {
   ie_context_destroy(ctx);
 }
 
+/* States know what their values are: a call marks its state with its
+ * quantity, and states of two quantities refuse to merge. */
+Test(partial, states_of_two_quantities_do_not_merge) {
+  ie_context *ctx = cpu();
+  enum { N = 4, V = 5 };
+  float x[N * V], y[N * V];
+  for (int i = 0; i < N * V; i++) x[i] = (float)(i % 7) * 0.3f, y[i] = (float)(i % 5) * 0.2f;
+  tc_tensor tx, ty;
+  tc_tensor_2d(&tx, x, TC_F32, N, V, 0);
+  tc_tensor_2d(&ty, y, TC_F32, N, V, 0);
+  /* state i covers rows [4 i, 4 i + 4) */
+  enum { SHANNON, SHANNON_ALPHA, RENYI_HALF, RENYI_TWO, KL, KL_ALPHA, KL_T2, STATES };
+  ie_partial st[STATES];
+  for (int i = 0; i < STATES; i++) {
+    if (i <= RENYI_TWO) {
+      ie_entropy_options o;
+      memset(&o, 0, sizeof o);
+      o.size = sizeof o;
+      o.kind = i <= SHANNON_ALPHA ? IE_ENTROPY_SHANNON : IE_ENTROPY_RENYI;
+      o.alpha = i == SHANNON_ALPHA ? 3.0 : i == RENYI_HALF ? 0.5 : 2.0; /* Shannon uses none */
+      o.partial = &st[i];
+      o.first_row = 4 * i;
+      cr_assert_eq(ie_entropy(ctx, &tx.t, NULL, &o, NULL), IE_OK, "%s", ie_errmsg(ctx));
+    } else {
+      ie_divergence_options o;
+      memset(&o, 0, sizeof o);
+      o.size = sizeof o;
+      o.alpha = i == KL_ALPHA ? 0.7 : 0; /* KL uses none */
+      o.temperature = i == KL_T2 ? 2.0 : 0;
+      o.partial = &st[i];
+      o.first_row = 4 * i;
+      cr_assert_eq(ie_divergence(ctx, IE_DIV_KL, &tx.t, &ty.t, NULL, &o, NULL), IE_OK, "%s", ie_errmsg(ctx));
+    }
+    cr_expect_neq(st[i].kind, 0u, "state %d carries no kind", i);
+  }
+  /* one quantity: its parameters unused by its kind do not count */
+  cr_expect_eq(st[SHANNON].kind, st[SHANNON_ALPHA].kind);
+  cr_expect_eq(st[KL].kind, st[KL_ALPHA].kind);
+  const struct { int a, b; } other[] = {{SHANNON, RENYI_HALF}, {RENYI_HALF, RENYI_TWO}, {RENYI_TWO, KL},
+                                         {KL_ALPHA, KL_T2}};
+  for (size_t k = 0; k < sizeof other / sizeof *other; k++) {
+    ie_partial a = st[other[k].a], b = st[other[k].b], saved;
+    b.row_begin = a.row_end; /* adjacent: only the kinds differ */
+    b.row_end = a.row_end + 4;
+    saved = a;
+    cr_expect_eq(ie_partial_merge(ctx, &a, &b), IE_INVALID_ARGUMENT, "states %d and %d merged", other[k].a,
+                 other[k].b);
+    cr_expect(strstr(ie_errmsg(ctx), "different quantities") != NULL, "%s", ie_errmsg(ctx));
+    cr_expect(memcmp(&saved, &a, sizeof a) == 0, "a refused merge changed its target");
+  }
+  ie_partial a = st[SHANNON]; /* rows [0, 4), then [4, 8) */
+  cr_assert_eq(ie_partial_merge(ctx, &a, &st[SHANNON_ALPHA]), IE_OK, "%s", ie_errmsg(ctx));
+  /* an empty state takes the kind of what joins it; values of one's own
+   * (ie_partial_add) are of any kind */
+  ie_partial e, own;
+  ie_partial_init(&e, 4);
+  ie_partial_init(&own, 8);
+  double v[2] = {1, 2};
+  tc_tensor tv;
+  tc_tensor_1d(&tv, v, TC_F64, 2);
+  cr_assert_eq(ie_partial_add(ctx, &own, &tv.t, NULL), IE_OK, "%s", ie_errmsg(ctx));
+  cr_expect_eq(own.kind, 0u);
+  cr_assert_eq(ie_partial_merge(ctx, &e, &st[SHANNON_ALPHA]), IE_OK, "%s", ie_errmsg(ctx));
+  cr_expect_eq(e.kind, st[SHANNON].kind);
+  cr_assert_eq(ie_partial_merge(ctx, &e, &own), IE_OK, "%s", ie_errmsg(ctx));
+  cr_expect_eq(e.kind, st[SHANNON].kind);
+  ie_context_destroy(ctx);
+}
+
 /* ---- The calls' partial states, split anywhere --------------------------------- */
 
 /* Language-model-like logits: a Zipf bias over the vocabulary, noise, and

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _ext
 from ._errors import ArgumentTypeError, DTypeError, OptionError
+from ._options import INT32_MAX, integer as _integer
 
 __all__ = ["Context", "current_context", "backends"]
 
@@ -52,10 +53,10 @@ class Context:
     def __init__(self, backend: str = "auto", device: int = 0, threads: int = 0) -> None:
         if not isinstance(backend, str):
             raise OptionError(f"backend must be a string (auto, cpu, cuda, opencl), not {backend!r}")
-        if isinstance(threads, bool) or not isinstance(threads, int):
-            raise OptionError(f"threads must be an integer (0: all cores), not {threads!r}")
-        self._c = _ext.Context(backend, int(device), threads)
-        self.device = int(device)
+        device = _integer("device", device, 0, INT32_MAX)
+        threads = _integer("threads (0: all cores)", threads, 0, INT32_MAX)
+        self._c = _ext.Context(backend, device, threads)
+        self.device = device
         self.threads = threads
 
     @property
@@ -264,11 +265,14 @@ def _arg(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
         if x.dtype not in _TAKEN:
             raise _dtype_error(x, name, integer)
     if hasattr(x, "__dlpack__"):
-        if call.fw == "torch" and str(getattr(x, "layout", "torch.strided")) != "torch.strided":
-            raise ArgumentTypeError(f"'{name}' is a {x.layout} tensor; infoest takes dense arrays "
-                                    f"(pass {name}.to_dense())")
-        if call.fw == "torch" and getattr(x, "requires_grad", False):
-            x = x.detach()
+        if _framework(x) == "torch":
+            if str(x.layout) != "torch.strided":
+                raise ArgumentTypeError(f"'{name}' is a {x.layout} tensor; infoest takes dense arrays "
+                                        f"(pass {name}.to_dense())")
+            if x.device.type == "meta":
+                raise ArgumentTypeError(f"'{name}' is on torch's meta device: it holds no values")
+            if x.requires_grad:
+                x = x.detach()
         if call.stream >= 0 and _device_of(x)[0] in _CUDA:
             return x.__dlpack__(stream=call.dl_stream)
         return x

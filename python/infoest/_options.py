@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from ._errors import OptionError
 
+INT32_MAX = 2 ** 31 - 1
 INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
 UINT64_MAX = 2 ** 64 - 1
 
@@ -22,18 +23,24 @@ def choice(option: str, value: Any, table: dict) -> int:
 
 
 def integer(option: str, value: Any, least: int = 0, most: int = INT64_MAX) -> int:
-    """An integer (Python, NumPy, or a float with no fraction) in
-    [least, most]; bools are refused."""
+    """An integer in [least, most]: a Python or NumPy integer, or any number
+    with no fraction (3.0, numpy.float32(3), a 0-d array); bools and strings
+    are refused."""
     v: Optional[int] = None
-    if not isinstance(value, bool):
+    if not isinstance(value, (bool, str, bytes)):
         try:
             v = operator.index(value)
         except TypeError:
-            if isinstance(value, float) and value.is_integer():
-                v = int(value)
-    if v is None or not least <= v <= most:
-        bound = f">= {least}" if most == INT64_MAX else f"in [{least}, {most}]"
-        raise OptionError(f"{option} must be an integer {bound}, not {value!r}")
+            try:
+                f = float(value)
+            except (TypeError, ValueError):
+                f = math.nan
+            if f.is_integer():
+                v = int(f)
+    if v is None or v < least:
+        raise OptionError(f"{option} must be an integer >= {least}, not {value!r}")
+    if v > most:
+        raise OptionError(f"{option} must be an integer <= {most}, not {value!r}")
     return v
 
 

@@ -314,10 +314,25 @@ def test_integer_options_out_of_range_name_the_option():
         ("first_row", lambda: infoest.Partial(first_row=-3)),
         ("grid", lambda: infoest.mauve_histograms([1, 2], [2, 1], grid=2 ** 70)),
     ]
+    cases += [("device", lambda: infoest.Context(device=2 ** 40)),
+              ("threads", lambda: infoest.Context(backend="cpu", threads=-1))]
     for name, call in cases:
         with pytest.raises(infoest.OptionError, match=name) as e:
             call()
         _no_raw_nanobind(e)
+    with pytest.raises(infoest.OptionError, match=r"k must be an integer <= 9223372036854775807"):
+        infoest.knn_entropy(x, k=2 ** 70)
+
+
+def test_integer_options_take_any_number_with_no_fraction():
+    x = np.random.default_rng(5).standard_normal((60, 2))
+    want = infoest.knn_entropy(x, k=3)
+    for k in (3, 3.0, np.int32(3), np.float32(3), np.array(3.0), np.array(3)):
+        assert infoest.knn_entropy(x, k=k) == want, k
+    for bad in ("3", 3.5, np.float32(3.5), None):
+        with pytest.raises(infoest.OptionError, match="k must be"):
+            infoest.knn_entropy(x, k=bad)
+    assert infoest.Context(backend="cpu", threads=np.int64(1)).threads == 1
 
 
 def test_number_options_that_are_no_numbers_name_the_option():

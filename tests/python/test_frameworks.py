@@ -70,6 +70,15 @@ def test_torch_sparse_and_meta_tensors_are_argument_errors():
         assert "incompatible function arguments" not in str(e.value)
     with pytest.raises(infoest.ArgumentTypeError, match=r"'x'.*to_dense"):
         infoest.count_pairs(torch.tensor([0, 1]).to_sparse(), torch.tensor([1, 0]))
+    # the same in any argument, after a NumPy first one
+    z = np.zeros((2, 3), np.float32)
+    for call, what in [(lambda: infoest.divergence(z, torch.zeros(2, 3).to_sparse()), r"'q'.*to_dense"),
+                       (lambda: infoest.divergence(z, torch.zeros(2, 3, device="meta")), r"'q'.*meta"),
+                       (lambda: infoest.nll(z, torch.tensor([0, 1]).to_sparse()), r"'labels'.*to_dense"),
+                       (lambda: infoest.count_pairs(np.array([0, 1]), torch.tensor([1, 0]).to_sparse()),
+                        r"'y'.*to_dense")]:
+        with pytest.raises(infoest.ArgumentTypeError, match=what):
+            call()
 
 
 @torch_only

@@ -191,6 +191,26 @@ def test_merge_in_row_order_only():
         a.merge(b.to_bytes())
 
 
+def test_states_of_two_quantities_do_not_merge(student, teacher):
+    h = infoest.Partial(0)
+    infoest.entropy(student[:10], partial=h)
+    kl = infoest.Partial(0)
+    infoest.divergence(student[10:20], teacher[10:20], "kl", partial=kl, first_row=10)
+    kl2 = infoest.Partial(0)
+    infoest.divergence(student[10:20], teacher[10:20], "kl", temperature=2.0, partial=kl2, first_row=10)
+    before = h.to_bytes()
+    for other in (kl, kl2):
+        with pytest.raises(infoest.OptionError, match="different quantities"):
+            h.merge(other)
+        assert h.to_bytes() == before
+    h2 = infoest.Partial(0)
+    infoest.entropy(student[10:20], partial=h2, first_row=10)
+    h.merge(h2)
+    assert h.rows == 20 and h.finalize().mean == infoest.entropy(student[:20])
+    h.merge(infoest.Partial(20).add(np.array([1.0])))     # values of one's own: any kind
+    assert h.rows == 21
+
+
 def test_empty_states():
     with pytest.raises(infoest.EmptyReductionError):
         infoest.Partial(5).finalize()
