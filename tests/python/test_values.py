@@ -332,6 +332,16 @@ def test_sinkhorn_batch_and_divergence(rng):
     assert abs(same.divergence) < 1e-6
 
 
+def opencl_context():
+    """An OpenCL context, or the test skipped (not built, no device)."""
+    if "opencl" not in infoest.backends():
+        pytest.skip("OpenCL is not built here")
+    try:
+        return infoest.Context(backend="opencl")
+    except infoest.BackendUnavailable as e:
+        pytest.skip(f"no OpenCL device: {e}")
+
+
 def test_sinkhorn_single_precision(rng):
     """float32 tiles (SPEC §4): transport_cost within max(2e-6, 3e-8·r) of
     float64 on a GPU backend; ignored (double, the same bits) on the CPU."""
@@ -347,12 +357,7 @@ def test_sinkhorn_single_precision(rng):
     cpu = infoest.Context(backend="cpu")
     assert (infoest.sinkhorn(a, b, single_precision=True, context=cpu, **kw).transport_cost
             == infoest.sinkhorn(a, b, context=cpu, **kw).transport_cost)
-    if "opencl" not in infoest.backends():
-        pytest.skip("OpenCL is not built here")
-    try:
-        ctx = infoest.Context(backend="opencl")
-    except infoest.BackendUnavailable as e:
-        pytest.skip(f"no OpenCL device: {e}")
+    ctx = opencl_context()
     r32 = infoest.sinkhorn(a, b, single_precision=True, context=ctx, **kw)
     r64 = infoest.sinkhorn(a, b, context=ctx, **kw)
     assert r32.converged and r64.converged
@@ -457,12 +462,7 @@ def test_vendi_batch(rng):
 
 
 def test_contexts_agree_on_opencl(lm):
-    if "opencl" not in infoest.backends():
-        pytest.skip("OpenCL is not built here")
-    try:
-        ctx = infoest.Context(backend="opencl")
-    except infoest.BackendUnavailable as e:
-        pytest.skip(f"no OpenCL device: {e}")
+    ctx = opencl_context()
     with ctx:
         assert infoest.current_context() is ctx
         got = infoest.entropy(lm, reduction="none")
