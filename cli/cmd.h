@@ -122,8 +122,7 @@ int cli_exit_for_status(ie_status s);
  * and returns the exit status (4 when the backend is unavailable).  Under
  * MPI with c->device_per_rank it is collective (every rank calls it, and it
  * begins with an agreement): a node with fewer devices than ranks shares
- * them round-robin, and with --backend auto each rank opens the backend
- * rank 0 opened when it can. */
+ * them round-robin, with --backend auto too when rank 0 runs on a GPU. */
 int cli_make_context(const cli_common *c, ie_context **ctx);
 
 /* ---- Output ------------------------------------------------------------------ */

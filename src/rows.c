@@ -131,7 +131,7 @@ static ie_status report_rows(ie_context *ctx, const char *fn, const ie_rowerr *e
  * parameters that kind uses, so that states of two quantities do not
  * merge.  Never 0 (0 is a state of any kind). */
 static uint32_t quantity_kind(const ie_rowargs *ra) {
-  int64_t code[5] = {ra->op, ra->input, 0, 0, 0};
+  int64_t code[4] = {ra->op, ra->input, 0, 0};
   double param[3] = {ra->inv_temp, 0, 0};
   if (ra->op == IE_OP_ENTROPY) {
     code[2] = ra->ent;

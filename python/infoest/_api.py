@@ -17,7 +17,7 @@ from . import _ext
 from ._context import Context, _arg, _Call, _empty, _finish, _host_context, _opt, _out_arg
 from ._errors import OptionError
 from ._options import INT64_MIN, choice as _choice, integer as _integer, positive as _positive
-from ._options import real as _real, seed as _seed
+from ._options import UINT64_MAX, real as _real, seed as _seed
 from ._partial import Partial
 
 __all__ = [
@@ -455,7 +455,7 @@ def sinkhorn(a: ArrayLike, b: ArrayLike, cost: Optional[ArrayLike] = None, *,
     eps_stage_iter = _integer("eps_stage_iter", eps_stage_iter, 1)
     if not 0 < _real("eps_factor", eps_factor) < 1:
         raise OptionError(f"eps_factor must lie in (0, 1), not {eps_factor!r}")
-    budget = 0 if memory_budget is None else _integer("memory_budget", memory_budget, 1, 2 ** 64 - 1)
+    budget = 0 if memory_budget is None else _integer("memory_budget", memory_budget, 1, UINT64_MAX)
     if cost is not None and (cost_xx is None) != (cost_yy is None):
         raise OptionError("cost_xx and cost_yy go together")
     call = _Call(context, a)
