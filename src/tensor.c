@@ -253,7 +253,9 @@ ie_status ie__stage_in(ie_context *ctx, ie__arg *a) {
   void *dev = NULL;
   IE__CHECK(stage_buffer(ctx, a, bytes, &dev));
   ie_status s;
-  if (a->m.stride == a->m.cols || a->m.rows <= 1) {
+  /* (the host's own stride: an argument staged before keeps the stride of
+   * its staged copy in a->m, and may be staged again) */
+  if (a->host_stride == a->m.cols || a->m.rows <= 1) {
     s = IE__BE(ctx, upload, dev, 0, a->host, bytes);
   } else {
     /* Pack strided rows on the host so the upload moves only the data. */
