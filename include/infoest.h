@@ -160,7 +160,10 @@ typedef struct {
    * while after each call and take cores from the OpenMP team that follows:
    * OPENBLAS_THREAD_TIMEOUT=4 in the environment shortens that (a CPU
    * ie_mauve of 10 000 rows of 1280 took 13% less time on 2 cores).  At
-   * most 4096; negative or more: IE_INVALID_ARGUMENT. */
+   * most 4096; negative or more: IE_INVALID_ARGUMENT.  In a process forked
+   * after the library was loaded, every region runs on one thread: GNU
+   * OpenMP's threads do not survive fork(), and a forked child's first
+   * region would otherwise wait for them forever. */
   int threads;
   /* 1: the asynchronous mode (GPU contexts; see "Asynchronous mode" below).
    * 0, the default: every call returns when its results are complete. */

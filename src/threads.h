@@ -9,14 +9,22 @@
 #define IE_THREADS_H
 
 #include <omp.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "backend.h"
+
+/* The process the library was loaded in (src/host/fork.c). */
+extern pid_t ie__load_pid;
 
 /* The most a context may ask for (include/infoest.h, ie_context_options). */
 enum { IE_MAX_THREADS = 4096 };
 
-/* The context's thread count, or OpenMP's when it set none (0). */
+/* The context's thread count, or OpenMP's when it set none (0); one in a
+ * process forked after the library was loaded, where OpenMP's threads are
+ * gone (src/host/fork.c). */
 static inline int ie__threads(const ie_context *ctx) {
+  if (getpid() != ie__load_pid) return 1;
   return ctx && ctx->threads > 0 ? ctx->threads : omp_get_max_threads();
 }
 

@@ -210,3 +210,39 @@ def test_the_extension_needs_no_gpu_runtime():
             infoest.Context(backend="opencl")
         except infoest.BackendUnavailable as e:
             assert "module" not in str(e), e     # no device is fine; no module is not
+
+
+_FORK_SCRIPT = r"""
+import multiprocessing as mp
+import numpy as np
+import infoest
+
+x = np.random.default_rng(0).standard_normal((4096, 500)).astype(np.float32)
+
+def work(i):
+    return infoest.entropy(x), infoest.divergence(x, x[::-1].copy(), "js")
+
+if __name__ == "__main__":
+    want = work(0)                      # the parent's OpenMP threads start here
+    with mp.get_context("fork").Pool(2) as pool:
+        got = pool.map(work, range(2))
+    assert got == [want, want], (got, want)
+    print("ok")
+"""
+
+
+def test_forked_workers_after_a_threaded_call():
+    """GNU OpenMP's threads do not survive fork: a fork-started worker of a
+    process whose calls ran threaded had waited forever in its first call.
+    The library runs a forked process's regions on one thread (the same
+    bits: the sums are exact)."""
+    import signal
+    p = subprocess.Popen([sys.executable, "-c", _FORK_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ, OMP_NUM_THREADS="2"), start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)     # the workers too, which hold the pipes
+        p.communicate()
+        pytest.fail("a fork-started worker hung in its first call")
+    assert p.returncode == 0 and out.strip() == "ok", err[-2000:]
