@@ -616,6 +616,10 @@ def knn_divergence(x: ArrayLike, y: ArrayLike, *, k: int = 3, kind: str = "kl",
     nk = _choice("nnr_kind", nnr_kind, _DIV)
     if nnr_kind != "kl" and method != 2:
         raise OptionError("nnr_kind goes with kind='nnr'")
+    if method == 0 and alpha is not None:
+        raise OptionError("alpha goes with kind='renyi' or 'nnr'; kind='kl' has no order")
+    if method != 2 and beta is not None:
+        raise OptionError("beta goes with kind='nnr' (nnr_kind='js')")
     if beta is not None and not 0 < _real("beta", beta) < 1:
         raise OptionError(f"beta must lie in (0, 1), not {beta!r}")
     call = _Call(context, x)

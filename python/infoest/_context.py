@@ -249,9 +249,10 @@ def _dtype_error(x: Any, name: str, integer: bool) -> DTypeError:
 def _arg(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
     """`x` as the extension takes it: the array itself (NumPy, host DLPack
     producers), a DLPack capsule made on the call's stream (CUDA arrays), or,
-    for lists and other array-likes, a NumPy copy (float64, or int64 for
-    labels).  None, or something that is no array, is a TypeError naming the
-    argument; a NumPy dtype the extension cannot take, a DTypeError."""
+    for lists and other array-likes, a NumPy copy (float64, float32 for a
+    list on a GPU context, or int64 for labels).  None, or something that is
+    no array, is a TypeError naming the argument; a NumPy dtype the
+    extension cannot take, a DTypeError."""
     t = type(x)
     if t is np.ndarray:
         if x.dtype in _TAKEN:
@@ -285,6 +286,8 @@ def _arg(call: _Call, x: Any, name: str, integer: bool = False) -> Any:
             a = a.astype(np.float64)
         elif integer and a.size == 0 and a.dtype == np.float64:
             a = a.astype(np.int64)      # NumPy's [] is float64; no labels are of any type
+        if a.dtype == np.float64 and isinstance(x, (list, tuple)) and call.ctx.backend != "cpu":
+            a = a.astype(np.float32)    # what the GPU backends take
         elif a.dtype.kind not in "biuf":
             raise ArgumentTypeError(f"'{name}': cannot take an array of {a.dtype} "
                                     "(numbers only)")

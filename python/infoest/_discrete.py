@@ -111,7 +111,7 @@ class PmiResult(NamedTuple):
 
 def pmi(counts: ArrayLike, *, kind: str = "pmi", min_count: float = 0.0, smooth: float = 0.0,
         x_counts: Optional[ArrayLike] = None, y_counts: Optional[ArrayLike] = None,
-        total: Optional[float] = None, out: Any = None, out_dtype: str = "float64",
+        total: Optional[float] = None, out: Any = None, out_dtype: Optional[str] = None,
         details: bool = False, context: Optional[Context] = None) -> Union[Any, PmiResult]:
     """Pointwise mutual information of every cell of a count table (the
     ``infoest pmi`` command).
@@ -132,8 +132,9 @@ def pmi(counts: ArrayLike, *, kind: str = "pmi", min_count: float = 0.0, smooth:
     ``total`` their N (default ``Σ x_counts``); counts that contradict each
     other (``C_xy > C_x``, ...) raise :class:`OptionError` naming the cell.
 
-    Returns the map (``[X, Y]``, ``out_dtype`` float64 or float32, in the
-    input's framework and device, or ``out``), or with ``details=True`` a
+    Returns the map (``[X, Y]``, ``out_dtype`` float64 or float32, by default
+    float64 on the CPU and float32 on a GPU backend, in the input's framework
+    and device, or ``out``), or with ``details=True`` a
     :class:`PmiResult` with N and the extremes.
 
     >>> c = np.array([[10, 0], [0, 10]])
@@ -147,6 +148,8 @@ def pmi(counts: ArrayLike, *, kind: str = "pmi", min_count: float = 0.0, smooth:
     k = _choice("kind", kind, _PMI_KIND)
     call = _Call(context, counts)
     if out is None:
+        if out_dtype is None:   # the GPU backends write float32 maps
+            out_dtype = "float64" if call.ctx.backend == "cpu" else "float32"
         if out_dtype not in ("float64", "float32"):
             raise OptionError(f"out_dtype takes float64 or float32, not {out_dtype!r}")
         o = _empty(call, _shape(counts), out_dtype)

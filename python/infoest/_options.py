@@ -53,6 +53,8 @@ def real(option: str, value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise OptionError(f"{option} must be a number, not {value!r}") from None
+    except OverflowError:
+        raise OptionError(f"{option} is past a double's range: {value!r}") from None
 
 
 def positive(option: str, value: Any) -> float:

@@ -350,3 +350,32 @@ def test_empty_label_lists_count_nothing():
     t = infoest.count_pairs([], [])
     assert t.shape == (0, 0) and t.dtype == np.int64
     assert infoest.count_pairs([], [], x_classes=2, y_classes=3).sum() == 0
+
+
+def test_options_a_kind_does_not_use_are_refused():
+    x = np.random.default_rng(6).standard_normal((80, 2))
+    with pytest.raises(infoest.OptionError, match="alpha goes with"):
+        infoest.knn_divergence(x, x + 1, alpha=2.0)
+    with pytest.raises(infoest.OptionError, match="beta goes with"):
+        infoest.knn_divergence(x, x + 1, kind="renyi", alpha=2.0, beta=0.3)
+    with pytest.raises(infoest.OptionError, match="past a double"):
+        infoest.entropy(np.zeros((2, 3)), temperature=10 ** 400)
+
+
+def test_lists_on_an_opencl_context_are_float32():
+    """A list becomes an array the context's backend takes (float32 on a GPU
+    backend): it had been float64, which OpenCL refused with a hint to cast
+    the list."""
+    if "opencl" not in infoest.backends():
+        pytest.skip("OpenCL is not built here")
+    try:
+        ctx = infoest.Context(backend="opencl")
+    except infoest.BackendUnavailable as e:
+        pytest.skip(f"no OpenCL device: {e}")
+    with ctx:
+        assert abs(infoest.entropy([[1.0, 2.0], [3.0, 4.0]]) - infoest.entropy(
+            np.array([[1, 2], [3, 4]], np.float32))) == 0
+        m = infoest.pmi(np.array([[3, 1], [0, 5]], np.int32))   # the map's default dtype: float32 here
+        assert m.dtype == np.float32
+        np.testing.assert_allclose(m, infoest.pmi(np.array([[3, 1], [0, 5]]), context=infoest.Context("cpu")),
+                                   rtol=1e-6)
