@@ -135,6 +135,28 @@ def test_table_mi_against_numpy(rng):
     near([r.mi, r.hx, r.hy, r.nmi], [mi, hx, hy, mi / math.sqrt(hx * hy)], 1e-12)
 
 
+def test_ami_of_two_labelings_of_singletons_is_one():
+    """Each item its own class on both sides: I = E[I] = H, AMI's 0/0 is a
+    perfect match (scikit-learn's adjusted_mutual_info_score gives 1.0).
+    The rounding of I − E[I] divided by the guard ε had given 0 on the CPU
+    for some N and −2 .. 4 on OpenCL."""
+    ctxs = [infoest.Context("cpu")]
+    try:
+        ctxs.append(infoest.Context("opencl"))
+    except (infoest.BackendUnavailable, infoest.OptionError):
+        pass
+    rng = np.random.default_rng(0)
+    for n in range(2, 61):
+        t = infoest.count_pairs(np.arange(n), rng.permutation(n)).astype(np.int32)
+        for ctx in ctxs:
+            r = infoest.table_mi(t, context=ctx, average="arithmetic")
+            assert r.ami == 1.0 and abs(r.nmi - 1.0) < 1e-12, (n, ctx.backend, r)
+    # one pair among singletons: no longer a perfect match, AMI < 1
+    t = np.eye(10, dtype=np.int64)
+    t[0, 0], t[0, 1], t[1, 1] = 1, 1, 0
+    assert infoest.table_mi(t).ami < 1
+
+
 @pytest.mark.parametrize("case", manifest("pid"), ids=lambda c: c[0])
 def test_pid_vectors(case):
     name, jf, measure, ef = case
