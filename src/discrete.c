@@ -615,7 +615,7 @@ IE_API ie_status ie_table_mi(ie_context *ctx, const DLTensor *counts,
        * own class on both sides), a perfect match.  The difference is then
        * rounding, which the guard below would divide by ε (AMI 0, or ±2 on
        * another backend's bits); scikit-learn's guard means 1 here. */
-      else if (fabs(mean - r.emi) <= 1e-12 * mean) r.ami = 1.0;
+      else if (mean > 0 && fabs(mean - r.emi) <= 1e-12 * mean) r.ami = 1.0;
       else {
         double den = mean - r.emi;
         den = den < 0 ? fmin(den, -DBL_EPSILON) : fmax(den, DBL_EPSILON);
