@@ -67,8 +67,7 @@ static void cu_sk_end(ie_context *ctx, void *wsv)
   if (!w) return;
   ie_cu_state *st = (ie_cu_state *)ctx->state;
   ie_cu_devguard guard(st->device);
-  if (cudaStreamSynchronize(st->stream) != cudaSuccess) /* the buffers are workspace slots: */
-    (void)cudaGetLastError();                          /* nothing to free */
+  ie__cu_drain(ctx); /* the buffers are workspace slots: nothing to free */
   free(w);
 }
 

@@ -336,8 +336,7 @@ ie_status eig(ie_context *ctx, T *a, int64_t sets, int64_t m, double *w)
     if ((s = slot(ctx, SL_WORK, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
     for (int64_t s0 = 0; s0 < sets; s0 += chunk) {
       if (ie__cancelled(ctx)) {
-        if (cudaStreamSynchronize(st->stream) != cudaSuccess) /* the slots are reused by */
-          (void)cudaGetLastError();                          /* the next call */
+        ie__cu_drain(ctx); /* the slots are reused by the next call */
         return ie__cancel(ctx, "cuda");
       }
       const int b = (int)(sets - s0 < chunk ? sets - s0 : chunk);
@@ -351,8 +350,7 @@ ie_status eig(ie_context *ctx, T *a, int64_t sets, int64_t m, double *w)
     if ((s = slot(ctx, SL_WORK, (size_t)(lw > 0 ? lw : 1) * sizeof(T), &p)) != IE_OK) return s;
     for (int64_t k = 0; k < sets; k++) {
       if (ie__cancelled(ctx)) {
-        if (cudaStreamSynchronize(st->stream) != cudaSuccess) /* the slots are reused by */
-          (void)cudaGetLastError();                          /* the next call */
+        ie__cu_drain(ctx); /* the slots are reused by the next call */
         return ie__cancel(ctx, "cuda");
       }
       SP_SOLVER(ctx, routine, syevd(solver, im, a + (size_t)k * mm, dw + (size_t)k * (size_t)m, (T *)p, lw,
